@@ -1,0 +1,48 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-unit test-server test-embedded bench lint migrate clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null || { echo "needs $(PY) (Python 3.11+)"; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+## Set up, apply migrations and serve the API on 127.0.0.1:8000 (embedded PostgreSQL 18
+## in ./.data unless ECOM_DATABASE_URL is set).
+run: $(STAMP)
+	$(BIN)/ecom serve
+
+migrate: $(STAMP)
+	$(BIN)/ecom migrate
+
+## The whole suite: unit tests, then integration and e2e against the embedded PostgreSQL 18,
+## then again against the PostgreSQL server at 127.0.0.1:5432 when one answers there.
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q tests/unit
+	ECOM_TEST_POSTGRES=embedded $(BIN)/pytest -q tests/integration tests/e2e
+	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('postgresql://postgres@127.0.0.1:5432/postgres', connect_timeout=2).close()" 2>/dev/null; then \
+		echo "== against the PostgreSQL server at 127.0.0.1:5432 =="; \
+		ECOM_TEST_POSTGRES=server $(BIN)/pytest -q tests/integration tests/e2e; \
+	else echo "== no PostgreSQL server at 127.0.0.1:5432: server run skipped =="; fi
+
+test-server: $(STAMP)
+	ECOM_TEST_POSTGRES=server $(BIN)/pytest -q tests
+
+test-embedded: $(STAMP)
+	ECOM_TEST_POSTGRES=embedded $(BIN)/pytest -q tests
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.all
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

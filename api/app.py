@@ -1,0 +1,56 @@
+"""``create_app``: the FastAPI application. Its lifespan is where the composition root runs;
+routes get what they need through typed dependencies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import ORJSONResponse
+
+from api import errors
+from api.routes import events, locations, operations
+from ecom.bootstrap import Container, build
+
+API_PREFIX = "/api/v1"
+MAX_BODY_BYTES = 1_000_000
+
+
+def create_app(
+    container_factory: Callable[[], Container] = build, *, run_projections: bool | None = None
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        container = container_factory()
+        container.migrate()
+        run = container.settings.run_projections if run_projections is None else run_projections
+        if run:
+            container.runner.start(container.url)
+        app.state.container = container
+        try:
+            yield
+        finally:
+            container.close()
+
+    app = FastAPI(
+        title="ecom",
+        version="1",
+        description="An event-sourced commerce backend.",
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+    )
+    errors.install(app)
+
+    @app.middleware("http")
+    async def limit_body_size(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            return errors.error_response(413, "payload_too_large",
+                                         f"Request bodies are limited to {MAX_BODY_BYTES} bytes.")
+        return await call_next(request)
+
+    for module in (operations, events, locations):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(operations.router, include_in_schema=False)  # /health at the root too
+    return app

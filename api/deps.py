@@ -1,0 +1,98 @@
+"""Typed dependencies: the container, the caller, the command context and read-your-writes.
+
+Authentication arrives later in exactly one place: ``get_principal``."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request
+
+from api.errors import ApiError
+from commands.context import CommandContext, Idempotency
+from ecom.bootstrap import Container
+
+
+def get_container(request: Request) -> Container:
+    return request.app.state.container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+@dataclass(frozen=True)
+class Principal:
+    id: str
+    role: str
+
+
+def get_principal(
+    x_actor: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Principal:
+    """The caller. Until authentication lands, every caller is an admin named by ``X-Actor``."""
+    return Principal(id=x_actor or "anonymous", role="admin")
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+_ETAG = re.compile(r'^(W/)?"?(\d+)"?$')
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+def parse_if_match(value: str | None) -> int | None:
+    if value is None:
+        return None
+    m = _ETAG.match(value.strip())
+    if not m:
+        raise ApiError(400, "malformed_if_match", 'If-Match must be a version like "3".')
+    return int(m.group(2))
+
+
+async def command_context(
+    request: Request,
+    principal: PrincipalDep,
+    idempotency_key: Annotated[str | None, Header()] = None,
+    if_match: Annotated[str | None, Header()] = None,
+    x_correlation_id: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> CommandContext:
+    idem = None
+    if idempotency_key is not None:
+        if not _KEY.match(idempotency_key):
+            raise ApiError(400, "malformed_idempotency_key",
+                           "Idempotency-Key must be 1-255 printable characters.")
+        body = await request.body()
+        digest = hashlib.sha256(
+            request.method.encode() + b" " + request.url.path.encode() + b"\n" + body
+        ).hexdigest()
+        idem = Idempotency(principal=principal.id, key=idempotency_key, request_hash=digest)
+    return CommandContext.new(
+        actor=principal.id,
+        correlation_id=x_correlation_id,
+        idempotency=idem,
+        expected_version=parse_if_match(if_match),
+    )
+
+
+ContextDep = Annotated[CommandContext, Depends(command_context)]
+
+
+def read_model(name: str):
+    """Dependency factory: wait for ``?min_position=`` on view ``name`` (503 after 5 s)."""
+
+    def wait(
+        container: ContainerDep,
+        min_position: Annotated[int | None, Query(ge=0)] = None,
+    ) -> None:
+        if min_position is None:
+            return
+        if not container.runner.wait_for(name, min_position, timeout_s=5.0):
+            raise ApiError(
+                503, "projection_lagging",
+                f"The '{name}' view has not reached position {min_position} yet.",
+                headers={"Retry-After": "1"},
+            )
+
+    return Depends(wait)

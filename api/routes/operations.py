@@ -1,0 +1,85 @@
+"""Health, readiness, metrics and the read models' status and rebuild."""
+
+from __future__ import annotations
+
+import threading
+
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel
+
+from api.deps import ContainerDep
+from api.errors import ApiError
+from api.schemas import ERRORS
+
+router = APIRouter(tags=["operations"], responses=ERRORS)
+READY_LAG_BOUND = 10_000
+
+
+class ProjectionOut(BaseModel):
+    name: str
+    position: int
+    lag: int
+    status: str
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    database: bool
+    max_lag: int
+
+
+@router.get("/health", response_model=Health)
+def health():
+    return Health(status="ok")
+
+
+@router.get("/ready", response_model=Readiness)
+def ready(container: ContainerDep):
+    try:
+        statuses = container.runner.status()
+    except Exception:
+        raise ApiError(503, "database_unavailable", "The database cannot be reached.",
+                       headers={"Retry-After": "1"}) from None
+    lag = max((s.lag for s in statuses), default=0)
+    if lag > READY_LAG_BOUND:
+        raise ApiError(503, "projections_lagging", f"Read models lag by {lag} events.",
+                       headers={"Retry-After": "1"})
+    return Readiness(status="ready", database=True, max_lag=lag)
+
+
+@router.get("/projections", response_model=list[ProjectionOut])
+def projections(container: ContainerDep):
+    return [ProjectionOut(name=s.name, position=s.position, lag=s.lag, status=s.status)
+            for s in container.runner.status()]
+
+
+@router.post("/projections/{name}/rebuild", status_code=202, response_model=ProjectionOut)
+def rebuild(name: str, container: ContainerDep):
+    if name not in container.runner.projections:
+        raise ApiError(404, "projection_not_found", f"No read model named '{name}'.")
+    threading.Thread(target=container.runner.rebuild, args=(name,), daemon=True).start()
+    return ProjectionOut(name=name, position=0, lag=0, status="rebuilding")
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+def metrics(container: ContainerDep):
+    lines = [
+        "# HELP ecom_event_store_head Highest position in the event store.",
+        "# TYPE ecom_event_store_head gauge",
+        f"ecom_event_store_head {container.store.head()}",
+        "# HELP ecom_projection_position Last position a read model processed.",
+        "# TYPE ecom_projection_position gauge",
+    ]
+    statuses = container.runner.status()
+    for s in statuses:
+        lines.append(f'ecom_projection_position{{name="{s.name}"}} {s.position}')
+    lines += ["# HELP ecom_projection_lag Events a read model is behind.",
+              "# TYPE ecom_projection_lag gauge"]
+    for s in statuses:
+        lines.append(f'ecom_projection_lag{{name="{s.name}"}} {s.lag}')
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,66 @@
+"""What every command carries besides its own fields: who, when, why, and its idempotency key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+from eventstore.recorded import EventMeta
+
+
+@dataclass(frozen=True, slots=True)
+class Idempotency:
+    principal: str
+    key: str
+    request_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class CommandContext:
+    actor: str
+    now: datetime
+    correlation_id: str
+    causation_id: str
+    idempotency: Idempotency | None = None
+    expected_version: int | None = None  # from If-Match
+
+    @classmethod
+    def new(
+        cls,
+        actor: str = "system",
+        *,
+        now: datetime | None = None,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+        idempotency: Idempotency | None = None,
+        expected_version: int | None = None,
+    ) -> CommandContext:
+        command_id = str(uuid4())
+        return cls(
+            actor=actor,
+            now=now or datetime.now(UTC),
+            correlation_id=correlation_id or command_id,
+            causation_id=causation_id or command_id,
+            idempotency=idempotency,
+            expected_version=expected_version,
+        )
+
+    def meta(self) -> EventMeta:
+        return EventMeta(
+            occurred_at=self.now,
+            actor=self.actor,
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """What a command returns: the stream it wrote, its new version and last position."""
+
+    stream_id: UUID
+    version: int
+    position: int
+    replayed: bool = False
+    extra: dict = field(default_factory=dict)

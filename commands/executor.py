@@ -1,0 +1,117 @@
+"""The load-decide-append loop shared by every handler.
+
+- Without an expected version, a concurrent append is re-decided on fresh state (never lost).
+- With one (If-Match), a stale version is refused with ``VersionMismatch`` (412).
+- With an idempotency key, a repeat returns the first result and writes nothing; the key's
+  record is written in the same transaction as the events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+from uuid import UUID
+
+from commands.context import CommandContext, CommandResult
+from domain.aggregate import AggregateType
+from domain.errors import ConcurrencyConflict, VersionMismatch
+from domain.events import DomainEvent
+from eventstore.recorder import IdempotencyRecord
+from eventstore.store import EventStore, IdempotencyKeyTaken, StreamAppend
+
+S = TypeVar("S")
+MAX_ATTEMPTS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded(Generic[S]):
+    state: S
+    version: int
+
+
+def load(store: EventStore, aggregate: AggregateType[S], stream_id: UUID) -> Loaded[S]:
+    events = store.load(stream_id)
+    state = aggregate.fold(e.to_domain() for e in events)
+    return Loaded(state, events[-1].version if events else 0)
+
+
+def replay_if_seen(store: EventStore, ctx: CommandContext) -> CommandResult | None:
+    if ctx.idempotency is None:
+        return None
+    seen = store.find_idempotent_result(
+        ctx.idempotency.principal, ctx.idempotency.key, ctx.idempotency.request_hash
+    )
+    if seen is None:
+        return None
+    return CommandResult(
+        stream_id=seen.stream_id,
+        version=seen.version,
+        position=seen.position,
+        replayed=True,
+        extra=seen.result,
+    )
+
+
+Decision = Sequence[DomainEvent] | tuple[Sequence[DomainEvent], dict]
+
+
+def execute(
+    store: EventStore,
+    aggregate: AggregateType[S],
+    stream_id: UUID,
+    decide: Callable[[S, int], Decision],
+    ctx: CommandContext,
+    *,
+    also: Callable[[S, Sequence[DomainEvent]], Sequence[StreamAppend]] | None = None,
+) -> CommandResult:
+    """Run one command against one stream.
+
+    ``decide(state, version)`` returns the new events, or ``(events, extra)`` where ``extra`` is
+    returned to the caller (and replayed under an idempotency key). No events means the command
+    is a no-op: nothing is written and the current position is returned. ``also`` may add
+    appends to other streams (a uniqueness claim, say) in the same transaction.
+    """
+    replay = replay_if_seen(store, ctx)
+    if replay is not None:
+        return replay
+    for _ in range(MAX_ATTEMPTS):
+        loaded = load(store, aggregate, stream_id)
+        if ctx.expected_version is not None and ctx.expected_version != loaded.version:
+            raise VersionMismatch(ctx.expected_version, loaded.version)
+        decision = decide(loaded.state, loaded.version)
+        events, extra = decision if isinstance(decision, tuple) else (decision, {})
+        events = list(events)
+        if not events:
+            position = store.position_of(stream_id, loaded.version) if loaded.version else 0
+            return CommandResult(stream_id, loaded.version, position or 0, extra=extra)
+        appends = [StreamAppend(stream_id, loaded.version, events)]
+        if also is not None:
+            appends.extend(also(loaded.state, events))
+        new_version = loaded.version + len(events)
+        record = None
+        if ctx.idempotency is not None:
+            record = IdempotencyRecord(
+                principal=ctx.idempotency.principal,
+                key=ctx.idempotency.key,
+                request_hash=ctx.idempotency.request_hash,
+                stream_id=stream_id,
+                version=new_version,
+                result=extra,
+            )
+        try:
+            position = store.append(appends, ctx.meta(), record)
+        except IdempotencyKeyTaken:
+            replay = replay_if_seen(store, ctx)
+            assert replay is not None
+            return replay
+        except ConcurrencyConflict:
+            if ctx.expected_version is not None:
+                actual = store.stream_version(stream_id)
+                raise VersionMismatch(ctx.expected_version, actual) from None
+            replay = replay_if_seen(store, ctx)
+            if replay is not None:
+                return replay
+            continue
+        return CommandResult(stream_id, new_version, position, extra=extra)
+    raise ConcurrencyConflict("Too many concurrent changes to this stream; try again.")

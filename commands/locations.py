@@ -1,0 +1,38 @@
+"""Handlers for the Location aggregate."""
+
+from __future__ import annotations
+
+from commands.context import CommandContext, CommandResult
+from commands.executor import execute, load
+from domain.ids import location_stream
+from domain.location import LOCATION, LocationState
+from domain.location.events import LocationType
+from domain.location.state import deactivate_location, register_location
+from eventstore.store import EventStore
+
+
+def register(
+    store: EventStore, ctx: CommandContext, *, code: str, name: str, type: LocationType,
+    priority: int,
+) -> CommandResult:
+    return execute(
+        store,
+        LOCATION,
+        location_stream(code),
+        lambda state, _v: register_location(state, code, name, type, priority),
+        ctx,
+    )
+
+
+def deactivate(store: EventStore, ctx: CommandContext, *, code: str, reason: str) -> CommandResult:
+    return execute(
+        store,
+        LOCATION,
+        location_stream(code),
+        lambda state, _v: deactivate_location(state, code, reason),
+        ctx,
+    )
+
+
+def get(store: EventStore, code: str) -> LocationState:
+    return load(store, LOCATION, location_stream(code)).state

@@ -1,0 +1,3 @@
+"""Placeholder: filled in by the catalog work."""
+
+CATALOG_EVENTS: tuple = ()

@@ -1,0 +1,29 @@
+"""Deterministic stream ids for aggregates keyed by a natural key (a SKU, a location code, a
+category slug). The same key always names the same stream, so "create twice" is a version
+conflict in the store rather than a race in our code."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid5
+
+NAMESPACE = UUID("6f1c2a52-8f1e-4c84-9a55-0d6f3c1f7e10")
+
+
+def location_stream(code: str) -> UUID:
+    return uuid5(NAMESPACE, f"location:{code}")
+
+
+def inventory_stream(sku: str) -> UUID:
+    return uuid5(NAMESPACE, f"inventory:{sku}")
+
+
+def sku_claim_stream(sku: str) -> UUID:
+    return uuid5(NAMESPACE, f"sku:{sku}")
+
+
+def category_slug_stream(slug: str) -> UUID:
+    return uuid5(NAMESPACE, f"category-slug:{slug}")
+
+
+def channel_order_stream(channel: str, channel_order_id: str) -> UUID:
+    return uuid5(NAMESPACE, f"channel-order:{channel}:{channel_order_id}")

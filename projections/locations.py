@@ -1,0 +1,77 @@
+"""Read model: the list of locations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from psycopg import Cursor, sql
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from eventstore.recorded import RecordedEvent
+from projections.base import Projection, live_schema
+
+
+class LocationsView(Projection):
+    name = "locations"
+    topics = ("location.LocationRegistered", "location.LocationUpdated",
+              "location.LocationDeactivated")
+    ddl = """
+    CREATE TABLE {schema}.locations (
+        stream_id uuid PRIMARY KEY,
+        code text UNIQUE NOT NULL,
+        name text NOT NULL,
+        type text NOT NULL,
+        priority int NOT NULL,
+        active boolean NOT NULL,
+        version bigint NOT NULL,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL
+    );
+    """
+
+    def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
+        s = sql.Identifier(schema)
+        for e in events:
+            d = e.data
+            at = e.meta.occurred_at
+            if e.name == "LocationRegistered":
+                cur.execute(
+                    sql.SQL(
+                        "INSERT INTO {}.locations VALUES (%s,%s,%s,%s,%s,true,%s,%s,%s) "
+                        "ON CONFLICT (stream_id) DO NOTHING"
+                    ).format(s),
+                    (e.stream_id, d["code"], d["name"], d["type"], d["priority"], e.version,
+                     at, at),
+                )
+            elif e.name == "LocationUpdated":
+                cur.execute(
+                    sql.SQL(
+                        "UPDATE {}.locations SET name = coalesce(%s, name), "
+                        "priority = coalesce(%s, priority), version = %s, updated_at = %s "
+                        "WHERE stream_id = %s"
+                    ).format(s),
+                    (d.get("name"), d.get("priority"), e.version, at, e.stream_id),
+                )
+            elif e.name == "LocationDeactivated":
+                cur.execute(
+                    sql.SQL(
+                        "UPDATE {}.locations SET active = false, version = %s, updated_at = %s "
+                        "WHERE stream_id = %s"
+                    ).format(s),
+                    (e.version, at, e.stream_id),
+                )
+
+    def compare_key(self) -> dict[str, str]:
+        return {"locations": "code"}
+
+
+def list_locations(pool: ConnectionPool) -> list[dict]:
+    with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            sql.SQL(
+                "SELECT code, name, type, priority, active, version, created_at, updated_at "
+                "FROM {}.locations ORDER BY priority, code"
+            ).format(sql.Identifier(live_schema("locations")))
+        )
+        return cur.fetchall()
