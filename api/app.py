@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import ORJSONResponse
 
 from api import errors
-from api.routes import events, locations, operations
+from api.routes import catalog, events, inventory, locations, operations, orders
 from ecom.bootstrap import Container, build
 
 API_PREFIX = "/api/v1"
@@ -50,7 +50,7 @@ def create_app(
                                          f"Request bodies are limited to {MAX_BODY_BYTES} bytes.")
         return await call_next(request)
 
-    for module in (operations, events, locations):
+    for module in (operations, events, locations, catalog, inventory, orders):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(operations.router, include_in_schema=False)  # /health at the root too
     return app

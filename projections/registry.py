@@ -6,6 +6,7 @@ from projections.base import Projection
 
 
 def all_projections() -> list[Projection]:
+    from projections import catalog_views, inventory_views, order_views
     from projections.locations import LocationsView
 
-    return [LocationsView()]
+    return [LocationsView(), *catalog_views.VIEWS, *inventory_views.VIEWS, *order_views.VIEWS]

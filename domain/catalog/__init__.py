@@ -1,3 +1,7 @@
-"""Placeholder: filled in by the catalog work."""
+"""Catalog: products (with variants), categories, and the SKU registry.
 
-CATALOG_EVENTS: tuple = ()
+CATALOG_EVENTS lists every event class of this package for the event registry."""
+
+from domain.catalog.sku import SKU_EVENTS
+
+CATALOG_EVENTS: tuple = (*SKU_EVENTS,)

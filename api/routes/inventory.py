@@ -1,0 +1,5 @@
+"""HTTP routes of the inventory area."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""HTTP routes of the order area."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,66 @@
+"""End-to-end fixtures: the real program under a real ``uvicorn`` process, on a free port,
+against the session's database, talked to over HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server_url(database_url: str, container) -> Iterator[str]:
+    port = _free_port()
+    env = {**os.environ, "ECOM_DATABASE_URL": database_url, "ECOM_PORT": str(port)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "ecom.asgi:app", "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning"],
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.1)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+def api(server_url: str) -> Iterator[httpx.Client]:
+    """An HTTP client rooted at ``/api/v1``."""
+    with httpx.Client(base_url=f"{server_url}/api/v1", timeout=30) as client:
+        yield client
+
+
+def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict:
+    """The documented error shape, with the expected status (and code)."""
+    assert response.status_code == status, (response.status_code, response.text)
+    body = response.json()["error"]
+    assert isinstance(body["message"], str) and body["message"]
+    if code is not None:
+        assert body["code"] == code, body
+    return body
