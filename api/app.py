@@ -46,8 +46,9 @@ def create_app(
     async def limit_body_size(request: Request, call_next):
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return errors.error_response(413, "payload_too_large",
-                                         f"Request bodies are limited to {MAX_BODY_BYTES} bytes.")
+            return errors.error_response(
+                413, "payload_too_large", f"Request bodies are limited to {MAX_BODY_BYTES} bytes."
+            )
         return await call_next(request)
 
     for module in (operations, events, locations, catalog, inventory, orders):

@@ -61,8 +61,11 @@ async def command_context(
     idem = None
     if idempotency_key is not None:
         if not _KEY.match(idempotency_key):
-            raise ApiError(400, "malformed_idempotency_key",
-                           "Idempotency-Key must be 1-255 printable characters.")
+            raise ApiError(
+                400,
+                "malformed_idempotency_key",
+                "Idempotency-Key must be 1-255 printable characters.",
+            )
         body = await request.body()
         digest = hashlib.sha256(
             request.method.encode() + b" " + request.url.path.encode() + b"\n" + body
@@ -90,7 +93,8 @@ def read_model(name: str):
             return
         if not container.runner.wait_for(name, min_position, timeout_s=5.0):
             raise ApiError(
-                503, "projection_lagging",
+                503,
+                "projection_lagging",
                 f"The '{name}' view has not reached position {min_position} yet.",
                 headers={"Retry-After": "1"},
             )

@@ -31,15 +31,22 @@ _STATUS_CODES = {
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: Any = None,
-                 headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.details, self.headers = details, headers
 
 
-def error_response(status: int, code: str, message: str, details: Any = None,
-                   headers: dict[str, str] | None = None) -> ORJSONResponse:
+def error_response(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> ORJSONResponse:
     body = {"error": {"code": code, "message": message, "details": details}}
     return ORJSONResponse(body, status_code=status, headers=headers)
 
@@ -59,11 +66,13 @@ def status_for(exc: DomainError) -> int:
 def _clean_validation_errors(errors: list[dict]) -> list[dict]:
     cleaned = []
     for e in errors:
-        cleaned.append({
-            "loc": [str(p) for p in e.get("loc", ())],
-            "type": e.get("type"),
-            "message": e.get("msg"),
-        })
+        cleaned.append(
+            {
+                "loc": [str(p) for p in e.get("loc", ())],
+                "type": e.get("type"),
+                "message": e.get("msg"),
+            }
+        )
     return cleaned
 
 
@@ -79,19 +88,28 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError):
         errors = exc.errors()
-        if any(e.get("type") in ("json_invalid", "model_attributes_type") and
-               tuple(e.get("loc", ()))[:1] == ("body",) and len(e.get("loc", ())) <= 2
-               for e in errors):
-            return error_response(400, "malformed_request", "The request body is not valid JSON "
-                                  "of the expected shape.", _clean_validation_errors(errors))
-        return error_response(422, "validation_error", "The request is not valid.",
-                              _clean_validation_errors(errors))
+        if any(
+            e.get("type") in ("json_invalid", "model_attributes_type")
+            and tuple(e.get("loc", ()))[:1] == ("body",)
+            and len(e.get("loc", ())) <= 2
+            for e in errors
+        ):
+            return error_response(
+                400,
+                "malformed_request",
+                "The request body is not valid JSON of the expected shape.",
+                _clean_validation_errors(errors),
+            )
+        return error_response(
+            422, "validation_error", "The request is not valid.", _clean_validation_errors(errors)
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException):
         code = _STATUS_CODES.get(exc.status_code, "error")
-        return error_response(exc.status_code, code, str(exc.detail), None,
-                              getattr(exc, "headers", None))
+        return error_response(
+            exc.status_code, code, str(exc.detail), None, getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception):

@@ -12,7 +12,12 @@ from eventstore.store import EventStore
 
 
 def register(
-    store: EventStore, ctx: CommandContext, *, code: str, name: str, type: LocationType,
+    store: EventStore,
+    ctx: CommandContext,
+    *,
+    code: str,
+    name: str,
+    type: LocationType,
     priority: int,
 ) -> CommandResult:
     return execute(

@@ -52,7 +52,5 @@ def build(settings: Settings | None = None, *, url: str | None = None) -> Contai
     mapper = EventMapper(EventRegistry(ALL_EVENTS))
     store = EventStore(recorder, mapper)
     pool = make_pool(url, max_size=settings.pool_size * 2)
-    runner = ProjectionRunner(
-        pool, mapper, all_projections(), batch_size=settings.projection_batch
-    )
+    runner = ProjectionRunner(pool, mapper, all_projections(), batch_size=settings.projection_batch)
     return Container(settings=settings, url=url, store=store, pool=pool, runner=runner)

@@ -14,8 +14,11 @@ from projections.base import Projection, live_schema
 
 class LocationsView(Projection):
     name = "locations"
-    topics = ("location.LocationRegistered", "location.LocationUpdated",
-              "location.LocationDeactivated")
+    topics = (
+        "location.LocationRegistered",
+        "location.LocationUpdated",
+        "location.LocationDeactivated",
+    )
     ddl = """
     CREATE TABLE {schema}.locations (
         stream_id uuid PRIMARY KEY,
@@ -41,8 +44,16 @@ class LocationsView(Projection):
                         "INSERT INTO {}.locations VALUES (%s,%s,%s,%s,%s,true,%s,%s,%s) "
                         "ON CONFLICT (stream_id) DO NOTHING"
                     ).format(s),
-                    (e.stream_id, d["code"], d["name"], d["type"], d["priority"], e.version,
-                     at, at),
+                    (
+                        e.stream_id,
+                        d["code"],
+                        d["name"],
+                        d["type"],
+                        d["priority"],
+                        e.version,
+                        at,
+                        at,
+                    ),
                 )
             elif e.name == "LocationUpdated":
                 cur.execute(

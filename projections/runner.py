@@ -136,11 +136,20 @@ class ProjectionRunner:
                 return 0
             return self._process_batch(conn, p, live_schema(name), limit or self.batch_size)
 
-    def catch_up(self, names: Sequence[str] | None = None) -> None:
-        """Process until every named view has reached the head as read at each step."""
+    def catch_up(self, names: Sequence[str] | None = None, timeout_s: float = 60.0) -> None:
+        """Return once every named view has processed the head as it is now (another process
+        may be the one advancing it)."""
+        with self.pool.connection() as conn:
+            target = conn.execute(
+                f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}"
+            ).fetchone()[0]
+        deadline = time.monotonic() + timeout_s
         for name in names or list(self.projections):
-            while self.run_once(name):
-                pass
+            while self.position(name) < target:
+                if not self.run_once(name):
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"view {name} did not reach position {target}")
+                    time.sleep(0.01)
 
     # ---- status --------------------------------------------------------------------------
 

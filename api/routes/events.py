@@ -62,5 +62,9 @@ def read_stream(stream_id: UUID, container: ContainerDep):
     events = container.store.load_with_positions(stream_id)
     if not events:
         raise ApiError(404, "stream_not_found", f"No stream {stream_id}.")
-    return Feed(items=[FeedEvent(**e.feed_item()) for e in events], next_cursor=None,
-                next_after=None, head=container.store.head())
+    return Feed(
+        items=[FeedEvent(**e.feed_item()) for e in events],
+        next_cursor=None,
+        next_after=None,
+        head=container.store.head(),
+    )

@@ -39,19 +39,25 @@ class LocationOut(BaseModel):
 
 @router.post("/locations", status_code=201, response_model=LocationAck)
 def register_location(
-    body: RegisterLocation, container: ContainerDep, ctx: ContextDep,
+    body: RegisterLocation,
+    container: ContainerDep,
+    ctx: ContextDep,
     idempotency_key: Annotated[str | None, Header()] = None,
 ):
     result = locations.register(
-        container.store, ctx, code=body.code, name=body.name, type=body.type,
+        container.store,
+        ctx,
+        code=body.code,
+        name=body.name,
+        type=body.type,
         priority=body.priority,
     )
-    return LocationAck(id=str(result.stream_id), code=body.code, version=result.version,
-                       position=result.position)
+    return LocationAck(
+        id=str(result.stream_id), code=body.code, version=result.version, position=result.position
+    )
 
 
-@router.get("/locations", response_model=Page[LocationOut],
-            dependencies=[read_model("locations")])
+@router.get("/locations", response_model=Page[LocationOut], dependencies=[read_model("locations")])
 def list_locations(container: ContainerDep):
     from projections.locations import list_locations as query
 

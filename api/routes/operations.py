@@ -43,19 +43,29 @@ def ready(container: ContainerDep):
     try:
         statuses = container.runner.status()
     except Exception:
-        raise ApiError(503, "database_unavailable", "The database cannot be reached.",
-                       headers={"Retry-After": "1"}) from None
+        raise ApiError(
+            503,
+            "database_unavailable",
+            "The database cannot be reached.",
+            headers={"Retry-After": "1"},
+        ) from None
     lag = max((s.lag for s in statuses), default=0)
     if lag > READY_LAG_BOUND:
-        raise ApiError(503, "projections_lagging", f"Read models lag by {lag} events.",
-                       headers={"Retry-After": "1"})
+        raise ApiError(
+            503,
+            "projections_lagging",
+            f"Read models lag by {lag} events.",
+            headers={"Retry-After": "1"},
+        )
     return Readiness(status="ready", database=True, max_lag=lag)
 
 
 @router.get("/projections", response_model=list[ProjectionOut])
 def projections(container: ContainerDep):
-    return [ProjectionOut(name=s.name, position=s.position, lag=s.lag, status=s.status)
-            for s in container.runner.status()]
+    return [
+        ProjectionOut(name=s.name, position=s.position, lag=s.lag, status=s.status)
+        for s in container.runner.status()
+    ]
 
 
 @router.post("/projections/{name}/rebuild", status_code=202, response_model=ProjectionOut)
@@ -78,8 +88,10 @@ def metrics(container: ContainerDep):
     statuses = container.runner.status()
     for s in statuses:
         lines.append(f'ecom_projection_position{{name="{s.name}"}} {s.position}')
-    lines += ["# HELP ecom_projection_lag Events a read model is behind.",
-              "# TYPE ecom_projection_lag gauge"]
+    lines += [
+        "# HELP ecom_projection_lag Events a read model is behind.",
+        "# TYPE ecom_projection_lag gauge",
+    ]
     for s in statuses:
         lines.append(f'ecom_projection_lag{{name="{s.name}"}} {s.lag}')
     return "\n".join(lines) + "\n"

@@ -25,8 +25,19 @@ def server_url(database_url: str, container) -> Iterator[str]:
     port = _free_port()
     env = {**os.environ, "ECOM_DATABASE_URL": database_url, "ECOM_PORT": str(port)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "ecom.asgi:app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "ecom.asgi:app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
         env=env,
     )
     base = f"http://127.0.0.1:{port}"

@@ -4,8 +4,9 @@ from tests.e2e.conftest import assert_error
 
 
 def test_register_then_list_with_read_your_writes(api):
-    r = api.post("/locations", json={"code": "E2E-WH1", "name": "Main", "type": "warehouse",
-                                     "priority": 1})
+    r = api.post(
+        "/locations", json={"code": "E2E-WH1", "name": "Main", "type": "warehouse", "priority": 1}
+    )
     assert r.status_code == 201, r.text
     position = r.json()["position"]
     listed = api.get("/locations", params={"min_position": position}).json()["items"]
@@ -21,13 +22,19 @@ def test_duplicate_code_conflicts_and_writes_nothing(api):
 
 
 def test_bad_input_is_a_4xx_with_a_code(api):
-    assert_error(api.post("/locations", json={"code": "bad code!", "name": "x",
-                                              "type": "warehouse"}), 422, "validation_error")
+    assert_error(
+        api.post("/locations", json={"code": "bad code!", "name": "x", "type": "warehouse"}),
+        422,
+        "validation_error",
+    )
     assert_error(api.post("/locations", json={"code": "OK", "name": "x", "type": "moon"}), 422)
-    assert_error(api.post("/locations", json={"code": "OK2", "name": "x", "type": "store",
-                                              "extra": 1}), 422)
-    assert_error(api.post("/locations", content=b"{not json",
-                          headers={"content-type": "application/json"}), 400)
+    assert_error(
+        api.post("/locations", json={"code": "OK2", "name": "x", "type": "store", "extra": 1}), 422
+    )
+    assert_error(
+        api.post("/locations", content=b"{not json", headers={"content-type": "application/json"}),
+        400,
+    )
 
 
 def test_idempotency_key_replays_the_first_answer(api):
