@@ -1,0 +1,174 @@
+"""The ``ecom`` console command: serve the API, migrate, inspect and rebuild read models, tail
+the event feed. Each subcommand builds the container through ``ecom.bootstrap.build``; ``serve``
+builds nothing itself and leaves that to the app's lifespan in each worker."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+
+import orjson
+
+from ecom.settings import Settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from eventstore.database import embedded_database_url
+
+    settings = Settings.from_env()
+    if settings.database_url is None:
+        # Started once here, in the parent, so every worker shares it and its files in
+        # ./.data/pg outlive the process; it stops when this process exits.
+        os.environ["ECOM_DATABASE_URL"] = embedded_database_url(settings.data_dir)
+        print(f"embedded PostgreSQL in {settings.data_dir.resolve() / 'pg'}", file=sys.stderr)
+    uvicorn.run(
+        "ecom.asgi:app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers,
+        log_level=args.log_level,
+    )
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from ecom.bootstrap import build
+
+    container = build()
+    try:
+        applied = container.migrate()
+        print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
+    finally:
+        container.close()
+    return 0
+
+
+def _projections_status(args: argparse.Namespace) -> int:
+    from ecom.bootstrap import build
+
+    container = build()
+    try:
+        rows = [("NAME", "POSITION", "LAG", "STATUS")]
+        rows += [(s.name, str(s.position), str(s.lag), s.status) for s in container.runner.status()]
+    finally:
+        container.close()
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+    return 0
+
+
+def _projections_rebuild(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ecom.bootstrap import build
+
+    container = build()
+    try:
+        runner = container.runner
+        if args.name not in runner.projections:
+            known = ", ".join(sorted(runner.projections))
+            print(f"ecom: no read model named {args.name!r} (known: {known})", file=sys.stderr)
+            return 2
+        with tqdm(total=0, unit="pos", desc=f"rebuild {args.name}") as bar:
+
+            def progress(position: int, head: int) -> None:
+                bar.total = head
+                bar.n = position
+                bar.refresh()
+
+            started = time.monotonic()
+            events = runner.rebuild(args.name, progress=progress)
+            bar.n = bar.total
+            bar.refresh()
+        elapsed = time.monotonic() - started
+        print(f"rebuilt {args.name}: {events} events in {elapsed:.1f} s")
+    finally:
+        container.close()
+    return 0
+
+
+def _events_tail(args: argparse.Namespace) -> int:
+    from ecom.bootstrap import build
+
+    container = build()
+    store = container.store
+    try:
+        after = args.after if args.after is not None else max(0, store.head() - args.limit)
+        out = sys.stdout.buffer
+        while True:
+            page = store.read_all(after=after, limit=args.limit)
+            for event in page:
+                out.write(orjson.dumps(event.feed_item()) + b"\n")
+            out.flush()
+            if page:
+                after = page[-1].position or after
+                if len(page) == args.limit:
+                    continue
+            if not args.follow:
+                return 0
+            time.sleep(args.interval)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        container.close()
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ecom", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP API (migrates on start)")
+    serve.add_argument("--host", help="default ECOM_HOST or 127.0.0.1")
+    serve.add_argument("--port", type=int, help="default ECOM_PORT or 8000")
+    serve.add_argument("--workers", type=_positive, default=1, help="uvicorn worker processes")
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(func=_serve)
+
+    migrate = sub.add_parser("migrate", help="create or update the event table and read models")
+    migrate.set_defaults(func=_migrate)
+
+    projections = sub.add_parser("projections", help="read models")
+    psub = projections.add_subparsers(dest="action", required=True)
+    psub.add_parser("status", help="position, lag and status of each view").set_defaults(
+        func=_projections_status
+    )
+    rebuild = psub.add_parser("rebuild", help="rebuild one view beside the live one, then swap")
+    rebuild.add_argument("name")
+    rebuild.set_defaults(func=_projections_rebuild)
+
+    events = sub.add_parser("events", help="the global event feed")
+    esub = events.add_subparsers(dest="action", required=True)
+    tail = esub.add_parser("tail", help="print events as JSON lines")
+    tail.add_argument("--after", type=int, help="start after this position (default: last LIMIT)")
+    tail.add_argument("--limit", type=_positive, default=100, help="page size (default 100)")
+    tail.add_argument("--follow", "-f", action="store_true", help="keep polling for new events")
+    tail.add_argument("--interval", type=float, default=0.5, help="poll interval in seconds")
+    tail.set_defaults(func=_events_tail)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")  # embedded PostgreSQL's lock
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
