@@ -1,0 +1,198 @@
+"""Handlers for the Product aggregate, and the price an order line pays for a SKU.
+
+SKUs are unique across products and variants: every new SKU is claimed in the SKU registry in
+the same transaction as the product's event (see ``commands.sku_lookup``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from commands import sku_lookup
+from commands.context import CommandContext, CommandResult
+from commands.executor import execute, load
+from domain.catalog import product_decisions as decide
+from domain.catalog.category_state import CATEGORY
+from domain.catalog.product_decisions import NewVariant
+from domain.catalog.product_events import ProductCreated, VariantAdded
+from domain.catalog.product_state import PRODUCT, ProductState
+from domain.errors import Conflict, InvalidCommand
+from domain.events import DomainEvent
+from domain.money import Money
+from eventstore.store import EventStore, StreamAppend
+
+
+@dataclass(frozen=True, slots=True)
+class PricedSku:
+    product_id: UUID
+    sku: str
+    name: str
+    unit_price: Money
+
+
+def _claims(store: EventStore, product_id: UUID):
+    """``also`` for execute: claim every SKU the events introduce, refusing taken ones."""
+
+    def also(_state: ProductState, events: Sequence[DomainEvent]) -> list[StreamAppend]:
+        appends = []
+        for event in events:
+            if isinstance(event, ProductCreated | VariantAdded):
+                if sku_lookup.owner_of(store, event.sku) is not None:
+                    raise Conflict(f"SKU '{event.sku}' is already taken.", code="duplicate_sku")
+                variant = isinstance(event, VariantAdded)
+                appends.append(sku_lookup.claim(event.sku, product_id, is_variant=variant))
+        return appends
+
+    return also
+
+
+def _require_categories(store: EventStore, category_ids: Sequence[UUID]) -> None:
+    for category_id in category_ids:
+        if not load(store, CATEGORY, category_id).state.exists:
+            raise InvalidCommand(f"Category {category_id} does not exist.", code="unknown_category")
+
+
+def create(
+    store: EventStore,
+    ctx: CommandContext,
+    *,
+    product_id: UUID,
+    sku: str,
+    name: str,
+    price: Money | None,
+    description: str = "",
+    brand: str | None = None,
+    category_ids: Sequence[UUID] = (),
+    attributes: Mapping[str, Any] | None = None,
+    variants: Sequence[NewVariant] = (),
+) -> CommandResult:
+    _require_categories(store, category_ids)
+    return execute(
+        store,
+        PRODUCT,
+        product_id,
+        lambda state, _v: decide.create_product(
+            state,
+            product_id=product_id,
+            sku=sku,
+            name=name,
+            price=price,
+            description=description,
+            brand=brand,
+            category_ids=category_ids,
+            attributes=attributes,
+            variants=variants,
+        ),
+        ctx,
+        also=_claims(store, product_id),
+    )
+
+
+def update_details(
+    store: EventStore, ctx: CommandContext, product_id: UUID, changes: Mapping[str, Any]
+) -> CommandResult:
+    return execute(store, PRODUCT, product_id, lambda s, _v: decide.update_details(s, changes), ctx)
+
+
+def change_price(
+    store: EventStore,
+    ctx: CommandContext,
+    product_id: UUID,
+    price: Money,
+    reason: str,
+    change_type: str = "manual",
+) -> CommandResult:
+    return execute(
+        store,
+        PRODUCT,
+        product_id,
+        lambda s, _v: decide.change_price(s, price, reason, change_type),
+        ctx,
+    )
+
+
+def add_variant(
+    store: EventStore, ctx: CommandContext, product_id: UUID, variant: NewVariant
+) -> CommandResult:
+    return execute(
+        store,
+        PRODUCT,
+        product_id,
+        lambda s, _v: decide.add_variant(s, variant),
+        ctx,
+        also=_claims(store, product_id),
+    )
+
+
+def deactivate_variant(
+    store: EventStore, ctx: CommandContext, product_id: UUID, sku: str, reason: str | None = None
+) -> CommandResult:
+    return execute(
+        store, PRODUCT, product_id, lambda s, _v: decide.deactivate_variant(s, sku, reason), ctx
+    )
+
+
+def set_master_variant(
+    store: EventStore, ctx: CommandContext, product_id: UUID, sku: str
+) -> CommandResult:
+    return execute(store, PRODUCT, product_id, lambda s, _v: decide.set_master_variant(s, sku), ctx)
+
+
+def assign_category(
+    store: EventStore, ctx: CommandContext, product_id: UUID, category_id: UUID
+) -> CommandResult:
+    _require_categories(store, [category_id])
+    return execute(
+        store, PRODUCT, product_id, lambda s, _v: decide.assign_category(s, category_id), ctx
+    )
+
+
+def unassign_category(
+    store: EventStore, ctx: CommandContext, product_id: UUID, category_id: UUID
+) -> CommandResult:
+    return execute(
+        store, PRODUCT, product_id, lambda s, _v: decide.unassign_category(s, category_id), ctx
+    )
+
+
+def change_lifecycle(
+    store: EventStore,
+    ctx: CommandContext,
+    product_id: UUID,
+    status: str,
+    reason: str | None = None,
+) -> CommandResult:
+    return execute(
+        store,
+        PRODUCT,
+        product_id,
+        lambda s, _v: decide.change_lifecycle(s, status, reason),
+        ctx,
+    )
+
+
+def get(store: EventStore, product_id: UUID) -> ProductState:
+    return load(store, PRODUCT, product_id).state
+
+
+def price_for_order(store: EventStore, sku: str, currency: str) -> PricedSku:
+    """The unit price an order in ``currency`` pays for ``sku`` now; refuses unsellable SKUs."""
+    owner = sku_lookup.owner_of(store, sku)
+    product = get(store, owner) if owner is not None else None
+    if product is None or not product.exists:
+        raise InvalidCommand(f"Unknown SKU '{sku}'.", code="unknown_sku", details={"sku": sku})
+    variant = product.variant(sku)
+    if product.status != "active" or (variant is not None and not variant.active):
+        raise InvalidCommand(
+            f"SKU '{sku}' is not for sale.", code="product_not_active", details={"sku": sku}
+        )
+    price = variant.price if variant is not None and variant.price is not None else product.price
+    if price is None or price.currency != currency:
+        raise InvalidCommand(
+            f"SKU '{sku}' is not priced in {currency}.",
+            code="currency_mismatch",
+            details={"sku": sku, "currency": currency},
+        )
+    return PricedSku(product_id=owner, sku=sku, name=product.name, unit_price=price)
