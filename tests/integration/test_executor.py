@@ -1,0 +1,110 @@
+"""The shared load-decide-append loop against real PostgreSQL: If-Match, idempotency, no-ops."""
+
+import pytest
+
+from commands import locations
+from commands.context import CommandContext, Idempotency
+from domain.errors import IdempotencyKeyReused, VersionMismatch
+
+
+def _code(tag: str) -> str:
+    import uuid
+
+    return f"EX-{tag}-{uuid.uuid4().hex[:8]}"
+
+
+def test_a_stale_if_match_is_refused_and_writes_nothing(container):
+    code = _code("ifm")
+    locations.register(
+        container.store, CommandContext.new("t"), code=code, name="A", type="store", priority=1
+    )
+    head = container.store.head()
+    with pytest.raises(VersionMismatch) as e:
+        locations.deactivate(
+            container.store, CommandContext.new("t", expected_version=5), code=code, reason="x"
+        )
+    assert e.value.actual == 1
+    assert container.store.head() == head
+
+
+def test_a_matching_if_match_is_accepted(container):
+    code = _code("ifm-ok")
+    locations.register(
+        container.store, CommandContext.new("t"), code=code, name="A", type="store", priority=1
+    )
+    result = locations.deactivate(
+        container.store, CommandContext.new("t", expected_version=1), code=code, reason="x"
+    )
+    assert result.version == 2
+
+
+def test_an_idempotent_repeat_writes_once_and_answers_the_same(container):
+    code = _code("idem")
+    key = Idempotency(principal="p1", key=code, request_hash="h1")
+    first = locations.register(
+        container.store,
+        CommandContext.new("t", idempotency=key),
+        code=code,
+        name="A",
+        type="store",
+        priority=1,
+    )
+    head = container.store.head()
+    again = locations.register(
+        container.store,
+        CommandContext.new("t", idempotency=key),
+        code=code,
+        name="A",
+        type="store",
+        priority=1,
+    )
+    assert (again.stream_id, again.version, again.position) == (
+        first.stream_id,
+        first.version,
+        first.position,
+    )
+    assert again.replayed and container.store.head() == head
+
+
+def test_the_same_key_with_another_request_is_refused(container):
+    code = _code("idem2")
+    key = Idempotency(principal="p1", key=code, request_hash="h1")
+    locations.register(
+        container.store,
+        CommandContext.new("t", idempotency=key),
+        code=code,
+        name="A",
+        type="store",
+        priority=1,
+    )
+    other = Idempotency(principal="p1", key=code, request_hash="h2")
+    with pytest.raises(IdempotencyKeyReused):
+        locations.register(
+            container.store,
+            CommandContext.new("t", idempotency=other),
+            code=code,
+            name="B",
+            type="store",
+            priority=1,
+        )
+
+
+def test_keys_are_scoped_per_principal(container):
+    code = _code("scope")
+    locations.register(
+        container.store,
+        CommandContext.new("t", idempotency=Idempotency("p1", code, "h1")),
+        code=code,
+        name="A",
+        type="store",
+        priority=1,
+    )
+    second = locations.register(
+        container.store,
+        CommandContext.new("t", idempotency=Idempotency("p2", code, "h1")),
+        code=code + "b",
+        name="A",
+        type="store",
+        priority=1,
+    )
+    assert not second.replayed
