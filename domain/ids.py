@@ -27,3 +27,7 @@ def category_slug_stream(slug: str) -> UUID:
 
 def channel_order_stream(channel: str, channel_order_id: str) -> UUID:
     return uuid5(NAMESPACE, f"channel-order:{channel}:{channel_order_id}")
+
+
+def payment_stream(order_id: UUID) -> UUID:
+    return uuid5(NAMESPACE, f"payment:{order_id}")

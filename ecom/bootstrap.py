@@ -12,6 +12,7 @@ from domain.catalog import CATALOG_EVENTS
 from domain.inventory import INVENTORY_EVENTS
 from domain.location import LOCATION_EVENTS
 from domain.order import ORDER_EVENTS
+from domain.payment import PAYMENT_EVENTS
 from ecom.settings import Settings
 from eventstore.database import make_datastore, make_pool, resolve_database_url
 from eventstore.mapper import EventMapper, EventRegistry
@@ -20,7 +21,13 @@ from eventstore.store import EventStore
 from projections.registry import all_projections
 from projections.runner import ProjectionRunner
 
-ALL_EVENTS = (*CATALOG_EVENTS, *LOCATION_EVENTS, *INVENTORY_EVENTS, *ORDER_EVENTS)
+ALL_EVENTS = (
+    *CATALOG_EVENTS,
+    *LOCATION_EVENTS,
+    *INVENTORY_EVENTS,
+    *ORDER_EVENTS,
+    *PAYMENT_EVENTS,
+)
 
 
 @dataclass

@@ -1,0 +1,71 @@
+"""Events of the Payment aggregate. Amounts are decimal strings in the order currency."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+from uuid import UUID
+
+from domain.events import DomainEvent
+from domain.money import Amount
+
+
+class PaymentEvent(DomainEvent):
+    stream_type: ClassVar[str] = "payment"
+
+
+class PaymentAuthorized(PaymentEvent):
+    order_id: UUID
+    amount: Amount
+    currency: str
+    gateway: str
+    gateway_reference: str
+    idempotency_key: str
+
+
+class PaymentDeclined(PaymentEvent):
+    order_id: UUID
+    amount: Amount
+    currency: str
+    gateway: str
+    reason: str
+    idempotency_key: str
+
+
+class PaymentCaptured(PaymentEvent):
+    capture_id: UUID
+    amount: Amount
+    shipment_id: UUID | None = None
+    gateway_reference: str
+
+
+class AuthorizationVoided(PaymentEvent):
+    amount: Amount
+    reason: str
+
+
+class AuthorizationExpired(PaymentEvent):
+    amount: Amount
+
+
+class RefundSucceeded(PaymentEvent):
+    refund_id: UUID
+    amount: Amount
+    reason: str
+    gateway_reference: str
+
+
+class RefundFailed(PaymentEvent):
+    refund_id: UUID
+    amount: Amount
+    reason: str
+
+
+PAYMENT_EVENTS = (
+    PaymentAuthorized,
+    PaymentDeclined,
+    PaymentCaptured,
+    AuthorizationVoided,
+    AuthorizationExpired,
+    RefundSucceeded,
+    RefundFailed,
+)
