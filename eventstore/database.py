@@ -32,7 +32,7 @@ def resolve_database_url(database_url: str | None, data_dir: Path) -> str:
 def make_datastore(url: str, *, pool_size: int, lock_timeout_s: int) -> PostgresDatastore:
     """The library's datastore (the writer's pool), from a URL."""
     params = conninfo_to_dict(url)
-    return PostgresDatastore(
+    datastore = PostgresDatastore(
         dbname=str(params.get("dbname", "postgres")),
         host=str(params.get("host", "127.0.0.1")),
         port=str(params.get("port", "5432")),
@@ -41,9 +41,14 @@ def make_datastore(url: str, *, pool_size: int, lock_timeout_s: int) -> Postgres
         pool_size=pool_size,
         max_overflow=pool_size,
         lock_timeout=lock_timeout_s,
-        pool_open_timeout=10.0,
+        # None: the library would otherwise call the pool's ``wait()`` on every checkout, which
+        # asserts when two threads find the pool below min_size at once (and closes the pool
+        # on timeout). The pool is opened once here instead.
+        pool_open_timeout=None,
         enable_db_functions=False,
     )
+    datastore.pool.open(wait=True, timeout=10.0)
+    return datastore
 
 
 def make_pool(
