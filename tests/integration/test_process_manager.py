@@ -1,0 +1,53 @@
+"""A tracked process manager sends each event's commands once, even when it replays."""
+
+import uuid
+
+from commands import locations
+from commands.context import CommandContext
+from commands.process_manager import ProcessManager, ProcessRunner, Trigger
+
+
+class CloseTemporaryLocations(ProcessManager):
+    """Test-only: deactivates every location registered with the name 'temporary'."""
+
+    name = f"test-close-temporary-{uuid.uuid4().hex[:6]}"
+    topics = ("location.LocationRegistered",)
+
+    def __init__(self, store):
+        self.store = store
+        self.handled = 0
+
+    def handle(self, trigger: Trigger) -> None:
+        self.handled += 1
+        if trigger.event.data["name"] == "temporary":
+            locations.deactivate(
+                self.store,
+                trigger.context("deactivate"),
+                code=trigger.event.data["code"],
+                reason="temporary",
+            )
+
+
+def test_commands_take_effect_once_even_after_a_replay(container):
+    store = container.store
+    code = f"PM-{uuid.uuid4().hex[:8]}"
+    registered = locations.register(
+        store, CommandContext.new("t"), code=code, name="temporary", type="store", priority=1
+    )
+    manager = CloseTemporaryLocations(store)
+    runner = ProcessRunner(store, [manager])
+    runner.catch_up()
+    events = store.load(registered.stream_id)
+    assert [e.name for e in events] == ["LocationRegistered", "LocationDeactivated"]
+    deactivated = events[1]
+    assert deactivated.meta.causation_id == f"{registered.stream_id}@1"
+    assert deactivated.meta.actor == f"process:{manager.name}"
+
+    # A crash before the position was stored: the manager sees the event again.
+    with store.datastore.get_connection() as conn:
+        conn.execute("UPDATE process_tracking SET position = 0 WHERE name = %s", (manager.name,))
+    head = store.head()
+    runner.catch_up()
+    assert manager.handled >= 2
+    assert store.head() == head
+    assert len(store.load(registered.stream_id)) == 2
