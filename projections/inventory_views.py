@@ -1,3 +1,6 @@
 """Read models of the inventory area, in the order the runner advances them."""
 
-VIEWS: list = []
+from projections.inventory_levels import InventoryLevelsView
+from projections.inventory_movements import InventoryMovementsView
+
+VIEWS: list = [InventoryLevelsView(), InventoryMovementsView()]

@@ -1,0 +1,249 @@
+"""Handlers for the Inventory aggregate (one stream per SKU).
+
+Each checks what the aggregate cannot see (the SKU is known, the locations exist and are active),
+then decides on the stream with the clock from the context. Every result's ``extra`` holds the
+SKU's totals after the command: ``{sku, on_hand, reserved, available}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from uuid import UUID, uuid4
+
+from commands import locations, sku_lookup
+from commands.context import CommandContext, CommandResult
+from commands.executor import execute, load
+from domain.errors import InvalidCommand
+from domain.events import DomainEvent
+from domain.ids import inventory_stream
+from domain.inventory import INVENTORY, InventoryState, stock
+from domain.inventory import reservations as rsv
+from domain.location.state import require_active
+from eventstore.store import EventStore
+
+RESERVATION_TTL = timedelta(hours=2)
+
+
+def require_known_sku(store: EventStore, sku: str) -> None:
+    if sku_lookup.owner_of(store, sku) is None:
+        raise InvalidCommand(f"SKU '{sku}' is not in the catalog.", code="unknown_sku")
+
+
+def require_location(store: EventStore, code: str) -> None:
+    state = locations.get(store, code)
+    if not state.exists:
+        raise InvalidCommand(f"Location '{code}' does not exist.", code="unknown_location")
+    require_active(state, code)
+
+
+def _run(
+    store: EventStore,
+    ctx: CommandContext,
+    sku: str,
+    decision: Callable[[InventoryState], list[DomainEvent]],
+    **extra: object,
+) -> CommandResult:
+    def step(state: InventoryState, _version: int):
+        events = decision(state)
+        return events, {"sku": sku, **INVENTORY.fold(events, state).totals(), **extra}
+
+    return execute(store, INVENTORY, inventory_stream(sku), step, ctx)
+
+
+def receive(
+    store: EventStore,
+    ctx: CommandContext,
+    *,
+    sku: str,
+    location: str,
+    quantity: int,
+    reference: str | None = None,
+) -> CommandResult:
+    require_known_sku(store, sku)
+    require_location(store, location)
+    return _run(
+        store,
+        ctx,
+        sku,
+        lambda s: stock.receive_stock(
+            s, sku=sku, location=location, quantity=quantity, reference=reference, now=ctx.now
+        ),
+    )
+
+
+def adjust(
+    store: EventStore, ctx: CommandContext, *, sku: str, location: str, delta: int, reason: str
+) -> CommandResult:
+    require_known_sku(store, sku)
+    require_location(store, location)
+    return _run(
+        store,
+        ctx,
+        sku,
+        lambda s: stock.adjust_stock(
+            s, sku=sku, location=location, delta=delta, reason=reason, now=ctx.now
+        ),
+    )
+
+
+def transfer(
+    store: EventStore,
+    ctx: CommandContext,
+    *,
+    sku: str,
+    from_location: str,
+    to_location: str,
+    quantity: int,
+) -> CommandResult:
+    require_known_sku(store, sku)
+    require_location(store, from_location)
+    require_location(store, to_location)
+    return _run(
+        store,
+        ctx,
+        sku,
+        lambda s: stock.transfer_stock(
+            s,
+            sku=sku,
+            from_location=from_location,
+            to_location=to_location,
+            quantity=quantity,
+            now=ctx.now,
+        ),
+    )
+
+
+def set_thresholds(
+    store: EventStore,
+    ctx: CommandContext,
+    *,
+    sku: str,
+    location: str,
+    reorder_point: int,
+    reorder_quantity: int | None = None,
+    max_stock: int | None = None,
+) -> CommandResult:
+    require_known_sku(store, sku)
+    require_location(store, location)
+    return _run(
+        store,
+        ctx,
+        sku,
+        lambda s: stock.set_thresholds(
+            s,
+            sku=sku,
+            location=location,
+            reorder_point=reorder_point,
+            reorder_quantity=reorder_quantity,
+            max_stock=max_stock,
+            now=ctx.now,
+        ),
+    )
+
+
+def reserve(
+    store: EventStore,
+    ctx: CommandContext,
+    *,
+    sku: str,
+    order_id: UUID,
+    line_id: UUID,
+    location: str,
+    quantity: int,
+    reservation_id: UUID | None = None,
+    ttl: timedelta | None = RESERVATION_TTL,
+) -> CommandResult:
+    """Hold units for an order line; ``ttl=None`` reserves without expiry. The new
+    reservation's id is in ``result.extra["reservation_id"]``."""
+    require_known_sku(store, sku)
+    require_location(store, location)
+    rid = reservation_id or uuid4()
+    expires_at = None if ttl is None else ctx.now + ttl
+    return _run(
+        store,
+        ctx,
+        sku,
+        lambda s: rsv.reserve_stock(
+            s,
+            sku=sku,
+            reservation_id=rid,
+            order_id=order_id,
+            line_id=line_id,
+            location=location,
+            quantity=quantity,
+            expires_at=expires_at,
+            now=ctx.now,
+        ),
+        reservation_id=str(rid),
+    )
+
+
+def confirm(store: EventStore, ctx: CommandContext, *, sku: str, reservation_id: UUID):
+    return _run(
+        store,
+        ctx,
+        sku,
+        lambda s: rsv.confirm_reservation(s, sku=sku, reservation_id=reservation_id, now=ctx.now),
+    )
+
+
+def release(
+    store: EventStore,
+    ctx: CommandContext,
+    *,
+    sku: str,
+    reservation_id: UUID,
+    reason: str = "released",
+) -> CommandResult:
+    return _run(
+        store,
+        ctx,
+        sku,
+        lambda s: rsv.release_reservation(
+            s, sku=sku, reservation_id=reservation_id, reason=reason, now=ctx.now
+        ),
+    )
+
+
+def expire(store: EventStore, ctx: CommandContext, *, sku: str, reservation_id: UUID):
+    return _run(
+        store,
+        ctx,
+        sku,
+        lambda s: rsv.expire_reservation(s, sku=sku, reservation_id=reservation_id, now=ctx.now),
+    )
+
+
+def expire_due(store: EventStore, ctx: CommandContext, *, sku: str) -> CommandResult:
+    """The sweep's command: record every reservation of the SKU that is past its expiry."""
+    return _run(store, ctx, sku, lambda s: rsv.expire_due_reservations(s, sku=sku, now=ctx.now))
+
+
+def commit(
+    store: EventStore,
+    ctx: CommandContext,
+    *,
+    sku: str,
+    reservation_id: UUID,
+    shipment_id: UUID,
+    quantity: int | None = None,
+) -> CommandResult:
+    return _run(
+        store,
+        ctx,
+        sku,
+        lambda s: rsv.commit_reservation(
+            s,
+            sku=sku,
+            reservation_id=reservation_id,
+            shipment_id=shipment_id,
+            quantity=quantity,
+            now=ctx.now,
+        ),
+    )
+
+
+def get(store: EventStore, sku: str) -> InventoryState:
+    """The SKU's decision state as of now (its stream folded)."""
+    return load(store, INVENTORY, inventory_stream(sku)).state
