@@ -7,12 +7,15 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import time
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 import orjson
+import psutil
 
 from ecom.settings import Settings
 
@@ -26,8 +29,12 @@ def _serve(args: argparse.Namespace) -> int:
     if settings.database_url is None:
         # Started once here, in the parent, so every worker shares it and its files in
         # ./.data/pg outlive the process; it stops when this process exits.
+        _forget_dead_handles(settings.data_dir / "pg")
         os.environ["ECOM_DATABASE_URL"] = embedded_database_url(settings.data_dir)
         print(f"embedded PostgreSQL in {settings.data_dir.resolve() / 'pg'}", file=sys.stderr)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; the default action would kill us
+    # before the exit hooks that stop the embedded PostgreSQL run.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         "ecom.asgi:app",
         factory=True,
@@ -37,6 +44,17 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
     )
     return 0
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """The embedded server stops when its last live handle exits; a killed ``serve`` leaves its
+    pid in that list forever, so drop pids that no longer run before joining."""
+    handles = pgdata / ".handle_pids.json"
+    try:
+        pids = orjson.loads(handles.read_bytes())
+        handles.write_bytes(orjson.dumps([p for p in pids if psutil.pid_exists(p)]))
+    except (OSError, ValueError, TypeError):
+        pass
 
 
 def _migrate(args: argparse.Namespace) -> int:
