@@ -1,5 +1,469 @@
-"""HTTP routes of the order area."""
+"""Orders over HTTP: place, read, list, modify, notes, tags, timeline, history and past state.
 
-from fastapi import APIRouter
+Routes are thin: they build a command (prices, totals and old values come from the server,
+never the client) or call a read-model query."""
 
-router = APIRouter()
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field, JsonValue, StrictBool, StrictInt
+
+from api.deps import ContainerDep, ContextDep, read_model
+from api.errors import ApiError
+from api.pagination import decode_cursor, encode_cursor
+from api.schemas import ERRORS, MoneyOut, Page, Request, Sku
+from commands import orders
+from domain.order.status import STATUSES
+from domain.order.values import (
+    Address,
+    Channel,
+    GiftOptions,
+    NoteKind,
+    PaymentRef,
+    Priority,
+    RequestedLine,
+)
+from domain.pricing_policy import FlatRateShipping, FlatRateTax
+from projections.order_detail import get_order, public_document
+from projections.order_modifications import list_modifications
+from projections.order_summaries import OrderFilter, list_orders
+from projections.order_timeline import list_timeline
+
+router = APIRouter(tags=["orders"], responses=ERRORS)
+
+Status = Literal[STATUSES]  # type: ignore[valid-type]
+Reason = Annotated[str, Field(max_length=500)]
+
+
+# ---- request bodies ----------------------------------------------------------------------
+
+
+class LineIn(Request):
+    sku: Sku
+    quantity: StrictInt
+
+
+class PlaceOrder(Request):
+    customer_id: UUID
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    lines: Annotated[list[LineIn], Field(max_length=1000)]
+    shipping_address: Address
+    billing_address: Address | None = None
+    payment: PaymentRef
+    channel: Channel = "direct"
+    channel_order_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    priority: Priority = "normal"
+    gift: GiftOptions | None = None
+    scheduled_delivery: date | None = None
+
+
+class ModifyOrder(Request):
+    shipping_address: Address | None = None
+    priority: Priority | None = None
+    gift: GiftOptions | None = None
+    scheduled_delivery: date | None = None
+    reason: Reason | None = None
+
+
+class AddNote(Request):
+    text: Annotated[str, Field(max_length=5000)]
+    visible_to_customer: StrictBool = False
+    kind: NoteKind = "internal"
+
+
+class EditNote(Request):
+    text: Annotated[str, Field(max_length=5000)] | None = None
+    visible_to_customer: StrictBool | None = None
+
+
+class AddTag(Request):
+    tag: Annotated[str, Field(max_length=100)]
+
+
+class AddTimelineEntry(Request):
+    type: Annotated[str, Field(max_length=64)]
+    description: Annotated[str, Field(max_length=2000)]
+    metadata: dict[str, JsonValue] | None = None
+
+
+# ---- responses ---------------------------------------------------------------------------
+
+
+class OrderAck(BaseModel):
+    id: str
+    number: int
+    status: str
+    version: int
+    position: int
+
+
+class OrderCommandAck(BaseModel):
+    id: str
+    version: int
+    position: int
+
+
+class NoteAck(BaseModel):
+    note_id: str
+    version: int
+    position: int
+
+
+class LineOut(BaseModel):
+    line_id: str
+    sku: str
+    product_id: str
+    name: str
+    quantity: int
+    unit_price: MoneyOut
+    total: MoneyOut
+    reserved: int
+    cancelled: int
+    shipped: int
+    delivered: int
+    returned: int
+
+
+class NoteOut(BaseModel):
+    note_id: str
+    text: str
+    kind: str
+    visible_to_customer: bool
+    author: str
+    created_at: str
+    updated_at: str
+
+
+class OrderOut(BaseModel):
+    id: str
+    number: int
+    customer_id: str
+    status: str
+    channel: str
+    channel_order_id: str | None
+    currency: str
+    priority: str
+    lines: list[LineOut]
+    subtotal: MoneyOut
+    tax: MoneyOut
+    shipping: MoneyOut
+    discount: MoneyOut
+    total: MoneyOut
+    payment_status: str
+    fulfillment_status: str
+    shipping_address: dict[str, Any]
+    billing_address: dict[str, Any] | None
+    gift: dict[str, Any] | None
+    scheduled_delivery: str | None
+    tags: list[str]
+    notes: list[NoteOut]
+    shipments: list[dict[str, Any]]
+    parent_order_id: str | None
+    split_reason: str | None
+    version: int
+    created_at: str
+    updated_at: str
+
+
+class OrderSummaryOut(BaseModel):
+    id: str
+    number: int
+    customer_id: str
+    status: str
+    currency: str
+    total: MoneyOut
+    tags: list[str]
+    channel: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class ModificationOut(BaseModel):
+    version: int
+    position: int
+    field: str
+    modification_type: str
+    old_value: JsonValue
+    new_value: JsonValue
+    reason: str
+    actor: str
+    occurred_at: datetime
+
+
+class TimelineEntryOut(BaseModel):
+    version: int
+    position: int
+    type: str
+    description: str
+    occurred_at: datetime
+    actor: str
+    correlation_id: str
+    causation_id: str
+    metadata: dict[str, Any]
+    data: dict[str, Any]
+
+
+class OrderStateOut(BaseModel):
+    id: str
+    version: int
+    status: str
+    state: dict[str, Any]
+
+
+# ---- helpers -----------------------------------------------------------------------------
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _version_cursor(cursor: str | None) -> int | None:
+    key = decode_cursor(cursor)
+    if key is None:
+        return None
+    if len(key) != 1 or not isinstance(key[0], int):
+        raise ApiError(400, "malformed_cursor", "The cursor is not one this API issued.")
+    return key[0]
+
+
+def _summary_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
+    key = decode_cursor(cursor)
+    if key is None:
+        return None
+    try:
+        created_at, order_id = key
+        return datetime.fromisoformat(created_at), UUID(order_id)
+    except (TypeError, ValueError):
+        raise ApiError(400, "malformed_cursor", "The cursor is not one this API issued.") from None
+
+
+def _summary(row: dict[str, Any]) -> OrderSummaryOut:
+    money = {"amount": str(row["total"]), "currency": row["currency"]}
+    ids = {"id": str(row["id"]), "customer_id": str(row["customer_id"])}
+    return OrderSummaryOut(**{**row, **ids, "total": money})
+
+
+# ---- commands ----------------------------------------------------------------------------
+
+
+@router.post("/orders", status_code=201, response_model=OrderAck)
+def place_order(body: PlaceOrder, container: ContainerDep, ctx: ContextDep, response: Response):
+    """Place an order; a repeated (channel, channel_order_id) answers 200 with the existing one."""
+    settings = container.settings
+    result = orders.place(
+        container.store,
+        ctx,
+        order_id=uuid4(),
+        customer_id=body.customer_id,
+        currency=body.currency,
+        lines=[RequestedLine(line.sku, line.quantity) for line in body.lines],
+        shipping_address=body.shipping_address,
+        billing_address=body.billing_address,
+        payment=body.payment,
+        channel=body.channel,
+        channel_order_id=body.channel_order_id,
+        priority=body.priority,
+        gift=body.gift,
+        scheduled_delivery=body.scheduled_delivery,
+        tax_policy=FlatRateTax(settings.tax_rate),
+        shipping_policy=FlatRateShipping(settings.shipping_flat, settings.free_shipping_over),
+    )
+    if result.extra.get("existing"):
+        response.status_code = 200
+    state = orders.get(container.store, result.stream_id) if result.replayed else None
+    return OrderAck(
+        id=str(result.stream_id),
+        number=result.extra["number"],
+        status=state.status if state is not None else "pending",
+        version=result.version,
+        position=result.position,
+    )
+
+
+@router.patch("/orders/{order_id}", response_model=OrderCommandAck)
+def modify_order(order_id: UUID, body: ModifyOrder, container: ContainerDep, ctx: ContextDep):
+    """One modification event per changed field; unchanged fields write nothing."""
+    result = orders.modify(
+        container.store,
+        ctx,
+        order_id,
+        reason=body.reason or "",
+        shipping_address=body.shipping_address,
+        priority=body.priority,
+        gift=body.gift,
+        scheduled_delivery=body.scheduled_delivery,
+    )
+    return OrderCommandAck(id=str(order_id), version=result.version, position=result.position)
+
+
+@router.post("/orders/{order_id}/notes", status_code=201, response_model=NoteAck)
+def add_note(order_id: UUID, body: AddNote, container: ContainerDep, ctx: ContextDep):
+    note_id = uuid4()
+    result = orders.add_note(
+        container.store,
+        ctx,
+        order_id,
+        note_id=note_id,
+        text=body.text,
+        kind=body.kind,
+        visible_to_customer=body.visible_to_customer,
+    )
+    return NoteAck(note_id=str(note_id), version=result.version, position=result.position)
+
+
+@router.patch("/orders/{order_id}/notes/{note_id}", response_model=NoteAck)
+def edit_note(
+    order_id: UUID, note_id: UUID, body: EditNote, container: ContainerDep, ctx: ContextDep
+):
+    result = orders.edit_note(
+        container.store,
+        ctx,
+        order_id,
+        note_id=note_id,
+        text=body.text,
+        visible_to_customer=body.visible_to_customer,
+    )
+    return NoteAck(note_id=str(note_id), version=result.version, position=result.position)
+
+
+@router.delete("/orders/{order_id}/notes/{note_id}", response_model=NoteAck)
+def delete_note(order_id: UUID, note_id: UUID, container: ContainerDep, ctx: ContextDep):
+    result = orders.delete_note(container.store, ctx, order_id, note_id=note_id)
+    return NoteAck(note_id=str(note_id), version=result.version, position=result.position)
+
+
+@router.post("/orders/{order_id}/tags", response_model=OrderCommandAck)
+def add_tag(order_id: UUID, body: AddTag, container: ContainerDep, ctx: ContextDep):
+    """Idempotent: a tag already present (in any case) writes nothing."""
+    result = orders.add_tag(container.store, ctx, order_id, tag=body.tag)
+    return OrderCommandAck(id=str(order_id), version=result.version, position=result.position)
+
+
+@router.delete("/orders/{order_id}/tags/{tag}", response_model=OrderCommandAck)
+def remove_tag(order_id: UUID, tag: str, container: ContainerDep, ctx: ContextDep):
+    """Idempotent: removing an absent tag writes nothing."""
+    result = orders.remove_tag(container.store, ctx, order_id, tag=tag)
+    return OrderCommandAck(id=str(order_id), version=result.version, position=result.position)
+
+
+@router.post("/orders/{order_id}/timeline", status_code=201, response_model=OrderCommandAck)
+def add_timeline_entry(
+    order_id: UUID, body: AddTimelineEntry, container: ContainerDep, ctx: ContextDep
+):
+    result = orders.add_timeline_entry(
+        container.store,
+        ctx,
+        order_id,
+        entry_type=body.type,
+        description=body.description,
+        metadata=body.metadata,
+    )
+    return OrderCommandAck(id=str(order_id), version=result.version, position=result.position)
+
+
+# ---- queries -----------------------------------------------------------------------------
+
+
+@router.get(
+    "/orders/{order_id}", response_model=OrderOut, dependencies=[read_model("order_detail")]
+)
+def get_order_detail(
+    order_id: UUID,
+    container: ContainerDep,
+    response: Response,
+    view: Literal["full", "customer"] = "full",
+):
+    """``?view=customer`` shows only the notes made visible to the customer."""
+    doc = get_order(container.pool, order_id)
+    if doc is None:
+        raise ApiError(404, "order_not_found", f"Order {order_id} does not exist.")
+    response.headers["ETag"] = f'"{doc["version"]}"'
+    return public_document(doc, customer_view=view == "customer")
+
+
+@router.get(
+    "/orders", response_model=Page[OrderSummaryOut], dependencies=[read_model("order_summaries")]
+)
+def list_order_summaries(
+    container: ContainerDep,
+    customer_id: UUID | None = None,
+    status: Status | None = None,
+    tag: Annotated[str | None, Query(max_length=100)] = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+):
+    f = OrderFilter(customer_id, status, tag, _utc(created_from), _utc(created_to))
+    rows, nxt = list_orders(container.pool, f, limit=limit, after=_summary_cursor(cursor))
+    items = [_summary(r) for r in rows]
+    next_cursor = encode_cursor([nxt[0].isoformat(), str(nxt[1])]) if nxt else None
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/orders/{order_id}/modifications",
+    response_model=Page[ModificationOut],
+    dependencies=[read_model("order_modifications")],
+)
+def get_modifications(
+    order_id: UUID,
+    container: ContainerDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 500,
+    cursor: str | None = None,
+):
+    orders.require_exists(container.store, order_id)
+    rows = list_modifications(
+        container.pool, order_id, limit=limit, after_version=_version_cursor(cursor)
+    )
+    nxt = encode_cursor([rows[-1]["version"]]) if len(rows) == limit else None
+    return Page(items=[ModificationOut(**r) for r in rows], next_cursor=nxt)
+
+
+@router.get(
+    "/orders/{order_id}/timeline",
+    response_model=Page[TimelineEntryOut],
+    dependencies=[read_model("order_timeline")],
+)
+def get_timeline(
+    order_id: UUID,
+    container: ContainerDep,
+    order: Literal["asc", "desc"] = "asc",
+    limit: Annotated[int, Query(ge=1, le=500)] = 500,
+    cursor: str | None = None,
+):
+    orders.require_exists(container.store, order_id)
+    rows = list_timeline(
+        container.pool,
+        order_id,
+        descending=order == "desc",
+        limit=limit,
+        after_version=_version_cursor(cursor),
+    )
+    nxt = encode_cursor([rows[-1]["version"]]) if len(rows) == limit else None
+    return Page(items=[TimelineEntryOut(**r) for r in rows], next_cursor=nxt)
+
+
+@router.get("/orders/{order_id}/state", response_model=OrderStateOut)
+def get_state(
+    order_id: UUID,
+    container: ContainerDep,
+    response: Response,
+    as_of: datetime | None = None,
+    version: Annotated[int | None, Query(ge=1)] = None,
+):
+    """The order as it was at ``?version=`` or ``?as_of=``, folded from its events."""
+    state, at_version = orders.state_at(
+        container.store, order_id, version=version, as_of=_utc(as_of)
+    )
+    response.headers["ETag"] = f'"{at_version}"'
+    return OrderStateOut(
+        id=str(order_id), version=at_version, status=state.status, state=state.as_json()
+    )

@@ -1,0 +1,309 @@
+"""Handlers for the Order aggregate: load, decide with ``domain.order``, append.
+
+PlaceOrder prices its lines from the catalog (``commands.products.price_for_order``), takes its
+number from the store's sequence, and claims (channel, channel order id) in the same
+transaction, so a repeated channel order returns the existing one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from commands.context import CommandContext, CommandResult
+from commands.executor import execute, load, replay_if_seen
+from commands.products import price_for_order
+from domain.errors import NotFound
+from domain.events import DomainEvent
+from domain.ids import channel_order_stream
+from domain.order import ORDER, OrderState
+from domain.order import decisions as decide
+from domain.order.events import ChannelOrderClaimed
+from domain.order.placement import place_order, validate_requested_lines
+from domain.order.values import (
+    Address,
+    Channel,
+    GiftOptions,
+    NoteKind,
+    PaymentRef,
+    PricedLine,
+    Priority,
+    RequestedLine,
+)
+from domain.pricing_policy import ShippingPolicy, TaxPolicy
+from eventstore.recorded import RecordedEvent
+from eventstore.store import EventStore, StreamAppend
+
+
+class _ChannelOrderTaken(Exception):
+    def __init__(self, order_id: UUID):
+        self.order_id = order_id
+
+
+def _claimed_order(store: EventStore, channel: str, channel_order_id: str) -> UUID | None:
+    events = store.load(channel_order_stream(channel, channel_order_id), up_to_version=1)
+    return events[0].to_domain().order_id if events else None  # type: ignore[attr-defined]
+
+
+def _existing(store: EventStore, order_id: UUID) -> CommandResult:
+    loaded = load(store, ORDER, order_id)
+    position = store.position_of(order_id, loaded.version) or 0
+    extra = {"id": str(order_id), "number": loaded.state.number, "existing": True}
+    return CommandResult(order_id, loaded.version, position, replayed=True, extra=extra)
+
+
+def place(
+    store: EventStore,
+    ctx: CommandContext,
+    *,
+    order_id: UUID,
+    customer_id: UUID,
+    currency: str,
+    lines: Sequence[RequestedLine],
+    shipping_address: Address,
+    payment: PaymentRef,
+    tax_policy: TaxPolicy,
+    shipping_policy: ShippingPolicy,
+    billing_address: Address | None = None,
+    channel: Channel = "direct",
+    channel_order_id: str | None = None,
+    priority: Priority = "normal",
+    gift: GiftOptions | None = None,
+    scheduled_delivery: date | None = None,
+) -> CommandResult:
+    """Place an order. ``result.extra`` holds ``id``, ``number`` and ``existing``."""
+    replay = replay_if_seen(store, ctx)
+    if replay is not None:
+        return replay
+    if channel_order_id is not None:
+        existing = _claimed_order(store, channel, channel_order_id)
+        if existing is not None:
+            return _existing(store, existing)
+    validate_requested_lines(lines)
+    priced = []
+    for line in lines:
+        p = price_for_order(store, line.sku, currency)
+        priced.append(PricedLine(p.sku, p.product_id, p.name, line.quantity, p.unit_price))
+    number = store.next_order_number()
+
+    def decision(state: OrderState, _version: int):
+        events = place_order(
+            state,
+            order_id=order_id,
+            number=number,
+            customer_id=customer_id,
+            currency=currency,
+            lines=priced,
+            shipping_address=shipping_address,
+            billing_address=billing_address,
+            payment=payment,
+            tax_policy=tax_policy,
+            shipping_policy=shipping_policy,
+            placed_at=ctx.now,
+            placed_by=ctx.actor,
+            channel=channel,
+            channel_order_id=channel_order_id,
+            priority=priority,
+            gift=gift,
+            scheduled_delivery=scheduled_delivery,
+        )
+        return events, {"id": str(order_id), "number": number, "existing": False}
+
+    def claim(_state: OrderState, _events: Sequence[DomainEvent]) -> list[StreamAppend]:
+        if channel_order_id is None:
+            return []
+        taken = _claimed_order(store, channel, channel_order_id)
+        if taken is not None:
+            raise _ChannelOrderTaken(taken)
+        event = ChannelOrderClaimed(
+            channel=channel, channel_order_id=channel_order_id, order_id=order_id
+        )
+        return [StreamAppend(channel_order_stream(channel, channel_order_id), 0, [event])]
+
+    try:
+        return execute(store, ORDER, order_id, decision, ctx, also=claim)
+    except _ChannelOrderTaken as taken:
+        return _existing(store, taken.order_id)
+
+
+def modify(
+    store: EventStore,
+    ctx: CommandContext,
+    order_id: UUID,
+    *,
+    reason: str,
+    shipping_address: Address | None = None,
+    priority: Priority | None = None,
+    gift: GiftOptions | None = None,
+    scheduled_delivery: date | None = None,
+) -> CommandResult:
+    return execute(
+        store,
+        ORDER,
+        order_id,
+        lambda state, _v: decide.modify_order(
+            state,
+            order_id,
+            reason=reason,
+            actor=ctx.actor,
+            today=ctx.now.date(),
+            shipping_address=shipping_address,
+            priority=priority,
+            gift=gift,
+            scheduled_delivery=scheduled_delivery,
+        ),
+        ctx,
+    )
+
+
+def add_note(
+    store: EventStore,
+    ctx: CommandContext,
+    order_id: UUID,
+    *,
+    note_id: UUID,
+    text: str,
+    kind: NoteKind = "internal",
+    visible_to_customer: bool = False,
+) -> CommandResult:
+    return execute(
+        store,
+        ORDER,
+        order_id,
+        lambda state, _v: decide.add_note(
+            state,
+            order_id,
+            note_id=note_id,
+            text=text,
+            author=ctx.actor,
+            kind=kind,
+            visible_to_customer=visible_to_customer,
+        ),
+        ctx,
+    )
+
+
+def edit_note(
+    store: EventStore,
+    ctx: CommandContext,
+    order_id: UUID,
+    *,
+    note_id: UUID,
+    text: str | None = None,
+    visible_to_customer: bool | None = None,
+) -> CommandResult:
+    return execute(
+        store,
+        ORDER,
+        order_id,
+        lambda state, _v: decide.edit_note(
+            state,
+            order_id,
+            note_id=note_id,
+            editor=ctx.actor,
+            text=text,
+            visible_to_customer=visible_to_customer,
+        ),
+        ctx,
+    )
+
+
+def delete_note(
+    store: EventStore, ctx: CommandContext, order_id: UUID, *, note_id: UUID
+) -> CommandResult:
+    return execute(
+        store,
+        ORDER,
+        order_id,
+        lambda state, _v: decide.delete_note(state, order_id, note_id=note_id, actor=ctx.actor),
+        ctx,
+    )
+
+
+def add_tag(store: EventStore, ctx: CommandContext, order_id: UUID, *, tag: str) -> CommandResult:
+    return execute(
+        store,
+        ORDER,
+        order_id,
+        lambda state, _v: decide.add_tag(state, order_id, tag=tag, actor=ctx.actor),
+        ctx,
+    )
+
+
+def remove_tag(
+    store: EventStore, ctx: CommandContext, order_id: UUID, *, tag: str
+) -> CommandResult:
+    return execute(
+        store,
+        ORDER,
+        order_id,
+        lambda state, _v: decide.remove_tag(state, order_id, tag=tag, actor=ctx.actor),
+        ctx,
+    )
+
+
+def add_timeline_entry(
+    store: EventStore,
+    ctx: CommandContext,
+    order_id: UUID,
+    *,
+    entry_type: str,
+    description: str,
+    metadata: dict[str, Any] | None = None,
+) -> CommandResult:
+    return execute(
+        store,
+        ORDER,
+        order_id,
+        lambda state, _v: decide.add_timeline_entry(
+            state,
+            order_id,
+            entry_type=entry_type,
+            description=description,
+            actor=ctx.actor,
+            metadata=metadata,
+        ),
+        ctx,
+    )
+
+
+# ---- reading the aggregate ---------------------------------------------------------------
+
+
+def _order_events(store: EventStore, order_id: UUID) -> list[RecordedEvent]:
+    events = store.load(order_id)
+    if not events or events[0].type != "order.OrderPlaced":
+        raise NotFound(f"Order {order_id} does not exist.", code="order_not_found")
+    return events
+
+
+def require_exists(store: EventStore, order_id: UUID) -> None:
+    first = store.load(order_id, up_to_version=1)
+    if not first or first[0].type != "order.OrderPlaced":
+        raise NotFound(f"Order {order_id} does not exist.", code="order_not_found")
+
+
+def get(store: EventStore, order_id: UUID) -> OrderState:
+    return ORDER.fold(e.to_domain() for e in _order_events(store, order_id))
+
+
+def state_at(
+    store: EventStore,
+    order_id: UUID,
+    *,
+    version: int | None = None,
+    as_of: datetime | None = None,
+) -> tuple[OrderState, int]:
+    """The order as it was at ``version`` or at instant ``as_of``: (state, version then)."""
+    events = _order_events(store, order_id)
+    if version is not None:
+        events = [e for e in events if e.version <= version]
+    if as_of is not None:
+        events = [e for e in events if e.meta.occurred_at <= as_of]
+    if not events:
+        raise NotFound(
+            f"Order {order_id} did not exist yet at that point.", code="order_not_yet_placed"
+        )
+    return ORDER.fold(e.to_domain() for e in events), events[-1].version

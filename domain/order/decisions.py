@@ -1,0 +1,227 @@
+"""Decisions on an existing order: modifications, notes, tags and custom timeline entries.
+
+Each returns the events to append; an empty list means "nothing changed, write nothing"."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from domain.errors import Conflict, InvalidCommand, NotFound
+from domain.events import DomainEvent
+from domain.order.events import (
+    ORDER_STREAM_EVENTS,
+    NoteAdded,
+    NoteDeleted,
+    NoteEdited,
+    OrderModified,
+    TagAdded,
+    TagRemoved,
+    TimelineEntryAdded,
+)
+from domain.order.state import OrderState
+from domain.order.values import Address, GiftOptions, ModificationType, NoteKind, Priority
+
+MAX_NOTE = 5000
+MAX_TAG = 100
+TIMELINE_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+RESERVED_TIMELINE_TYPES = frozenset(e.timeline_type() for e in ORDER_STREAM_EVENTS)
+
+#: Fields ModifyOrder may change, their modification type, and whether dispatch freezes them.
+MODIFIABLE: dict[str, tuple[ModificationType, bool]] = {
+    "shipping_address": ("address_change", True),
+    "priority": ("priority_change", False),
+    "gift": ("gift_options_change", True),
+    "scheduled_delivery": ("delivery_date_change", True),
+}
+
+
+def require_order(state: OrderState, order_id: UUID) -> OrderState:
+    if not state.exists:
+        raise NotFound(f"Order {order_id} does not exist.", code="order_not_found")
+    return state
+
+
+def _as_json(value: Any) -> Any:
+    if isinstance(value, Address | GiftOptions):
+        return value.model_dump(mode="json")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def modify_order(
+    state: OrderState,
+    order_id: UUID,
+    *,
+    reason: str,
+    actor: str,
+    today: date,
+    shipping_address: Address | None = None,
+    priority: Priority | None = None,
+    gift: GiftOptions | None = None,
+    scheduled_delivery: date | None = None,
+) -> list[DomainEvent]:
+    """One ``OrderModified`` per field whose value differs from the current one."""
+    require_order(state, order_id)
+    requested = {
+        "shipping_address": shipping_address,
+        "priority": priority,
+        "gift": gift,
+        "scheduled_delivery": scheduled_delivery,
+    }
+    requested = {k: v for k, v in requested.items() if v is not None}
+    if not requested:
+        raise InvalidCommand("Name at least one field to change.", code="nothing_to_modify")
+    if not reason.strip():
+        raise InvalidCommand("A modification needs a reason.", code="reason_required")
+    if state.cancelled:
+        raise Conflict("A cancelled order cannot be modified.", code="order_cancelled")
+    if scheduled_delivery is not None and scheduled_delivery < today:
+        raise InvalidCommand("The delivery date is in the past.", code="delivery_date_in_past")
+    dispatched = state.facts().shipped > 0
+    events: list[DomainEvent] = []
+    for field, new in requested.items():
+        modification_type, frozen_by_dispatch = MODIFIABLE[field]
+        old_json, new_json = _as_json(getattr(state, field)), _as_json(new)
+        if old_json == new_json:
+            continue
+        if frozen_by_dispatch and dispatched:
+            raise Conflict(
+                f"'{field}' cannot change after the first dispatch.",
+                code="order_already_dispatched",
+            )
+        events.append(
+            OrderModified(
+                field=field,
+                modification_type=modification_type,
+                old_value=old_json,
+                new_value=new_json,
+                reason=reason,
+                actor=actor,
+            )
+        )
+    return events
+
+
+def _note_text(text: str) -> str:
+    if not text.strip() or len(text) > MAX_NOTE:
+        raise InvalidCommand(f"A note has 1 to {MAX_NOTE} characters.", code="invalid_note_text")
+    return text
+
+
+def add_note(
+    state: OrderState,
+    order_id: UUID,
+    *,
+    note_id: UUID,
+    text: str,
+    author: str,
+    kind: NoteKind = "internal",
+    visible_to_customer: bool = False,
+) -> list[DomainEvent]:
+    require_order(state, order_id)
+    if any(n.note_id == note_id for n in state.notes):
+        raise Conflict(f"Note {note_id} already exists.", code="note_exists")
+    return [
+        NoteAdded(
+            note_id=note_id,
+            text=_note_text(text),
+            kind=kind,
+            visible_to_customer=visible_to_customer,
+            author=author,
+        )
+    ]
+
+
+def _require_note(state: OrderState, order_id: UUID, note_id: UUID):
+    require_order(state, order_id)
+    note = state.note(note_id)
+    if note is None:
+        raise NotFound(f"Note {note_id} does not exist on this order.", code="note_not_found")
+    return note
+
+
+def edit_note(
+    state: OrderState,
+    order_id: UUID,
+    *,
+    note_id: UUID,
+    editor: str,
+    text: str | None = None,
+    visible_to_customer: bool | None = None,
+) -> list[DomainEvent]:
+    note = _require_note(state, order_id, note_id)
+    if text is None and visible_to_customer is None:
+        raise InvalidCommand("Give a new text or visibility.", code="nothing_to_modify")
+    new_text = note.text if text is None else _note_text(text)
+    visible = note.visible_to_customer if visible_to_customer is None else visible_to_customer
+    if (new_text, visible) == (note.text, note.visible_to_customer):
+        return []
+    return [
+        NoteEdited(note_id=note_id, text=new_text, visible_to_customer=visible, edited_by=editor)
+    ]
+
+
+def delete_note(
+    state: OrderState, order_id: UUID, *, note_id: UUID, actor: str
+) -> list[DomainEvent]:
+    _require_note(state, order_id, note_id)
+    return [NoteDeleted(note_id=note_id, deleted_by=actor)]
+
+
+def normalize_tag(tag: str) -> str:
+    cleaned = tag.strip()
+    if not 1 <= len(cleaned) <= MAX_TAG:
+        raise InvalidCommand(f"A tag has 1 to {MAX_TAG} characters.", code="invalid_tag")
+    return cleaned
+
+
+def add_tag(state: OrderState, order_id: UUID, *, tag: str, actor: str) -> list[DomainEvent]:
+    require_order(state, order_id)
+    cleaned = normalize_tag(tag)
+    if state.has_tag(cleaned):
+        return []
+    return [TagAdded(tag=cleaned, added_by=actor)]
+
+
+def remove_tag(state: OrderState, order_id: UUID, *, tag: str, actor: str) -> list[DomainEvent]:
+    require_order(state, order_id)
+    cleaned = normalize_tag(tag)
+    current = next((t for t in state.tags if t.casefold() == cleaned.casefold()), None)
+    if current is None:
+        return []
+    return [TagRemoved(tag=current, removed_by=actor)]
+
+
+def add_timeline_entry(
+    state: OrderState,
+    order_id: UUID,
+    *,
+    entry_type: str,
+    description: str,
+    actor: str,
+    metadata: dict[str, Any] | None = None,
+) -> list[DomainEvent]:
+    require_order(state, order_id)
+    if not TIMELINE_TYPE.match(entry_type):
+        raise InvalidCommand(
+            "A timeline entry type is snake_case, 1 to 64 characters.",
+            code="invalid_timeline_type",
+        )
+    if entry_type in RESERVED_TIMELINE_TYPES:
+        raise InvalidCommand(
+            f"'{entry_type}' is recorded by the order itself.", code="reserved_timeline_type"
+        )
+    if not description.strip() or len(description) > 2000:
+        raise InvalidCommand("A description has 1 to 2000 characters.", code="invalid_description")
+    return [
+        TimelineEntryAdded(
+            entry_type=entry_type,
+            description=description,
+            metadata=metadata or {},
+            added_by=actor,
+        )
+    ]

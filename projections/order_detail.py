@@ -1,0 +1,197 @@
+"""Read model: one JSON document per order (``GET /orders/{id}``), and the pure function that
+evolves the document by one recorded event (the order summaries reuse it)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from psycopg import Cursor, sql
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from domain.order.events import ORDER_STREAM_EVENTS
+from domain.order.status import StatusFacts, derive_status, fulfillment_status
+from eventstore.recorded import RecordedEvent
+from projections.base import Projection, live_schema
+
+ORDER_TOPICS = tuple(e.stored_name() for e in ORDER_STREAM_EVENTS)
+
+
+def _placed(e: RecordedEvent) -> dict[str, Any]:
+    d = e.data
+    at = e.meta.occurred_at.isoformat()
+    return {
+        "id": str(e.stream_id),
+        "number": d["order_number"],
+        "customer_id": d["customer_id"],
+        "channel": d["channel"],
+        "channel_order_id": d.get("channel_order_id"),
+        "currency": d["currency"],
+        "priority": d["priority"],
+        "gift": d.get("gift"),
+        "scheduled_delivery": d.get("scheduled_delivery"),
+        "shipping_address": d["shipping_address"],
+        "billing_address": d.get("billing_address"),
+        "payment": {"method": d["payment"]["method"]},
+        "lines": [
+            {
+                "line_id": line["line_id"],
+                "sku": line["sku"],
+                "product_id": line["product_id"],
+                "name": line.get("name", ""),
+                "quantity": line["quantity"],
+                "unit_price": line["unit_price"],
+                "total": line["total"],
+                "reserved": 0,
+                "cancelled": 0,
+                "shipped": 0,
+                "delivered": 0,
+                "returned": 0,
+            }
+            for line in d["lines"]
+        ],
+        "subtotal": d["subtotal"],
+        "tax": d["tax"],
+        "shipping": d["shipping"],
+        "discount": d["discount"],
+        "total": d["total"],
+        "payment_status": "pending",
+        "tags": [],
+        "notes": [],
+        "shipments": [],
+        "parent_order_id": d.get("parent_order_id"),
+        "split_reason": d.get("split_reason"),
+        "flags": {"confirmed": False, "processing": False, "cancelled": False},
+        "created_at": at,
+    }
+
+
+def _facts(doc: dict[str, Any]) -> StatusFacts:
+    lines, flags = doc["lines"], doc["flags"]
+    return StatusFacts(
+        ordered=sum(x["quantity"] for x in lines),
+        cancelled_units=sum(x["cancelled"] for x in lines),
+        shipped=sum(x["shipped"] for x in lines),
+        delivered=sum(x["delivered"] for x in lines),
+        returned=sum(x["returned"] for x in lines),
+        confirmed=flags["confirmed"],
+        processing=flags["processing"],
+        cancelled=flags["cancelled"],
+    )
+
+
+def _apply(doc: dict[str, Any], e: RecordedEvent) -> None:
+    d, at = e.data, e.meta.occurred_at.isoformat()
+    match e.name:
+        case "OrderModified":
+            doc[d["field"]] = d["new_value"]
+        case "NoteAdded":
+            doc["notes"].append(
+                {
+                    "note_id": d["note_id"],
+                    "text": d["text"],
+                    "kind": d["kind"],
+                    "visible_to_customer": d["visible_to_customer"],
+                    "author": d["author"],
+                    "created_at": at,
+                    "updated_at": at,
+                }
+            )
+        case "NoteEdited":
+            for note in doc["notes"]:
+                if note["note_id"] == d["note_id"]:
+                    note.update(
+                        text=d["text"], visible_to_customer=d["visible_to_customer"], updated_at=at
+                    )
+        case "NoteDeleted":
+            doc["notes"] = [n for n in doc["notes"] if n["note_id"] != d["note_id"]]
+        case "TagAdded":
+            doc["tags"].append(d["tag"])
+        case "TagRemoved":
+            key = d["tag"].casefold()
+            doc["tags"] = [t for t in doc["tags"] if t.casefold() != key]
+
+
+def evolve_document(doc: dict[str, Any] | None, e: RecordedEvent) -> dict[str, Any] | None:
+    """The document after event ``e``; events already seen (by version) change nothing."""
+    if doc is None:
+        if e.name != "OrderPlaced":
+            return None
+        doc = _placed(e)
+    elif e.version <= doc["version"]:
+        return doc
+    else:
+        _apply(doc, e)
+    facts = _facts(doc)
+    doc["status"] = derive_status(facts)
+    doc["fulfillment_status"] = fulfillment_status(facts)
+    doc["version"] = e.version
+    doc["updated_at"] = e.meta.occurred_at.isoformat()
+    return doc
+
+
+def evolve_documents(
+    docs: dict[UUID, dict[str, Any]], events: Sequence[RecordedEvent]
+) -> set[UUID]:
+    """Evolve ``docs`` in place by a batch of events; return the ids that changed."""
+    changed: set[UUID] = set()
+    for e in events:
+        before = docs.get(e.stream_id)
+        version = before["version"] if before else 0
+        after = evolve_document(before, e)
+        if after is not None and after["version"] != version:
+            docs[e.stream_id] = after
+            changed.add(e.stream_id)
+    return changed
+
+
+class OrderDetailView(Projection):
+    name = "order_detail"
+    topics = ORDER_TOPICS
+    ddl = """
+    CREATE TABLE {schema}.order_detail (
+        id uuid PRIMARY KEY,
+        version bigint NOT NULL,
+        doc jsonb NOT NULL
+    );
+    """
+
+    def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
+        table = sql.SQL("{}.order_detail").format(sql.Identifier(schema))
+        ids = list({e.stream_id for e in events})
+        cur.execute(sql.SQL("SELECT id, doc FROM {} WHERE id = ANY(%s)").format(table), (ids,))
+        docs = {r["id"]: r["doc"] for r in cur.fetchall()}
+        changed = evolve_documents(docs, events)
+        cur.executemany(
+            sql.SQL(
+                "INSERT INTO {} (id, version, doc) VALUES (%s, %s, %s) "
+                "ON CONFLICT (id) DO UPDATE SET version = excluded.version, doc = excluded.doc"
+            ).format(table),
+            [(i, docs[i]["version"], Jsonb(docs[i])) for i in changed],
+        )
+
+    def compare_key(self) -> dict[str, str]:
+        return {"order_detail": "id"}
+
+
+def public_document(doc: dict[str, Any], *, customer_view: bool = False) -> dict[str, Any]:
+    """The API shape: internal bookkeeping dropped; a customer sees only visible notes."""
+    out = {k: v for k, v in doc.items() if k != "flags"}
+    if customer_view:
+        out["notes"] = [n for n in doc["notes"] if n["visible_to_customer"]]
+    return out
+
+
+def get_order(pool: ConnectionPool, order_id: UUID) -> dict[str, Any] | None:
+    with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            sql.SQL("SELECT doc FROM {}.order_detail WHERE id = %s").format(
+                sql.Identifier(live_schema("order_detail"))
+            ),
+            (order_id,),
+        )
+        row = cur.fetchone()
+    return None if row is None else row["doc"]
