@@ -6,7 +6,7 @@ the same transaction as the product's event (see ``commands.sku_lookup``)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +18,7 @@ from domain.catalog.category_state import CATEGORY
 from domain.catalog.product_decisions import NewVariant
 from domain.catalog.product_events import ProductCreated, VariantAdded
 from domain.catalog.product_state import PRODUCT, ProductState
-from domain.errors import Conflict, InvalidCommand
+from domain.errors import Conflict, InvalidCommand, NotFound, VersionMismatch
 from domain.events import DomainEvent
 from domain.money import Money
 from eventstore.store import EventStore, StreamAppend
@@ -48,6 +48,15 @@ def _claims(store: EventStore, product_id: UUID):
     return also
 
 
+def at_own_stream(store: EventStore, result: CommandResult) -> CommandResult:
+    """Report the position of the aggregate's own last event, not of a claim written with it,
+    so a first answer and its idempotent replay (which only knows the stream) are equal."""
+    if result.replayed or result.version == 0:
+        return result
+    position = store.position_of(result.stream_id, result.version) or result.position
+    return replace(result, position=position)
+
+
 def _require_categories(store: EventStore, category_ids: Sequence[UUID]) -> None:
     for category_id in category_ids:
         if not load(store, CATEGORY, category_id).state.exists:
@@ -69,7 +78,7 @@ def create(
     variants: Sequence[NewVariant] = (),
 ) -> CommandResult:
     _require_categories(store, category_ids)
-    return execute(
+    result = execute(
         store,
         PRODUCT,
         product_id,
@@ -88,12 +97,23 @@ def create(
         ctx,
         also=_claims(store, product_id),
     )
+    return at_own_stream(store, result)
+
+
+def _on_product(store: EventStore, ctx: CommandContext, product_id: UUID, decision, also=None):
+    """Run a decision on an existing product; an unknown one is not found even under If-Match."""
+    try:
+        return execute(store, PRODUCT, product_id, lambda s, _v: decision(s), ctx, also=also)
+    except VersionMismatch as exc:
+        if exc.actual == 0:
+            raise NotFound("No such product.", code="product_not_found") from None
+        raise
 
 
 def update_details(
     store: EventStore, ctx: CommandContext, product_id: UUID, changes: Mapping[str, Any]
 ) -> CommandResult:
-    return execute(store, PRODUCT, product_id, lambda s, _v: decide.update_details(s, changes), ctx)
+    return _on_product(store, ctx, product_id, lambda s: decide.update_details(s, changes))
 
 
 def change_price(
@@ -104,57 +124,47 @@ def change_price(
     reason: str,
     change_type: str = "manual",
 ) -> CommandResult:
-    return execute(
-        store,
-        PRODUCT,
-        product_id,
-        lambda s, _v: decide.change_price(s, price, reason, change_type),
-        ctx,
+    return _on_product(
+        store, ctx, product_id, lambda s: decide.change_price(s, price, reason, change_type)
     )
 
 
 def add_variant(
     store: EventStore, ctx: CommandContext, product_id: UUID, variant: NewVariant
 ) -> CommandResult:
-    return execute(
+    result = _on_product(
         store,
-        PRODUCT,
-        product_id,
-        lambda s, _v: decide.add_variant(s, variant),
         ctx,
+        product_id,
+        lambda s: decide.add_variant(s, variant),
         also=_claims(store, product_id),
     )
+    return at_own_stream(store, result)
 
 
 def deactivate_variant(
     store: EventStore, ctx: CommandContext, product_id: UUID, sku: str, reason: str | None = None
 ) -> CommandResult:
-    return execute(
-        store, PRODUCT, product_id, lambda s, _v: decide.deactivate_variant(s, sku, reason), ctx
-    )
+    return _on_product(store, ctx, product_id, lambda s: decide.deactivate_variant(s, sku, reason))
 
 
 def set_master_variant(
     store: EventStore, ctx: CommandContext, product_id: UUID, sku: str
 ) -> CommandResult:
-    return execute(store, PRODUCT, product_id, lambda s, _v: decide.set_master_variant(s, sku), ctx)
+    return _on_product(store, ctx, product_id, lambda s: decide.set_master_variant(s, sku))
 
 
 def assign_category(
     store: EventStore, ctx: CommandContext, product_id: UUID, category_id: UUID
 ) -> CommandResult:
     _require_categories(store, [category_id])
-    return execute(
-        store, PRODUCT, product_id, lambda s, _v: decide.assign_category(s, category_id), ctx
-    )
+    return _on_product(store, ctx, product_id, lambda s: decide.assign_category(s, category_id))
 
 
 def unassign_category(
     store: EventStore, ctx: CommandContext, product_id: UUID, category_id: UUID
 ) -> CommandResult:
-    return execute(
-        store, PRODUCT, product_id, lambda s, _v: decide.unassign_category(s, category_id), ctx
-    )
+    return _on_product(store, ctx, product_id, lambda s: decide.unassign_category(s, category_id))
 
 
 def change_lifecycle(
@@ -164,13 +174,7 @@ def change_lifecycle(
     status: str,
     reason: str | None = None,
 ) -> CommandResult:
-    return execute(
-        store,
-        PRODUCT,
-        product_id,
-        lambda s, _v: decide.change_lifecycle(s, status, reason),
-        ctx,
-    )
+    return _on_product(store, ctx, product_id, lambda s: decide.change_lifecycle(s, status, reason))
 
 
 def get(store: EventStore, product_id: UUID) -> ProductState:

@@ -1,5 +1,357 @@
-"""HTTP routes of the catalog area."""
+"""Catalog over HTTP: products (details, price, lifecycle, variants, history) and categories.
 
-from fastapi import APIRouter
+Routes are thin: they turn a request into a command or a read-model query. Product ids are
+made here (uuid4), so the domain stays pure."""
 
-router = APIRouter()
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Header, Query, Response
+from pydantic import BaseModel, Field
+
+from api.deps import ContainerDep, ContextDep, read_model
+from api.errors import ApiError
+from api.pagination import decode_cursor, encode_cursor
+from api.schemas import ERRORS, MoneyIn, MoneyOut, Page, Request, Sku
+from commands import categories, products
+from commands.context import CommandResult
+from domain.catalog.product_decisions import NewVariant
+from domain.errors import NotFound
+from domain.money import Money
+from projections.category_tree import category_tree
+from projections.product_catalog import get_product, list_products
+from projections.product_history import product_history
+
+router = APIRouter(tags=["catalog"], responses=ERRORS)
+
+Lifecycle = Literal["draft", "pending_approval", "active", "discontinued", "archived"]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Text = Annotated[str, Field(max_length=10_000)]
+OptionKey = Annotated[str, Field(min_length=1, max_length=64)]
+OptionValue = Annotated[str, Field(min_length=1, max_length=200)]
+Reason = Annotated[str, Field(min_length=1, max_length=1000)]
+IdempotencyKey = Annotated[str | None, Header()]
+
+
+# ---- request and response models -------------------------------------------------------
+
+
+class VariantIn(Request):
+    sku: Sku
+    options: Annotated[dict[OptionKey, OptionValue], Field(min_length=1, max_length=20)]
+    price: MoneyIn | None = None
+
+
+class CreateProduct(Request):
+    sku: Sku
+    name: Name
+    description: Text = ""
+    brand: Name | None = None
+    category_ids: Annotated[list[UUID], Field(max_length=50)] = []
+    attributes: dict[OptionKey, Any] = {}
+    price: MoneyIn
+    variants: Annotated[list[VariantIn], Field(max_length=100)] = []
+
+
+class UpdateProduct(Request):
+    """Only the fields present are changed; ``brand`` may be cleared with null."""
+
+    name: Name = None  # type: ignore[assignment]
+    description: Text = None  # type: ignore[assignment]
+    brand: Name | None = None
+    attributes: dict[OptionKey, Any] = None  # type: ignore[assignment]
+
+
+class ChangePrice(Request):
+    price: MoneyIn
+    reason: Reason
+    change_type: Literal["manual", "rule_based", "automated", "competitor_match"] = "manual"
+
+
+class ChangeLifecycle(Request):
+    status: Lifecycle
+    reason: Reason | None = None
+
+
+class CreateCategory(Request):
+    name: Name
+    slug: Annotated[str, Field(min_length=1, max_length=100)]
+    parent_id: UUID | None = None
+
+
+class ProductAck(BaseModel):
+    id: str
+    sku: str
+    version: int
+    position: int
+
+
+class CommandAck(BaseModel):
+    id: str
+    version: int
+    position: int
+
+
+class CategoryAck(BaseModel):
+    id: str
+    slug: str
+    version: int
+    position: int
+
+
+class VariantOut(BaseModel):
+    sku: str
+    options: dict[str, str]
+    price: MoneyOut | None
+    active: bool
+    master: bool
+
+
+class ProductOut(BaseModel):
+    id: str
+    sku: str
+    name: str
+    description: str
+    brand: str | None
+    status: Lifecycle
+    price: MoneyOut | None
+    category_ids: list[str]
+    attributes: dict[str, Any]
+    variants: list[VariantOut]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class HistoryEntry(BaseModel):
+    field: str
+    old: Any
+    new: Any
+    reason: str | None
+    change_type: str | None
+    actor: str
+    occurred_at: datetime
+    version: int
+
+
+class CategoryNode(BaseModel):
+    id: str
+    name: str
+    slug: str
+    parent_id: str | None
+    children: list[CategoryNode]
+
+
+# ---- helpers ---------------------------------------------------------------------------
+
+
+def _money(m: MoneyIn | None) -> Money | None:
+    return None if m is None else Money.of(Decimal(m.amount), m.currency)
+
+
+def _ack(result: CommandResult) -> CommandAck:
+    return CommandAck(id=str(result.stream_id), version=result.version, position=result.position)
+
+
+def _product_out(row: dict[str, Any]) -> ProductOut:
+    price = None
+    if row["price_amount"] is not None:
+        price = MoneyOut(amount=str(row["price_amount"]), currency=row["price_currency"])
+    return ProductOut(
+        **{k: row[k] for k in ("sku", "name", "description", "brand", "status", "attributes")},
+        id=str(row["id"]),
+        price=price,
+        category_ids=[str(c) for c in row["category_ids"]],
+        variants=row["variants"],
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _await_product(container, product_id: UUID, view: str) -> None:
+    """Not found unless the product exists; else wait until ``view`` has seen its last event."""
+    version = container.store.stream_version(product_id)
+    if version == 0 or not products.get(container.store, product_id).exists:
+        raise NotFound(f"Product {product_id} does not exist.", code="product_not_found")
+    position = container.store.position_of(product_id, version) or 0
+    if not container.runner.wait_for(view, position, timeout_s=5.0):
+        raise ApiError(
+            503, "projection_lagging", f"The '{view}' view is behind.", headers={"Retry-After": "1"}
+        )
+
+
+# ---- products --------------------------------------------------------------------------
+
+
+@router.post("/products", status_code=201, response_model=ProductAck)
+def create_product(
+    body: CreateProduct,
+    container: ContainerDep,
+    ctx: ContextDep,
+    idempotency_key: IdempotencyKey = None,
+):
+    result = products.create(
+        container.store,
+        ctx,
+        product_id=uuid4(),
+        sku=body.sku,
+        name=body.name,
+        price=_money(body.price),
+        description=body.description,
+        brand=body.brand,
+        category_ids=body.category_ids,
+        attributes=body.attributes,
+        variants=[NewVariant(v.sku, v.options, _money(v.price)) for v in body.variants],
+    )
+    return ProductAck(
+        id=str(result.stream_id), sku=body.sku, version=result.version, position=result.position
+    )
+
+
+@router.get(
+    "/products/{product_id}",
+    response_model=ProductOut,
+    dependencies=[read_model("product_catalog")],
+)
+def get_product_route(product_id: UUID, container: ContainerDep, response: Response):
+    row = get_product(container.pool, product_id)
+    if row is None:
+        _await_product(container, product_id, "product_catalog")
+        row = get_product(container.pool, product_id)
+        if row is None:
+            raise NotFound(f"Product {product_id} does not exist.", code="product_not_found")
+    response.headers["ETag"] = f'"{row["version"]}"'
+    return _product_out(row)
+
+
+@router.get(
+    "/products", response_model=Page[ProductOut], dependencies=[read_model("product_catalog")]
+)
+def list_products_route(
+    container: ContainerDep,
+    status: Lifecycle | None = None,
+    category_id: UUID | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+):
+    after = decode_cursor(cursor)
+    if after is not None:
+        try:
+            after = (datetime.fromisoformat(after[0]), UUID(after[1]))
+        except (ValueError, TypeError, IndexError):
+            raise ApiError(
+                400, "malformed_cursor", "The cursor is not one this API issued."
+            ) from None
+    rows = list_products(
+        container.pool, status=status, category_id=category_id, q=q, limit=limit + 1, after=after
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if more:
+        last = rows[-1]
+        next_cursor = encode_cursor([last["created_at"].isoformat(), str(last["id"])])
+    return Page(items=[_product_out(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.patch("/products/{product_id}", response_model=CommandAck)
+def update_product(product_id: UUID, body: UpdateProduct, container: ContainerDep, ctx: ContextDep):
+    changes = body.model_dump(exclude_unset=True)
+    return _ack(products.update_details(container.store, ctx, product_id, changes))
+
+
+@router.post("/products/{product_id}/price", response_model=CommandAck)
+def change_price(
+    product_id: UUID,
+    body: ChangePrice,
+    container: ContainerDep,
+    ctx: ContextDep,
+    idempotency_key: IdempotencyKey = None,
+):
+    price = _money(body.price)
+    assert price is not None
+    result = products.change_price(
+        container.store, ctx, product_id, price, body.reason, body.change_type
+    )
+    return _ack(result)
+
+
+@router.post("/products/{product_id}/lifecycle", response_model=CommandAck)
+def change_lifecycle(
+    product_id: UUID,
+    body: ChangeLifecycle,
+    container: ContainerDep,
+    ctx: ContextDep,
+    idempotency_key: IdempotencyKey = None,
+):
+    result = products.change_lifecycle(container.store, ctx, product_id, body.status, body.reason)
+    return _ack(result)
+
+
+@router.post("/products/{product_id}/variants", status_code=201, response_model=CommandAck)
+def add_variant(
+    product_id: UUID,
+    body: VariantIn,
+    container: ContainerDep,
+    ctx: ContextDep,
+    idempotency_key: IdempotencyKey = None,
+):
+    variant = NewVariant(body.sku, body.options, _money(body.price))
+    return _ack(products.add_variant(container.store, ctx, product_id, variant))
+
+
+@router.get(
+    "/products/{product_id}/history",
+    response_model=Page[HistoryEntry],
+    dependencies=[read_model("product_history")],
+)
+def get_history(product_id: UUID, container: ContainerDep):
+    _await_product(container, product_id, "product_history")
+    rows = product_history(container.pool, product_id)
+    return Page(items=[HistoryEntry(**r) for r in rows], next_cursor=None)
+
+
+# ---- categories ------------------------------------------------------------------------
+
+
+@router.post("/categories", status_code=201, response_model=CategoryAck)
+def create_category(
+    body: CreateCategory,
+    container: ContainerDep,
+    ctx: ContextDep,
+    idempotency_key: IdempotencyKey = None,
+):
+    result = categories.create(
+        container.store,
+        ctx,
+        category_id=uuid4(),
+        name=body.name,
+        slug=body.slug,
+        parent_id=body.parent_id,
+    )
+    return CategoryAck(
+        id=str(result.stream_id), slug=body.slug, version=result.version, position=result.position
+    )
+
+
+def _node(row: dict[str, Any]) -> CategoryNode:
+    return CategoryNode(
+        id=str(row["id"]),
+        name=row["name"],
+        slug=row["slug"],
+        parent_id=None if row["parent_id"] is None else str(row["parent_id"]),
+        children=[_node(c) for c in row["children"]],
+    )
+
+
+@router.get(
+    "/categories", response_model=Page[CategoryNode], dependencies=[read_model("category_tree")]
+)
+def get_categories(container: ContainerDep):
+    return Page(items=[_node(r) for r in category_tree(container.pool)], next_cursor=None)
