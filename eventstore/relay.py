@@ -1,0 +1,313 @@
+"""The relay: a tracked subscription from the event store to Kafka.
+
+It reads stored events after its position (table ``kafka_relay``), produces each to the topic of
+its aggregate type with the stream id as key, and advances its stored position only to the
+highest position such that it and every position before it were acknowledged by the broker
+(delivery reports). After a crash or any error it starts a new producer and resends from the
+stored position: at-least-once, duplicates only of unacknowledged events.
+
+Broker data loss (a broker restarted on memory storage, a topic deleted): the relay records the
+highest acknowledged offset per partition; when a session starts and the broker's log for such
+a partition is missing or ends at or below it, or a delivery report shows an offset at or below
+it, the broker lost acknowledged messages. The relay then increments its epoch, forgets its
+offsets, recreates the topics and resends from position 0. Every message carries the epoch in
+a header, so consumers notice a replaced log and reread it from its beginning (see
+``projections.kafka_consumer``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import zlib
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import KafkaError, Producer
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from eventstore import kafka_topics as kt
+
+log = logging.getLogger(__name__)
+EVENTS_TABLE = "stored_events"
+RELAY_LOCK_KEY = 7_311_002
+POSITION_HEADER_INDEX = 3  # see kafka_topics.headers
+
+
+class BrokerLostMessages(Exception):
+    """The broker no longer holds messages it acknowledged."""
+
+
+class DeliveryFailed(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class RelayStatus:
+    relay: str
+    position: int
+    head: int
+    epoch: int
+
+    @property
+    def lag(self) -> int:
+        """Positions written but not yet acknowledged by the broker."""
+        return max(0, self.head - self.position)
+
+
+def relay_status(pool: ConnectionPool, prefix: str = "") -> RelayStatus:
+    with pool.connection() as conn:
+        head = conn.execute(
+            f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}"
+        ).fetchone()[0]
+        row = conn.execute(
+            "SELECT position, epoch FROM kafka_relay WHERE relay = %s", (prefix,)
+        ).fetchone()
+    position, epoch = row if row else (0, 1)
+    return RelayStatus(prefix, position, head, epoch)
+
+
+class Relay:
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        bootstrap: str,
+        *,
+        prefix: str = "",
+        partitions: int = 6,
+        replication_factor: int = 1,
+        batch_size: int = 5000,
+        max_in_flight: int = 50_000,
+        message_timeout_ms: int = 15_000,
+        max_backoff_s: float = 10.0,
+        producer_config: dict[str, Any] | None = None,
+    ):
+        self.pool = pool
+        self.bootstrap = bootstrap
+        self.prefix = prefix
+        self.partitions = partitions
+        self.replication_factor = replication_factor
+        self.batch_size = batch_size
+        self.max_in_flight = max_in_flight
+        self.message_timeout_ms = message_timeout_ms
+        self.max_backoff_s = max_backoff_s
+        self.producer_config = producer_config or {}
+        self.stop_event = threading.Event()
+        self.sessions = 0
+        self.errors = 0
+        self._known_topics: set[str] = set()
+
+    # ---- stored state --------------------------------------------------------------------
+
+    def _load_state(self) -> tuple[int, int, dict[tuple[str, int], int]]:
+        with self.pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO kafka_relay (relay) VALUES (%s) ON CONFLICT DO NOTHING",
+                (self.prefix,),
+            )
+            position, epoch = conn.execute(
+                "SELECT position, epoch FROM kafka_relay WHERE relay = %s", (self.prefix,)
+            ).fetchone()
+            acked = {
+                (t, p): o
+                for t, p, o in conn.execute(
+                    "SELECT topic, partition, acked FROM kafka_relay_partitions WHERE relay = %s",
+                    (self.prefix,),
+                )
+            }
+        return position, epoch, acked
+
+    def _save(self, position: int, epoch: int, acked: dict[tuple[str, int], int]) -> None:
+        with self.pool.connection() as conn, conn.transaction():
+            cur = conn.execute(
+                "UPDATE kafka_relay SET position = %s, updated_at = now() "
+                "WHERE relay = %s AND epoch = %s AND position <= %s",
+                (position, self.prefix, epoch, position),
+            )
+            if cur.rowcount != 1:
+                raise DeliveryFailed("relay state moved under us (another relay or a new epoch)")
+            if acked:
+                conn.cursor().executemany(
+                    "INSERT INTO kafka_relay_partitions (relay, topic, partition, acked) "
+                    "VALUES (%s, %s, %s, %s) ON CONFLICT (relay, topic, partition) "
+                    "DO UPDATE SET acked = greatest(kafka_relay_partitions.acked, EXCLUDED.acked)",
+                    [(self.prefix, t, p, o) for (t, p), o in acked.items()],
+                )
+
+    def _new_epoch(self, epoch: int) -> int:
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute(
+                "UPDATE kafka_relay SET epoch = %s, position = 0, updated_at = now() "
+                "WHERE relay = %s",
+                (epoch + 1, self.prefix),
+            )
+            conn.execute("DELETE FROM kafka_relay_partitions WHERE relay = %s", (self.prefix,))
+        log.warning("broker lost acknowledged messages: epoch %s, resending from 0", epoch + 1)
+        return epoch + 1
+
+    # ---- running -------------------------------------------------------------------------
+
+    def run(self, *, until_caught_up: bool = False) -> None:
+        """Relay until stopped (or, with ``until_caught_up``, until the head is acknowledged)."""
+        backoff = 0.2
+        while not self.stop_event.is_set():
+            try:
+                self.sessions += 1
+                if self._session(until_caught_up):
+                    return
+                backoff = 0.2
+            except Exception as exc:  # noqa: BLE001 - any failure: back off, resend from stored
+                self.errors += 1
+                log.warning("relay session failed (%s); retrying in %.1f s", exc, backoff)
+                self.stop_event.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def _check_broker(self, epoch: int, acked: dict[tuple[str, int], int]) -> int:
+        """Return the epoch to produce in: a new one if the broker lost acknowledged messages."""
+        ends = kt.log_ends(self.bootstrap)
+        lost = [k for k, o in acked.items() if ends.get(k, 0) <= o]
+        if lost:
+            epoch = self._new_epoch(epoch)
+        return epoch
+
+    def _ensure_topic(self, topic: str) -> None:
+        if topic not in self._known_topics:
+            kt.ensure_topics(
+                self.bootstrap,
+                [topic],
+                partitions=self.partitions,
+                replication_factor=self.replication_factor,
+            )
+            self._known_topics.add(topic)
+
+    def _session(self, until_caught_up: bool) -> bool:
+        with self.pool.connection() as lock_conn:
+            got = lock_conn.execute(
+                "SELECT pg_try_advisory_lock(%s, %s)",
+                (RELAY_LOCK_KEY, zlib.crc32(self.prefix.encode()) - 2**31),
+            ).fetchone()[0]
+            if not got:
+                raise DeliveryFailed("another relay with this prefix is running")
+            try:
+                return self._produce_loop(until_caught_up)
+            finally:
+                lock_conn.execute(
+                    "SELECT pg_advisory_unlock(%s, %s)",
+                    (RELAY_LOCK_KEY, zlib.crc32(self.prefix.encode()) - 2**31),
+                )
+
+    def _produce_loop(self, until_caught_up: bool) -> bool:
+        position, epoch, acked = self._load_state()
+        if self._check_broker(epoch, acked) != epoch:
+            position, epoch, acked = self._load_state()
+        self._known_topics = set()
+        producer = Producer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "enable.idempotence": True,
+                "acks": "all",
+                "linger.ms": 20,
+                "batch.num.messages": 10_000,
+                "queue.buffering.max.messages": self.max_in_flight * 2,
+                "message.timeout.ms": self.message_timeout_ms,
+                "compression.type": "lz4",
+                **self.producer_config,
+            }
+        )
+        pending: deque[int] = deque()  # positions sent, in order
+        done: set[int] = set()
+        new_acked: dict[tuple[str, int], int] = {}
+        failures: list[str] = []
+        floor = dict(acked)
+
+        def on_delivery(err: KafkaError | None, msg: Any) -> None:
+            if err is not None:
+                failures.append(str(err))
+                return
+            key = (msg.topic(), msg.partition())
+            offset = msg.offset()
+            if offset <= floor.get(key, -1):
+                failures.append(f"offset went back on {key}: the broker lost messages")
+                return
+            if offset > new_acked.get(key, -1):
+                new_acked[key] = offset
+            done.add(int(msg.headers()[POSITION_HEADER_INDEX][1]))
+
+        stored = sent_upto = position
+        last_save = time.monotonic()
+
+        def save_acknowledged(force: bool) -> None:
+            nonlocal stored, new_acked, last_save
+            advanced = stored
+            while pending and pending[0] in done:
+                advanced = pending.popleft()
+                done.discard(advanced)
+            now = time.monotonic()
+            if advanced > stored and (force or now - last_save > 0.2):
+                if failures:
+                    raise DeliveryFailed(failures[0])
+                self._save(advanced, epoch, new_acked)
+                floor.update(new_acked)
+                new_acked = {}
+                stored = advanced
+                last_save = now
+
+        try:
+            while not self.stop_event.is_set():
+                if failures:
+                    raise DeliveryFailed(failures[0])
+                rows: list[dict[str, Any]] = []
+                if len(pending) < self.max_in_flight:
+                    rows = self._read(sent_upto)
+                for row in rows:
+                    topic = kt.topic_for(row["topic"].split(".", 1)[0], self.prefix)
+                    self._ensure_topic(topic)
+                    while True:
+                        try:
+                            producer.produce(
+                                topic,
+                                key=str(row["originator_id"]).encode(),
+                                value=kt.envelope(row),
+                                headers=kt.headers(row, epoch),
+                                on_delivery=on_delivery,
+                            )
+                            break
+                        except BufferError:
+                            producer.poll(0.05)
+                    pending.append(row["notification_id"])
+                    sent_upto = row["notification_id"]
+                producer.poll(0 if rows else 0.05)
+                idle = not rows and not pending
+                save_acknowledged(force=idle)
+                if idle:
+                    if until_caught_up and stored >= self._head():
+                        return True
+                    self.stop_event.wait(0.05)
+            producer.flush(5)
+            save_acknowledged(force=True)
+            return True
+        finally:
+            producer.purge()
+            producer.flush(0)
+
+    def _read(self, after: int) -> list[dict[str, Any]]:
+        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                f"SELECT notification_id, originator_id, originator_version, topic, state "
+                f"FROM {EVENTS_TABLE} WHERE notification_id > %s "
+                "ORDER BY notification_id LIMIT %s",
+                (after, self.batch_size),
+            )
+            return cur.fetchall()
+
+    def _head(self) -> int:
+        with self.pool.connection() as conn:
+            return conn.execute(
+                f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}"
+            ).fetchone()[0]

@@ -1,0 +1,50 @@
+"""Turning a Kafka message back into a ``RecordedEvent`` (through the mapper, so upcasting
+applies), and naming the schemas that read models built from Kafka live in."""
+
+from __future__ import annotations
+
+import re
+
+import orjson
+from pydantic import ValidationError
+
+from eventstore.mapper import EventMapper, UnknownEventType
+from eventstore.recorded import RecordedEvent
+
+
+class PoisonEvent(Exception):
+    """A message no projection can use: the reason is stored with it in the dead letters."""
+
+
+def kafka_schema(group: str, name: str) -> str:
+    """The schema of view ``name`` as built by consumer group ``group`` (``rk_<group>__<name>``)."""
+    safe = re.sub(r"[^a-z0-9_]", "_", group.lower())
+    return f"rk_{safe}__{name}"[:63]
+
+
+def decode(mapper: EventMapper, value: bytes) -> RecordedEvent:
+    """Decode and validate one envelope; raise ``PoisonEvent`` with a reason if it is unusable."""
+    try:
+        env = orjson.loads(value)
+        state = orjson.dumps({"v": env["schema_version"], "m": env["metadata"], "d": env["data"]})
+        event_type = env["type"]
+    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        raise PoisonEvent(f"malformed_envelope: {exc}") from None
+    if mapper.registry.get(event_type) is None:
+        raise PoisonEvent(f"unknown_event_type: no event class is registered for {event_type!r}")
+    try:
+        recorded = mapper.to_recorded(
+            env.get("position"), env["stream_id"], env["version"], event_type, state
+        )
+    except UnknownEventType as exc:
+        raise PoisonEvent(f"unknown_schema_version: {exc}") from None
+    except (KeyError, ValueError, TypeError) as exc:
+        raise PoisonEvent(f"malformed_envelope: {exc}") from None
+    try:
+        recorded.to_domain()
+    except ValidationError as exc:
+        errors = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
+        )
+        raise PoisonEvent(f"invalid_data: {errors}") from None
+    return recorded
