@@ -355,3 +355,41 @@ def _node(row: dict[str, Any]) -> CategoryNode:
 )
 def get_categories(container: ContainerDep):
     return Page(items=[_node(r) for r in category_tree(container.pool)], next_cursor=None)
+
+
+# ---- variants and categories of a product (beyond the fixed contract) ------------------
+
+
+class DeactivateVariant(Request):
+    reason: Reason | None = None
+
+
+class SetMasterVariant(Request):
+    sku: Sku
+
+
+@router.post("/products/{product_id}/variants/{sku}/deactivate", response_model=CommandAck)
+def deactivate_variant(
+    product_id: UUID, sku: str, body: DeactivateVariant, container: ContainerDep, ctx: ContextDep
+):
+    result = products.deactivate_variant(container.store, ctx, product_id, sku, body.reason)
+    return _ack(result)
+
+
+@router.post("/products/{product_id}/master-variant", response_model=CommandAck)
+def set_master_variant(
+    product_id: UUID, body: SetMasterVariant, container: ContainerDep, ctx: ContextDep
+):
+    return _ack(products.set_master_variant(container.store, ctx, product_id, body.sku))
+
+
+@router.put("/products/{product_id}/categories/{category_id}", response_model=CommandAck)
+def assign_category(product_id: UUID, category_id: UUID, container: ContainerDep, ctx: ContextDep):
+    return _ack(products.assign_category(container.store, ctx, product_id, category_id))
+
+
+@router.delete("/products/{product_id}/categories/{category_id}", response_model=CommandAck)
+def unassign_category(
+    product_id: UUID, category_id: UUID, container: ContainerDep, ctx: ContextDep
+):
+    return _ack(products.unassign_category(container.store, ctx, product_id, category_id))

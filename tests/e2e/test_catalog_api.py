@@ -283,3 +283,47 @@ def test_an_idempotent_create_is_written_once(api):
     second = api.post("/products", json=body, headers=h)
     assert first.status_code == second.status_code == 201
     assert first.json() == second.json()
+
+
+def test_variants_can_be_deactivated_and_the_master_moved(api):
+    pid = _create(api)["id"]
+    first, second = new_sku("V"), new_sku("V")
+    api.post(f"/products/{pid}/variants", json={"sku": first, "options": {"size": "S"}})
+    api.post(f"/products/{pid}/variants", json={"sku": second, "options": {"size": "L"}})
+    moved = api.post(f"/products/{pid}/master-variant", json={"sku": second})
+    assert moved.status_code == 200, moved.text
+    off = api.post(f"/products/{pid}/variants/{first}/deactivate", json={"reason": "recall"})
+    assert off.status_code == 200, off.text
+    variants = _get(api, pid, off.json()["position"]).json()["variants"]
+    assert [(v["sku"], v["active"], v["master"]) for v in variants] == [
+        (first, False, False),
+        (second, True, True),
+    ]
+    head = _head(api)
+    assert_error(
+        api.post(f"/products/{pid}/master-variant", json={"sku": first}), 409, "variant_inactive"
+    )
+    assert_error(
+        api.post(f"/products/{pid}/master-variant", json={"sku": "NOPE"}), 404, "variant_not_found"
+    )
+    assert_error(
+        api.post(f"/products/{pid}/variants/NOPE/deactivate", json={}), 404, "variant_not_found"
+    )
+    assert _head(api) == head
+
+
+def test_categories_can_be_assigned_and_unassigned(api):
+    cat = api.post("/categories", json={"name": "Pots", "slug": f"pots-{uuid4().hex[:8]}"}).json()
+    pid = _create(api)["id"]
+    put = api.put(f"/products/{pid}/categories/{cat['id']}")
+    assert put.status_code == 200, put.text
+    assert _get(api, pid, put.json()["position"]).json()["category_ids"] == [cat["id"]]
+    head = _head(api)
+    assert_error(api.put(f"/products/{pid}/categories/{uuid4()}"), 422, "unknown_category")
+    assert (
+        api.put(f"/products/{pid}/categories/{cat['id']}").json()["version"]
+        == put.json()["version"]
+    )
+    assert _head(api) == head
+    gone = api.delete(f"/products/{pid}/categories/{cat['id']}")
+    assert _get(api, pid, gone.json()["position"]).json()["category_ids"] == []
