@@ -1,0 +1,208 @@
+"""Inventory invariants under any command sequence (hypothesis state machine, pure domain).
+
+After every command: on hand per location = received + adjusted − committed ± transfers, the
+total is conserved by transfers, 0 ≤ reserved ≤ on hand, reserved equals what active
+reservations hold, open alerts match the levels, and folding every emitted event from scratch
+gives the live state."""
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from domain.errors import DomainError
+from domain.inventory import INVENTORY, stock
+from domain.inventory import reservations as rsv
+from domain.inventory.events import StockAdjusted, StockCommitted, StockReceived, StockTransferred
+from domain.inventory.rules import wanted_alert
+
+SKU = "SKU-P"
+LOCATIONS = ("WH1", "WH2", "WH3")
+ORDER = UUID(int=1)
+SHIPMENT = UUID(int=2)
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+locations = st.sampled_from(LOCATIONS)
+quantities = st.integers(min_value=1, max_value=20)
+reservation_numbers = st.integers(min_value=1, max_value=12)
+
+
+class InventoryMachine(RuleBasedStateMachine):
+    def __init__(self):
+        super().__init__()
+        self.state = INVENTORY.initial()
+        self.history: list = []
+        self.now = START
+        self.flows: Counter = Counter()  # per location: every unit in and out
+
+    def run(self, decide):
+        try:
+            events = decide(self.state)
+        except DomainError:
+            return []
+        self.history.extend(events)
+        self.state = INVENTORY.fold(events, self.state)
+        for e in events:
+            match e:
+                case StockReceived():
+                    self.flows[e.location] += e.quantity
+                case StockAdjusted():
+                    self.flows[e.location] += e.delta
+                case StockCommitted():
+                    self.flows[e.location] -= e.quantity
+                case StockTransferred():
+                    self.flows[e.from_location] -= e.quantity
+                    self.flows[e.to_location] += e.quantity
+        return events
+
+    @rule(location=locations, quantity=quantities)
+    def receive(self, location, quantity):
+        self.run(
+            lambda s: stock.receive_stock(
+                s, sku=SKU, location=location, quantity=quantity, now=self.now
+            )
+        )
+
+    @rule(
+        location=locations,
+        delta=st.integers(-20, 20).filter(bool),
+        reason=st.sampled_from(["damage", "loss", "return", "count_correction", "other"]),
+    )
+    def adjust(self, location, delta, reason):
+        before = self.state.level(location)
+        events = self.run(
+            lambda s: stock.adjust_stock(
+                s, sku=SKU, location=location, delta=delta, reason=reason, now=self.now
+            )
+        )
+        if before.on_hand + delta >= before.reserved and not any(
+            isinstance(e, StockAdjusted) for e in events
+        ):
+            # expiries only lower reserved, so what fit before the command still fits
+            raise AssertionError("a fitting adjustment was refused")
+
+    @rule(origin=locations, destination=locations, quantity=quantities)
+    def transfer(self, origin, destination, quantity):
+        total = self.state.totals()["on_hand"]
+        self.run(
+            lambda s: stock.transfer_stock(
+                s,
+                sku=SKU,
+                from_location=origin,
+                to_location=destination,
+                quantity=quantity,
+                now=self.now,
+            )
+        )
+        assert self.state.totals()["on_hand"] == total
+
+    @rule(
+        n=reservation_numbers,
+        location=locations,
+        quantity=quantities,
+        ttl=st.one_of(st.none(), st.integers(1, 180)),
+    )
+    def reserve(self, n, location, quantity, ttl):
+        expires = None if ttl is None else self.now + timedelta(minutes=ttl)
+        self.run(
+            lambda s: rsv.reserve_stock(
+                s,
+                sku=SKU,
+                reservation_id=UUID(int=1000 + n),
+                order_id=ORDER,
+                line_id=UUID(int=n),
+                location=location,
+                quantity=quantity,
+                expires_at=expires,
+                now=self.now,
+            )
+        )
+
+    @rule(n=reservation_numbers)
+    def confirm(self, n):
+        self.run(
+            lambda s: rsv.confirm_reservation(
+                s, sku=SKU, reservation_id=UUID(int=1000 + n), now=self.now
+            )
+        )
+
+    @rule(n=reservation_numbers)
+    def release(self, n):
+        self.run(
+            lambda s: rsv.release_reservation(
+                s, sku=SKU, reservation_id=UUID(int=1000 + n), reason="test", now=self.now
+            )
+        )
+
+    @rule(n=reservation_numbers, quantity=st.one_of(st.none(), quantities))
+    def commit(self, n, quantity):
+        self.run(
+            lambda s: rsv.commit_reservation(
+                s,
+                sku=SKU,
+                reservation_id=UUID(int=1000 + n),
+                shipment_id=SHIPMENT,
+                quantity=quantity,
+                now=self.now,
+            )
+        )
+
+    @rule(location=locations, point=st.integers(0, 15))
+    def set_thresholds(self, location, point):
+        self.run(
+            lambda s: stock.set_thresholds(
+                s, sku=SKU, location=location, reorder_point=point, now=self.now
+            )
+        )
+
+    @rule(minutes=st.integers(1, 120))
+    def time_passes(self, minutes):
+        self.now += timedelta(minutes=minutes)
+
+    @rule()
+    def sweep(self):
+        self.run(lambda s: rsv.expire_due_reservations(s, sku=SKU, now=self.now))
+        assert not any(r.is_due(self.now) for r in self.state.reservations.values())
+
+    @invariant()
+    def on_hand_is_the_sum_of_movements(self):
+        for location in LOCATIONS:
+            assert self.state.level(location).on_hand == self.flows[location]
+
+    @invariant()
+    def reserved_is_between_zero_and_on_hand(self):
+        for level in self.state.levels.values():
+            assert 0 <= level.reserved <= level.on_hand
+            assert level.available >= 0
+
+    @invariant()
+    def reserved_is_what_active_reservations_hold(self):
+        held: Counter = Counter()
+        for r in self.state.reservations.values():
+            assert 0 <= r.remaining <= r.quantity
+            if r.status == "active":
+                held[r.location] += r.remaining
+            else:
+                assert r.remaining == 0 or r.status == "committed"
+        for location in LOCATIONS:
+            assert self.state.level(location).reserved == held[location]
+
+    @invariant()
+    def open_alerts_match_the_levels(self):
+        for location in set(self.state.levels) | set(self.state.thresholds):
+            open_kinds = {k for loc, k in self.state.alerts if loc == location}
+            want = wanted_alert(self.state, location)
+            assert open_kinds == ({want} if want else set())
+
+    @invariant()
+    def folding_the_history_from_scratch_gives_the_live_state(self):
+        assert INVENTORY.fold(self.history) == self.state
+
+
+InventoryMachine.TestCase.settings = settings(
+    max_examples=150, stateful_step_count=40, deadline=None
+)
+TestInventoryInvariants = InventoryMachine.TestCase
