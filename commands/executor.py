@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -75,7 +77,7 @@ def execute(
     replay = replay_if_seen(store, ctx)
     if replay is not None:
         return replay
-    for _ in range(MAX_ATTEMPTS):
+    for attempt in range(MAX_ATTEMPTS):
         loaded = load(store, aggregate, stream_id)
         if ctx.expected_version is not None and ctx.expected_version != loaded.version:
             raise VersionMismatch(ctx.expected_version, loaded.version)
@@ -85,9 +87,10 @@ def execute(
         if not events:
             position = store.position_of(stream_id, loaded.version) if loaded.version else 0
             return CommandResult(stream_id, loaded.version, position or 0, extra=extra)
-        appends = [StreamAppend(stream_id, loaded.version, events)]
-        if also is not None:
-            appends.extend(also(loaded.state, events))
+        # Other streams first, so the aggregate's own last event has the highest position: the
+        # position a first answer and an idempotent replay both report.
+        appends = list(also(loaded.state, events)) if also is not None else []
+        appends.append(StreamAppend(stream_id, loaded.version, events))
         new_version = loaded.version + len(events)
         record = None
         if ctx.idempotency is not None:
@@ -108,10 +111,15 @@ def execute(
         except ConcurrencyConflict:
             if ctx.expected_version is not None:
                 actual = store.stream_version(stream_id)
-                raise VersionMismatch(ctx.expected_version, actual) from None
+                if actual != ctx.expected_version:
+                    raise VersionMismatch(ctx.expected_version, actual) from None
+                # Our stream did not move: another stream of the append (a claim) did, so
+                # decide again and let ``also`` say what it means.
             replay = replay_if_seen(store, ctx)
             if replay is not None:
                 return replay
+            # Jittered backoff spreads racing writers out, so none loses every round.
+            time.sleep(random.uniform(0, min(0.05, 0.001 * 2 ** min(attempt, 6))))
             continue
         return CommandResult(stream_id, new_version, position, extra=extra)
     raise ConcurrencyConflict("Too many concurrent changes to this stream; try again.")
