@@ -13,7 +13,8 @@ import logging
 import threading
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
@@ -26,6 +27,17 @@ from projections.base import Projection, live_schema, next_schema, old_schema
 
 log = logging.getLogger(__name__)
 EVENTS_TABLE = "stored_events"
+
+
+@contextmanager
+def _prepared(conn: psycopg.Connection) -> Iterator[None]:
+    """Server-side prepared statements for the thousands of identical statements a rebuild
+    runs (the pool turns them off); restored before the connection goes back to the pool."""
+    conn.prepare_threshold = 0
+    try:
+        yield
+    finally:
+        conn.prepare_threshold = None
 
 
 def lock_key(name: str) -> int:
@@ -101,24 +113,18 @@ class ProjectionRunner:
             head = cur.fetchone()["head"]
             if head <= position:
                 return 0
-            cur.execute(
-                f"SELECT notification_id, originator_id, originator_version, topic, state "
-                f"FROM {EVENTS_TABLE} WHERE notification_id > %s AND notification_id <= %s "
-                "AND topic = ANY(%s) ORDER BY notification_id LIMIT %s",
-                (position, head, list(p.topics), limit),
-            )
-            rows = cur.fetchall()
-            new_position = rows[-1]["notification_id"] if len(rows) == limit else head
-            events = [
-                self.mapper.to_recorded(
-                    r["notification_id"],
-                    r["originator_id"],
-                    r["originator_version"],
-                    r["topic"],
-                    r["state"],
+            # Plain tuples in binary format: no dict per row, no hex decoding of ``state``.
+            with conn.cursor(binary=True) as fetch:
+                fetch.execute(
+                    f"SELECT notification_id, originator_id, originator_version, topic, state "
+                    f"FROM {EVENTS_TABLE} WHERE notification_id > %s AND notification_id <= %s "
+                    "AND topic = ANY(%s) ORDER BY notification_id LIMIT %s",
+                    (position, head, list(p.topics), limit),
                 )
-                for r in rows
-            ]
+                rows = fetch.fetchall()
+            new_position = rows[-1][0] if len(rows) == limit else head
+            to_recorded = self.mapper.to_recorded
+            events = [to_recorded(*r) for r in rows]
             if events:
                 p.apply(cur, schema, events)
             cur.execute(
@@ -217,7 +223,7 @@ class ProjectionRunner:
             ).fetchone()[0]
             done = 0
             while True:
-                with conn.transaction():
+                with conn.transaction(), _prepared(conn):
                     n = self._process_batch(conn, p, nxt, batch_size)
                 if not n:
                     break
@@ -226,8 +232,9 @@ class ProjectionRunner:
                     progress(self._schema_position(conn, nxt), head)
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))
-                while self._process_batch(conn, p, nxt, batch_size):
-                    pass
+                with _prepared(conn):
+                    while self._process_batch(conn, p, nxt, batch_size):
+                        pass
                 conn.execute(
                     sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
                         sql.Identifier(live), sql.Identifier(old)
