@@ -25,6 +25,13 @@ from eventstore.store import EventStore
 RESERVATION_TTL = timedelta(hours=2)
 
 
+def as_uuid(value: UUID | str) -> UUID:
+    try:
+        return value if isinstance(value, UUID) else UUID(str(value))
+    except ValueError:
+        raise InvalidCommand(f"'{value}' is not a UUID.", code="invalid_id") from None
+
+
 def require_known_sku(store: EventStore, sku: str) -> None:
     if sku_lookup.owner_of(store, sku) is None:
         raise InvalidCommand(f"SKU '{sku}' is not in the catalog.", code="unknown_sku")
@@ -179,12 +186,14 @@ def reserve(
     )
 
 
-def confirm(store: EventStore, ctx: CommandContext, *, sku: str, reservation_id: UUID):
+def confirm(store: EventStore, ctx: CommandContext, *, sku: str, reservation_id: UUID | str):
     return _run(
         store,
         ctx,
         sku,
-        lambda s: rsv.confirm_reservation(s, sku=sku, reservation_id=reservation_id, now=ctx.now),
+        lambda s: rsv.confirm_reservation(
+            s, sku=sku, reservation_id=as_uuid(reservation_id), now=ctx.now
+        ),
     )
 
 
@@ -193,7 +202,7 @@ def release(
     ctx: CommandContext,
     *,
     sku: str,
-    reservation_id: UUID,
+    reservation_id: UUID | str,
     reason: str = "released",
 ) -> CommandResult:
     return _run(
@@ -201,17 +210,19 @@ def release(
         ctx,
         sku,
         lambda s: rsv.release_reservation(
-            s, sku=sku, reservation_id=reservation_id, reason=reason, now=ctx.now
+            s, sku=sku, reservation_id=as_uuid(reservation_id), reason=reason, now=ctx.now
         ),
     )
 
 
-def expire(store: EventStore, ctx: CommandContext, *, sku: str, reservation_id: UUID):
+def expire(store: EventStore, ctx: CommandContext, *, sku: str, reservation_id: UUID | str):
     return _run(
         store,
         ctx,
         sku,
-        lambda s: rsv.expire_reservation(s, sku=sku, reservation_id=reservation_id, now=ctx.now),
+        lambda s: rsv.expire_reservation(
+            s, sku=sku, reservation_id=as_uuid(reservation_id), now=ctx.now
+        ),
     )
 
 
@@ -225,7 +236,7 @@ def commit(
     ctx: CommandContext,
     *,
     sku: str,
-    reservation_id: UUID,
+    reservation_id: UUID | str,
     shipment_id: UUID,
     quantity: int | None = None,
 ) -> CommandResult:
@@ -236,7 +247,7 @@ def commit(
         lambda s: rsv.commit_reservation(
             s,
             sku=sku,
-            reservation_id=reservation_id,
+            reservation_id=as_uuid(reservation_id),
             shipment_id=shipment_id,
             quantity=quantity,
             now=ctx.now,

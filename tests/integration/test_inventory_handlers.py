@@ -1,0 +1,127 @@
+"""Inventory handlers against real PostgreSQL: what they check outside the aggregate (known
+SKU, active location), the totals they answer with, idempotency, and expiry by the clock."""
+
+from datetime import timedelta
+from uuid import uuid4
+
+import pytest
+
+from commands import inventory, locations, sku_lookup
+from commands.context import CommandContext, Idempotency
+from domain.errors import Conflict, InsufficientStock, InvalidCommand
+
+
+def known_sku(store) -> str:
+    sku = f"INV-{uuid4().hex[:10]}"
+    store.append([sku_lookup.claim(sku, uuid4())], CommandContext.new("t").meta())
+    return sku
+
+
+def new_location(store) -> str:
+    code = f"WH-{uuid4().hex[:8]}"
+    locations.register(
+        store, CommandContext.new("t"), code=code, name="W", type="warehouse", priority=1
+    )
+    return code
+
+
+def ctx(**kw) -> CommandContext:
+    return CommandContext.new("tester", **kw)
+
+
+def test_a_receipt_answers_with_the_totals_after_it(store):
+    sku, wh = known_sku(store), new_location(store)
+    result = inventory.receive(store, ctx(), sku=sku, location=wh, quantity=7, reference="PO-7")
+    assert result.version == 1
+    assert result.extra == {"sku": sku, "on_hand": 7, "reserved": 0, "available": 7}
+
+
+def test_an_unknown_sku_is_invalid_and_writes_nothing(store):
+    wh = new_location(store)
+    head = store.head()
+    with pytest.raises(InvalidCommand) as e:
+        inventory.receive(store, ctx(), sku=f"NOPE-{uuid4().hex[:8]}", location=wh, quantity=1)
+    assert e.value.code == "unknown_sku"
+    assert store.head() == head
+
+
+def test_an_unknown_location_is_invalid_not_missing(store):
+    sku = known_sku(store)
+    with pytest.raises(InvalidCommand) as e:
+        inventory.receive(store, ctx(), sku=sku, location="NO-SUCH-WH", quantity=1)
+    assert e.value.code == "unknown_location"
+
+
+def test_an_inactive_location_is_a_conflict(store):
+    sku, wh = known_sku(store), new_location(store)
+    locations.deactivate(store, ctx(), code=wh, reason="closed")
+    with pytest.raises(Conflict) as e:
+        inventory.receive(store, ctx(), sku=sku, location=wh, quantity=1)
+    assert e.value.code == "location_inactive"
+
+
+def test_a_transfer_checks_both_locations(store):
+    sku, wh = known_sku(store), new_location(store)
+    inventory.receive(store, ctx(), sku=sku, location=wh, quantity=3)
+    with pytest.raises(InvalidCommand) as e:
+        inventory.transfer(
+            store, ctx(), sku=sku, from_location=wh, to_location="NOWHERE", quantity=1
+        )
+    assert e.value.code == "unknown_location"
+
+
+def test_the_same_idempotency_key_writes_once(store):
+    sku, wh = known_sku(store), new_location(store)
+    key = Idempotency(principal="tester", key=uuid4().hex, request_hash="h1")
+    first = inventory.receive(store, ctx(idempotency=key), sku=sku, location=wh, quantity=2)
+    again = inventory.receive(store, ctx(idempotency=key), sku=sku, location=wh, quantity=2)
+    assert again.replayed and (again.version, again.position) == (first.version, first.position)
+    assert again.extra == first.extra
+    assert inventory.get(store, sku).level(wh).on_hand == 2
+
+
+def test_reserve_confirm_commit_through_the_handlers(store):
+    sku, wh = known_sku(store), new_location(store)
+    inventory.receive(store, ctx(), sku=sku, location=wh, quantity=5)
+    reserved = inventory.reserve(
+        store, ctx(), sku=sku, order_id=uuid4(), line_id=uuid4(), location=wh, quantity=3
+    )
+    rid = reserved.extra["reservation_id"]
+    assert reserved.extra["available"] == 2
+    inventory.confirm(store, ctx(), sku=sku, reservation_id=rid)
+    committed = inventory.commit(store, ctx(), sku=sku, reservation_id=rid, shipment_id=uuid4())
+    assert committed.extra == {"sku": sku, "on_hand": 2, "reserved": 0, "available": 2}
+    released = inventory.release(store, ctx(), sku=sku, reservation_id=rid)
+    assert released.version == committed.version  # an inactive reservation: nothing written
+
+
+def test_an_expired_reservation_is_recorded_by_the_next_command(store):
+    sku, wh = known_sku(store), new_location(store)
+    start = ctx()
+    inventory.receive(store, start, sku=sku, location=wh, quantity=2)
+    inventory.reserve(
+        store,
+        start,
+        sku=sku,
+        order_id=uuid4(),
+        line_id=uuid4(),
+        location=wh,
+        quantity=2,
+        ttl=timedelta(minutes=5),
+    )
+    with pytest.raises(InsufficientStock):
+        inventory.reserve(
+            store, start, sku=sku, order_id=uuid4(), line_id=uuid4(), location=wh, quantity=1
+        )
+    later = ctx(now=start.now + timedelta(minutes=6))
+    result = inventory.reserve(
+        store, later, sku=sku, order_id=uuid4(), line_id=uuid4(), location=wh, quantity=2
+    )
+    names = [e.name for e in store.load(result.stream_id)]
+    assert (
+        names[-3:-1] == ["ReservationExpired", "StockAlertResolved"]
+        or "ReservationExpired" in names
+    )
+    state = inventory.get(store, sku)
+    assert [r.status for r in state.reservations.values()].count("expired") == 1
+    assert state.level(wh).reserved == 2
