@@ -119,7 +119,7 @@ def execute(
             if replay is not None:
                 return replay
             # Jittered backoff spreads racing writers out, so none loses every round.
-            time.sleep(random.uniform(0, min(0.05, 0.001 * 2 ** min(attempt, 6))))
+            time.sleep(random.uniform(0, min(0.1, 0.002 * 2 ** min(attempt, 6))))
             continue
         return CommandResult(stream_id, new_version, position, extra=extra)
     raise ConcurrencyConflict("Too many concurrent changes to this stream; try again.")
