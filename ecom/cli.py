@@ -178,6 +178,10 @@ def _parser() -> argparse.ArgumentParser:
     tail.add_argument("--follow", "-f", action="store_true", help="keep polling for new events")
     tail.add_argument("--interval", type=float, default=0.5, help="poll interval in seconds")
     tail.set_defaults(func=_events_tail)
+
+    from ecom import kafka_cli  # relay, project --source kafka, dead letters
+
+    kafka_cli.register(sub)
     return parser
 
 
