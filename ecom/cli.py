@@ -148,7 +148,9 @@ def _positive(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ecom", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="ecom", description="Serve the API, migrate, and look after read models and events."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the HTTP API (migrates on start)")
