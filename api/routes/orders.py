@@ -253,7 +253,12 @@ def _summary(row: dict[str, Any]) -> OrderSummaryOut:
 # ---- commands ----------------------------------------------------------------------------
 
 
-@router.post("/orders", status_code=201, response_model=OrderAck)
+@router.post(
+    "/orders",
+    status_code=201,
+    response_model=OrderAck,
+    responses={200: {"model": OrderAck, "description": "The existing order of this channel id"}},
+)
 def place_order(body: PlaceOrder, container: ContainerDep, ctx: ContextDep, response: Response):
     """Place an order; a repeated (channel, channel_order_id) answers 200 with the existing one."""
     settings = container.settings
