@@ -42,6 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"| library ProjectionRunner ({rb['library_events']:,} events): "
         f"{rb['library_events'] / rb['library_s']:,.0f} events/s |"
     )
+    print(
+        f"| projection rebuild, {rb['events']:,} events, view that writes nothing "
+        f"| {rb['events'] / rb['null_s']:,.0f} events/s | (the runner alone) |"
+    )
     return 0
 
 

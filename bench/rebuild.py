@@ -52,6 +52,16 @@ class CountsView(Projection):
         )
 
 
+class NullView(CountsView):
+    """The same events through the runner with nothing to write: fetch, decode, tracking."""
+
+    name = "bench_null"
+    ddl = "CREATE TABLE {schema}.nothing (x int);"
+
+    def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
+        pass
+
+
 def generate(store, events: int, streams: int = 2_000, batch: int = 5_000) -> float:
     """Append ``events`` events spread over ``streams`` streams, ``batch`` per transaction."""
     ids = [uuid.uuid4() for _ in range(streams)]
@@ -166,7 +176,7 @@ def run_library(url: str, ours: EventMapper, target: int) -> float:
 
 def measure(url: str, events: int, library_events: int) -> dict[str, Any]:
     with container_on(url) as c:
-        ours = ProjectionRunner(c.pool, c.store.mapper, [CountsView()], batch_size=1000)
+        ours = ProjectionRunner(c.pool, c.store.mapper, [CountsView(), NullView()], batch_size=1000)
         ours.ensure_schemas()
         sample_head = 0
         if library_events < events:
@@ -188,6 +198,11 @@ def measure(url: str, events: int, library_events: int) -> dict[str, Any]:
             ).fetchone()[0]
         assert total == events, (total, events)
 
+        started = time.perf_counter()
+        ours.rebuild(NullView.name)
+        null_s = time.perf_counter() - started
+        print(f"ours, view that writes nothing (runner alone): {rate(events, null_s)}")
+
         library_target = sample_head or head
         library_s = run_library(url, c.store.mapper, library_target)
         with c.pool.connection() as conn:
@@ -200,6 +215,7 @@ def measure(url: str, events: int, library_events: int) -> dict[str, Any]:
     return {
         "events": events,
         "ours_s": ours_s,
+        "null_s": null_s,
         "library_events": library_events,
         "library_s": library_s,
         "generate_s": gen_s,
