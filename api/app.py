@@ -17,16 +17,12 @@ API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 1_000_000
 
 
-def create_app(
-    container_factory: Callable[[], Container] = build, *, run_projections: bool | None = None
-) -> FastAPI:
+def create_app(container_factory: Callable[[], Container] = build) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         container = container_factory()
         container.migrate()
-        run = container.settings.run_projections if run_projections is None else run_projections
-        if run:
-            container.runner.start(container.url)
+        container.start_background()
         app.state.container = container
         try:
             yield

@@ -269,6 +269,34 @@ def add_timeline_entry(
     )
 
 
+def confirm(
+    store: EventStore, ctx: CommandContext, order_id: UUID, *, allocations: list[dict[str, Any]]
+) -> CommandResult:
+    """From the placement saga: every line reserved and the payment authorized."""
+    return execute(
+        store,
+        ORDER,
+        order_id,
+        lambda state, _v: decide.confirm_order(
+            state, order_id, allocations=allocations, now=ctx.now
+        ),
+        ctx,
+    )
+
+
+def cancel(store: EventStore, ctx: CommandContext, order_id: UUID, *, reason: str) -> CommandResult:
+    """From the saga (out of stock, payment declined, reservation expired) or an approval."""
+    return execute(
+        store,
+        ORDER,
+        order_id,
+        lambda state, _v: decide.cancel_order(
+            state, order_id, reason=reason, actor=ctx.actor, now=ctx.now
+        ),
+        ctx,
+    )
+
+
 # ---- reading the aggregate ---------------------------------------------------------------
 
 

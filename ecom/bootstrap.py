@@ -4,10 +4,14 @@ from settings, and closes them. The API's lifespan, the CLI and the tests all ca
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from psycopg_pool import ConnectionPool
 
 import migrations
+from commands.payment_gateway import PaymentGateway, SandboxGateway
+from commands.placement_saga import OrderPlacementSaga, SagaSettings
+from commands.process_manager import ProcessRunner
 from domain.catalog import CATALOG_EVENTS
 from domain.inventory import INVENTORY_EVENTS
 from domain.location import LOCATION_EVENTS
@@ -37,13 +41,23 @@ class Container:
     store: EventStore
     pool: ConnectionPool
     runner: ProjectionRunner
+    gateway: PaymentGateway
+    processes: ProcessRunner
 
     def migrate(self) -> list[str]:
         return migrations.apply(
             self.url, self.store.recorder.create_table, self.runner.ensure_schemas
         )
 
+    def start_background(self) -> None:
+        """Read models and process managers, in threads of this process."""
+        if self.settings.run_projections:
+            self.runner.start(self.url)
+        if self.settings.run_processes:
+            self.processes.start()
+
     def close(self) -> None:
+        self.processes.stop()
         self.runner.stop()
         self.pool.close()
         self.store.datastore.close()
@@ -60,4 +74,19 @@ def build(settings: Settings | None = None, *, url: str | None = None) -> Contai
     store = EventStore(recorder, mapper)
     pool = make_pool(url, max_size=settings.pool_size * 2)
     runner = ProjectionRunner(pool, mapper, all_projections(), batch_size=settings.projection_batch)
-    return Container(settings=settings, url=url, store=store, pool=pool, runner=runner)
+    gateway = SandboxGateway(slow_delay_s=settings.payment_timeout_s)
+    saga = OrderPlacementSaga(
+        store,
+        pool,
+        gateway,
+        SagaSettings(reservation_ttl=timedelta(seconds=settings.reservation_ttl_s)),
+    )
+    return Container(
+        settings=settings,
+        url=url,
+        store=store,
+        pool=pool,
+        runner=runner,
+        gateway=gateway,
+        processes=ProcessRunner(store, [saga]),
+    )

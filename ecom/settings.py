@@ -20,10 +20,14 @@ class Settings:
     shipping_flat: Decimal = Decimal("0")
     free_shipping_over: Decimal | None = None
     reservation_ttl_s: int = 7200
+    payment_timeout_s: float = 2.0
     projection_batch: int = 1000
     run_projections: bool = True
+    run_processes: bool = True
     kafka_bootstrap: str | None = None
     kafka_topic_prefix: str = ""
+    kafka_partitions: int = 6
+    kafka_replication_factor: int = 1
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -41,8 +45,12 @@ class Settings:
             shipping_flat=Decimal(e.get("ECOM_SHIPPING_FLAT", "0")),
             free_shipping_over=Decimal(free) if free else None,
             reservation_ttl_s=int(e.get("ECOM_RESERVATION_TTL_S", "7200")),
+            payment_timeout_s=float(e.get("ECOM_PAYMENT_TIMEOUT_S", "2.0")),
             projection_batch=int(e.get("ECOM_PROJECTION_BATCH", "1000")),
             run_projections=e.get("ECOM_RUN_PROJECTIONS", "1") not in ("0", "false", "no"),
+            run_processes=e.get("ECOM_RUN_PROCESSES", "1") not in ("0", "false", "no"),
             kafka_bootstrap=e.get("ECOM_KAFKA_BOOTSTRAP_SERVERS") or None,
             kafka_topic_prefix=e.get("ECOM_KAFKA_TOPIC_PREFIX", ""),
+            kafka_partitions=int(e.get("ECOM_KAFKA_PARTITIONS", "6")),
+            kafka_replication_factor=int(e.get("ECOM_KAFKA_REPLICATION_FACTOR", "1")),
         )

@@ -113,6 +113,23 @@ def _apply(doc: dict[str, Any], e: RecordedEvent) -> None:
         case "TagRemoved":
             key = d["tag"].casefold()
             doc["tags"] = [t for t in doc["tags"] if t.casefold() != key]
+        case "OrderConfirmed":
+            doc["flags"]["confirmed"] = True
+            doc["payment_status"] = "authorized"
+            doc["allocations"] = d["allocations"]
+            for line in doc["lines"]:
+                line["reserved"] = sum(
+                    a["quantity"] for a in d["allocations"] if a["line_id"] == line["line_id"]
+                )
+        case "OrderCancelled":
+            doc["flags"]["cancelled"] = True
+            doc["cancellation_reason"] = d["reason"]
+            if d["reason"] == "payment_declined":
+                doc["payment_status"] = "failed"
+            elif doc["payment_status"] == "authorized":
+                doc["payment_status"] = "voided"
+            for line in doc["lines"]:
+                line["reserved"] = 0
 
 
 def evolve_document(doc: dict[str, Any] | None, e: RecordedEvent) -> dict[str, Any] | None:

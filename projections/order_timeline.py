@@ -44,6 +44,11 @@ def _describe(e: RecordedEvent) -> str:
             return f"Tagged '{d['tag']}'."
         case "TagRemoved":
             return f"Tag '{d['tag']}' removed."
+        case "OrderConfirmed":
+            places = sorted({a["location"] for a in d["allocations"]})
+            return f"Order confirmed: stock reserved at {', '.join(places)}, payment authorized."
+        case "OrderCancelled":
+            return f"Order cancelled: {d['reason']}."
         case "TimelineEntryAdded":
             return d["description"]
     return _snake(e.name).replace("_", " ").capitalize() + "."

@@ -138,6 +138,16 @@ class NoteOut(BaseModel):
     updated_at: str
 
 
+class AllocationOut(BaseModel):
+    """Where the saga reserved a line's units: one row per (line, location)."""
+
+    line_id: str
+    sku: str
+    location: str
+    quantity: int
+    reservation_id: str
+
+
 class OrderOut(BaseModel):
     id: str
     number: int
@@ -162,6 +172,8 @@ class OrderOut(BaseModel):
     tags: list[str]
     notes: list[NoteOut]
     shipments: list[dict[str, Any]]
+    allocations: list[AllocationOut] = []
+    cancellation_reason: str | None = None
     parent_order_id: str | None
     split_reason: str | None
     version: int

@@ -5,7 +5,7 @@ Each returns the events to append; an empty list means "nothing changed, write n
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -16,12 +16,15 @@ from domain.order.events import (
     NoteAdded,
     NoteDeleted,
     NoteEdited,
+    OrderCancelled,
+    OrderConfirmed,
     OrderModified,
     TagAdded,
     TagRemoved,
     TimelineEntryAdded,
 )
 from domain.order.state import OrderState
+from domain.order.status import require_transition
 from domain.order.values import Address, GiftOptions, ModificationType, NoteKind, Priority
 
 MAX_NOTE = 5000
@@ -225,3 +228,25 @@ def add_timeline_entry(
             added_by=actor,
         )
     ]
+
+
+def confirm_order(
+    state: OrderState, order_id: UUID, *, allocations: list[dict[str, Any]], now: datetime
+) -> list[DomainEvent]:
+    """The saga's confirmation; a repeat on a confirmed order writes nothing."""
+    require_order(state, order_id)
+    if state.confirmed and not state.cancelled:
+        return []
+    require_transition(state.status, "confirmed")
+    return [OrderConfirmed(allocations=allocations, confirmed_at=now)]
+
+
+def cancel_order(
+    state: OrderState, order_id: UUID, *, reason: str, actor: str, now: datetime
+) -> list[DomainEvent]:
+    """Cancel the whole order; a repeat on a cancelled order writes nothing."""
+    require_order(state, order_id)
+    if state.cancelled:
+        return []
+    require_transition(state.status, "cancelled")
+    return [OrderCancelled(reason=reason, cancelled_at=now, cancelled_by=actor)]

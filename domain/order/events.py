@@ -98,6 +98,22 @@ class TimelineEntryAdded(OrderEvent):
     added_by: str
 
 
+class OrderConfirmed(OrderEvent):
+    """Every line reserved and the payment authorized: one allocation per (line, location)."""
+
+    allocations: list[dict[str, JsonValue]]
+    confirmed_at: datetime
+
+
+CancellationReason = str
+
+
+class OrderCancelled(OrderEvent):
+    reason: CancellationReason
+    cancelled_at: datetime
+    cancelled_by: str
+
+
 class ChannelOrderClaimed(DomainEvent):
     """First event of the stream ``domain.ids.channel_order_stream(channel, channel_order_id)``."""
 
@@ -117,4 +133,6 @@ ORDER_STREAM_EVENTS = (
     TagAdded,
     TagRemoved,
     TimelineEntryAdded,
+    OrderConfirmed,
+    OrderCancelled,
 )

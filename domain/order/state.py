@@ -15,6 +15,8 @@ from domain.order.events import (
     NoteAdded,
     NoteDeleted,
     NoteEdited,
+    OrderCancelled,
+    OrderConfirmed,
     OrderModified,
     OrderPlaced,
     TagAdded,
@@ -73,6 +75,7 @@ class OrderState:
     confirmed: bool = False
     processing: bool = False
     cancelled: bool = False
+    cancellation_reason: str | None = None
 
     def facts(self) -> StatusFacts:
         return StatusFacts(
@@ -189,6 +192,15 @@ def evolve(state: OrderState, event: DomainEvent) -> OrderState:
         case TagRemoved():
             key = event.tag.casefold()
             return replace(state, tags=tuple(t for t in state.tags if t.casefold() != key))
+        case OrderConfirmed():
+            by_line: dict[str, int] = {}
+            for a in event.allocations:
+                by_line[str(a["line_id"])] = by_line.get(str(a["line_id"]), 0) + int(a["quantity"])
+            lines = tuple(replace(ln, reserved=by_line.get(ln.line_id, 0)) for ln in state.lines)
+            return replace(state, confirmed=True, lines=lines)
+        case OrderCancelled():
+            lines = tuple(replace(ln, reserved=0) for ln in state.lines)
+            return replace(state, cancelled=True, cancellation_reason=event.reason, lines=lines)
     return state
 
 

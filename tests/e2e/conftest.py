@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -20,10 +21,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server_url(database_url: str, container) -> Iterator[str]:
+@contextmanager
+def running_server(database_url: str, **env_extra: str) -> Iterator[str]:
+    """A uvicorn process serving the program on a free port; yields its base URL."""
     port = _free_port()
-    env = {**os.environ, "ECOM_DATABASE_URL": database_url, "ECOM_PORT": str(port)}
+    env = {**os.environ, "ECOM_DATABASE_URL": database_url, "ECOM_PORT": str(port), **env_extra}
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -52,12 +54,21 @@ def server_url(database_url: str, container) -> Iterator[str]:
             proc.kill()
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.1)
-    yield base
-    proc.terminate()
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def server_url(database_url: str, container) -> Iterator[str]:
+    """The program without its process managers: orders stay ``pending`` (issue 2 scope)."""
+    with running_server(database_url, ECOM_RUN_PROCESSES="0") as base:
+        yield base
 
 
 @pytest.fixture

@@ -1,0 +1,100 @@
+"""Handlers for the Payment aggregate: call the gateway (at most once per command, through an
+idempotency key it honours), then record what it answered."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID
+
+from commands.context import CommandContext, CommandResult
+from commands.executor import execute, load
+from commands.payment_gateway import (
+    GatewayAnswer,
+    GatewayTimeout,
+    GatewayTransientError,
+    PaymentGateway,
+)
+from domain.ids import payment_stream
+from domain.payment import PAYMENT, PaymentState
+from domain.payment import state as decide
+from eventstore.store import EventStore
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4
+    base_delay_s: float = 0.05  # 2^attempt × base between tries
+    timeout_s: float = 2.0
+
+
+def _gateway_key(ctx: CommandContext, purpose: str, order_id: UUID) -> str:
+    if ctx.idempotency is not None:
+        return f"{purpose}:{ctx.idempotency.principal}:{ctx.idempotency.key}"
+    return f"{purpose}:{order_id}:{ctx.causation_id}"
+
+
+def authorize(
+    store: EventStore,
+    gateway: PaymentGateway,
+    ctx: CommandContext,
+    *,
+    order_id: UUID,
+    amount: Decimal,
+    currency: str,
+    token: str,
+    retry: RetryPolicy = RetryPolicy(),
+) -> CommandResult:
+    """Authorize ``amount``; transient errors retry with the same key and backoff; a timeout
+    or exhausted retries are recorded as a decline. ``extra["approved"]`` says which."""
+    key = _gateway_key(ctx, "auth", order_id)
+    answer: GatewayAnswer | None = None
+    reason = ""
+    for attempt in range(retry.attempts):
+        try:
+            answer = gateway.authorize(key, token, amount, currency, retry.timeout_s)
+            break
+        except GatewayTransientError:
+            reason = "gateway_unavailable"
+            time.sleep(retry.base_delay_s * 2**attempt)
+        except GatewayTimeout:
+            reason = "gateway_timeout"
+            break
+    approved = answer is not None and answer.outcome == "approved"
+    if answer is not None and not approved:
+        reason = answer.reason or "declined"
+
+    def step(state: PaymentState, _v: int):
+        events = decide.record_authorization(
+            state,
+            order_id=order_id,
+            amount=amount,
+            currency=currency,
+            gateway=gateway.name,
+            approved=approved,
+            gateway_reference=answer.reference if answer else "",
+            reason=reason,
+            idempotency_key=key,
+        )
+        return events, {"approved": approved, "reason": reason}
+
+    return execute(store, PAYMENT, payment_stream(order_id), step, ctx)
+
+
+def void(
+    store: EventStore, gateway: PaymentGateway, ctx: CommandContext, *, order_id: UUID, reason: str
+) -> CommandResult:
+    state = get(store, order_id)
+    if state.capturable > 0:
+        gateway.void(
+            _gateway_key(ctx, "void", order_id),
+            "",
+        )
+    return execute(
+        store, PAYMENT, payment_stream(order_id), lambda s, _v: decide.void(s, reason=reason), ctx
+    )
+
+
+def get(store: EventStore, order_id: UUID) -> PaymentState:
+    return load(store, PAYMENT, payment_stream(order_id)).state
