@@ -129,10 +129,9 @@ def test_an_order_no_single_location_can_fill_is_split_across_locations(saga_api
     sku = stocked_sku(container, saga_api, (wh1, 2), (wh2, 2))
     order = settled(saga_api, place(saga_api, sku, 3)["id"])
     assert order["status"] == "confirmed"
-    assert sorted((a["location"], a["quantity"]) for a in order["allocations"]) == [
-        (wh1, 2),
-        (wh2, 1),
-    ]
+    assert sorted((a["location"], a["quantity"]) for a in order["allocations"]) == sorted(
+        [(wh1, 2), (wh2, 1)]
+    )
 
 
 def test_no_oversell_200_concurrent_orders_for_10_units(saga_api, container):
