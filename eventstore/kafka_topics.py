@@ -3,6 +3,7 @@ type (``orders.events``), the JSON envelope and its headers, topic creation and 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -21,6 +22,8 @@ PLURALS = {
     "channel_order": "channel_orders",
     "sku": "skus",
 }
+#: librdkafka's own log lines go to Python logging (connection refused while a broker is down).
+LIBRDKAFKA_LOG = logging.getLogger("ecom.librdkafka")
 #: Header holding the relay epoch; it grows when the broker lost acknowledged messages.
 EPOCH_HEADER = "ecom-epoch"
 
@@ -82,7 +85,7 @@ def ensure_topics(
     timeout_s: float = 10.0,
 ) -> list[str]:
     """Create the missing topics; return the names created."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient({"bootstrap.servers": bootstrap, "logger": LIBRDKAFKA_LOG})
     existing = set(admin.list_topics(timeout=timeout_s).topics)
     missing = [t for t in topics if t not in existing]
     if not missing:
@@ -122,6 +125,7 @@ def log_ends(bootstrap: str, timeout_s: float = 10.0) -> dict[tuple[str, int], i
             "bootstrap.servers": bootstrap,
             "group.id": "ecom-watermarks",
             "enable.auto.commit": False,
+            "logger": LIBRDKAFKA_LOG,
         }
     )
     try:

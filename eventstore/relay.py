@@ -34,7 +34,6 @@ from eventstore import kafka_topics as kt
 log = logging.getLogger(__name__)
 EVENTS_TABLE = "stored_events"
 RELAY_LOCK_KEY = 7_311_002
-POSITION_HEADER_INDEX = 3  # see kafka_topics.headers
 
 
 class BrokerLostMessages(Exception):
@@ -161,7 +160,12 @@ class Relay:
                 backoff = 0.2
             except Exception as exc:  # noqa: BLE001 - any failure: back off, resend from stored
                 self.errors += 1
-                log.warning("relay session failed (%s); retrying in %.1f s", exc, backoff)
+                log.warning(
+                    "relay session failed (%s); retrying in %.1f s",
+                    exc,
+                    backoff,
+                    exc_info=log.isEnabledFor(logging.DEBUG),
+                )
                 self.stop_event.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff_s)
 
@@ -217,6 +221,7 @@ class Relay:
                 "queue.buffering.max.messages": self.max_in_flight * 2,
                 "message.timeout.ms": self.message_timeout_ms,
                 "compression.type": "lz4",
+                "logger": kt.LIBRDKAFKA_LOG,
                 **self.producer_config,
             }
         )
@@ -226,7 +231,7 @@ class Relay:
         failures: list[str] = []
         floor = dict(acked)
 
-        def on_delivery(err: KafkaError | None, msg: Any) -> None:
+        def on_delivery(err: KafkaError | None, msg: Any, pos: int) -> None:
             if err is not None:
                 failures.append(str(err))
                 return
@@ -237,25 +242,26 @@ class Relay:
                 return
             if offset > new_acked.get(key, -1):
                 new_acked[key] = offset
-            done.add(int(msg.headers()[POSITION_HEADER_INDEX][1]))
+            done.add(pos)
 
         stored = sent_upto = position
         last_save = time.monotonic()
 
+        acked_upto = position
+
         def save_acknowledged(force: bool) -> None:
-            nonlocal stored, new_acked, last_save
-            advanced = stored
+            nonlocal stored, new_acked, last_save, acked_upto
             while pending and pending[0] in done:
-                advanced = pending.popleft()
-                done.discard(advanced)
+                acked_upto = pending.popleft()
+                done.discard(acked_upto)
             now = time.monotonic()
-            if advanced > stored and (force or now - last_save > 0.2):
+            if acked_upto > stored and (force or now - last_save > 0.2):
                 if failures:
                     raise DeliveryFailed(failures[0])
-                self._save(advanced, epoch, new_acked)
+                self._save(acked_upto, epoch, new_acked)
                 floor.update(new_acked)
                 new_acked = {}
-                stored = advanced
+                stored = acked_upto
                 last_save = now
 
         try:
@@ -268,6 +274,7 @@ class Relay:
                 for row in rows:
                     topic = kt.topic_for(row["topic"].split(".", 1)[0], self.prefix)
                     self._ensure_topic(topic)
+                    pos = row["notification_id"]
                     while True:
                         try:
                             producer.produce(
@@ -275,7 +282,7 @@ class Relay:
                                 key=str(row["originator_id"]).encode(),
                                 value=kt.envelope(row),
                                 headers=kt.headers(row, epoch),
-                                on_delivery=on_delivery,
+                                on_delivery=lambda err, msg, pos=pos: on_delivery(err, msg, pos),
                             )
                             break
                         except BufferError:

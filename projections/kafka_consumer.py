@@ -101,6 +101,7 @@ class KafkaProjector:
                 "heartbeat.interval.ms": 1000,
                 "max.poll.interval.ms": 60000,
                 "topic.metadata.refresh.interval.ms": 2000,
+                "logger": kt.LIBRDKAFKA_LOG,
                 **self.consumer_config,
             }
         )
