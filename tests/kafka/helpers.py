@@ -68,3 +68,19 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str) -> No
 
 def topic(prefix: str, stream_type: str) -> str:
     return kt.topic_for(stream_type, prefix)
+
+
+def spawn_cli(args: list[str], env: dict[str, str]):
+    """``python -m ecom.kafka_cli ARGS`` in a new process (its output kept for failures)."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    log = tempfile.NamedTemporaryFile(prefix="ecom-kafka-", suffix=".log", delete=False)
+    return subprocess.Popen(
+        [sys.executable, "-m", "ecom.kafka_cli", *args],
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
