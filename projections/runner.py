@@ -218,6 +218,9 @@ class ProjectionRunner:
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(nxt)))
             with conn.transaction():
                 self._create_schema(conn, p, nxt)
+            # Without statistics (e.g. after a bulk load) the planner sorts the whole remaining
+            # range of the event table for every batch, 100x slower than walking the index.
+            conn.execute(f"ANALYZE {EVENTS_TABLE}")
             head = conn.execute(
                 f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}"
             ).fetchone()[0]
