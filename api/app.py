@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import ORJSONResponse
 
-from api import errors
+from api import authorization, errors
 from api.routes import catalog, events, inventory, locations, operations, orders
 from ecom.bootstrap import Container, build
 
@@ -50,4 +50,5 @@ def create_app(container_factory: Callable[[], Container] = build) -> FastAPI:
     for module in (operations, events, locations, catalog, inventory, orders):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(operations.router, include_in_schema=False)  # /health at the root too
+    authorization.install(app)  # JWT, the role x route table, rate limits, X-Request-Id
     return app

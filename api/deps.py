@@ -1,16 +1,17 @@
 """Typed dependencies: the container, the caller, the command context and read-your-writes.
 
-Authentication arrives later in exactly one place: ``get_principal``."""
+Authentication lives in exactly one place: ``get_principal`` (JWT, see ``api.auth``); the
+idempotency keys are scoped by the principal's ``sub``."""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
 
+from api.auth import AuthConfig, Principal, authenticate
 from api.errors import ApiError
 from commands.context import CommandContext, Idempotency
 from ecom.bootstrap import Container
@@ -23,17 +24,25 @@ def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-@dataclass(frozen=True)
-class Principal:
-    id: str
-    role: str
+def auth_config(app) -> AuthConfig:
+    """The verification settings, built once per app from the container's settings."""
+    config = getattr(app.state, "auth_config", None)
+    if config is None:
+        config = AuthConfig.from_settings(app.state.container.settings)
+        app.state.auth_config = config
+    return config
 
 
-def get_principal(
-    x_actor: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> Principal:
-    """The caller. Until authentication lands, every caller is an admin named by ``X-Actor``."""
-    return Principal(id=x_actor or "anonymous", role="admin")
+def get_principal(request: Request) -> Principal:
+    """The caller, from its verified bearer token (``api.auth``); once per request.
+
+    The gateway (``api.authorization``) has usually authenticated already and left the
+    principal in ``request.state``; otherwise the token is verified here."""
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        principal = authenticate(auth_config(request.app), request.headers.get("authorization"))
+        request.state.principal = principal
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

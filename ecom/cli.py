@@ -184,6 +184,9 @@ def _parser() -> argparse.ArgumentParser:
     from ecom import kafka_cli  # relay, project --source kafka, dead letters
 
     kafka_cli.register(sub)
+    from ecom import auth_cli  # token: mint a development bearer token
+
+    auth_cli.register(sub)
     return parser
 
 

@@ -28,6 +28,20 @@ class Settings:
     kafka_topic_prefix: str = ""
     kafka_partitions: int = 6
     kafka_replication_factor: int = 1
+    # security (api/auth.py, api/rate_limit.py); no secret → a dev secret in data_dir
+    jwt_secret: str | None = None
+    jwt_algorithm: str = "HS256"
+    jwt_public_key: str | None = None  # PEM text or a path to a PEM file (RS256, ES256, EdDSA)
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_leeway_s: int = 30
+    open_docs: bool = True
+    open_metrics: bool = False
+    rate_per_principal: float = 50.0  # tokens per second, 0 disables
+    burst_per_principal: int = 100
+    rate_per_client: float = 200.0
+    burst_per_client: int = 400
+    request_timeout_s: float = 30.0
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -53,4 +67,17 @@ class Settings:
             kafka_topic_prefix=e.get("ECOM_KAFKA_TOPIC_PREFIX", ""),
             kafka_partitions=int(e.get("ECOM_KAFKA_PARTITIONS", "6")),
             kafka_replication_factor=int(e.get("ECOM_KAFKA_REPLICATION_FACTOR", "1")),
+            jwt_secret=e.get("ECOM_JWT_SECRET") or None,
+            jwt_algorithm=e.get("ECOM_JWT_ALGORITHM", "HS256"),
+            jwt_public_key=e.get("ECOM_JWT_PUBLIC_KEY") or None,
+            jwt_issuer=e.get("ECOM_JWT_ISSUER") or None,
+            jwt_audience=e.get("ECOM_JWT_AUDIENCE") or None,
+            jwt_leeway_s=int(e.get("ECOM_JWT_LEEWAY_S", "30")),
+            open_docs=e.get("ECOM_OPEN_DOCS", "1") not in ("0", "false", "no"),
+            open_metrics=e.get("ECOM_OPEN_METRICS", "0") not in ("0", "false", "no"),
+            rate_per_principal=float(e.get("ECOM_RATE_PER_PRINCIPAL", "50")),
+            burst_per_principal=int(e.get("ECOM_BURST_PER_PRINCIPAL", "100")),
+            rate_per_client=float(e.get("ECOM_RATE_PER_CLIENT", "200")),
+            burst_per_client=int(e.get("ECOM_BURST_PER_CLIENT", "400")),
+            request_timeout_s=float(e.get("ECOM_REQUEST_TIMEOUT_S", "30")),
         )

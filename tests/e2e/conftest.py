@@ -14,6 +14,37 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
+# The secret every test server verifies with, and generous limits for the functional tests
+# (the rate-limit tests start their own server with small ones).
+JWT_SECRET = "e2e-" + "s3cret-" * 8
+TEST_SERVER_ENV = {
+    "ECOM_JWT_SECRET": JWT_SECRET,
+    "ECOM_RATE_PER_PRINCIPAL": "100000",
+    "ECOM_BURST_PER_PRINCIPAL": "100000",
+    "ECOM_RATE_PER_CLIENT": "100000",
+    "ECOM_BURST_PER_CLIENT": "100000",
+}
+
+
+def token(role: str = "admin", sub: str = "e2e-admin", **claims) -> str:
+    """A bearer token the test servers accept (HS256 with ``JWT_SECRET``)."""
+    from api.auth import AuthConfig, mint
+
+    return mint(AuthConfig("HS256", JWT_SECRET, JWT_SECRET), sub, role, extra=claims or None)
+
+
+def auth_headers(role: str = "admin", sub: str = "e2e-admin") -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(role, sub)}"}
+
+
+def client_for(
+    base_url: str, role: str = "admin", sub: str = "e2e-admin", timeout: float = 30
+) -> httpx.Client:
+    """An HTTP client rooted at ``<base_url>/api/v1`` sending a token for ``role``/``sub``."""
+    return httpx.Client(
+        base_url=f"{base_url}/api/v1", headers=auth_headers(role, sub), timeout=timeout
+    )
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -25,7 +56,13 @@ def _free_port() -> int:
 def running_server(database_url: str, **env_extra: str) -> Iterator[str]:
     """A uvicorn process serving the program on a free port; yields its base URL."""
     port = _free_port()
-    env = {**os.environ, "ECOM_DATABASE_URL": database_url, "ECOM_PORT": str(port), **env_extra}
+    env = {
+        **os.environ,
+        **TEST_SERVER_ENV,
+        "ECOM_DATABASE_URL": database_url,
+        "ECOM_PORT": str(port),
+        **env_extra,
+    }
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -73,8 +110,8 @@ def server_url(database_url: str, container) -> Iterator[str]:
 
 @pytest.fixture
 def api(server_url: str) -> Iterator[httpx.Client]:
-    """An HTTP client rooted at ``/api/v1``."""
-    with httpx.Client(base_url=f"{server_url}/api/v1", timeout=30) as client:
+    """An HTTP client rooted at ``/api/v1``, sending an admin's bearer token."""
+    with client_for(server_url) as client:
         yield client
 
 

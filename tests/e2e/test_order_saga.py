@@ -7,10 +7,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from uuid import uuid4
 
-import httpx
 import pytest
 
-from tests.e2e.conftest import running_server
+from tests.e2e.conftest import client_for, running_server
 from tests.factories import active_product
 
 ADDRESS = {"name": "Ann", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345",
@@ -20,7 +19,7 @@ ADDRESS = {"name": "Ann", "line1": "1 Main St", "city": "Springfield", "postal_c
 @pytest.fixture(scope="module")
 def saga_api(database_url, container):
     with running_server(database_url, ECOM_PAYMENT_TIMEOUT_S="0.3") as base:
-        with httpx.Client(base_url=f"{base}/api/v1", timeout=60) as client:
+        with client_for(base, timeout=60) as client:
             yield client
 
 

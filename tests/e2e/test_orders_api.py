@@ -10,12 +10,12 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from tests.e2e.conftest import assert_error
+from tests.e2e.conftest import assert_error, auth_headers, client_for
 from tests.factories import active_product, new_sku
 
 ADDRESS = {"name": "Ann", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345",
            "country": "US"}  # fmt: skip
-AGENT = {"X-Actor": "agent-7"}
+AGENT = auth_headers("admin", "agent-7")  # the actor recorded is the token's sub
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +187,7 @@ def test_s18_a_hundred_concurrent_modifications_all_succeed(api, sku, server_url
     order = place(api, sku)
 
     def modify(i: int) -> int:
-        with httpx.Client(base_url=f"{server_url}/api/v1", timeout=60) as client:
+        with client_for(server_url, timeout=60) as client:
             body = {"gift": {"message": f"message {i}"}, "reason": f"change {i}"}
             r = client.patch(f"/orders/{order['id']}", json=body)
             assert r.status_code == 200, r.text
