@@ -59,13 +59,16 @@ def envelope(row: dict[str, Any]) -> bytes:
     )
 
 
-def headers(row: dict[str, Any], epoch: int) -> list[tuple[str, bytes]]:
+def headers(row: dict[str, Any], epoch: int, session_start: bytes) -> list[tuple[str, bytes]]:
+    """Type and ids, the relay epoch, and the relay position the sending session started after
+    (a resent copy always has a position above it)."""
     return [
         ("ecom-type", row["topic"].encode()),
         ("ecom-stream-id", str(row["originator_id"]).encode()),
         ("ecom-version", str(row["originator_version"]).encode()),
         ("ecom-position", str(row["notification_id"]).encode()),
         (EPOCH_HEADER, str(epoch).encode()),
+        ("ecom-relay-from", session_start),
     ]
 
 

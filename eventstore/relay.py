@@ -245,6 +245,7 @@ class Relay:
             done.add(pos)
 
         stored = sent_upto = position
+        session_start = str(position).encode()
         last_save = time.monotonic()
 
         acked_upto = position
@@ -281,7 +282,7 @@ class Relay:
                                 topic,
                                 key=str(row["originator_id"]).encode(),
                                 value=kt.envelope(row),
-                                headers=kt.headers(row, epoch),
+                                headers=kt.headers(row, epoch, session_start),
                                 on_delivery=lambda err, msg, pos=pos: on_delivery(err, msg, pos),
                             )
                             break
