@@ -1,0 +1,145 @@
+"""The tracked chainer: extends the hash chain (``event_chain``) over newly committed events.
+
+It runs like a projection: each batch, in one transaction under an advisory lock so that one
+process at a time extends the chain, reads the chain's last (position, hash), reads the next
+events in position order, links them and COPYs the new rows in. The event table's lock makes
+commit order equal position order, so reading up to the current maximum never skips an event
+that commits later. ``lag`` (events not yet chained) is reported by ``/ready`` against a bound.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import zlib
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+from psycopg_pool import ConnectionPool
+
+from eventstore.audit_chain import GENESIS, link
+
+log = logging.getLogger(__name__)
+CHAIN_LOCK_KEY = 7_311_002
+
+
+def chain_lock_key(chain_table: str) -> int:
+    return (
+        CHAIN_LOCK_KEY
+        if chain_table == "event_chain"
+        else 7_312_000_000 + zlib.crc32(chain_table.encode())
+    )
+
+
+@dataclass(frozen=True)
+class ChainStatus:
+    position: int
+    head: int
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.head - self.position)
+
+
+class EventChainer:
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        *,
+        events_table: str = "stored_events",
+        chain_table: str = "event_chain",
+        batch_size: int = 5000,
+    ):
+        self.pool = pool
+        self.events = sql.Identifier(events_table)
+        self.chain = sql.Identifier(chain_table)
+        self.batch_size = batch_size
+        self.lock_key = chain_lock_key(chain_table)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> int:
+        """Chain the next batch; return how many events were chained (0: caught up or busy)."""
+        with self.pool.connection() as conn, conn.transaction():
+            got = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (self.lock_key,)).fetchone()
+            if not got[0]:
+                return 0
+            return self._extend(conn)
+
+    def _extend(self, conn: psycopg.Connection) -> int:
+        last = conn.execute(
+            sql.SQL("SELECT position, hash FROM {} ORDER BY position DESC LIMIT 1").format(
+                self.chain
+            )
+        ).fetchone()
+        position, previous = (last[0], bytes(last[1])) if last else (0, GENESIS)
+        with conn.cursor(binary=True) as cur:
+            cur.execute(
+                sql.SQL(
+                    "SELECT notification_id, originator_id, originator_version, topic, state "
+                    "FROM {} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+                ).format(self.events),
+                (position, self.batch_size),
+            )
+            rows = cur.fetchall()
+        if not rows:
+            return 0
+        links = []
+        for pos, stream_id, version, topic, state in rows:
+            previous = link(previous, pos, stream_id, version, topic, state)
+            links.append((pos, previous))
+        with conn.cursor() as cur:
+            with cur.copy(
+                sql.SQL("COPY {} (position, hash) FROM STDIN").format(self.chain)
+            ) as copy:
+                for row in links:
+                    copy.write_row(row)
+        return len(links)
+
+    def catch_up(self) -> int:
+        """Chain everything committed now; return the number of events chained."""
+        total = 0
+        while True:
+            n = self.run_once()
+            if n:
+                total += n
+                continue
+            status = self.status()
+            if status.lag == 0:
+                return total
+            self._stop.wait(0.01)
+
+    def status(self) -> ChainStatus:
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                sql.SQL(
+                    "SELECT (SELECT coalesce(max(position), 0) FROM {}), "
+                    "(SELECT coalesce(max(notification_id), 0) FROM {})"
+                ).format(self.chain, self.events)
+            ).fetchone()
+        return ChainStatus(position=row[0], head=row[1])
+
+    # ---- background ----------------------------------------------------------------------
+
+    def start(self, interval_s: float = 0.2) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._loop, args=(interval_s,), name="chainer", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _loop(self, interval_s: float) -> None:
+        while not self._stop.is_set():
+            try:
+                if not self.run_once():
+                    self._stop.wait(interval_s)
+            except Exception:  # keep chaining; the next batch retries the same range
+                log.exception("chainer failed; retrying")
+                self._stop.wait(1.0)
