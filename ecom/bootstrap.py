@@ -13,13 +13,16 @@ from commands.payment_gateway import PaymentGateway, SandboxGateway
 from commands.placement_saga import OrderPlacementSaga, SagaSettings
 from commands.process_manager import ProcessRunner
 from domain.catalog import CATALOG_EVENTS
+from domain.customer import CUSTOMER_EVENTS
 from domain.inventory import INVENTORY_EVENTS
 from domain.location import LOCATION_EVENTS
 from domain.order import ORDER_EVENTS
 from domain.payment import PAYMENT_EVENTS
 from ecom.settings import Settings
+from eventstore.chainer import EventChainer
 from eventstore.database import make_datastore, make_pool, resolve_database_url
 from eventstore.mapper import EventMapper, EventRegistry
+from eventstore.privacy import KeyRing
 from eventstore.recorder import EcomRecorder
 from eventstore.store import EventStore
 from projections.registry import all_projections
@@ -31,6 +34,7 @@ ALL_EVENTS = (
     *INVENTORY_EVENTS,
     *ORDER_EVENTS,
     *PAYMENT_EVENTS,
+    *CUSTOMER_EVENTS,
 )
 
 
@@ -43,6 +47,8 @@ class Container:
     runner: ProjectionRunner
     gateway: PaymentGateway
     processes: ProcessRunner
+    chainer: EventChainer | None = None  # extends the audit hash chain
+    keyring: KeyRing | None = None  # per-customer keys for personal data
 
     def migrate(self) -> list[str]:
         return migrations.apply(
@@ -53,12 +59,16 @@ class Container:
         """Read models and process managers, in threads of this process."""
         if self.settings.run_projections:
             self.runner.start(self.url)
+            if self.chainer is not None:
+                self.chainer.start()
         if self.settings.run_processes:
             self.processes.start()
 
     def close(self) -> None:
         self.processes.stop()
         self.runner.stop()
+        if self.chainer is not None:
+            self.chainer.stop()
         self.pool.close()
         self.store.datastore.close()
 
@@ -70,9 +80,10 @@ def build(settings: Settings | None = None, *, url: str | None = None) -> Contai
         url, pool_size=settings.pool_size, lock_timeout_s=settings.lock_timeout_s
     )
     recorder = EcomRecorder(datastore)
-    mapper = EventMapper(EventRegistry(ALL_EVENTS))
-    store = EventStore(recorder, mapper)
     pool = make_pool(url, max_size=settings.pool_size * 2)
+    keyring = KeyRing(pool)
+    mapper = EventMapper(EventRegistry(ALL_EVENTS), keyring)
+    store = EventStore(recorder, mapper)
     runner = ProjectionRunner(pool, mapper, all_projections(), batch_size=settings.projection_batch)
     gateway = SandboxGateway(slow_delay_s=settings.payment_timeout_s)
     saga = OrderPlacementSaga(
@@ -88,5 +99,7 @@ def build(settings: Settings | None = None, *, url: str | None = None) -> Contai
         pool=pool,
         runner=runner,
         gateway=gateway,
+        chainer=EventChainer(pool),
+        keyring=keyring,
         processes=ProcessRunner(store, [saga]),
     )

@@ -3,6 +3,11 @@
 The stored ``topic`` is the event's stable stored name (``order.OrderPlaced``), never an import
 path. The stored ``state`` is one JSON object: ``{"v": schema version, "m": metadata, "d": data}``.
 Reading upcasts ``d`` from its stored version to the class's current version.
+
+Personal data (``eventstore/privacy.py``): with a key ring, the leaves an event class names in
+``personal_data_fields`` are stored encrypted under the key of its ``personal_data_subject``,
+and the body carries ``"p": subject``; reading decrypts them, or yields the erased marker once
+the key is destroyed. Bodies without ``"p"`` take no extra work.
 """
 
 from __future__ import annotations
@@ -16,7 +21,10 @@ import orjson
 from eventsourcing.persistence import StoredEvent
 
 from domain.events import DomainEvent
+from eventstore import privacy
 from eventstore.recorded import EventMeta, RecordedEvent
+
+FORGOTTEN_TOPIC = "customer.CustomerForgotten"
 
 
 class UnknownEventType(LookupError):
@@ -48,15 +56,27 @@ class EventRegistry:
 
 
 class EventMapper:
-    def __init__(self, registry: EventRegistry):
+    def __init__(self, registry: EventRegistry, keyring: privacy.KeyRing | None = None):
         self.registry = registry
+        self.keyring = keyring
 
     def to_stored(
         self, stream_id: UUID, version: int, event: DomainEvent, meta: EventMeta
     ) -> StoredEvent:
-        state = orjson.dumps(
-            {"v": event.schema_version, "m": meta.as_json(), "d": event.model_dump(mode="json")}
-        )
+        body: dict[str, Any] = {
+            "v": event.schema_version,
+            "m": meta.as_json(),
+            "d": event.model_dump(mode="json"),
+        }
+        paths = privacy.personal_paths(type(event))
+        if paths and self.keyring is not None:
+            subject = str(getattr(event, event.personal_data_subject))
+            key = self.keyring.key_for_write(subject)
+            privacy.map_paths(
+                body["d"], paths, lambda leaf: privacy.encrypt_leaf(key, subject, leaf)
+            )
+            body["p"] = subject
+        state = orjson.dumps(body)
         return StoredEvent(
             originator_id=stream_id,
             originator_version=version,
@@ -76,6 +96,17 @@ class EventMapper:
         stored_version: int = body["v"]
         data: dict[str, Any] = body["d"]
         cls = self.registry.get(topic)
+        if self.keyring is not None:
+            subject = body.get("p")
+            if subject is not None:
+                key = self.keyring.key_for_read(subject)
+                privacy.map_paths(
+                    data,
+                    privacy.personal_paths(cls) or tuple(data),
+                    lambda leaf: privacy.decrypt_leaf(key, subject, leaf),
+                )
+            elif topic == FORGOTTEN_TOPIC:
+                self.keyring.invalidate(str(stream_id))
         if cls is not None:
             while stored_version < cls.schema_version:
                 upcast = cls.upcasters.get(stored_version)

@@ -6,7 +6,13 @@ from projections.base import Projection
 
 
 def all_projections() -> list[Projection]:
-    from projections import catalog_views, inventory_views, order_views
+    from projections import analytics_views, catalog_views, inventory_views, order_views
     from projections.locations import LocationsView
 
-    return [LocationsView(), *catalog_views.VIEWS, *inventory_views.VIEWS, *order_views.VIEWS]
+    return [
+        LocationsView(),
+        *catalog_views.VIEWS,
+        *inventory_views.VIEWS,
+        *order_views.VIEWS,
+        *analytics_views.VIEWS,
+    ]

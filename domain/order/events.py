@@ -27,6 +27,14 @@ class OrderEvent(DomainEvent):
 
 
 class OrderPlaced(OrderEvent):
+    # Stored encrypted per customer (eventstore/privacy.py); country stays clear for analytics.
+    personal_data_fields: ClassVar[tuple[str, ...]] = tuple(
+        f"{address}.{part}"
+        for address in ("shipping_address", "billing_address")
+        for part in ("name", "line1", "line2", "city", "region", "postal_code")
+    ) + ("gift.message", "gift.recipient_name")
+    personal_data_subject: ClassVar[str] = "customer_id"
+
     order_number: int
     customer_id: UUID
     channel: Channel = "direct"

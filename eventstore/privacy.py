@@ -1,0 +1,148 @@
+"""Personal data in events, encrypted per customer (crypto-shredding).
+
+An event class names its personal fields in ClassVars: ``personal_data_fields`` (dotted paths
+to string leaves, e.g. ``"shipping_address.name"``; a path to an object covers its string
+leaves) and ``personal_data_subject`` (the field holding the customer id). The mapper replaces
+each such leaf by ``{"$pd": base64(nonce || AES-256-GCM ciphertext)}`` under the subject's key
+and records the subject in the stored body. Forgetting a customer destroys the key (the row
+stays, keyless, as a tombstone): the ciphertext stays in the log, so the log replays and the
+hash chain still verifies, but every read yields ``ERASED`` in place of each leaf.
+
+Keys are cached per customer in the process (no database round trip per event); the cache is
+dropped for a customer when it is forgotten here, when this process reads its
+``customer.CustomerForgotten`` event, and after ``ttl_s`` at the latest (other processes).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from psycopg_pool import ConnectionPool
+
+ERASED = "[erased]"
+MARK = "$pd"
+_NONCE = 12
+
+
+def personal_paths(cls: type | None) -> tuple[str, ...]:
+    return tuple(getattr(cls, "personal_data_fields", ()) or ())
+
+
+def _leaves(value: Any, fn: Callable[[Any], Any]) -> Any:
+    """Apply ``fn`` to every string leaf (and every encrypted leaf) under ``value``."""
+    if isinstance(value, str) or (isinstance(value, dict) and MARK in value):
+        return fn(value)
+    if isinstance(value, dict):
+        return {k: _leaves(v, fn) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_leaves(v, fn) for v in value]
+    return value
+
+
+def map_paths(data: dict[str, Any], paths: tuple[str, ...], fn: Callable[[Any], Any]) -> None:
+    """In place: replace the leaves at ``paths`` (missing or null paths are skipped)."""
+    for path in paths:
+        *parents, last = path.split(".")
+        node: Any = data
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+            if node is None:
+                break
+        if isinstance(node, dict) and node.get(last) is not None:
+            node[last] = _leaves(node[last], fn)
+
+
+def encrypt_leaf(key: bytes | None, subject: str, value: str) -> Any:
+    if key is None:  # already forgotten: never store the plaintext
+        return ERASED
+    nonce = os.urandom(_NONCE)
+    sealed = AESGCM(key).encrypt(nonce, value.encode(), subject.encode())
+    return {MARK: base64.b64encode(nonce + sealed).decode()}
+
+
+def decrypt_leaf(key: bytes | None, subject: str, value: Any) -> Any:
+    if not (isinstance(value, dict) and MARK in value):
+        return value
+    if key is None:
+        return ERASED
+    raw = base64.b64decode(value[MARK])
+    try:
+        return AESGCM(key).decrypt(raw[:_NONCE], raw[_NONCE:], subject.encode()).decode()
+    except InvalidTag:  # written under a key destroyed since (a forget raced the write)
+        return ERASED
+
+
+def scrub(data: dict[str, Any], paths: tuple[str, ...]) -> None:
+    """In place: every leaf at ``paths`` becomes ``ERASED`` (for read model copies)."""
+    map_paths(data, paths, lambda _: ERASED)
+
+
+class KeyRing:
+    """Per-customer data keys in ``customer_keys``, cached in the process."""
+
+    def __init__(self, pool: ConnectionPool, *, ttl_s: float = 60.0):
+        self.pool = pool
+        self.ttl_s = ttl_s
+        self._cache: dict[str, tuple[bytes | None, float]] = {}
+        self._lock = threading.Lock()
+
+    def _cached(self, subject: str) -> tuple[bool, bytes | None]:
+        hit = self._cache.get(subject)
+        if hit is None or hit[1] < time.monotonic():
+            return False, None
+        return True, hit[0]
+
+    def _remember(self, subject: str, key: bytes | None) -> bytes | None:
+        with self._lock:
+            self._cache[subject] = (key, time.monotonic() + self.ttl_s)
+        return key
+
+    def key_for_read(self, subject: str) -> bytes | None:
+        """The subject's key, or None when forgotten (or never given one)."""
+        found, key = self._cached(subject)
+        if found:
+            return key
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT key FROM customer_keys WHERE customer_id = %s", (UUID(subject),)
+            ).fetchone()
+        return self._remember(subject, None if row is None or row[0] is None else bytes(row[0]))
+
+    def key_for_write(self, subject: str) -> bytes | None:
+        """The subject's key, created on first use; None when the customer was forgotten."""
+        found, key = self._cached(subject)
+        if found and key is not None:
+            return key
+        with self.pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO customer_keys (customer_id, key) VALUES (%s, %s) "
+                "ON CONFLICT (customer_id) DO NOTHING",
+                (UUID(subject), AESGCM.generate_key(bit_length=256)),
+            )
+            row = conn.execute(
+                "SELECT key FROM customer_keys WHERE customer_id = %s", (UUID(subject),)
+            ).fetchone()
+        return self._remember(subject, None if row[0] is None else bytes(row[0]))
+
+    def destroy(self, subject: UUID) -> None:
+        """Destroy the key for good (idempotent); later writes for the subject are erased."""
+        with self.pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO customer_keys (customer_id, key, forgotten_at) "
+                "VALUES (%s, NULL, now()) ON CONFLICT (customer_id) DO UPDATE "
+                "SET key = NULL, forgotten_at = coalesce(customer_keys.forgotten_at, now())",
+                (subject,),
+            )
+        self.invalidate(str(subject))
+
+    def invalidate(self, subject: str) -> None:
+        with self._lock:
+            self._cache.pop(subject, None)
