@@ -43,12 +43,18 @@ class CountsView(Projection):
     """
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
+        # Fold the batch in memory first: one upsert per stream touched, not one per event.
+        counts: dict = {}
+        for e in events:
+            seen = counts.get(e.stream_id)
+            counts[e.stream_id] = (1, e.version) if seen is None else (seen[0] + 1, e.version)
         cur.executemany(
             sql.SQL(
-                "INSERT INTO {}.counts AS c VALUES (%s, 1, %s) ON CONFLICT (stream_id) "
-                "DO UPDATE SET events = c.events + 1, last_version = excluded.last_version"
+                "INSERT INTO {}.counts AS c VALUES (%s, %s, %s) ON CONFLICT (stream_id) "
+                "DO UPDATE SET events = c.events + excluded.events, "
+                "last_version = excluded.last_version"
             ).format(sql.Identifier(schema)),
-            [(e.stream_id, e.version) for e in events],
+            [(sid, n, v) for sid, (n, v) in counts.items()],
         )
 
 
