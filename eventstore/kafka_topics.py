@@ -9,7 +9,11 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import (
+    KafkaError,
+    KafkaException,
+    TopicCollection,
+)
 from confluent_kafka.admin import AdminClient, NewTopic
 
 PLURALS = {
@@ -121,25 +125,18 @@ def _wait_for_metadata(admin: AdminClient, topics: list[str], timeout_s: float) 
         time.sleep(0.1)
 
 
-def log_ends(bootstrap: str, timeout_s: float = 10.0) -> dict[tuple[str, int], int] | None:
-    """(topic, partition) -> high-water mark for every topic on the broker; None if unreachable."""
-    c = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": "ecom-watermarks",
-            "enable.auto.commit": False,
-            "logger": LIBRDKAFKA_LOG,
-        }
-    )
-    try:
-        md = c.list_topics(timeout=timeout_s)
-        out: dict[tuple[str, int], int] = {}
-        for name, t in md.topics.items():
-            if t.error is not None:
-                continue
-            for p in t.partitions:
-                _low, high = c.get_watermark_offsets(TopicPartition(name, p), timeout=timeout_s)
-                out[(name, p)] = high
-        return out
-    finally:
-        c.close()
+def topic_ids(bootstrap: str, topics: Iterable[str], timeout_s: float = 10.0) -> dict[str, str]:
+    """Topic name -> topic id, for the topics that exist (a missing one is left out)."""
+    topics = list(topics)
+    if not topics:
+        return {}
+    admin = AdminClient({"bootstrap.servers": bootstrap, "logger": LIBRDKAFKA_LOG})
+    futures = admin.describe_topics(TopicCollection(topics), request_timeout=timeout_s)
+    out = {}
+    for name, fut in futures.items():
+        try:
+            out[name] = str(fut.result(timeout=timeout_s).topic_id)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                raise
+    return out

@@ -6,13 +6,13 @@ highest position such that it and every position before it were acknowledged by 
 (delivery reports). After a crash or any error it starts a new producer and resends from the
 stored position: at-least-once, duplicates only of unacknowledged events.
 
-Broker data loss (a broker restarted on memory storage, a topic deleted): the relay records the
-highest acknowledged offset per partition; when a session starts and the broker's log for such
-a partition is missing or ends at or below it, or a delivery report shows an offset at or below
-it, the broker lost acknowledged messages. The relay then increments its epoch, forgets its
-offsets, recreates the topics and resends from position 0. Every message carries the epoch in
-a header, so consumers notice a replaced log and reread it from its beginning (see
-``projections.kafka_consumer``).
+Broker data loss (a broker restarted on memory storage, a topic deleted and recreated): the
+relay records the id of each topic it wrote to and the highest acknowledged offset per
+partition. When a session starts and such a topic is missing or has another id, or a delivery
+report shows an offset at or below an acknowledged one, the broker lost acknowledged messages.
+The relay then increments its epoch, forgets its topics and offsets, recreates the topics and
+resends from position 0. Every message carries the epoch in a header, so consumers notice a
+replaced log and reread it from its beginning (see ``projections.kafka_consumer``).
 """
 
 from __future__ import annotations
@@ -34,10 +34,6 @@ from eventstore import kafka_topics as kt
 log = logging.getLogger(__name__)
 EVENTS_TABLE = "stored_events"
 RELAY_LOCK_KEY = 7_311_002
-
-
-class BrokerLostMessages(Exception):
-    """The broker no longer holds messages it acknowledged."""
 
 
 class DeliveryFailed(Exception):
@@ -144,6 +140,7 @@ class Relay:
                 (epoch + 1, self.prefix),
             )
             conn.execute("DELETE FROM kafka_relay_partitions WHERE relay = %s", (self.prefix,))
+            conn.execute("DELETE FROM kafka_relay_topics WHERE relay = %s", (self.prefix,))
         log.warning("broker lost acknowledged messages: epoch %s, resending from 0", epoch + 1)
         return epoch + 1
 
@@ -172,23 +169,44 @@ class Relay:
     def stop(self) -> None:
         self.stop_event.set()
 
-    def _check_broker(self, epoch: int, acked: dict[tuple[str, int], int]) -> int:
-        """Return the epoch to produce in: a new one if the broker lost acknowledged messages."""
-        ends = kt.log_ends(self.bootstrap)
-        lost = [k for k, o in acked.items() if ends.get(k, 0) <= o]
-        if lost:
-            epoch = self._new_epoch(epoch)
+    def _check_broker(self, epoch: int) -> int:
+        """Return the epoch to produce in: a new one if a topic written to in this epoch is
+        missing or was recreated (its id changed), i.e. the broker lost acknowledged messages.
+
+        (Log ends are not compared with acknowledged offsets: some Kafka-protocol brokers,
+        tansu among them, report high-water marks per record batch.)"""
+        with self.pool.connection() as conn:
+            known = dict(
+                conn.execute(
+                    "SELECT topic, topic_id FROM kafka_relay_topics WHERE relay = %s",
+                    (self.prefix,),
+                ).fetchall()
+            )
+        now = kt.topic_ids(self.bootstrap, known)
+        if any(now.get(t) != tid for t, tid in known.items()):
+            return self._new_epoch(epoch)
+        self._known_topics = set(known)
         return epoch
 
     def _ensure_topic(self, topic: str) -> None:
-        if topic not in self._known_topics:
-            kt.ensure_topics(
-                self.bootstrap,
-                [topic],
-                partitions=self.partitions,
-                replication_factor=self.replication_factor,
+        if topic in self._known_topics:
+            return
+        kt.ensure_topics(
+            self.bootstrap,
+            [topic],
+            partitions=self.partitions,
+            replication_factor=self.replication_factor,
+        )
+        tid = kt.topic_ids(self.bootstrap, [topic]).get(topic)
+        if tid is None:
+            raise DeliveryFailed(f"topic {topic} vanished after creation")
+        with self.pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO kafka_relay_topics (relay, topic, topic_id) VALUES (%s, %s, %s) "
+                "ON CONFLICT (relay, topic) DO UPDATE SET topic_id = EXCLUDED.topic_id",
+                (self.prefix, topic, tid),
             )
-            self._known_topics.add(topic)
+        self._known_topics.add(topic)
 
     def _session(self, until_caught_up: bool) -> bool:
         with self.pool.connection() as lock_conn:
@@ -207,10 +225,10 @@ class Relay:
                 )
 
     def _produce_loop(self, until_caught_up: bool) -> bool:
-        position, epoch, acked = self._load_state()
-        if self._check_broker(epoch, acked) != epoch:
-            position, epoch, acked = self._load_state()
         self._known_topics = set()
+        position, epoch, acked = self._load_state()
+        if self._check_broker(epoch) != epoch:
+            position, epoch, acked = self._load_state()
         producer = Producer(
             {
                 "bootstrap.servers": self.bootstrap,

@@ -11,8 +11,17 @@ CREATE TABLE IF NOT EXISTS kafka_relay (
     CONSTRAINT kafka_relay_pkey PRIMARY KEY (relay)
 );
 
--- The highest offset the broker acknowledged per partition in the current epoch: a broker
--- whose log ends below it has lost messages.
+-- The id of each topic the relay wrote to in the current epoch: a topic that is missing or has
+-- another id (deleted and recreated, a broker restarted on empty storage) lost messages.
+CREATE TABLE IF NOT EXISTS kafka_relay_topics (
+    relay       text NOT NULL,
+    topic       text NOT NULL,
+    topic_id    text NOT NULL,
+    CONSTRAINT kafka_relay_topics_pkey PRIMARY KEY (relay, topic)
+);
+
+-- The highest offset the broker acknowledged per partition in the current epoch: a delivery
+-- report with an offset at or below it means the log was replaced under a running relay.
 CREATE TABLE IF NOT EXISTS kafka_relay_partitions (
     relay       text   NOT NULL,
     topic       text   NOT NULL,

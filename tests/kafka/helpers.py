@@ -12,9 +12,10 @@ from psycopg import sql
 from eventstore import kafka_topics as kt
 
 
-def read_topic(bootstrap: str, topic: str, expect_at_least: int = 0, timeout_s: float = 60):
-    """Every message of every partition of ``topic`` (assign, no group): list of
-    (partition, offset, key, headers dict, value bytes)."""
+def read_topic(bootstrap: str, topic: str, idle_s: float = 3.0, timeout_s: float = 120):
+    """Every message of every partition of ``topic`` (assign, no group), read until nothing
+    arrives for ``idle_s`` (tansu reports high-water marks per record batch, so they cannot
+    tell where a log ends): list of (partition, offset, key, headers dict, value bytes)."""
     c = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -25,17 +26,15 @@ def read_topic(bootstrap: str, topic: str, expect_at_least: int = 0, timeout_s: 
     )
     try:
         md = c.list_topics(topic, timeout=10).topics[topic]
-        parts = sorted(md.partitions)
-        ends = {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts}
-        c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
+        c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in sorted(md.partitions)])
         out = []
-        seen = dict.fromkeys(parts, 0)
         deadline = time.monotonic() + timeout_s
-        while any(seen[p] < ends[p] for p in parts) and time.monotonic() < deadline:
+        last = time.monotonic()
+        while time.monotonic() - last < idle_s and time.monotonic() < deadline:
             for m in c.consume(10000, timeout=0.5):
                 if m.error():
                     continue
-                seen[m.partition()] = m.offset() + 1
+                last = time.monotonic()
                 out.append((m.partition(), m.offset(), m.key(), dict(m.headers() or ()), m.value()))
         return out
     finally:

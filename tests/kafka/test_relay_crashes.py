@@ -3,6 +3,8 @@ and only events it had not recorded as acknowledged are sent again."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import random
 import signal
 import time
@@ -11,9 +13,15 @@ from uuid import UUID
 
 import orjson
 
+from eventstore.database import make_pool
 from eventstore.relay import Relay, relay_status
 from tests.kafka.conftest import unique, write_pings
-from tests.kafka.helpers import in_thread, read_topic, spawn_cli, topic
+from tests.kafka.helpers import in_thread, read_topic, topic
+
+
+def relay_process(url: str, bootstrap: str, prefix: str) -> None:
+    """A relay in a forked process, with its own connections; it runs until killed."""
+    Relay(make_pool(url, max_size=3), bootstrap, prefix=prefix).run()
 
 
 def test_relay_killed_20_times_while_50000_events_are_written_loses_nothing(
@@ -27,22 +35,18 @@ def test_relay_killed_20_times_while_50000_events_are_written_loses_nothing(
     def writer() -> None:
         for _ in range(25):  # 25 x 2,000 = 50,000 events, spread over the kills
             ids.extend(write_pings(store, streams=100, per_stream=20, per_txn=2000))
-            time.sleep(0.5)
+            time.sleep(0.4)
 
     writing = in_thread(writer)
-    env = {
-        "ECOM_DATABASE_URL": database_url,
-        "ECOM_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
-        "ECOM_KAFKA_TOPIC_PREFIX": prefix,
-        "ECOM_POOL_SIZE": "2",
-    }
     starts = {0}
+    fork = multiprocessing.get_context("fork")  # starts in milliseconds: kills land mid-relay
     for _ in range(20):
         starts.add(relay_status(container.pool, prefix).position)
-        proc = spawn_cli(["relay"], env)
-        time.sleep(rng.uniform(1.0, 3.0))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
+        proc = fork.Process(target=relay_process, args=(database_url, broker.bootstrap, prefix))
+        proc.start()
+        time.sleep(rng.uniform(0.3, 1.5))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.join(10)
         starts.add(relay_status(container.pool, prefix).position)
     writing.join(120)
     assert not writing.is_alive()

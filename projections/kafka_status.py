@@ -1,0 +1,60 @@
+"""Kafka lag for operations: the relay's lag (positions written but not yet acknowledged by
+the broker) and each consumer group's lag per partition (log end last seen minus the next
+offset stored in PostgreSQL). Read from PostgreSQL only, so it never waits on a broker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventstore.relay import relay_status
+from projections.kafka_consumer import consumer_lag
+
+
+def kafka_rows(container: Any) -> list[dict[str, Any]]:
+    """Rows shaped like ``GET /projections`` items: ``kafka.relay`` and
+    ``kafka.<group>.<topic>.<partition>``."""
+    relay = relay_status(container.pool, container.settings.kafka_topic_prefix)
+    rows = [
+        {
+            "name": "kafka.relay",
+            "position": relay.position,
+            "lag": relay.lag,
+            "status": "live" if relay.lag == 0 else "catching_up",
+        }
+    ]
+    for r in consumer_lag(container.pool):
+        rows.append(
+            {
+                "name": f"kafka.{r['group']}.{r['topic']}.{r['partition']}",
+                "position": r["offset"],
+                "lag": r["lag"],
+                "status": "live" if r["lag"] == 0 else "catching_up",
+            }
+        )
+    return rows
+
+
+def kafka_metrics(container: Any) -> list[str]:
+    """Prometheus lines for the relay and consumer lag (empty when Kafka is not in use)."""
+    with container.pool.connection() as conn:
+        relays = conn.execute("SELECT relay FROM kafka_relay ORDER BY relay").fetchall()
+    lines: list[str] = []
+    if relays:
+        lines += [
+            "# HELP ecom_kafka_relay_lag Positions written but not yet acknowledged by Kafka.",
+            "# TYPE ecom_kafka_relay_lag gauge",
+        ]
+        for (prefix,) in relays:
+            s = relay_status(container.pool, prefix)
+            lines.append(f'ecom_kafka_relay_lag{{prefix="{prefix}"}} {s.lag}')
+            lines.append(f'ecom_kafka_relay_position{{prefix="{prefix}"}} {s.position}')
+    lags = consumer_lag(container.pool)
+    if lags:
+        lines += [
+            "# HELP ecom_kafka_consumer_lag Messages a consumer group has not yet applied.",
+            "# TYPE ecom_kafka_consumer_lag gauge",
+        ]
+        for r in lags:
+            labels = f'group="{r["group"]}",topic="{r["topic"]}",partition="{r["partition"]}"'
+            lines.append(f"ecom_kafka_consumer_lag{{{labels}}} {r['lag']}")
+    return lines
