@@ -100,6 +100,12 @@ def read_model(name: str):
     ) -> None:
         if min_position is None:
             return
+        if min_position > container.store.head():
+            raise ApiError(
+                422,
+                "position_beyond_head",
+                f"No event has been written at position {min_position} yet.",
+            )
         if not container.runner.wait_for(name, min_position, timeout_s=5.0):
             raise ApiError(
                 503,

@@ -44,7 +44,7 @@ Reason = Annotated[str, Field(max_length=500)]
 
 class LineIn(Request):
     sku: Sku
-    quantity: StrictInt
+    quantity: Annotated[StrictInt, Field(ge=-1_000_000_000, le=1_000_000_000)]  # fits 64 bits
 
 
 class PlaceOrder(Request):
