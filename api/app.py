@@ -49,6 +49,10 @@ def create_app(container_factory: Callable[[], Container] = build) -> FastAPI:
 
     for module in (operations, events, locations, catalog, inventory, orders):
         app.include_router(module.router, prefix=API_PREFIX)
+    from api.routes import analytics, audit, customers  # auditors and analysts
+
+    for module in (audit, customers, analytics):
+        app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(operations.router, include_in_schema=False)  # /health at the root too
     authorization.install(app)  # JWT, the role x route table, rate limits, X-Request-Id
     return app

@@ -65,6 +65,10 @@ RULES: list[tuple[str, str, str]] = [
     ("GET", "/events", "admin auditor"),
     ("GET", "/streams/{}/events", "admin auditor"),
     ("GET", "/audit*", "admin auditor"),
+    # time travel (auditors)
+    ("GET", "/products/{}/state", "admin merchant analyst auditor"),
+    ("GET", "/inventory/{}/state", "admin merchant analyst auditor"),
+    ("GET", "/locations/{}/state", "admin merchant analyst auditor"),
     # catalog
     ("GET", "/products/{}/history", "admin merchant analyst auditor"),
     ("GET", "/products", "admin merchant analyst"),

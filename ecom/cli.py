@@ -184,6 +184,9 @@ def _parser() -> argparse.ArgumentParser:
     from ecom import kafka_cli  # relay, project --source kafka, dead letters
 
     kafka_cli.register(sub)
+    from ecom import audit_cli  # audit verify/checkpoint, events export, customers forget
+
+    audit_cli.register(sub, events=esub)
     from ecom import auth_cli  # token: mint a development bearer token
 
     auth_cli.register(sub)

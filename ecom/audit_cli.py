@@ -1,0 +1,163 @@
+"""``ecom audit verify|checkpoint``, ``ecom events export`` and ``ecom customers forget``.
+
+``register(sub, events=...)`` adds them to the ``ecom`` parser (``events`` is the existing
+``events`` group's sub-parsers, which ``export`` joins beside ``tail``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID
+
+import orjson
+
+from ecom.settings import Settings
+
+
+def key_file(explicit: str | None) -> Path:
+    if explicit:
+        return Path(explicit)
+    settings = Settings.from_env()
+    return Path(os.environ.get("ECOM_AUDIT_KEY_FILE") or settings.data_dir / "audit_ed25519.pem")
+
+
+def _print(doc: dict) -> None:
+    sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from eventstore.checkpoint import CheckpointInvalid, read_checkpoint
+
+    try:
+        cp = read_checkpoint(Path(args.checkpoint), args.public_key) if args.checkpoint else None
+    except CheckpointInvalid as exc:
+        print(f"ecom: {exc}", file=sys.stderr)
+        return 2
+    if args.file:
+        from eventstore.export import verify_export
+
+        report = verify_export(Path(args.file), cp)
+    else:
+        from ecom.bootstrap import build
+        from eventstore.audit_verify import verify
+
+        container = build()
+        try:
+            if not args.no_chain and container.chainer is not None:
+                container.chainer.catch_up()
+            report = verify(container.pool, checkpoint=cp)
+        finally:
+            container.close()
+    _print(report.as_json())
+    return 0 if report.ok else 1
+
+
+def _checkpoint(args: argparse.Namespace) -> int:
+    from ecom.bootstrap import build
+    from eventstore.audit_verify import chain_hash_at
+    from eventstore.checkpoint import load_or_create_key, write_checkpoint
+
+    key = load_or_create_key(key_file(args.key))
+    container = build()
+    try:
+        container.chainer.catch_up()
+        position = container.chainer.status().position
+        head_hash = chain_hash_at(container.pool, position)
+    finally:
+        container.close()
+    doc = write_checkpoint(Path(args.out), position, head_hash, key, datetime.now(UTC))
+    _print(doc)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from ecom.bootstrap import build
+    from eventstore.export import export_events, position_range
+
+    container = build()
+    try:
+        container.chainer.catch_up()
+        first, last = args.from_position, args.to_position
+        if args.since or args.until:
+            lo, hi = position_range(container.pool, args.since, args.until)
+            first, last = max(first, lo), hi if last is None else min(last, hi)
+            if lo == 0 or hi == 0:
+                first, last = 1, 0  # nothing in that time range
+        out = open(args.out, "wb") if args.out else sys.stdout.buffer  # noqa: SIM115
+        try:
+            count = export_events(
+                container.pool,
+                container.store.mapper,
+                out,
+                from_position=first,
+                to_position=last,
+                fmt=args.format,
+            )
+        finally:
+            if args.out:
+                out.close()
+    finally:
+        container.close()
+    print(f"exported {count} events", file=sys.stderr)
+    return 0
+
+
+def _forget(args: argparse.Namespace) -> int:
+    from commands import customers
+    from commands.context import CommandContext
+    from ecom.bootstrap import build
+
+    container = build()
+    try:
+        result = customers.forget(
+            container.store,
+            container.keyring,
+            CommandContext.new(args.actor),
+            customer_id=args.customer_id,
+            reason=args.reason,
+        )
+        container.runner.catch_up(["privacy_erasure"])
+    finally:
+        container.close()
+    _print({"customer_id": str(args.customer_id), "forgotten": True, "position": result.position})
+    return 0
+
+
+def _instant(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def register(sub, *, events) -> None:  # noqa: ANN001 - argparse's private action types
+    audit = sub.add_parser("audit", help="tamper evidence: verify the hash chain, checkpoints")
+    asub = audit.add_subparsers(dest="action", required=True)
+    verify = asub.add_parser("verify", help="walk the hash chain (or an export file)")
+    verify.add_argument("--checkpoint", help="a signed checkpoint file to verify through")
+    verify.add_argument("--public-key", help="trust only checkpoints signed by this key (b64)")
+    verify.add_argument("--file", help="verify an export (JSON lines or CSV) offline")
+    verify.add_argument("--no-chain", action="store_true", help="do not extend the chain first")
+    verify.set_defaults(func=_verify)
+    checkpoint = asub.add_parser("checkpoint", help="write a signed checkpoint of the chain head")
+    checkpoint.add_argument("--out", required=True, help="where to write the checkpoint")
+    checkpoint.add_argument("--key", help="Ed25519 key file (default ECOM_AUDIT_KEY_FILE)")
+    checkpoint.set_defaults(func=_checkpoint)
+
+    export = events.add_parser("export", help="stream events to JSON lines or CSV")
+    export.add_argument("--from-position", type=int, default=1)
+    export.add_argument("--to-position", type=int)
+    export.add_argument("--since", type=_instant, help="ISO instant (first event at or after)")
+    export.add_argument("--until", type=_instant, help="ISO instant (last event at or before)")
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export.add_argument("--out", help="file to write (default standard output)")
+    export.set_defaults(func=_export)
+
+    customers = sub.add_parser("customers", help="customers: the right to be forgotten")
+    csub = customers.add_subparsers(dest="action", required=True)
+    forget = csub.add_parser("forget", help="destroy a customer's data key")
+    forget.add_argument("customer_id", type=UUID)
+    forget.add_argument("--reason", default="customer_request")
+    forget.add_argument("--actor", default="cli")
+    forget.set_defaults(func=_forget)
