@@ -57,6 +57,14 @@ def ready(container: ContainerDep):
             f"Read models lag by {lag} events.",
             headers={"Retry-After": "1"},
         )
+    chain_lag = container.chainer.status().lag if container.chainer is not None else 0
+    if chain_lag > READY_LAG_BOUND:  # the tracked audit chainer must keep up too
+        raise ApiError(
+            503,
+            "audit_chain_lagging",
+            f"The audit hash chain lags by {chain_lag} events.",
+            headers={"Retry-After": "1"},
+        )
     return Readiness(status="ready", database=True, max_lag=lag)
 
 
