@@ -13,7 +13,9 @@ every route and fails on a missing rule). A role may be qualified for customers:
 The gateway (a pure ASGI middleware) also gives every response an ``X-Request-Id`` and logs one
 line per request (never a header or a body), limits requests per client address and per
 principal (token buckets, ``429`` + ``Retry-After``), bounds bodies sent without a length
-(``413``) and answers ``503 request_timeout`` when a request takes longer than configured."""
+(``413``) and answers ``503 request_timeout`` when a request takes longer than configured.
+The client address is the socket peer's (``X-Forwarded-For`` is not trusted); public routes
+(health, readiness) are not limited."""
 
 from __future__ import annotations
 
@@ -294,15 +296,6 @@ class Gateway:
 
     async def _check(self, app: FastAPI, scope, receive):
         """Limits, authentication, the table and object-level checks; returns ``receive``."""
-        client = (scope.get("client") or ("?", 0))[0]
-        wait = self.per_client.take(f"client:{client}")
-        if wait:
-            raise _Refused(
-                429,
-                "rate_limited",
-                "Too many requests from this address.",
-                {"Retry-After": RateLimiter.retry_after(wait)},
-            )
         route, path_params = None, {}
         for candidate in self.routes:
             match, child = candidate.matches(scope)
@@ -317,7 +310,16 @@ class Gateway:
                 self._rule_cache[key] = rule_for(self.rules, method, route.path)
             rule = self._rule_cache[key]
         if rule is not None and rule.public:
-            return receive
+            return receive  # health and readiness are never limited
+        client = (scope.get("client") or ("?", 0))[0]
+        wait = self.per_client.take(f"client:{client}")
+        if wait:
+            raise _Refused(
+                429,
+                "rate_limited",
+                "Too many requests from this address.",
+                {"Retry-After": RateLimiter.retry_after(wait)},
+            )
         from api.deps import get_principal  # the one place that authenticates
 
         principal: Principal = get_principal(Request(scope))
