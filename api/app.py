@@ -10,10 +10,21 @@ from fastapi import FastAPI, Request
 from fastapi.responses import ORJSONResponse
 
 from api import authorization, errors
-from api.routes import catalog, events, inventory, locations, operations, orders
+from api.routes import (
+    catalog,
+    events,
+    fulfillment,
+    inventory,
+    locations,
+    operations,
+    order_changes,
+    orders,
+    returns,
+)
 from ecom.bootstrap import Container, build
 
 API_PREFIX = "/api/v1"
+ORDER_FLOW = (order_changes, fulfillment, returns)
 MAX_BODY_BYTES = 1_000_000
 
 
@@ -47,7 +58,7 @@ def create_app(container_factory: Callable[[], Container] = build) -> FastAPI:
             )
         return await call_next(request)
 
-    for module in (operations, events, locations, catalog, inventory, orders):
+    for module in (operations, events, locations, catalog, inventory, orders, *ORDER_FLOW):
         app.include_router(module.router, prefix=API_PREFIX)
     from api.routes import analytics, audit, customers  # auditors and analysts
 

@@ -49,11 +49,65 @@ class PaymentGateway(Protocol):
     def refund(self, key: str, authorization_ref: str, amount: Decimal) -> GatewayAnswer: ...
 
 
+class AnswerMemory(Protocol):
+    """Where a gateway keeps its first answer per idempotency key."""
+
+    def get(self, key: str) -> GatewayAnswer | None: ...
+
+    def keep(
+        self, key: str, operation: str, answer: GatewayAnswer, amount: Decimal | None
+    ) -> GatewayAnswer:
+        """Store ``answer`` unless the key has one already; return the one kept."""
+        ...
+
+
+class InMemoryAnswers:
+    def __init__(self) -> None:
+        self._answers: dict[str, GatewayAnswer] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> GatewayAnswer | None:
+        return self._answers.get(key)
+
+    def keep(self, key, operation, answer, amount):  # noqa: ANN001
+        with self._lock:
+            return self._answers.setdefault(key, answer)
+
+
+class PostgresAnswers:
+    """The sandbox's memory in table ``gateway_idempotency`` (migration 004): it survives a
+    restart, as a real gateway's does."""
+
+    def __init__(self, pool):  # noqa: ANN001
+        self.pool = pool
+
+    def get(self, key: str) -> GatewayAnswer | None:
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT outcome, reference, reason FROM gateway_idempotency WHERE key = %s",
+                (key,),
+            ).fetchone()
+        return None if row is None else GatewayAnswer(*row)
+
+    def keep(self, key, operation, answer, amount):  # noqa: ANN001
+        with self.pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO gateway_idempotency (key, operation, outcome, reference, reason, "
+                "amount) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING",
+                (key, operation, answer.outcome, answer.reference, answer.reason, amount),
+            )
+            row = conn.execute(
+                "SELECT outcome, reference, reason FROM gateway_idempotency WHERE key = %s",
+                (key,),
+            ).fetchone()
+        return GatewayAnswer(*row)
+
+
 class SandboxGateway:
     name = "sandbox"
 
-    def __init__(self, slow_delay_s: float = 0.0):
-        self._answers: dict[str, GatewayAnswer] = {}
+    def __init__(self, slow_delay_s: float = 0.0, memory: AnswerMemory | None = None):
+        self.memory: AnswerMemory = memory or InMemoryAnswers()
         self._attempts: dict[str, int] = {}
         self._lock = threading.Lock()
         self.slow_delay_s = slow_delay_s
@@ -65,9 +119,10 @@ class SandboxGateway:
     def authorize(
         self, key: str, token: str, amount: Decimal, currency: str, timeout_s: float
     ) -> GatewayAnswer:
+        known = self.memory.get(key)
+        if known is not None:
+            return known
         with self._lock:
-            if key in self._answers:
-                return self._answers[key]
             attempt = self._attempts.get(key, 0) + 1
             self._attempts[key] = attempt
         if token == "tok_slow":
@@ -81,21 +136,24 @@ class SandboxGateway:
             answer = GatewayAnswer("declined", self._reference(key), "card_declined")
         else:
             answer = GatewayAnswer("declined", self._reference(key), "unknown_token")
-        with self._lock:
-            first = self._answers.setdefault(key, answer)
-            if first is answer and answer.outcome == "approved":
+        first = self.memory.keep(key, "authorize", answer, amount)
+        if first == answer and answer.outcome == "approved":
+            with self._lock:
                 self.charges += 1
         return first
 
-    def _simple(self, key: str) -> GatewayAnswer:
-        with self._lock:
-            return self._answers.setdefault(key, GatewayAnswer("approved", self._reference(key)))
+    def _simple(self, key: str, operation: str, amount: Decimal | None) -> GatewayAnswer:
+        known = self.memory.get(key)
+        if known is not None:
+            return known
+        answer = GatewayAnswer("approved", self._reference(key))
+        return self.memory.keep(key, operation, answer, amount)
 
     def capture(self, key: str, authorization_ref: str, amount: Decimal) -> GatewayAnswer:
-        return self._simple(key)
+        return self._simple(key, "capture", amount)
 
     def void(self, key: str, authorization_ref: str) -> GatewayAnswer:
-        return self._simple(key)
+        return self._simple(key, "void", None)
 
     def refund(self, key: str, authorization_ref: str, amount: Decimal) -> GatewayAnswer:
-        return self._simple(key)
+        return self._simple(key, "refund", amount)

@@ -4,7 +4,7 @@ idempotency key it honours), then record what it answered."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from uuid import UUID
 
@@ -98,3 +98,82 @@ def void(
 
 def get(store: EventStore, order_id: UUID) -> PaymentState:
     return load(store, PAYMENT, payment_stream(order_id)).state
+
+
+def _plain(ctx: CommandContext) -> CommandContext:
+    """The same context without its idempotency key: each step below is idempotent by its own
+    id (capture id, refund id), so one outer key may drive several appends."""
+    return replace(ctx, idempotency=None, expected_version=None)
+
+
+def capture(
+    store: EventStore,
+    gateway: PaymentGateway,
+    ctx: CommandContext,
+    *,
+    order_id: UUID,
+    capture_id: UUID,
+    amount: Decimal,
+    shipment_id: UUID | None = None,
+) -> CommandResult | None:
+    """Capture up to ``amount`` (never above what is still capturable); ``None`` when there
+    is nothing to capture. The gateway key is the capture id, so a retry charges once."""
+    state = get(store, order_id)
+    if capture_id in state.capture_ids:
+        return None
+    amount = min(amount, state.capturable)
+    if amount <= 0:
+        return None
+    answer = gateway.capture(f"capture:{capture_id}", "", amount)
+    return execute(
+        store,
+        PAYMENT,
+        payment_stream(order_id),
+        lambda s, _v: decide.capture(
+            s,
+            capture_id=capture_id,
+            amount=min(amount, s.capturable) if capture_id not in s.capture_ids else amount,
+            shipment_id=shipment_id,
+            gateway_reference=answer.reference,
+        ),
+        _plain(ctx),
+    )
+
+
+def refund(
+    store: EventStore,
+    gateway: PaymentGateway,
+    ctx: CommandContext,
+    *,
+    order_id: UUID,
+    refund_id: UUID,
+    amount: Decimal,
+    reason: str,
+) -> CommandResult:
+    """Put the refund in flight (within captured − refunded − in flight), ask the gateway under
+    the refund's key, then record what it answered. Every step repeats safely."""
+    stream = payment_stream(order_id)
+    execute(
+        store,
+        PAYMENT,
+        stream,
+        lambda s, _v: decide.request_refund(s, refund_id=refund_id, amount=amount, reason=reason),
+        _plain(ctx),
+    )
+    state = get(store, order_id)
+    if refund_id in state.refund_ids:  # settled before (a repeat)
+        return execute(store, PAYMENT, stream, lambda s, _v: [], _plain(ctx))
+    answer = gateway.refund(f"refund:{refund_id}", "", amount)
+    return execute(
+        store,
+        PAYMENT,
+        stream,
+        lambda s, _v: decide.settle_refund(
+            s,
+            refund_id=refund_id,
+            succeeded=answer.outcome == "approved",
+            reason=reason,
+            gateway_reference=answer.reference,
+        ),
+        _plain(ctx),
+    )

@@ -51,8 +51,14 @@ class OrderPlacementSaga(ProcessManager):
         data = trigger.event.data
         corr = str(order_id)
         ctx = lambda step: trigger.context(step, correlation_id=corr)  # noqa: E731
+        current = orders.get(self.store, order_id)
+        if current.split or current.cancelled or current.confirmed:
+            return  # frozen by a split, cancelled or decided already: nothing to place
         lines = [LineNeed(line["line_id"], line["sku"], line["quantity"]) for line in data["lines"]]
-        plan = allocate(lines, self._active_locations(), self._available(lines))
+        active = self._active_locations()
+        if data.get("split_location"):  # a split child is served by its part's location
+            active = {k: v for k, v in active.items() if k == data["split_location"]}
+        plan = allocate(lines, active, self._available(lines))
         if plan is None:
             orders.cancel(self.store, ctx("cancel"), order_id, reason="out_of_stock")
             return

@@ -31,3 +31,11 @@ def channel_order_stream(channel: str, channel_order_id: str) -> UUID:
 
 def payment_stream(order_id: UUID) -> UUID:
     return uuid5(NAMESPACE, f"payment:{order_id}")
+
+
+def cancellation_request_stream(request_id: UUID) -> UUID:
+    return uuid5(NAMESPACE, f"cancellation-request:{request_id}")
+
+
+def plan_stream(order_id: UUID, location: str) -> UUID:
+    return uuid5(NAMESPACE, f"fulfillment-plan:{order_id}:{location}")

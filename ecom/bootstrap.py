@@ -9,15 +9,20 @@ from datetime import timedelta
 from psycopg_pool import ConnectionPool
 
 import migrations
-from commands.payment_gateway import PaymentGateway, SandboxGateway
+from commands.fulfillment_saga import FulfillmentSaga
+from commands.payment_gateway import PaymentGateway, PostgresAnswers, SandboxGateway
 from commands.placement_saga import OrderPlacementSaga, SagaSettings
 from commands.process_manager import ProcessRunner
 from domain.catalog import CATALOG_EVENTS
 from domain.customer import CUSTOMER_EVENTS
+from domain.fulfillment import PLAN_EVENTS
 from domain.inventory import INVENTORY_EVENTS
 from domain.location import LOCATION_EVENTS
 from domain.order import ORDER_EVENTS
+from domain.order.events import CancellationRequestFiled
 from domain.payment import PAYMENT_EVENTS
+from domain.returns import RETURN_EVENTS
+from domain.shipment import SHIPMENT_EVENTS
 from ecom.settings import Settings
 from eventstore.chainer import EventChainer
 from eventstore.database import make_datastore, make_pool, resolve_database_url
@@ -35,6 +40,10 @@ ALL_EVENTS = (
     *ORDER_EVENTS,
     *PAYMENT_EVENTS,
     *CUSTOMER_EVENTS,
+    *PLAN_EVENTS,
+    *SHIPMENT_EVENTS,
+    *RETURN_EVENTS,
+    CancellationRequestFiled,
 )
 
 
@@ -85,7 +94,7 @@ def build(settings: Settings | None = None, *, url: str | None = None) -> Contai
     mapper = EventMapper(EventRegistry(ALL_EVENTS), keyring)
     store = EventStore(recorder, mapper)
     runner = ProjectionRunner(pool, mapper, all_projections(), batch_size=settings.projection_batch)
-    gateway = SandboxGateway(slow_delay_s=settings.payment_timeout_s)
+    gateway = SandboxGateway(slow_delay_s=settings.payment_timeout_s, memory=PostgresAnswers(pool))
     saga = OrderPlacementSaga(
         store,
         pool,
@@ -101,5 +110,5 @@ def build(settings: Settings | None = None, *, url: str | None = None) -> Contai
         gateway=gateway,
         chainer=EventChainer(pool),
         keyring=keyring,
-        processes=ProcessRunner(store, [saga]),
+        processes=ProcessRunner(store, [saga, FulfillmentSaga(store, gateway)]),
     )

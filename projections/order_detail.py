@@ -16,6 +16,15 @@ from domain.order.events import ORDER_STREAM_EVENTS
 from domain.order.status import StatusFacts, derive_status, fulfillment_status
 from eventstore.recorded import RecordedEvent
 from projections.base import Projection, live_schema
+from projections.payment_streams import DDL as PAYMENT_STREAMS_DDL
+from projections.payment_streams import (
+    PAYMENT_TOPICS,
+    apply_payment,
+    empty_totals,
+    is_payment,
+    payment_status,
+)
+from projections.payment_streams import resolve as resolve_payment_streams
 
 ORDER_TOPICS = tuple(e.stored_name() for e in ORDER_STREAM_EVENTS)
 
@@ -62,6 +71,7 @@ def _placed(e: RecordedEvent) -> dict[str, Any]:
         "tags": [],
         "notes": [],
         "shipments": [],
+        "refunds": [],
         "parent_order_id": d.get("parent_order_id"),
         "split_reason": d.get("split_reason"),
         "flags": {"confirmed": False, "processing": False, "cancelled": False},
@@ -115,7 +125,8 @@ def _apply(doc: dict[str, Any], e: RecordedEvent) -> None:
             doc["tags"] = [t for t in doc["tags"] if t.casefold() != key]
         case "OrderConfirmed":
             doc["flags"]["confirmed"] = True
-            doc["payment_status"] = "authorized"
+            if "payment_totals" not in doc:
+                doc["payment_status"] = "authorized"
             doc["allocations"] = d["allocations"]
             for line in doc["lines"]:
                 line["reserved"] = sum(
@@ -124,12 +135,101 @@ def _apply(doc: dict[str, Any], e: RecordedEvent) -> None:
         case "OrderCancelled":
             doc["flags"]["cancelled"] = True
             doc["cancellation_reason"] = d["reason"]
-            if d["reason"] == "payment_declined":
-                doc["payment_status"] = "failed"
-            elif doc["payment_status"] == "authorized":
-                doc["payment_status"] = "voided"
+            if "payment_totals" not in doc:
+                if d["reason"] == "payment_declined":
+                    doc["payment_status"] = "failed"
+                elif doc["payment_status"] == "authorized":
+                    doc["payment_status"] = "voided"
             for line in doc["lines"]:
                 line["reserved"] = 0
+        case _:
+            _apply_fulfillment(doc, e)
+
+
+def _shipment(doc: dict[str, Any], shipment_id: str) -> dict[str, Any]:
+    return next((x for x in doc["shipments"] if x["id"] == shipment_id), {})
+
+
+def _move_lines(doc: dict[str, Any], lines: list[dict[str, Any]], **fields: int) -> None:
+    by_line = {x["line_id"]: x["quantity"] for x in lines}
+    for line in doc["lines"]:
+        q = by_line.get(line["line_id"], 0)
+        for key, sign in fields.items():
+            line[key] = max(0, line[key] + sign * q)
+
+
+def _apply_fulfillment(doc: dict[str, Any], e: RecordedEvent) -> None:
+    """Splits, shipments, deliveries, returns and cancellation requests."""
+    d, at = e.data, e.meta.occurred_at.isoformat()
+    match e.name:
+        case "OrderSplit":
+            doc["children"] = [c["order_id"] for c in d["children"]]
+        case "FulfillmentStarted":
+            doc["flags"]["processing"] = True
+        case "ShipmentOpened":
+            doc["shipments"].append(
+                {
+                    "id": d["shipment_id"],
+                    "number": d["number"],
+                    "location": d["location"],
+                    "carrier": d["carrier"],
+                    "tracking_number": None,
+                    "lines": d["lines"],
+                    "status": "pending",
+                    "attempts": [],
+                    "created_at": at,
+                }
+            )
+        case "ShipmentTrackingUpdated":
+            sh = _shipment(doc, d["shipment_id"])
+            if sh:
+                sh["status"] = d["status"]
+                sh["tracking_number"] = d.get("tracking_number") or sh["tracking_number"]
+        case "DeliveryAttemptRecorded":
+            sh = _shipment(doc, d["shipment_id"])
+            if sh:
+                sh["attempts"].append(
+                    {k: d.get(k) for k in ("attempt", "outcome", "failure_reason")} | {"at": at}
+                )
+        case "ShipmentCancelledOnOrder":
+            _shipment(doc, d["shipment_id"])["status"] = "cancelled"
+        case "LinesShipped":
+            _move_lines(doc, d["lines"], shipped=1, reserved=-1)
+            sh = _shipment(doc, d["shipment_id"])
+            if sh and sh["status"] in ("pending", "label_created"):
+                sh["status"] = "shipped"
+        case "LinesDelivered":
+            _move_lines(doc, d["lines"], delivered=1)
+            _shipment(doc, d["shipment_id"])["status"] = "delivered"
+        case "LinesReturned":
+            _move_lines(doc, d["lines"], returned=1)
+        case "OrderLinesCancelled":
+            _move_lines(doc, d["lines"], cancelled=1)
+            for line in doc["lines"]:
+                line["reserved"] = 0
+        case "CancellationRequested":
+            doc["cancellation_request"] = {
+                "id": d["request_id"],
+                "status": "pending",
+                "reason": d["reason"],
+            }
+        case "CancellationReviewed":
+            doc.setdefault("cancellation_request", {})["status"] = d["decision"]
+        case "CancellationCompleted":
+            doc.setdefault("cancellation_request", {})["status"] = "completed"
+
+
+def apply_payment_event(doc: dict[str, Any], e: RecordedEvent) -> bool:
+    """Fold a payment event into the document's payment facts (once, by position)."""
+    if e.position <= doc.get("payment_position", 0):
+        return False
+    totals = doc.setdefault("payment_totals", empty_totals())
+    entry = apply_payment(totals, e)
+    if entry is not None and entry["kind"] == "refund" and entry["status"] == "succeeded":
+        doc.setdefault("refunds", []).append(entry)
+    doc["payment_position"] = e.position
+    doc["payment_status"] = payment_status(totals)
+    return True
 
 
 def evolve_document(doc: dict[str, Any] | None, e: RecordedEvent) -> dict[str, Any] | None:
@@ -167,21 +267,36 @@ def evolve_documents(
 
 class OrderDetailView(Projection):
     name = "order_detail"
-    topics = ORDER_TOPICS
-    ddl = """
+    topics = (*ORDER_TOPICS, *PAYMENT_TOPICS)
+    ddl = (
+        """
     CREATE TABLE {schema}.order_detail (
         id uuid PRIMARY KEY,
         version bigint NOT NULL,
         doc jsonb NOT NULL
     );
     """
+        + PAYMENT_STREAMS_DDL
+    )
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
         table = sql.SQL("{}.order_detail").format(sql.Identifier(schema))
-        ids = list({e.stream_id for e in events})
+        owner = resolve_payment_streams(cur, schema, events)
+        ids = list({owner.get(e.stream_id, e.stream_id) for e in events})
         cur.execute(sql.SQL("SELECT id, doc FROM {} WHERE id = ANY(%s)").format(table), (ids,))
         docs = {r["id"]: r["doc"] for r in cur.fetchall()}
-        changed = evolve_documents(docs, events)
+        changed: set[UUID] = set()
+        order_events: list[RecordedEvent] = []
+        for e in events:  # in order: a payment event applies after the order events before it
+            if not is_payment(e):
+                order_events.append(e)
+                continue
+            changed |= evolve_documents(docs, order_events)
+            order_events = []
+            doc = docs.get(owner.get(e.stream_id))  # type: ignore[arg-type]
+            if doc is not None and apply_payment_event(doc, e):
+                changed.add(owner[e.stream_id])
+        changed |= evolve_documents(docs, order_events)
         cur.executemany(
             sql.SQL(
                 "INSERT INTO {} (id, version, doc) VALUES (%s, %s, %s) "
@@ -191,12 +306,12 @@ class OrderDetailView(Projection):
         )
 
     def compare_key(self) -> dict[str, str]:
-        return {"order_detail": "id"}
+        return {"order_detail": "id", "payment_streams": "stream_id"}
 
 
 def public_document(doc: dict[str, Any], *, customer_view: bool = False) -> dict[str, Any]:
     """The API shape: internal bookkeeping dropped; a customer sees only visible notes."""
-    out = {k: v for k, v in doc.items() if k != "flags"}
+    out = {k: v for k, v in doc.items() if k not in ("flags", "payment_position")}
     if customer_view:
         out["notes"] = [n for n in doc["notes"] if n["visible_to_customer"]]
     return out

@@ -174,6 +174,9 @@ class OrderOut(BaseModel):
     shipments: list[dict[str, Any]]
     allocations: list[AllocationOut] = []
     cancellation_reason: str | None = None
+    refunds: list[dict[str, Any]] = []
+    children: list[str] = []
+    cancellation_request: dict[str, Any] | None = None
     parent_order_id: str | None
     split_reason: str | None
     version: int

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 from uuid import UUID
 
 from pydantic import JsonValue
@@ -14,6 +14,7 @@ from domain.order.values import (
     Address,
     Channel,
     GiftOptions,
+    LineQuantity,
     ModificationType,
     NoteKind,
     OrderLine,
@@ -56,6 +57,7 @@ class OrderPlaced(OrderEvent):
     placed_by: str
     parent_order_id: UUID | None = None
     split_reason: str | None = None
+    split_location: str | None = None
 
 
 class OrderModified(OrderEvent):
@@ -122,6 +124,113 @@ class OrderCancelled(OrderEvent):
     cancelled_by: str
 
 
+class OrderSplit(OrderEvent):
+    """The parent's lines moved to child orders; the parent is frozen from now on."""
+
+    reason: str
+    children: list[dict[str, JsonValue]]
+
+
+class FulfillmentStarted(OrderEvent):
+    """A plan of this order started picking: the order is ``processing``."""
+
+    plan_id: UUID
+    location: str
+
+
+class ShipmentOpened(OrderEvent):
+    shipment_id: UUID
+    number: int
+    location: str
+    lines: list[LineQuantity]
+    carrier: str
+
+
+class ShipmentTrackingUpdated(OrderEvent):
+    """The order's copy of a shipment's tracking event (for its timeline and detail)."""
+
+    shipment_id: UUID
+    code: str
+    status: str
+    tracking_number: str | None = None
+    occurred_at: datetime
+
+
+class DeliveryAttemptRecorded(OrderEvent):
+    """The order's copy of a shipment's delivery attempt."""
+
+    shipment_id: UUID
+    attempt: int
+    outcome: str
+    failure_reason: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+class ShipmentCancelledOnOrder(OrderEvent):
+    shipment_id: UUID
+
+
+class LinesShipped(OrderEvent):
+    shipment_id: UUID
+    lines: list[LineQuantity]
+
+
+class LinesDelivered(OrderEvent):
+    shipment_id: UUID
+    lines: list[LineQuantity]
+
+
+class ReturnOpened(OrderEvent):
+    return_id: UUID
+    lines: list[LineQuantity]
+    reason: str
+
+
+class ReturnClosed(OrderEvent):
+    """A return rejected or cancelled: its units may be asked back again."""
+
+    return_id: UUID
+    lines: list[LineQuantity]
+
+
+class LinesReturned(OrderEvent):
+    return_id: UUID
+    lines: list[LineQuantity]
+
+
+class OrderLinesCancelled(OrderEvent):
+    lines: list[LineQuantity]
+    reason: str
+
+
+class CancellationRequested(OrderEvent):
+    request_id: UUID
+    reason: str
+    detail: str | None = None
+    requested_by: str
+
+
+class CancellationReviewed(OrderEvent):
+    request_id: UUID
+    decision: Literal["approved", "rejected"]
+    note: str | None = None
+    reviewed_by: str
+
+
+class CancellationCompleted(OrderEvent):
+    request_id: UUID
+
+
+class CancellationRequestFiled(DomainEvent):
+    """First event of the stream ``domain.ids.cancellation_request_stream(request_id)``: which
+    order a request belongs to."""
+
+    stream_type: ClassVar[str] = "cancellation_request"
+
+    request_id: UUID
+    order_id: UUID
+
+
 class ChannelOrderClaimed(DomainEvent):
     """First event of the stream ``domain.ids.channel_order_stream(channel, channel_order_id)``."""
 
@@ -143,4 +252,19 @@ ORDER_STREAM_EVENTS = (
     TimelineEntryAdded,
     OrderConfirmed,
     OrderCancelled,
+    OrderSplit,
+    FulfillmentStarted,
+    ShipmentOpened,
+    ShipmentCancelledOnOrder,
+    ShipmentTrackingUpdated,
+    DeliveryAttemptRecorded,
+    LinesShipped,
+    LinesDelivered,
+    ReturnOpened,
+    ReturnClosed,
+    LinesReturned,
+    OrderLinesCancelled,
+    CancellationRequested,
+    CancellationReviewed,
+    CancellationCompleted,
 )

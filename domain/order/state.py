@@ -12,18 +12,31 @@ from domain.events import DomainEvent
 from domain.money import Money
 from domain.order.events import (
     ORDER_STREAM_EVENTS,
+    CancellationCompleted,
+    CancellationRequested,
+    CancellationReviewed,
+    FulfillmentStarted,
+    LinesDelivered,
+    LinesReturned,
+    LinesShipped,
     NoteAdded,
     NoteDeleted,
     NoteEdited,
     OrderCancelled,
     OrderConfirmed,
+    OrderLinesCancelled,
     OrderModified,
     OrderPlaced,
+    OrderSplit,
+    ReturnClosed,
+    ReturnOpened,
+    ShipmentCancelledOnOrder,
+    ShipmentOpened,
     TagAdded,
     TagRemoved,
 )
 from domain.order.status import StatusFacts, derive_status
-from domain.order.values import Address, GiftOptions
+from domain.order.values import Address, GiftOptions, LineQuantity, PaymentRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +52,34 @@ class LineState:
     shipped: int = 0
     delivered: int = 0
     returned: int = 0
+    in_shipments: int = 0  # units in open (not cancelled) shipments
+    in_returns: int = 0  # units in open or received returns
+
+    @property
+    def open(self) -> int:
+        return self.quantity - self.cancelled
+
+    @property
+    def unshipped(self) -> int:
+        return self.quantity - self.cancelled - self.shipped
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentRef:
+    shipment_id: UUID
+    number: int
+    location: str
+    lines: tuple[tuple[str, int], ...]
+    dispatched: bool = False
+    delivered: bool = False
+    cancelled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CancellationState:
+    request_id: UUID
+    status: str  # pending, approved, rejected, completed
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +102,7 @@ class OrderState:
     lines: tuple[LineState, ...] = ()
     shipping_address: Address | None = None
     billing_address: Address | None = None
+    payment: PaymentRef | None = None
     priority: str = "normal"
     gift: GiftOptions | None = None
     scheduled_delivery: date | None = None
@@ -76,6 +118,27 @@ class OrderState:
     processing: bool = False
     cancelled: bool = False
     cancellation_reason: str | None = None
+    allocations: tuple[dict[str, Any], ...] = ()
+    parent_order_id: UUID | None = None
+    split_location: str | None = None
+    split: bool = False
+    children: tuple[UUID, ...] = ()
+    shipments: tuple[ShipmentRef, ...] = ()
+    cancellation: CancellationState | None = None
+    returns: tuple[UUID, ...] = ()
+    returns_done: tuple[UUID, ...] = ()
+    returns_closed: tuple[UUID, ...] = ()
+
+    def line(self, line_id: str) -> LineState | None:
+        return next((ln for ln in self.lines if ln.line_id == line_id), None)
+
+    def shipment(self, shipment_id: UUID) -> ShipmentRef | None:
+        return next((x for x in self.shipments if x.shipment_id == shipment_id), None)
+
+    @property
+    def open_cancellation(self) -> CancellationState | None:
+        c = self.cancellation
+        return c if c is not None and c.status in ("pending", "approved") else None
 
     def facts(self) -> StatusFacts:
         return StatusFacts(
@@ -110,7 +173,7 @@ def _jsonable(value: Any) -> Any:
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
-    if isinstance(value, Money | Address | GiftOptions):
+    if isinstance(value, Money | Address | GiftOptions | PaymentRef):
         return value.model_dump(mode="json")
     if isinstance(value, UUID):
         return str(value)
@@ -140,6 +203,7 @@ def _placed(event: OrderPlaced) -> OrderState:
         ),
         shipping_address=event.shipping_address,
         billing_address=event.billing_address,
+        payment=event.payment,
         priority=event.priority,
         gift=event.gift,
         scheduled_delivery=event.scheduled_delivery,
@@ -149,6 +213,8 @@ def _placed(event: OrderPlaced) -> OrderState:
         discount=event.discount,
         total=event.total,
         placed_at=event.placed_at,
+        parent_order_id=event.parent_order_id,
+        split_location=event.split_location,
     )
 
 
@@ -197,10 +263,91 @@ def evolve(state: OrderState, event: DomainEvent) -> OrderState:
             for a in event.allocations:
                 by_line[str(a["line_id"])] = by_line.get(str(a["line_id"]), 0) + int(a["quantity"])
             lines = tuple(replace(ln, reserved=by_line.get(ln.line_id, 0)) for ln in state.lines)
-            return replace(state, confirmed=True, lines=lines)
+            allocations = tuple(dict(a) for a in event.allocations)
+            return replace(state, confirmed=True, lines=lines, allocations=allocations)
         case OrderCancelled():
             lines = tuple(replace(ln, reserved=0) for ln in state.lines)
             return replace(state, cancelled=True, cancellation_reason=event.reason, lines=lines)
+    return evolve_fulfillment(state, event)
+
+
+def _add(state: OrderState, lines: list[LineQuantity], **fields: int) -> tuple[LineState, ...]:
+    """Lines with each named counter moved by the given quantities (sign in ``fields``)."""
+    by_line = {x.line_id: x.quantity for x in lines}
+    out = []
+    for ln in state.lines:
+        q = by_line.get(ln.line_id, 0)
+        if q:
+            ln = replace(ln, **{k: getattr(ln, k) + sign * q for k, sign in fields.items()})
+        out.append(ln)
+    return tuple(out)
+
+
+def _with_shipment(state: OrderState, shipment_id: UUID, **changes: Any) -> OrderState:
+    shipments = tuple(
+        replace(x, **changes) if x.shipment_id == shipment_id else x for x in state.shipments
+    )
+    return replace(state, shipments=shipments)
+
+
+def evolve_fulfillment(state: OrderState, event: DomainEvent) -> OrderState:
+    """Splits, shipments, deliveries, returns and cancellation requests."""
+    match event:
+        case OrderSplit():
+            children = tuple(UUID(str(c["order_id"])) for c in event.children)
+            return replace(state, split=True, children=children)
+        case FulfillmentStarted():
+            return replace(state, processing=True)
+        case ShipmentOpened():
+            ref = ShipmentRef(
+                event.shipment_id,
+                event.number,
+                event.location,
+                tuple((x.line_id, x.quantity) for x in event.lines),
+            )
+            lines = _add(state, event.lines, in_shipments=1)
+            return replace(state, shipments=(*state.shipments, ref), lines=lines)
+        case ShipmentCancelledOnOrder():
+            ref = state.shipment(event.shipment_id)
+            if ref is None:
+                return state
+            back = [LineQuantity(line_id=i, quantity=q) for i, q in ref.lines]
+            state = replace(state, lines=_add(state, back, in_shipments=-1))
+            return _with_shipment(state, event.shipment_id, cancelled=True)
+        case LinesShipped():
+            lines = _add(state, event.lines, shipped=1, reserved=-1)
+            state = replace(state, lines=lines)
+            return _with_shipment(state, event.shipment_id, dispatched=True)
+        case LinesDelivered():
+            state = replace(state, lines=_add(state, event.lines, delivered=1))
+            return _with_shipment(state, event.shipment_id, delivered=True)
+        case ReturnOpened():
+            lines = _add(state, event.lines, in_returns=1)
+            return replace(state, lines=lines, returns=(*state.returns, event.return_id))
+        case ReturnClosed():
+            lines = _add(state, event.lines, in_returns=-1)
+            return replace(
+                state, lines=lines, returns_closed=(*state.returns_closed, event.return_id)
+            )
+        case LinesReturned():
+            lines = _add(state, event.lines, returned=1)
+            return replace(state, lines=lines, returns_done=(*state.returns_done, event.return_id))
+        case OrderLinesCancelled():
+            lines = _add(state, event.lines, cancelled=1)
+            by_line = {x.line_id for x in event.lines}
+            lines = tuple(replace(ln, reserved=0) if ln.line_id in by_line else ln for ln in lines)
+            return replace(state, lines=lines)
+        case CancellationRequested():
+            c = CancellationState(event.request_id, "pending", event.reason)
+            return replace(state, cancellation=c)
+        case CancellationReviewed():
+            if state.cancellation is None:
+                return state
+            return replace(state, cancellation=replace(state.cancellation, status=event.decision))
+        case CancellationCompleted():
+            if state.cancellation is None:
+                return state
+            return replace(state, cancellation=replace(state.cancellation, status="completed"))
     return state
 
 

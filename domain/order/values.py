@@ -68,6 +68,13 @@ class OrderLine(Value):
     total: Money
 
 
+class LineQuantity(Value):
+    """A quantity of one order line (what ships, delivers, returns or is cancelled)."""
+
+    line_id: str
+    quantity: int
+
+
 @dataclass(frozen=True, slots=True)
 class RequestedLine:
     sku: str

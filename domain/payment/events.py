@@ -47,6 +47,14 @@ class AuthorizationExpired(PaymentEvent):
     amount: Amount
 
 
+class RefundRequested(PaymentEvent):
+    """A refund in flight: it counts against what can still be refunded until it settles."""
+
+    refund_id: UUID
+    amount: Amount
+    reason: str
+
+
 class RefundSucceeded(PaymentEvent):
     refund_id: UUID
     amount: Amount
@@ -68,4 +76,5 @@ PAYMENT_EVENTS = (
     AuthorizationExpired,
     RefundSucceeded,
     RefundFailed,
+    RefundRequested,
 )

@@ -23,6 +23,7 @@ from domain.payment.events import (
     PaymentCaptured,
     PaymentDeclined,
     RefundFailed,
+    RefundRequested,
     RefundSucceeded,
 )
 
@@ -43,6 +44,8 @@ class PaymentState:
     refunded: Decimal = ZERO
     capture_ids: frozenset[UUID] = frozenset()
     refund_ids: frozenset[UUID] = frozenset()
+    in_flight: tuple[tuple[UUID, Decimal], ...] = ()
+    declined: bool = False
 
     @property
     def capturable(self) -> Decimal:
@@ -52,7 +55,10 @@ class PaymentState:
 
     @property
     def refundable(self) -> Decimal:
-        return self.captured - self.refunded
+        return self.captured - self.refunded - sum((a for _, a in self.in_flight), ZERO)
+
+    def in_flight_amount(self, refund_id: UUID) -> Decimal | None:
+        return next((a for r, a in self.in_flight if r == refund_id), None)
 
 
 def evolve(state: PaymentState, event: DomainEvent) -> PaymentState:
@@ -67,7 +73,11 @@ def evolve(state: PaymentState, event: DomainEvent) -> PaymentState:
             )
         case PaymentDeclined():
             return replace(
-                state, status="declined", order_id=event.order_id, currency=event.currency
+                state,
+                status="declined",
+                order_id=event.order_id,
+                currency=event.currency,
+                declined=True,
             )
         case PaymentCaptured():
             captured = state.captured + event.amount
@@ -83,14 +93,21 @@ def evolve(state: PaymentState, event: DomainEvent) -> PaymentState:
             return replace(state, voided=state.voided + event.amount, status=status)
         case AuthorizationExpired():
             return replace(state, status="expired")
+        case RefundRequested():
+            return replace(state, in_flight=(*state.in_flight, (event.refund_id, event.amount)))
         case RefundSucceeded():
             return replace(
                 state,
                 refunded=state.refunded + event.amount,
                 refund_ids=state.refund_ids | {event.refund_id},
+                in_flight=tuple(x for x in state.in_flight if x[0] != event.refund_id),
             )
         case RefundFailed():
-            return replace(state, refund_ids=state.refund_ids | {event.refund_id})
+            return replace(
+                state,
+                refund_ids=state.refund_ids | {event.refund_id},
+                in_flight=tuple(x for x in state.in_flight if x[0] != event.refund_id),
+            )
     return state
 
 
@@ -214,3 +231,57 @@ def refund(
             )
         ]
     return [RefundFailed(refund_id=refund_id, amount=amount, reason=reason)]
+
+
+def request_refund(
+    state: PaymentState, *, refund_id: UUID, amount: Decimal, reason: str
+) -> list[DomainEvent]:
+    """Put a refund in flight, within captured − refunded − in flight; a repeat writes
+    nothing."""
+    if refund_id in state.refund_ids or state.in_flight_amount(refund_id) is not None:
+        return []
+    _positive(amount)
+    if amount > state.refundable:
+        raise Conflict(
+            f"Only {state.refundable} can still be refunded.",
+            code="refund_exceeds_captured",
+            details={"refundable": str(state.refundable)},
+        )
+    return [RefundRequested(refund_id=refund_id, amount=amount, reason=reason)]
+
+
+def settle_refund(
+    state: PaymentState, *, refund_id: UUID, succeeded: bool, reason: str, gateway_reference: str
+) -> list[DomainEvent]:
+    amount = state.in_flight_amount(refund_id)
+    if amount is None:
+        return []
+    if succeeded:
+        return [
+            RefundSucceeded(
+                refund_id=refund_id,
+                amount=amount,
+                reason=reason,
+                gateway_reference=gateway_reference,
+            )
+        ]
+    return [RefundFailed(refund_id=refund_id, amount=amount, reason=reason)]
+
+
+def payment_status(state: PaymentState) -> str:
+    """DOMAIN section 3: the first that holds."""
+    if state.refunded > ZERO and state.refunded >= state.captured:
+        return "refunded"
+    if state.refunded > ZERO:
+        return "partially_refunded"
+    if state.captured > ZERO and state.captured >= state.authorized - state.voided:
+        return "paid"
+    if state.captured > ZERO:
+        return "partially_paid"
+    if state.status == "authorized":
+        return "authorized"
+    if state.status in ("voided", "expired"):
+        return "voided"
+    if state.declined:
+        return "failed"
+    return "pending"

@@ -1,0 +1,293 @@
+"""Fulfillment over HTTP: plans per location, shipments, tracking events, delivery attempts,
+and the pick list of a location."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID, uuid4, uuid5
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field, StrictInt
+
+from api.deps import ContainerDep, ContextDep, read_model
+from api.schemas import ERRORS, LocationCode, Page, Request
+from commands import fulfillment, orders, shipments
+from domain.order.values import LineQuantity
+from domain.shipment import AttemptOutcome, ShipmentState, TrackingStatus
+from projections.pick_list import pick_list
+
+router = APIRouter(tags=["fulfillment"], responses=ERRORS)
+
+PlanStatus = Literal["planned", "picking", "packed", "shipped", "on_hold", "cancelled"]
+Text = Annotated[str, Field(max_length=500)]
+
+
+class LineQuantityIn(Request):
+    line_id: Annotated[str, Field(max_length=100)]
+    quantity: StrictInt
+
+
+class UpdatePlan(Request):
+    status: PlanStatus | None = None
+    picked: dict[str, StrictInt] | None = None
+    packed: dict[str, StrictInt] | None = None
+
+
+class OpenShipment(Request):
+    location: LocationCode
+    lines: Annotated[list[LineQuantityIn], Field(max_length=100)]
+    carrier: Annotated[str, Field(min_length=1, max_length=50)]
+    tracking_number: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+
+
+class TrackingEvent(Request):
+    status: TrackingStatus
+    occurred_at: datetime | None = None
+    location: Text | None = None
+    note: Text | None = None
+    tracking_number: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+
+
+class DeliveryAttempt(Request):
+    outcome: AttemptOutcome
+    failure_reason: Text | None = None
+    next_attempt_at: datetime | None = None
+
+
+class PlanLineOut(BaseModel):
+    line_id: str
+    sku: str
+    allocated: int
+    picked: int
+    packed: int
+    reservation_id: str
+
+
+class PlanOut(BaseModel):
+    id: str
+    order_id: str
+    location: str
+    status: str
+    lines: list[PlanLineOut]
+    version: int
+
+
+class ShipmentAck(BaseModel):
+    id: str
+    number: int
+    status: str
+    version: int
+    position: int
+
+
+class ShipmentOut(BaseModel):
+    id: str
+    order_id: str
+    number: int
+    location: str
+    carrier: str
+    tracking_number: str | None
+    status: str
+    dispatched: bool
+    lines: list[dict[str, Any]]
+    attempts: int
+    version: int
+
+
+class CommandAck(BaseModel):
+    id: str
+    status: str
+    version: int
+    position: int
+
+
+class PickItem(BaseModel):
+    plan_id: str
+    order_id: str
+    line_id: str
+    sku: str
+    allocated: int
+    picked: int
+    packed: int
+    status: str
+    priority: str
+
+
+def _plan(plan_id: UUID, state, version: int) -> PlanOut:  # noqa: ANN001
+    return PlanOut(
+        id=str(plan_id),
+        order_id=str(state.order_id),
+        location=state.location,
+        status=state.status,
+        version=version,
+        lines=[
+            PlanLineOut(
+                line_id=x.line_id,
+                sku=x.sku,
+                allocated=x.allocated,
+                picked=x.picked,
+                packed=x.packed,
+                reservation_id=str(x.reservation_id),
+            )
+            for x in state.lines
+        ],
+    )
+
+
+def _shipment(shipment_id: UUID, s: ShipmentState, version: int) -> ShipmentOut:
+    return ShipmentOut(
+        id=str(shipment_id),
+        order_id=str(s.order_id),
+        number=s.number,
+        location=s.location,
+        carrier=s.carrier,
+        tracking_number=s.tracking_number,
+        status=s.status,
+        dispatched=s.dispatched,
+        lines=[x.model_dump() for x in s.lines],
+        attempts=s.attempts,
+        version=version,
+    )
+
+
+@router.get("/orders/{order_id}/fulfillment-plans", response_model=Page[PlanOut])
+def list_plans(order_id: UUID, container: ContainerDep):
+    """The order's plans, one per location it was allocated from."""
+    items = [_plan(i, s, v) for i, s, v in fulfillment.for_order(container.store, order_id)]
+    return Page[PlanOut](items=items)
+
+
+@router.get("/fulfillment-plans/{plan_id}", response_model=PlanOut)
+def get_plan(plan_id: UUID, container: ContainerDep, response: Response):
+    state, version = fulfillment.get(container.store, plan_id)
+    response.headers["ETag"] = f'"{version}"'
+    return _plan(plan_id, state, version)
+
+
+@router.patch("/fulfillment-plans/{plan_id}", response_model=CommandAck)
+def update_plan(plan_id: UUID, body: UpdatePlan, container: ContainerDep, ctx: ContextDep):
+    """Move the plan (``planned → picking → packed → shipped``, ``on_hold``, ``cancelled``)
+    and/or set picked and packed counts per line (packed ≤ picked ≤ allocated)."""
+    fulfillment.require_plan(container.store, plan_id)
+    result = fulfillment.update(
+        container.store, ctx, plan_id, status=body.status, picked=body.picked, packed=body.packed
+    )
+    state, version = fulfillment.get(container.store, plan_id)
+    return CommandAck(
+        id=str(plan_id), status=state.status, version=version, position=result.position
+    )
+
+
+@router.post("/orders/{order_id}/shipments", status_code=201, response_model=ShipmentAck)
+def open_shipment(order_id: UUID, body: OpenShipment, container: ContainerDep, ctx: ContextDep):
+    """Numbered 1, 2, … per order; more than ordered − cancelled − already in shipments, per
+    line, is refused (422 ``over_shipment``) and writes nothing."""
+    orders.require_exists(container.store, order_id)
+    shipment_id = (
+        uuid5(order_id, f"shipment:{ctx.idempotency.principal}:{ctx.idempotency.key}")
+        if ctx.idempotency
+        else uuid4()
+    )
+    result = shipments.open_shipment(
+        container.store,
+        ctx,
+        order_id,
+        shipment_id=shipment_id,
+        location=body.location,
+        lines=[LineQuantity(line_id=x.line_id, quantity=x.quantity) for x in body.lines],
+        carrier=body.carrier,
+        tracking_number=body.tracking_number,
+    )
+    return ShipmentAck(
+        id=result.extra["id"],
+        number=result.extra["number"],
+        status="pending",
+        version=result.version,
+        position=result.position,
+    )
+
+
+@router.get("/orders/{order_id}/shipments", response_model=Page[ShipmentOut])
+def list_shipments(order_id: UUID, container: ContainerDep):
+    state = orders.get(container.store, order_id)
+    items = []
+    for ref in state.shipments:
+        s, v = shipments.get(container.store, ref.shipment_id)
+        items.append(_shipment(ref.shipment_id, s, v))
+    return Page[ShipmentOut](items=items)
+
+
+@router.get("/shipments/{shipment_id}", response_model=ShipmentOut)
+def get_shipment(shipment_id: UUID, container: ContainerDep, response: Response):
+    s, version = shipments.get(container.store, shipment_id)
+    response.headers["ETag"] = f'"{version}"'
+    return _shipment(shipment_id, s, version)
+
+
+@router.post("/shipments/{shipment_id}/events", status_code=201, response_model=CommandAck)
+def record_event(shipment_id: UUID, body: TrackingEvent, container: ContainerDep, ctx: ContextDep):
+    """A carrier's tracking event. ``picked_up`` dispatches (commit, ``LinesShipped``,
+    capture); late or duplicate events never move the status back."""
+    shipments.get(container.store, shipment_id)
+    result = shipments.track(
+        container.store,
+        container.gateway,
+        ctx,
+        shipment_id,
+        code=body.status,
+        occurred_at=body.occurred_at,
+        location=body.location,
+        note=body.note,
+        tracking_number=body.tracking_number,
+    )
+    s, version = shipments.get(container.store, shipment_id)
+    return CommandAck(
+        id=str(shipment_id), status=s.status, version=version, position=result.position
+    )
+
+
+class AttemptAck(CommandAck):
+    attempt: int
+
+
+@router.post(
+    "/shipments/{shipment_id}/delivery-attempts", status_code=201, response_model=AttemptAck
+)
+def record_attempt(
+    shipment_id: UUID, body: DeliveryAttempt, container: ContainerDep, ctx: ContextDep
+):
+    """Attempts are numbered 1, 2, … without gaps; success delivers; refusal, damage or a
+    third failure means ``exception``."""
+    shipments.get(container.store, shipment_id)
+    result = shipments.attempt(
+        container.store,
+        container.gateway,
+        ctx,
+        shipment_id,
+        outcome=body.outcome,
+        failure_reason=body.failure_reason,
+        next_attempt_at=body.next_attempt_at,
+    )
+    s, version = shipments.get(container.store, shipment_id)
+    return AttemptAck(
+        id=str(shipment_id),
+        status=s.status,
+        version=version,
+        position=result.position,
+        attempt=result.extra.get("attempt", s.attempts),
+    )
+
+
+@router.get(
+    "/locations/{code}/pick-list",
+    response_model=Page[PickItem],
+    dependencies=[read_model("pick_list")],
+)
+def get_pick_list(
+    code: str,
+    container: ContainerDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+):
+    """Lines to pick at a location: plans planned, picking or on hold, most urgent first."""
+    return Page[PickItem](items=[PickItem(**r) for r in pick_list(container.pool, code, limit)])

@@ -1,0 +1,154 @@
+"""Cancellation requests: ``pending → approved → completed`` or ``rejected``; one open request
+per order; a fully shipped order is refused (use a return).
+
+Approval then completes the cancellation, each step once (keys scoped by the request):
+cancel undispatched shipments, finish any dispatch in progress, release what is still
+reserved, refund captures beyond what shipped, void the uncaptured rest, cancel the plans,
+cancel the order (``OrderCancelled`` when nothing shipped, else ``OrderLinesCancelled`` for the
+unshipped rest) and record ``CancellationCompleted``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from uuid import UUID, uuid5
+
+from commands import fulfillment, inventory, orders, payments, shipments
+from commands.context import CommandContext, CommandResult
+from commands.executor import execute, load
+from commands.payment_gateway import PaymentGateway
+from commands.steps import steps
+from domain.errors import NotFound
+from domain.ids import cancellation_request_stream
+from domain.order import ORDER
+from domain.order import decisions as order_base
+from domain.order import fulfillment as decide
+from domain.order.events import CancellationRequestFiled
+from eventstore.store import EventStore, StreamAppend
+
+
+def request(
+    store: EventStore,
+    ctx: CommandContext,
+    order_id: UUID,
+    *,
+    request_id: UUID,
+    reason: str,
+    detail: str | None = None,
+) -> CommandResult:
+    def decision(state, _v):  # noqa: ANN001
+        events = decide.request_cancellation(
+            state, order_id, request_id=request_id, reason=reason, detail=detail, actor=ctx.actor
+        )
+        return events, {"id": str(request_id), "order_id": str(order_id), "status": "pending"}
+
+    def also(_state, _events) -> list[StreamAppend]:  # noqa: ANN001
+        filed = CancellationRequestFiled(request_id=request_id, order_id=order_id)
+        return [StreamAppend(cancellation_request_stream(request_id), 0, [filed])]
+
+    return execute(store, ORDER, order_id, decision, ctx, also=also)
+
+
+def order_of(store: EventStore, request_id: UUID) -> UUID:
+    events = store.load(cancellation_request_stream(request_id), up_to_version=1)
+    if not events:
+        raise NotFound(
+            f"Cancellation request {request_id} does not exist.", code="cancellation_not_found"
+        )
+    return events[0].to_domain().order_id  # type: ignore[attr-defined]
+
+
+def review(
+    store: EventStore,
+    gateway: PaymentGateway,
+    ctx: CommandContext,
+    request_id: UUID,
+    *,
+    approve: bool,
+    note: str | None = None,
+) -> CommandResult:
+    order_id = order_of(store, request_id)
+
+    def decision(state, _v):  # noqa: ANN001
+        events = decide.review_cancellation(
+            state, order_id, request_id=request_id, approve=approve, note=note, actor=ctx.actor
+        )
+        status = "approved" if approve else "rejected"
+        return events, {"id": str(request_id), "order_id": str(order_id), "status": status}
+
+    result = execute(store, ORDER, order_id, decision, ctx)
+    if approve:
+        complete(store, gateway, ctx, order_id, request_id)
+        result.extra["status"] = "completed"
+    return result
+
+
+def complete(
+    store: EventStore,
+    gateway: PaymentGateway,
+    ctx: CommandContext,
+    order_id: UUID,
+    request_id: UUID,
+) -> None:
+    """Carry out an approved cancellation; repeats write nothing."""
+    state = orders.get(store, order_id)
+    c = state.cancellation
+    if c is None or c.request_id != request_id or c.status != "approved":
+        return
+    step = steps(ctx, f"cancel:{request_id}", correlation_id=str(order_id))
+    for ref in state.shipments:
+        if not ref.cancelled and not ref.dispatched:
+            sh = load(store, shipments.SHIPMENT, ref.shipment_id).state
+            if not sh.dispatched:
+                shipments.cancel(
+                    store, step(f"shipment:{ref.shipment_id}"), ref.shipment_id, reason=c.reason
+                )
+    state = orders.get(store, order_id)
+    for ref in state.shipments:
+        if not ref.cancelled:
+            shipments.complete_dispatch(store, gateway, ctx, ref.shipment_id)
+    state = orders.get(store, order_id)
+    for i, a in enumerate(state.allocations):
+        inventory.release(
+            store,
+            step(f"release:{i}"),
+            sku=str(a["sku"]),
+            reservation_id=str(a["reservation_id"]),
+            reason="order_cancelled",
+        )
+    pay = payments.get(store, order_id)
+    shipped = {ln.line_id: ln.shipped for ln in state.lines}
+    kept = decide.unit_value(state, shipped)
+    if any(shipped.values()) and state.shipping is not None:
+        kept += state.shipping.amount  # shipping is kept once anything shipped
+    over = pay.captured - pay.refunded - kept
+    if over > Decimal("0"):
+        payments.refund(
+            store,
+            gateway,
+            step("refund"),
+            order_id=order_id,
+            refund_id=uuid5(request_id, "refund"),
+            amount=min(over, pay.refundable),
+            reason="order_cancelled",
+        )
+    payments.void(store, gateway, step("void"), order_id=order_id, reason="order_cancelled")
+    fulfillment.cancel_plans(store, step, order_id)
+    nothing_shipped = all(ln.shipped == 0 for ln in state.lines)
+    execute(
+        store,
+        ORDER,
+        order_id,
+        lambda s, _v: (
+            order_base.cancel_order(s, order_id, reason=c.reason, actor=ctx.actor, now=ctx.now)
+            if nothing_shipped
+            else decide.cancel_unshipped(s, order_id, reason=c.reason)
+        ),
+        step("cancel_order"),
+    )
+    execute(
+        store,
+        ORDER,
+        order_id,
+        lambda s, _v: decide.complete_cancellation(s, order_id, request_id=request_id),
+        step("complete"),
+    )

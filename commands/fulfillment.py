@@ -1,0 +1,124 @@
+"""Handlers for fulfillment plans: one per (order, location), created from the confirmed
+order's allocations; picking moves the order to ``processing`` in the same transaction."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from commands import orders
+from commands.context import CommandContext, CommandResult
+from commands.executor import execute, load
+from domain import fulfillment as plans
+from domain.errors import NotFound
+from domain.fulfillment import PLAN, PlanLine, PlanState
+from domain.ids import plan_stream
+from domain.order import ORDER
+from domain.order import fulfillment as order_decide
+from eventstore.store import EventStore, StreamAppend
+
+
+def locations_of(allocations) -> list[str]:  # noqa: ANN001
+    return sorted({str(a["location"]) for a in allocations})
+
+
+def create_plans(store: EventStore, step, order_id: UUID) -> list[UUID]:  # noqa: ANN001
+    """One plan per location of the order's allocations (a repeat writes nothing)."""
+    state = orders.get(store, order_id)
+    locations = locations_of(state.allocations)
+    strategy = "single_warehouse" if len(locations) == 1 else "split_shipment"
+    ids = []
+    for location in locations:
+        lines = [
+            PlanLine(
+                line_id=str(a["line_id"]),
+                sku=str(a["sku"]),
+                allocated=int(a["quantity"]),
+                reservation_id=UUID(str(a["reservation_id"])),
+            )
+            for a in state.allocations
+            if a["location"] == location
+        ]
+        plan_id = plan_stream(order_id, location)
+        execute(
+            store,
+            PLAN,
+            plan_id,
+            lambda s, _v, lines=lines, location=location: plans.create_plan(
+                s,
+                order_id=order_id,
+                location=location,
+                lines=lines,
+                priority=state.priority,
+                strategy=strategy,
+            ),
+            step(f"plan:{location}"),
+        )
+        ids.append(plan_id)
+    return ids
+
+
+def update(
+    store: EventStore,
+    ctx: CommandContext,
+    plan_id: UUID,
+    *,
+    status: str | None,
+    picked: dict[str, int] | None = None,
+    packed: dict[str, int] | None = None,
+) -> CommandResult:
+    def also(state: PlanState, events) -> list[StreamAppend]:  # noqa: ANN001
+        if not any(getattr(e, "status", None) == "picking" for e in events):
+            return []
+        assert state.order_id is not None
+        order = load(store, ORDER, state.order_id)
+        started = order_decide.start_fulfillment(
+            order.state, state.order_id, plan_id=plan_id, location=state.location
+        )
+        return [StreamAppend(state.order_id, order.version, started)] if started else []
+
+    return execute(
+        store,
+        PLAN,
+        plan_id,
+        lambda s, _v: plans.update_plan(s, plan_id, status=status, picked=picked, packed=packed),
+        ctx,
+        also=also,
+    )
+
+
+def mark_shipped(store: EventStore, ctx: CommandContext, order_id: UUID, location: str) -> None:
+    execute(store, PLAN, plan_stream(order_id, location), lambda s, _v: plans.mark_shipped(s), ctx)
+
+
+def cancel_plans(store: EventStore, step, order_id: UUID) -> None:  # noqa: ANN001
+    state = orders.get(store, order_id)
+    for location in locations_of(state.allocations):
+        execute(
+            store,
+            PLAN,
+            plan_stream(order_id, location),
+            lambda s, _v: plans.cancel_plan(s),
+            step(f"cancel_plan:{location}"),
+        )
+
+
+def get(store: EventStore, plan_id: UUID) -> tuple[PlanState, int]:
+    loaded = load(store, PLAN, plan_id)
+    plans.require_plan(loaded.state, plan_id)
+    return loaded.state, loaded.version
+
+
+def for_order(store: EventStore, order_id: UUID) -> list[tuple[UUID, PlanState, int]]:
+    state = orders.get(store, order_id)
+    out = []
+    for location in locations_of(state.allocations):
+        plan_id = plan_stream(order_id, location)
+        loaded = load(store, PLAN, plan_id)
+        if loaded.state.exists:
+            out.append((plan_id, loaded.state, loaded.version))
+    return out
+
+
+def require_plan(store: EventStore, plan_id: UUID) -> None:
+    if not load(store, PLAN, plan_id).state.exists:
+        raise NotFound(f"Fulfillment plan {plan_id} does not exist.", code="plan_not_found")

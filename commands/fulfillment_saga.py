@@ -1,0 +1,70 @@
+"""The fulfillment process manager: what follows confirmation.
+
+- ``OrderConfirmed`` → one fulfillment plan per location of the allocations.
+- ``ShipmentDispatched`` → commit, ``LinesShipped``, capture, plan shipped.
+- ``ShipmentDelivered`` → ``LinesDelivered``.
+- ``CancellationReviewed`` (approved) → carry out the cancellation.
+- ``OrderSplit`` → the frozen parent releases its reservations and voids its authorization.
+
+The HTTP handlers do the same steps synchronously; every step carries a key scoped by the
+shipment, request or order, so whichever runs first writes and the other replays. After a crash
+this manager resumes from its stored position and completes what was left half done."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from commands import cancellations, fulfillment, inventory, orders, payments, shipments
+from commands.payment_gateway import PaymentGateway
+from commands.process_manager import ProcessManager, Trigger
+from commands.steps import steps
+from eventstore.store import EventStore
+
+
+class FulfillmentSaga(ProcessManager):
+    name = "fulfillment"
+    topics = (
+        "order.OrderConfirmed",
+        "order.CancellationReviewed",
+        "order.OrderSplit",
+        "shipment.ShipmentDispatched",
+        "shipment.ShipmentDelivered",
+    )
+
+    def __init__(self, store: EventStore, gateway: PaymentGateway):
+        self.store, self.gateway = store, gateway
+
+    def handle(self, trigger: Trigger) -> None:
+        e = trigger.event
+        ctx = trigger.context("fulfillment")
+        match e.type:
+            case "order.OrderConfirmed":
+                corr = str(e.stream_id)
+                fulfillment.create_plans(
+                    self.store,
+                    lambda step: trigger.context(step, correlation_id=corr),
+                    e.stream_id,
+                )
+            case "shipment.ShipmentDispatched":
+                shipments.complete_dispatch(self.store, self.gateway, ctx, e.stream_id)
+            case "shipment.ShipmentDelivered":
+                shipments.complete_delivery(self.store, ctx, e.stream_id)
+            case "order.CancellationReviewed" if e.data["decision"] == "approved":
+                request_id = UUID(e.data["request_id"])
+                cancellations.complete(self.store, self.gateway, ctx, e.stream_id, request_id)
+            case "order.OrderSplit":
+                self._freeze_parent(ctx, e.stream_id)
+
+    def _freeze_parent(self, ctx, order_id: UUID) -> None:  # noqa: ANN001
+        step = steps(ctx, f"split:{order_id}", correlation_id=str(order_id))
+        state = orders.get(self.store, order_id)
+        for i, a in enumerate(state.allocations):
+            inventory.release(
+                self.store,
+                step(f"release:{i}"),
+                sku=str(a["sku"]),
+                reservation_id=str(a["reservation_id"]),
+                reason="order_split",
+            )
+        payments.void(self.store, self.gateway, step("void"), order_id=order_id, reason="split")
+        fulfillment.cancel_plans(self.store, step, order_id)

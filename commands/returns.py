@@ -1,0 +1,154 @@
+"""Handlers for returns: request (only delivered units, counted on the order's stream in the
+same transaction), receive (optional restock into a location, ``LinesReturned``, then the
+refund for the returned lines), reject."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from uuid import UUID, uuid5
+
+from commands import inventory, orders, payments
+from commands.context import CommandContext, CommandResult
+from commands.executor import execute, load
+from commands.payment_gateway import PaymentGateway
+from commands.steps import steps
+from domain import returns as decide
+from domain.errors import InvalidCommand
+from domain.order import ORDER
+from domain.order import fulfillment as order_decide
+from domain.order.values import LineQuantity
+from domain.returns import RETURN, ReturnRequested, ReturnState
+from eventstore.store import EventStore, StreamAppend
+
+
+def request(
+    store: EventStore,
+    ctx: CommandContext,
+    order_id: UUID,
+    *,
+    return_id: UUID,
+    lines: Sequence[LineQuantity],
+    reason: str,
+) -> CommandResult:
+    if not reason.strip():
+        raise InvalidCommand("A return needs a reason.", code="reason_required")
+
+    def decision(state, _v):  # noqa: ANN001
+        events = order_decide.open_return(
+            state, order_id, return_id=return_id, lines=lines, reason=reason
+        )
+        return events, {"id": str(return_id), "status": "requested"}
+
+    def also(_state, events) -> list[StreamAppend]:  # noqa: ANN001
+        opened = events[0]
+        requested = ReturnRequested(order_id=order_id, lines=list(opened.lines), reason=reason)
+        return [StreamAppend(return_id, 0, [requested])]
+
+    return execute(store, ORDER, order_id, decision, ctx, also=also)
+
+
+def get(store: EventStore, return_id: UUID) -> tuple[ReturnState, int]:
+    loaded = load(store, RETURN, return_id)
+    decide.require_return(loaded.state, return_id)
+    return loaded.state, loaded.version
+
+
+def receive(
+    store: EventStore,
+    gateway: PaymentGateway,
+    ctx: CommandContext,
+    return_id: UUID,
+    *,
+    restock: bool,
+    location: str | None = None,
+) -> CommandResult:
+    """Receive, restock if asked, record ``LinesReturned``, refund; each step once."""
+    if restock and not location:
+        raise InvalidCommand("Restocking needs a location.", code="location_required")
+    if restock:
+        assert location is not None
+        inventory.require_location(store, location)
+    execute(
+        store,
+        RETURN,
+        return_id,
+        lambda s, _v: decide.receive(s, return_id, restock=restock, location=location),
+        ctx,
+    )
+    return settle(store, gateway, ctx, return_id)
+
+
+def settle(
+    store: EventStore, gateway: PaymentGateway, ctx: CommandContext, return_id: UUID
+) -> CommandResult:
+    ret, _ = get(store, return_id)
+    assert ret.order_id is not None
+    order_id = ret.order_id
+    step = steps(ctx, f"return:{return_id}", correlation_id=str(order_id))
+    order = orders.get(store, order_id)
+    if ret.restock and ret.location:
+        for x in ret.lines:
+            line = order.line(x.line_id)
+            assert line is not None
+            inventory.receive(
+                store,
+                step(f"restock:{x.line_id}"),
+                sku=line.sku,
+                location=ret.location,
+                quantity=x.quantity,
+                reference=f"return:{return_id}",
+            )
+    execute(
+        store,
+        ORDER,
+        order_id,
+        lambda s, _v: order_decide.record_lines_returned(
+            s, order_id, return_id=return_id, lines=list(ret.lines)
+        ),
+        step("lines_returned"),
+    )
+    amount = order_decide.unit_value(order, order_decide.as_dict(ret.lines))
+    amount = min(amount, payments.get(store, order_id).refundable)
+    refund_id = uuid5(return_id, "refund")
+    if amount > Decimal("0"):
+        payments.refund(
+            store,
+            gateway,
+            step("refund"),
+            order_id=order_id,
+            refund_id=refund_id,
+            amount=amount,
+            reason="item_returned",
+        )
+    return execute(
+        store,
+        RETURN,
+        return_id,
+        lambda s, _v: decide.mark_refunded(s, return_id, refund_id=refund_id, amount=amount),
+        step("refunded"),
+    )
+
+
+def reject(
+    store: EventStore, ctx: CommandContext, return_id: UUID, *, note: str | None = None
+) -> CommandResult:
+    ret, _ = get(store, return_id)
+    assert ret.order_id is not None
+    order_id = ret.order_id
+
+    def also(_state, _events) -> list[StreamAppend]:  # noqa: ANN001
+        loaded = load(store, ORDER, order_id)
+        events = order_decide.close_return(
+            loaded.state, order_id, return_id=return_id, lines=list(ret.lines)
+        )
+        return [StreamAppend(order_id, loaded.version, events)] if events else []
+
+    return execute(
+        store,
+        RETURN,
+        return_id,
+        lambda s, _v: decide.reject(s, return_id, note=note),
+        ctx,
+        also=also,
+    )

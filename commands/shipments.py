@@ -1,0 +1,278 @@
+"""Handlers for shipments: open one (numbered on the order's stream, created on its own in the
+same transaction), record tracking events and delivery attempts, and carry out dispatch and
+delivery on the other aggregates.
+
+Dispatch (``picked_up``) commits the reservations, records ``LinesShipped`` on the order,
+captures the payment for the shipped lines (shipping with the first shipment, everything left
+with the last) and marks the plan shipped. Each of those steps has its own idempotency key
+scoped by the shipment, so a repeat (a duplicate event, a retry after a crash, the fulfillment
+process manager) does each exactly once."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID, uuid5
+
+from commands import fulfillment, inventory, orders, payments
+from commands.context import CommandContext, CommandResult
+from commands.executor import execute, load
+from commands.payment_gateway import PaymentGateway
+from commands.steps import steps
+from domain import shipment as decide
+from domain.errors import Conflict
+from domain.order import ORDER
+from domain.order import events as order_events
+from domain.order import fulfillment as order_decide
+from domain.order.values import LineQuantity
+from domain.shipment import SHIPMENT, ShipmentCreated, ShipmentState
+from eventstore.store import EventStore, StreamAppend
+
+
+def open_shipment(
+    store: EventStore,
+    ctx: CommandContext,
+    order_id: UUID,
+    *,
+    shipment_id: UUID,
+    location: str,
+    lines: Sequence[LineQuantity],
+    carrier: str,
+    tracking_number: str | None = None,
+) -> CommandResult:
+    """``result.extra`` holds ``id`` and ``number``."""
+
+    def decision(state, _v):  # noqa: ANN001
+        events = order_decide.open_shipment(
+            state,
+            order_id,
+            shipment_id=shipment_id,
+            location=location,
+            lines=lines,
+            carrier=carrier,
+        )
+        ref = state.shipment(shipment_id)
+        number = events[0].number if events else (ref.number if ref else 0)
+        return events, {"id": str(shipment_id), "number": number}
+
+    def also(_state, events) -> list[StreamAppend]:  # noqa: ANN001
+        opened = events[0]
+        created = ShipmentCreated(
+            order_id=order_id,
+            number=opened.number,
+            location=location,
+            lines=list(opened.lines),
+            carrier=carrier,
+            tracking_number=tracking_number,
+        )
+        return [StreamAppend(shipment_id, 0, [created])]
+
+    return execute(store, ORDER, order_id, decision, ctx, also=also)
+
+
+def get(store: EventStore, shipment_id: UUID) -> tuple[ShipmentState, int]:
+    loaded = load(store, SHIPMENT, shipment_id)
+    decide.require_shipment(loaded.state, shipment_id)
+    return loaded.state, loaded.version
+
+
+def _mirror(store: EventStore, order_id: UUID, events) -> list[StreamAppend]:  # noqa: ANN001
+    """The order's copies of tracking events and delivery attempts, in the same transaction."""
+    copies = []
+    for e in events:
+        if isinstance(e, decide.ShipmentTrackingUpdated):
+            copies.append(
+                order_events.ShipmentTrackingUpdated(
+                    shipment_id=e.shipment_id,
+                    code=e.code,
+                    status=e.status,
+                    tracking_number=e.tracking_number,
+                    occurred_at=e.occurred_at,
+                )
+            )
+        elif isinstance(e, decide.DeliveryAttemptRecorded):
+            copies.append(
+                order_events.DeliveryAttemptRecorded(
+                    shipment_id=e.shipment_id,
+                    attempt=e.attempt,
+                    outcome=e.outcome,
+                    failure_reason=e.failure_reason,
+                    next_attempt_at=e.next_attempt_at,
+                )
+            )
+    if not copies:
+        return []
+    return [StreamAppend(order_id, load(store, ORDER, order_id).version, copies)]
+
+
+def track(
+    store: EventStore,
+    gateway: PaymentGateway,
+    ctx: CommandContext,
+    shipment_id: UUID,
+    *,
+    code: decide.TrackingStatus,
+    occurred_at: datetime | None = None,
+    location: str | None = None,
+    note: str | None = None,
+    tracking_number: str | None = None,
+) -> CommandResult:
+    result = execute(
+        store,
+        SHIPMENT,
+        shipment_id,
+        lambda s, _v: decide.record_tracking(
+            s,
+            shipment_id,
+            code=code,
+            occurred_at=occurred_at or ctx.now,
+            location=location,
+            note=note,
+            tracking_number=tracking_number,
+            now=ctx.now,
+        ),
+        ctx,
+        also=lambda s, events: _mirror(store, s.order_id, events),
+    )
+    _follow_up(store, gateway, ctx, shipment_id)
+    return _at_head(store, result)
+
+
+def attempt(
+    store: EventStore,
+    gateway: PaymentGateway,
+    ctx: CommandContext,
+    shipment_id: UUID,
+    *,
+    outcome: decide.AttemptOutcome,
+    failure_reason: str | None = None,
+    next_attempt_at: datetime | None = None,
+) -> CommandResult:
+    def decision(state: ShipmentState, _v: int):
+        events = decide.record_attempt(
+            state,
+            shipment_id,
+            outcome=outcome,
+            failure_reason=failure_reason,
+            next_attempt_at=next_attempt_at,
+            now=ctx.now,
+        )
+        return events, {"attempt": state.attempts + 1}
+
+    result = execute(
+        store,
+        SHIPMENT,
+        shipment_id,
+        decision,
+        ctx,
+        also=lambda s, events: _mirror(store, s.order_id, events),
+    )
+    _follow_up(store, gateway, ctx, shipment_id)
+    return _at_head(store, result)
+
+
+def _at_head(store: EventStore, result: CommandResult) -> CommandResult:
+    """The result with a position at or after every step the follow-up wrote."""
+    return dataclasses.replace(result, position=max(result.position, store.head()))
+
+
+def _follow_up(
+    store: EventStore, gateway: PaymentGateway, ctx: CommandContext, shipment_id: UUID
+) -> None:
+    state = load(store, SHIPMENT, shipment_id).state
+    if state.dispatched:
+        complete_dispatch(store, gateway, ctx, shipment_id)
+    if state.status == "delivered":
+        complete_delivery(store, ctx, shipment_id)
+
+
+def complete_dispatch(
+    store: EventStore, gateway: PaymentGateway, ctx: CommandContext, shipment_id: UUID
+) -> None:
+    """Commit, ``LinesShipped``, capture, plan shipped: each once."""
+    sh = load(store, SHIPMENT, shipment_id).state
+    if not sh.dispatched or sh.order_id is None:
+        return
+    order_id = sh.order_id
+    step = steps(ctx, f"dispatch:{shipment_id}", correlation_id=str(order_id))
+    order = orders.get(store, order_id)
+    for x in sh.lines:
+        for a in order.allocations:
+            if a["line_id"] == x.line_id and a["location"] == sh.location:
+                try:
+                    inventory.commit(
+                        store,
+                        step(f"commit:{x.line_id}"),
+                        sku=str(a["sku"]),
+                        reservation_id=str(a["reservation_id"]),
+                        shipment_id=shipment_id,
+                        quantity=x.quantity,
+                    )
+                except Conflict:
+                    # Already committed by this shipment under another key is impossible;
+                    # a released reservation means the order was cancelled meanwhile.
+                    raise
+    execute(
+        store,
+        ORDER,
+        order_id,
+        lambda s, _v: order_decide.record_lines_shipped(s, order_id, shipment_id=shipment_id),
+        step("lines_shipped"),
+    )
+    order = orders.get(store, order_id)
+    amount = order_decide.unit_value(order, order_decide.as_dict(sh.lines))
+    earlier = [
+        r for r in order.shipments if r.dispatched and r.number < sh.number and not r.cancelled
+    ]
+    if not earlier and order.shipping is not None:
+        amount += order.shipping.amount
+    if order_decide.fully_shipped(order):
+        amount = payments.get(store, order_id).capturable
+    payments.capture(
+        store,
+        gateway,
+        step("capture"),
+        order_id=order_id,
+        capture_id=uuid5(shipment_id, "capture"),
+        amount=amount,
+        shipment_id=shipment_id,
+    )
+    fulfillment.mark_shipped(store, step("plan_shipped"), order_id, sh.location)
+
+
+def complete_delivery(store: EventStore, ctx: CommandContext, shipment_id: UUID) -> None:
+    sh = load(store, SHIPMENT, shipment_id).state
+    if sh.status != "delivered" or sh.order_id is None:
+        return
+    order_id = sh.order_id
+    step = steps(ctx, f"deliver:{shipment_id}", correlation_id=str(order_id))
+    execute(
+        store,
+        ORDER,
+        order_id,
+        lambda s, _v: order_decide.record_lines_delivered(s, order_id, shipment_id=shipment_id),
+        step("lines_delivered"),
+    )
+
+
+def cancel(store: EventStore, ctx: CommandContext, shipment_id: UUID, *, reason: str) -> None:
+    """Cancel an undispatched shipment on both streams (its units may ship again)."""
+    sh = load(store, SHIPMENT, shipment_id).state
+    if sh.order_id is None:
+        return
+    order_id = sh.order_id
+
+    def also(_state, _events) -> list[StreamAppend]:  # noqa: ANN001
+        loaded = load(store, ORDER, order_id)
+        events = order_decide.cancel_shipment(loaded.state, order_id, shipment_id=shipment_id)
+        return [StreamAppend(order_id, loaded.version, events)] if events else []
+
+    execute(
+        store,
+        SHIPMENT,
+        shipment_id,
+        lambda s, _v: decide.cancel_shipment(s, shipment_id, reason=reason),
+        ctx,
+        also=also,
+    )

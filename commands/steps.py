@@ -1,0 +1,31 @@
+"""Contexts for the internal steps of a multi-stream command (dispatch, cancellation, return):
+each step gets an idempotency key made of a scope (the shipment, request or return id) and a
+step name, so running the whole sequence again, after a crash or from a second caller, writes
+each step once."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import replace
+
+from commands.context import CommandContext, Idempotency
+
+StepContext = Callable[[str], CommandContext]
+
+
+def steps(ctx: CommandContext, scope: str, *, correlation_id: str | None = None) -> StepContext:
+    def make(step: str) -> CommandContext:
+        key = f"{scope}:{step}"
+        return replace(
+            ctx,
+            correlation_id=correlation_id or ctx.correlation_id,
+            expected_version=None,
+            idempotency=Idempotency(
+                principal="process:fulfillment",
+                key=key,
+                request_hash=hashlib.sha256(key.encode()).hexdigest(),
+            ),
+        )
+
+    return make

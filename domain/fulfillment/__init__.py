@@ -1,0 +1,222 @@
+"""Fulfillment plan: one location's pick-and-pack work for an order (one stream per plan).
+
+States ``planned → picking → packed → shipped``, with ``on_hold`` (back to the state it left)
+and ``cancelled``; per line packed ≤ picked ≤ allocated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.aggregate import AggregateType
+from domain.errors import Conflict, IllegalTransition, InvalidCommand, NotFound
+from domain.events import DomainEvent
+
+
+class PlanEvent(DomainEvent):
+    stream_type: ClassVar[str] = "fulfillment_plan"
+
+
+class PlanLine(BaseModel):
+    """A plan line inside ``PlanCreated``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    line_id: str
+    sku: str
+    allocated: int
+    reservation_id: UUID
+
+
+class PlanCreated(PlanEvent):
+    order_id: UUID
+    location: str
+    lines: list[PlanLine]
+    priority: str
+    strategy: str
+
+
+class PlanStatusChanged(PlanEvent):
+    order_id: UUID
+    status: str
+    previous: str
+
+
+class ItemsPicked(PlanEvent):
+    order_id: UUID
+    line_id: str
+    picked: int  # the line's picked count after this event
+
+
+class ItemsPacked(PlanEvent):
+    order_id: UUID
+    line_id: str
+    packed: int
+
+
+PLAN_EVENTS = (PlanCreated, PlanStatusChanged, ItemsPicked, ItemsPacked)
+
+TRANSITIONS = {
+    "planned": {"picking", "on_hold", "cancelled"},
+    "picking": {"packed", "on_hold", "cancelled"},
+    "packed": {"shipped", "on_hold", "cancelled"},
+    "on_hold": {"cancelled"},  # plus the status it left
+    "shipped": set(),
+    "cancelled": set(),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LineProgress:
+    line_id: str
+    sku: str
+    allocated: int
+    reservation_id: UUID
+    picked: int = 0
+    packed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PlanState:
+    exists: bool = False
+    order_id: UUID | None = None
+    location: str = ""
+    status: str = "planned"
+    held_from: str | None = None
+    lines: tuple[LineProgress, ...] = ()
+
+    def line(self, line_id: str) -> LineProgress | None:
+        return next((x for x in self.lines if x.line_id == line_id), None)
+
+
+def _set_line(state: PlanState, line_id: str, **changes: int) -> PlanState:
+    lines = tuple(replace(x, **changes) if x.line_id == line_id else x for x in state.lines)
+    return replace(state, lines=lines)
+
+
+def evolve(state: PlanState, event: DomainEvent) -> PlanState:
+    match event:
+        case PlanCreated():
+            lines = tuple(
+                LineProgress(x.line_id, x.sku, x.allocated, x.reservation_id) for x in event.lines
+            )
+            return PlanState(True, event.order_id, event.location, "planned", None, lines)
+        case PlanStatusChanged():
+            held = event.previous if event.status == "on_hold" else None
+            return replace(state, status=event.status, held_from=held)
+        case ItemsPicked():
+            return _set_line(state, event.line_id, picked=event.picked)
+        case ItemsPacked():
+            return _set_line(state, event.line_id, packed=event.packed)
+    return state
+
+
+PLAN = AggregateType("fulfillment_plan", PlanState, evolve, PLAN_EVENTS)
+
+
+def require_plan(state: PlanState, plan_id: UUID) -> PlanState:
+    if not state.exists:
+        raise NotFound(f"Fulfillment plan {plan_id} does not exist.", code="plan_not_found")
+    return state
+
+
+def create_plan(
+    state: PlanState,
+    *,
+    order_id: UUID,
+    location: str,
+    lines: list[PlanLine],
+    priority: str,
+    strategy: str,
+) -> list[DomainEvent]:
+    if state.exists:
+        return []
+    return [
+        PlanCreated(
+            order_id=order_id, location=location, lines=lines, priority=priority, strategy=strategy
+        )
+    ]
+
+
+def _move(state: PlanState, status: str) -> list[DomainEvent]:
+    if status == state.status:
+        return []
+    allowed = set(TRANSITIONS[state.status])
+    if state.status == "on_hold" and state.held_from:
+        allowed.add(state.held_from)
+    if status not in allowed:
+        raise IllegalTransition("fulfillment_plan", state.status, status)
+    assert state.order_id is not None
+    return [PlanStatusChanged(order_id=state.order_id, status=status, previous=state.status)]
+
+
+def update_plan(
+    state: PlanState,
+    plan_id: UUID,
+    *,
+    status: str | None,
+    picked: dict[str, int] | None = None,
+    packed: dict[str, int] | None = None,
+) -> list[DomainEvent]:
+    """Move the plan and/or record picked and packed counts (absolute, per line)."""
+    require_plan(state, plan_id)
+    if status is None and not picked and not packed:
+        raise InvalidCommand("Give a status, picked or packed.", code="nothing_to_update")
+    assert state.order_id is not None
+    events: list[DomainEvent] = []
+    target = status or state.status
+    if status is not None and status in ("packed",) and state.status == "planned":
+        raise IllegalTransition("fulfillment_plan", state.status, status)
+    if (picked or packed) and target not in ("picking", "packed"):
+        raise Conflict(
+            "Units are picked and packed while the plan is picking or packed.",
+            code="plan_not_picking",
+        )
+    if status is not None:
+        events += _move(state, status)
+    work = PLAN.fold(events, state)
+    picks: list[DomainEvent] = []
+    for line_id, n in (picked or {}).items():
+        line = work.line(line_id)
+        if line is None:
+            raise InvalidCommand(f"Line '{line_id}' is not in this plan.", code="unknown_line")
+        if not 0 <= n <= line.allocated or n < line.packed:
+            raise InvalidCommand(
+                f"Line '{line_id}': picked must be between packed ({line.packed}) and "
+                f"allocated ({line.allocated}).",
+                code="picked_exceeds_allocated",
+                details={"line_id": line_id, "allocated": line.allocated},
+            )
+        if n != line.picked:
+            picks.append(ItemsPicked(order_id=state.order_id, line_id=line_id, picked=n))
+    work = PLAN.fold(picks, work)
+    events += picks
+    for line_id, n in (packed or {}).items():
+        line = work.line(line_id)
+        if line is None:
+            raise InvalidCommand(f"Line '{line_id}' is not in this plan.", code="unknown_line")
+        if not 0 <= n <= line.picked:
+            raise InvalidCommand(
+                f"Line '{line_id}': packed must be at most picked ({line.picked}).",
+                code="packed_exceeds_picked",
+                details={"line_id": line_id, "picked": line.picked},
+            )
+        if n != line.packed:
+            events.append(ItemsPacked(order_id=state.order_id, line_id=line_id, packed=n))
+    return events
+
+
+def mark_shipped(state: PlanState) -> list[DomainEvent]:
+    """Dispatch from a packed plan records ``shipped``; otherwise nothing."""
+    if state.status != "packed" or state.order_id is None:
+        return []
+    return [PlanStatusChanged(order_id=state.order_id, status="shipped", previous="packed")]
+
+
+def cancel_plan(state: PlanState) -> list[DomainEvent]:
+    if not state.exists or state.status in ("shipped", "cancelled") or state.order_id is None:
+        return []
+    return [PlanStatusChanged(order_id=state.order_id, status="cancelled", previous=state.status)]

@@ -1,0 +1,110 @@
+"""Return: delivered units sent back (one stream per return).
+
+``requested → received → refunded``, or ``rejected``. Receipt may restock into a location;
+the refund is received units × (unit price − discount + tax)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import ClassVar
+from uuid import UUID
+
+from domain.aggregate import AggregateType
+from domain.errors import Conflict, IllegalTransition, NotFound
+from domain.events import DomainEvent
+from domain.money import Amount
+from domain.order.values import LineQuantity
+
+
+class ReturnEvent(DomainEvent):
+    stream_type: ClassVar[str] = "return"
+
+
+class ReturnRequested(ReturnEvent):
+    order_id: UUID
+    lines: list[LineQuantity]
+    reason: str
+
+
+class ReturnReceived(ReturnEvent):
+    order_id: UUID
+    restock: bool
+    location: str | None = None
+
+
+class ReturnRefunded(ReturnEvent):
+    order_id: UUID
+    refund_id: UUID
+    amount: Amount
+
+
+class ReturnRejected(ReturnEvent):
+    order_id: UUID
+    note: str | None = None
+
+
+RETURN_EVENTS = (ReturnRequested, ReturnReceived, ReturnRefunded, ReturnRejected)
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnState:
+    exists: bool = False
+    order_id: UUID | None = None
+    lines: tuple[LineQuantity, ...] = ()
+    status: str = "requested"
+    restock: bool = False
+    location: str | None = None
+    refunded: Decimal = Decimal("0")
+
+
+def evolve(state: ReturnState, event: DomainEvent) -> ReturnState:
+    match event:
+        case ReturnRequested():
+            return ReturnState(True, event.order_id, tuple(event.lines))
+        case ReturnReceived():
+            return replace(state, status="received", restock=event.restock, location=event.location)
+        case ReturnRefunded():
+            return replace(state, status="refunded", refunded=event.amount)
+        case ReturnRejected():
+            return replace(state, status="rejected")
+    return state
+
+
+RETURN = AggregateType("return", ReturnState, evolve, RETURN_EVENTS)
+
+
+def require_return(state: ReturnState, return_id: UUID) -> ReturnState:
+    if not state.exists:
+        raise NotFound(f"Return {return_id} does not exist.", code="return_not_found")
+    return state
+
+
+def receive(state: ReturnState, return_id: UUID, *, restock: bool, location: str | None):
+    require_return(state, return_id)
+    assert state.order_id is not None
+    if state.status in ("received", "refunded"):
+        return []
+    if state.status != "requested":
+        raise IllegalTransition("return", state.status, "received")
+    return [ReturnReceived(order_id=state.order_id, restock=restock, location=location)]
+
+
+def mark_refunded(state: ReturnState, return_id: UUID, *, refund_id: UUID, amount: Decimal):
+    require_return(state, return_id)
+    assert state.order_id is not None
+    if state.status == "refunded":
+        return []
+    if state.status != "received":
+        raise IllegalTransition("return", state.status, "refunded")
+    return [ReturnRefunded(order_id=state.order_id, refund_id=refund_id, amount=amount)]
+
+
+def reject(state: ReturnState, return_id: UUID, *, note: str | None):
+    require_return(state, return_id)
+    assert state.order_id is not None
+    if state.status == "rejected":
+        return []
+    if state.status != "requested":
+        raise Conflict(f"The return is already {state.status}.", code="return_already_received")
+    return [ReturnRejected(order_id=state.order_id, note=note)]

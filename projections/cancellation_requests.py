@@ -1,0 +1,102 @@
+"""Read model: cancellation requests and their review (``GET /cancellation-requests``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from psycopg import Cursor, sql
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from eventstore.recorded import RecordedEvent
+from projections.base import Projection, live_schema
+
+
+class CancellationRequestsView(Projection):
+    name = "cancellation_requests"
+    topics = (
+        "order.CancellationRequested",
+        "order.CancellationReviewed",
+        "order.CancellationCompleted",
+    )
+    ddl = """
+    CREATE TABLE {schema}.requests (
+        id uuid PRIMARY KEY,
+        order_id uuid NOT NULL,
+        status text NOT NULL,
+        reason text NOT NULL,
+        detail text,
+        requested_by text NOT NULL,
+        requested_at timestamptz NOT NULL,
+        requested_position bigint NOT NULL,
+        reviewed_by text,
+        note text
+    );
+    CREATE INDEX ON {schema}.requests (status, requested_position);
+    """
+
+    def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
+        t = sql.SQL("{}.requests").format(sql.Identifier(schema))
+        for e in events:  # few events: one statement each, in order
+            d = e.data
+            match e.name:
+                case "CancellationRequested":
+                    cur.execute(
+                        sql.SQL(
+                            "INSERT INTO {} VALUES (%s,%s,'pending',%s,%s,%s,%s,%s,NULL,NULL) "
+                            "ON CONFLICT (id) DO NOTHING"
+                        ).format(t),
+                        (
+                            d["request_id"],
+                            e.stream_id,
+                            d["reason"],
+                            d.get("detail"),
+                            d["requested_by"],
+                            e.meta.occurred_at,
+                            e.position,
+                        ),  # fmt: skip
+                    )
+                case "CancellationReviewed":
+                    cur.execute(
+                        sql.SQL(
+                            "UPDATE {} SET status = %s, reviewed_by = %s, note = %s WHERE id = %s"
+                        ).format(t),  # fmt: skip
+                        (d["decision"], d["reviewed_by"], d.get("note"), d["request_id"]),
+                    )
+                case "CancellationCompleted":
+                    cur.execute(
+                        sql.SQL("UPDATE {} SET status = 'completed' WHERE id = %s").format(t),
+                        (d["request_id"],),
+                    )
+
+    def compare_key(self) -> dict[str, str]:
+        return {"requests": "id"}
+
+
+def list_requests(
+    pool: ConnectionPool,
+    *,
+    status: str | None = None,
+    order_id: UUID | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    where, params = [], []
+    if status:
+        where.append("status = %s")
+        params.append(status)
+    if order_id:
+        where.append("order_id = %s")
+        params.append(order_id)
+    clause = sql.SQL(("WHERE " + " AND ".join(where)) if where else "")
+    with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            sql.SQL(
+                "SELECT id::text, order_id::text, status, reason, detail, requested_by, "
+                "requested_at::text, reviewed_by, note FROM {}.requests {} "
+                "ORDER BY requested_position LIMIT %s"
+            ).format(sql.Identifier(live_schema("cancellation_requests")), clause),
+            (*params, limit),
+        )
+        return cur.fetchall()

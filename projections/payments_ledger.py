@@ -1,0 +1,117 @@
+"""Read model: each order's payments ledger (authorizations, captures, voids, refunds) and
+its running totals, from the payment streams."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from psycopg import Cursor, sql
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from eventstore.recorded import RecordedEvent
+from projections import payment_streams as ps
+from projections.base import Projection, live_schema
+
+
+class PaymentsLedgerView(Projection):
+    name = "payments_ledger"
+    topics = ps.PAYMENT_TOPICS
+    ddl = (
+        ps.DDL
+        + """
+    CREATE TABLE {schema}.totals (
+        order_id uuid PRIMARY KEY,
+        position bigint NOT NULL,
+        totals jsonb NOT NULL
+    );
+    CREATE TABLE {schema}.entries (
+        order_id uuid NOT NULL,
+        position bigint NOT NULL,
+        kind text NOT NULL,
+        entry jsonb NOT NULL,
+        PRIMARY KEY (order_id, position)
+    );
+    """
+    )
+
+    def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
+        owner = ps.resolve(cur, schema, events)
+        s = sql.Identifier(schema)
+        ids = list({owner[e.stream_id] for e in events if e.stream_id in owner})
+        cur.execute(
+            sql.SQL(
+                "SELECT order_id, position, totals FROM {}.totals WHERE order_id = ANY(%s)"
+            ).format(s),
+            (ids,),
+        )
+        rows = cur.fetchall()
+        rows = [tuple(r.values()) if isinstance(r, dict) else r for r in rows]
+        totals = {r[0]: (r[1], r[2]) for r in rows}
+        entries = []
+        for e in events:
+            order_id = owner.get(e.stream_id)
+            if order_id is None:
+                continue
+            position, t = totals.get(order_id, (0, ps.empty_totals()))
+            if e.position <= position:
+                continue
+            entry = ps.apply_payment(t, e)
+            totals[order_id] = (e.position, t)
+            if entry is not None:
+                entries.append((order_id, e.position, entry["kind"], Jsonb(entry)))
+        cur.executemany(
+            sql.SQL(
+                "INSERT INTO {}.totals VALUES (%s, %s, %s) ON CONFLICT (order_id) DO UPDATE "
+                "SET position = excluded.position, totals = excluded.totals"
+            ).format(s),
+            [(k, p, Jsonb(t)) for k, (p, t) in totals.items()],
+        )
+        cur.executemany(
+            sql.SQL("INSERT INTO {}.entries VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING").format(
+                s
+            ),
+            entries,
+        )
+
+    def compare_key(self) -> dict[str, str]:
+        return {
+            "totals": "order_id",
+            "entries": "order_id, position",
+            "payment_streams": "stream_id",
+        }
+
+
+def ledger(pool: ConnectionPool, order_id: UUID) -> dict[str, Any]:
+    s = sql.Identifier(live_schema("payments_ledger"))
+    with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(sql.SQL("SELECT totals FROM {}.totals WHERE order_id = %s").format(s),
+                    (order_id,))  # fmt: skip
+        row = cur.fetchone()
+        cur.execute(
+            sql.SQL(
+                "SELECT kind, entry FROM {}.entries WHERE order_id = %s ORDER BY position"
+            ).format(s),
+            (order_id,),
+        )
+        entries = cur.fetchall()
+    t = row["totals"] if row else ps.empty_totals()
+    by_kind: dict[str, list] = {"authorization": [], "capture": [], "void": [], "refund": []}
+    for r in entries:
+        by_kind[r["kind"]].append(r["entry"])
+    return {
+        "order_id": str(order_id),
+        "currency": t["currency"],
+        "authorized": t["authorized"],
+        "captured": t["captured"],
+        "voided": t["voided"],
+        "refunded": t["refunded"],
+        "payment_status": ps.payment_status(t),
+        "authorizations": by_kind["authorization"],
+        "captures": by_kind["capture"],
+        "voids": by_kind["void"],
+        "refunds": by_kind["refund"],
+    }

@@ -1,0 +1,107 @@
+"""Read model: the pick list of each location, one row per plan line still to pick or pack."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from psycopg import Cursor, sql
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from eventstore.recorded import RecordedEvent
+from projections.base import Projection, live_schema
+
+PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
+
+
+class PickListView(Projection):
+    name = "pick_list"
+    topics = (
+        "fulfillment_plan.PlanCreated",
+        "fulfillment_plan.PlanStatusChanged",
+        "fulfillment_plan.ItemsPicked",
+        "fulfillment_plan.ItemsPacked",
+    )
+    ddl = """
+    CREATE TABLE {schema}.lines (
+        plan_id uuid NOT NULL,
+        line_id text NOT NULL,
+        order_id uuid NOT NULL,
+        location text NOT NULL,
+        sku text NOT NULL,
+        allocated int NOT NULL,
+        picked int NOT NULL DEFAULT 0,
+        packed int NOT NULL DEFAULT 0,
+        status text NOT NULL,
+        priority text NOT NULL,
+        rank int NOT NULL,
+        created_position bigint NOT NULL,
+        PRIMARY KEY (plan_id, line_id)
+    );
+    CREATE INDEX ON {schema}.lines (location, status, rank, created_position);
+    """
+
+    def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
+        t = sql.SQL("{}.lines").format(sql.Identifier(schema))
+        for e in events:
+            d = e.data
+            match e.name:
+                case "PlanCreated":
+                    cur.executemany(
+                        sql.SQL(
+                            "INSERT INTO {} VALUES (%s,%s,%s,%s,%s,%s,0,0,'planned',%s,%s,%s) "
+                            "ON CONFLICT DO NOTHING"
+                        ).format(t),
+                        [
+                            (
+                                e.stream_id,
+                                x["line_id"],
+                                d["order_id"],
+                                d["location"],
+                                x["sku"],
+                                x["allocated"],
+                                d["priority"],
+                                PRIORITY_RANK.get(d["priority"], 2),
+                                e.position,
+                            )  # fmt: skip
+                            for x in d["lines"]
+                        ],
+                    )
+                case "PlanStatusChanged":
+                    cur.execute(
+                        sql.SQL("UPDATE {} SET status = %s WHERE plan_id = %s").format(t),
+                        (d["status"], e.stream_id),
+                    )
+                case "ItemsPicked":
+                    cur.execute(
+                        sql.SQL(
+                            "UPDATE {} SET picked = %s WHERE plan_id = %s AND line_id = %s"
+                        ).format(t),
+                        (d["picked"], e.stream_id, d["line_id"]),
+                    )
+                case "ItemsPacked":
+                    cur.execute(
+                        sql.SQL(
+                            "UPDATE {} SET packed = %s WHERE plan_id = %s AND line_id = %s"
+                        ).format(t),
+                        (d["packed"], e.stream_id, d["line_id"]),
+                    )
+
+    def compare_key(self) -> dict[str, str]:
+        return {"lines": "plan_id, line_id"}
+
+
+def pick_list(pool: ConnectionPool, location: str, limit: int = 50) -> list[dict[str, Any]]:
+    """Open lines at ``location`` (planned, picking, packed or on hold), most urgent first."""
+    with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            sql.SQL(
+                "SELECT plan_id::text, order_id::text, line_id, sku, allocated, picked, packed, "
+                "status, priority FROM {}.lines WHERE location = %s "
+                "AND status IN ('planned', 'picking', 'packed', 'on_hold') "
+                "ORDER BY rank, created_position, line_id LIMIT %s"
+            ).format(sql.Identifier(live_schema("pick_list"))),
+            (location, limit),
+        )
+        return cur.fetchall()

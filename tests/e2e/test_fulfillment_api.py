@@ -1,0 +1,516 @@
+"""Fulfillment over HTTP against a server running its process managers: plans, shipments,
+tracking, delivery attempts, splits, cancellation requests, returns, refunds and the ledger."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from uuid import uuid4
+
+import pytest
+
+from tests.e2e.conftest import assert_error, client_for, running_server
+from tests.e2e.test_order_saga import ADDRESS, settled, stocked_sku
+
+
+@pytest.fixture(scope="module")
+def fapi(database_url, container):
+    with running_server(database_url, ECOM_PAYMENT_TIMEOUT_S="0.3") as base:
+        with client_for(base, timeout=60) as client:
+            yield client
+
+
+def location(api, priority: int) -> str:
+    """A new active location, once the saga's allocation (which reads the locations view)
+    can see it."""
+    code = f"FL-{uuid4().hex[:8]}"
+    r = api.post(
+        "/locations", json={"code": code, "name": code, "type": "warehouse", "priority": priority}
+    )
+    assert r.status_code == 201, r.text
+    r = api.get("/locations", params={"min_position": r.json()["position"], "limit": 1})
+    assert r.status_code == 200, r.text
+    return code
+
+
+def place_lines(api, lines: list[tuple[str, int]], token: str = "tok_visa") -> str:
+    r = api.post(
+        "/orders",
+        json={
+            "customer_id": str(uuid4()),
+            "currency": "USD",
+            "lines": [{"sku": s, "quantity": q} for s, q in lines],
+            "shipping_address": ADDRESS,
+            "payment": {"method": "card", "token": token},
+        },
+    )
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def confirmed(api, container, *lines: int, stock: int = 10):
+    """A confirmed order with one SKU per quantity, all stocked at one new location."""
+    wh = location(api, 1)
+    skus = [stocked_sku(container, api, (wh, stock)) for _ in lines]
+    order = settled(api, place_lines(api, list(zip(skus, lines, strict=True))))
+    assert order["status"] == "confirmed", (order.get("cancellation_reason"), order)
+    return wh, skus, order
+
+
+def eventually(fetch, check, timeout_s: float = 15):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = fetch()
+        if check(value):
+            return value
+        assert time.monotonic() < deadline, value
+        time.sleep(0.05)
+
+
+def detail(api, order_id: str, min_position: int | None = None) -> dict:
+    params = {"min_position": min_position} if min_position else None
+    r = api.get(f"/orders/{order_id}", params=params)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def plans(api, order_id: str) -> list[dict]:
+    return eventually(
+        lambda: api.get(f"/orders/{order_id}/fulfillment-plans").json()["items"], bool
+    )
+
+
+def ship(api, order_id, wh, line_id, quantity, carrier="UPS"):  # noqa: ANN001
+    return api.post(
+        f"/orders/{order_id}/shipments",
+        json={
+            "location": wh,
+            "lines": [{"line_id": line_id, "quantity": quantity}],
+            "carrier": carrier,
+        },  # fmt: skip
+    )
+
+
+def dispatch(api, order_id, wh, line_id, quantity) -> dict:  # noqa: ANN001
+    r = ship(api, order_id, wh, line_id, quantity)
+    assert r.status_code == 201, r.text
+    shipment = r.json()
+    r = api.post(f"/shipments/{shipment['id']}/events", json={"status": "picked_up"})
+    assert r.status_code == 201, r.text
+    return shipment
+
+
+def deliver(api, shipment_id: str) -> dict:
+    r = api.post(f"/shipments/{shipment_id}/delivery-attempts", json={"outcome": "successful"})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+# ---- plans -------------------------------------------------------------------------------
+
+
+def test_s21_a_confirmed_order_has_one_plan_per_location(fapi, container):
+    wh1, wh2 = location(fapi, 1), location(fapi, 2)
+    sku = stocked_sku(container, fapi, (wh1, 2), (wh2, 2))
+    order = settled(fapi, place_lines(fapi, [(sku, 3)]))
+    got = eventually(
+        lambda: fapi.get(f"/orders/{order['id']}/fulfillment-plans").json()["items"],
+        lambda items: len(items) == 2,
+    )
+    assert sorted((p["location"], p["lines"][0]["allocated"]) for p in got) == sorted(
+        [(wh1, 2), (wh2, 1)]
+    )
+    assert {p["status"] for p in got} == {"planned"}
+
+
+def test_s7_plan_moves_forward_and_picking_makes_the_order_processing(fapi, container):
+    _wh, _skus, order = confirmed(fapi, container, 2)
+    plan = plans(fapi, order["id"])[0]
+    line_id = plan["lines"][0]["line_id"]
+    r = fapi.patch(f"/fulfillment-plans/{plan['id']}", json={"status": "picking"})
+    assert r.status_code == 200 and r.json()["status"] == "picking"
+    assert detail(fapi, order["id"], r.json()["position"])["status"] == "processing"
+    r = fapi.patch(f"/fulfillment-plans/{plan['id']}", json={"picked": {line_id: 3}})
+    assert_error(r, 422, "picked_exceeds_allocated")
+    r = fapi.patch(f"/fulfillment-plans/{plan['id']}", json={"picked": {line_id: 1}})
+    assert r.status_code == 200
+    r = fapi.patch(f"/fulfillment-plans/{plan['id']}", json={"packed": {line_id: 2}})
+    assert_error(r, 422, "packed_exceeds_picked")
+    r = fapi.patch(
+        f"/fulfillment-plans/{plan['id']}",
+        json={"status": "packed", "picked": {line_id: 2}, "packed": {line_id: 2}},
+    )
+    assert r.status_code == 200 and r.json()["status"] == "packed"
+    r = fapi.patch(f"/fulfillment-plans/{plan['id']}", json={"status": "planned"})
+    assert_error(r, 409)
+    r = fapi.patch(f"/fulfillment-plans/{plan['id']}", json={"status": "on_hold"})
+    assert r.json()["status"] == "on_hold"
+    r = fapi.patch(f"/fulfillment-plans/{plan['id']}", json={"status": "packed"})
+    assert r.json()["status"] == "packed"
+    assert_error(fapi.get(f"/fulfillment-plans/{uuid4()}"), 404, "plan_not_found")
+
+
+def test_the_pick_list_shows_open_plan_lines_of_a_location(fapi, container):
+    wh, skus, order = confirmed(fapi, container, 2)
+    plan = plans(fapi, order["id"])[0]
+    items = eventually(
+        lambda: fapi.get(f"/locations/{wh}/pick-list").json()["items"], lambda i: len(i) == 1
+    )
+    assert (items[0]["plan_id"], items[0]["sku"], items[0]["allocated"]) == (
+        plan["id"],
+        skus[0],
+        2,
+    )
+
+
+# ---- shipments -----------------------------------------------------------------------------
+
+
+def test_s5_shipments_are_numbered_and_over_shipping_writes_nothing(fapi, container):
+    wh, _skus, order = confirmed(fapi, container, 3)
+    line_id = order["lines"][0]["line_id"]
+    first = ship(fapi, order["id"], wh, line_id, 2)
+    assert first.status_code == 201 and first.json()["number"] == 1
+    assert first.json()["status"] == "pending"
+    version = fapi.get(f"/orders/{order['id']}/state").json()["version"]
+    assert_error(ship(fapi, order["id"], wh, line_id, 2), 422, "over_shipment")
+    assert_error(ship(fapi, order["id"], wh, "nope", 1), 422, "unknown_line")
+    assert fapi.get(f"/orders/{order['id']}/state").json()["version"] == version
+    second = ship(fapi, order["id"], wh, line_id, 1)
+    assert second.json()["number"] == 2
+
+
+def test_s6_picked_up_dispatches_commits_stock_captures_and_advances_the_order(fapi, container):
+    wh, skus, order = confirmed(fapi, container, 2)
+    line_id = order["lines"][0]["line_id"]
+    r = ship(fapi, order["id"], wh, line_id, 1)
+    shipment = r.json()
+    r = fapi.post(
+        f"/shipments/{shipment['id']}/events",
+        json={"status": "label_created", "tracking_number": "TRACK123456"},
+    )
+    assert r.status_code == 201 and r.json()["status"] == "label_created"
+    r = fapi.post(f"/shipments/{shipment['id']}/events", json={"status": "picked_up"})
+    assert r.json()["status"] == "shipped"
+    inv = fapi.get(f"/inventory/{skus[0]}").json()
+    assert (inv["on_hand"], inv["reserved"]) == (9, 1)
+    doc = detail(fapi, order["id"], r.json()["position"])
+    assert doc["status"] == "partially_shipped" and doc["lines"][0]["shipped"] == 1
+    assert doc["shipments"][0]["tracking_number"] == "TRACK123456"
+    assert doc["payment_status"] == "partially_paid"
+    # a late label_created never moves it back
+    r = fapi.post(f"/shipments/{shipment['id']}/events", json={"status": "label_created"})
+    assert r.json()["status"] == "shipped"
+    r = fapi.post(f"/shipments/{shipment['id']}/events", json={"status": "picked_up"})
+    assert r.json()["status"] == "shipped"
+    at = {"min_position": r.json()["position"]}
+    timeline = fapi.get(f"/orders/{order['id']}/timeline", params=at).json()["items"]
+    assert "shipment_tracking_updated" in [e["type"] for e in timeline]
+    assert fapi.get(f"/inventory/{skus[0]}").json()["on_hand"] == 9  # committed once
+    last = dispatch(fapi, order["id"], wh, line_id, 1)
+    doc = eventually(
+        lambda: detail(fapi, order["id"]),
+        lambda d: (d["status"], d["payment_status"]) == ("shipped", "paid"),
+    )
+    assert last["number"] == 2
+    ledger = eventually(
+        lambda: fapi.get(f"/orders/{order['id']}/payments").json(),
+        lambda x: len(x["captures"]) == 2,
+    )
+    assert ledger["captured"] == ledger["authorized"] == order["total"]["amount"]
+
+
+def test_s8_delivery_attempts_are_numbered_and_success_delivers(fapi, container):
+    wh, _skus, order = confirmed(fapi, container, 1)
+    shipment = dispatch(fapi, order["id"], wh, order["lines"][0]["line_id"], 1)
+    r = fapi.post(
+        f"/shipments/{shipment['id']}/delivery-attempts",
+        json={"outcome": "customer_not_home", "failure_reason": "nobody answered"},
+    )
+    assert r.status_code == 201 and r.json()["attempt"] == 1
+    assert r.json()["status"] != "delivered"
+    r = fapi.post(f"/shipments/{shipment['id']}/delivery-attempts", json={"outcome": "failed"})
+    assert_error(r, 422, "failure_reason_required")
+    doc = detail(fapi, order["id"], r.json().get("position") or None)
+    doc = eventually(lambda: detail(fapi, order["id"]), lambda d: d["shipments"][0]["attempts"])
+    assert doc["shipments"][0]["attempts"][0]["outcome"] == "customer_not_home"
+    eventually(
+        lambda: [e["type"] for e in fapi.get(f"/orders/{order['id']}/timeline").json()["items"]],
+        lambda types: "delivery_attempt_recorded" in types,
+    )
+    r = deliver(fapi, shipment["id"])
+    assert (r["attempt"], r["status"]) == (2, "delivered")
+    doc = eventually(lambda: detail(fapi, order["id"]), lambda d: d["status"] == "delivered")
+    assert doc["lines"][0]["delivered"] == 1 and doc["fulfillment_status"] == "fulfilled"
+
+
+def test_refusal_or_a_third_failure_means_exception(fapi, container):
+    wh, _skus, order = confirmed(fapi, container, 2)
+    line_id = order["lines"][0]["line_id"]
+    refused = dispatch(fapi, order["id"], wh, line_id, 1)
+    r = fapi.post(
+        f"/shipments/{refused['id']}/delivery-attempts",
+        json={"outcome": "refused_by_customer", "failure_reason": "did not want it"},
+    )
+    assert r.json()["status"] == "exception"
+    other = dispatch(fapi, order["id"], wh, line_id, 1)
+    for n in range(3):
+        r = fapi.post(
+            f"/shipments/{other['id']}/delivery-attempts",
+            json={"outcome": "weather_delay", "failure_reason": "snow"},
+        )
+        assert r.json()["attempt"] == n + 1
+    assert r.json()["status"] == "exception"
+
+
+def test_shipping_before_confirmation_is_refused(fapi, container):
+    wh = location(fapi, 1)
+    sku = stocked_sku(container, fapi, (wh, 5))
+    order = settled(fapi, place_lines(fapi, [(sku, 1)], token="tok_declined"))
+    assert_error(ship(fapi, order["id"], wh, order["lines"][0]["line_id"], 1), 409)
+
+
+# ---- splits --------------------------------------------------------------------------------
+
+
+def test_s3_s4_a_split_creates_children_that_conserve_quantities(fapi, container):
+    wh1, wh2 = location(fapi, 1), location(fapi, 2)
+    a = stocked_sku(container, fapi, (wh1, 5), (wh2, 5))
+    b = stocked_sku(container, fapi, (wh1, 5), (wh2, 5))
+    order = settled(fapi, place_lines(fapi, [(a, 2), (b, 1)]))
+    l1, l2 = (x["line_id"] for x in order["lines"])
+    r = fapi.post(
+        f"/orders/{order['id']}/splits",
+        json={
+            "reason": "multi_warehouse",
+            "parts": [
+                {"location": wh1, "lines": [{"line_id": l1, "quantity": 2}]},
+                {"location": wh2, "lines": [{"line_id": l2, "quantity": 1}]},
+            ],
+        },
+    )
+    assert r.status_code == 201, r.text
+    children = r.json()["children"]
+    listed = fapi.get(f"/orders/{order['id']}/children").json()["items"]
+    assert [c["id"] for c in listed] == [c["id"] for c in children]
+    assert [(c["location"], c["lines"][0]["quantity"]) for c in listed] == [(wh1, 2), (wh2, 1)]
+    for child, wh in zip(children, (wh1, wh2), strict=True):
+        doc = settled(fapi, child["id"])
+        assert doc["status"] == "confirmed" and doc["parent_order_id"] == order["id"]
+        assert {x["location"] for x in doc["allocations"]} == {wh}
+    timeline = fapi.get(f"/orders/{order['id']}/timeline").json()["items"]
+    assert timeline[-1]["type"] == "order_split"
+    # the parent is frozen and its holds are released: only the children hold stock
+    assert_error(ship(fapi, order["id"], wh1, l1, 1), 409, "order_frozen")
+    inv = eventually(lambda: fapi.get(f"/inventory/{a}").json(), lambda x: x["reserved"] == 2)
+    assert inv["available"] == 8
+
+
+@pytest.mark.parametrize(
+    ("parts", "code"),
+    [
+        ([], "split_too_few_parts"),
+        ([{"lines": []}, {"lines": []}], "split_empty_part"),
+        ([{"lines": [("x", 1)]}, {"lines": [(0, 1)]}], "unknown_line"),
+        ([{"lines": [(0, 1)]}, {"lines": [(0, 2)]}], "split_quantities_mismatch"),
+    ],
+)
+def test_s20_an_invalid_split_is_refused_with_a_code_and_writes_nothing(
+    fapi, container, parts, code
+):
+    wh, _skus, order = confirmed(fapi, container, 2)
+    line_id = order["lines"][0]["line_id"]
+    body = {
+        "reason": "multi_warehouse",
+        "parts": [
+            {
+                "location": wh,
+                "lines": [
+                    {"line_id": line_id if ref == 0 else ref, "quantity": q}
+                    for ref, q in part["lines"]
+                ],
+            }
+            for part in parts
+        ],
+    }
+    before = fapi.get(f"/orders/{order['id']}/state").json()["version"]
+    assert_error(fapi.post(f"/orders/{order['id']}/splits", json=body), 422, code)
+    assert fapi.get(f"/orders/{order['id']}/state").json()["version"] == before
+    assert fapi.get(f"/orders/{order['id']}/children").json()["items"] == []
+
+
+# ---- cancellation requests ------------------------------------------------------------------
+
+
+def request_cancel(api, order_id: str):
+    return api.post(
+        f"/orders/{order_id}/cancellation-requests", json={"reason": "customer_request"}
+    )
+
+
+def test_s9_s10_a_request_is_pending_then_approval_cancels_releases_and_voids(fapi, container):
+    _wh, skus, order = confirmed(fapi, container, 2)
+    r = request_cancel(fapi, order["id"])
+    assert r.status_code == 201 and r.json()["status"] == "pending"
+    request_id = r.json()["id"]
+    assert_error(request_cancel(fapi, order["id"]), 409, "cancellation_already_requested")
+    pending = eventually(
+        lambda: fapi.get("/cancellation-requests", params={"status": "pending"}).json()["items"],
+        lambda items: request_id in [i["id"] for i in items],
+    )
+    assert [i for i in pending if i["id"] == request_id][0]["order_id"] == order["id"]
+    r = fapi.post(f"/cancellation-requests/{request_id}/approve", json={"note": "ok"})
+    assert r.status_code == 200 and r.json()["status"] == "completed"
+    doc = detail(fapi, order["id"], r.json()["position"])
+    assert doc["status"] == "cancelled" and doc["payment_status"] == "voided"
+    assert fapi.get(f"/inventory/{skus[0]}").json()["available"] == 10
+    assert_error(fapi.post(f"/cancellation-requests/{request_id}/approve"), 409)
+    assert_error(fapi.post(f"/cancellation-requests/{request_id}/reject"), 409)
+    assert_error(request_cancel(fapi, order["id"]), 409, "order_cancelled")
+    timeline = fapi.get(f"/orders/{order['id']}/timeline").json()["items"]
+    assert "cancellation_reviewed" in [e["type"] for e in timeline]
+    plan = plans(fapi, order["id"])[0]
+    assert plan["status"] == "cancelled"
+
+
+def test_a_rejection_changes_nothing_else(fapi, container):
+    _wh, skus, order = confirmed(fapi, container, 1)
+    request_id = request_cancel(fapi, order["id"]).json()["id"]
+    r = fapi.post(f"/cancellation-requests/{request_id}/reject", json={"note": "too late"})
+    assert r.json()["status"] == "rejected"
+    doc = detail(fapi, order["id"], r.json()["position"])
+    assert doc["status"] == "confirmed"
+    assert fapi.get(f"/inventory/{skus[0]}").json()["reserved"] == 1
+    assert request_cancel(fapi, order["id"]).status_code == 201  # a new one may be opened
+
+
+def test_s9_a_delivered_order_cannot_be_cancelled_use_a_return(fapi, container):
+    wh, _skus, order = confirmed(fapi, container, 1)
+    shipment = dispatch(fapi, order["id"], wh, order["lines"][0]["line_id"], 1)
+    deliver(fapi, shipment["id"])
+    assert_error(request_cancel(fapi, order["id"]), 409, "use_a_return")
+    assert_error(fapi.post(f"/cancellation-requests/{uuid4()}/approve"), 404)
+
+
+def test_s25_a_partly_shipped_order_cancels_only_the_unshipped_rest(fapi, container):
+    wh = location(fapi, 1)
+    a = stocked_sku(container, fapi, (wh, 5))
+    b = stocked_sku(container, fapi, (wh, 5))
+    order = settled(fapi, place_lines(fapi, [(a, 2), (b, 1)]))
+    la, _lb = (x["line_id"] for x in order["lines"])
+    shipment = dispatch(fapi, order["id"], wh, la, 2)
+    request_id = request_cancel(fapi, order["id"]).json()["id"]
+    r = fapi.post(f"/cancellation-requests/{request_id}/approve")
+    assert r.status_code == 200, r.text
+    doc = detail(fapi, order["id"], r.json()["position"])
+    assert doc["status"] == "shipped"
+    assert [x["cancelled"] for x in doc["lines"]] == [0, 1]
+    inv_a, inv_b = (fapi.get(f"/inventory/{s}").json() for s in (a, b))
+    assert (inv_a["on_hand"], inv_a["reserved"]) == (3, 0)
+    assert (inv_b["on_hand"], inv_b["reserved"]) == (5, 0)
+    ledger = eventually(
+        lambda: fapi.get(f"/orders/{order['id']}/payments").json(), lambda x: x["voids"]
+    )
+    assert ledger["captured"] == "20.00" and ledger["voids"][0]["amount"] == "10.00"
+    deliver(fapi, shipment["id"])
+    doc = eventually(lambda: detail(fapi, order["id"]), lambda d: d["status"] == "delivered")
+
+
+# ---- returns and refunds ----------------------------------------------------------------------
+
+
+def delivered_order(api, container, quantity: int = 2):  # noqa: ANN001
+    wh, skus, order = confirmed(api, container, quantity)
+    shipment = dispatch(api, order["id"], wh, order["lines"][0]["line_id"], quantity)
+    deliver(api, shipment["id"])
+    return wh, skus, order
+
+
+def test_a_return_of_delivered_units_restocks_and_refunds(fapi, container):
+    wh, skus, order = delivered_order(fapi, container, 2)
+    line_id = order["lines"][0]["line_id"]
+    r = fapi.post(
+        f"/orders/{order['id']}/returns",
+        json={"lines": [{"line_id": line_id, "quantity": 3}], "reason": "too big"},
+    )
+    assert_error(r, 422, "return_exceeds_delivered")
+    r = fapi.post(
+        f"/orders/{order['id']}/returns",
+        json={"lines": [{"line_id": line_id, "quantity": 1}], "reason": "too big"},
+    )
+    assert r.status_code == 201 and r.json()["status"] == "requested"
+    return_id = r.json()["id"]
+    r = fapi.post(f"/returns/{return_id}/receive", json={"restock": True, "location": wh})
+    assert r.status_code == 200 and r.json()["status"] == "refunded", r.text
+    at = {"min_position": r.json()["position"]}
+    assert fapi.get(f"/inventory/{skus[0]}", params=at).json()["on_hand"] == 9
+    doc = detail(fapi, order["id"], r.json()["position"])
+    assert doc["lines"][0]["returned"] == 1
+    assert doc["fulfillment_status"] == "partially_returned"
+    doc = eventually(lambda: detail(fapi, order["id"]), lambda d: d["refunds"])
+    assert doc["payment_status"] == "partially_refunded"
+    assert doc["refunds"][0]["amount"] == "10.00"
+    r = fapi.post(f"/returns/{return_id}/receive", json={"restock": True, "location": wh})
+    assert r.json()["status"] == "refunded"
+    assert fapi.get(f"/inventory/{skus[0]}").json()["on_hand"] == 9  # restocked once
+
+
+def test_returns_only_for_delivered_units_and_rejection_frees_them(fapi, container):
+    wh, _skus, order = confirmed(fapi, container, 1)
+    line_id = order["lines"][0]["line_id"]
+    body = {"lines": [{"line_id": line_id, "quantity": 1}], "reason": "changed mind"}
+    assert_error(fapi.post(f"/orders/{order['id']}/returns", json=body), 422)
+    shipment = dispatch(fapi, order["id"], wh, line_id, 1)
+    deliver(fapi, shipment["id"])
+    return_id = fapi.post(f"/orders/{order['id']}/returns", json=body).json()["id"]
+    r = fapi.post(f"/returns/{return_id}/reject", json={"note": "worn"})
+    assert r.json()["status"] == "rejected"
+    assert_error(fapi.post(f"/returns/{return_id}/receive", json={"restock": False}), 409)
+    assert fapi.post(f"/orders/{order['id']}/returns", json=body).status_code == 201
+
+
+def test_s28_concurrent_refunds_never_exceed_what_was_captured(fapi, container):
+    wh = location(fapi, 1)
+    sku = stocked_sku(container, fapi, (wh, 20))
+    order = settled(fapi, place_lines(fapi, [(sku, 10)]))  # 10 × 10.00 = 100.00
+    dispatch(fapi, order["id"], wh, order["lines"][0]["line_id"], 10)
+
+    def refund(amount: str):
+        return fapi.post(
+            f"/orders/{order['id']}/refunds",
+            json={"amount": {"amount": amount, "currency": "USD"}, "reason": "damaged"},
+        )
+
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(refund, ["60.00", "50.00"]))
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [201, 409]
+    ledger = eventually(
+        lambda: fapi.get(f"/orders/{order['id']}/payments").json(), lambda x: x["refunds"]
+    )
+    assert ledger["captured"] == "100.00"
+    assert ledger["refunded"] in ("60.00", "50.00")
+    assert_error(refund("60.01"), 409, "refund_exceeds_captured")
+    assert_error(refund("-1"), 422)
+
+
+def test_a_refund_repeated_under_one_key_is_written_once(fapi, container):
+    wh, _skus, order = confirmed(fapi, container, 1)
+    dispatch(fapi, order["id"], wh, order["lines"][0]["line_id"], 1)
+    body = {"amount": {"amount": "5.00", "currency": "USD"}, "reason": "damaged"}
+    headers = {"Idempotency-Key": f"refund-{uuid4()}"}
+    with ThreadPoolExecutor(5) as pool:
+        answers = list(
+            pool.map(
+                lambda _: fapi.post(f"/orders/{order['id']}/refunds", json=body, headers=headers),
+                range(5),
+            )
+        )
+    assert {r.json()["id"] for r in answers if r.status_code == 201}
+    assert len({r.json()["id"] for r in answers if r.status_code == 201}) == 1
+    ledger = eventually(
+        lambda: fapi.get(f"/orders/{order['id']}/payments").json(), lambda x: x["refunds"]
+    )
+    time.sleep(0.3)
+    ledger = fapi.get(f"/orders/{order['id']}/payments").json()
+    assert ledger["refunded"] == "5.00" and len(ledger["refunds"]) == 1
