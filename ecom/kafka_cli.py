@@ -52,6 +52,7 @@ def run_relay(args: argparse.Namespace) -> int:
             prefix=_prefix(args, settings),
             partitions=settings.kafka_partitions,
             replication_factor=settings.kafka_replication_factor,
+            start_position=args.from_position,
         )
         _stop_on_signals(relay.stop)
         relay.run(until_caught_up=args.once)
@@ -207,6 +208,12 @@ def register(subparsers) -> None:  # noqa: ANN001 - argparse's private _SubParse
     relay = subparsers.add_parser("relay", help="relay stored events to Kafka")
     _kafka_options(relay)
     relay.add_argument("--once", action="store_true", help="stop once the head is acknowledged")
+    relay.add_argument(
+        "--from-position",
+        type=int,
+        default=0,
+        help="where a relay with no stored position starts (default 0: the whole store)",
+    )
     relay.set_defaults(func=run_relay)
     rsub = relay.add_subparsers(dest="action")
     status = rsub.add_parser("status", help="relay lag and consumer lag per partition")

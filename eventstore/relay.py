@@ -11,7 +11,7 @@ relay records the id of each topic it wrote to and the highest acknowledged offs
 partition. When a session starts and such a topic is missing or has another id, or a delivery
 report shows an offset at or below an acknowledged one, the broker lost acknowledged messages.
 The relay then increments its epoch, forgets its topics and offsets, recreates the topics and
-resends from position 0. Every message carries the epoch in a header, so consumers notice a
+resends from its origin (position 0 unless started with ``start_position``). Every message carries the epoch in a header, so consumers notice a
 replaced log and reread it from its beginning (see ``projections.kafka_consumer``).
 """
 
@@ -79,6 +79,7 @@ class Relay:
         message_timeout_ms: int = 15_000,
         max_backoff_s: float = 10.0,
         producer_config: dict[str, Any] | None = None,
+        start_position: int = 0,
     ):
         self.pool = pool
         self.bootstrap = bootstrap
@@ -90,6 +91,8 @@ class Relay:
         self.message_timeout_ms = message_timeout_ms
         self.max_backoff_s = max_backoff_s
         self.producer_config = producer_config or {}
+        #: Where a relay with no stored position yet starts (0: the whole store).
+        self.start_position = start_position
         self.stop_event = threading.Event()
         self.sessions = 0
         self.errors = 0
@@ -100,8 +103,9 @@ class Relay:
     def _load_state(self) -> tuple[int, int, dict[tuple[str, int], int]]:
         with self.pool.connection() as conn:
             conn.execute(
-                "INSERT INTO kafka_relay (relay) VALUES (%s) ON CONFLICT DO NOTHING",
-                (self.prefix,),
+                "INSERT INTO kafka_relay (relay, position, origin) VALUES (%s, %s, %s) "
+                "ON CONFLICT DO NOTHING",
+                (self.prefix, self.start_position, self.start_position),
             )
             position, epoch = conn.execute(
                 "SELECT position, epoch FROM kafka_relay WHERE relay = %s", (self.prefix,)
@@ -135,13 +139,13 @@ class Relay:
     def _new_epoch(self, epoch: int) -> int:
         with self.pool.connection() as conn, conn.transaction():
             conn.execute(
-                "UPDATE kafka_relay SET epoch = %s, position = 0, updated_at = now() "
+                "UPDATE kafka_relay SET epoch = %s, position = origin, updated_at = now() "
                 "WHERE relay = %s",
                 (epoch + 1, self.prefix),
             )
             conn.execute("DELETE FROM kafka_relay_partitions WHERE relay = %s", (self.prefix,))
             conn.execute("DELETE FROM kafka_relay_topics WHERE relay = %s", (self.prefix,))
-        log.warning("broker lost acknowledged messages: epoch %s, resending from 0", epoch + 1)
+        log.warning("broker lost acknowledged messages: epoch %s, resending all", epoch + 1)
         return epoch + 1
 
     # ---- running -------------------------------------------------------------------------

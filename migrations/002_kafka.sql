@@ -2,10 +2,12 @@
 -- position and each consumer group's offsets commit in the same database as the read models.
 
 -- The relay's acknowledged position, one row per topic prefix. ``epoch`` grows when the relay
--- finds that the broker lost acknowledged messages; it then resends from position 0.
+-- finds that the broker lost acknowledged messages; it then resends from ``origin`` (where it
+-- first started, usually 0).
 CREATE TABLE IF NOT EXISTS kafka_relay (
     relay       text        NOT NULL,
     position    bigint      NOT NULL DEFAULT 0,
+    origin      bigint      NOT NULL DEFAULT 0,
     epoch       int         NOT NULL DEFAULT 1,
     updated_at  timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT kafka_relay_pkey PRIMARY KEY (relay)

@@ -99,6 +99,13 @@ class KtBogus(DomainEvent):
     n: int
 
 
+class KtStray(DomainEvent):
+    """Never registered either (``KtBogus`` is, by the dead-letter test's retry)."""
+
+    stream_type: ClassVar[str] = "kt"
+    n: int
+
+
 class KtCounts(Projection):
     """Per stream: how many pings, their sum and the last version. ``n == 666`` makes it raise."""
 

@@ -21,7 +21,14 @@ def test_broker_down_60_s_then_back_empty_relay_resumes_and_read_models_match(co
     broker.start()
     store = container.store
     prefix, group = unique("out-"), unique("g-out-")
-    relay = Relay(container.pool, broker.bootstrap, prefix=prefix, message_timeout_ms=5000)
+    start = store.head()
+    relay = Relay(
+        container.pool,
+        broker.bootstrap,
+        prefix=prefix,
+        message_timeout_ms=5000,
+        start_position=start,
+    )
     projector = KafkaProjector(
         container.pool,
         kt_mapper,
@@ -35,20 +42,21 @@ def test_broker_down_60_s_then_back_empty_relay_resumes_and_read_models_match(co
     stop = threading.Event()
     threads = [in_thread(relay.run), in_thread(projector.run, until=stop.is_set)]
     epoch_before = relay_status(container.pool, prefix).epoch
+    tags = (unique("o1"), unique("o2"))
     try:
-        write_pings(store, streams=200, per_stream=25)
-        write_locations(store, 300, unique("o1"))
+        ids = write_pings(store, streams=200, per_stream=25)
+        write_locations(store, 300, tags[0])
         wait_until(lambda: projector.applied > 1000, 90, "the consumer applying events")
         broker.stop()
         down_at = time.monotonic()
-        write_pings(store, streams=200, per_stream=25)  # written while the broker is down
+        ids += write_pings(store, streams=200, per_stream=25)  # while the broker is down
         while time.monotonic() - down_at < 60:
-            write_pings(store, streams=20, per_stream=5)
+            ids += write_pings(store, streams=20, per_stream=5)
             time.sleep(5)
         errors_while_down = relay.errors
         broker.start()
-        write_pings(store, streams=200, per_stream=25)
-        write_locations(store, 300, unique("o2"))
+        ids += write_pings(store, streams=200, per_stream=25)
+        write_locations(store, 300, tags[1])
         wait_until(
             lambda: relay_status(container.pool, prefix).lag == 0, 120, "the relay catching up"
         )
@@ -56,15 +64,29 @@ def test_broker_down_60_s_then_back_empty_relay_resumes_and_read_models_match(co
         container.runner.catch_up(["locations"], timeout_s=120)
 
         def equal() -> bool:
+            """Equal over this test's streams (the relay started at its first event)."""
             counts = "stream_id, pings, total, version, last_position"
-            return table_rows(
-                container.pool, "rm_kt_counts", "counts", "stream_id", counts
-            ) == table_rows(
+            mine = set(ids)
+            live = [
+                r
+                for r in table_rows(container.pool, "rm_kt_counts", "counts", "stream_id", counts)
+                if r[0] in mine
+            ]
+            kafka = table_rows(
                 container.pool, projector.schema("kt_counts"), "counts", "stream_id", counts
-            ) and table_rows(
-                container.pool, "rm_locations", "locations", "code", COLUMNS
-            ) == table_rows(
+            )
+            places = [
+                r
+                for r in table_rows(container.pool, "rm_locations", "locations", "code", COLUMNS)
+                if r[1].startswith((f"KG-{tags[0]}-", f"KG-{tags[1]}-"))
+            ]
+            kafka_places = table_rows(
                 container.pool, projector.schema("locations"), "locations", "code", COLUMNS
+            )
+            return (
+                len(live) == len(mine) == len(kafka)
+                and live == kafka
+                and (len(places) == 600 and places == kafka_places)
             )
 
         wait_until(equal, 120, "the Kafka read models to equal the in-process ones")
