@@ -11,8 +11,9 @@ relay records the id of each topic it wrote to and the highest acknowledged offs
 partition. When a session starts and such a topic is missing or has another id, or a delivery
 report shows an offset at or below an acknowledged one, the broker lost acknowledged messages.
 The relay then increments its epoch, forgets its topics and offsets, recreates the topics and
-resends from its origin (position 0 unless started with ``start_position``). Every message carries the epoch in a header, so consumers notice a
-replaced log and reread it from its beginning (see ``projections.kafka_consumer``).
+resends from its origin (position 0 unless started with ``start_position``). Every message
+carries the epoch in a header, so consumers notice a replaced log and reread it from its
+beginning (see ``projections.kafka_consumer``).
 """
 
 from __future__ import annotations
