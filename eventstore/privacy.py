@@ -121,14 +121,15 @@ class KeyRing:
         found, key = self._cached(subject)
         if found and key is not None:
             return key
-        with self.pool.connection() as conn:
-            conn.execute(
-                "INSERT INTO customer_keys (customer_id, key) VALUES (%s, %s) "
-                "ON CONFLICT (customer_id) DO NOTHING",
-                (UUID(subject), AESGCM.generate_key(bit_length=256)),
-            )
+        # One statement, committed without waiting for the WAL flush: the event that uses the
+        # key commits after it (synchronously), which flushes this record too.
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute("SET LOCAL synchronous_commit = off")
             row = conn.execute(
-                "SELECT key FROM customer_keys WHERE customer_id = %s", (UUID(subject),)
+                "INSERT INTO customer_keys (customer_id, key) VALUES (%s, %s) "
+                "ON CONFLICT (customer_id) DO UPDATE SET customer_id = excluded.customer_id "
+                "RETURNING key",
+                (UUID(subject), AESGCM.generate_key(bit_length=256)),
             ).fetchone()
         return self._remember(subject, None if row[0] is None else bytes(row[0]))
 
