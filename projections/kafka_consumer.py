@@ -25,7 +25,12 @@ from typing import Any
 
 import orjson
 import psycopg
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    TopicPartition,
+)
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
@@ -149,17 +154,29 @@ class KafkaProjector:
         return {(t, p): (o, e) for t, p, o, e in rows}
 
     def _process_with_retry(self, consumer: Consumer, msgs: list[Any]) -> None:
+        """Process a batch; if the database fails, drop it and rewind every assigned partition
+        to the offsets stored in PostgreSQL once it answers again."""
         delay = 0.2
-        while True:
+        try:
+            self._process(consumer, msgs)
+            return
+        except psycopg.OperationalError as exc:
+            log.warning("consumer batch failed (%s); rewinding to stored offsets", exc)
+        while not self.stop_event.is_set():
+            time.sleep(delay)
             try:
-                self._process(consumer, msgs)
-                return
-            except psycopg.OperationalError as exc:
-                if self.stop_event.is_set():
-                    raise
-                log.warning("consumer batch failed (%s); retrying in %.1f s", exc, delay)
-                time.sleep(delay)
+                stored = self._stored_offsets()
+            except psycopg.OperationalError:
                 delay = min(delay * 2, 5.0)
+                continue
+            partitions = []
+            for tp in consumer.assignment():
+                row = stored.get((tp.topic, tp.partition))
+                offset = row[0] if row else OFFSET_BEGINNING
+                partitions.append(TopicPartition(tp.topic, tp.partition, offset))
+                self._rewound.pop((tp.topic, tp.partition), None)
+            consumer.assign(partitions)  # the same partitions, at the stored offsets
+            return
 
     # ---- one batch -----------------------------------------------------------------------
 

@@ -48,6 +48,7 @@ def test_relay_and_consumer_lag_are_shown_by_the_api_the_metrics_and_the_cli(
     projector = KafkaProjector(
         container.pool, kt_mapper, [KtCounts()], broker.bootstrap, group, prefix=prefix
     )
+    projector.ensure_schemas()
     stop = threading.Event()
     t = in_thread(projector.run, until=stop.is_set)
     try:
