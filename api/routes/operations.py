@@ -70,10 +70,15 @@ def ready(container: ContainerDep):
 
 @router.get("/projections", response_model=list[ProjectionOut])
 def projections(container: ContainerDep):
-    return [
+    out = [
         ProjectionOut(name=s.name, position=s.position, lag=s.lag, status=s.status)
         for s in container.runner.status()
     ]
+    if container.settings.kafka_bootstrap:  # scale-out: relay lag and consumer lag too
+        from projections.kafka_status import kafka_rows
+
+        out += [ProjectionOut(**row) for row in kafka_rows(container)]
+    return out
 
 
 @router.post("/projections/{name}/rebuild", status_code=202, response_model=ProjectionOut)
@@ -102,4 +107,7 @@ def metrics(container: ContainerDep):
     ]
     for s in statuses:
         lines.append(f'ecom_projection_lag{{name="{s.name}"}} {s.lag}')
+    from projections.kafka_status import kafka_metrics
+
+    lines += kafka_metrics(container)
     return "\n".join(lines) + "\n"
