@@ -23,7 +23,8 @@ from eventstore.recorder import IdempotencyRecord
 from eventstore.store import EventStore, IdempotencyKeyTaken, StreamAppend
 
 S = TypeVar("S")
-MAX_ATTEMPTS = 50
+#: A conflict is re-decided until this much time has passed, then reported (409).
+RETRY_BUDGET_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +78,10 @@ def execute(
     replay = replay_if_seen(store, ctx)
     if replay is not None:
         return replay
-    for attempt in range(MAX_ATTEMPTS):
+    deadline = time.monotonic() + RETRY_BUDGET_S
+    attempt = -1
+    while time.monotonic() < deadline:
+        attempt += 1
         loaded = load(store, aggregate, stream_id)
         if ctx.expected_version is not None and ctx.expected_version != loaded.version:
             raise VersionMismatch(ctx.expected_version, loaded.version)
@@ -106,8 +110,9 @@ def execute(
             position = store.append(appends, ctx.meta(), record)
         except IdempotencyKeyTaken:
             replay = replay_if_seen(store, ctx)
-            assert replay is not None
-            return replay
+            if replay is not None:
+                return replay
+            continue  # the key's first holder was rolled back: decide again
         except ConcurrencyConflict:
             if ctx.expected_version is not None:
                 actual = store.stream_version(stream_id)

@@ -9,10 +9,10 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from eventsourcing.persistence import IntegrityError
 
 from domain.errors import ConcurrencyConflict, IdempotencyKeyReused
 from domain.events import DomainEvent
+from eventstore.group_commit import GroupCommitter, KeyTaken, StreamConflict
 from eventstore.mapper import EventMapper
 from eventstore.recorded import EventMeta, RecordedEvent
 from eventstore.recorder import IDEMPOTENCY_TABLE, EcomRecorder, IdempotencyRecord
@@ -45,6 +45,7 @@ class EventStore:
         self.mapper = mapper
         self.datastore = recorder.datastore
         self.table = recorder.events_table_name
+        self.committer = GroupCommitter(recorder)
 
     # ---- writing -------------------------------------------------------------------------
 
@@ -62,13 +63,12 @@ class EventStore:
         ]
         if not stored:
             raise ValueError("append() needs at least one event")
+        expectations = [(a.stream_id, a.expected_version, len(a.events)) for a in appends]
         try:
-            positions = self.recorder.insert_events(stored, idempotency=idempotency)
-        except IntegrityError as exc:
-            cause = exc.__cause__
-            constraint = getattr(getattr(cause, "diag", None), "constraint_name", None)
-            if constraint == f"{IDEMPOTENCY_TABLE}_pkey":
-                raise IdempotencyKeyTaken() from None
+            positions = self.committer.insert(stored, expectations, idempotency)
+        except KeyTaken:
+            raise IdempotencyKeyTaken() from None
+        except StreamConflict:
             raise ConcurrencyConflict(
                 "Another change was written to this stream first; read it and try again."
             ) from None
