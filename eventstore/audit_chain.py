@@ -12,47 +12,53 @@ chain recomputed from them and reports the first position where they disagree.
 
 from __future__ import annotations
 
-import hashlib
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
+from hashlib import sha256
+from typing import NamedTuple
 from uuid import UUID
 
 GENESIS = bytes(32)
 _HEAD = struct.Struct(">q16sqI")
+_LEN = struct.Struct(">I")
+
+
+def _id_bytes(stream_id: UUID | bytes) -> bytes:
+    return stream_id.bytes if isinstance(stream_id, UUID) else bytes(stream_id)
 
 
 def canonical(
-    position: int, stream_id: UUID, version: int, topic: str, state: bytes | memoryview
+    position: int, stream_id: UUID | bytes, version: int, topic: str, state: bytes | memoryview
 ) -> bytes:
     topic_b = topic.encode()
-    return (
-        _HEAD.pack(position, stream_id.bytes, version, len(topic_b))
-        + topic_b
-        + struct.pack(">I", len(state))
-        + bytes(state)
+    return b"".join(
+        (
+            _HEAD.pack(position, _id_bytes(stream_id), version, len(topic_b)),
+            topic_b,
+            _LEN.pack(len(state)),
+            state,
+        )
     )
 
 
 def link(
     previous: bytes,
     position: int,
-    stream_id: UUID,
+    stream_id: UUID | bytes,
     version: int,
     topic: str,
     state: bytes | memoryview,
 ) -> bytes:
-    h = hashlib.sha256(previous)
-    h.update(canonical(position, stream_id, version, topic, state))
-    return h.digest()
+    return sha256(previous + canonical(position, stream_id, version, topic, state)).digest()
 
 
-@dataclass(frozen=True)
-class ChainRow:
-    """An event joined with its chain entry; ``None`` on either side when one is missing."""
+class ChainRow(NamedTuple):
+    """An event joined with its chain entry; ``None`` on either side when one is missing.
+    ``stream_id`` is a UUID or its 16 bytes."""
 
     position: int
-    stream_id: UUID | None
+    stream_id: UUID | bytes | None
     version: int | None
     topic: str | None
     state: bytes | None
@@ -75,24 +81,34 @@ def walk(
     """Recompute the chain over ``rows`` (position order, positions in ``(after,
     chained_up_to]``) and stop at the first disagreement."""
     result = WalkResult(True, 0, after, previous)
-    for row in rows:
-        if row.position > chained_up_to:
+    last_hash, last_position, checked = previous, after, 0
+    for position, stream_id, version, topic, state, stored in rows:
+        if position > chained_up_to:
             break
-        if row.hash is None:
-            return _bad(result, row.position, "event_without_chain_entry")
-        if row.state is None or row.stream_id is None:
-            return _bad(result, row.position, "event_missing")
-        h = link(result.last_hash, row.position, row.stream_id, row.version, row.topic, row.state)
-        if h != bytes(row.hash):
-            return _bad(result, row.position, "hash_mismatch")
-        result.events_checked += 1
-        result.last_position = row.position
-        result.last_hash = h
+        if stored is None:
+            return _bad(
+                result, checked, last_position, last_hash, position, "event_without_chain_entry"
+            )
+        if state is None or stream_id is None:
+            return _bad(result, checked, last_position, last_hash, position, "event_missing")
+        h = link(last_hash, position, stream_id, version, topic, state)
+        if h != stored:
+            return _bad(result, checked, last_position, last_hash, position, "hash_mismatch")
+        checked += 1
+        last_position, last_hash = position, h
+    result.events_checked, result.last_position, result.last_hash = (
+        checked,
+        last_position,
+        last_hash,
+    )
     return result
 
 
-def _bad(result: WalkResult, position: int, problem: str) -> WalkResult:
+def _bad(
+    result: WalkResult, checked: int, last: int, last_hash: bytes, position: int, problem: str
+) -> WalkResult:
     result.ok = False
+    result.events_checked, result.last_position, result.last_hash = checked, last, last_hash
     result.first_bad_position = position
     result.problem = problem
     return result

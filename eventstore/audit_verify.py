@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from eventstore.audit_chain import GENESIS, ChainRow, WalkResult, walk
+from eventstore.audit_chain import GENESIS, WalkResult, walk
 from eventstore.checkpoint import Checkpoint
 
 FIRST_WINDOW = 256
@@ -45,11 +45,11 @@ class VerifyReport:
 
 def _rows(
     conn: psycopg.Connection, events: str, chain: str, after: int, upto: int
-) -> Iterator[ChainRow]:
+) -> Iterator[tuple]:
     """Rows of ``(after, upto]`` in windows of positions: small at first (a walk that stops
     early reads little), growing to ``MAX_WINDOW`` (memory stays bounded)."""
     query = sql.SQL(
-        "SELECT coalesce(e.notification_id, c.position) AS pos, e.originator_id, "
+        "SELECT coalesce(e.notification_id, c.position) AS pos, uuid_send(e.originator_id), "
         "e.originator_version, e.topic, e.state, c.hash "
         "FROM (SELECT * FROM {ev} WHERE notification_id > %(a)s AND notification_id <= %(u)s) e "
         "FULL JOIN (SELECT * FROM {ch} WHERE position > %(a)s AND position <= %(u)s) c "
@@ -60,8 +60,7 @@ def _rows(
         hi = min(upto, lo + window)
         with conn.cursor(binary=True) as cur:
             cur.execute(query, {"a": lo, "u": hi})
-            for pos, stream_id, version, topic, state, h in cur:
-                yield ChainRow(pos, stream_id, version, topic, state, h)
+            yield from cur.fetchall()
         lo, window = hi, min(window * 4, MAX_WINDOW)
 
 

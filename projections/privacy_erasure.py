@@ -1,8 +1,9 @@
 """Read model: forgotten customers; and the scrubbing of other views' copies of their data.
 
-On ``customer.CustomerForgotten`` this view records the customer and, holding the order detail
+On ``customer.CustomerForgotten`` this view records the customer and, holding each order
 view's advisory lock (so no batch of that view can write back a copy it read before), replaces
-each personal leaf of the customer's order documents by the erased marker. Events those views
+each personal leaf of the customer's order documents (order detail, the placement entry of the
+order timeline) by the erased marker. Events those views
 read later decode as erased anyway: the key is destroyed before the event is written, and a
 rebuild decodes every event of the customer as erased.
 """
@@ -22,8 +23,18 @@ from eventstore.recorded import RecordedEvent
 from projections.base import Projection, live_schema
 from projections.runner import lock_key
 
-#: (view, table, JSON column, paths) of each read-model copy of order personal data.
-ORDER_DOCUMENT_COPIES = (("order_detail", "order_detail", "doc"),)
+#: Each read-model copy of an order's personal data: (view, table, JSON column, key columns,
+#: the condition that finds a customer's rows, with one ``%s`` for the customer ids).
+ORDER_COPIES = (
+    ("order_detail", "order_detail", "doc", ("id",), "doc ->> 'customer_id' = ANY(%s)"),
+    (
+        "order_timeline",
+        "order_timeline",
+        "data",
+        ("order_id", "version"),
+        "type = 'order_placed' AND data ->> 'customer_id' = ANY(%s)",
+    ),
+)
 
 
 class PrivacyErasureView(Projection):
@@ -57,22 +68,23 @@ class PrivacyErasureView(Projection):
 
 def scrub_order_copies(cur: Cursor, customer_ids: list[str]) -> None:
     paths = personal_paths(OrderPlaced)
-    for view, table, column in ORDER_DOCUMENT_COPIES:
+    for view, table, column, key, condition in ORDER_COPIES:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(view),))
         target = sql.SQL("{}.{}").format(sql.Identifier(live_schema(view)), sql.Identifier(table))
-        col = sql.Identifier(column)
+        keys = sql.SQL(", ").join(map(sql.Identifier, key))
         cur.execute(
-            sql.SQL("SELECT id, {} AS doc FROM {} WHERE {} ->> 'customer_id' = ANY(%s)").format(
-                col, target, col
+            sql.SQL("SELECT {}, {} AS doc FROM {} WHERE {}").format(
+                keys, sql.Identifier(column), target, sql.SQL(condition)
             ),
             (customer_ids,),
         )
         rows = cur.fetchall()
         for row in rows:
             scrub(row["doc"], paths)
+        match = sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(k)) for k in key)
         cur.executemany(
-            sql.SQL("UPDATE {} SET {} = %s WHERE id = %s").format(target, col),
-            [(Jsonb(row["doc"]), row["id"]) for row in rows],
+            sql.SQL("UPDATE {} SET {} = %s WHERE {}").format(target, sql.Identifier(column), match),
+            [(Jsonb(row["doc"]), *(row[k] for k in key)) for row in rows],
         )
 
 

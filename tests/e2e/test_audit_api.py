@@ -98,6 +98,7 @@ def test_forgetting_a_customer_over_http_erases_their_order_address(api, contain
     assert secret not in api.get(f"/orders/{order_id}").text
     assert secret not in api.get(f"/streams/{order_id}/events").text
     assert secret not in api.get(f"/orders/{order_id}/state").text
+    assert secret not in api.get(f"/orders/{order_id}/timeline").text
     assert _wait_chained(api)["ok"] is True
     assert_error(api.post(f"/customers/{uuid4()}/forget", json={"extra": 1}), 422)
 

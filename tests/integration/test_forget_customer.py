@@ -18,6 +18,7 @@ from eventstore.audit_verify import verify
 from eventstore.export import export_events
 from eventstore.privacy import ERASED
 from projections.order_detail import get_order
+from projections.order_timeline import list_timeline
 from tests.factories import active_product
 
 
@@ -88,6 +89,7 @@ def test_personal_data_is_stored_encrypted_and_read_back_in_clear(container, pla
     state = orders.get(container.store, ids[0])
     assert state.shipping_address.name == secrets[0]
     assert get_order(container.pool, ids[0])["shipping_address"]["line1"] == secrets[1]
+    assert _contains(secrets, str(list_timeline(container.pool, ids[0])))
 
 
 def test_after_forget_the_data_is_gone_everywhere_and_the_log_still_verifies(container, placed):
@@ -109,11 +111,14 @@ def test_after_forget_the_data_is_gone_everywhere_and_the_log_still_verifies(con
         assert doc["gift"]["message"] == ERASED
         events = container.store.load_with_positions(order_id)
         assert not _contains(secrets, str([e.data for e in events]))
+        assert not _contains(secrets, str(list_timeline(container.pool, order_id)))
     assert not _contains(secrets, _export(container))
 
     container.runner.rebuild("order_detail")
+    container.runner.rebuild("order_timeline")
     for order_id in ids:
         assert not _contains(secrets, str(get_order(container.pool, order_id)))
+        assert not _contains(secrets, str(list_timeline(container.pool, order_id)))
         assert get_order(container.pool, order_id)["shipping_address"]["name"] == ERASED
 
     container.chainer.catch_up()
