@@ -114,8 +114,10 @@ def test_after_forget_the_data_is_gone_everywhere_and_the_log_still_verifies(con
         assert not _contains(secrets, str(list_timeline(container.pool, order_id)))
     assert not _contains(secrets, _export(container))
 
+    scrubbed = [get_order(container.pool, order_id) for order_id in ids]
     container.runner.rebuild("order_detail")
     container.runner.rebuild("order_timeline")
+    assert [get_order(container.pool, order_id) for order_id in ids] == scrubbed
     for order_id in ids:
         assert not _contains(secrets, str(get_order(container.pool, order_id)))
         assert not _contains(secrets, str(list_timeline(container.pool, order_id)))
