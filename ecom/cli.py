@@ -190,6 +190,9 @@ def _parser() -> argparse.ArgumentParser:
     from ecom import auth_cli  # token: mint a development bearer token
 
     auth_cli.register(sub)
+    from ecom import process_cli  # processes run: only the sagas (crash tests)
+
+    process_cli.register(sub)
     return parser
 
 

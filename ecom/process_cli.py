@@ -1,0 +1,47 @@
+"""``ecom processes run``: run only the process managers (the placement saga and the
+fulfillment manager), with no HTTP and no read models. Used by the crash-safety test, which
+SIGKILLs this process and starts it again: each manager resumes from its stored position and
+every step it repeats is an idempotent replay."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+from ecom.settings import Settings
+
+
+def register(subparsers) -> None:  # noqa: ANN001 - argparse's private _SubParsersAction
+    processes = subparsers.add_parser("processes", help="process managers (sagas)")
+    psub = processes.add_subparsers(dest="action", required=True)
+    run = psub.add_parser("run", help="run only the process managers until stopped")
+    run.add_argument("--poll", type=float, default=0.02, help="idle poll interval in seconds")
+    run.add_argument(
+        "--only", action="append", help="run only this manager (repeatable; default all)"
+    )
+    run.add_argument(
+        "--migrate", action="store_true", help="apply migrations first (default: assume done)"
+    )
+    run.set_defaults(func=run_processes)
+
+
+def run_processes(args: argparse.Namespace) -> int:
+    from ecom.bootstrap import build
+
+    container = build(Settings.from_env())
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        if args.migrate:
+            container.migrate()
+        runner = container.processes
+        if args.only:
+            runner.managers = {k: v for k, v in runner.managers.items() if k in args.only}
+        runner.start(poll_s=args.poll)
+        print("processes running:", ", ".join(runner.managers), flush=True)
+        stop.wait()
+    finally:
+        container.close()
+    return 0
