@@ -233,7 +233,7 @@ def test_the_saga_survives_repeated_sigkills(container, database_url):
     # Stock conserved; reservations exactly those of live orders, none expiring.
     live_reserved: dict[str, int] = defaultdict(int)
     shipped_units: dict[str, int] = defaultdict(int)
-    for i, state in final.items():
+    for state in final.values():
         for line in state.lines:
             if state.status == "confirmed":
                 live_reserved[line.sku] += line.quantity
