@@ -239,3 +239,23 @@ def test_a_zero_rate_disables_limiting_and_idle_buckets_are_pruned():
     clock.now += 1
     limiter.take("new")
     assert len(limiter._buckets) <= 2
+
+
+def test_a_cached_token_is_still_refused_once_it_expires():
+    config = AuthConfig("HS256", SECRET, SECRET, leeway_s=0)
+    header = f"Bearer {mint(config, 'cached', 'admin', ttl_s=2)}"
+    assert authenticate(config, header).id == "cached"
+    assert authenticate(config, header).id == "cached"  # from the cache
+    time.sleep(2.1)
+    with pytest.raises(ApiError) as info:
+        authenticate(config, header)
+    assert (info.value.status, info.value.code) == (401, "token_expired")
+
+
+def test_a_tampered_copy_of_a_cached_token_is_refused():
+    header = f"Bearer {mint(HS, 'cached', 'analyst')}"
+    assert authenticate(HS, header).role == "analyst"
+    head, _, signature = header.split(".")
+    forged = f"{head}.{_b64({'sub': 'cached', 'role': 'admin', 'exp': int(time.time()) + 60})}"
+    with pytest.raises(ApiError):
+        authenticate(HS, f"{forged}.{signature}")
