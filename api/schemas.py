@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from domain.money import minor_unit
 
 T = TypeVar("T")
 
@@ -21,6 +24,13 @@ class Request(BaseModel):
 class MoneyIn(Request):
     amount: Annotated[str, Field(pattern=r"^\d{1,12}(\.\d{1,4})?$")]
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+
+    @model_validator(mode="after")
+    def _at_most_the_currencys_decimals(self) -> MoneyIn:
+        unit = minor_unit(self.currency)
+        if Decimal(self.amount) % unit:
+            raise ValueError(f"{self.currency} amounts are multiples of {unit}.")
+        return self
 
 
 class MoneyOut(BaseModel):
