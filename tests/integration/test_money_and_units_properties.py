@@ -1,0 +1,134 @@
+"""Property: whatever the interleaving of ship, deliver, cancel, return and refund commands on
+a confirmed order, refunds ≤ captures ≤ authorizations and, per line, shipped ≤ ordered −
+cancelled, and returned ≤ delivered ≤ shipped. Rejected commands write nothing harmful."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from uuid import uuid4
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from commands import cancellations, inventory, locations, orders, payments, returns, shipments
+from commands.context import CommandContext
+from commands.placement_saga import OrderPlacementSaga
+from commands.process_manager import Trigger
+from domain.errors import DomainError
+from domain.order.values import Address, LineQuantity, PaymentRef, RequestedLine
+from domain.pricing_policy import FlatRateShipping, FlatRateTax
+from tests.factories import active_product
+
+ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
+
+
+@pytest.fixture(scope="module")
+def world(container):
+    code = f"HY-{uuid4().hex[:8]}"
+    ctx = CommandContext.new("t")
+    locations.register(container.store, ctx, code=code, name=code, type="warehouse", priority=1)
+    container.runner.catch_up(["locations"])
+    skus = [active_product(container, price=p)[1] for p in ("10.00", "7.50")]
+    for sku in skus:
+        inventory.receive(container.store, ctx, sku=sku, location=code, quantity=100_000)
+    saga = OrderPlacementSaga(container.store, container.pool, container.gateway)
+    return container, code, skus, saga
+
+
+def confirmed_order(world):  # noqa: ANN001
+    container, _code, skus, saga = world
+    placed = orders.place(
+        container.store,
+        CommandContext.new("t"),
+        order_id=uuid4(),
+        customer_id=uuid4(),
+        currency="USD",
+        lines=[RequestedLine(skus[0], 3), RequestedLine(skus[1], 2)],
+        shipping_address=ADDRESS,
+        payment=PaymentRef(token="tok_visa"),
+        tax_policy=FlatRateTax(Decimal("8.25")),
+        shipping_policy=FlatRateShipping(Decimal("4.99"), None),
+    )
+    event = container.store.load_with_positions(placed.stream_id)[0]
+    saga.handle(Trigger("property-test", event))
+    state = orders.get(container.store, placed.stream_id)
+    assert state.status == "confirmed"
+    return placed.stream_id
+
+
+operation = st.one_of(
+    st.tuples(st.just("ship"), st.integers(0, 1), st.integers(1, 3)),
+    st.tuples(st.just("deliver"), st.integers(0, 3), st.just(0)),
+    st.tuples(st.just("cancel"), st.booleans(), st.just(0)),
+    st.tuples(st.just("return"), st.integers(0, 1), st.integers(1, 2)),
+    st.tuples(st.just("refund"), st.integers(1, 4000), st.just(0)),
+)
+
+
+def apply(world, order_id, op, opened: list) -> None:  # noqa: ANN001
+    container, code, _skus, _saga = world
+    store, gateway = container.store, container.gateway
+    ctx = CommandContext.new("t")
+    state = orders.get(store, order_id)
+    kind, a, b = op
+    if kind == "ship":
+        line = state.lines[a]
+        sid = uuid4()
+        shipments.open_shipment(
+            store, ctx, order_id, shipment_id=sid, location=code,
+            lines=[LineQuantity(line_id=line.line_id, quantity=b)], carrier="UPS",
+        )  # fmt: skip
+        opened.append(sid)
+        shipments.track(store, gateway, ctx, sid, code="picked_up")
+    elif kind == "deliver" and opened:
+        shipments.attempt(store, gateway, ctx, opened[a % len(opened)], outcome="successful")
+    elif kind == "cancel":
+        rid = uuid4()
+        cancellations.request(store, ctx, order_id, request_id=rid, reason="customer_request")
+        cancellations.review(store, gateway, ctx, rid, approve=a)
+    elif kind == "return":
+        returnable = [ln for ln in state.lines if ln.delivered > ln.in_returns] or state.lines
+        line = returnable[a % len(returnable)]
+        ret = uuid4()
+        returns.request(
+            store, ctx, order_id, return_id=ret,
+            lines=[LineQuantity(line_id=line.line_id, quantity=b)], reason="too big",
+        )  # fmt: skip
+        returns.receive(store, gateway, ctx, ret, restock=False)
+    elif kind == "refund":
+        payments.refund(
+            store, gateway, ctx, order_id=order_id, refund_id=uuid4(),
+            amount=Decimal(a) / 100, reason="customer_request",
+        )  # fmt: skip
+
+
+def check(world, order_id) -> None:  # noqa: ANN001
+    container = world[0]
+    pay = payments.get(container.store, order_id)
+    in_flight = sum((x for _, x in pay.in_flight), Decimal("0"))
+    assert Decimal("0") <= pay.refunded <= pay.refunded + in_flight <= pay.captured
+    assert pay.captured + pay.voided <= pay.authorized
+    state = orders.get(container.store, order_id)
+    for line in state.lines:
+        assert 0 <= line.shipped <= line.quantity - line.cancelled
+        assert 0 <= line.returned <= line.delivered <= line.shipped
+        assert line.in_returns <= line.delivered
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(ops=st.lists(operation, min_size=1, max_size=10))
+def test_any_interleaving_keeps_money_and_units_consistent(world, ops):
+    order_id = confirmed_order(world)
+    opened: list = []
+    for op in ops:
+        try:
+            apply(world, order_id, op, opened)
+            event(f"{op[0]} accepted")
+        except DomainError as refused:
+            event(f"{op[0]} refused: {refused.code}")  # nothing written; invariants hold
+        check(world, order_id)
