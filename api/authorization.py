@@ -464,6 +464,8 @@ def _set_query(scope, name: str, value: str) -> None:
 def install(app: FastAPI) -> None:
     """Add the gateway and describe bearer auth and its answers in the OpenAPI document."""
     app.add_middleware(Gateway)
+    if log.level == logging.NOTSET:
+        log.setLevel(logging.INFO)  # one line per request wherever the root logger writes
     original = app.openapi
 
     def openapi() -> dict:
