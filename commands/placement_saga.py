@@ -34,6 +34,7 @@ class SagaSettings:
 class OrderPlacementSaga(ProcessManager):
     name = "order_placement"
     topics = ("order.OrderPlaced",)
+    concurrency = 4  # orders are independent; stock conflicts are re-decided by the executor
 
     def __init__(
         self,

@@ -1,0 +1,165 @@
+"""Saga throughput and latency: orders are placed at a steady offered rate while the process
+managers run in their own process (``ecom processes run``, as deployed); we measure orders
+confirmed per second and the latency from ``OrderPlaced`` (the place command returning) to
+``OrderConfirmed`` (seen in the event store by a 5 ms poller), p50 and p99.
+
+    python -m bench.saga --rates 25,50,100 --seconds 15
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+from bench.common import container_on, fresh_database, machine, parser
+from commands import inventory, locations, orders, products
+from commands.context import CommandContext
+from domain.money import Money
+from domain.order.values import Address, PaymentRef, RequestedLine
+from domain.pricing_policy import FlatRateShipping, FlatRateTax
+
+ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
+SKUS = 50
+
+
+def _setup(container) -> list[str]:  # noqa: ANN001
+    ctx = CommandContext.new("bench")
+    for code, priority in (("BENCH-WH1", 1), ("BENCH-WH2", 2)):
+        locations.register(
+            container.store, ctx, code=code, name=code, type="warehouse", priority=priority
+        )
+    container.runner.catch_up(["locations"])
+    skus = []
+    for i in range(SKUS):
+        sku, product_id = f"BENCH-{i:03d}", uuid4()
+        price = Money.of(Decimal("10.00"), "USD")
+        products.create(container.store, ctx, product_id=product_id, sku=sku, name=sku, price=price)
+        products.change_lifecycle(container.store, ctx, product_id, "pending_approval")
+        products.change_lifecycle(container.store, ctx, product_id, "active")
+        inventory.receive(container.store, ctx, sku=sku, location="BENCH-WH1", quantity=10**6)
+        skus.append(sku)
+    return skus
+
+
+class Watcher(threading.Thread):
+    """Polls the store for confirmations and cancellations; records when each was seen."""
+
+    def __init__(self, container, after: int):  # noqa: ANN001
+        super().__init__(daemon=True)
+        self.store, self.after = container.store, after
+        self.seen: dict[UUID, tuple[str, float]] = {}
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        topics = ("order.OrderConfirmed", "order.OrderCancelled")
+        while not self.stop.is_set():
+            events = self.store.read_all(after=self.after, limit=1000, topics=topics)
+            now = time.perf_counter()
+            for e in events:
+                self.seen.setdefault(e.stream_id, (e.name, now))
+                self.after = e.position
+            if not events:
+                time.sleep(0.005)
+
+
+def _place(container, sku: str) -> UUID:  # noqa: ANN001
+    return orders.place(
+        container.store,
+        CommandContext.new("bench"),
+        order_id=uuid4(),
+        customer_id=uuid4(),
+        currency="USD",
+        lines=[RequestedLine(sku, 1)],
+        shipping_address=ADDRESS,
+        payment=PaymentRef(token="tok_visa"),
+        tax_policy=FlatRateTax(Decimal("0")),
+        shipping_policy=FlatRateShipping(Decimal("0"), None),
+    ).stream_id
+
+
+def run_rate(container, skus: list[str], rate: float, seconds: float) -> dict:  # noqa: ANN001
+    watcher = Watcher(container, container.store.head())
+    watcher.start()
+    placed: dict[UUID, float] = {}
+    lock = threading.Lock()
+    count = int(rate * seconds)
+
+    def one(i: int) -> None:
+        order_id = _place(container, skus[i % len(skus)])
+        at = time.perf_counter()
+        with lock:
+            placed[order_id] = at
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(8) as pool:
+        for i in range(count):
+            due = start + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            pool.submit(one, i)
+    offered_end = time.perf_counter()
+    deadline = offered_end + 60
+    while time.perf_counter() < deadline and not all(o in watcher.seen for o in placed):
+        time.sleep(0.05)
+    watcher.stop.set()
+    watcher.join()
+    confirmed = [o for o in placed if watcher.seen.get(o, ("", 0))[0] == "OrderConfirmed"]
+    latencies = sorted((watcher.seen[o][1] - placed[o]) * 1000 for o in confirmed)
+    last = max(watcher.seen[o][1] for o in confirmed) if confirmed else offered_end
+    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0] * 99
+    return {
+        "offered": rate,
+        "placed": len(placed),
+        "confirmed": len(confirmed),
+        "achieved_placing": len(placed) / (offered_end - start),
+        "confirmed_per_s": len(confirmed) / (last - start),
+        "p50_ms": q[49],
+        "p99_ms": q[98],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser(__doc__.split("\n")[0])
+    p.add_argument("--rates", default="25,50,100", help="offered orders per second, comma list")
+    p.add_argument("--seconds", type=float, default=15.0)
+    args = p.parse_args(argv)
+    rates = [float(r) for r in args.rates.split(",")]
+    with fresh_database(args.url, args.keep) as url, container_on(url) as container:
+        skus = _setup(container)
+        env = {**os.environ, "ECOM_DATABASE_URL": url}
+        saga = subprocess.Popen(
+            [sys.executable, "-m", "ecom.cli", "processes", "run", "--poll", "0.005"],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert saga.stdout is not None
+            saga.stdout.readline()
+            print(machine(url))
+            print("| offered/s | placed | confirmed | confirmed/s | p50 ms | p99 ms |")
+            print("|---|---|---|---|---|---|")
+            for rate in rates:
+                r = run_rate(container, skus, rate, args.seconds)
+                print(
+                    f"| {r['offered']:.0f} (placed at {r['achieved_placing']:.0f}) | "
+                    f"{r['placed']} | {r['confirmed']} | {r['confirmed_per_s']:.0f} | "
+                    f"{r['p50_ms']:.0f} | {r['p99_ms']:.0f} |",
+                    flush=True,
+                )
+        finally:
+            saga.terminate()
+            saga.wait(10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
