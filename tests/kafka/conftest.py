@@ -150,7 +150,7 @@ def meta() -> EventMeta:
     return EventMeta(datetime.now(UTC), "test", str(uuid.uuid4()), str(uuid.uuid4()))
 
 
-def write_pings(store, streams: int, per_stream: int, per_txn: int = 2000) -> list[uuid.UUID]:
+def write_pings(store, streams: int, per_stream: int, per_txn: int = 500) -> list[uuid.UUID]:
     """Append ``streams * per_stream`` pings, interleaving streams; return the stream ids."""
     ids = [uuid.uuid4() for _ in range(streams)]
     versions = dict.fromkeys(ids, 0)

@@ -19,7 +19,7 @@ def test_100000_events_are_relayed_with_none_lost_and_order_per_key_kept(
     store = container.store
     start = store.head()
     t0 = time.monotonic()
-    ids = write_pings(store, streams=1000, per_stream=100, per_txn=5000)
+    ids = write_pings(store, streams=1000, per_stream=100, per_txn=1000)
     written = time.monotonic() - t0
     prefix = unique("r100k-")
     relay = Relay(

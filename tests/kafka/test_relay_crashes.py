@@ -34,7 +34,7 @@ def test_relay_killed_20_times_while_50000_events_are_written_loses_nothing(
 
     def writer() -> None:
         for _ in range(25):  # 25 x 2,000 = 50,000 events, spread over the kills
-            ids.extend(write_pings(store, streams=100, per_stream=20, per_txn=2000))
+            ids.extend(write_pings(store, streams=100, per_stream=20, per_txn=500))
             time.sleep(0.4)
 
     writing = in_thread(writer)
