@@ -18,13 +18,14 @@ from api.routes import (
     locations,
     operations,
     order_changes,
+    order_lines,
     orders,
     returns,
 )
 from ecom.bootstrap import Container, build
 
 API_PREFIX = "/api/v1"
-ORDER_FLOW = (order_changes, fulfillment, returns)
+ORDER_FLOW = (order_changes, order_lines, fulfillment, returns)
 MAX_BODY_BYTES = 1_000_000
 
 

@@ -97,7 +97,8 @@ def _apply(doc: dict[str, Any], e: RecordedEvent) -> None:
     d, at = e.data, e.meta.occurred_at.isoformat()
     match e.name:
         case "OrderModified":
-            doc[d["field"]] = d["new_value"]
+            if d["field"] != "lines":  # line edits: ``LinesRevised`` carries the new lines
+                doc[d["field"]] = d["new_value"]
         case "NoteAdded":
             doc["notes"].append(
                 {
@@ -162,6 +163,24 @@ def _apply_fulfillment(doc: dict[str, Any], e: RecordedEvent) -> None:
     """Splits, shipments, deliveries, returns and cancellation requests."""
     d, at = e.data, e.meta.occurred_at.isoformat()
     match e.name:
+        case "LinesRevised":
+            old = {x["line_id"]: x for x in doc["lines"]}
+            zero = {"reserved": 0, "cancelled": 0, "shipped": 0, "delivered": 0, "returned": 0}
+            doc["lines"] = [
+                {
+                    **old.get(x["line_id"], {**x, "name": x.get("name", ""), **zero}),
+                    "quantity": x["quantity"],
+                    "total": x["total"],
+                }  # fmt: skip
+                for x in d["lines"]
+            ]
+            for line in doc["lines"]:
+                line["reserved"] = sum(
+                    a["quantity"] for a in d["allocations"] if a["line_id"] == line["line_id"]
+                )
+            doc["allocations"] = d["allocations"]
+            for key in ("subtotal", "tax", "shipping", "total"):
+                doc[key] = d[key]
         case "OrderSplit":
             doc["children"] = [c["order_id"] for c in d["children"]]
         case "FulfillmentStarted":

@@ -18,6 +18,7 @@ PAYMENT_TOPICS = (
     "payment.PaymentDeclined",
     "payment.PaymentCaptured",
     "payment.AuthorizationVoided",
+    "payment.AuthorizationAdjusted",
     "payment.AuthorizationExpired",
     "payment.RefundRequested",
     "payment.RefundSucceeded",
@@ -106,6 +107,10 @@ def apply_payment(p: dict, e: RecordedEvent) -> dict | None:
             add("captured", d["amount"])
             entry = {"kind": "capture", "id": d["capture_id"], "amount": d["amount"]}
             return entry | {"shipment_id": d.get("shipment_id"), "status": "succeeded", "at": at}
+        case "AuthorizationAdjusted":
+            p["authorized"] = d["amount"]
+            return {"kind": "authorization", "id": d["gateway_reference"], "amount": d["amount"],
+                    "status": "adjusted", "reason": d["reason"], "at": at}  # fmt: skip
         case "AuthorizationVoided":
             add("voided", d["amount"])
             if Decimal(p["captured"]) == 0:

@@ -124,6 +124,17 @@ class OrderCancelled(OrderEvent):
     cancelled_by: str
 
 
+class LinesRevised(OrderEvent):
+    """The order's lines, totals and allocations after an edit (beside its ``OrderModified``)."""
+
+    lines: list[OrderLine]
+    subtotal: Money
+    tax: Money
+    shipping: Money
+    total: Money
+    allocations: list[dict[str, JsonValue]]
+
+
 class OrderSplit(OrderEvent):
     """The parent's lines moved to child orders; the parent is frozen from now on."""
 
@@ -253,6 +264,7 @@ ORDER_STREAM_EVENTS = (
     OrderConfirmed,
     OrderCancelled,
     OrderSplit,
+    LinesRevised,
     FulfillmentStarted,
     ShipmentOpened,
     ShipmentCancelledOnOrder,

@@ -18,6 +18,7 @@ from domain.order.events import (
     FulfillmentStarted,
     LinesDelivered,
     LinesReturned,
+    LinesRevised,
     LinesShipped,
     NoteAdded,
     NoteDeleted,
@@ -293,6 +294,31 @@ def _with_shipment(state: OrderState, shipment_id: UUID, **changes: Any) -> Orde
 def evolve_fulfillment(state: OrderState, event: DomainEvent) -> OrderState:
     """Splits, shipments, deliveries, returns and cancellation requests."""
     match event:
+        case LinesRevised():
+            old = {ln.line_id: ln for ln in state.lines}
+            lines = []
+            for x in event.lines:
+                kept = old.get(x.line_id)
+                lines.append(
+                    replace(kept, quantity=x.quantity, total=x.total)
+                    if kept
+                    else LineState(
+                        x.line_id, x.sku, x.product_id, x.quantity, x.unit_price, x.total
+                    )
+                )
+            by_line: dict[str, int] = {}
+            for a in event.allocations:
+                by_line[str(a["line_id"])] = by_line.get(str(a["line_id"]), 0) + int(a["quantity"])
+            lines = [replace(ln, reserved=by_line.get(ln.line_id, 0)) for ln in lines]
+            return replace(
+                state,
+                lines=tuple(lines),
+                subtotal=event.subtotal,
+                tax=event.tax,
+                shipping=event.shipping,
+                total=event.total,
+                allocations=tuple(dict(a) for a in event.allocations),
+            )
         case OrderSplit():
             children = tuple(UUID(str(c["order_id"])) for c in event.children)
             return replace(state, split=True, children=children)

@@ -38,6 +38,14 @@ class PaymentCaptured(PaymentEvent):
     gateway_reference: str
 
 
+class AuthorizationAdjusted(PaymentEvent):
+    """The authorization now holds ``amount`` (an order edit raised or lowered the total)."""
+
+    amount: Amount
+    gateway_reference: str
+    reason: str
+
+
 class AuthorizationVoided(PaymentEvent):
     amount: Amount
     reason: str
@@ -77,4 +85,5 @@ PAYMENT_EVENTS = (
     RefundSucceeded,
     RefundFailed,
     RefundRequested,
+    AuthorizationAdjusted,
 )

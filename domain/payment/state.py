@@ -17,6 +17,7 @@ from domain.errors import Conflict, IllegalTransition, InvalidCommand
 from domain.events import DomainEvent
 from domain.payment.events import (
     PAYMENT_EVENTS,
+    AuthorizationAdjusted,
     AuthorizationExpired,
     AuthorizationVoided,
     PaymentAuthorized,
@@ -88,6 +89,8 @@ def evolve(state: PaymentState, event: DomainEvent) -> PaymentState:
                 status="captured" if full else "partially_captured",
                 capture_ids=state.capture_ids | {event.capture_id},
             )
+        case AuthorizationAdjusted():
+            return replace(state, authorized=event.amount)
         case AuthorizationVoided():
             status = "voided" if state.captured == ZERO else "captured"
             return replace(state, voided=state.voided + event.amount, status=status)
@@ -285,3 +288,20 @@ def payment_status(state: PaymentState) -> str:
     if state.declined:
         return "failed"
     return "pending"
+
+
+def adjust_authorization(
+    state: PaymentState, *, amount: Decimal, gateway_reference: str, reason: str
+) -> list[DomainEvent]:
+    """Hold ``amount`` instead (before any capture)."""
+    _positive(amount)
+    if state.status != "authorized" or state.captured > ZERO:
+        raise Conflict(
+            "Only an uncaptured, live authorization can be adjusted.",
+            code="authorization_not_adjustable",
+        )
+    if amount == state.authorized:
+        return []
+    return [
+        AuthorizationAdjusted(amount=amount, gateway_reference=gateway_reference, reason=reason)
+    ]

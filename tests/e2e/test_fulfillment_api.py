@@ -514,3 +514,70 @@ def test_a_refund_repeated_under_one_key_is_written_once(fapi, container):
     time.sleep(0.3)
     ledger = fapi.get(f"/orders/{order['id']}/payments").json()
     assert ledger["refunded"] == "5.00" and len(ledger["refunds"]) == 1
+
+
+# ---- line edits ------------------------------------------------------------------------------
+
+
+def test_adding_and_changing_lines_re_reserves_and_adjusts_the_authorization(fapi, container):
+    wh, skus, order = confirmed(fapi, container, 2)
+    extra = stocked_sku(container, fapi, (wh, 5))
+    r = fapi.post(
+        f"/orders/{order['id']}/lines", json={"sku": extra, "quantity": 3, "reason": "asked"}
+    )
+    assert r.status_code == 201, r.text
+    doc = detail(fapi, order["id"], r.json()["position"])
+    assert [x["quantity"] for x in doc["lines"]] == [2, 3]
+    assert [x["reserved"] for x in doc["lines"]] == [2, 3]
+    assert doc["total"]["amount"] == "50.00"
+    assert fapi.get(f"/inventory/{extra}").json()["reserved"] == 3
+    ledger = eventually(
+        lambda: fapi.get(f"/orders/{order['id']}/payments").json(),
+        lambda x: x["authorized"] == "50.00",
+    )
+    assert ledger["payment_status"] == "authorized"
+    line_id = order["lines"][0]["line_id"]
+    r = fapi.patch(
+        f"/orders/{order['id']}/lines/{line_id}", json={"quantity": 1, "reason": "fewer"}
+    )
+    assert r.status_code == 200, r.text
+    doc = detail(fapi, order["id"], r.json()["position"])
+    assert doc["lines"][0]["quantity"] == 1 and doc["total"]["amount"] == "40.00"
+    inv = fapi.get(f"/inventory/{skus[0]}", params={"min_position": r.json()["position"]}).json()
+    assert (inv["reserved"], inv["available"]) == (1, 9)
+    mods = fapi.get(f"/orders/{order['id']}/modifications").json()["items"]
+    assert [m["modification_type"] for m in mods][-2:] == ["item_added", "quantity_changed"]
+
+
+def test_an_edit_that_cannot_be_reserved_is_refused_and_writes_nothing(fapi, container):
+    _wh, skus, order = confirmed(fapi, container, 2, stock=3)
+    line_id = order["lines"][0]["line_id"]
+    before = fapi.get(f"/orders/{order['id']}/state").json()["version"]
+    r = fapi.patch(f"/orders/{order['id']}/lines/{line_id}", json={"quantity": 9, "reason": "more"})
+    assert_error(r, 409, "insufficient_stock")
+    assert fapi.get(f"/orders/{order['id']}/state").json()["version"] == before
+    assert fapi.get(f"/inventory/{skus[0]}").json()["reserved"] == 2
+    assert_error(
+        fapi.delete(f"/orders/{order['id']}/lines/{line_id}", params={"reason": "x"}),
+        409,
+        "last_line",
+    )
+    assert_error(
+        fapi.patch(f"/orders/{order['id']}/lines/nope", json={"quantity": 1, "reason": "x"}),
+        404,
+        "line_not_found",
+    )
+
+
+def test_removing_a_line_releases_it_and_lines_freeze_once_shipping_starts(fapi, container):
+    wh, skus, order = confirmed(fapi, container, 1, 2)
+    l1, l2 = (x["line_id"] for x in order["lines"])
+    r = fapi.delete(f"/orders/{order['id']}/lines/{l2}", params={"reason": "out of fashion"})
+    assert r.status_code == 200, r.text
+    doc = detail(fapi, order["id"], r.json()["position"])
+    assert [x["line_id"] for x in doc["lines"]] == [l1]
+    at = {"min_position": r.json()["position"]}
+    assert fapi.get(f"/inventory/{skus[1]}", params=at).json()["reserved"] == 0
+    dispatch(fapi, order["id"], wh, l1, 1)
+    r = fapi.patch(f"/orders/{order['id']}/lines/{l1}", json={"quantity": 2, "reason": "x"})
+    assert_error(r, 409, "order_already_fulfilling")
