@@ -20,8 +20,8 @@ The client address is the socket peer's (``X-Forwarded-For`` is not trusted); pu
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fnmatch
+import json
 import logging
 import re
 import time
@@ -31,7 +31,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 from uuid import UUID, uuid4
 
-import orjson
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -447,20 +446,25 @@ class Gateway:
 
 
 def _check_customer(body: bytes, principal: Principal) -> None:
-    """A customer places orders for themself only (malformed bodies are the route's to refuse)."""
-    with contextlib.suppress(ValueError):
-        doc = orjson.loads(body)
-        if isinstance(doc, dict) and isinstance(doc.get("customer_id"), str):
-            try:
-                customer = str(UUID(doc["customer_id"]))
-            except ValueError:
-                return
-            if customer != principal.id:
-                raise _Refused(
-                    403,
-                    "forbidden_customer",
-                    "A customer may place orders for their own customer id only.",
-                )
+    """A customer places orders for themself only. Parsed as the route will parse it
+    (``json.loads``); a body that is not a JSON object is the route's to refuse, but a
+    ``customer_id`` that is present and not the caller's, in any form, is refused here."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return
+    if not isinstance(doc, dict) or "customer_id" not in doc:
+        return
+    try:
+        customer = str(UUID(doc["customer_id"]))
+    except (TypeError, ValueError, AttributeError):
+        customer = None
+    if customer != principal.id:
+        raise _Refused(
+            403,
+            "forbidden_customer",
+            "A customer may place orders for their own customer id only.",
+        )
 
 
 def _set_query(scope, name: str, value: str) -> None:

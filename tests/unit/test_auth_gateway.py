@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from types import SimpleNamespace
+from uuid import uuid4
 
 import pytest
 from fastapi import FastAPI
@@ -35,6 +36,10 @@ def make_app(**settings) -> FastAPI:
 
     @app.post("/api/v1/locations")
     async def echo(body: dict):
+        return body
+
+    @app.post("/api/v1/orders")
+    async def place(body: dict):
         return body
 
     @app.get("/api/v1/unruled")
@@ -149,6 +154,22 @@ def test_docs_can_be_closed():
 
 
 def _uuid() -> str:
-    from uuid import uuid4
-
     return str(uuid4())
+
+
+def test_a_customer_places_for_their_own_id_in_whatever_form_it_is_written(client):
+    me, other = uuid4(), uuid4()
+    headers = bearer("customer", str(me))
+    for mine in (str(me), str(me).upper(), me.hex, f"urn:uuid:{me}"):
+        r = client.post("/api/v1/orders", json={"customer_id": mine}, headers=headers)
+        assert r.status_code == 200, (mine, r.text)
+    for theirs in (str(other), other.hex, f"{{{other}}}", 123, None, "", ["x"]):
+        r = client.post("/api/v1/orders", json={"customer_id": theirs}, headers=headers)
+        assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden_customer"
+    duplicated = f'{{"customer_id": "{me}", "customer_id": "{other}"}}'.encode()
+    r = client.post(
+        "/api/v1/orders",
+        content=duplicated,
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    assert r.status_code == 403
