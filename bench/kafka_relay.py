@@ -98,6 +98,7 @@ def end_to_end(container, bootstrap: str, seconds: float, per_s: int) -> dict[st
         "bench-e2e",
         prefix="e2e-",
     )
+    projector.ensure_schemas()
     stop = threading.Event()
     threads = [
         threading.Thread(target=relay.run, daemon=True),

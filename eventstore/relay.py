@@ -239,7 +239,7 @@ class Relay:
                 "bootstrap.servers": self.bootstrap,
                 "enable.idempotence": True,
                 "acks": "all",
-                "linger.ms": 20,
+                "linger.ms": 5,
                 "batch.num.messages": 10_000,
                 "queue.buffering.max.messages": self.max_in_flight * 2,
                 "message.timeout.ms": self.message_timeout_ms,

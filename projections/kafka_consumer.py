@@ -106,6 +106,7 @@ class KafkaProjector:
                 "heartbeat.interval.ms": 1000,
                 "max.poll.interval.ms": 60000,
                 "topic.metadata.refresh.interval.ms": 2000,
+                "fetch.wait.max.ms": 50,  # latency: the default 500 ms is spent when idle
                 "logger": kt.LIBRDKAFKA_LOG,
                 **self.consumer_config,
             }
