@@ -8,7 +8,7 @@ current version of every stream involved, accepts each request whose expectation
 arrival order, so two requests on one stream cannot both win), writes the accepted requests'
 events, and commits. Rejected requests get their own conflict; the
 positions go back to each accepted caller. Followers just wait. A lone request takes the
-library's ordinary insert path, which is fastest for one.
+library's ordinary (pipelined) insert path, which is fastest for one small append.
 
 The guarantees are the library's: one table lock per transaction (commit order = position
 order, so a tailing reader never skips a gap) and unique (stream, version).
@@ -25,6 +25,11 @@ import orjson
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from eventstore.recorder import IDEMPOTENCY_TABLE, EcomRecorder, IdempotencyRecord
+
+#: Larger appends avoid the library's pipelined insert: a single huge pipelined statement was
+#: seen to stall (client polling, server waiting for the rest of the message) while readers
+#: were busy; the plain path below sends it as an ordinary query.
+PIPELINE_MAX_EVENTS = 100
 
 
 class StreamConflict(Exception):
@@ -90,7 +95,7 @@ class GroupCommitter:
 
     def _commit(self, batch: list[_Request]) -> None:
         try:
-            if len(batch) == 1:
+            if len(batch) == 1 and len(batch[0].events) <= PIPELINE_MAX_EVENTS:
                 self._commit_one(batch[0])
             else:
                 try:
