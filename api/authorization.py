@@ -247,6 +247,8 @@ class Gateway:
         self._ready = True
 
     async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            return await self.app(scope, receive, self._checked_startup(scope, send))
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = dict(scope.get("headers") or ())
@@ -278,6 +280,20 @@ class Gateway:
                 principal.id if principal else "-",
                 (time.perf_counter() - started) * 1000,
             )
+
+    def _checked_startup(self, scope, send):
+        """Once the app has started (its container exists), load the security settings, so a
+        bad key or a short secret stops the server at start, and a dev secret is made then."""
+
+        async def checked(message):
+            if message["type"] == "lifespan.startup.complete":
+                from api.deps import auth_config
+
+                self._setup(scope["app"])  # raising here unwinds the app's lifespan: the
+                auth_config(scope["app"])  # container closes and startup fails with the error
+            await send(message)
+
+        return checked
 
     async def _handle(self, scope, receive, send):
         app: FastAPI = scope["app"]

@@ -173,3 +173,23 @@ def test_a_customer_places_for_their_own_id_in_whatever_form_it_is_written(clien
         headers={**headers, "Content-Type": "application/json"},
     )
     assert r.status_code == 403
+
+
+def test_a_bad_security_configuration_stops_the_app_at_start():
+    from contextlib import asynccontextmanager
+
+    def app_with(settings: Settings) -> FastAPI:
+        @asynccontextmanager
+        async def lifespan(app):
+            app.state.container = SimpleNamespace(settings=settings)
+            yield
+
+        app = FastAPI(lifespan=lifespan)
+        authorization.install(app)
+        return app
+
+    with pytest.raises(Exception, match="at least 32 bytes"):
+        with TestClient(app_with(Settings(jwt_secret="short"))):
+            pass
+    with TestClient(app_with(Settings(jwt_secret=SECRET))) as client:
+        assert client.get("/openapi.json").status_code == 200
