@@ -54,7 +54,9 @@ class History:
         self.pending.append(
             self.store.mapper.to_stored(stream_id, self.versions[stream_id], event, meta)
         )
-        if len(self.pending) >= 3000:
+        # The library's recorder sends a batch in one pipeline without reading results; a few
+        # thousand rows can fill both socket buffers (seen over Unix sockets), so stay small.
+        if len(self.pending) >= 500:
             self.flush()
 
     def flush(self) -> None:
