@@ -62,7 +62,7 @@ def main() -> None:
         chain_s = time.monotonic() - t
 
         t = time.monotonic()
-        report = verify(c.pool)
+        report = verify(c.pool, mac_key=c.chainer.mac_key)
         verify_s = time.monotonic() - t
         assert report.ok and report.events_checked == args.events, report
 

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,10 +17,9 @@ from ecom.settings import Settings
 
 
 def key_file(explicit: str | None) -> Path:
-    if explicit:
-        return Path(explicit)
-    settings = Settings.from_env()
-    return Path(os.environ.get("ECOM_AUDIT_KEY_FILE") or settings.data_dir / "audit_ed25519.pem")
+    from eventstore.checkpoint import audit_key_path
+
+    return Path(explicit) if explicit else audit_key_path(Settings.from_env().data_dir)
 
 
 def _print(doc: dict) -> None:
@@ -48,7 +46,7 @@ def _verify(args: argparse.Namespace) -> int:
         try:
             if not args.no_chain and container.chainer is not None:
                 container.chainer.catch_up()
-            report = verify(container.pool, checkpoint=cp)
+            report = verify(container.pool, checkpoint=cp, mac_key=container.chainer.mac_key)
         finally:
             container.close()
     _print(report.as_json())

@@ -25,6 +25,7 @@ from domain.returns import RETURN_EVENTS
 from domain.shipment import SHIPMENT_EVENTS
 from ecom.settings import Settings
 from eventstore.chainer import EventChainer
+from eventstore.checkpoint import audit_key_path, load_or_create_key, mac_key_of
 from eventstore.database import make_datastore, make_pool, resolve_database_url
 from eventstore.mapper import EventMapper, EventRegistry
 from eventstore.privacy import KeyRing
@@ -108,7 +109,9 @@ def build(settings: Settings | None = None, *, url: str | None = None) -> Contai
         pool=pool,
         runner=runner,
         gateway=gateway,
-        chainer=EventChainer(pool),
+        chainer=EventChainer(
+            pool, mac_key=mac_key_of(load_or_create_key(audit_key_path(settings.data_dir)))
+        ),
         keyring=keyring,
         processes=ProcessRunner(store, [saga, FulfillmentSaga(store, gateway)]),
     )

@@ -6,12 +6,18 @@ exactly what the store holds: position, stream id, version, topic and the state 
 metadata). Personal data is stored encrypted, so the chain covers ciphertext and still verifies
 after a customer's key is destroyed.
 
+Each chain entry also carries a MAC, ``HMAC-SHA256(key, position || hash)``, under a key kept
+outside the database (derived from the audit signing key). Whoever can rewrite the tables but
+not read that key can recompute hashes but not MACs, so a rewritten tail is found at its first
+rewritten position by a verifier holding the key (without the key, only through a checkpoint).
+
 ``walk`` compares rows read back (event columns joined with the stored chain hash) with the
 chain recomputed from them and reports the first position where they disagree.
 """
 
 from __future__ import annotations
 
+import hmac
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -42,6 +48,10 @@ def canonical(
     )
 
 
+def mac(key: bytes, position: int, chain_hash: bytes) -> bytes:
+    return hmac.new(key, position.to_bytes(8, "big") + chain_hash, sha256).digest()
+
+
 def link(
     previous: bytes,
     position: int,
@@ -63,6 +73,7 @@ class ChainRow(NamedTuple):
     topic: str | None
     state: bytes | None
     hash: bytes | None
+    mac: bytes | None = None
 
 
 @dataclass
@@ -76,13 +87,18 @@ class WalkResult:
 
 
 def walk(
-    rows: Iterable[ChainRow], *, previous: bytes = GENESIS, after: int = 0, chained_up_to: int
+    rows: Iterable[ChainRow],
+    *,
+    previous: bytes = GENESIS,
+    after: int = 0,
+    chained_up_to: int,
+    mac_key: bytes | None = None,
 ) -> WalkResult:
     """Recompute the chain over ``rows`` (position order, positions in ``(after,
     chained_up_to]``) and stop at the first disagreement."""
     result = WalkResult(True, 0, after, previous)
     last_hash, last_position, checked = previous, after, 0
-    for position, stream_id, version, topic, state, stored in rows:
+    for position, stream_id, version, topic, state, stored, stored_mac in rows:
         if position > chained_up_to:
             break
         if stored is None:
@@ -94,6 +110,10 @@ def walk(
         h = link(last_hash, position, stream_id, version, topic, state)
         if h != stored:
             return _bad(result, checked, last_position, last_hash, position, "hash_mismatch")
+        if mac_key is not None and (
+            stored_mac is None or not hmac.compare_digest(mac(mac_key, position, h), stored_mac)
+        ):
+            return _bad(result, checked, last_position, last_hash, position, "mac_mismatch")
         checked += 1
         last_position, last_hash = position, h
     result.events_checked, result.last_position, result.last_hash = (

@@ -50,7 +50,7 @@ def _rows(
     early reads little), growing to ``MAX_WINDOW`` (memory stays bounded)."""
     query = sql.SQL(
         "SELECT coalesce(e.notification_id, c.position) AS pos, uuid_send(e.originator_id), "
-        "e.originator_version, e.topic, e.state, c.hash "
+        "e.originator_version, e.topic, e.state, c.hash, c.mac "
         "FROM (SELECT * FROM {ev} WHERE notification_id > %(a)s AND notification_id <= %(u)s) e "
         "FULL JOIN (SELECT * FROM {ch} WHERE position > %(a)s AND position <= %(u)s) c "
         "ON c.position = e.notification_id ORDER BY pos"
@@ -72,9 +72,10 @@ def verify(
     previous: bytes = GENESIS,
     events_table: str = "stored_events",
     chain_table: str = "event_chain",
+    mac_key: bytes | None = None,
 ) -> VerifyReport:
     """Walk the chain from ``(after, previous)`` (a trusted point; the start by default) to its
-    head, and through ``checkpoint`` when given."""
+    head, and through ``checkpoint`` when given; with ``mac_key``, check each entry's MAC."""
     with pool.connection() as conn:
         chain_head, event_head = conn.execute(
             sql.SQL(
@@ -91,6 +92,7 @@ def verify(
                 previous=previous,
                 after=after,
                 chained_up_to=checkpoint.position,
+                mac_key=mac_key,
             )
             checked = result.events_checked
             if result.ok and result.last_position < checkpoint.position:
@@ -108,6 +110,7 @@ def verify(
                 previous=result.last_hash,
                 after=start,
                 chained_up_to=chain_head,
+                mac_key=mac_key,
             )
             checked += result.events_checked
     return VerifyReport(

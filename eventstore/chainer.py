@@ -18,7 +18,7 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from eventstore.audit_chain import GENESIS, link
+from eventstore.audit_chain import GENESIS, link, mac
 
 log = logging.getLogger(__name__)
 CHAIN_LOCK_KEY = 7_311_002
@@ -50,12 +50,14 @@ class EventChainer:
         events_table: str = "stored_events",
         chain_table: str = "event_chain",
         batch_size: int = 5000,
+        mac_key: bytes | None = None,
     ):
         self.pool = pool
         self.events = sql.Identifier(events_table)
         self.chain = sql.Identifier(chain_table)
         self.batch_size = batch_size
         self.lock_key = chain_lock_key(chain_table)
+        self.mac_key = mac_key
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -88,10 +90,11 @@ class EventChainer:
         links = []
         for pos, stream_id, version, topic, state in rows:
             previous = link(previous, pos, stream_id, version, topic, state)
-            links.append((pos, previous))
+            tag = None if self.mac_key is None else mac(self.mac_key, pos, previous)
+            links.append((pos, previous, tag))
         with conn.cursor() as cur:
             with cur.copy(
-                sql.SQL("COPY {} (position, hash) FROM STDIN").format(self.chain)
+                sql.SQL("COPY {} (position, hash, mac) FROM STDIN").format(self.chain)
             ) as copy:
                 for row in links:
                     copy.write_row(row)

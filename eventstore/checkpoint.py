@@ -4,12 +4,15 @@ A checkpoint is a small JSON file: the chain's position and hash there, when it 
 Ed25519 public key and a signature over the canonical payload. Verifying against it detects what
 the chain alone cannot: a truncated tail, or a tail rewritten together with a recomputed chain.
 The signing key is a PEM file, generated on first use (``ECOM_AUDIT_KEY_FILE``, default
-``<data dir>/audit_ed25519.pem``).
+``<data dir>/audit_ed25519.pem``); the chain's MAC key is derived from it.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import os
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,21 +27,34 @@ class CheckpointInvalid(ValueError):
     """The file is malformed or its signature does not verify."""
 
 
+def audit_key_path(data_dir: Path) -> Path:
+    return Path(os.environ.get("ECOM_AUDIT_KEY_FILE") or data_dir / "audit_ed25519.pem")
+
+
 def load_or_create_key(path: Path) -> Ed25519PrivateKey:
-    if path.exists():
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    """The key in ``path``, created there (mode 0600) if missing; when several processes start
+    at once exactly one creates it and the others read it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # another process may be writing it right now
+            data = path.read_bytes()
+            if data.strip().endswith(b"-----END PRIVATE KEY-----"):
+                break
+            time.sleep(0.02)
+        key = serialization.load_pem_private_key(data, password=None)
         if not isinstance(key, Ed25519PrivateKey):
-            raise CheckpointInvalid(f"{path} does not hold an Ed25519 private key")
+            raise CheckpointInvalid(f"{path} does not hold an Ed25519 private key") from None
         return key
     key = Ed25519PrivateKey.generate()
-    path.parent.mkdir(parents=True, exist_ok=True)
     pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    path.touch(mode=0o600)
-    path.write_bytes(pem)
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
     return key
 
 
@@ -93,6 +109,14 @@ def read_checkpoint(path: Path, trusted_public_key: str | None = None) -> Checkp
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise CheckpointInvalid(f"unreadable checkpoint: {exc}") from None
     return cp
+
+
+def mac_key_of(key: Ed25519PrivateKey) -> bytes:
+    """The chain's MAC key, derived from the signing key (one secret file to keep)."""
+    raw = key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    return hashlib.sha256(b"ecom-chain-mac:v1:" + raw).digest()
 
 
 def public_key_of(key: Ed25519PrivateKey) -> str:

@@ -2,7 +2,8 @@
 -- Written by the tracked chainer (audit/chainer.py) in position order under an advisory lock.
 CREATE TABLE IF NOT EXISTS event_chain (
     position bigint PRIMARY KEY,
-    hash     bytea  NOT NULL
+    hash     bytea  NOT NULL,
+    mac      bytea  -- HMAC-SHA256(key kept outside the database, position || hash)
 );
 
 -- Right to be forgotten: one AES-256-GCM key per customer. Forgetting sets key to NULL (the

@@ -46,7 +46,8 @@ class PastState(BaseModel):
 @router.get("/audit/verify", response_model=VerifyOut)
 def verify_chain(container: ContainerDep):
     """Walk the hash chain over the whole event log; report the first bad position."""
-    return VerifyOut(**verify(container.pool).as_json())
+    mac_key = container.chainer.mac_key if container.chainer is not None else None
+    return VerifyOut(**verify(container.pool, mac_key=mac_key).as_json())
 
 
 def _past(

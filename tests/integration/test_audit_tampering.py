@@ -1,6 +1,8 @@
 """Tamper evidence: 1,000 random tamperings of a chained store of 10,000+ events, each found at
-the right first position; the tail truncation and the tail rewrite with a recomputed chain
-through a signed checkpoint.
+the right first position: a changed byte of data or metadata, a deleted row, two rows swapped,
+a forged row, a truncated tail (found through a signed checkpoint) and a tail rewritten with a
+recomputed chain (found at its first position through the entries' MACs, whose key the
+tamperer lacks; without the key, at the signed checkpoint).
 
 The tampering happens on a dedicated copy of the event table's shape (so the shared test
 database's own events stay intact) and each verify starts from a trusted chain point a little
@@ -32,6 +34,7 @@ N = 12_000
 GAP_EVERY = 7  # positions divisible by 7 are gaps (rolled-back transactions leave such holes)
 TRUST_STRIDE = 128
 TAIL = 2_000  # truncations and rewrites start within the last TAIL events
+MAC_KEY = b"k" * 32  # the verifier's secret; the tamperer never has it
 KINDS = ("data", "metadata", "delete", "swap", "forge", "truncate", "rewrite")
 
 
@@ -53,9 +56,9 @@ def tables(container):
             )
         conn.execute(sql.SQL("CREATE INDEX ON {} (notification_id)").format(sql.Identifier(events)))
         conn.execute(
-            sql.SQL("CREATE TABLE {} (position bigint PRIMARY KEY, hash bytea NOT NULL)").format(
-                sql.Identifier(chain)
-            )
+            sql.SQL(
+                "CREATE TABLE {} (position bigint PRIMARY KEY, hash bytea NOT NULL, mac bytea)"
+            ).format(sql.Identifier(chain))
         )
         conn.execute(
             sql.SQL(
@@ -73,18 +76,17 @@ def tables(container):
                 sql.Identifier(backup), sql.Identifier(events)
             )
         )
-    chainer = EventChainer(container.pool, events_table=events, chain_table=chain)
+    chainer = EventChainer(container.pool, events_table=events, chain_table=chain, mac_key=MAC_KEY)
     chainer.catch_up()
     with container.pool.connection() as conn:
-        hashes = {
-            p: bytes(h)
-            for p, h in conn.execute(
-                sql.SQL("SELECT position, hash FROM {} ORDER BY position").format(
-                    sql.Identifier(chain)
-                )
+        rows = conn.execute(
+            sql.SQL("SELECT position, hash, mac FROM {} ORDER BY position").format(
+                sql.Identifier(chain)
             )
-        }
-    yield {"events": events, "chain": chain, "backup": backup, "hashes": hashes}
+        ).fetchall()
+        hashes = {p: bytes(h) for p, h, _ in rows}
+        macs = {p: bytes(m) for p, _, m in rows}
+    yield {"events": events, "chain": chain, "backup": backup, "hashes": hashes, "macs": macs}
     with container.pool.connection() as conn:
         for name in (events, chain, backup):
             conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))
@@ -104,6 +106,7 @@ class Tamperer:
         self.ch = sql.Identifier(tables["chain"])
         self.bk = sql.Identifier(tables["backup"])
         self.positions = sorted(tables["hashes"])
+        self.macs = tables["macs"]
         self.head = self.positions[-1]
 
     def q(self, text, params=()):
@@ -132,11 +135,11 @@ class Tamperer:
     def restore_chain(self, hashes: dict[int, bytes], lo: int) -> None:
         self.q("DELETE FROM {ch} WHERE position >= %s", (lo,))
         with self.conn.cursor().copy(
-            sql.SQL("COPY {} (position, hash) FROM STDIN").format(self.ch)
+            sql.SQL("COPY {} (position, hash, mac) FROM STDIN").format(self.ch)
         ) as copy:
             for p in self.positions:
                 if p >= lo:
-                    copy.write_row((p, hashes[p]))
+                    copy.write_row((p, hashes[p], self.macs[p]))
 
 
 def _tamper(t: Tamperer, kind: str, hashes: dict[int, bytes]):
@@ -192,9 +195,10 @@ def _tamper(t: Tamperer, kind: str, hashes: dict[int, bytes]):
     forged = []
     for pos, sid, ver, topic, state in rows:
         previous = link(previous, pos, sid, ver, topic, state)
-        forged.append((pos, previous))
+        forged.append((pos, previous, t.macs[pos]))  # no key: the old MACs are all it has
     t.q("DELETE FROM {ch} WHERE position >= %s", (p,))
-    with t.conn.cursor().copy(sql.SQL("COPY {} (position, hash) FROM STDIN").format(t.ch)) as cp:
+    copy_sql = sql.SQL("COPY {} (position, hash, mac) FROM STDIN").format(t.ch)
+    with t.conn.cursor().copy(copy_sql) as cp:
         for row in forged:
             cp.write_row(row)
 
@@ -216,6 +220,7 @@ def test_the_untouched_chain_verifies_from_the_start_and_through_its_checkpoint(
         checkpoint=read_checkpoint(tmp_path / "cp.json"),
         events_table=tables["events"],
         chain_table=tables["chain"],
+        mac_key=MAC_KEY,
     )
     assert report.ok and report.first_bad_position is None
     assert report.events_checked == len(tables["hashes"]) >= 10_000
@@ -245,12 +250,23 @@ def test_a_thousand_random_tamperings_are_each_found_at_their_first_position(
                 previous=previous,
                 events_table=tables["events"],
                 chain_table=tables["chain"],
+                mac_key=MAC_KEY,
             )
-            if kind == "rewrite":
-                # The rewritten chain is self-consistent; only the signed head exposes it.
-                expected = checkpoint.position
             assert not report.ok, (kind, expected)
             assert report.first_bad_position == expected, (kind, report)
+            if kind == "rewrite":
+                # Without the MAC key the rewritten chain is self-consistent: only the signed
+                # checkpoint exposes it, at the checkpoint's position.
+                keyless = verify(
+                    container.pool,
+                    checkpoint=checkpoint,
+                    after=after,
+                    previous=previous,
+                    events_table=tables["events"],
+                    chain_table=tables["chain"],
+                )
+                assert (keyless.ok, keyless.first_bad_position) == (False, checkpoint.position)
+                assert keyless.problem == "checkpoint_mismatch"
             found[kind] += 1
             undo()
     assert sum(found.values()) == 1000 and all(found.values())
@@ -259,6 +275,7 @@ def test_a_thousand_random_tamperings_are_each_found_at_their_first_position(
         checkpoint=checkpoint,
         events_table=tables["events"],
         chain_table=tables["chain"],
+        mac_key=MAC_KEY,
     )
     assert restored.ok
 
