@@ -56,33 +56,11 @@ class OrderPlacementSaga(ProcessManager):
         if current.split or current.cancelled or current.confirmed:
             return  # frozen by a split, cancelled or decided already: nothing to place
         lines = [LineNeed(line["line_id"], line["sku"], line["quantity"]) for line in data["lines"]]
-        active = self._active_locations()
-        if data.get("split_location"):  # a split child is served by its part's location
-            active = {k: v for k, v in active.items() if k == data["split_location"]}
-        plan = allocate(lines, active, self._available(lines))
-        if plan is None:
-            orders.cancel(self.store, ctx("cancel"), order_id, reason="out_of_stock")
-            return
-        reserved: list[tuple[Allocation, UUID]] = []
-        for i, alloc in enumerate(plan):
-            rid = uuid5(order_id, f"reservation:{alloc.line_id}:{alloc.location}")
-            try:
-                inventory.reserve(
-                    self.store,
-                    ctx(f"reserve:{i}"),
-                    sku=alloc.sku,
-                    order_id=order_id,
-                    line_id=UUID(alloc.line_id),
-                    location=alloc.location,
-                    quantity=alloc.quantity,
-                    reservation_id=rid,
-                    ttl=self.settings.reservation_ttl,
-                )
-            except Conflict:  # someone took the units between allocation and reservation
-                self._release(ctx, reserved, "out_of_stock")
-                orders.cancel(self.store, ctx("cancel"), order_id, reason="out_of_stock")
+        reserved = self._resume(order_id, lines, ctx)
+        if reserved is None:  # nothing held yet (or a partial hold was just released)
+            reserved = self._reserve(trigger, order_id, data, lines, ctx)
+            if reserved is None:
                 return
-            reserved.append((alloc, rid))
         total = data["total"]
         auth = payments.authorize(
             self.store,
@@ -98,10 +76,10 @@ class OrderPlacementSaga(ProcessManager):
             self._release(ctx, reserved, "payment_declined")
             orders.cancel(self.store, ctx("cancel"), order_id, reason="payment_declined")
             return
-        for i, (alloc, rid) in enumerate(reserved):
+        for alloc, rid in reserved:
             try:
                 inventory.confirm(
-                    self.store, ctx(f"confirm:{i}"), sku=alloc.sku, reservation_id=rid
+                    self.store, ctx(f"confirm:{rid}"), sku=alloc.sku, reservation_id=rid
                 )
             except Conflict:
                 self._release(ctx, reserved, "reservation_expired")
@@ -131,10 +109,61 @@ class OrderPlacementSaga(ProcessManager):
         )
 
     def _release(self, ctx, reserved: list[tuple[Allocation, UUID]], reason: str) -> None:  # noqa: ANN001
-        for i, (alloc, rid) in enumerate(reserved):
+        for alloc, rid in reserved:
             inventory.release(
-                self.store, ctx(f"release:{i}"), sku=alloc.sku, reservation_id=rid, reason=reason
+                self.store, ctx(f"release:{rid}"), sku=alloc.sku, reservation_id=rid, reason=reason
             )
+
+    def _resume(self, order_id: UUID, lines: list[LineNeed], ctx):  # noqa: ANN001, ANN202
+        """After a crash: the order's active reservations, if they cover every line; a partial
+        hold is released (allocation is then decided afresh), so nothing is left orphaned.
+        Allocation is not repeatable (our own holds changed availability), so the holds, not a
+        recomputed plan, say what was reserved."""
+        held: list[tuple[Allocation, UUID]] = []
+        for sku in {line.sku for line in lines}:
+            for r in inventory.get(self.store, sku).reservations.values():
+                if r.order_id == order_id and r.status == "active":
+                    held.append((Allocation(str(r.line_id), sku, r.location, r.quantity), r.id))
+        if not held:
+            return None
+        covered = {line.line_id: 0 for line in lines}
+        for alloc, _rid in held:
+            covered[alloc.line_id] = covered.get(alloc.line_id, 0) + alloc.quantity
+        if all(covered[line.line_id] == line.quantity for line in lines):
+            return held
+        self._release(ctx, held, "partial_hold_after_restart")
+        return None
+
+    def _reserve(self, trigger, order_id: UUID, data, lines, ctx):  # noqa: ANN001, ANN202
+        """Allocate and reserve; ``None`` when the order was cancelled ``out_of_stock``."""
+        active = self._active_locations()
+        if data.get("split_location"):  # a split child is served by its part's location
+            active = {k: v for k, v in active.items() if k == data["split_location"]}
+        plan = allocate(lines, active, self._available(lines))
+        if plan is None:
+            orders.cancel(self.store, ctx("cancel"), order_id, reason="out_of_stock")
+            return None
+        reserved: list[tuple[Allocation, UUID]] = []
+        for alloc in plan:
+            rid = uuid5(order_id, f"reservation:{alloc.line_id}:{alloc.location}")
+            try:
+                inventory.reserve(
+                    self.store,
+                    ctx(f"reserve:{rid}:{alloc.quantity}"),
+                    sku=alloc.sku,
+                    order_id=order_id,
+                    line_id=UUID(alloc.line_id),
+                    location=alloc.location,
+                    quantity=alloc.quantity,
+                    reservation_id=rid,
+                    ttl=self.settings.reservation_ttl,
+                )
+            except Conflict:  # units taken meanwhile, or this id was used by a released hold
+                self._release(ctx, reserved, "out_of_stock")
+                orders.cancel(self.store, ctx("cancel"), order_id, reason="out_of_stock")
+                return None
+            reserved.append((alloc, rid))
+        return reserved
 
     # ---- what allocation reads -----------------------------------------------------------
 

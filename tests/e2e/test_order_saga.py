@@ -29,6 +29,9 @@ def location(api, priority: int) -> str:
         "/locations", json={"code": code, "name": code, "type": "warehouse", "priority": priority}
     )
     assert r.status_code == 201, r.text
+    # the saga allocates from the locations view: wait until it shows the new one
+    r = api.get("/locations", params={"min_position": r.json()["position"], "limit": 1})
+    assert r.status_code == 200, r.text
     return code
 
 

@@ -48,6 +48,8 @@ class SagaProcess:
         self.kills = 0
 
     def start(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            return  # still running from the previous phase
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ecom.cli", "processes", "run", "--poll", "0.01"],
             env=self.env,
