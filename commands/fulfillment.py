@@ -21,6 +21,44 @@ def locations_of(allocations) -> list[str]:  # noqa: ANN001
     return sorted({str(a["location"]) for a in allocations})
 
 
+def _plan_lines(allocations, location: str) -> list[PlanLine]:  # noqa: ANN001
+    return [
+        PlanLine(
+            line_id=str(a["line_id"]),
+            sku=str(a["sku"]),
+            allocated=int(a["quantity"]),
+            reservation_id=UUID(str(a["reservation_id"])),
+        )
+        for a in allocations
+        if a["location"] == location
+    ]
+
+
+def sync_plans(store: EventStore, step, order_id: UUID, previous_locations) -> None:  # noqa: ANN001
+    """After a line edit: revise each plan to the new allocations, create the plan of a new
+    location, cancel the plan of a location no longer used."""
+    state = orders.get(store, order_id)
+    locations = locations_of(state.allocations)
+    create_plans(store, step, order_id)
+    for location in locations:
+        lines = _plan_lines(state.allocations, location)
+        execute(
+            store,
+            PLAN,
+            plan_stream(order_id, location),
+            lambda s, _v, lines=lines: plans.revise_plan(s, lines=lines),
+            step(f"revise_plan:{location}"),
+        )
+    for location in set(previous_locations) - set(locations):
+        execute(
+            store,
+            PLAN,
+            plan_stream(order_id, location),
+            lambda s, _v: plans.cancel_plan(s),
+            step(f"cancel_plan:{location}"),
+        )
+
+
 def create_plans(store: EventStore, step, order_id: UUID) -> list[UUID]:  # noqa: ANN001
     """One plan per location of the order's allocations (a repeat writes nothing)."""
     state = orders.get(store, order_id)
@@ -28,16 +66,7 @@ def create_plans(store: EventStore, step, order_id: UUID) -> list[UUID]:  # noqa
     strategy = "single_warehouse" if len(locations) == 1 else "split_shipment"
     ids = []
     for location in locations:
-        lines = [
-            PlanLine(
-                line_id=str(a["line_id"]),
-                sku=str(a["sku"]),
-                allocated=int(a["quantity"]),
-                reservation_id=UUID(str(a["reservation_id"])),
-            )
-            for a in state.allocations
-            if a["location"] == location
-        ]
+        lines = _plan_lines(state.allocations, location)
         plan_id = plan_stream(order_id, location)
         execute(
             store,
@@ -109,9 +138,9 @@ def get(store: EventStore, plan_id: UUID) -> tuple[PlanState, int]:
 
 
 def for_order(store: EventStore, order_id: UUID) -> list[tuple[UUID, PlanState, int]]:
-    state = orders.get(store, order_id)
+    """The order's plans: one per location it was ever allocated from."""
     out = []
-    for location in locations_of(state.allocations):
+    for location in _plan_locations(store, order_id):
         plan_id = plan_stream(order_id, location)
         loaded = load(store, PLAN, plan_id)
         if loaded.state.exists:
@@ -122,3 +151,12 @@ def for_order(store: EventStore, order_id: UUID) -> list[tuple[UUID, PlanState, 
 def require_plan(store: EventStore, plan_id: UUID) -> None:
     if not load(store, PLAN, plan_id).state.exists:
         raise NotFound(f"Fulfillment plan {plan_id} does not exist.", code="plan_not_found")
+
+
+def _plan_locations(store: EventStore, order_id: UUID) -> list[str]:
+    """Locations of the allocations at confirmation and after every edit since."""
+    found: set[str] = set()
+    for e in store.load(order_id):
+        if e.type in ("order.OrderConfirmed", "order.LinesRevised"):
+            found.update(str(a["location"]) for a in e.data["allocations"])
+    return sorted(found)

@@ -6,11 +6,12 @@ the edit with its reason and undoes the steps before it; nothing is recorded on 
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid5
 
-from commands import inventory, orders, payments
+from commands import fulfillment, inventory, orders, payments
 from commands.context import CommandContext, CommandResult
 from commands.executor import execute
 from commands.payment_gateway import PaymentGateway
@@ -174,8 +175,8 @@ def edit(
                 store, step("undo"), sku=target_sku, reservation_id=rid, reason="edit_rejected"
             )
         raise
-    # 3. the order
-    return execute(
+    # 3. the order, then its plans
+    result = execute(
         store,
         ORDER,
         order_id,
@@ -197,3 +198,6 @@ def edit(
         ),  # fmt: skip
         ctx,
     )
+    previous = {str(a["location"]) for a in state.allocations}
+    fulfillment.sync_plans(store, step, order_id, previous)
+    return dataclasses.replace(result, position=max(result.position, store.head()))

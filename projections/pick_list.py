@@ -7,6 +7,7 @@ from typing import Any
 
 from psycopg import Cursor, sql
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from eventstore.recorded import RecordedEvent
@@ -22,6 +23,7 @@ class PickListView(Projection):
         "fulfillment_plan.PlanStatusChanged",
         "fulfillment_plan.ItemsPicked",
         "fulfillment_plan.ItemsPacked",
+        "fulfillment_plan.PlanRevised",
     )
     ddl = """
     CREATE TABLE {schema}.lines (
@@ -67,6 +69,26 @@ class PickListView(Projection):
                             )  # fmt: skip
                             for x in d["lines"]
                         ],
+                    )
+                case "PlanRevised":
+                    cur.execute(
+                        sql.SQL(
+                            "INSERT INTO {t} (plan_id, line_id, order_id, location, sku, "
+                            "allocated, status, priority, rank, created_position) "
+                            "SELECT plan_id, x.line_id, order_id, location, x.sku, x.allocated, "
+                            "status, priority, rank, created_position "
+                            "FROM (SELECT * FROM {t} WHERE plan_id = %s LIMIT 1) p, "
+                            "jsonb_to_recordset(%s) AS x(line_id text, sku text, allocated int) "
+                            "ON CONFLICT (plan_id, line_id) DO UPDATE SET allocated = "
+                            "excluded.allocated"
+                        ).format(t=t),
+                        (e.stream_id, Jsonb(d["lines"])),
+                    )
+                    cur.execute(
+                        sql.SQL(
+                            "DELETE FROM {} WHERE plan_id = %s AND NOT line_id = ANY(%s)"
+                        ).format(t),
+                        (e.stream_id, [x["line_id"] for x in d["lines"]]),
                     )
                 case "PlanStatusChanged":
                     cur.execute(

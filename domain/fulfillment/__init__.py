@@ -39,6 +39,13 @@ class PlanCreated(PlanEvent):
     strategy: str
 
 
+class PlanRevised(PlanEvent):
+    """The plan's lines after an order edit (only before picking)."""
+
+    order_id: UUID
+    lines: list[PlanLine]
+
+
 class PlanStatusChanged(PlanEvent):
     order_id: UUID
     status: str
@@ -57,7 +64,7 @@ class ItemsPacked(PlanEvent):
     packed: int
 
 
-PLAN_EVENTS = (PlanCreated, PlanStatusChanged, ItemsPicked, ItemsPacked)
+PLAN_EVENTS = (PlanCreated, PlanStatusChanged, ItemsPicked, ItemsPacked, PlanRevised)
 
 TRANSITIONS = {
     "planned": {"picking", "on_hold", "cancelled"},
@@ -104,6 +111,11 @@ def evolve(state: PlanState, event: DomainEvent) -> PlanState:
                 LineProgress(x.line_id, x.sku, x.allocated, x.reservation_id) for x in event.lines
             )
             return PlanState(True, event.order_id, event.location, "planned", None, lines)
+        case PlanRevised():
+            lines = tuple(
+                LineProgress(x.line_id, x.sku, x.allocated, x.reservation_id) for x in event.lines
+            )
+            return replace(state, lines=lines)
         case PlanStatusChanged():
             held = event.previous if event.status == "on_hold" else None
             return replace(state, status=event.status, held_from=held)
@@ -220,3 +232,15 @@ def cancel_plan(state: PlanState) -> list[DomainEvent]:
     if not state.exists or state.status in ("shipped", "cancelled") or state.order_id is None:
         return []
     return [PlanStatusChanged(order_id=state.order_id, status="cancelled", previous=state.status)]
+
+
+def revise_plan(state: PlanState, *, lines: list[PlanLine]) -> list[DomainEvent]:
+    """New lines for a plan nothing was picked for yet; the same lines write nothing."""
+    if state.order_id is None or state.status in ("shipped", "cancelled"):
+        return []
+    current = [(x.line_id, x.sku, x.allocated, x.reservation_id) for x in state.lines]
+    if current == [(x.line_id, x.sku, x.allocated, x.reservation_id) for x in lines]:
+        return []
+    if any(x.picked for x in state.lines):
+        raise Conflict("Units were picked for this plan already.", code="plan_already_picking")
+    return [PlanRevised(order_id=state.order_id, lines=lines)]

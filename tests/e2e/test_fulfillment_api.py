@@ -547,6 +547,14 @@ def test_adding_and_changing_lines_re_reserves_and_adjusts_the_authorization(fap
     assert (inv["reserved"], inv["available"]) == (1, 9)
     mods = fapi.get(f"/orders/{order['id']}/modifications").json()["items"]
     assert [m["modification_type"] for m in mods][-2:] == ["item_added", "quantity_changed"]
+    [plan] = fapi.get(f"/orders/{order['id']}/fulfillment-plans").json()["items"]
+    assert sorted((x["sku"], x["allocated"]) for x in plan["lines"]) == sorted(
+        [(skus[0], 1), (extra, 3)]
+    )
+    picks = fapi.get(f"/locations/{wh}/pick-list", params={"min_position": r.json()["position"]})
+    assert sorted((x["sku"], x["allocated"]) for x in picks.json()["items"]) == sorted(
+        [(skus[0], 1), (extra, 3)]
+    )
 
 
 def test_an_edit_that_cannot_be_reserved_is_refused_and_writes_nothing(fapi, container):
