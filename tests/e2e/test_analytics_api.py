@@ -7,6 +7,7 @@ import io
 from uuid import uuid4
 
 from tests.e2e.conftest import assert_error, client_for
+from tests.e2e.test_audit_api import _read_when_caught_up
 from tests.factories import active_product
 
 ADDRESS = {"name": "N", "line1": "L", "city": "C", "postal_code": "P", "country": "US"}
@@ -30,9 +31,9 @@ def test_sales_and_products_answer_json_and_csv(api, container):
     sku = active_product(container, price="4.25")[1]
     placed = _place(api, sku, 2)
     pos = placed["position"]
-    sales = api.get("/analytics/sales", params={"min_position": pos}).json()["items"]
+    sales = _read_when_caught_up(api, "/analytics/sales", pos)["items"]
     assert any(r["channel"] == "ebay" and r["currency"] == "USD" for r in sales)
-    products = api.get("/analytics/products", params={"min_position": pos}).json()["items"]
+    products = _read_when_caught_up(api, "/analytics/products", pos)["items"]
     mine = [r for r in products if r["sku"] == sku]
     assert mine == [
         {
@@ -98,8 +99,6 @@ def test_reorder_suggestions_follow_the_formula(api, container):
         json={"location": code, "reorder_point": 5, "max_stock": 40},
     )
     assert r.status_code == 200, r.text
-    rows = api.get(
-        "/analytics/reorder-suggestions",
-        params={"location": code, "min_position": r.json()["position"]},
-    ).json()["items"]
+    path = f"/analytics/reorder-suggestions?location={code}"
+    rows = _read_when_caught_up(api, path, r.json()["position"])["items"]
     assert [(x["sku"], x["suggested_reorder_quantity"]) for x in rows] == [(sku, 37)]
