@@ -60,8 +60,11 @@ def sync_plans(store: EventStore, step, order_id: UUID, previous_locations) -> N
 
 
 def create_plans(store: EventStore, step, order_id: UUID) -> list[UUID]:  # noqa: ANN001
-    """One plan per location of the order's allocations (a repeat writes nothing)."""
+    """One plan per location of the order's allocations (a repeat writes nothing; a cancelled
+    or split order, whose holds are released, gets none)."""
     state = orders.get(store, order_id)
+    if state.cancelled or state.split:
+        return []
     locations = locations_of(state.allocations)
     strategy = "single_warehouse" if len(locations) == 1 else "split_shipment"
     ids = []
