@@ -132,7 +132,6 @@ def complete(
             reason="order_cancelled",
         )
     payments.void(store, gateway, step("void"), order_id=order_id, reason="order_cancelled")
-    fulfillment.cancel_plans(store, step, order_id)
     nothing_shipped = all(ln.shipped == 0 for ln in state.lines)
     execute(
         store,
@@ -145,6 +144,7 @@ def complete(
         ),
         step("cancel_order"),
     )
+    fulfillment.cancel_plans(store, step, order_id)  # after the order: none is made later
     execute(
         store,
         ORDER,
