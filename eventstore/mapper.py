@@ -6,8 +6,9 @@ Reading upcasts ``d`` from its stored version to the class's current version.
 
 Personal data (``eventstore/privacy.py``): with a key ring, the leaves an event class names in
 ``personal_data_fields`` are stored encrypted under the key of its ``personal_data_subject``,
-and the body carries ``"p": subject``; reading decrypts them, or yields the erased marker once
-the key is destroyed. Bodies without ``"p"`` take no extra work.
+and the body carries ``"p": subject`` (``"@stream_owner"`` as the subject means the customer
+that the stream's first personal event named); reading decrypts them, or yields the erased
+marker once the key is destroyed. Bodies without ``"p"`` take no extra work.
 """
 
 from __future__ import annotations
@@ -69,8 +70,8 @@ class EventMapper:
             "d": event.model_dump(mode="json"),
         }
         paths = privacy.personal_paths(type(event))
-        if paths and self.keyring is not None:
-            subject = str(getattr(event, event.personal_data_subject))
+        subject = self._subject(stream_id, event) if paths and self.keyring else None
+        if subject is not None:
             key = self.keyring.key_for_write(subject)
             privacy.map_paths(
                 body["d"], paths, lambda leaf: privacy.encrypt_leaf(key, subject, leaf)
@@ -83,6 +84,15 @@ class EventMapper:
             topic=event.stored_name(),
             state=state,
         )
+
+    def _subject(self, stream_id: UUID, event: DomainEvent) -> str | None:
+        """Whose key protects the event's personal data (None: no owner known, stored as is)."""
+        attr = event.personal_data_subject
+        if attr == privacy.STREAM_OWNER:
+            return self.keyring.owner_of_stream(stream_id)
+        subject = str(getattr(event, attr))
+        self.keyring.link_stream(stream_id, subject)
+        return subject
 
     def to_recorded(
         self,
@@ -118,18 +128,18 @@ class EventMapper:
                 stored_version += 1
         m = body["m"]
         return RecordedEvent(
-            position=position,
-            stream_id=stream_id if isinstance(stream_id, UUID) else UUID(str(stream_id)),
-            stream_type=topic.split(".", 1)[0],
-            version=version,
-            type=topic,
-            schema_version=stored_version,
-            meta=EventMeta(
-                occurred_at=datetime.fromisoformat(m["occurred_at"]),
-                actor=m["actor"],
-                correlation_id=m["correlation_id"],
-                causation_id=m["causation_id"],
+            position,
+            stream_id if isinstance(stream_id, UUID) else UUID(str(stream_id)),
+            topic.partition(".")[0],
+            version,
+            topic,
+            stored_version,
+            EventMeta(
+                datetime.fromisoformat(m["occurred_at"]),
+                m["actor"],
+                m["correlation_id"],
+                m["causation_id"],
             ),
-            data=data,
-            event_class=cls,
+            data,
+            cls,
         )

@@ -28,6 +28,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from psycopg_pool import ConnectionPool
 
 ERASED = "[erased]"
+#: ``personal_data_subject`` for events that name no customer: the customer that the stream's
+#: first personal event named (an order's ``OrderPlaced``) is the subject.
+STREAM_OWNER = "@stream_owner"
+#: The personal leaves of an address or of gift options, for classes that carry them nested.
+ADDRESS_PARTS = ("name", "line1", "line2", "city", "region", "postal_code")
+GIFT_PARTS = ("message", "recipient_name")
 MARK = "$pd"
 _NONCE = 12
 
@@ -92,6 +98,7 @@ class KeyRing:
         self.pool = pool
         self.ttl_s = ttl_s
         self._cache: dict[str, tuple[bytes | None, float]] = {}
+        self._owners: dict[UUID, str] = {}
         self._lock = threading.Lock()
 
     def _cached(self, subject: str) -> tuple[bool, bytes | None]:
@@ -132,6 +139,32 @@ class KeyRing:
                 (UUID(subject), AESGCM.generate_key(bit_length=256)),
             ).fetchone()
         return self._remember(subject, None if row[0] is None else bytes(row[0]))
+
+    def link_stream(self, stream_id: UUID, subject: str) -> None:
+        """Record that ``subject`` owns the personal data of ``stream_id``'s later events."""
+        if self._owners.get(stream_id) == subject:
+            return
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute("SET LOCAL synchronous_commit = off")  # see key_for_write
+            conn.execute(
+                "INSERT INTO personal_data_streams (stream_id, customer_id) VALUES (%s, %s) "
+                "ON CONFLICT (stream_id) DO NOTHING",
+                (stream_id, UUID(subject)),
+            )
+        self._owners[stream_id] = subject
+
+    def owner_of_stream(self, stream_id: UUID) -> str | None:
+        owner = self._owners.get(stream_id)
+        if owner is None:
+            with self.pool.connection() as conn:
+                row = conn.execute(
+                    "SELECT customer_id FROM personal_data_streams WHERE stream_id = %s",
+                    (stream_id,),
+                ).fetchone()
+            if row is None:
+                return None
+            owner = self._owners[stream_id] = str(row[0])
+        return owner
 
     def destroy(self, subject: UUID) -> None:
         """Destroy the key for good (idempotent); later writes for the subject are erased."""

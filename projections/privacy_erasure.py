@@ -2,10 +2,10 @@
 
 On ``customer.CustomerForgotten`` this view records the customer and, holding each order
 view's advisory lock (so no batch of that view can write back a copy it read before), replaces
-each personal leaf of the customer's order documents (order detail, the placement entry of the
-order timeline) by the erased marker. Events those views
-read later decode as erased anyway: the key is destroyed before the event is written, and a
-rebuild decodes every event of the customer as erased.
+each personal leaf of the customer's order copies (order detail and summaries, the placement and
+modification entries of the order timeline, the modifications list) by the erased marker.
+Events those views read later decode as erased anyway: the key is destroyed before the event
+is written, and a rebuild decodes every event of the customer as erased.
 """
 
 from __future__ import annotations
@@ -17,22 +17,55 @@ from psycopg import Cursor, sql
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from domain.order.events import OrderPlaced
-from eventstore.privacy import personal_paths, scrub
+from domain.order.events import OrderModified, OrderPlaced
+from eventstore.privacy import ADDRESS_PARTS, GIFT_PARTS, personal_paths, scrub
 from eventstore.recorded import RecordedEvent
 from projections.base import Projection, live_schema
 from projections.runner import lock_key
 
+_PLACED = "doc ->> 'customer_id' = ANY(%s)"
+_OF_CUSTOMER = (
+    "order_id IN (SELECT stream_id FROM personal_data_streams WHERE customer_id = ANY(%s::uuid[]))"
+)
+_ADDRESS_OR_GIFT = (*ADDRESS_PARTS, *GIFT_PARTS)
 #: Each read-model copy of an order's personal data: (view, table, JSON column, key columns,
-#: the condition that finds a customer's rows, with one ``%s`` for the customer ids).
+#: the condition that finds a customer's rows with one ``%s`` for the customer ids, the paths).
 ORDER_COPIES = (
-    ("order_detail", "order_detail", "doc", ("id",), "doc ->> 'customer_id' = ANY(%s)"),
+    ("order_detail", "order_detail", "doc", ("id",), _PLACED, personal_paths(OrderPlaced)),
+    (
+        "order_summaries",
+        "order_summaries",
+        "doc",
+        ("id",),
+        "customer_id = ANY(%s::uuid[])",
+        personal_paths(OrderPlaced),
+    ),
     (
         "order_timeline",
         "order_timeline",
         "data",
         ("order_id", "version"),
         "type = 'order_placed' AND data ->> 'customer_id' = ANY(%s)",
+        personal_paths(OrderPlaced),
+    ),
+    (
+        "order_timeline",
+        "order_timeline",
+        "data",
+        ("order_id", "version"),
+        f"type = 'order_modified' AND {_OF_CUSTOMER}",
+        personal_paths(OrderModified),
+    ),
+    *(
+        (
+            "order_modifications",
+            "order_modifications",
+            column,
+            ("order_id", "version"),
+            _OF_CUSTOMER,
+            _ADDRESS_OR_GIFT,
+        )
+        for column in ("old_value", "new_value")
     ),
 )
 
@@ -67,8 +100,7 @@ class PrivacyErasureView(Projection):
 
 
 def scrub_order_copies(cur: Cursor, customer_ids: list[str]) -> None:
-    paths = personal_paths(OrderPlaced)
-    for view, table, column, key, condition in ORDER_COPIES:
+    for view, table, column, key, condition, paths in ORDER_COPIES:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(view),))
         target = sql.SQL("{}.{}").format(sql.Identifier(live_schema(view)), sql.Identifier(table))
         keys = sql.SQL(", ").join(map(sql.Identifier, key))
@@ -80,7 +112,8 @@ def scrub_order_copies(cur: Cursor, customer_ids: list[str]) -> None:
         )
         rows = cur.fetchall()
         for row in rows:
-            scrub(row["doc"], paths)
+            if isinstance(row["doc"], dict):
+                scrub(row["doc"], paths)
         match = sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(k)) for k in key)
         cur.executemany(
             sql.SQL("UPDATE {} SET {} = %s WHERE {}").format(target, sql.Identifier(column), match),

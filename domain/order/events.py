@@ -61,6 +61,18 @@ class OrderPlaced(OrderEvent):
 
 
 class OrderModified(OrderEvent):
+    # An address or gift change carries personal data: encrypted under the key of the order's
+    # customer (``@stream_owner``: the customer its OrderPlaced named; eventstore/privacy.py).
+    personal_data_fields: ClassVar[tuple[str, ...]] = tuple(
+        f"{side}.{part}"
+        for side in ("old_value", "new_value")
+        for part in (
+            *("name", "line1", "line2", "city", "region", "postal_code"),
+            *("message", "recipient_name"),
+        )
+    )
+    personal_data_subject: ClassVar[str] = "@stream_owner"
+
     field: str
     modification_type: ModificationType
     old_value: JsonValue

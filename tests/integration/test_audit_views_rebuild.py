@@ -38,7 +38,7 @@ def test_a_rebuilt_audit_or_analytics_view_equals_the_live_one(container, view):
         if i == 0:
             orders.cancel(container.store, ctx, result.stream_id, reason="customer_request")
     customers.forget(container.store, container.keyring, ctx, customer_id=customer_id)
-    container.runner.catch_up([view.name])
+    container.runner.catch_up()
     live = snapshot(container, view)
     container.runner.rebuild(view.name)
     assert snapshot(container, view) == live
