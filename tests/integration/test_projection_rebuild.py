@@ -13,6 +13,7 @@ from commands import locations
 from commands.context import CommandContext
 from projections.base import live_schema
 from projections.locations import list_locations
+from tests.tables import differences
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,8 @@ def test_every_view_rebuilt_from_scratch_equals_the_live_view(seeded):
         after = snapshot(seeded.pool, live_schema(name))
         assert after.keys() == before.keys(), name
         for table in before:
-            assert after[table] == before[table], f"{name}.{table} differs after a rebuild"
+            problem = differences(after[table], before[table])
+            assert problem is None, f"{name}.{table} differs after a rebuild: {problem}"
         assert runner.position(name) >= position
 
 
