@@ -102,8 +102,8 @@ class GroupCommitter:
                     self._commit_many(batch)
                 except IntegrityError:
                     for request in batch:  # something slipped past the checks: one by one
-                        if not request.done.is_set():
-                            self._commit_one(request)
+                        request.error = request.positions = None
+                        self._commit_one(request)
         except BaseException as exc:
             for request in batch:
                 if not request.done.is_set():
@@ -150,11 +150,9 @@ class GroupCommitter:
                 if request in taken:
                     request.error = KeyTaken()
                     continue
-                if all(
-                    current.get(sid, 0) == expected for sid, expected, _ in request.expectations
-                ):
-                    for sid, expected, n in request.expectations:
-                        current[sid] = expected + n
+                after = self._versions_after(request, current)
+                if after is not None:
+                    current.update(after)
                     accepted.append(request)
                 else:
                     request.error = StreamConflict()
@@ -175,6 +173,17 @@ class GroupCommitter:
                 for request in accepted:
                     request.positions = list(ids[i : i + len(request.events)])
                     i += len(request.events)
+
+    @staticmethod
+    def _versions_after(request: _Request, current: dict[UUID, int]) -> dict[UUID, int] | None:
+        """The streams' versions once ``request`` is applied, or None if it does not fit
+        (one request may append to the same stream more than once, in order)."""
+        after: dict[UUID, int] = {}
+        for sid, expected, n in request.expectations:
+            if after.get(sid, current.get(sid, 0)) != expected:
+                return None
+            after[sid] = expected + n
+        return after
 
     @staticmethod
     def _claim_keys(curs, batch: list[_Request]) -> set[_Request]:  # noqa: ANN001

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from uuid import uuid4
 
+import httpx
 import orjson
 import pytest
 
@@ -39,7 +40,7 @@ def _read_when_caught_up(api, path, position, timeout_s=60.0):
     of the session may have loaded thousands of events just before."""
     deadline = time.monotonic() + timeout_s
     while True:
-        r = api.get(path, params={"min_position": position})
+        r = api.get(httpx.URL(path).copy_merge_params({"min_position": position}))
         if r.status_code != 503 or time.monotonic() > deadline:
             assert r.status_code == 200, r.text
             return r.json()

@@ -69,3 +69,9 @@ def test_one_idempotency_key_in_flight_twice_is_written_once(store):
         winners = [s for s in pool.map(write, range(12)) if s is not None]
     assert len(winners) == 1
     assert store.find_idempotent_result("p", key, "h").stream_id == winners[0]
+
+
+def test_a_large_append_may_write_one_stream_twice_in_order(store):
+    stream = uuid.uuid4()
+    store.append([claim(stream, 0, 60), claim(stream, 60, 60)], CommandContext.new("t").meta())
+    assert [e.version for e in store.load(stream)] == list(range(1, 121))
