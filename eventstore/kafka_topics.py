@@ -45,7 +45,11 @@ def topics_for_event_types(event_types: Iterable[str], prefix: str = "") -> list
 
 
 def envelope(row: dict[str, Any]) -> bytes:
-    """The message value for one stored-event row (stored schema version; readers upcast)."""
+    """The message value for one stored-event row, as stored: ``data`` at its stored schema
+    version (readers upcast) and with personal leaves still encrypted (``{"$pd": …}``), never
+    decrypted here; ``personal_data_subject`` names the customer whose key opens them (null when
+    the event holds none), so readers decrypt with the key ring, or read the erased marker once
+    the customer is forgotten (``projections.kafka_decode``)."""
     body = orjson.loads(row["state"])
     m = body["m"]
     return orjson.dumps(
@@ -58,6 +62,7 @@ def envelope(row: dict[str, Any]) -> bytes:
             "schema_version": body["v"],
             "occurred_at": m["occurred_at"],
             "data": body["d"],
+            "personal_data_subject": body.get("p"),
             "metadata": m,
         }
     )

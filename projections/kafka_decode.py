@@ -23,10 +23,17 @@ def kafka_schema(group: str, name: str) -> str:
 
 
 def decode(mapper: EventMapper, value: bytes) -> RecordedEvent:
-    """Decode and validate one envelope; raise ``PoisonEvent`` with a reason if it is unusable."""
+    """Decode and validate one envelope; raise ``PoisonEvent`` with a reason if it is unusable.
+
+    Personal leaves arrive encrypted; the envelope's ``personal_data_subject`` goes back into the
+    stored body (``"p"``) so the mapper decrypts them with its key ring here, at read time: a
+    forgotten customer's leaves decode as the erased marker, as in the store's own reads."""
     try:
         env = orjson.loads(value)
-        state = orjson.dumps({"v": env["schema_version"], "m": env["metadata"], "d": env["data"]})
+        body = {"v": env["schema_version"], "m": env["metadata"], "d": env["data"]}
+        if env.get("personal_data_subject") is not None:
+            body["p"] = env["personal_data_subject"]
+        state = orjson.dumps(body)
         event_type = env["type"]
     except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
         raise PoisonEvent(f"malformed_envelope: {exc}") from None
