@@ -151,14 +151,19 @@ def refund(
     reason: str,
 ) -> CommandResult:
     """Put the refund in flight (within captured − refunded − in flight), ask the gateway under
-    the refund's key, then record what it answered. Every step repeats safely."""
+    the refund's key, then record what it answered. Every step repeats safely.
+
+    The caller's idempotency key (an HTTP ``Idempotency-Key`` or a step key) is checked and
+    recorded with the first append, the refund request: the same key with another request is
+    refused (``IdempotencyKeyReused``) before anything is written or sent to the gateway, and
+    the same request again carries on from wherever the first one stopped."""
     stream = payment_stream(order_id)
     execute(
         store,
         PAYMENT,
         stream,
         lambda s, _v: decide.request_refund(s, refund_id=refund_id, amount=amount, reason=reason),
-        _plain(ctx),
+        replace(ctx, expected_version=None),
     )
     state = get(store, order_id)
     if refund_id in state.refund_ids:  # settled before (a repeat)
