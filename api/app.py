@@ -13,7 +13,7 @@ from api import authorization, errors
 from api.routes import (
     analytics,
     audit,
-    catalog,
+    categories,
     customers,
     events,
     fulfillment,
@@ -21,13 +21,19 @@ from api.routes import (
     locations,
     operations,
     order_changes,
+    order_history,
     order_lines,
+    order_notes,
     orders,
+    product_variants,
+    products,
     returns,
 )
 from ecom.bootstrap import Container, build
 
 API_PREFIX = "/api/v1"
+CATALOG = (products, product_variants, categories)
+ORDERS = (orders, order_notes, order_history)
 ORDER_FLOW = (order_changes, order_lines, fulfillment, returns)
 AUDIT_AND_ANALYTICS = (audit, customers, analytics)
 MAX_BODY_BYTES = 1_000_000
@@ -63,7 +69,7 @@ def create_app(container_factory: Callable[[], Container] = build) -> FastAPI:
             )
         return await call_next(request)
 
-    for module in (operations, events, locations, catalog, inventory, orders, *ORDER_FLOW):
+    for module in (operations, events, locations, *CATALOG, inventory, *ORDERS, *ORDER_FLOW):
         app.include_router(module.router, prefix=API_PREFIX)
     for module in AUDIT_AND_ANALYTICS:
         app.include_router(module.router, prefix=API_PREFIX)

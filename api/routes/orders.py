@@ -1,7 +1,9 @@
-"""Orders over HTTP: place, read, list, modify, notes, tags, timeline, history and past state.
+"""Orders over HTTP: place, modify, read one and list; the order document's response models.
 
-Routes are thin: they build a command (prices, totals and old values come from the server,
-never the client) or call a read-model query."""
+Notes, tags and timeline entries are in ``order_notes``; modifications and past state in
+``order_history``; lines, changes, fulfillment and returns in their own modules. Routes are
+thin: they build a command (prices, totals and old values come from the server, never the
+client) or call a read-model query."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field, JsonValue, StrictBool, StrictInt
+from pydantic import BaseModel, Field, StrictInt
 
 from api.deps import ContainerDep, ContextDep, read_model
 from api.errors import ApiError
@@ -22,16 +24,13 @@ from domain.order.values import (
     Address,
     Channel,
     GiftOptions,
-    NoteKind,
     PaymentRef,
     Priority,
     RequestedLine,
 )
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from projections.order_detail import get_order, public_document
-from projections.order_modifications import list_modifications
 from projections.order_summaries import OrderFilter, list_orders
-from projections.order_timeline import list_timeline
 
 router = APIRouter(tags=["orders"], responses=ERRORS)
 
@@ -69,27 +68,6 @@ class ModifyOrder(Request):
     reason: Reason | None = None
 
 
-class AddNote(Request):
-    text: Annotated[str, Field(max_length=5000)]
-    visible_to_customer: StrictBool = False
-    kind: NoteKind = "internal"
-
-
-class EditNote(Request):
-    text: Annotated[str, Field(max_length=5000)] | None = None
-    visible_to_customer: StrictBool | None = None
-
-
-class AddTag(Request):
-    tag: Annotated[str, Field(max_length=100)]
-
-
-class AddTimelineEntry(Request):
-    type: Annotated[str, Field(max_length=64)]
-    description: Annotated[str, Field(max_length=2000)]
-    metadata: dict[str, JsonValue] | None = None
-
-
 # ---- responses ---------------------------------------------------------------------------
 
 
@@ -103,12 +81,6 @@ class OrderAck(BaseModel):
 
 class OrderCommandAck(BaseModel):
     id: str
-    version: int
-    position: int
-
-
-class NoteAck(BaseModel):
-    note_id: str
     version: int
     position: int
 
@@ -198,48 +170,16 @@ class OrderSummaryOut(BaseModel):
     version: int
 
 
-class ModificationOut(BaseModel):
-    version: int
-    position: int
-    field: str
-    modification_type: str
-    old_value: JsonValue
-    new_value: JsonValue
-    reason: str
-    actor: str
-    occurred_at: datetime
+# ---- helpers (as_utc and version_cursor serve order_notes and order_history too) ---------
 
 
-class TimelineEntryOut(BaseModel):
-    version: int
-    position: int
-    type: str
-    description: str
-    occurred_at: datetime
-    actor: str
-    correlation_id: str
-    causation_id: str
-    metadata: dict[str, Any]
-    data: dict[str, Any]
-
-
-class OrderStateOut(BaseModel):
-    id: str
-    version: int
-    status: str
-    state: dict[str, Any]
-
-
-# ---- helpers -----------------------------------------------------------------------------
-
-
-def _utc(value: datetime | None) -> datetime | None:
+def as_utc(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
 
 
-def _version_cursor(cursor: str | None) -> int | None:
+def version_cursor(cursor: str | None) -> int | None:
     key = decode_cursor(cursor)
     if key is None:
         return None
@@ -323,71 +263,6 @@ def modify_order(order_id: UUID, body: ModifyOrder, container: ContainerDep, ctx
     return OrderCommandAck(id=str(order_id), version=result.version, position=result.position)
 
 
-@router.post("/orders/{order_id}/notes", status_code=201, response_model=NoteAck)
-def add_note(order_id: UUID, body: AddNote, container: ContainerDep, ctx: ContextDep):
-    note_id = uuid4()
-    result = orders.add_note(
-        container.store,
-        ctx,
-        order_id,
-        note_id=note_id,
-        text=body.text,
-        kind=body.kind,
-        visible_to_customer=body.visible_to_customer,
-    )
-    return NoteAck(note_id=str(note_id), version=result.version, position=result.position)
-
-
-@router.patch("/orders/{order_id}/notes/{note_id}", response_model=NoteAck)
-def edit_note(
-    order_id: UUID, note_id: UUID, body: EditNote, container: ContainerDep, ctx: ContextDep
-):
-    result = orders.edit_note(
-        container.store,
-        ctx,
-        order_id,
-        note_id=note_id,
-        text=body.text,
-        visible_to_customer=body.visible_to_customer,
-    )
-    return NoteAck(note_id=str(note_id), version=result.version, position=result.position)
-
-
-@router.delete("/orders/{order_id}/notes/{note_id}", response_model=NoteAck)
-def delete_note(order_id: UUID, note_id: UUID, container: ContainerDep, ctx: ContextDep):
-    result = orders.delete_note(container.store, ctx, order_id, note_id=note_id)
-    return NoteAck(note_id=str(note_id), version=result.version, position=result.position)
-
-
-@router.post("/orders/{order_id}/tags", response_model=OrderCommandAck)
-def add_tag(order_id: UUID, body: AddTag, container: ContainerDep, ctx: ContextDep):
-    """Idempotent: a tag already present (in any case) writes nothing."""
-    result = orders.add_tag(container.store, ctx, order_id, tag=body.tag)
-    return OrderCommandAck(id=str(order_id), version=result.version, position=result.position)
-
-
-@router.delete("/orders/{order_id}/tags/{tag}", response_model=OrderCommandAck)
-def remove_tag(order_id: UUID, tag: str, container: ContainerDep, ctx: ContextDep):
-    """Idempotent: removing an absent tag writes nothing."""
-    result = orders.remove_tag(container.store, ctx, order_id, tag=tag)
-    return OrderCommandAck(id=str(order_id), version=result.version, position=result.position)
-
-
-@router.post("/orders/{order_id}/timeline", status_code=201, response_model=OrderCommandAck)
-def add_timeline_entry(
-    order_id: UUID, body: AddTimelineEntry, container: ContainerDep, ctx: ContextDep
-):
-    result = orders.add_timeline_entry(
-        container.store,
-        ctx,
-        order_id,
-        entry_type=body.type,
-        description=body.description,
-        metadata=body.metadata,
-    )
-    return OrderCommandAck(id=str(order_id), version=result.version, position=result.position)
-
-
 # ---- queries -----------------------------------------------------------------------------
 
 
@@ -421,69 +296,8 @@ def list_order_summaries(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ):
-    f = OrderFilter(customer_id, status, tag, _utc(created_from), _utc(created_to))
+    f = OrderFilter(customer_id, status, tag, as_utc(created_from), as_utc(created_to))
     rows, nxt = list_orders(container.pool, f, limit=limit, after=_summary_cursor(cursor))
     items = [_summary(r) for r in rows]
     next_cursor = encode_cursor([nxt[0].isoformat(), str(nxt[1])]) if nxt else None
     return Page(items=items, next_cursor=next_cursor)
-
-
-@router.get(
-    "/orders/{order_id}/modifications",
-    response_model=Page[ModificationOut],
-    dependencies=[read_model("order_modifications")],
-)
-def get_modifications(
-    order_id: UUID,
-    container: ContainerDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 500,
-    cursor: str | None = None,
-):
-    orders.require_exists(container.store, order_id)
-    rows = list_modifications(
-        container.pool, order_id, limit=limit, after_version=_version_cursor(cursor)
-    )
-    nxt = encode_cursor([rows[-1]["version"]]) if len(rows) == limit else None
-    return Page(items=[ModificationOut(**r) for r in rows], next_cursor=nxt)
-
-
-@router.get(
-    "/orders/{order_id}/timeline",
-    response_model=Page[TimelineEntryOut],
-    dependencies=[read_model("order_timeline")],
-)
-def get_timeline(
-    order_id: UUID,
-    container: ContainerDep,
-    order: Literal["asc", "desc"] = "asc",
-    limit: Annotated[int, Query(ge=1, le=500)] = 500,
-    cursor: str | None = None,
-):
-    orders.require_exists(container.store, order_id)
-    rows = list_timeline(
-        container.pool,
-        order_id,
-        descending=order == "desc",
-        limit=limit,
-        after_version=_version_cursor(cursor),
-    )
-    nxt = encode_cursor([rows[-1]["version"]]) if len(rows) == limit else None
-    return Page(items=[TimelineEntryOut(**r) for r in rows], next_cursor=nxt)
-
-
-@router.get("/orders/{order_id}/state", response_model=OrderStateOut)
-def get_state(
-    order_id: UUID,
-    container: ContainerDep,
-    response: Response,
-    as_of: datetime | None = None,
-    version: Annotated[int | None, Query(ge=1)] = None,
-):
-    """The order as it was at ``?version=`` or ``?as_of=``, folded from its events."""
-    state, at_version = orders.state_at(
-        container.store, order_id, version=version, as_of=_utc(as_of)
-    )
-    response.headers["ETag"] = f'"{at_version}"'
-    return OrderStateOut(
-        id=str(order_id), version=at_version, status=state.status, state=state.as_json()
-    )

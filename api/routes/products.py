@@ -1,4 +1,6 @@
-"""Catalog over HTTP: products (details, price, lifecycle, variants, history) and categories.
+"""Products over HTTP: create, read, list, update details, change price and lifecycle, and
+the change history; plus the catalog's shared request pieces (names, reasons, variants in,
+``CommandAck``) that ``product_variants`` and ``categories`` use too.
 
 Routes are thin: they turn a request into a command or a read-model query. Product ids are
 made here (uuid4), so the domain stays pure."""
@@ -17,12 +19,11 @@ from api.deps import ContainerDep, ContextDep, read_model
 from api.errors import ApiError
 from api.pagination import decode_cursor, encode_cursor
 from api.schemas import ERRORS, MoneyIn, MoneyOut, Page, Request, Sku
-from commands import categories, products
+from commands import products
 from commands.context import CommandResult
 from domain.catalog.product_decisions import NewVariant
 from domain.errors import NotFound
 from domain.money import Money
-from projections.category_tree import category_tree
 from projections.product_catalog import get_product, list_products
 from projections.product_history import product_history
 
@@ -37,7 +38,7 @@ Reason = Annotated[str, Field(min_length=1, max_length=1000)]
 IdempotencyKey = Annotated[str | None, Header()]
 
 
-# ---- request and response models -------------------------------------------------------
+# ---- request and response models ---------------------------------------------------------
 
 
 class VariantIn(Request):
@@ -77,12 +78,6 @@ class ChangeLifecycle(Request):
     reason: Reason | None = None
 
 
-class CreateCategory(Request):
-    name: Name
-    slug: Annotated[str, Field(min_length=1, max_length=100)]
-    parent_id: UUID | None = None
-
-
 class ProductAck(BaseModel):
     id: str
     sku: str
@@ -92,13 +87,6 @@ class ProductAck(BaseModel):
 
 class CommandAck(BaseModel):
     id: str
-    version: int
-    position: int
-
-
-class CategoryAck(BaseModel):
-    id: str
-    slug: str
     version: int
     position: int
 
@@ -138,22 +126,14 @@ class HistoryEntry(BaseModel):
     version: int
 
 
-class CategoryNode(BaseModel):
-    id: str
-    name: str
-    slug: str
-    parent_id: str | None
-    children: list[CategoryNode]
+# ---- helpers (money and ack serve product_variants and categories too) -------------------
 
 
-# ---- helpers ---------------------------------------------------------------------------
-
-
-def _money(m: MoneyIn | None) -> Money | None:
+def money(m: MoneyIn | None) -> Money | None:
     return None if m is None else Money.of(Decimal(m.amount), m.currency)
 
 
-def _ack(result: CommandResult) -> CommandAck:
+def ack(result: CommandResult) -> CommandAck:
     return CommandAck(id=str(result.stream_id), version=result.version, position=result.position)
 
 
@@ -185,7 +165,7 @@ def _await_product(container, product_id: UUID, view: str) -> None:
         )
 
 
-# ---- products --------------------------------------------------------------------------
+# ---- products ----------------------------------------------------------------------------
 
 
 @router.post("/products", status_code=201, response_model=ProductAck)
@@ -201,12 +181,12 @@ def create_product(
         product_id=uuid4(),
         sku=body.sku,
         name=body.name,
-        price=_money(body.price),
+        price=money(body.price),
         description=body.description,
         brand=body.brand,
         category_ids=body.category_ids,
         attributes=body.attributes,
-        variants=[NewVariant(v.sku, v.options, _money(v.price)) for v in body.variants],
+        variants=[NewVariant(v.sku, v.options, money(v.price)) for v in body.variants],
     )
     return ProductAck(
         id=str(result.stream_id), sku=body.sku, version=result.version, position=result.position
@@ -263,7 +243,7 @@ def list_products_route(
 @router.patch("/products/{product_id}", response_model=CommandAck)
 def update_product(product_id: UUID, body: UpdateProduct, container: ContainerDep, ctx: ContextDep):
     changes = body.model_dump(exclude_unset=True)
-    return _ack(products.update_details(container.store, ctx, product_id, changes))
+    return ack(products.update_details(container.store, ctx, product_id, changes))
 
 
 @router.post("/products/{product_id}/price", response_model=CommandAck)
@@ -274,12 +254,12 @@ def change_price(
     ctx: ContextDep,
     idempotency_key: IdempotencyKey = None,
 ):
-    price = _money(body.price)
+    price = money(body.price)
     assert price is not None
     result = products.change_price(
         container.store, ctx, product_id, price, body.reason, body.change_type
     )
-    return _ack(result)
+    return ack(result)
 
 
 @router.post("/products/{product_id}/lifecycle", response_model=CommandAck)
@@ -291,19 +271,7 @@ def change_lifecycle(
     idempotency_key: IdempotencyKey = None,
 ):
     result = products.change_lifecycle(container.store, ctx, product_id, body.status, body.reason)
-    return _ack(result)
-
-
-@router.post("/products/{product_id}/variants", status_code=201, response_model=CommandAck)
-def add_variant(
-    product_id: UUID,
-    body: VariantIn,
-    container: ContainerDep,
-    ctx: ContextDep,
-    idempotency_key: IdempotencyKey = None,
-):
-    variant = NewVariant(body.sku, body.options, _money(body.price))
-    return _ack(products.add_variant(container.store, ctx, product_id, variant))
+    return ack(result)
 
 
 @router.get(
@@ -315,81 +283,3 @@ def get_history(product_id: UUID, container: ContainerDep):
     _await_product(container, product_id, "product_history")
     rows = product_history(container.pool, product_id)
     return Page(items=[HistoryEntry(**r) for r in rows], next_cursor=None)
-
-
-# ---- categories ------------------------------------------------------------------------
-
-
-@router.post("/categories", status_code=201, response_model=CategoryAck)
-def create_category(
-    body: CreateCategory,
-    container: ContainerDep,
-    ctx: ContextDep,
-    idempotency_key: IdempotencyKey = None,
-):
-    result = categories.create(
-        container.store,
-        ctx,
-        category_id=uuid4(),
-        name=body.name,
-        slug=body.slug,
-        parent_id=body.parent_id,
-    )
-    return CategoryAck(
-        id=str(result.stream_id), slug=body.slug, version=result.version, position=result.position
-    )
-
-
-def _node(row: dict[str, Any]) -> CategoryNode:
-    return CategoryNode(
-        id=str(row["id"]),
-        name=row["name"],
-        slug=row["slug"],
-        parent_id=None if row["parent_id"] is None else str(row["parent_id"]),
-        children=[_node(c) for c in row["children"]],
-    )
-
-
-@router.get(
-    "/categories", response_model=Page[CategoryNode], dependencies=[read_model("category_tree")]
-)
-def get_categories(container: ContainerDep):
-    return Page(items=[_node(r) for r in category_tree(container.pool)], next_cursor=None)
-
-
-# ---- variants and categories of a product (beyond the fixed contract) ------------------
-
-
-class DeactivateVariant(Request):
-    reason: Reason | None = None
-
-
-class SetMasterVariant(Request):
-    sku: Sku
-
-
-@router.post("/products/{product_id}/variants/{sku}/deactivate", response_model=CommandAck)
-def deactivate_variant(
-    product_id: UUID, sku: str, body: DeactivateVariant, container: ContainerDep, ctx: ContextDep
-):
-    result = products.deactivate_variant(container.store, ctx, product_id, sku, body.reason)
-    return _ack(result)
-
-
-@router.post("/products/{product_id}/master-variant", response_model=CommandAck)
-def set_master_variant(
-    product_id: UUID, body: SetMasterVariant, container: ContainerDep, ctx: ContextDep
-):
-    return _ack(products.set_master_variant(container.store, ctx, product_id, body.sku))
-
-
-@router.put("/products/{product_id}/categories/{category_id}", response_model=CommandAck)
-def assign_category(product_id: UUID, category_id: UUID, container: ContainerDep, ctx: ContextDep):
-    return _ack(products.assign_category(container.store, ctx, product_id, category_id))
-
-
-@router.delete("/products/{product_id}/categories/{category_id}", response_model=CommandAck)
-def unassign_category(
-    product_id: UUID, category_id: UUID, container: ContainerDep, ctx: ContextDep
-):
-    return _ack(products.unassign_category(container.store, ctx, product_id, category_id))
