@@ -35,20 +35,26 @@ def _gateway_key(ctx: CommandContext, purpose: str, order_id: UUID) -> str:
     return f"{purpose}:{order_id}:{ctx.causation_id}"
 
 
-def authorize(
-    store: EventStore,
+@dataclass(frozen=True)
+class AuthorizationAnswer:
+    """What asking the gateway came to: approved or not, why not, its reference."""
+
+    approved: bool
+    reason: str
+    reference: str
+
+
+def ask_authorization(
     gateway: PaymentGateway,
-    ctx: CommandContext,
+    key: str,
     *,
-    order_id: UUID,
+    token: str,
     amount: Decimal,
     currency: str,
-    token: str,
     retry: RetryPolicy = RetryPolicy(),
-) -> CommandResult:
-    """Authorize ``amount``; transient errors retry with the same key and backoff; a timeout
-    or exhausted retries are recorded as a decline. ``extra["approved"]`` says which."""
-    key = _gateway_key(ctx, "auth", order_id)
+) -> AuthorizationAnswer:
+    """Ask the gateway once per key: transient errors retry with the same key and backoff; a
+    timeout or exhausted retries count as a decline."""
     answer: GatewayAnswer | None = None
     reason = ""
     for attempt in range(retry.attempts):
@@ -64,6 +70,31 @@ def authorize(
     approved = answer is not None and answer.outcome == "approved"
     if answer is not None and not approved:
         reason = answer.reason or "declined"
+    return AuthorizationAnswer(approved, reason, answer.reference if answer else "")
+
+
+def authorization_key(ctx: CommandContext, order_id: UUID) -> str:
+    return _gateway_key(ctx, "auth", order_id)
+
+
+def authorize(
+    store: EventStore,
+    gateway: PaymentGateway,
+    ctx: CommandContext,
+    *,
+    order_id: UUID,
+    amount: Decimal,
+    currency: str,
+    token: str,
+    retry: RetryPolicy = RetryPolicy(),
+) -> CommandResult:
+    """Authorize ``amount`` (see ``ask_authorization``) and record the answer.
+    ``extra["approved"]`` says which."""
+    key = authorization_key(ctx, order_id)
+    asked = ask_authorization(
+        gateway, key, token=token, amount=amount, currency=currency, retry=retry
+    )
+    approved, reason = asked.approved, asked.reason
 
     def step(state: PaymentState, _v: int):
         events = decide.record_authorization(
@@ -73,7 +104,7 @@ def authorize(
             currency=currency,
             gateway=gateway.name,
             approved=approved,
-            gateway_reference=answer.reference if answer else "",
+            gateway_reference=asked.reference,
             reason=reason,
             idempotency_key=key,
         )

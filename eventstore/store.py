@@ -25,6 +25,9 @@ class StreamAppend:
     stream_id: UUID
     expected_version: int
     events: Sequence[DomainEvent]
+    #: Each event's own metadata, when the events of one transaction answer different
+    #: commands (a batch of orders, each with its own correlation id); else the call's.
+    metas: Sequence[EventMeta] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +60,9 @@ class EventStore:
     ) -> int:
         """Write all events of all streams in one transaction; return the last position."""
         stored = [
-            self.mapper.to_stored(a.stream_id, a.expected_version + i, event, meta)
+            self.mapper.to_stored(
+                a.stream_id, a.expected_version + i, event, a.metas[i - 1] if a.metas else meta
+            )
             for a in appends
             for i, event in enumerate(a.events, start=1)
         ]
@@ -83,6 +88,30 @@ class EventStore:
             self.mapper.to_recorded(None, r.originator_id, r.originator_version, r.topic, r.state)
             for r in rows
         ]
+
+    def load_many(self, after: dict[UUID, int]) -> dict[UUID, list[RecordedEvent]]:
+        """The events of many streams in one query: for each stream, those after the version
+        given (0 for all), in version order."""
+        out: dict[UUID, list[RecordedEvent]] = {stream_id: [] for stream_id in after}
+        if not after:
+            return out
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(
+                f"SELECT e.originator_id, e.originator_version, e.topic, e.state "
+                f"FROM unnest(%s::uuid[], %s::bigint[]) AS c(id, after) "
+                f"JOIN {self.table} e ON e.originator_id = c.id "
+                "AND e.originator_version > c.after "
+                "ORDER BY e.originator_id, e.originator_version",
+                (list(after), list(after.values())),
+            ).fetchall()
+        to_recorded = self.mapper.to_recorded
+        for r in rows:
+            out[r["originator_id"]].append(
+                to_recorded(
+                    None, r["originator_id"], r["originator_version"], r["topic"], r["state"]
+                )
+            )
+        return out
 
     def load_with_positions(self, stream_id: UUID) -> list[RecordedEvent]:
         with self.datastore.get_connection() as conn:

@@ -1,0 +1,158 @@
+"""A unit of work over many streams: load them in one query, apply decisions in memory in
+order, write everything in one transaction.
+
+Process managers use it to handle a batch of events at once: each decision sees the state the
+decisions before it left (so two orders in a batch never both take the last unit), each event
+keeps the metadata of the command that caused it, and the batch commits atomically, each stream
+checked against the version it was loaded at. A conflict raises ``ConcurrencyConflict``; the
+caller decides the whole batch again on fresh state.
+
+``StateCache`` keeps folded states of long streams (inventory) between batches, so a load reads
+only the events written since; states are immutable, so sharing them is safe.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from domain.aggregate import AggregateType
+from domain.events import DomainEvent
+from eventstore.recorded import EventMeta
+from eventstore.store import EventStore, StreamAppend
+
+
+class StateCache:
+    """Folded states by stream id, least recently used dropped beyond ``size``."""
+
+    def __init__(self, size: int = 20_000):
+        self.size = size
+        self._items: OrderedDict[UUID, tuple[int, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, stream_id: UUID) -> tuple[int, Any] | None:
+        with self._lock:
+            item = self._items.get(stream_id)
+            if item is not None:
+                self._items.move_to_end(stream_id)
+            return item
+
+    def put(self, stream_id: UUID, version: int, state: Any) -> None:
+        with self._lock:
+            known = self._items.get(stream_id)
+            if known is not None and known[0] > version:
+                return  # never go back to an older state
+            self._items[stream_id] = (version, state)
+            self._items.move_to_end(stream_id)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def forget(self, stream_ids: Iterable[UUID]) -> None:
+        with self._lock:
+            for stream_id in stream_ids:
+                self._items.pop(stream_id, None)
+
+
+@dataclass(slots=True)
+class _Stream:
+    aggregate: AggregateType
+    loaded_version: int
+    state: Any
+    events: list[DomainEvent]
+    metas: list[EventMeta]
+
+
+class UnitOfWork:
+    def __init__(self, store: EventStore, cache: StateCache | None = None):
+        self.store = store
+        self.cache = cache
+        self._streams: dict[UUID, _Stream] = {}
+
+    # ---- loading -------------------------------------------------------------------------
+
+    def load(
+        self, aggregate: AggregateType, stream_ids: Iterable[UUID], *, cached: bool = False
+    ) -> None:
+        """Load streams not loaded yet, in one query; ``cached`` streams start from the
+        cache's state and read only the events after it."""
+        start: dict[UUID, tuple[int, Any]] = {}
+        for stream_id in stream_ids:
+            if stream_id in self._streams or stream_id in start:
+                continue
+            hit = self.cache.get(stream_id) if cached and self.cache is not None else None
+            start[stream_id] = hit if hit is not None else (0, None)
+        if not start:
+            return
+        tails = self.store.load_many({sid: version for sid, (version, _) in start.items()})
+        for stream_id, (version, state) in start.items():
+            tail = tails[stream_id]
+            if tail:
+                state = aggregate.fold((e.to_domain() for e in tail), state)
+                version = tail[-1].version
+            elif state is None:
+                state = aggregate.initial()
+            if cached and self.cache is not None and tail:
+                self.cache.put(stream_id, version, state)
+            self._streams[stream_id] = _Stream(aggregate, version, state, [], [])
+
+    def state(self, stream_id: UUID) -> Any:
+        return self._streams[stream_id].state
+
+    def version(self, stream_id: UUID) -> int:
+        s = self._streams[stream_id]
+        return s.loaded_version + len(s.events)
+
+    # ---- deciding ------------------------------------------------------------------------
+
+    def apply(self, stream_id: UUID, events: Sequence[DomainEvent], meta: EventMeta) -> None:
+        """Record decided events for the stream and move its state on."""
+        if not events:
+            return
+        s = self._streams[stream_id]
+        s.state = s.aggregate.fold(events, s.state)
+        s.events.extend(events)
+        s.metas.extend([meta] * len(events))
+
+    def savepoint(self) -> dict[UUID, tuple[Any, int]]:
+        return {sid: (s.state, len(s.events)) for sid, s in self._streams.items()}
+
+    def rollback_to(self, point: dict[UUID, tuple[Any, int]]) -> None:
+        """Forget what was applied since ``point`` (one order's steps that did not hold)."""
+        for sid, s in self._streams.items():
+            state, count = point.get(sid, (s.state, len(s.events)))
+            s.state = state
+            del s.events[count:]
+            del s.metas[count:]
+
+    # ---- writing -------------------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        return sum(len(s.events) for s in self._streams.values())
+
+    def commit(self, meta: EventMeta) -> int | None:
+        """Write every applied event in one transaction; the last position, or None when
+        nothing was applied. On a conflict the cached states of these streams are dropped."""
+        appends = [
+            StreamAppend(sid, s.loaded_version, list(s.events), list(s.metas))
+            for sid, s in self._streams.items()
+            if s.events
+        ]
+        if not appends:
+            return None
+        try:
+            position = self.store.append(appends, meta)
+        except Exception:
+            if self.cache is not None:
+                self.cache.forget(a.stream_id for a in appends)
+            raise
+        if self.cache is not None:
+            for a in appends:
+                if self.cache.get(a.stream_id) is not None:
+                    s = self._streams[a.stream_id]
+                    self.cache.put(a.stream_id, s.loaded_version + len(s.events), s.state)
+        return position
