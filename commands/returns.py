@@ -1,10 +1,11 @@
-"""Handlers for returns: request (only delivered units, counted on the order's stream in the
-same transaction), receive (optional restock into a location, ``LinesReturned``, then the
-refund for the returned lines), reject."""
+"""Handlers for returns: request (only delivered units, within 30 days of their delivery,
+counted on the order's stream in the same transaction), receive (optional restock into a
+location, ``LinesReturned``, then the refund for the returned lines), reject and cancel (both
+free the units on the order's stream in the same transaction)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from uuid import UUID, uuid5
 
@@ -15,10 +16,13 @@ from commands.payment_gateway import PaymentGateway
 from commands.steps import steps
 from domain import returns as decide
 from domain.errors import InvalidCommand
+from domain.events import DomainEvent
 from domain.order import ORDER
 from domain.order import fulfillment as order_decide
+from domain.order.events import LinesDelivered
 from domain.order.values import LineQuantity
 from domain.returns import RETURN, ReturnRequested, ReturnState
+from domain.returns.window import Delivery, require_within_window
 from eventstore.store import EventStore, StreamAppend
 
 
@@ -33,11 +37,19 @@ def request(
 ) -> CommandResult:
     if not reason.strip():
         raise InvalidCommand("A return needs a reason.", code="reason_required")
+    delivered = deliveries(store, order_id)
 
     def decision(state, _v):  # noqa: ANN001
         events = order_decide.open_return(
             state, order_id, return_id=return_id, lines=lines, reason=reason
         )
+        if events:
+            require_within_window(
+                order_decide.as_dict(events[0].lines),
+                delivered,
+                {ln.line_id: ln.in_returns for ln in state.lines},
+                ctx.now,
+            )
         return events, {"id": str(return_id), "status": "requested"}
 
     def also(_state, events) -> list[StreamAppend]:  # noqa: ANN001
@@ -46,6 +58,17 @@ def request(
         return [StreamAppend(return_id, 0, [requested])]
 
     return execute(store, ORDER, order_id, decision, ctx, also=also)
+
+
+def deliveries(store: EventStore, order_id: UUID) -> list[Delivery]:
+    """Every delivered line of the order, with when its ``LinesDelivered`` was recorded."""
+    found = []
+    for e in store.load(order_id):
+        if e.name == LinesDelivered.__name__:
+            event = e.to_domain()
+            assert isinstance(event, LinesDelivered)
+            found += [Delivery(x.line_id, x.quantity, e.meta.occurred_at) for x in event.lines]
+    return found
 
 
 def get(store: EventStore, return_id: UUID) -> tuple[ReturnState, int]:
@@ -133,6 +156,23 @@ def settle(
 def reject(
     store: EventStore, ctx: CommandContext, return_id: UUID, *, note: str | None = None
 ) -> CommandResult:
+    return _close(store, ctx, return_id, lambda s: decide.reject(s, return_id, note=note))
+
+
+def cancel(
+    store: EventStore, ctx: CommandContext, return_id: UUID, *, note: str | None = None
+) -> CommandResult:
+    """CancelReturn (``requested → cancelled``): the units may be asked back again."""
+    return _close(store, ctx, return_id, lambda s: decide.cancel(s, return_id, note=note))
+
+
+def _close(
+    store: EventStore,
+    ctx: CommandContext,
+    return_id: UUID,
+    decision: Callable[[ReturnState], list[DomainEvent]],
+) -> CommandResult:
+    """Reject or cancel the return, and free its units on the order in the same append."""
     ret, _ = get(store, return_id)
     assert ret.order_id is not None
     order_id = ret.order_id
@@ -144,11 +184,4 @@ def reject(
         )
         return [StreamAppend(order_id, loaded.version, events)] if events else []
 
-    return execute(
-        store,
-        RETURN,
-        return_id,
-        lambda s, _v: decide.reject(s, return_id, note=note),
-        ctx,
-        also=also,
-    )
+    return execute(store, RETURN, return_id, lambda s, _v: decision(s), ctx, also=also)

@@ -91,7 +91,8 @@ def _new_id(ctx, scope: str, order_id: UUID) -> UUID:  # noqa: ANN001
 @router.post("/orders/{order_id}/returns", status_code=201, response_model=ReturnAck)
 def request_return(order_id: UUID, body: RequestReturn, container: ContainerDep, ctx: ContextDep):
     """Only delivered units, per line at most what was delivered and not already returned
-    (422 ``return_exceeds_delivered``)."""
+    (422 ``return_exceeds_delivered``), within 30 days of their delivery (422
+    ``return_window_closed``)."""
     orders.require_exists(container.store, order_id)
     return_id = _new_id(ctx, "return", order_id)
     result = returns.request(
@@ -146,6 +147,20 @@ def receive_return(return_id: UUID, body: ReceiveReturn, container: ContainerDep
 def reject_return(return_id: UUID, body: RejectReturn, container: ContainerDep, ctx: ContextDep):
     returns.get(container.store, return_id)
     result = returns.reject(container.store, ctx, return_id, note=body.note)
+    state, version = returns.get(container.store, return_id)
+    return ReturnAck(
+        id=str(return_id), status=state.status, version=version, position=result.position
+    )
+
+
+@router.post("/returns/{return_id}/cancel", response_model=ReturnAck)
+def cancel_return(
+    return_id: UUID, container: ContainerDep, ctx: ContextDep, body: RejectReturn | None = None
+):
+    """CancelReturn: only while ``requested`` (409 ``illegal_transition`` once received,
+    rejected or refunded); its units may be asked back again. A repeat changes nothing."""
+    returns.get(container.store, return_id)
+    result = returns.cancel(container.store, ctx, return_id, note=body.note if body else None)
     state, version = returns.get(container.store, return_id)
     return ReturnAck(
         id=str(return_id), status=state.status, version=version, position=result.position

@@ -1,7 +1,8 @@
 """Return: delivered units sent back (one stream per return).
 
-``requested → received → refunded``, or ``rejected``. Receipt may restock into a location;
-the refund is received units × (unit price − discount + tax)."""
+``requested → received → refunded``, or ``rejected`` or ``cancelled`` (by the customer, while
+still requested). Receipt may restock into a location; the refund is received units × (unit
+price − discount + tax). The 30-day return window lives in ``domain.returns.window``."""
 
 from __future__ import annotations
 
@@ -44,7 +45,12 @@ class ReturnRejected(ReturnEvent):
     note: str | None = None
 
 
-RETURN_EVENTS = (ReturnRequested, ReturnReceived, ReturnRefunded, ReturnRejected)
+class ReturnCancelled(ReturnEvent):
+    order_id: UUID
+    note: str | None = None
+
+
+RETURN_EVENTS = (ReturnRequested, ReturnReceived, ReturnRefunded, ReturnRejected, ReturnCancelled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +74,8 @@ def evolve(state: ReturnState, event: DomainEvent) -> ReturnState:
             return replace(state, status="refunded", refunded=event.amount)
         case ReturnRejected():
             return replace(state, status="rejected")
+        case ReturnCancelled():
+            return replace(state, status="cancelled")
     return state
 
 
@@ -108,3 +116,14 @@ def reject(state: ReturnState, return_id: UUID, *, note: str | None):
     if state.status != "requested":
         raise Conflict(f"The return is already {state.status}.", code="return_already_received")
     return [ReturnRejected(order_id=state.order_id, note=note)]
+
+
+def cancel(state: ReturnState, return_id: UUID, *, note: str | None):
+    """CancelReturn: only while ``requested``; a repeat writes nothing."""
+    require_return(state, return_id)
+    assert state.order_id is not None
+    if state.status == "cancelled":
+        return []
+    if state.status != "requested":
+        raise IllegalTransition("return", state.status, "cancelled")
+    return [ReturnCancelled(order_id=state.order_id, note=note)]
