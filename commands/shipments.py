@@ -26,7 +26,7 @@ from domain.order import ORDER
 from domain.order import events as order_events
 from domain.order import fulfillment as order_decide
 from domain.order.values import LineQuantity
-from domain.shipment import SHIPMENT, ShipmentCreated, ShipmentState
+from domain.shipment import SHIPMENT, ShipmentCreated, ShipmentState, carriers
 from eventstore.store import EventStore, StreamAppend
 
 
@@ -38,10 +38,12 @@ def open_shipment(
     shipment_id: UUID,
     location: str,
     lines: Sequence[LineQuantity],
-    carrier: str,
+    carrier: str | None = None,
     tracking_number: str | None = None,
 ) -> CommandResult:
-    """``result.extra`` holds ``id`` and ``number``."""
+    """``result.extra`` holds ``id``, ``number`` and ``carrier``; without a carrier, the best
+    of the carrier table is chosen (``domain.shipment.carriers``)."""
+    chosen = carrier or carriers.choose().name
 
     def decision(state, _v):  # noqa: ANN001
         events = order_decide.open_shipment(
@@ -50,11 +52,11 @@ def open_shipment(
             shipment_id=shipment_id,
             location=location,
             lines=lines,
-            carrier=carrier,
+            carrier=chosen,
         )
         ref = state.shipment(shipment_id)
         number = events[0].number if events else (ref.number if ref else 0)
-        return events, {"id": str(shipment_id), "number": number}
+        return events, {"id": str(shipment_id), "number": number, "carrier": chosen}
 
     def also(_state, events) -> list[StreamAppend]:  # noqa: ANN001
         opened = events[0]
@@ -63,7 +65,7 @@ def open_shipment(
             number=opened.number,
             location=location,
             lines=list(opened.lines),
-            carrier=carrier,
+            carrier=chosen,
             tracking_number=tracking_number,
         )
         return [StreamAppend(shipment_id, 0, [created])]

@@ -37,7 +37,7 @@ class UpdatePlan(Request):
 class OpenShipment(Request):
     location: LocationCode
     lines: Annotated[list[LineQuantityIn], Field(max_length=100)]
-    carrier: Annotated[str, Field(min_length=1, max_length=50)]
+    carrier: Annotated[str, Field(min_length=1, max_length=50)] | None = None
     tracking_number: Annotated[str, Field(min_length=1, max_length=100)] | None = None
 
 
@@ -76,6 +76,7 @@ class PlanOut(BaseModel):
 class ShipmentAck(BaseModel):
     id: str
     number: int
+    carrier: str | None = None
     status: str
     version: int
     position: int
@@ -182,7 +183,8 @@ def update_plan(plan_id: UUID, body: UpdatePlan, container: ContainerDep, ctx: C
 @router.post("/orders/{order_id}/shipments", status_code=201, response_model=ShipmentAck)
 def open_shipment(order_id: UUID, body: OpenShipment, container: ContainerDep, ctx: ContextDep):
     """Numbered 1, 2, … per order; more than ordered − cancelled − already in shipments, per
-    line, is refused (422 ``over_shipment``) and writes nothing."""
+    line, is refused (422 ``over_shipment``) and writes nothing. Without a ``carrier`` the
+    best one is chosen (on-time 70 %, cost 30 %; ``domain.shipment.carriers``)."""
     orders.require_exists(container.store, order_id)
     shipment_id = (
         uuid5(order_id, f"shipment:{ctx.idempotency.principal}:{ctx.idempotency.key}")
@@ -202,6 +204,7 @@ def open_shipment(order_id: UUID, body: OpenShipment, container: ContainerDep, c
     return ShipmentAck(
         id=result.extra["id"],
         number=result.extra["number"],
+        carrier=result.extra.get("carrier"),
         status="pending",
         version=result.version,
         position=result.position,
