@@ -32,18 +32,48 @@ def _serve(args: argparse.Namespace) -> int:
         _forget_dead_handles(settings.data_dir / "pg")
         os.environ["ECOM_DATABASE_URL"] = embedded_database_url(settings.data_dir)
         print(f"embedded PostgreSQL in {settings.data_dir.resolve() / 'pg'}", file=sys.stderr)
+        settings = Settings.from_env()
+    workers = args.workers or settings.workers
+    if workers < 1:
+        raise SystemExit("ecom: ECOM_WORKERS must be at least 1")
+    background = None
+    if workers > 1:
+        background = _background_in_parent(settings)
     # uvicorn re-raises SIGTERM after its graceful shutdown; the default action would kill us
     # before the exit hooks that stop the embedded PostgreSQL run.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(
-        "ecom.asgi:app",
-        factory=True,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        workers=args.workers,
-        log_level=args.log_level,
-    )
+    try:
+        uvicorn.run(
+            "ecom.asgi:app",
+            factory=True,
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+            workers=workers,
+            log_level=args.log_level,
+        )
+    finally:
+        if background is not None:
+            background.close()
     return 0
+
+
+def _background_in_parent(settings: Settings):  # noqa: ANN202 - a Container, imported lazily
+    """With several workers, the read models, the audit chainer and the process managers run
+    once, in this (supervising) process, and not in each worker: every worker would otherwise
+    poll every view and manager for the advisory lock that lets only one of them advance it.
+    Workers are spawned after this and inherit the environment that turns their own off."""
+    from ecom.bootstrap import build
+
+    container = build(settings)
+    try:
+        container.migrate()
+        container.start_background()
+    except BaseException:
+        container.close()
+        raise
+    os.environ["ECOM_RUN_PROJECTIONS"] = "0"
+    os.environ["ECOM_RUN_PROCESSES"] = "0"
+    return container
 
 
 def _forget_dead_handles(pgdata: Path) -> None:
@@ -156,7 +186,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the HTTP API (migrates on start)")
     serve.add_argument("--host", help="default ECOM_HOST or 127.0.0.1")
     serve.add_argument("--port", type=int, help="default ECOM_PORT or 8000")
-    serve.add_argument("--workers", type=_positive, default=1, help="uvicorn worker processes")
+    serve.add_argument(
+        "--workers", type=_positive, help="uvicorn worker processes (default ECOM_WORKERS or 1)"
+    )
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(func=_serve)
 

@@ -14,6 +14,7 @@ class Settings:
     data_dir: Path = Path(".data")
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = 1  # uvicorn worker processes for ``ecom serve``
     pool_size: int = 8
     lock_timeout_s: int = 5
     tax_rate: Decimal = Decimal("0")
@@ -53,6 +54,7 @@ class Settings:
             data_dir=Path(e.get("ECOM_DATA_DIR", ".data")),
             host=e.get("ECOM_HOST", "127.0.0.1"),
             port=int(e.get("ECOM_PORT", "8000")),
+            workers=int(e.get("ECOM_WORKERS", "1")),
             pool_size=int(e.get("ECOM_POOL_SIZE", "8")),
             lock_timeout_s=int(e.get("ECOM_LOCK_TIMEOUT_S", "5")),
             tax_rate=Decimal(e.get("ECOM_TAX_RATE", "0")),
