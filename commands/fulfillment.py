@@ -34,6 +34,16 @@ def _plan_lines(allocations, location: str) -> list[PlanLine]:  # noqa: ANN001
     ]
 
 
+def plans_for(order_id: UUID, allocations) -> list[tuple[UUID, str, list[PlanLine], str]]:  # noqa: ANN001
+    """The plans an order's allocations call for: (plan id, location, lines, strategy)."""
+    locations = locations_of(allocations)
+    strategy = "single_warehouse" if len(locations) == 1 else "split_shipment"
+    return [
+        (plan_stream(order_id, loc), loc, _plan_lines(allocations, loc), strategy)
+        for loc in locations
+    ]
+
+
 def sync_plans(store: EventStore, step, order_id: UUID, previous_locations) -> None:  # noqa: ANN001
     """After a line edit: revise each plan to the new allocations, create the plan of a new
     location, cancel the plan of a location no longer used."""
@@ -65,17 +75,13 @@ def create_plans(store: EventStore, step, order_id: UUID) -> list[UUID]:  # noqa
     state = orders.get(store, order_id)
     if state.cancelled or state.split:
         return []
-    locations = locations_of(state.allocations)
-    strategy = "single_warehouse" if len(locations) == 1 else "split_shipment"
     ids = []
-    for location in locations:
-        lines = _plan_lines(state.allocations, location)
-        plan_id = plan_stream(order_id, location)
+    for plan_id, location, lines, strategy in plans_for(order_id, state.allocations):
         execute(
             store,
             PLAN,
             plan_id,
-            lambda s, _v, lines=lines, location=location: plans.create_plan(
+            lambda s, _v, lines=lines, location=location, strategy=strategy: plans.create_plan(
                 s,
                 order_id=order_id,
                 location=location,

@@ -1,6 +1,7 @@
 """The fulfillment process manager: what follows confirmation.
 
-- ``OrderConfirmed`` → one fulfillment plan per location of the allocations.
+- (``OrderConfirmed``'s plans, one per location, are written by the placement saga in the
+  confirming transaction; ``create_plans`` remains for line edits.)
 - ``ShipmentDispatched`` → commit, ``LinesShipped``, capture, plan shipped.
 - ``ShipmentDelivered`` → ``LinesDelivered``.
 - ``CancellationReviewed`` (approved) → carry out the cancellation.
@@ -24,7 +25,6 @@ from eventstore.store import EventStore
 class FulfillmentSaga(ProcessManager):
     name = "fulfillment"
     topics = (
-        "order.OrderConfirmed",
         "order.CancellationReviewed",
         "order.OrderSplit",
         "shipment.ShipmentDispatched",
@@ -38,13 +38,6 @@ class FulfillmentSaga(ProcessManager):
         e = trigger.event
         ctx = trigger.context("fulfillment")
         match e.type:
-            case "order.OrderConfirmed":
-                corr = str(e.stream_id)
-                fulfillment.create_plans(
-                    self.store,
-                    lambda step: trigger.context(step, correlation_id=corr),
-                    e.stream_id,
-                )
             case "shipment.ShipmentDispatched":
                 shipments.complete_dispatch(self.store, self.gateway, ctx, e.stream_id)
             case "shipment.ShipmentDelivered":

@@ -1,40 +1,90 @@
 """The order placement saga: ``OrderPlaced`` → allocate → reserve (with a time limit) →
-authorize payment → confirm reservations → ``OrderConfirmed``.
+authorize payment → confirm reservations → ``OrderConfirmed`` and one fulfillment plan per
+location.
 
-Compensations: no stock → release what was reserved, cancel ``out_of_stock``; payment declined
-or timed out → release every reservation, cancel ``payment_declined``; a reservation expired
-before confirmation → release, void, cancel ``reservation_expired``. Every command carries the
-order id as correlation id and the triggering event as causation id, and an idempotency key per
-step, so a replay after a crash repeats nothing.
+Compensations: no stock → cancel ``out_of_stock`` with nothing held; payment declined or timed
+out → release every reservation, cancel ``payment_declined``; a reservation expired before
+confirmation → re-reserve once, else release, void, cancel ``reservation_expired``.
+
+The saga handles a batch of orders at once, in three phases:
+
+1. **reserve** — the batch's orders, stock and locations are read in a few queries; each order
+   is allocated against the stock the orders before it left, and every reservation (or
+   ``out_of_stock`` cancellation) of the batch is written in one transaction;
+2. **authorize** — the gateway is asked for every reserved order, concurrently, each under a
+   key made of the triggering event's position, so a repeat never charges twice;
+3. **decide** — the answers are recorded, reservations confirmed, orders confirmed with their
+   plans, or compensated, again in one transaction.
+
+Each event carries its order's id as correlation id and the triggering ``OrderPlaced`` as
+causation id. A conflict with another writer re-decides the phase on fresh state. After a
+crash the batch is replayed: confirmed or cancelled orders are skipped and an order's active
+holds are resumed instead of reserved again, so nothing is written twice.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from uuid import UUID, uuid5
 
 from psycopg_pool import ConnectionPool
 
-from commands import inventory, orders, payments
+from commands import payments
+from commands.fulfillment import plans_for
 from commands.payment_gateway import PaymentGateway
 from commands.process_manager import ProcessManager, Trigger
+from commands.unit_of_work import StateCache, UnitOfWork
+from domain import fulfillment as plan_decide
 from domain.allocation import Allocation, LineNeed, allocate
-from domain.errors import Conflict
+from domain.errors import ConcurrencyConflict, Conflict, DomainError
+from domain.ids import inventory_stream, payment_stream, plan_stream
+from domain.inventory import INVENTORY
+from domain.inventory import reservations as rsv
+from domain.order import ORDER
+from domain.order import decisions as order_decide
+from domain.payment import PAYMENT
+from domain.payment import state as pay_decide
+from eventstore.recorded import EventMeta
 from eventstore.store import EventStore
+
+#: A phase that keeps meeting concurrent writers is given up after this many tries; the runner
+#: then retries the batch.
+PHASE_ATTEMPTS = 20
 
 
 @dataclass(frozen=True)
 class SagaSettings:
     reservation_ttl: timedelta = timedelta(hours=2)
     payment_retry: payments.RetryPolicy = payments.RetryPolicy()
+    gateway_concurrency: int = 32
+
+
+@dataclass
+class _Order:
+    """One order's way through a batch."""
+
+    trigger: Trigger
+    order_id: UUID
+    data: dict
+    lines: list[LineNeed]
+    held: list[tuple[Allocation, UUID]] = field(default_factory=list)
+    answer: payments.AuthorizationAnswer | None = None
+
+    def meta(self, step: str) -> EventMeta:
+        return self.trigger.context(step, correlation_id=str(self.order_id)).meta()
+
+    @property
+    def gateway_key(self) -> str:
+        ctx = self.trigger.context("authorize", correlation_id=str(self.order_id))
+        return payments.authorization_key(ctx, self.order_id)
 
 
 class OrderPlacementSaga(ProcessManager):
     name = "order_placement"
     topics = ("order.OrderPlaced",)
-    concurrency = 4  # orders are independent; stock conflicts are re-decided by the executor
 
     def __init__(
         self,
@@ -44,126 +94,316 @@ class OrderPlacementSaga(ProcessManager):
         settings: SagaSettings = SagaSettings(),
     ):
         self.store, self.pool, self.gateway, self.settings = store, pool, gateway, settings
-
-    # ---- the steps -----------------------------------------------------------------------
+        self.cache = StateCache()
 
     def handle(self, trigger: Trigger) -> None:
-        order_id = trigger.event.stream_id
-        data = trigger.event.data
-        corr = str(order_id)
-        ctx = lambda step: trigger.context(step, correlation_id=corr)  # noqa: E731
-        current = orders.get(self.store, order_id)
-        if current.split or current.cancelled or current.confirmed:
-            return  # frozen by a split, cancelled or decided already: nothing to place
-        lines = [LineNeed(line["line_id"], line["sku"], line["quantity"]) for line in data["lines"]]
-        reserved = self._resume(order_id, lines, ctx)
-        if reserved is None:  # nothing held yet (or a partial hold was just released)
-            reserved = self._reserve(trigger, order_id, data, lines, ctx)
-            if reserved is None:
-                return
-        total = data["total"]
-        auth = payments.authorize(
-            self.store,
-            self.gateway,
-            ctx("authorize"),
-            order_id=order_id,
-            amount=Decimal(total["amount"]),
-            currency=total["currency"],
-            token=data["payment"]["token"],
-            retry=self.settings.payment_retry,
-        )
-        if not auth.extra.get("approved"):
-            self._release(ctx, reserved, "payment_declined")
-            orders.cancel(self.store, ctx("cancel"), order_id, reason="payment_declined")
-            return
-        for alloc, rid in reserved:
+        self.handle_batch([trigger])
+
+    def handle_batch(self, triggers: list[Trigger]) -> None:
+        seen: set[UUID] = set()
+        batch = []
+        for t in triggers:  # a duplicate OrderPlaced is ignored
+            if t.event.stream_id not in seen:
+                seen.add(t.event.stream_id)
+                batch.append(self._order(t))
+        reserved = self._retrying(self._reserve_phase, batch)
+        self._authorize_phase(reserved)
+        self._retrying(self._decide_phase, reserved)
+
+    @staticmethod
+    def _order(t: Trigger) -> _Order:
+        data = t.event.data
+        lines = [LineNeed(ln["line_id"], ln["sku"], ln["quantity"]) for ln in data["lines"]]
+        return _Order(t, t.event.stream_id, data, lines)
+
+    def _retrying(self, phase, orders: list[_Order]) -> list[_Order]:  # noqa: ANN001
+        for attempt in range(PHASE_ATTEMPTS):
             try:
-                inventory.confirm(
-                    self.store, ctx(f"confirm:{rid}"), sku=alloc.sku, reservation_id=rid
-                )
-            except Conflict:
-                self._release(ctx, reserved, "reservation_expired")
-                payments.void(
-                    self.store,
-                    self.gateway,
-                    ctx("void"),
-                    order_id=order_id,
-                    reason="reservation_expired",
-                )
-                orders.cancel(self.store, ctx("cancel"), order_id, reason="reservation_expired")
-                return
-        orders.confirm(
-            self.store,
-            ctx("confirm_order"),
-            order_id,
-            allocations=[
-                {
-                    "line_id": a.line_id,
-                    "sku": a.sku,
-                    "location": a.location,
-                    "quantity": a.quantity,
-                    "reservation_id": str(rid),
-                }
-                for a, rid in reserved
-            ],
-        )
+                return phase(orders)
+            except ConcurrencyConflict:
+                if attempt == PHASE_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
 
-    def _release(self, ctx, reserved: list[tuple[Allocation, UUID]], reason: str) -> None:  # noqa: ANN001
-        for alloc, rid in reserved:
-            inventory.release(
-                self.store, ctx(f"release:{rid}"), sku=alloc.sku, reservation_id=rid, reason=reason
-            )
+    def _load(self, orders: list[_Order]) -> UnitOfWork:
+        uow = UnitOfWork(self.store, self.cache)
+        uow.load(ORDER, [o.order_id for o in orders])
+        skus = {line.sku for o in orders for line in o.lines}
+        uow.load(INVENTORY, [inventory_stream(sku) for sku in skus], cached=True)
+        return uow
 
-    def _resume(self, order_id: UUID, lines: list[LineNeed], ctx):  # noqa: ANN001, ANN202
-        """After a crash: the order's active reservations, if they cover every line; a partial
-        hold is released (allocation is then decided afresh), so nothing is left orphaned.
-        Allocation is not repeatable (our own holds changed availability), so the holds, not a
-        recomputed plan, say what was reserved."""
+    # ---- phase 1: reserve ----------------------------------------------------------------
+
+    def _reserve_phase(self, orders: list[_Order]) -> list[_Order]:
+        """Allocate and reserve each open order; return those now holding stock."""
+        uow = self._load(orders)
+        locations = self._active_locations()
+        reserved = []
+        for o in orders:
+            state = uow.state(o.order_id)
+            if state.split or state.cancelled or state.confirmed:
+                continue  # frozen by a split, cancelled or decided already
+            point = uow.savepoint()
+            o.held = self._resume(uow, o)
+            if not o.held:
+                try:
+                    o.held = self._reserve(uow, o, locations)
+                except Conflict:
+                    o.held = []
+                if not o.held:
+                    uow.rollback_to(point)  # nothing held: a partial plan is not written
+                    self._cancel(uow, o, "out_of_stock")
+                    continue
+            reserved.append(o)
+        uow.commit(orders[0].meta("reserve")) if orders else None
+        return reserved
+
+    def _resume(self, uow: UnitOfWork, o: _Order) -> list[tuple[Allocation, UUID]]:
+        """After a crash: the order's active holds, if they cover every line. A partial hold
+        is released, so nothing is left orphaned and allocation is decided afresh."""
         held: list[tuple[Allocation, UUID]] = []
-        for sku in {line.sku for line in lines}:
-            for r in inventory.get(self.store, sku).reservations.values():
-                if r.order_id == order_id and r.status == "active":
+        for sku in {line.sku for line in o.lines}:
+            for r in uow.state(inventory_stream(sku)).reservations.values():
+                if r.order_id == o.order_id and r.status == "active":
                     held.append((Allocation(str(r.line_id), sku, r.location, r.quantity), r.id))
-        if not held:
-            return None
-        covered = {line.line_id: 0 for line in lines}
+        covered: dict[str, int] = {}
         for alloc, _rid in held:
             covered[alloc.line_id] = covered.get(alloc.line_id, 0) + alloc.quantity
-        if all(covered[line.line_id] == line.quantity for line in lines):
+        if held and all(covered.get(line.line_id) == line.quantity for line in o.lines):
             return held
-        self._release(ctx, held, "partial_hold_after_restart")
-        return None
+        self._release(uow, o, held, "partial_hold_after_restart")
+        return []
 
-    def _reserve(self, trigger, order_id: UUID, data, lines, ctx):  # noqa: ANN001, ANN202
-        """Allocate and reserve; ``None`` when the order was cancelled ``out_of_stock``."""
-        active = self._active_locations()
-        if data.get("split_location"):  # a split child is served by its part's location
-            active = {k: v for k, v in active.items() if k == data["split_location"]}
-        plan = allocate(lines, active, self._available(lines))
+    def _reserve(self, uow: UnitOfWork, o: _Order, locations: dict[str, int]):  # noqa: ANN202
+        if o.data.get("split_location"):  # a split child is served by its part's location
+            locations = {k: v for k, v in locations.items() if k == o.data["split_location"]}
+        available = {
+            sku: {c: lv.available for c, lv in uow.state(inventory_stream(sku)).levels.items()}
+            for sku in {line.sku for line in o.lines}
+        }
+        plan = allocate(o.lines, locations, available)
         if plan is None:
-            orders.cancel(self.store, ctx("cancel"), order_id, reason="out_of_stock")
-            return None
-        reserved: list[tuple[Allocation, UUID]] = []
+            return []
+        now = o.trigger.event.meta.occurred_at
+        expires_at = now + self.settings.reservation_ttl
+        meta = o.meta("reserve")
+        held = []
         for alloc in plan:
-            rid = uuid5(order_id, f"reservation:{alloc.line_id}:{alloc.location}")
-            try:
-                inventory.reserve(
-                    self.store,
-                    ctx(f"reserve:{rid}:{alloc.quantity}"),
+            stream = inventory_stream(alloc.sku)
+            rid = self._fresh_reservation_id(uow, o.order_id, alloc)
+            events = rsv.reserve_stock(
+                uow.state(stream),
+                sku=alloc.sku,
+                reservation_id=rid,
+                order_id=o.order_id,
+                line_id=UUID(alloc.line_id),
+                location=alloc.location,
+                quantity=alloc.quantity,
+                expires_at=expires_at,
+                now=now,
+            )
+            uow.apply(stream, events, meta)
+            held.append((alloc, rid))
+        return held
+
+    @staticmethod
+    def _fresh_reservation_id(uow: UnitOfWork, order_id: UUID, alloc: Allocation) -> UUID:
+        """Deterministic per (order, line, location); a released earlier hold of the same
+        key gets the next suffix, so a re-reservation never collides with it."""
+        existing = uow.state(inventory_stream(alloc.sku)).reservations
+        n = 1
+        while True:
+            suffix = "" if n == 1 else f":{n}"
+            rid = uuid5(order_id, f"reservation:{alloc.line_id}:{alloc.location}{suffix}")
+            if rid not in existing:
+                return rid
+            n += 1
+
+    # ---- phase 2: authorize --------------------------------------------------------------
+
+    def _authorize_phase(self, orders: list[_Order]) -> None:
+        def ask(o: _Order) -> None:
+            total = o.data["total"]
+            o.answer = payments.ask_authorization(
+                self.gateway,
+                o.gateway_key,
+                token=o.data["payment"]["token"],
+                amount=Decimal(total["amount"]),
+                currency=total["currency"],
+                retry=self.settings.payment_retry,
+            )
+
+        if len(orders) == 1:
+            ask(orders[0])
+            return
+        workers = max(1, min(self.settings.gateway_concurrency, len(orders)))
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(ask, orders))
+
+    # ---- phase 3: record, confirm or compensate ------------------------------------------
+
+    def _decide_phase(self, orders: list[_Order]) -> list[_Order]:
+        if not orders:
+            return orders
+        uow = self._load(orders)
+        uow.load(PAYMENT, [payment_stream(o.order_id) for o in orders])
+        uow.load(
+            plan_decide.PLAN,
+            [plan_stream(o.order_id, a.location) for o in orders for a, _rid in o.held],
+        )
+        for o in orders:
+            self._decide(uow, o)
+        uow.commit(orders[0].meta("confirm"))
+        return orders
+
+    def _decide(self, uow: UnitOfWork, o: _Order) -> None:
+        assert o.answer is not None
+        state = uow.state(o.order_id)
+        meta = o.meta("confirm")
+        approved = self._record_answer(uow, o, meta)
+        if state.cancelled or state.split:  # cancelled or split while we were asking
+            self._release(uow, o, o.held, "order_cancelled")
+            self._void(uow, o, "order_cancelled")
+            return
+        if state.confirmed:
+            return
+        if not approved:
+            self._release(uow, o, o.held, "payment_declined")
+            self._cancel(uow, o, "payment_declined")
+            return
+        point = uow.savepoint()
+        try:
+            confirmed = [self._confirm_hold(uow, o, alloc, rid, meta) for alloc, rid in o.held]
+        except DomainError:  # expired and could not be reserved again
+            uow.rollback_to(point)
+            self._release(uow, o, o.held, "reservation_expired")
+            self._void(uow, o, "reservation_expired")
+            self._cancel(uow, o, "reservation_expired")
+            return
+        allocations = [
+            {
+                "line_id": a.line_id,
+                "sku": a.sku,
+                "location": a.location,
+                "quantity": a.quantity,
+                "reservation_id": str(rid),
+            }
+            for a, rid in confirmed
+        ]
+        now = o.trigger.event.meta.occurred_at
+        uow.apply(
+            o.order_id,
+            order_decide.confirm_order(state, o.order_id, allocations=allocations, now=now),
+            meta,
+        )
+        priority = uow.state(o.order_id).priority
+        uow.load(plan_decide.PLAN, [p[0] for p in plans_for(o.order_id, allocations)])  # loaded
+        for plan_id, location, lines, strategy in plans_for(o.order_id, allocations):
+            uow.apply(
+                plan_id,
+                plan_decide.create_plan(
+                    uow.state(plan_id),
+                    order_id=o.order_id,
+                    location=location,
+                    lines=lines,
+                    priority=priority,
+                    strategy=strategy,
+                ),
+                meta,
+            )
+
+    def _record_answer(self, uow: UnitOfWork, o: _Order, meta: EventMeta) -> bool:
+        """Record the gateway's answer once; a payment recorded before (a replay) stands."""
+        assert o.answer is not None
+        stream = payment_stream(o.order_id)
+        pay = uow.state(stream)
+        if pay.status != "pending":
+            return pay.status in ("authorized", "partially_captured", "captured")
+        total = o.data["total"]
+        uow.apply(
+            stream,
+            pay_decide.record_authorization(
+                pay,
+                order_id=o.order_id,
+                amount=Decimal(total["amount"]),
+                currency=total["currency"],
+                gateway=self.gateway.name,
+                approved=o.answer.approved,
+                gateway_reference=o.answer.reference,
+                reason=o.answer.reason,
+                idempotency_key=o.gateway_key,
+            ),
+            meta,
+        )
+        return o.answer.approved
+
+    def _confirm_hold(self, uow, o: _Order, alloc: Allocation, rid: UUID, meta):  # noqa: ANN001, ANN202
+        """Confirm one hold (no more expiry); one that expired meanwhile is reserved again
+        once, without expiry, if the stock is still there."""
+        stream = inventory_stream(alloc.sku)
+        now = o.trigger.event.meta.occurred_at
+        try:
+            events = rsv.confirm_reservation(
+                uow.state(stream), sku=alloc.sku, reservation_id=rid, now=now
+            )
+            uow.apply(stream, events, meta)
+            return alloc, rid
+        except Conflict:
+            again = self._fresh_reservation_id(uow, o.order_id, alloc)
+            uow.apply(
+                stream,
+                rsv.reserve_stock(
+                    uow.state(stream),
                     sku=alloc.sku,
-                    order_id=order_id,
+                    reservation_id=again,
+                    order_id=o.order_id,
                     line_id=UUID(alloc.line_id),
                     location=alloc.location,
                     quantity=alloc.quantity,
-                    reservation_id=rid,
-                    ttl=self.settings.reservation_ttl,
-                )
-            except Conflict:  # units taken meanwhile, or this id was used by a released hold
-                self._release(ctx, reserved, "out_of_stock")
-                orders.cancel(self.store, ctx("cancel"), order_id, reason="out_of_stock")
-                return None
-            reserved.append((alloc, rid))
-        return reserved
+                    expires_at=None,
+                    now=now,
+                ),
+                meta,
+            )
+            return alloc, again
+
+    # ---- compensations -------------------------------------------------------------------
+
+    def _release(self, uow: UnitOfWork, o: _Order, held, reason: str) -> None:  # noqa: ANN001
+        meta = o.meta(f"release:{reason}")
+        now = o.trigger.event.meta.occurred_at
+        for alloc, rid in held:
+            stream = inventory_stream(alloc.sku)
+            uow.apply(
+                stream,
+                rsv.release_reservation(
+                    uow.state(stream), sku=alloc.sku, reservation_id=rid, reason=reason, now=now
+                ),
+                meta,
+            )
+
+    def _void(self, uow: UnitOfWork, o: _Order, reason: str) -> None:
+        stream = payment_stream(o.order_id)
+        pay = uow.state(stream)
+        if pay.capturable <= 0:
+            return
+        ctx = o.trigger.context("void", correlation_id=str(o.order_id))
+        self.gateway.void(f"void:{ctx.idempotency.principal}:{ctx.idempotency.key}", "")
+        uow.apply(stream, pay_decide.void(pay, reason=reason), o.meta("void"))
+
+    def _cancel(self, uow: UnitOfWork, o: _Order, reason: str) -> None:
+        state = uow.state(o.order_id)
+        uow.apply(
+            o.order_id,
+            order_decide.cancel_order(
+                state,
+                o.order_id,
+                reason=reason,
+                actor=f"process:{self.name}",
+                now=o.trigger.event.meta.occurred_at,
+            ),
+            o.meta("cancel"),
+        )
 
     # ---- what allocation reads -----------------------------------------------------------
 
@@ -173,10 +413,3 @@ class OrderPlacementSaga(ProcessManager):
                 "SELECT code, priority FROM rm_locations.locations WHERE active"
             ).fetchall()
         return {code: priority for code, priority in rows}
-
-    def _available(self, lines: list[LineNeed]) -> dict[str, dict[str, int]]:
-        out: dict[str, dict[str, int]] = {}
-        for sku in {line.sku for line in lines}:
-            state = inventory.get(self.store, sku)
-            out[sku] = {code: level.available for code, level in state.levels.items()}
-        return out

@@ -5,7 +5,8 @@ Each handled event's commands take effect exactly once: every command a handler 
 an idempotency key made of the manager's name, the event's position and a step name, so a
 manager that crashes after sending a command but before storing its position replays into the
 first answers and writes nothing twice. The position is stored after each event, and a
-per-manager advisory lock lets one process at a time advance a manager.
+per-manager advisory lock lets one process at a time advance a manager. A manager that
+decides a whole batch at once (``handle_batch``) gets the batch, and the position after it.
 """
 
 from __future__ import annotations
@@ -62,6 +63,15 @@ class ProcessManager(ABC):
     def handle(self, trigger: Trigger) -> None:
         """React to one event by sending commands through ``trigger.context(step)``."""
 
+    def handle_batch(self, triggers: list[Trigger]) -> None:
+        """React to a batch in order, atomically or idempotently per event: a manager that
+        can decide many events at once (in one transaction) overrides this."""
+        raise NotImplementedError
+
+    @property
+    def batched(self) -> bool:
+        return type(self).handle_batch is not ProcessManager.handle_batch
+
 
 def _lock_key(name: str) -> int:
     return 7_312_000_000 + zlib.crc32(name.encode())
@@ -97,6 +107,10 @@ class ProcessRunner:
                 events = self.store.read_all(
                     after=position, limit=self.batch, topics=manager.topics
                 )
+                if events and manager.batched:
+                    manager.handle_batch([Trigger(name, e) for e in events])
+                    self._store(conn, name, events[-1].position)
+                    return len(events)
                 if manager.concurrency > 1 and len(events) > 1:
                     self._handle_concurrently(conn, manager, events)
                     return len(events)

@@ -96,12 +96,14 @@ class EventStore:
         if not after:
             return out
         with self.datastore.get_connection() as conn:
+            # One index probe per stream (LATERAL with OFFSET 0 is not flattened into a merge
+            # join, which would scan the whole table); each stream's rows in version order.
             rows = conn.execute(
                 f"SELECT e.originator_id, e.originator_version, e.topic, e.state "
                 f"FROM unnest(%s::uuid[], %s::bigint[]) AS c(id, after) "
-                f"JOIN {self.table} e ON e.originator_id = c.id "
-                "AND e.originator_version > c.after "
-                "ORDER BY e.originator_id, e.originator_version",
+                f"CROSS JOIN LATERAL (SELECT originator_id, originator_version, topic, state "
+                f"FROM {self.table} s WHERE s.originator_id = c.id "
+                "AND s.originator_version > c.after ORDER BY s.originator_version OFFSET 0) e",
                 (list(after), list(after.values())),
             ).fetchall()
         to_recorded = self.mapper.to_recorded
