@@ -13,7 +13,7 @@ marker once the key is destroyed. Bodies without ``"p"`` take no extra work.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -94,6 +94,19 @@ class EventMapper:
         self.keyring.link_stream(stream_id, subject)
         return subject
 
+    def to_recorded_many(
+        self, rows: Sequence[tuple[int | None, UUID, int, str, bytes | memoryview]]
+    ) -> list[RecordedEvent]:
+        """Decode many rows (position, stream id, version, topic, state); the keys of every
+        data subject among them are fetched in one query first."""
+        bodies = [orjson.loads(r[4]) for r in rows]
+        if self.keyring is not None:
+            self.keyring.prefetch({b["p"] for b in bodies if "p" in b})
+        return [
+            self._from_body(r[0], r[1], r[2], r[3], body)
+            for r, body in zip(rows, bodies, strict=True)
+        ]
+
     def to_recorded(
         self,
         position: int | None,
@@ -102,7 +115,11 @@ class EventMapper:
         topic: str,
         state: bytes | memoryview,
     ) -> RecordedEvent:
-        body = orjson.loads(state)
+        return self._from_body(position, stream_id, version, topic, orjson.loads(state))
+
+    def _from_body(
+        self, position: int | None, stream_id: UUID, version: int, topic: str, body: dict
+    ) -> RecordedEvent:
         stored_version: int = body["v"]
         data: dict[str, Any] = body["d"]
         cls = self.registry.get(topic)

@@ -19,7 +19,7 @@ import base64
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 from uuid import UUID
 
@@ -122,6 +122,20 @@ class KeyRing:
                 "SELECT key FROM customer_keys WHERE customer_id = %s", (UUID(subject),)
             ).fetchone()
         return self._remember(subject, None if row is None or row[0] is None else bytes(row[0]))
+
+    def prefetch(self, subjects: Iterable[str]) -> None:
+        """Fetch the keys of every subject not cached, in one query (a batch being decoded)."""
+        missing = [s for s in subjects if not self._cached(s)[0]]
+        if not missing:
+            return
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT customer_id, key FROM customer_keys WHERE customer_id = ANY(%s)",
+                ([UUID(s) for s in missing],),
+            ).fetchall()
+        found = {str(r[0]): (None if r[1] is None else bytes(r[1])) for r in rows}
+        for subject in missing:
+            self._remember(subject, found.get(subject))
 
     def key_for_write(self, subject: str) -> bytes | None:
         """The subject's key, created on first use; None when the customer was forgotten."""

@@ -84,10 +84,9 @@ class EventStore:
 
     def load(self, stream_id: UUID, *, up_to_version: int | None = None) -> list[RecordedEvent]:
         rows = self.recorder.select_events(stream_id, lte=up_to_version)
-        return [
-            self.mapper.to_recorded(None, r.originator_id, r.originator_version, r.topic, r.state)
-            for r in rows
-        ]
+        return self.mapper.to_recorded_many(
+            [(None, r.originator_id, r.originator_version, r.topic, r.state) for r in rows]
+        )
 
     def load_many(self, after: dict[UUID, int]) -> dict[UUID, list[RecordedEvent]]:
         """The events of many streams in one query: for each stream, those after the version
@@ -106,13 +105,14 @@ class EventStore:
                 "AND s.originator_version > c.after ORDER BY s.originator_version OFFSET 0) e",
                 (list(after), list(after.values())),
             ).fetchall()
-        to_recorded = self.mapper.to_recorded
-        for r in rows:
-            out[r["originator_id"]].append(
-                to_recorded(
-                    None, r["originator_id"], r["originator_version"], r["topic"], r["state"]
-                )
-            )
+        decoded = self.mapper.to_recorded_many(
+            [
+                (None, r["originator_id"], r["originator_version"], r["topic"], r["state"])
+                for r in rows
+            ]
+        )
+        for event in decoded:
+            out[event.stream_id].append(event)
         return out
 
     def load_with_positions(self, stream_id: UUID) -> list[RecordedEvent]:
@@ -130,10 +130,9 @@ class EventStore:
         notifications = self.recorder.select_notifications(
             start=after, limit=limit, topics=list(topics), inclusive_of_start=False
         )
-        return [
-            self.mapper.to_recorded(n.id, n.originator_id, n.originator_version, n.topic, n.state)
-            for n in notifications
-        ]
+        return self.mapper.to_recorded_many(
+            [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in notifications]
+        )
 
     def head(self) -> int:
         return self.recorder.max_notification_id() or 0
