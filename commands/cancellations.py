@@ -2,13 +2,19 @@
 per order; a fully shipped order is refused (use a return).
 
 Approval then completes the cancellation, each step once (keys scoped by the request):
-cancel undispatched shipments, finish any dispatch in progress, release what is still
-reserved, refund captures beyond what shipped, void the uncaptured rest, cancel the plans,
-cancel the order (``OrderCancelled`` when nothing shipped, else ``OrderLinesCancelled`` for the
-unshipped rest) and record ``CancellationCompleted``."""
+cancel undispatched shipments, finish any dispatch in progress, refund captures beyond what
+shipped, void the uncaptured rest, release what is still reserved, cancel the order
+(``OrderCancelled`` when nothing shipped, else ``OrderLinesCancelled`` for the unshipped rest),
+cancel the plans and record ``CancellationCompleted``.
+
+A void or refund the gateway keeps failing is retried (``payments.RetryPolicy``, bounded), then
+``CancellationFailed`` is recorded (the request ends ``failed``) and an alert is logged on
+``ecom.alerts``; the money steps come before the release, so the order is then left as it was
+(still reserved, not cancelled) for someone to look at."""
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from uuid import UUID, uuid5
 
@@ -18,12 +24,16 @@ from commands.executor import execute, load
 from commands.payment_gateway import PaymentGateway
 from commands.steps import steps
 from domain.errors import NotFound
-from domain.ids import cancellation_request_stream
+from domain.ids import cancellation_request_stream, payment_stream
 from domain.order import ORDER
 from domain.order import decisions as order_base
 from domain.order import fulfillment as decide
 from domain.order.events import CancellationRequestFiled
+from domain.payment import PAYMENT
+from domain.payment import state as payment_decide
 from eventstore.store import EventStore, StreamAppend
+
+alerts = logging.getLogger("ecom.alerts")
 
 
 def request(
@@ -77,8 +87,7 @@ def review(
 
     result = execute(store, ORDER, order_id, decision, ctx)
     if approve:
-        complete(store, gateway, ctx, order_id, request_id)
-        result.extra["status"] = "completed"
+        result.extra["status"] = complete(store, gateway, ctx, order_id, request_id)
     return result
 
 
@@ -88,12 +97,16 @@ def complete(
     ctx: CommandContext,
     order_id: UUID,
     request_id: UUID,
-) -> None:
-    """Carry out an approved cancellation; repeats write nothing."""
+    retry: payments.RetryPolicy = payments.RetryPolicy(),
+) -> str:
+    """Carry out an approved cancellation; repeats write nothing. Returns the request's status
+    afterwards: ``completed``, or ``failed`` when the gateway kept failing a void or refund."""
     state = orders.get(store, order_id)
     c = state.cancellation
     if c is None or c.request_id != request_id or c.status != "approved":
-        return
+        return c.status if c is not None and c.request_id == request_id else "approved"
+    if request_id in payments.get(store, order_id).failed_cancellations:
+        return "failed"
     step = steps(ctx, f"cancel:{request_id}", correlation_id=str(order_id))
     for ref in state.shipments:
         if not ref.cancelled and not ref.dispatched:
@@ -107,6 +120,32 @@ def complete(
         if not ref.cancelled:
             shipments.complete_dispatch(store, gateway, ctx, ref.shipment_id)
     state = orders.get(store, order_id)
+    pay = payments.get(store, order_id)
+    shipped = {ln.line_id: ln.shipped for ln in state.lines}
+    kept = decide.unit_value(state, shipped)
+    if any(shipped.values()) and state.shipping is not None:
+        kept += state.shipping.amount  # shipping is kept once anything shipped
+    over = pay.captured - pay.refunded - kept
+    refund_id = uuid5(request_id, "refund")
+    if over > Decimal("0") and refund_id not in pay.refund_ids:
+        payments.refund(
+            store,
+            gateway,
+            step("refund"),
+            order_id=order_id,
+            refund_id=refund_id,
+            amount=min(over, pay.refundable),
+            reason="order_cancelled",
+            retry=retry,
+        )
+    if refund_id in payments.get(store, order_id).failed_refunds:
+        return _fail(store, step, order_id, request_id, "refund", retry.attempts)
+    try:
+        payments.void(
+            store, gateway, step("void"), order_id=order_id, reason="order_cancelled", retry=retry
+        )
+    except payments.GatewayUnavailable:
+        return _fail(store, step, order_id, request_id, "void", retry.attempts)
     for i, a in enumerate(state.allocations):
         inventory.release(
             store,
@@ -115,23 +154,6 @@ def complete(
             reservation_id=str(a["reservation_id"]),
             reason="order_cancelled",
         )
-    pay = payments.get(store, order_id)
-    shipped = {ln.line_id: ln.shipped for ln in state.lines}
-    kept = decide.unit_value(state, shipped)
-    if any(shipped.values()) and state.shipping is not None:
-        kept += state.shipping.amount  # shipping is kept once anything shipped
-    over = pay.captured - pay.refunded - kept
-    if over > Decimal("0"):
-        payments.refund(
-            store,
-            gateway,
-            step("refund"),
-            order_id=order_id,
-            refund_id=uuid5(request_id, "refund"),
-            amount=min(over, pay.refundable),
-            reason="order_cancelled",
-        )
-    payments.void(store, gateway, step("void"), order_id=order_id, reason="order_cancelled")
     nothing_shipped = all(ln.shipped == 0 for ln in state.lines)
     execute(
         store,
@@ -152,3 +174,42 @@ def complete(
         lambda s, _v: decide.complete_cancellation(s, order_id, request_id=request_id),
         step("complete"),
     )
+    return "completed"
+
+
+def _fail(
+    store: EventStore,
+    step,  # noqa: ANN001
+    order_id: UUID,
+    request_id: UUID,
+    operation: str,
+    attempts: int,
+) -> str:
+    """``CancellationFailed`` once, and an alert when it is written."""
+    if request_id in payments.get(store, order_id).failed_cancellations:
+        return "failed"
+    result = execute(
+        store,
+        PAYMENT,
+        payment_stream(order_id),
+        lambda s, _v: payment_decide.fail_cancellation(
+            s,
+            request_id=request_id,
+            order_id=order_id,
+            operation=operation,
+            reason="gateway_unavailable",
+            attempts=attempts,
+        ),
+        step("failed"),
+    )
+    if result.replayed:
+        return "failed"
+    alerts.error(
+        "ALERT cancellation_failed: order %s, request %s: the gateway kept failing the %s "
+        "after %d attempts",
+        order_id,
+        request_id,
+        operation,
+        attempts,
+    )
+    return "failed"

@@ -2,8 +2,10 @@
 
 The sandbox's answer depends on the card token: ``tok_visa`` approves, ``tok_declined``
 declines, ``tok_flaky`` fails transiently twice then approves, ``tok_slow`` answers after the
-caller's timeout. Every call carries an idempotency key, and a repeated key returns the first
-final answer without charging again, as a real gateway does.
+caller's timeout, ``tok_refund_fails`` approves and captures but every void or refund of that
+authorization fails transiently, for ever (its reference says so, so this survives a restart).
+Every call carries an idempotency key, and a repeated key returns the first final answer
+without charging again, as a real gateway does.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from uuid import uuid5
 from domain.ids import NAMESPACE
 
 Outcome = Literal["approved", "declined"]
+#: The reference prefix of a ``tok_refund_fails`` authorization.
+UNWIND_FAILS = "sbx_rf_"
 
 
 class GatewayTransientError(Exception):
@@ -112,9 +116,10 @@ class SandboxGateway:
         self._lock = threading.Lock()
         self.slow_delay_s = slow_delay_s
         self.charges = 0  # how many authorizations were actually approved (for tests)
+        self.unwind_failures = 0  # voids and refunds refused for ``tok_refund_fails``
 
-    def _reference(self, key: str) -> str:
-        return f"sbx_{uuid5(NAMESPACE, key).hex[:20]}"
+    def _reference(self, key: str, prefix: str = "sbx_") -> str:
+        return f"{prefix}{uuid5(NAMESPACE, key).hex[:20]}"
 
     def authorize(
         self, key: str, token: str, amount: Decimal, currency: str, timeout_s: float
@@ -132,6 +137,8 @@ class SandboxGateway:
             raise GatewayTransientError("sandbox: transient failure")
         if token in ("tok_visa", "tok_flaky", "tok_mastercard"):
             answer = GatewayAnswer("approved", self._reference(key))
+        elif token == "tok_refund_fails":
+            answer = GatewayAnswer("approved", self._reference(key, UNWIND_FAILS))
         elif token == "tok_declined":
             answer = GatewayAnswer("declined", self._reference(key), "card_declined")
         else:
@@ -152,8 +159,16 @@ class SandboxGateway:
     def capture(self, key: str, authorization_ref: str, amount: Decimal) -> GatewayAnswer:
         return self._simple(key, "capture", amount)
 
+    def _unwind_fails(self, authorization_ref: str) -> None:
+        if authorization_ref.startswith(UNWIND_FAILS):
+            with self._lock:
+                self.unwind_failures += 1
+            raise GatewayTransientError("sandbox: this authorization cannot be voided or refunded")
+
     def void(self, key: str, authorization_ref: str) -> GatewayAnswer:
+        self._unwind_fails(authorization_ref)
         return self._simple(key, "void", None)
 
     def refund(self, key: str, authorization_ref: str, amount: Decimal) -> GatewayAnswer:
+        self._unwind_fails(authorization_ref)
         return self._simple(key, "refund", amount)

@@ -4,6 +4,7 @@ idempotency key it honours), then record what it answered."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from uuid import UUID
@@ -16,6 +17,7 @@ from commands.payment_gateway import (
     GatewayTransientError,
     PaymentGateway,
 )
+from domain.errors import Conflict
 from domain.ids import payment_stream
 from domain.payment import PAYMENT, PaymentState
 from domain.payment import state as decide
@@ -27,6 +29,29 @@ class RetryPolicy:
     attempts: int = 4
     base_delay_s: float = 0.05  # 2^attempt × base between tries
     timeout_s: float = 2.0
+
+
+class GatewayUnavailable(Conflict):
+    """The gateway kept failing a void or refund through every retry; nothing was recorded
+    for the call itself."""
+
+    code = "payment_gateway_unavailable"
+
+
+def with_retries(call: Callable[[], GatewayAnswer], retry: RetryPolicy) -> GatewayAnswer:
+    """``call`` until it answers, at most ``retry.attempts`` times with backoff 2^attempt ×
+    base between tries; then ``GatewayUnavailable``. The caller's key makes every try one
+    operation at the gateway."""
+    for attempt in range(retry.attempts):
+        try:
+            return call()
+        except (GatewayTransientError, GatewayTimeout):
+            if attempt + 1 < retry.attempts:
+                time.sleep(retry.base_delay_s * 2**attempt)
+    raise GatewayUnavailable(
+        f"The payment gateway failed {retry.attempts} times in a row.",
+        details={"attempts": retry.attempts},
+    )
 
 
 def _gateway_key(ctx: CommandContext, purpose: str, order_id: UUID) -> str:
@@ -114,14 +139,20 @@ def authorize(
 
 
 def void(
-    store: EventStore, gateway: PaymentGateway, ctx: CommandContext, *, order_id: UUID, reason: str
+    store: EventStore,
+    gateway: PaymentGateway,
+    ctx: CommandContext,
+    *,
+    order_id: UUID,
+    reason: str,
+    retry: RetryPolicy = RetryPolicy(),
 ) -> CommandResult:
+    """Release the uncaptured rest; transient gateway errors retry with the same key, and a
+    gateway that keeps failing raises ``GatewayUnavailable`` with nothing written."""
     state = get(store, order_id)
     if state.capturable > 0:
-        gateway.void(
-            _gateway_key(ctx, "void", order_id),
-            "",
-        )
+        key = _gateway_key(ctx, "void", order_id)
+        with_retries(lambda: gateway.void(key, state.authorization_ref), retry)
     return execute(
         store, PAYMENT, payment_stream(order_id), lambda s, _v: decide.void(s, reason=reason), ctx
     )
@@ -180,6 +211,7 @@ def refund(
     refund_id: UUID,
     amount: Decimal,
     reason: str,
+    retry: RetryPolicy = RetryPolicy(),
 ) -> CommandResult:
     """Put the refund in flight (within captured − refunded − in flight), ask the gateway under
     the refund's key, then record what it answered. Every step repeats safely.
@@ -187,7 +219,10 @@ def refund(
     The caller's idempotency key (an HTTP ``Idempotency-Key`` or a step key) is checked and
     recorded with the first append, the refund request: the same key with another request is
     refused (``IdempotencyKeyReused``) before anything is written or sent to the gateway, and
-    the same request again carries on from wherever the first one stopped."""
+    the same request again carries on from wherever the first one stopped.
+
+    Transient gateway errors retry with the refund's key; a gateway that keeps failing, or
+    declines, records ``RefundFailed`` (``refund_id`` is then in ``failed_refunds``)."""
     stream = payment_stream(order_id)
     execute(
         store,
@@ -199,7 +234,13 @@ def refund(
     state = get(store, order_id)
     if refund_id in state.refund_ids:  # settled before (a repeat)
         return execute(store, PAYMENT, stream, lambda s, _v: [], _plain(ctx))
-    answer = gateway.refund(f"refund:{refund_id}", "", amount)
+    try:
+        answer = with_retries(
+            lambda: gateway.refund(f"refund:{refund_id}", state.authorization_ref, amount), retry
+        )
+        succeeded, reference = answer.outcome == "approved", answer.reference
+    except GatewayUnavailable:
+        succeeded, reference = False, ""
     return execute(
         store,
         PAYMENT,
@@ -207,9 +248,9 @@ def refund(
         lambda s, _v: decide.settle_refund(
             s,
             refund_id=refund_id,
-            succeeded=answer.outcome == "approved",
+            succeeded=succeeded,
             reason=reason,
-            gateway_reference=answer.reference,
+            gateway_reference=reference,
         ),
         _plain(ctx),
     )

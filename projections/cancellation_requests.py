@@ -1,4 +1,6 @@
-"""Read model: cancellation requests and their review (``GET /cancellation-requests``)."""
+"""Read model: cancellation requests and their review (``GET /cancellation-requests``); a
+request whose void or refund the gateway kept failing is ``failed`` (``CancellationFailed``,
+recorded on the order's payment stream)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ class CancellationRequestsView(Projection):
         "order.CancellationRequested",
         "order.CancellationReviewed",
         "order.CancellationCompleted",
+        "payment.CancellationFailed",
     )
     ddl = """
     CREATE TABLE {schema}.requests (
@@ -68,6 +71,11 @@ class CancellationRequestsView(Projection):
                 case "CancellationCompleted":
                     cur.execute(
                         sql.SQL("UPDATE {} SET status = 'completed' WHERE id = %s").format(t),
+                        (d["request_id"],),
+                    )
+                case "CancellationFailed":
+                    cur.execute(
+                        sql.SQL("UPDATE {} SET status = 'failed' WHERE id = %s").format(t),
                         (d["request_id"],),
                     )
 

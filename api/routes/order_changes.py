@@ -164,6 +164,8 @@ def _review(request_id: UUID, body: Review | None, container, ctx, approve: bool
     )
     state = orders.get(container.store, UUID(result.extra["order_id"]))
     status = state.cancellation.status if state.cancellation else result.extra["status"]
+    if approve and result.extra.get("status") == "failed":
+        status = "failed"  # CancellationFailed: the gateway kept failing a void or refund
     return CancellationAck(
         id=str(request_id),
         order_id=result.extra["order_id"],
@@ -176,7 +178,9 @@ def _review(request_id: UUID, body: Review | None, container, ctx, approve: bool
 @router.post("/cancellation-requests/{request_id}/approve", response_model=CancellationAck)
 def approve(request_id: UUID, container: ContainerDep, ctx: ContextDep, body: Review | None = None):
     """Approve and carry out: release what is reserved and unshipped, refund or void what was
-    paid for it, cancel the unshipped part. A second review conflicts."""
+    paid for it, cancel the unshipped part. A second review conflicts. When the gateway keeps
+    failing the void or refund (after bounded retries) the request ends ``failed``
+    (``CancellationFailed``, an alert) and the order is left as it was."""
     return _review(request_id, body, container, ctx, True)
 
 
@@ -193,7 +197,7 @@ def reject(request_id: UUID, container: ContainerDep, ctx: ContextDep, body: Rev
 )
 def list_cancellation_requests(
     container: ContainerDep,
-    status: Literal["pending", "approved", "rejected", "completed"] | None = None,
+    status: Literal["pending", "approved", "rejected", "completed", "failed"] | None = None,
     order_id: UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ):

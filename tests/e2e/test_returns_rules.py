@@ -64,9 +64,7 @@ def test_a_received_or_unknown_return_cannot_be_cancelled(rapi, container):
     assert_error(rapi.post(f"/returns/{uuid4()}/cancel"), 404, "return_not_found")
 
 
-def test_a_return_more_than_30_days_after_delivery_is_refused_and_writes_nothing(
-    rapi, container
-):
+def test_a_return_more_than_30_days_after_delivery_is_refused_and_writes_nothing(rapi, container):
     _wh, order, line_id = delivered(rapi, container, 1)
     order_id = UUID(order["id"])
     store = container.store
