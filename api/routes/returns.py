@@ -192,7 +192,10 @@ def refund(order_id: UUID, body: RefundIn, container: ContainerDep, ctx: Context
         reason=body.reason,
     )
     state = payments.get(container.store, order_id)
-    status = "succeeded" if refund_id in state.refund_ids else "pending"
+    if refund_id in state.failed_refunds:
+        status = "failed"  # declined, or the gateway kept failing through the retries
+    else:
+        status = "succeeded" if refund_id in state.refund_ids else "pending"
     return RefundAck(
         id=str(refund_id),
         status=status,

@@ -14,7 +14,7 @@ import pytest
 
 from domain.ids import payment_stream
 from tests.e2e.conftest import client_for, running_server
-from tests.e2e.test_fulfillment_api import detail, eventually, location, place_lines
+from tests.e2e.test_fulfillment_api import detail, dispatch, eventually, location, place_lines
 from tests.e2e.test_order_saga import settled, stocked_sku
 
 
@@ -61,3 +61,18 @@ def test_a_void_the_gateway_keeps_failing_ends_the_request_failed(xapi, containe
     fails = [e for e in items if e["type"] == "payment.CancellationFailed"]
     assert [e["data"]["request_id"] for e in fails] == [request_id]
     assert fails[0]["data"]["operation"] == "void" and fails[0]["data"]["attempts"] == 4
+
+
+def test_a_manual_refund_the_gateway_keeps_failing_answers_failed_not_500(xapi, container):
+    wh = location(xapi, 1)
+    sku = stocked_sku(container, xapi, (wh, 5))
+    order = settled(xapi, place_lines(xapi, [(sku, 1)], token="tok_refund_fails"))
+    assert order["status"] == "confirmed", order
+    dispatch(xapi, order["id"], wh, order["lines"][0]["line_id"], 1)  # captures
+    body = {"amount": {"amount": "5.00", "currency": "USD"}, "reason": "damaged"}
+    r = xapi.post(f"/orders/{order['id']}/refunds", json=body)
+    assert r.status_code == 201 and r.json()["status"] == "failed", r.text
+    ledger = xapi.get(
+        f"/orders/{order['id']}/payments", params={"min_position": r.json()["position"]}
+    ).json()
+    assert ledger["refunded"] in ("0", "0.00") and ledger["captured"] != "0"
