@@ -38,6 +38,8 @@ test-server: $(STAMP)
 test-embedded: $(STAMP)
 	ECOM_TEST_POSTGRES=embedded $(BIN)/pytest -q tests
 
+## Every benchmark (bench/all.py) against the PostgreSQL server at 127.0.0.1:5432, each figure
+## beside its baseline from the same run; under ten minutes (ECOM_BENCH_SERVER_URL overrides).
 bench: $(STAMP)
 	$(BIN)/python -m bench.all
 
