@@ -17,12 +17,14 @@ order, so a tailing reader never skips a gap) and unique (stream, version).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
 import orjson
 from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.postgres import PostgresAggregateRecorder
 
 from eventstore.recorder import IDEMPOTENCY_TABLE, EcomRecorder, IdempotencyRecord
 
@@ -36,6 +38,10 @@ class StreamConflict(Exception):
     """An expected version no longer held."""
 
 
+class _Undo(Exception):
+    """Roll the optimistic batch back."""
+
+
 class KeyTaken(Exception):
     """Another request already committed this idempotency key."""
 
@@ -46,17 +52,25 @@ class _Request:
     expectations: Sequence[tuple[UUID, int, int]]  # stream, expected version, events
     idempotency: IdempotencyRecord | None
     done: threading.Event = field(default_factory=threading.Event)
+    wake: threading.Event = field(default_factory=threading.Event)  # done, or lead now
+    leads: bool = False
     positions: list[int] | None = None
     error: BaseException | None = None
 
 
 class GroupCommitter:
-    def __init__(self, recorder: EcomRecorder, max_batch: int = 500):
+    def __init__(self, recorder: EcomRecorder, max_batch: int = 500, gather_s: float = 0.0005):
         self.recorder = recorder
         self.max_batch = max_batch
+        #: A new leader waits up to this long for as many writers as the last batch had
+        #: (they are on their way back with their next append): one commit (an fsync) then
+        #: serves them all. A lone writer never waits.
+        self.gather_s = gather_s
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         self._queue: list[_Request] = []
         self._leading = False
+        self._last_batch = 1
 
     def insert(
         self,
@@ -67,31 +81,50 @@ class GroupCommitter:
         request = _Request(events, expectations, idempotency)
         with self._lock:
             self._queue.append(request)
-            lead = not self._leading
-            if lead:
-                self._leading = True
-        if lead:
-            self._lead()
-        request.done.wait()
+            if self._leading:
+                self._arrived.notify()
+            else:
+                self._leading = request.leads = True
+        while not request.done.is_set():
+            if request.leads:
+                request.leads = False
+                self._lead_once()
+            else:
+                request.wake.wait()
+                request.wake.clear()
         if request.error is not None:
             raise request.error
         assert request.positions is not None
         return request.positions
 
-    def _lead(self) -> None:
+    def _gather(self) -> None:
+        deadline = time.monotonic() + self.gather_s
+        with self._lock:
+            while len(self._queue) < self._last_batch:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                self._arrived.wait(remaining)
+
+    def _lead_once(self) -> None:
+        """Commit the batch at the head of the queue (the leader's own request is its first),
+        then hand the lead to the oldest waiting request, so every caller returns as soon as
+        its own batch is committed."""
         try:
-            while True:
-                with self._lock:
-                    batch = self._queue[: self.max_batch]
-                    del self._queue[: self.max_batch]
-                    if not batch:
-                        self._leading = False
-                        return
-                self._commit(batch)
-        except BaseException:
+            self._gather()
             with self._lock:
-                self._leading = False
-            raise
+                batch = self._queue[: self.max_batch]
+                del self._queue[: self.max_batch]
+                self._last_batch = max(1, len(batch))
+            self._commit(batch)
+        finally:
+            with self._lock:
+                if self._queue:
+                    successor = self._queue[0]
+                    successor.leads = True
+                    successor.wake.set()
+                else:
+                    self._leading = False
 
     def _commit(self, batch: list[_Request]) -> None:
         try:
@@ -99,7 +132,8 @@ class GroupCommitter:
                 self._commit_one(batch[0])
             else:
                 try:
-                    self._commit_many(batch)
+                    if not self._commit_pipelined(batch):
+                        self._commit_many(batch)
                 except IntegrityError:
                     for request in batch:  # something slipped past the checks: one by one
                         request.error = request.positions = None
@@ -109,11 +143,13 @@ class GroupCommitter:
                 if not request.done.is_set():
                     request.error = exc
                     request.done.set()
+                    request.wake.set()
             if not isinstance(exc, Exception):
                 raise
         finally:
             for request in batch:
                 request.done.set()
+                request.wake.set()
 
     def _commit_one(self, request: _Request) -> None:
         try:
@@ -126,6 +162,58 @@ class GroupCommitter:
                 KeyTaken() if constraint == f"{IDEMPOTENCY_TABLE}_pkey" else StreamConflict()
             )
         request.done.set()
+
+    def _commit_pipelined(self, batch: list[_Request]) -> bool:
+        """The common case in one round trip (plus the commit): claim the keys, lock, read
+        the streams' versions and insert every request's events, pipelined; commit only if
+        every key was new and every expectation held. Otherwise roll back and return False,
+        and ``_commit_many`` sorts the batch out request by request."""
+        recorder = self.recorder
+        events = [e for r in batch for e in r.events]
+        keyed = [r.idempotency for r in batch if r.idempotency is not None]
+        stream_ids = list({sid for r in batch for sid, _, _ in r.expectations})
+        try:
+            with recorder.datastore.get_connection() as conn:
+                with conn.pipeline() as pipeline, conn.transaction():
+                    keys = conn.cursor()
+                    if keyed:
+                        self._insert_keys(keys, keyed)
+                    versions = conn.cursor()
+                    recorder._lock_table(versions)
+                    versions.execute(
+                        f"SELECT originator_id, max(originator_version) AS v "
+                        f"FROM {recorder.events_table_name} WHERE originator_id = ANY(%s) "
+                        "GROUP BY originator_id",
+                        (stream_ids,),
+                        prepare=True,
+                    )
+                    inserts = conn.cursor()
+                    recorder._notify_channel(inserts)
+                    PostgresAggregateRecorder._insert_stored_events(recorder, inserts, events)
+                    pipeline.sync()
+                    claimed = len(keys.fetchall()) if keyed else 0
+                    current = {row["originator_id"]: row["v"] for row in versions.fetchall()}
+                    ids = [row["notification_id"] for row in inserts.fetchall()]
+                    if claimed != len(keyed) or not self._all_fit(batch, current):
+                        raise _Undo()
+                    assert len(ids) == len(events)
+        except _Undo:
+            return False
+        i = 0
+        for request in batch:
+            request.positions = ids[i : i + len(request.events)]
+            i += len(request.events)
+        return True
+
+    @classmethod
+    def _all_fit(cls, batch: list[_Request], current: dict[UUID, int]) -> bool:
+        current = dict(current)
+        for request in batch:
+            after = cls._versions_after(request, current)
+            if after is None:
+                return False
+            current.update(after)
+        return True
 
     def _commit_many(self, batch: list[_Request]) -> None:
         recorder = self.recorder
@@ -191,7 +279,20 @@ class GroupCommitter:
         keyed = [r for r in batch if r.idempotency is not None]
         if not keyed:
             return set()
-        rows = [r.idempotency for r in keyed]
+        GroupCommitter._insert_keys(curs, [r.idempotency for r in keyed])
+        inserted = {(row["principal"], row["key"]) for row in curs.fetchall()}
+        seen: set[tuple[str, str]] = set()
+        taken: set[_Request] = set()
+        for r in keyed:
+            k = (r.idempotency.principal, r.idempotency.key)
+            if k not in inserted or k in seen:
+                taken.add(r)
+            seen.add(k)
+        return taken
+
+    @staticmethod
+    def _insert_keys(curs, rows: list[IdempotencyRecord]) -> None:  # noqa: ANN001
+        """Insert idempotency records; the cursor returns (principal, key) of the new ones."""
         curs.execute(
             f"INSERT INTO {IDEMPOTENCY_TABLE} "
             "(principal, key, request_hash, stream_id, version, result) "
@@ -206,12 +307,3 @@ class GroupCommitter:
                 [orjson.dumps(x.result).decode() for x in rows],
             ),
         )
-        inserted = {(row["principal"], row["key"]) for row in curs.fetchall()}
-        seen: set[tuple[str, str]] = set()
-        taken: set[_Request] = set()
-        for r in keyed:
-            k = (r.idempotency.principal, r.idempotency.key)
-            if k not in inserted or k in seen:
-                taken.add(r)
-            seen.add(k)
-        return taken
