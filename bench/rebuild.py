@@ -5,6 +5,7 @@ projections are written), from the same event table, in the same run."""
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -180,6 +181,36 @@ def run_library(url: str, ours: EventMapper, target: int) -> float:
 # ---- measuring ---------------------------------------------------------------------------
 
 
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class PeakRss(threading.Thread):
+    """Samples this process's resident memory every 50 ms; ``peak`` is the highest seen."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.start_mb = self.peak = rss_mb()
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.05):
+            self.peak = max(self.peak, rss_mb())
+
+    def __enter__(self) -> PeakRss:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.join()
+        self.peak = max(self.peak, rss_mb())
+
+
 def measure(url: str, events: int, library_events: int) -> dict[str, Any]:
     with container_on(url) as c:
         ours = ProjectionRunner(c.pool, c.store.mapper, [CountsView(), NullView()], batch_size=1000)
@@ -192,10 +223,14 @@ def measure(url: str, events: int, library_events: int) -> dict[str, Any]:
         head = c.store.head()
         print(f"generated {events:,} events in {gen_s:.1f} s ({rate(events, gen_s)})", flush=True)
 
-        started = time.perf_counter()
-        ours.rebuild(CountsView.name)
-        ours_s = time.perf_counter() - started
-        print(f"ours: rebuild of {events:,} events in {ours_s:.1f} s ({rate(events, ours_s)})")
+        with PeakRss() as memory:
+            started = time.perf_counter()
+            ours.rebuild(CountsView.name)
+            ours_s = time.perf_counter() - started
+        print(
+            f"ours: rebuild of {events:,} events in {ours_s:.1f} s ({rate(events, ours_s)}); "
+            f"RSS {memory.start_mb:.0f} MB before, peak {memory.peak:.0f} MB during"
+        )
         with c.pool.connection() as conn:
             total = conn.execute(
                 sql.SQL("SELECT sum(events) FROM {}.counts").format(
@@ -225,6 +260,8 @@ def measure(url: str, events: int, library_events: int) -> dict[str, Any]:
         "library_events": library_events,
         "library_s": library_s,
         "generate_s": gen_s,
+        "rss_before_mb": memory.start_mb,
+        "rss_peak_mb": memory.peak,
     }
 
 
