@@ -2,14 +2,18 @@
 
 Defaults keep it under ten minutes on a small machine: 4,000 commands per append
 configuration; a rebuild over 200,000 events, and the library's runner (one transaction per
-event) over the first 20,000 of them."""
+event) over the first 20,000 of them; 10 s of load per HTTP figure (POST /orders and its bare
+FastAPI baseline, GET /orders/{id} and GET /health); the order saga at 300 orders/s offered for
+10 s; the API's memory over 1,000,000 stored events. The audit and Kafka benchmarks run alone
+(``python -m bench.audit``, ``python -m bench.kafka_relay``: the latter needs a broker)."""
 
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Sequence
 
-from bench import append, rebuild
+from bench import api_memory, append, http_orders, http_reads, rebuild, saga
 from bench.common import DEFAULT_SERVER, fresh_database, machine, parser
 
 
@@ -18,8 +22,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--commands", type=int, default=4_000)
     p.add_argument("--events", type=int, default=200_000)
     p.add_argument("--library-events", type=int, default=20_000)
+    p.add_argument("--http-seconds", type=float, default=10.0, help="measured seconds per run")
+    p.add_argument("--connections", type=int, default=16, help="HTTP keep-alive connections")
+    p.add_argument("--workers", type=int, default=1, help="uvicorn workers for the HTTP runs")
+    p.add_argument("--saga-rates", default="300", help="offered orders/s, comma list")
+    p.add_argument("--saga-seconds", type=float, default=10.0)
+    p.add_argument("--memory-events", type=int, default=1_000_000)
     args = p.parse_args(argv)
     url = ["--url", args.url or DEFAULT_SERVER]
+    http = [
+        "--seconds",
+        str(args.http_seconds),
+        "--connections",
+        str(args.connections),
+        "--workers",
+        str(args.workers),
+    ]
+    started = time.perf_counter()
     with fresh_database(args.url) as db:
         where = machine(db)
     print(f"== {where}", flush=True)
@@ -29,6 +48,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     rb = rebuild.main(
         [*url, "--events", str(args.events), "--library-events", str(args.library_events)]
     )
+    print("== POST /orders over HTTP", flush=True)
+    po = http_orders.main([*url, *http])
+    print("== GET /orders/{id} over HTTP", flush=True)
+    gr = http_reads.main([*url, *http])
+    print("== order saga", flush=True)
+    saga.main([*url, "--rates", args.saga_rates, "--seconds", str(args.saga_seconds)])
+    print("== API memory", flush=True)
+    mem = api_memory.main([*url, "--events", str(args.memory_events)])
+
     print("\n| benchmark | ours | baseline (same run) |\n|---|---|---|")
     for r in appends:
         print(
@@ -46,6 +74,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"| projection rebuild, {rb['events']:,} events, view that writes nothing "
         f"| {rb['events'] / rb['null_s']:,.0f} events/s | (the runner alone) |"
     )
+    o, b = po["ours"], po["bare"]
+    print(
+        f"| POST /api/v1/orders, {po['connections']} connections, {po['workers']} worker(s) "
+        f"| {o['rate']:,.0f} orders/s, p50 {o['p50']:.1f} ms, p99 {o['p99']:.1f} ms "
+        f"| bare FastAPI, same body: {b['rate']:,.0f} req/s, p50 {b['p50']:.1f} ms, "
+        f"p99 {b['p99']:.1f} ms |"
+    )
+    o, h = gr["order"], gr["health"]
+    print(
+        f"| GET /api/v1/orders/{{id}}, {gr['connections']} connections "
+        f"| {o['rate']:,.0f} req/s, p50 {o['p50']:.1f} ms, p99 {o['p99']:.1f} ms "
+        f"| GET /health: {h['rate']:,.0f} req/s, p50 {h['p50']:.1f} ms, p99 {h['p99']:.1f} ms |"
+    )
+    full, empty = mem["full"]["after_requests"], mem["empty"]["after_requests"]
+    print(
+        f"| API process RSS, {mem['events']:,} events stored "
+        f"| {full['VmRSS'] / 1024:,.0f} MiB (peak {full['VmHWM'] / 1024:,.0f} MiB) "
+        f"| empty store: {empty['VmRSS'] / 1024:,.0f} MiB |"
+    )
+    print(f"\n(saga figures: see its table above) total {time.perf_counter() - started:.0f} s")
     return 0
 
 
