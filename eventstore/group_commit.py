@@ -1,14 +1,16 @@
 """Group commit: appends from concurrent callers share one transaction under the event
 table's lock, each still checked against its own expected versions.
 
-The first caller to find no commit in progress becomes the leader: it takes every waiting
-request (up to ``max_batch``), and in one transaction writes their idempotency records, takes
-the library's table lock, reads the
-current version of every stream involved, accepts each request whose expectations hold (in
-arrival order, so two requests on one stream cannot both win), writes the accepted requests'
-events, and commits. Rejected requests get their own conflict; the
-positions go back to each accepted caller. Followers just wait. A lone request takes the
-library's ordinary (pipelined) insert path, which is fastest for one small append.
+The first caller to find no commit in progress becomes the leader: it waits a moment for as
+many writers as the last batch had, takes every waiting request (up to ``max_batch``), commits
+them, and hands the lead to the oldest request still waiting. A batch is first tried in one
+pipelined round trip: claim the idempotency keys, take the library's table lock, read the
+streams' versions, insert every event (nothing in it can fail on a taken key or version; the
+counts tell), and commit only if every key was new and every expectation held. Otherwise it is
+rolled back and done request by request: keys, lock, versions, accept each request whose
+expectations hold (in arrival order, so two requests on one stream cannot both win), insert the
+accepted ones' events. Rejected requests get their own conflict; the positions go back to each
+accepted caller.
 
 The guarantees are the library's: one table lock per transaction (commit order = position
 order, so a tailing reader never skips a gap) and unique (stream, version).
@@ -23,8 +25,8 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 import orjson
-from eventsourcing.persistence import IntegrityError, StoredEvent
-from eventsourcing.postgres import PostgresAggregateRecorder
+import psycopg
+from eventsourcing.persistence import IntegrityError, PersistenceError, StoredEvent
 
 from eventstore.recorder import IDEMPOTENCY_TABLE, EcomRecorder, IdempotencyRecord
 
@@ -128,12 +130,10 @@ class GroupCommitter:
 
     def _commit(self, batch: list[_Request]) -> None:
         try:
-            if len(batch) == 1 and len(batch[0].events) <= PIPELINE_MAX_EVENTS:
-                self._commit_one(batch[0])
-            else:
+            small = sum(len(r.events) for r in batch) <= PIPELINE_MAX_EVENTS
+            if not small or not self._commit_pipelined(batch):
                 try:
-                    if not self._commit_pipelined(batch):
-                        self._commit_many(batch)
+                    self._commit_many(batch)
                 except IntegrityError:
                     for request in batch:  # something slipped past the checks: one by one
                         request.error = request.positions = None
@@ -174,29 +174,14 @@ class GroupCommitter:
         stream_ids = list({sid for r in batch for sid, _, _ in r.expectations})
         try:
             with recorder.datastore.get_connection() as conn:
-                with conn.pipeline() as pipeline, conn.transaction():
-                    keys = conn.cursor()
-                    if keyed:
-                        self._insert_keys(keys, keyed)
-                    versions = conn.cursor()
-                    recorder._lock_table(versions)
-                    versions.execute(
-                        f"SELECT originator_id, max(originator_version) AS v "
-                        f"FROM {recorder.events_table_name} WHERE originator_id = ANY(%s) "
-                        "GROUP BY originator_id",
-                        (stream_ids,),
-                        prepare=True,
-                    )
-                    inserts = conn.cursor()
-                    recorder._notify_channel(inserts)
-                    PostgresAggregateRecorder._insert_stored_events(recorder, inserts, events)
-                    pipeline.sync()
-                    claimed = len(keys.fetchall()) if keyed else 0
-                    current = {row["originator_id"]: row["v"] for row in versions.fetchall()}
-                    ids = [row["notification_id"] for row in inserts.fetchall()]
-                    if claimed != len(keyed) or not self._all_fit(batch, current):
-                        raise _Undo()
-                    assert len(ids) == len(events)
+                try:
+                    ids = self._pipeline(conn, batch, events, keyed, stream_ids)
+                except (psycopg.Error, PersistenceError):
+                    # A statement that fails in a pipeline leaves the ones queued after it
+                    # unprepared on the server while psycopg counts them as prepared ("prepared
+                    # statement does not exist" later): this connection is not reused.
+                    conn.close()
+                    return False
         except _Undo:
             return False
         i = 0
@@ -204,6 +189,48 @@ class GroupCommitter:
             request.positions = ids[i : i + len(request.events)]
             i += len(request.events)
         return True
+
+    def _pipeline(self, conn, batch, events, keyed, stream_ids) -> list[int]:  # noqa: ANN001
+        recorder = self.recorder
+        with conn.pipeline() as pipeline, conn.transaction():
+            keys = conn.cursor()
+            if keyed:
+                self._insert_keys(keys, keyed)
+            versions = conn.cursor()
+            recorder._lock_table(versions)
+            versions.execute(
+                f"SELECT originator_id, max(originator_version) AS v "
+                f"FROM {recorder.events_table_name} WHERE originator_id = ANY(%s) "
+                "GROUP BY originator_id",
+                (stream_ids,),
+                prepare=True,
+            )
+            inserts = conn.cursor()
+            recorder._notify_channel(inserts)
+            # No statement here can fail on a taken key or version (they are skipped, and
+            # the counts below tell): an error would poison the pipeline.
+            inserts.execute(
+                f"INSERT INTO {recorder.events_table_name} "
+                "(originator_id, originator_version, topic, state) "
+                "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) "
+                "ON CONFLICT DO NOTHING RETURNING notification_id",
+                (
+                    [e.originator_id for e in events],
+                    [e.originator_version for e in events],
+                    [e.topic for e in events],
+                    [e.state for e in events],
+                ),
+                prepare=True,
+            )
+            pipeline.sync()
+            claimed = len(keys.fetchall()) if keyed else 0
+            current = {row["originator_id"]: row["v"] for row in versions.fetchall()}
+            ids = [row["notification_id"] for row in inserts.fetchall()]
+            if claimed != len(keyed) or len(ids) != len(events):
+                raise _Undo()
+            if not self._all_fit(batch, current):
+                raise _Undo()
+        return ids
 
     @classmethod
     def _all_fit(cls, batch: list[_Request], current: dict[UUID, int]) -> bool:
