@@ -4,7 +4,9 @@ location.
 
 Compensations: no stock → cancel ``out_of_stock`` with nothing held; payment declined or timed
 out → release every reservation, cancel ``payment_declined``; a reservation expired before
-confirmation → re-reserve once, else release, void, cancel ``reservation_expired``.
+confirmation → re-reserve once, else release, void, cancel ``reservation_expired``; the time
+limit reached before the gateway answered (scenario 24) → the holds expire, an authorization
+that came late is voided, cancel ``reservation_expired``.
 
 The saga handles a batch of orders at once, in three phases:
 
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid5
 
@@ -251,12 +253,13 @@ class OrderPlacementSaga(ProcessManager):
             plan_decide.PLAN,
             [plan_stream(o.order_id, a.location) for o in orders for a, _rid in o.held],
         )
+        clock = datetime.now(UTC)  # when the answers are in: has any hold run out meanwhile?
         for o in orders:
-            self._decide(uow, o)
+            self._decide(uow, o, clock)
         uow.commit(orders[0].meta("confirm"))
         return orders
 
-    def _decide(self, uow: UnitOfWork, o: _Order) -> None:
+    def _decide(self, uow: UnitOfWork, o: _Order, clock: datetime) -> None:
         assert o.answer is not None
         state = uow.state(o.order_id)
         meta = o.meta("confirm")
@@ -266,6 +269,11 @@ class OrderPlacementSaga(ProcessManager):
             self._void(uow, o, "order_cancelled")
             return
         if state.confirmed:
+            return
+        if self._ran_out(uow, o, clock):  # the time limit passed before the answer came
+            self._release(uow, o, o.held, "reservation_expired", now=clock)
+            self._void(uow, o, "reservation_expired")
+            self._cancel(uow, o, "reservation_expired")
             return
         if not approved:
             self._release(uow, o, o.held, "payment_declined")
@@ -367,11 +375,23 @@ class OrderPlacementSaga(ProcessManager):
             )
             return alloc, again
 
+    @staticmethod
+    def _ran_out(uow: UnitOfWork, o: _Order, clock: datetime) -> bool:
+        for alloc, rid in o.held:
+            r = uow.state(inventory_stream(alloc.sku)).reservations.get(rid)
+            if r is None or r.status != "active":
+                return True
+            if r.expires_at is not None and r.expires_at <= clock:
+                return True
+        return False
+
     # ---- compensations -------------------------------------------------------------------
 
-    def _release(self, uow: UnitOfWork, o: _Order, held, reason: str) -> None:  # noqa: ANN001
+    def _release(self, uow: UnitOfWork, o: _Order, held, reason: str, now=None) -> None:  # noqa: ANN001
+        """Release the holds; with ``now`` past their time limit, they are recorded as
+        expired instead (every inventory decision first expires what is due)."""
         meta = o.meta(f"release:{reason}")
-        now = o.trigger.event.meta.occurred_at
+        now = now or o.trigger.event.meta.occurred_at
         for alloc, rid in held:
             stream = inventory_stream(alloc.sku)
             uow.apply(

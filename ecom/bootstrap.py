@@ -11,6 +11,7 @@ from psycopg_pool import ConnectionPool
 import migrations
 from commands.fulfillment_saga import FulfillmentSaga
 from commands.payment_gateway import PaymentGateway, PostgresAnswers, SandboxGateway
+from commands.payments import RetryPolicy
 from commands.placement_saga import OrderPlacementSaga, SagaSettings
 from commands.process_manager import ProcessRunner
 from domain.catalog import CATALOG_EVENTS
@@ -100,7 +101,10 @@ def build(settings: Settings | None = None, *, url: str | None = None) -> Contai
         store,
         pool,
         gateway,
-        SagaSettings(reservation_ttl=timedelta(seconds=settings.reservation_ttl_s)),
+        SagaSettings(
+            reservation_ttl=timedelta(seconds=settings.reservation_ttl_s),
+            payment_retry=RetryPolicy(timeout_s=settings.payment_timeout_s),
+        ),
     )
     return Container(
         settings=settings,

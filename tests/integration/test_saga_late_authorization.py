@@ -1,0 +1,71 @@
+"""The placement saga when the gateway approves only after the reservations' time limit:
+the holds expire, the late authorization is voided, the order is cancelled
+``reservation_expired`` (DOMAIN §3, "TTL reached while pending")."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from decimal import Decimal
+from uuid import uuid4
+
+from commands import inventory, locations, orders, payments
+from commands.context import CommandContext
+from commands.placement_saga import OrderPlacementSaga, SagaSettings
+from commands.process_manager import Trigger
+from domain.order.values import Address, PaymentRef, RequestedLine
+from domain.pricing_policy import FlatRateShipping, FlatRateTax
+from tests.factories import active_product
+
+ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
+
+
+class LateGateway:
+    """The sandbox, answering every authorization only after ``delay_s``."""
+
+    def __init__(self, inner, delay_s: float):  # noqa: ANN001
+        self.inner, self.delay_s, self.name = inner, delay_s, inner.name
+
+    def authorize(self, key, token, amount, currency, timeout_s):  # noqa: ANN001, ANN201
+        time.sleep(self.delay_s)
+        return self.inner.authorize(key, token, amount, currency, timeout_s)
+
+    def __getattr__(self, name):  # noqa: ANN001, ANN204 - capture, void, refund as the sandbox
+        return getattr(self.inner, name)
+
+
+def test_an_approval_after_the_time_limit_is_voided_and_the_order_cancelled(container):
+    ctx = CommandContext.new("t")
+    code = f"LA-{uuid4().hex[:8]}"
+    locations.register(container.store, ctx, code=code, name=code, type="warehouse", priority=1)
+    container.runner.catch_up(["locations"])
+    sku = active_product(container, price="10.00")[1]
+    inventory.receive(container.store, ctx, sku=sku, location=code, quantity=5)
+    saga = OrderPlacementSaga(
+        container.store,
+        container.pool,
+        LateGateway(container.gateway, delay_s=1.3),
+        SagaSettings(reservation_ttl=timedelta(seconds=1)),
+    )
+    placed = orders.place(
+        container.store,
+        CommandContext.new("t"),
+        order_id=uuid4(),
+        customer_id=uuid4(),
+        currency="USD",
+        lines=[RequestedLine(sku, 2)],
+        shipping_address=ADDRESS,
+        payment=PaymentRef(token="tok_visa"),
+        tax_policy=FlatRateTax(Decimal("0")),
+        shipping_policy=FlatRateShipping(Decimal("0"), None),
+    )
+
+    saga.handle(Trigger("late-test", container.store.load_with_positions(placed.stream_id)[0]))
+
+    order = orders.get(container.store, placed.stream_id)
+    assert (order.status, order.cancellation_reason) == ("cancelled", "reservation_expired")
+    payment = payments.get(container.store, placed.stream_id)
+    assert payment.status == "voided" and payment.authorized == payment.voided
+    stock = inventory.get(container.store, sku)
+    assert (stock.level(code).on_hand, stock.level(code).reserved) == (5, 0)
+    assert {r.status for r in stock.reservations.values()} == {"expired"}
