@@ -8,9 +8,11 @@ shipped, void the uncaptured rest, release what is still reserved, cancel the or
 cancel the plans and record ``CancellationCompleted``.
 
 A void or refund the gateway keeps failing is retried (``payments.RetryPolicy``, bounded), then
-``CancellationFailed`` is recorded (the request ends ``failed``) and an alert is logged on
-``ecom.alerts``; the money steps come before the release, so the order is then left as it was
-(still reserved, not cancelled) for someone to look at."""
+``CancellationFailed`` is recorded on the order (the request ends ``failed``) and an alert is
+logged on ``ecom.alerts``; the money steps come before the release, so the order is then left
+as it was (still reserved, not cancelled) for someone to look at. Approving the failed request
+again retries it (``CancellationRetried``, then the same steps; the refund and the steps that
+may fail get keys of their own per attempt)."""
 
 from __future__ import annotations
 
@@ -24,13 +26,12 @@ from commands.executor import execute, load
 from commands.payment_gateway import PaymentGateway
 from commands.steps import steps
 from domain.errors import NotFound
-from domain.ids import cancellation_request_stream, payment_stream
+from domain.ids import cancellation_request_stream
 from domain.order import ORDER
+from domain.order import cancellation_failure as failure
 from domain.order import decisions as order_base
 from domain.order import fulfillment as decide
 from domain.order.events import CancellationRequestFiled
-from domain.payment import PAYMENT
-from domain.payment import state as payment_decide
 from eventstore.store import EventStore, StreamAppend
 
 alerts = logging.getLogger("ecom.alerts")
@@ -77,6 +78,9 @@ def review(
     note: str | None = None,
 ) -> CommandResult:
     order_id = order_of(store, request_id)
+    c = orders.get(store, order_id).cancellation
+    if approve and c is not None and c.request_id == request_id and c.status == "failed":
+        return retry(store, gateway, ctx, order_id, request_id, note=note)
 
     def decision(state, _v):  # noqa: ANN001
         events = decide.review_cancellation(
@@ -88,6 +92,28 @@ def review(
     result = execute(store, ORDER, order_id, decision, ctx)
     if approve:
         result.extra["status"] = complete(store, gateway, ctx, order_id, request_id)
+    return result
+
+
+def retry(
+    store: EventStore,
+    gateway: PaymentGateway,
+    ctx: CommandContext,
+    order_id: UUID,
+    request_id: UUID,
+    *,
+    note: str | None = None,
+) -> CommandResult:
+    """A ``failed`` request approved again: back to ``approved``, then carried out again."""
+
+    def decision(state, _v):  # noqa: ANN001
+        events = failure.retry_cancellation(
+            state, order_id, request_id=request_id, note=note, actor=ctx.actor
+        )
+        return events, {"id": str(request_id), "order_id": str(order_id), "status": "approved"}
+
+    result = execute(store, ORDER, order_id, decision, ctx)
+    result.extra["status"] = complete(store, gateway, ctx, order_id, request_id)
     return result
 
 
@@ -105,9 +131,9 @@ def complete(
     c = state.cancellation
     if c is None or c.request_id != request_id or c.status != "approved":
         return c.status if c is not None and c.request_id == request_id else "approved"
-    if request_id in payments.get(store, order_id).failed_cancellations:
-        return "failed"
     step = steps(ctx, f"cancel:{request_id}", correlation_id=str(order_id))
+    # a retry asks for a new refund (the failed one is settled) under keys of its own
+    again = f":{c.attempt}" if c.attempt else ""
     for ref in state.shipments:
         if not ref.cancelled and not ref.dispatched:
             sh = load(store, shipments.SHIPMENT, ref.shipment_id).state
@@ -126,12 +152,12 @@ def complete(
     if any(shipped.values()) and state.shipping is not None:
         kept += state.shipping.amount  # shipping is kept once anything shipped
     over = pay.captured - pay.refunded - kept
-    refund_id = uuid5(request_id, "refund")
+    refund_id = uuid5(request_id, f"refund{again}")
     if over > Decimal("0") and refund_id not in pay.refund_ids:
         payments.refund(
             store,
             gateway,
-            step("refund"),
+            step(f"refund{again}"),
             order_id=order_id,
             refund_id=refund_id,
             amount=min(over, pay.refundable),
@@ -139,13 +165,13 @@ def complete(
             retry=retry,
         )
     if refund_id in payments.get(store, order_id).failed_refunds:
-        return _fail(store, step, order_id, request_id, "refund", retry.attempts)
+        return _fail(store, step(f"failed{again}"), order_id, request_id, "refund", retry.attempts)
     try:
         payments.void(
             store, gateway, step("void"), order_id=order_id, reason="order_cancelled", retry=retry
         )
     except payments.GatewayUnavailable:
-        return _fail(store, step, order_id, request_id, "void", retry.attempts)
+        return _fail(store, step(f"failed{again}"), order_id, request_id, "void", retry.attempts)
     for i, a in enumerate(state.allocations):
         inventory.release(
             store,
@@ -179,30 +205,29 @@ def complete(
 
 def _fail(
     store: EventStore,
-    step,  # noqa: ANN001
+    ctx: CommandContext,
     order_id: UUID,
     request_id: UUID,
     operation: str,
     attempts: int,
 ) -> str:
-    """``CancellationFailed`` once, and an alert when it is written."""
-    if request_id in payments.get(store, order_id).failed_cancellations:
-        return "failed"
-    result = execute(
-        store,
-        PAYMENT,
-        payment_stream(order_id),
-        lambda s, _v: payment_decide.fail_cancellation(
-            s,
+    """``CancellationFailed`` on the order once per attempt, and an alert when it is written."""
+    written: list[bool] = []
+
+    def decision(state, _v):  # noqa: ANN001
+        events = failure.fail_cancellation(
+            state,
+            order_id,
             request_id=request_id,
-            order_id=order_id,
             operation=operation,
             reason="gateway_unavailable",
             attempts=attempts,
-        ),
-        step("failed"),
-    )
-    if result.replayed:
+        )
+        written[:] = [bool(events)]  # the last decision is the one appended
+        return events
+
+    result = execute(store, ORDER, order_id, decision, ctx)
+    if result.replayed or not any(written):
         return "failed"
     alerts.error(
         "ALERT cancellation_failed: order %s, request %s: the gateway kept failing the %s "

@@ -1,6 +1,6 @@
 """Read model: cancellation requests and their review (``GET /cancellation-requests``); a
-request whose void or refund the gateway kept failing is ``failed`` (``CancellationFailed``,
-recorded on the order's payment stream)."""
+request whose void or refund the gateway kept failing is ``failed`` (``CancellationFailed`` on
+the order's stream), and ``approved`` again while a retry runs (``CancellationRetried``)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ class CancellationRequestsView(Projection):
         "order.CancellationRequested",
         "order.CancellationReviewed",
         "order.CancellationCompleted",
-        "payment.CancellationFailed",
+        "order.CancellationFailed",
+        "order.CancellationRetried",
     )
     ddl = """
     CREATE TABLE {schema}.requests (
@@ -77,6 +78,14 @@ class CancellationRequestsView(Projection):
                     cur.execute(
                         sql.SQL("UPDATE {} SET status = 'failed' WHERE id = %s").format(t),
                         (d["request_id"],),
+                    )
+                case "CancellationRetried":
+                    cur.execute(
+                        sql.SQL(
+                            "UPDATE {} SET status = 'approved', reviewed_by = %s, "
+                            "note = COALESCE(%s, note) WHERE id = %s"
+                        ).format(t),  # fmt: skip
+                        (d["retried_by"], d.get("note"), d["request_id"]),
                     )
 
     def compare_key(self) -> dict[str, str]:

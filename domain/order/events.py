@@ -244,6 +244,28 @@ class CancellationCompleted(OrderEvent):
     request_id: UUID
 
 
+class CancellationFailed(OrderEvent):
+    """An approved cancellation could not unwind the payment (FailCancellation): the gateway
+    kept failing the ``operation`` (``void`` or ``refund``) after its retries. The request is
+    ``failed`` and an alert is raised; what is reserved and the order itself are left as they
+    were. Approving the request again retries it (``CancellationRetried``)."""
+
+    request_id: UUID
+    operation: str
+    reason: str
+    attempts: int
+
+
+class CancellationRetried(OrderEvent):
+    """A ``failed`` cancellation request approved again: it is ``approved`` once more and its
+    money steps run again (DOMAIN 2.1: failed → completed, retried)."""
+
+    request_id: UUID
+    attempt: int  # 1 for the first retry
+    note: str | None = None
+    retried_by: str
+
+
 class CancellationRequestFiled(DomainEvent):
     """First event of the stream ``domain.ids.cancellation_request_stream(request_id)``: which
     order a request belongs to."""
@@ -291,4 +313,6 @@ ORDER_STREAM_EVENTS = (
     CancellationRequested,
     CancellationReviewed,
     CancellationCompleted,
+    CancellationFailed,
+    CancellationRetried,
 )

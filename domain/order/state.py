@@ -13,7 +13,9 @@ from domain.money import Money
 from domain.order.events import (
     ORDER_STREAM_EVENTS,
     CancellationCompleted,
+    CancellationFailed,
     CancellationRequested,
+    CancellationRetried,
     CancellationReviewed,
     FulfillmentStarted,
     LinesDelivered,
@@ -79,8 +81,9 @@ class ShipmentRef:
 @dataclass(frozen=True, slots=True)
 class CancellationState:
     request_id: UUID
-    status: str  # pending, approved, rejected, completed
+    status: str  # pending, approved, rejected, completed, failed
     reason: str
+    attempt: int = 0  # how many times a failed request was approved again
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,6 +377,16 @@ def evolve_fulfillment(state: OrderState, event: DomainEvent) -> OrderState:
             if state.cancellation is None:
                 return state
             return replace(state, cancellation=replace(state.cancellation, status="completed"))
+        case CancellationFailed():
+            c = state.cancellation
+            if c is None or c.request_id != event.request_id:
+                return state
+            return replace(state, cancellation=replace(c, status="failed"))
+        case CancellationRetried():
+            c = state.cancellation
+            if c is None or c.request_id != event.request_id:
+                return state
+            return replace(state, cancellation=replace(c, status="approved", attempt=event.attempt))
     return state
 
 

@@ -76,18 +76,6 @@ class RefundFailed(PaymentEvent):
     reason: str
 
 
-class CancellationFailed(PaymentEvent):
-    """An approved cancellation could not unwind the payment: the gateway kept failing the
-    ``operation`` (``void`` or ``refund``) after its retries. The request ends ``failed`` and
-    an alert is raised; what is reserved and the order itself are left as they were."""
-
-    request_id: UUID
-    order_id: UUID
-    operation: str
-    reason: str
-    attempts: int
-
-
 PAYMENT_EVENTS = (
     PaymentAuthorized,
     PaymentDeclined,
@@ -98,5 +86,4 @@ PAYMENT_EVENTS = (
     RefundFailed,
     RefundRequested,
     AuthorizationAdjusted,
-    CancellationFailed,
 )

@@ -20,7 +20,6 @@ from domain.payment.events import (
     AuthorizationAdjusted,
     AuthorizationExpired,
     AuthorizationVoided,
-    CancellationFailed,
     PaymentAuthorized,
     PaymentCaptured,
     PaymentDeclined,
@@ -50,7 +49,6 @@ class PaymentState:
     declined: bool = False
     authorization_ref: str = ""  # the gateway's reference of the live authorization
     failed_refunds: frozenset[UUID] = frozenset()
-    failed_cancellations: frozenset[UUID] = frozenset()  # cancellation request ids
 
     @property
     def capturable(self) -> Decimal:
@@ -116,10 +114,6 @@ def evolve(state: PaymentState, event: DomainEvent) -> PaymentState:
                 refund_ids=state.refund_ids | {event.refund_id},
                 failed_refunds=state.failed_refunds | {event.refund_id},
                 in_flight=tuple(x for x in state.in_flight if x[0] != event.refund_id),
-            )
-        case CancellationFailed():
-            return replace(
-                state, failed_cancellations=state.failed_cancellations | {event.request_id}
             )
     return state
 
@@ -314,27 +308,4 @@ def adjust_authorization(
         return []
     return [
         AuthorizationAdjusted(amount=amount, gateway_reference=gateway_reference, reason=reason)
-    ]
-
-
-def fail_cancellation(
-    state: PaymentState,
-    *,
-    request_id: UUID,
-    order_id: UUID,
-    operation: str,
-    reason: str,
-    attempts: int,
-) -> list[DomainEvent]:
-    """Record once that an approved cancellation could not unwind this payment."""
-    if request_id in state.failed_cancellations:
-        return []
-    return [
-        CancellationFailed(
-            request_id=request_id,
-            order_id=order_id,
-            operation=operation,
-            reason=reason,
-            attempts=attempts,
-        )
     ]

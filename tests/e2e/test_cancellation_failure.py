@@ -3,7 +3,8 @@
 Over HTTP against a server running its process managers, with the sandbox token
 ``tok_refund_fails`` (its authorization can never be voided or refunded): the approval answers
 ``failed`` (never a 500) within the bounded retries, the request is ``failed`` in the
-cancellation-requests view, and the order is left as it was (still reserved, not cancelled)."""
+cancellation-requests view (``CancellationFailed`` on the order's stream and timeline), the
+order is left as it was (still reserved, not cancelled), and approving it again retries it."""
 
 from __future__ import annotations
 
@@ -52,15 +53,29 @@ def test_a_void_the_gateway_keeps_failing_ends_the_request_failed(xapi, containe
     ledger = xapi.get(f"/orders/{order['id']}/payments", params=at).json()
     assert ledger["voids"] == [] and ledger["voided"] in ("0", "0.00")
     events = xapi.get(f"/streams/{order['id']}/events").json()
-    assert "CancellationCompleted" not in str(events)
-    # a repeat answers the same and records the failure once
-    again = xapi.post(f"/cancellation-requests/{request_id}/approve", json={"note": "ok"})
-    assert again.status_code == 409  # already reviewed
-    feed = xapi.get(f"/streams/{payment_stream(UUID(order['id']))}/events").json()
-    items = feed["items"] if isinstance(feed, dict) else feed
-    fails = [e for e in items if e["type"] == "payment.CancellationFailed"]
+    items = events["items"] if isinstance(events, dict) else events
+    assert "order.CancellationCompleted" not in [e["type"] for e in items]
+    # the failure is the order's: on its stream and its timeline, not on the payment's
+    fails = [e for e in items if e["type"] == "order.CancellationFailed"]
     assert [e["data"]["request_id"] for e in fails] == [request_id]
     assert fails[0]["data"]["operation"] == "void" and fails[0]["data"]["attempts"] == 4
+    feed = xapi.get(f"/streams/{payment_stream(UUID(order['id']))}/events").json()
+    pay_items = feed["items"] if isinstance(feed, dict) else feed
+    assert not [e for e in pay_items if e["type"].endswith("CancellationFailed")]
+    timeline = xapi.get(f"/orders/{order['id']}/timeline", params=at).json()
+    entries = timeline["items"] if isinstance(timeline, dict) else timeline
+    assert "cancellation_failed" in [x["type"] for x in entries]
+    # approving it again retries it; the gateway still fails, so it is failed once more
+    again = xapi.post(f"/cancellation-requests/{request_id}/approve", json={"note": "retry"})
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "failed"
+    events = xapi.get(f"/streams/{order['id']}/events").json()
+    items = events["items"] if isinstance(events, dict) else events
+    types = [e["type"] for e in items]
+    assert types.count("order.CancellationFailed") == 2
+    assert types.count("order.CancellationRetried") == 1
+    inv = xapi.get(f"/inventory/{sku}", params={"min_position": again.json()["position"]}).json()
+    assert (inv["reserved"], inv["available"]) == (2, 3)  # still nothing released
 
 
 def test_a_manual_refund_the_gateway_keeps_failing_answers_failed_not_500(xapi, container):

@@ -1,18 +1,29 @@
 """A gateway that keeps failing voids and refunds (sandbox token ``tok_refund_fails``), against
 the real store: the handlers retry a bounded number of times, then a void writes nothing and
-raises ``GatewayUnavailable``, and a refund records ``RefundFailed``."""
+raises ``GatewayUnavailable``, and a refund records ``RefundFailed``. An approved cancellation
+that cannot unwind the payment records ``CancellationFailed`` on the order's stream (with an
+alert), and approving it again once the gateway recovers completes it."""
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from uuid import uuid4
 
 import pytest
 
-from commands import payments
+from commands import cancellations, inventory, locations, orders, payments
 from commands.context import CommandContext
 from commands.payment_gateway import GatewayTransientError, SandboxGateway
+from commands.placement_saga import OrderPlacementSaga
+from commands.process_manager import Trigger
+from domain.errors import Conflict
 from domain.ids import payment_stream
+from domain.order.values import Address, PaymentRef, RequestedLine
+from domain.pricing_policy import FlatRateShipping, FlatRateTax
+from tests.factories import active_product
+
+ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
 
 FAST = payments.RetryPolicy(attempts=3, base_delay_s=0.001)
 
@@ -76,3 +87,116 @@ def test_a_card_that_refunds_is_unaffected(store):
     order_id = authorized(store, gw, "tok_visa")
     payments.void(store, gw, CommandContext.new(), order_id=order_id, reason="x", retry=FAST)
     assert payments.get(store, order_id).status == "voided" and gw.unwind_failures == 0
+
+
+# ---- an approved cancellation the gateway cannot unwind, on the order's stream ----------------
+
+
+class RecoveringGateway(SandboxGateway):
+    """The sandbox, whose ``tok_refund_fails`` voids and refunds fail only while ``down``."""
+
+    down = True
+
+    def _unwind_fails(self, authorization_ref: str) -> None:
+        if self.down:
+            super()._unwind_fails(authorization_ref)
+
+
+@pytest.fixture(scope="module")
+def world(container):
+    code = f"UW-{uuid4().hex[:8]}"
+    ctx = CommandContext.new("t")
+    locations.register(container.store, ctx, code=code, name=code, type="warehouse", priority=1)
+    container.runner.catch_up(["locations"])
+    _product, sku = active_product(container, price="10.00")
+    inventory.receive(container.store, ctx, sku=sku, location=code, quantity=100)
+    return container, sku
+
+
+def confirmed_order(world, gateway):  # noqa: ANN001
+    container, sku = world
+    placed = orders.place(
+        container.store, CommandContext.new("t"), order_id=uuid4(), customer_id=uuid4(),
+        currency="USD", lines=[RequestedLine(sku, 2)], shipping_address=ADDRESS,
+        payment=PaymentRef(token="tok_refund_fails"), tax_policy=FlatRateTax(Decimal("0")),
+        shipping_policy=FlatRateShipping(Decimal("0"), None),
+    )  # fmt: skip
+    saga = OrderPlacementSaga(container.store, container.pool, gateway)
+    saga.handle(Trigger("unwind-test", container.store.load_with_positions(placed.stream_id)[0]))
+    assert orders.get(container.store, placed.stream_id).status == "confirmed"
+    return placed.stream_id
+
+
+def approve(store, gateway, order_id, request_id=None):  # noqa: ANN001
+    ctx = CommandContext.new("m")
+    if request_id is None:
+        request_id = uuid4()
+        cancellations.request(store, ctx, order_id, request_id=request_id, reason="other")
+    return request_id, cancellations.review(store, gateway, ctx, request_id, approve=True)
+
+
+def names(store, stream_id):  # noqa: ANN001
+    return [e.name for e in store.load(stream_id)]
+
+
+def test_a_failed_cancellation_is_the_orders_and_is_retried_once_the_gateway_recovers(
+    world, caplog
+):
+    store = world[0].store
+    gw = RecoveringGateway()
+    order_id = confirmed_order(world, gw)
+    caplog.set_level(logging.ERROR, logger="ecom.alerts")
+    # the void keeps failing: the request is failed, on the order's stream, with one alert
+    request_id, result = approve(store, gw, order_id)
+    assert result.extra["status"] == "failed"
+    assert gw.unwind_failures == payments.RetryPolicy().attempts
+    [failed] = [e.to_domain() for e in store.load(order_id) if e.name == "CancellationFailed"]
+    assert (failed.request_id, failed.operation, failed.attempts) == (request_id, "void", 4)
+    assert "CancellationFailed" not in names(store, payment_stream(order_id))
+    state = orders.get(store, order_id)
+    assert (state.cancellation.status, state.status) == ("failed", "confirmed")
+    assert payments.get(store, order_id).status == "authorized"
+    assert [r.message.split(":")[0] for r in caplog.records] == ["ALERT cancellation_failed"]
+    # completing it again (a repeat of the same attempt) writes nothing and raises no alert
+    version = store.stream_version(order_id)
+    assert cancellations.complete(store, gw, CommandContext.new(), order_id, request_id) == (
+        "failed"
+    )
+    assert store.stream_version(order_id) == version and len(caplog.records) == 1
+    # approved again while the gateway is still down: a second attempt, failed again
+    _, again = approve(store, gw, order_id, request_id)
+    assert again.extra["status"] == "failed"
+    assert orders.get(store, order_id).cancellation.attempt == 1
+    assert names(store, order_id).count("CancellationFailed") == 2 and len(caplog.records) == 2
+    # the gateway recovers: approved again, the cancellation completes
+    gw.down = False
+    _, done = approve(store, gw, order_id, request_id)
+    assert done.extra["status"] == "completed"
+    state = orders.get(store, order_id)
+    assert (state.cancellation.status, state.status) == ("completed", "cancelled")
+    assert payments.get(store, order_id).status == "voided"
+    tail = names(store, order_id)[-3:]
+    assert tail == ["CancellationRetried", "OrderCancelled", "CancellationCompleted"], tail
+    with pytest.raises(Conflict):  # a completed request is not retried
+        approve(store, gw, order_id, request_id)
+
+
+def test_a_refund_that_failed_is_asked_again_under_a_new_id_on_retry(world):
+    store = world[0].store
+    gw = RecoveringGateway()
+    order_id = confirmed_order(world, gw)
+    pay = payments.get(store, order_id)
+    payments.capture(store, gw, CommandContext.new(), order_id=order_id, capture_id=uuid4(),
+                     amount=pay.authorized)  # fmt: skip
+    request_id, result = approve(store, gw, order_id)
+    assert result.extra["status"] == "failed"
+    [failed] = [e.to_domain() for e in store.load(order_id) if e.name == "CancellationFailed"]
+    assert failed.operation == "refund"
+    pay = payments.get(store, order_id)
+    assert pay.refunded == Decimal("0") and len(pay.failed_refunds) == 1
+    gw.down = False
+    _, done = approve(store, gw, order_id, request_id)
+    assert done.extra["status"] == "completed"
+    pay = payments.get(store, order_id)
+    assert pay.refunded == pay.captured and len(pay.refund_ids) == 2  # the failed one + the new
+    assert orders.get(store, order_id).status == "cancelled"

@@ -1,6 +1,7 @@
-"""Payment decisions for a cancellation that cannot unwind the payment, given / when / then:
-``CancellationFailed`` once per request; the authorization's gateway reference and failed
-refunds are kept in the state."""
+"""Payment state for a cancellation that cannot unwind the payment, given / when / then: the
+authorization's gateway reference and failed refunds are kept in the state. The failure itself
+is the order's (``CancellationFailed`` on the order stream: test_order_cancellation_failure.py);
+the payment stream has no such event."""
 
 from __future__ import annotations
 
@@ -8,15 +9,10 @@ from decimal import Decimal
 from uuid import UUID
 
 from domain.payment import PAYMENT
-from domain.payment.events import (
-    CancellationFailed,
-    PaymentAuthorized,
-    RefundFailed,
-    RefundRequested,
-)
-from domain.payment.state import fail_cancellation
+from domain.payment import events as payment_events
+from domain.payment.events import PAYMENT_EVENTS, PaymentAuthorized, RefundFailed, RefundRequested
 
-ORDER, REQUEST, REFUND = UUID(int=1), UUID(int=2), UUID(int=3)
+ORDER, REFUND = UUID(int=1), UUID(int=3)
 
 
 def authorized():
@@ -30,21 +26,9 @@ def test_the_state_keeps_the_authorizations_gateway_reference():
     assert PAYMENT.fold([authorized()]).authorization_ref == "sbx_rf_abc"
 
 
-def test_a_failed_cancellation_is_recorded_once_per_request():
-    state = PAYMENT.fold([authorized()])
-    [event] = fail_cancellation(
-        state, request_id=REQUEST, order_id=ORDER, operation="void",
-        reason="gateway_unavailable", attempts=4,
-    )  # fmt: skip
-    assert isinstance(event, CancellationFailed) and event.operation == "void"
-    state = PAYMENT.fold([event], state)
-    assert REQUEST in state.failed_cancellations
-    again = fail_cancellation(
-        state, request_id=REQUEST, order_id=ORDER, operation="void",
-        reason="gateway_unavailable", attempts=4,
-    )  # fmt: skip
-    assert again == []
-    assert state.capturable == Decimal("30")  # nothing voided
+def test_a_failed_cancellation_is_not_a_payment_event():
+    assert not hasattr(payment_events, "CancellationFailed")
+    assert "payment.CancellationFailed" not in {e.stored_name() for e in PAYMENT_EVENTS}
 
 
 def test_a_failed_refund_frees_its_amount_and_is_remembered_as_failed():

@@ -1,0 +1,68 @@
+"""Order decisions for an approved cancellation whose money could not be unwound (DOMAIN 2.1,
+3): FailCancellation records ``CancellationFailed`` (``approved → failed``), and approving the
+failed request again retries it (``CancellationRetried``: ``failed → approved``, then
+``completed`` or ``failed`` once more). The other cancellation decisions live in
+``domain.order.fulfillment``.
+
+Each returns the events to append to the order's stream; an empty list means "already done,
+write nothing"."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from domain.errors import Conflict
+from domain.events import DomainEvent
+from domain.order.decisions import require_order
+from domain.order.events import CancellationFailed, CancellationRetried
+from domain.order.fulfillment import fully_shipped
+from domain.order.state import OrderState
+
+
+def fail_cancellation(
+    state: OrderState,
+    order_id: UUID,
+    *,
+    request_id: UUID,
+    operation: str,
+    reason: str,
+    attempts: int,
+) -> list[DomainEvent]:
+    """``CancellationFailed`` once per attempt: only while the request is ``approved``."""
+    require_order(state, order_id)
+    c = state.cancellation
+    if c is None or c.request_id != request_id or c.status != "approved":
+        return []
+    return [
+        CancellationFailed(
+            request_id=request_id, operation=operation, reason=reason, attempts=attempts
+        )
+    ]
+
+
+def retry_cancellation(
+    state: OrderState,
+    order_id: UUID,
+    *,
+    request_id: UUID,
+    note: str | None,
+    actor: str,
+) -> list[DomainEvent]:
+    """A ``failed`` request approved again goes back to ``approved`` for another attempt."""
+    require_order(state, order_id)
+    c = state.cancellation
+    if c is None or c.request_id != request_id:
+        raise Conflict("This request is not the order's current one.", code="request_superseded")
+    if c.status != "failed":
+        raise Conflict(
+            f"The request is already {c.status}.",
+            code="cancellation_already_reviewed",
+            details={"status": c.status},
+        )
+    if fully_shipped(state):
+        raise Conflict("Everything has shipped since; use a return.", code="use_a_return")
+    return [
+        CancellationRetried(
+            request_id=request_id, attempt=c.attempt + 1, note=note, retried_by=actor
+        )
+    ]
