@@ -1,7 +1,12 @@
 """Handlers for returns: request (only delivered units, within 30 days of their delivery,
 counted on the order's stream in the same transaction), receive (optional restock into a
 location, ``LinesReturned``, then the refund for the returned lines), reject and cancel (both
-free the units on the order's stream in the same transaction)."""
+free the units on the order's stream in the same transaction).
+
+A refund that fails (declined, or the gateway kept failing through its retries) leaves the
+return ``received`` with ``ReturnRefundFailed``; receiving it again asks for a new refund
+(its own id and step keys per attempt). ``extra["refund"]`` says how the refund went:
+``succeeded``, ``failed`` or ``none`` (nothing to refund)."""
 
 from __future__ import annotations
 
@@ -133,24 +138,39 @@ def settle(
     )
     amount = order_decide.unit_value(order, order_decide.as_dict(ret.lines))
     amount = min(amount, payments.get(store, order_id).refundable)
-    refund_id = uuid5(return_id, "refund")
-    if amount > Decimal("0"):
+    n = ret.refund_attempt
+    again = f":{n}" if n else ""
+    refund_id = uuid5(return_id, f"refund{again}")
+    if ret.status == "received" and amount > Decimal("0"):
         payments.refund(
             store,
             gateway,
-            step("refund"),
+            step(f"refund{again}"),
             order_id=order_id,
             refund_id=refund_id,
             amount=amount,
             reason="item_returned",
         )
-    return execute(
+        if refund_id in payments.get(store, order_id).failed_refunds:
+            result = execute(
+                store,
+                RETURN,
+                return_id,
+                lambda s, _v: decide.fail_refund(s, return_id, refund_id=refund_id, amount=amount),
+                step(f"refund_failed{again}"),
+            )
+            result.extra["refund"] = "failed"
+            return result
+    result = execute(
         store,
         RETURN,
         return_id,
         lambda s, _v: decide.mark_refunded(s, return_id, refund_id=refund_id, amount=amount),
         step("refunded"),
     )
+    refunded = ret.status == "refunded" or amount > Decimal("0")
+    result.extra["refund"] = "succeeded" if refunded else "none"
+    return result
 
 
 def reject(

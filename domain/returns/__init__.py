@@ -2,7 +2,9 @@
 
 ``requested → received → refunded``, or ``rejected`` or ``cancelled`` (by the customer, while
 still requested). Receipt may restock into a location; the refund is received units × (unit
-price − discount + tax). The 30-day return window lives in ``domain.returns.window``."""
+price − discount + tax). A refund the gateway declines or keeps failing is recorded
+(``ReturnRefundFailed``) and the return stays ``received``: receiving it again asks for a new
+refund. The 30-day return window lives in ``domain.returns.window``."""
 
 from __future__ import annotations
 
@@ -40,6 +42,15 @@ class ReturnRefunded(ReturnEvent):
     amount: Amount
 
 
+class ReturnRefundFailed(ReturnEvent):
+    """The refund ``refund_id`` failed (``RefundFailed`` on the payment): the return stays
+    ``received`` and a later attempt asks for a new refund."""
+
+    order_id: UUID
+    refund_id: UUID
+    amount: Amount
+
+
 class ReturnRejected(ReturnEvent):
     order_id: UUID
     note: str | None = None
@@ -50,7 +61,14 @@ class ReturnCancelled(ReturnEvent):
     note: str | None = None
 
 
-RETURN_EVENTS = (ReturnRequested, ReturnReceived, ReturnRefunded, ReturnRejected, ReturnCancelled)
+RETURN_EVENTS = (
+    ReturnRequested,
+    ReturnReceived,
+    ReturnRefunded,
+    ReturnRejected,
+    ReturnCancelled,
+    ReturnRefundFailed,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +80,12 @@ class ReturnState:
     restock: bool = False
     location: str | None = None
     refunded: Decimal = Decimal("0")
+    failed_refunds: tuple[UUID, ...] = ()  # refunds that failed, in order
+
+    @property
+    def refund_attempt(self) -> int:
+        """How many refunds failed before: the next attempt's number (0 for the first)."""
+        return len(self.failed_refunds)
 
 
 def evolve(state: ReturnState, event: DomainEvent) -> ReturnState:
@@ -72,6 +96,8 @@ def evolve(state: ReturnState, event: DomainEvent) -> ReturnState:
             return replace(state, status="received", restock=event.restock, location=event.location)
         case ReturnRefunded():
             return replace(state, status="refunded", refunded=event.amount)
+        case ReturnRefundFailed():
+            return replace(state, failed_refunds=(*state.failed_refunds, event.refund_id))
         case ReturnRejected():
             return replace(state, status="rejected")
         case ReturnCancelled():
@@ -106,6 +132,15 @@ def mark_refunded(state: ReturnState, return_id: UUID, *, refund_id: UUID, amoun
     if state.status != "received":
         raise IllegalTransition("return", state.status, "refunded")
     return [ReturnRefunded(order_id=state.order_id, refund_id=refund_id, amount=amount)]
+
+
+def fail_refund(state: ReturnState, return_id: UUID, *, refund_id: UUID, amount: Decimal):
+    """The refund failed: recorded once, the return stays ``received``."""
+    require_return(state, return_id)
+    assert state.order_id is not None
+    if state.status != "received" or refund_id in state.failed_refunds:
+        return []
+    return [ReturnRefundFailed(order_id=state.order_id, refund_id=refund_id, amount=amount)]
 
 
 def reject(state: ReturnState, return_id: UUID, *, note: str | None):

@@ -48,11 +48,11 @@ def place_lines(api, lines: list[tuple[str, int]], token: str = "tok_visa") -> s
     return r.json()["id"]
 
 
-def confirmed(api, container, *lines: int, stock: int = 10):
+def confirmed(api, container, *lines: int, stock: int = 10, token: str = "tok_visa"):
     """A confirmed order with one SKU per quantity, all stocked at one new location."""
     wh = location(api, 1)
     skus = [stocked_sku(container, api, (wh, stock)) for _ in lines]
-    order = settled(api, place_lines(api, list(zip(skus, lines, strict=True))))
+    order = settled(api, place_lines(api, list(zip(skus, lines, strict=True)), token=token))
     assert order["status"] == "confirmed", (order.get("cancellation_reason"), order)
     return wh, skus, order
 

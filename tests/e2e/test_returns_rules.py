@@ -1,5 +1,6 @@
 """Return rules over HTTP against a server running its process managers: CancelReturn
-(``POST /returns/{id}/cancel``), returns ≤ delivered, and the 30-day window (the handler's
+(``POST /returns/{id}/cancel``), returns ≤ delivered, a refund that fails leaves the return
+``received`` (to be retried), and the 30-day window (the handler's
 clock is the command context's, so the window is checked through the command with a clock
 moved forward, against the same database the server writes)."""
 
@@ -12,6 +13,7 @@ import pytest
 
 from commands import returns
 from commands.context import CommandContext
+from commands.payment_gateway import SandboxGateway
 from domain.errors import InvalidCommand
 from domain.order.values import LineQuantity
 from tests.e2e.conftest import assert_error, client_for, running_server
@@ -25,8 +27,8 @@ def rapi(database_url, container):
             yield client
 
 
-def delivered(api, container, quantity: int = 2):  # noqa: ANN001
-    wh, _skus, order = confirmed(api, container, quantity)
+def delivered(api, container, quantity: int = 2, token: str = "tok_visa"):  # noqa: ANN001
+    wh, _skus, order = confirmed(api, container, quantity, token=token)
     line_id = order["lines"][0]["line_id"]
     deliver(api, dispatch(api, order["id"], wh, line_id, quantity)["id"])
     return wh, order, line_id
@@ -79,3 +81,42 @@ def test_a_return_more_than_30_days_after_delivery_is_refused_and_writes_nothing
     return_id = uuid4()
     returns.request(store, in_time, order_id, return_id=return_id, lines=lines, reason="ok")
     assert rapi.get(f"/returns/{return_id}").json()["status"] == "requested"
+
+
+class RecoveredGateway(SandboxGateway):
+    """The sandbox once the gateway works again: ``tok_refund_fails`` refunds go through."""
+
+    def _unwind_fails(self, authorization_ref: str) -> None:
+        return None
+
+
+def test_a_refund_that_fails_leaves_the_return_received_to_be_retried(rapi, container):
+    _wh, order, line_id = delivered(rapi, container, 1, token="tok_refund_fails")
+    body = {"lines": [{"line_id": line_id, "quantity": 1}], "reason": "broken"}
+    return_id = rapi.post(f"/orders/{order['id']}/returns", json=body).json()["id"]
+    r = rapi.post(f"/returns/{return_id}/receive", json={"restock": False})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "received"  # not refunded: the refund failed
+    got = rapi.get(f"/returns/{return_id}").json()
+    assert (got["status"], got["refunded"]) == ("received", "0")
+    ledger = rapi.get(
+        f"/orders/{order['id']}/payments", params={"min_position": r.json()["position"]}
+    ).json()
+    assert ledger["refunded"] in ("0", "0.00") and ledger["captured"] not in ("0", "0.00")
+    types = [e["type"] for e in rapi.get(f"/streams/{return_id}/events").json()["items"]]
+    assert types[-1] == "return.ReturnRefundFailed", types
+    # receiving it again retries the refund; the gateway still fails, so it is still received
+    again = rapi.post(f"/returns/{return_id}/receive", json={"restock": False})
+    assert again.status_code == 200 and again.json()["status"] == "received", again.text
+    types = [e["type"] for e in rapi.get(f"/streams/{return_id}/events").json()["items"]]
+    assert types.count("return.ReturnRefundFailed") == 2
+    # once the gateway works again, a retry refunds under a new refund id
+    done = returns.receive(container.store, RecoveredGateway(), CommandContext.new("e2e-admin"),
+                           UUID(return_id), restock=False)  # fmt: skip
+    assert done.extra["refund"] == "succeeded"
+    got = rapi.get(f"/returns/{return_id}").json()
+    assert got["status"] == "refunded" and got["refunded"] != "0"
+    ledger = rapi.get(
+        f"/orders/{order['id']}/payments", params={"min_position": done.position}
+    ).json()
+    assert ledger["refunded"] == got["refunded"]
