@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
 
 from api import authorization, errors
@@ -39,6 +40,31 @@ AUDIT_AND_ANALYTICS = (audit, customers, analytics)
 MAX_BODY_BYTES = 1_000_000
 
 
+class BodySizeLimit:
+    """Pure ASGI middleware: a request whose declared ``Content-Length`` is not a number or is
+    over ``max_bytes`` is answered ``413 payload_too_large`` before the app reads it. (Bodies
+    sent without a length are bounded by the gateway, ``api.authorization``.) Pure ASGI rather
+    than ``BaseHTTPMiddleware``, which costs a task and a stream per request."""
+
+    def __init__(self, app: Any, max_bytes: int = MAX_BODY_BYTES):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            for name, value in scope["headers"]:
+                if name == b"content-length":
+                    if not value.isdigit() or int(value) > self.max_bytes:
+                        response = errors.error_response(
+                            413,
+                            "payload_too_large",
+                            f"Request bodies are limited to {self.max_bytes} bytes.",
+                        )
+                        return await response(scope, receive, send)
+                    break
+        return await self.app(scope, receive, send)
+
+
 def create_app(container_factory: Callable[[], Container] = build) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -60,15 +86,7 @@ def create_app(container_factory: Callable[[], Container] = build) -> FastAPI:
     )
     errors.install(app)
 
-    @app.middleware("http")
-    async def limit_body_size(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return errors.error_response(
-                413, "payload_too_large", f"Request bodies are limited to {MAX_BODY_BYTES} bytes."
-            )
-        return await call_next(request)
-
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     for module in (operations, events, locations, *CATALOG, inventory, *ORDERS, *ORDER_FLOW):
         app.include_router(module.router, prefix=API_PREFIX)
     for module in AUDIT_AND_ANALYTICS:

@@ -10,14 +10,18 @@ import re
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from api.auth import AuthConfig, Principal, authenticate
 from api.errors import ApiError
 from commands.context import CommandContext, Idempotency
 from ecom.bootstrap import Container
 
+# Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in the
+# thread pool, a thread hand-off per dependency per request.
 
-def get_container(request: Request) -> Container:
+
+async def get_container(request: Request) -> Container:
     return request.app.state.container
 
 
@@ -45,7 +49,11 @@ def get_principal(request: Request) -> Principal:
     return principal
 
 
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
+async def _principal(request: Request) -> Principal:
+    return get_principal(request)  # CPU only: verified tokens are cached (``api.auth``)
+
+
+PrincipalDep = Annotated[Principal, Depends(_principal)]
 
 _ETAG = re.compile(r'^(W/)?"?(\d+)"?$')
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -94,12 +102,14 @@ ContextDep = Annotated[CommandContext, Depends(command_context)]
 def read_model(name: str):
     """Dependency factory: wait for ``?min_position=`` on view ``name`` (503 after 5 s)."""
 
-    def wait(
+    async def wait(
         container: ContainerDep,
         min_position: Annotated[int | None, Query(ge=0)] = None,
     ) -> None:
-        if min_position is None:
-            return
+        if min_position is not None:  # the blocking wait, off the event loop
+            await run_in_threadpool(wait_for, container, min_position)
+
+    def wait_for(container: Container, min_position: int) -> None:
         if min_position > container.store.head():
             raise ApiError(
                 422,

@@ -91,6 +91,29 @@ def scrub(data: dict[str, Any], paths: tuple[str, ...]) -> None:
     map_paths(data, paths, lambda _: ERASED)
 
 
+# One statement each, committed without waiting for the WAL flush (``set_config(...,
+# true)`` lasts until the statement's own commit): the event that uses the key or the link
+# commits after it, synchronously, which flushes this record too.
+_ASYNC_COMMIT = "off AS (SELECT set_config('synchronous_commit', 'off', true))"
+_KEY_INSERT = (
+    "INSERT INTO customer_keys (customer_id, key) VALUES (%s, %s) "
+    "ON CONFLICT (customer_id) DO UPDATE SET customer_id = excluded.customer_id RETURNING key"
+)
+_LINK_INSERT = (
+    "INSERT INTO personal_data_streams (stream_id, customer_id) VALUES (%s, %s) "
+    "ON CONFLICT (stream_id) DO NOTHING"
+)
+_CREATE_KEY = f"WITH {_ASYNC_COMMIT}, k AS ({_KEY_INSERT}) SELECT k.key FROM k, off"
+_LINK = f"WITH {_ASYNC_COMMIT}, link AS ({_LINK_INSERT}) SELECT 1 FROM off"
+_LINK_AND_KEY = (
+    f"WITH {_ASYNC_COMMIT}, link AS ({_LINK_INSERT}), k AS ({_KEY_INSERT}) SELECT k.key FROM k, off"
+)
+
+
+def _new_key() -> bytes:
+    return AESGCM.generate_key(bit_length=256)
+
+
 class KeyRing:
     """Per-customer data keys in ``customer_keys``, cached in the process."""
 
@@ -142,29 +165,25 @@ class KeyRing:
         found, key = self._cached(subject)
         if found and key is not None:
             return key
-        # One statement, committed without waiting for the WAL flush: the event that uses the
-        # key commits after it (synchronously), which flushes this record too.
-        with self.pool.connection() as conn, conn.transaction():
-            conn.execute("SET LOCAL synchronous_commit = off")
-            row = conn.execute(
-                "INSERT INTO customer_keys (customer_id, key) VALUES (%s, %s) "
-                "ON CONFLICT (customer_id) DO UPDATE SET customer_id = excluded.customer_id "
-                "RETURNING key",
-                (UUID(subject), AESGCM.generate_key(bit_length=256)),
-            ).fetchone()
+        with self.pool.connection() as conn:
+            row = conn.execute(_CREATE_KEY, (UUID(subject), _new_key())).fetchone()
         return self._remember(subject, None if row[0] is None else bytes(row[0]))
 
     def link_stream(self, stream_id: UUID, subject: str) -> None:
-        """Record that ``subject`` owns the personal data of ``stream_id``'s later events."""
+        """Record that ``subject`` owns the personal data of ``stream_id``'s later events, and
+        (in the same statement, one round trip) give the subject its key if none is cached:
+        the events being written need it next (``key_for_write``)."""
         if self._owners.get(stream_id) == subject:
             return
-        with self.pool.connection() as conn, conn.transaction():
-            conn.execute("SET LOCAL synchronous_commit = off")  # see key_for_write
-            conn.execute(
-                "INSERT INTO personal_data_streams (stream_id, customer_id) VALUES (%s, %s) "
-                "ON CONFLICT (stream_id) DO NOTHING",
-                (stream_id, UUID(subject)),
-            )
+        found, key = self._cached(subject)
+        with self.pool.connection() as conn:
+            if found and key is not None:
+                conn.execute(_LINK, (stream_id, UUID(subject)))
+            else:
+                customer = UUID(subject)
+                row = conn.execute(_LINK_AND_KEY, (stream_id, customer, customer, _new_key()))
+                key_row = row.fetchone()
+                self._remember(subject, None if key_row[0] is None else bytes(key_row[0]))
         self._owners[stream_id] = subject
 
     def owner_of_stream(self, stream_id: UUID) -> str | None:
