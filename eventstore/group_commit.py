@@ -3,14 +3,15 @@ table's lock, each still checked against its own expected versions.
 
 The first caller to find no commit in progress becomes the leader: it waits a moment for as
 many writers as the last batch had, takes every waiting request (up to ``max_batch``), commits
-them, and hands the lead to the oldest request still waiting. A batch is first tried in one
-pipelined round trip: claim the idempotency keys, take the library's table lock, read the
-streams' versions, insert every event (nothing in it can fail on a taken key or version; the
-counts tell), and commit only if every key was new and every expectation held. Otherwise it is
-rolled back and done request by request: keys, lock, versions, accept each request whose
-expectations hold (in arrival order, so two requests on one stream cannot both win), insert the
-accepted ones' events. Rejected requests get their own conflict; the positions go back to each
-accepted caller.
+them, and hands the lead to the oldest request still waiting. A batch is first written by one
+statement, the database function ``ecom_append`` (migration 008): claim the idempotency keys,
+take the library's table lock, check the streams' versions, insert, all in one round trip and
+one transaction, or nothing at all. If the batch does not hold together it is done request by
+request: keys, lock, versions, accept each request whose expectations hold (in arrival order,
+so two requests on one stream cannot both win), insert the accepted ones' events. Rejected
+requests get their own conflict; the positions go back to each accepted caller. Nothing here
+runs in pipeline mode: a statement failing in a pipeline leaves the ones queued after it
+unprepared on the server while psycopg counts them as prepared.
 
 The guarantees are the library's: one table lock per transaction (commit order = position
 order, so a tailing reader never skips a gap) and unique (stream, version).
@@ -30,10 +31,10 @@ from eventsourcing.persistence import IntegrityError, PersistenceError, StoredEv
 
 from eventstore.recorder import IDEMPOTENCY_TABLE, EcomRecorder, IdempotencyRecord
 
-#: Larger appends avoid the library's pipelined insert: a single huge pipelined statement was
-#: seen to stall (client polling, server waiting for the rest of the message) while readers
-#: were busy; the plain path below sends it as an ordinary query.
-PIPELINE_MAX_EVENTS = 100
+APPEND = (
+    "SELECT ecom_append(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], %s::uuid[], "
+    "%s::bigint[], %s::text[], %s::text[], %s::text[], %s::uuid[], %s::bigint[], %s::jsonb[], %s)"
+)
 
 
 class StreamConflict(Exception):
@@ -130,14 +131,16 @@ class GroupCommitter:
 
     def _commit(self, batch: list[_Request]) -> None:
         try:
-            small = sum(len(r.events) for r in batch) <= PIPELINE_MAX_EVENTS
-            if not small or not self._commit_pipelined(batch):
+            if not self._commit_at_once(batch):
                 try:
                     self._commit_many(batch)
                 except IntegrityError:
                     for request in batch:  # something slipped past the checks: one by one
                         request.error = request.positions = None
-                        self._commit_one(request)
+                        try:
+                            self._commit_many([request])
+                        except IntegrityError:
+                            request.error = StreamConflict()
         except BaseException as exc:
             for request in batch:
                 if not request.done.is_set():
@@ -151,95 +154,50 @@ class GroupCommitter:
                 request.done.set()
                 request.wake.set()
 
-    def _commit_one(self, request: _Request) -> None:
-        try:
-            ids = self.recorder.insert_events(request.events, idempotency=request.idempotency)
-            request.positions = list(ids or [])
-        except IntegrityError as exc:
-            cause = exc.__cause__
-            constraint = getattr(getattr(cause, "diag", None), "constraint_name", None)
-            request.error = (
-                KeyTaken() if constraint == f"{IDEMPOTENCY_TABLE}_pkey" else StreamConflict()
-            )
-        request.done.set()
-
-    def _commit_pipelined(self, batch: list[_Request]) -> bool:
-        """The common case in one round trip (plus the commit): claim the keys, lock, read
-        the streams' versions and insert every request's events, pipelined; commit only if
-        every key was new and every expectation held. Otherwise roll back and return False,
-        and ``_commit_many`` sorts the batch out request by request."""
-        recorder = self.recorder
+    def _commit_at_once(self, batch: list[_Request]) -> bool:
+        """The common case in one statement, one round trip, one transaction: the database
+        function ``ecom_append`` (migration 008) claims the keys, locks, checks every stream is
+        at the version the batch expects and inserts. False, with nothing written, when the
+        batch does not hold together (a taken key, a moved stream, two requests on one
+        version): ``_commit_many`` then sorts it out request by request."""
+        expected: dict[UUID, int] = {}
+        head: dict[UUID, int] = {}
+        for request in batch:
+            for sid, version, n in request.expectations:
+                if head.setdefault(sid, version) != version:
+                    return False  # two requests at one version: one must lose
+                expected.setdefault(sid, version)
+                head[sid] = version + n
         events = [e for r in batch for e in r.events]
-        keyed = [r.idempotency for r in batch if r.idempotency is not None]
-        stream_ids = list({sid for r in batch for sid, _, _ in r.expectations})
-        try:
-            with recorder.datastore.get_connection() as conn:
-                try:
-                    ids = self._pipeline(conn, batch, events, keyed, stream_ids)
-                except (psycopg.Error, PersistenceError):
-                    # A statement that fails in a pipeline leaves the ones queued after it
-                    # unprepared on the server while psycopg counts them as prepared ("prepared
-                    # statement does not exist" later): this connection is not reused.
-                    conn.close()
-                    return False
-        except _Undo:
-            return False
+        keys = [r.idempotency for r in batch if r.idempotency is not None]
+        datastore = self.recorder.datastore
+        params = (
+            [e.originator_id for e in events],
+            [e.originator_version for e in events],
+            [e.topic for e in events],
+            [e.state for e in events],
+            list(expected),
+            list(expected.values()),
+            [k.principal for k in keys],
+            [k.key for k in keys],
+            [k.request_hash for k in keys],
+            [k.stream_id for k in keys],
+            [k.version for k in keys],
+            [orjson.dumps(k.result).decode() for k in keys],
+            f"{datastore.lock_timeout}s",
+        )
+        with datastore.get_connection() as conn:
+            try:
+                rows = conn.execute(APPEND, params, prepare=True).fetchall()
+            except (psycopg.Error, PersistenceError):
+                return False  # the statement wrote nothing
+        ids = [row["ecom_append"] for row in rows]
+        if len(ids) != len(events):
+            raise AssertionError(f"ecom_append returned {len(ids)} ids for {len(events)} events")
         i = 0
         for request in batch:
             request.positions = ids[i : i + len(request.events)]
             i += len(request.events)
-        return True
-
-    def _pipeline(self, conn, batch, events, keyed, stream_ids) -> list[int]:  # noqa: ANN001
-        recorder = self.recorder
-        with conn.pipeline() as pipeline, conn.transaction():
-            keys = conn.cursor()
-            if keyed:
-                self._insert_keys(keys, keyed)
-            versions = conn.cursor()
-            recorder._lock_table(versions)
-            versions.execute(
-                f"SELECT originator_id, max(originator_version) AS v "
-                f"FROM {recorder.events_table_name} WHERE originator_id = ANY(%s) "
-                "GROUP BY originator_id",
-                (stream_ids,),
-                prepare=True,
-            )
-            inserts = conn.cursor()
-            recorder._notify_channel(inserts)
-            # No statement here can fail on a taken key or version (they are skipped, and
-            # the counts below tell): an error would poison the pipeline.
-            inserts.execute(
-                f"INSERT INTO {recorder.events_table_name} "
-                "(originator_id, originator_version, topic, state) "
-                "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) "
-                "ON CONFLICT DO NOTHING RETURNING notification_id",
-                (
-                    [e.originator_id for e in events],
-                    [e.originator_version for e in events],
-                    [e.topic for e in events],
-                    [e.state for e in events],
-                ),
-                prepare=True,
-            )
-            pipeline.sync()
-            claimed = len(keys.fetchall()) if keyed else 0
-            current = {row["originator_id"]: row["v"] for row in versions.fetchall()}
-            ids = [row["notification_id"] for row in inserts.fetchall()]
-            if claimed != len(keyed) or len(ids) != len(events):
-                raise _Undo()
-            if not self._all_fit(batch, current):
-                raise _Undo()
-        return ids
-
-    @classmethod
-    def _all_fit(cls, batch: list[_Request], current: dict[UUID, int]) -> bool:
-        current = dict(current)
-        for request in batch:
-            after = cls._versions_after(request, current)
-            if after is None:
-                return False
-            current.update(after)
         return True
 
     def _commit_many(self, batch: list[_Request]) -> None:
