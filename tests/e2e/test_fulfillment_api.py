@@ -67,6 +67,19 @@ def eventually(fetch, check, timeout_s: float = 15):
         time.sleep(0.05)
 
 
+def at(r) -> dict:  # noqa: ANN001
+    """Read-your-writes: ``?min_position=`` of a command's answer (``r`` a response or its
+    position), so a read model GET right after the command cannot race it."""
+    position = r if isinstance(r, int) else r.json()["position"]
+    return {"min_position": position}
+
+
+def stream_head(api, stream_id: str) -> int:  # noqa: ANN001
+    """The position of the stream's last event (what a read model must have seen for it)."""
+    items = api.get(f"/streams/{stream_id}/events").json()["items"]
+    return max(e["position"] for e in items)
+
+
 def detail(api, order_id: str, min_position: int | None = None) -> dict:
     params = {"min_position": min_position} if min_position else None
     r = api.get(f"/orders/{order_id}", params=params)
@@ -203,10 +216,10 @@ def test_s6_picked_up_dispatches_commits_stock_captures_and_advances_the_order(f
     assert r.json()["status"] == "shipped"
     r = fapi.post(f"/shipments/{shipment['id']}/events", json={"status": "picked_up"})
     assert r.json()["status"] == "shipped"
-    at = {"min_position": r.json()["position"]}
-    timeline = fapi.get(f"/orders/{order['id']}/timeline", params=at).json()["items"]
+    seen = at(r)
+    timeline = fapi.get(f"/orders/{order['id']}/timeline", params=seen).json()["items"]
     assert "shipment_tracking_updated" in [e["type"] for e in timeline]
-    assert fapi.get(f"/inventory/{skus[0]}").json()["on_hand"] == 9  # committed once
+    assert fapi.get(f"/inventory/{skus[0]}", params=seen).json()["on_hand"] == 9  # committed once
     last = dispatch(fapi, order["id"], wh, line_id, 1)
     doc = eventually(
         lambda: detail(fapi, order["id"]),
@@ -291,14 +304,15 @@ def test_s3_s4_a_split_creates_children_that_conserve_quantities(fapi, container
     )
     assert r.status_code == 201, r.text
     children = r.json()["children"]
-    listed = fapi.get(f"/orders/{order['id']}/children").json()["items"]
+    split_at = at(r)
+    listed = fapi.get(f"/orders/{order['id']}/children", params=split_at).json()["items"]
     assert [c["id"] for c in listed] == [c["id"] for c in children]
     assert [(c["location"], c["lines"][0]["quantity"]) for c in listed] == [(wh1, 2), (wh2, 1)]
     for child, wh in zip(children, (wh1, wh2), strict=True):
         doc = settled(fapi, child["id"])
         assert doc["status"] == "confirmed" and doc["parent_order_id"] == order["id"]
         assert {x["location"] for x in doc["allocations"]} == {wh}
-    timeline = fapi.get(f"/orders/{order['id']}/timeline").json()["items"]
+    timeline = fapi.get(f"/orders/{order['id']}/timeline", params=split_at).json()["items"]
     assert timeline[-1]["type"] == "order_split"
     # the parent is frozen and its holds are released: only the children hold stock
     assert_error(ship(fapi, order["id"], wh1, l1, 1), 409, "order_frozen")
@@ -354,20 +368,20 @@ def test_s9_s10_a_request_is_pending_then_approval_cancels_releases_and_voids(fa
     assert r.status_code == 201 and r.json()["status"] == "pending"
     request_id = r.json()["id"]
     assert_error(request_cancel(fapi, order["id"]), 409, "cancellation_already_requested")
-    pending = eventually(
-        lambda: fapi.get("/cancellation-requests", params={"status": "pending"}).json()["items"],
-        lambda items: request_id in [i["id"] for i in items],
-    )
+    pending = fapi.get("/cancellation-requests", params={"status": "pending", **at(r)}).json()
+    pending = pending["items"]
+    assert request_id in [i["id"] for i in pending]
     assert [i for i in pending if i["id"] == request_id][0]["order_id"] == order["id"]
     r = fapi.post(f"/cancellation-requests/{request_id}/approve", json={"note": "ok"})
     assert r.status_code == 200 and r.json()["status"] == "completed"
     doc = detail(fapi, order["id"], r.json()["position"])
     assert doc["status"] == "cancelled" and doc["payment_status"] == "voided"
-    assert fapi.get(f"/inventory/{skus[0]}").json()["available"] == 10
+    approved = at(r)
+    assert fapi.get(f"/inventory/{skus[0]}", params=approved).json()["available"] == 10
     assert_error(fapi.post(f"/cancellation-requests/{request_id}/approve"), 409)
     assert_error(fapi.post(f"/cancellation-requests/{request_id}/reject"), 409)
     assert_error(request_cancel(fapi, order["id"]), 409, "order_cancelled")
-    timeline = fapi.get(f"/orders/{order['id']}/timeline").json()["items"]
+    timeline = fapi.get(f"/orders/{order['id']}/timeline", params=approved).json()["items"]
     assert "cancellation_reviewed" in [e["type"] for e in timeline]
     # a plan made before the approval is cancelled; none is made after it
     time.sleep(0.3)
@@ -382,7 +396,7 @@ def test_a_rejection_changes_nothing_else(fapi, container):
     assert r.json()["status"] == "rejected"
     doc = detail(fapi, order["id"], r.json()["position"])
     assert doc["status"] == "confirmed"
-    assert fapi.get(f"/inventory/{skus[0]}").json()["reserved"] == 1
+    assert fapi.get(f"/inventory/{skus[0]}", params=at(r)).json()["reserved"] == 1
     assert request_cancel(fapi, order["id"]).status_code == 201  # a new one may be opened
 
 
@@ -407,7 +421,7 @@ def test_s25_a_partly_shipped_order_cancels_only_the_unshipped_rest(fapi, contai
     doc = detail(fapi, order["id"], r.json()["position"])
     assert doc["status"] == "shipped"
     assert [x["cancelled"] for x in doc["lines"]] == [0, 1]
-    inv_a, inv_b = (fapi.get(f"/inventory/{s}").json() for s in (a, b))
+    inv_a, inv_b = (fapi.get(f"/inventory/{s}", params=at(r)).json() for s in (a, b))
     assert (inv_a["on_hand"], inv_a["reserved"]) == (3, 0)
     assert (inv_b["on_hand"], inv_b["reserved"]) == (5, 0)
     ledger = eventually(
@@ -444,8 +458,8 @@ def test_a_return_of_delivered_units_restocks_and_refunds(fapi, container):
     return_id = r.json()["id"]
     r = fapi.post(f"/returns/{return_id}/receive", json={"restock": True, "location": wh})
     assert r.status_code == 200 and r.json()["status"] == "refunded", r.text
-    at = {"min_position": r.json()["position"]}
-    assert fapi.get(f"/inventory/{skus[0]}", params=at).json()["on_hand"] == 9
+    seen = at(r)
+    assert fapi.get(f"/inventory/{skus[0]}", params=seen).json()["on_hand"] == 9
     doc = detail(fapi, order["id"], r.json()["position"])
     assert doc["lines"][0]["returned"] == 1
     assert doc["fulfillment_status"] == "partially_returned"
@@ -454,7 +468,7 @@ def test_a_return_of_delivered_units_restocks_and_refunds(fapi, container):
     assert doc["refunds"][0]["amount"] == "10.00"
     r = fapi.post(f"/returns/{return_id}/receive", json={"restock": True, "location": wh})
     assert r.json()["status"] == "refunded"
-    assert fapi.get(f"/inventory/{skus[0]}").json()["on_hand"] == 9  # restocked once
+    assert fapi.get(f"/inventory/{skus[0]}", params=at(r)).json()["on_hand"] == 9  # once
 
 
 def test_returns_only_for_delivered_units_and_rejection_frees_them(fapi, container):
@@ -510,11 +524,8 @@ def test_a_refund_repeated_under_one_key_is_written_once(fapi, container):
         )
     assert {r.json()["id"] for r in answers if r.status_code == 201}
     assert len({r.json()["id"] for r in answers if r.status_code == 201}) == 1
-    ledger = eventually(
-        lambda: fapi.get(f"/orders/{order['id']}/payments").json(), lambda x: x["refunds"]
-    )
-    time.sleep(0.3)
-    ledger = fapi.get(f"/orders/{order['id']}/payments").json()
+    last = max(r.json()["position"] for r in answers if r.status_code == 201)
+    ledger = fapi.get(f"/orders/{order['id']}/payments", params=at(last)).json()
     assert ledger["refunded"] == "5.00" and len(ledger["refunds"]) == 1
 
 
@@ -532,11 +543,9 @@ def test_adding_and_changing_lines_re_reserves_and_adjusts_the_authorization(fap
     assert [x["quantity"] for x in doc["lines"]] == [2, 3]
     assert [x["reserved"] for x in doc["lines"]] == [2, 3]
     assert doc["total"]["amount"] == "50.00"
-    assert fapi.get(f"/inventory/{extra}").json()["reserved"] == 3
-    ledger = eventually(
-        lambda: fapi.get(f"/orders/{order['id']}/payments").json(),
-        lambda x: x["authorized"] == "50.00",
-    )
+    assert fapi.get(f"/inventory/{extra}", params=at(r)).json()["reserved"] == 3
+    ledger = fapi.get(f"/orders/{order['id']}/payments", params=at(r)).json()
+    assert ledger["authorized"] == "50.00"
     assert ledger["payment_status"] == "authorized"
     line_id = order["lines"][0]["line_id"]
     r = fapi.patch(
@@ -545,15 +554,15 @@ def test_adding_and_changing_lines_re_reserves_and_adjusts_the_authorization(fap
     assert r.status_code == 200, r.text
     doc = detail(fapi, order["id"], r.json()["position"])
     assert doc["lines"][0]["quantity"] == 1 and doc["total"]["amount"] == "40.00"
-    inv = fapi.get(f"/inventory/{skus[0]}", params={"min_position": r.json()["position"]}).json()
+    inv = fapi.get(f"/inventory/{skus[0]}", params=at(r)).json()
     assert (inv["reserved"], inv["available"]) == (1, 9)
-    mods = fapi.get(f"/orders/{order['id']}/modifications").json()["items"]
+    mods = fapi.get(f"/orders/{order['id']}/modifications", params=at(r)).json()["items"]
     assert [m["modification_type"] for m in mods][-2:] == ["item_added", "quantity_changed"]
     [plan] = fapi.get(f"/orders/{order['id']}/fulfillment-plans").json()["items"]
     assert sorted((x["sku"], x["allocated"]) for x in plan["lines"]) == sorted(
         [(skus[0], 1), (extra, 3)]
     )
-    picks = fapi.get(f"/locations/{wh}/pick-list", params={"min_position": r.json()["position"]})
+    picks = fapi.get(f"/locations/{wh}/pick-list", params=at(r))
     assert sorted((x["sku"], x["allocated"]) for x in picks.json()["items"]) == sorted(
         [(skus[0], 1), (extra, 3)]
     )
@@ -566,7 +575,8 @@ def test_an_edit_that_cannot_be_reserved_is_refused_and_writes_nothing(fapi, con
     r = fapi.patch(f"/orders/{order['id']}/lines/{line_id}", json={"quantity": 9, "reason": "more"})
     assert_error(r, 409, "insufficient_stock")
     assert fapi.get(f"/orders/{order['id']}/state").json()["version"] == before
-    assert fapi.get(f"/inventory/{skus[0]}").json()["reserved"] == 2
+    confirmed_at = at(stream_head(fapi, order["id"]))  # the reservations precede OrderConfirmed
+    assert fapi.get(f"/inventory/{skus[0]}", params=confirmed_at).json()["reserved"] == 2
     assert_error(
         fapi.delete(f"/orders/{order['id']}/lines/{line_id}", params={"reason": "x"}),
         409,
@@ -586,8 +596,8 @@ def test_removing_a_line_releases_it_and_lines_freeze_once_shipping_starts(fapi,
     assert r.status_code == 200, r.text
     doc = detail(fapi, order["id"], r.json()["position"])
     assert [x["line_id"] for x in doc["lines"]] == [l1]
-    at = {"min_position": r.json()["position"]}
-    assert fapi.get(f"/inventory/{skus[1]}", params=at).json()["reserved"] == 0
+    seen = at(r)
+    assert fapi.get(f"/inventory/{skus[1]}", params=seen).json()["reserved"] == 0
     dispatch(fapi, order["id"], wh, l1, 1)
     r = fapi.patch(f"/orders/{order['id']}/lines/{l1}", json={"quantity": 2, "reason": "x"})
     assert_error(r, 409, "order_already_fulfilling")
