@@ -1,21 +1,23 @@
 """Handlers for the Order aggregate: load, decide with ``domain.order``, append.
 
-PlaceOrder prices its lines from the catalog (``commands.products.price_for_order``), takes its
-number from the store's sequence, and claims (channel, channel order id) in the same
-transaction, so a repeated channel order returns the existing one.
+PlaceOrder prices its lines from the catalog (``commands.products.prices_for_order``, one read
+for all lines), takes its number from the store's sequence, and claims (channel, channel order
+id) in the same transaction, so a repeated channel order returns the existing one. Its new
+stream is appended at version 0 without being read first (``_append_new``); anything that
+makes that append fail goes through ``execute`` as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 from commands.context import CommandContext, CommandResult
 from commands.executor import execute, load, replay_if_seen
-from commands.products import price_for_order
-from domain.errors import NotFound
+from commands.products import prices_for_order
+from domain.errors import ConcurrencyConflict, NotFound
 from domain.events import DomainEvent
 from domain.ids import channel_order_stream
 from domain.order import ORDER, OrderState
@@ -34,7 +36,8 @@ from domain.order.values import (
 )
 from domain.pricing_policy import ShippingPolicy, TaxPolicy
 from eventstore.recorded import RecordedEvent
-from eventstore.store import EventStore, StreamAppend
+from eventstore.recorder import IdempotencyRecord
+from eventstore.store import EventStore, IdempotencyKeyTaken, StreamAppend
 
 
 class _ChannelOrderTaken(Exception):
@@ -82,10 +85,11 @@ def place(
         if existing is not None:
             return _existing(store, existing)
     validate_requested_lines(lines)
-    priced = []
-    for line in lines:
-        p = price_for_order(store, line.sku, currency)
-        priced.append(PricedLine(p.sku, p.product_id, p.name, line.quantity, p.unit_price))
+    prices = prices_for_order(store, [line.sku for line in lines], currency)
+    priced = [
+        PricedLine(p.sku, p.product_id, p.name, line.quantity, p.unit_price)
+        for line, p in zip(lines, prices, strict=True)
+    ]
     number = store.next_order_number()
 
     def decision(state: OrderState, _version: int):
@@ -123,9 +127,48 @@ def place(
         return [StreamAppend(channel_order_stream(channel, channel_order_id), 0, [event])]
 
     try:
+        first = _append_new(store, ctx, order_id, decision, claim)
+        if first is not None:
+            return first
         return execute(store, ORDER, order_id, decision, ctx, also=claim)
     except _ChannelOrderTaken as taken:
         return _existing(store, taken.order_id)
+
+
+def _append_new(
+    store: EventStore,
+    ctx: CommandContext,
+    order_id: UUID,
+    decision: Callable[[OrderState, int], tuple[Sequence[DomainEvent], dict]],
+    also: Callable[[OrderState, Sequence[DomainEvent]], list[StreamAppend]],
+) -> CommandResult | None:
+    """The first write to an order stream whose id the caller has just made up: decided on
+    the empty state without reading the stream, appended at expected version 0 (with the
+    idempotency record, as ``execute`` writes it). None when that does not hold (the stream
+    or a claim is taken, or the key was used meanwhile): ``execute`` then decides again on
+    what is stored, with its replay and conflict rules."""
+    if ctx.expected_version not in (None, 0):
+        return None
+    state = ORDER.initial()
+    events, extra = decision(state, 0)
+    if not events:
+        return None
+    appends = [*also(state, events), StreamAppend(order_id, 0, events)]
+    record = None
+    if ctx.idempotency is not None:
+        record = IdempotencyRecord(
+            principal=ctx.idempotency.principal,
+            key=ctx.idempotency.key,
+            request_hash=ctx.idempotency.request_hash,
+            stream_id=order_id,
+            version=len(events),
+            result=extra,
+        )
+    try:
+        position = store.append(appends, ctx.meta(), record)
+    except (ConcurrencyConflict, IdempotencyKeyTaken):
+        return None
+    return CommandResult(order_id, len(events), position, extra=extra)
 
 
 def modify(

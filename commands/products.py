@@ -5,14 +5,17 @@ the same transaction as the product's event (see ``commands.sku_lookup``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
+from weakref import WeakKeyDictionary
 
 from commands import sku_lookup
 from commands.context import CommandContext, CommandResult
 from commands.executor import execute, load
+from commands.unit_of_work import StateCache
 from domain.catalog import product_decisions as decide
 from domain.catalog.category_state import CATEGORY
 from domain.catalog.product_decisions import NewVariant
@@ -183,8 +186,51 @@ def get(store: EventStore, product_id: UUID) -> ProductState:
 
 def price_for_order(store: EventStore, sku: str, currency: str) -> PricedSku:
     """The unit price an order in ``currency`` pays for ``sku`` now; refuses unsellable SKUs."""
-    owner = sku_lookup.owner_of(store, sku)
-    product = get(store, owner) if owner is not None else None
+    return prices_for_order(store, [sku], currency)[0]
+
+
+# Folded product states per store, by stream version: pricing an order reads only the events
+# written since (one query for all its lines), never refolding a product's whole history.
+_STATES: WeakKeyDictionary[EventStore, StateCache] = WeakKeyDictionary()
+_states_lock = threading.Lock()
+
+
+def _state_cache(store: EventStore) -> StateCache:
+    with _states_lock:
+        cache = _STATES.get(store)
+        if cache is None:
+            cache = _STATES[store] = StateCache(size=20_000)
+        return cache
+
+
+def current_products(store: EventStore, product_ids: Iterable[UUID]) -> dict[UUID, ProductState]:
+    """The current state of each product, read in one query (each stream's events after the
+    version cached for it)."""
+    cache = _state_cache(store)
+    start = {pid: cache.get(pid) or (0, None) for pid in product_ids}
+    tails = store.load_many({pid: version for pid, (version, _) in start.items()})
+    states = {}
+    for pid, (_, state) in start.items():
+        tail = tails[pid]
+        if tail:
+            state = PRODUCT.fold((e.to_domain() for e in tail), state)
+            cache.put(pid, tail[-1].version, state)
+        states[pid] = state if state is not None else PRODUCT.initial()
+    return states
+
+
+def prices_for_order(store: EventStore, skus: Sequence[str], currency: str) -> list[PricedSku]:
+    """``price_for_order`` for each of ``skus``, in order, with two queries at most in all (the
+    SKUs' owners, the products' new events); the first unsellable SKU is refused."""
+    owners = sku_lookup.owners_of(store, skus)
+    products = current_products(store, set(owners.values()))
+    return [_priced(sku, owners.get(sku), products, currency) for sku in skus]
+
+
+def _priced(
+    sku: str, owner: UUID | None, products: Mapping[UUID, ProductState], currency: str
+) -> PricedSku:
+    product = products.get(owner) if owner is not None else None
     if product is None or not product.exists:
         raise InvalidCommand(f"Unknown SKU '{sku}'.", code="unknown_sku", details={"sku": sku})
     variant = product.variant(sku)

@@ -1,0 +1,90 @@
+"""Placing reads less (the SKU owners and product states it keeps, a new order stream appended
+without a read) and still sees every change: given a product an order was priced from, when
+its price or status changes, then the next order pays the new price or is refused; concurrent
+requests under one idempotency key write one order; a taken order id is refused."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from uuid import uuid4
+
+import pytest
+
+from commands import orders, products
+from commands.context import CommandContext, Idempotency
+from domain.errors import Conflict, InvalidCommand
+from domain.money import Money
+from domain.order.values import Address, PaymentRef, RequestedLine
+from domain.pricing_policy import FlatRateShipping, FlatRateTax
+from tests.factories import active_product
+
+ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
+
+
+def place(container, lines, ctx=None, **kw):
+    args = dict(
+        order_id=uuid4(),
+        customer_id=uuid4(),
+        currency="USD",
+        lines=lines,
+        shipping_address=ADDRESS,
+        payment=PaymentRef(token="tok"),
+        tax_policy=FlatRateTax(Decimal("0.10")),
+        shipping_policy=FlatRateShipping(Decimal("5.00"), Decimal("100")),
+    )
+    args.update(kw)
+    return orders.place(container.store, ctx or CommandContext.new("tester"), **args)
+
+
+def unit_price(container, order_id):
+    return orders.get(container.store, order_id).lines[0].unit_price.amount
+
+
+def test_a_price_changed_after_an_order_is_the_price_of_the_next(container):
+    product_id, sku = active_product(container, price="19.99")
+    first = place(container, [RequestedLine(sku, 1)]).stream_id
+    products.change_price(
+        container.store, CommandContext.new("m"), product_id, Money.of(Decimal("7.50"), "USD"), "r"
+    )
+    second = place(container, [RequestedLine(sku, 1)]).stream_id
+    assert (unit_price(container, first), unit_price(container, second)) == (
+        Decimal("19.99"),
+        Decimal("7.50"),
+    )
+
+
+def test_a_product_discontinued_after_an_order_refuses_the_next(container):
+    product_id, sku = active_product(container)
+    place(container, [RequestedLine(sku, 1)])
+    products.change_lifecycle(container.store, CommandContext.new("m"), product_id, "discontinued")
+    head = container.store.head()
+    with pytest.raises(InvalidCommand) as err:
+        place(container, [RequestedLine(sku, 1)])
+    assert err.value.code == "product_not_active"
+    assert container.store.head() == head
+
+
+def test_concurrent_requests_under_one_key_place_one_order(container):
+    _, sku = active_product(container)
+    key = Idempotency(principal="tester", key=uuid4().hex, request_hash="h")
+
+    def once(_):  # each request makes up its own order id, as the route does
+        return place(container, [RequestedLine(sku, 1)], ctx=CommandContext.new(idempotency=key))
+
+    head = container.store.head()
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(once, range(8)))
+    assert len({(r.stream_id, r.version, r.position) for r in results}) == 1
+    placed = container.store.read_all(head, 10_000, topics=["order.OrderPlaced"])
+    assert [e.stream_id for e in placed] == [results[0].stream_id]
+
+
+def test_placing_under_a_taken_order_id_is_refused_and_writes_nothing(container):
+    _, sku = active_product(container)
+    order_id = place(container, [RequestedLine(sku, 1)]).stream_id
+    head = container.store.head()
+    with pytest.raises(Conflict) as err:
+        place(container, [RequestedLine(sku, 1)], order_id=order_id)
+    assert err.value.code == "order_exists"
+    assert container.store.head() == head
