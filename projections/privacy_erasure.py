@@ -6,14 +6,20 @@ each personal leaf of the customer's order copies (order detail and summaries, t
 modification entries of the order timeline, the modifications list) by the erased marker.
 Events those views read later decode as erased anyway: the key is destroyed before the event
 is written, and a rebuild decodes every event of the customer as erased.
+
+The views scrubbed are the siblings of the schema this view is applied into: the in-process
+views (``rm_<view>``) for ``rm_privacy_erasure``, and the same consumer group's views
+(``rk_<group>__<view>``) for ``rk_<group>__privacy_erasure`` (docs/kafka.md); a sibling the
+group does not build is skipped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from psycopg import Cursor, sql
+from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
@@ -22,6 +28,8 @@ from eventstore.privacy import ADDRESS_PARTS, GIFT_PARTS, personal_paths, scrub
 from eventstore.recorded import RecordedEvent
 from projections.base import Projection, live_schema
 from projections.runner import lock_key
+
+KAFKA_SUFFIX = "__privacy_erasure"
 
 _PLACED = "doc ->> 'customer_id' = ANY(%s)"
 _OF_CUSTOMER = (
@@ -93,16 +101,38 @@ class PrivacyErasureView(Projection):
                 for e in events
             ],
         )
-        scrub_order_copies(cur, [str(e.stream_id) for e in events])
+        scrub_order_copies(cur, [str(e.stream_id) for e in events], sibling_schemas(schema))
 
     def compare_key(self) -> dict[str, str]:
         return {"forgotten_customers": "customer_id"}
 
 
-def scrub_order_copies(cur: Cursor, customer_ids: list[str]) -> None:
+def sibling_schemas(schema: str) -> Callable[[str], str]:
+    """Where view ``name`` lives beside this view's ``schema``: a Kafka group's own schema
+    (``rk_<group>__privacy_erasure`` → ``rk_<group>__<name>``), else the in-process view."""
+    if schema.startswith("rk_") and schema.endswith(KAFKA_SUFFIX):
+        group_prefix = schema[: -len("privacy_erasure")]
+        return lambda name: f"{group_prefix}{name}"[:63]  # as kafka_decode.kafka_schema
+    return live_schema
+
+
+def scrub_order_copies(
+    cur: Cursor, customer_ids: list[str], schema_of: Callable[[str], str] = live_schema
+) -> None:
+    # rows by name, in the caller's transaction (a Kafka consumer's cursor returns tuples)
+    with cur.connection.cursor(row_factory=dict_row) as named:
+        _scrub(named, customer_ids, schema_of)
+
+
+def _scrub(cur: Cursor, customer_ids: list[str], schema_of: Callable[[str], str]) -> None:
     for view, table, column, key, condition, paths in ORDER_COPIES:
-        cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(view),))
-        target = sql.SQL("{}.{}").format(sql.Identifier(live_schema(view)), sql.Identifier(table))
+        schema = schema_of(view)
+        cur.execute("SELECT to_regclass(%s) IS NOT NULL AS found", (f'"{schema}"."{table}"',))
+        if not cur.fetchone()["found"]:
+            continue  # a Kafka group that does not build this view
+        if schema == live_schema(view):  # the in-process view's batches hold this lock
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(view),))
+        target = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
         keys = sql.SQL(", ").join(map(sql.Identifier, key))
         cur.execute(
             sql.SQL("SELECT {}, {} AS doc FROM {} WHERE {}").format(
