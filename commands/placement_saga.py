@@ -26,6 +26,7 @@ holds are resumed instead of reserved again, so nothing is written twice.
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -51,6 +52,8 @@ from domain.payment import PAYMENT
 from domain.payment import state as pay_decide
 from eventstore.recorded import EventMeta
 from eventstore.store import EventStore
+
+alerts = logging.getLogger("ecom.alerts")
 
 #: A phase that keeps meeting concurrent writers is given up after this many tries; the runner
 #: then retries the batch.
@@ -145,20 +148,39 @@ class OrderPlacementSaga(ProcessManager):
             state = uow.state(o.order_id)
             if state.split or state.cancelled or state.confirmed:
                 continue  # frozen by a split, cancelled or decided already
-            point = uow.savepoint()
-            o.held = self._resume(uow, o)
-            if not o.held:
-                try:
-                    o.held = self._reserve(uow, o, locations)
-                except Conflict:
-                    o.held = []
-                if not o.held:
-                    uow.rollback_to(point)  # nothing held: a partial plan is not written
-                    self._cancel(uow, o, "out_of_stock")
-                    continue
-            reserved.append(o)
+            if self._guarded(uow, o, lambda o=o: self._hold(uow, o, locations)):
+                reserved.append(o)
         uow.commit(orders[0].meta("reserve")) if orders else None
         return reserved
+
+    def _hold(self, uow: UnitOfWork, o: _Order, locations: dict[str, int]) -> bool:
+        """Resume the order's holds or reserve afresh; cancel ``out_of_stock`` if it cannot
+        be covered. True when the order holds its stock."""
+        o.held = self._resume(uow, o)
+        if o.held:
+            return True
+        point = uow.savepoint()
+        try:
+            o.held = self._reserve(uow, o, locations)
+        except Conflict:
+            o.held = []
+        if not o.held:
+            uow.rollback_to(point)  # nothing held: a partial plan is not written
+            self._cancel(uow, o, "out_of_stock")
+            return False
+        return True
+
+    def _guarded(self, uow: UnitOfWork, o: _Order, step) -> bool:  # noqa: ANN001
+        """Run one order's step; a rule it breaks that no compensation foresees undoes that
+        order's part of the batch and raises an alert, instead of blocking every order
+        behind it. The order stays as it was, for an operator."""
+        point = uow.savepoint()
+        try:
+            return bool(step())
+        except DomainError:
+            uow.rollback_to(point)
+            alerts.exception("ALERT placement saga could not decide order %s", o.order_id)
+            return False
 
     def _resume(self, uow: UnitOfWork, o: _Order) -> list[tuple[Allocation, UUID]]:
         """After a crash: the order's active holds, if they cover every line. A partial hold
@@ -255,7 +277,7 @@ class OrderPlacementSaga(ProcessManager):
         )
         clock = datetime.now(UTC)  # when the answers are in: has any hold run out meanwhile?
         for o in orders:
-            self._decide(uow, o, clock)
+            self._guarded(uow, o, lambda o=o: self._decide(uow, o, clock))
         uow.commit(orders[0].meta("confirm"))
         return orders
 

@@ -1,0 +1,73 @@
+"""The placement saga resuming after a crash: a partial hold left by an earlier run is released
+and the order is reserved afresh (under new reservation ids) and confirmed; complete holds are
+kept, not reserved twice."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from uuid import UUID, uuid4, uuid5
+
+from commands import inventory, locations, orders
+from commands.context import CommandContext
+from commands.placement_saga import OrderPlacementSaga
+from commands.process_manager import Trigger
+from domain.order.values import Address, PaymentRef, RequestedLine
+from domain.pricing_policy import FlatRateShipping, FlatRateTax
+from tests.factories import active_product
+
+ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
+
+
+def setup(container):  # noqa: ANN001, ANN201
+    ctx = CommandContext.new("t")
+    code = f"RS-{uuid4().hex[:8]}"
+    locations.register(container.store, ctx, code=code, name=code, type="warehouse", priority=1)
+    container.runner.catch_up(["locations"])
+    skus = [active_product(container, price="10.00")[1] for _ in range(2)]
+    for sku in skus:
+        inventory.receive(container.store, ctx, sku=sku, location=code, quantity=5)
+    placed = orders.place(
+        container.store,
+        ctx,
+        order_id=uuid4(),
+        customer_id=uuid4(),
+        currency="USD",
+        lines=[RequestedLine(skus[0], 2), RequestedLine(skus[1], 1)],
+        shipping_address=ADDRESS,
+        payment=PaymentRef(token="tok_visa"),
+        tax_policy=FlatRateTax(Decimal("0")),
+        shipping_policy=FlatRateShipping(Decimal("0"), None),
+    )
+    event = container.store.load_with_positions(placed.stream_id)[0]
+    saga = OrderPlacementSaga(container.store, container.pool, container.gateway)
+    return code, skus, placed.stream_id, event, saga
+
+
+def test_a_partial_hold_is_released_and_the_order_reserved_afresh(container):
+    code, skus, order_id, event, saga = setup(container)
+    # given: an earlier run held line 1 only (under the saga's own reservation id), then died
+    line1 = orders.get(container.store, order_id).lines[0].line_id
+    first_id = uuid5(order_id, f"reservation:{line1}:{code}")
+    inventory.reserve(
+        container.store, CommandContext.new("t"), sku=skus[0], order_id=order_id,
+        line_id=UUID(str(line1)), location=code, quantity=2, reservation_id=first_id,
+    )  # fmt: skip
+
+    saga.handle(Trigger("resume-test", event))
+
+    state = orders.get(container.store, order_id)
+    assert state.status == "confirmed"
+    assert first_id not in {UUID(str(a["reservation_id"])) for a in state.allocations}
+    stock = inventory.get(container.store, skus[0])
+    assert stock.reservations[first_id].status == "released"
+    assert (stock.level(code).on_hand, stock.level(code).reserved) == (5, 2)
+    assert inventory.get(container.store, skus[1]).level(code).reserved == 1
+
+
+def test_a_second_run_over_a_decided_order_writes_nothing(container):
+    _code, _skus, order_id, event, saga = setup(container)
+    saga.handle(Trigger("resume-test", event))
+    head = container.store.head()
+    saga.handle(Trigger("resume-test", event))
+    assert container.store.head() == head
+    assert orders.get(container.store, order_id).status == "confirmed"
