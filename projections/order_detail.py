@@ -236,6 +236,10 @@ def _apply_fulfillment(doc: dict[str, Any], e: RecordedEvent) -> None:
             doc.setdefault("cancellation_request", {})["status"] = d["decision"]
         case "CancellationCompleted":
             doc.setdefault("cancellation_request", {})["status"] = "completed"
+        case "CancellationFailed":
+            doc.setdefault("cancellation_request", {})["status"] = "failed"
+        case "CancellationRetried":
+            doc.setdefault("cancellation_request", {})["status"] = "approved"
 
 
 def apply_payment_event(doc: dict[str, Any], e: RecordedEvent) -> bool:

@@ -41,6 +41,9 @@ class ReturnAck(BaseModel):
     status: str
     version: int
     position: int
+    #: On receipt: how the refund that follows went, ``succeeded``, ``failed`` (the return
+    #: stays ``received``; receiving it again retries) or ``none`` (nothing to refund).
+    refund: str | None = None
 
 
 class ReturnOut(BaseModel):
@@ -139,7 +142,11 @@ def receive_return(return_id: UUID, body: ReceiveReturn, container: ContainerDep
     )
     state, version = returns.get(container.store, return_id)
     return ReturnAck(
-        id=str(return_id), status=state.status, version=version, position=result.position
+        id=str(return_id),
+        status=state.status,
+        version=version,
+        position=result.position,
+        refund=result.extra.get("refund"),
     )
 
 

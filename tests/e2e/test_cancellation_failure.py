@@ -48,6 +48,7 @@ def test_a_void_the_gateway_keeps_failing_ends_the_request_failed(xapi, containe
     assert [x["order_id"] for x in failed["items"] if x["id"] == request_id] == [order["id"]]
     doc = detail(xapi, order["id"], r.json()["position"])
     assert doc["status"] == "confirmed"  # not cancelled: someone has to look at it
+    assert doc["cancellation_request"]["status"] == "failed"
     inv = xapi.get(f"/inventory/{sku}", params=at).json()
     assert (inv["reserved"], inv["available"]) == (2, 3)  # nothing released
     ledger = xapi.get(f"/orders/{order['id']}/payments", params=at).json()

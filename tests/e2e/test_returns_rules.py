@@ -97,6 +97,7 @@ def test_a_refund_that_fails_leaves_the_return_received_to_be_retried(rapi, cont
     r = rapi.post(f"/returns/{return_id}/receive", json={"restock": False})
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "received"  # not refunded: the refund failed
+    assert r.json()["refund"] == "failed"
     got = rapi.get(f"/returns/{return_id}").json()
     assert (got["status"], got["refunded"]) == ("received", "0")
     ledger = rapi.get(
