@@ -1,11 +1,12 @@
 """``make bench``: every benchmark once, on one fresh database each, then a summary table.
 
 Defaults keep it under ten minutes on a small machine: 4,000 commands per append
-configuration; a rebuild over 200,000 events, and the library's runner (one transaction per
-event) over the first 20,000 of them; 10 s of load per HTTP figure (POST /orders and its bare
-FastAPI baseline, GET /orders/{id} and GET /health); the order saga at 300 orders/s offered for
-10 s; the API's memory over 1,000,000 stored events. The audit and Kafka benchmarks run alone
-(``python -m bench.audit``, ``python -m bench.kafka_relay``: the latter needs a broker)."""
+configuration; a rebuild over 1,000,000 events (resident memory sampled), and the library's
+runner (one transaction per event) over the first 5,000 of them; 10 s of load per HTTP figure
+(POST /orders and its bare FastAPI baseline, GET /orders/{id} and GET /health); the order saga
+at 300 orders/s offered for 10 s; the API's memory over 1,000,000 stored events. The audit and
+Kafka benchmarks run alone (``python -m bench.audit``, ``python -m bench.kafka_relay``: the
+latter needs a broker)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ from bench.common import DEFAULT_SERVER, fresh_database, machine, parser
 def main(argv: Sequence[str] | None = None) -> int:
     p = parser(__doc__.split("\n")[0])
     p.add_argument("--commands", type=int, default=4_000)
-    p.add_argument("--events", type=int, default=200_000)
-    p.add_argument("--library-events", type=int, default=20_000)
+    p.add_argument("--events", type=int, default=1_000_000)
+    p.add_argument("--library-events", type=int, default=5_000)
     p.add_argument("--http-seconds", type=float, default=10.0, help="measured seconds per run")
     p.add_argument("--connections", type=int, default=16, help="HTTP keep-alive connections")
     p.add_argument("--workers", type=int, default=1, help="uvicorn workers for the HTTP runs")
@@ -53,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("== GET /orders/{id} over HTTP", flush=True)
     gr = http_reads.main([*url, *http])
     print("== order saga", flush=True)
-    saga.main([*url, "--rates", args.saga_rates, "--seconds", str(args.saga_seconds)])
+    sg = saga.main([*url, "--rates", args.saga_rates, "--seconds", str(args.saga_seconds)])
     print("== API memory", flush=True)
     mem = api_memory.main([*url, "--events", str(args.memory_events)])
 
@@ -66,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     print(
         f"| projection rebuild, {rb['events']:,} events "
-        f"| {rb['events'] / rb['ours_s']:,.0f} events/s "
+        f"| {rb['events'] / rb['ours_s']:,.0f} events/s, RSS peak {rb['rss_peak_mb']:,.0f} MB "
         f"| library ProjectionRunner ({rb['library_events']:,} events): "
         f"{rb['library_events'] / rb['library_s']:,.0f} events/s |"
     )
@@ -93,7 +94,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"| {full['VmRSS'] / 1024:,.0f} MiB (peak {full['VmHWM'] / 1024:,.0f} MiB) "
         f"| empty store: {empty['VmRSS'] / 1024:,.0f} MiB |"
     )
-    print(f"\n(saga figures: see its table above) total {time.perf_counter() - started:.0f} s")
+    for r in sg or []:
+        print(
+            f"| order saga, {r['offered']:.0f} orders/s offered "
+            f"| {r['confirmed_per_s']:,.0f} confirmed/s, OrderPlaced → OrderConfirmed "
+            f"p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms | — |"
+        )
+    print(f"\ntotal {time.perf_counter() - started:.0f} s")
     return 0
 
 

@@ -126,12 +126,13 @@ def run_rate(container, skus: list[str], rate: float, seconds: float) -> dict:  
     }
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> list[dict]:
     p = parser(__doc__.split("\n")[0])
     p.add_argument("--rates", default="25,50,100", help="offered orders per second, comma list")
     p.add_argument("--seconds", type=float, default=15.0)
     args = p.parse_args(argv)
     rates = [float(r) for r in args.rates.split(",")]
+    results: list[dict] = []
     with fresh_database(args.url, args.keep) as url, container_on(url) as container:
         skus = _setup(container)
         env = {**os.environ, "ECOM_DATABASE_URL": url}
@@ -149,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             print("|---|---|---|---|---|---|")
             for rate in rates:
                 r = run_rate(container, skus, rate, args.seconds)
+                results.append(r)
                 print(
                     f"| {r['offered']:.0f} (placed at {r['achieved_placing']:.0f}) | "
                     f"{r['placed']} | {r['confirmed']} | {r['confirmed_per_s']:.0f} | "
@@ -158,8 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             saga.terminate()
             saga.wait(10)
-    return 0
+    return results
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
