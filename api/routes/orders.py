@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, Field, StrictInt, TypeAdapter
 
 from api.deps import ContainerDep, ContextDep, read_model
 from api.errors import ApiError
@@ -172,6 +172,20 @@ class OrderSummaryOut(BaseModel):
 
 # ---- helpers (as_utc and version_cursor serve order_notes and order_history too) ---------
 
+_ORDER_ACK = TypeAdapter(OrderAck)
+_ORDER_OUT = TypeAdapter(OrderOut)
+
+
+def json_response(
+    adapter: TypeAdapter, value: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """``value`` (already of the route's response model) as JSON, answered as is. A sync route
+    that returns its model leaves FastAPI to validate and serialize it in a second trip through
+    the thread pool; the hot routes do both here, in the route's own thread, and keep
+    ``response_model`` for the OpenAPI document."""
+    body = adapter.dump_json(value)
+    return Response(body, status_code=status, headers=headers, media_type="application/json")
+
 
 def as_utc(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
@@ -214,7 +228,7 @@ def _summary(row: dict[str, Any]) -> OrderSummaryOut:
     response_model=OrderAck,
     responses={200: {"model": OrderAck, "description": "The existing order of this channel id"}},
 )
-def place_order(body: PlaceOrder, container: ContainerDep, ctx: ContextDep, response: Response):
+def place_order(body: PlaceOrder, container: ContainerDep, ctx: ContextDep):
     """Place an order; a repeated (channel, channel_order_id) answers 200 with the existing one."""
     settings = container.settings
     result = orders.place(
@@ -235,16 +249,15 @@ def place_order(body: PlaceOrder, container: ContainerDep, ctx: ContextDep, resp
         tax_policy=FlatRateTax(settings.tax_rate),
         shipping_policy=FlatRateShipping(settings.shipping_flat, settings.free_shipping_over),
     )
-    if result.extra.get("existing"):
-        response.status_code = 200
     state = orders.get(container.store, result.stream_id) if result.replayed else None
-    return OrderAck(
+    ack = OrderAck(
         id=str(result.stream_id),
         number=result.extra["number"],
         status=state.status if state is not None else "pending",
         version=result.version,
         position=result.position,
     )
+    return json_response(_ORDER_ACK, ack, 200 if result.extra.get("existing") else 201)
 
 
 @router.patch("/orders/{order_id}", response_model=OrderCommandAck)
@@ -272,15 +285,14 @@ def modify_order(order_id: UUID, body: ModifyOrder, container: ContainerDep, ctx
 def get_order_detail(
     order_id: UUID,
     container: ContainerDep,
-    response: Response,
     view: Literal["full", "customer"] = "full",
 ):
     """``?view=customer`` shows only the notes made visible to the customer."""
     doc = get_order(container.pool, order_id)
     if doc is None:
         raise ApiError(404, "order_not_found", f"Order {order_id} does not exist.")
-    response.headers["ETag"] = f'"{doc["version"]}"'
-    return public_document(doc, customer_view=view == "customer")
+    shown = _ORDER_OUT.validate_python(public_document(doc, customer_view=view == "customer"))
+    return json_response(_ORDER_OUT, shown, headers={"ETag": f'"{doc["version"]}"'})
 
 
 @router.get(
