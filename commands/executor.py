@@ -3,7 +3,8 @@
 - Without an expected version, a concurrent append is re-decided on fresh state (never lost).
 - With one (If-Match), a stale version is refused with ``VersionMismatch`` (412).
 - With an idempotency key, a repeat returns the first result and writes nothing; the key's
-  record is written in the same transaction as the events.
+  record is written in the same transaction as the events (or alone, for a request that
+  changed nothing: the key is still taken, so another request under it is refused).
 """
 
 from __future__ import annotations
@@ -56,6 +57,18 @@ def replay_if_seen(store: EventStore, ctx: CommandContext) -> CommandResult | No
     )
 
 
+def _record(ctx: CommandContext, stream_id: UUID, version: int, extra: dict) -> IdempotencyRecord:
+    assert ctx.idempotency is not None
+    return IdempotencyRecord(
+        principal=ctx.idempotency.principal,
+        key=ctx.idempotency.key,
+        request_hash=ctx.idempotency.request_hash,
+        stream_id=stream_id,
+        version=version,
+        result=extra,
+    )
+
+
 Decision = Sequence[DomainEvent] | tuple[Sequence[DomainEvent], dict]
 
 
@@ -90,6 +103,12 @@ def execute(
         events = list(events)
         if not events:
             position = store.position_of(stream_id, loaded.version) if loaded.version else 0
+            if ctx.idempotency is not None:  # the key is taken even by a request that was a no-op
+                kept = store.remember(_record(ctx, stream_id, loaded.version, extra))
+                if not kept:
+                    replay = replay_if_seen(store, ctx)
+                    if replay is not None:
+                        return replay
             return CommandResult(stream_id, loaded.version, position or 0, extra=extra)
         # Other streams first, so the aggregate's own last event has the highest position: the
         # position a first answer and an idempotent replay both report.
@@ -98,14 +117,7 @@ def execute(
         new_version = loaded.version + len(events)
         record = None
         if ctx.idempotency is not None:
-            record = IdempotencyRecord(
-                principal=ctx.idempotency.principal,
-                key=ctx.idempotency.key,
-                request_hash=ctx.idempotency.request_hash,
-                stream_id=stream_id,
-                version=new_version,
-                result=extra,
-            )
+            record = _record(ctx, stream_id, new_version, extra)
         try:
             position = store.append(appends, ctx.meta(), record)
         except IdempotencyKeyTaken:

@@ -162,6 +162,24 @@ class EventStore:
 
     # ---- idempotency ---------------------------------------------------------------------
 
+    def remember(self, record: IdempotencyRecord) -> bool:
+        """Keep a key's result for a request that wrote no event; False if the key was taken."""
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(
+                f"INSERT INTO {IDEMPOTENCY_TABLE} "
+                "(principal, key, request_hash, stream_id, version, result) "
+                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1 AS kept",
+                (
+                    record.principal,
+                    record.key,
+                    record.request_hash,
+                    record.stream_id,
+                    record.version,
+                    orjson.dumps(record.result).decode(),
+                ),
+            ).fetchone()
+        return row is not None
+
     def find_idempotent_result(
         self, principal: str, key: str, request_hash: str
     ) -> StoredIdempotentResult | None:

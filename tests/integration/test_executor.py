@@ -4,7 +4,10 @@ import pytest
 
 from commands import locations
 from commands.context import CommandContext, Idempotency
+from commands.executor import execute
 from domain.errors import IdempotencyKeyReused, VersionMismatch
+from domain.ids import location_stream
+from domain.location import LOCATION
 
 
 def _code(tag: str) -> str:
@@ -108,3 +111,21 @@ def test_keys_are_scoped_per_principal(container):
         priority=1,
     )
     assert not second.replayed
+
+
+def test_a_key_used_by_a_request_that_changed_nothing_is_taken_all_the_same(container):
+    code = _code("noop")
+    ctx = CommandContext.new("t")
+    locations.register(container.store, ctx, code=code, name="A", type="store", priority=1)
+    head = container.store.head()
+
+    def nothing(ctx):  # noqa: ANN001, ANN202 - a command that finds nothing to change
+        return execute(container.store, LOCATION, location_stream(code), lambda s, v: [], ctx)
+
+    key = Idempotency(principal="p1", key=code, request_hash="h1")
+    first = nothing(CommandContext.new("t", idempotency=key))
+    again = nothing(CommandContext.new("t", idempotency=key))
+    assert again.replayed and (again.version, again.position) == (first.version, first.position)
+    with pytest.raises(IdempotencyKeyReused):
+        nothing(CommandContext.new("t", idempotency=Idempotency("p1", code, "h2")))
+    assert container.store.head() == head
