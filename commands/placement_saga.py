@@ -27,6 +27,8 @@ holds are resumed instead of reserved again, so nothing is written twice.
 from __future__ import annotations
 
 import logging
+import random
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -125,9 +127,10 @@ class OrderPlacementSaga(ProcessManager):
         for attempt in range(PHASE_ATTEMPTS):
             try:
                 return phase(orders)
-            except ConcurrencyConflict:
+            except ConcurrencyConflict:  # another writer moved a stream: decide again
                 if attempt == PHASE_ATTEMPTS - 1:
                     raise
+                time.sleep(random.uniform(0, min(0.05, 0.002 * 2**attempt)))
         raise AssertionError("unreachable")
 
     def _load(self, orders: list[_Order]) -> UnitOfWork:
