@@ -117,9 +117,10 @@ def _new_key() -> bytes:
 class KeyRing:
     """Per-customer data keys in ``customer_keys``, cached in the process."""
 
-    def __init__(self, pool: ConnectionPool, *, ttl_s: float = 60.0):
+    def __init__(self, pool: ConnectionPool, *, ttl_s: float = 60.0, max_entries: int = 100_000):
         self.pool = pool
         self.ttl_s = ttl_s
+        self.max_entries = max_entries  # per table: the process's memory stays bounded
         self._cache: dict[str, tuple[bytes | None, float]] = {}
         self._owners: dict[UUID, str] = {}
         self._lock = threading.Lock()
@@ -131,9 +132,20 @@ class KeyRing:
         return True, hit[0]
 
     def _remember(self, subject: str, key: bytes | None) -> bytes | None:
+        now = time.monotonic()
         with self._lock:
-            self._cache[subject] = (key, time.monotonic() + self.ttl_s)
+            if len(self._cache) >= self.max_entries:
+                self._cache = {s: hit for s, hit in self._cache.items() if hit[1] >= now}
+                if len(self._cache) >= self.max_entries:
+                    self._cache = {}
+            self._cache[subject] = (key, now + self.ttl_s)
         return key
+
+    def _own(self, stream_id: UUID, subject: str) -> str:
+        if len(self._owners) >= self.max_entries:
+            self._owners = {}  # dropped owners are read again when needed
+        self._owners[stream_id] = subject
+        return subject
 
     def key_for_read(self, subject: str) -> bytes | None:
         """The subject's key, or None when forgotten (or never given one)."""
@@ -184,7 +196,7 @@ class KeyRing:
                 row = conn.execute(_LINK_AND_KEY, (stream_id, customer, customer, _new_key()))
                 key_row = row.fetchone()
                 self._remember(subject, None if key_row[0] is None else bytes(key_row[0]))
-        self._owners[stream_id] = subject
+        self._own(stream_id, subject)
 
     def owner_of_stream(self, stream_id: UUID) -> str | None:
         owner = self._owners.get(stream_id)
@@ -196,7 +208,7 @@ class KeyRing:
                 ).fetchone()
             if row is None:
                 return None
-            owner = self._owners[stream_id] = str(row[0])
+            owner = self._own(stream_id, str(row[0]))
         return owner
 
     def destroy(self, subject: UUID) -> None:
