@@ -107,21 +107,29 @@ def read_model(name: str):
         min_position: Annotated[int | None, Query(ge=0)] = None,
     ) -> None:
         if min_position is not None:  # the blocking wait, off the event loop
-            await run_in_threadpool(wait_for, container, min_position)
-
-    def wait_for(container: Container, min_position: int) -> None:
-        if min_position > container.store.head():
-            raise ApiError(
-                422,
-                "position_beyond_head",
-                f"No event has been written at position {min_position} yet.",
-            )
-        if not container.runner.wait_for(name, min_position, timeout_s=5.0):
-            raise ApiError(
-                503,
-                "projection_lagging",
-                f"The '{name}' view has not reached position {min_position} yet.",
-                headers={"Retry-After": "1"},
-            )
+            await run_in_threadpool(wait_for_view, container, name, min_position)
 
     return Depends(wait)
+
+
+MinPosition = Annotated[int | None, Query(ge=0)]
+
+
+def wait_for_view(container: Container, name: str, min_position: int | None) -> None:
+    """Read-your-writes: return once view ``name`` has applied ``min_position`` (422 beyond
+    the head, 503 after 5 s). Blocking: for a route's own thread or ``read_model``."""
+    if min_position is None:
+        return
+    if min_position > container.store.head():
+        raise ApiError(
+            422,
+            "position_beyond_head",
+            f"No event has been written at position {min_position} yet.",
+        )
+    if not container.runner.wait_for(name, min_position, timeout_s=5.0):
+        raise ApiError(
+            503,
+            "projection_lagging",
+            f"The '{name}' view has not reached position {min_position} yet.",
+            headers={"Retry-After": "1"},
+        )

@@ -12,9 +12,10 @@ from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Query, Response
+from fastapi import Request as HttpRequest
 from pydantic import BaseModel, Field, StrictInt, TypeAdapter
 
-from api.deps import ContainerDep, ContextDep, read_model
+from api.deps import ContainerDep, ContextDep, MinPosition, read_model, wait_for_view
 from api.errors import ApiError
 from api.pagination import decode_cursor, encode_cursor
 from api.schemas import ERRORS, MoneyOut, Page, Request, Sku
@@ -279,15 +280,18 @@ def modify_order(order_id: UUID, body: ModifyOrder, container: ContainerDep, ctx
 # ---- queries -----------------------------------------------------------------------------
 
 
-@router.get(
-    "/orders/{order_id}", response_model=OrderOut, dependencies=[read_model("order_detail")]
-)
+@router.get("/orders/{order_id}", response_model=OrderOut)
 def get_order_detail(
     order_id: UUID,
-    container: ContainerDep,
+    request: HttpRequest,
     view: Literal["full", "customer"] = "full",
+    min_position: MinPosition = None,
 ):
     """``?view=customer`` shows only the notes made visible to the customer."""
+    # The read-your-writes wait inline (as ``read_model`` does): fewer dependencies to solve
+    # on the hottest read.
+    container = request.app.state.container
+    wait_for_view(container, "order_detail", min_position)
     doc = get_order(container.pool, order_id)
     if doc is None:
         raise ApiError(404, "order_not_found", f"Order {order_id} does not exist.")
