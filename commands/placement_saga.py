@@ -38,6 +38,7 @@ from uuid import UUID, uuid5
 from psycopg_pool import ConnectionPool
 
 from commands import payments
+from commands.executor import RETRY_BUDGET_S
 from commands.fulfillment import plans_for
 from commands.payment_gateway import PaymentGateway
 from commands.process_manager import ProcessManager, Trigger
@@ -57,9 +58,6 @@ from eventstore.store import EventStore
 
 alerts = logging.getLogger("ecom.alerts")
 
-#: A phase that keeps meeting concurrent writers is given up after this many tries; the runner
-#: then retries the batch.
-PHASE_ATTEMPTS = 20
 
 
 @dataclass(frozen=True)
@@ -124,14 +122,18 @@ class OrderPlacementSaga(ProcessManager):
         return _Order(t, t.event.stream_id, data, lines)
 
     def _retrying(self, phase, orders: list[_Order]) -> list[_Order]:  # noqa: ANN001
-        for attempt in range(PHASE_ATTEMPTS):
+        """Run a phase; when another writer moved one of its streams first, decide it again
+        on fresh state (jittered backoff), for as long as a single command would try."""
+        deadline = time.monotonic() + RETRY_BUDGET_S
+        attempt = 0
+        while True:
             try:
                 return phase(orders)
-            except ConcurrencyConflict:  # another writer moved a stream: decide again
-                if attempt == PHASE_ATTEMPTS - 1:
+            except ConcurrencyConflict:
+                if time.monotonic() > deadline:
                     raise
                 time.sleep(random.uniform(0, min(0.05, 0.002 * 2**attempt)))
-        raise AssertionError("unreachable")
+                attempt += 1
 
     def _load(self, orders: list[_Order]) -> UnitOfWork:
         uow = UnitOfWork(self.store, self.cache)

@@ -4,6 +4,8 @@ kept, not reserved twice."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from uuid import UUID, uuid4, uuid5
 
@@ -71,3 +73,39 @@ def test_a_second_run_over_a_decided_order_writes_nothing(container):
     saga.handle(Trigger("resume-test", event))
     assert container.store.head() == head
     assert orders.get(container.store, order_id).status == "confirmed"
+
+
+def test_a_batch_racing_other_writers_on_its_stock_is_decided_again_not_lost(container):
+    code, skus, _order_id, _event, saga = setup(container)
+    ctx = CommandContext.new("t")
+    inventory.receive(container.store, ctx, sku=skus[0], location=code, quantity=20)
+    events = []
+    for _ in range(20):
+        placed = orders.place(
+            container.store, ctx, order_id=uuid4(), customer_id=uuid4(), currency="USD",
+            lines=[RequestedLine(skus[0], 1)], shipping_address=ADDRESS,
+            payment=PaymentRef(token="tok_visa"), tax_policy=FlatRateTax(Decimal("0")),
+            shipping_policy=FlatRateShipping(Decimal("0"), None),
+        )  # fmt: skip
+        events.append(container.store.load_with_positions(placed.stream_id)[0])
+    stop = threading.Event()
+
+    def receive() -> int:  # a receipt every few milliseconds on the same SKU
+        n = 0
+        while not stop.wait(0.003):
+            inventory.receive(container.store, CommandContext.new("t"), sku=skus[0], location=code,
+                              quantity=1)  # fmt: skip
+            n += 1
+        return n
+
+    with ThreadPoolExecutor(1) as pool:
+        receipts = pool.submit(receive)
+        try:
+            saga.handle_batch([Trigger("race-test", e) for e in events])
+        finally:
+            stop.set()
+        received = receipts.result()
+    states = [orders.get(container.store, e.stream_id).status for e in events]
+    assert states == ["confirmed"] * 20
+    level = inventory.get(container.store, skus[0]).level(code)
+    assert (level.on_hand, level.reserved) == (25 + received, 20)
