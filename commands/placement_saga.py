@@ -99,7 +99,7 @@ class OrderPlacementSaga(ProcessManager):
         settings: SagaSettings = SagaSettings(),
     ):
         self.store, self.pool, self.gateway, self.settings = store, pool, gateway, settings
-        self.cache = StateCache()
+        self.cache = StateCache(size=2_000)  # the hot SKUs; each holds its reservations
 
     def handle(self, trigger: Trigger) -> None:
         self.handle_batch([trigger])
