@@ -1,7 +1,16 @@
-"""The ASGI entry point for uvicorn (``uvicorn ecom.asgi:app --factory``)."""
+"""The ASGI entry point for uvicorn (``uvicorn ecom.asgi:app --factory``).
+
+``ECOM_LOG_LEVEL`` (set by ``ecom serve --log-level``) also sets the per-request access log
+(``ecom.access``): ``warning`` keeps errors and warnings and drops the line per request."""
+
+import logging
+import os
 
 from api.app import create_app
 
 
 def app():
+    level = os.environ.get("ECOM_LOG_LEVEL")
+    if level:
+        logging.getLogger("ecom.access").setLevel(level.upper())
     return create_app()

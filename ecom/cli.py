@@ -42,6 +42,7 @@ def _serve(args: argparse.Namespace) -> int:
     # uvicorn re-raises SIGTERM after its graceful shutdown; the default action would kill us
     # before the exit hooks that stop the embedded PostgreSQL run.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    os.environ["ECOM_LOG_LEVEL"] = args.log_level  # the workers' access log follows it
     try:
         uvicorn.run(
             "ecom.asgi:app",

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Header, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from api.deps import ContainerDep, ContextDep, read_model
 from api.errors import ApiError
@@ -37,6 +37,26 @@ OptionValue = Annotated[str, Field(min_length=1, max_length=200)]
 Reason = Annotated[str, Field(min_length=1, max_length=1000)]
 IdempotencyKey = Annotated[str | None, Header()]
 
+INT64 = 2**63
+
+
+def _json_safe(value: Any) -> Any:
+    """Attribute values are stored and served as JSON: integers must fit in 64 bits."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int) and not -INT64 <= value < INT64:
+        raise ValueError("integers in attributes must fit in 64 bits")
+    if isinstance(value, dict):
+        for v in value.values():
+            _json_safe(v)
+    elif isinstance(value, list):
+        for v in value:
+            _json_safe(v)
+    return value
+
+
+Attributes = Annotated[dict[OptionKey, Any], Field(max_length=200), AfterValidator(_json_safe)]
+
 
 # ---- request and response models ---------------------------------------------------------
 
@@ -53,7 +73,7 @@ class CreateProduct(Request):
     description: Text = ""
     brand: Name | None = None
     category_ids: Annotated[list[UUID], Field(max_length=50)] = []
-    attributes: dict[OptionKey, Any] = {}
+    attributes: Attributes = {}
     price: MoneyIn
     variants: Annotated[list[VariantIn], Field(max_length=100)] = []
 
@@ -64,7 +84,7 @@ class UpdateProduct(Request):
     name: Name = None  # type: ignore[assignment]
     description: Text = None  # type: ignore[assignment]
     brand: Name | None = None
-    attributes: dict[OptionKey, Any] = None  # type: ignore[assignment]
+    attributes: Attributes = None  # type: ignore[assignment]
 
 
 class ChangePrice(Request):

@@ -229,6 +229,8 @@ def test_unknown_products_are_not_found_everywhere(api):
         {"sku": "OK-1", "name": "x", "price": USD, "colour": "red"},
         {"sku": "OK-1", "name": "x", "price": USD, "category_ids": ["nope"]},
         {"sku": "OK-1", "name": "x", "price": USD, "variants": [{"sku": "V-1", "options": {}}]},
+        {"sku": "OK-1", "name": "x", "price": USD, "attributes": {"n": 2**64}},
+        {"sku": "OK-1", "name": "x", "price": USD, "attributes": {"n": [{"m": -(2**63) - 1}]}},
     ],
 )
 def test_bad_product_input_is_refused_and_writes_nothing(api, body):
