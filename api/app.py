@@ -87,7 +87,8 @@ def create_app(container_factory: Callable[[], Container] = build) -> FastAPI:
     errors.install(app)
 
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
-    for module in (operations, events, locations, *CATALOG, inventory, *ORDERS, *ORDER_FLOW):
+    # The hottest routes first: FastAPI tries included routers in this order.
+    for module in (operations, *ORDERS, *ORDER_FLOW, inventory, *CATALOG, locations, events):
         app.include_router(module.router, prefix=API_PREFIX)
     for module in AUDIT_AND_ANALYTICS:
         app.include_router(module.router, prefix=API_PREFIX)

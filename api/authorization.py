@@ -203,6 +203,33 @@ def flat_routes(app: FastAPI) -> list[Any]:
     return flat
 
 
+class RouteIndex:
+    """The routes that could match a path, in their order: those whose segment count and first
+    (up to three) literal segments are the path's, plus any route with a parameter among its
+    first segments (tried for every path). The gateway matches a request against a handful of
+    routes instead of all of them."""
+
+    HEAD = 3
+
+    def __init__(self, routes: list[Any]):
+        self.buckets: dict[tuple, list[tuple[int, Any]]] = {}
+        self.anywhere: list[tuple[int, Any]] = []
+        for i, route in enumerate(routes):
+            segments = route.path.strip("/").split("/")
+            head = tuple(segments[: self.HEAD])
+            if any("{" in s for s in head):
+                self.anywhere.append((i, route))
+            else:
+                self.buckets.setdefault((len(segments), head), []).append((i, route))
+
+    def candidates(self, path: str) -> list[Any]:
+        segments = path.strip("/").split("/")
+        bucket = self.buckets.get((len(segments), tuple(segments[: self.HEAD])), [])
+        if not self.anywhere:
+            return [route for _, route in bucket]
+        return [route for _, route in sorted(bucket + self.anywhere, key=lambda x: x[0])]
+
+
 def route_methods(route: Any) -> set[str]:
     return set(getattr(route, "methods", None) or ()) - {"HEAD", "OPTIONS"}
 
@@ -243,7 +270,7 @@ class Gateway:
         self.per_client = RateLimiter(settings.rate_per_client, settings.burst_per_client)
         self.timeout_s = settings.request_timeout_s
         self.container = fastapi_app.state.container
-        self.routes = flat_routes(fastapi_app)
+        self.routes = RouteIndex(flat_routes(fastapi_app))
         self._ready = True
 
     async def __call__(self, scope, receive, send):
@@ -312,7 +339,7 @@ class Gateway:
     async def _check(self, app: FastAPI, scope, receive):
         """Limits, authentication, the table and object-level checks; returns ``receive``."""
         route, path_params = None, {}
-        for candidate in self.routes:
+        for candidate in self.routes.candidates(scope["path"]):
             match, child = candidate.matches(scope)
             if match == Match.FULL:
                 route, path_params = candidate, child.get("path_params", {})
