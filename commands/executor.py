@@ -57,7 +57,10 @@ def replay_if_seen(store: EventStore, ctx: CommandContext) -> CommandResult | No
     )
 
 
-def _record(ctx: CommandContext, stream_id: UUID, version: int, extra: dict) -> IdempotencyRecord:
+def idempotency_record(
+    ctx: CommandContext, stream_id: UUID, version: int, extra: dict
+) -> IdempotencyRecord:
+    """What the context's key keeps: the stream and version the request left, its answer."""
     assert ctx.idempotency is not None
     return IdempotencyRecord(
         principal=ctx.idempotency.principal,
@@ -104,7 +107,7 @@ def execute(
         if not events:
             position = store.position_of(stream_id, loaded.version) if loaded.version else 0
             if ctx.idempotency is not None:  # the key is taken even by a request that was a no-op
-                kept = store.remember(_record(ctx, stream_id, loaded.version, extra))
+                kept = store.remember(idempotency_record(ctx, stream_id, loaded.version, extra))
                 if not kept:
                     replay = replay_if_seen(store, ctx)
                     if replay is not None:
@@ -117,7 +120,7 @@ def execute(
         new_version = loaded.version + len(events)
         record = None
         if ctx.idempotency is not None:
-            record = _record(ctx, stream_id, new_version, extra)
+            record = idempotency_record(ctx, stream_id, new_version, extra)
         try:
             position = store.append(appends, ctx.meta(), record)
         except IdempotencyKeyTaken:

@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from commands.context import CommandContext, CommandResult
-from commands.executor import execute, load, replay_if_seen
+from commands.executor import execute, idempotency_record, load, replay_if_seen
 from commands.products import prices_for_order
 from domain.errors import ConcurrencyConflict, NotFound
 from domain.events import DomainEvent
@@ -36,7 +36,6 @@ from domain.order.values import (
 )
 from domain.pricing_policy import ShippingPolicy, TaxPolicy
 from eventstore.recorded import RecordedEvent
-from eventstore.recorder import IdempotencyRecord
 from eventstore.store import EventStore, IdempotencyKeyTaken, StreamAppend
 
 
@@ -156,14 +155,7 @@ def _append_new(
     appends = [*also(state, events), StreamAppend(order_id, 0, events)]
     record = None
     if ctx.idempotency is not None:
-        record = IdempotencyRecord(
-            principal=ctx.idempotency.principal,
-            key=ctx.idempotency.key,
-            request_hash=ctx.idempotency.request_hash,
-            stream_id=order_id,
-            version=len(events),
-            result=extra,
-        )
+        record = idempotency_record(ctx, order_id, len(events), extra)
     try:
         position = store.append(appends, ctx.meta(), record)
     except (ConcurrencyConflict, IdempotencyKeyTaken):
