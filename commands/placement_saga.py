@@ -216,24 +216,25 @@ class OrderPlacementSaga(ProcessManager):
         now = o.trigger.event.meta.occurred_at
         expires_at = now + self.settings.reservation_ttl
         meta = o.meta("reserve")
-        held = []
-        for alloc in plan:
-            stream = inventory_stream(alloc.sku)
-            rid = self._fresh_reservation_id(uow, o.order_id, alloc)
-            events = rsv.reserve_stock(
-                uow.state(stream),
-                sku=alloc.sku,
-                reservation_id=rid,
-                order_id=o.order_id,
-                line_id=UUID(alloc.line_id),
-                location=alloc.location,
-                quantity=alloc.quantity,
-                expires_at=expires_at,
-                now=now,
-            )
-            uow.apply(stream, events, meta)
-            held.append((alloc, rid))
-        return held
+        return [(a, self._reserve_one(uow, o, a, expires_at, now, meta)) for a in plan]
+
+    def _reserve_one(self, uow, o: _Order, alloc: Allocation, expires_at, now, meta) -> UUID:  # noqa: ANN001
+        """Hold ``alloc`` for the order under a fresh reservation id; return the id."""
+        stream = inventory_stream(alloc.sku)
+        rid = self._fresh_reservation_id(uow, o.order_id, alloc)
+        events = rsv.reserve_stock(
+            uow.state(stream),
+            sku=alloc.sku,
+            reservation_id=rid,
+            order_id=o.order_id,
+            line_id=UUID(alloc.line_id),
+            location=alloc.location,
+            quantity=alloc.quantity,
+            expires_at=expires_at,
+            now=now,
+        )
+        uow.apply(stream, events, meta)
+        return rid
 
     @staticmethod
     def _fresh_reservation_id(uow: UnitOfWork, order_id: UUID, alloc: Allocation) -> UUID:
@@ -384,23 +385,7 @@ class OrderPlacementSaga(ProcessManager):
             uow.apply(stream, events, meta)
             return alloc, rid
         except Conflict:
-            again = self._fresh_reservation_id(uow, o.order_id, alloc)
-            uow.apply(
-                stream,
-                rsv.reserve_stock(
-                    uow.state(stream),
-                    sku=alloc.sku,
-                    reservation_id=again,
-                    order_id=o.order_id,
-                    line_id=UUID(alloc.line_id),
-                    location=alloc.location,
-                    quantity=alloc.quantity,
-                    expires_at=None,
-                    now=now,
-                ),
-                meta,
-            )
-            return alloc, again
+            return alloc, self._reserve_one(uow, o, alloc, None, now, meta)
 
     @staticmethod
     def _ran_out(uow: UnitOfWork, o: _Order, clock: datetime) -> bool:

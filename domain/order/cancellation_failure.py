@@ -15,7 +15,7 @@ from domain.errors import Conflict
 from domain.events import DomainEvent
 from domain.order.decisions import require_order
 from domain.order.events import CancellationFailed, CancellationRetried
-from domain.order.fulfillment import fully_shipped
+from domain.order.fulfillment import fully_shipped, require_request
 from domain.order.state import OrderState
 
 
@@ -49,20 +49,15 @@ def retry_cancellation(
     actor: str,
 ) -> list[DomainEvent]:
     """A ``failed`` request approved again goes back to ``approved`` for another attempt."""
-    require_order(state, order_id)
-    c = state.cancellation
-    if c is None or c.request_id != request_id:
-        raise Conflict("This request is not the order's current one.", code="request_superseded")
-    if c.status != "failed":
-        raise Conflict(
-            f"The request is already {c.status}.",
-            code="cancellation_already_reviewed",
-            details={"status": c.status},
-        )
+    require_request(state, order_id, request_id, "failed")
+    assert state.cancellation is not None
     if fully_shipped(state):
         raise Conflict("Everything has shipped since; use a return.", code="use_a_return")
     return [
         CancellationRetried(
-            request_id=request_id, attempt=c.attempt + 1, note=note, retried_by=actor
+            request_id=request_id,
+            attempt=state.cancellation.attempt + 1,
+            note=note,
+            retried_by=actor,
         )
     ]

@@ -394,6 +394,20 @@ def request_cancellation(
     ]
 
 
+def require_request(state: OrderState, order_id: UUID, request_id: UUID, status: str) -> None:
+    """The order's current cancellation request is ``request_id`` and is ``status``."""
+    require_order(state, order_id)
+    c = state.cancellation
+    if c is None or c.request_id != request_id:
+        raise Conflict("This request is not the order's current one.", code="request_superseded")
+    if c.status != status:
+        raise Conflict(
+            f"The request is already {c.status}.",
+            code="cancellation_already_reviewed",
+            details={"status": c.status},
+        )
+
+
 def review_cancellation(
     state: OrderState,
     order_id: UUID,
@@ -403,16 +417,7 @@ def review_cancellation(
     note: str | None,
     actor: str,
 ) -> list[DomainEvent]:
-    require_order(state, order_id)
-    c = state.cancellation
-    if c is None or c.request_id != request_id:
-        raise Conflict("This request is not the order's current one.", code="request_superseded")
-    if c.status != "pending":
-        raise Conflict(
-            f"The request is already {c.status}.",
-            code="cancellation_already_reviewed",
-            details={"status": c.status},
-        )
+    require_request(state, order_id, request_id, "pending")
     if approve and fully_shipped(state):
         raise Conflict("Everything has shipped since; use a return.", code="use_a_return")
     return [
