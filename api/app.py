@@ -31,6 +31,7 @@ from api.routes import (
     returns,
 )
 from ecom.bootstrap import Container, build
+from eventstore.database import make_async_pool
 
 API_PREFIX = "/api/v1"
 CATALOG = (products, product_variants, categories)
@@ -72,9 +73,13 @@ def create_app(container_factory: Callable[[], Container] = build) -> FastAPI:
         container.migrate()
         container.start_background()
         app.state.container = container
+        reads = make_async_pool(container.url, max_size=container.settings.pool_size)
         try:
+            await reads.open(wait=True, timeout=10)
+            app.state.async_reads = reads
             yield
         finally:
+            await reads.close()
             container.close()
 
     app = FastAPI(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from eventsourcing.postgres import PostgresDatastore
 from psycopg.conninfo import conninfo_to_dict
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,24 @@ def make_datastore(url: str, *, pool_size: int, lock_timeout_s: int) -> Postgres
     )
     datastore.pool.open(wait=True, timeout=10.0)
     return datastore
+
+
+def make_async_pool(url: str, *, min_size: int = 1, max_size: int = 8) -> AsyncConnectionPool:
+    """An asyncio pool for the hottest reads, served without a thread hand-off (autocommit).
+    Open it inside the event loop that uses it (``await pool.open()``)."""
+
+    async def configure(conn) -> None:  # noqa: ANN001
+        await conn.set_autocommit(True)
+
+    return AsyncConnectionPool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        kwargs={"prepare_threshold": None},
+        configure=configure,
+        name="ecom-async-reads",
+        open=False,
+    )
 
 
 def make_pool(

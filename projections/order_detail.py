@@ -10,7 +10,7 @@ from uuid import UUID
 from psycopg import Cursor, sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from domain.order.events import ORDER_STREAM_EVENTS
 from domain.order.status import StatusFacts, derive_status, fulfillment_status
@@ -338,6 +338,19 @@ def public_document(doc: dict[str, Any], *, customer_view: bool = False) -> dict
     if customer_view:
         out["notes"] = [n for n in doc["notes"] if n["visible_to_customer"]]
     return out
+
+
+async def get_order_async(pool: AsyncConnectionPool, order_id: UUID) -> dict[str, Any] | None:
+    """``get_order`` for an asyncio route (no thread hand-off per request)."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            sql.SQL("SELECT doc FROM {}.order_detail WHERE id = %s").format(
+                sql.Identifier(live_schema("order_detail"))
+            ),
+            (order_id,),
+        )
+        row = await cur.fetchone()
+    return None if row is None else row[0]
 
 
 def get_order(pool: ConnectionPool, order_id: UUID) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Query, Response
 from fastapi import Request as HttpRequest
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, StrictInt, TypeAdapter
 
 from api.deps import ContainerDep, ContextDep, MinPosition, read_model, wait_for_view
@@ -30,7 +31,7 @@ from domain.order.values import (
     RequestedLine,
 )
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
-from projections.order_detail import get_order, public_document
+from projections.order_detail import get_order_async, public_document
 from projections.order_summaries import OrderFilter, list_orders
 
 router = APIRouter(tags=["orders"], responses=ERRORS)
@@ -281,18 +282,19 @@ def modify_order(order_id: UUID, body: ModifyOrder, container: ContainerDep, ctx
 
 
 @router.get("/orders/{order_id}", response_model=OrderOut)
-def get_order_detail(
+async def get_order_detail(
     order_id: UUID,
     request: HttpRequest,
     view: Literal["full", "customer"] = "full",
     min_position: MinPosition = None,
 ):
     """``?view=customer`` shows only the notes made visible to the customer."""
-    # The read-your-writes wait inline (as ``read_model`` does): fewer dependencies to solve
-    # on the hottest read.
-    container = request.app.state.container
-    wait_for_view(container, "order_detail", min_position)
-    doc = get_order(container.pool, order_id)
+    # The hottest read: asyncio all the way (its own pool), no thread hand-off; only a
+    # read-your-writes wait, which blocks, goes to a thread.
+    if min_position is not None:
+        container = request.app.state.container
+        await run_in_threadpool(wait_for_view, container, "order_detail", min_position)
+    doc = await get_order_async(request.app.state.async_reads, order_id)
     if doc is None:
         raise ApiError(404, "order_not_found", f"Order {order_id} does not exist.")
     shown = _ORDER_OUT.validate_python(public_document(doc, customer_view=view == "customer"))
