@@ -78,7 +78,7 @@ def _lock_key(name: str) -> int:
 
 
 class ProcessRunner:
-    def __init__(self, store: EventStore, managers: Sequence[ProcessManager], batch: int = 100):
+    def __init__(self, store: EventStore, managers: Sequence[ProcessManager], batch: int = 300):
         self.store = store
         self.managers = {m.name: m for m in managers}
         self.batch = batch
