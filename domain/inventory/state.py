@@ -7,6 +7,7 @@ copied, never changed in place, so a state seen by a decision never moves under 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
@@ -83,70 +84,85 @@ class InventoryState:
         return {"on_hand": on_hand, "reserved": reserved, "available": on_hand - reserved}
 
 
-def _move(state: InventoryState, location: str, on_hand: int = 0, reserved: int = 0):
-    old = state.level(location)
-    new = Level(old.on_hand + on_hand, old.reserved + reserved)
-    return {**state.levels, location: new}
+class _Draft:
+    """The state's maps, copied once and changed in place while a run of events is applied;
+    ``done`` freezes them into a new state. The state it started from never changes."""
 
+    __slots__ = ("sku", "levels", "reservations", "thresholds", "alerts")
 
-def _close(state: InventoryState, rid: UUID, status: ReservationStatus, used: int):
-    r = state.reservations[rid]
-    remaining = r.remaining - used
-    closed = replace(r, remaining=remaining, status=status if remaining == 0 else r.status)
-    return {**state.reservations, rid: closed}
+    def __init__(self, state: InventoryState):
+        self.sku = state.sku
+        self.levels = dict(state.levels)
+        self.reservations = dict(state.reservations)
+        self.thresholds = dict(state.thresholds)
+        self.alerts = set(state.alerts)
+
+    def move(self, location: str, on_hand: int = 0, reserved: int = 0) -> None:
+        old = self.levels.get(location, Level())
+        self.levels[location] = Level(old.on_hand + on_hand, old.reserved + reserved)
+
+    def apply(self, event: DomainEvent) -> None:
+        self.sku = self.sku or getattr(event, "sku", "")
+        match event:
+            case StockReceived():
+                self.move(event.location, on_hand=event.quantity)
+            case StockAdjusted():
+                self.move(event.location, on_hand=event.delta)
+            case StockTransferred():
+                self.move(event.from_location, on_hand=-event.quantity)
+                self.move(event.to_location, on_hand=event.quantity)
+            case StockReserved():
+                self.reservations[event.reservation_id] = Reservation(
+                    event.reservation_id,
+                    event.order_id,
+                    event.line_id,
+                    event.location,
+                    event.quantity,
+                    event.quantity,
+                    event.expires_at,
+                )
+                self.move(event.location, reserved=event.quantity)
+            case ReservationConfirmed():
+                r = self.reservations[event.reservation_id]
+                self.reservations[r.id] = replace(r, expires_at=None)
+            case ReservationReleased() | ReservationExpired():
+                status = "released" if isinstance(event, ReservationReleased) else "expired"
+                r = self.reservations[event.reservation_id]
+                self.reservations[r.id] = replace(r, remaining=0, status=status)
+                self.move(event.location, reserved=-event.quantity)
+            case StockCommitted():
+                r = self.reservations[event.reservation_id]
+                remaining = r.remaining - event.quantity
+                status = "committed" if remaining == 0 else r.status
+                self.reservations[r.id] = replace(r, remaining=remaining, status=status)
+                self.move(event.location, on_hand=-event.quantity, reserved=-event.quantity)
+            case ThresholdsSet():
+                t = Thresholds(event.reorder_point, event.reorder_quantity, event.max_stock)
+                self.thresholds[event.location] = t
+            case StockAlertRaised():
+                self.alerts.add((event.location, event.kind))
+            case StockAlertResolved():
+                self.alerts.discard((event.location, event.kind))
+
+    def done(self) -> InventoryState:
+        return InventoryState(
+            self.sku, self.levels, self.reservations, self.thresholds, frozenset(self.alerts)
+        )
 
 
 def evolve(state: InventoryState, event: DomainEvent) -> InventoryState:
-    s = replace(state, sku=state.sku or getattr(event, "sku", ""))
-    match event:
-        case StockReceived():
-            return replace(s, levels=_move(s, event.location, on_hand=event.quantity))
-        case StockAdjusted():
-            return replace(s, levels=_move(s, event.location, on_hand=event.delta))
-        case StockTransferred():
-            s = replace(s, levels=_move(s, event.from_location, on_hand=-event.quantity))
-            return replace(s, levels=_move(s, event.to_location, on_hand=event.quantity))
-        case StockReserved():
-            r = Reservation(
-                event.reservation_id,
-                event.order_id,
-                event.line_id,
-                event.location,
-                event.quantity,
-                event.quantity,
-                event.expires_at,
-            )
-            return replace(
-                s,
-                levels=_move(s, event.location, reserved=event.quantity),
-                reservations={**s.reservations, r.id: r},
-            )
-        case ReservationConfirmed():
-            r = replace(s.reservations[event.reservation_id], expires_at=None)
-            return replace(s, reservations={**s.reservations, r.id: r})
-        case ReservationReleased() | ReservationExpired():
-            status = "released" if isinstance(event, ReservationReleased) else "expired"
-            r = s.reservations[event.reservation_id]
-            closed = replace(r, remaining=0, status=status)
-            return replace(
-                s,
-                levels=_move(s, event.location, reserved=-event.quantity),
-                reservations={**s.reservations, r.id: closed},
-            )
-        case StockCommitted():
-            return replace(
-                s,
-                levels=_move(s, event.location, on_hand=-event.quantity, reserved=-event.quantity),
-                reservations=_close(s, event.reservation_id, "committed", event.quantity),
-            )
-        case ThresholdsSet():
-            t = Thresholds(event.reorder_point, event.reorder_quantity, event.max_stock)
-            return replace(s, thresholds={**s.thresholds, event.location: t})
-        case StockAlertRaised():
-            return replace(s, alerts=s.alerts | {(event.location, event.kind)})
-        case StockAlertResolved():
-            return replace(s, alerts=s.alerts - {(event.location, event.kind)})
-    return s
+    return evolve_many(state, (event,))
 
 
-INVENTORY = AggregateType("inventory", InventoryState, evolve, INVENTORY_EVENTS)
+def evolve_many(state: InventoryState, events: Iterable[DomainEvent]) -> InventoryState:
+    """Apply a run of events with one copy of the state's maps (linear in the events; one
+    ``evolve`` per event would copy every reservation for every event)."""
+    draft = _Draft(state)
+    for event in events:
+        draft.apply(event)
+    return draft.done()
+
+
+INVENTORY = AggregateType(
+    "inventory", InventoryState, evolve, INVENTORY_EVENTS, fold_many=evolve_many
+)

@@ -253,3 +253,23 @@ def test_a_receipt_after_the_expiry_records_the_expiry_first():
         now=LATER + timedelta(seconds=1),
     )
     assert events == [expired(3), StockReceived(sku=SKU, location="WH1", quantity=1)]
+
+
+def test_a_state_a_decision_has_seen_does_not_move_when_more_events_are_folded_onto_it():
+    # given a state with a hold
+    reserved = StockReserved(
+        sku=SKU, reservation_id=RID, order_id=ORDER, line_id=LINE, location="WH1",
+        quantity=4, expires_at=LATER,
+    )  # fmt: skip
+    seen = INVENTORY.fold([RECEIVED, reserved])
+    # when later events are folded onto it
+    later = INVENTORY.fold(
+        [ReservationConfirmed(sku=SKU, reservation_id=RID, location="WH1"),
+         StockCommitted(sku=SKU, reservation_id=RID, location="WH1", quantity=4,
+                        shipment_id=SHIPMENT)],
+        seen,
+    )  # fmt: skip
+    # then the new state has them and the one seen before is as it was
+    assert later.reservations[RID].status == "committed" and later.level("WH1").on_hand == 6
+    assert seen == INVENTORY.fold([RECEIVED, reserved])
+    assert seen.reservations[RID].expires_at == LATER and seen.level("WH1").reserved == 4

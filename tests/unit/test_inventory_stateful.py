@@ -200,6 +200,11 @@ class InventoryMachine(RuleBasedStateMachine):
     @invariant()
     def folding_the_history_from_scratch_gives_the_live_state(self):
         assert INVENTORY.fold(self.history) == self.state
+        # one event at a time (``evolve``) and all at once (``fold_many``) agree
+        one_by_one = INVENTORY.initial()
+        for event in self.history:
+            one_by_one = INVENTORY.evolve(one_by_one, event)
+        assert one_by_one == self.state
 
 
 InventoryMachine.TestCase.settings = settings(
