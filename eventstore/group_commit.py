@@ -41,10 +41,6 @@ class StreamConflict(Exception):
     """An expected version no longer held."""
 
 
-class _Undo(Exception):
-    """Roll the optimistic batch back."""
-
-
 class KeyTaken(Exception):
     """Another request already committed this idempotency key."""
 
