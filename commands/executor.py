@@ -106,7 +106,7 @@ def execute(
         events = list(events)
         if not events:
             position = store.position_of(stream_id, loaded.version) if loaded.version else 0
-            if ctx.idempotency is not None:  # the key is taken even by a request that was a no-op
+            if ctx.idempotency is not None and ctx.idempotency.kept_when_unchanged:
                 kept = store.remember(idempotency_record(ctx, stream_id, loaded.version, extra))
                 if not kept:
                     replay = replay_if_seen(store, ctx)

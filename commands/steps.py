@@ -25,6 +25,7 @@ def steps(ctx: CommandContext, scope: str, *, correlation_id: str | None = None)
                 principal="process:fulfillment",
                 key=key,
                 request_hash=hashlib.sha256(key.encode()).hexdigest(),
+                kept_when_unchanged=False,
             ),
         )
 

@@ -129,3 +129,20 @@ def test_a_key_used_by_a_request_that_changed_nothing_is_taken_all_the_same(cont
     with pytest.raises(IdempotencyKeyReused):
         nothing(CommandContext.new("t", idempotency=Idempotency("p1", code, "h2")))
     assert container.store.head() == head
+
+
+def test_an_internal_step_that_found_nothing_to_do_leaves_its_key_free(container):
+    """The HTTP path and a process manager run the same steps under the same keys: a step
+    that had nothing to do yet must not freeze that answer for the runner with work for it."""
+    code = _code("step")
+    ctx = CommandContext.new("t")
+    locations.register(container.store, ctx, code=code, name="A", type="store", priority=1)
+    key = Idempotency("process:fulfillment", f"{code}:deactivate", "h", kept_when_unchanged=False)
+    stream = location_stream(code)
+    nothing = execute(container.store, LOCATION, stream, lambda s, v: [],
+                      CommandContext.new("t", idempotency=key))  # fmt: skip
+    assert not nothing.replayed
+    done = locations.deactivate(
+        container.store, CommandContext.new("t", idempotency=key), code=code, reason="x"
+    )
+    assert not done.replayed and done.version == 2
