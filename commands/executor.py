@@ -18,7 +18,7 @@ from uuid import UUID
 
 from commands.context import CommandContext, CommandResult
 from domain.aggregate import AggregateType
-from domain.errors import ConcurrencyConflict, VersionMismatch
+from domain.errors import ConcurrencyConflict, DomainError, VersionMismatch
 from domain.events import DomainEvent
 from eventstore.recorder import IdempotencyRecord
 from eventstore.store import EventStore, IdempotencyKeyTaken, StreamAppend
@@ -101,7 +101,15 @@ def execute(
         loaded = load(store, aggregate, stream_id)
         if ctx.expected_version is not None and ctx.expected_version != loaded.version:
             raise VersionMismatch(ctx.expected_version, loaded.version)
-        decision = decide(loaded.state, loaded.version)
+        try:
+            decision = decide(loaded.state, loaded.version)
+        except DomainError:
+            # The same keyed step, run meanwhile by another runner (the HTTP path and a process
+            # manager repeat the same steps), may be why it no longer applies: its answer.
+            replay = replay_if_seen(store, ctx)
+            if replay is not None:
+                return replay
+            raise
         events, extra = decision if isinstance(decision, tuple) else (decision, {})
         events = list(events)
         if not events:
