@@ -299,9 +299,7 @@ class OrderPlacementSaga(ProcessManager):
         if state.confirmed:
             return
         if self._ran_out(uow, o, clock):  # the time limit passed before the answer came
-            self._release(uow, o, o.held, "reservation_expired", now=clock)
-            self._void(uow, o, "reservation_expired")
-            self._cancel(uow, o, "reservation_expired")
+            self._expired(uow, o, now=clock)
             return
         if not approved:
             self._release(uow, o, o.held, "payment_declined")
@@ -312,9 +310,7 @@ class OrderPlacementSaga(ProcessManager):
             confirmed = [self._confirm_hold(uow, o, alloc, rid, meta) for alloc, rid in o.held]
         except DomainError:  # expired and could not be reserved again
             uow.rollback_to(point)
-            self._release(uow, o, o.held, "reservation_expired")
-            self._void(uow, o, "reservation_expired")
-            self._cancel(uow, o, "reservation_expired")
+            self._expired(uow, o)
             return
         allocations = [
             {
@@ -333,8 +329,9 @@ class OrderPlacementSaga(ProcessManager):
             meta,
         )
         priority = uow.state(o.order_id).priority
-        uow.load(plan_decide.PLAN, [p[0] for p in plans_for(o.order_id, allocations)])  # loaded
-        for plan_id, location, lines, strategy in plans_for(o.order_id, allocations):
+        plans = plans_for(o.order_id, allocations)
+        uow.load(plan_decide.PLAN, [p[0] for p in plans])  # loaded with the phase, as a rule
+        for plan_id, location, lines, strategy in plans:
             uow.apply(
                 plan_id,
                 plan_decide.create_plan(
@@ -413,6 +410,13 @@ class OrderPlacementSaga(ProcessManager):
                 ),
                 meta,
             )
+
+    def _expired(self, uow: UnitOfWork, o: _Order, now: datetime | None = None) -> None:
+        """The holds ran out: release them (or record them expired, with ``now`` past their
+        limit), void what was authorized, cancel ``reservation_expired``."""
+        self._release(uow, o, o.held, "reservation_expired", now=now)
+        self._void(uow, o, "reservation_expired")
+        self._cancel(uow, o, "reservation_expired")
 
     def _void(self, uow: UnitOfWork, o: _Order, reason: str) -> None:
         stream = payment_stream(o.order_id)

@@ -18,7 +18,6 @@ import time
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from commands.context import CommandContext, Idempotency
@@ -55,10 +54,6 @@ class Trigger:
 class ProcessManager(ABC):
     name: str
     topics: tuple[str, ...]
-    #: Events of one batch handled at once. Only for managers whose events are independent of
-    #: each other (one per aggregate, like ``OrderPlaced``): the position is stored once every
-    #: event before it is handled, so a crash replays at most a batch, idempotently.
-    concurrency: int = 1
 
     @abstractmethod
     def handle(self, trigger: Trigger) -> None:
@@ -112,9 +107,6 @@ class ProcessRunner:
                     manager.handle_batch([Trigger(name, e) for e in events])
                     self._store(conn, name, events[-1].position)
                     return len(events)
-                if manager.concurrency > 1 and len(events) > 1:
-                    self._handle_concurrently(conn, manager, events)
-                    return len(events)
                 for event in events:
                     manager.handle(Trigger(name, event))
                     self._store(conn, name, event.position)
@@ -127,21 +119,6 @@ class ProcessRunner:
             "UPDATE process_tracking SET position = %s, updated_at = now() WHERE name = %s",
             (position, name),
         )
-
-    def _handle_concurrently(self, conn, manager: ProcessManager, events) -> None:  # noqa: ANN001
-        """Handle a batch on ``manager.concurrency`` threads; store the position of the last
-        event of the unbroken handled prefix, then re-raise the first failure, if any."""
-        with ThreadPoolExecutor(manager.concurrency) as pool:
-            futures = [pool.submit(manager.handle, Trigger(manager.name, e)) for e in events]
-            done = None
-            for event, future in zip(events, futures, strict=True):
-                error = future.exception()
-                if error is not None:
-                    if done is not None:
-                        self._store(conn, manager.name, done)
-                    raise error
-                done = event.position
-        self._store(conn, manager.name, events[-1].position)
 
     def catch_up(self, timeout_s: float = 60.0) -> None:
         """Handle events until every manager has seen everything written so far."""

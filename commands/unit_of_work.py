@@ -62,6 +62,7 @@ class _Stream:
     aggregate: AggregateType
     loaded_version: int
     state: Any
+    cached: bool
     events: list[DomainEvent]
     metas: list[EventMeta]
 
@@ -97,14 +98,10 @@ class UnitOfWork:
                 state = aggregate.initial()
             if cached and self.cache is not None and tail:
                 self.cache.put(stream_id, version, state)
-            self._streams[stream_id] = _Stream(aggregate, version, state, [], [])
+            self._streams[stream_id] = _Stream(aggregate, version, state, cached, [], [])
 
     def state(self, stream_id: UUID) -> Any:
         return self._streams[stream_id].state
-
-    def version(self, stream_id: UUID) -> int:
-        s = self._streams[stream_id]
-        return s.loaded_version + len(s.events)
 
     # ---- deciding ------------------------------------------------------------------------
 
@@ -130,10 +127,6 @@ class UnitOfWork:
 
     # ---- writing -------------------------------------------------------------------------
 
-    @property
-    def pending(self) -> int:
-        return sum(len(s.events) for s in self._streams.values())
-
     def commit(self, meta: EventMeta) -> int | None:
         """Write every applied event in one transaction; the last position, or None when
         nothing was applied. On a conflict the cached states of these streams are dropped."""
@@ -151,8 +144,7 @@ class UnitOfWork:
                 self.cache.forget(a.stream_id for a in appends)
             raise
         if self.cache is not None:
-            for a in appends:
-                if self.cache.get(a.stream_id) is not None:
-                    s = self._streams[a.stream_id]
-                    self.cache.put(a.stream_id, s.loaded_version + len(s.events), s.state)
+            for sid, s in self._streams.items():
+                if s.cached and s.events:
+                    self.cache.put(sid, s.loaded_version + len(s.events), s.state)
         return position

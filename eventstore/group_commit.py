@@ -260,20 +260,7 @@ class GroupCommitter:
         keyed = [r for r in batch if r.idempotency is not None]
         if not keyed:
             return set()
-        GroupCommitter._insert_keys(curs, [r.idempotency for r in keyed])
-        inserted = {(row["principal"], row["key"]) for row in curs.fetchall()}
-        seen: set[tuple[str, str]] = set()
-        taken: set[_Request] = set()
-        for r in keyed:
-            k = (r.idempotency.principal, r.idempotency.key)
-            if k not in inserted or k in seen:
-                taken.add(r)
-            seen.add(k)
-        return taken
-
-    @staticmethod
-    def _insert_keys(curs, rows: list[IdempotencyRecord]) -> None:  # noqa: ANN001
-        """Insert idempotency records; the cursor returns (principal, key) of the new ones."""
+        rows = [r.idempotency for r in keyed]
         curs.execute(
             f"INSERT INTO {IDEMPOTENCY_TABLE} "
             "(principal, key, request_hash, stream_id, version, result) "
@@ -288,3 +275,12 @@ class GroupCommitter:
                 [orjson.dumps(x.result).decode() for x in rows],
             ),
         )
+        inserted = {(row["principal"], row["key"]) for row in curs.fetchall()}
+        seen: set[tuple[str, str]] = set()
+        taken: set[_Request] = set()
+        for r in keyed:
+            k = (r.idempotency.principal, r.idempotency.key)
+            if k not in inserted or k in seen:
+                taken.add(r)
+            seen.add(k)
+        return taken
