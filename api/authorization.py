@@ -15,7 +15,8 @@ line per request (never a header or a body), limits requests per client address 
 principal (token buckets, ``429`` + ``Retry-After``), bounds bodies sent without a length
 (``413``) and answers ``503 request_timeout`` when a request takes longer than configured.
 The client address is the socket peer's (``X-Forwarded-For`` is not trusted); public routes
-(health, readiness) are not limited."""
+(health, readiness) are not limited. After its checks it hands a request to the route's fast
+lane when the route has one (``api.fast_lanes``), else to the rest of the app."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from starlette.routing import Match
 
 from api.auth import Principal
 from api.errors import ApiError, error_response
+from api.fast_lanes import Lane, run_lane
 from api.rate_limit import RateLimiter
 
 log = logging.getLogger("ecom.access")
@@ -270,7 +272,12 @@ class Gateway:
         self.per_client = RateLimiter(settings.rate_per_client, settings.burst_per_client)
         self.timeout_s = settings.request_timeout_s
         self.container = fastapi_app.state.container
-        self.routes = RouteIndex(flat_routes(fastapi_app))
+        routes = flat_routes(fastapi_app)
+        self.routes = RouteIndex(routes)
+        self.lanes: dict[tuple[str, str], Lane] = getattr(fastapi_app.state, "fast_lanes", {})
+        served = {(method, route.path) for route in routes for method in route_methods(route)}
+        if not self.lanes.keys() <= served:
+            raise RuntimeError(f"fast lanes for no route: {sorted(self.lanes.keys() - served)}")
         self._ready = True
 
     async def __call__(self, scope, receive, send):
@@ -327,17 +334,26 @@ class Gateway:
         if not self._ready:
             self._setup(app)
         try:
-            receive = await self._check(app, scope, receive)
+            receive, route, path_params = await self._check(app, scope, receive)
         except ApiError as exc:
             response = error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
             return await response(scope, receive, send)
         except _Refused as exc:
             response = error_response(exc.status, exc.code, exc.message, None, exc.headers)
             return await response(scope, receive, send)
-        await self._with_timeout(scope, receive, send)
+        lane = self.lanes.get((scope["method"], route.path)) if route is not None else None
+        if lane is None:
+            return await self._with_timeout(scope, receive, send, self.app)
+
+        async def lane_or_route(scope, receive, send):
+            if not await run_lane(lane, scope, receive, send, path_params):
+                await self.app(scope, receive, send)
+
+        await self._with_timeout(scope, receive, send, lane_or_route)
 
     async def _check(self, app: FastAPI, scope, receive):
-        """Limits, authentication, the table and object-level checks; returns ``receive``."""
+        """Limits, authentication, the table and object-level checks; returns ``receive``
+        and the route matched (None when none does) with its path parameters."""
         route, path_params = None, {}
         for candidate in self.routes.candidates(scope["path"]):
             match, child = candidate.matches(scope)
@@ -352,7 +368,7 @@ class Gateway:
                 self._rule_cache[key] = rule_for(self.rules, method, route.path)
             rule = self._rule_cache[key]
         if rule is not None and rule.public:
-            return receive  # health and readiness are never limited
+            return receive, route, path_params  # health and readiness are never limited
         client = (scope.get("client") or ("?", 0))[0]
         wait = self.per_client.take(f"client:{client}")
         if wait:
@@ -374,7 +390,7 @@ class Gateway:
                 {"Retry-After": RateLimiter.retry_after(wait)},
             )
         if route is None:
-            return receive  # 404 / 405 from the router, for an authenticated caller
+            return receive, None, {}  # 404 / 405 from the router, for an authenticated caller
         if rule is None:
             raise _Refused(403, "no_rule", "No authorization rule covers this endpoint.")
         mode = rule.access.get(principal.role)
@@ -394,7 +410,7 @@ class Gateway:
             receive = await self._bounded_body(
                 scope, receive, principal if mode == "self" else None
             )
-        return receive
+        return receive, route, path_params
 
     async def _require_own_order(self, template: str, path_params: dict, principal: Principal):
         name = order_param(template)
@@ -450,12 +466,13 @@ class Gateway:
 
         return replay
 
-    async def _with_timeout(self, scope, receive, send):
-        """Serve; if no answer has started within the timeout, answer 503 at once and drop
-        whatever the request produces later (a worker thread cannot be cancelled). A timer
-        rather than a task per request: cheap when nothing times out."""
+    async def _with_timeout(self, scope, receive, send, app):
+        """Serve with ``app`` (the rest of the stack, or a fast lane); if no answer has started
+        within the timeout, answer 503 at once and drop whatever the request produces later (a
+        worker thread cannot be cancelled). A timer rather than a task per request: cheap when
+        nothing times out."""
         if not self.timeout_s or self.timeout_s <= 0:
-            return await self.app(scope, receive, send)
+            return await app(scope, receive, send)
         loop = asyncio.get_running_loop()
         started, late = [False], []
 
@@ -481,7 +498,7 @@ class Gateway:
 
         timer = loop.call_later(self.timeout_s, expire)
         try:
-            await self.app(scope, receive, guarded_send)
+            await app(scope, receive, guarded_send)
         finally:
             timer.cancel()
             if late:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+import orjson
 from psycopg import Cursor, sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
@@ -341,16 +342,18 @@ def public_document(doc: dict[str, Any], *, customer_view: bool = False) -> dict
 
 
 async def get_order_async(pool: AsyncConnectionPool, order_id: UUID) -> dict[str, Any] | None:
-    """``get_order`` for an asyncio route (no thread hand-off per request)."""
+    """``get_order`` for an asyncio route (no thread hand-off per request): one prepared
+    statement, the document decoded with orjson."""
     async with pool.connection() as conn:
-        cur = await conn.execute(
-            sql.SQL("SELECT doc FROM {}.order_detail WHERE id = %s").format(
-                sql.Identifier(live_schema("order_detail"))
-            ),
-            (order_id,),
-        )
+        cur = await conn.execute(_SELECT_DOC_TEXT, (order_id,), prepare=True)
         row = await cur.fetchone()
-    return None if row is None else row[0]
+    return None if row is None else orjson.loads(row[0])
+
+
+# ``doc::text``: decoded by the caller with orjson rather than by psycopg's ``json.loads``.
+_SELECT_DOC_TEXT = sql.SQL("SELECT doc::text FROM {}.order_detail WHERE id = %s").format(
+    sql.Identifier(live_schema("order_detail"))
+)
 
 
 def get_order(pool: ConnectionPool, order_id: UUID) -> dict[str, Any] | None:

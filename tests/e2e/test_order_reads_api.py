@@ -48,3 +48,25 @@ def test_a_negative_position_is_refused(api, placed):
 
 def test_an_unknown_order_is_not_found(api):
     assert_error(api.get(f"/orders/{uuid4()}"), 404, "order_not_found")
+
+
+def test_the_fast_lane_and_the_route_answer_alike(api, placed):
+    # Given an order; when it is read as usual (the gateway's fast lane answers) and with a
+    # query parameter the lane does not know (the lane declines, FastAPI's route answers)
+    for view in ("full", "customer"):
+        params = {"view": view, "min_position": placed["position"]}
+        lane = api.get(f"/orders/{placed['id']}", params=params)
+        route = api.get(f"/orders/{placed['id']}", params={**params, "ignored": "1"})
+        # then both answers are the same, byte for byte, headers included
+        assert lane.status_code == route.status_code == 200
+        assert lane.content == route.content
+        for header in ("content-type", "content-length", "etag"):
+            assert lane.headers[header] == route.headers[header]
+
+
+def test_what_the_lane_declines_the_route_refuses(api, placed):
+    order = f"/orders/{placed['id']}"
+    assert_error(api.get(order, params={"view": "everything"}), 422, "validation_error")
+    assert_error(api.get(order, params={"min_position": "soon"}), 422, "validation_error")
+    assert_error(api.get("/orders/not-a-uuid"), 422, "validation_error")
+    assert_error(api.get(f"/orders/{uuid4()}", params={"ignored": "1"}), 404, "order_not_found")
