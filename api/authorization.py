@@ -39,7 +39,7 @@ from starlette.routing import Match
 
 from api.auth import Principal
 from api.errors import ApiError, error_response
-from api.fast_lanes import Lane, run_lane
+from api.fast_lanes import Body, Lane, run_lane
 from api.rate_limit import RateLimiter
 
 log = logging.getLogger("ecom.access")
@@ -346,8 +346,9 @@ class Gateway:
             return await self._with_timeout(scope, receive, send, self.app)
 
         async def lane_or_route(scope, receive, send):
-            if not await run_lane(lane, scope, receive, send, path_params):
-                await self.app(scope, receive, send)
+            body = Body(receive)  # a lane may read the body and still decline
+            if not await run_lane(lane, scope, body, send, path_params):
+                await self.app(scope, body, send)
 
         await self._with_timeout(scope, receive, send, lane_or_route)
 

@@ -75,6 +75,30 @@ async def command_context(
     if_match: Annotated[str | None, Header()] = None,
     x_correlation_id: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> CommandContext:
+    body = await request.body() if idempotency_key is not None else b""
+    return context_for(
+        principal,
+        f"{request.method} {request.url.path}",
+        body,
+        idempotency_key=idempotency_key,
+        if_match=if_match,
+        correlation_id=x_correlation_id,
+    )
+
+
+def context_for(
+    principal: Principal,
+    request_line: str,
+    body: bytes,
+    *,
+    idempotency_key: str | None,
+    if_match: str | None,
+    correlation_id: str | None,
+) -> CommandContext:
+    """A command's context from its request: the actor, the correlation id, the expected
+    version (``If-Match``) and the idempotency key, scoped by principal and bound to the hash
+    of ``request_line`` ("METHOD /path") and the body, so the same key with another request
+    is refused."""
     idem = None
     if idempotency_key is not None:
         if not _KEY.match(idempotency_key):
@@ -83,14 +107,11 @@ async def command_context(
                 "malformed_idempotency_key",
                 "Idempotency-Key must be 1-255 printable characters.",
             )
-        body = await request.body()
-        digest = hashlib.sha256(
-            request.method.encode() + b" " + request.url.path.encode() + b"\n" + body
-        ).hexdigest()
+        digest = hashlib.sha256(request_line.encode() + b"\n" + body).hexdigest()
         idem = Idempotency(principal=principal.id, key=idempotency_key, request_hash=digest)
     return CommandContext.new(
         actor=principal.id,
-        correlation_id=x_correlation_id,
+        correlation_id=correlation_id,
         idempotency=idem,
         expected_version=parse_if_match(if_match),
     )

@@ -4,11 +4,15 @@ in the local data folder. Either way the rest of the program gets a URL and the 
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
+from typing import Any
 
+import orjson
 from eventsourcing.postgres import PostgresDatastore
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.types.json import set_json_dumps
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 log = logging.getLogger(__name__)
@@ -76,6 +80,7 @@ def make_pool(
 
     def configure(conn) -> None:  # noqa: ANN001
         conn.autocommit = True
+        set_json_dumps(json_dumps, context=conn)
 
     pool = ConnectionPool(
         url,
@@ -88,3 +93,13 @@ def make_pool(
     )
     pool.open(wait=True, timeout=10)
     return pool
+
+
+def json_dumps(value: Any) -> bytes:
+    """``Jsonb`` parameters as orjson writes them (several times faster than ``json.dumps``,
+    which the projections' documents paid for on every event); what orjson refuses (an integer
+    beyond 64 bits) is written by ``json`` as before."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return json.dumps(value).encode()

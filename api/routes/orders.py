@@ -11,17 +11,27 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
+import orjson
 from fastapi import APIRouter, Query, Response
 from fastapi import Request as HttpRequest
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field, StrictInt, TypeAdapter
+from pydantic import BaseModel, Field, StrictInt, TypeAdapter, ValidationError
 
-from api.deps import ContainerDep, ContextDep, MinPosition, read_model, wait_for_view
+from api.authorization import MAX_BODY_BYTES
+from api.deps import (
+    ContainerDep,
+    ContextDep,
+    MinPosition,
+    context_for,
+    read_model,
+    wait_for_view,
+)
 from api.errors import ApiError
-from api.fast_lanes import query_params, send_json
+from api.fast_lanes import Body, declared_json_within, header, query_params, send_json
 from api.pagination import decode_cursor, encode_cursor
 from api.schemas import ERRORS, MoneyOut, Page, Request, Sku
 from commands import orders
+from commands.context import CommandContext
 from domain.order.status import STATUSES
 from domain.order.values import (
     Address,
@@ -233,6 +243,13 @@ def _summary(row: dict[str, Any]) -> OrderSummaryOut:
 )
 def place_order(body: PlaceOrder, container: ContainerDep, ctx: ContextDep):
     """Place an order; a repeated (channel, channel_order_id) answers 200 with the existing one."""
+    content, status = _place(container, ctx, body)
+    return Response(content, status_code=status, media_type="application/json")
+
+
+def _place(container: Any, ctx: CommandContext, body: PlaceOrder) -> tuple[bytes, int]:
+    """Place ``body``; the acknowledgement as JSON and its status (201, or 200 when the
+    channel order exists already)."""
     settings = container.settings
     result = orders.place(
         container.store,
@@ -260,7 +277,31 @@ def place_order(body: PlaceOrder, container: ContainerDep, ctx: ContextDep):
         version=result.version,
         position=result.position,
     )
-    return json_response(_ORDER_ACK, ack, 200 if result.extra.get("existing") else 201)
+    return _ORDER_ACK.dump_json(ack), 200 if result.extra.get("existing") else 201
+
+
+async def place_order_lane(scope, receive: Body, send, path_params) -> bool:  # noqa: ANN001
+    """``place_order``'s fast lane (``api.fast_lanes``): the same answer without FastAPI's
+    dependency solving; a body that is not a valid ``PlaceOrder`` (or anything unusual) is
+    left to the route, which refuses it in its own words."""
+    if scope.get("query_string") or not declared_json_within(scope, MAX_BODY_BYTES):
+        return False
+    raw = await receive.body()
+    try:
+        body = PlaceOrder.model_validate(orjson.loads(raw))  # as FastAPI validates a body
+    except (orjson.JSONDecodeError, ValidationError):
+        return False
+    ctx = context_for(
+        scope["state"]["principal"],
+        f"POST {scope['path']}",
+        raw,
+        idempotency_key=header(scope, b"idempotency-key"),
+        if_match=header(scope, b"if-match"),
+        correlation_id=header(scope, b"x-correlation-id"),
+    )
+    content, status = await run_in_threadpool(_place, scope["app"].state.container, ctx, body)
+    await send_json(send, content, status)
+    return True
 
 
 @router.patch("/orders/{order_id}", response_model=OrderCommandAck)
