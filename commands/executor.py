@@ -5,6 +5,8 @@
 - With an idempotency key, a repeat returns the first result and writes nothing; the key's
   record is written in the same transaction as the events (or alone, for a request that
   changed nothing: the key is still taken, so another request under it is refused).
+- An aggregate type with ``snapshot_every`` is loaded from its latest snapshot plus the events
+  after it, and an append that makes one due writes it after the commit (best effort).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from commands.context import CommandContext, CommandResult
 from domain.aggregate import AggregateType
 from domain.errors import ConcurrencyConflict, DomainError, VersionMismatch
 from domain.events import DomainEvent
+from eventstore import snapshots
 from eventstore.recorder import IdempotencyRecord
 from eventstore.store import EventStore, IdempotencyKeyTaken, StreamAppend
 
@@ -32,12 +35,24 @@ RETRY_BUDGET_S = 30.0
 class Loaded(Generic[S]):
     state: S
     version: int
+    #: How many events the load read and folded (those after its snapshot, if it had one).
+    events_read: int = 0
+    #: The version of the snapshot the load started from; 0 when it folded the whole stream.
+    snapshot_version: int = 0
 
 
 def load(store: EventStore, aggregate: AggregateType[S], stream_id: UUID) -> Loaded[S]:
-    events = store.load(stream_id)
-    state = aggregate.fold(e.to_domain() for e in events)
-    return Loaded(state, events[-1].version if events else 0)
+    """The stream's current state, for a decision. An aggregate type with snapshots starts from
+    the stream's latest readable snapshot and folds only the events after it."""
+    if aggregate.snapshot_every is None:
+        events = store.load(stream_id)
+        state = aggregate.fold(e.to_domain() for e in events)
+        return Loaded(state, events[-1].version if events else 0, len(events))
+    snapshot = snapshots.latest(store, aggregate, [stream_id]).get(stream_id)
+    start, state = (snapshot.version, snapshot.state) if snapshot else (0, None)
+    tail = store.load_many({stream_id: start})[stream_id]
+    state = aggregate.fold((e.to_domain() for e in tail), state)
+    return Loaded(state, tail[-1].version if tail else start, len(tail), start)
 
 
 def replay_if_seen(store: EventStore, ctx: CommandContext) -> CommandResult | None:
@@ -149,5 +164,8 @@ def execute(
             # Jittered backoff spreads racing writers out, so none loses every round.
             time.sleep(random.uniform(0, min(0.1, 0.002 * 2 ** min(attempt, 6))))
             continue
+        if snapshots.due(aggregate, loaded.version, new_version, loaded.events_read):
+            state = aggregate.fold(events, loaded.state)
+            snapshots.save(store, aggregate, {stream_id: (new_version, state)})
         return CommandResult(stream_id, new_version, position, extra=extra)
     raise ConcurrencyConflict("Too many concurrent changes to this stream; try again.")

@@ -8,7 +8,9 @@ checked against the version it was loaded at. A conflict raises ``ConcurrencyCon
 caller decides the whole batch again on fresh state.
 
 ``StateCache`` keeps folded states of long streams (inventory) between batches, so a load reads
-only the events written since; states are immutable, so sharing them is safe.
+only the events written since; states are immutable, so sharing them is safe. A stream the cache
+does not hold, of an aggregate type with snapshots, starts from its latest snapshot
+(``eventstore/snapshots.py``); a commit that makes one due writes it after the commit.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from uuid import UUID
 
 from domain.aggregate import AggregateType
 from domain.events import DomainEvent
+from eventstore import snapshots
 from eventstore.recorded import EventMeta
 from eventstore.store import EventStore, StreamAppend
 
@@ -63,6 +66,8 @@ class _Stream:
     loaded_version: int
     state: Any
     cached: bool
+    #: Events the load read and folded (after the cached state or snapshot it started from).
+    events_read: int
     events: list[DomainEvent]
     metas: list[EventMeta]
 
@@ -79,15 +84,21 @@ class UnitOfWork:
         self, aggregate: AggregateType, stream_ids: Iterable[UUID], *, cached: bool = False
     ) -> None:
         """Load streams not loaded yet, in one query; ``cached`` streams start from the
-        cache's state and read only the events after it."""
+        cache's state and read only the events after it, others (and cache misses) from their
+        snapshot when the aggregate type keeps them."""
         start: dict[UUID, tuple[int, Any]] = {}
+        misses: list[UUID] = []
         for stream_id in stream_ids:
             if stream_id in self._streams or stream_id in start:
                 continue
             hit = self.cache.get(stream_id) if cached and self.cache is not None else None
             start[stream_id] = hit if hit is not None else (0, None)
+            if hit is None:
+                misses.append(stream_id)
         if not start:
             return
+        for stream_id, snapshot in snapshots.latest(self.store, aggregate, misses).items():
+            start[stream_id] = (snapshot.version, snapshot.state)
         tails = self.store.load_many({sid: version for sid, (version, _) in start.items()})
         for stream_id, (version, state) in start.items():
             tail = tails[stream_id]
@@ -98,10 +109,14 @@ class UnitOfWork:
                 state = aggregate.initial()
             if cached and self.cache is not None and tail:
                 self.cache.put(stream_id, version, state)
-            self._streams[stream_id] = _Stream(aggregate, version, state, cached, [], [])
+            self._streams[stream_id] = _Stream(aggregate, version, state, cached, len(tail), [], [])
 
     def state(self, stream_id: UUID) -> Any:
         return self._streams[stream_id].state
+
+    def events_read(self, stream_id: UUID) -> int:
+        """How many events loading the stream read (after its cached state or snapshot)."""
+        return self._streams[stream_id].events_read
 
     # ---- deciding ------------------------------------------------------------------------
 
@@ -129,7 +144,8 @@ class UnitOfWork:
 
     def commit(self, meta: EventMeta) -> int | None:
         """Write every applied event in one transaction; the last position, or None when
-        nothing was applied. On a conflict the cached states of these streams are dropped."""
+        nothing was applied. On a conflict the cached states of these streams are dropped.
+        Snapshots due are written after the commit."""
         appends = [
             StreamAppend(sid, s.loaded_version, list(s.events), list(s.metas))
             for sid, s in self._streams.items()
@@ -147,4 +163,14 @@ class UnitOfWork:
             for sid, s in self._streams.items():
                 if s.cached and s.events:
                     self.cache.put(sid, s.loaded_version + len(s.events), s.state)
+        self._save_snapshots()
         return position
+
+    def _save_snapshots(self) -> None:
+        due: dict[AggregateType, dict[UUID, tuple[int, Any]]] = {}
+        for sid, s in self._streams.items():
+            new_version = s.loaded_version + len(s.events)
+            if snapshots.due(s.aggregate, s.loaded_version, new_version, s.events_read):
+                due.setdefault(s.aggregate, {})[sid] = (new_version, s.state)
+        for aggregate, states in due.items():
+            snapshots.save(self.store, aggregate, states)
