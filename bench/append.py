@@ -93,18 +93,29 @@ def measure(url: str, commands: int) -> list[dict[str, Any]]:
             conn.execute(PLAIN_TABLE)
         through_store(c.store, 1, 50)  # warm up pools and plans
         raw_inserts(url, c.store, 1, 50)
+        committer = c.store.committer
         for threads in (1, 8):
             per_thread = commands // threads
             total = per_thread * threads
+            batches, appends = committer.batches, committer.appends
             ours = through_store(c.store, threads, per_thread)
+            batch = (committer.appends - appends) / max(1, committer.batches - batches)
             raw = raw_inserts(url, c.store, threads, per_thread)
             print(
                 f"{threads} writer(s), {total:,} commands: EventStore.append {rate(total, ours)}"
                 f" | raw INSERT into a plain table {rate(total, raw)}"
-                f" | ours/raw {raw / ours:.2f}",
+                f" | ours/raw {raw / ours:.2f} | mean batch {batch:.1f} appends",
                 flush=True,
             )
-            results.append({"threads": threads, "commands": total, "ours_s": ours, "raw_s": raw})
+            results.append(
+                {
+                    "threads": threads,
+                    "commands": total,
+                    "ours_s": ours,
+                    "raw_s": raw,
+                    "mean_batch": batch,
+                }
+            )
     return results
 
 
