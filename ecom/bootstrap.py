@@ -81,6 +81,7 @@ class Container:
         if self.chainer is not None:
             self.chainer.stop()
         self.pool.close()
+        self.store.committer.close()  # the group committer's own connections
         self.store.datastore.close()
 
 
