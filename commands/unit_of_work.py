@@ -77,6 +77,8 @@ class UnitOfWork:
         self.store = store
         self.cache = cache
         self._streams: dict[UUID, _Stream] = {}
+        #: For each apply, the stream and what it replaced: its state and its event count.
+        self._undo: list[tuple[_Stream, Any, int]] = []
 
     # ---- loading -------------------------------------------------------------------------
 
@@ -125,17 +127,22 @@ class UnitOfWork:
         if not events:
             return
         s = self._streams[stream_id]
+        self._undo.append((s, s.state, len(s.events)))
         s.state = s.aggregate.fold(events, s.state)
         s.events.extend(events)
         s.metas.extend([meta] * len(events))
 
-    def savepoint(self) -> dict[UUID, tuple[Any, int]]:
-        return {sid: (s.state, len(s.events)) for sid, s in self._streams.items()}
+    def savepoint(self) -> int:
+        """A mark that ``rollback_to`` returns to. Each ``apply`` keeps what it replaced (an
+        undo log), so a savepoint costs nothing: a batch takes one per order, and copying
+        every stream's state for each made a batch quadratic (34 % of the saga's CPU with
+        300 orders a batch)."""
+        return len(self._undo)
 
-    def rollback_to(self, point: dict[UUID, tuple[Any, int]]) -> None:
+    def rollback_to(self, point: int) -> None:
         """Forget what was applied since ``point`` (one order's steps that did not hold)."""
-        for sid, s in self._streams.items():
-            state, count = point.get(sid, (s.state, len(s.events)))
+        while len(self._undo) > point:
+            s, state, count = self._undo.pop()
             s.state = state
             del s.events[count:]
             del s.metas[count:]

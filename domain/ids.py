@@ -4,6 +4,7 @@ conflict in the store rather than a race in our code."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from uuid import UUID, uuid5
 
 NAMESPACE = UUID("6f1c2a52-8f1e-4c84-9a55-0d6f3c1f7e10")
@@ -13,7 +14,9 @@ def location_stream(code: str) -> UUID:
     return uuid5(NAMESPACE, f"location:{code}")
 
 
+@lru_cache(maxsize=65_536)
 def inventory_stream(sku: str) -> UUID:
+    """Cached: the placement saga asks for it several times per order line (uuid5 hashes)."""
     return uuid5(NAMESPACE, f"inventory:{sku}")
 
 
