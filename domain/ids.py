@@ -32,7 +32,9 @@ def channel_order_stream(channel: str, channel_order_id: str) -> UUID:
     return uuid5(NAMESPACE, f"channel-order:{channel}:{channel_order_id}")
 
 
+@lru_cache(maxsize=8_192)
 def payment_stream(order_id: UUID) -> UUID:
+    """Cached: the placement saga asks for it several times per order in a batch."""
     return uuid5(NAMESPACE, f"payment:{order_id}")
 
 
