@@ -4,7 +4,8 @@ Defaults keep it under ten minutes on a small machine: 4,000 commands per append
 configuration; a rebuild over 1,000,000 events (resident memory sampled), and the library's
 runner (one transaction per event) over the first 5,000 of them; 10 s of load per HTTP figure
 (POST /orders and its bare FastAPI baseline, GET /orders/{id} and GET /health); the order saga
-at 300 orders/s offered for 10 s; the API's memory over 1,000,000 stored events. The audit and
+at 200 and 300 orders/s offered for 10 s each; the API's memory over 1,000,000 stored events;
+an inventory command on a SKU with 5,000 reservations, with and without snapshots. The audit and
 Kafka benchmarks run alone (``python -m bench.audit``, ``python -m bench.kafka_relay``: the
 latter needs a broker)."""
 
@@ -14,7 +15,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from bench import api_memory, append, http_orders, http_reads, rebuild, saga
+from bench import api_memory, append, http_orders, http_reads, rebuild, saga, snapshots
 from bench.common import DEFAULT_SERVER, fresh_database, machine, parser
 
 
@@ -26,9 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--http-seconds", type=float, default=10.0, help="measured seconds per run")
     p.add_argument("--connections", type=int, default=16, help="HTTP keep-alive connections")
     p.add_argument("--workers", type=int, default=1, help="uvicorn workers for the HTTP runs")
-    p.add_argument("--saga-rates", default="300", help="offered orders/s, comma list")
+    p.add_argument("--saga-rates", default="200,300", help="offered orders/s, comma list")
     p.add_argument("--saga-seconds", type=float, default=10.0)
     p.add_argument("--memory-events", type=int, default=1_000_000)
+    p.add_argument("--reservations", type=int, default=5_000, help="for the snapshot run")
     args = p.parse_args(argv)
     url = ["--url", args.url or DEFAULT_SERVER]
     http = [
@@ -57,6 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sg = saga.main([*url, "--rates", args.saga_rates, "--seconds", str(args.saga_seconds)])
     print("== API memory", flush=True)
     mem = api_memory.main([*url, "--events", str(args.memory_events)])
+    print("== snapshots", flush=True)
+    sn = snapshots.main([*url, "--reservations", str(args.reservations), "--rounds", "10"])
 
     print("\n| benchmark | ours | baseline (same run) |\n|---|---|---|")
     for r in appends:
@@ -100,6 +104,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"| {r['confirmed_per_s']:,.0f} confirmed/s, OrderPlaced → OrderConfirmed "
             f"p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms | — |"
         )
+    print(
+        f"| inventory `reserve` on a SKU with {sn['reservations']:,} reservations "
+        f"| {sn['snap_reserve_ms']:.1f} ms from the snapshot "
+        f"| whole stream folded: {sn['base_reserve_ms']:.1f} ms |"
+    )
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -139,11 +139,12 @@ def summary(values: list[float]) -> str:
     return f"{statistics.median(ordered):.1f} ms (p90 {p90:.1f})"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    """Print the table; return the medians (ms) ``bench.all`` puts in its summary."""
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--reservations", type=int, default=10_000)
     p.add_argument("--rounds", type=int, default=30)
-    args = p.parse_args()
+    args = p.parse_args(argv)
     with fresh_database(args.url, args.keep) as url, container_on(url) as c:
         store = c.store
         base_sku, base_wh, events = hot_sku(store, args.reservations)
@@ -195,6 +196,11 @@ def main() -> None:
             f"{decode_ms:.1f} ms, `save` (encode + upsert) {save_ms:.1f} ms, paid once per "
             f"{INVENTORY.snapshot_every} events after the commit (each after a full collection)."
         )
+    return {
+        "reservations": args.reservations,
+        "base_reserve_ms": statistics.median(runs["base"]["reserve"]),
+        "snap_reserve_ms": statistics.median(runs["snap"]["reserve"]),
+    }
 
 
 if __name__ == "__main__":
