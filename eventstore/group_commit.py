@@ -276,10 +276,7 @@ class GroupCommitter:
                 expected.setdefault(sid, version)
                 head[sid] = version + n
         events = [e for r in batch for e in r.events]
-        keys = sorted(
-            (r.idempotency for r in batch if r.idempotency is not None),
-            key=lambda k: (k.principal, k.key),
-        )
+        keys = _keys_in_order(batch)
         datastore = self.recorder.datastore
         params = (
             [e.originator_id for e in events],
@@ -307,10 +304,7 @@ class GroupCommitter:
             raise AssertionError(
                 f"ecom_append_quiet returned {len(ids)} ids for {len(events)} events"
             )
-        i = 0
-        for request in batch:
-            request.positions = ids[i : i + len(request.events)]
-            i += len(request.events)
+        _hand_out(batch, ids)
         return True
 
     def _commit_many(self, batch: list[_Request], conn: psycopg.Connection) -> None:
@@ -368,10 +362,7 @@ class GroupCommitter:
                 )
                 ids = [row["notification_id"] for row in curs.fetchall()]
                 assert len(ids) == len(events)
-                i = 0
-                for request in accepted:
-                    request.positions = list(ids[i : i + len(request.events)])
-                    i += len(request.events)
+                _hand_out(accepted, ids)
 
     @staticmethod
     def _versions_after(request: _Request, current: dict[UUID, int]) -> dict[UUID, int] | None:
@@ -390,7 +381,7 @@ class GroupCommitter:
         keyed = [r for r in batch if r.idempotency is not None]
         if not keyed:
             return set()
-        rows = sorted((r.idempotency for r in keyed), key=lambda k: (k.principal, k.key))
+        rows = _keys_in_order(keyed)
         curs.execute(
             f"INSERT INTO {IDEMPOTENCY_TABLE} "
             "(principal, key, request_hash, stream_id, version, result) "
@@ -419,3 +410,18 @@ class GroupCommitter:
 def _close_all(sessions: list[_Session]) -> None:
     for session in sessions:
         session.close()
+
+
+def _keys_in_order(batch: Sequence[_Request]) -> list[IdempotencyRecord]:
+    """The batch's idempotency records in one order everywhere (principal, key): two batches
+    in flight claiming the same keys then wait for each other instead of deadlocking."""
+    keys = [r.idempotency for r in batch if r.idempotency is not None]
+    return sorted(keys, key=lambda k: (k.principal, k.key))
+
+
+def _hand_out(requests: Sequence[_Request], ids: Sequence[int]) -> None:
+    """Give each request its events' positions, in the order its events were inserted."""
+    i = 0
+    for request in requests:
+        request.positions = list(ids[i : i + len(request.events)])
+        i += len(request.events)

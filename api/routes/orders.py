@@ -189,17 +189,6 @@ _ORDER_ACK = TypeAdapter(OrderAck)
 _ORDER_OUT = TypeAdapter(OrderOut)
 
 
-def json_response(
-    adapter: TypeAdapter, value: Any, status: int = 200, headers: dict[str, str] | None = None
-) -> Response:
-    """``value`` (already of the route's response model) as JSON, answered as is. A sync route
-    that returns its model leaves FastAPI to validate and serialize it in a second trip through
-    the thread pool; the hot routes do both here, in the route's own thread, and keep
-    ``response_model`` for the OpenAPI document."""
-    body = adapter.dump_json(value)
-    return Response(body, status_code=status, headers=headers, media_type="application/json")
-
-
 def as_utc(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
@@ -357,7 +346,8 @@ async def order_detail_lane(scope, receive, send, path_params) -> bool:  # noqa:
     """``get_order_detail``'s fast lane (``api.fast_lanes``): the same answer without
     FastAPI's routing and dependency solving; declines anything the route must refuse."""
     query = query_params(scope, _DETAIL_QUERY)
-    if query is None or query.get("view", "full") not in ("full", "customer"):
+    view = "full" if query is None else query.get("view", "full")
+    if query is None or view not in ("full", "customer"):
         return False
     min_position = query.get("min_position")
     if min_position is not None and not (min_position.isascii() and min_position.isdigit()):
@@ -369,7 +359,7 @@ async def order_detail_lane(scope, receive, send, path_params) -> bool:  # noqa:
     body, version = await _order_detail(
         scope["app"].state,
         order_id,
-        query.get("view", "full"),
+        view,
         None if min_position is None else int(min_position),
     )
     await send_json(send, body, headers=[(b"etag", f'"{version}"'.encode())])

@@ -74,6 +74,23 @@ def activity(state, sku: str, wh: str, count: int) -> list:
     return events
 
 
+def reserve_in(uow: UnitOfWork, sku: str, wh: str, quantity: int = 1) -> None:
+    """Apply one reservation of ``quantity`` units, decided by the domain, in ``uow``."""
+    stream = inventory_stream(sku)
+    events = rsv.reserve_stock(
+        uow.state(stream),
+        sku=sku,
+        reservation_id=uuid4(),
+        order_id=uuid4(),
+        line_id=uuid4(),
+        location=wh,
+        quantity=quantity,
+        expires_at=None,
+        now=ctx().now,
+    )
+    uow.apply(stream, events, ctx().meta())
+
+
 def long_stream(store, events: int, per_command: int = 25) -> tuple[str, str]:
     """A SKU whose stream has ``events`` events, written by commands through the executor."""
     sku, wh = new_sku(store)
@@ -151,18 +168,7 @@ def test_a_unit_of_work_commit_that_crosses_a_multiple_leaves_a_snapshot(contain
     stream = inventory_stream(sku)
     uow.load(INVENTORY, [stream])
     for _ in range(EVERY - version + 1):
-        reserved = rsv.reserve_stock(
-            uow.state(stream),
-            sku=sku,
-            reservation_id=uuid4(),
-            order_id=uuid4(),
-            line_id=uuid4(),
-            location=wh,
-            quantity=1,
-            expires_at=None,
-            now=ctx().now,
-        )
-        uow.apply(stream, reserved, ctx().meta())
+        reserve_in(uow, sku, wh)
     uow.commit(ctx().meta())
     # then the snapshot is the state it committed, at the version it reached
     state, version = full_fold(store, sku)

@@ -4,30 +4,11 @@ kept."""
 
 from __future__ import annotations
 
-from uuid import uuid4
-
 from commands.executor import load
 from commands.unit_of_work import UnitOfWork
 from domain.ids import inventory_stream
 from domain.inventory import INVENTORY
-from domain.inventory import reservations as rsv
-from tests.integration.test_snapshots import ctx, long_stream
-
-
-def reserve(uow: UnitOfWork, sku: str, wh: str, quantity: int = 1) -> None:
-    stream = inventory_stream(sku)
-    events = rsv.reserve_stock(
-        uow.state(stream),
-        sku=sku,
-        reservation_id=uuid4(),
-        order_id=uuid4(),
-        line_id=uuid4(),
-        location=wh,
-        quantity=quantity,
-        expires_at=None,
-        now=ctx().now,
-    )
-    uow.apply(stream, events, ctx().meta())
+from tests.integration.test_snapshots import ctx, long_stream, reserve_in
 
 
 def test_rolling_back_to_a_mark_undoes_what_came_after_it_on_every_stream(store):
@@ -36,15 +17,15 @@ def test_rolling_back_to_a_mark_undoes_what_came_after_it_on_every_stream(store)
     sa, sb = inventory_stream(a), inventory_stream(b)
     uow = UnitOfWork(store)
     uow.load(INVENTORY, [sa, sb])
-    reserve(uow, a, wa)
+    reserve_in(uow, a, wa)
     first = uow.savepoint()
     kept = (uow.state(sa), uow.state(sb))
     # when more is applied to both after one mark, and to one after a second mark
-    reserve(uow, a, wa, 2)
-    reserve(uow, b, wb, 3)
+    reserve_in(uow, a, wa, 2)
+    reserve_in(uow, b, wb, 3)
     second = uow.savepoint()
     after_second = (uow.state(sa), uow.state(sb))
-    reserve(uow, b, wb, 4)
+    reserve_in(uow, b, wb, 4)
     # then rolling back to the second mark undoes only the last step
     uow.rollback_to(second)
     assert (uow.state(sa), uow.state(sb)) == after_second
