@@ -1,5 +1,6 @@
 # Two commands for a fresh machine: `make run` and `make test`.
-PY ?= python3.11
+# Any Python 3.11 or newer on the PATH (the first that answers, newest first); PY=... overrides.
+PY ?= $(firstword $(foreach p,python3 python3.13 python3.12 python3.11,$(shell command -v $(p) >/dev/null 2>&1 && $(p) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && echo $(p))))
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -7,7 +8,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test test-unit test-server test-embedded bench lint migrate clean
 
 $(STAMP): pyproject.toml
-	@command -v $(PY) >/dev/null || { echo "needs $(PY) (Python 3.11+)"; exit 1; }
+	@test -n "$(PY)" || { echo "needs Python 3.11 or newer on the PATH (python3, python3.1x)"; exit 1; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
