@@ -12,6 +12,7 @@ from fastapi.responses import ORJSONResponse
 
 from api import authorization, errors
 from api.authorization import MAX_BODY_BYTES
+from api.idempotent_replay import IdempotentReplay
 from api.routes import (
     analytics,
     audit,
@@ -94,6 +95,7 @@ def create_app(container_factory: Callable[[], Container] = build) -> FastAPI:
     )
     errors.install(app)
 
+    app.add_middleware(IdempotentReplay)  # inside the size limit: reads bounded bodies only
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     # The hottest routes first: FastAPI tries included routers in this order.
     for module in (operations, *ORDERS, *ORDER_FLOW, inventory, *CATALOG, locations, events):

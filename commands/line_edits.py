@@ -14,6 +14,7 @@ from uuid import UUID, uuid5
 from commands import fulfillment, inventory, orders, payments
 from commands.context import CommandContext, CommandResult
 from commands.executor import execute
+from commands.location_directory import LocationDirectory
 from commands.payment_gateway import PaymentGateway
 from commands.products import price_for_order
 from commands.steps import steps
@@ -32,24 +33,32 @@ def _tax_rate(state) -> Decimal:  # noqa: ANN001
     return state.tax.amount / base if base > 0 else Decimal("0")
 
 
-def _candidates(store: EventStore, state, line_id: str) -> list[str]:  # noqa: ANN001
+def _candidates(locations: LocationDirectory, state, line_id: str) -> list[str]:  # noqa: ANN001
+    """Where to reserve for ``line_id``: where the line is held, then where the order is,
+    then every active location, preferred first (from the Location streams)."""
     mine = [str(a["location"]) for a in state.allocations if a["line_id"] == line_id]
     order = [str(a["location"]) for a in state.allocations]
-    with store.datastore.get_connection() as conn:
-        rows = conn.execute(
-            "SELECT code FROM rm_locations.locations WHERE active ORDER BY priority, code"
-        ).fetchall()
     seen: list[str] = []
-    for code in [*mine, *order, *(r["code"] for r in rows)]:
+    for code in [*mine, *order, *locations.by_preference()]:
         if code not in seen:
             seen.append(code)
     return seen
 
 
-def _reserve(store, step, state, order_id: UUID, line_id: str, sku: str, qty: int, tag: str):  # noqa: ANN001
+def _reserve(  # noqa: ANN202
+    store: EventStore,
+    locations: LocationDirectory,
+    step,  # noqa: ANN001
+    state,  # noqa: ANN001
+    order_id: UUID,
+    line_id: str,
+    sku: str,
+    qty: int,
+    tag: str,
+):
     """Reserve ``qty`` at the first candidate location that has it; the allocation entry."""
     available = inventory.get(store, sku)
-    for code in _candidates(store, state, line_id):
+    for code in _candidates(locations, state, line_id):
         if available.level(code).available < qty:
             continue
         rid = uuid5(order_id, f"{tag}:{line_id}:{code}")
@@ -74,6 +83,7 @@ def edit(
     ctx: CommandContext,
     order_id: UUID,
     *,
+    locations: LocationDirectory,
     edit_id: UUID,
     kind: str,
     reason: str,
@@ -145,7 +155,7 @@ def edit(
     added = None
     if grow:
         tag = f"edit:{edit_id}"
-        added = _reserve(store, step, state, order_id, line_id, target_sku, grow, tag)
+        added = _reserve(store, locations, step, state, order_id, line_id, target_sku, grow, tag)
         allocations.append(added)
     # 2. payment: hold the new total
     pay = payments.get(store, order_id)

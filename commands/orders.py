@@ -52,7 +52,12 @@ def _claimed_order(store: EventStore, channel: str, channel_order_id: str) -> UU
 def _existing(store: EventStore, order_id: UUID) -> CommandResult:
     loaded = load(store, ORDER, order_id)
     position = store.position_of(order_id, loaded.version) or 0
-    extra = {"id": str(order_id), "number": loaded.state.number, "existing": True}
+    extra = {
+        "id": str(order_id),
+        "number": loaded.state.number,
+        "status": loaded.state.status,
+        "existing": True,
+    }
     return CommandResult(order_id, loaded.version, position, replayed=True, extra=extra)
 
 
@@ -75,7 +80,8 @@ def place(
     gift: GiftOptions | None = None,
     scheduled_delivery: date | None = None,
 ) -> CommandResult:
-    """Place an order. ``result.extra`` holds ``id``, ``number`` and ``existing``."""
+    """Place an order. ``result.extra`` holds ``id``, ``number``, ``status`` (``pending``, or
+    the existing channel order's) and ``existing``."""
     replay = replay_if_seen(store, ctx)
     if replay is not None:
         return replay
@@ -112,7 +118,9 @@ def place(
             gift=gift,
             scheduled_delivery=scheduled_delivery,
         )
-        return events, {"id": str(order_id), "number": number, "existing": False}
+        # The answer, decided with the events and kept with the key: a repeat says the same.
+        answer = {"id": str(order_id), "number": number, "status": "pending", "existing": False}
+        return events, answer
 
     def claim(_state: OrderState, _events: Sequence[DomainEvent]) -> list[StreamAppend]:
         if channel_order_id is None:

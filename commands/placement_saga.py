@@ -40,6 +40,7 @@ from psycopg_pool import ConnectionPool
 from commands import payments
 from commands.executor import RETRY_BUDGET_S
 from commands.fulfillment import plans_for
+from commands.location_directory import LocationDirectory
 from commands.payment_gateway import PaymentGateway
 from commands.process_manager import ProcessManager, Trigger
 from commands.unit_of_work import StateCache, UnitOfWork
@@ -97,8 +98,10 @@ class OrderPlacementSaga(ProcessManager):
         pool: ConnectionPool,
         gateway: PaymentGateway,
         settings: SagaSettings = SagaSettings(),
+        locations: LocationDirectory | None = None,
     ):
         self.store, self.pool, self.gateway, self.settings = store, pool, gateway, settings
+        self.locations = locations or LocationDirectory(store)  # the container passes its own
         self.cache = StateCache(size=2_000)  # the hot SKUs; each holds its reservations
 
     def handle(self, trigger: Trigger) -> None:
@@ -444,8 +447,5 @@ class OrderPlacementSaga(ProcessManager):
     # ---- what allocation reads -----------------------------------------------------------
 
     def _active_locations(self) -> dict[str, int]:
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT code, priority FROM rm_locations.locations WHERE active"
-            ).fetchall()
-        return {code: priority for code, priority in rows}
+        """Active locations and their priorities, from the Location streams (never a view)."""
+        return self.locations.active()

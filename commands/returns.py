@@ -1,7 +1,8 @@
 """Handlers for returns: request (only delivered units, within 30 days of their delivery,
 counted on the order's stream in the same transaction), receive (optional restock into a
-location, ``LinesReturned``, then the refund for the returned lines), reject and cancel (both
-free the units on the order's stream in the same transaction).
+location, or without one each unit back where it shipped from; ``LinesReturned``, then the
+refund for the returned lines), reject and cancel (both free the units on the order's stream
+in the same transaction).
 
 A refund that fails (declined, or the gateway kept failing through its retries) leaves the
 return ``received`` with ``ReturnRefundFailed``; receiving it again asks for a new refund
@@ -27,6 +28,7 @@ from domain.order import fulfillment as order_decide
 from domain.order.events import LinesDelivered
 from domain.order.values import LineQuantity
 from domain.returns import RETURN, ReturnRequested, ReturnState
+from domain.returns.restock import RestockPart, Shipped, restock_to
 from domain.returns.window import Delivery, require_within_window
 from eventstore.store import EventStore, StreamAppend
 
@@ -91,20 +93,55 @@ def receive(
     restock: bool,
     location: str | None = None,
 ) -> CommandResult:
-    """Receive, restock if asked, record ``LinesReturned``, refund; each step once."""
-    if restock and not location:
-        raise InvalidCommand("Restocking needs a location.", code="location_required")
-    if restock:
-        assert location is not None
+    """Receive, restock if asked, record ``LinesReturned``, refund; each step once. Restock
+    without ``location``: each unit goes back where it shipped from."""
+    parts: list[RestockPart] = []
+    if restock and location:
         inventory.require_location(store, location)
+    elif restock:
+        ret, _ = get(store, return_id)
+        if ret.status == "requested":
+            parts = _where_shipped_from(store, ret)
     execute(
         store,
         RETURN,
         return_id,
-        lambda s, _v: decide.receive(s, return_id, restock=restock, location=location),
+        lambda s, _v: decide.receive(
+            s, return_id, restock=restock, location=location, restock_to=parts
+        ),
         ctx,
     )
     return settle(store, gateway, ctx, return_id)
+
+
+def _where_shipped_from(store: EventStore, ret: ReturnState) -> list[RestockPart]:
+    """The return's units, each back to the location its delivered shipment left from."""
+    assert ret.order_id is not None
+    order = orders.get(store, ret.order_id)
+    shipped = [
+        Shipped(line_id, s.location, quantity)
+        for s in order.shipments
+        if s.delivered and not s.cancelled
+        for line_id, quantity in s.lines
+    ]
+    returned = {ln.line_id: ln.returned for ln in order.lines}
+    return restock_to(shipped, returned, ret.lines)
+
+
+def _restocks(ret: ReturnState) -> list[tuple[str, str, int, str]]:
+    """(line, location, units, step key) for each restock the received return asks for."""
+    if not ret.restock:
+        return []
+    if ret.location:
+        return [(x.line_id, ret.location, x.quantity, x.line_id) for x in ret.lines]
+    per_line: dict[str, int] = {}
+    for p in ret.restock_to:
+        per_line[p.line_id] = per_line.get(p.line_id, 0) + 1
+    return [
+        (p.line_id, p.location, p.quantity,
+         p.line_id if per_line[p.line_id] == 1 else f"{p.line_id}:{p.location}")
+        for p in ret.restock_to
+    ]  # fmt: skip
 
 
 def settle(
@@ -115,18 +152,17 @@ def settle(
     order_id = ret.order_id
     step = steps(ctx, f"return:{return_id}", correlation_id=str(order_id))
     order = orders.get(store, order_id)
-    if ret.restock and ret.location:
-        for x in ret.lines:
-            line = order.line(x.line_id)
-            assert line is not None
-            inventory.receive(
-                store,
-                step(f"restock:{x.line_id}"),
-                sku=line.sku,
-                location=ret.location,
-                quantity=x.quantity,
-                reference=f"return:{return_id}",
-            )
+    for line_id, location, quantity, key in _restocks(ret):
+        line = order.line(line_id)
+        assert line is not None
+        inventory.receive(
+            store,
+            step(f"restock:{key}"),
+            sku=line.sku,
+            location=location,
+            quantity=quantity,
+            reference=f"return:{return_id}",
+        )
     execute(
         store,
         ORDER,

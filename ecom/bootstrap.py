@@ -10,6 +10,7 @@ from psycopg_pool import ConnectionPool
 
 import migrations
 from commands.fulfillment_saga import FulfillmentSaga
+from commands.location_directory import LocationDirectory
 from commands.payment_gateway import PaymentGateway, PostgresAnswers, SandboxGateway
 from commands.payments import RetryPolicy
 from commands.placement_saga import OrderPlacementSaga, SagaSettings
@@ -58,6 +59,8 @@ class Container:
     runner: ProjectionRunner
     gateway: PaymentGateway
     processes: ProcessRunner
+    #: The write side's locations (code → priority, active), from the Location streams.
+    locations: LocationDirectory
     chainer: EventChainer | None = None  # extends the audit hash chain
     keyring: KeyRing | None = None  # per-customer keys for personal data
 
@@ -98,6 +101,7 @@ def build(settings: Settings | None = None, *, url: str | None = None) -> Contai
     store = EventStore(recorder, mapper)
     runner = ProjectionRunner(pool, mapper, all_projections(), batch_size=settings.projection_batch)
     gateway = SandboxGateway(slow_delay_s=settings.payment_timeout_s, memory=PostgresAnswers(pool))
+    locations = LocationDirectory(store)
     saga = OrderPlacementSaga(
         store,
         pool,
@@ -106,6 +110,7 @@ def build(settings: Settings | None = None, *, url: str | None = None) -> Contai
             reservation_ttl=timedelta(seconds=settings.reservation_ttl_s),
             payment_retry=RetryPolicy(timeout_s=settings.payment_timeout_s),
         ),
+        locations=locations,
     )
     return Container(
         settings=settings,
@@ -114,6 +119,7 @@ def build(settings: Settings | None = None, *, url: str | None = None) -> Contai
         pool=pool,
         runner=runner,
         gateway=gateway,
+        locations=locations,
         chainer=EventChainer(
             pool, mac_key=mac_key_of(load_or_create_key(audit_key_path(settings.data_dir)))
         ),

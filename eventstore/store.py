@@ -38,6 +38,19 @@ class StoredIdempotentResult:
     result: dict[str, Any]
 
 
+#: The key of a record's ``result`` that keeps the first HTTP answer given under the key.
+RESPONSE_FIELD = "http_response"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """The first answer given under an idempotency key, replayed verbatim."""
+
+    status: int
+    content_type: str
+    body: bytes
+
+
 class IdempotencyKeyTaken(Exception):
     """A concurrent request with the same key committed first."""
 
@@ -202,12 +215,47 @@ class EventStore:
         result = row["result"]
         if isinstance(result, (str, bytes)):
             result = orjson.loads(result)
+        result = {k: v for k, v in result.items() if k != RESPONSE_FIELD}
         return StoredIdempotentResult(
             stream_id=row["stream_id"],
             version=row["version"],
             position=row["notification_id"] or 0,
             result=result,
         )
+
+    def stored_response(
+        self, principal: str, key: str, request_hash: str
+    ) -> StoredResponse | None:
+        """The first answer kept under this key for this very request, if any."""
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(
+                f"SELECT result -> '{RESPONSE_FIELD}' AS r FROM {IDEMPOTENCY_TABLE} "
+                "WHERE principal = %s AND key = %s AND request_hash = %s",
+                (principal, key, request_hash),
+            ).fetchone()
+        return _response(row["r"]) if row is not None else None
+
+    def keep_response(
+        self, principal: str, key: str, request_hash: str, answer: StoredResponse
+    ) -> StoredResponse | None:
+        """Keep ``answer`` as the key's first answer, unless one is kept already; return the
+        answer that is kept (None when the key holds no record for this request: the command
+        took no key, so there is nothing to replay)."""
+        kept = {
+            "status": answer.status,
+            "content_type": answer.content_type,
+            "body": answer.body.decode(),
+        }
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(
+                f"UPDATE {IDEMPOTENCY_TABLE} SET result = result || %s::jsonb "
+                "WHERE principal = %s AND key = %s AND request_hash = %s "
+                f"AND NOT result ? '{RESPONSE_FIELD}' RETURNING 1 AS kept",
+                (orjson.dumps({RESPONSE_FIELD: kept}).decode(), principal, key, request_hash),
+            ).fetchone()
+        if row is not None:
+            return answer
+        return self.stored_response(principal, key, request_hash)
 
     def _decode(self, row: dict[str, Any]) -> RecordedEvent:
         return self.mapper.to_recorded(
@@ -217,3 +265,11 @@ class EventStore:
             row["topic"],
             row["state"],
         )
+
+
+def _response(value: Any) -> StoredResponse | None:
+    if isinstance(value, (str, bytes)):
+        value = orjson.loads(value)
+    if not value:
+        return None
+    return StoredResponse(value["status"], value["content_type"], value["body"].encode())

@@ -46,7 +46,7 @@ def _run(container, ctx, order_id: UUID, **kwargs) -> LineEditAck:  # noqa: ANN0
     orders.require_exists(container.store, order_id)
     result = line_edits.edit(
         container.store, container.gateway, ctx, order_id, edit_id=_edit_id(ctx, order_id),
-        **kwargs,
+        locations=container.locations, **kwargs,
     )  # fmt: skip
     return LineEditAck(
         id=str(order_id),

@@ -258,11 +258,10 @@ def _place(container: Any, ctx: CommandContext, body: PlaceOrder) -> tuple[bytes
         tax_policy=FlatRateTax(settings.tax_rate),
         shipping_policy=FlatRateShipping(settings.shipping_flat, settings.free_shipping_over),
     )
-    state = orders.get(container.store, result.stream_id) if result.replayed else None
-    ack = OrderAck(
+    ack = OrderAck(  # from the result only: a replay under the key says what the first did
         id=str(result.stream_id),
         number=result.extra["number"],
-        status=state.status if state is not None else "pending",
+        status=result.extra.get("status", "pending"),
         version=result.version,
         position=result.position,
     )

@@ -53,6 +53,9 @@ class ReturnOut(BaseModel):
     lines: list[dict[str, Any]]
     restock: bool
     location: str | None
+    #: Restocked without a location: where each line's units went back (where they shipped
+    #: from), ``[{line_id, location, quantity}]``.
+    restock_to: list[dict[str, Any]] = []
     refunded: str
     version: int
 
@@ -122,6 +125,7 @@ def get_return(return_id: UUID, container: ContainerDep, response: Response):
         lines=[x.model_dump() for x in state.lines],
         restock=state.restock,
         location=state.location,
+        restock_to=[p.model_dump() for p in state.restock_to],
         refunded=str(state.refunded),
         version=version,
     )
@@ -129,8 +133,9 @@ def get_return(return_id: UUID, container: ContainerDep, response: Response):
 
 @router.post("/returns/{return_id}/receive", response_model=ReturnAck)
 def receive_return(return_id: UUID, body: ReceiveReturn, container: ContainerDep, ctx: ContextDep):
-    """Receive the parcel; restock into ``location`` if asked; the refund for the returned
-    lines follows (the return ends ``refunded``)."""
+    """Receive the parcel; restock if asked, into ``location`` or, without one, each unit
+    back to the location it shipped from; the refund for the returned lines follows (the
+    return ends ``refunded``)."""
     returns.get(container.store, return_id)
     result = returns.receive(
         container.store,

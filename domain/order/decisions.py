@@ -67,8 +67,11 @@ def modify_order(
     gift: GiftOptions | None = None,
     scheduled_delivery: date | None = None,
 ) -> list[DomainEvent]:
-    """One ``OrderModified`` per field whose value differs from the current one."""
+    """One ``OrderModified`` per field whose value differs from the current one. A split
+    parent is frozen: its children carry the order on."""
     require_order(state, order_id)
+    if state.split:
+        raise Conflict("This order was split; modify its children.", code="order_frozen")
     requested = {
         "shipping_address": shipping_address,
         "priority": priority,

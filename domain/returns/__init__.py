@@ -8,16 +8,18 @@ refund. The 30-day return window lives in ``domain.returns.window``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import ClassVar
 from uuid import UUID
 
 from domain.aggregate import AggregateType
-from domain.errors import Conflict, IllegalTransition, NotFound
+from domain.errors import Conflict, IllegalTransition, InvalidCommand, NotFound
 from domain.events import DomainEvent
 from domain.money import Amount
 from domain.order.values import LineQuantity
+from domain.returns.restock import RestockPart
 
 
 class ReturnEvent(DomainEvent):
@@ -31,9 +33,13 @@ class ReturnRequested(ReturnEvent):
 
 
 class ReturnReceived(ReturnEvent):
+    """Received; restocked into ``location`` if one was named, else each unit back where it
+    shipped from, as ``restock_to`` says (decided at receipt, ``domain.returns.restock``)."""
+
     order_id: UUID
     restock: bool
     location: str | None = None
+    restock_to: list[RestockPart] = []
 
 
 class ReturnRefunded(ReturnEvent):
@@ -79,6 +85,7 @@ class ReturnState:
     status: str = "requested"
     restock: bool = False
     location: str | None = None
+    restock_to: tuple[RestockPart, ...] = ()  # without a location: where each unit goes
     refunded: Decimal = Decimal("0")
     failed_refunds: tuple[UUID, ...] = ()  # refunds that failed, in order
 
@@ -93,7 +100,13 @@ def evolve(state: ReturnState, event: DomainEvent) -> ReturnState:
         case ReturnRequested():
             return ReturnState(True, event.order_id, tuple(event.lines))
         case ReturnReceived():
-            return replace(state, status="received", restock=event.restock, location=event.location)
+            return replace(
+                state,
+                status="received",
+                restock=event.restock,
+                location=event.location,
+                restock_to=tuple(event.restock_to),
+            )
         case ReturnRefunded():
             return replace(state, status="refunded", refunded=event.amount)
         case ReturnRefundFailed():
@@ -114,14 +127,29 @@ def require_return(state: ReturnState, return_id: UUID) -> ReturnState:
     return state
 
 
-def receive(state: ReturnState, return_id: UUID, *, restock: bool, location: str | None):
+def receive(
+    state: ReturnState,
+    return_id: UUID,
+    *,
+    restock: bool,
+    location: str | None,
+    restock_to: Sequence[RestockPart] = (),
+):
+    """Receive the parcel. Restocking needs ``location`` or, without one, ``restock_to``
+    (where each unit shipped from); not restocking takes neither."""
     require_return(state, return_id)
     assert state.order_id is not None
     if state.status in ("received", "refunded"):
         return []
     if state.status != "requested":
         raise IllegalTransition("return", state.status, "received")
-    return [ReturnReceived(order_id=state.order_id, restock=restock, location=location)]
+    if restock and not location and not restock_to:
+        raise InvalidCommand("Restocking needs a location.", code="location_required")
+    parts = list(restock_to) if restock and not location else []
+    received = ReturnReceived(
+        order_id=state.order_id, restock=restock, location=location, restock_to=parts
+    )
+    return [received]
 
 
 def mark_refunded(state: ReturnState, return_id: UUID, *, refund_id: UUID, amount: Decimal):

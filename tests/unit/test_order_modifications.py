@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from uuid import uuid4
 
 import pytest
 
 from domain.errors import Conflict, InvalidCommand, NotFound
 from domain.order import OrderState
 from domain.order.decisions import modify_order
-from domain.order.events import OrderModified
+from domain.order.events import OrderModified, OrderSplit
 from domain.order.values import Address, GiftOptions
 from tests.unit.test_order_placement import ADDRESS, NOW, ORDER_ID, given, placed
 
@@ -113,3 +114,18 @@ def test_setting_gift_options_equal_to_the_current_ones_writes_nothing():
     state = given(placed(gift=gift))
     assert modify(state, gift=GiftOptions(wrap=True)) == []
     assert len(modify(state, gift=GiftOptions(wrap=False))) == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"priority": "high"}, {"shipping_address": ADDRESS.model_copy(update={"city": "X"})},
+     {"gift": GiftOptions(wrap=True)}, {"priority": "normal"}],
+)  # fmt: skip
+def test_a_split_parent_is_frozen_even_for_a_change_that_would_write_nothing(change):
+    # Given an order that was split into children
+    children = [{"order_id": str(uuid4()), "number": 2, "location": "WH1"}]
+    state = given(placed(), OrderSplit(reason="multi_warehouse", children=children))
+    # When it is modified, Then it refuses as frozen
+    with pytest.raises(Conflict) as err:
+        modify(state, **change)
+    assert err.value.code == "order_frozen"
