@@ -63,7 +63,7 @@ def resolve(cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> dict[U
 
 
 def payment_status(p: dict) -> str:
-    """DOMAIN section 3 from a view's running totals (decimal strings)."""
+    """``domain.payment.state.payment_status`` from a view's running totals (decimal strings)."""
     from decimal import Decimal
 
     auth, cap, void, ref = (Decimal(p[k]) for k in ("authorized", "captured", "voided", "refunded"))

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from domain.events import DomainEvent
 
-#: The one list of movement types (DOMAIN.md 2.3).
+#: The one list of movement types.
 MovementType = Literal[
     "receipt",
     "shipment",

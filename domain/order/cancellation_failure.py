@@ -1,5 +1,5 @@
-"""Order decisions for an approved cancellation whose money could not be unwound (DOMAIN 2.1,
-3): FailCancellation records ``CancellationFailed`` (``approved → failed``), and approving the
+"""Order decisions for an approved cancellation whose money could not be unwound:
+FailCancellation records ``CancellationFailed`` (``approved → failed``), and approving the
 failed request again retries it (``CancellationRetried``: ``failed → approved``, then
 ``completed`` or ``failed`` once more). The other cancellation decisions live in
 ``domain.order.fulfillment``.

@@ -258,7 +258,7 @@ class CancellationFailed(OrderEvent):
 
 class CancellationRetried(OrderEvent):
     """A ``failed`` cancellation request approved again: it is ``approved`` once more and its
-    money steps run again (DOMAIN 2.1: failed → completed, retried)."""
+    money steps run again (``failed → approved``, then ``completed`` or ``failed``)."""
 
     request_id: UUID
     attempt: int  # 1 for the first retry

@@ -1,4 +1,4 @@
-"""The order's derived status (DOMAIN.md section 3) and the table of its legal moves.
+"""The order's derived status (``derive_status``) and the table of its legal moves.
 
 No command sets a status: it follows from what the stream recorded (line counts, confirmation,
 cancellation, picking). Decisions that record such facts check the move with

@@ -276,7 +276,7 @@ def settle_refund(
 
 
 def payment_status(state: PaymentState) -> str:
-    """DOMAIN section 3: the first that holds."""
+    """The payment status: the first of these that holds."""
     if state.refunded > ZERO and state.refunded >= state.captured:
         return "refunded"
     if state.refunded > ZERO:

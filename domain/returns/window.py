@@ -1,4 +1,4 @@
-"""The return window (DOMAIN §2.6): units come back within 30 days of their delivery.
+"""The return window: units come back within 30 days of their delivery.
 
 Pure: the handler passes each line's deliveries (units and when the ``LinesDelivered`` that
 brought them was recorded), the units already in returns, and the command's clock. Returns are

@@ -1,4 +1,4 @@
-"""Carrier choice (DOMAIN §2.5): when a shipment names no carrier, the one with the best score
+"""Carrier choice: when a shipment names no carrier, the one with the best score
 = 0.7 × on-time rate + 0.3 × cheapness wins, cheapness being the cost normalised over the
 table (the cheapest scores 1, the dearest 0). Ties go to the name first in alphabetical order,
 so the choice is deterministic. Pure: the table is data, passed in or the default below."""

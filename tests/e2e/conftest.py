@@ -103,7 +103,7 @@ def running_server(database_url: str, **env_extra: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def server_url(database_url: str, container) -> Iterator[str]:
-    """The program without its process managers: orders stay ``pending`` (issue 2 scope)."""
+    """The program without its process managers: orders stay ``pending``."""
     with running_server(database_url, ECOM_RUN_PROCESSES="0") as base:
         yield base
 

@@ -1,4 +1,4 @@
-"""DOMAIN §3: a failing void or refund retries, then ``CancellationFailed`` and an alert.
+"""Cancelling: a failing void or refund retries, then ``CancellationFailed`` and an alert.
 
 Over HTTP against a server running its process managers, with the sandbox token
 ``tok_refund_fails`` (its authorization can never be voided or refunded): the approval answers

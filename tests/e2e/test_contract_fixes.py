@@ -1,4 +1,4 @@
-"""Three promises of the contract, over HTTP against a server running its process managers:
+"""Three promises of the HTTP API, over HTTP against a server running its process managers:
 a split parent is frozen (``PATCH`` answers 409), a restock without a location puts each unit
 back where it shipped from, and a repeated ``POST`` under the same ``Idempotency-Key``
 answers the first response byte for byte, even after the saga has moved the order on."""

@@ -2,7 +2,7 @@
 splits, cancellation approval), over HTTP against a server running its process managers.
 
 Same key + same body → the first answer, nothing written again; same key + different body →
-422 ``idempotency_key_reused``, nothing written (API.md "Idempotency")."""
+422 ``idempotency_key_reused``, nothing written (docs/api.md, "Idempotency-Key")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Orders over HTTP: acceptance scenarios 1, 2, 11-19 of DOMAIN.md section 4, concurrency
+"""Orders over HTTP: modifications, notes, tags and the timeline, concurrency
 headers, and bad input for every endpoint (a documented 4xx that writes nothing)."""
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def test_lists_filter_by_customer_and_status_and_page_with_a_cursor(api, sku):
     assert len(api.get("/orders", params=window).json()["items"]) == 3
 
 
-# ---- scenarios 1, 2, 18, 19: modifications -----------------------------------------------
+# ---- modifications -----------------------------------------------------------------------
 
 
 def test_s1_changing_priority_records_old_new_reason_actor_and_time(api, sku):
@@ -217,7 +217,7 @@ def test_a_stale_if_match_is_412_and_a_current_one_passes(api, sku):
     assert patch(api, order["id"], body, **{"If-Match": '"1"'}).status_code == 200
 
 
-# ---- scenarios 11-14: notes and tags -----------------------------------------------------
+# ---- notes and tags ----------------------------------------------------------------------
 
 
 def test_s11_an_internal_note_is_absent_from_the_customer_view(api, sku):
@@ -291,7 +291,7 @@ def test_s14_a_tag_lookup_returns_exactly_the_tagged_orders(api, sku):
     assert sorted(o["id"] for o in found.json()["items"]) == sorted(tagged[1:])
 
 
-# ---- scenarios 15-17: timeline -----------------------------------------------------------
+# ---- timeline ----------------------------------------------------------------------------
 
 
 def test_s15_a_new_orders_timeline_starts_with_order_placed(api, sku):

@@ -1,4 +1,4 @@
-"""Scenario 24 over HTTP: the payment gateway does not answer before the reservations' time
+"""Over HTTP: the payment gateway does not answer before the reservations' time
 limit, so the saga lets the holds expire and cancels ``reservation_expired``; the units are
 available again."""
 

@@ -1,6 +1,6 @@
 """The placement saga when the gateway approves only after the reservations' time limit:
 the holds expire, the late authorization is voided, the order is cancelled
-``reservation_expired`` (DOMAIN §3, "TTL reached while pending")."""
+``reservation_expired`` (the time limit was reached while it was pending)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Input hygiene at the edge (issue 6): money within the currency's decimals, unknown fields
+"""Input hygiene at the edge: money within the currency's decimals, unknown fields
 refused, strings bounded, quantities bounded before any work."""
 
 from __future__ import annotations

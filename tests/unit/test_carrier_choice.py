@@ -1,4 +1,4 @@
-"""Carrier choice, given / when / then (DOMAIN §2.5): score = 0.7 × on-time + 0.3 × cheapness
+"""Carrier choice, given / when / then: score = 0.7 × on-time + 0.3 × cheapness
 (cost normalised over the table), ties to the first name."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Order decisions and state for a cancellation whose money could not be unwound (DOMAIN 2.1,
-3), given / when / then: FailCancellation makes an approved request ``failed`` once per
+"""Order decisions and state for a cancellation whose money could not be unwound,
+given / when / then: FailCancellation makes an approved request ``failed`` once per
 attempt; approving it again retries it (``failed → approved``, then ``completed``); the order
 itself is left as it was."""
 

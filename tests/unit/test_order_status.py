@@ -1,4 +1,4 @@
-"""The derived order status: the table of section 3 and the legal moves of section 2.1."""
+"""The derived order status: its table (``derive_status``) and the legal moves between statuses."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Return rules, given / when / then (DOMAIN §2.6): only delivered units, per line at most what
+"""Return rules, given / when / then: only delivered units, per line at most what
 was delivered and is not already in a return, within 30 days of the delivery; a requested
 return may be cancelled (``requested → cancelled``), nothing after that."""
 
