@@ -5,7 +5,7 @@ location.
 Compensations: no stock → cancel ``out_of_stock`` with nothing held; payment declined or timed
 out → release every reservation, cancel ``payment_declined``; a reservation expired before
 confirmation → re-reserve once, else release, void, cancel ``reservation_expired``; the time
-limit reached before the gateway answered (scenario 24) → the holds expire, an authorization
+limit reached before the gateway answered → the holds expire, an authorization
 that came late is voided, cancel ``reservation_expired``.
 
 The saga handles a batch of orders at once, in three phases:
