@@ -9,6 +9,7 @@ from datetime import timedelta
 from psycopg_pool import ConnectionPool
 
 import migrations
+from commands.context import Clock, system_clock
 from commands.fulfillment_saga import FulfillmentSaga
 from commands.payment_gateway import PaymentGateway, PostgresAnswers, SandboxGateway
 from commands.payments import RetryPolicy
@@ -60,6 +61,7 @@ class Container:
     processes: ProcessRunner
     chainer: EventChainer | None = None  # extends the audit hash chain
     keyring: KeyRing | None = None  # per-customer keys for personal data
+    clock: Clock = system_clock  # what the process managers stamp their decisions with
 
     def migrate(self) -> list[str]:
         return migrations.apply(
@@ -85,7 +87,9 @@ class Container:
         self.store.datastore.close()
 
 
-def build(settings: Settings | None = None, *, url: str | None = None) -> Container:
+def build(
+    settings: Settings | None = None, *, url: str | None = None, clock: Clock = system_clock
+) -> Container:
     settings = settings or Settings.from_env()
     url = url or resolve_database_url(settings.database_url, settings.data_dir)
     datastore = make_datastore(
@@ -106,6 +110,7 @@ def build(settings: Settings | None = None, *, url: str | None = None) -> Contai
             reservation_ttl=timedelta(seconds=settings.reservation_ttl_s),
             payment_retry=RetryPolicy(timeout_s=settings.payment_timeout_s),
         ),
+        clock=clock,
     )
     return Container(
         settings=settings,
@@ -118,5 +123,6 @@ def build(settings: Settings | None = None, *, url: str | None = None) -> Contai
             pool, mac_key=mac_key_of(load_or_create_key(audit_key_path(settings.data_dir)))
         ),
         keyring=keyring,
-        processes=ProcessRunner(store, [saga, FulfillmentSaga(store, gateway)]),
+        clock=clock,
+        processes=ProcessRunner(store, [saga, FulfillmentSaga(store, gateway, clock)]),
     )
