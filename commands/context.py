@@ -1,12 +1,27 @@
-"""What every command carries besides its own fields: who, when, why, and its idempotency key."""
+"""What every command carries besides its own fields: who, when, why, and its idempotency key;
+and the clock a decider reads its "when" from.
+
+A command is stamped when it is decided, by whoever decides it: an HTTP request when it
+arrives, a process manager when it takes up an event (never the triggering event's time). The
+composition root owns the clock (``ecom/bootstrap.py``) and hands it to the process managers;
+tests pass one they control."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 from eventstore.recorded import EventMeta
+
+#: What a decider reads the time from: an aware UTC instant per call.
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    """The machine's clock, in UTC."""
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,8 @@
   changed nothing: the key is still taken, so another request under it is refused).
 - An aggregate type with ``snapshot_every`` is loaded from its latest snapshot plus the events
   after it, and an append that makes one due writes it after the commit (best effort).
+- The load knows when the stream's last event occurred (``Loaded.last_at``); the append is
+  stamped no earlier (``StreamAppend.not_before``), so time never goes back within a stream.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Generic, TypeVar
 from uuid import UUID
 
@@ -39,6 +42,9 @@ class Loaded(Generic[S]):
     events_read: int = 0
     #: The version of the snapshot the load started from; 0 when it folded the whole stream.
     snapshot_version: int = 0
+    #: When the event at ``version`` occurred (None for an empty stream): an append after it
+    #: is stamped no earlier (pass it as ``StreamAppend.not_before``).
+    last_at: datetime | None = None
 
 
 def load(store: EventStore, aggregate: AggregateType[S], stream_id: UUID) -> Loaded[S]:
@@ -47,12 +53,18 @@ def load(store: EventStore, aggregate: AggregateType[S], stream_id: UUID) -> Loa
     if aggregate.snapshot_every is None:
         events = store.load(stream_id)
         state = aggregate.fold(e.to_domain() for e in events)
-        return Loaded(state, events[-1].version if events else 0, len(events))
+        if not events:
+            return Loaded(state, 0)
+        return Loaded(state, events[-1].version, len(events), last_at=events[-1].meta.occurred_at)
     snapshot = snapshots.latest(store, aggregate, [stream_id]).get(stream_id)
-    start, state = (snapshot.version, snapshot.state) if snapshot else (0, None)
+    if snapshot is None:
+        snapshot = snapshots.Snapshot(0, None)
+    start = snapshot.version
     tail = store.load_many({stream_id: start})[stream_id]
-    state = aggregate.fold((e.to_domain() for e in tail), state)
-    return Loaded(state, tail[-1].version if tail else start, len(tail), start)
+    state = aggregate.fold((e.to_domain() for e in tail), snapshot.state)
+    if tail:
+        return Loaded(state, tail[-1].version, len(tail), start, tail[-1].meta.occurred_at)
+    return Loaded(state, start, 0, start, snapshot.at)
 
 
 def replay_if_seen(store: EventStore, ctx: CommandContext) -> CommandResult | None:
@@ -139,7 +151,7 @@ def execute(
         # Other streams first, so the aggregate's own last event has the highest position: the
         # position a first answer and an idempotent replay both report.
         appends = list(also(loaded.state, events)) if also is not None else []
-        appends.append(StreamAppend(stream_id, loaded.version, events))
+        appends.append(StreamAppend(stream_id, loaded.version, events, not_before=loaded.last_at))
         new_version = loaded.version + len(events)
         record = None
         if ctx.idempotency is not None:

@@ -112,7 +112,11 @@ def update(
         started = order_decide.start_fulfillment(
             order.state, state.order_id, plan_id=plan_id, location=state.location
         )
-        return [StreamAppend(state.order_id, order.version, started)] if started else []
+        return (
+            [StreamAppend(state.order_id, order.version, started, not_before=order.last_at)]
+            if started
+            else []
+        )
 
     return execute(
         store,

@@ -9,13 +9,15 @@
 
 The HTTP handlers do the same steps synchronously; every step carries a key scoped by the
 shipment, request or order, so whichever runs first writes and the other replays. After a crash
-this manager resumes from its stored position and completes what was left half done."""
+this manager resumes from its stored position and completes what was left half done. Its steps
+are stamped with its clock when it takes up the event."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
 from commands import cancellations, fulfillment, inventory, orders, payments, shipments
+from commands.context import Clock, system_clock
 from commands.payment_gateway import PaymentGateway
 from commands.process_manager import ProcessManager, Trigger
 from commands.steps import steps
@@ -31,12 +33,12 @@ class FulfillmentSaga(ProcessManager):
         "shipment.ShipmentDelivered",
     )
 
-    def __init__(self, store: EventStore, gateway: PaymentGateway):
-        self.store, self.gateway = store, gateway
+    def __init__(self, store: EventStore, gateway: PaymentGateway, clock: Clock = system_clock):
+        self.store, self.gateway, self.clock = store, gateway, clock
 
     def handle(self, trigger: Trigger) -> None:
         e = trigger.event
-        ctx = trigger.context("fulfillment")
+        ctx = trigger.context("fulfillment", now=self.clock())
         match e.type:
             case "shipment.ShipmentDispatched":
                 shipments.complete_dispatch(self.store, self.gateway, ctx, e.stream_id)

@@ -17,6 +17,7 @@ from uuid import UUID
 from commands.context import CommandContext, CommandResult
 from commands.executor import execute, idempotency_record, load, replay_if_seen
 from commands.products import prices_for_order
+from commands.time_travel import events_until
 from domain.errors import ConcurrencyConflict, NotFound
 from domain.events import DomainEvent
 from domain.ids import channel_order_stream
@@ -367,12 +368,9 @@ def state_at(
     version: int | None = None,
     as_of: datetime | None = None,
 ) -> tuple[OrderState, int]:
-    """The order as it was at ``version`` or at instant ``as_of``: (state, version then)."""
-    events = _order_events(store, order_id)
-    if version is not None:
-        events = [e for e in events if e.version <= version]
-    if as_of is not None:
-        events = [e for e in events if e.meta.occurred_at <= as_of]
+    """The order as it was at ``version`` or at instant ``as_of``: (state, version then), the
+    fold of the stream's prefix (its events up to the first one after either)."""
+    events = events_until(_order_events(store, order_id), version=version, as_of=as_of)
     if not events:
         raise NotFound(
             f"Order {order_id} did not exist yet at that point.", code="order_not_yet_placed"

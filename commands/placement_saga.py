@@ -22,6 +22,10 @@ Each event carries its order's id as correlation id and the triggering ``OrderPl
 causation id. A conflict with another writer re-decides the phase on fresh state. After a
 crash the batch is replayed: confirmed or cancelled orders are skipped and an order's active
 holds are resumed instead of reserved again, so nothing is written twice.
+
+Time: each phase reads the saga's clock once, when it decides, and stamps what it decides with
+it (never with the ``OrderPlaced``'s time). A hold is made then and its time limit runs from
+then; whether a hold ran out is judged when the gateway's answers are in.
 """
 
 from __future__ import annotations
@@ -31,13 +35,14 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid5
 
 from psycopg_pool import ConnectionPool
 
 from commands import payments
+from commands.context import Clock, CommandContext, system_clock
 from commands.executor import RETRY_BUDGET_S
 from commands.fulfillment import plans_for
 from commands.location_directory import LocationDirectory
@@ -60,7 +65,6 @@ from eventstore.store import EventStore
 alerts = logging.getLogger("ecom.alerts")
 
 
-
 @dataclass(frozen=True)
 class SagaSettings:
     reservation_ttl: timedelta = timedelta(hours=2)
@@ -78,14 +82,14 @@ class _Order:
     lines: list[LineNeed]
     held: list[tuple[Allocation, UUID]] = field(default_factory=list)
     answer: payments.AuthorizationAnswer | None = None
+    #: The key the gateway is asked under (made of the trigger and the step, not the time).
+    gateway_key: str = ""
 
-    def meta(self, step: str) -> EventMeta:
-        return self.trigger.context(step, correlation_id=str(self.order_id)).meta()
+    def context(self, step: str, now: datetime) -> CommandContext:
+        return self.trigger.context(step, now=now, correlation_id=str(self.order_id))
 
-    @property
-    def gateway_key(self) -> str:
-        ctx = self.trigger.context("authorize", correlation_id=str(self.order_id))
-        return payments.authorization_key(ctx, self.order_id)
+    def meta(self, step: str, now: datetime) -> EventMeta:
+        return self.context(step, now).meta()
 
 
 class OrderPlacementSaga(ProcessManager):
@@ -99,9 +103,11 @@ class OrderPlacementSaga(ProcessManager):
         gateway: PaymentGateway,
         settings: SagaSettings = SagaSettings(),
         locations: LocationDirectory | None = None,
+        clock: Clock = system_clock,
     ):
         self.store, self.pool, self.gateway, self.settings = store, pool, gateway, settings
         self.locations = locations or LocationDirectory(store)  # the container passes its own
+        self.clock = clock
         self.cache = StateCache(size=2_000)  # the hot SKUs; each holds its reservations
 
     def handle(self, trigger: Trigger) -> None:
@@ -151,30 +157,31 @@ class OrderPlacementSaga(ProcessManager):
         """Allocate and reserve each open order; return those now holding stock."""
         uow = self._load(orders)
         locations = self._active_locations()
+        now = self.clock()  # when the holds are made: their time limit runs from here
         reserved = []
         for o in orders:
             state = uow.state(o.order_id)
             if state.split or state.cancelled or state.confirmed:
                 continue  # frozen by a split, cancelled or decided already
-            if self._guarded(uow, o, lambda o=o: self._hold(uow, o, locations)):
+            if self._guarded(uow, o, lambda o=o: self._hold(uow, o, locations, now)):
                 reserved.append(o)
-        uow.commit(orders[0].meta("reserve")) if orders else None
+        uow.commit(orders[0].meta("reserve", now)) if orders else None
         return reserved
 
-    def _hold(self, uow: UnitOfWork, o: _Order, locations: dict[str, int]) -> bool:
+    def _hold(self, uow: UnitOfWork, o: _Order, locations: dict[str, int], now: datetime) -> bool:
         """Resume the order's holds or reserve afresh; cancel ``out_of_stock`` if it cannot
         be covered. True when the order holds its stock."""
-        o.held = self._resume(uow, o)
+        o.held = self._resume(uow, o, now)
         if o.held:
             return True
         point = uow.savepoint()
         try:
-            o.held = self._reserve(uow, o, locations)
+            o.held = self._reserve(uow, o, locations, now)
         except Conflict:
             o.held = []
         if not o.held:
             uow.rollback_to(point)  # nothing held: a partial plan is not written
-            self._cancel(uow, o, "out_of_stock")
+            self._cancel(uow, o, "out_of_stock", now)
             return False
         return True
 
@@ -190,7 +197,7 @@ class OrderPlacementSaga(ProcessManager):
             alerts.exception("ALERT placement saga could not decide order %s", o.order_id)
             return False
 
-    def _resume(self, uow: UnitOfWork, o: _Order) -> list[tuple[Allocation, UUID]]:
+    def _resume(self, uow: UnitOfWork, o: _Order, now: datetime) -> list[tuple[Allocation, UUID]]:
         """After a crash: the order's active holds, if they cover every line. A partial hold
         is released, so nothing is left orphaned and allocation is decided afresh."""
         held: list[tuple[Allocation, UUID]] = []
@@ -203,10 +210,10 @@ class OrderPlacementSaga(ProcessManager):
             covered[alloc.line_id] = covered.get(alloc.line_id, 0) + alloc.quantity
         if held and all(covered.get(line.line_id) == line.quantity for line in o.lines):
             return held
-        self._release(uow, o, held, "partial_hold_after_restart")
+        self._release(uow, o, held, "partial_hold_after_restart", now)
         return []
 
-    def _reserve(self, uow: UnitOfWork, o: _Order, locations: dict[str, int]):  # noqa: ANN202
+    def _reserve(self, uow: UnitOfWork, o: _Order, locations: dict[str, int], now: datetime):  # noqa: ANN202
         if o.data.get("split_location"):  # a split child is served by its part's location
             locations = {k: v for k, v in locations.items() if k == o.data["split_location"]}
         available = {
@@ -216,9 +223,8 @@ class OrderPlacementSaga(ProcessManager):
         plan = allocate(o.lines, locations, available)
         if plan is None:
             return []
-        now = o.trigger.event.meta.occurred_at
         expires_at = now + self.settings.reservation_ttl
-        meta = o.meta("reserve")
+        meta = o.meta("reserve", now)
         return [(a, self._reserve_one(uow, o, a, expires_at, now, meta)) for a in plan]
 
     def _reserve_one(self, uow, o: _Order, alloc: Allocation, expires_at, now, meta) -> UUID:  # noqa: ANN001
@@ -255,7 +261,10 @@ class OrderPlacementSaga(ProcessManager):
     # ---- phase 2: authorize --------------------------------------------------------------
 
     def _authorize_phase(self, orders: list[_Order]) -> None:
+        now = self.clock()
+
         def ask(o: _Order) -> None:
+            o.gateway_key = payments.authorization_key(o.context("authorize", now), o.order_id)
             total = o.data["total"]
             o.answer = payments.ask_authorization(
                 self.gateway,
@@ -284,36 +293,36 @@ class OrderPlacementSaga(ProcessManager):
             plan_decide.PLAN,
             [plan_stream(o.order_id, a.location) for o in orders for a, _rid in o.held],
         )
-        clock = datetime.now(UTC)  # when the answers are in: has any hold run out meanwhile?
+        now = self.clock()  # when the answers are in: has any hold run out meanwhile?
         for o in orders:
-            self._guarded(uow, o, lambda o=o: self._decide(uow, o, clock))
-        uow.commit(orders[0].meta("confirm"))
+            self._guarded(uow, o, lambda o=o: self._decide(uow, o, now))
+        uow.commit(orders[0].meta("confirm", now))
         return orders
 
-    def _decide(self, uow: UnitOfWork, o: _Order, clock: datetime) -> None:
+    def _decide(self, uow: UnitOfWork, o: _Order, now: datetime) -> None:
         assert o.answer is not None
         state = uow.state(o.order_id)
-        meta = o.meta("confirm")
+        meta = o.meta("confirm", now)
         approved = self._record_answer(uow, o, meta)
         if state.cancelled or state.split:  # cancelled or split while we were asking
-            self._release(uow, o, o.held, "order_cancelled")
-            self._void(uow, o, "order_cancelled")
+            self._release(uow, o, o.held, "order_cancelled", now)
+            self._void(uow, o, "order_cancelled", now)
             return
         if state.confirmed:
             return
-        if self._ran_out(uow, o, clock):  # the time limit passed before the answer came
-            self._expired(uow, o, now=clock)
+        if self._ran_out(uow, o, now):  # the time limit passed before the answer came
+            self._expired(uow, o, now)
             return
         if not approved:
-            self._release(uow, o, o.held, "payment_declined")
-            self._cancel(uow, o, "payment_declined")
+            self._release(uow, o, o.held, "payment_declined", now)
+            self._cancel(uow, o, "payment_declined", now)
             return
         point = uow.savepoint()
         try:
-            confirmed = [self._confirm_hold(uow, o, alloc, rid, meta) for alloc, rid in o.held]
+            confirmed = [self._confirm_hold(uow, o, alloc, rid, meta, now) for alloc, rid in o.held]
         except DomainError:  # expired and could not be reserved again
             uow.rollback_to(point)
-            self._expired(uow, o)
+            self._expired(uow, o, now)
             return
         allocations = [
             {
@@ -325,7 +334,6 @@ class OrderPlacementSaga(ProcessManager):
             }
             for a, rid in confirmed
         ]
-        now = o.trigger.event.meta.occurred_at
         uow.apply(
             o.order_id,
             order_decide.confirm_order(state, o.order_id, allocations=allocations, now=now),
@@ -373,11 +381,10 @@ class OrderPlacementSaga(ProcessManager):
         )
         return o.answer.approved
 
-    def _confirm_hold(self, uow, o: _Order, alloc: Allocation, rid: UUID, meta):  # noqa: ANN001, ANN202
+    def _confirm_hold(self, uow, o: _Order, alloc: Allocation, rid: UUID, meta, now):  # noqa: ANN001, ANN202
         """Confirm one hold (no more expiry); one that expired meanwhile is reserved again
         once, without expiry, if the stock is still there."""
         stream = inventory_stream(alloc.sku)
-        now = o.trigger.event.meta.occurred_at
         try:
             events = rsv.confirm_reservation(
                 uow.state(stream), sku=alloc.sku, reservation_id=rid, now=now
@@ -388,22 +395,21 @@ class OrderPlacementSaga(ProcessManager):
             return alloc, self._reserve_one(uow, o, alloc, None, now, meta)
 
     @staticmethod
-    def _ran_out(uow: UnitOfWork, o: _Order, clock: datetime) -> bool:
+    def _ran_out(uow: UnitOfWork, o: _Order, now: datetime) -> bool:
         for alloc, rid in o.held:
             r = uow.state(inventory_stream(alloc.sku)).reservations.get(rid)
             if r is None or r.status != "active":
                 return True
-            if r.expires_at is not None and r.expires_at <= clock:
+            if r.expires_at is not None and r.expires_at <= now:
                 return True
         return False
 
     # ---- compensations -------------------------------------------------------------------
 
-    def _release(self, uow: UnitOfWork, o: _Order, held, reason: str, now=None) -> None:  # noqa: ANN001
+    def _release(self, uow: UnitOfWork, o: _Order, held, reason: str, now: datetime) -> None:  # noqa: ANN001
         """Release the holds; with ``now`` past their time limit, they are recorded as
         expired instead (every inventory decision first expires what is due)."""
-        meta = o.meta(f"release:{reason}")
-        now = now or o.trigger.event.meta.occurred_at
+        meta = o.meta(f"release:{reason}", now)
         for alloc, rid in held:
             stream = inventory_stream(alloc.sku)
             uow.apply(
@@ -414,23 +420,23 @@ class OrderPlacementSaga(ProcessManager):
                 meta,
             )
 
-    def _expired(self, uow: UnitOfWork, o: _Order, now: datetime | None = None) -> None:
+    def _expired(self, uow: UnitOfWork, o: _Order, now: datetime) -> None:
         """The holds ran out: release them (or record them expired, with ``now`` past their
         limit), void what was authorized, cancel ``reservation_expired``."""
-        self._release(uow, o, o.held, "reservation_expired", now=now)
-        self._void(uow, o, "reservation_expired")
-        self._cancel(uow, o, "reservation_expired")
+        self._release(uow, o, o.held, "reservation_expired", now)
+        self._void(uow, o, "reservation_expired", now)
+        self._cancel(uow, o, "reservation_expired", now)
 
-    def _void(self, uow: UnitOfWork, o: _Order, reason: str) -> None:
+    def _void(self, uow: UnitOfWork, o: _Order, reason: str, now: datetime) -> None:
         stream = payment_stream(o.order_id)
         pay = uow.state(stream)
         if pay.capturable <= 0:
             return
-        ctx = o.trigger.context("void", correlation_id=str(o.order_id))
+        ctx = o.context("void", now)
         self.gateway.void(f"void:{ctx.idempotency.principal}:{ctx.idempotency.key}", "")
-        uow.apply(stream, pay_decide.void(pay, reason=reason), o.meta("void"))
+        uow.apply(stream, pay_decide.void(pay, reason=reason), ctx.meta())
 
-    def _cancel(self, uow: UnitOfWork, o: _Order, reason: str) -> None:
+    def _cancel(self, uow: UnitOfWork, o: _Order, reason: str, now: datetime) -> None:
         state = uow.state(o.order_id)
         uow.apply(
             o.order_id,
@@ -439,9 +445,9 @@ class OrderPlacementSaga(ProcessManager):
                 o.order_id,
                 reason=reason,
                 actor=f"process:{self.name}",
-                now=o.trigger.event.meta.occurred_at,
+                now=now,
             ),
-            o.meta("cancel"),
+            o.meta("cancel", now),
         )
 
     # ---- what allocation reads -----------------------------------------------------------

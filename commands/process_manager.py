@@ -7,6 +7,10 @@ manager that crashes after sending a command but before storing its position rep
 first answers and writes nothing twice. The position is stored after each event, and a
 per-manager advisory lock lets one process at a time advance a manager. A manager that
 decides a whole batch at once (``handle_batch``) gets the batch, and the position after it.
+
+A manager stamps what it decides with its own clock (``clock``, from the composition root),
+read when it decides: never with the triggering event's time, which is a fact about another
+decision.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from commands.context import CommandContext, Idempotency
+from commands.context import Clock, CommandContext, Idempotency
 from eventstore.recorded import RecordedEvent
 from eventstore.store import EventStore
 
@@ -34,12 +39,15 @@ class Trigger:
     manager: str
     event: RecordedEvent
 
-    def context(self, step: str, *, correlation_id: str | None = None) -> CommandContext:
-        """A context whose idempotency key is unique to (manager, event, step)."""
+    def context(
+        self, step: str, *, now: datetime, correlation_id: str | None = None
+    ) -> CommandContext:
+        """A context whose idempotency key is unique to (manager, event, step), stamped
+        ``now``: the manager's clock when it decides, not the event's time."""
         key = f"{self.event.position}:{step}"
         return CommandContext(
             actor=f"process:{self.manager}",
-            now=self.event.meta.occurred_at,
+            now=now,
             correlation_id=correlation_id or self.event.meta.correlation_id,
             causation_id=f"{self.event.stream_id}@{self.event.version}",
             idempotency=Idempotency(
@@ -54,10 +62,13 @@ class Trigger:
 class ProcessManager(ABC):
     name: str
     topics: tuple[str, ...]
+    #: What the manager stamps its decisions with, read when it decides.
+    clock: Clock
 
     @abstractmethod
     def handle(self, trigger: Trigger) -> None:
-        """React to one event by sending commands through ``trigger.context(step)``."""
+        """React to one event by sending commands through
+        ``trigger.context(step, now=self.clock())``."""
 
     def handle_batch(self, triggers: list[Trigger]) -> None:
         """React to a batch in order, atomically or idempotently per event: a manager that

@@ -238,6 +238,10 @@ def _close(
         events = order_decide.close_return(
             loaded.state, order_id, return_id=return_id, lines=list(ret.lines)
         )
-        return [StreamAppend(order_id, loaded.version, events)] if events else []
+        return (
+            [StreamAppend(order_id, loaded.version, events, not_before=loaded.last_at)]
+            if events
+            else []
+        )
 
     return execute(store, RETURN, return_id, lambda s, _v: decision(s), ctx, also=also)

@@ -105,7 +105,8 @@ def _mirror(store: EventStore, order_id: UUID, events) -> list[StreamAppend]:  #
             )
     if not copies:
         return []
-    return [StreamAppend(order_id, load(store, ORDER, order_id).version, copies)]
+    order = load(store, ORDER, order_id)
+    return [StreamAppend(order_id, order.version, copies, not_before=order.last_at)]
 
 
 def track(
@@ -268,7 +269,11 @@ def cancel(store: EventStore, ctx: CommandContext, shipment_id: UUID, *, reason:
     def also(_state, _events) -> list[StreamAppend]:  # noqa: ANN001
         loaded = load(store, ORDER, order_id)
         events = order_decide.cancel_shipment(loaded.state, order_id, shipment_id=shipment_id)
-        return [StreamAppend(order_id, loaded.version, events)] if events else []
+        return (
+            [StreamAppend(order_id, loaded.version, events, not_before=loaded.last_at)]
+            if events
+            else []
+        )
 
     execute(
         store,

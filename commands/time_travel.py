@@ -23,7 +23,10 @@ S = TypeVar("S")
 def events_until(
     events: list[RecordedEvent], *, version: int | None = None, as_of: datetime | None = None
 ) -> list[RecordedEvent]:
-    """The prefix of a stream's events up to ``version`` and up to instant ``as_of``."""
+    """The prefix of a stream's events up to ``version`` and up to instant ``as_of``: it stops
+    at the first event after either, so an instant between two events gives the state after
+    the earlier one (within a stream ``occurred_at`` never decreases; an older stream written
+    before that held still answers with a state it really had)."""
     out = []
     for e in events:
         if (version is not None and e.version > version) or (

@@ -11,6 +11,10 @@ caller decides the whole batch again on fresh state.
 only the events written since; states are immutable, so sharing them is safe. A stream the cache
 does not hold, of an aggregate type with snapshots, starts from its latest snapshot
 (``eventstore/snapshots.py``); a commit that makes one due writes it after the commit.
+
+Each stream knows when its last event occurred (from its tail, the cache or the snapshot), and
+its appended events are stamped no earlier (``StreamAppend.not_before``): time never goes back
+within a stream, whatever the decider's clock says.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -30,26 +35,33 @@ from eventstore.store import EventStore, StreamAppend
 
 
 class StateCache:
-    """Folded states by stream id, least recently used dropped beyond ``size``."""
+    """Folded states by stream id, each with its version and when the event at that version
+    occurred; least recently used dropped beyond ``size``."""
 
     def __init__(self, size: int = 20_000):
         self.size = size
-        self._items: OrderedDict[UUID, tuple[int, Any]] = OrderedDict()
+        self._items: OrderedDict[UUID, tuple[int, Any, datetime | None]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, stream_id: UUID) -> tuple[int, Any] | None:
+        """(version, state), or None."""
+        item = self.entry(stream_id)
+        return None if item is None else item[:2]
+
+    def entry(self, stream_id: UUID) -> tuple[int, Any, datetime | None] | None:
+        """(version, state, when the event at that version occurred), or None."""
         with self._lock:
             item = self._items.get(stream_id)
             if item is not None:
                 self._items.move_to_end(stream_id)
             return item
 
-    def put(self, stream_id: UUID, version: int, state: Any) -> None:
+    def put(self, stream_id: UUID, version: int, state: Any, at: datetime | None = None) -> None:
         with self._lock:
             known = self._items.get(stream_id)
             if known is not None and known[0] > version:
                 return  # never go back to an older state
-            self._items[stream_id] = (version, state)
+            self._items[stream_id] = (version, state, at)
             self._items.move_to_end(stream_id)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
@@ -70,6 +82,8 @@ class _Stream:
     events_read: int
     events: list[DomainEvent]
     metas: list[EventMeta]
+    #: When the event at ``loaded_version`` occurred (None for a new stream).
+    last_at: datetime | None = None
 
 
 class UnitOfWork:
@@ -88,33 +102,44 @@ class UnitOfWork:
         """Load streams not loaded yet, in one query; ``cached`` streams start from the
         cache's state and read only the events after it, others (and cache misses) from their
         snapshot when the aggregate type keeps them."""
-        start: dict[UUID, tuple[int, Any]] = {}
+        start: dict[UUID, tuple[int, Any, datetime | None]] = {}
         misses: list[UUID] = []
         for stream_id in stream_ids:
             if stream_id in self._streams or stream_id in start:
                 continue
-            hit = self.cache.get(stream_id) if cached and self.cache is not None else None
-            start[stream_id] = hit if hit is not None else (0, None)
+            hit = self.cache.entry(stream_id) if cached and self.cache is not None else None
+            start[stream_id] = hit if hit is not None else (0, None, None)
             if hit is None:
                 misses.append(stream_id)
         if not start:
             return
         for stream_id, snapshot in snapshots.latest(self.store, aggregate, misses).items():
-            start[stream_id] = (snapshot.version, snapshot.state)
-        tails = self.store.load_many({sid: version for sid, (version, _) in start.items()})
-        for stream_id, (version, state) in start.items():
+            start[stream_id] = (snapshot.version, snapshot.state, snapshot.at)
+        tails = self.store.load_many({sid: version for sid, (version, _, _) in start.items()})
+        for stream_id, (version, state, at) in start.items():
             tail = tails[stream_id]
             if tail:
                 state = aggregate.fold((e.to_domain() for e in tail), state)
-                version = tail[-1].version
+                version, at = tail[-1].version, tail[-1].meta.occurred_at
             elif state is None:
                 state = aggregate.initial()
             if cached and self.cache is not None and tail:
-                self.cache.put(stream_id, version, state)
-            self._streams[stream_id] = _Stream(aggregate, version, state, cached, len(tail), [], [])
+                self.cache.put(stream_id, version, state, at)
+            self._streams[stream_id] = _Stream(
+                aggregate, version, state, cached, len(tail), [], [], at
+            )
 
     def state(self, stream_id: UUID) -> Any:
         return self._streams[stream_id].state
+
+    def last_at(self, stream_id: UUID) -> datetime | None:
+        """When the stream's last event occurred, applied ones included (as they will be
+        stamped: never earlier than the one before)."""
+        s = self._streams[stream_id]
+        at = s.last_at
+        for meta in s.metas:
+            at = meta.occurred_at if at is None or meta.occurred_at > at else at
+        return at
 
     def events_read(self, stream_id: UUID) -> int:
         """How many events loading the stream read (after its cached state or snapshot)."""
@@ -154,7 +179,7 @@ class UnitOfWork:
         nothing was applied. On a conflict the cached states of these streams are dropped.
         Snapshots due are written after the commit."""
         appends = [
-            StreamAppend(sid, s.loaded_version, list(s.events), list(s.metas))
+            StreamAppend(sid, s.loaded_version, list(s.events), list(s.metas), s.last_at)
             for sid, s in self._streams.items()
             if s.events
         ]
@@ -169,7 +194,9 @@ class UnitOfWork:
         if self.cache is not None:
             for sid, s in self._streams.items():
                 if s.cached and s.events:
-                    self.cache.put(sid, s.loaded_version + len(s.events), s.state)
+                    self.cache.put(
+                        sid, s.loaded_version + len(s.events), s.state, self.last_at(sid)
+                    )
         self._save_snapshots()
         return position
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 from psycopg_pool import ConnectionPool
 
 import migrations
+from commands.context import Clock, system_clock
 from commands.fulfillment_saga import FulfillmentSaga
 from commands.location_directory import LocationDirectory
 from commands.payment_gateway import PaymentGateway, PostgresAnswers, SandboxGateway
@@ -63,6 +64,7 @@ class Container:
     locations: LocationDirectory
     chainer: EventChainer | None = None  # extends the audit hash chain
     keyring: KeyRing | None = None  # per-customer keys for personal data
+    clock: Clock = system_clock  # what the process managers stamp their decisions with
 
     def migrate(self) -> list[str]:
         return migrations.apply(
@@ -88,7 +90,9 @@ class Container:
         self.store.datastore.close()
 
 
-def build(settings: Settings | None = None, *, url: str | None = None) -> Container:
+def build(
+    settings: Settings | None = None, *, url: str | None = None, clock: Clock = system_clock
+) -> Container:
     settings = settings or Settings.from_env()
     url = url or resolve_database_url(settings.database_url, settings.data_dir)
     datastore = make_datastore(
@@ -111,6 +115,7 @@ def build(settings: Settings | None = None, *, url: str | None = None) -> Contai
             payment_retry=RetryPolicy(timeout_s=settings.payment_timeout_s),
         ),
         locations=locations,
+        clock=clock,
     )
     return Container(
         settings=settings,
@@ -124,5 +129,6 @@ def build(settings: Settings | None = None, *, url: str | None = None) -> Contai
             pool, mac_key=mac_key_of(load_or_create_key(audit_key_path(settings.data_dir)))
         ),
         keyring=keyring,
-        processes=ProcessRunner(store, [saga, FulfillmentSaga(store, gateway)]),
+        clock=clock,
+        processes=ProcessRunner(store, [saga, FulfillmentSaga(store, gateway, clock)]),
     )

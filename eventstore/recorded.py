@@ -27,6 +27,14 @@ class EventMeta(NamedTuple):
             "causation_id": self.causation_id,
         }
 
+    def not_before(self, instant: datetime | None) -> EventMeta:
+        """This metadata with its time raised to ``instant`` when it is earlier: within a
+        stream time never goes back, even when the decider's clock stepped back or is behind
+        the clock that stamped the stream's last event."""
+        if instant is None or self.occurred_at >= instant:
+            return self
+        return self._replace(occurred_at=instant)
+
 
 class RecordedEvent(NamedTuple):
     """One event as read back: ``data`` is already upcast to the current schema version."""

@@ -13,6 +13,10 @@ what the database holds must not run code). Each row records its codec's fingerp
 the adapter's JSON schema, the aggregate's ``snapshot_version`` and ``CODEC_VERSION``. A row
 with another fingerprint (the state's shape or meaning changed since it was written) is ignored.
 
+A snapshot also tells when the stream's event at its version occurred (read with it, from
+that event, in the same query), so that a decision loaded from a snapshot alone still stamps
+its events no earlier than the stream's last one.
+
 Writing is best effort, after the events' commit, in its own statement: a failure is logged and
 the command's answer stands.
 """
@@ -23,6 +27,7 @@ import hashlib
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Generic, TypeVar
 from uuid import UUID
@@ -67,6 +72,8 @@ def codec_of(aggregate: AggregateType[S]) -> StateCodec[S]:
 class Snapshot(Generic[S]):
     version: int
     state: S
+    #: When the stream's event at ``version`` occurred (None if that event cannot be read).
+    at: datetime | None = None
 
 
 def latest(
@@ -79,19 +86,31 @@ def latest(
     codec = codec_of(aggregate)
     with store.datastore.get_connection() as conn:
         # Binary results: a hot stream's snapshot is megabytes, and bytea as text is hex.
+        # The event at the snapshot's version (one index probe) gives the stream's last time.
         rows = conn.execute(
-            f"SELECT stream_id, version, state FROM {SNAPSHOT_TABLE} "
-            "WHERE stream_id = ANY(%s) AND codec = %s",
+            f"SELECT s.stream_id, s.version, s.state, e.state AS last_event "
+            f"FROM {SNAPSHOT_TABLE} s LEFT JOIN {store.table} e "
+            "ON e.originator_id = s.stream_id AND e.originator_version = s.version "
+            "WHERE s.stream_id = ANY(%s) AND s.codec = %s",
             (ids, codec.fingerprint),
             binary=True,
         ).fetchall()
     found: dict[UUID, Snapshot[S]] = {}
     for row in rows:
         try:
-            found[row["stream_id"]] = Snapshot(row["version"], codec.decode(row["state"]))
+            state = codec.decode(row["state"])
         except ValueError:  # pydantic's ValidationError: the stream is folded from its start
             log.warning("unreadable snapshot of stream %s ignored", row["stream_id"], exc_info=True)
+            continue
+        found[row["stream_id"]] = Snapshot(row["version"], state, _occurred_at(row["last_event"]))
     return found
+
+
+def _occurred_at(body: bytes | None) -> datetime | None:
+    """The ``occurred_at`` of a stored event body (its metadata is never encrypted)."""
+    if body is None:
+        return None
+    return datetime.fromisoformat(orjson.loads(body)["m"]["occurred_at"])
 
 
 def due(aggregate: AggregateType, from_version: int, new_version: int, events_read: int) -> bool:

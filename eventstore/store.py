@@ -1,10 +1,12 @@
 """``EventStore``: append decided events to one or more streams atomically, read a stream,
-read the global feed. Storage errors become domain errors here."""
+read the global feed. Storage errors become domain errors here. Within a stream an event's
+``occurred_at`` never precedes the one before it (``StreamAppend.not_before``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -28,6 +30,11 @@ class StreamAppend:
     #: Each event's own metadata, when the events of one transaction answer different
     #: commands (a batch of orders, each with its own correlation id); else the call's.
     metas: Sequence[EventMeta] | None = None
+    #: When the stream's event at ``expected_version`` occurred (None for a new stream): no
+    #: event appended after it is stamped earlier (``EventMeta.not_before``). The decider
+    #: knows it from its load; optimistic concurrency makes it hold, since an append after
+    #: a stream moved fails and is decided again on fresh state.
+    not_before: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,13 +79,15 @@ class EventStore:
         idempotency: IdempotencyRecord | None = None,
     ) -> int:
         """Write all events of all streams in one transaction; return the last position."""
-        stored = [
-            self.mapper.to_stored(
-                a.stream_id, a.expected_version + i, event, a.metas[i - 1] if a.metas else meta
-            )
-            for a in appends
-            for i, event in enumerate(a.events, start=1)
-        ]
+        stored = []
+        for a in appends:
+            last = a.not_before
+            for i, event in enumerate(a.events, start=1):
+                stamp = (a.metas[i - 1] if a.metas else meta).not_before(last)
+                last = stamp.occurred_at
+                stored.append(
+                    self.mapper.to_stored(a.stream_id, a.expected_version + i, event, stamp)
+                )
         if not stored:
             raise ValueError("append() needs at least one event")
         expectations = [(a.stream_id, a.expected_version, len(a.events)) for a in appends]

@@ -1,6 +1,8 @@
-"""A tracked process manager sends each event's commands once, even when it replays."""
+"""A tracked process manager sends each event's commands once, even when it replays, and
+stamps them with its own clock when it decides."""
 
 import uuid
+from datetime import timedelta
 
 from commands import locations
 from commands.context import CommandContext
@@ -13,8 +15,8 @@ class CloseTemporaryLocations(ProcessManager):
     name = f"test-close-temporary-{uuid.uuid4().hex[:6]}"
     topics = ("location.LocationRegistered",)
 
-    def __init__(self, store):
-        self.store = store
+    def __init__(self, store, clock):
+        self.store, self.clock = store, clock
         self.handled = 0
 
     def handle(self, trigger: Trigger) -> None:
@@ -22,7 +24,7 @@ class CloseTemporaryLocations(ProcessManager):
         if trigger.event.data["name"] == "temporary":
             locations.deactivate(
                 self.store,
-                trigger.context("deactivate"),
+                trigger.context("deactivate", now=self.clock()),
                 code=trigger.event.data["code"],
                 reason="temporary",
             )
@@ -34,7 +36,8 @@ def test_commands_take_effect_once_even_after_a_replay(container):
     registered = locations.register(
         store, CommandContext.new("t"), code=code, name="temporary", type="store", priority=1
     )
-    manager = CloseTemporaryLocations(store)
+    decided_at = store.load(registered.stream_id)[0].meta.occurred_at + timedelta(minutes=5)
+    manager = CloseTemporaryLocations(store, clock=lambda: decided_at)
     runner = ProcessRunner(store, [manager])
     runner.catch_up()
     events = store.load(registered.stream_id)
@@ -42,6 +45,8 @@ def test_commands_take_effect_once_even_after_a_replay(container):
     deactivated = events[1]
     assert deactivated.meta.causation_id == f"{registered.stream_id}@1"
     assert deactivated.meta.actor == f"process:{manager.name}"
+    # stamped by the manager's clock when it decided, not with the trigger's time
+    assert deactivated.meta.occurred_at == decided_at
 
     # A crash before the position was stored: the manager sees the event again.
     with store.datastore.get_connection() as conn:

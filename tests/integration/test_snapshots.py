@@ -263,3 +263,49 @@ def test_time_travel_reads_events_never_snapshots(container, store, at_head):
     assert (then_state, then_version) == (INVENTORY.fold(e.to_domain() for e in events), at)
     assert then_state.sku == sku
     assert load(store, INVENTORY, stream).state == replace(state, sku="tampered")
+
+
+# ---- the stream's last time, for stamping --------------------------------------------------
+
+
+def test_a_stream_loaded_from_its_snapshot_alone_is_stamped_no_earlier_than_its_last_event(
+    store,
+):
+    # given a long stream whose snapshot is at its last event (nothing after it to read)
+    sku, wh = long_stream(store, EVERY)
+    stream = inventory_stream(sku)
+    last = store.load(stream)[-1]
+    loaded = load(store, INVENTORY, stream)
+    assert (loaded.snapshot_version, loaded.events_read) == (EVERY, 0)
+    # then the load knows when that event occurred
+    assert loaded.last_at == last.meta.occurred_at
+    # and a unit of work that starts from the snapshot, deciding with a clock a day behind,
+    # stamps its events with the stream's last time
+    behind = CommandContext.new("tester", now=last.meta.occurred_at - timedelta(days=1))
+    cache = StateCache()
+    uow = UnitOfWork(store, cache)
+    uow.load(INVENTORY, [stream], cached=True)
+    assert (uow.events_read(stream), uow.last_at(stream)) == (0, last.meta.occurred_at)
+    decided = rsv.reserve_stock(
+        uow.state(stream),
+        sku=sku,
+        reservation_id=uuid4(),
+        order_id=uuid4(),
+        line_id=uuid4(),
+        location=wh,
+        quantity=1,
+        expires_at=None,
+        now=behind.now,
+    )
+    uow.apply(stream, decided, behind.meta())
+    uow.commit(behind.meta())
+    reserved = store.load(stream)[-1]
+    assert (reserved.version, reserved.meta.occurred_at) == (EVERY + 1, last.meta.occurred_at)
+    # so does one that starts from the cache (no snapshot, no event read)
+    again = UnitOfWork(store, cache)
+    again.load(INVENTORY, [stream], cached=True)
+    assert (again.events_read(stream), again.last_at(stream)) == (0, last.meta.occurred_at)
+    # and a command through the executor
+    result = inventory.receive(store, behind, sku=sku, location=wh, quantity=1)
+    received = store.load(stream)[-1]
+    assert (received.version, received.meta.occurred_at) == (result.version, last.meta.occurred_at)
