@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -24,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.e2e.conftest import client_for
+from tests.e2e.views import views_reach_the_head
 
 PREFIX = "/api/v1"
 METHODS = ("post", "patch", "put")
@@ -279,16 +279,3 @@ def test_random_text_through_every_body_string_never_answers_5xx_nor_stalls_a_vi
         random_text()
         assert not failures, failures[:20]
         views_reach_the_head(api)
-
-
-def views_reach_the_head(api, timeout_s: float = 60) -> None:  # noqa: ANN001
-    """Every view has applied every event written so far (none stalled, none parked)."""
-    head = api.get("/events", params={"limit": 1}).json()["head"]
-    deadline = time.monotonic() + timeout_s
-    while True:
-        rows = api.get("/projections").json()
-        behind = [r for r in rows if r["position"] < head or r["lag"] or r.get("parked", 0)]
-        if not behind:
-            return
-        assert time.monotonic() < deadline, f"views stalled below {head}: {behind}"
-        time.sleep(0.2)
