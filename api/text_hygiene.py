@@ -47,9 +47,9 @@ _PLAIN = bytes(range(0x20, 0x7F)) + b"\t\n\r"
 #: 80-9F) or a surrogate in UTF-8 (ED A0-BF; Python's JSON decoder lets it through). With the
 #: ASCII deleted, a lead byte is still followed by its continuation byte.
 _SUSPECT_RAW = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]|\xed[\xa0-\xbf]")
-#: A JSON escape of one: \u0000-\u001f, \u007f-\u009f, \ud800-\udfff (a literal prefix, so
-#: the pattern engine skips to each ``\u``).
-_SUSPECT_ESCAPE = re.compile(rb"\\u(?:00[01]|007[fF]|00[89]|[dD][89a-fA-F])")
+#: A JSON escape of one: \b, \f, \u0000-\u001f, \u007f-\u009f, \ud800-\udfff (a literal
+#: prefix, so the pattern engine skips from backslash to backslash).
+_SUSPECT_ESCAPE = re.compile(rb"\\(?:[bf]|u(?:00[01]|007[fF]|00[89]|[dD][89a-fA-F]))")
 #: The bytes of a query string that are never a refused character themselves.
 _URL_PLAIN = bytes(range(0x21, 0x7F))
 #: A query string's percent-escape of one: %00-%1F, %7F, and C1 as %C2%80-%C2%9F.

@@ -1,22 +1,35 @@
-"""The cost of the edge's text check (``api.text_hygiene``) per request: a typical
-``POST /orders`` body (and its URL) checked the way the gateway checks it, against the same
-request not checked, and against the alternative of parsing every body and looking at each
-string. No database: the check is CPU only.
+"""The cost of the edge's text check (``api.text_hygiene``) per request.
 
-    python -m bench.text_check [--repeat 200000]"""
+1. The check alone: a typical ``POST /orders`` body (and its URL) checked as the gateway
+   checks it, against nothing, and against the alternative of parsing every body and looking
+   at each string.
+2. Whole requests: the same body ``POST``ed in-process through the gateway (JWT, limits, the
+   role table, the body read, a trivial route that reads it), with the check and with the
+   check replaced by a no-op, interleaved, best of 5.
+
+No database: the check is CPU only.
+
+    python -m bench.text_check [--repeat 200000] [--requests 5000]"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from uuid import uuid4
 
-from api import text_hygiene
+from fastapi import FastAPI, Request
+
+from api import authorization, errors, text_hygiene
+from api.auth import AuthConfig, mint
+from bench.auth import SECRET
+from ecom.settings import Settings
 
 ORDER = {
     "customer_id": str(uuid4()),
@@ -65,9 +78,59 @@ def per_call_ns(fn: Callable[[bytes, bytes], None], body: bytes, query: bytes, n
     return best
 
 
+def _gateway_app() -> FastAPI:
+    app = FastAPI()
+    errors.install(app)
+
+    @app.post("/api/v1/locations")
+    async def create(request: Request):
+        return {"size": len(await request.body())}
+
+    settings = Settings(jwt_secret=SECRET, rate_per_principal=1e9, burst_per_principal=10**9,
+                        rate_per_client=1e9, burst_per_client=10**9)  # fmt: skip
+    app.state.container = SimpleNamespace(settings=settings)
+    authorization.install(app)
+    return app
+
+
+def per_request_us(app, body: bytes, n: int) -> float:  # noqa: ANN001
+    """µs per in-process ``POST`` of ``body`` through ``app`` (``n`` sequential requests)."""
+    token = mint(AuthConfig("HS256", SECRET, SECRET), "bench", "merchant", ttl_s=86_400)
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/api/v1/locations", "raw_path": b"/api/v1/locations",
+        "root_path": "", "query_string": b"", "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "headers": [(b"authorization", f"Bearer {token}".encode()),
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode())],
+    }  # fmt: skip
+    statuses = set()
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            statuses.add(message["status"])
+
+    async def run() -> float:
+        for _ in range(200):
+            await app(dict(scope), receive, send)
+        started = time.perf_counter()
+        for _ in range(n):
+            await app(dict(scope), receive, send)
+        return time.perf_counter() - started
+
+    elapsed = asyncio.run(run())
+    assert statuses == {200}, statuses
+    return elapsed / n * 1e6
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=200_000)
+    parser.add_argument("--requests", type=int, default=5_000)
     args = parser.parse_args(argv)
     plain = json.dumps(ORDER, ensure_ascii=False).encode()
     escaped = json.dumps({**ORDER, "shipping_address": {**ORDER["shipping_address"],
@@ -87,7 +150,25 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     )
     for name, ns in rows.items():
         print(f"  {name:45s} {ns:8.0f} ns")
-    return rows
+
+    app = _gateway_app()
+    checks = {name: getattr(text_hygiene, name) for name in ("check_body", "check_query",
+                                                              "check_path")}  # fmt: skip
+    runs: dict[str, list[float]] = {"with": [], "without": []}
+    for _ in range(5):  # interleaved: both see the same background load
+        runs["with"].append(per_request_us(app, plain, args.requests))
+        for name in checks:
+            setattr(text_hygiene, name, lambda *a: None)
+        try:
+            runs["without"].append(per_request_us(app, plain, args.requests))
+        finally:
+            for name, fn in checks.items():
+                setattr(text_hygiene, name, fn)
+    with_us, without_us = min(runs["with"]), min(runs["without"])
+    print(f"POST through the gateway, {args.requests:,} sequential in-process requests, best of 5:")
+    print(f"  without the check {without_us:8.1f} µs/request")
+    print(f"  with the check    {with_us:8.1f} µs/request ({with_us - without_us:+.1f} µs)")
+    return {**rows, "gateway_with_us": with_us, "gateway_without_us": without_us}
 
 
 if __name__ == "__main__":
