@@ -56,7 +56,7 @@ def encodings(doc) -> list[bytes]:  # noqa: ANN001
 def test_a_body_is_refused_exactly_when_a_key_or_string_holds_a_refused_character(
     key, value, nested
 ):
-    doc = {"a": [{"b": value}], key: "x"} if nested else {key: value}
+    doc = {"a": [1, {key: value}]} if nested else {key: value}
     expected = bool(REFUSED_IN_BODY.search(key) or REFUSED_IN_BODY.search(value))
     for body in encodings(doc):
         assert json.loads(body) == doc  # as the app parses it
