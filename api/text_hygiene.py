@@ -13,7 +13,8 @@ Where tab, newline and carriage return are allowed: in every string of a JSON bo
 included). Bodies carry the free text (notes, addresses, descriptions, reasons) where they are
 ordinary, and ``text``/``jsonb`` store them as they are; the identifiers a body carries (SKUs,
 location codes, currencies, amounts, ids) are held to their own patterns, which exclude them.
-In the URL (query and path parameters) nothing is free text, so they are refused there too.
+In the URL (query and path parameters) nothing is free text, so they are refused there too,
+as in the one header a command stores (``X-Correlation-Id``, checked by ``api.deps``).
 
 What is left after this check is valid Unicode without NUL: every string round-trips through
 orjson, ``text`` and ``jsonb`` (bidi marks, emoji and noncharacters included; they are text).
@@ -149,3 +150,12 @@ def check_path(path: str, path_params: dict[str, Any]) -> None:
     m = _BAD_IN_URL.search(path)
     assert m is not None
     raise _refuse(["path"], "(path)", path, m)
+
+
+def check_header(name: str, value: str | None) -> None:
+    """Raise ``422 invalid_text`` if header ``name`` (one a command stores, such as
+    ``X-Correlation-Id``) holds a control character (HTTP lets C1 through as latin-1)."""
+    if value is not None:
+        m = _BAD_IN_URL.search(value)
+        if m:
+            raise _refuse(["header", name], name, value, m)

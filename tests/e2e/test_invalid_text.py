@@ -160,3 +160,14 @@ def test_a_control_character_in_a_path_parameter_is_refused(api):
     r = api.post("/inventory/AB%07C/receipts", json={"location": "WH", "quantity": 1})
     refused(r, "sku")
     assert head(api) == before
+
+
+def test_a_control_character_in_the_stored_correlation_header_is_refused(api, sku):
+    before = head(api)
+    r = api.post(
+        "/orders",
+        json=order_body(sku, str(uuid4())),
+        headers={"X-Correlation-Id": b"trace-\x85-1"},  # HTTP carries it as latin-1
+    )
+    refused(r, "X-Correlation-Id")
+    assert head(api) == before
