@@ -13,10 +13,11 @@ every route and fails on a missing rule). A role may be qualified for customers:
 The gateway (a pure ASGI middleware) also gives every response an ``X-Request-Id`` and logs one
 line per request (never a header or a body), limits requests per client address and per
 principal (token buckets, ``429`` + ``Retry-After``), reads each body once, bounded (``413``
-beyond ``MAX_BODY_BYTES``, whether or not a length was declared), refuses text no field may hold (``422 invalid_text``, ``api.text_hygiene``: every
-query and path parameter, every key and string of every body, once per request, fast lanes
-included), answers ``503 database_unavailable`` when the database cannot be reached
-(``api.errors``) and ``503 request_timeout`` when a request takes longer than configured.
+beyond ``MAX_BODY_BYTES``, whether or not a length was declared), refuses text no field may
+hold (``422 invalid_text``, ``api.text_hygiene``: every query and path parameter, every key
+and string of every body, once per request, fast lanes included), answers ``503
+database_unavailable`` when the database cannot be reached (``api.errors``) and ``503
+request_timeout`` when a request takes longer than configured.
 The client address is the socket peer's (``X-Forwarded-For`` is not trusted); public routes
 (health, readiness) are not limited. After its checks it hands a request to the route's fast
 lane when the route has one (``api.fast_lanes``), else to the rest of the app."""
