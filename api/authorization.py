@@ -512,6 +512,15 @@ class Gateway:
         timer = loop.call_later(self.timeout_s, expire)
         try:
             await app(scope, receive, guarded_send)
+        except Exception as exc:
+            # What the app's handlers did not answer, raised from an infrastructure failure
+            # (say a RuntimeError from an OperationalError): 503 too, not the 500 that the
+            # outermost middleware would answer (and log with a traceback).
+            answer = None if started[0] or late else unavailable(exc)
+            if answer is None:
+                raise
+            started[0] = True
+            await answer(scope, receive, send)
         finally:
             timer.cancel()
             if late:

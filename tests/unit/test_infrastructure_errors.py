@@ -5,15 +5,21 @@ anything else is not theirs to answer."""
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 
 import orjson
 import psycopg
 import pytest
 from eventsourcing import persistence
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from psycopg import errors as pg
 from psycopg_pool import PoolTimeout
 
+from api import authorization, errors
+from api.auth import AuthConfig, mint
 from api.errors import OutageLog, unavailable
+from ecom.settings import Settings
 
 
 def wrapped(outer: type[Exception], inner: Exception) -> Exception:
@@ -68,3 +74,36 @@ def test_an_outage_is_logged_once_per_window_with_the_count_of_answers_since(cap
         outages.failed(psycopg.OperationalError("still down"))
     assert len(caplog.records) == 2
     assert "49 more 503s" in caplog.records[-1].getMessage()
+
+
+# ---- through the gateway ---------------------------------------------------------------------
+
+
+def test_through_the_gateway_an_outage_is_503_and_never_500():
+    secret = "outage-" + "k" * 40
+    app = FastAPI()
+    errors.install(app)
+
+    @app.get("/api/v1/locations")
+    def lost():  # as a route whose connection died mid-request
+        raise persistence.OperationalError("server closed the connection unexpectedly")
+
+    @app.post("/api/v1/locations")
+    async def wrapped_lost(body: dict):  # raised from one, by code of ours or a library's
+        raise RuntimeError("append failed") from pg.AdminShutdown("terminating connection")
+
+    @app.get("/api/v1/products")
+    def bug():
+        raise ValueError("a bug is still a 500")
+
+    settings = Settings(jwt_secret=secret, rate_per_principal=0, rate_per_client=0)
+    app.state.container = SimpleNamespace(settings=settings)
+    authorization.install(app)
+    token = mint(AuthConfig("HS256", secret, secret), "ops", "admin")
+    with TestClient(app, raise_server_exceptions=False) as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+        for r in (client.get("/api/v1/locations"), client.post("/api/v1/locations", json={})):
+            assert r.status_code == 503, r.text
+            assert r.json()["error"]["code"] == "database_unavailable"
+            assert r.headers["retry-after"] == "1"
+        assert client.get("/api/v1/products").status_code == 500
