@@ -12,8 +12,12 @@ every route and fails on a missing rule). A role may be qualified for customers:
 
 The gateway (a pure ASGI middleware) also gives every response an ``X-Request-Id`` and logs one
 line per request (never a header or a body), limits requests per client address and per
-principal (token buckets, ``429`` + ``Retry-After``), bounds bodies sent without a length
-(``413``) and answers ``503 request_timeout`` when a request takes longer than configured.
+principal (token buckets, ``429`` + ``Retry-After``), reads each body once, bounded (``413``
+beyond ``MAX_BODY_BYTES``, whether or not a length was declared), refuses text no field may
+hold (``422 invalid_text``, ``api.text_hygiene``: every query and path parameter, every key
+and string of every body, once per request, fast lanes included), answers ``503
+database_unavailable`` when the database cannot be reached (``api.errors``) and ``503
+request_timeout`` when a request takes longer than configured.
 The client address is the socket peer's (``X-Forwarded-For`` is not trusted); public routes
 (health, readiness) are not limited. After its checks it hands a request to the route's fast
 lane when the route has one (``api.fast_lanes``), else to the rest of the app."""
@@ -37,8 +41,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.routing import Match
 
+from api import text_hygiene
 from api.auth import Principal
-from api.errors import ApiError, error_response
+from api.errors import ApiError, error_response, unavailable
 from api.fast_lanes import Body, Lane, run_lane
 from api.rate_limit import RateLimiter
 
@@ -341,6 +346,11 @@ class Gateway:
         except _Refused as exc:
             response = error_response(exc.status, exc.code, exc.message, None, exc.headers)
             return await response(scope, receive, send)
+        except Exception as exc:  # the owner of an order is read from the store
+            answer = unavailable(exc)
+            if answer is None:
+                raise
+            return await answer(scope, receive, send)
         lane = self.lanes.get((scope["method"], route.path)) if route is not None else None
         if lane is None:
             return await self._with_timeout(scope, receive, send, self.app)
@@ -401,6 +411,9 @@ class Gateway:
                 "forbidden",
                 f"The role '{principal.role}' may not {method} {normalize(route.path)}.",
             )
+        # Text hygiene (``api.text_hygiene``): the URL's parameters here, the body once read.
+        text_hygiene.check_query(scope.get("query_string", b""))
+        text_hygiene.check_path(scope["path"], path_params)
         if mode == "own":
             await self._require_own_order(route.path, path_params, principal)
             if method == "GET":
@@ -432,11 +445,9 @@ class Gateway:
             raise _Refused(404, "order_not_found", f"Order {shown} does not exist.")
 
     async def _bounded_body(self, scope, receive, placing_for: Principal | None):
-        """Read a body sent without Content-Length up to the limit (413 beyond); for placing,
-        check its ``customer_id``. Returns a ``receive`` that replays what was read."""
-        headers = dict(scope.get("headers") or ())
-        if b"content-length" in headers and placing_for is None:
-            return receive
+        """Read the body up to the limit (413 beyond), check its text (``api.text_hygiene``)
+        and, for placing, its ``customer_id``. Returns a ``receive`` that replays what was
+        read."""
         chunks, size = [], 0
         while True:
             message = await receive()
@@ -456,6 +467,7 @@ class Gateway:
         body = b"".join(chunks)
         if placing_for is not None:
             _check_customer(body, placing_for)
+        text_hygiene.check_body(body)
         sent = False
 
         async def replay():
@@ -500,6 +512,15 @@ class Gateway:
         timer = loop.call_later(self.timeout_s, expire)
         try:
             await app(scope, receive, guarded_send)
+        except Exception as exc:
+            # What the app's handlers did not answer, raised from an infrastructure failure
+            # (say a RuntimeError from an OperationalError): 503 too, not the 500 that the
+            # outermost middleware would answer (and log with a traceback).
+            answer = None if started[0] or late else unavailable(exc)
+            if answer is None:
+                raise
+            started[0] = True
+            await answer(scope, receive, send)
         finally:
             timer.cancel()
             if late:

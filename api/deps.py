@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from api import text_hygiene
 from api.auth import AuthConfig, Principal, authenticate
 from api.errors import ApiError
 from commands.context import CommandContext, Idempotency
@@ -99,6 +100,7 @@ def context_for(
     version (``If-Match``) and the idempotency key, scoped by principal and bound to the hash
     of ``request_line`` ("METHOD /path") and the body, so the same key with another request
     is refused."""
+    text_hygiene.check_header("X-Correlation-Id", correlation_id)  # stored in every event
     idem = None
     if idempotency_key is not None:
         if not _KEY.match(idempotency_key):

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-from api.errors import ApiError, error_response, status_for
+from api.errors import ApiError, error_response, status_for, unavailable
 from domain.errors import DomainError
 
 #: ``lane(scope, receive, send, path_params)`` → True once answered, False to decline.
@@ -107,13 +107,18 @@ class Body:
 
 
 async def run_lane(lane: Lane, scope: dict, receive: Callable, send: Callable, params) -> bool:
-    """Run ``lane``; an ``ApiError`` or ``DomainError`` it raises is answered as the app's
-    handlers answer it (``api.errors``)."""
+    """Run ``lane``; an ``ApiError``, ``DomainError`` or infrastructure failure (``503``) it
+    raises is answered as the app's handlers answer it (``api.errors``)."""
     try:
         return await lane(scope, receive, send, params)
     except ApiError as exc:
         response = error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
     except DomainError as exc:
         response = error_response(status_for(exc), exc.code, exc.message, exc.details)
+    except Exception as exc:
+        answer = unavailable(exc)  # a lane answers only once it has its result: not started
+        if answer is None:
+            raise
+        response = answer
     await response(scope, receive, send)
     return True

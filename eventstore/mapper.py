@@ -9,10 +9,13 @@ Personal data (``eventstore/privacy.py``): with a key ring, the leaves an event 
 and the body carries ``"p": subject`` (``"@stream_owner"`` as the subject means the customer
 that the stream's first personal event named); reading decrypts them, or yields the erased
 marker once the key is destroyed. Bodies without ``"p"`` take no extra work.
+
+An event holding NUL is refused (``refuse_nul``): PostgreSQL cannot store it as text.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -21,6 +24,7 @@ from uuid import UUID
 import orjson
 from eventsourcing.persistence import StoredEvent
 
+from domain.errors import InvalidCommand
 from domain.events import DomainEvent
 from eventstore import privacy
 from eventstore.recorded import EventMeta, RecordedEvent
@@ -30,6 +34,22 @@ FORGOTTEN_TOPIC = "customer.CustomerForgotten"
 
 class UnknownEventType(LookupError):
     pass
+
+
+#: A NUL as orjson writes it (``\u0000``), not preceded by an escaped backslash.
+_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def refuse_nul(state: bytes, event: DomainEvent) -> None:
+    """The store's second line of defence behind the API's text check (``api.text_hygiene``):
+    an event holding NUL, which PostgreSQL ``text`` and ``jsonb`` cannot take, is never
+    written (it would stall every view that copies the string). A lone surrogate cannot get
+    this far: orjson refuses to encode it. One substring search per event."""
+    if b"\\u0000" in state and _NUL.search(state):
+        raise InvalidCommand(
+            f"{event.stored_name()} holds a NUL character, which cannot be stored as text.",
+            code="invalid_text",
+        )
 
 
 class EventRegistry:
@@ -72,12 +92,15 @@ class EventMapper:
         paths = privacy.personal_paths(type(event))
         subject = self._subject(stream_id, event) if paths and self.keyring else None
         if subject is not None:
+            refuse_nul(orjson.dumps(body), event)  # before its personal leaves are encrypted
             key = self.keyring.key_for_write(subject)
             privacy.map_paths(
                 body["d"], paths, lambda leaf: privacy.encrypt_leaf(key, subject, leaf)
             )
             body["p"] = subject
         state = orjson.dumps(body)
+        if subject is None:
+            refuse_nul(state, event)
         return StoredEvent(
             originator_id=stream_id,
             originator_version=version,
