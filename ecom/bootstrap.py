@@ -28,7 +28,9 @@ from ecom.settings import Settings
 from eventstore.chainer import EventChainer
 from eventstore.checkpoint import audit_key_path, load_or_create_key, mac_key_of
 from eventstore.database import make_datastore, make_pool, resolve_database_url
+from eventstore.follower import RetryPolicy as FollowerRetry
 from eventstore.mapper import EventMapper, EventRegistry
+from eventstore.parking import ParkingLot
 from eventstore.privacy import KeyRing
 from eventstore.recorder import EcomRecorder
 from eventstore.store import EventStore
@@ -58,6 +60,7 @@ class Container:
     runner: ProjectionRunner
     gateway: PaymentGateway
     processes: ProcessRunner
+    parking: ParkingLot  # events the followers of the log parked (eventstore/parking.py)
     chainer: EventChainer | None = None  # extends the audit hash chain
     keyring: KeyRing | None = None  # per-customer keys for personal data
 
@@ -96,7 +99,18 @@ def build(settings: Settings | None = None, *, url: str | None = None) -> Contai
     keyring = KeyRing(pool)
     mapper = EventMapper(EventRegistry(ALL_EVENTS), keyring)
     store = EventStore(recorder, mapper)
-    runner = ProjectionRunner(pool, mapper, all_projections(), batch_size=settings.projection_batch)
+    parking = ParkingLot(pool.connection)
+    retry = FollowerRetry(
+        attempts=max(1, settings.follower_attempts), backoff_s=settings.follower_backoff_s
+    )
+    runner = ProjectionRunner(
+        pool,
+        mapper,
+        all_projections(),
+        batch_size=settings.projection_batch,
+        parking=parking,
+        retry=retry,
+    )
     gateway = SandboxGateway(slow_delay_s=settings.payment_timeout_s, memory=PostgresAnswers(pool))
     saga = OrderPlacementSaga(
         store,
@@ -118,5 +132,8 @@ def build(settings: Settings | None = None, *, url: str | None = None) -> Contai
             pool, mac_key=mac_key_of(load_or_create_key(audit_key_path(settings.data_dir)))
         ),
         keyring=keyring,
-        processes=ProcessRunner(store, [saga, FulfillmentSaga(store, gateway)]),
+        processes=ProcessRunner(
+            store, [saga, FulfillmentSaga(store, gateway)], parking=parking, retry=retry
+        ),
+        parking=parking,
     )

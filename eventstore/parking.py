@@ -151,14 +151,26 @@ class ParkingLot:
                 "event_type, error, attempts) VALUES (%s, %s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (follower, position) DO UPDATE SET error = EXCLUDED.error, "
                 "attempts = EXCLUDED.attempts, behind = NULL RETURNING id",
-                (follower, event.position, event.stream_id, event.version, event.type,
-                 error[:MAX_ERROR_CHARS], attempts),
+                (
+                    follower,
+                    event.position,
+                    event.stream_id,
+                    event.version,
+                    event.type,
+                    error[:MAX_ERROR_CHARS],
+                    attempts,
+                ),
             )
             parked_id = cur.fetchone()[0]
         alerts.error(
             "ALERT %s parked event %s (%s, stream %s version %s) after %d tries: %s; the "
             "stream's later events wait behind it (ecom projections parked)",
-            follower, event.position, event.type, event.stream_id, event.version, attempts,
+            follower,
+            event.position,
+            event.type,
+            event.stream_id,
+            event.version,
+            attempts,
             error,
         )
         return parked_id
@@ -169,8 +181,16 @@ class ParkingLot:
     ) -> int:
         """Park events of streams that already have a parked event, behind the first one."""
         rows = [
-            (follower, e.position, e.stream_id, e.version, e.type,
-             f"waiting behind parked event #{heads[e.stream_id]}", 0, heads[e.stream_id])
+            (
+                follower,
+                e.position,
+                e.stream_id,
+                e.version,
+                e.type,
+                f"waiting behind parked event #{heads[e.stream_id]}",
+                0,
+                heads[e.stream_id],
+            )
             for e in events
         ]
         if rows:
@@ -218,7 +238,10 @@ class ParkingLot:
             )
         alerts.error(
             "ALERT %s: retry of parked event %s (stream %s) failed again: %s",
-            first.follower, first.position, first.stream_id, error,
+            first.follower,
+            first.position,
+            first.stream_id,
+            error,
         )
 
     @staticmethod
@@ -281,7 +304,10 @@ class ParkingLot:
                 applied, left = retrier(follower, stream_id)
                 log.warning(
                     "retried parked stream %s of %s: %d handled, %d still parked",
-                    stream_id, follower, applied, left,
+                    stream_id,
+                    follower,
+                    applied,
+                    left,
                 )
                 return RetryOutcome(follower, stream_id, applied, left)
         with self.connect() as conn:
@@ -306,7 +332,12 @@ class ParkingLot:
         alerts.warning(
             "ALERT %s skipped parked event %s (%s, stream %s version %s) for %s: it will never "
             "be handled",
-            actor, row.position, row.event_type, row.stream_id, row.stream_version, row.follower,
+            actor,
+            row.position,
+            row.event_type,
+            row.stream_id,
+            row.stream_version,
+            row.follower,
         )
         if row.behind is not None:  # it waited behind another: nothing is released
             with self.connect() as conn, conn.cursor(row_factory=tuple_row) as cur:

@@ -320,7 +320,11 @@ class ProjectionRunner(Follower):
             if not self.attempts.exhausted(tries):
                 log.warning(
                     "projection %s failed at position %s (try %d): %s; retrying on its own",
-                    name, at, tries, exc, exc_info=True,
+                    name,
+                    at,
+                    tries,
+                    exc,
+                    exc_info=True,
                 )
                 return 0
             seen = self.run_once(name, isolate=tries)
