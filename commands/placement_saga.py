@@ -62,7 +62,6 @@ alerts = logging.getLogger("ecom.alerts")
 PROCESSING_FAILED = "processing_failed"
 
 
-
 @dataclass(frozen=True)
 class SagaSettings:
     reservation_ttl: timedelta = timedelta(hours=2)
