@@ -450,6 +450,12 @@ class OrderPlacementSaga(ProcessManager):
         ``processing_failed``, releasing the stock it holds and voiding what was authorized,
         so it never stays pending unseen. An order decided meanwhile is left as it is."""
         o = self._order(trigger)
+        state = self._load([o]).state(o.order_id)
+        if state.cancelled or state.confirmed or state.split:
+            return  # decided already: visible as it is
+        # The gateway may hold an authorization the failing step never recorded: ask again
+        # under the same key (the same answer, nothing charged twice), record it, void it.
+        self._authorize_phase([o])
         self._retrying(self._give_up, [o])
 
     def _give_up(self, orders: list[_Order]) -> list[_Order]:
@@ -459,6 +465,7 @@ class OrderPlacementSaga(ProcessManager):
             state = uow.state(o.order_id)
             if state.cancelled or state.confirmed or state.split:
                 continue
+            self._record_answer(uow, o, o.meta(PROCESSING_FAILED))
             held = [
                 (Allocation(str(r.line_id), sku, r.location, r.quantity), r.id)
                 for sku in {line.sku for line in o.lines}
