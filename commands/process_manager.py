@@ -112,7 +112,14 @@ class _Parker:
     def __init__(self, parking: ParkingLot, conn, manager: ProcessManager, tries: int):  # noqa: ANN001
         self.parking, self.conn, self.manager, self.tries = parking, conn, manager, tries
         self.follower = follower_name(manager.name)
-        self.heads = parking.streams(conn, self.follower)
+        self._heads: dict[UUID, int] | None = None
+
+    @property
+    def heads(self) -> dict[UUID, int]:
+        """The manager's parked streams, read once, when first needed."""
+        if self._heads is None:
+            self._heads = self.parking.streams(self.conn, self.follower)
+        return self._heads
 
     def behind(self, event: RecordedEvent | EventRef) -> bool:
         """Park ``event`` behind its stream's parked event, if it has one."""
