@@ -238,8 +238,18 @@ class ProjectionRunner(Follower):
             cur.execute(sql.SQL("SELECT position FROM {}.tracking FOR UPDATE").format(ident))
             row = cur.fetchone()
             position = row["position"] if row else 0
-            cur.execute(f"SELECT coalesce(max(notification_id), 0) AS head FROM {EVENTS_TABLE}")
-            head = cur.fetchone()["head"]
+            # The head, and the view's parked streams with the id of each one's first parked
+            # event (NULL while nothing is parked), in one round trip.
+            cur.execute(
+                f"SELECT (SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}) AS head, "
+                "(SELECT array_agg(ARRAY[stream_id::text, id::text]) FROM (SELECT DISTINCT ON "
+                "(stream_id) stream_id, id FROM parked_events WHERE follower = %s "
+                "ORDER BY stream_id, position) p) AS parked",
+                (follower,),
+            )
+            row = cur.fetchone()
+            head = row["head"]
+            heads = {UUID(s): int(i) for s, i in row["parked"] or ()}
             if head <= position:
                 return 0
             rows = self._fetch(conn, position, head, list(p.topics), limit)
@@ -249,7 +259,6 @@ class ProjectionRunner(Follower):
             else:
                 to_recorded = self.mapper.to_recorded
                 events = [to_recorded(*r) for r in rows]
-            heads = self.parking.streams(conn, follower)
             if heads:
                 behind = [e for e in events if e.stream_id in heads]
                 self.parking.park_behind(conn, follower, behind, heads)
