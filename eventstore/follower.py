@@ -88,8 +88,12 @@ class Attempts:
         return tries >= self.policy.attempts
 
     def clear(self, follower: str, position: int | None = None) -> None:
+        """Forget the follower's failures at ``position`` (default: all of them)."""
         if position is not None:
             self._tries.pop((follower, position), None)
+        else:
+            for key in [k for k in self._tries if k[0] == follower]:
+                del self._tries[key]
         self._due.pop(follower, None)
 
     def due(self, follower: str) -> bool:

@@ -337,18 +337,14 @@ class Relay:
                     rows = self._read(sent_upto)
                 for row in rows:
                     pos = row["notification_id"]
-
-                    def send(row=row, pos=pos) -> None:
-                        self._produce(
-                            producer,
-                            row,
-                            epoch,
-                            session_start,
-                            lambda err, msg, pos=pos: on_delivery(err, msg, pos),
-                        )
-
                     pending.append(pos)
-                    if not self._send_or_park(row, send):
+                    if not self._send_or_park(
+                        producer,
+                        row,
+                        epoch,
+                        session_start,
+                        lambda err, msg, pos=pos: on_delivery(err, msg, pos),
+                    ):
                         done.add(pos)  # parked: nothing to wait for
                     sent_upto = pos
                 producer.poll(0 if rows else 0.05)
@@ -368,11 +364,22 @@ class Relay:
             producer.purge()
             producer.flush(0)
 
-    def _produce(
-        self, producer: Producer, row: dict[str, Any], epoch: int, session_start: bytes, on_delivery
-    ) -> None:  # noqa: ANN001
+    def _topic(self, row: dict[str, Any]) -> str:
+        """The row's topic, created first if this relay has not written to it yet (broker and
+        database errors raise from here: they are never the event's fault)."""
         topic = kt.topic_for(row["topic"].split(".", 1)[0], self.prefix)
         self._ensure_topic(topic)
+        return topic
+
+    @staticmethod
+    def _produce(
+        producer: Producer,
+        topic: str,
+        row: dict[str, Any],
+        epoch: int,
+        session_start: bytes,
+        on_delivery,  # noqa: ANN001
+    ) -> None:
         value = kt.envelope(row)
         while True:
             try:
@@ -393,7 +400,14 @@ class Relay:
             row["notification_id"], row["originator_id"], row["originator_version"], row["topic"]
         )
 
-    def _send_or_park(self, row: dict[str, Any], send) -> bool:  # noqa: ANN001
+    def _send_or_park(
+        self,
+        producer: Producer,
+        row: dict[str, Any],
+        epoch: int,
+        session_start: bytes,
+        on_delivery,  # noqa: ANN001
+    ) -> bool:
         """Send one event; True if it was handed to the producer. An event of a parked stream
         is parked behind; one that cannot be produced is tried again with backoff, then
         parked (False). Broker and database errors raise (the session resends)."""
@@ -401,10 +415,11 @@ class Relay:
             with self.pool.connection() as conn:
                 self.parking.park_behind(conn, self.follower, [self._ref(row)], self._parked)
             return False
+        topic = self._topic(row)
         tries = 0
         while True:
             try:
-                send()
+                self._produce(producer, topic, row, epoch, session_start, on_delivery)
                 return True
             except Exception as exc:
                 if not _event_fault(exc):
@@ -442,9 +457,11 @@ class Relay:
                 done: list[int] = []
                 for i, parked in enumerate(rows):
                     errors: list[str] = []
+                    topic = self._topic(stored[parked.position])
                     try:
                         self._produce(
                             producer,
+                            topic,
                             stored[parked.position],
                             epoch,
                             session_start,
