@@ -1,7 +1,8 @@
 """The parking lot over HTTP and from the ``ecom`` command: an event the ``locations`` view
-cannot store (a NUL in a name, appended to the store beneath the API) is parked by the running
-server; ``GET /projections`` counts it; admins list, retry and skip it (others get 403); the
-command lists, retries and skips the same way."""
+cannot store (a second stream registering a taken code, appended to the store beneath the API,
+which the view's unique code refuses) is parked by the running server; ``GET /projections``
+counts it; admins list, retry and skip it (others get 403); the command lists, retries and
+skips the same way."""
 
 from __future__ import annotations
 
@@ -23,12 +24,14 @@ from tests.e2e.conftest import TEST_SERVER_ENV, assert_error, client_for
 META = EventMeta(datetime.now(UTC), "e2e-parking", "corr", "cause")
 
 
-def poison_location(container) -> tuple[str, int]:
-    """Append, beneath the API, a location whose name PostgreSQL text cannot hold."""
+def poison_location(api, container) -> tuple[str, int]:
+    """Register a location over HTTP, then append beneath the API a second stream registering
+    the same code (the command layer's code claim would refuse it; the view's unique code
+    does); return the second stream and its position."""
+    body = {"code": f"DUP-{uuid4().hex[:6]}".upper(), "name": "Twice", "type": "store"}
+    assert api.post("/locations", json=body).status_code == 201
     stream = uuid4()
-    event = LocationRegistered(
-        code=f"NUL-{uuid4().hex[:6]}".upper(), name="Ev\x00il", type="store", priority=1
-    )
+    event = LocationRegistered(**body, priority=0)
     return str(stream), container.store.append([StreamAppend(stream, 0, [event])], META)
 
 
@@ -55,13 +58,13 @@ def test_a_parked_event_is_listed_counted_retried_and_skipped_by_an_admin(
     api, container, server_url
 ):
     # given an event the locations view cannot store, written after the view is running
-    stream, position = poison_location(container)
+    stream, position = poison_location(api, container)
 
     # then the server parks it and the view moves on to the head
     parked = parked_for(api, stream)
     assert parked["position"] == position and parked["behind"] is None
     assert parked["event_type"] == "location.LocationRegistered"
-    assert parked["attempts"] >= 1 and "NUL" in parked["error"]
+    assert parked["attempts"] >= 1 and "UniqueViolation" in parked["error"]
     later = api.post(
         "/locations", json={"code": f"OK-{uuid4().hex[:6]}", "name": "Fine", "type": "store"}
     ).json()["position"]
@@ -87,6 +90,7 @@ def test_a_parked_event_is_listed_counted_retried_and_skipped_by_an_admin(
     )
     assert_error(api.post("/projections/parked/0/retry"), 404, "parked_event_not_found")
     assert_error(api.post("/projections/parked/abc/retry"), 422)
+    assert_error(api.get("/projections/parked", params={"follower": "a\x00b"}), 422)
 
 
 @pytest.mark.parametrize("role", ["merchant", "auditor", "analyst", "customer"])
@@ -98,7 +102,7 @@ def test_only_admins_reach_the_parking_lot(server_url, role):
 
 
 def test_the_ecom_command_lists_retries_and_skips(api, container, server_url, database_url):
-    stream, position = poison_location(container)
+    stream, position = poison_location(api, container)
     parked = parked_for(api, stream)
 
     listed = ecom(database_url, "projections", "parked", "--follower", "locations", "--json")

@@ -1,6 +1,6 @@
 """The follower base against real PostgreSQL: the runner's live pass parks a poisoned event and
 the later events of its stream (and keeps parking them behind in later passes) while other
-streams move on; a string PostgreSQL cannot store is such a poison; an infrastructure error
+streams move on; a string the view's column cannot hold is such a poison; an infrastructure error
 is retried and never parked; a process manager moves its position past events it ignores."""
 
 from __future__ import annotations
@@ -38,12 +38,12 @@ class Noted(DomainEvent):
 
 
 class NoteView(Projection):
-    """One row per event: its position, stream, number and text (a text column)."""
+    """One row per event: its position, stream, number and text (at most 16 characters)."""
 
     topics = ("parktest.Noted",)
     ddl = (
         "CREATE TABLE {schema}.notes (position bigint PRIMARY KEY, stream uuid NOT NULL, "
-        "n int NOT NULL, text text NOT NULL);"
+        "n int NOT NULL, text varchar(16) NOT NULL);"
     )
 
     def __init__(self, fails_on_poison: bool = True):
@@ -154,18 +154,19 @@ def test_the_live_pass_parks_a_poisoned_stream_and_keeps_parking_it_behind(conta
     assert [s.parked for s in runner.status()] == [0]
 
 
-def test_a_string_postgresql_cannot_store_is_parked_not_retried_forever(container, store):
+def test_a_string_the_view_cannot_store_is_parked_not_retried_forever(container, store):
+    # (not a NUL: the event would stay in the shared test database and trouble other readers)
     view = NoteView(fails_on_poison=False)
     runner = runner_for(container, store, view)
-    s, evil, good = Streams(store), uuid4(), uuid4()
-    bad = s.write(evil, 1, "Ev\x00il")
+    s, long, good = Streams(store), uuid4(), uuid4()
+    bad = s.write(long, 1, "x" * 100)
     fine = s.write(good, 2, "Ada")
 
     passes_until(runner, lambda: runner.position(view.name) >= fine)
 
     assert notes(container, view) == [fine]
     [parked] = runner.parking.list(view.name)
-    assert parked.position == bad and "NUL" in parked.error
+    assert parked.position == bad and "StringDataRightTruncation" in parked.error
 
 
 def test_a_failed_retry_leaves_the_stream_parked_behind_the_event_that_failed(container, store):
