@@ -172,6 +172,13 @@ def metrics(container: ContainerDep):
     ]
     for s in statuses:
         lines.append(f'ecom_projection_lag{{name="{s.name}"}} {s.lag}')
+    lines += [
+        "# HELP ecom_parked_events Events a follower of the log parked (views, sagas, relay).",
+        "# TYPE ecom_parked_events gauge",
+    ]
+    parked = {s.name: 0 for s in statuses} | container.parking.counts()
+    for follower, count in sorted(parked.items()):
+        lines.append(f'ecom_parked_events{{follower="{follower}"}} {count}')
     from projections.kafka_status import kafka_metrics
 
     lines += kafka_metrics(container)
