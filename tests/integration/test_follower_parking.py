@@ -338,3 +338,24 @@ def test_a_managers_infrastructure_error_is_retried_and_never_parked(container, 
         runner.stop()
 
     assert runner.parking.list(f"process:{manager.name}") == []
+
+
+def test_skipping_a_parked_event_releases_the_ones_behind_it(container, store, caplog):
+    # given a poisoned event with a later event of its stream parked behind it
+    view = NoteView()
+    runner = runner_for(container, store, view)
+    s, a = Streams(store), uuid4()
+    poison, later = s.write(a, POISON), s.write(a, 2)
+    passes_until(runner, lambda: runner.position(view.name) >= later)
+    first, behind = runner.parking.list(view.name)
+    assert (first.position, behind.position, behind.behind) == (poison, later, first.id)
+
+    # when an operator skips the poisoned one
+    with caplog.at_level("WARNING", logger="ecom.alerts"):
+        outcome = runner.parking.skip(first.id, actor="admin:ops")
+
+    # then it is dropped (and the decision logged), and the event behind it is applied
+    assert (outcome.applied, outcome.still_parked) == (1, 0)
+    assert notes(container, view) == [later]
+    assert runner.parking.list(view.name) == []
+    assert "admin:ops skipped parked event" in caplog.text
