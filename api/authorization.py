@@ -68,6 +68,9 @@ RULES: list[tuple[str, str, str]] = [
     ("GET", "/docs/oauth2-redirect", DOCS),
     ("GET", "/redoc", DOCS),
     ("GET", "/projections", "admin auditor analyst"),
+    ("GET", "/projections/parked", "admin"),
+    ("POST", "/projections/parked/{}/retry", "admin"),
+    ("POST", "/projections/parked/{}/skip", "admin"),
     ("POST", "/projections/{}/rebuild", "admin"),
     # events, streams, audit
     ("GET", "/events", "admin auditor"),

@@ -6,7 +6,8 @@ Compensations: no stock → cancel ``out_of_stock`` with nothing held; payment d
 out → release every reservation, cancel ``payment_declined``; a reservation expired before
 confirmation → re-reserve once, else release, void, cancel ``reservation_expired``; the time
 limit reached before the gateway answered → the holds expire, an authorization
-that came late is voided, cancel ``reservation_expired``.
+that came late is voided, cancel ``reservation_expired``; an order whose step keeps failing
+and is parked (``on_parked``) → release, void, cancel ``processing_failed``.
 
 The saga handles a batch of orders at once, in three phases:
 
@@ -63,7 +64,8 @@ from eventstore.recorded import EventMeta
 from eventstore.store import EventStore
 
 alerts = logging.getLogger("ecom.alerts")
-
+#: The cancellation reason of an order whose step was parked (``on_parked``).
+PROCESSING_FAILED = "processing_failed"
 
 @dataclass(frozen=True)
 class SagaSettings:
@@ -449,6 +451,42 @@ class OrderPlacementSaga(ProcessManager):
             ),
             o.meta("cancel", now),
         )
+
+    # ---- a parked order ------------------------------------------------------------------
+
+    def on_parked(self, trigger: Trigger, error: str) -> None:
+        """The order's ``OrderPlaced`` was parked (its step kept failing): cancel it
+        ``processing_failed``, releasing the stock it holds and voiding what was authorized,
+        so it never stays pending unseen. An order decided meanwhile is left as it is."""
+        o = self._order(trigger)
+        state = self._load([o]).state(o.order_id)
+        if state.cancelled or state.confirmed or state.split:
+            return  # decided already: visible as it is
+        # The gateway may hold an authorization the failing step never recorded: ask again
+        # under the same key (the same answer, nothing charged twice), record it, void it.
+        self._authorize_phase([o])
+        self._retrying(self._give_up, [o])
+
+    def _give_up(self, orders: list[_Order]) -> list[_Order]:
+        uow = self._load(orders)
+        now = self.clock()  # when the saga gives up: what it stamps
+        uow.load(PAYMENT, [payment_stream(o.order_id) for o in orders])
+        for o in orders:
+            state = uow.state(o.order_id)
+            if state.cancelled or state.confirmed or state.split:
+                continue
+            self._record_answer(uow, o, o.meta(PROCESSING_FAILED, now))
+            held = [
+                (Allocation(str(r.line_id), sku, r.location, r.quantity), r.id)
+                for sku in {line.sku for line in o.lines}
+                for r in uow.state(inventory_stream(sku)).reservations.values()
+                if r.order_id == o.order_id and r.status == "active"
+            ]
+            self._release(uow, o, held, PROCESSING_FAILED, now)
+            self._void(uow, o, PROCESSING_FAILED, now)
+            self._cancel(uow, o, PROCESSING_FAILED, now)
+        uow.commit(orders[0].meta(PROCESSING_FAILED, now))
+        return orders
 
     # ---- what allocation reads -----------------------------------------------------------
 

@@ -5,8 +5,26 @@ Each handled event's commands take effect exactly once: every command a handler 
 an idempotency key made of the manager's name, the event's position and a step name, so a
 manager that crashes after sending a command but before storing its position replays into the
 first answers and writes nothing twice. The position is stored after each event, and a
-per-manager advisory lock lets one process at a time advance a manager. A manager that
-decides a whole batch at once (``handle_batch``) gets the batch, and the position after it.
+per-manager advisory lock (``eventstore/lock_keys.py``) lets one process at a time advance a
+manager. A manager that decides a whole batch at once (``handle_batch``) gets the batch, and
+the position after it. A manager's position moves to the head it read even when none of its
+events came, so an idle manager never rescans the log.
+
+No event may stall a manager (``eventstore/follower.py``). A handler that raises is retried
+with a growing delay, the position held just before the event (for a batch: before the
+batch); after ``RetryPolicy.attempts`` tries a batch is handled one trigger at a time to find
+the poison, and the event that still fails is parked (``eventstore/parking.py``, follower
+``process:<name>``), with every later event of its stream parked behind it; the manager moves
+on with every other stream. Infrastructure errors and write conflicts are never parked: the
+loop backs off and retries.
+
+**The rule for a parked step: it leaves its subject in a visible state, never silently
+pending.** When one of its events is parked the manager's ``on_parked`` hook is called; the
+placement saga cancels the order (``processing_failed``), releasing what it held and voiding
+what it authorized. If even that fails, the parked record (an ``ALERT``, ``ecom projections
+parked``, ``GET /projections``) is what operators see. An operator's retry handles the parked
+stream again in order (``retry_parked``); handlers are idempotent, so a step that was
+compensated meanwhile finds its order decided and writes nothing.
 
 A manager stamps what it decides with its own clock (``clock``, from the composition root),
 read when it decides: never with the triggering event's time, which is a fact about another
@@ -17,19 +35,23 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
-import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from uuid import UUID
 
 from commands.context import Clock, CommandContext, Idempotency
+from domain.errors import ConcurrencyConflict
+from eventstore import lock_keys
+from eventstore.follower import Attempts, Follower, FollowerStatus, RetryPolicy, is_infrastructure
+from eventstore.parking import EventRef, ParkingLot, error_text, ref_of
 from eventstore.recorded import RecordedEvent
 from eventstore.store import EventStore
 
 log = logging.getLogger(__name__)
+alerts = logging.getLogger("ecom.alerts")
 
 
 @dataclass(frozen=True)
@@ -79,18 +101,85 @@ class ProcessManager(ABC):
     def batched(self) -> bool:
         return type(self).handle_batch is not ProcessManager.handle_batch
 
+    def on_parked(self, trigger: Trigger, error: str) -> None:  # noqa: B027 - optional hook
+        """One of this manager's events was parked after its retries: leave what it was
+        handling in a visible state (e.g. cancel the order). The default does nothing more
+        than the parked record and its ``ALERT``."""
 
-def _lock_key(name: str) -> int:
-    return 7_312_000_000 + zlib.crc32(name.encode())
+
+def follower_name(manager: str) -> str:
+    """The manager's name in the parking lot."""
+    return f"process:{manager}"
 
 
-class ProcessRunner:
-    def __init__(self, store: EventStore, managers: Sequence[ProcessManager], batch: int = 300):
+def _transient(exc: BaseException) -> bool:
+    """Not the event's fault: the database, the network, or another writer that came first."""
+    return is_infrastructure(exc) or isinstance(exc, ConcurrencyConflict)
+
+
+class _Parker:
+    """The streams parked for one manager during a batch, and how to park one more."""
+
+    def __init__(self, parking: ParkingLot, conn, manager: ProcessManager, tries: int):  # noqa: ANN001
+        self.parking, self.conn, self.manager, self.tries = parking, conn, manager, tries
+        self.follower = follower_name(manager.name)
+        self._heads: dict[UUID, int] | None = None
+
+    @property
+    def heads(self) -> dict[UUID, int]:
+        """The manager's parked streams, read once, when first needed."""
+        if self._heads is None:
+            self._heads = self.parking.streams(self.conn, self.follower)
+        return self._heads
+
+    def behind(self, event: RecordedEvent | EventRef) -> bool:
+        """Park ``event`` behind its stream's parked event, if it has one."""
+        if event.stream_id not in self.heads:
+            return False
+        self.parking.park_behind(self.conn, self.follower, [ref_of(event)], self.heads)
+        return True
+
+    def park(self, event: RecordedEvent | EventRef, error: str) -> None:
+        self.heads[event.stream_id] = self.parking.park(
+            self.conn, self.follower, ref_of(event), error, self.tries
+        )
+        if not isinstance(event, RecordedEvent):
+            return
+        try:
+            self.manager.on_parked(Trigger(self.manager.name, event), error)
+        except Exception:  # noqa: BLE001 - the parked record is then what operators see
+            alerts.exception(
+                "ALERT process manager %s could not compensate parked event %s of stream %s",
+                self.manager.name,
+                event.position,
+                event.stream_id,
+            )
+
+
+class ProcessRunner(Follower):
+    thread_name = "process-managers"
+    idle_s = 0.05
+
+    def __init__(
+        self,
+        store: EventStore,
+        managers: Sequence[ProcessManager],
+        batch: int = 300,
+        *,
+        parking: ParkingLot | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+    ):
+        super().__init__()
         self.store = store
         self.managers = {m.name: m for m in managers}
         self.batch = batch
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.parking = parking or ParkingLot(store.datastore.get_connection)
+        self.parking.register(self._owns, self.retry_parked)
+        self.attempts = Attempts(retry)
+
+    def _owns(self, follower: str) -> bool:
+        kind, _, name = follower.partition(":")
+        return kind == "process" and name in self.managers
 
     def _position(self, conn, name: str) -> int:  # noqa: ANN001
         conn.execute(
@@ -100,30 +189,113 @@ class ProcessRunner:
             "SELECT position FROM process_tracking WHERE name = %s", (name,)
         ).fetchone()["position"]
 
+    def _read(
+        self, after: int, topics: Sequence[str]
+    ) -> tuple[list[RecordedEvent], list[EventRef]]:
+        """The next batch of the manager's events, and those that do not decode."""
+        rows = [
+            (n.id, n.originator_id, n.originator_version, n.topic, n.state)
+            for n in self.store.recorder.select_notifications(
+                start=after, limit=self.batch, topics=list(topics), inclusive_of_start=False
+            )
+        ]
+        try:
+            return self.store.mapper.to_recorded_many(rows), []
+        except Exception:  # noqa: BLE001 - find the ones that do not decode
+            good: list[RecordedEvent] = []
+            bad: list[EventRef] = []
+            for row in rows:
+                try:
+                    good.append(self.store.mapper.to_recorded(*row))
+                except Exception:  # noqa: BLE001
+                    bad.append(EventRef(row[0], row[1], row[2], row[3]))
+            return good, bad
+
     def run_once(self, name: str) -> int:
         """Handle the next batch of events for one manager; return how many were handled."""
         manager = self.managers[name]
+        if not self.attempts.due(name):
+            return 0
+        key = lock_keys.process(name)
         with self.store.datastore.get_connection() as conn:
-            got = conn.execute(
-                "SELECT pg_try_advisory_lock(%s) AS ok", (_lock_key(name),)
-            ).fetchone()["ok"]
+            got = conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (key,)).fetchone()["ok"]
             if not got:
                 return 0
             try:
-                position = self._position(conn, name)
-                events = self.store.read_all(
-                    after=position, limit=self.batch, topics=manager.topics
-                )
-                if events and manager.batched:
-                    manager.handle_batch([Trigger(name, e) for e in events])
-                    self._store(conn, name, events[-1].position)
-                    return len(events)
-                for event in events:
-                    manager.handle(Trigger(name, event))
-                    self._store(conn, name, event.position)
-                return len(events)
+                return self._run(conn, manager)
             finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (_lock_key(name),))
+                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+    def _run(self, conn, manager: ProcessManager) -> int:  # noqa: ANN001
+        name = manager.name
+        position = self._position(conn, name)
+        head = self.store.head()  # read first: every event up to it has committed
+        events, bad = self._read(position, manager.topics)
+        last = max([e.position for e in events] + [b.position for b in bad], default=position)
+        upto = last if len(events) + len(bad) >= self.batch else max(head, last)
+        parker = _Parker(self.parking, conn, manager, self.attempts.policy.attempts)
+        for b in bad:  # decoding is deterministic: parked at once
+            if not parker.behind(b):
+                parker.park(b, f"the event does not decode ({b.type})")
+        events = [e for e in events if not parker.behind(e)]
+        if events and manager.batched:
+            try:
+                manager.handle_batch([Trigger(name, e) for e in events])
+            except Exception as exc:
+                if _transient(exc):
+                    raise
+                tries = self.attempts.failed(name, position)
+                if not self.attempts.exhausted(tries):
+                    log.warning(
+                        "process manager %s failed on a batch after %s (try %d): %s",
+                        name,
+                        position,
+                        tries,
+                        exc,
+                        exc_info=True,
+                    )
+                    return 0
+                parker.tries = tries
+                self._one_by_one(conn, manager, events, parker)
+        elif events:
+            for e in events:
+                if parker.behind(e):
+                    continue
+                try:
+                    manager.handle(Trigger(name, e))
+                except Exception as exc:
+                    if _transient(exc):
+                        raise
+                    tries = self.attempts.failed(name, e.position)
+                    if not self.attempts.exhausted(tries):
+                        log.warning(
+                            "process manager %s failed on event %s (try %d): %s",
+                            name,
+                            e.position,
+                            tries,
+                            exc,
+                            exc_info=True,
+                        )
+                        return 0
+                    parker.tries = tries
+                    parker.park(e, error_text(exc))
+                self._store(conn, name, e.position)
+        if upto > position:
+            self._store(conn, name, upto)
+        self.attempts.clear(name)
+        return len(events)
+
+    def _one_by_one(self, conn, manager: ProcessManager, events, parker: _Parker) -> None:  # noqa: ANN001
+        """A batch that keeps failing, handled one trigger at a time to find the poison."""
+        for e in events:
+            if not parker.behind(e):
+                try:
+                    manager.handle_batch([Trigger(manager.name, e)])
+                except Exception as exc:
+                    if _transient(exc):
+                        raise
+                    parker.park(e, error_text(exc))
+            self._store(conn, manager.name, e.position)
 
     def _store(self, conn, name: str, position: int) -> None:  # noqa: ANN001
         conn.execute(
@@ -131,8 +303,45 @@ class ProcessRunner:
             (position, name),
         )
 
+    def retry_parked(self, follower: str, stream_id: UUID) -> tuple[int, int]:
+        """Handle a stream's parked events again, in order, under the manager's lock; clear
+        each that succeeds. Returns (handled, still parked)."""
+        name = follower.partition(":")[2]
+        manager = self.managers[name]
+        key = lock_keys.process(name)
+        with self.store.datastore.get_connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+            try:
+                rows = self.parking.stream_rows(conn, follower, stream_id)
+                done: list[int] = []
+                for i, parked in enumerate(rows):
+                    try:
+                        trigger = Trigger(name, self._event_at(parked.position))
+                        if manager.batched:
+                            manager.handle_batch([trigger])
+                        else:
+                            manager.handle(trigger)
+                    except Exception as exc:
+                        self.parking.clear(conn, done)
+                        if _transient(exc):
+                            raise
+                        self.parking.failed_again(conn, parked, error_text(exc), rows[i + 1 :])
+                        return len(done), len(rows) - len(done)
+                    done.append(parked.id)
+                self.parking.clear(conn, done)
+                return len(done), 0
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+    def _event_at(self, position: int) -> RecordedEvent:
+        found = self.store.read_all(after=position - 1, limit=1)
+        if not found or found[0].position != position:
+            raise LookupError(f"no event at position {position}")
+        return found[0]
+
     def catch_up(self, timeout_s: float = 60.0) -> None:
-        """Handle events until every manager has seen everything written so far."""
+        """Handle events until every manager has seen everything written so far (parking
+        what keeps failing, as the loop does)."""
         target = self.store.head()
         deadline = time.monotonic() + timeout_s
         for name in self.managers:
@@ -154,27 +363,29 @@ class ProcessRunner:
             ).fetchone()
         return row["p"]
 
-    def start(self, poll_s: float = 0.05) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._loop, args=(poll_s,), daemon=True, name="process-managers"
-        )
-        self._thread.start()
+    def status(self) -> list[FollowerStatus]:
+        head = self.store.head()
+        parked = self.parking.counts()
+        with self.store.datastore.get_connection() as conn:
+            return [
+                FollowerStatus(
+                    follower_name(name),
+                    self._position(conn, name),
+                    head,
+                    parked.get(follower_name(name), 0),
+                )
+                for name in self.managers
+            ]
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+    # ---- background (the loop is ``Follower``'s) -----------------------------------------
 
-    def _loop(self, poll_s: float) -> None:
-        while not self._stop.is_set():
-            busy = False
-            for name in self.managers:
-                try:
-                    busy = self.run_once(name) > 0 or busy
-                except Exception:
-                    log.exception("process manager %s failed; it retries the same event", name)
-                    self._stop.wait(1.0)
-            if not busy:
-                self._stop.wait(poll_s)
+    def start(self, poll_s: float = 0.05) -> None:  # type: ignore[override]
+        super().start(None, idle_s=poll_s)
+
+    def step(self) -> int:
+        busy = 0
+        for name in self.managers:
+            if self._stop.is_set():
+                break
+            busy += self.run_once(name)
+        return busy

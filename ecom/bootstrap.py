@@ -30,7 +30,9 @@ from ecom.settings import Settings
 from eventstore.chainer import EventChainer
 from eventstore.checkpoint import audit_key_path, load_or_create_key, mac_key_of
 from eventstore.database import make_datastore, make_pool, resolve_database_url
+from eventstore.follower import RetryPolicy as FollowerRetry
 from eventstore.mapper import EventMapper, EventRegistry
+from eventstore.parking import ParkingLot
 from eventstore.privacy import KeyRing
 from eventstore.recorder import EcomRecorder
 from eventstore.store import EventStore
@@ -62,6 +64,7 @@ class Container:
     processes: ProcessRunner
     #: The write side's locations (code → priority, active), from the Location streams.
     locations: LocationDirectory
+    parking: ParkingLot  # events the followers of the log parked (eventstore/parking.py)
     chainer: EventChainer | None = None  # extends the audit hash chain
     keyring: KeyRing | None = None  # per-customer keys for personal data
     clock: Clock = system_clock  # what the process managers stamp their decisions with
@@ -103,7 +106,18 @@ def build(
     keyring = KeyRing(pool)
     mapper = EventMapper(EventRegistry(ALL_EVENTS), keyring)
     store = EventStore(recorder, mapper)
-    runner = ProjectionRunner(pool, mapper, all_projections(), batch_size=settings.projection_batch)
+    parking = ParkingLot(pool.connection)
+    retry = FollowerRetry(
+        attempts=max(1, settings.follower_attempts), backoff_s=settings.follower_backoff_s
+    )
+    runner = ProjectionRunner(
+        pool,
+        mapper,
+        all_projections(),
+        batch_size=settings.projection_batch,
+        parking=parking,
+        retry=retry,
+    )
     gateway = SandboxGateway(slow_delay_s=settings.payment_timeout_s, memory=PostgresAnswers(pool))
     locations = LocationDirectory(store)
     saga = OrderPlacementSaga(
@@ -130,5 +144,8 @@ def build(
         ),
         keyring=keyring,
         clock=clock,
-        processes=ProcessRunner(store, [saga, FulfillmentSaga(store, gateway, clock)]),
+        processes=ProcessRunner(
+            store, [saga, FulfillmentSaga(store, gateway, clock)], parking=parking, retry=retry
+        ),
+        parking=parking,
     )

@@ -105,13 +105,104 @@ def _projections_status(args: argparse.Namespace) -> int:
 
     container = build()
     try:
-        rows = [("NAME", "POSITION", "LAG", "STATUS")]
-        rows += [(s.name, str(s.position), str(s.lag), s.status) for s in container.runner.status()]
+        rows = [("NAME", "POSITION", "LAG", "STATUS", "PARKED")]
+        rows += [
+            (s.name, str(s.position), str(s.lag), s.status, str(s.parked))
+            for s in container.runner.status()
+        ]
+        rows += [
+            (s.name, str(s.position), str(s.lag), "process", str(s.parked))
+            for s in container.processes.status()
+        ]
     finally:
         container.close()
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    _table(rows)
+    return 0
+
+
+def _table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+
+
+def _projections_parked(args: argparse.Namespace) -> int:
+    from ecom.bootstrap import build
+
+    container = build()
+    try:
+        parked = container.parking.list(args.follower)
+    finally:
+        container.close()
+    if args.json:
+        for p in parked:
+            sys.stdout.buffer.write(orjson.dumps(p.as_json()) + b"\n")
+        return 0
+    rows = [("ID", "FOLLOWER", "POSITION", "STREAM", "VERSION", "TYPE", "TRIES", "BEHIND", "ERROR")]
+    rows += [
+        (
+            str(p.id),
+            p.follower,
+            str(p.position),
+            str(p.stream_id),
+            str(p.stream_version),
+            p.event_type,
+            str(p.attempts),
+            "" if p.behind is None else str(p.behind),
+            p.error.splitlines()[0][:80] if p.error else "",
+        )
+        for p in parked
+    ]
+    _table(rows)
+    return 0
+
+
+def _print_outcome(outcome) -> None:  # noqa: ANN001 - a RetryOutcome
+    if outcome.requested:
+        print(f"{outcome.follower} {outcome.stream_id}: retry requested ({outcome.still_parked})")
+    else:
+        print(
+            f"{outcome.follower} {outcome.stream_id}: {outcome.applied} handled, "
+            f"{outcome.still_parked} still parked"
+        )
+
+
+def _projections_retry(args: argparse.Namespace) -> int:
+    from ecom.bootstrap import build
+
+    if (args.id is None) == (args.follower is None):
+        print("ecom: give a parked event ID or --follower NAME", file=sys.stderr)
+        return 2
+    container = build()
+    try:
+        if args.id is not None:
+            outcome = container.parking.retry(args.id)
+            if outcome is None:
+                print(f"ecom: no parked event {args.id}", file=sys.stderr)
+                return 1
+            outcomes = [outcome]
+        else:
+            outcomes = container.parking.retry_follower(args.follower)
+    finally:
+        container.close()
+    for outcome in outcomes:
+        _print_outcome(outcome)
+    return 0 if all(o.still_parked == 0 or o.requested for o in outcomes) else 1
+
+
+def _projections_skip(args: argparse.Namespace) -> int:
+    from ecom.bootstrap import build
+
+    container = build()
+    try:
+        outcome = container.parking.skip(args.id, actor=f"cli:{os.environ.get('USER', '?')}")
+    finally:
+        container.close()
+    if outcome is None:
+        print(f"ecom: no parked event {args.id}", file=sys.stderr)
+        return 1
+    print(f"skipped {args.id}")
+    _print_outcome(outcome)
     return 0
 
 
@@ -139,7 +230,10 @@ def _projections_rebuild(args: argparse.Namespace) -> int:
             bar.n = bar.total
             bar.refresh()
         elapsed = time.monotonic() - started
-        print(f"rebuilt {args.name}: {events} events in {elapsed:.1f} s")
+        print(
+            f"rebuilt {args.name}: {events} events in {elapsed:.1f} s, {events.parked} parked"
+            + (" (ecom projections parked)" if events.parked else "")
+        )
     finally:
         container.close()
     return 0
@@ -204,6 +298,17 @@ def _parser() -> argparse.ArgumentParser:
     rebuild = psub.add_parser("rebuild", help="rebuild one view beside the live one, then swap")
     rebuild.add_argument("name")
     rebuild.set_defaults(func=_projections_rebuild)
+    parked = psub.add_parser("parked", help="events the followers of the log parked")
+    parked.add_argument("--follower", help="only this follower's (a view, process:NAME, relay)")
+    parked.add_argument("--json", action="store_true", help="one JSON object per line")
+    parked.set_defaults(func=_projections_parked)
+    retry = psub.add_parser("retry", help="handle a parked stream again, in order")
+    retry.add_argument("id", nargs="?", type=int, help="a parked event's id (its whole stream)")
+    retry.add_argument("--follower", help="every parked stream of this follower")
+    retry.set_defaults(func=_projections_retry)
+    skip = psub.add_parser("skip", help="drop one parked event and retry those behind it")
+    skip.add_argument("id", type=int)
+    skip.set_defaults(func=_projections_skip)
 
     events = sub.add_parser("events", help="the global event feed")
     esub = events.add_subparsers(dest="action", required=True)

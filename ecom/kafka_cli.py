@@ -74,7 +74,7 @@ def run_relay_status(args: argparse.Namespace) -> int:
     finally:
         container.close()
     print(f"relay {s.relay or '(no prefix)'}: position {s.position}, head {s.head}, ", end="")
-    print(f"lag {s.lag} (not yet acknowledged), epoch {s.epoch}")
+    print(f"lag {s.lag} (not yet acknowledged), epoch {s.epoch}, parked {s.parked}")
     if lags:
         rows = [("GROUP", "TOPIC", "PARTITION", "OFFSET", "LOG END", "LAG")]
         rows += [

@@ -23,6 +23,8 @@ class Settings:
     reservation_ttl_s: int = 7200
     payment_timeout_s: float = 2.0
     projection_batch: int = 1000
+    follower_attempts: int = 3  # tries of a failing event before a follower parks it
+    follower_backoff_s: float = 0.2  # first delay between those tries (doubling)
     run_projections: bool = True
     run_processes: bool = True
     kafka_bootstrap: str | None = None
@@ -63,6 +65,8 @@ class Settings:
             reservation_ttl_s=int(e.get("ECOM_RESERVATION_TTL_S", "7200")),
             payment_timeout_s=float(e.get("ECOM_PAYMENT_TIMEOUT_S", "2.0")),
             projection_batch=int(e.get("ECOM_PROJECTION_BATCH", "1000")),
+            follower_attempts=int(e.get("ECOM_FOLLOWER_ATTEMPTS", "3")),
+            follower_backoff_s=float(e.get("ECOM_FOLLOWER_BACKOFF_S", "0.2")),
             run_projections=e.get("ECOM_RUN_PROJECTIONS", "1") not in ("0", "false", "no"),
             run_processes=e.get("ECOM_RUN_PROCESSES", "1") not in ("0", "false", "no"),
             kafka_bootstrap=e.get("ECOM_KAFKA_BOOTSTRAP_SERVERS") or None,

@@ -5,31 +5,29 @@ process at a time extends the chain, reads the chain's last (position, hash), re
 events in position order, links them and COPYs the new rows in. The event table's lock makes
 commit order equal position order, so reading up to the current maximum never skips an event
 that commits later. ``lag`` (events not yet chained) is reported by ``/ready`` against a bound.
+
+It is a follower of the log (``eventstore/follower.py``: the lock key from
+``eventstore/lock_keys.py``, the loop and its backoff) **without parking**: a hash chain cannot
+skip a link, so an event the chainer cannot link (in practice only the database failing) is
+retried with backoff until it can, and ``/ready`` reports the growing lag meanwhile. Linking
+reads only the stored bytes of an event, never decodes it, so no event's content can make it
+fail.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import zlib
 from dataclasses import dataclass
 
 import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from eventstore import lock_keys
 from eventstore.audit_chain import GENESIS, link, mac
+from eventstore.follower import Follower
 
 log = logging.getLogger(__name__)
-CHAIN_LOCK_KEY = 7_311_002
-
-
-def chain_lock_key(chain_table: str) -> int:
-    return (
-        CHAIN_LOCK_KEY
-        if chain_table == "event_chain"
-        else 7_312_000_000 + zlib.crc32(chain_table.encode())
-    )
 
 
 @dataclass(frozen=True)
@@ -42,7 +40,9 @@ class ChainStatus:
         return max(0, self.head - self.position)
 
 
-class EventChainer:
+class EventChainer(Follower):
+    thread_name = "chainer"
+
     def __init__(
         self,
         pool: ConnectionPool,
@@ -52,14 +52,13 @@ class EventChainer:
         batch_size: int = 5000,
         mac_key: bytes | None = None,
     ):
+        super().__init__()
         self.pool = pool
         self.events = sql.Identifier(events_table)
         self.chain = sql.Identifier(chain_table)
         self.batch_size = batch_size
-        self.lock_key = chain_lock_key(chain_table)
+        self.lock_key = lock_keys.chain(chain_table)
         self.mac_key = mac_key
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def run_once(self) -> int:
         """Chain the next batch; return how many events were chained (0: caught up or busy)."""
@@ -123,26 +122,10 @@ class EventChainer:
             ).fetchone()
         return ChainStatus(position=row[0], head=row[1])
 
-    # ---- background ----------------------------------------------------------------------
+    # ---- background (the loop is ``Follower``'s) -----------------------------------------
 
-    def start(self, interval_s: float = 0.2) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._loop, args=(interval_s,), name="chainer", daemon=True
-        )
-        self._thread.start()
+    def step(self) -> int:
+        return self.run_once()
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def _loop(self, interval_s: float) -> None:
-        while not self._stop.is_set():
-            try:
-                if not self.run_once():
-                    self._stop.wait(interval_s)
-            except Exception:  # keep chaining; the next batch retries the same range
-                log.exception("chainer failed; retrying")
-                self._stop.wait(1.0)
+    def start(self, interval_s: float = 0.2) -> None:  # type: ignore[override]
+        super().start(None, idle_s=interval_s)

@@ -14,6 +14,17 @@ The relay then increments its epoch, forgets its topics and offsets, recreates t
 resends from its origin (position 0 unless started with ``start_position``). Every message
 carries the epoch in a header, so consumers notice a replaced log and reread it from its
 beginning (see ``projections.kafka_consumer``).
+
+No event may stall the relay (``eventstore/follower.py``): an event that cannot be produced
+(its envelope cannot be built, or the producer refuses it: larger than ``message.max.bytes``,
+an invalid record) is tried ``RetryPolicy.attempts`` times with a growing delay, then parked
+(``eventstore/parking.py``, follower ``relay`` or ``relay:<prefix>``) with the later events of
+its stream parked behind it, unsent, so consumers never see a stream out of order; the relay
+moves on with every other stream. Broker and network errors are not the event's fault: the
+session fails and resends from the stored position, as before, and nothing is parked. An
+operator's retry (``ecom projections retry``) marks the stream; the relay, when idle, sends
+its parked events in order and clears them, or leaves them parked with the new error. (A
+broker rejecting a message in its delivery report still fails the session.)
 """
 
 from __future__ import annotations
@@ -21,20 +32,39 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import zlib
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
-from confluent_kafka import KafkaError, Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from eventstore import kafka_topics as kt
+from eventstore import lock_keys
+from eventstore.follower import RetryPolicy, is_infrastructure
+from eventstore.parking import EventRef, ParkingLot, error_text
 
 log = logging.getLogger(__name__)
 EVENTS_TABLE = "stored_events"
-RELAY_LOCK_KEY = 7_311_002
+#: Producer errors that are the message's fault, not the broker's: such an event is parked.
+EVENT_FAULTS = frozenset(
+    {KafkaError.MSG_SIZE_TOO_LARGE, KafkaError.INVALID_RECORD, KafkaError._INVALID_ARG}
+)
+
+
+def follower_name(prefix: str) -> str:
+    """The relay's name in the parking lot."""
+    return f"relay:{prefix}" if prefix else "relay"
+
+
+def _event_fault(exc: BaseException) -> bool:
+    """True when producing failed because of the event itself (it would fail again)."""
+    if isinstance(exc, KafkaException):
+        err = exc.args[0] if exc.args else None
+        return isinstance(err, KafkaError) and err.code() in EVENT_FAULTS
+    return not (isinstance(exc, BufferError | DeliveryFailed) or is_infrastructure(exc))
 
 
 class DeliveryFailed(Exception):
@@ -47,6 +77,7 @@ class RelayStatus:
     position: int
     head: int
     epoch: int
+    parked: int = 0
 
     @property
     def lag(self) -> int:
@@ -62,8 +93,11 @@ def relay_status(pool: ConnectionPool, prefix: str = "") -> RelayStatus:
         row = conn.execute(
             "SELECT position, epoch FROM kafka_relay WHERE relay = %s", (prefix,)
         ).fetchone()
+        parked = conn.execute(
+            "SELECT count(*) FROM parked_events WHERE follower = %s", (follower_name(prefix),)
+        ).fetchone()[0]
     position, epoch = row if row else (0, 1)
-    return RelayStatus(prefix, position, head, epoch)
+    return RelayStatus(prefix, position, head, epoch, parked)
 
 
 class Relay:
@@ -81,6 +115,7 @@ class Relay:
         max_backoff_s: float = 10.0,
         producer_config: dict[str, Any] | None = None,
         start_position: int = 0,
+        retry: RetryPolicy = RetryPolicy(),
     ):
         self.pool = pool
         self.bootstrap = bootstrap
@@ -94,6 +129,12 @@ class Relay:
         self.producer_config = producer_config or {}
         #: Where a relay with no stored position yet starts (0: the whole store).
         self.start_position = start_position
+        self.retry = retry
+        self.follower = follower_name(prefix)
+        self.parking = ParkingLot(pool.connection)
+        self.lock_key = lock_keys.relay(prefix)
+        #: Streams with a parked event -> the first one's id (loaded each session).
+        self._parked: dict[UUID, int] = {}
         self.stop_event = threading.Event()
         self.sessions = 0
         self.errors = 0
@@ -215,25 +256,23 @@ class Relay:
 
     def _session(self, until_caught_up: bool) -> bool:
         with self.pool.connection() as lock_conn:
-            got = lock_conn.execute(
-                "SELECT pg_try_advisory_lock(%s, %s)",
-                (RELAY_LOCK_KEY, zlib.crc32(self.prefix.encode()) - 2**31),
-            ).fetchone()[0]
+            got = lock_conn.execute("SELECT pg_try_advisory_lock(%s)", (self.lock_key,)).fetchone()[
+                0
+            ]
             if not got:
                 raise DeliveryFailed("another relay with this prefix is running")
             try:
                 return self._produce_loop(until_caught_up)
             finally:
-                lock_conn.execute(
-                    "SELECT pg_advisory_unlock(%s, %s)",
-                    (RELAY_LOCK_KEY, zlib.crc32(self.prefix.encode()) - 2**31),
-                )
+                lock_conn.execute("SELECT pg_advisory_unlock(%s)", (self.lock_key,))
 
     def _produce_loop(self, until_caught_up: bool) -> bool:
         self._known_topics = set()
         position, epoch, acked = self._load_state()
         if self._check_broker(epoch) != epoch:
             position, epoch, acked = self._load_state()
+        with self.pool.connection() as conn:
+            self._parked = self.parking.streams(conn, self.follower)
         producer = Producer(
             {
                 "bootstrap.servers": self.bootstrap,
@@ -272,6 +311,7 @@ class Relay:
         last_save = time.monotonic()
 
         acked_upto = position
+        next_retry_check = 0.0
 
         def save_acknowledged(force: bool) -> None:
             nonlocal stored, new_acked, last_save, acked_upto
@@ -296,27 +336,24 @@ class Relay:
                 if len(pending) < self.max_in_flight:
                     rows = self._read(sent_upto)
                 for row in rows:
-                    topic = kt.topic_for(row["topic"].split(".", 1)[0], self.prefix)
-                    self._ensure_topic(topic)
                     pos = row["notification_id"]
-                    while True:
-                        try:
-                            producer.produce(
-                                topic,
-                                key=str(row["originator_id"]).encode(),
-                                value=kt.envelope(row),
-                                headers=kt.headers(row, epoch, session_start),
-                                on_delivery=lambda err, msg, pos=pos: on_delivery(err, msg, pos),
-                            )
-                            break
-                        except BufferError:
-                            producer.poll(0.05)
-                    pending.append(row["notification_id"])
-                    sent_upto = row["notification_id"]
+                    pending.append(pos)
+                    if not self._send_or_park(
+                        producer,
+                        row,
+                        epoch,
+                        session_start,
+                        lambda err, msg, pos=pos: on_delivery(err, msg, pos),
+                    ):
+                        done.add(pos)  # parked: nothing to wait for
+                    sent_upto = pos
                 producer.poll(0 if rows else 0.05)
                 idle = not rows and not pending
                 save_acknowledged(force=idle)
                 if idle:
+                    if time.monotonic() >= next_retry_check:
+                        self._retry_requested(producer, epoch, session_start)
+                        next_retry_check = time.monotonic() + 0.5
                     if until_caught_up and stored >= self._head():
                         return True
                     self.stop_event.wait(0.05)
@@ -326,6 +363,128 @@ class Relay:
         finally:
             producer.purge()
             producer.flush(0)
+
+    def _topic(self, row: dict[str, Any]) -> str:
+        """The row's topic, created first if this relay has not written to it yet (broker and
+        database errors raise from here: they are never the event's fault)."""
+        topic = kt.topic_for(row["topic"].split(".", 1)[0], self.prefix)
+        self._ensure_topic(topic)
+        return topic
+
+    @staticmethod
+    def _produce(
+        producer: Producer,
+        topic: str,
+        row: dict[str, Any],
+        epoch: int,
+        session_start: bytes,
+        on_delivery,  # noqa: ANN001
+    ) -> None:
+        value = kt.envelope(row)
+        while True:
+            try:
+                producer.produce(
+                    topic,
+                    key=str(row["originator_id"]).encode(),
+                    value=value,
+                    headers=kt.headers(row, epoch, session_start),
+                    on_delivery=on_delivery,
+                )
+                return
+            except BufferError:
+                producer.poll(0.05)
+
+    @staticmethod
+    def _ref(row: dict[str, Any]) -> EventRef:
+        return EventRef(
+            row["notification_id"], row["originator_id"], row["originator_version"], row["topic"]
+        )
+
+    def _send_or_park(
+        self,
+        producer: Producer,
+        row: dict[str, Any],
+        epoch: int,
+        session_start: bytes,
+        on_delivery,  # noqa: ANN001
+    ) -> bool:
+        """Send one event; True if it was handed to the producer. An event of a parked stream
+        is parked behind; one that cannot be produced is tried again with backoff, then
+        parked (False). Broker and database errors raise (the session resends)."""
+        if row["originator_id"] in self._parked:
+            with self.pool.connection() as conn:
+                self.parking.park_behind(conn, self.follower, [self._ref(row)], self._parked)
+            return False
+        topic = self._topic(row)
+        tries = 0
+        while True:
+            try:
+                self._produce(producer, topic, row, epoch, session_start, on_delivery)
+                return True
+            except Exception as exc:
+                if not _event_fault(exc):
+                    raise
+                tries += 1
+                if tries >= self.retry.attempts or self.stop_event.is_set():
+                    with self.pool.connection() as conn:
+                        self._parked[row["originator_id"]] = self.parking.park(
+                            conn, self.follower, self._ref(row), error_text(exc), tries
+                        )
+                    return False
+                log.warning(
+                    "relay could not produce event %s (try %d): %s",
+                    row["notification_id"],
+                    tries,
+                    exc,
+                )
+                self.stop_event.wait(self.retry.delay(tries))
+
+    def _retry_requested(self, producer: Producer, epoch: int, session_start: bytes) -> None:
+        """Send the parked streams an operator asked to retry, each in order, waiting for the
+        broker; clear what was delivered, leave the rest parked behind the one that failed."""
+        with self.pool.connection() as conn:
+            streams = self.parking.requested(conn, self.follower)
+        for stream_id in streams:
+            with self.pool.connection() as conn, conn.transaction():
+                rows = self.parking.stream_rows(conn, self.follower, stream_id)
+                with conn.cursor(row_factory=dict_row) as cur:
+                    cur.execute(
+                        f"SELECT notification_id, originator_id, originator_version, topic, "
+                        f"state FROM {EVENTS_TABLE} WHERE notification_id = ANY(%s)",
+                        ([r.position for r in rows],),
+                    )
+                    stored = {r["notification_id"]: r for r in cur.fetchall()}
+                done: list[int] = []
+                for i, parked in enumerate(rows):
+                    errors: list[str] = []
+                    topic = self._topic(stored[parked.position])
+                    try:
+                        self._produce(
+                            producer,
+                            topic,
+                            stored[parked.position],
+                            epoch,
+                            session_start,
+                            lambda err, msg, errors=errors: (
+                                errors.append(str(err)) if err else None
+                            ),
+                        )
+                        if producer.flush(self.message_timeout_ms / 1000):
+                            raise DeliveryFailed("the broker did not acknowledge in time")
+                        if errors:
+                            raise DeliveryFailed(errors[0])
+                    except Exception as exc:
+                        self.parking.clear(conn, done)
+                        if not _event_fault(exc):
+                            raise
+                        self.parking.failed_again(conn, parked, error_text(exc), rows[i + 1 :])
+                        break
+                    done.append(parked.id)
+                else:
+                    self.parking.clear(conn, done)
+                log.warning("relay retried parked stream %s: %d sent", stream_id, len(done))
+            with self.pool.connection() as conn:
+                self._parked = self.parking.streams(conn, self.follower)
 
     def _read(self, after: int) -> list[dict[str, Any]]:
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:

@@ -11,7 +11,7 @@ from importlib import resources
 
 import psycopg
 
-MIGRATION_LOCK_KEY = 7_311_001
+from eventstore.lock_keys import MIGRATION as MIGRATION_LOCK_KEY
 
 
 def sql_files() -> list[tuple[str, str]]:

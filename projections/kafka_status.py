@@ -20,6 +20,7 @@ def kafka_rows(container: Any) -> list[dict[str, Any]]:
             "position": relay.position,
             "lag": relay.lag,
             "status": "live" if relay.lag == 0 else "catching_up",
+            "parked": relay.parked,
         }
     ]
     for r in consumer_lag(container.pool):

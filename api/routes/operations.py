@@ -1,14 +1,18 @@
-"""Health, readiness, metrics and the read models' status and rebuild."""
+"""Health, readiness, metrics, the read models' status and rebuild, and the parking lot of the
+log's followers (events parked after their retries: list, retry, skip; admins only)."""
 
 from __future__ import annotations
 
 import threading
+from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
-from api.deps import ContainerDep
+from api.auth import Principal
+from api.deps import ContainerDep, get_principal
 from api.errors import ApiError
 from api.schemas import ERRORS
 
@@ -21,6 +25,33 @@ class ProjectionOut(BaseModel):
     position: int
     lag: int
     status: str
+    parked: int = 0  # events parked for this view (``GET /projections/parked``)
+
+
+class ParkedEventOut(BaseModel):
+    id: int
+    follower: str
+    position: int
+    stream_id: str
+    stream_version: int
+    event_type: str
+    error: str
+    attempts: int
+    behind: int | None  # id of the first parked event of the stream it waits behind
+    retry_requested: bool
+    parked_at: datetime
+
+
+class ParkedList(BaseModel):
+    items: list[ParkedEventOut]
+
+
+class RetryOut(BaseModel):
+    follower: str
+    stream_id: str
+    applied: int  # events handled and cleared
+    still_parked: int
+    requested: bool  # the follower runs in another process (the relay) and will do it
 
 
 class Health(BaseModel):
@@ -71,7 +102,7 @@ def ready(container: ContainerDep):
 @router.get("/projections", response_model=list[ProjectionOut])
 def projections(container: ContainerDep):
     out = [
-        ProjectionOut(name=s.name, position=s.position, lag=s.lag, status=s.status)
+        ProjectionOut(name=s.name, position=s.position, lag=s.lag, status=s.status, parked=s.parked)
         for s in container.runner.status()
     ]
     if container.settings.kafka_bootstrap:  # scale-out: relay lag and consumer lag too
@@ -79,6 +110,40 @@ def projections(container: ContainerDep):
 
         out += [ProjectionOut(**row) for row in kafka_rows(container)]
     return out
+
+
+@router.get("/projections/parked", response_model=ParkedList)
+def parked_events(
+    container: ContainerDep,
+    follower: Annotated[str | None, Query(max_length=200, pattern=r"^[\w.:-]*$")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+):
+    rows = container.parking.list(follower, limit=limit)
+    return ParkedList(items=[ParkedEventOut(**r.as_json()) for r in rows])
+
+
+def _not_found(parked_id: int) -> ApiError:
+    return ApiError(404, "parked_event_not_found", f"No parked event with id {parked_id}.")
+
+
+@router.post("/projections/parked/{parked_id}/retry", response_model=RetryOut)
+def retry_parked(parked_id: int, container: ContainerDep):
+    outcome = container.parking.retry(parked_id)
+    if outcome is None:
+        raise _not_found(parked_id)
+    return RetryOut(**outcome.as_json())
+
+
+@router.post("/projections/parked/{parked_id}/skip", response_model=RetryOut)
+def skip_parked(
+    parked_id: int,
+    container: ContainerDep,
+    principal: Annotated[Principal, Depends(get_principal)],
+):
+    outcome = container.parking.skip(parked_id, actor=f"{principal.role}:{principal.id}")
+    if outcome is None:
+        raise _not_found(parked_id)
+    return RetryOut(**outcome.as_json())
 
 
 @router.post("/projections/{name}/rebuild", status_code=202, response_model=ProjectionOut)
@@ -107,6 +172,13 @@ def metrics(container: ContainerDep):
     ]
     for s in statuses:
         lines.append(f'ecom_projection_lag{{name="{s.name}"}} {s.lag}')
+    lines += [
+        "# HELP ecom_parked_events Events a follower of the log parked (views, sagas, relay).",
+        "# TYPE ecom_parked_events gauge",
+    ]
+    parked = {s.name: 0 for s in statuses} | container.parking.counts()
+    for follower, count in sorted(parked.items()):
+        lines.append(f'ecom_parked_events{{follower="{follower}"}} {count}')
     from projections.kafka_status import kafka_metrics
 
     lines += kafka_metrics(container)

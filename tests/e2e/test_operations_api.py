@@ -49,6 +49,7 @@ def test_metrics_are_prometheus_text(api):
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
     assert "# TYPE ecom_event_store_head gauge" in r.text
     assert 'ecom_projection_lag{name="locations"}' in r.text
+    assert 'ecom_parked_events{follower="locations"}' in r.text
 
 
 def test_the_feed_pages_with_a_cursor_in_position_order(api):

@@ -1,0 +1,200 @@
+"""The base of everything that follows the event log: the projection runner, the process
+managers, the audit chainer and the Kafka relay.
+
+A follower keeps a tracked position, takes an advisory lock from ``eventstore.lock_keys`` so
+that one process at a time advances it, wakes on the store's ``LISTEN/NOTIFY`` channel (or
+polls), handles the log in batches, and never lets one event stall it:
+
+- **Infrastructure errors** (``is_infrastructure``: the database unreachable, a connection
+  lost, a lock or pool timeout) are nobody's event's fault: the loop backs off (doubling, up to
+  ``max_backoff_s``) and retries the same batch; nothing is ever parked for them.
+- **An event that fails** is retried ``attempts`` times with a growing delay (``Attempts``),
+  the follower holding its position just before it meanwhile; then it is parked in the
+  ``ParkingLot`` (``eventstore/parking.py``) with the later events of its stream behind it,
+  and the follower moves on with every other stream.
+
+Subclasses implement ``step`` (one batch or pass; how many events it saw). The loop, the
+backoff and the retry bookkeeping live here; where and how a batch is isolated to find the
+failing event is the subclass's (savepoints for a view, one trigger at a time for a process
+manager, one message for the relay).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg_pool import PoolTimeout
+
+log = logging.getLogger(__name__)
+EVENTS_TABLE = "stored_events"
+INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
+    psycopg.OperationalError,  # connection lost or refused, lock timeout, admin shutdown
+    psycopg.InterfaceError,  # a closed connection or pool
+    PoolTimeout,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def is_infrastructure(exc: BaseException) -> bool:
+    """True when ``exc`` (or what caused it) is the database or the network, not the event."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, INFRASTRUCTURE_ERRORS):
+            return True
+        if isinstance(seen, psycopg.errors.QueryCanceled):  # statement or lock timeout
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often a failing event is tried before it is parked, and how long between tries."""
+
+    attempts: int = 3
+    backoff_s: float = 0.2
+    max_backoff_s: float = 5.0
+
+    def delay(self, tries: int) -> float:
+        return min(self.max_backoff_s, self.backoff_s * 2 ** max(0, tries - 1))
+
+
+class Attempts:
+    """Failed tries per (follower, position) in this process, and when the next is due."""
+
+    def __init__(self, policy: RetryPolicy):
+        self.policy = policy
+        self._tries: dict[tuple[str, int], int] = {}
+        self._due: dict[str, float] = {}
+
+    def failed(self, follower: str, position: int) -> int:
+        """Count one more failure; return the tries so far. Sets the follower's next due time."""
+        key = (follower, position)
+        tries = self._tries.get(key, 0) + 1
+        self._tries[key] = tries
+        self._due[follower] = time.monotonic() + self.policy.delay(tries)
+        return tries
+
+    def exhausted(self, tries: int) -> bool:
+        return tries >= self.policy.attempts
+
+    def clear(self, follower: str, position: int | None = None) -> None:
+        """Forget the follower's failures at ``position`` (default: all of them)."""
+        if position is not None:
+            self._tries.pop((follower, position), None)
+        else:
+            for key in [k for k in self._tries if k[0] == follower]:
+                del self._tries[key]
+        self._due.pop(follower, None)
+
+    def due(self, follower: str) -> bool:
+        return self._due.get(follower, 0.0) <= time.monotonic()
+
+    def waiting(self) -> dict[str, float]:
+        """Followers backing off -> monotonic time they are due."""
+        return dict(self._due)
+
+
+@dataclass(frozen=True)
+class FollowerStatus:
+    name: str
+    position: int
+    head: int
+    parked: int = 0
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.head - self.position)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "position": self.position,
+            "head": self.head,
+            "lag": self.lag,
+            "parked": self.parked,
+        }
+
+
+class Follower(ABC):
+    """A background loop over ``step``: wake-up, idle wait, backoff on infrastructure errors."""
+
+    #: Thread name, and what the log says.
+    thread_name = "follower"
+    #: How long the loop waits when a step saw nothing (a NOTIFY cuts it short when listening).
+    idle_s = 0.2
+    max_backoff_s = 5.0
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._wakeup = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @abstractmethod
+    def step(self) -> int:
+        """One batch (or pass): return how many events it saw (0: nothing to do)."""
+
+    def after_step(self, seen: int, started: float) -> None:
+        """Called after each step that did not raise (``started``: its monotonic start)."""
+        return None
+
+    def start(self, listen_url: str | None = None, *, idle_s: float | None = None) -> None:
+        if idle_s is not None:
+            self.idle_s = idle_s
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._loop, args=(listen_url,), name=self.thread_name, daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wakeup.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _loop(self, listen_url: str | None) -> None:
+        listener = None
+        backoff = 0.1
+        while not self._stop.is_set():
+            try:
+                if listen_url is not None and listener is None:
+                    listener = psycopg.connect(listen_url, autocommit=True)
+                    listener.execute(f"LISTEN {EVENTS_TABLE}")
+                started = time.monotonic()
+                self._wakeup.clear()
+                if listener is not None:
+                    # Notifications queued while the last step ran are covered by this one.
+                    for _ in listener.notifies(timeout=0):
+                        pass
+                seen = self.step()
+                backoff = 0.1
+                self.after_step(seen, started)
+                if not seen:
+                    if listener is not None:
+                        for _ in listener.notifies(timeout=self.idle_s, stop_after=1):
+                            pass
+                    else:
+                        self._wakeup.wait(self.idle_s)
+            except Exception as exc:  # keep following; the next step retries the same range
+                if is_infrastructure(exc):
+                    log.warning("%s: %s; retrying in %.1f s", self.thread_name, exc, backoff)
+                else:
+                    log.exception("%s failed; retrying in %.1f s", self.thread_name, backoff)
+                if listener is not None:
+                    listener.close()
+                    listener = None
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
+        if listener is not None:
+            listener.close()
