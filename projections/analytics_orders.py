@@ -7,7 +7,8 @@ shipped / delivered, when it was confirmed, cancelled, fully shipped and fully d
 promised delivery day (the scheduled delivery, else ``PROMISE_DAYS`` after placement), and the
 amounts captured and refunded (payment streams are tied to their order by their first event;
 amounts of payment events that come before their order's ``OrderPlaced``, as they may from
-Kafka, are held in ``held_payments`` and added when the order is placed).
+Kafka, are held in ``held_payments`` and added when the order is placed; in a consumer group's
+schema a batch's order rows are locked first, ``kafka_decode.lock_joined_rows``).
 Event names from areas still being built are matched by stored name, so they count as soon as
 they appear in the log.
 """
@@ -24,6 +25,7 @@ from psycopg import Cursor, sql
 
 from eventstore.recorded import RecordedEvent
 from projections.base import Projection
+from projections.kafka_decode import lock_joined_rows
 
 NAME = "analytics_orders"
 PROMISE_DAYS = 5
@@ -153,6 +155,7 @@ class Batch:
             {e.stream_id for e in events if e.stream_type == "order"}
             | {self.payments[e.stream_id] for e in events if e.stream_id in self.payments}
         )
+        lock_joined_rows(self.cur, self.schema, order_ids)
         # One statement for the facts and any amounts held for them (none unless payment
         # events came before their order).
         self.cur.execute(

@@ -17,6 +17,7 @@ from domain.order.events import ORDER_STREAM_EVENTS
 from domain.order.status import StatusFacts, derive_status, fulfillment_status
 from eventstore.recorded import RecordedEvent
 from projections.base import Projection, live_schema
+from projections.kafka_decode import lock_joined_rows
 from projections.payment_streams import DDL as PAYMENT_STREAMS_DDL
 from projections.payment_streams import (
     PAYMENT_TOPICS,
@@ -300,7 +301,9 @@ class OrderDetailView(Projection):
     The store's order puts them after the order's ``OrderPlaced``; Kafka keeps order only per
     stream, so a payment event may come first: its facts are then held in ``held_payments``
     (folded as they would be into the document) and merged into the document when the order
-    is placed. Either way the document ends the same (docs/kafka.md)."""
+    is placed. Either way the document ends the same (docs/kafka.md). In a consumer group's
+    schema, the documents of a batch are locked first (``lock_joined_rows``): another process
+    may be applying the order's or the payment's stream at the same time."""
 
     name = "order_detail"
     topics = (*ORDER_TOPICS, *PAYMENT_TOPICS)
@@ -323,6 +326,7 @@ class OrderDetailView(Projection):
         s = sql.Identifier(schema)
         owner = resolve_payment_streams(cur, schema, events)
         ids = list({owner.get(e.stream_id, e.stream_id) for e in events})
+        lock_joined_rows(cur, schema, ids)
         # One statement for the documents and any payment facts held for them (none unless
         # payment events came before their order, as they may from Kafka).
         cur.execute(

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 from projections.kafka_consumer import KafkaProjector
 from projections.registry import all_projections
-from tests.kafka import scenario
 from tests.kafka.reorder import (
     apply_batches,
     compare_views,
@@ -34,10 +33,10 @@ def projector(container, group: str) -> KafkaProjector:
 
 
 @pytest.fixture(scope="module")
-def built(database_url, container):
+def built(container, scenario_range):
     """The scenario's events, and their in-process build: position order, batches of 1,000
     (the runner's), through the same apply path."""
-    start, end = scenario.run(database_url, container)
+    start, end = scenario_range
     rows = stored_rows(container.pool, start, end, TYPES)
     assert {r["topic"].split(".", 1)[0] for r in rows} >= {"order", "payment", "inventory"}
     reference = projector(container, f"ref-{uuid.uuid4().hex[:8]}")
