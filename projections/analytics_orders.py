@@ -5,7 +5,10 @@ over date ranges.
 Facts per order: placement day (UTC), channel, currency, total, units ordered / cancelled /
 shipped / delivered, when it was confirmed, cancelled, fully shipped and fully delivered, the
 promised delivery day (the scheduled delivery, else ``PROMISE_DAYS`` after placement), and the
-amounts captured and refunded (payment streams are tied to their order by their first event).
+amounts captured and refunded (payment streams are tied to their order by their first event;
+amounts of payment events that come before their order's ``OrderPlaced``, as they may from
+Kafka, are held in ``held_payments`` and added when the order is placed; in a consumer group's
+schema a batch's order rows are locked first, ``kafka_decode.lock_joined_rows``).
 Event names from areas still being built are matched by stored name, so they count as soon as
 they appear in the log.
 """
@@ -22,6 +25,7 @@ from psycopg import Cursor, sql
 
 from eventstore.recorded import RecordedEvent
 from projections.base import Projection
+from projections.kafka_decode import lock_joined_rows
 
 NAME = "analytics_orders"
 PROMISE_DAYS = 5
@@ -46,6 +50,7 @@ ORDER_COLUMNS = (
     "refunded",
 )
 LINE_COLUMNS = ("order_id", "line_id", "sku", "product_id", "quantity", "unit_price", "cancelled")
+HELD_COLUMNS = ("order_id", "captured", "refunded")
 REQUEST_COLUMNS = ("request_id", "order_id", "requested_at", "reviewed_at", "decision")
 
 TOPICS = (
@@ -122,6 +127,10 @@ class Batch:
         self.requests: dict[str, dict[str, Any]] = {}
         self.payments: dict[UUID, UUID] = {}
         self.new_payments: dict[UUID, UUID] = {}
+        #: Amounts of payment events whose order has no facts yet, by order id.
+        self.held: dict[UUID, dict[str, Any]] = {}
+        self.held_changed: set[UUID] = set()
+        self.released: set[UUID] = set()
 
     def t(self, table: str) -> sql.Composed:
         return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(table))
@@ -146,14 +155,28 @@ class Batch:
             {e.stream_id for e in events if e.stream_type == "order"}
             | {self.payments[e.stream_id] for e in events if e.stream_id in self.payments}
         )
-        cols = sql.SQL(", ").join(map(sql.Identifier, ORDER_COLUMNS))
+        lock_joined_rows(self.cur, self.schema, order_ids)
+        # One statement for the facts and any amounts held for them (none unless payment
+        # events came before their order).
         self.cur.execute(
-            sql.SQL("SELECT {} FROM {} WHERE order_id = ANY(%s)").format(
-                cols, self.t("order_facts")
+            sql.SQL(
+                "SELECT {}, false AS held FROM {} WHERE order_id = ANY(%s) "
+                "UNION ALL SELECT {}, true FROM {} WHERE order_id = ANY(%s)"
+            ).format(
+                sql.SQL(", ").join(map(sql.Identifier, ORDER_COLUMNS)),
+                self.t("order_facts"),
+                sql.SQL(", ").join(
+                    sql.Identifier(c) if c in HELD_COLUMNS else sql.NULL for c in ORDER_COLUMNS
+                ),
+                self.t("held_payments"),
             ),
-            (order_ids,),
+            (order_ids, order_ids),
         )
-        self.orders = {r["order_id"]: dict(r) for r in self.cur.fetchall()}
+        for r in self.cur.fetchall():
+            if r.pop("held"):
+                self.held[r["order_id"]] = {c: r[c] for c in HELD_COLUMNS}
+            else:
+                self.orders[r["order_id"]] = r
         line_orders = [e.stream_id for e in events if e.type in ("order.OrderLinesCancelled",)]
         if line_orders:
             self.cur.execute(
@@ -177,16 +200,28 @@ class Batch:
         d = e.data
         if e.type == "order.OrderPlaced":
             order, lines = placed_facts(e)
-            self.orders.setdefault(e.stream_id, order)
+            if e.stream_id not in self.orders:
+                self.orders[e.stream_id] = order
+                held = self.held.pop(e.stream_id, None)
+                if held is not None:  # payment events that came before the order
+                    order["captured"] += held["captured"]
+                    order["refunded"] += held["refunded"]
+                    self.released.add(e.stream_id)
             for line in lines:
                 self.lines.setdefault((e.stream_id, line["line_id"]), line)
             return
         if e.stream_type == "payment":
-            order = self.orders.get(self.payments.get(e.stream_id))  # type: ignore[arg-type]
-            if order is not None and e.name == "PaymentCaptured":
-                order["captured"] += Decimal(str(d["amount"]))
-            elif order is not None and e.name == "RefundSucceeded":
-                order["refunded"] += Decimal(str(d["amount"]))
+            column = {"PaymentCaptured": "captured", "RefundSucceeded": "refunded"}.get(e.name)
+            order_id = self.payments.get(e.stream_id)
+            if column is None or order_id is None:
+                return
+            order = self.orders.get(order_id)
+            if order is None:
+                order = self.held.setdefault(order_id, {"order_id": order_id,
+                                                        "captured": Decimal(0),
+                                                        "refunded": Decimal(0)})  # fmt: skip
+                self.held_changed.add(order_id)
+            order[column] += Decimal(str(d["amount"]))
             return
         order = self.orders.get(e.stream_id)
         if order is None:
@@ -234,6 +269,13 @@ class Batch:
             ("request_id",),
             self.requests,
         )
+        held = {k: v for k, v in self.held.items() if k in self.held_changed - self.released}
+        _upsert(self.cur, self.t("held_payments"), HELD_COLUMNS, ("order_id",), held)
+        if self.released:
+            self.cur.execute(
+                sql.SQL("DELETE FROM {} WHERE order_id = ANY(%s)").format(self.t("held_payments")),
+                (list(self.released),),
+            )
         if self.new_payments:
             self.cur.executemany(
                 sql.SQL("INSERT INTO {} VALUES (%s, %s) ON CONFLICT DO NOTHING").format(
@@ -307,6 +349,11 @@ class AnalyticsOrdersView(Projection):
         stream_id uuid PRIMARY KEY,
         order_id uuid NOT NULL
     );
+    CREATE TABLE {schema}.held_payments (
+        order_id uuid PRIMARY KEY,
+        captured numeric NOT NULL,
+        refunded numeric NOT NULL
+    );
     CREATE TABLE {schema}.cancellation_requests (
         request_id text PRIMARY KEY,
         order_id uuid NOT NULL,
@@ -328,5 +375,6 @@ class AnalyticsOrdersView(Projection):
             "order_facts": "order_id",
             "line_facts": "order_id, line_id",
             "payment_orders": "stream_id",
+            "held_payments": "order_id",
             "cancellation_requests": "request_id",
         }

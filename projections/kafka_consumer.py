@@ -32,6 +32,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 from psycopg import sql
+from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from eventstore import kafka_topics as kt
@@ -202,7 +203,7 @@ class KafkaProjector:
             accepted: list[Any] = []
             for key in keys:
                 accepted += self._accept(consumer, key, by_partition[key], stored[key])
-            self._apply(cur, accepted)
+            self.apply_messages(cur, accepted)
             updates = []
             for key in keys:
                 offset, epoch = stored[key]
@@ -239,7 +240,10 @@ class KafkaProjector:
             out.append(m)
         return out
 
-    def _apply(self, cur: psycopg.Cursor, msgs: list[Any]) -> None:
+    def apply_messages(self, cur: psycopg.Cursor, msgs: list[Any]) -> None:
+        """Inside the batch's transaction: drop redeliveries, decode, apply each projection to
+        the events of its topics in position order, park poison events, record stream versions.
+        ``cur`` is the batch's own cursor (tuple rows)."""
         stream_ids = list({kt.header(m, "ecom-stream-id") for m in msgs})
         cur.execute(
             "SELECT stream_id, version FROM kafka_consumer_streams "
@@ -261,10 +265,12 @@ class KafkaProjector:
             except PoisonEvent as exc:
                 parked.append(self._parked(m, None, str(exc)))
         events.sort(key=lambda em: em[0].position or 0)
-        for p in self.projections:
-            mine = [(e, m) for e, m in events if e.type in p.topics]
-            if mine:
-                parked += self._apply_one(cur, p, mine)
+        # Projections get rows by name, as from the in-process runner (``Projection.apply``).
+        with cur.connection.cursor(row_factory=dict_row) as named:
+            for p in self.projections:
+                mine = [(e, m) for e, m in events if e.type in p.topics]
+                if mine:
+                    parked += self._apply_one(named, p, mine)
         self.applied += len(events)
         if changed:
             cur.executemany(

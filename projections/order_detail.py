@@ -17,6 +17,7 @@ from domain.order.events import ORDER_STREAM_EVENTS
 from domain.order.status import StatusFacts, derive_status, fulfillment_status
 from eventstore.recorded import RecordedEvent
 from projections.base import Projection, live_schema
+from projections.kafka_decode import lock_joined_rows
 from projections.payment_streams import DDL as PAYMENT_STREAMS_DDL
 from projections.payment_streams import (
     PAYMENT_TOPICS,
@@ -289,7 +290,21 @@ def evolve_documents(
     return changed
 
 
+#: The document's fields that come from the order's payment stream (``apply_payment_event``).
+PAYMENT_FIELDS = ("payment_totals", "payment_position", "payment_status", "refunds")
+
+
 class OrderDetailView(Projection):
+    """Order documents with their payment facts folded in.
+
+    Payment events join the order by the payment stream's first event (``payment_streams``).
+    The store's order puts them after the order's ``OrderPlaced``; Kafka keeps order only per
+    stream, so a payment event may come first: its facts are then held in ``held_payments``
+    (folded as they would be into the document) and merged into the document when the order
+    is placed. Either way the document ends the same (docs/kafka.md). In a consumer group's
+    schema, the documents of a batch are locked first (``lock_joined_rows``): another process
+    may be applying the order's or the payment's stream at the same time."""
+
     name = "order_detail"
     topics = (*ORDER_TOPICS, *PAYMENT_TOPICS)
     ddl = (
@@ -299,38 +314,87 @@ class OrderDetailView(Projection):
         version bigint NOT NULL,
         doc jsonb NOT NULL
     );
+    CREATE TABLE {schema}.held_payments (
+        order_id uuid PRIMARY KEY,
+        facts jsonb NOT NULL
+    );
     """
         + PAYMENT_STREAMS_DDL
     )
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
-        table = sql.SQL("{}.order_detail").format(sql.Identifier(schema))
+        s = sql.Identifier(schema)
         owner = resolve_payment_streams(cur, schema, events)
         ids = list({owner.get(e.stream_id, e.stream_id) for e in events})
-        cur.execute(sql.SQL("SELECT id, doc FROM {} WHERE id = ANY(%s)").format(table), (ids,))
-        docs = {r["id"]: r["doc"] for r in cur.fetchall()}
+        lock_joined_rows(cur, schema, ids)
+        # One statement for the documents and any payment facts held for them (none unless
+        # payment events came before their order, as they may from Kafka).
+        cur.execute(
+            sql.SQL(
+                "SELECT id, doc, false AS held FROM {s}.order_detail WHERE id = ANY(%s) "
+                "UNION ALL SELECT order_id, facts, true FROM {s}.held_payments "
+                "WHERE order_id = ANY(%s)"
+            ).format(s=s),
+            (ids, ids),
+        )
+        docs: dict[UUID, dict[str, Any]] = {}
+        held: dict[UUID, dict[str, Any]] = {}
+        for r in cur.fetchall():
+            (held if r["held"] else docs)[r["id"]] = r["doc"]
         changed: set[UUID] = set()
-        order_events: list[RecordedEvent] = []
+        held_changed: set[UUID] = set()
+        released: set[UUID] = set()
         for e in events:  # in order: a payment event applies after the order events before it
-            if not is_payment(e):
-                order_events.append(e)
+            if is_payment(e):
+                order_id = owner.get(e.stream_id)
+                if order_id is None:
+                    continue  # a payment stream whose first event this view never saw
+                doc = docs.get(order_id)
+                if doc is not None:
+                    if apply_payment_event(doc, e):
+                        changed.add(order_id)
+                elif apply_payment_event(held.setdefault(order_id, {}), e):
+                    held_changed.add(order_id)
                 continue
-            changed |= evolve_documents(docs, order_events)
-            order_events = []
-            doc = docs.get(owner.get(e.stream_id))  # type: ignore[arg-type]
-            if doc is not None and apply_payment_event(doc, e):
-                changed.add(owner[e.stream_id])
-        changed |= evolve_documents(docs, order_events)
+            before = docs.get(e.stream_id)
+            version = before["version"] if before else 0
+            doc = evolve_document(before, e)
+            if doc is None or doc["version"] == version:
+                continue
+            if before is None:
+                docs[e.stream_id] = doc
+                facts = held.pop(e.stream_id, None)
+                if facts is not None:  # payment events that came before the order
+                    doc.update({k: facts[k] for k in PAYMENT_FIELDS if k in facts})
+                    released.add(e.stream_id)
+            changed.add(e.stream_id)
         cur.executemany(
             sql.SQL(
-                "INSERT INTO {} (id, version, doc) VALUES (%s, %s, %s) "
+                "INSERT INTO {}.order_detail (id, version, doc) VALUES (%s, %s, %s) "
                 "ON CONFLICT (id) DO UPDATE SET version = excluded.version, doc = excluded.doc"
-            ).format(table),
+            ).format(s),
             [(i, docs[i]["version"], Jsonb(docs[i])) for i in changed],
         )
+        if held_changed - released:
+            cur.executemany(
+                sql.SQL(
+                    "INSERT INTO {}.held_payments VALUES (%s, %s) "
+                    "ON CONFLICT (order_id) DO UPDATE SET facts = excluded.facts"
+                ).format(s),
+                [(i, Jsonb(held[i])) for i in held_changed - released],
+            )
+        if released:
+            cur.execute(
+                sql.SQL("DELETE FROM {}.held_payments WHERE order_id = ANY(%s)").format(s),
+                (list(released),),
+            )
 
     def compare_key(self) -> dict[str, str]:
-        return {"order_detail": "id", "payment_streams": "stream_id"}
+        return {
+            "order_detail": "id",
+            "held_payments": "order_id",
+            "payment_streams": "stream_id",
+        }
 
 
 def public_document(doc: dict[str, Any], *, customer_view: bool = False) -> dict[str, Any]:

@@ -171,3 +171,11 @@ def write_pings(store, streams: int, per_stream: int, per_txn: int = 500) -> lis
 
 def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def scenario_range(database_url, container) -> tuple[int, int]:
+    """The store's head before and after one run of ``tests.kafka.scenario`` (once a session)."""
+    from tests.kafka import scenario
+
+    return scenario.run(database_url, container)
