@@ -2,7 +2,10 @@
 cannot store (a second stream registering a taken code, appended to the store beneath the API,
 which the view's unique code refuses) is parked by the running server; ``GET /projections``
 counts it; admins list, retry and skip it (others get 403); the command lists, retries and
-skips the same way."""
+skips the same way.
+
+The poison stays in the log for good, so this module runs on a database of its own: the
+session's log is the one the Kafka tests rebuild every view from, expecting nothing parked."""
 
 from __future__ import annotations
 
@@ -14,14 +17,50 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import orjson
+import psycopg
 import pytest
 
 from domain.location.events import LocationRegistered
+from ecom.bootstrap import build
+from ecom.settings import Settings
 from eventstore.recorded import EventMeta
 from eventstore.store import StreamAppend
-from tests.e2e.conftest import TEST_SERVER_ENV, assert_error, client_for
+from tests.e2e.conftest import TEST_SERVER_ENV, assert_error, client_for, running_server
 
 META = EventMeta(datetime.now(UTC), "e2e-parking", "corr", "cause")
+
+
+@pytest.fixture(scope="module")
+def database_url(database_url: str):
+    """A database of this module's own, beside the session's, dropped at the end."""
+    name = f"ecom_parking_{uuid4().hex[:10]}"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield psycopg.conninfo.make_conninfo(database_url, dbname=name)
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def container(database_url: str):
+    c = build(Settings(database_url=database_url, pool_size=4), url=database_url)
+    c.migrate()
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def server_url(database_url: str, container):
+    with running_server(database_url, ECOM_RUN_PROCESSES="0") as base:
+        yield base
+
+
+@pytest.fixture
+def api(server_url: str):
+    with client_for(server_url) as client:
+        yield client
 
 
 def poison_location(api, container) -> tuple[str, int]:

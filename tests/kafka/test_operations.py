@@ -31,6 +31,7 @@ def test_relay_and_consumer_lag_are_shown_by_the_api_the_metrics_and_the_cli(
         pool=container.pool,
         runner=container.runner,
         store=container.store,
+        parking=container.parking,
         settings=dataclasses.replace(
             container.settings, kafka_bootstrap=broker.bootstrap, kafka_topic_prefix=prefix
         ),
