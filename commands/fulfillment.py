@@ -150,26 +150,6 @@ def get(store: EventStore, plan_id: UUID) -> tuple[PlanState, int]:
     return loaded.state, loaded.version
 
 
-def for_order(store: EventStore, order_id: UUID) -> list[tuple[UUID, PlanState, int]]:
-    """The order's plans: one per location it was ever allocated from."""
-    out = []
-    for location in _plan_locations(store, order_id):
-        plan_id = plan_stream(order_id, location)
-        loaded = load(store, PLAN, plan_id)
-        if loaded.state.exists:
-            out.append((plan_id, loaded.state, loaded.version))
-    return out
-
-
 def require_plan(store: EventStore, plan_id: UUID) -> None:
     if not load(store, PLAN, plan_id).state.exists:
         raise NotFound(f"Fulfillment plan {plan_id} does not exist.", code="plan_not_found")
-
-
-def _plan_locations(store: EventStore, order_id: UUID) -> list[str]:
-    """Locations of the allocations at confirmation and after every edit since."""
-    found: set[str] = set()
-    for e in store.load(order_id):
-        if e.type in ("order.OrderConfirmed", "order.LinesRevised"):
-            found.update(str(a["location"]) for a in e.data["allocations"])
-    return sorted(found)
