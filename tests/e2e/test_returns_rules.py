@@ -79,9 +79,7 @@ def test_a_return_more_than_30_days_after_delivery_is_refused_and_writes_nothing
     assert store.stream_version(order_id) == before
     in_time = CommandContext.new("e2e-admin", now=datetime.now(UTC) + timedelta(days=29))
     return_id = uuid4()
-    done = returns.request(
-        store, in_time, order_id, return_id=return_id, lines=lines, reason="ok"
-    )
+    done = returns.request(store, in_time, order_id, return_id=return_id, lines=lines, reason="ok")
     got = rapi.get(f"/returns/{return_id}", params=at(done.position)).json()
     assert got["status"] == "requested"
 
