@@ -104,6 +104,8 @@ def update(
     picked: dict[str, int] | None = None,
     packed: dict[str, int] | None = None,
 ) -> CommandResult:
+    """``result.extra["status"]``: the plan's status after the command."""
+
     def also(state: PlanState, events) -> list[StreamAppend]:  # noqa: ANN001
         if not any(getattr(e, "status", None) == "picking" for e in events):
             return []
@@ -118,14 +120,11 @@ def update(
             else []
         )
 
-    return execute(
-        store,
-        PLAN,
-        plan_id,
-        lambda s, _v: plans.update_plan(s, plan_id, status=status, picked=picked, packed=packed),
-        ctx,
-        also=also,
-    )
+    def decision(state: PlanState, _v: int):
+        events = plans.update_plan(state, plan_id, status=status, picked=picked, packed=packed)
+        return events, {"status": PLAN.fold(events, state).status}
+
+    return execute(store, PLAN, plan_id, decision, ctx, also=also)
 
 
 def mark_shipped(store: EventStore, ctx: CommandContext, order_id: UUID, location: str) -> None:

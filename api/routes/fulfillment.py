@@ -149,10 +149,19 @@ def update_plan(plan_id: UUID, body: UpdatePlan, container: ContainerDep, ctx: C
     result = fulfillment.update(
         container.store, ctx, plan_id, status=body.status, picked=body.picked, packed=body.packed
     )
-    state, version = fulfillment.get(container.store, plan_id)
     return CommandAck(
-        id=str(plan_id), status=state.status, version=version, position=result.position
+        id=str(plan_id),
+        status=_status_after(result, lambda: fulfillment.get(container.store, plan_id)[0]),
+        version=result.version,
+        position=result.position,
     )
+
+
+def _status_after(result, state) -> str:  # noqa: ANN001
+    """The aggregate's status after the command, from its result (``state()`` loads it only
+    for a result kept under an idempotency key before results named the status)."""
+    status = result.extra.get("status")
+    return status if status is not None else state().status
 
 
 @router.post("/orders/{order_id}/shipments", status_code=201, response_model=ShipmentAck)
@@ -225,9 +234,11 @@ def record_event(shipment_id: UUID, body: TrackingEvent, container: ContainerDep
         note=body.note,
         tracking_number=body.tracking_number,
     )
-    s, version = shipments.get(container.store, shipment_id)
     return CommandAck(
-        id=str(shipment_id), status=s.status, version=version, position=result.position
+        id=str(shipment_id),
+        status=_status_after(result, lambda: shipments.get(container.store, shipment_id)[0]),
+        version=result.version,
+        position=result.position,
     )
 
 
@@ -253,13 +264,13 @@ def record_attempt(
         failure_reason=body.failure_reason,
         next_attempt_at=body.next_attempt_at,
     )
-    s, version = shipments.get(container.store, shipment_id)
     return AttemptAck(
         id=str(shipment_id),
-        status=s.status,
-        version=version,
+        status=_status_after(result, lambda: shipments.get(container.store, shipment_id)[0]),
+        version=result.version,
         position=result.position,
-        attempt=result.extra.get("attempt", s.attempts),
+        attempt=result.extra.get("attempt")
+        or shipments.get(container.store, shipment_id)[0].attempts,
     )
 
 

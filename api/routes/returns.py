@@ -155,11 +155,9 @@ def receive_return(return_id: UUID, body: ReceiveReturn, container: ContainerDep
 
 @router.post("/returns/{return_id}/reject", response_model=ReturnAck)
 def reject_return(return_id: UUID, body: RejectReturn, container: ContainerDep, ctx: ContextDep):
-    returns.get(container.store, return_id)
     result = returns.reject(container.store, ctx, return_id, note=body.note)
-    state, version = returns.get(container.store, return_id)
     return ReturnAck(
-        id=str(return_id), status=state.status, version=version, position=result.position
+        id=str(return_id), status="rejected", version=result.version, position=result.position
     )
 
 
@@ -169,11 +167,9 @@ def cancel_return(
 ):
     """CancelReturn: only while ``requested`` (409 ``illegal_transition`` once received,
     rejected or refunded); its units may be asked back again. A repeat changes nothing."""
-    returns.get(container.store, return_id)
     result = returns.cancel(container.store, ctx, return_id, note=body.note if body else None)
-    state, version = returns.get(container.store, return_id)
     return ReturnAck(
-        id=str(return_id), status=state.status, version=version, position=result.position
+        id=str(return_id), status="cancelled", version=result.version, position=result.position
     )
 
 
