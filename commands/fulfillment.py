@@ -104,6 +104,8 @@ def update(
     picked: dict[str, int] | None = None,
     packed: dict[str, int] | None = None,
 ) -> CommandResult:
+    """``result.extra["status"]``: the plan's status after the command."""
+
     def also(state: PlanState, events) -> list[StreamAppend]:  # noqa: ANN001
         if not any(getattr(e, "status", None) == "picking" for e in events):
             return []
@@ -118,14 +120,11 @@ def update(
             else []
         )
 
-    return execute(
-        store,
-        PLAN,
-        plan_id,
-        lambda s, _v: plans.update_plan(s, plan_id, status=status, picked=picked, packed=packed),
-        ctx,
-        also=also,
-    )
+    def decision(state: PlanState, _v: int):
+        events = plans.update_plan(state, plan_id, status=status, picked=picked, packed=packed)
+        return events, {"status": PLAN.fold(events, state).status}
+
+    return execute(store, PLAN, plan_id, decision, ctx, also=also)
 
 
 def mark_shipped(store: EventStore, ctx: CommandContext, order_id: UUID, location: str) -> None:
@@ -150,26 +149,6 @@ def get(store: EventStore, plan_id: UUID) -> tuple[PlanState, int]:
     return loaded.state, loaded.version
 
 
-def for_order(store: EventStore, order_id: UUID) -> list[tuple[UUID, PlanState, int]]:
-    """The order's plans: one per location it was ever allocated from."""
-    out = []
-    for location in _plan_locations(store, order_id):
-        plan_id = plan_stream(order_id, location)
-        loaded = load(store, PLAN, plan_id)
-        if loaded.state.exists:
-            out.append((plan_id, loaded.state, loaded.version))
-    return out
-
-
 def require_plan(store: EventStore, plan_id: UUID) -> None:
     if not load(store, PLAN, plan_id).state.exists:
         raise NotFound(f"Fulfillment plan {plan_id} does not exist.", code="plan_not_found")
-
-
-def _plan_locations(store: EventStore, order_id: UUID) -> list[str]:
-    """Locations of the allocations at confirmation and after every edit since."""
-    found: set[str] = set()
-    for e in store.load(order_id):
-        if e.type in ("order.OrderConfirmed", "order.LinesRevised"):
-            found.update(str(a["location"]) for a in e.data["allocations"])
-    return sorted(found)

@@ -121,12 +121,11 @@ def track(
     note: str | None = None,
     tracking_number: str | None = None,
 ) -> CommandResult:
-    result = execute(
-        store,
-        SHIPMENT,
-        shipment_id,
-        lambda s, _v: decide.record_tracking(
-            s,
+    """``result.extra["status"]``: the shipment's status after the event."""
+
+    def decision(state: ShipmentState, _v: int):
+        events = decide.record_tracking(
+            state,
             shipment_id,
             code=code,
             occurred_at=occurred_at or ctx.now,
@@ -134,7 +133,14 @@ def track(
             note=note,
             tracking_number=tracking_number,
             now=ctx.now,
-        ),
+        )
+        return events, {"status": SHIPMENT.fold(events, state).status}
+
+    result = execute(
+        store,
+        SHIPMENT,
+        shipment_id,
+        decision,
         ctx,
         also=lambda s, events: _mirror(store, s.order_id, events),
     )
@@ -152,6 +158,8 @@ def attempt(
     failure_reason: str | None = None,
     next_attempt_at: datetime | None = None,
 ) -> CommandResult:
+    """``result.extra``: the ``attempt`` number and the shipment's ``status`` after it."""
+
     def decision(state: ShipmentState, _v: int):
         events = decide.record_attempt(
             state,
@@ -161,7 +169,10 @@ def attempt(
             next_attempt_at=next_attempt_at,
             now=ctx.now,
         )
-        return events, {"attempt": state.attempts + 1}
+        return events, {
+            "attempt": state.attempts + 1,
+            "status": SHIPMENT.fold(events, state).status,
+        }
 
     result = execute(
         store,

@@ -2,5 +2,6 @@
 
 from projections.inventory_levels import InventoryLevelsView
 from projections.inventory_movements import InventoryMovementsView
+from projections.skus import SkusView
 
-VIEWS: list = [InventoryLevelsView(), InventoryMovementsView()]
+VIEWS: list = [InventoryLevelsView(), InventoryMovementsView(), SkusView()]

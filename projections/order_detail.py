@@ -28,6 +28,7 @@ from projections.payment_streams import (
 )
 from projections.payment_streams import resolve as resolve_payment_streams
 
+NAME = "order_detail"
 ORDER_TOPICS = tuple(e.stored_name() for e in ORDER_STREAM_EVENTS)
 
 
@@ -76,6 +77,7 @@ def _placed(e: RecordedEvent) -> dict[str, Any]:
         "refunds": [],
         "parent_order_id": d.get("parent_order_id"),
         "split_reason": d.get("split_reason"),
+        "split_location": d.get("split_location"),
         "flags": {"confirmed": False, "processing": False, "cancelled": False},
         "created_at": at,
     }
@@ -305,7 +307,7 @@ class OrderDetailView(Projection):
     schema, the documents of a batch are locked first (``lock_joined_rows``): another process
     may be applying the order's or the payment's stream at the same time."""
 
-    name = "order_detail"
+    name = NAME
     topics = (*ORDER_TOPICS, *PAYMENT_TOPICS)
     ddl = (
         """
@@ -397,9 +399,13 @@ class OrderDetailView(Projection):
         }
 
 
+#: Bookkeeping of the view that the order document does not show.
+_INTERNAL = frozenset({"flags", "payment_position", "split_location"})
+
+
 def public_document(doc: dict[str, Any], *, customer_view: bool = False) -> dict[str, Any]:
     """The API shape: internal bookkeeping dropped; a customer sees only visible notes."""
-    out = {k: v for k, v in doc.items() if k not in ("flags", "payment_position")}
+    out = {k: v for k, v in doc.items() if k not in _INTERNAL}
     if customer_view:
         out["notes"] = [n for n in doc["notes"] if n["visible_to_customer"]]
     return out
@@ -430,3 +436,47 @@ def get_order(pool: ConnectionPool, order_id: UUID) -> dict[str, Any] | None:
         )
         row = cur.fetchone()
     return None if row is None else row["doc"]
+
+
+def order_exists(pool: ConnectionPool, order_id: UUID) -> bool:
+    """Whether the view has seen the order (its ``OrderPlaced``)."""
+    with pool.connection() as conn:
+        row = conn.execute(
+            sql.SQL("SELECT 1 FROM {}.order_detail WHERE id = %s").format(
+                sql.Identifier(live_schema(NAME))
+            ),
+            (order_id,),
+        ).fetchone()
+    return row is not None
+
+
+def children_of(pool: ConnectionPool, order_id: UUID) -> list[dict[str, Any]] | None:
+    """The orders this order's split created, in part order: ``id, number, location`` (the
+    part's), ``status`` and ``lines`` (``line_id, sku, quantity``); None if the view has not
+    seen the order."""
+    table = sql.SQL("{}.order_detail").format(sql.Identifier(live_schema(NAME)))
+    with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            sql.SQL("SELECT doc->'children' AS children FROM {} WHERE id = %s").format(table),
+            (order_id,),
+        )
+        row = cur.fetchone()
+        if row is None:
+            return None
+        ids = [UUID(i) for i in row["children"] or ()]
+        cur.execute(sql.SQL("SELECT id, doc FROM {} WHERE id = ANY(%s)").format(table), (ids,))
+        docs = {r["id"]: r["doc"] for r in cur.fetchall()}
+    return [
+        {
+            "id": str(i),
+            "number": docs[i]["number"],
+            "location": docs[i].get("split_location"),
+            "status": docs[i]["status"],
+            "lines": [
+                {"line_id": x["line_id"], "sku": x["sku"], "quantity": x["quantity"]}
+                for x in docs[i]["lines"]
+            ],
+        }
+        for i in ids
+        if i in docs
+    ]

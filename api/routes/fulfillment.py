@@ -11,10 +11,14 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field, StrictInt
 
 from api.deps import ContainerDep, ContextDep, read_model
+from api.routes.orders import require_order
 from api.schemas import ERRORS, LocationCode, Page, Request
 from commands import fulfillment, orders, shipments
+from domain.errors import NotFound
 from domain.order.values import LineQuantity
-from domain.shipment import AttemptOutcome, ShipmentState, TrackingStatus
+from domain.shipment import AttemptOutcome, TrackingStatus
+from projections import fulfillment as views
+from projections import order_detail
 from projections.pick_list import pick_list
 
 router = APIRouter(tags=["fulfillment"], responses=ERRORS)
@@ -115,55 +119,26 @@ class PickItem(BaseModel):
     priority: str
 
 
-def _plan(plan_id: UUID, state, version: int) -> PlanOut:  # noqa: ANN001
-    return PlanOut(
-        id=str(plan_id),
-        order_id=str(state.order_id),
-        location=state.location,
-        status=state.status,
-        version=version,
-        lines=[
-            PlanLineOut(
-                line_id=x.line_id,
-                sku=x.sku,
-                allocated=x.allocated,
-                picked=x.picked,
-                packed=x.packed,
-                reservation_id=str(x.reservation_id),
-            )
-            for x in state.lines
-        ],
-    )
-
-
-def _shipment(shipment_id: UUID, s: ShipmentState, version: int) -> ShipmentOut:
-    return ShipmentOut(
-        id=str(shipment_id),
-        order_id=str(s.order_id),
-        number=s.number,
-        location=s.location,
-        carrier=s.carrier,
-        tracking_number=s.tracking_number,
-        status=s.status,
-        dispatched=s.dispatched,
-        lines=[x.model_dump() for x in s.lines],
-        attempts=s.attempts,
-        version=version,
-    )
-
-
-@router.get("/orders/{order_id}/fulfillment-plans", response_model=Page[PlanOut])
+@router.get(
+    "/orders/{order_id}/fulfillment-plans",
+    response_model=Page[PlanOut],
+    dependencies=[read_model(views.NAME)],
+)
 def list_plans(order_id: UUID, container: ContainerDep):
     """The order's plans, one per location it was allocated from."""
-    items = [_plan(i, s, v) for i, s, v in fulfillment.for_order(container.store, order_id)]
+    items = [PlanOut(**p) for p in views.plans_of_order(container.pool, order_id)]
     return Page[PlanOut](items=items)
 
 
-@router.get("/fulfillment-plans/{plan_id}", response_model=PlanOut)
+@router.get(
+    "/fulfillment-plans/{plan_id}", response_model=PlanOut, dependencies=[read_model(views.NAME)]
+)
 def get_plan(plan_id: UUID, container: ContainerDep, response: Response):
-    state, version = fulfillment.get(container.store, plan_id)
-    response.headers["ETag"] = f'"{version}"'
-    return _plan(plan_id, state, version)
+    plan = views.get_plan(container.pool, plan_id)
+    if plan is None:
+        raise NotFound(f"Fulfillment plan {plan_id} does not exist.", code="plan_not_found")
+    response.headers["ETag"] = f'"{plan["version"]}"'
+    return PlanOut(**plan)
 
 
 @router.patch("/fulfillment-plans/{plan_id}", response_model=CommandAck)
@@ -174,10 +149,19 @@ def update_plan(plan_id: UUID, body: UpdatePlan, container: ContainerDep, ctx: C
     result = fulfillment.update(
         container.store, ctx, plan_id, status=body.status, picked=body.picked, packed=body.packed
     )
-    state, version = fulfillment.get(container.store, plan_id)
     return CommandAck(
-        id=str(plan_id), status=state.status, version=version, position=result.position
+        id=str(plan_id),
+        status=_status_after(result, lambda: fulfillment.get(container.store, plan_id)[0]),
+        version=result.version,
+        position=result.position,
     )
+
+
+def _status_after(result, state) -> str:  # noqa: ANN001
+    """The aggregate's status after the command, from its result (``state()`` loads it only
+    for a result kept under an idempotency key before results named the status)."""
+    status = result.extra.get("status")
+    return status if status is not None else state().status
 
 
 @router.post("/orders/{order_id}/shipments", status_code=201, response_model=ShipmentAck)
@@ -211,21 +195,27 @@ def open_shipment(order_id: UUID, body: OpenShipment, container: ContainerDep, c
     )
 
 
-@router.get("/orders/{order_id}/shipments", response_model=Page[ShipmentOut])
+@router.get(
+    "/orders/{order_id}/shipments",
+    response_model=Page[ShipmentOut],
+    dependencies=[read_model(views.NAME), read_model(order_detail.NAME)],
+)
 def list_shipments(order_id: UUID, container: ContainerDep):
-    state = orders.get(container.store, order_id)
-    items = []
-    for ref in state.shipments:
-        s, v = shipments.get(container.store, ref.shipment_id)
-        items.append(_shipment(ref.shipment_id, s, v))
+    """The order's shipments by number (404 for an order the order view has not seen)."""
+    require_order(container, order_id)
+    items = [ShipmentOut(**s) for s in views.shipments_of_order(container.pool, order_id)]
     return Page[ShipmentOut](items=items)
 
 
-@router.get("/shipments/{shipment_id}", response_model=ShipmentOut)
+@router.get(
+    "/shipments/{shipment_id}", response_model=ShipmentOut, dependencies=[read_model(views.NAME)]
+)
 def get_shipment(shipment_id: UUID, container: ContainerDep, response: Response):
-    s, version = shipments.get(container.store, shipment_id)
-    response.headers["ETag"] = f'"{version}"'
-    return _shipment(shipment_id, s, version)
+    shipment = views.get_shipment(container.pool, shipment_id)
+    if shipment is None:
+        raise NotFound(f"Shipment {shipment_id} does not exist.", code="shipment_not_found")
+    response.headers["ETag"] = f'"{shipment["version"]}"'
+    return ShipmentOut(**shipment)
 
 
 @router.post("/shipments/{shipment_id}/events", status_code=201, response_model=CommandAck)
@@ -244,9 +234,11 @@ def record_event(shipment_id: UUID, body: TrackingEvent, container: ContainerDep
         note=body.note,
         tracking_number=body.tracking_number,
     )
-    s, version = shipments.get(container.store, shipment_id)
     return CommandAck(
-        id=str(shipment_id), status=s.status, version=version, position=result.position
+        id=str(shipment_id),
+        status=_status_after(result, lambda: shipments.get(container.store, shipment_id)[0]),
+        version=result.version,
+        position=result.position,
     )
 
 
@@ -272,13 +264,13 @@ def record_attempt(
         failure_reason=body.failure_reason,
         next_attempt_at=body.next_attempt_at,
     )
-    s, version = shipments.get(container.store, shipment_id)
     return AttemptAck(
         id=str(shipment_id),
-        status=s.status,
-        version=version,
+        status=_status_after(result, lambda: shipments.get(container.store, shipment_id)[0]),
+        version=result.version,
         position=result.position,
-        attempt=result.extra.get("attempt", s.attempts),
+        attempt=result.extra.get("attempt")
+        or shipments.get(container.store, shipment_id)[0].attempts,
     )
 
 

@@ -14,9 +14,9 @@ from api.deps import ContainerDep, ContextDep, read_model
 from api.errors import ApiError
 from api.pagination import decode_cursor, encode_cursor
 from api.schemas import ERRORS, LocationCode, Page, Request
-from commands import inventory, sku_lookup
+from commands import inventory
 from commands.context import CommandResult
-from projections import inventory_levels, inventory_movements
+from projections import inventory_levels, inventory_movements, skus
 
 router = APIRouter(tags=["inventory"], responses=ERRORS)
 
@@ -201,12 +201,12 @@ def list_inventory(
 @router.get(
     "/inventory/{sku}",
     response_model=SkuInventory,
-    dependencies=[read_model(inventory_levels.NAME)],
+    dependencies=[read_model(inventory_levels.NAME), read_model(skus.NAME)],
 )
 def get_inventory(sku: SkuPath, container: ContainerDep, response: Response):
     found = inventory_levels.sku_levels(container.pool, sku)
     if found is None:
-        if sku_lookup.owner_of(container.store, sku) is None:
+        if not skus.is_claimed(container.pool, sku):
             raise _not_found(sku)
         found = {
             "sku": sku,
@@ -223,7 +223,7 @@ def get_inventory(sku: SkuPath, container: ContainerDep, response: Response):
 @router.get(
     "/inventory/{sku}/movements",
     response_model=Page[Movement],
-    dependencies=[read_model(inventory_movements.NAME)],
+    dependencies=[read_model(inventory_movements.NAME), read_model(skus.NAME)],
 )
 def list_movements(
     sku: SkuPath, container: ContainerDep, limit: Limit = 50, cursor: str | None = None
@@ -234,7 +234,7 @@ def list_movements(
     rows = inventory_movements.sku_movements(
         container.pool, sku, after=tuple(after) if after else None, limit=limit + 1
     )
-    if not rows and after is None and sku_lookup.owner_of(container.store, sku) is None:
+    if not rows and after is None and not skus.is_claimed(container.pool, sku):
         raise _not_found(sku)
     page = rows[:limit]
     nxt = encode_cursor([page[-1]["position"], page[-1]["seq"]]) if len(rows) > limit else None

@@ -12,7 +12,9 @@ from api.deps import ContainerDep, ContextDep, read_model
 from api.routes.fulfillment import LineQuantityIn
 from api.schemas import ERRORS, LocationCode, Page, Request
 from commands import cancellations, orders, splits
+from domain.errors import NotFound
 from domain.order.values import LineQuantity
+from projections import order_detail
 from projections.cancellation_requests import list_requests
 
 router = APIRouter(tags=["orders"], responses=ERRORS)
@@ -104,26 +106,17 @@ def split_order(order_id: UUID, body: SplitOrder, container: ContainerDep, ctx: 
     )
 
 
-@router.get("/orders/{order_id}/children", response_model=Page[ChildOut])
+@router.get(
+    "/orders/{order_id}/children",
+    response_model=Page[ChildOut],
+    dependencies=[read_model(order_detail.NAME)],
+)
 def list_children(order_id: UUID, container: ContainerDep):
     """The orders this order's split created, in part order."""
-    parent = orders.get(container.store, order_id)
-    items = []
-    for child_id in parent.children:
-        child = orders.get(container.store, child_id)
-        items.append(
-            ChildOut(
-                id=str(child_id),
-                number=child.number,
-                location=child.split_location,
-                status=child.status,
-                lines=[
-                    {"line_id": ln.line_id, "sku": ln.sku, "quantity": ln.quantity}
-                    for ln in child.lines
-                ],  # fmt: skip
-            )
-        )
-    return Page[ChildOut](items=items)
+    children = order_detail.children_of(container.pool, order_id)
+    if children is None:
+        raise NotFound(f"Order {order_id} does not exist.", code="order_not_found")
+    return Page[ChildOut](items=[ChildOut(**c) for c in children])
 
 
 @router.post(

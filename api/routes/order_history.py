@@ -12,9 +12,10 @@ from pydantic import BaseModel, JsonValue
 
 from api.deps import ContainerDep, read_model
 from api.pagination import encode_cursor
-from api.routes.orders import as_utc, version_cursor
+from api.routes.orders import as_utc, require_order, version_cursor
 from api.schemas import ERRORS, Page
 from commands import orders
+from projections import order_detail
 from projections.order_modifications import list_modifications
 
 router = APIRouter(tags=["orders"], responses=ERRORS)
@@ -48,7 +49,7 @@ class OrderStateOut(BaseModel):
 @router.get(
     "/orders/{order_id}/modifications",
     response_model=Page[ModificationOut],
-    dependencies=[read_model("order_modifications")],
+    dependencies=[read_model("order_modifications"), read_model(order_detail.NAME)],
 )
 def get_modifications(
     order_id: UUID,
@@ -56,7 +57,7 @@ def get_modifications(
     limit: Annotated[int, Query(ge=1, le=500)] = 500,
     cursor: str | None = None,
 ):
-    orders.require_exists(container.store, order_id)
+    require_order(container, order_id)
     rows = list_modifications(
         container.pool, order_id, limit=limit, after_version=version_cursor(cursor)
     )

@@ -12,10 +12,11 @@ from pydantic import BaseModel, Field, JsonValue, StrictBool
 
 from api.deps import ContainerDep, ContextDep, read_model
 from api.pagination import encode_cursor
-from api.routes.orders import OrderCommandAck, version_cursor
+from api.routes.orders import OrderCommandAck, require_order, version_cursor
 from api.schemas import ERRORS, Page, Request
 from commands import orders
 from domain.order.values import NoteKind
+from projections import order_detail
 from projections.order_timeline import list_timeline
 
 router = APIRouter(tags=["orders"], responses=ERRORS)
@@ -141,7 +142,7 @@ def add_timeline_entry(
 @router.get(
     "/orders/{order_id}/timeline",
     response_model=Page[TimelineEntryOut],
-    dependencies=[read_model("order_timeline")],
+    dependencies=[read_model("order_timeline"), read_model(order_detail.NAME)],
 )
 def get_timeline(
     order_id: UUID,
@@ -150,7 +151,7 @@ def get_timeline(
     limit: Annotated[int, Query(ge=1, le=500)] = 500,
     cursor: str | None = None,
 ):
-    orders.require_exists(container.store, order_id)
+    require_order(container, order_id)
     rows = list_timeline(
         container.pool,
         order_id,

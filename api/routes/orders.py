@@ -42,7 +42,7 @@ from domain.order.values import (
     RequestedLine,
 )
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
-from projections.order_detail import get_order_async, public_document
+from projections.order_detail import get_order_async, order_exists, public_document
 from projections.order_summaries import OrderFilter, list_orders
 
 router = APIRouter(tags=["orders"], responses=ERRORS)
@@ -213,6 +213,13 @@ def _summary_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
         return datetime.fromisoformat(created_at), UUID(order_id)
     except (TypeError, ValueError):
         raise ApiError(400, "malformed_cursor", "The cursor is not one this API issued.") from None
+
+
+def require_order(container: Any, order_id: UUID) -> None:
+    """404 ``order_not_found`` unless the order view has seen the order (a route that calls
+    this also waits for that view: ``read_model(order_detail.NAME)``)."""
+    if not order_exists(container.pool, order_id):
+        raise ApiError(404, "order_not_found", f"Order {order_id} does not exist.")
 
 
 def _summary(row: dict[str, Any]) -> OrderSummaryOut:

@@ -300,6 +300,7 @@ def change_lifecycle(
     dependencies=[read_model("product_history")],
 )
 def get_history(product_id: UUID, container: ContainerDep):
-    _await_product(container, product_id, "product_history")
+    if get_product(container.pool, product_id) is None:  # unseen yet, or unknown
+        _await_product(container, product_id, "product_history")
     rows = product_history(container.pool, product_id)
     return Page(items=[HistoryEntry(**r) for r in rows], next_cursor=None)

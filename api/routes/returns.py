@@ -12,9 +12,13 @@ from pydantic import BaseModel, Field, StrictBool
 from api.deps import ContainerDep, ContextDep, read_model
 from api.errors import ApiError
 from api.routes.fulfillment import LineQuantityIn
+from api.routes.orders import require_order
 from api.schemas import ERRORS, LocationCode, MoneyIn, Request
 from commands import orders, payments, returns
+from domain.errors import NotFound
 from domain.order.values import LineQuantity
+from projections import order_detail
+from projections import returns as returns_view
 from projections.payments_ledger import ledger
 
 router = APIRouter(tags=["returns and payments"], responses=ERRORS)
@@ -114,21 +118,15 @@ def request_return(order_id: UUID, body: RequestReturn, container: ContainerDep,
     )
 
 
-@router.get("/returns/{return_id}", response_model=ReturnOut)
+@router.get(
+    "/returns/{return_id}", response_model=ReturnOut, dependencies=[read_model(returns_view.NAME)]
+)
 def get_return(return_id: UUID, container: ContainerDep, response: Response):
-    state, version = returns.get(container.store, return_id)
-    response.headers["ETag"] = f'"{version}"'
-    return ReturnOut(
-        id=str(return_id),
-        order_id=str(state.order_id),
-        status=state.status,
-        lines=[x.model_dump() for x in state.lines],
-        restock=state.restock,
-        location=state.location,
-        restock_to=[p.model_dump() for p in state.restock_to],
-        refunded=str(state.refunded),
-        version=version,
-    )
+    found = returns_view.get_return(container.pool, return_id)
+    if found is None:
+        raise NotFound(f"Return {return_id} does not exist.", code="return_not_found")
+    response.headers["ETag"] = f'"{found["version"]}"'
+    return ReturnOut(**found)
 
 
 @router.post("/returns/{return_id}/receive", response_model=ReturnAck)
@@ -157,11 +155,9 @@ def receive_return(return_id: UUID, body: ReceiveReturn, container: ContainerDep
 
 @router.post("/returns/{return_id}/reject", response_model=ReturnAck)
 def reject_return(return_id: UUID, body: RejectReturn, container: ContainerDep, ctx: ContextDep):
-    returns.get(container.store, return_id)
     result = returns.reject(container.store, ctx, return_id, note=body.note)
-    state, version = returns.get(container.store, return_id)
     return ReturnAck(
-        id=str(return_id), status=state.status, version=version, position=result.position
+        id=str(return_id), status="rejected", version=result.version, position=result.position
     )
 
 
@@ -171,11 +167,9 @@ def cancel_return(
 ):
     """CancelReturn: only while ``requested`` (409 ``illegal_transition`` once received,
     rejected or refunded); its units may be asked back again. A repeat changes nothing."""
-    returns.get(container.store, return_id)
     result = returns.cancel(container.store, ctx, return_id, note=body.note if body else None)
-    state, version = returns.get(container.store, return_id)
     return ReturnAck(
-        id=str(return_id), status=state.status, version=version, position=result.position
+        id=str(return_id), status="cancelled", version=result.version, position=result.position
     )
 
 
@@ -220,9 +214,9 @@ def refund(order_id: UUID, body: RefundIn, container: ContainerDep, ctx: Context
 @router.get(
     "/orders/{order_id}/payments",
     response_model=LedgerOut,
-    dependencies=[read_model("payments_ledger")],
+    dependencies=[read_model("payments_ledger"), read_model(order_detail.NAME)],
 )
 def get_payments(order_id: UUID, container: ContainerDep):
     """The order's payments ledger: authorizations, captures, voids and refunds."""
-    orders.require_exists(container.store, order_id)
+    require_order(container, order_id)
     return LedgerOut(**ledger(container.pool, order_id))

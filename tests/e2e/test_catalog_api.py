@@ -26,6 +26,11 @@ def _get(api, product_id: str, position: int):
     return api.get(f"/products/{product_id}", params={"min_position": position})
 
 
+def _at(r) -> dict:  # noqa: ANN001
+    """Read-your-writes: the position of a command's answer as ``?min_position=``."""
+    return {"min_position": r.json()["position"]}
+
+
 def test_a_created_product_reads_back_with_version_and_etag(api):
     sku = new_sku("E2E")
     r = api.post(
@@ -87,7 +92,8 @@ def test_a_product_moves_through_its_lifecycle_and_history_records_it(api):
     last = api.post(f"/products/{pid}/lifecycle", json={"status": "active"}).json()
     assert last["version"] == 5
     assert _get(api, pid, last["position"]).json()["status"] == "active"
-    history = api.get(f"/products/{pid}/history").json()["items"]
+    history = api.get(f"/products/{pid}/history", params={"min_position": last["position"]})
+    history = history.json()["items"]
     assert [(h["old"], h["new"]) for h in history] == [
         ("draft", "pending_approval"),
         ("pending_approval", "draft"),
@@ -113,7 +119,7 @@ def test_patch_records_each_changed_field_with_its_old_value(api):
     pid = _create(api, brand="Acme")["id"]
     r = api.patch(f"/products/{pid}", json={"name": "Big mug", "brand": "Acme", "description": "x"})
     assert r.status_code == 200 and r.json()["version"] == 2
-    history = api.get(f"/products/{pid}/history").json()["items"]
+    history = api.get(f"/products/{pid}/history", params=_at(r)).json()["items"]
     assert {(h["field"], h["old"], h["new"]) for h in history} == {
         ("name", "Mug", "Big mug"),
         ("description", "", "x"),
@@ -128,7 +134,7 @@ def test_a_price_change_keeps_old_new_and_reason(api):
     r = api.post(f"/products/{pid}/price", json=body)
     assert r.status_code == 200, r.text
     assert _get(api, pid, r.json()["position"]).json()["price"]["amount"] == "24.50"
-    entry = api.get(f"/products/{pid}/history").json()["items"][-1]
+    entry = api.get(f"/products/{pid}/history", params=_at(r)).json()["items"][-1]
     assert entry["field"] == "price" and entry["reason"] == "supplier raise"
     assert entry["old"] == USD and entry["new"] == {"amount": "24.50", "currency": "USD"}
     assert entry["change_type"] == "manual"

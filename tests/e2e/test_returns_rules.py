@@ -17,7 +17,7 @@ from commands.payment_gateway import SandboxGateway
 from domain.errors import InvalidCommand
 from domain.order.values import LineQuantity
 from tests.e2e.conftest import assert_error, client_for, running_server
-from tests.e2e.test_fulfillment_api import confirmed, deliver, dispatch
+from tests.e2e.test_fulfillment_api import at, confirmed, deliver, dispatch
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_a_requested_return_is_cancelled_and_its_units_may_be_asked_back(rapi, c
     version = r.json()["version"]
     again = rapi.post(f"/returns/{return_id}/cancel")
     assert again.status_code == 200 and again.json()["version"] == version  # nothing written
-    assert rapi.get(f"/returns/{return_id}").json()["status"] == "cancelled"
+    assert rapi.get(f"/returns/{return_id}", params=at(r)).json()["status"] == "cancelled"
     assert_error(rapi.post(f"/returns/{return_id}/receive", json={"restock": False}), 409)
     assert_error(rapi.post(f"/returns/{return_id}/reject", json={}), 409)
     r = rapi.post(f"/orders/{order['id']}/returns", json=body)
@@ -62,7 +62,7 @@ def test_a_received_or_unknown_return_cannot_be_cancelled(rapi, container):
     assert r.json()["status"] == "refunded", r.text
     version = r.json()["version"]
     assert_error(rapi.post(f"/returns/{return_id}/cancel"), 409, "illegal_transition")
-    assert rapi.get(f"/returns/{return_id}").json()["version"] == version
+    assert rapi.get(f"/returns/{return_id}", params=at(r)).json()["version"] == version
     assert_error(rapi.post(f"/returns/{uuid4()}/cancel"), 404, "return_not_found")
 
 
@@ -79,8 +79,9 @@ def test_a_return_more_than_30_days_after_delivery_is_refused_and_writes_nothing
     assert store.stream_version(order_id) == before
     in_time = CommandContext.new("e2e-admin", now=datetime.now(UTC) + timedelta(days=29))
     return_id = uuid4()
-    returns.request(store, in_time, order_id, return_id=return_id, lines=lines, reason="ok")
-    assert rapi.get(f"/returns/{return_id}").json()["status"] == "requested"
+    done = returns.request(store, in_time, order_id, return_id=return_id, lines=lines, reason="ok")
+    got = rapi.get(f"/returns/{return_id}", params=at(done.position)).json()
+    assert got["status"] == "requested"
 
 
 class RecoveredGateway(SandboxGateway):
@@ -98,7 +99,7 @@ def test_a_refund_that_fails_leaves_the_return_received_to_be_retried(rapi, cont
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "received"  # not refunded: the refund failed
     assert r.json()["refund"] == "failed"
-    got = rapi.get(f"/returns/{return_id}").json()
+    got = rapi.get(f"/returns/{return_id}", params=at(r)).json()
     assert (got["status"], got["refunded"]) == ("received", "0")
     ledger = rapi.get(
         f"/orders/{order['id']}/payments", params={"min_position": r.json()["position"]}
@@ -115,7 +116,7 @@ def test_a_refund_that_fails_leaves_the_return_received_to_be_retried(rapi, cont
     done = returns.receive(container.store, RecoveredGateway(), CommandContext.new("e2e-admin"),
                            UUID(return_id), restock=False)  # fmt: skip
     assert done.extra["refund"] == "succeeded"
-    got = rapi.get(f"/returns/{return_id}").json()
+    got = rapi.get(f"/returns/{return_id}", params=at(done.position)).json()
     assert got["status"] == "refunded" and got["refunded"] != "0"
     ledger = rapi.get(
         f"/orders/{order['id']}/payments", params={"min_position": done.position}

@@ -7,7 +7,7 @@ import pytest
 
 from domain.shipment.carriers import choose
 from tests.e2e.conftest import client_for, running_server
-from tests.e2e.test_fulfillment_api import confirmed
+from tests.e2e.test_fulfillment_api import at, confirmed
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +25,9 @@ def test_a_shipment_without_a_carrier_gets_the_best_one_and_a_named_one_is_kept(
     assert r.status_code == 201, r.text
     best = choose().name
     assert best == "USPS" and r.json()["carrier"] == best
-    assert capi.get(f"/shipments/{r.json()['id']}").json()["carrier"] == best
+    got = capi.get(f"/shipments/{r.json()['id']}", params=at(r))
+    assert got.json()["carrier"] == best
     r = capi.post(url, json={"location": wh, "lines": [line], "carrier": "FedEx"})
     assert r.status_code == 201 and r.json()["carrier"] == "FedEx", r.text
-    listed = capi.get(f"/orders/{order['id']}/shipments").json()["items"]
+    listed = capi.get(f"/orders/{order['id']}/shipments", params=at(r)).json()["items"]
     assert [(s["number"], s["carrier"]) for s in listed] == [(1, "USPS"), (2, "FedEx")]
