@@ -6,5 +6,5 @@ an idempotent result) lives in ``commands.executor``.
 The rule: **decisions read the write side only.** Nothing under ``commands/`` or ``domain/``
 names a read-model schema (``rm_`` in SQL text) or imports ``projections``; what a decision
 needs beyond its own stream comes from event streams (the locations, say, from
-``commands.location_directory``). ``tests/unit/test_write_side_reads.py`` enforces it.
+``commands.location_directory``). ``tests/unit/test_architecture.py`` enforces it.
 """
