@@ -15,9 +15,11 @@ from psycopg import Cursor, sql
 
 from commands import cancellations, categories, customers, inventory, locations, orders
 from commands.context import CommandContext
-from domain.order.values import PaymentRef, RequestedLine
+from domain.order.values import LineQuantity, PaymentRef, RequestedLine
+from domain.returns import ReturnRequested
 from eventstore.follower import Attempts, RetryPolicy
 from eventstore.recorded import RecordedEvent
+from eventstore.store import StreamAppend
 from projections.base import live_schema
 from projections.registry import all_projections
 from tests.factories import active_product
@@ -57,7 +59,7 @@ def poisoned(view, stream_id: UUID) -> Iterator[list[int]]:
 def scenario(container):
     """Every view caught up, then a handful of events for every view, on at least two streams
     each (locations, products, categories, stock, orders the saga confirms, a modification, a
-    cancellation request, forgotten customers). Returns (start, end) positions."""
+    cancellation request, returns, forgotten customers). Returns (start, end) positions."""
     runner, store = container.runner, container.store
     runner.attempts = Attempts(FAST)
     ctx = CommandContext.new("parking-test")
@@ -86,6 +88,13 @@ def scenario(container):
         cancellations.request(
             store, ctx, p.stream_id, request_id=uuid4(), reason="customer_request"
         )
+    for p in placed:  # a return each (the returns view folds each return stream on its own)
+        store.append(
+            [StreamAppend(uuid4(), 0, [ReturnRequested(
+                order_id=p.stream_id, lines=[LineQuantity(line_id="l1", quantity=1)], reason="r"
+            )])],
+            ctx.meta(),
+        )  # fmt: skip
     for _ in range(2):
         customers.forget(store, container.keyring, ctx, customer_id=uuid4())
     return start, store.head()
