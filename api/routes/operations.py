@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from fastapi import APIRouter
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from api.deps import ContainerDep
@@ -89,25 +88,13 @@ def rebuild(name: str, container: ContainerDep):
     return ProjectionOut(name=name, position=0, lag=0, status="rebuilding")
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
-def metrics(container: ContainerDep):
-    lines = [
-        "# HELP ecom_event_store_head Highest position in the event store.",
-        "# TYPE ecom_event_store_head gauge",
-        f"ecom_event_store_head {container.store.head()}",
-        "# HELP ecom_projection_position Last position a read model processed.",
-        "# TYPE ecom_projection_position gauge",
-    ]
-    statuses = container.runner.status()
-    for s in statuses:
-        lines.append(f'ecom_projection_position{{name="{s.name}"}} {s.position}')
-    lines += [
-        "# HELP ecom_projection_lag Events a read model is behind.",
-        "# TYPE ecom_projection_lag gauge",
-    ]
-    for s in statuses:
-        lines.append(f'ecom_projection_lag{{name="{s.name}"}} {s.lag}')
-    from projections.kafka_status import kafka_metrics
-
-    lines += kafka_metrics(container)
-    return "\n".join(lines) + "\n"
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
+def metrics(request: Request):
+    """Request times per route, responses per status class, the event store's head and every
+    view's position and lag, Kafka lag (``api.metrics``; per process)."""
+    metrics = request.app.state.metrics
+    return Response(metrics.exposition(), media_type=metrics.content_type)
