@@ -18,9 +18,9 @@ For every request, in this order:
 7. the app, under the request timeout (``503 request_timeout``); an infrastructure failure
    left unanswered is ``503 database_unavailable`` (``api.errors``).
 
-The gateway refuses or hands over; it never answers for a route: FastAPI's router dispatches
-every request to its route (a hot route's fast path is that route's own handler,
-``api.fast_path``)."""
+The gateway refuses or hands over; it never answers for a route. The route it matched is the
+one the app's router runs (``api.routing``: one routing pass per request); a hot route's fast
+path is that route's own handler (``api.fast_path``)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ from api.openapi_security import document_security
 from api.ownership import OrderOwners, require_self
 from api.rate_limit import RateLimiter
 from api.request_limits import BODY, read_body, refuse_declared_length, replaying, with_timeout
-from api.routing import Routes
+from api.routing import Routes, use_the_match
 
 log = logging.getLogger("ecom.access")
 
@@ -64,6 +64,7 @@ class Gateway:
         settings = container.settings
         self.auth = auth_config(fastapi_app)
         self.routes = Routes(fastapi_app, compile_rules(settings.open_docs, settings.open_metrics))
+        use_the_match(fastapi_app.router)  # the router takes the route matched here
         self.per_principal = RateLimiter(settings.rate_per_principal, settings.burst_per_principal)
         self.per_client = RateLimiter(settings.rate_per_client, settings.burst_per_client)
         self.timeout_s = settings.request_timeout_s

@@ -1,16 +1,20 @@
-"""Routing of a request to its rule: which route of the app a request is for, with its path
-parameters, and the rule of ``api.authorization`` that covers it.
+"""Routing of a request: which route of the app it is for (with its path parameters), the rule
+of ``api.authorization`` that covers it, and handing it to that route, once.
 
-This is not a router: nothing is dispatched here. The gateway (``api.gateway``) asks ``Routes``
-which route template a request is for, so that it can apply the route's rule (and label the
-route's metrics) before FastAPI's router runs it. ``RouteIndex`` keeps that lookup to a handful
-of candidates per path; the rule per (method, template) is worked out once."""
+The gateway (``api.gateway``) asks ``Routes.match`` which route a request is for, so that it
+can apply the route's rule (and label the route's metrics) before the route runs. The match is
+then left in the scope (``MATCHED``), and the app's router (``use_the_match``) hands the
+request straight to that route instead of trying its routes again: one routing pass per
+request, over the router's own routes, in their order. ``RouteIndex`` keeps the lookup to a
+handful of candidates per path; the rule per (method, template) is worked out once. A request
+no route takes fully (404, 405, a redirect) is left to the router as it is."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from starlette.routing import Match
 
 from api.authorization import Rule, rule_for
@@ -60,6 +64,10 @@ def route_methods(route: Any) -> set[str]:
     return set(getattr(route, "methods", None) or ()) - {"HEAD", "OPTIONS"}
 
 
+#: Where the gateway leaves ``(route, child scope)`` for the router (``use_the_match``).
+MATCHED = "ecom.route"
+
+
 class Routes:
     """The app's routes, each with its rule (``rules`` compiled by ``api.authorization``)."""
 
@@ -71,10 +79,13 @@ class Routes:
 
     def match(self, scope: dict) -> tuple[Any, dict]:
         """The route ``scope`` is for and its path parameters, or ``(None, {})`` when none is
-        (the router then answers 404 or 405)."""
+        (the router then answers 404 or 405). The match is left in ``scope[MATCHED]`` for the
+        router when the route can be handed the request directly."""
         for candidate in self.index.candidates(scope["path"]):
             match, child = candidate.matches(scope)
             if match == Match.FULL:
+                if _direct(candidate):
+                    scope[MATCHED] = (candidate, child)
                 return candidate, child.get("path_params", {})
         return None, {}
 
@@ -83,3 +94,29 @@ class Routes:
         if key not in self._rules:
             self._rules[key] = rule_for(self.rules, method, route.path)
         return self._rules[key]
+
+
+def _direct(route: Any) -> bool:
+    """True for a FastAPI route (as the router keeps it: an included route's context, with its
+    handler built) that can be handed a request without the router's own matching."""
+    original = getattr(route, "original_route", route)
+    return isinstance(original, APIRoute) and getattr(route, "app", None) is not None
+
+
+def use_the_match(router: Any) -> None:
+    """Make ``router`` (the app's) hand a request the gateway matched straight to its route,
+    as its own dispatch does once it has found it: the path parameters and the route in the
+    scope, then the route's handler. Anything unmatched goes through the router as before."""
+    routed = router.middleware_stack
+
+    async def dispatch(scope, receive, send):
+        matched = scope.pop(MATCHED, None)
+        if matched is None:
+            return await routed(scope, receive, send)
+        route, child = matched
+        scope.update(child)
+        scope.setdefault("router", router)
+        scope["route"] = getattr(route, "original_route", route)
+        await route.app(scope, receive, send)
+
+    router.middleware_stack = dispatch

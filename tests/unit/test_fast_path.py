@@ -118,3 +118,26 @@ def test_query_params_are_read_only_when_every_name_is_known_and_single():
     assert query_params({"query_string": b"view=customer"}, known) == {"view": "customer"}
     assert query_params({"query_string": b"view=a&view=b"}, known) is None
     assert query_params({"query_string": b"view=a&limit=3"}, known) is None
+
+
+def test_the_router_takes_the_gateways_match_and_routes_only_what_it_did_not_match():
+    app, seen = make_app()
+    looped: list[str] = []
+    routed = app.router.middleware_stack
+
+    async def router_loop(scope, receive, send):  # the router's own matching
+        looped.append(scope["path"])
+        await routed(scope, receive, send)
+
+    app.router.middleware_stack = router_loop  # before the gateway's setup (first request)
+    client = TestClient(app, raise_server_exceptions=False)
+    # Given requests for the route, when they are served, then the router never matched again
+    assert client.get("/api/v1/locations/7", headers=bearer()).status_code == 200
+    assert client.get("/api/v1/locations/7", params={"limit": 2}, headers=bearer()).json() == {
+        "by": "route",
+        "id": "7",
+    }
+    assert looped == [] and seen == ["fast", "declined", "route"]
+    # and a path no route serves is the router's to answer (404)
+    assert client.get("/api/v1/nowhere", headers=bearer()).status_code == 404
+    assert looped == ["/api/v1/nowhere"]
