@@ -116,7 +116,9 @@ def use_the_match(router: Any) -> None:
         route, child = matched
         scope.update(child)
         scope.setdefault("router", router)
-        scope["route"] = getattr(route, "original_route", route)
-        await route.app(scope, receive, send)
+        scope["route"] = original = getattr(route, "original_route", route)
+        fast = getattr(original, "fast_path", None)  # the route's own (``api.fast_path``)
+        if fast is None or not await fast(scope, receive, send):
+            await route.app(scope, receive, send)
 
     router.middleware_stack = dispatch

@@ -22,13 +22,13 @@ from api.deps import (
     ContextDep,
     MinPosition,
     context_for,
-    get_principal,
     read_model,
     wait_for_view,
 )
 from api.errors import ApiError
-from api.fast_path import declared_json, fast_route, header, query_params
+from api.fast_path import declared_json, fast_route, header, query_params, send_json
 from api.pagination import decode_cursor, encode_cursor
+from api.request_limits import BODY
 from api.schemas import ERRORS, MoneyOut, Page, Request, Sku
 from commands import orders
 from commands.context import CommandContext
@@ -262,28 +262,29 @@ def _place(container: Any, ctx: CommandContext, body: PlaceOrder) -> tuple[bytes
     return _ORDER_ACK.dump_json(ack), 200 if result.extra.get("existing") else 201
 
 
-async def _place_order_fast(request: HttpRequest) -> Response | None:
+async def _place_order_fast(scope, receive, send) -> bool:  # noqa: ANN001 - ASGI
     """``place_order``'s fast path (``api.fast_path``): the same answer without FastAPI's
-    dependency solving; a body that is not a valid ``PlaceOrder`` (or anything unusual) is
-    left to the route's own validation, which refuses it in its own words."""
-    scope = request.scope
-    if scope.get("query_string") or not declared_json(scope):
-        return None
-    raw = await request.body()  # read once, bounded, by the gateway
+    request machinery; a body that is not a valid ``PlaceOrder`` (or anything unusual) is left
+    to the route's own validation, which refuses it in its own words."""
+    raw = scope.get(BODY)  # read once, bounded and checked, by the gateway
+    principal = scope.get("state", {}).get("principal")
+    if raw is None or principal is None or scope.get("query_string") or not declared_json(scope):
+        return False
     try:
         body = PlaceOrder.model_validate(orjson.loads(raw))  # as FastAPI validates a body
     except (orjson.JSONDecodeError, ValidationError):
-        return None
+        return False
     ctx = context_for(
-        get_principal(request),
+        principal,
         f"POST {scope['path']}",
         raw,
         idempotency_key=header(scope, b"idempotency-key"),
         if_match=header(scope, b"if-match"),
         correlation_id=header(scope, b"x-correlation-id"),
     )
-    content, status = await run_in_threadpool(_place, request.app.state.container, ctx, body)
-    return Response(content, status_code=status, media_type="application/json")
+    content, status = await run_in_threadpool(_place, scope["app"].state.container, ctx, body)
+    await send_json(send, content, status)
+    return True
 
 
 router.add_api_route(
@@ -345,27 +346,28 @@ async def _order_detail(
 _DETAIL_QUERY = frozenset({"view", "min_position"})
 
 
-async def _order_detail_fast(request: HttpRequest) -> Response | None:
+async def _order_detail_fast(scope, receive, send) -> bool:  # noqa: ANN001 - ASGI
     """``get_order_detail``'s fast path (``api.fast_path``): the same answer without FastAPI's
-    dependency solving; anything the route must refuse is left to it."""
-    query = query_params(request.scope, _DETAIL_QUERY)
+    request machinery; anything the route must refuse is left to it."""
+    query = query_params(scope, _DETAIL_QUERY)
     view = "full" if query is None else query.get("view", "full")
     if query is None or view not in ("full", "customer"):
-        return None
+        return False
     min_position = query.get("min_position")
     if min_position is not None and not (min_position.isascii() and min_position.isdigit()):
-        return None
+        return False
     try:
-        order_id = UUID(request.path_params["order_id"])
+        order_id = UUID(scope["path_params"]["order_id"])
     except (KeyError, TypeError, ValueError):
-        return None
+        return False
     body, version = await _order_detail(
-        request.app.state,
+        scope["app"].state,
         order_id,
         view,
         None if min_position is None else int(min_position),
     )
-    return Response(body, media_type="application/json", headers={"ETag": f'"{version}"'})
+    await send_json(send, body, headers=[(b"etag", f'"{version}"'.encode())])
+    return True
 
 
 router.add_api_route(

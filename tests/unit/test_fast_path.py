@@ -10,13 +10,13 @@ import asyncio
 from types import SimpleNamespace
 
 import pytest
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 
 from api import errors, gateway
 from api.authentication import AuthConfig, mint
 from api.errors import ApiError
-from api.fast_path import fast_route, query_params
+from api.fast_path import fast_route, query_params, send_json
 from ecom.settings import Settings
 
 SECRET = "lanes-" + "k" * 40
@@ -34,17 +34,18 @@ def make_app(**settings) -> tuple[FastAPI, list[str]]:
     errors.install(app)
     seen: list[str] = []
 
-    async def fast(request: Request) -> Response | None:
-        query = query_params(request.scope, frozenset({"delay", "fail"}))
+    async def fast(scope, receive, send) -> bool:
+        query = query_params(scope, frozenset({"delay", "fail"}))
         if query is None:
             seen.append("declined")
-            return None
+            return False
         if "fail" in query:
             raise ApiError(404, "location_not_found", "No such location.")
         await asyncio.sleep(float(query.get("delay", 0)))
         seen.append("fast")
-        body = f'{{"by": "fast", "id": "{request.path_params["location_id"]}"}}'
-        return Response(body, media_type="application/json", headers={"ETag": '"1"'})
+        body = f'{{"by": "fast", "id": "{scope["path_params"]["location_id"]}"}}'.encode()
+        await send_json(send, body, headers=[(b"etag", b'"1"')])
+        return True
 
     async def location(location_id: str, limit: int = 1):
         seen.append("route")
@@ -118,6 +119,15 @@ def test_query_params_are_read_only_when_every_name_is_known_and_single():
     assert query_params({"query_string": b"view=customer"}, known) == {"view": "customer"}
     assert query_params({"query_string": b"view=a&view=b"}, known) is None
     assert query_params({"query_string": b"view=a&limit=3"}, known) is None
+
+
+def test_without_the_gateway_the_routers_own_dispatch_runs_the_fast_path_too():
+    app, seen = make_app()
+    app.user_middleware.clear()  # the app alone: FastAPI's router matches and dispatches
+    client = TestClient(app, raise_server_exceptions=False)
+    assert client.get("/api/v1/locations/7").json() == {"by": "fast", "id": "7"}
+    assert client.get("/api/v1/locations/7", params={"limit": 2}).json()["by"] == "route"
+    assert seen == ["fast", "declined", "route"]
 
 
 def test_the_router_takes_the_gateways_match_and_routes_only_what_it_did_not_match():
