@@ -1,7 +1,9 @@
 """Typed dependencies: the container, the caller, the command context and read-your-writes.
 
-Authentication lives in exactly one place: ``get_principal`` (JWT, see ``api.authentication``); the
-idempotency keys are scoped by the principal's ``sub``."""
+The caller is authenticated once, by the gateway (``api.gateway`` with
+``api.authentication``); ``get_principal`` hands on what it found (and verifies the token
+itself for an app run without the gateway). Idempotency keys are scoped by the principal's
+``sub``."""
 
 from __future__ import annotations
 
