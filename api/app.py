@@ -1,5 +1,7 @@
-"""``create_app``: the FastAPI application. Its lifespan is where the composition root runs;
-routes get what they need through typed dependencies."""
+"""``create_app``: the FastAPI application. Its lifespan runs the container factory it is given
+(the composition root, ``ecom.bootstrap.build``, passed in by ``ecom.asgi``: ``api`` never
+imports ``ecom``); routes get what they need through typed dependencies. In front of the app,
+one middleware: the gateway (``api.gateway``)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
 
-from api import authorization, errors
-from api.authorization import MAX_BODY_BYTES
+from api import errors, gateway
 from api.idempotent_replay import IdempotentReplay
 from api.routes import (
     analytics,
@@ -32,7 +33,6 @@ from api.routes import (
     products,
     returns,
 )
-from ecom.bootstrap import Container, build
 from eventstore.database import make_async_pool
 
 API_PREFIX = "/api/v1"
@@ -42,32 +42,10 @@ ORDER_FLOW = (order_changes, order_lines, fulfillment, returns)
 AUDIT_AND_ANALYTICS = (audit, customers, analytics)
 
 
-class BodySizeLimit:
-    """Pure ASGI middleware: a request whose declared ``Content-Length`` is not a number or is
-    over ``max_bytes`` is answered ``413 payload_too_large`` before the app reads it. (Bodies
-    sent without a length are bounded by the gateway, ``api.authorization``.) Pure ASGI rather
-    than ``BaseHTTPMiddleware``, which costs a task and a stream per request."""
+def create_app(container_factory: Callable[[], Any]) -> FastAPI:
+    """The app over the container ``container_factory`` builds at start (``store``, ``pool``,
+    ``runner``, ``settings``, ...: see ``ecom.bootstrap.Container``)."""
 
-    def __init__(self, app: Any, max_bytes: int = MAX_BODY_BYTES):
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http":
-            for name, value in scope["headers"]:
-                if name == b"content-length":
-                    if not value.isdigit() or int(value) > self.max_bytes:
-                        response = errors.error_response(
-                            413,
-                            "payload_too_large",
-                            f"Request bodies are limited to {self.max_bytes} bytes.",
-                        )
-                        return await response(scope, receive, send)
-                    break
-        return await self.app(scope, receive, send)
-
-
-def create_app(container_factory: Callable[[], Container] = build) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         container = container_factory()
@@ -95,18 +73,12 @@ def create_app(container_factory: Callable[[], Container] = build) -> FastAPI:
     )
     errors.install(app)
 
-    app.add_middleware(IdempotentReplay)  # inside the size limit: reads bounded bodies only
-    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(IdempotentReplay)  # inside the gateway: the body it read, bounded
     # The hottest routes first: FastAPI tries included routers in this order.
     for module in (operations, *ORDERS, *ORDER_FLOW, inventory, *CATALOG, locations, events):
         app.include_router(module.router, prefix=API_PREFIX)
     for module in AUDIT_AND_ANALYTICS:
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(operations.router, include_in_schema=False)  # /health at the root too
-    # Hot routes' lean handlers, run by the gateway after its checks (``api.fast_lanes``).
-    app.state.fast_lanes = {
-        ("GET", f"{API_PREFIX}/orders/{{order_id}}"): orders.order_detail_lane,
-        ("POST", f"{API_PREFIX}/orders"): orders.place_order_lane,
-    }
-    authorization.install(app)  # JWT, the role x route table, rate limits, X-Request-Id
+    gateway.install(app)  # limits, JWT, the role x route table, the body, metrics
     return app

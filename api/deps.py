@@ -1,22 +1,28 @@
 """Typed dependencies: the container, the caller, the command context and read-your-writes.
 
-Authentication lives in exactly one place: ``get_principal`` (JWT, see ``api.auth``); the
-idempotency keys are scoped by the principal's ``sub``."""
+The caller is authenticated once, by the gateway (``api.gateway`` with
+``api.authentication``); ``get_principal`` hands on what it found (and verifies the token
+itself for an app run without the gateway). Idempotency keys are scoped by the principal's
+``sub``."""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from api import text_hygiene
-from api.auth import AuthConfig, Principal, authenticate
+from api.authentication import AuthConfig, Principal, authenticate
 from api.errors import ApiError
 from commands.context import CommandContext, Idempotency
-from ecom.bootstrap import Container
+
+#: The composition root's container (``ecom.bootstrap.Container``: ``store``, ``pool``,
+#: ``runner``, ``settings``, ...), built by the factory ``api.app.create_app`` is given; typed
+#: loosely here so that ``api`` does not import ``ecom``.
+Container = Any
 
 # Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in the
 # thread pool, a thread hand-off per dependency per request.
@@ -39,9 +45,9 @@ def auth_config(app) -> AuthConfig:
 
 
 def get_principal(request: Request) -> Principal:
-    """The caller, from its verified bearer token (``api.auth``); once per request.
+    """The caller, from its verified bearer token (``api.authentication``); once per request.
 
-    The gateway (``api.authorization``) has usually authenticated already and left the
+    The gateway (``api.gateway``) has usually authenticated already and left the
     principal in ``request.state``; otherwise the token is verified here."""
     principal = getattr(request.state, "principal", None)
     if principal is None:
@@ -51,7 +57,7 @@ def get_principal(request: Request) -> Principal:
 
 
 async def _principal(request: Request) -> Principal:
-    return get_principal(request)  # CPU only: verified tokens are cached (``api.auth``)
+    return get_principal(request)  # CPU only: verified tokens are cached (``api.authentication``)
 
 
 PrincipalDep = Annotated[Principal, Depends(_principal)]

@@ -4,7 +4,7 @@ Infrastructure failures are ``503 database_unavailable`` with ``Retry-After``, n
 the database unreachable or restarting (``psycopg.OperationalError`` and ``InterfaceError``,
 and the library's wrappers of them), a lock not granted in time (SQLSTATE 55P03, an
 ``OperationalError``), no pooled connection in time (``psycopg_pool.PoolTimeout``, one too).
-``unavailable`` recognises them (the app's handlers and the gateway's fast lanes both ask it);
+``unavailable`` recognises them (the app's handlers and the gateway both ask it);
 they are logged once per outage (``OutageLog``), not once per request."""
 
 from __future__ import annotations

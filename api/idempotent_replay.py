@@ -6,7 +6,8 @@ record is written with the events). This pure ASGI middleware keeps what the fir
 answered in that record (``EventStore.keep_response``) before the answer leaves, and answers
 a repeat of the same request (same principal, key, method, path and body) with it, without
 running the route. Only a success is kept: a refused command took no key and may be retried.
-Requests without a key pass straight through.
+Requests without a key pass straight through. The body is the one the gateway read, bounded
+and checked (``api.request_limits.BODY``); nothing here reads the request again.
 
 A repeat that finds no kept answer (the first request is still in flight, or its process
 stopped between its commit and keeping the answer) runs the route, which replays from the
@@ -25,6 +26,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from api.request_limits import BODY
 from eventstore.store import StoredResponse
 
 log = logging.getLogger("ecom.api")
@@ -54,9 +56,9 @@ class IdempotentReplay:
             return await self.app(scope, receive, send)
         key = _header(scope, b"idempotency-key")
         principal = (scope.get("state") or {}).get("principal")
-        if key is None or principal is None or not _KEY.match(key):
+        body = scope.get(BODY)  # None: no route took it (404, 405), nothing to replay
+        if key is None or principal is None or body is None or not _KEY.match(key):
             return await self.app(scope, receive, send)
-        body, receive = await _read_body(receive)
         digest = request_hash(f"{scope['method']} {scope['path']}", body)
         store = scope["app"].state.container.store
         try:
@@ -118,26 +120,3 @@ async def _send(send, answer: StoredResponse) -> None:  # noqa: ANN001
         }
     )
     await send({"type": "http.response.body", "body": answer.body})
-
-
-async def _read_body(receive):  # noqa: ANN001, ANN202
-    """The whole request body, and a ``receive`` that hands it on to the route."""
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            break
-    body = b"".join(chunks)
-    sent = False
-
-    async def replay() -> dict:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return body, replay

@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from fastapi import FastAPI
 
-from api import authorization, errors
-from api.auth import AuthConfig, authenticate, mint, verify
+from api import errors
+from api.authentication import AuthConfig, authenticate, mint, verify
 from api.rate_limit import RateLimiter
 from ecom.settings import Settings
 
@@ -44,7 +44,7 @@ def _app(gateway: bool) -> FastAPI:
     )
     app.state.container = SimpleNamespace(settings=settings)
     if gateway:
-        authorization.install(app)
+        gateway.install(app)
     return app
 
 

@@ -112,7 +112,7 @@ SERVER_ENV = {
 
 def bench_token(role: str = "admin", sub: str = "bench-admin") -> str:
     """A bearer token the benchmark servers accept (HS256 with ``BENCH_JWT_SECRET``)."""
-    from api.auth import AuthConfig, mint
+    from api.authentication import AuthConfig, mint
 
     config = AuthConfig("HS256", BENCH_JWT_SECRET, BENCH_JWT_SECRET)
     return mint(config, sub, role, ttl_s=6 * 3600)

@@ -26,8 +26,8 @@ from uuid import uuid4
 
 from fastapi import FastAPI, Request
 
-from api import authorization, errors, text_hygiene
-from api.auth import AuthConfig, mint
+from api import errors, gateway, text_hygiene
+from api.authentication import AuthConfig, mint
 from bench.auth import SECRET
 from ecom.settings import Settings
 
@@ -89,7 +89,7 @@ def _gateway_app() -> FastAPI:
     settings = Settings(jwt_secret=SECRET, rate_per_principal=1e9, burst_per_principal=10**9,
                         rate_per_client=1e9, burst_per_client=10**9)  # fmt: skip
     app.state.container = SimpleNamespace(settings=settings)
-    authorization.install(app)
+    gateway.install(app)
     return app
 
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from uuid import UUID
 
-from api.auth import ROLES, AuthConfig, mint
+from api.authentication import ROLES, AuthConfig, mint
 from ecom.settings import Settings
 
 

@@ -31,7 +31,7 @@ class Settings:
     kafka_topic_prefix: str = ""
     kafka_partitions: int = 6
     kafka_replication_factor: int = 1
-    # security (api/auth.py, api/rate_limit.py); no secret → a dev secret in data_dir
+    # security (api/authentication.py, api/rate_limit.py); no secret → a dev secret in data_dir
     jwt_secret: str | None = None
     jwt_algorithm: str = "HS256"
     jwt_public_key: str | None = None  # PEM text or a path to a PEM file (RS256, ES256, EdDSA)

@@ -33,29 +33,3 @@ def kafka_rows(container: Any) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-def kafka_metrics(container: Any) -> list[str]:
-    """Prometheus lines for the relay and consumer lag (empty when Kafka is not in use)."""
-    with container.pool.connection() as conn:
-        relays = conn.execute("SELECT relay FROM kafka_relay ORDER BY relay").fetchall()
-    lines: list[str] = []
-    if relays:
-        lines += [
-            "# HELP ecom_kafka_relay_lag Positions written but not yet acknowledged by Kafka.",
-            "# TYPE ecom_kafka_relay_lag gauge",
-        ]
-        for (prefix,) in relays:
-            s = relay_status(container.pool, prefix)
-            lines.append(f'ecom_kafka_relay_lag{{prefix="{prefix}"}} {s.lag}')
-            lines.append(f'ecom_kafka_relay_position{{prefix="{prefix}"}} {s.position}')
-    lags = consumer_lag(container.pool)
-    if lags:
-        lines += [
-            "# HELP ecom_kafka_consumer_lag Messages a consumer group has not yet applied.",
-            "# TYPE ecom_kafka_consumer_lag gauge",
-        ]
-        for r in lags:
-            labels = f'group="{r["group"]}",topic="{r["topic"]}",partition="{r["partition"]}"'
-            lines.append(f"ecom_kafka_consumer_lag{{{labels}}} {r['lag']}")
-    return lines

@@ -7,11 +7,10 @@ import threading
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
-from api.auth import Principal
+from api.authentication import Principal
 from api.deps import ContainerDep, get_principal
 from api.errors import ApiError
 from api.schemas import ERRORS
@@ -154,32 +153,13 @@ def rebuild(name: str, container: ContainerDep):
     return ProjectionOut(name=name, position=0, lag=0, status="rebuilding")
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
-def metrics(container: ContainerDep):
-    lines = [
-        "# HELP ecom_event_store_head Highest position in the event store.",
-        "# TYPE ecom_event_store_head gauge",
-        f"ecom_event_store_head {container.store.head()}",
-        "# HELP ecom_projection_position Last position a read model processed.",
-        "# TYPE ecom_projection_position gauge",
-    ]
-    statuses = container.runner.status()
-    for s in statuses:
-        lines.append(f'ecom_projection_position{{name="{s.name}"}} {s.position}')
-    lines += [
-        "# HELP ecom_projection_lag Events a read model is behind.",
-        "# TYPE ecom_projection_lag gauge",
-    ]
-    for s in statuses:
-        lines.append(f'ecom_projection_lag{{name="{s.name}"}} {s.lag}')
-    lines += [
-        "# HELP ecom_parked_events Events a follower of the log parked (views, sagas, relay).",
-        "# TYPE ecom_parked_events gauge",
-    ]
-    parked = {s.name: 0 for s in statuses} | container.parking.counts()
-    for follower, count in sorted(parked.items()):
-        lines.append(f'ecom_parked_events{{follower="{follower}"}} {count}')
-    from projections.kafka_status import kafka_metrics
-
-    lines += kafka_metrics(container)
-    return "\n".join(lines) + "\n"
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
+def metrics(request: Request):
+    """Request times per route, responses per status class, the event store's head and every
+    view's position and lag, Kafka lag (``api.metrics``; per process)."""
+    metrics = request.app.state.metrics
+    return Response(metrics.exposition(), media_type=metrics.content_type)

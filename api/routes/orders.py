@@ -17,7 +17,6 @@ from fastapi import Request as HttpRequest
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, StrictInt, TypeAdapter, ValidationError
 
-from api.authorization import MAX_BODY_BYTES
 from api.deps import (
     ContainerDep,
     ContextDep,
@@ -27,8 +26,9 @@ from api.deps import (
     wait_for_view,
 )
 from api.errors import ApiError
-from api.fast_lanes import Body, declared_json_within, header, query_params, send_json
+from api.fast_path import declared_json, fast_route, header, query_params, send_json
 from api.pagination import decode_cursor, encode_cursor
+from api.request_limits import BODY
 from api.schemas import ERRORS, MoneyOut, Page, Request, Sku
 from commands import orders
 from commands.context import CommandContext
@@ -231,12 +231,6 @@ def _summary(row: dict[str, Any]) -> OrderSummaryOut:
 # ---- commands ----------------------------------------------------------------------------
 
 
-@router.post(
-    "/orders",
-    status_code=201,
-    response_model=OrderAck,
-    responses={200: {"model": OrderAck, "description": "The existing order of this channel id"}},
-)
 def place_order(body: PlaceOrder, container: ContainerDep, ctx: ContextDep):
     """Place an order; a repeated (channel, channel_order_id) answers 200 with the existing one."""
     content, status = _place(container, ctx, body)
@@ -275,19 +269,20 @@ def _place(container: Any, ctx: CommandContext, body: PlaceOrder) -> tuple[bytes
     return _ORDER_ACK.dump_json(ack), 200 if result.extra.get("existing") else 201
 
 
-async def place_order_lane(scope, receive: Body, send, path_params) -> bool:  # noqa: ANN001
-    """``place_order``'s fast lane (``api.fast_lanes``): the same answer without FastAPI's
-    dependency solving; a body that is not a valid ``PlaceOrder`` (or anything unusual) is
-    left to the route, which refuses it in its own words."""
-    if scope.get("query_string") or not declared_json_within(scope, MAX_BODY_BYTES):
+async def _place_order_fast(scope, receive, send) -> bool:  # noqa: ANN001 - ASGI
+    """``place_order``'s fast path (``api.fast_path``): the same answer without FastAPI's
+    request machinery; a body that is not a valid ``PlaceOrder`` (or anything unusual) is left
+    to the route's own validation, which refuses it in its own words."""
+    raw = scope.get(BODY)  # read once, bounded and checked, by the gateway
+    principal = scope.get("state", {}).get("principal")
+    if raw is None or principal is None or scope.get("query_string") or not declared_json(scope):
         return False
-    raw = await receive.body()
     try:
         body = PlaceOrder.model_validate(orjson.loads(raw))  # as FastAPI validates a body
     except (orjson.JSONDecodeError, ValidationError):
         return False
     ctx = context_for(
-        scope["state"]["principal"],
+        principal,
         f"POST {scope['path']}",
         raw,
         idempotency_key=header(scope, b"idempotency-key"),
@@ -297,6 +292,17 @@ async def place_order_lane(scope, receive: Body, send, path_params) -> bool:  # 
     content, status = await run_in_threadpool(_place, scope["app"].state.container, ctx, body)
     await send_json(send, content, status)
     return True
+
+
+router.add_api_route(
+    "/orders",
+    place_order,
+    methods=["POST"],
+    status_code=201,
+    response_model=OrderAck,
+    responses={200: {"model": OrderAck, "description": "The existing order of this channel id"}},
+    route_class_override=fast_route(_place_order_fast),
+)
 
 
 @router.patch("/orders/{order_id}", response_model=OrderCommandAck)
@@ -318,7 +324,6 @@ def modify_order(order_id: UUID, body: ModifyOrder, container: ContainerDep, ctx
 # ---- queries -----------------------------------------------------------------------------
 
 
-@router.get("/orders/{order_id}", response_model=OrderOut)
 async def get_order_detail(
     order_id: UUID,
     request: HttpRequest,
@@ -348,9 +353,9 @@ async def _order_detail(
 _DETAIL_QUERY = frozenset({"view", "min_position"})
 
 
-async def order_detail_lane(scope, receive, send, path_params) -> bool:  # noqa: ANN001
-    """``get_order_detail``'s fast lane (``api.fast_lanes``): the same answer without
-    FastAPI's routing and dependency solving; declines anything the route must refuse."""
+async def _order_detail_fast(scope, receive, send) -> bool:  # noqa: ANN001 - ASGI
+    """``get_order_detail``'s fast path (``api.fast_path``): the same answer without FastAPI's
+    request machinery; anything the route must refuse is left to it."""
     query = query_params(scope, _DETAIL_QUERY)
     view = "full" if query is None else query.get("view", "full")
     if query is None or view not in ("full", "customer"):
@@ -359,7 +364,7 @@ async def order_detail_lane(scope, receive, send, path_params) -> bool:  # noqa:
     if min_position is not None and not (min_position.isascii() and min_position.isdigit()):
         return False
     try:
-        order_id = UUID(path_params["order_id"])
+        order_id = UUID(scope["path_params"]["order_id"])
     except (KeyError, TypeError, ValueError):
         return False
     body, version = await _order_detail(
@@ -370,6 +375,15 @@ async def order_detail_lane(scope, receive, send, path_params) -> bool:  # noqa:
     )
     await send_json(send, body, headers=[(b"etag", f'"{version}"'.encode())])
     return True
+
+
+router.add_api_route(
+    "/orders/{order_id}",
+    get_order_detail,
+    methods=["GET"],
+    response_model=OrderOut,
+    route_class_override=fast_route(_order_detail_fast),
+)
 
 
 @router.get(

@@ -28,7 +28,7 @@ TEST_SERVER_ENV = {
 
 def token(role: str = "admin", sub: str = "e2e-admin", **claims) -> str:
     """A bearer token the test servers accept (HS256 with ``JWT_SECRET``)."""
-    from api.auth import AuthConfig, mint
+    from api.authentication import AuthConfig, mint
 
     return mint(AuthConfig("HS256", JWT_SECRET, JWT_SECRET), sub, role, extra=claims or None)
 

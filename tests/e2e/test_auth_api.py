@@ -178,7 +178,7 @@ def test_with_rs256_configured_an_hs256_token_signed_with_the_public_key_is_refu
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from api.auth import AuthConfig, mint
+    from api.authentication import AuthConfig, mint
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     public = (

@@ -13,7 +13,7 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from api.auth import ROLES
+from api.authentication import ROLES
 from api.authorization import compile_rules, order_param, rule_for
 from tests.e2e.conftest import assert_error, auth_headers
 from tests.factories import active_product

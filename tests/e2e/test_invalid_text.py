@@ -1,6 +1,6 @@
 """Text no field may hold (control characters, unpaired surrogates) is refused at the edge with
-``422 invalid_text`` naming the field, on the fast lanes as on every other route, and nothing
-is written; tab and newline in free text are kept."""
+``422 invalid_text`` naming the field, on the hot routes' fast paths as on every other route,
+and nothing is written; tab and newline in free text are kept."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def refused(response: httpx.Response, field: str) -> dict:
 def test_a_nul_in_the_shipping_name_of_a_customer_order_is_refused_and_writes_nothing(
     api, server_url, sku
 ):
-    # given a customer placing an order (the fast lane's route) whose shipping name holds NUL
+    # given a customer placing an order (a route with a fast path) whose shipping name holds NUL
     customer = str(uuid4())
     raw = raw_json(order_body(sku, customer, name=f"Ev{MARK}il"), "\\u0000")
     before = head(api)

@@ -27,7 +27,7 @@ def test_an_event_table_lock_held_past_the_lock_timeout_answers_503(database_url
             # given someone holds the event table's lock longer than the lock timeout
             with psycopg.connect(database_url) as holder:
                 holder.execute("LOCK TABLE stored_events IN EXCLUSIVE MODE")
-                # when an order is placed (the fast lane) and a product created (a route)
+                # when an order is placed (its route's fast path) and a product created (a route)
                 placed = api.post("/orders", json=body, headers=key)
                 created = api.post("/products", json={
                     "sku": f"LK-{uuid4().hex[:8]}", "name": "Mug",

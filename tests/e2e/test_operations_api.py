@@ -93,3 +93,26 @@ def test_a_bad_after_or_limit_is_422(api):
 
 def test_a_malformed_cursor_is_400(api):
     assert_error(api.get("/events", params={"cursor": "not-ours"}), 400, "malformed_cursor")
+
+
+def test_metrics_time_requests_per_route_template_and_count_responses_per_class(api):
+    # Given a read of a stream's events, and a path no route serves
+    [ack] = _register_locations(api, 1)
+    assert api.get(f"/streams/{ack['id']}/events").status_code == 200
+    assert api.get("/no-such-route").status_code == 404
+    # when the metrics are scraped
+    text = api.get("/metrics").text
+    # then the request time is a histogram labelled by the route's template, not its path
+    route = 'route="/api/v1/streams/{stream_id}/events"'
+    assert "# TYPE ecom_http_request_duration_seconds histogram" in text
+    assert f'ecom_http_request_duration_seconds_count{{method="GET",{route}}}' in text
+    assert ack["id"] not in text
+    assert 'ecom_http_request_duration_seconds_count{method="GET",route="unmatched"}' in text
+    # and responses are counted per status class
+    assert "# TYPE ecom_http_responses_total counter" in text
+    counts = {
+        line.split('"')[1]: float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith("ecom_http_responses_total{")
+    }
+    assert counts["2xx"] >= 2 and counts["4xx"] >= 1

@@ -51,8 +51,8 @@ def test_an_unknown_order_is_not_found(api):
 
 
 def test_the_fast_lane_and_the_route_answer_alike(api, placed):
-    # Given an order; when it is read as usual (the gateway's fast lane answers) and with a
-    # query parameter the lane does not know (the lane declines, FastAPI's route answers)
+    # Given an order; when it is read as usual (the route's fast path answers) and with a
+    # query parameter the fast path does not know (it declines, FastAPI's handler answers)
     for view in ("full", "customer"):
         params = {"view": view, "min_position": placed["position"]}
         lane = api.get(f"/orders/{placed['id']}", params=params)

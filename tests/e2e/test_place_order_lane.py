@@ -1,7 +1,8 @@
-"""``POST /orders`` through its fast lane (``api.fast_lanes``) and through the route: a request
-with a query string is left to the route by the lane, so the same request can be sent both
-ways. Given / when / then: the answers agree, idempotency keys are shared by both, and what
-the lane declines the route refuses as before, writing nothing."""
+"""``POST /orders`` through its fast path (``api.fast_path``: the route's own handler answers the
+common shape first) and through the route's FastAPI handler: a request with a query string is
+left to the latter, so the same request can be sent both ways. Given / when / then: the answers
+agree, idempotency keys are shared by both, and what the fast path declines the route refuses
+as before, writing nothing."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from tests.e2e.conftest import assert_error
 from tests.e2e.test_orders_api import _bad_placements, head, order_body
 from tests.factories import active_product
 
-ROUTE = {"via": "route"}  # a query parameter the lane does not take: FastAPI's route answers
+ROUTE = {"via": "route"}  # a query parameter the fast path does not take: FastAPI answers
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from api.auth import ROLES
+from api.authentication import ROLES
 from api.authorization import compile_rules, rule_for
 from tests.e2e.conftest import token
 

@@ -8,7 +8,8 @@ import threading
 import uuid
 from types import SimpleNamespace
 
-from api.routes.operations import metrics, projections
+from api.metrics import ApiMetrics
+from api.routes.operations import projections
 from ecom import kafka_cli
 from eventstore.relay import Relay, relay_status
 from eventstore.store import StreamAppend
@@ -69,7 +70,7 @@ def test_relay_and_consumer_lag_are_shown_by_the_api_the_metrics_and_the_cli(
     assert after["kafka.relay"].lag == 0 and after["kafka.relay"].status == "live"
     mine = {n: p for n, p in after.items() if n.startswith(f"kafka.{group}.")}
     assert mine and all(p.lag == 0 for p in mine.values())
-    text = metrics(ops)
+    text = ApiMetrics(ops).exposition().decode()
     assert f'ecom_kafka_relay_lag{{prefix="{prefix}"}} 0' in text
     assert f'ecom_kafka_consumer_lag{{group="{group}"' in text
     assert relay_status(container.pool, prefix).lag == 0

@@ -1,5 +1,5 @@
-"""Token verification (``api.auth``): what is accepted, and every classic JWT attack refused
-with a 401 and a ``WWW-Authenticate: Bearer`` challenge; the rate limiter's buckets."""
+"""Token verification (``api.authentication``): what is accepted, and every classic JWT attack
+refused with a 401 and a ``WWW-Authenticate: Bearer`` challenge; the rate limiter's buckets."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from api.auth import AuthConfig, Principal, authenticate, dev_secret, mint, verify
+from api.authentication import AuthConfig, Principal, authenticate, dev_secret, mint, verify
 from api.errors import ApiError
 from api.rate_limit import RateLimiter
 from ecom.settings import Settings

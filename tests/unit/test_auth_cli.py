@@ -6,7 +6,7 @@ from uuid import uuid4
 
 import pytest
 
-from api.auth import AuthConfig, verify
+from api.authentication import AuthConfig, verify
 from ecom.cli import main
 from ecom.settings import Settings
 

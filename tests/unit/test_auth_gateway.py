@@ -13,8 +13,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api import authorization, errors
-from api.auth import AuthConfig, mint
+from api import errors, gateway
+from api.authentication import AuthConfig, mint
 from ecom.settings import Settings
 
 SECRET = "gateway-" + "k" * 40
@@ -48,7 +48,7 @@ def make_app(**settings) -> FastAPI:
 
     defaults = {"jwt_secret": SECRET, "rate_per_principal": 0, "rate_per_client": 0}
     app.state.container = SimpleNamespace(settings=Settings(**{**defaults, **settings}))
-    authorization.install(app)
+    gateway.install(app)
     return app
 
 
@@ -185,7 +185,7 @@ def test_a_bad_security_configuration_stops_the_app_at_start():
             yield
 
         app = FastAPI(lifespan=lifespan)
-        authorization.install(app)
+        gateway.install(app)
         return app
 
     with pytest.raises(Exception, match="at least 32 bytes"):

@@ -7,17 +7,12 @@ from __future__ import annotations
 import pytest
 
 from api.app import create_app
-from api.auth import ROLES
-from api.authorization import (
-    compile_rules,
-    flat_routes,
-    normalize,
-    order_param,
-    route_methods,
-    rule_for,
-)
+from api.authentication import ROLES
+from api.authorization import compile_rules, normalize, order_param, rule_for
+from api.routing import flat_routes, route_methods
+from ecom.bootstrap import build
 
-APP = create_app()
+APP = create_app(build)
 RULES = compile_rules(open_docs=False, open_metrics=False)
 ROUTES = sorted(
     {(m, r.path) for r in flat_routes(APP) for m in route_methods(r)},

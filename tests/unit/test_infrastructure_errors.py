@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from psycopg import errors as pg
 from psycopg_pool import PoolTimeout
 
-from api import authorization, errors
-from api.auth import AuthConfig, mint
+from api import errors, gateway
+from api.authentication import AuthConfig, mint
 from api.errors import OutageLog, unavailable
 from ecom.settings import Settings
 
@@ -98,7 +98,7 @@ def test_through_the_gateway_an_outage_is_503_and_never_500():
 
     settings = Settings(jwt_secret=secret, rate_per_principal=0, rate_per_client=0)
     app.state.container = SimpleNamespace(settings=settings)
-    authorization.install(app)
+    gateway.install(app)
     token = mint(AuthConfig("HS256", secret, secret), "ops", "admin")
     with TestClient(app, raise_server_exceptions=False) as client:
         client.headers["Authorization"] = f"Bearer {token}"

@@ -15,7 +15,7 @@ import os
 import re
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -23,7 +23,6 @@ from uuid import UUID
 import jwt
 
 from api.errors import ApiError
-from ecom.settings import Settings
 
 ROLES = ("customer", "merchant", "admin", "auditor", "analyst")
 HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
@@ -47,9 +46,17 @@ class AuthConfig:
     issuer: str | None = None
     audience: str | None = None
     leeway_s: int = 30
+    #: Tokens already verified under this configuration, by their exact text (signature
+    #: included, so a tampered token never hits): token → (principal, not before, expires).
+    #: Owned by the configuration, which the app builds once (``api.deps.auth_config``).
+    verified: dict[str, tuple[Principal, float, float]] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> AuthConfig:
+    def from_settings(cls, settings: Any) -> AuthConfig:
+        """From the JWT fields of ``ecom.settings.Settings`` (read by name: the API does not
+        import the composition root's package)."""
         alg = settings.jwt_algorithm
         common = {
             "issuer": settings.jwt_issuer,
@@ -174,24 +181,23 @@ def bearer_token(authorization: str | None) -> str:
     return token
 
 
-# Tokens already verified, by their exact text (signature included, so a tampered token never
-# hits): a client reusing its token skips the signature check until the token's own limits.
-_VERIFIED: dict[tuple[AuthConfig, str], tuple[Principal, float, float]] = {}
-_VERIFIED_MAX = 10_000
+VERIFIED_MAX = 10_000
 
 
 def authenticate(config: AuthConfig, authorization: str | None) -> Principal:
+    """The principal of an ``Authorization`` header. A client reusing its token skips the
+    signature check (``config.verified``) until the token's own limits."""
     token = bearer_token(authorization)
-    key = (config, token)
-    hit = _VERIFIED.get(key)
+    verified = config.verified
+    hit = verified.get(token)
     if hit is not None:
         principal, not_before, expires = hit
         if not_before <= time.time() < expires:
             return principal
-        del _VERIFIED[key]
+        del verified[token]
     principal, claims = _verify(config, token)
     not_before = max(float(claims.get("nbf", 0)), float(claims.get("iat", 0))) - config.leeway_s
-    if len(_VERIFIED) >= _VERIFIED_MAX:
-        _VERIFIED.clear()
-    _VERIFIED[key] = (principal, not_before, float(claims["exp"]) + config.leeway_s)
+    if len(verified) >= VERIFIED_MAX:
+        verified.clear()
+    verified[token] = (principal, not_before, float(claims["exp"]) + config.leeway_s)
     return principal

@@ -1,0 +1,137 @@
+"""``GET /metrics`` through ``prometheus-client``: what the gateway measures and what the store
+and its followers report, in the library's exposition format.
+
+Measured per request by the gateway (``api.gateway``):
+
+- ``ecom_http_request_duration_seconds{method, route}``: a histogram of the time to answer,
+  labelled by the route *template* (``/api/v1/orders/{order_id}``; ``unmatched`` for a path no
+  route serves), so the label set stays bounded;
+- ``ecom_http_responses_total{status_class}``: responses by class (``2xx``, ``4xx``, ...).
+
+Read when scraped (``StoreCollector``): ``ecom_event_store_head``, per view
+``ecom_projection_position``, ``ecom_projection_lag``, ``ecom_parked_events`` (per follower of
+the log: views, process managers, the relay; ``eventstore/parking.py``), and for Kafka
+``ecom_kafka_relay_lag``, ``ecom_kafka_relay_position`` and ``ecom_kafka_consumer_lag``.
+
+Each app has its own registry (no global state; two apps in one process do not collide).
+Counters and histograms are per process: with several uvicorn workers each worker answers with
+its own, as Prometheus expects of a multi-process target scraped per instance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import generate_latest
+
+from eventstore.relay import relay_status
+from projections.kafka_consumer import consumer_lag
+
+UNMATCHED = "unmatched"
+
+
+class StoreCollector:
+    """The event store's head and every follower's position and lag, read at scrape time from
+    ``container`` (``store``, ``runner``, ``pool``)."""
+
+    def __init__(self, container: Any):
+        self.container = container
+
+    def collect(self) -> Iterator[Metric]:
+        c = self.container
+        head = GaugeMetricFamily("ecom_event_store_head", "Highest position in the event store.")
+        head.add_metric([], c.store.head())
+        yield head
+        statuses = c.runner.status()
+        position = GaugeMetricFamily(
+            "ecom_projection_position", "Last position a read model processed.", labels=["name"]
+        )
+        lag = GaugeMetricFamily(
+            "ecom_projection_lag", "Events a read model is behind.", labels=["name"]
+        )
+        parked = GaugeMetricFamily(
+            "ecom_parked_events",
+            "Events a follower of the log parked (views, process managers, relay).",
+            labels=["follower"],
+        )
+        for s in statuses:
+            position.add_metric([s.name], s.position)
+            lag.add_metric([s.name], s.lag)
+        counts = {s.name: 0 for s in statuses} | c.parking.counts()
+        for follower, count in sorted(counts.items()):
+            parked.add_metric([follower], count)
+        yield position
+        yield lag
+        yield parked
+        yield from self._kafka()
+
+    def _kafka(self) -> Iterator[Metric]:
+        pool = self.container.pool
+        with pool.connection() as conn:
+            relays = conn.execute("SELECT relay FROM kafka_relay ORDER BY relay").fetchall()
+        if relays:
+            lag = GaugeMetricFamily(
+                "ecom_kafka_relay_lag",
+                "Positions written but not yet acknowledged by Kafka.",
+                labels=["prefix"],
+            )
+            position = GaugeMetricFamily(
+                "ecom_kafka_relay_position",
+                "Last position Kafka acknowledged.",
+                labels=["prefix"],
+            )
+            for (prefix,) in relays:
+                s = relay_status(pool, prefix)
+                lag.add_metric([prefix], s.lag)
+                position.add_metric([prefix], s.position)
+            yield lag
+            yield position
+        lags = consumer_lag(pool)
+        if lags:
+            consumer = GaugeMetricFamily(
+                "ecom_kafka_consumer_lag",
+                "Messages a consumer group has not yet applied.",
+                labels=["group", "topic", "partition"],
+            )
+            for r in lags:
+                consumer.add_metric([r["group"], r["topic"], str(r["partition"])], r["lag"])
+            yield consumer
+
+
+class ApiMetrics:
+    """One app's registry: the request metrics the gateway records and the store's figures."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self, container: Any):
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.durations = Histogram(
+            "ecom_http_request_duration_seconds",
+            "Time to answer a request, by route template.",
+            ["method", "route"],
+            registry=self.registry,
+        )
+        self.responses = Counter(
+            "ecom_http_responses",
+            "Responses by status class.",
+            ["status_class"],
+            registry=self.registry,
+        )
+        self._observers: dict[tuple[str, str], Any] = {}
+        self._classes = {n: self.responses.labels(f"{n}xx") for n in range(1, 6)}
+        self.registry.register(StoreCollector(container))
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route)
+        observer = self._observers.get(key)
+        if observer is None:
+            observer = self._observers[key] = self.durations.labels(method, route)
+        observer.observe(seconds)
+        counter = self._classes.get(status // 100)
+        if counter is not None:
+            counter.inc()
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
