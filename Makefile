@@ -1,11 +1,11 @@
 # Two commands for a fresh machine: `make run` and `make test`.
 # Any Python 3.11 or newer on the PATH (the first that answers, newest first); PY=... overrides.
 PY ?= $(firstword $(foreach p,python3 python3.13 python3.12 python3.11,$(shell command -v $(p) >/dev/null 2>&1 && $(p) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && echo $(p))))
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit test-server test-embedded bench lint migrate clean
+.PHONY: run test test-unit test-python test-server test-embedded bench lint migrate clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PY)" || { echo "needs Python 3.11 or newer on the PATH (python3, python3.1x)"; exit 1; }
@@ -32,6 +32,16 @@ test: $(STAMP)
 		echo "== against the PostgreSQL server at 127.0.0.1:5432 =="; \
 		ECOM_TEST_POSTGRES=server $(BIN)/pytest -q tests/integration tests/e2e tests/kafka; \
 	else echo "== no PostgreSQL server at 127.0.0.1:5432: server run skipped =="; fi
+
+test-unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+## Another Python (CI runs it for every 3.12+ the machine has): the unit tests, then the order
+## API end to end on the embedded PostgreSQL 18. E.g. make test-python PY=python3.13 VENV=.venv-3.13
+test-python: $(STAMP)
+	$(BIN)/python --version
+	$(BIN)/pytest -q tests/unit
+	ECOM_TEST_POSTGRES=embedded $(BIN)/pytest -q tests/e2e/test_orders_api.py tests/e2e/test_order_saga.py
 
 test-server: $(STAMP)
 	ECOM_TEST_POSTGRES=server $(BIN)/pytest -q tests
