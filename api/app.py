@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
 
-from api import authorization, errors
+from api import authorization, errors, openapi
 from api.authorization import MAX_BODY_BYTES
 from api.idempotent_replay import IdempotentReplay
 from api.routes import (
@@ -109,4 +109,5 @@ def create_app(container_factory: Callable[[], Container] = build) -> FastAPI:
         ("POST", f"{API_PREFIX}/orders"): orders.place_order_lane,
     }
     authorization.install(app)  # JWT, the role x route table, rate limits, X-Request-Id
+    openapi.install(app)  # the document completed: header formats, text, error answers
     return app

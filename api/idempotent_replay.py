@@ -6,7 +6,8 @@ record is written with the events). This pure ASGI middleware keeps what the fir
 answered in that record (``EventStore.keep_response``) before the answer leaves, and answers
 a repeat of the same request (same principal, key, method, path and body) with it, without
 running the route. Only a success is kept: a refused command took no key and may be retried.
-Requests without a key pass straight through.
+Requests without a key pass straight through, and so does a repeat whose headers the route
+would refuse (a malformed ``If-Match``, refused text in ``X-Correlation-Id``): it is refused.
 
 A repeat that finds no kept answer (the first request is still in flight, or its process
 stopped between its commit and keeping the answer) runs the route, which replays from the
@@ -25,6 +26,9 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from api import text_hygiene
+from api.deps import parse_if_match
+from api.errors import ApiError
 from eventstore.store import StoredResponse
 
 log = logging.getLogger("ecom.api")
@@ -55,6 +59,11 @@ class IdempotentReplay:
         key = _header(scope, b"idempotency-key")
         principal = (scope.get("state") or {}).get("principal")
         if key is None or principal is None or not _KEY.match(key):
+            return await self.app(scope, receive, send)
+        try:  # a request the route would refuse for its headers is refused, not replayed
+            text_hygiene.check_header("X-Correlation-Id", _header(scope, b"x-correlation-id"))
+            parse_if_match(_header(scope, b"if-match"))
+        except ApiError:
             return await self.app(scope, receive, send)
         body, receive = await _read_body(receive)
         digest = request_hash(f"{scope['method']} {scope['path']}", body)
