@@ -168,10 +168,12 @@ def allowed_methods(request: Request) -> list[str]:
     """Every method some route answers on the request's path: routes of one path live in
     several routers, and the router's own ``405`` names only the first route's methods."""
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "\x00"})
-        if match != Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
+    scope = {**request.scope, "method": "\x00"}  # no route's method: a path match is partial
+    for group in request.app.router.routes:
+        contexts = getattr(group, "effective_route_contexts", None)  # an included router
+        for route in contexts() if contexts is not None else [group]:
+            if route.matches(scope)[0] != Match.NONE:
+                methods |= getattr(route, "methods", None) or set()
     return sorted(methods)
 
 

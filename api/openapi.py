@@ -30,6 +30,10 @@ BODY_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
 #: What a query or path parameter or a stored header may hold.
 URL_TEXT = r"^[^\x00-\x1f\x7f-\x9f]*$"
 
+#: How a string inside a free JSON value (a note's metadata, a product's attributes) is
+#: described: it is bounded by the body's size only.
+FREE_TEXT = "Text in a free JSON value, bounded by the request body's size"
+
 _ERROR = {"$ref": "#/components/schemas/ErrorResponse"}
 _ANSWERS = {
     "400": "Malformed request (body not JSON of the expected shape, a malformed header or "
@@ -193,7 +197,7 @@ def _text_patterns(node: Any, pattern: str) -> None:
 
 def _any_json(pattern: str) -> dict:
     """Any JSON value whose strings and keys hold text (a few levels deep)."""
-    text: dict = {"type": "string", "pattern": pattern}
+    text: dict = {"type": "string", "pattern": pattern, "description": FREE_TEXT}
     scalar = [text, {"type": "number"}, {"type": "boolean"}, {"type": "null"}]
     nested = {
         "anyOf": [
@@ -244,4 +248,5 @@ def _answers(op: dict, method: str) -> None:
     for status, description in answers.items():
         answer = responses.setdefault(status, {"description": description})
         answer["description"] = description
-        answer.setdefault("content", {"application/json": {"schema": _ERROR}})
+        # errors are JSON even where the success is not (FastAPI gives them the route's type)
+        answer["content"] = {"application/json": {"schema": _ERROR}}

@@ -70,7 +70,7 @@ class Request(BaseModel):
 
 
 class MoneyIn(Request):
-    amount: Annotated[str, Field(pattern=r"^\d{1,12}(\.\d{1,4})?$")]
+    amount: Annotated[str, Field(pattern=r"^[0-9]{1,12}(\.[0-9]{1,4})?$")]
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 
     @model_validator(mode="after")

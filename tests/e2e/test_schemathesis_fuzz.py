@@ -123,3 +123,16 @@ def test_every_check_as_admin_finds_the_document_and_the_server_agree(server_url
     report = run.stdout[-16000:] + run.stderr[-4000:]
     assert run.returncode == 0, report
     assert "generated" in run.stdout, report
+
+
+def test_a_405_names_every_method_the_path_answers(server_url):
+    """Routes of one path live in several routers: the ``Allow`` of a ``405`` names them all,
+    as the document does."""
+    doc = httpx.get(f"{server_url}/openapi.json", timeout=30).json()
+    headers = {"Authorization": f"Bearer {token('admin', 'fuzz-allow')}"}
+    for template in ("/api/v1/orders/{order_id}", "/api/v1/orders/{order_id}/shipments"):
+        url = server_url + template.replace("{order_id}", str(uuid4()))
+        r = httpx.request("OPTIONS", url, headers=headers, timeout=30)
+        assert r.status_code == 405, r.text
+        allowed = {m.strip() for m in r.headers["allow"].split(",")}
+        assert {m.upper() for m in doc["paths"][template]} <= allowed, (template, allowed)
