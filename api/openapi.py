@@ -24,6 +24,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from api.deps import IDEMPOTENCY_KEY_PATTERN, IF_MATCH_PATTERN
+from api.schemas import NUMBER_END, NUMBER_MIN
 
 #: What a string of a JSON body may hold (``api.text_hygiene``), as a JSON Schema pattern.
 BODY_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
@@ -198,7 +199,8 @@ def _text_patterns(node: Any, pattern: str) -> None:
 def _any_json(pattern: str) -> dict:
     """Any JSON value whose strings and keys hold text (a few levels deep)."""
     text: dict = {"type": "string", "pattern": pattern, "description": FREE_TEXT}
-    scalar = [text, {"type": "number"}, {"type": "boolean"}, {"type": "null"}]
+    number = {"type": "number", "minimum": NUMBER_MIN, "exclusiveMaximum": NUMBER_END}
+    scalar = [text, number, {"type": "boolean"}, {"type": "null"}]
     nested = {
         "anyOf": [
             *scalar,

@@ -36,6 +36,27 @@ def whole(**bounds: int) -> Any:
 
 WholeInt = whole()
 
+#: The numbers a free JSON value may hold: PostgreSQL keeps ``1e30`` exactly, it comes back as
+#: an integer, and the JSON encoder takes integers of 64 bits only.
+NUMBER_MIN, NUMBER_END = -(2**63), 2**63
+
+
+def json_safe(value: Any) -> Any:
+    """A free JSON value (attributes, metadata) whose every number lies in
+    [``NUMBER_MIN``, ``NUMBER_END``): stored and served as JSON, read back as it was written."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)) and not NUMBER_MIN <= value < NUMBER_END:
+        raise ValueError("numbers in a free JSON value must lie within -2**63 and 2**63")
+    if isinstance(value, dict):
+        for v in value.values():
+            json_safe(v)
+    elif isinstance(value, list):
+        for v in value:
+            json_safe(v)
+    return value
+
+
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _ISO_DATETIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"

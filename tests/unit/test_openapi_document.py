@@ -6,17 +6,18 @@ as a date or an integer is read as one (no ``to=0`` taken for 1970, ``3.0`` is a
 from __future__ import annotations
 
 import re
+from typing import Annotated, Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import TypeAdapter, ValidationError
+from pydantic import AfterValidator, TypeAdapter, ValidationError
 
 from api.app import create_app
 from api.deps import parse_if_match
 from api.errors import ApiError
 from api.openapi import BODY_TEXT, URL_TEXT
-from api.schemas import IsoDate, IsoDateTime, whole
+from api.schemas import IsoDate, IsoDateTime, json_safe, whole
 from api.text_hygiene import _BAD_IN_BODY, _BAD_IN_URL
 
 DOC = create_app().openapi()
@@ -113,3 +114,14 @@ def test_an_integer_is_a_json_integer_within_its_bounds():
         with pytest.raises(ValidationError):
             quantity.validate_json(refused)
     assert quantity.json_schema() == {"type": "integer", "exclusiveMinimum": 0, "maximum": 10}
+
+
+@pytest.mark.parametrize("number", [2**63, -(2**63) - 1, 1e30, -4.9e276, float("inf")])
+def test_a_free_json_number_is_one_the_server_can_serve_back(number):
+    """PostgreSQL keeps ``1e30`` exactly and it comes back as an integer, which the JSON
+    encoder cannot write: refused on the way in, as the document says."""
+    with pytest.raises(ValidationError):
+        TypeAdapter(Annotated[dict[str, Any], AfterValidator(json_safe)]).validate_python(
+            {"a": [{"b": number}]}
+        )
+    assert json_safe({"a": [2**63 - 1, -(2**63), 1.5e18]}) == {"a": [2**63 - 1, -(2**63), 1.5e18]}
