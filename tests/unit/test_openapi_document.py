@@ -125,3 +125,21 @@ def test_a_free_json_number_is_one_the_server_can_serve_back(number):
             {"a": [{"b": number}]}
         )
     assert json_safe({"a": [2**63 - 1, -(2**63), 1.5e18]}) == {"a": [2**63 - 1, -(2**63), 1.5e18]}
+
+
+def test_the_fuzz_check_fails_a_valid_request_refused_for_its_shape_only():
+    from tests.e2e.schemathesis_checks import shape_refusal
+
+    def error(code, details=None):
+        return {"error": {"code": code, "message": "m", "details": details}}
+
+    assert shape_refusal(422, error("invalid_text")) is not None
+    assert shape_refusal(400, error("malformed_if_match")) is not None
+    assert shape_refusal(422, error("validation_error", [{"type": "int_type"}])) is not None
+    assert shape_refusal(422, {"detail": "not our error model"}) is not None
+    # refusals that depend on state, or on a rule across fields, are the document's word
+    assert shape_refusal(422, error("position_beyond_head")) is None
+    assert shape_refusal(412, error("version_mismatch")) is None
+    assert shape_refusal(400, error("malformed_cursor")) is None
+    assert shape_refusal(422, error("validation_error", [{"type": "currency_precision"}])) is None
+    assert shape_refusal(404, error("not_found")) is None
