@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
 
-from api import errors, gateway
+from api import errors, gateway, openapi
 from api.idempotent_replay import IdempotentReplay
 from api.routes import (
     analytics,
@@ -81,4 +81,5 @@ def create_app(container_factory: Callable[[], Any]) -> FastAPI:
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(operations.router, include_in_schema=False)  # /health at the root too
     gateway.install(app)  # limits, JWT, the role x route table, the body, metrics
+    openapi.install(app)  # the document completed: header formats, text, error answers
     return app

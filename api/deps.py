@@ -62,8 +62,12 @@ async def _principal(request: Request) -> Principal:
 
 PrincipalDep = Annotated[Principal, Depends(_principal)]
 
-_ETAG = re.compile(r'^(W/)?"?(\d+)"?$')
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+#: ``If-Match``: a version as the ETag gives it (``"3"``; weak or unquoted accepted).
+IF_MATCH_PATTERN = r'^(W/)?"?([0-9]{1,18})"?$'
+#: ``Idempotency-Key``: 1-255 printable ASCII characters.
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+_ETAG = re.compile(IF_MATCH_PATTERN)
+_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
 def parse_if_match(value: str | None) -> int | None:
@@ -80,7 +84,7 @@ async def command_context(
     principal: PrincipalDep,
     idempotency_key: Annotated[str | None, Header()] = None,
     if_match: Annotated[str | None, Header()] = None,
-    x_correlation_id: Annotated[str | None, Header(include_in_schema=False)] = None,
+    x_correlation_id: Annotated[str | None, Header()] = None,
 ) -> CommandContext:
     body = await request.body() if idempotency_key is not None else b""
     return context_for(

@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import ORJSONResponse
 from psycopg_pool import PoolTimeout, TooManyRequests
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from domain.errors import Conflict, DomainError, InvalidCommand, NotFound, VersionMismatch
 
@@ -163,6 +164,19 @@ def _clean_validation_errors(errors: list[dict]) -> list[dict]:
     return cleaned
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on the request's path: routes of one path live in
+    several routers, and the router's own ``405`` names only the first route's methods."""
+    methods: set[str] = set()
+    scope = {**request.scope, "method": "\x00"}  # no route's method: a path match is partial
+    for group in request.app.router.routes:
+        contexts = getattr(group, "effective_route_contexts", None)  # an included router
+        for route in contexts() if contexts is not None else [group]:
+            if route.matches(scope)[0] != Match.NONE:
+                methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError):
@@ -192,11 +206,12 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException):
+    async def _http(request: Request, exc: StarletteHTTPException):
         code = _STATUS_CODES.get(exc.status_code, "error")
-        return error_response(
-            exc.status_code, code, str(exc.detail), None, getattr(exc, "headers", None)
-        )
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+        return error_response(exc.status_code, code, str(exc.detail), None, headers)
 
     async def _infrastructure(_: Request, exc: Exception):
         answer = unavailable(exc)

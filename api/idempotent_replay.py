@@ -7,7 +7,9 @@ answered in that record (``EventStore.keep_response``) before the answer leaves,
 a repeat of the same request (same principal, key, method, path and body) with it, without
 running the route. Only a success is kept: a refused command took no key and may be retried.
 Requests without a key pass straight through. The body is the one the gateway read, bounded
-and checked (``api.request_limits.BODY``); nothing here reads the request again.
+and checked (``api.request_limits.BODY``); nothing here reads the request again. A repeat
+whose headers the route would refuse (a malformed ``If-Match``, refused text in
+``X-Correlation-Id``) goes to the route and is refused there, not replayed.
 
 A repeat that finds no kept answer (the first request is still in flight, or its process
 stopped between its commit and keeping the answer) runs the route, which replays from the
@@ -26,6 +28,9 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from api import text_hygiene
+from api.deps import parse_if_match
+from api.errors import ApiError
 from api.request_limits import BODY
 from eventstore.store import StoredResponse
 
@@ -58,6 +63,11 @@ class IdempotentReplay:
         principal = (scope.get("state") or {}).get("principal")
         body = scope.get(BODY)  # None: no route took it (404, 405), nothing to replay
         if key is None or principal is None or body is None or not _KEY.match(key):
+            return await self.app(scope, receive, send)
+        try:  # a request the route would refuse for its headers is refused, not replayed
+            text_hygiene.check_header("X-Correlation-Id", _header(scope, b"x-correlation-id"))
+            parse_if_match(_header(scope, b"if-match"))
+        except ApiError:
             return await self.app(scope, receive, send)
         digest = request_hash(f"{scope['method']} {scope['path']}", body)
         store = scope["app"].state.container.store

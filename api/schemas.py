@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from domain.money import minor_unit
 
@@ -15,6 +18,72 @@ Sku = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
 LocationCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
 
 
+
+def _whole(value: Any) -> Any:
+    """A JSON number with nothing after the point (``3.0``) is an integer, as JSON Schema says;
+    anything else is left to the strict check (no ``"3"``, no ``true``, no ``3.5``)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def whole(**bounds: int) -> Any:
+    """An integer as JSON Schema has it (``3`` or ``3.0``, never ``"3"`` or ``true``) within
+    ``bounds`` (``gt``, ``ge``, ``le``, ...). The bounds sit on the integer, inside the check of
+    the number, so the document shows them."""
+    return Annotated[int, Field(strict=True, **bounds), BeforeValidator(_whole)]
+
+
+WholeInt = whole()
+
+#: The numbers a free JSON value may hold: PostgreSQL keeps ``1e30`` exactly, it comes back as
+#: an integer, and the JSON encoder takes integers of 64 bits only.
+NUMBER_MIN, NUMBER_END = -(2**63), 2**63
+
+
+def json_safe(value: Any) -> Any:
+    """A free JSON value (attributes, metadata) whose every number lies in
+    [``NUMBER_MIN``, ``NUMBER_END``): stored and served as JSON, read back as it was written."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)) and not NUMBER_MIN <= value < NUMBER_END:
+        raise ValueError("numbers in a free JSON value must lie within -2**63 and 2**63")
+    if isinstance(value, dict):
+        for v in value.values():
+            json_safe(v)
+    elif isinstance(value, list):
+        for v in value:
+            json_safe(v)
+    return value
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ISO_DATETIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _written_as(pattern: re.Pattern, what: str):
+    """A check that a query value is text in ``pattern``'s form: pydantic's lax mode would
+    otherwise take ``0`` for a date (the Unix epoch), which the document does not promise."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and not pattern.fullmatch(value):
+            raise ValueError(f"must be {what}")
+        return value
+
+    return BeforeValidator(check)
+
+
+#: A day as ``YYYY-MM-DD`` (the document's ``format: date``), nothing else.
+IsoDate = Annotated[date, _written_as(_ISO_DATE, "a date as YYYY-MM-DD")]
+#: An instant as RFC 3339 with its offset (``format: date-time``), nothing else.
+IsoDateTime = Annotated[
+    datetime, _written_as(_ISO_DATETIME, "an RFC 3339 date-time with its offset")
+]
+
+
 class Request(BaseModel):
     """Base for request bodies: unknown fields are refused."""
 
@@ -22,14 +91,18 @@ class Request(BaseModel):
 
 
 class MoneyIn(Request):
-    amount: Annotated[str, Field(pattern=r"^\d{1,12}(\.\d{1,4})?$")]
+    amount: Annotated[str, Field(pattern=r"^[0-9]{1,12}(\.[0-9]{1,4})?$")]
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 
     @model_validator(mode="after")
     def _at_most_the_currencys_decimals(self) -> MoneyIn:
         unit = minor_unit(self.currency)
         if Decimal(self.amount) % unit:
-            raise ValueError(f"{self.currency} amounts are multiples of {unit}.")
+            raise PydanticCustomError(  # a rule across fields: its own type, not a shape error
+                "currency_precision",
+                "{currency} amounts are multiples of {unit}.",
+                {"currency": self.currency, "unit": str(unit)},
+            )
         return self
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query
@@ -13,7 +12,7 @@ from fastapi.responses import ORJSONResponse, Response
 
 from api.deps import ContainerDep, read_model
 from api.errors import ApiError
-from api.schemas import ERRORS
+from api.schemas import ERRORS, IsoDate
 from projections.analytics_common import DateRange
 from projections.analytics_fulfillment import (
     cancellation_statistics,
@@ -25,13 +24,19 @@ from projections.analytics_products import product_sales, top_products
 from projections.analytics_sales import average_order_value, sales_by_day
 from projections.analytics_stock import reorder_suggestions
 
-router = APIRouter(prefix="/analytics", tags=["analytics"], responses=ERRORS)
+CSV_OR_JSON = {
+    200: {
+        "description": "JSON, or CSV with ``?format=csv`` or ``Accept: text/csv``",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }
+}
+router = APIRouter(prefix="/analytics", tags=["analytics"], responses={**ERRORS, **CSV_OR_JSON})
 Format = Annotated[Literal["json", "csv"] | None, Query(alias="format")]
 
 
 def period(
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[IsoDate | None, Query(alias="from")] = None,
+    end: Annotated[IsoDate | None, Query(alias="to")] = None,
 ) -> DateRange:
     if start is not None and end is not None and start > end:
         raise ApiError(422, "invalid_date_range", "'from' must not be after 'to'.")

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel
 
 from api.deps import ContainerDep
-from api.schemas import ERRORS
+from api.schemas import ERRORS, IsoDateTime
 from commands.time_travel import jsonable, state_at
 from domain.aggregate import AggregateType
 from domain.catalog.product_state import PRODUCT
@@ -81,7 +81,7 @@ def product_state(
     product_id: UUID,
     container: ContainerDep,
     response: Response,
-    as_of: datetime | None = None,
+    as_of: IsoDateTime | None = None,
     version: Version = None,
 ):
     """The product as it was at ``?version=`` or ``?as_of=``, folded from its events."""
@@ -95,7 +95,7 @@ def inventory_state(
     sku: Key,
     container: ContainerDep,
     response: Response,
-    as_of: datetime | None = None,
+    as_of: IsoDateTime | None = None,
     version: Version = None,
 ):
     """A SKU's stock and reservations as they were, folded from its events."""
@@ -109,7 +109,7 @@ def location_state(
     code: Key,
     container: ContainerDep,
     response: Response,
-    as_of: datetime | None = None,
+    as_of: IsoDateTime | None = None,
     version: Version = None,
 ):
     """A location as it was, folded from its events."""

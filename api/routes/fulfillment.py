@@ -3,16 +3,15 @@ and the pick list of a location."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4, uuid5
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, Field
 
 from api.deps import ContainerDep, ContextDep, read_model
 from api.routes.orders import require_order
-from api.schemas import ERRORS, LocationCode, Page, Request
+from api.schemas import ERRORS, IsoDateTime, LocationCode, Page, Request, WholeInt
 from commands import fulfillment, orders, shipments
 from domain.errors import NotFound
 from domain.order.values import LineQuantity
@@ -29,13 +28,13 @@ Text = Annotated[str, Field(max_length=500)]
 
 class LineQuantityIn(Request):
     line_id: Annotated[str, Field(max_length=100)]
-    quantity: StrictInt
+    quantity: WholeInt
 
 
 class UpdatePlan(Request):
     status: PlanStatus | None = None
-    picked: dict[str, StrictInt] | None = None
-    packed: dict[str, StrictInt] | None = None
+    picked: dict[str, WholeInt] | None = None
+    packed: dict[str, WholeInt] | None = None
 
 
 class OpenShipment(Request):
@@ -47,7 +46,7 @@ class OpenShipment(Request):
 
 class TrackingEvent(Request):
     status: TrackingStatus
-    occurred_at: datetime | None = None
+    occurred_at: IsoDateTime | None = None
     location: Text | None = None
     note: Text | None = None
     tracking_number: Annotated[str, Field(min_length=1, max_length=100)] | None = None
@@ -56,7 +55,7 @@ class TrackingEvent(Request):
 class DeliveryAttempt(Request):
     outcome: AttemptOutcome
     failure_reason: Text | None = None
-    next_attempt_at: datetime | None = None
+    next_attempt_at: IsoDateTime | None = None
 
 
 class PlanLineOut(BaseModel):

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from api.deps import ContainerDep, ContextDep, read_model
 from api.errors import ApiError
 from api.pagination import decode_cursor, encode_cursor
-from api.schemas import ERRORS, LocationCode, Page, Request
+from api.schemas import ERRORS, LocationCode, Page, Request, whole
 from commands import inventory
 from commands.context import CommandResult
 from projections import inventory_levels, inventory_movements, skus
@@ -21,7 +21,7 @@ from projections import inventory_levels, inventory_movements, skus
 router = APIRouter(tags=["inventory"], responses=ERRORS)
 
 SkuPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
-Quantity = Annotated[int, Field(strict=True, gt=0, le=1_000_000_000)]
+Quantity = whole(gt=0, le=1_000_000_000)
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 
@@ -33,7 +33,7 @@ class ReceiveStock(Request):
 
 class AdjustStock(Request):
     location: LocationCode
-    delta: Annotated[int, Field(strict=True, ge=-1_000_000_000, le=1_000_000_000)]
+    delta: whole(ge=-1_000_000_000, le=1_000_000_000)
     reason: Annotated[str, Field(min_length=1, max_length=500)]
 
 
@@ -45,7 +45,7 @@ class TransferStock(Request):
 
 class SetThresholds(Request):
     location: LocationCode
-    reorder_point: Annotated[int, Field(strict=True, ge=0, le=1_000_000_000)]
+    reorder_point: whole(ge=0, le=1_000_000_000)
     reorder_quantity: Quantity | None = None
     max_stock: Quantity | None = None
 

@@ -114,7 +114,7 @@ def projections(container: ContainerDep):
 @router.get("/projections/parked", response_model=ParkedList)
 def parked_events(
     container: ContainerDep,
-    follower: Annotated[str | None, Query(max_length=200, pattern=r"^[\w.:-]*$")] = None,
+    follower: Annotated[str | None, Query(max_length=200, pattern=r"^[A-Za-z0-9_.:-]*$")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ):
     rows = container.parking.list(follower, limit=limit)

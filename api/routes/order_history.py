@@ -13,7 +13,7 @@ from pydantic import BaseModel, JsonValue
 from api.deps import ContainerDep, read_model
 from api.pagination import encode_cursor
 from api.routes.orders import as_utc, require_order, version_cursor
-from api.schemas import ERRORS, Page
+from api.schemas import ERRORS, IsoDateTime, Page
 from commands import orders
 from projections import order_detail
 from projections.order_modifications import list_modifications
@@ -70,7 +70,7 @@ def get_state(
     order_id: UUID,
     container: ContainerDep,
     response: Response,
-    as_of: datetime | None = None,
+    as_of: IsoDateTime | None = None,
     version: Annotated[int | None, Query(ge=1)] = None,
 ):
     """The order as it was at ``?version=`` or ``?as_of=``, folded from its events."""

@@ -7,10 +7,10 @@ from typing import Annotated
 from uuid import UUID, uuid4, uuid5
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, Field
 
 from api.deps import ContainerDep, ContextDep
-from api.schemas import ERRORS, Request, Sku
+from api.schemas import ERRORS, Request, Sku, WholeInt
 from commands import line_edits, orders
 
 router = APIRouter(tags=["orders"], responses=ERRORS)
@@ -20,12 +20,12 @@ Reason = Annotated[str, Field(min_length=1, max_length=500)]
 
 class AddLine(Request):
     sku: Sku
-    quantity: StrictInt
+    quantity: WholeInt
     reason: Reason
 
 
 class ChangeLine(Request):
-    quantity: StrictInt
+    quantity: WholeInt
     reason: Reason
 
 

@@ -8,12 +8,12 @@ from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field, JsonValue, StrictBool
+from pydantic import AfterValidator, BaseModel, Field, JsonValue, StrictBool
 
 from api.deps import ContainerDep, ContextDep, read_model
 from api.pagination import encode_cursor
 from api.routes.orders import OrderCommandAck, require_order, version_cursor
-from api.schemas import ERRORS, Page, Request
+from api.schemas import ERRORS, Page, Request, json_safe
 from commands import orders
 from domain.order.values import NoteKind
 from projections import order_detail
@@ -43,7 +43,7 @@ class AddTag(Request):
 class AddTimelineEntry(Request):
     type: Annotated[str, Field(max_length=64)]
     description: Annotated[str, Field(max_length=2000)]
-    metadata: dict[str, JsonValue] | None = None
+    metadata: Annotated[dict[str, JsonValue] | None, AfterValidator(json_safe)] = None
 
 
 # ---- responses ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@ client) or call a read-model query."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
@@ -15,7 +15,7 @@ import orjson
 from fastapi import APIRouter, Query, Response
 from fastapi import Request as HttpRequest
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field, StrictInt, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from api.deps import (
     ContainerDep,
@@ -29,7 +29,7 @@ from api.errors import ApiError
 from api.fast_path import declared_json, fast_route, header, query_params, send_json
 from api.pagination import decode_cursor, encode_cursor
 from api.request_limits import BODY
-from api.schemas import ERRORS, MoneyOut, Page, Request, Sku
+from api.schemas import ERRORS, IsoDate, IsoDateTime, MoneyOut, Page, Request, Sku, whole
 from commands import orders
 from commands.context import CommandContext
 from domain.order.status import STATUSES
@@ -56,7 +56,7 @@ Reason = Annotated[str, Field(max_length=500)]
 
 class LineIn(Request):
     sku: Sku
-    quantity: Annotated[StrictInt, Field(ge=-1_000_000_000, le=1_000_000_000)]  # fits 64 bits
+    quantity: whole(ge=-1_000_000_000, le=1_000_000_000)  # fits 64 bits
 
 
 class PlaceOrder(Request):
@@ -70,14 +70,14 @@ class PlaceOrder(Request):
     channel_order_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     priority: Priority = "normal"
     gift: GiftOptions | None = None
-    scheduled_delivery: date | None = None
+    scheduled_delivery: IsoDate | None = None
 
 
 class ModifyOrder(Request):
     shipping_address: Address | None = None
     priority: Priority | None = None
     gift: GiftOptions | None = None
-    scheduled_delivery: date | None = None
+    scheduled_delivery: IsoDate | None = None
     reason: Reason | None = None
 
 
@@ -394,8 +394,8 @@ def list_order_summaries(
     customer_id: UUID | None = None,
     status: Status | None = None,
     tag: Annotated[str | None, Query(max_length=100)] = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    created_from: IsoDateTime | None = None,
+    created_to: IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ):

@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from api.deps import ContainerDep, ContextDep, read_model
 from api.errors import ApiError
 from api.pagination import decode_cursor, encode_cursor
-from api.schemas import ERRORS, MoneyIn, MoneyOut, Page, Request, Sku
+from api.schemas import ERRORS, MoneyIn, MoneyOut, Page, Request, Sku, json_safe
 from commands import products
 from commands.context import CommandResult
 from domain.catalog.product_decisions import NewVariant
@@ -37,25 +37,8 @@ OptionValue = Annotated[str, Field(min_length=1, max_length=200)]
 Reason = Annotated[str, Field(min_length=1, max_length=1000)]
 IdempotencyKey = Annotated[str | None, Header()]
 
-INT64 = 2**63
 
-
-def _json_safe(value: Any) -> Any:
-    """Attribute values are stored and served as JSON: integers must fit in 64 bits."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int) and not -INT64 <= value < INT64:
-        raise ValueError("integers in attributes must fit in 64 bits")
-    if isinstance(value, dict):
-        for v in value.values():
-            _json_safe(v)
-    elif isinstance(value, list):
-        for v in value:
-            _json_safe(v)
-    return value
-
-
-Attributes = Annotated[dict[OptionKey, Any], Field(max_length=200), AfterValidator(_json_safe)]
+Attributes = Annotated[dict[OptionKey, Any], Field(max_length=200), AfterValidator(json_safe)]
 
 
 # ---- request and response models ---------------------------------------------------------

@@ -1,11 +1,14 @@
 """Schemathesis fuzzes the served ``/openapi.json`` as each role: no 5xx and no response that
-violates its documented schema.
+violates its documented schema; and, as an admin, with every check (``--checks all``, the
+repository's ``schemathesis.toml`` and its check of refusals): the document tells the truth
+about headers, parameters, content types, status codes and what a valid request is.
 
 Each role fuzzes the operations the authorization table lets it use (what it may not use
 answers 403 before any input is read; the role × route matrix covers that). Kept bounded:
 a few examples per operation (``ECOM_FUZZ_EXAMPLES``, default 5), a fixed seed
 (``ECOM_FUZZ_SEED`` to vary it). Rebuilding read models is left out: it would race the other
-tests sharing the database."""
+tests sharing the database (and a fuzzed rebuild would make every view lag behind
+the other tests' ``min_position``)."""
 
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from tests.e2e.conftest import token
 
 EXCLUDED = re.compile(r"/rebuild$")
 CHECKS = "not_a_server_error,response_schema_conformance"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def role_document(doc: dict, role: str) -> dict:
@@ -80,3 +84,55 @@ def test_fuzzing_finds_no_server_error_and_no_schema_violation(server_url, role,
     )
     report = run.stdout[-12000:] + run.stderr[-4000:]
     assert run.returncode == 0, report
+
+
+def test_every_check_as_admin_finds_the_document_and_the_server_agree(server_url, tmp_path: Path):
+    """``schemathesis run --checks all`` as an admin, every phase (examples, coverage,
+    fuzzing, stateful), a fixed seed, bounded in time: nothing found."""
+    command = [
+        str(Path(sys.executable).with_name("schemathesis")),
+        "--config-file",
+        str(ROOT / "schemathesis.toml"),
+        "run",
+        f"{server_url}/openapi.json",
+        "--header",
+        f"Authorization: Bearer {token('admin', 'fuzz-all-checks')}",
+        "--checks",
+        "all",
+        "--exclude-path-regex",
+        EXCLUDED.pattern,
+        "--max-examples",
+        os.environ.get("ECOM_FUZZ_ALL_EXAMPLES", "10"),
+        "--seed",
+        os.environ.get("ECOM_FUZZ_SEED", "20261128"),
+        "--no-shrink",
+        "--workers",
+        "1",
+        "--request-timeout",
+        "30",
+    ]
+    run = subprocess.run(
+        command,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    report = run.stdout[-16000:] + run.stderr[-4000:]
+    assert run.returncode == 0, report
+    assert "generated" in run.stdout, report
+
+
+def test_a_405_names_every_method_the_path_answers(server_url):
+    """Routes of one path live in several routers: the ``Allow`` of a ``405`` names them all,
+    as the document does."""
+    doc = httpx.get(f"{server_url}/openapi.json", timeout=30).json()
+    headers = {"Authorization": f"Bearer {token('admin', 'fuzz-allow')}"}
+    for template in ("/api/v1/orders/{order_id}", "/api/v1/orders/{order_id}/shipments"):
+        url = server_url + template.replace("{order_id}", str(uuid4()))
+        r = httpx.request("OPTIONS", url, headers=headers, timeout=30)
+        assert r.status_code == 405, r.text
+        allowed = {m.strip() for m in r.headers["allow"].split(",")}
+        assert {m.upper() for m in doc["paths"][template]} <= allowed, (template, allowed)
