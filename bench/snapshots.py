@@ -27,7 +27,6 @@ from commands.executor import execute, load
 from domain.aggregate import AggregateType
 from domain.events import DomainEvent
 from domain.ids import inventory_stream
-from domain.inventory import INVENTORY
 from domain.inventory import reservations as rsv
 from domain.inventory.events import (
     ReservationConfirmed,
@@ -36,6 +35,7 @@ from domain.inventory.events import (
     StockReceived,
     StockReserved,
 )
+from domain.inventory.state import INVENTORY
 from eventstore import snapshots
 from eventstore.store import EventStore, StreamAppend
 

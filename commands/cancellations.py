@@ -27,11 +27,11 @@ from commands.payment_gateway import PaymentGateway
 from commands.steps import steps
 from domain.errors import NotFound
 from domain.ids import cancellation_request_stream
-from domain.order import ORDER
 from domain.order import cancellation_failure as failure
-from domain.order import decisions as order_base
+from domain.order import decide as order_base
 from domain.order import fulfillment as decide
 from domain.order.events import CancellationRequestFiled
+from domain.order.state import ORDER
 from eventstore.store import EventStore, StreamAppend
 
 alerts = logging.getLogger("ecom.alerts")

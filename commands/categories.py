@@ -9,8 +9,9 @@ from uuid import UUID
 from commands.context import CommandContext, CommandResult
 from commands.executor import execute, load
 from commands.products import at_own_stream
-from domain.catalog.category_events import CategorySlugClaimed
-from domain.catalog.category_state import CATEGORY, CategoryState, create_category
+from domain.category.decide import create_category
+from domain.category.events import CategorySlugClaimed
+from domain.category.state import CATEGORY, CategoryState
 from domain.errors import Conflict
 from domain.events import DomainEvent
 from domain.ids import category_slug_stream

@@ -11,8 +11,8 @@ from uuid import UUID
 
 from commands.context import CommandContext, CommandResult
 from commands.executor import execute
+from domain.customer.decide import forget as decide_forget
 from domain.customer.state import CUSTOMER_PRIVACY
-from domain.customer.state import forget as decide_forget
 from eventstore.privacy import KeyRing
 from eventstore.store import EventStore
 

@@ -8,12 +8,13 @@ from uuid import UUID
 from commands import orders
 from commands.context import CommandContext, CommandResult
 from commands.executor import execute, load
-from domain import fulfillment as plans
 from domain.errors import NotFound
-from domain.fulfillment import PLAN, PlanLine, PlanState
+from domain.fulfillment import decide as plans
+from domain.fulfillment.events import PlanLine
+from domain.fulfillment.state import PLAN, PlanState
 from domain.ids import plan_stream
-from domain.order import ORDER
 from domain.order import fulfillment as order_decide
+from domain.order.state import ORDER
 from eventstore.store import EventStore, StreamAppend
 
 

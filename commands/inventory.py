@@ -17,9 +17,10 @@ from commands.executor import execute, load
 from domain.errors import InvalidCommand
 from domain.events import DomainEvent
 from domain.ids import inventory_stream
-from domain.inventory import INVENTORY, InventoryState, stock
+from domain.inventory import decide as stock
 from domain.inventory import reservations as rsv
-from domain.location.state import require_active
+from domain.inventory.state import INVENTORY, InventoryState
+from domain.location.decide import require_active
 from eventstore.store import EventStore
 
 RESERVATION_TTL = timedelta(hours=2)

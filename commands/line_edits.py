@@ -20,11 +20,11 @@ from commands.products import price_for_order
 from commands.steps import steps
 from domain.errors import Conflict, InsufficientStock
 from domain.ids import payment_stream
-from domain.order import ORDER
 from domain.order import line_edits as decide
+from domain.order.state import ORDER
 from domain.order.values import OrderLine
-from domain.payment import PAYMENT
-from domain.payment import state as pay_decide
+from domain.payment import decide as pay_decide
+from domain.payment.state import PAYMENT
 from eventstore.store import EventStore
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import threading
 from uuid import UUID
 
-from domain.location import LOCATION, LOCATION_EVENTS, LocationState
+from domain.location.events import LOCATION_EVENTS
+from domain.location.state import LOCATION, LocationState
 from eventstore.store import EventStore
 
 TOPICS = tuple(cls.stored_name() for cls in LOCATION_EVENTS)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from commands.context import CommandContext, CommandResult
 from commands.executor import execute, load
 from domain.ids import location_stream
-from domain.location import LOCATION, LocationState
+from domain.location.decide import deactivate_location, register_location
 from domain.location.events import LocationType
-from domain.location.state import deactivate_location, register_location
+from domain.location.state import LOCATION, LocationState
 from eventstore.store import EventStore
 
 

@@ -21,10 +21,10 @@ from commands.time_travel import events_until
 from domain.errors import ConcurrencyConflict, NotFound
 from domain.events import DomainEvent
 from domain.ids import channel_order_stream
-from domain.order import ORDER, OrderState
-from domain.order import decisions as decide
+from domain.order import decide as decide
 from domain.order.events import ChannelOrderClaimed
 from domain.order.placement import place_order, validate_requested_lines
+from domain.order.state import ORDER, OrderState
 from domain.order.values import (
     Address,
     Channel,

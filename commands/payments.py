@@ -19,8 +19,8 @@ from commands.payment_gateway import (
 )
 from domain.errors import Conflict
 from domain.ids import payment_stream
-from domain.payment import PAYMENT, PaymentState
-from domain.payment import state as decide
+from domain.payment import decide
+from domain.payment.state import PAYMENT, PaymentState
 from eventstore.store import EventStore
 
 

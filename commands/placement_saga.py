@@ -50,16 +50,17 @@ from commands.location_directory import LocationDirectory
 from commands.payment_gateway import PaymentGateway
 from commands.process_manager import ProcessManager, Trigger
 from commands.unit_of_work import StateCache, UnitOfWork
-from domain import fulfillment as plan_decide
 from domain.allocation import Allocation, LineNeed, allocate
 from domain.errors import ConcurrencyConflict, Conflict, DomainError
+from domain.fulfillment import decide as plan_decide
+from domain.fulfillment.state import PLAN
 from domain.ids import inventory_stream, payment_stream, plan_stream
-from domain.inventory import INVENTORY
 from domain.inventory import reservations as rsv
-from domain.order import ORDER
-from domain.order import decisions as order_decide
-from domain.payment import PAYMENT
-from domain.payment import state as pay_decide
+from domain.inventory.state import INVENTORY
+from domain.order import decide as order_decide
+from domain.order.state import ORDER
+from domain.payment import decide as pay_decide
+from domain.payment.state import PAYMENT
 from eventstore.recorded import EventMeta
 from eventstore.store import EventStore
 
@@ -292,7 +293,7 @@ class OrderPlacementSaga(ProcessManager):
         uow = self._load(orders)
         uow.load(PAYMENT, [payment_stream(o.order_id) for o in orders])
         uow.load(
-            plan_decide.PLAN,
+            PLAN,
             [plan_stream(o.order_id, a.location) for o in orders for a, _rid in o.held],
         )
         now = self.clock()  # when the answers are in: has any hold run out meanwhile?
@@ -343,7 +344,7 @@ class OrderPlacementSaga(ProcessManager):
         )
         priority = uow.state(o.order_id).priority
         plans = plans_for(o.order_id, allocations)
-        uow.load(plan_decide.PLAN, [p[0] for p in plans])  # loaded with the phase, as a rule
+        uow.load(PLAN, [p[0] for p in plans])  # loaded with the phase, as a rule
         for plan_id, location, lines, strategy in plans:
             uow.apply(
                 plan_id,

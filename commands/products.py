@@ -16,14 +16,14 @@ from commands import sku_lookup
 from commands.context import CommandContext, CommandResult
 from commands.executor import execute, load
 from commands.unit_of_work import StateCache
-from domain.catalog import product_decisions as decide
-from domain.catalog.category_state import CATEGORY
-from domain.catalog.product_decisions import NewVariant
-from domain.catalog.product_events import ProductCreated, VariantAdded
-from domain.catalog.product_state import PRODUCT, ProductState
+from domain.category.state import CATEGORY
 from domain.errors import Conflict, InvalidCommand, NotFound, VersionMismatch
 from domain.events import DomainEvent
 from domain.money import Money
+from domain.product import decide
+from domain.product.decide import NewVariant
+from domain.product.events import ProductCreated, VariantAdded
+from domain.product.state import PRODUCT, ProductState
 from eventstore.store import EventStore, StreamAppend
 
 

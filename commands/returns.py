@@ -20,15 +20,16 @@ from commands.context import CommandContext, CommandResult
 from commands.executor import execute, load
 from commands.payment_gateway import PaymentGateway
 from commands.steps import steps
-from domain import returns as decide
 from domain.errors import InvalidCommand
 from domain.events import DomainEvent
-from domain.order import ORDER
 from domain.order import fulfillment as order_decide
 from domain.order.events import LinesDelivered
+from domain.order.state import ORDER
 from domain.order.values import LineQuantity
-from domain.returns import RETURN, ReturnRequested, ReturnState
+from domain.returns import decide
+from domain.returns.events import ReturnRequested
 from domain.returns.restock import RestockPart, Shipped, restock_to
+from domain.returns.state import RETURN, ReturnState
 from domain.returns.window import Delivery, require_within_window
 from eventstore.store import EventStore, StreamAppend
 

@@ -20,13 +20,15 @@ from commands.context import CommandContext, CommandResult
 from commands.executor import execute, load
 from commands.payment_gateway import PaymentGateway
 from commands.steps import steps
-from domain import shipment as decide
 from domain.errors import Conflict
-from domain.order import ORDER
 from domain.order import events as order_events
 from domain.order import fulfillment as order_decide
+from domain.order.state import ORDER
 from domain.order.values import LineQuantity
-from domain.shipment import SHIPMENT, ShipmentCreated, ShipmentState, carriers
+from domain.shipment import carriers, decide
+from domain.shipment import events as shipment_events
+from domain.shipment.events import ShipmentCreated
+from domain.shipment.state import SHIPMENT, ShipmentState
 from eventstore.store import EventStore, StreamAppend
 
 
@@ -83,7 +85,7 @@ def _mirror(store: EventStore, order_id: UUID, events) -> list[StreamAppend]:  #
     """The order's copies of tracking events and delivery attempts, in the same transaction."""
     copies = []
     for e in events:
-        if isinstance(e, decide.ShipmentTrackingUpdated):
+        if isinstance(e, shipment_events.ShipmentTrackingUpdated):
             copies.append(
                 order_events.ShipmentTrackingUpdated(
                     shipment_id=e.shipment_id,
@@ -93,7 +95,7 @@ def _mirror(store: EventStore, order_id: UUID, events) -> list[StreamAppend]:  #
                     occurred_at=e.occurred_at,
                 )
             )
-        elif isinstance(e, decide.DeliveryAttemptRecorded):
+        elif isinstance(e, shipment_events.DeliveryAttemptRecorded):
             copies.append(
                 order_events.DeliveryAttemptRecorded(
                     shipment_id=e.shipment_id,
@@ -115,7 +117,7 @@ def track(
     ctx: CommandContext,
     shipment_id: UUID,
     *,
-    code: decide.TrackingStatus,
+    code: shipment_events.TrackingStatus,
     occurred_at: datetime | None = None,
     location: str | None = None,
     note: str | None = None,
@@ -154,7 +156,7 @@ def attempt(
     ctx: CommandContext,
     shipment_id: UUID,
     *,
-    outcome: decide.AttemptOutcome,
+    outcome: shipment_events.AttemptOutcome,
     failure_reason: str | None = None,
     next_attempt_at: datetime | None = None,
 ) -> CommandResult:

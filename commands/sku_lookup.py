@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from uuid import UUID
 from weakref import WeakKeyDictionary
 
-from domain.catalog.sku import SkuClaimed
 from domain.ids import sku_claim_stream
+from domain.product.sku import SkuClaimed
 from eventstore.store import EventStore, StreamAppend
 
 _OWNERS: WeakKeyDictionary[EventStore, dict[str, UUID]] = WeakKeyDictionary()

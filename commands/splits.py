@@ -12,8 +12,8 @@ from uuid import UUID, uuid4
 from commands.context import CommandContext, CommandResult
 from commands.executor import execute
 from domain.errors import Conflict
-from domain.order import ORDER
 from domain.order import fulfillment as decide
+from domain.order.state import ORDER
 from domain.order.values import LineQuantity
 from eventstore.store import EventStore, StreamAppend
 

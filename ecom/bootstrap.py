@@ -16,16 +16,17 @@ from commands.payment_gateway import PaymentGateway, PostgresAnswers, SandboxGat
 from commands.payments import RetryPolicy
 from commands.placement_saga import OrderPlacementSaga, SagaSettings
 from commands.process_manager import ProcessRunner
-from domain.catalog import CATALOG_EVENTS
-from domain.customer import CUSTOMER_EVENTS
-from domain.fulfillment import PLAN_EVENTS
-from domain.inventory import INVENTORY_EVENTS
-from domain.location import LOCATION_EVENTS
-from domain.order import ORDER_EVENTS
-from domain.order.events import CancellationRequestFiled
-from domain.payment import PAYMENT_EVENTS
-from domain.returns import RETURN_EVENTS
-from domain.shipment import SHIPMENT_EVENTS
+from domain.category.events import CATEGORY_EVENTS
+from domain.customer.events import CUSTOMER_EVENTS
+from domain.fulfillment.events import PLAN_EVENTS
+from domain.inventory.events import INVENTORY_EVENTS
+from domain.location.events import LOCATION_EVENTS
+from domain.order.events import ORDER_EVENTS, CancellationRequestFiled
+from domain.payment.events import PAYMENT_EVENTS
+from domain.product.events import PRODUCT_EVENTS
+from domain.product.sku import SKU_EVENTS
+from domain.returns.events import RETURN_EVENTS
+from domain.shipment.events import SHIPMENT_EVENTS
 from ecom.settings import Settings
 from eventstore.chainer import EventChainer
 from eventstore.checkpoint import audit_key_path, load_or_create_key, mac_key_of
@@ -40,7 +41,9 @@ from projections.registry import all_projections
 from projections.runner import ProjectionRunner
 
 ALL_EVENTS = (
-    *CATALOG_EVENTS,
+    *PRODUCT_EVENTS,
+    *CATEGORY_EVENTS,
+    *SKU_EVENTS,
     *LOCATION_EVENTS,
     *INVENTORY_EVENTS,
     *ORDER_EVENTS,

@@ -15,8 +15,8 @@ from psycopg import Cursor, sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from domain.fulfillment import PLAN, PlanState
-from domain.shipment import SHIPMENT, ShipmentState
+from domain.fulfillment.state import PLAN, PlanState
+from domain.shipment.state import SHIPMENT, ShipmentState
 from eventstore.recorded import RecordedEvent
 from projections.base import Projection, live_schema
 from projections.folded_streams import FoldedStreams

@@ -14,7 +14,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from domain.catalog.product_events import PRODUCT_EVENTS
+from domain.product.events import PRODUCT_EVENTS
 from eventstore.recorded import RecordedEvent
 from projections.base import Projection, live_schema
 

@@ -11,7 +11,7 @@ from psycopg import Cursor, sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from domain.returns import RETURN, ReturnState
+from domain.returns.state import RETURN, ReturnState
 from eventstore.recorded import RecordedEvent
 from projections.base import Projection, live_schema
 from projections.folded_streams import FoldedStreams

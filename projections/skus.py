@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from psycopg import Cursor, sql
 from psycopg_pool import ConnectionPool
 
-from domain.catalog.sku import SKU_EVENTS, SkuClaimed
+from domain.product.sku import SKU_EVENTS, SkuClaimed
 from eventstore.recorded import RecordedEvent
 from projections.base import Projection, live_schema
 

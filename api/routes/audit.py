@@ -13,10 +13,10 @@ from api.deps import ContainerDep
 from api.schemas import ERRORS, IsoDateTime
 from commands.time_travel import jsonable, state_at
 from domain.aggregate import AggregateType
-from domain.catalog.product_state import PRODUCT
 from domain.ids import inventory_stream, location_stream
 from domain.inventory.state import INVENTORY
 from domain.location.state import LOCATION
+from domain.product.state import PRODUCT
 from eventstore.audit_verify import verify
 
 router = APIRouter(tags=["audit"], responses=ERRORS)

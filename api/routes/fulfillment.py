@@ -15,7 +15,7 @@ from api.schemas import ERRORS, IsoDateTime, LocationCode, Page, Request, WholeI
 from commands import fulfillment, orders, shipments
 from domain.errors import NotFound
 from domain.order.values import LineQuantity
-from domain.shipment import AttemptOutcome, TrackingStatus
+from domain.shipment.events import AttemptOutcome, TrackingStatus
 from projections import fulfillment as views
 from projections import order_detail
 from projections.pick_list import pick_list

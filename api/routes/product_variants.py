@@ -11,7 +11,7 @@ from api.deps import ContainerDep, ContextDep
 from api.routes.products import CommandAck, IdempotencyKey, Reason, VariantIn, ack, money
 from api.schemas import ERRORS, Request, Sku
 from commands import products
-from domain.catalog.product_decisions import NewVariant
+from domain.product.decide import NewVariant
 
 router = APIRouter(tags=["catalog"], responses=ERRORS)
 

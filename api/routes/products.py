@@ -21,9 +21,9 @@ from api.pagination import decode_cursor, encode_cursor
 from api.schemas import ERRORS, MoneyIn, MoneyOut, Page, Request, Sku, json_safe
 from commands import products
 from commands.context import CommandResult
-from domain.catalog.product_decisions import NewVariant
 from domain.errors import NotFound
 from domain.money import Money
+from domain.product.decide import NewVariant
 from projections.product_catalog import get_product, list_products
 from projections.product_history import product_history
 

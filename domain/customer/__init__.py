@@ -1,5 +1,4 @@
-"""The Customer area: for now, the right to be forgotten."""
+"""The Customer area: for now, the right to be forgotten.
 
-from domain.customer.events import CUSTOMER_EVENTS
-
-__all__ = ["CUSTOMER_EVENTS"]
+``events`` holds its events, ``state`` its privacy state and evolution, ``decide`` the decision
+to forget a customer."""

@@ -1,7 +1,6 @@
 """Inventory: one stream per SKU holding stock per location, reservations, thresholds and
-alerts. Decisions are pure functions in ``stock`` and ``reservations``; the clock is an input."""
+alerts.
 
-from domain.inventory.events import INVENTORY_EVENTS
-from domain.inventory.state import INVENTORY, InventoryState, Level, Reservation
-
-__all__ = ["INVENTORY", "INVENTORY_EVENTS", "InventoryState", "Level", "Reservation"]
+``events`` holds its events, ``state`` its decision state and evolution, ``decide`` the
+decisions that move stock, ``reservations`` the decisions on reservations, and ``rules`` what
+every decision does around its own events. The clock is an input."""

@@ -1,6 +1,4 @@
-"""Location: a warehouse, store, distribution or fulfillment center that holds stock."""
+"""Location: a warehouse, store, distribution or fulfillment center that holds stock.
 
-from domain.location.events import LOCATION_EVENTS
-from domain.location.state import LOCATION, LocationState
-
-__all__ = ["LOCATION", "LOCATION_EVENTS", "LocationState"]
+``events`` holds its events, ``state`` its decision state and evolution, ``decide`` its
+decisions."""

@@ -1,10 +1,7 @@
 """Order: a customer's purchase through one channel, in one currency.
 
-ORDER_EVENTS lists every event class of this package for the event registry."""
-
-from domain.order.events import ORDER_STREAM_EVENTS, ChannelOrderClaimed
-from domain.order.state import ORDER, OrderState
-
-ORDER_EVENTS: tuple = (*ORDER_STREAM_EVENTS, ChannelOrderClaimed)
-
-__all__ = ["ORDER", "ORDER_EVENTS", "OrderState"]
+``events`` holds its events (``ORDER_EVENTS`` for the registry), ``state`` its decision state and
+evolution, ``decide`` the decisions on an existing order. Further decision modules, named after
+what they decide: ``placement`` (PlaceOrder), ``line_edits``, ``fulfillment`` (splits,
+shipments, deliveries, returns, cancellation requests) and ``cancellation_failure``. ``values``
+holds its value objects, ``status`` its derived status and legal moves."""

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from domain.errors import Conflict
 from domain.events import DomainEvent
-from domain.order.decisions import require_order
+from domain.order.decide import require_order
 from domain.order.events import CancellationFailed, CancellationRetried
 from domain.order.fulfillment import fully_shipped, require_request
 from domain.order.state import OrderState

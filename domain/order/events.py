@@ -316,3 +316,6 @@ ORDER_STREAM_EVENTS = (
     CancellationFailed,
     CancellationRetried,
 )
+
+#: Every event class of the Order aggregate and its claim, for the event registry.
+ORDER_EVENTS: tuple = (*ORDER_STREAM_EVENTS, ChannelOrderClaimed)

@@ -16,7 +16,7 @@ from uuid import UUID
 from domain.errors import Conflict, InvalidCommand
 from domain.events import DomainEvent
 from domain.money import Money, round_money
-from domain.order.decisions import require_order
+from domain.order.decide import require_order
 from domain.order.events import (
     CancellationCompleted,
     CancellationRequested,

@@ -13,7 +13,7 @@ from uuid import UUID
 from domain.errors import Conflict, InvalidCommand, NotFound
 from domain.events import DomainEvent
 from domain.money import Money
-from domain.order.decisions import require_order
+from domain.order.decide import require_order
 from domain.order.events import LinesRevised, OrderModified
 from domain.order.state import OrderState
 from domain.order.values import MAX_QUANTITY, OrderLine

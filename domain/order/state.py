@@ -1,4 +1,4 @@
-"""Order decision state and its evolution. Decisions live in ``domain.order.decisions``."""
+"""Order decision state and its evolution. Decisions live in ``domain.order.decide``."""
 
 from __future__ import annotations
 

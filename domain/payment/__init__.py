@@ -1,6 +1,4 @@
-"""Payment: one stream per order payment: authorizations, captures, voids and refunds."""
+"""Payment: one stream per order payment: authorizations, captures, voids and refunds.
 
-from domain.payment.events import PAYMENT_EVENTS
-from domain.payment.state import PAYMENT, PaymentState
-
-__all__ = ["PAYMENT", "PAYMENT_EVENTS", "PaymentState"]
+``events`` holds its events, ``state`` its decision state, evolution and derived payment status,
+``decide`` its decisions."""

@@ -1,9 +1,5 @@
-"""Payment decision state and decisions.
-
-Invariants: one live authorization per order; Σ captures ≤ authorized; a void releases only the
-uncaptured rest; Σ refunds ≤ Σ captures. Gateway outcomes arrive as command inputs, so the
-decisions stay pure: the handler calls the gateway, then decides with what it answered.
-"""
+"""Payment decision state, its evolution, and the payment status it implies
+(``payment_status``). Decisions are in ``decide``."""
 
 from __future__ import annotations
 
@@ -13,7 +9,6 @@ from typing import Literal
 from uuid import UUID
 
 from domain.aggregate import AggregateType
-from domain.errors import Conflict, IllegalTransition, InvalidCommand
 from domain.events import DomainEvent
 from domain.payment.events import (
     PAYMENT_EVENTS,
@@ -31,6 +26,8 @@ from domain.payment.events import (
 AuthorizationStatus = Literal[
     "pending", "authorized", "declined", "partially_captured", "captured", "voided", "expired"
 ]
+
+
 ZERO = Decimal("0")
 
 
@@ -121,160 +118,6 @@ def evolve(state: PaymentState, event: DomainEvent) -> PaymentState:
 PAYMENT = AggregateType("payment", PaymentState, evolve, PAYMENT_EVENTS)
 
 
-def _positive(amount: Decimal) -> None:
-    if amount <= ZERO:
-        raise InvalidCommand("Amounts must be greater than zero.", code="invalid_amount")
-
-
-def record_authorization(
-    state: PaymentState,
-    *,
-    order_id: UUID,
-    amount: Decimal,
-    currency: str,
-    gateway: str,
-    approved: bool,
-    gateway_reference: str,
-    reason: str,
-    idempotency_key: str,
-) -> list[DomainEvent]:
-    """Record what the gateway answered to an authorization request."""
-    _positive(amount)
-    if state.status != "pending":
-        if state.status in ("authorized", "partially_captured", "captured"):
-            raise Conflict(
-                "This order already has a live authorization.", code="already_authorized"
-            )
-        raise IllegalTransition("payment", state.status, "authorized")
-    if approved:
-        return [
-            PaymentAuthorized(
-                order_id=order_id,
-                amount=amount,
-                currency=currency,
-                gateway=gateway,
-                gateway_reference=gateway_reference,
-                idempotency_key=idempotency_key,
-            )
-        ]
-    return [
-        PaymentDeclined(
-            order_id=order_id,
-            amount=amount,
-            currency=currency,
-            gateway=gateway,
-            reason=reason,
-            idempotency_key=idempotency_key,
-        )
-    ]
-
-
-def capture(
-    state: PaymentState,
-    *,
-    capture_id: UUID,
-    amount: Decimal,
-    shipment_id: UUID | None,
-    gateway_reference: str,
-) -> list[DomainEvent]:
-    if capture_id in state.capture_ids:
-        return []
-    _positive(amount)
-    if state.status not in ("authorized", "partially_captured"):
-        raise IllegalTransition("payment", state.status, "captured")
-    if amount > state.capturable:
-        raise Conflict(
-            f"Only {state.capturable} can still be captured.", code="capture_exceeds_authorization"
-        )
-    return [
-        PaymentCaptured(
-            capture_id=capture_id,
-            amount=amount,
-            shipment_id=shipment_id,
-            gateway_reference=gateway_reference,
-        )
-    ]
-
-
-def void(state: PaymentState, *, reason: str) -> list[DomainEvent]:
-    """Release the uncaptured rest. Nothing left to release writes nothing."""
-    if state.status in ("pending", "declined", "voided", "expired"):
-        return []
-    rest = state.capturable
-    if rest <= ZERO:
-        return []
-    return [AuthorizationVoided(amount=rest, reason=reason)]
-
-
-def expire(state: PaymentState) -> list[DomainEvent]:
-    if state.status != "authorized":
-        return []
-    return [AuthorizationExpired(amount=state.authorized)]
-
-
-def refund(
-    state: PaymentState,
-    *,
-    refund_id: UUID,
-    amount: Decimal,
-    reason: str,
-    succeeded: bool,
-    gateway_reference: str,
-) -> list[DomainEvent]:
-    if refund_id in state.refund_ids:
-        return []
-    _positive(amount)
-    if amount > state.refundable:
-        raise Conflict(
-            f"Only {state.refundable} can still be refunded.", code="refund_exceeds_captured"
-        )
-    if succeeded:
-        return [
-            RefundSucceeded(
-                refund_id=refund_id,
-                amount=amount,
-                reason=reason,
-                gateway_reference=gateway_reference,
-            )
-        ]
-    return [RefundFailed(refund_id=refund_id, amount=amount, reason=reason)]
-
-
-def request_refund(
-    state: PaymentState, *, refund_id: UUID, amount: Decimal, reason: str
-) -> list[DomainEvent]:
-    """Put a refund in flight, within captured − refunded − in flight; a repeat writes
-    nothing."""
-    if refund_id in state.refund_ids or state.in_flight_amount(refund_id) is not None:
-        return []
-    _positive(amount)
-    if amount > state.refundable:
-        raise Conflict(
-            f"Only {state.refundable} can still be refunded.",
-            code="refund_exceeds_captured",
-            details={"refundable": str(state.refundable)},
-        )
-    return [RefundRequested(refund_id=refund_id, amount=amount, reason=reason)]
-
-
-def settle_refund(
-    state: PaymentState, *, refund_id: UUID, succeeded: bool, reason: str, gateway_reference: str
-) -> list[DomainEvent]:
-    amount = state.in_flight_amount(refund_id)
-    if amount is None:
-        return []
-    if succeeded:
-        return [
-            RefundSucceeded(
-                refund_id=refund_id,
-                amount=amount,
-                reason=reason,
-                gateway_reference=gateway_reference,
-            )
-        ]
-    return [RefundFailed(refund_id=refund_id, amount=amount, reason=reason)]
-
-
 def payment_status(state: PaymentState) -> str:
     """The payment status: the first of these that holds."""
     if state.refunded > ZERO and state.refunded >= state.captured:
@@ -292,20 +135,3 @@ def payment_status(state: PaymentState) -> str:
     if state.declined:
         return "failed"
     return "pending"
-
-
-def adjust_authorization(
-    state: PaymentState, *, amount: Decimal, gateway_reference: str, reason: str
-) -> list[DomainEvent]:
-    """Hold ``amount`` instead (before any capture)."""
-    _positive(amount)
-    if state.status != "authorized" or state.captured > ZERO:
-        raise Conflict(
-            "Only an uncaptured, live authorization can be adjusted.",
-            code="authorization_not_adjustable",
-        )
-    if amount == state.authorized:
-        return []
-    return [
-        AuthorizationAdjusted(amount=amount, gateway_reference=gateway_reference, reason=reason)
-    ]

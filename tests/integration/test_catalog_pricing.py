@@ -6,9 +6,9 @@ import pytest
 
 from commands import products
 from commands.context import CommandContext
-from domain.catalog.product_decisions import NewVariant
 from domain.errors import InvalidCommand
 from domain.money import Money
+from domain.product.decide import NewVariant
 from tests.factories import active_product, new_sku
 
 

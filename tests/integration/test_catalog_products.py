@@ -8,9 +8,9 @@ import pytest
 
 from commands import categories, products
 from commands.context import CommandContext
-from domain.catalog.product_decisions import NewVariant
 from domain.errors import Conflict, DomainError, InvalidCommand, NotFound, VersionMismatch
 from domain.money import Money
+from domain.product.decide import NewVariant
 from projections.product_catalog import get_product, list_products
 from projections.product_history import product_history
 from tests.factories import active_product, new_sku

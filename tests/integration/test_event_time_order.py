@@ -37,12 +37,12 @@ from commands.placement_saga import OrderPlacementSaga
 from commands.process_manager import Trigger
 from commands.time_travel import jsonable, state_at
 from domain.errors import DomainError
-from domain.fulfillment import PLAN
+from domain.fulfillment.state import PLAN
 from domain.ids import inventory_stream
-from domain.inventory import INVENTORY
-from domain.order import ORDER
+from domain.inventory.state import INVENTORY
+from domain.order.state import ORDER
 from domain.order.values import Address, PaymentRef, RequestedLine
-from domain.payment import PAYMENT
+from domain.payment.state import PAYMENT
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from eventstore.recorded import RecordedEvent
 from tests.factories import active_product

@@ -7,7 +7,7 @@ from commands.context import CommandContext, Idempotency
 from commands.executor import execute
 from domain.errors import Conflict, IdempotencyKeyReused, VersionMismatch
 from domain.ids import location_stream
-from domain.location import LOCATION
+from domain.location.state import LOCATION
 
 
 def _code(tag: str) -> str:

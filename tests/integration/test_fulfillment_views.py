@@ -14,11 +14,22 @@ from psycopg.rows import dict_row
 
 from commands import fulfillment, orders, returns, shipments, splits
 from commands.context import CommandContext
-from domain.fulfillment import ItemsPacked, ItemsPicked, PlanCreated, PlanLine, PlanStatusChanged
+from domain.fulfillment.events import (
+    ItemsPacked,
+    ItemsPicked,
+    PlanCreated,
+    PlanLine,
+    PlanStatusChanged,
+)
 from domain.order.values import LineQuantity, RequestedLine
-from domain.returns import ReturnReceived, ReturnRefunded, ReturnRefundFailed, ReturnRequested
+from domain.returns.events import (
+    ReturnReceived,
+    ReturnRefunded,
+    ReturnRefundFailed,
+    ReturnRequested,
+)
 from domain.returns.restock import RestockPart
-from domain.shipment import (
+from domain.shipment.events import (
     DeliveryAttemptRecorded,
     ShipmentCreated,
     ShipmentDispatched,

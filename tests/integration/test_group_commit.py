@@ -11,8 +11,8 @@ import psycopg
 import pytest
 
 from commands.context import CommandContext
-from domain.catalog.sku import SkuClaimed
 from domain.errors import ConcurrencyConflict
+from domain.product.sku import SkuClaimed
 from eventstore.group_commit import GroupCommitter, KeyTaken, StreamConflict
 from eventstore.recorder import IdempotencyRecord
 from eventstore.store import IdempotencyKeyTaken, StreamAppend

@@ -16,7 +16,7 @@ from psycopg import Cursor, sql
 from commands import cancellations, categories, customers, inventory, locations, orders
 from commands.context import CommandContext
 from domain.order.values import LineQuantity, PaymentRef, RequestedLine
-from domain.returns import ReturnRequested
+from domain.returns.events import ReturnRequested
 from eventstore.follower import Attempts, RetryPolicy
 from eventstore.recorded import RecordedEvent
 from eventstore.store import StreamAppend

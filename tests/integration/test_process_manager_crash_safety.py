@@ -39,13 +39,13 @@ from commands.executor import execute
 from commands.fulfillment_saga import FulfillmentSaga
 from commands.placement_saga import OrderPlacementSaga
 from commands.process_manager import ProcessManager
-from domain import shipment as shipment_decide
 from domain.ids import inventory_stream, payment_stream, plan_stream
-from domain.order import ORDER
 from domain.order import fulfillment as order_decide
+from domain.order.state import ORDER
 from domain.order.values import Address, LineQuantity, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
-from domain.shipment import SHIPMENT
+from domain.shipment import decide as shipment_decide
+from domain.shipment.state import SHIPMENT
 from tests.factories import active_product
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,11 +21,11 @@ from uuid import UUID, uuid4, uuid5
 from commands import inventory, locations, orders, payments
 from commands.context import CommandContext
 from commands.executor import execute
-from domain import shipment as shipment_decide
 from domain.order import fulfillment as order_decide
 from domain.order.values import Address, LineQuantity, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
-from domain.shipment import SHIPMENT
+from domain.shipment import decide as shipment_decide
+from domain.shipment.state import SHIPMENT
 from tests.factories import active_product
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")

@@ -16,8 +16,8 @@ from commands.executor import execute, load
 from commands.time_travel import state_at
 from commands.unit_of_work import StateCache, UnitOfWork
 from domain.ids import inventory_stream
-from domain.inventory import INVENTORY
 from domain.inventory import reservations as rsv
+from domain.inventory.state import INVENTORY
 from eventstore import snapshots
 
 EVERY = INVENTORY.snapshot_every

@@ -15,7 +15,6 @@ import pytest
 from commands import inventory, locations, orders, products
 from commands.context import CommandContext
 from commands.time_travel import jsonable, state_at
-from domain.catalog.product_state import PRODUCT
 from domain.errors import NotFound
 from domain.ids import inventory_stream
 from domain.inventory.state import INVENTORY
@@ -23,6 +22,7 @@ from domain.money import Money
 from domain.order.state import ORDER
 from domain.order.values import Address, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
+from domain.product.state import PRODUCT
 from tests.factories import new_sku
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from commands.executor import load
 from commands.unit_of_work import UnitOfWork
 from domain.ids import inventory_stream
-from domain.inventory import INVENTORY
+from domain.inventory.state import INVENTORY
 from tests.integration.test_snapshots import ctx, long_stream, reserve_in
 
 

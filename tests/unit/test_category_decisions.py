@@ -4,8 +4,9 @@ from uuid import UUID
 
 import pytest
 
-from domain.catalog.category_events import CategoryCreated
-from domain.catalog.category_state import CATEGORY, create_category
+from domain.category.decide import create_category
+from domain.category.events import CategoryCreated
+from domain.category.state import CATEGORY
 from domain.errors import Conflict, InvalidCommand
 
 CID = UUID("00000000-0000-4000-8000-0000000000c1")

@@ -9,22 +9,23 @@ from uuid import UUID
 import pytest
 
 from domain.errors import Conflict, IllegalTransition, InvalidCommand
-from domain.fulfillment import PLAN, PlanCreated, PlanLine, update_plan
+from domain.fulfillment.decide import update_plan
+from domain.fulfillment.events import PlanCreated, PlanLine
+from domain.fulfillment.state import PLAN
 from domain.order import fulfillment as order_decide
 from domain.order.events import LinesShipped, OrderConfirmed, ShipmentOpened
 from domain.order.values import LineQuantity
-from domain.payment import PAYMENT
+from domain.payment.decide import request_refund, settle_refund
 from domain.payment.events import PaymentAuthorized, PaymentCaptured
-from domain.payment.state import payment_status, request_refund, settle_refund
-from domain.shipment import (
-    SHIPMENT,
+from domain.payment.state import PAYMENT, payment_status
+from domain.shipment.decide import record_attempt, record_tracking
+from domain.shipment.events import (
     DeliveryAttemptRecorded,
     ShipmentCreated,
     ShipmentDelivered,
     ShipmentDispatched,
-    record_attempt,
-    record_tracking,
 )
+from domain.shipment.state import SHIPMENT
 from tests.unit.test_order_placement import NOW, ORDER_ID, given, placed, priced
 
 PLAN_ID, SHIP_ID, R1, R2 = UUID(int=5), UUID(int=6), UUID(int=7), UUID(int=8)

@@ -7,7 +7,7 @@ from uuid import UUID
 import pytest
 
 from domain.errors import Conflict, InsufficientStock, InvalidCommand, NotFound
-from domain.inventory import INVENTORY
+from domain.inventory.decide import receive_stock
 from domain.inventory.events import (
     ReservationConfirmed,
     ReservationExpired,
@@ -25,7 +25,7 @@ from domain.inventory.reservations import (
     release_reservation,
     reserve_stock,
 )
-from domain.inventory.stock import receive_stock
+from domain.inventory.state import INVENTORY
 
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 LATER = NOW + timedelta(hours=2)

@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from domain.errors import DomainError
-from domain.inventory import INVENTORY, stock
 from domain.inventory import reservations as rsv
+from domain.inventory.decide import adjust_stock, receive_stock, set_thresholds, transfer_stock
 from domain.inventory.events import StockAdjusted, StockCommitted, StockReceived, StockTransferred
 from domain.inventory.rules import wanted_alert
+from domain.inventory.state import INVENTORY
 
 SKU = "SKU-P"
 LOCATIONS = ("WH1", "WH2", "WH3")
@@ -61,9 +62,7 @@ class InventoryMachine(RuleBasedStateMachine):
     @rule(location=locations, quantity=quantities)
     def receive(self, location, quantity):
         self.run(
-            lambda s: stock.receive_stock(
-                s, sku=SKU, location=location, quantity=quantity, now=self.now
-            )
+            lambda s: receive_stock(s, sku=SKU, location=location, quantity=quantity, now=self.now)
         )
 
     @rule(
@@ -74,7 +73,7 @@ class InventoryMachine(RuleBasedStateMachine):
     def adjust(self, location, delta, reason):
         before = self.state.level(location)
         events = self.run(
-            lambda s: stock.adjust_stock(
+            lambda s: adjust_stock(
                 s, sku=SKU, location=location, delta=delta, reason=reason, now=self.now
             )
         )
@@ -88,7 +87,7 @@ class InventoryMachine(RuleBasedStateMachine):
     def transfer(self, origin, destination, quantity):
         total = self.state.totals()["on_hand"]
         self.run(
-            lambda s: stock.transfer_stock(
+            lambda s: transfer_stock(
                 s,
                 sku=SKU,
                 from_location=origin,
@@ -153,7 +152,7 @@ class InventoryMachine(RuleBasedStateMachine):
     @rule(location=locations, point=st.integers(0, 15))
     def set_thresholds(self, location, point):
         self.run(
-            lambda s: stock.set_thresholds(
+            lambda s: set_thresholds(
                 s, sku=SKU, location=location, reorder_point=point, now=self.now
             )
         )

@@ -7,7 +7,7 @@ from uuid import UUID
 import pytest
 
 from domain.errors import InsufficientStock, InvalidCommand
-from domain.inventory import INVENTORY
+from domain.inventory.decide import adjust_stock, receive_stock, set_thresholds, transfer_stock
 from domain.inventory.events import (
     StockAdjusted,
     StockAlertRaised,
@@ -17,7 +17,7 @@ from domain.inventory.events import (
     StockTransferred,
     ThresholdsSet,
 )
-from domain.inventory.stock import adjust_stock, receive_stock, set_thresholds, transfer_stock
+from domain.inventory.state import INVENTORY
 
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 SKU = "SKU-1"

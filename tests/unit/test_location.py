@@ -3,9 +3,9 @@
 import pytest
 
 from domain.errors import Conflict, InvalidCommand, NotFound
-from domain.location import LOCATION
+from domain.location.decide import deactivate_location, register_location, require_active
 from domain.location.events import LocationDeactivated, LocationRegistered
-from domain.location.state import deactivate_location, register_location, require_active
+from domain.location.state import LOCATION
 
 REGISTERED = LocationRegistered(code="WH1", name="Main", type="warehouse", priority=1)
 

@@ -9,9 +9,9 @@ from uuid import uuid4
 import pytest
 
 from domain.errors import Conflict, InvalidCommand, NotFound
-from domain.order import OrderState
-from domain.order.decisions import modify_order
+from domain.order.decide import modify_order
 from domain.order.events import OrderModified, OrderSplit
+from domain.order.state import OrderState
 from domain.order.values import Address, GiftOptions
 from tests.unit.test_order_placement import ADDRESS, NOW, ORDER_ID, given, placed
 

@@ -7,9 +7,9 @@ from uuid import UUID
 import pytest
 
 from domain.errors import Conflict, InvalidCommand, NotFound
-from domain.order import OrderState
-from domain.order import decisions as decide
+from domain.order import decide as decide
 from domain.order.events import NoteAdded, NoteDeleted, NoteEdited, TagAdded, TagRemoved
+from domain.order.state import OrderState
 from tests.unit.test_order_placement import ORDER_ID, given, placed
 
 NOTE = UUID("00000000-0000-4000-8000-0000000000a1")

@@ -12,9 +12,9 @@ import pytest
 
 from domain.errors import Conflict, InvalidCommand
 from domain.money import Money
-from domain.order import ORDER, OrderState
 from domain.order.events import OrderPlaced
 from domain.order.placement import place_order, validate_requested_lines
+from domain.order.state import ORDER, OrderState
 from domain.order.values import Address, PaymentRef, PricedLine, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 

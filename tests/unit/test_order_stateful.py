@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from domain.errors import DomainError, IllegalTransition
-from domain.order import ORDER
-from domain.order import decisions as decide
+from domain.order import decide as decide
+from domain.order.state import ORDER
 from domain.order.status import TERMINAL, StatusFacts, can_move, derive_status, require_transition
 from tests.unit.test_order_placement import ADDRESS, NOW, ORDER_ID, placed
 

@@ -6,7 +6,7 @@ from uuid import UUID
 import pytest
 
 from domain.errors import Conflict, IllegalTransition, InvalidCommand
-from domain.payment import PAYMENT
+from domain.payment.decide import capture, expire, record_authorization, refund, void
 from domain.payment.events import (
     AuthorizationVoided,
     PaymentAuthorized,
@@ -14,7 +14,7 @@ from domain.payment.events import (
     PaymentDeclined,
     RefundSucceeded,
 )
-from domain.payment.state import capture, expire, record_authorization, refund, void
+from domain.payment.state import PAYMENT
 
 ORDER = UUID(int=1)
 C1, C2, R1, R2 = UUID(int=11), UUID(int=12), UUID(int=21), UUID(int=22)

@@ -8,9 +8,9 @@ from __future__ import annotations
 from decimal import Decimal
 from uuid import UUID
 
-from domain.payment import PAYMENT
 from domain.payment import events as payment_events
 from domain.payment.events import PAYMENT_EVENTS, PaymentAuthorized, RefundFailed, RefundRequested
+from domain.payment.state import PAYMENT
 
 ORDER, REFUND = UUID(int=1), UUID(int=3)
 

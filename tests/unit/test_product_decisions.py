@@ -4,9 +4,11 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from domain.catalog import product_decisions as decide
-from domain.catalog.product_decisions import NewVariant
-from domain.catalog.product_events import (
+from domain.errors import Conflict, IllegalTransition, InvalidCommand, NotFound
+from domain.money import Money
+from domain.product import decide
+from domain.product.decide import NewVariant
+from domain.product.events import (
     CategoryAssigned,
     CategoryUnassigned,
     FieldChange,
@@ -18,9 +20,7 @@ from domain.catalog.product_events import (
     VariantAdded,
     VariantDeactivated,
 )
-from domain.catalog.product_state import PRODUCT, ProductState
-from domain.errors import Conflict, IllegalTransition, InvalidCommand, NotFound
-from domain.money import Money
+from domain.product.state import PRODUCT, ProductState
 
 PID = UUID("00000000-0000-4000-8000-000000000001")
 CAT = UUID("00000000-0000-4000-8000-0000000000ca")

@@ -8,20 +8,21 @@ from uuid import UUID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.catalog import CATALOG_EVENTS
-from domain.catalog import product_decisions as decide
-from domain.catalog.product_decisions import NEXT_STATUS, NewVariant
-from domain.catalog.product_events import LifecycleStatusChanged
-from domain.catalog.product_state import PRODUCT, ProductState
+from domain.category.events import CATEGORY_EVENTS
 from domain.errors import DomainError
 from domain.money import Money
+from domain.product import decide
+from domain.product.decide import NEXT_STATUS, NewVariant
+from domain.product.events import PRODUCT_EVENTS, LifecycleStatusChanged
+from domain.product.sku import SKU_EVENTS
+from domain.product.state import PRODUCT, ProductState
 from eventstore.mapper import EventMapper, EventRegistry
 from eventstore.recorded import EventMeta
 
 PID = UUID("00000000-0000-4000-8000-000000000002")
 CATS = [UUID(int=i) for i in range(1, 4)]
 SKUS = ["P-1", "V-1", "V-2", "V-3"]
-MAPPER = EventMapper(EventRegistry(CATALOG_EVENTS))
+MAPPER = EventMapper(EventRegistry((*PRODUCT_EVENTS, *CATEGORY_EVENTS, *SKU_EVENTS)))
 META = EventMeta(datetime(2026, 1, 1, tzinfo=UTC), "prop", "c", "c")
 
 amounts = st.decimals(min_value=Decimal("-1"), max_value=Decimal("100"), places=2)

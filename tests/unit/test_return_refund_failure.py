@@ -8,14 +8,9 @@ from decimal import Decimal
 from uuid import UUID
 
 from domain.order.values import LineQuantity
-from domain.returns import (
-    RETURN,
-    ReturnReceived,
-    ReturnRefundFailed,
-    ReturnRequested,
-    fail_refund,
-    mark_refunded,
-)
+from domain.returns.decide import fail_refund, mark_refunded
+from domain.returns.events import ReturnReceived, ReturnRefundFailed, ReturnRequested
+from domain.returns.state import RETURN
 
 ORDER, RETURN_ID, R1, R2 = UUID(int=1), UUID(int=2), UUID(int=3), UUID(int=4)
 

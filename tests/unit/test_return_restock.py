@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 
 from domain.errors import InvalidCommand
 from domain.order.values import LineQuantity
-from domain.returns import RETURN, ReturnReceived, ReturnRequested, receive
+from domain.returns.decide import receive
+from domain.returns.events import ReturnReceived, ReturnRequested
 from domain.returns.restock import RestockPart, Shipped, restock_to
+from domain.returns.state import RETURN
 
 ORDER_ID = uuid4()
 RETURN_ID = uuid4()

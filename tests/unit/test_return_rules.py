@@ -9,12 +9,13 @@ from uuid import UUID
 
 import pytest
 
-from domain import returns as decide
 from domain.errors import Conflict, IllegalTransition, InvalidCommand
 from domain.order import fulfillment as order_decide
 from domain.order.events import LinesDelivered, LinesShipped, ReturnOpened, ShipmentOpened
 from domain.order.values import LineQuantity
-from domain.returns import RETURN, ReturnCancelled, ReturnReceived, ReturnRequested
+from domain.returns import decide
+from domain.returns.events import ReturnCancelled, ReturnReceived, ReturnRequested
+from domain.returns.state import RETURN
 from domain.returns.window import Delivery, require_within_window, returnable_in_window
 from tests.unit.test_fulfillment_decisions import SHIP_ID, confirmed_order
 from tests.unit.test_order_placement import NOW, ORDER_ID, given

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 
 from domain.aggregate import AggregateType
 from domain.errors import DomainError
-from domain.inventory import INVENTORY, stock
 from domain.inventory import reservations as rsv
-from domain.inventory.state import InventoryState, Reservation
-from domain.order import ORDER_EVENTS
+from domain.inventory.decide import adjust_stock, receive_stock, set_thresholds, transfer_stock
+from domain.inventory.state import INVENTORY, InventoryState, Reservation
+from domain.order.events import ORDER_EVENTS
 from eventstore.snapshots import StateCodec, codec_of, due
 
 SKU = "SKU-S"
@@ -50,13 +50,13 @@ steps = st.one_of(
 def decision(step: tuple, now: datetime):  # noqa: C901 - one case per command
     match step:
         case ("receive", loc, qty):
-            return lambda s: stock.receive_stock(s, sku=SKU, location=loc, quantity=qty, now=now)
+            return lambda s: receive_stock(s, sku=SKU, location=loc, quantity=qty, now=now)
         case ("adjust", loc, delta):
-            return lambda s: stock.adjust_stock(
+            return lambda s: adjust_stock(
                 s, sku=SKU, location=loc, delta=delta, reason="count_correction", now=now
             )
         case ("transfer", origin, destination, qty):
-            return lambda s: stock.transfer_stock(
+            return lambda s: transfer_stock(
                 s, sku=SKU, from_location=origin, to_location=destination, quantity=qty, now=now
             )
         case ("reserve", n, loc, qty, ttl):
@@ -82,7 +82,7 @@ def decision(step: tuple, now: datetime):  # noqa: C901 - one case per command
                 s, sku=SKU, reservation_id=rid(n), shipment_id=UUID(int=7), quantity=qty, now=now
             )
         case ("thresholds", loc, point, reorder):
-            return lambda s: stock.set_thresholds(
+            return lambda s: set_thresholds(
                 s, sku=SKU, location=loc, reorder_point=point, reorder_quantity=reorder, now=now
             )
         case ("sweep",):

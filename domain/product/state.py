@@ -7,7 +7,9 @@ from typing import Any
 from uuid import UUID
 
 from domain.aggregate import AggregateType
-from domain.catalog.product_events import (
+from domain.events import DomainEvent
+from domain.money import Money
+from domain.product.events import (
     PRODUCT_EVENTS,
     CategoryAssigned,
     CategoryUnassigned,
@@ -19,8 +21,6 @@ from domain.catalog.product_events import (
     VariantAdded,
     VariantDeactivated,
 )
-from domain.events import DomainEvent
-from domain.money import Money
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,35 +1,16 @@
-"""Category decision state, its evolution and its one decision (create)."""
+"""The Category decision: create a category."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from uuid import UUID
 
-from domain.aggregate import AggregateType
-from domain.catalog.category_events import CATEGORY_EVENTS, CategoryCreated
+from domain.category.events import CategoryCreated
+from domain.category.state import CategoryState
 from domain.errors import Conflict, InvalidCommand
 from domain.events import DomainEvent
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-
-
-@dataclass(frozen=True, slots=True)
-class CategoryState:
-    exists: bool = False
-    category_id: UUID | None = None
-    name: str = ""
-    slug: str = ""
-    parent_id: UUID | None = None
-
-
-def evolve(state: CategoryState, event: DomainEvent) -> CategoryState:
-    if isinstance(event, CategoryCreated):
-        return CategoryState(True, event.category_id, event.name, event.slug, event.parent_id)
-    return state
-
-
-CATEGORY = AggregateType("category", CategoryState, evolve, CATEGORY_EVENTS)
 
 
 def create_category(

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from domain.catalog.product_events import (
+from domain.errors import Conflict, IllegalTransition, InvalidCommand, NotFound
+from domain.events import DomainEvent
+from domain.money import Money
+from domain.product.events import (
     CategoryAssigned,
     CategoryUnassigned,
     FieldChange,
@@ -20,10 +23,7 @@ from domain.catalog.product_events import (
     VariantAdded,
     VariantDeactivated,
 )
-from domain.catalog.product_state import ProductState, evolve
-from domain.errors import Conflict, IllegalTransition, InvalidCommand, NotFound
-from domain.events import DomainEvent
-from domain.money import Money
+from domain.product.state import ProductState, evolve
 
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 NEXT_STATUS = {

@@ -1,0 +1,151 @@
+"""Shipment decisions: tracking updates, delivery attempts and cancellation.
+
+Tracking statuses ``label_created, picked_up (= shipped), in_transit, out_for_delivery,
+delivered, exception, returned``; late or duplicate events never move the status back.
+Delivery attempts are numbered without gaps; success delivers; refusal, damage or a third
+failure means ``exception``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from domain.errors import Conflict, InvalidCommand, NotFound
+from domain.events import DomainEvent
+from domain.shipment.events import (
+    AttemptOutcome,
+    DeliveryAttemptRecorded,
+    ShipmentCancelled,
+    ShipmentDelivered,
+    ShipmentDispatched,
+    ShipmentTrackingUpdated,
+    TrackingStatus,
+)
+from domain.shipment.state import ShipmentState
+
+#: Status a tracking code leads to, and each status's rank (a lower rank never follows).
+STATUS_OF = {"picked_up": "shipped"}
+
+
+RANK = {
+    "pending": 0,
+    "label_created": 1,
+    "shipped": 2,
+    "in_transit": 3,
+    "out_for_delivery": 4,
+    "exception": 4,
+    "delivered": 6,
+    "returned": 6,
+    "cancelled": 9,
+}
+
+
+ALLOWED = {
+    "pending": {"label_created", "shipped", "cancelled"},
+    "label_created": {"shipped", "cancelled"},
+    "shipped": {"in_transit", "out_for_delivery", "delivered", "exception"},
+    "in_transit": {"in_transit", "out_for_delivery", "delivered", "exception"},
+    "out_for_delivery": {"in_transit", "delivered", "exception"},
+    "exception": {"in_transit", "out_for_delivery", "delivered", "returned"},
+    "delivered": set(),
+    "returned": set(),
+    "cancelled": set(),
+}
+
+
+def require_shipment(state: ShipmentState, shipment_id: UUID) -> ShipmentState:
+    if not state.exists:
+        raise NotFound(f"Shipment {shipment_id} does not exist.", code="shipment_not_found")
+    return state
+
+
+def record_tracking(
+    state: ShipmentState,
+    shipment_id: UUID,
+    *,
+    code: TrackingStatus,
+    occurred_at: datetime,
+    location: str | None,
+    note: str | None,
+    tracking_number: str | None = None,
+    now: datetime,
+) -> list[DomainEvent]:
+    """Record a carrier's event. ``picked_up`` dispatches; one that would move the status
+    back (late or duplicate) is recorded in the history but changes nothing."""
+    require_shipment(state, shipment_id)
+    assert state.order_id is not None
+    if state.status == "cancelled":
+        raise Conflict("The shipment is cancelled.", code="shipment_cancelled")
+    target = STATUS_OF.get(code, code)
+    forward = target in ALLOWED[state.status] and RANK[target] >= RANK[state.status]
+    status = target if forward else state.status
+    events: list[DomainEvent] = [
+        ShipmentTrackingUpdated(
+            order_id=state.order_id,
+            shipment_id=shipment_id,
+            code=code,
+            status=status,
+            tracking_number=tracking_number,
+            occurred_at=occurred_at,
+            location=location,
+            note=note,
+        )
+    ]
+    if target in ("shipped", "in_transit", "out_for_delivery", "delivered") and not (
+        state.dispatched
+    ):
+        if state.status not in ("pending", "label_created"):
+            return events
+        events.append(
+            ShipmentDispatched(
+                order_id=state.order_id,
+                location=state.location,
+                lines=list(state.lines),
+                shipped_at=occurred_at,
+            )
+        )
+    if forward and target == "delivered":
+        events.append(ShipmentDelivered(order_id=state.order_id, delivered_at=occurred_at))
+    return events
+
+
+def record_attempt(
+    state: ShipmentState,
+    shipment_id: UUID,
+    *,
+    outcome: AttemptOutcome,
+    failure_reason: str | None,
+    next_attempt_at: datetime | None,
+    now: datetime,
+) -> list[DomainEvent]:
+    require_shipment(state, shipment_id)
+    assert state.order_id is not None
+    if not state.dispatched:
+        raise Conflict("The shipment has not left yet.", code="shipment_not_dispatched")
+    if state.status in ("delivered", "returned", "cancelled"):
+        raise Conflict(f"The shipment is {state.status}.", code="shipment_closed")
+    if outcome != "successful" and not (failure_reason or "").strip():
+        raise InvalidCommand("A failed attempt needs a reason.", code="failure_reason_required")
+    events: list[DomainEvent] = [
+        DeliveryAttemptRecorded(
+            order_id=state.order_id,
+            shipment_id=shipment_id,
+            attempt=state.attempts + 1,
+            outcome=outcome,
+            failure_reason=failure_reason,
+            next_attempt_at=next_attempt_at,
+        )
+    ]
+    if outcome == "successful":
+        events.append(ShipmentDelivered(order_id=state.order_id, delivered_at=now))
+    return events
+
+
+def cancel_shipment(state: ShipmentState, shipment_id: UUID, *, reason: str):
+    require_shipment(state, shipment_id)
+    assert state.order_id is not None
+    if state.status == "cancelled":
+        return []
+    if state.dispatched:
+        raise Conflict("The shipment has left.", code="shipment_dispatched")
+    return [ShipmentCancelled(order_id=state.order_id, reason=reason)]
