@@ -31,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from api import text_hygiene
 from api.deps import parse_if_match
 from api.errors import ApiError
+from api.fast_path import header
 from api.request_limits import BODY
 from eventstore.store import StoredResponse
 
@@ -45,13 +46,6 @@ def request_hash(request_line: str, body: bytes) -> str:
     return hashlib.sha256(request_line.encode() + b"\n" + body).hexdigest()
 
 
-def _header(scope: dict, name: bytes) -> str | None:
-    for key, value in scope.get("headers") or ():
-        if key == name:
-            return value.decode("latin-1")
-    return None
-
-
 class IdempotentReplay:
     def __init__(self, app: Any):
         self.app = app
@@ -59,14 +53,14 @@ class IdempotentReplay:
     async def __call__(self, scope, receive, send):  # noqa: ANN001
         if scope["type"] != "http" or scope["method"] not in _METHODS:
             return await self.app(scope, receive, send)
-        key = _header(scope, b"idempotency-key")
+        key = header(scope, b"idempotency-key")
         principal = (scope.get("state") or {}).get("principal")
         body = scope.get(BODY)  # None: no route took it (404, 405), nothing to replay
         if key is None or principal is None or body is None or not _KEY.match(key):
             return await self.app(scope, receive, send)
         try:  # a request the route would refuse for its headers is refused, not replayed
-            text_hygiene.check_header("X-Correlation-Id", _header(scope, b"x-correlation-id"))
-            parse_if_match(_header(scope, b"if-match"))
+            text_hygiene.check_header("X-Correlation-Id", header(scope, b"x-correlation-id"))
+            parse_if_match(header(scope, b"if-match"))
         except ApiError:
             return await self.app(scope, receive, send)
         digest = request_hash(f"{scope['method']} {scope['path']}", body)
