@@ -1,7 +1,7 @@
 """``create_app``: the FastAPI application. Its lifespan runs the container factory it is given
-(the composition root, ``ecom.bootstrap.build``, passed in by ``ecom.asgi``: ``api`` never
-imports ``ecom``); routes get what they need through typed dependencies. In front of the app,
-one middleware: the gateway (``api.gateway``)."""
+(the composition root, ``composition.bootstrap.build``, passed in by
+``composition.asgi``: ``api`` never imports ``composition``); routes get what they need
+through typed dependencies. In front of the app, one middleware: the gateway (``api.gateway``)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ AUDIT_AND_ANALYTICS = (audit, customers, analytics)
 
 def create_app(container_factory: Callable[[], Any]) -> FastAPI:
     """The app over the container ``container_factory`` builds at start (``store``, ``pool``,
-    ``runner``, ``settings``, ...: see ``ecom.bootstrap.Container``)."""
+    ``runner``, ``settings``, ...: see ``composition.bootstrap.Container``)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -55,7 +55,7 @@ class AuthConfig:
 
     @classmethod
     def from_settings(cls, settings: Any) -> AuthConfig:
-        """From the JWT fields of ``ecom.settings.Settings`` (read by name: the API does not
+        """From the JWT fields of ``composition.settings.Settings`` (read by name: the API does not
         import the composition root's package)."""
         alg = settings.jwt_algorithm
         common = {

@@ -19,7 +19,7 @@ from api.authentication import AuthConfig, Principal, authenticate
 from api.errors import ApiError
 from commands.context import CommandContext, Idempotency
 
-#: The composition root's container (``ecom.bootstrap.Container``: ``store``, ``pool``,
+#: The composition root's container (``composition.bootstrap.Container``: ``store``, ``pool``,
 #: ``runner``, ``settings``, ...), built by the factory ``api.app.create_app`` is given; typed
 #: loosely here so that ``api`` does not import ``ecom``.
 Container = Any

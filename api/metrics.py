@@ -26,8 +26,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 
-from eventstore.relay import relay_status
-from projections.kafka_consumer import consumer_lag
+from scaleout.consumer import consumer_lag
+from scaleout.relay import relay_status
 
 UNMATCHED = "unmatched"
 

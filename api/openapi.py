@@ -37,8 +37,7 @@ FREE_TEXT = "Text in a free JSON value, bounded by the request body's size"
 
 _ERROR = {"$ref": "#/components/schemas/ErrorResponse"}
 _ANSWERS = {
-    "400": "Malformed request (body not JSON of the expected shape, a malformed header or "
-    "cursor)",
+    "400": "Malformed request (body not JSON of the expected shape, a malformed header or cursor)",
     "401": "Missing or invalid bearer token",
     "403": "The caller's role may not use this endpoint",
     "404": "Unknown resource (or another customer's)",

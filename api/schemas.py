@@ -18,7 +18,6 @@ Sku = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
 LocationCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
 
 
-
 def _whole(value: Any) -> Any:
     """A JSON number with nothing after the point (``3.0``) is an integer, as JSON Schema says;
     anything else is left to the strict check (no ``"3"``, no ``true``, no ``3.5``)."""

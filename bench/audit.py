@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from audit.export import export_events, verify_export
+from audit.verify import verify
 from bench.common import container_on, fresh_database, machine, parser, rate
-from eventstore.audit_verify import verify
-from eventstore.export import export_events, verify_export
 
 
 class Discard(io.RawIOBase):

@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from api import errors
 from api.authentication import AuthConfig, authenticate, mint, verify
 from api.rate_limit import RateLimiter
-from ecom.settings import Settings
+from composition.settings import Settings
 
 SECRET = "bench-" + "s" * 40
 

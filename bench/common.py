@@ -15,9 +15,9 @@ from typing import ClassVar
 import psycopg
 from psycopg.conninfo import make_conninfo
 
+from composition.bootstrap import Container, build
+from composition.settings import Settings
 from domain.events import DomainEvent
-from ecom.bootstrap import Container, build
-from ecom.settings import Settings
 from eventstore.recorded import EventMeta
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -170,7 +170,7 @@ def served(command: list[str], env: dict[str, str], port: int, timeout_s: float 
 def api_server(url: str, port: int, workers: int = 1, **env: str):
     """The real API (``ecom serve``) on a benchmark database, process managers off unless
     ``env`` says otherwise."""
-    command = ["-m", "ecom.cli", "serve", "--port", str(port), "--log-level", "warning"]
+    command = ["-m", "composition.cli", "serve", "--port", str(port), "--log-level", "warning"]
     return served(
         command,
         {

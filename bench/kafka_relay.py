@@ -20,12 +20,12 @@ from confluent_kafka.admin import AdminClient
 from psycopg import Cursor, sql
 
 from bench.common import container_on, fresh_database, machine, meta, parser, rate, tick
-from eventstore.kafka_topics import LIBRDKAFKA_LOG
 from eventstore.recorded import RecordedEvent
-from eventstore.relay import Relay
 from eventstore.store import StreamAppend
 from projections.base import Projection
-from projections.kafka_consumer import KafkaProjector
+from scaleout.consumer import KafkaProjector
+from scaleout.relay import Relay
+from scaleout.topics import LIBRDKAFKA_LOG
 
 
 class Arrivals(Projection):

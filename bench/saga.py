@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         skus = _setup(container)
         env = {**os.environ, "ECOM_DATABASE_URL": url}
         saga = subprocess.Popen(
-            [sys.executable, "-m", "ecom.cli", "processes", "run", "--poll", "0.005"],
+            [sys.executable, "-m", "composition.cli", "processes", "run", "--poll", "0.005"],
             env=env,
             stdout=subprocess.PIPE,
             text=True,

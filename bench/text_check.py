@@ -29,7 +29,7 @@ from fastapi import FastAPI, Request
 from api import errors, gateway, text_hygiene
 from api.authentication import AuthConfig, mint
 from bench.auth import SECRET
-from ecom.settings import Settings
+from composition.settings import Settings
 
 ORDER = {
     "customer_id": str(uuid4()),

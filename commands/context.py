@@ -3,7 +3,7 @@ and the clock a decider reads its "when" from.
 
 A command is stamped when it is decided, by whoever decides it: an HTTP request when it
 arrives, a process manager when it takes up an event (never the triggering event's time). The
-composition root owns the clock (``ecom/bootstrap.py``) and hands it to the process managers;
+composition root owns the clock (``composition/bootstrap.py``) and hands it to the process managers;
 tests pass one they control."""
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ It never reads a read model: it reads the location events of the store after the
 has seen (one indexed query by topic), before each decision that needs it, so a location
 registered before a command was sent is known to that command. When nothing changed the
 refresh is one query that returns no row. One directory per process, owned by the
-composition root (``ecom.bootstrap``); it is safe to share between threads.
+composition root (``composition.bootstrap``); it is safe to share between threads.
 """
 
 from __future__ import annotations

@@ -68,6 +68,7 @@ alerts = logging.getLogger("ecom.alerts")
 #: The cancellation reason of an order whose step was parked (``on_parked``).
 PROCESSING_FAILED = "processing_failed"
 
+
 @dataclass(frozen=True)
 class SagaSettings:
     reservation_ttl: timedelta = timedelta(hours=2)

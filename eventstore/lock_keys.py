@@ -17,7 +17,7 @@ import hashlib
 
 #: Serialises migrations; fixed so that old and new versions starting at once exclude each other.
 MIGRATION = 7_311_001
-#: Serialises the Kafka consumer's read-model DDL (``projections/kafka_consumer.py``).
+#: Serialises the Kafka consumer's read-model DDL (``scaleout/consumer.py``).
 KAFKA_SCHEMA = 7_311_003
 FIXED = {"migration": MIGRATION, "kafka_schema": KAFKA_SCHEMA}
 

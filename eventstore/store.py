@@ -232,9 +232,7 @@ class EventStore:
             result=result,
         )
 
-    def stored_response(
-        self, principal: str, key: str, request_hash: str
-    ) -> StoredResponse | None:
+    def stored_response(self, principal: str, key: str, request_hash: str) -> StoredResponse | None:
         """The first answer kept under this key for this very request, if any."""
         with self.datastore.get_connection() as conn:
             row = conn.execute(

@@ -8,7 +8,7 @@ promised delivery day (the scheduled delivery, else ``PROMISE_DAYS`` after place
 amounts captured and refunded (payment streams are tied to their order by their first event;
 amounts of payment events that come before their order's ``OrderPlaced``, as they may from
 Kafka, are held in ``held_payments`` and added when the order is placed; in a consumer group's
-schema a batch's order rows are locked first, ``kafka_decode.lock_joined_rows``).
+schema a batch's order rows are locked first, ``view_schemas.lock_joined_rows``).
 Event names from areas still being built are matched by stored name, so they count as soon as
 they appear in the log.
 """
@@ -25,7 +25,7 @@ from psycopg import Cursor, sql
 
 from eventstore.recorded import RecordedEvent
 from projections.base import Projection
-from projections.kafka_decode import lock_joined_rows
+from projections.view_schemas import lock_joined_rows
 
 NAME = "analytics_orders"
 PROMISE_DAYS = 5

@@ -17,7 +17,6 @@ from domain.order.events import ORDER_STREAM_EVENTS
 from domain.order.status import StatusFacts, derive_status, fulfillment_status
 from eventstore.recorded import RecordedEvent
 from projections.base import Projection, live_schema
-from projections.kafka_decode import lock_joined_rows
 from projections.payment_streams import DDL as PAYMENT_STREAMS_DDL
 from projections.payment_streams import (
     PAYMENT_TOPICS,
@@ -27,6 +26,7 @@ from projections.payment_streams import (
     payment_status,
 )
 from projections.payment_streams import resolve as resolve_payment_streams
+from projections.view_schemas import lock_joined_rows
 
 NAME = "order_detail"
 ORDER_TOPICS = tuple(e.stored_name() for e in ORDER_STREAM_EVENTS)

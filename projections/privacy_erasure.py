@@ -112,7 +112,7 @@ def sibling_schemas(schema: str) -> Callable[[str], str]:
     (``rk_<group>__privacy_erasure`` → ``rk_<group>__<name>``), else the in-process view."""
     if schema.startswith("rk_") and schema.endswith(KAFKA_SUFFIX):
         group_prefix = schema[: -len("privacy_erasure")]
-        return lambda name: f"{group_prefix}{name}"[:63]  # as kafka_decode.kafka_schema
+        return lambda name: f"{group_prefix}{name}"[:63]  # as view_schemas.kafka_schema
     return live_schema
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ecom.bootstrap import Container, build
-from ecom.settings import Settings
+from composition.bootstrap import Container, build
+from composition.settings import Settings
 
 SERVER_URL = os.environ.get("ECOM_TEST_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -11,13 +11,13 @@ from pydantic import BaseModel
 
 from api.deps import ContainerDep
 from api.schemas import ERRORS, IsoDateTime
+from audit.verify import verify
 from commands.time_travel import jsonable, state_at
 from domain.aggregate import AggregateType
 from domain.ids import inventory_stream, location_stream
 from domain.inventory.state import INVENTORY
 from domain.location.state import LOCATION
 from domain.product.state import PRODUCT
-from eventstore.audit_verify import verify
 
 router = APIRouter(tags=["audit"], responses=ERRORS)
 Key = Annotated[str, Path(pattern=r"^[A-Za-z0-9._-]{1,64}$")]

@@ -105,7 +105,7 @@ def projections(container: ContainerDep):
         for s in container.runner.status()
     ]
     if container.settings.kafka_bootstrap:  # scale-out: relay lag and consumer lag too
-        from projections.kafka_status import kafka_rows
+        from scaleout.status import kafka_rows
 
         out += [ProjectionOut(**row) for row in kafka_rows(container)]
     return out

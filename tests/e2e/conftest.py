@@ -68,7 +68,7 @@ def running_server(database_url: str, **env_extra: str) -> Iterator[str]:
             sys.executable,
             "-m",
             "uvicorn",
-            "ecom.asgi:app",
+            "composition.asgi:app",
             "--factory",
             "--host",
             "127.0.0.1",

@@ -11,7 +11,7 @@ import httpx
 import orjson
 import pytest
 
-from ecom import cli
+from composition import cli
 from tests.e2e.conftest import assert_error, client_for
 from tests.factories import active_product
 

@@ -20,9 +20,9 @@ import orjson
 import psycopg
 import pytest
 
+from composition.bootstrap import build
+from composition.settings import Settings
 from domain.location.events import LocationRegistered
-from ecom.bootstrap import build
-from ecom.settings import Settings
 from eventstore.recorded import EventMeta
 from eventstore.store import StreamAppend
 from tests.e2e.conftest import TEST_SERVER_ENV, assert_error, client_for, running_server
@@ -88,7 +88,7 @@ def parked_for(api, stream: str, timeout_s: float = 20.0) -> dict:
 def ecom(database_url: str, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, **TEST_SERVER_ENV, "ECOM_DATABASE_URL": database_url}
     return subprocess.run(
-        [sys.executable, "-m", "ecom.cli", *args],
+        [sys.executable, "-m", "composition.cli", *args],
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
 

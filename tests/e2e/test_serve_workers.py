@@ -25,7 +25,7 @@ def test_two_workers_serve_one_saga_and_stop_cleanly(database_url, container):
     port = _free_port()
     env = {**os.environ, **TEST_SERVER_ENV, "ECOM_DATABASE_URL": database_url}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ecom.cli", "serve", "--workers", "2", "--port", str(port),
+        [sys.executable, "-m", "composition.cli", "serve", "--workers", "2", "--port", str(port),
          "--log-level", "warning"],
         env=env,
     )  # fmt: skip

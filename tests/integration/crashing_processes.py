@@ -20,8 +20,8 @@ import sys
 from decimal import Decimal
 
 from commands.payment_gateway import GatewayAnswer, PaymentGateway, SandboxGateway
-from ecom.bootstrap import build
-from ecom.settings import Settings
+from composition.bootstrap import build
+from composition.settings import Settings
 from eventstore.store import EventStore
 
 

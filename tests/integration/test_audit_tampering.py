@@ -20,15 +20,15 @@ from pathlib import Path
 import pytest
 from psycopg import sql
 
-from eventstore.audit_chain import GENESIS, link
-from eventstore.audit_verify import verify
-from eventstore.chainer import EventChainer
-from eventstore.checkpoint import (
+from audit.chain import GENESIS, link
+from audit.chainer import EventChainer
+from audit.checkpoint import (
     CheckpointInvalid,
     load_or_create_key,
     read_checkpoint,
     write_checkpoint,
 )
+from audit.verify import verify
 
 N = 12_000
 GAP_EVERY = 7  # positions divisible by 7 are gaps (rolled-back transactions leave such holes)
@@ -290,6 +290,6 @@ def test_a_checkpoint_with_a_forged_signature_is_refused(tmp_path: Path):
     other = load_or_create_key(tmp_path / "other.pem")
     write_checkpoint(path, 10, b"\x01" * 32, other, datetime.now(UTC))
     with pytest.raises(CheckpointInvalid):
-        from eventstore.checkpoint import public_key_of
+        from audit.checkpoint import public_key_of
 
         read_checkpoint(path, trusted_public_key=public_key_of(key))

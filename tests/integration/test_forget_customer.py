@@ -10,12 +10,12 @@ from uuid import uuid4
 
 import pytest
 
+from audit.export import export_events
+from audit.verify import verify
 from commands import customers, orders
 from commands.context import CommandContext
 from domain.order.values import Address, GiftOptions, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
-from eventstore.audit_verify import verify
-from eventstore.export import export_events
 from eventstore.privacy import ERASED
 from projections.order_detail import get_order
 from projections.order_modifications import list_modifications

@@ -51,7 +51,7 @@ class SagaProcess:
         if self.proc is not None and self.proc.poll() is None:
             return  # still running from the previous phase
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ecom.cli", "processes", "run", "--poll", "0.01"],
+            [sys.executable, "-m", "composition.cli", "processes", "run", "--poll", "0.01"],
             env=self.env,
             stdout=subprocess.PIPE,
             text=True,

@@ -18,10 +18,10 @@ from confluent_kafka.admin import AdminClient
 from psycopg import Cursor, sql
 
 from domain.events import DomainEvent
-from eventstore.kafka_topics import LIBRDKAFKA_LOG
 from eventstore.recorded import EventMeta, RecordedEvent
 from eventstore.store import StreamAppend
 from projections.base import Projection
+from scaleout.topics import LIBRDKAFKA_LOG
 
 
 def tansu_binary() -> Path:

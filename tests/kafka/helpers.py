@@ -9,7 +9,7 @@ from collections.abc import Callable
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from psycopg import sql
 
-from eventstore import kafka_topics as kt
+from scaleout import topics as kt
 
 
 def read_topic(bootstrap: str, topic: str, idle_s: float = 3.0, timeout_s: float = 120):
@@ -70,7 +70,7 @@ def topic(prefix: str, stream_type: str) -> str:
 
 
 def spawn_cli(args: list[str], env: dict[str, str]):
-    """``python -m ecom.kafka_cli ARGS`` in a new process (its output kept for failures)."""
+    """``python -m composition.kafka_cli ARGS`` in a new process (its output kept for failures)."""
     import os
     import subprocess
     import sys
@@ -78,7 +78,7 @@ def spawn_cli(args: list[str], env: dict[str, str]):
 
     log = tempfile.NamedTemporaryFile(prefix="ecom-kafka-", suffix=".log", delete=False)
     return subprocess.Popen(
-        [sys.executable, "-m", "ecom.kafka_cli", *args],
+        [sys.executable, "-m", "composition.kafka_cli", *args],
         env={**os.environ, **env},
         stdout=log,
         stderr=subprocess.STDOUT,

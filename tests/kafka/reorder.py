@@ -13,9 +13,9 @@ from confluent_kafka import Message
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from eventstore import kafka_topics as kt
 from projections.base import Projection
-from projections.kafka_consumer import KafkaProjector
+from scaleout import topics as kt
+from scaleout.consumer import KafkaProjector
 
 
 def stored_rows(pool, after: int, upto: int, types: Sequence[str]) -> list[dict]:

@@ -7,10 +7,10 @@ from __future__ import annotations
 import threading
 import time
 
-from eventstore.relay import Relay, relay_status
-from projections.kafka_consumer import KafkaProjector
 from projections.locations import LocationsView
 from projections.runner import ProjectionRunner
+from scaleout.consumer import KafkaProjector
+from scaleout.relay import Relay, relay_status
 from tests.kafka.conftest import Broker, KtCounts, unique, write_pings
 from tests.kafka.helpers import in_thread, table_rows, wait_until
 from tests.kafka.test_projector_group import COLUMNS, write_locations

@@ -10,10 +10,10 @@ import orjson
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from eventstore.relay import Relay
 from eventstore.store import StreamAppend
-from projections import dead_letters
-from projections.kafka_consumer import KafkaProjector
+from scaleout import dead_letters
+from scaleout.consumer import KafkaProjector
+from scaleout.relay import Relay
 from tests.kafka.conftest import KtBogus, KtCounts, KtPinged, meta, unique
 from tests.kafka.helpers import in_thread, table_rows, wait_until
 

@@ -14,11 +14,11 @@ from commands.context import CommandContext
 from domain.order.values import Address, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from eventstore.privacy import ERASED
-from eventstore.relay import Relay
-from projections import dead_letters
-from projections.kafka_consumer import KafkaProjector
 from projections.order_detail import OrderDetailView
 from projections.privacy_erasure import PrivacyErasureView, sibling_schemas
+from scaleout import dead_letters
+from scaleout.consumer import KafkaProjector
+from scaleout.relay import Relay
 from tests.factories import active_product
 from tests.kafka.conftest import unique
 from tests.kafka.helpers import in_thread, wait_until
@@ -70,8 +70,7 @@ def test_a_groups_order_read_model_written_before_a_forget_is_scrubbed(container
 
         # Then the group's order view no longer holds the name; other fields are kept
         wait_until(
-            lambda: _detail(container.pool, schema, order_id)["shipping_address"]["name"]
-            == ERASED,
+            lambda: _detail(container.pool, schema, order_id)["shipping_address"]["name"] == ERASED,
             60,
             "the group's copy scrubbed",
         )

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from psycopg import sql
 
-from eventstore.relay import Relay
 from projections.base import live_schema
-from projections.kafka_consumer import consumer_lag
-from projections.kafka_decode import kafka_schema
 from projections.registry import all_projections
+from projections.view_schemas import kafka_schema
+from scaleout.consumer import consumer_lag
+from scaleout.relay import Relay
 from tests.kafka.conftest import unique
 from tests.kafka.helpers import spawn_cli, wait_until
 from tests.kafka.reorder import compare_views

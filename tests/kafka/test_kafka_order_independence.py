@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from projections.kafka_consumer import KafkaProjector
 from projections.registry import all_projections
+from scaleout.consumer import KafkaProjector
 from tests.kafka.reorder import (
     apply_batches,
     compare_views,

@@ -10,10 +10,10 @@ from types import SimpleNamespace
 
 from api.metrics import ApiMetrics
 from api.routes.operations import projections
-from ecom import kafka_cli
-from eventstore.relay import Relay, relay_status
+from composition import kafka_cli
 from eventstore.store import StreamAppend
-from projections.kafka_consumer import KafkaProjector, consumer_lag
+from scaleout.consumer import KafkaProjector, consumer_lag
+from scaleout.relay import Relay, relay_status
 from tests.kafka.conftest import KtCounts, KtPinged, KtStray, meta, unique, write_pings
 from tests.kafka.helpers import in_thread, table_rows, wait_until
 

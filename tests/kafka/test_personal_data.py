@@ -17,11 +17,11 @@ from commands.context import CommandContext
 from domain.order.values import Address, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from eventstore.privacy import ERASED
-from eventstore.relay import Relay
-from projections import dead_letters
-from projections.kafka_consumer import KafkaProjector
-from projections.kafka_decode import decode
 from projections.order_detail import OrderDetailView
+from scaleout import dead_letters
+from scaleout.consumer import KafkaProjector
+from scaleout.decode import decode
+from scaleout.relay import Relay
 from tests.factories import active_product
 from tests.kafka.conftest import unique
 from tests.kafka.helpers import in_thread, read_topic, topic, wait_until

@@ -7,9 +7,9 @@ import signal
 import uuid
 
 from domain.location.events import LocationDeactivated, LocationRegistered, LocationUpdated
-from eventstore.relay import Relay
 from eventstore.store import StreamAppend
-from projections.kafka_decode import kafka_schema
+from projections.view_schemas import kafka_schema
+from scaleout.relay import Relay
 from tests.kafka.conftest import meta, unique
 from tests.kafka.helpers import in_thread, spawn_cli, table_rows, wait_until
 

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import orjson
 
-from eventstore.relay import Relay, relay_status
+from scaleout.relay import Relay, relay_status
 from tests.kafka.conftest import unique, write_pings
 from tests.kafka.helpers import read_topic, topic
 

@@ -14,7 +14,7 @@ from uuid import UUID
 import orjson
 
 from eventstore.database import make_pool
-from eventstore.relay import Relay, relay_status
+from scaleout.relay import Relay, relay_status
 from tests.kafka.conftest import unique, write_pings
 from tests.kafka.helpers import in_thread, read_topic, topic
 

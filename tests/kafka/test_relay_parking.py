@@ -11,8 +11,8 @@ import orjson
 
 from domain.events import DomainEvent
 from eventstore.follower import RetryPolicy
-from eventstore.relay import Relay, follower_name, relay_status
 from eventstore.store import StreamAppend
+from scaleout.relay import Relay, follower_name, relay_status
 from tests.kafka.conftest import KtPinged, meta, unique
 from tests.kafka.helpers import read_topic, topic
 

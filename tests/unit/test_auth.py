@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from api.authentication import AuthConfig, Principal, authenticate, dev_secret, mint, verify
 from api.errors import ApiError
 from api.rate_limit import RateLimiter
-from ecom.settings import Settings
+from composition.settings import Settings
 
 SECRET = "unit-" + "x" * 40
 HS = AuthConfig("HS256", SECRET, SECRET, leeway_s=5)

@@ -7,8 +7,8 @@ from uuid import uuid4
 import pytest
 
 from api.authentication import AuthConfig, verify
-from ecom.cli import main
-from ecom.settings import Settings
+from composition.cli import main
+from composition.settings import Settings
 
 SECRET = "cli-" + "c" * 40
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from api import errors, gateway
 from api.authentication import AuthConfig, mint
-from ecom.settings import Settings
+from composition.settings import Settings
 
 SECRET = "gateway-" + "k" * 40
 CONFIG = AuthConfig("HS256", SECRET, SECRET)

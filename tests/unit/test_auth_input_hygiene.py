@@ -10,7 +10,7 @@ from api.app import create_app
 from api.openapi import BODY_TEXT, FREE_TEXT
 from api.routes.orders import LineIn, PlaceOrder
 from api.schemas import MoneyIn
-from ecom.bootstrap import build
+from composition.bootstrap import build
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from api.app import create_app
 from api.authentication import ROLES
 from api.authorization import compile_rules, normalize, order_param, rule_for
 from api.routing import flat_routes, route_methods
-from ecom.bootstrap import build
+from composition.bootstrap import build
 
 APP = create_app(build)
 RULES = compile_rules(open_docs=False, open_metrics=False)

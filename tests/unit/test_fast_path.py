@@ -17,7 +17,7 @@ from api import errors, gateway
 from api.authentication import AuthConfig, mint
 from api.errors import ApiError
 from api.fast_path import fast_route, query_params, send_json
-from ecom.settings import Settings
+from composition.settings import Settings
 
 SECRET = "lanes-" + "k" * 40
 CONFIG = AuthConfig("HS256", SECRET, SECRET)

@@ -19,7 +19,7 @@ from psycopg_pool import PoolTimeout
 from api import errors, gateway
 from api.authentication import AuthConfig, mint
 from api.errors import OutageLog, unavailable
-from ecom.settings import Settings
+from composition.settings import Settings
 
 
 def wrapped(outer: type[Exception], inner: Exception) -> Exception:

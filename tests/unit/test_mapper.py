@@ -9,8 +9,8 @@ from uuid import uuid4
 import orjson
 import pytest
 
+from composition.bootstrap import ALL_EVENTS
 from domain.events import DomainEvent
-from ecom.bootstrap import ALL_EVENTS
 from eventstore.mapper import EventMapper, EventRegistry, UnknownEventType
 from eventstore.recorded import EventMeta
 

@@ -19,7 +19,7 @@ from api.errors import ApiError
 from api.openapi import BODY_TEXT, URL_TEXT
 from api.schemas import IsoDate, IsoDateTime, json_safe, whole
 from api.text_hygiene import _BAD_IN_BODY, _BAD_IN_URL
-from ecom.bootstrap import build
+from composition.bootstrap import build
 
 DOC = create_app(build).openapi()
 OPERATIONS = [

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from api import errors, gateway
 from api.authentication import AuthConfig, mint
 from api.request_limits import BODY, MAX_BODY_BYTES
-from ecom.settings import Settings
+from composition.settings import Settings
 
 SECRET = "limits-" + "k" * 40
 BEARER = {"Authorization": f"Bearer {mint(AuthConfig('HS256', SECRET, SECRET), 'ops', 'admin')}"}

@@ -9,6 +9,8 @@ from datetime import timedelta
 from psycopg_pool import ConnectionPool
 
 import migrations
+from audit.chainer import EventChainer
+from audit.checkpoint import audit_key_path, load_or_create_key, mac_key_of
 from commands.context import Clock, system_clock
 from commands.fulfillment_saga import FulfillmentSaga
 from commands.location_directory import LocationDirectory
@@ -16,6 +18,7 @@ from commands.payment_gateway import PaymentGateway, PostgresAnswers, SandboxGat
 from commands.payments import RetryPolicy
 from commands.placement_saga import OrderPlacementSaga, SagaSettings
 from commands.process_manager import ProcessRunner
+from composition.settings import Settings
 from domain.category.events import CATEGORY_EVENTS
 from domain.customer.events import CUSTOMER_EVENTS
 from domain.fulfillment.events import PLAN_EVENTS
@@ -27,9 +30,6 @@ from domain.product.events import PRODUCT_EVENTS
 from domain.product.sku import SKU_EVENTS
 from domain.returns.events import RETURN_EVENTS
 from domain.shipment.events import SHIPMENT_EVENTS
-from ecom.settings import Settings
-from eventstore.chainer import EventChainer
-from eventstore.checkpoint import audit_key_path, load_or_create_key, mac_key_of
 from eventstore.database import make_datastore, make_pool, resolve_database_url
 from eventstore.follower import RetryPolicy as FollowerRetry
 from eventstore.mapper import EventMapper, EventRegistry

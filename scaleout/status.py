@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from eventstore.relay import relay_status
-from projections.kafka_consumer import consumer_lag
+from scaleout.consumer import consumer_lag
+from scaleout.relay import relay_status
 
 
 def kafka_rows(container: Any) -> list[dict[str, Any]]:

@@ -17,7 +17,8 @@ from psycopg_pool import ConnectionPool
 
 from eventstore.mapper import EventMapper
 from projections.base import Projection
-from projections.kafka_decode import PoisonEvent, decode, kafka_schema
+from projections.view_schemas import kafka_schema
+from scaleout.decode import PoisonEvent, decode
 
 
 @dataclass(frozen=True)

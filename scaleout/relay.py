@@ -13,7 +13,7 @@ report shows an offset at or below an acknowledged one, the broker lost acknowle
 The relay then increments its epoch, forgets its topics and offsets, recreates the topics and
 resends from its origin (position 0 unless started with ``start_position``). Every message
 carries the epoch in a header, so consumers notice a replaced log and reread it from its
-beginning (see ``projections.kafka_consumer``).
+beginning (see ``scaleout.consumer``).
 
 No event may stall the relay (``eventstore/follower.py``): an event that cannot be produced
 (its envelope cannot be built, or the producer refuses it: larger than ``message.max.bytes``,
@@ -41,10 +41,10 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from eventstore import kafka_topics as kt
 from eventstore import lock_keys
 from eventstore.follower import RetryPolicy, is_infrastructure
 from eventstore.parking import EventRef, ParkingLot, error_text
+from scaleout import topics as kt
 
 log = logging.getLogger(__name__)
 EVENTS_TABLE = "stored_events"

@@ -1,6 +1,6 @@
 """The Kafka subcommands of ``ecom``: ``relay`` (and ``relay status``), ``project --source kafka``
 and ``project dead-letters list|retry|skip``. ``register(subparsers)`` adds them to the main
-parser; ``python -m ecom.kafka_cli ...`` runs them alone."""
+parser; ``python -m composition.kafka_cli ...`` runs them alone."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from ecom.settings import Settings
+from composition.settings import Settings
 
 
 def _bootstrap(args: argparse.Namespace, settings: Settings) -> str:
@@ -38,8 +38,8 @@ def _print_table(rows: list[tuple[str, ...]]) -> None:
 
 
 def run_relay(args: argparse.Namespace) -> int:
-    from ecom.bootstrap import build
-    from eventstore.relay import Relay
+    from composition.bootstrap import build
+    from scaleout.relay import Relay
 
     settings = Settings.from_env()
     bootstrap = _bootstrap(args, settings)
@@ -62,9 +62,9 @@ def run_relay(args: argparse.Namespace) -> int:
 
 
 def run_relay_status(args: argparse.Namespace) -> int:
-    from ecom.bootstrap import build
-    from eventstore.relay import relay_status
-    from projections.kafka_consumer import consumer_lag
+    from composition.bootstrap import build
+    from scaleout.consumer import consumer_lag
+    from scaleout.relay import relay_status
 
     settings = Settings.from_env()
     container = build(settings)
@@ -107,8 +107,8 @@ def _selected(names: Sequence[str] | None):  # noqa: ANN202
 
 
 def run_project(args: argparse.Namespace) -> int:
-    from ecom.bootstrap import build
-    from projections.kafka_consumer import KafkaProjector
+    from composition.bootstrap import build
+    from scaleout.consumer import KafkaProjector
 
     if args.source != "kafka":
         print("ecom: only --source kafka is supported here", file=sys.stderr)
@@ -135,8 +135,8 @@ def run_project(args: argparse.Namespace) -> int:
 
 
 def run_dead_letters_list(args: argparse.Namespace) -> int:
-    from ecom.bootstrap import build
-    from projections.dead_letters import list_dead_letters
+    from composition.bootstrap import build
+    from scaleout.dead_letters import list_dead_letters
 
     container = build()
     try:
@@ -162,8 +162,8 @@ def run_dead_letters_list(args: argparse.Namespace) -> int:
 
 
 def run_dead_letters_retry(args: argparse.Namespace) -> int:
-    from ecom.bootstrap import build
-    from projections.dead_letters import DeadLetterNotFound, retry
+    from composition.bootstrap import build
+    from scaleout.dead_letters import DeadLetterNotFound, retry
 
     container = build()
     try:
@@ -184,8 +184,8 @@ def run_dead_letters_retry(args: argparse.Namespace) -> int:
 
 
 def run_dead_letters_skip(args: argparse.Namespace) -> int:
-    from ecom.bootstrap import build
-    from projections.dead_letters import DeadLetterNotFound, skip
+    from composition.bootstrap import build
+    from scaleout.dead_letters import DeadLetterNotFound, skip
 
     container = build()
     try:

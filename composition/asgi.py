@@ -1,4 +1,4 @@
-"""The ASGI entry point for uvicorn (``uvicorn ecom.asgi:app --factory``): the API over the
+"""The ASGI entry point for uvicorn (``uvicorn composition.asgi:app --factory``): the API over the
 composition root.
 
 ``ECOM_LOG_LEVEL`` (set by ``ecom serve --log-level``) also sets the per-request access log
@@ -8,7 +8,7 @@ import logging
 import os
 
 from api.app import create_app
-from ecom.bootstrap import build
+from composition.bootstrap import build
 
 
 def app():

@@ -23,8 +23,8 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from audit.chain import GENESIS, link, mac
 from eventstore import lock_keys
-from eventstore.audit_chain import GENESIS, link, mac
 from eventstore.follower import Follower
 
 log = logging.getLogger(__name__)

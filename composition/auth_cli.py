@@ -12,7 +12,7 @@ from pathlib import Path
 from uuid import UUID
 
 from api.authentication import ROLES, AuthConfig, mint
-from ecom.settings import Settings
+from composition.settings import Settings
 
 
 def _token(args: argparse.Namespace) -> int:

@@ -35,12 +35,13 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from eventstore import kafka_topics as kt
 from eventstore.mapper import EventMapper
 from eventstore.recorded import RecordedEvent
-from projections import dead_letters
 from projections.base import Projection
-from projections.kafka_decode import PoisonEvent, decode, kafka_schema
+from projections.view_schemas import kafka_schema
+from scaleout import dead_letters
+from scaleout import topics as kt
+from scaleout.decode import PoisonEvent, decode
 
 log = logging.getLogger(__name__)
 SCHEMA_LOCK_KEY = 7_311_003

@@ -1,6 +1,7 @@
 """The ``ecom`` console command: serve the API, migrate, inspect and rebuild read models, tail
-the event feed. Each subcommand builds the container through ``ecom.bootstrap.build``; ``serve``
-builds nothing itself and leaves that to the app's lifespan in each worker."""
+the event feed. Each subcommand builds the container through
+``composition.bootstrap.build``; ``serve`` builds nothing itself and leaves that to the app's
+lifespan in each worker."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from pathlib import Path
 import orjson
 import psutil
 
-from ecom.settings import Settings
+from composition.settings import Settings
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -45,7 +46,7 @@ def _serve(args: argparse.Namespace) -> int:
     os.environ["ECOM_LOG_LEVEL"] = args.log_level  # the workers' access log follows it
     try:
         uvicorn.run(
-            "ecom.asgi:app",
+            "composition.asgi:app",
             factory=True,
             host=args.host or settings.host,
             port=args.port or settings.port,
@@ -63,7 +64,7 @@ def _background_in_parent(settings: Settings):  # noqa: ANN202 - a Container, im
     once, in this (supervising) process, and not in each worker: every worker would otherwise
     poll every view and manager for the advisory lock that lets only one of them advance it.
     Workers are spawned after this and inherit the environment that turns their own off."""
-    from ecom.bootstrap import build
+    from composition.bootstrap import build
 
     container = build(settings)
     try:
@@ -89,7 +90,7 @@ def _forget_dead_handles(pgdata: Path) -> None:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from ecom.bootstrap import build
+    from composition.bootstrap import build
 
     container = build()
     try:
@@ -101,7 +102,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _projections_status(args: argparse.Namespace) -> int:
-    from ecom.bootstrap import build
+    from composition.bootstrap import build
 
     container = build()
     try:
@@ -127,7 +128,7 @@ def _table(rows: list[tuple[str, ...]]) -> None:
 
 
 def _projections_parked(args: argparse.Namespace) -> int:
-    from ecom.bootstrap import build
+    from composition.bootstrap import build
 
     container = build()
     try:
@@ -168,7 +169,7 @@ def _print_outcome(outcome) -> None:  # noqa: ANN001 - a RetryOutcome
 
 
 def _projections_retry(args: argparse.Namespace) -> int:
-    from ecom.bootstrap import build
+    from composition.bootstrap import build
 
     if (args.id is None) == (args.follower is None):
         print("ecom: give a parked event ID or --follower NAME", file=sys.stderr)
@@ -191,7 +192,7 @@ def _projections_retry(args: argparse.Namespace) -> int:
 
 
 def _projections_skip(args: argparse.Namespace) -> int:
-    from ecom.bootstrap import build
+    from composition.bootstrap import build
 
     container = build()
     try:
@@ -209,7 +210,7 @@ def _projections_skip(args: argparse.Namespace) -> int:
 def _projections_rebuild(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ecom.bootstrap import build
+    from composition.bootstrap import build
 
     container = build()
     try:
@@ -240,7 +241,7 @@ def _projections_rebuild(args: argparse.Namespace) -> int:
 
 
 def _events_tail(args: argparse.Namespace) -> int:
-    from ecom.bootstrap import build
+    from composition.bootstrap import build
 
     container = build()
     store = container.store
@@ -319,16 +320,16 @@ def _parser() -> argparse.ArgumentParser:
     tail.add_argument("--interval", type=float, default=0.5, help="poll interval in seconds")
     tail.set_defaults(func=_events_tail)
 
-    from ecom import kafka_cli  # relay, project --source kafka, dead letters
+    from composition import kafka_cli  # relay, project --source kafka, dead letters
 
     kafka_cli.register(sub)
-    from ecom import audit_cli  # audit verify/checkpoint, events export, customers forget
+    from composition import audit_cli  # audit verify/checkpoint, events export, customers forget
 
     audit_cli.register(sub, events=esub)
-    from ecom import auth_cli  # token: mint a development bearer token
+    from composition import auth_cli  # token: mint a development bearer token
 
     auth_cli.register(sub)
-    from ecom import process_cli  # processes run: only the sagas (crash tests)
+    from composition import process_cli  # processes run: only the sagas (crash tests)
 
     process_cli.register(sub)
     return parser

@@ -20,9 +20,9 @@ from uuid import UUID
 import orjson
 from psycopg_pool import ConnectionPool
 
-from eventstore.audit_chain import GENESIS, ChainRow, walk
-from eventstore.audit_verify import VerifyReport
-from eventstore.checkpoint import Checkpoint
+from audit.chain import GENESIS, ChainRow, walk
+from audit.checkpoint import Checkpoint
+from audit.verify import VerifyReport
 from eventstore.mapper import EventMapper
 
 WINDOW = 5000

@@ -49,7 +49,7 @@ def envelope(row: dict[str, Any]) -> bytes:
     version (readers upcast) and with personal leaves still encrypted (``{"$pd": …}``), never
     decrypted here; ``personal_data_subject`` names the customer whose key opens them (null when
     the event holds none), so readers decrypt with the key ring, or read the erased marker once
-    the customer is forgotten (``projections.kafka_decode``)."""
+    the customer is forgotten (``scaleout.decode``)."""
     body = orjson.loads(row["state"])
     m = body["m"]
     return orjson.dumps(

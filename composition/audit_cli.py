@@ -13,11 +13,11 @@ from uuid import UUID
 
 import orjson
 
-from ecom.settings import Settings
+from composition.settings import Settings
 
 
 def key_file(explicit: str | None) -> Path:
-    from eventstore.checkpoint import audit_key_path
+    from audit.checkpoint import audit_key_path
 
     return Path(explicit) if explicit else audit_key_path(Settings.from_env().data_dir)
 
@@ -27,7 +27,7 @@ def _print(doc: dict) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from eventstore.checkpoint import CheckpointInvalid, read_checkpoint
+    from audit.checkpoint import CheckpointInvalid, read_checkpoint
 
     try:
         cp = read_checkpoint(Path(args.checkpoint), args.public_key) if args.checkpoint else None
@@ -35,12 +35,12 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"ecom: {exc}", file=sys.stderr)
         return 2
     if args.file:
-        from eventstore.export import verify_export
+        from audit.export import verify_export
 
         report = verify_export(Path(args.file), cp)
     else:
-        from ecom.bootstrap import build
-        from eventstore.audit_verify import verify
+        from audit.verify import verify
+        from composition.bootstrap import build
 
         container = build()
         try:
@@ -54,9 +54,9 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _checkpoint(args: argparse.Namespace) -> int:
-    from ecom.bootstrap import build
-    from eventstore.audit_verify import chain_hash_at
-    from eventstore.checkpoint import load_or_create_key, write_checkpoint
+    from audit.checkpoint import load_or_create_key, write_checkpoint
+    from audit.verify import chain_hash_at
+    from composition.bootstrap import build
 
     key = load_or_create_key(key_file(args.key))
     container = build()
@@ -72,8 +72,8 @@ def _checkpoint(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from ecom.bootstrap import build
-    from eventstore.export import export_events, position_range
+    from audit.export import export_events, position_range
+    from composition.bootstrap import build
 
     container = build()
     try:
@@ -106,7 +106,7 @@ def _export(args: argparse.Namespace) -> int:
 def _forget(args: argparse.Namespace) -> int:
     from commands import customers
     from commands.context import CommandContext
-    from ecom.bootstrap import build
+    from composition.bootstrap import build
 
     container = build()
     try:

@@ -9,7 +9,7 @@ import argparse
 import signal
 import threading
 
-from ecom.settings import Settings
+from composition.settings import Settings
 
 
 def register(subparsers) -> None:  # noqa: ANN001 - argparse's private _SubParsersAction
@@ -27,7 +27,7 @@ def register(subparsers) -> None:  # noqa: ANN001 - argparse's private _SubParse
 
 
 def run_processes(args: argparse.Namespace) -> int:
-    from ecom.bootstrap import build
+    from composition.bootstrap import build
 
     container = build(Settings.from_env())
     stop = threading.Event()

@@ -14,8 +14,8 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from eventstore.audit_chain import GENESIS, WalkResult, walk
-from eventstore.checkpoint import Checkpoint
+from audit.chain import GENESIS, WalkResult, walk
+from audit.checkpoint import Checkpoint
 
 FIRST_WINDOW = 256
 MAX_WINDOW = 20_000

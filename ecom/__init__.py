@@ -1,1 +1,0 @@
-"""The program: settings, the composition root and the ``ecom`` console command."""
