@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
@@ -17,7 +18,8 @@ from starlette.concurrency import run_in_threadpool
 from api import text_hygiene
 from api.authentication import AuthConfig, Principal, authenticate
 from api.errors import ApiError
-from commands.context import CommandContext, Idempotency
+from commands.context import CommandContext, Idempotency, Outcome
+from domain.command import Command
 
 #: The composition root's container (``composition.bootstrap.Container``: ``store``, ``pool``,
 #: ``runner``, ``settings``, ...), built by the factory ``api.app.create_app`` is given; typed
@@ -33,6 +35,17 @@ async def get_container(request: Request) -> Container:
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
+
+#: How a route sends its one command: ``dispatch(command, ctx) -> Outcome``
+#: (``commands.dispatcher.Dispatcher.handle``).
+Dispatch = Callable[[Command, CommandContext], Outcome]
+
+
+async def get_dispatch(request: Request) -> Dispatch:
+    return request.app.state.container.dispatcher.handle
+
+
+DispatchDep = Annotated[Dispatch, Depends(get_dispatch)]
 
 
 def auth_config(app) -> AuthConfig:

@@ -7,31 +7,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
 from pydantic_core import PydanticCustomError
 
+# Field types shared with the commands (a body is the command, or the command minus its path
+# fields: ``body_of``).
+from domain.command import Command, whole
+from domain.command import LocationCode as LocationCode
+from domain.command import Sku as Sku
 from domain.money import minor_unit
 
 T = TypeVar("T")
-
-Sku = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
-LocationCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
-
-
-def _whole(value: Any) -> Any:
-    """A JSON number with nothing after the point (``3.0``) is an integer, as JSON Schema says;
-    anything else is left to the strict check (no ``"3"``, no ``true``, no ``3.5``)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-def whole(**bounds: int) -> Any:
-    """An integer as JSON Schema has it (``3`` or ``3.0``, never ``"3"`` or ``true``) within
-    ``bounds`` (``gt``, ``ge``, ``le``, ...). The bounds sit on the integer, inside the check of
-    the number, so the document shows them."""
-    return Annotated[int, Field(strict=True, **bounds), BeforeValidator(_whole)]
-
 
 WholeInt = whole()
 
@@ -87,6 +73,30 @@ class Request(BaseModel):
     """Base for request bodies: unknown fields are refused."""
 
     model_config = ConfigDict(extra="forbid")
+
+    def fields(self) -> dict[str, Any]:
+        """The body's fields as given (nested models kept as they are), to build a command."""
+        return {name: getattr(self, name) for name in type(self).model_fields}
+
+
+C = TypeVar("C", bound=Command)
+
+
+def body_of(command: type[Command], *, path: tuple[str, ...]) -> type[Request]:
+    """The HTTP body of ``command`` when its ``path`` fields come from the URL: the same fields,
+    types, bounds and descriptions, minus those. The route builds the command with
+    ``Command(**path_values, **body.fields())``, so each field is spelled once, in the command."""
+    missing = set(path) - set(command.model_fields)
+    if missing:
+        raise TypeError(f"{command.__name__} has no field {sorted(missing)}")
+    fields: dict[str, Any] = {
+        name: (info.annotation, info)
+        for name, info in command.model_fields.items()
+        if name not in path
+    }
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        f"{command.__name__}Body", __base__=Request, __doc__=command.__doc__, **fields
+    )
 
 
 class MoneyIn(Request):

@@ -19,8 +19,9 @@ from decimal import Decimal
 from uuid import UUID, uuid4
 
 from bench.common import container_on, fresh_database, machine, parser
-from commands import inventory, locations, orders, products
+from commands import locations, orders, products
 from commands.context import CommandContext
+from domain.inventory.commands import ReceiveStock
 from domain.money import Money
 from domain.order.values import Address, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
@@ -43,7 +44,9 @@ def _setup(container) -> list[str]:  # noqa: ANN001
         products.create(container.store, ctx, product_id=product_id, sku=sku, name=sku, price=price)
         products.change_lifecycle(container.store, ctx, product_id, "pending_approval")
         products.change_lifecycle(container.store, ctx, product_id, "active")
-        inventory.receive(container.store, ctx, sku=sku, location="BENCH-WH1", quantity=10**6)
+        container.dispatcher.handle(
+            ReceiveStock(sku=sku, location="BENCH-WH1", quantity=10**6), ctx
+        )
         skus.append(sku)
     return skus
 

@@ -21,7 +21,7 @@ from decimal import Decimal
 from uuid import UUID, uuid5
 
 from commands import fulfillment, inventory, orders, payments, shipments
-from commands.context import CommandContext, CommandResult
+from commands.context import CommandContext, Outcome
 from commands.executor import execute, load
 from commands.payment_gateway import PaymentGateway
 from commands.steps import steps
@@ -45,7 +45,7 @@ def request(
     request_id: UUID,
     reason: str,
     detail: str | None = None,
-) -> CommandResult:
+) -> Outcome:
     def decision(state, _v):  # noqa: ANN001
         events = decide.request_cancellation(
             state, order_id, request_id=request_id, reason=reason, detail=detail, actor=ctx.actor
@@ -76,7 +76,7 @@ def review(
     *,
     approve: bool,
     note: str | None = None,
-) -> CommandResult:
+) -> Outcome:
     order_id = order_of(store, request_id)
     c = orders.get(store, order_id).cancellation
     if approve and c is not None and c.request_id == request_id and c.status == "failed":
@@ -103,7 +103,7 @@ def retry(
     request_id: UUID,
     *,
     note: str | None = None,
-) -> CommandResult:
+) -> Outcome:
     """A ``failed`` request approved again: back to ``approved``, then carried out again."""
 
     def decision(state, _v):  # noqa: ANN001

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from commands.context import CommandContext, CommandResult
+from commands.context import CommandContext, Outcome
 from commands.executor import execute, load
 from commands.products import at_own_stream
 from domain.category.decide import create_category
@@ -36,7 +36,7 @@ def create(
     name: str,
     slug: str,
     parent_id: UUID | None = None,
-) -> CommandResult:
+) -> Outcome:
     parent_exists = parent_id is not None and get(store, parent_id).exists
     result = execute(
         store,

@@ -76,8 +76,9 @@ class CommandContext:
 
 
 @dataclass(frozen=True, slots=True)
-class CommandResult:
-    """What a command returns: the stream it wrote, its new version and last position."""
+class Outcome:
+    """What a command comes to: the stream it wrote, its new version and last position, and
+    ``extra``, the handler's answer (kept with an idempotency key and replayed with it)."""
 
     stream_id: UUID
     version: int

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from commands.context import CommandContext, CommandResult
+from commands.context import CommandContext, Outcome
 from commands.executor import execute
 from domain.customer.decide import forget as decide_forget
 from domain.customer.state import CUSTOMER_PRIVACY
@@ -24,7 +24,7 @@ def forget(
     *,
     customer_id: UUID,
     reason: str = "customer_request",
-) -> CommandResult:
+) -> Outcome:
     keyring.destroy(customer_id)
     return execute(
         store,

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Generic, TypeVar
 from uuid import UUID
 
-from commands.context import CommandContext, CommandResult
+from commands.context import CommandContext, Outcome
 from domain.aggregate import AggregateType
 from domain.errors import ConcurrencyConflict, DomainError, VersionMismatch
 from domain.events import DomainEvent
@@ -67,7 +67,7 @@ def load(store: EventStore, aggregate: AggregateType[S], stream_id: UUID) -> Loa
     return Loaded(state, start, 0, start, snapshot.at)
 
 
-def replay_if_seen(store: EventStore, ctx: CommandContext) -> CommandResult | None:
+def replay_if_seen(store: EventStore, ctx: CommandContext) -> Outcome | None:
     if ctx.idempotency is None:
         return None
     seen = store.find_idempotent_result(
@@ -75,7 +75,7 @@ def replay_if_seen(store: EventStore, ctx: CommandContext) -> CommandResult | No
     )
     if seen is None:
         return None
-    return CommandResult(
+    return Outcome(
         stream_id=seen.stream_id,
         version=seen.version,
         position=seen.position,
@@ -110,7 +110,7 @@ def execute(
     ctx: CommandContext,
     *,
     also: Callable[[S, Sequence[DomainEvent]], Sequence[StreamAppend]] | None = None,
-) -> CommandResult:
+) -> Outcome:
     """Run one command against one stream.
 
     ``decide(state, version)`` returns the new events, or ``(events, extra)`` where ``extra`` is
@@ -147,7 +147,7 @@ def execute(
                     replay = replay_if_seen(store, ctx)
                     if replay is not None:
                         return replay
-            return CommandResult(stream_id, loaded.version, position or 0, extra=extra)
+            return Outcome(stream_id, loaded.version, position or 0, extra=extra)
         # Other streams first, so the aggregate's own last event has the highest position: the
         # position a first answer and an idempotent replay both report.
         appends = list(also(loaded.state, events)) if also is not None else []
@@ -179,5 +179,5 @@ def execute(
         if snapshots.due(aggregate, loaded.version, new_version, loaded.events_read):
             state = aggregate.fold(events, loaded.state)
             snapshots.save(store, aggregate, {stream_id: (new_version, state)})
-        return CommandResult(stream_id, new_version, position, extra=extra)
+        return Outcome(stream_id, new_version, position, extra=extra)
     raise ConcurrencyConflict("Too many concurrent changes to this stream; try again.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from commands import orders
-from commands.context import CommandContext, CommandResult
+from commands.context import CommandContext, Outcome
 from commands.executor import execute, load
 from domain.errors import NotFound
 from domain.fulfillment import decide as plans
@@ -104,7 +104,7 @@ def update(
     status: str | None,
     picked: dict[str, int] | None = None,
     packed: dict[str, int] | None = None,
-) -> CommandResult:
+) -> Outcome:
     """``result.extra["status"]``: the plan's status after the command."""
 
     def also(state: PlanState, events) -> list[StreamAppend]:  # noqa: ANN001

@@ -12,13 +12,15 @@ from datetime import timedelta
 from uuid import UUID, uuid4
 
 from commands import locations, sku_lookup
-from commands.context import CommandContext, CommandResult
+from commands.context import CommandContext, Outcome
 from commands.executor import execute, load
+from commands.write_side import WriteSide
 from domain.errors import InvalidCommand
 from domain.events import DomainEvent
 from domain.ids import inventory_stream
 from domain.inventory import decide as stock
 from domain.inventory import reservations as rsv
+from domain.inventory.commands import AdjustStock, ReceiveStock, SetThresholds, TransferStock
 from domain.inventory.state import INVENTORY, InventoryState
 from domain.location.decide import require_active
 from eventstore.store import EventStore
@@ -51,7 +53,7 @@ def _run(
     sku: str,
     decision: Callable[[InventoryState], list[DomainEvent]],
     **extra: object,
-) -> CommandResult:
+) -> Outcome:
     def step(state: InventoryState, _version: int):
         events = decision(state)
         return events, {"sku": sku, **INVENTORY.fold(events, state).totals(), **extra}
@@ -59,95 +61,37 @@ def _run(
     return execute(store, INVENTORY, inventory_stream(sku), step, ctx)
 
 
-def receive(
-    store: EventStore,
-    ctx: CommandContext,
-    *,
-    sku: str,
-    location: str,
-    quantity: int,
-    reference: str | None = None,
-) -> CommandResult:
-    require_known_sku(store, sku)
-    require_location(store, location)
-    return _run(
-        store,
-        ctx,
-        sku,
-        lambda s: stock.receive_stock(
-            s, sku=sku, location=location, quantity=quantity, reference=reference, now=ctx.now
-        ),
-    )
+def receive(w: WriteSide, c: ReceiveStock, ctx: CommandContext) -> Outcome:
+    require_known_sku(w.store, c.sku)
+    require_location(w.store, c.location)
+    return _run(w.store, ctx, c.sku, lambda s: stock.receive_stock(s, c, ctx.now))
 
 
-def adjust(
-    store: EventStore, ctx: CommandContext, *, sku: str, location: str, delta: int, reason: str
-) -> CommandResult:
-    require_known_sku(store, sku)
-    require_location(store, location)
-    return _run(
-        store,
-        ctx,
-        sku,
-        lambda s: stock.adjust_stock(
-            s, sku=sku, location=location, delta=delta, reason=reason, now=ctx.now
-        ),
-    )
+def adjust(w: WriteSide, c: AdjustStock, ctx: CommandContext) -> Outcome:
+    require_known_sku(w.store, c.sku)
+    require_location(w.store, c.location)
+    return _run(w.store, ctx, c.sku, lambda s: stock.adjust_stock(s, c, ctx.now))
 
 
-def transfer(
-    store: EventStore,
-    ctx: CommandContext,
-    *,
-    sku: str,
-    from_location: str,
-    to_location: str,
-    quantity: int,
-) -> CommandResult:
-    require_known_sku(store, sku)
-    require_location(store, from_location)
-    require_location(store, to_location)
-    return _run(
-        store,
-        ctx,
-        sku,
-        lambda s: stock.transfer_stock(
-            s,
-            sku=sku,
-            from_location=from_location,
-            to_location=to_location,
-            quantity=quantity,
-            now=ctx.now,
-        ),
-    )
+def transfer(w: WriteSide, c: TransferStock, ctx: CommandContext) -> Outcome:
+    require_known_sku(w.store, c.sku)
+    require_location(w.store, c.from_location)
+    require_location(w.store, c.to_location)
+    return _run(w.store, ctx, c.sku, lambda s: stock.transfer_stock(s, c, ctx.now))
 
 
-def set_thresholds(
-    store: EventStore,
-    ctx: CommandContext,
-    *,
-    sku: str,
-    location: str,
-    reorder_point: int,
-    reorder_quantity: int | None = None,
-    max_stock: int | None = None,
-) -> CommandResult:
-    require_known_sku(store, sku)
-    require_location(store, location)
-    return _run(
-        store,
-        ctx,
-        sku,
-        lambda s: stock.set_thresholds(
-            s,
-            sku=sku,
-            location=location,
-            reorder_point=reorder_point,
-            reorder_quantity=reorder_quantity,
-            max_stock=max_stock,
-            now=ctx.now,
-        ),
-    )
+def set_thresholds(w: WriteSide, c: SetThresholds, ctx: CommandContext) -> Outcome:
+    require_known_sku(w.store, c.sku)
+    require_location(w.store, c.location)
+    return _run(w.store, ctx, c.sku, lambda s: stock.set_thresholds(s, c, ctx.now))
+
+
+HANDLERS = {
+    ReceiveStock: receive,
+    AdjustStock: adjust,
+    TransferStock: transfer,
+    SetThresholds: set_thresholds,
+}
 
 
 def reserve(
@@ -161,7 +105,7 @@ def reserve(
     quantity: int,
     reservation_id: UUID | None = None,
     ttl: timedelta | None = RESERVATION_TTL,
-) -> CommandResult:
+) -> Outcome:
     """Hold units for an order line; ``ttl=None`` reserves without expiry. The new
     reservation's id is in ``result.extra["reservation_id"]``."""
     require_known_sku(store, sku)
@@ -205,7 +149,7 @@ def release(
     sku: str,
     reservation_id: UUID | str,
     reason: str = "released",
-) -> CommandResult:
+) -> Outcome:
     return _run(
         store,
         ctx,
@@ -227,7 +171,7 @@ def expire(store: EventStore, ctx: CommandContext, *, sku: str, reservation_id: 
     )
 
 
-def expire_due(store: EventStore, ctx: CommandContext, *, sku: str) -> CommandResult:
+def expire_due(store: EventStore, ctx: CommandContext, *, sku: str) -> Outcome:
     """The sweep's command: record every reservation of the SKU that is past its expiry."""
     return _run(store, ctx, sku, lambda s: rsv.expire_due_reservations(s, sku=sku, now=ctx.now))
 
@@ -240,7 +184,7 @@ def commit(
     reservation_id: UUID | str,
     shipment_id: UUID,
     quantity: int | None = None,
-) -> CommandResult:
+) -> Outcome:
     return _run(
         store,
         ctx,

@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID, uuid5
 
 from commands import fulfillment, inventory, orders, payments
-from commands.context import CommandContext, CommandResult
+from commands.context import CommandContext, Outcome
 from commands.executor import execute
 from commands.location_directory import LocationDirectory
 from commands.payment_gateway import PaymentGateway
@@ -90,7 +90,7 @@ def edit(
     line_id: str | None = None,
     sku: str | None = None,
     quantity: int | None = None,
-) -> CommandResult:
+) -> Outcome:
     state = decide.require_editable(orders.get(store, order_id), order_id)
     step = steps(ctx, f"edit:{edit_id}", correlation_id=str(order_id))
     lines = decide.current_lines(state)

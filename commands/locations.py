@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from commands.context import CommandContext, CommandResult
+from commands.context import CommandContext, Outcome
 from commands.executor import execute, load
 from domain.ids import location_stream
 from domain.location.decide import deactivate_location, register_location
@@ -19,7 +19,7 @@ def register(
     name: str,
     type: LocationType,
     priority: int,
-) -> CommandResult:
+) -> Outcome:
     return execute(
         store,
         LOCATION,
@@ -29,7 +29,7 @@ def register(
     )
 
 
-def deactivate(store: EventStore, ctx: CommandContext, *, code: str, reason: str) -> CommandResult:
+def deactivate(store: EventStore, ctx: CommandContext, *, code: str, reason: str) -> Outcome:
     return execute(
         store,
         LOCATION,

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from commands.context import CommandContext, CommandResult
+from commands.context import CommandContext, Outcome
 from commands.executor import execute, idempotency_record, load, replay_if_seen
 from commands.products import prices_for_order
 from commands.time_travel import events_until
@@ -50,7 +50,7 @@ def _claimed_order(store: EventStore, channel: str, channel_order_id: str) -> UU
     return events[0].to_domain().order_id if events else None  # type: ignore[attr-defined]
 
 
-def _existing(store: EventStore, order_id: UUID) -> CommandResult:
+def _existing(store: EventStore, order_id: UUID) -> Outcome:
     loaded = load(store, ORDER, order_id)
     position = store.position_of(order_id, loaded.version) or 0
     extra = {
@@ -59,7 +59,7 @@ def _existing(store: EventStore, order_id: UUID) -> CommandResult:
         "status": loaded.state.status,
         "existing": True,
     }
-    return CommandResult(order_id, loaded.version, position, replayed=True, extra=extra)
+    return Outcome(order_id, loaded.version, position, replayed=True, extra=extra)
 
 
 def place(
@@ -80,7 +80,7 @@ def place(
     priority: Priority = "normal",
     gift: GiftOptions | None = None,
     scheduled_delivery: date | None = None,
-) -> CommandResult:
+) -> Outcome:
     """Place an order. ``result.extra`` holds ``id``, ``number``, ``status`` (``pending``, or
     the existing channel order's) and ``existing``."""
     replay = replay_if_seen(store, ctx)
@@ -149,7 +149,7 @@ def _append_new(
     order_id: UUID,
     decision: Callable[[OrderState, int], tuple[Sequence[DomainEvent], dict]],
     also: Callable[[OrderState, Sequence[DomainEvent]], list[StreamAppend]],
-) -> CommandResult | None:
+) -> Outcome | None:
     """The first write to an order stream whose id the caller has just made up: decided on
     the empty state without reading the stream, appended at expected version 0 (with the
     idempotency record, as ``execute`` writes it). None when that does not hold (the stream
@@ -169,7 +169,7 @@ def _append_new(
         position = store.append(appends, ctx.meta(), record)
     except (ConcurrencyConflict, IdempotencyKeyTaken):
         return None
-    return CommandResult(order_id, len(events), position, extra=extra)
+    return Outcome(order_id, len(events), position, extra=extra)
 
 
 def modify(
@@ -182,7 +182,7 @@ def modify(
     priority: Priority | None = None,
     gift: GiftOptions | None = None,
     scheduled_delivery: date | None = None,
-) -> CommandResult:
+) -> Outcome:
     return execute(
         store,
         ORDER,
@@ -211,7 +211,7 @@ def add_note(
     text: str,
     kind: NoteKind = "internal",
     visible_to_customer: bool = False,
-) -> CommandResult:
+) -> Outcome:
     return execute(
         store,
         ORDER,
@@ -237,7 +237,7 @@ def edit_note(
     note_id: UUID,
     text: str | None = None,
     visible_to_customer: bool | None = None,
-) -> CommandResult:
+) -> Outcome:
     return execute(
         store,
         ORDER,
@@ -256,7 +256,7 @@ def edit_note(
 
 def delete_note(
     store: EventStore, ctx: CommandContext, order_id: UUID, *, note_id: UUID
-) -> CommandResult:
+) -> Outcome:
     return execute(
         store,
         ORDER,
@@ -266,7 +266,7 @@ def delete_note(
     )
 
 
-def add_tag(store: EventStore, ctx: CommandContext, order_id: UUID, *, tag: str) -> CommandResult:
+def add_tag(store: EventStore, ctx: CommandContext, order_id: UUID, *, tag: str) -> Outcome:
     return execute(
         store,
         ORDER,
@@ -276,9 +276,7 @@ def add_tag(store: EventStore, ctx: CommandContext, order_id: UUID, *, tag: str)
     )
 
 
-def remove_tag(
-    store: EventStore, ctx: CommandContext, order_id: UUID, *, tag: str
-) -> CommandResult:
+def remove_tag(store: EventStore, ctx: CommandContext, order_id: UUID, *, tag: str) -> Outcome:
     return execute(
         store,
         ORDER,
@@ -296,7 +294,7 @@ def add_timeline_entry(
     entry_type: str,
     description: str,
     metadata: dict[str, Any] | None = None,
-) -> CommandResult:
+) -> Outcome:
     return execute(
         store,
         ORDER,
@@ -315,7 +313,7 @@ def add_timeline_entry(
 
 def confirm(
     store: EventStore, ctx: CommandContext, order_id: UUID, *, allocations: list[dict[str, Any]]
-) -> CommandResult:
+) -> Outcome:
     """From the placement saga: every line reserved and the payment authorized."""
     return execute(
         store,
@@ -328,7 +326,7 @@ def confirm(
     )
 
 
-def cancel(store: EventStore, ctx: CommandContext, order_id: UUID, *, reason: str) -> CommandResult:
+def cancel(store: EventStore, ctx: CommandContext, order_id: UUID, *, reason: str) -> Outcome:
     """From the saga (out of stock, payment declined, reservation expired) or an approval."""
     return execute(
         store,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from uuid import UUID
 
-from commands.context import CommandContext, CommandResult
+from commands.context import CommandContext, Outcome
 from commands.executor import execute, load
 from commands.payment_gateway import (
     GatewayAnswer,
@@ -112,7 +112,7 @@ def authorize(
     currency: str,
     token: str,
     retry: RetryPolicy = RetryPolicy(),
-) -> CommandResult:
+) -> Outcome:
     """Authorize ``amount`` (see ``ask_authorization``) and record the answer.
     ``extra["approved"]`` says which."""
     key = authorization_key(ctx, order_id)
@@ -146,7 +146,7 @@ def void(
     order_id: UUID,
     reason: str,
     retry: RetryPolicy = RetryPolicy(),
-) -> CommandResult:
+) -> Outcome:
     """Release the uncaptured rest; transient gateway errors retry with the same key, and a
     gateway that keeps failing raises ``GatewayUnavailable`` with nothing written."""
     state = get(store, order_id)
@@ -177,7 +177,7 @@ def capture(
     capture_id: UUID,
     amount: Decimal,
     shipment_id: UUID | None = None,
-) -> CommandResult | None:
+) -> Outcome | None:
     """Capture up to ``amount`` (never above what is still capturable); ``None`` when there
     is nothing to capture. The gateway key is the capture id, so a retry charges once."""
     state = get(store, order_id)
@@ -212,7 +212,7 @@ def refund(
     amount: Decimal,
     reason: str,
     retry: RetryPolicy = RetryPolicy(),
-) -> CommandResult:
+) -> Outcome:
     """Put the refund in flight (within captured − refunded − in flight), ask the gateway under
     the refund's key, then record what it answered. Every step repeats safely.
 

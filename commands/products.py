@@ -13,7 +13,7 @@ from uuid import UUID
 from weakref import WeakKeyDictionary
 
 from commands import sku_lookup
-from commands.context import CommandContext, CommandResult
+from commands.context import CommandContext, Outcome
 from commands.executor import execute, load
 from commands.unit_of_work import StateCache
 from domain.category.state import CATEGORY
@@ -51,7 +51,7 @@ def _claims(store: EventStore, product_id: UUID):
     return also
 
 
-def at_own_stream(store: EventStore, result: CommandResult) -> CommandResult:
+def at_own_stream(store: EventStore, result: Outcome) -> Outcome:
     """Report the position of the aggregate's own last event, not of a claim written with it,
     so a first answer and its idempotent replay (which only knows the stream) are equal."""
     if result.replayed or result.version == 0:
@@ -79,7 +79,7 @@ def create(
     category_ids: Sequence[UUID] = (),
     attributes: Mapping[str, Any] | None = None,
     variants: Sequence[NewVariant] = (),
-) -> CommandResult:
+) -> Outcome:
     _require_categories(store, category_ids)
     result = execute(
         store,
@@ -115,7 +115,7 @@ def _on_product(store: EventStore, ctx: CommandContext, product_id: UUID, decisi
 
 def update_details(
     store: EventStore, ctx: CommandContext, product_id: UUID, changes: Mapping[str, Any]
-) -> CommandResult:
+) -> Outcome:
     return _on_product(store, ctx, product_id, lambda s: decide.update_details(s, changes))
 
 
@@ -126,7 +126,7 @@ def change_price(
     price: Money,
     reason: str,
     change_type: str = "manual",
-) -> CommandResult:
+) -> Outcome:
     return _on_product(
         store, ctx, product_id, lambda s: decide.change_price(s, price, reason, change_type)
     )
@@ -134,7 +134,7 @@ def change_price(
 
 def add_variant(
     store: EventStore, ctx: CommandContext, product_id: UUID, variant: NewVariant
-) -> CommandResult:
+) -> Outcome:
     result = _on_product(
         store,
         ctx,
@@ -147,26 +147,26 @@ def add_variant(
 
 def deactivate_variant(
     store: EventStore, ctx: CommandContext, product_id: UUID, sku: str, reason: str | None = None
-) -> CommandResult:
+) -> Outcome:
     return _on_product(store, ctx, product_id, lambda s: decide.deactivate_variant(s, sku, reason))
 
 
 def set_master_variant(
     store: EventStore, ctx: CommandContext, product_id: UUID, sku: str
-) -> CommandResult:
+) -> Outcome:
     return _on_product(store, ctx, product_id, lambda s: decide.set_master_variant(s, sku))
 
 
 def assign_category(
     store: EventStore, ctx: CommandContext, product_id: UUID, category_id: UUID
-) -> CommandResult:
+) -> Outcome:
     _require_categories(store, [category_id])
     return _on_product(store, ctx, product_id, lambda s: decide.assign_category(s, category_id))
 
 
 def unassign_category(
     store: EventStore, ctx: CommandContext, product_id: UUID, category_id: UUID
-) -> CommandResult:
+) -> Outcome:
     return _on_product(store, ctx, product_id, lambda s: decide.unassign_category(s, category_id))
 
 
@@ -176,7 +176,7 @@ def change_lifecycle(
     product_id: UUID,
     status: str,
     reason: str | None = None,
-) -> CommandResult:
+) -> Outcome:
     return _on_product(store, ctx, product_id, lambda s: decide.change_lifecycle(s, status, reason))
 
 

@@ -16,12 +16,15 @@ from decimal import Decimal
 from uuid import UUID, uuid5
 
 from commands import inventory, orders, payments
-from commands.context import CommandContext, CommandResult
+from commands.context import CommandContext, Outcome
 from commands.executor import execute, load
+from commands.location_directory import LocationDirectory
 from commands.payment_gateway import PaymentGateway
 from commands.steps import steps
+from commands.write_side import WriteSide
 from domain.errors import InvalidCommand
 from domain.events import DomainEvent
+from domain.inventory.commands import ReceiveStock
 from domain.order import fulfillment as order_decide
 from domain.order.events import LinesDelivered
 from domain.order.state import ORDER
@@ -42,7 +45,7 @@ def request(
     return_id: UUID,
     lines: Sequence[LineQuantity],
     reason: str,
-) -> CommandResult:
+) -> Outcome:
     if not reason.strip():
         raise InvalidCommand("A return needs a reason.", code="reason_required")
     delivered = deliveries(store, order_id)
@@ -93,7 +96,7 @@ def receive(
     *,
     restock: bool,
     location: str | None = None,
-) -> CommandResult:
+) -> Outcome:
     """Receive, restock if asked, record ``LinesReturned``, refund; each step once. Restock
     without ``location``: each unit goes back where it shipped from."""
     parts: list[RestockPart] = []
@@ -147,23 +150,20 @@ def _restocks(ret: ReturnState) -> list[tuple[str, str, int, str]]:
 
 def settle(
     store: EventStore, gateway: PaymentGateway, ctx: CommandContext, return_id: UUID
-) -> CommandResult:
+) -> Outcome:
     ret, _ = get(store, return_id)
     assert ret.order_id is not None
     order_id = ret.order_id
     step = steps(ctx, f"return:{return_id}", correlation_id=str(order_id))
     order = orders.get(store, order_id)
+    write = WriteSide(store, gateway, LocationDirectory(store))  # the restocks use the store only
     for line_id, location, quantity, key in _restocks(ret):
         line = order.line(line_id)
         assert line is not None
-        inventory.receive(
-            store,
-            step(f"restock:{key}"),
-            sku=line.sku,
-            location=location,
-            quantity=quantity,
-            reference=f"return:{return_id}",
+        restocked = ReceiveStock(
+            sku=line.sku, location=location, quantity=quantity, reference=f"return:{return_id}"
         )
+        inventory.receive(write, restocked, step(f"restock:{key}"))
     execute(
         store,
         ORDER,
@@ -212,13 +212,13 @@ def settle(
 
 def reject(
     store: EventStore, ctx: CommandContext, return_id: UUID, *, note: str | None = None
-) -> CommandResult:
+) -> Outcome:
     return _close(store, ctx, return_id, lambda s: decide.reject(s, return_id, note=note))
 
 
 def cancel(
     store: EventStore, ctx: CommandContext, return_id: UUID, *, note: str | None = None
-) -> CommandResult:
+) -> Outcome:
     """CancelReturn (``requested → cancelled``): the units may be asked back again."""
     return _close(store, ctx, return_id, lambda s: decide.cancel(s, return_id, note=note))
 
@@ -228,7 +228,7 @@ def _close(
     ctx: CommandContext,
     return_id: UUID,
     decision: Callable[[ReturnState], list[DomainEvent]],
-) -> CommandResult:
+) -> Outcome:
     """Reject or cancel the return, and free its units on the order in the same append."""
     ret, _ = get(store, return_id)
     assert ret.order_id is not None

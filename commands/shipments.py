@@ -16,7 +16,7 @@ from datetime import datetime
 from uuid import UUID, uuid5
 
 from commands import fulfillment, inventory, orders, payments
-from commands.context import CommandContext, CommandResult
+from commands.context import CommandContext, Outcome
 from commands.executor import execute, load
 from commands.payment_gateway import PaymentGateway
 from commands.steps import steps
@@ -42,7 +42,7 @@ def open_shipment(
     lines: Sequence[LineQuantity],
     carrier: str | None = None,
     tracking_number: str | None = None,
-) -> CommandResult:
+) -> Outcome:
     """``result.extra`` holds ``id``, ``number`` and ``carrier``; without a carrier, the best
     of the carrier table is chosen (``domain.shipment.carriers``)."""
     chosen = carrier or carriers.choose().name
@@ -122,7 +122,7 @@ def track(
     location: str | None = None,
     note: str | None = None,
     tracking_number: str | None = None,
-) -> CommandResult:
+) -> Outcome:
     """``result.extra["status"]``: the shipment's status after the event."""
 
     def decision(state: ShipmentState, _v: int):
@@ -159,7 +159,7 @@ def attempt(
     outcome: shipment_events.AttemptOutcome,
     failure_reason: str | None = None,
     next_attempt_at: datetime | None = None,
-) -> CommandResult:
+) -> Outcome:
     """``result.extra``: the ``attempt`` number and the shipment's ``status`` after it."""
 
     def decision(state: ShipmentState, _v: int):
@@ -188,7 +188,7 @@ def attempt(
     return _at_head(store, result)
 
 
-def _at_head(store: EventStore, result: CommandResult) -> CommandResult:
+def _at_head(store: EventStore, result: Outcome) -> Outcome:
     """The result with a position at or after every step the follow-up wrote."""
     return dataclasses.replace(result, position=max(result.position, store.head()))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID, uuid4
 
-from commands.context import CommandContext, CommandResult
+from commands.context import CommandContext, Outcome
 from commands.executor import execute
 from domain.errors import Conflict
 from domain.order import fulfillment as decide
@@ -25,7 +25,7 @@ def split(
     *,
     reason: str,
     parts: Sequence[tuple[str, Sequence[LineQuantity]]],
-) -> CommandResult:
+) -> Outcome:
     """``result.extra["children"]`` lists ``{id, number, location}`` per part."""
     children: list[tuple[UUID, int]] = []
     pending: dict[str, list] = {}

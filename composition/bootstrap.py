@@ -12,12 +12,14 @@ import migrations
 from audit.chainer import EventChainer
 from audit.checkpoint import audit_key_path, load_or_create_key, mac_key_of
 from commands.context import Clock, system_clock
+from commands.dispatcher import Dispatcher
 from commands.fulfillment_saga import FulfillmentSaga
 from commands.location_directory import LocationDirectory
 from commands.payment_gateway import PaymentGateway, PostgresAnswers, SandboxGateway
 from commands.payments import RetryPolicy
 from commands.placement_saga import OrderPlacementSaga, SagaSettings
 from commands.process_manager import ProcessRunner
+from commands.write_side import WriteSide
 from composition.settings import Settings
 from domain.category.events import CATEGORY_EVENTS
 from domain.customer.events import CUSTOMER_EVENTS
@@ -68,6 +70,8 @@ class Container:
     #: The write side's locations (code → priority, active), from the Location streams.
     locations: LocationDirectory
     parking: ParkingLot  # events the followers of the log parked (eventstore/parking.py)
+    #: Every command goes through it (``commands/dispatcher.py``), against the write side.
+    dispatcher: Dispatcher
     chainer: EventChainer | None = None  # extends the audit hash chain
     keyring: KeyRing | None = None  # per-customer keys for personal data
     clock: Clock = system_clock  # what the process managers stamp their decisions with
@@ -123,6 +127,7 @@ def build(
     )
     gateway = SandboxGateway(slow_delay_s=settings.payment_timeout_s, memory=PostgresAnswers(pool))
     locations = LocationDirectory(store)
+    write = WriteSide(store=store, gateway=gateway, locations=locations)
     saga = OrderPlacementSaga(
         store,
         pool,
@@ -142,6 +147,7 @@ def build(
         runner=runner,
         gateway=gateway,
         locations=locations,
+        dispatcher=Dispatcher(write),
         chainer=EventChainer(
             pool, mac_key=mac_key_of(load_or_create_key(audit_key_path(settings.data_dir)))
         ),

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 from uuid import UUID, uuid4
+from weakref import WeakKeyDictionary
 
 from commands import products
-from commands.context import CommandContext
+from commands.context import CommandContext, Outcome
+from commands.dispatcher import Dispatcher
+from commands.location_directory import LocationDirectory
+from commands.payment_gateway import SandboxGateway
+from commands.write_side import WriteSide
+from domain.command import Command
 from domain.money import Money
+from eventstore.store import EventStore
 
 
 def new_sku(prefix: str = "SKU") -> str:
@@ -33,3 +41,20 @@ def active_product(
     products.change_lifecycle(container.store, ctx, product_id, "pending_approval")
     products.change_lifecycle(container.store, ctx, product_id, "active")
     return product_id, sku
+
+
+_DISPATCHERS: WeakKeyDictionary[EventStore, Dispatcher] = WeakKeyDictionary()
+
+
+def send(where: Any, command: Command, ctx: CommandContext) -> Outcome:
+    """Send ``command`` through the dispatcher of ``where``: the tests' container (its own
+    dispatcher), or a bare store (a dispatcher over it with the sandbox gateway)."""
+    dispatcher = getattr(where, "dispatcher", None)
+    if dispatcher is None:
+        dispatcher = _DISPATCHERS.get(where)
+        if dispatcher is None:
+            write = WriteSide(
+                store=where, gateway=SandboxGateway(), locations=LocationDirectory(where)
+            )
+            dispatcher = _DISPATCHERS[where] = Dispatcher(write)
+    return dispatcher.handle(command, ctx)

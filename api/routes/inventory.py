@@ -10,44 +10,24 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from api.deps import ContainerDep, ContextDep, read_model
+from api.deps import ContainerDep, ContextDep, DispatchDep, read_model
 from api.errors import ApiError
 from api.pagination import decode_cursor, encode_cursor
-from api.schemas import ERRORS, LocationCode, Page, Request, whole
-from commands import inventory
-from commands.context import CommandResult
+from api.schemas import ERRORS, Page, body_of
+from commands.context import Outcome
+from domain.inventory.commands import AdjustStock, ReceiveStock, SetThresholds, TransferStock
 from projections import inventory_levels, inventory_movements, skus
 
 router = APIRouter(tags=["inventory"], responses=ERRORS)
 
 SkuPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
-Quantity = whole(gt=0, le=1_000_000_000)
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 
-class ReceiveStock(Request):
-    location: LocationCode
-    quantity: Quantity
-    reference: Annotated[str | None, Field(min_length=1, max_length=200)] = None
-
-
-class AdjustStock(Request):
-    location: LocationCode
-    delta: whole(ge=-1_000_000_000, le=1_000_000_000)
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
-
-
-class TransferStock(Request):
-    from_location: LocationCode
-    to_location: LocationCode
-    quantity: Quantity
-
-
-class SetThresholds(Request):
-    location: LocationCode
-    reorder_point: whole(ge=0, le=1_000_000_000)
-    reorder_quantity: Quantity | None = None
-    max_stock: Quantity | None = None
+ReceiveStockBody = body_of(ReceiveStock, path=("sku",))
+AdjustStockBody = body_of(AdjustStock, path=("sku",))
+TransferStockBody = body_of(TransferStock, path=("sku",))
+SetThresholdsBody = body_of(SetThresholds, path=("sku",))
 
 
 class InventoryAck(BaseModel):
@@ -98,7 +78,7 @@ class Movement(BaseModel):
     occurred_at: datetime
 
 
-def _ack(result: CommandResult, response: Response) -> InventoryAck:
+def _ack(result: Outcome, response: Response) -> InventoryAck:
     response.headers["ETag"] = f'"{result.version}"'
     x = result.extra
     return InventoryAck(
@@ -117,58 +97,38 @@ def _not_found(sku: str) -> ApiError:
 
 @router.post("/inventory/{sku}/receipts", response_model=InventoryAck)
 def receive_stock(
-    sku: SkuPath, body: ReceiveStock, container: ContainerDep, ctx: ContextDep, response: Response
+    sku: SkuPath, body: ReceiveStockBody, dispatch: DispatchDep, ctx: ContextDep, response: Response
 ):
-    result = inventory.receive(
-        container.store,
-        ctx,
-        sku=sku,
-        location=body.location,
-        quantity=body.quantity,
-        reference=body.reference,
-    )
-    return _ack(result, response)
+    return _ack(dispatch(ReceiveStock(sku=sku, **body.fields()), ctx), response)
 
 
 @router.post("/inventory/{sku}/adjustments", response_model=InventoryAck)
 def adjust_stock(
-    sku: SkuPath, body: AdjustStock, container: ContainerDep, ctx: ContextDep, response: Response
+    sku: SkuPath, body: AdjustStockBody, dispatch: DispatchDep, ctx: ContextDep, response: Response
 ):
-    result = inventory.adjust(
-        container.store, ctx, sku=sku, location=body.location, delta=body.delta, reason=body.reason
-    )
-    return _ack(result, response)
+    return _ack(dispatch(AdjustStock(sku=sku, **body.fields()), ctx), response)
 
 
 @router.post("/inventory/{sku}/transfers", response_model=InventoryAck)
 def transfer_stock(
-    sku: SkuPath, body: TransferStock, container: ContainerDep, ctx: ContextDep, response: Response
+    sku: SkuPath,
+    body: TransferStockBody,
+    dispatch: DispatchDep,
+    ctx: ContextDep,
+    response: Response,
 ):
-    result = inventory.transfer(
-        container.store,
-        ctx,
-        sku=sku,
-        from_location=body.from_location,
-        to_location=body.to_location,
-        quantity=body.quantity,
-    )
-    return _ack(result, response)
+    return _ack(dispatch(TransferStock(sku=sku, **body.fields()), ctx), response)
 
 
 @router.put("/inventory/{sku}/thresholds", response_model=InventoryAck)
 def set_thresholds(
-    sku: SkuPath, body: SetThresholds, container: ContainerDep, ctx: ContextDep, response: Response
+    sku: SkuPath,
+    body: SetThresholdsBody,
+    dispatch: DispatchDep,
+    ctx: ContextDep,
+    response: Response,
 ):
-    result = inventory.set_thresholds(
-        container.store,
-        ctx,
-        sku=sku,
-        location=body.location,
-        reorder_point=body.reorder_point,
-        reorder_quantity=body.reorder_quantity,
-        max_stock=body.max_stock,
-    )
-    return _ack(result, response)
+    return _ack(dispatch(SetThresholds(sku=sku, **body.fields()), ctx), response)
 
 
 @router.get(

@@ -20,7 +20,7 @@ from api.errors import ApiError
 from api.pagination import decode_cursor, encode_cursor
 from api.schemas import ERRORS, MoneyIn, MoneyOut, Page, Request, Sku, json_safe
 from commands import products
-from commands.context import CommandResult
+from commands.context import Outcome
 from domain.errors import NotFound
 from domain.money import Money
 from domain.product.decide import NewVariant
@@ -136,7 +136,7 @@ def money(m: MoneyIn | None) -> Money | None:
     return None if m is None else Money.of(Decimal(m.amount), m.currency)
 
 
-def ack(result: CommandResult) -> CommandAck:
+def ack(result: Outcome) -> CommandAck:
     return CommandAck(id=str(result.stream_id), version=result.version, position=result.position)
 
 

@@ -1,6 +1,7 @@
 """Decisions that move stock: receive, adjust, transfer, and set a location's thresholds.
 
-Each takes the state, the clock and the command's fields, and returns the events to record."""
+Each takes the state, the command (``commands.py``) and the clock, and returns the events to
+record."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime
 
 from domain.errors import InsufficientStock, InvalidCommand
 from domain.events import DomainEvent
+from domain.inventory.commands import AdjustStock, ReceiveStock, SetThresholds, TransferStock
 from domain.inventory.events import StockAdjusted, StockReceived, StockTransferred, ThresholdsSet
 from domain.inventory.rules import decide, require_positive
 from domain.inventory.state import InventoryState, Thresholds
@@ -23,24 +25,12 @@ def _shortfall(location: str, requested: int, available: int, what: str) -> Insu
     )
 
 
-def receive_stock(
-    state: InventoryState,
-    *,
-    sku: str,
-    location: str,
-    quantity: int,
-    reference: str | None = None,
-    now: datetime,
-) -> list[DomainEvent]:
-    require_positive(quantity)
-    return decide(
-        state,
-        sku,
-        now,
-        lambda s: [
-            StockReceived(sku=sku, location=location, quantity=quantity, reference=reference)
-        ],
+def receive_stock(state: InventoryState, c: ReceiveStock, now: datetime) -> list[DomainEvent]:
+    require_positive(c.quantity)
+    received = StockReceived(
+        sku=c.sku, location=c.location, quantity=c.quantity, reference=c.reference
     )
+    return decide(state, c.sku, now, lambda s: [received])
 
 
 def movement_type(delta: int, reason: str) -> str:
@@ -50,9 +40,8 @@ def movement_type(delta: int, reason: str) -> str:
     return reason.strip().lower()
 
 
-def adjust_stock(
-    state: InventoryState, *, sku: str, location: str, delta: int, reason: str, now: datetime
-) -> list[DomainEvent]:
+def adjust_stock(state: InventoryState, c: AdjustStock, now: datetime) -> list[DomainEvent]:
+    sku, location, delta, reason = c.sku, c.location, c.delta, c.reason
     if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
         raise InvalidCommand("The delta must be a non-zero whole number.", code="invalid_delta")
     if not reason or not reason.strip():
@@ -81,15 +70,8 @@ def adjust_stock(
     return decide(state, sku, now, command)
 
 
-def transfer_stock(
-    state: InventoryState,
-    *,
-    sku: str,
-    from_location: str,
-    to_location: str,
-    quantity: int,
-    now: datetime,
-) -> list[DomainEvent]:
+def transfer_stock(state: InventoryState, c: TransferStock, now: datetime) -> list[DomainEvent]:
+    sku, from_location, to_location, quantity = c.sku, c.from_location, c.to_location, c.quantity
     require_positive(quantity)
     if from_location == to_location:
         raise InvalidCommand("A transfer needs two different locations.", code="same_location")
@@ -107,16 +89,9 @@ def transfer_stock(
     return decide(state, sku, now, command)
 
 
-def set_thresholds(
-    state: InventoryState,
-    *,
-    sku: str,
-    location: str,
-    reorder_point: int,
-    reorder_quantity: int | None = None,
-    max_stock: int | None = None,
-    now: datetime,
-) -> list[DomainEvent]:
+def set_thresholds(state: InventoryState, c: SetThresholds, now: datetime) -> list[DomainEvent]:
+    sku, location = c.sku, c.location
+    reorder_point, reorder_quantity, max_stock = c.reorder_point, c.reorder_quantity, c.max_stock
     if isinstance(reorder_point, bool) or not isinstance(reorder_point, int) or reorder_point < 0:
         raise InvalidCommand("The reorder point must be zero or more.", code="invalid_thresholds")
     if reorder_quantity is not None:

@@ -31,7 +31,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from commands import inventory, locations, orders
+from commands import locations, orders
 from commands.context import CommandContext
 from commands.placement_saga import OrderPlacementSaga
 from commands.process_manager import Trigger
@@ -39,13 +39,14 @@ from commands.time_travel import jsonable, state_at
 from domain.errors import DomainError
 from domain.fulfillment.state import PLAN
 from domain.ids import inventory_stream
+from domain.inventory.commands import ReceiveStock
 from domain.inventory.state import INVENTORY
 from domain.order.state import ORDER
 from domain.order.values import Address, PaymentRef, RequestedLine
 from domain.payment.state import PAYMENT
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from eventstore.recorded import RecordedEvent
-from tests.factories import active_product
+from tests.factories import active_product, send
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
 AGGREGATES = {a.stream_type: a for a in (ORDER, INVENTORY, PAYMENT, PLAN)}
@@ -70,7 +71,7 @@ def shop(container):
     locations.register(container.store, ctx, code=code, name=code, type="warehouse", priority=1)
     container.runner.catch_up(["locations"])
     plenty = active_product(container, price="10.00")[1]
-    inventory.receive(container.store, ctx, sku=plenty, location=code, quantity=1_000_000)
+    send(container, ReceiveStock(sku=plenty, location=code, quantity=1_000_000), ctx)
     none = active_product(container, price="5.00")[1]
     return {"plenty": plenty, "none": none}
 

@@ -7,6 +7,8 @@ from uuid import uuid4
 from commands import inventory, locations, sku_lookup
 from commands.context import CommandContext
 from domain.errors import InsufficientStock
+from domain.inventory.commands import ReceiveStock
+from tests.factories import send
 
 
 def test_fifty_concurrent_reservations_of_ten_units_reserve_exactly_ten(container):
@@ -16,7 +18,7 @@ def test_fifty_concurrent_reservations_of_ten_units_reserve_exactly_ten(containe
     locations.register(
         store, CommandContext.new("t"), code=code, name="R", type="warehouse", priority=1
     )
-    inventory.receive(store, CommandContext.new("t"), sku=sku, location=code, quantity=10)
+    send(store, ReceiveStock(sku=sku, location=code, quantity=10), CommandContext.new("t"))
     start = Barrier(50)
 
     def reserve_one(_):

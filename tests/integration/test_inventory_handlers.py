@@ -9,6 +9,8 @@ import pytest
 from commands import inventory, locations, sku_lookup
 from commands.context import CommandContext, Idempotency
 from domain.errors import Conflict, InsufficientStock, InvalidCommand
+from domain.inventory.commands import ReceiveStock, TransferStock
+from tests.factories import send
 
 
 def known_sku(store) -> str:
@@ -31,7 +33,7 @@ def ctx(**kw) -> CommandContext:
 
 def test_a_receipt_answers_with_the_totals_after_it(store):
     sku, wh = known_sku(store), new_location(store)
-    result = inventory.receive(store, ctx(), sku=sku, location=wh, quantity=7, reference="PO-7")
+    result = send(store, ReceiveStock(sku=sku, location=wh, quantity=7, reference="PO-7"), ctx())
     assert result.version == 1
     assert result.extra == {"sku": sku, "on_hand": 7, "reserved": 0, "available": 7}
 
@@ -40,7 +42,7 @@ def test_an_unknown_sku_is_invalid_and_writes_nothing(store):
     wh = new_location(store)
     head = store.head()
     with pytest.raises(InvalidCommand) as e:
-        inventory.receive(store, ctx(), sku=f"NOPE-{uuid4().hex[:8]}", location=wh, quantity=1)
+        send(store, ReceiveStock(sku=f"NOPE-{uuid4().hex[:8]}", location=wh, quantity=1), ctx())
     assert e.value.code == "unknown_sku"
     assert store.head() == head
 
@@ -48,7 +50,7 @@ def test_an_unknown_sku_is_invalid_and_writes_nothing(store):
 def test_an_unknown_location_is_invalid_not_missing(store):
     sku = known_sku(store)
     with pytest.raises(InvalidCommand) as e:
-        inventory.receive(store, ctx(), sku=sku, location="NO-SUCH-WH", quantity=1)
+        send(store, ReceiveStock(sku=sku, location="NO-SUCH-WH", quantity=1), ctx())
     assert e.value.code == "unknown_location"
 
 
@@ -56,16 +58,18 @@ def test_an_inactive_location_is_a_conflict(store):
     sku, wh = known_sku(store), new_location(store)
     locations.deactivate(store, ctx(), code=wh, reason="closed")
     with pytest.raises(Conflict) as e:
-        inventory.receive(store, ctx(), sku=sku, location=wh, quantity=1)
+        send(store, ReceiveStock(sku=sku, location=wh, quantity=1), ctx())
     assert e.value.code == "location_inactive"
 
 
 def test_a_transfer_checks_both_locations(store):
     sku, wh = known_sku(store), new_location(store)
-    inventory.receive(store, ctx(), sku=sku, location=wh, quantity=3)
+    send(store, ReceiveStock(sku=sku, location=wh, quantity=3), ctx())
     with pytest.raises(InvalidCommand) as e:
-        inventory.transfer(
-            store, ctx(), sku=sku, from_location=wh, to_location="NOWHERE", quantity=1
+        send(
+            store,
+            TransferStock(sku=sku, from_location=wh, to_location="NOWHERE", quantity=1),
+            ctx(),
         )
     assert e.value.code == "unknown_location"
 
@@ -73,8 +77,8 @@ def test_a_transfer_checks_both_locations(store):
 def test_the_same_idempotency_key_writes_once(store):
     sku, wh = known_sku(store), new_location(store)
     key = Idempotency(principal="tester", key=uuid4().hex, request_hash="h1")
-    first = inventory.receive(store, ctx(idempotency=key), sku=sku, location=wh, quantity=2)
-    again = inventory.receive(store, ctx(idempotency=key), sku=sku, location=wh, quantity=2)
+    first = send(store, ReceiveStock(sku=sku, location=wh, quantity=2), ctx(idempotency=key))
+    again = send(store, ReceiveStock(sku=sku, location=wh, quantity=2), ctx(idempotency=key))
     assert again.replayed and (again.version, again.position) == (first.version, first.position)
     assert again.extra == first.extra
     assert inventory.get(store, sku).level(wh).on_hand == 2
@@ -82,7 +86,7 @@ def test_the_same_idempotency_key_writes_once(store):
 
 def test_reserve_confirm_commit_through_the_handlers(store):
     sku, wh = known_sku(store), new_location(store)
-    inventory.receive(store, ctx(), sku=sku, location=wh, quantity=5)
+    send(store, ReceiveStock(sku=sku, location=wh, quantity=5), ctx())
     reserved = inventory.reserve(
         store, ctx(), sku=sku, order_id=uuid4(), line_id=uuid4(), location=wh, quantity=3
     )
@@ -98,7 +102,7 @@ def test_reserve_confirm_commit_through_the_handlers(store):
 def test_an_expired_reservation_is_recorded_by_the_next_command(store):
     sku, wh = known_sku(store), new_location(store)
     start = ctx()
-    inventory.receive(store, start, sku=sku, location=wh, quantity=2)
+    send(store, ReceiveStock(sku=sku, location=wh, quantity=2), start)
     inventory.reserve(
         store,
         start,

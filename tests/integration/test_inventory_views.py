@@ -8,9 +8,11 @@ from psycopg import sql
 from commands import inventory, locations, sku_lookup
 from commands.context import CommandContext
 from domain.ids import inventory_stream
+from domain.inventory.commands import AdjustStock, ReceiveStock, SetThresholds, TransferStock
 from projections.base import live_schema
 from projections.inventory_levels import list_levels, sku_levels
 from projections.inventory_movements import sku_movements
+from tests.factories import send
 
 VIEWS = ["inventory_levels", "inventory_movements"]
 
@@ -33,9 +35,9 @@ def stocked(container):
     """A SKU with 10 received at A, 3 moved to B, 2 damaged at A, 4 reserved and 1 shipped at A."""
     store, ctx = container.store, CommandContext.new("clerk")
     sku, a, b = known_sku(store), new_location(store), new_location(store)
-    inventory.receive(store, ctx, sku=sku, location=a, quantity=10, reference="PO-1")
-    inventory.transfer(store, ctx, sku=sku, from_location=a, to_location=b, quantity=3)
-    inventory.adjust(store, ctx, sku=sku, location=a, delta=-2, reason="damage")
+    send(store, ReceiveStock(sku=sku, location=a, quantity=10, reference="PO-1"), ctx)
+    send(store, TransferStock(sku=sku, from_location=a, to_location=b, quantity=3), ctx)
+    send(store, AdjustStock(sku=sku, location=a, delta=-2, reason="damage"), ctx)
     r = inventory.reserve(
         store, ctx, sku=sku, order_id=uuid4(), line_id=uuid4(), location=a, quantity=4
     )
@@ -47,7 +49,7 @@ def stocked(container):
         shipment_id=uuid4(),
         quantity=1,
     )
-    inventory.set_thresholds(store, ctx, sku=sku, location=b, reorder_point=3, max_stock=50)
+    send(store, SetThresholds(sku=sku, location=b, reorder_point=3, max_stock=50), ctx)
     container.runner.catch_up(VIEWS)
     return sku, a, b
 

@@ -11,14 +11,15 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from commands import cancellations, inventory, locations, orders, payments, returns, shipments
+from commands import cancellations, locations, orders, payments, returns, shipments
 from commands.context import CommandContext
 from commands.placement_saga import OrderPlacementSaga
 from commands.process_manager import Trigger
 from domain.errors import DomainError
+from domain.inventory.commands import ReceiveStock
 from domain.order.values import Address, LineQuantity, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
-from tests.factories import active_product
+from tests.factories import active_product, send
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
 
@@ -31,7 +32,7 @@ def world(container):
     container.runner.catch_up(["locations"])
     skus = [active_product(container, price=p)[1] for p in ("10.00", "7.50")]
     for sku in skus:
-        inventory.receive(container.store, ctx, sku=sku, location=code, quantity=100_000)
+        send(container, ReceiveStock(sku=sku, location=code, quantity=100_000), ctx)
     saga = OrderPlacementSaga(container.store, container.pool, container.gateway)
     return container, code, skus, saga
 

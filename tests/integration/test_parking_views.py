@@ -13,8 +13,9 @@ from uuid import UUID, uuid4
 import pytest
 from psycopg import Cursor, sql
 
-from commands import cancellations, categories, customers, inventory, locations, orders
+from commands import cancellations, categories, customers, locations, orders
 from commands.context import CommandContext
+from domain.inventory.commands import ReceiveStock
 from domain.order.values import LineQuantity, PaymentRef, RequestedLine
 from domain.returns.events import ReturnRequested
 from eventstore.follower import Attempts, RetryPolicy
@@ -22,7 +23,7 @@ from eventstore.recorded import RecordedEvent
 from eventstore.store import StreamAppend
 from projections.base import live_schema
 from projections.registry import all_projections
-from tests.factories import active_product
+from tests.factories import active_product, send
 from tests.integration.test_order_commands import place
 from tests.tables import differences
 
@@ -76,7 +77,7 @@ def scenario(container):
             store, ctx, category_id=uuid4(), name=f"Park {i}", slug=f"park-{uuid4().hex[:8]}"
         )
     for sku in skus:
-        inventory.receive(store, ctx, sku=sku, location=codes[0], quantity=50, reference="PO")
+        send(store, ReceiveStock(sku=sku, location=codes[0], quantity=50, reference="PO"), ctx)
     placed = [
         place(container, [RequestedLine(sku, 1)], payment=PaymentRef(token="tok_visa"))
         for sku in skus

@@ -12,16 +12,17 @@ from uuid import uuid4
 
 import pytest
 
-from commands import cancellations, inventory, locations, orders, payments
+from commands import cancellations, locations, orders, payments
 from commands.context import CommandContext
 from commands.payment_gateway import GatewayTransientError, SandboxGateway
 from commands.placement_saga import OrderPlacementSaga
 from commands.process_manager import Trigger
 from domain.errors import Conflict
 from domain.ids import payment_stream
+from domain.inventory.commands import ReceiveStock
 from domain.order.values import Address, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
-from tests.factories import active_product
+from tests.factories import active_product, send
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
 
@@ -109,7 +110,7 @@ def world(container):
     locations.register(container.store, ctx, code=code, name=code, type="warehouse", priority=1)
     container.runner.catch_up(["locations"])
     _product, sku = active_product(container, price="10.00")
-    inventory.receive(container.store, ctx, sku=sku, location=code, quantity=100)
+    send(container, ReceiveStock(sku=sku, location=code, quantity=100), ctx)
     return container, sku
 
 

@@ -40,13 +40,14 @@ from commands.fulfillment_saga import FulfillmentSaga
 from commands.placement_saga import OrderPlacementSaga
 from commands.process_manager import ProcessManager
 from domain.ids import inventory_stream, payment_stream, plan_stream
+from domain.inventory.commands import ReceiveStock
 from domain.order import fulfillment as order_decide
 from domain.order.state import ORDER
 from domain.order.values import Address, LineQuantity, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from domain.shipment import decide as shipment_decide
 from domain.shipment.state import SHIPMENT
-from tests.factories import active_product
+from tests.factories import active_product, send
 
 ROOT = Path(__file__).resolve().parents[2]
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
@@ -197,8 +198,10 @@ def _location(container) -> str:  # noqa: ANN001
 
 def _stocked_sku(container, location: str, quantity: int) -> str:  # noqa: ANN001
     _product, sku = active_product(container, price="10.00")
-    inventory.receive(
-        container.store, CommandContext.new("t"), sku=sku, location=location, quantity=quantity
+    send(
+        container,
+        ReceiveStock(sku=sku, location=location, quantity=quantity),
+        CommandContext.new("t"),
     )
     return sku
 

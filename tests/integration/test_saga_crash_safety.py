@@ -21,12 +21,13 @@ from uuid import UUID, uuid4, uuid5
 from commands import inventory, locations, orders, payments
 from commands.context import CommandContext
 from commands.executor import execute
+from domain.inventory.commands import ReceiveStock
 from domain.order import fulfillment as order_decide
 from domain.order.values import Address, LineQuantity, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from domain.shipment import decide as shipment_decide
 from domain.shipment.state import SHIPMENT
-from tests.factories import active_product
+from tests.factories import active_product, send
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
 ORDERS = 500
@@ -176,8 +177,10 @@ def test_the_saga_survives_repeated_sigkills(container, database_url):
     received = {}
     for sku in skus:
         for code, quantity in zip(codes, (20, 15), strict=True):
-            inventory.receive(
-                store, CommandContext.new("t"), sku=sku, location=code, quantity=quantity
+            send(
+                store,
+                ReceiveStock(sku=sku, location=code, quantity=quantity),
+                CommandContext.new("t"),
             )
         received[sku] = 35
     ids = _place_all(container, skus, rng)

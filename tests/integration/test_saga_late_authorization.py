@@ -13,9 +13,10 @@ from commands import inventory, locations, orders, payments
 from commands.context import CommandContext
 from commands.placement_saga import OrderPlacementSaga, SagaSettings
 from commands.process_manager import Trigger
+from domain.inventory.commands import ReceiveStock
 from domain.order.values import Address, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
-from tests.factories import active_product
+from tests.factories import active_product, send
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
 
@@ -40,7 +41,7 @@ def test_an_approval_after_the_time_limit_is_voided_and_the_order_cancelled(cont
     locations.register(container.store, ctx, code=code, name=code, type="warehouse", priority=1)
     container.runner.catch_up(["locations"])
     sku = active_product(container, price="10.00")[1]
-    inventory.receive(container.store, ctx, sku=sku, location=code, quantity=5)
+    send(container, ReceiveStock(sku=sku, location=code, quantity=5), ctx)
     saga = OrderPlacementSaga(
         container.store,
         container.pool,

@@ -12,10 +12,11 @@ from commands import inventory, locations, orders
 from commands.context import CommandContext
 from commands.placement_saga import PROCESSING_FAILED
 from domain.ids import payment_stream
+from domain.inventory.commands import ReceiveStock
 from domain.order.values import Address, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from eventstore.follower import Attempts, RetryPolicy
-from tests.factories import active_product
+from tests.factories import active_product, send
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
 
@@ -27,7 +28,7 @@ def test_an_order_whose_step_keeps_failing_is_parked_and_visibly_cancelled(conta
     locations.register(store, ctx, code=code, name=code, type="warehouse", priority=1)
     container.runner.catch_up(["locations"])
     sku = active_product(container, price="10.00")[1]
-    inventory.receive(store, ctx, sku=sku, location=code, quantity=10)
+    send(store, ReceiveStock(sku=sku, location=code, quantity=10), ctx)
     ids = []
     for _ in range(3):
         ids.append(

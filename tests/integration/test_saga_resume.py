@@ -13,9 +13,10 @@ from commands import inventory, locations, orders
 from commands.context import CommandContext
 from commands.placement_saga import OrderPlacementSaga
 from commands.process_manager import Trigger
+from domain.inventory.commands import ReceiveStock
 from domain.order.values import Address, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
-from tests.factories import active_product
+from tests.factories import active_product, send
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
 
@@ -27,7 +28,7 @@ def setup(container):  # noqa: ANN001, ANN201
     container.runner.catch_up(["locations"])
     skus = [active_product(container, price="10.00")[1] for _ in range(2)]
     for sku in skus:
-        inventory.receive(container.store, ctx, sku=sku, location=code, quantity=5)
+        send(container, ReceiveStock(sku=sku, location=code, quantity=5), ctx)
     placed = orders.place(
         container.store,
         ctx,
@@ -78,7 +79,7 @@ def test_a_second_run_over_a_decided_order_writes_nothing(container):
 def test_a_batch_racing_other_writers_on_its_stock_is_decided_again_not_lost(container):
     code, skus, _order_id, _event, saga = setup(container)
     ctx = CommandContext.new("t")
-    inventory.receive(container.store, ctx, sku=skus[0], location=code, quantity=20)
+    send(container, ReceiveStock(sku=skus[0], location=code, quantity=20), ctx)
     events = []
     for _ in range(20):
         placed = orders.place(
@@ -93,8 +94,8 @@ def test_a_batch_racing_other_writers_on_its_stock_is_decided_again_not_lost(con
     def receive() -> int:  # a receipt every few milliseconds on the same SKU
         n = 0
         while not stop.wait(0.003):
-            inventory.receive(container.store, CommandContext.new("t"), sku=skus[0], location=code,
-                              quantity=1)  # fmt: skip
+            receipt = ReceiveStock(sku=skus[0], location=code, quantity=1)
+            send(container, receipt, CommandContext.new("t"))
             n += 1
         return n
 

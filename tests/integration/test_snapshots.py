@@ -10,15 +10,17 @@ from uuid import uuid4
 import psycopg
 import pytest
 
-from commands import inventory, locations, sku_lookup
+from commands import locations, sku_lookup
 from commands.context import CommandContext
 from commands.executor import execute, load
 from commands.time_travel import state_at
 from commands.unit_of_work import StateCache, UnitOfWork
 from domain.ids import inventory_stream
 from domain.inventory import reservations as rsv
+from domain.inventory.commands import ReceiveStock
 from domain.inventory.state import INVENTORY
 from eventstore import snapshots
+from tests.factories import send
 
 EVERY = INVENTORY.snapshot_every
 assert EVERY is not None
@@ -94,7 +96,7 @@ def reserve_in(uow: UnitOfWork, sku: str, wh: str, quantity: int = 1) -> None:
 def long_stream(store, events: int, per_command: int = 25) -> tuple[str, str]:
     """A SKU whose stream has ``events`` events, written by commands through the executor."""
     sku, wh = new_sku(store)
-    version = inventory.receive(store, ctx(), sku=sku, location=wh, quantity=1_000_000).version
+    version = send(store, ReceiveStock(sku=sku, location=wh, quantity=1_000_000), ctx()).version
     while version < events:
         count = min(per_command, events - version)
         version = execute(
@@ -215,7 +217,7 @@ def test_deleting_snapshots_changes_no_answer_and_the_next_command_writes_one(co
     assert (without.state, without.version) == (with_snapshot.state, with_snapshot.version)
     assert without.snapshot_version == 0
     # and the next command (which read the whole stream) leaves a snapshot at its version
-    result = inventory.receive(store, ctx(), sku=sku, location=wh, quantity=1)
+    result = send(store, ReceiveStock(sku=sku, location=wh, quantity=1), ctx())
     assert snapshot_row(container, sku)[0] == result.version
     assert load(store, INVENTORY, inventory_stream(sku)).events_read == 0
 
@@ -232,7 +234,7 @@ def test_a_snapshot_that_cannot_be_written_never_fails_the_command(container, st
     try:
         # when commands take the stream past the multiple
         results = [
-            inventory.receive(store, ctx(), sku=sku, location=wh, quantity=1)
+            send(store, ReceiveStock(sku=sku, location=wh, quantity=1), ctx())
             for _ in range(EVERY - version + 1)
         ]
     finally:
@@ -306,6 +308,6 @@ def test_a_stream_loaded_from_its_snapshot_alone_is_stamped_no_earlier_than_its_
     again.load(INVENTORY, [stream], cached=True)
     assert (again.events_read(stream), again.last_at(stream)) == (0, last.meta.occurred_at)
     # and a command through the executor
-    result = inventory.receive(store, behind, sku=sku, location=wh, quantity=1)
+    result = send(store, ReceiveStock(sku=sku, location=wh, quantity=1), behind)
     received = store.load(stream)[-1]
     assert (received.version, received.meta.occurred_at) == (result.version, last.meta.occurred_at)

@@ -12,18 +12,19 @@ from uuid import uuid4
 import orjson
 import pytest
 
-from commands import inventory, locations, orders, products
+from commands import locations, orders, products
 from commands.context import CommandContext
 from commands.time_travel import jsonable, state_at
 from domain.errors import NotFound
 from domain.ids import inventory_stream
+from domain.inventory.commands import ReceiveStock
 from domain.inventory.state import INVENTORY
 from domain.money import Money
 from domain.order.state import ORDER
 from domain.order.values import Address, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from domain.product.state import PRODUCT
-from tests.factories import new_sku
+from tests.factories import new_sku, send
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -68,8 +69,10 @@ def history(container):
     order_ids = []
     for i in range(8):
         minute = 10 + i * 10
-        inventory.receive(
-            container.store, _at(minute), sku=sku, location=location, quantity=rng.randint(1, 9)
+        send(
+            container,
+            ReceiveStock(sku=sku, location=location, quantity=rng.randint(1, 9)),
+            _at(minute),
         )
         products.change_price(
             container.store,

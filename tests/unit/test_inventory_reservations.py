@@ -7,6 +7,7 @@ from uuid import UUID
 import pytest
 
 from domain.errors import Conflict, InsufficientStock, InvalidCommand, NotFound
+from domain.inventory.commands import ReceiveStock
 from domain.inventory.decide import receive_stock
 from domain.inventory.events import (
     ReservationConfirmed,
@@ -247,10 +248,8 @@ class TestCommit:
 def test_a_receipt_after_the_expiry_records_the_expiry_first():
     events = receive_stock(
         given(RECEIVED, reserved(3)),
-        sku=SKU,
-        location="WH1",
-        quantity=1,
-        now=LATER + timedelta(seconds=1),
+        ReceiveStock(sku=SKU, location="WH1", quantity=1),
+        LATER + timedelta(seconds=1),
     )
     assert events == [expired(3), StockReceived(sku=SKU, location="WH1", quantity=1)]
 

@@ -15,6 +15,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from domain.errors import DomainError
 from domain.inventory import reservations as rsv
+from domain.inventory.commands import AdjustStock, ReceiveStock, SetThresholds, TransferStock
 from domain.inventory.decide import adjust_stock, receive_stock, set_thresholds, transfer_stock
 from domain.inventory.events import StockAdjusted, StockCommitted, StockReceived, StockTransferred
 from domain.inventory.rules import wanted_alert
@@ -62,7 +63,9 @@ class InventoryMachine(RuleBasedStateMachine):
     @rule(location=locations, quantity=quantities)
     def receive(self, location, quantity):
         self.run(
-            lambda s: receive_stock(s, sku=SKU, location=location, quantity=quantity, now=self.now)
+            lambda s: receive_stock(
+                s, ReceiveStock(sku=SKU, location=location, quantity=quantity), self.now
+            )
         )
 
     @rule(
@@ -74,7 +77,7 @@ class InventoryMachine(RuleBasedStateMachine):
         before = self.state.level(location)
         events = self.run(
             lambda s: adjust_stock(
-                s, sku=SKU, location=location, delta=delta, reason=reason, now=self.now
+                s, AdjustStock(sku=SKU, location=location, delta=delta, reason=reason), self.now
             )
         )
         if before.on_hand + delta >= before.reserved and not any(
@@ -89,11 +92,10 @@ class InventoryMachine(RuleBasedStateMachine):
         self.run(
             lambda s: transfer_stock(
                 s,
-                sku=SKU,
-                from_location=origin,
-                to_location=destination,
-                quantity=quantity,
-                now=self.now,
+                TransferStock(
+                    sku=SKU, from_location=origin, to_location=destination, quantity=quantity
+                ),
+                self.now,
             )
         )
         assert self.state.totals()["on_hand"] == total
@@ -153,7 +155,7 @@ class InventoryMachine(RuleBasedStateMachine):
     def set_thresholds(self, location, point):
         self.run(
             lambda s: set_thresholds(
-                s, sku=SKU, location=location, reorder_point=point, now=self.now
+                s, SetThresholds(sku=SKU, location=location, reorder_point=point), self.now
             )
         )
 

@@ -5,8 +5,10 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
+from pydantic import ValidationError
 
 from domain.errors import InsufficientStock, InvalidCommand
+from domain.inventory.commands import AdjustStock, ReceiveStock, SetThresholds, TransferStock
 from domain.inventory.decide import adjust_stock, receive_stock, set_thresholds, transfer_stock
 from domain.inventory.events import (
     StockAdjusted,
@@ -49,7 +51,7 @@ def reserved(quantity, location="WH1"):
 class TestReceive:
     def test_receiving_records_the_units_and_reference(self):
         events = receive_stock(
-            given(), sku=SKU, location="WH1", quantity=5, reference="PO-1", now=NOW
+            given(), ReceiveStock(sku=SKU, location="WH1", quantity=5, reference="PO-1"), NOW
         )
         assert events == [StockReceived(sku=SKU, location="WH1", quantity=5, reference="PO-1")]
 
@@ -61,22 +63,21 @@ class TestReceive:
                 sku=SKU, location="WH1", kind="out_of_stock", severity="critical", available=0
             ),
         )
-        events = receive_stock(state, sku=SKU, location="WH1", quantity=3, now=NOW)
+        events = receive_stock(state, ReceiveStock(sku=SKU, location="WH1", quantity=3), NOW)
         assert events[-1] == StockAlertResolved(
             sku=SKU, location="WH1", kind="out_of_stock", available=3
         )
 
     @pytest.mark.parametrize("quantity", [0, -1, True, 1.5])
-    def test_a_quantity_that_is_not_a_positive_integer_is_invalid(self, quantity):
-        with pytest.raises(InvalidCommand) as e:
-            receive_stock(given(), sku=SKU, location="WH1", quantity=quantity, now=NOW)
-        assert e.value.code == "invalid_quantity"
+    def test_a_quantity_that_is_not_a_positive_integer_makes_no_command(self, quantity):
+        with pytest.raises(ValidationError):
+            ReceiveStock(sku=SKU, location="WH1", quantity=quantity)
 
 
 class TestAdjust:
     def test_a_negative_adjustment_with_a_reason_is_recorded(self):
         events = adjust_stock(
-            given(received(5)), sku=SKU, location="WH1", delta=-2, reason="damage", now=NOW
+            given(received(5)), AdjustStock(sku=SKU, location="WH1", delta=-2, reason="damage"), NOW
         )
         assert events == [
             StockAdjusted(
@@ -86,7 +87,9 @@ class TestAdjust:
 
     def test_a_free_text_reason_is_a_plain_adjustment(self):
         events = adjust_stock(
-            given(received(5)), sku=SKU, location="WH1", delta=1, reason="found one", now=NOW
+            given(received(5)),
+            AdjustStock(sku=SKU, location="WH1", delta=1, reason="found one"),
+            NOW,
         )
         assert events[0].movement_type == "adjustment"
 
@@ -94,32 +97,37 @@ class TestAdjust:
         with pytest.raises(InsufficientStock) as e:
             adjust_stock(
                 given(received(5), reserved(3)),
-                sku=SKU,
-                location="WH1",
-                delta=-3,
-                reason="loss",
-                now=NOW,
+                AdjustStock(sku=SKU, location="WH1", delta=-3, reason="loss"),
+                NOW,
             )
         assert e.value.code == "insufficient_stock"
 
     def test_adjusting_below_zero_is_insufficient_stock(self):
         with pytest.raises(InsufficientStock):
-            adjust_stock(given(received(2)), sku=SKU, location="WH1", delta=-3, reason="x", now=NOW)
+            adjust_stock(
+                given(received(2)), AdjustStock(sku=SKU, location="WH1", delta=-3, reason="x"), NOW
+            )
 
     def test_adjusting_down_to_exactly_the_reserved_units_raises_out_of_stock(self):
         events = adjust_stock(
-            given(received(5), reserved(3)), sku=SKU, location="WH1", delta=-2, reason="x", now=NOW
+            given(received(5), reserved(3)),
+            AdjustStock(sku=SKU, location="WH1", delta=-2, reason="x"),
+            NOW,
         )
         assert events[-1].kind == "out_of_stock"
 
     def test_an_adjustment_without_a_reason_is_invalid(self):
         with pytest.raises(InvalidCommand) as e:
-            adjust_stock(given(received(5)), sku=SKU, location="WH1", delta=1, reason=" ", now=NOW)
+            adjust_stock(
+                given(received(5)), AdjustStock(sku=SKU, location="WH1", delta=1, reason=" "), NOW
+            )
         assert e.value.code == "reason_required"
 
     def test_a_zero_delta_is_invalid(self):
         with pytest.raises(InvalidCommand) as e:
-            adjust_stock(given(received(5)), sku=SKU, location="WH1", delta=0, reason="x", now=NOW)
+            adjust_stock(
+                given(received(5)), AdjustStock(sku=SKU, location="WH1", delta=0, reason="x"), NOW
+            )
         assert e.value.code == "invalid_delta"
 
 
@@ -127,11 +135,8 @@ class TestTransfer:
     def test_available_units_move_between_two_locations(self):
         events = transfer_stock(
             given(received(5)),
-            sku=SKU,
-            from_location="WH1",
-            to_location="WH2",
-            quantity=2,
-            now=NOW,
+            TransferStock(sku=SKU, from_location="WH1", to_location="WH2", quantity=2),
+            NOW,
         )
         assert events == [
             StockTransferred(sku=SKU, from_location="WH1", to_location="WH2", quantity=2)
@@ -141,33 +146,24 @@ class TestTransfer:
         with pytest.raises(InsufficientStock):
             transfer_stock(
                 given(received(5), reserved(4)),
-                sku=SKU,
-                from_location="WH1",
-                to_location="WH2",
-                quantity=2,
-                now=NOW,
+                TransferStock(sku=SKU, from_location="WH1", to_location="WH2", quantity=2),
+                NOW,
             )
 
     def test_a_transfer_to_the_same_location_is_invalid(self):
         with pytest.raises(InvalidCommand) as e:
             transfer_stock(
                 given(received(5)),
-                sku=SKU,
-                from_location="WH1",
-                to_location="WH1",
-                quantity=1,
-                now=NOW,
+                TransferStock(sku=SKU, from_location="WH1", to_location="WH1", quantity=1),
+                NOW,
             )
         assert e.value.code == "same_location"
 
     def test_emptying_the_source_raises_its_out_of_stock_alert(self):
         events = transfer_stock(
             given(received(2)),
-            sku=SKU,
-            from_location="WH1",
-            to_location="WH2",
-            quantity=2,
-            now=NOW,
+            TransferStock(sku=SKU, from_location="WH1", to_location="WH2", quantity=2),
+            NOW,
         )
         assert (
             StockAlertRaised(
@@ -180,7 +176,9 @@ class TestTransfer:
 class TestThresholds:
     def test_thresholds_are_set_and_low_stock_is_raised_when_at_or_below(self):
         events = set_thresholds(
-            given(received(5)), sku=SKU, location="WH1", reorder_point=5, max_stock=20, now=NOW
+            given(received(5)),
+            SetThresholds(sku=SKU, location="WH1", reorder_point=5, max_stock=20),
+            NOW,
         )
         assert events == [
             ThresholdsSet(sku=SKU, location="WH1", reorder_point=5, max_stock=20),
@@ -191,7 +189,10 @@ class TestThresholds:
 
     def test_setting_the_same_thresholds_again_writes_nothing(self):
         state = given(received(9), ThresholdsSet(sku=SKU, location="WH1", reorder_point=2))
-        assert set_thresholds(state, sku=SKU, location="WH1", reorder_point=2, now=NOW) == []
+        assert (
+            set_thresholds(state, SetThresholds(sku=SKU, location="WH1", reorder_point=2), NOW)
+            == []
+        )
 
     def test_receiving_above_the_reorder_point_resolves_low_stock(self):
         state = given(received(5), ThresholdsSet(sku=SKU, location="WH1", reorder_point=5))
@@ -203,19 +204,18 @@ class TestThresholds:
             ],
             state,
         )
-        events = receive_stock(state, sku=SKU, location="WH1", quantity=1, now=NOW)
+        events = receive_stock(state, ReceiveStock(sku=SKU, location="WH1", quantity=1), NOW)
         assert events[-1] == StockAlertResolved(
             sku=SKU, location="WH1", kind="low_stock", available=6
         )
 
-    @pytest.mark.parametrize(
-        "fields",
-        [
-            {"reorder_point": -1},
-            {"reorder_point": 5, "max_stock": 4},
-            {"reorder_point": 1, "reorder_quantity": 0},
-        ],
-    )
-    def test_negative_or_inconsistent_thresholds_are_invalid(self, fields):
-        with pytest.raises(InvalidCommand):
-            set_thresholds(given(), sku=SKU, location="WH1", now=NOW, **fields)
+    @pytest.mark.parametrize("fields", [{"reorder_point": -1}, {"reorder_quantity": 0}])
+    def test_negative_thresholds_make_no_command(self, fields):
+        with pytest.raises(ValidationError):
+            SetThresholds(sku=SKU, location="WH1", **{"reorder_point": 1, **fields})
+
+    def test_a_maximum_below_the_reorder_point_is_invalid(self):
+        with pytest.raises(InvalidCommand) as e:
+            c = SetThresholds(sku=SKU, location="WH1", reorder_point=5, max_stock=4)
+            set_thresholds(given(), c, NOW)
+        assert e.value.code == "invalid_thresholds"

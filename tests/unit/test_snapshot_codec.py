@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from domain.aggregate import AggregateType
 from domain.errors import DomainError
 from domain.inventory import reservations as rsv
+from domain.inventory.commands import AdjustStock, ReceiveStock, SetThresholds, TransferStock
 from domain.inventory.decide import adjust_stock, receive_stock, set_thresholds, transfer_stock
 from domain.inventory.state import INVENTORY, InventoryState, Reservation
 from domain.order.events import ORDER_EVENTS
@@ -50,14 +51,18 @@ steps = st.one_of(
 def decision(step: tuple, now: datetime):  # noqa: C901 - one case per command
     match step:
         case ("receive", loc, qty):
-            return lambda s: receive_stock(s, sku=SKU, location=loc, quantity=qty, now=now)
+            return lambda s: receive_stock(
+                s, ReceiveStock(sku=SKU, location=loc, quantity=qty), now
+            )
         case ("adjust", loc, delta):
             return lambda s: adjust_stock(
-                s, sku=SKU, location=loc, delta=delta, reason="count_correction", now=now
+                s, AdjustStock(sku=SKU, location=loc, delta=delta, reason="count_correction"), now
             )
         case ("transfer", origin, destination, qty):
             return lambda s: transfer_stock(
-                s, sku=SKU, from_location=origin, to_location=destination, quantity=qty, now=now
+                s,
+                TransferStock(sku=SKU, from_location=origin, to_location=destination, quantity=qty),
+                now,
             )
         case ("reserve", n, loc, qty, ttl):
             return lambda s: rsv.reserve_stock(
@@ -83,7 +88,9 @@ def decision(step: tuple, now: datetime):  # noqa: C901 - one case per command
             )
         case ("thresholds", loc, point, reorder):
             return lambda s: set_thresholds(
-                s, sku=SKU, location=loc, reorder_point=point, reorder_quantity=reorder, now=now
+                s,
+                SetThresholds(sku=SKU, location=loc, reorder_point=point, reorder_quantity=reorder),
+                now,
             )
         case ("sweep",):
             return lambda s: rsv.expire_due_reservations(s, sku=SKU, now=now)

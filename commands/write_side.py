@@ -1,0 +1,22 @@
+"""``WriteSide``: what every command handler decides with, built once by the composition root
+(``composition/bootstrap.py``) and shared by the dispatcher and the process managers.
+
+It holds the event store, the payment gateway (only process managers call it: no request
+waits on a payment provider) and the write side's caches, each folded from event streams and
+owned here rather than by a module: the locations directory, product states by stream version
+and SKU owners. A cache is an optimisation of a stream read, never a read model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from commands.location_directory import LocationDirectory
+from commands.payment_gateway import PaymentGateway
+from eventstore.store import EventStore
+
+
+@dataclass(frozen=True, slots=True)
+class WriteSide:
+    store: EventStore
+    gateway: PaymentGateway
+    locations: LocationDirectory
