@@ -4,43 +4,23 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, create_model
 
 # Field types shared with the commands (a body is the command, or the command minus its path
 # fields: ``body_of``).
+from domain.command import NUMBER_END as NUMBER_END
+from domain.command import NUMBER_MIN as NUMBER_MIN
 from domain.command import Command, whole
 from domain.command import LocationCode as LocationCode
+from domain.command import MoneyIn as MoneyIn
 from domain.command import Sku as Sku
-from domain.money import minor_unit
+from domain.command import json_safe as json_safe
 
 T = TypeVar("T")
 
 WholeInt = whole()
-
-#: The numbers a free JSON value may hold: PostgreSQL keeps ``1e30`` exactly, it comes back as
-#: an integer, and the JSON encoder takes integers of 64 bits only.
-NUMBER_MIN, NUMBER_END = -(2**63), 2**63
-
-
-def json_safe(value: Any) -> Any:
-    """A free JSON value (attributes, metadata) whose every number lies in
-    [``NUMBER_MIN``, ``NUMBER_END``): stored and served as JSON, read back as it was written."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, (int, float)) and not NUMBER_MIN <= value < NUMBER_END:
-        raise ValueError("numbers in a free JSON value must lie within -2**63 and 2**63")
-    if isinstance(value, dict):
-        for v in value.values():
-            json_safe(v)
-    elif isinstance(value, list):
-        for v in value:
-            json_safe(v)
-    return value
-
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _ISO_DATETIME = re.compile(
@@ -78,6 +58,10 @@ class Request(BaseModel):
         """The body's fields as given (nested models kept as they are), to build a command."""
         return {name: getattr(self, name) for name in type(self).model_fields}
 
+    def given(self) -> dict[str, Any]:
+        """Only the fields the client sent (a partial update changes those and no other)."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
 
 C = TypeVar("C", bound=Command)
 
@@ -97,22 +81,6 @@ def body_of(command: type[Command], *, path: tuple[str, ...]) -> type[Request]:
     return create_model(  # type: ignore[call-overload, no-any-return]
         f"{command.__name__}Body", __base__=Request, __doc__=command.__doc__, **fields
     )
-
-
-class MoneyIn(Request):
-    amount: Annotated[str, Field(pattern=r"^[0-9]{1,12}(\.[0-9]{1,4})?$")]
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-
-    @model_validator(mode="after")
-    def _at_most_the_currencys_decimals(self) -> MoneyIn:
-        unit = minor_unit(self.currency)
-        if Decimal(self.amount) % unit:
-            raise PydanticCustomError(  # a rule across fields: its own type, not a shape error
-                "currency_precision",
-                "{currency} amounts are multiples of {unit}.",
-                {"currency": self.currency, "unit": str(unit)},
-            )
-        return self
 
 
 class MoneyOut(BaseModel):

@@ -15,9 +15,9 @@ from commands import fulfillment, inventory, orders, payments
 from commands.context import CommandContext, Outcome
 from commands.executor import execute
 from commands.location_directory import LocationDirectory
-from commands.payment_gateway import PaymentGateway
 from commands.products import price_for_order
 from commands.steps import steps
+from commands.write_side import WriteSide
 from domain.errors import Conflict, InsufficientStock
 from domain.ids import payment_stream
 from domain.order import line_edits as decide
@@ -78,12 +78,10 @@ def _reserve(  # noqa: ANN202
 
 
 def edit(
-    store: EventStore,
-    gateway: PaymentGateway,
+    w: WriteSide,
     ctx: CommandContext,
     order_id: UUID,
     *,
-    locations: LocationDirectory,
     edit_id: UUID,
     kind: str,
     reason: str,
@@ -91,6 +89,7 @@ def edit(
     sku: str | None = None,
     quantity: int | None = None,
 ) -> Outcome:
+    store, gateway, locations = w.store, w.gateway, w.locations
     state = decide.require_editable(orders.get(store, order_id), order_id)
     step = steps(ctx, f"edit:{edit_id}", correlation_id=str(order_id))
     lines = decide.current_lines(state)
@@ -100,7 +99,7 @@ def edit(
     if kind == "add":
         assert sku is not None and quantity is not None
         decide.require_quantity(quantity)
-        priced = price_for_order(store, sku, state.currency)
+        priced = price_for_order(w, sku, state.currency)
         line_id = str(uuid5(order_id, f"line:edit:{edit_id}"))
         lines.append(
             OrderLine(

@@ -18,6 +18,7 @@ from commands.context import CommandContext, Outcome
 from commands.executor import execute, idempotency_record, load, replay_if_seen
 from commands.products import prices_for_order
 from commands.time_travel import events_until
+from commands.write_side import WriteSide
 from domain.errors import ConcurrencyConflict, NotFound
 from domain.events import DomainEvent
 from domain.ids import channel_order_stream
@@ -63,7 +64,7 @@ def _existing(store: EventStore, order_id: UUID) -> Outcome:
 
 
 def place(
-    store: EventStore,
+    w: WriteSide,
     ctx: CommandContext,
     *,
     order_id: UUID,
@@ -83,6 +84,7 @@ def place(
 ) -> Outcome:
     """Place an order. ``result.extra`` holds ``id``, ``number``, ``status`` (``pending``, or
     the existing channel order's) and ``existing``."""
+    store = w.store
     replay = replay_if_seen(store, ctx)
     if replay is not None:
         return replay
@@ -91,7 +93,7 @@ def place(
         if existing is not None:
             return _existing(store, existing)
     validate_requested_lines(lines)
-    prices = prices_for_order(store, [line.sku for line in lines], currency)
+    prices = prices_for_order(w, [line.sku for line in lines], currency)
     priced = [
         PricedLine(p.sku, p.product_id, p.name, line.quantity, p.unit_price)
         for line, p in zip(lines, prices, strict=True)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from commands.location_directory import LocationDirectory
 from commands.payment_gateway import PaymentGateway
+from commands.product_states import ProductStates
+from commands.sku_lookup import SkuOwners
 from eventstore.store import EventStore
 
 
@@ -20,3 +22,19 @@ class WriteSide:
     store: EventStore
     gateway: PaymentGateway
     locations: LocationDirectory
+    #: Folded product states by stream version (pricing order lines).
+    products: ProductStates
+    #: The owners of claimed SKUs.
+    skus: SkuOwners
+
+    @classmethod
+    def over(cls, store: EventStore, gateway: PaymentGateway) -> WriteSide:
+        """A write side over ``store`` with fresh caches (the composition root's, and a test's
+        for a bare store)."""
+        return cls(
+            store=store,
+            gateway=gateway,
+            locations=LocationDirectory(store),
+            products=ProductStates(store),
+            skus=SkuOwners(store),
+        )

@@ -126,8 +126,8 @@ def build(
         retry=retry,
     )
     gateway = SandboxGateway(slow_delay_s=settings.payment_timeout_s, memory=PostgresAnswers(pool))
-    locations = LocationDirectory(store)
-    write = WriteSide(store=store, gateway=gateway, locations=locations)
+    write = WriteSide.over(store, gateway)  # the write side's caches: one each per process
+    locations = write.locations
     saga = OrderPlacementSaga(
         store,
         pool,

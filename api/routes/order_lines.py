@@ -45,9 +45,8 @@ def _edit_id(ctx, order_id: UUID) -> UUID:  # noqa: ANN001
 def _run(container, ctx, order_id: UUID, **kwargs) -> LineEditAck:  # noqa: ANN001, ANN003
     orders.require_exists(container.store, order_id)
     result = line_edits.edit(
-        container.store, container.gateway, ctx, order_id, edit_id=_edit_id(ctx, order_id),
-        locations=container.locations, **kwargs,
-    )  # fmt: skip
+        container.dispatcher.write, ctx, order_id, edit_id=_edit_id(ctx, order_id), **kwargs
+    )
     return LineEditAck(
         id=str(order_id),
         line_id=result.extra.get("line_id") or kwargs.get("line_id") or "",

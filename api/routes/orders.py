@@ -242,7 +242,7 @@ def _place(container: Any, ctx: CommandContext, body: PlaceOrder) -> tuple[bytes
     channel order exists already)."""
     settings = container.settings
     result = orders.place(
-        container.store,
+        container.dispatcher.write,
         ctx,
         order_id=uuid4(),
         customer_id=body.customer_id,

@@ -13,7 +13,7 @@ from commands.context import CommandContext
 from domain.order.values import Address, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from projections.analytics_views import VIEWS
-from tests.factories import active_product
+from tests.factories import active_product, write_of
 from tests.integration.test_order_views_rebuild import snapshot
 
 
@@ -24,7 +24,7 @@ def test_a_rebuilt_audit_or_analytics_view_equals_the_live_one(container, view):
     customer_id = uuid4()
     for i in range(3):
         result = orders.place(
-            container.store,
+            write_of(container),
             ctx,
             order_id=uuid4(),
             customer_id=customer_id,

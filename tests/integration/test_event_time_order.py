@@ -46,7 +46,7 @@ from domain.order.values import Address, PaymentRef, RequestedLine
 from domain.payment.state import PAYMENT
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from eventstore.recorded import RecordedEvent
-from tests.factories import active_product, send
+from tests.factories import active_product, send, write_of
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
 AGGREGATES = {a.stream_type: a for a in (ORDER, INVENTORY, PAYMENT, PLAN)}
@@ -161,7 +161,7 @@ class OrderClock(RuleBasedStateMachine):
 
     def place(self, sku: str, quantity: int, token: str) -> UUID:
         result = orders.place(
-            self.store,
+            write_of(self.store),
             self.ctx(),
             order_id=uuid4(),
             customer_id=uuid4(),
@@ -237,7 +237,7 @@ def test_event_time_is_monotonic_per_stream_and_as_of_folds_the_prefix(container
 
 def place_at(container, sku: str, at: datetime) -> UUID:
     return orders.place(
-        container.store,
+        write_of(container),
         CommandContext.new("clock-test", now=at),
         order_id=uuid4(),
         customer_id=uuid4(),

@@ -20,7 +20,7 @@ from eventstore.privacy import ERASED
 from projections.order_detail import get_order
 from projections.order_modifications import list_modifications
 from projections.order_timeline import list_timeline
-from tests.factories import active_product
+from tests.factories import active_product, write_of
 
 
 def _secrets() -> tuple[str, ...]:
@@ -47,7 +47,7 @@ def placed(container):
     ids = []
     for _ in range(2):
         result = orders.place(
-            container.store,
+            write_of(container),
             CommandContext.new("tester"),
             order_id=uuid4(),
             customer_id=customer_id,
@@ -171,7 +171,7 @@ def test_an_order_placed_after_forget_stores_no_personal_data(container, placed)
     )
     sku = active_product(container, price="5.00")[1]
     result = orders.place(
-        container.store,
+        write_of(container),
         CommandContext.new("tester"),
         order_id=uuid4(),
         customer_id=customer_id,

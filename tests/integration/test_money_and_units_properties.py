@@ -19,7 +19,7 @@ from domain.errors import DomainError
 from domain.inventory.commands import ReceiveStock
 from domain.order.values import Address, LineQuantity, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
-from tests.factories import active_product, send
+from tests.factories import active_product, send, write_of
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
 
@@ -40,7 +40,7 @@ def world(container):
 def confirmed_order(world):  # noqa: ANN001
     container, _code, skus, saga = world
     placed = orders.place(
-        container.store,
+        write_of(container),
         CommandContext.new("t"),
         order_id=uuid4(),
         customer_id=uuid4(),

@@ -9,16 +9,18 @@ from uuid import uuid4
 
 import pytest
 
-from commands import orders, products
+from commands import orders
 from commands.context import CommandContext, Idempotency
 from domain.errors import InvalidCommand, NotFound, VersionMismatch
+from domain.money import Money
 from domain.order.values import Address, GiftOptions, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
+from domain.product.commands import CreateProduct
 from projections.order_detail import get_order
 from projections.order_modifications import list_modifications
 from projections.order_summaries import OrderFilter, list_orders
 from projections.order_timeline import list_timeline
-from tests.factories import active_product, new_sku
+from tests.factories import active_product, new_sku, send, write_of
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
 VIEWS = ["order_detail", "order_summaries", "order_timeline", "order_modifications"]
@@ -36,7 +38,7 @@ def place(container, lines, ctx=None, **kw):
         shipping_policy=FlatRateShipping(Decimal("5.00"), Decimal("100")),
     )
     args.update(kw)
-    return orders.place(container.store, ctx or CommandContext.new("tester"), **args)
+    return orders.place(write_of(container), ctx or CommandContext.new("tester"), **args)
 
 
 @pytest.fixture
@@ -76,15 +78,9 @@ def test_a_refused_placement_writes_nothing(container, sku, make_lines, code):
 
 
 def test_an_inactive_product_cannot_be_ordered(container):
-    product_id, sku = uuid4(), new_sku()
-    products.create(
-        container.store,
-        CommandContext.new("t"),
-        product_id=product_id,
-        sku=sku,
-        name="Draft",
-        price=None,
-    )
+    sku = new_sku()
+    draft = CreateProduct(sku=sku, name="Draft", price=Money.of("1.00", "USD"))
+    send(container, draft, CommandContext.new("t"))
     with pytest.raises(InvalidCommand) as err:
         place(container, [RequestedLine(sku, 1)])
     assert err.value.code == "product_not_active"

@@ -22,7 +22,7 @@ from domain.ids import payment_stream
 from domain.inventory.commands import ReceiveStock
 from domain.order.values import Address, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
-from tests.factories import active_product, send
+from tests.factories import active_product, send, write_of
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
 
@@ -117,7 +117,7 @@ def world(container):
 def confirmed_order(world, gateway):  # noqa: ANN001
     container, sku = world
     placed = orders.place(
-        container.store, CommandContext.new("t"), order_id=uuid4(), customer_id=uuid4(),
+        write_of(container), CommandContext.new("t"), order_id=uuid4(), customer_id=uuid4(),
         currency="USD", lines=[RequestedLine(sku, 2)], shipping_address=ADDRESS,
         payment=PaymentRef(token="tok_refund_fails"), tax_policy=FlatRateTax(Decimal("0")),
         shipping_policy=FlatRateShipping(Decimal("0"), None),

@@ -47,7 +47,7 @@ from domain.order.values import Address, LineQuantity, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from domain.shipment import decide as shipment_decide
 from domain.shipment.state import SHIPMENT
-from tests.factories import active_product, send
+from tests.factories import active_product, send, write_of
 
 ROOT = Path(__file__).resolve().parents[2]
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
@@ -208,7 +208,7 @@ def _stocked_sku(container, location: str, quantity: int) -> str:  # noqa: ANN00
 
 def _place(container, sku: str, quantity: int, token: str = "tok_visa") -> UUID:  # noqa: ANN001
     return orders.place(
-        container.store,
+        write_of(container),
         CommandContext.new("t"),
         order_id=uuid4(),
         customer_id=uuid4(),

@@ -27,7 +27,7 @@ from domain.order.values import Address, LineQuantity, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from domain.shipment import decide as shipment_decide
 from domain.shipment.state import SHIPMENT
-from tests.factories import active_product, send
+from tests.factories import active_product, send, write_of
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
 ORDERS = 500
@@ -80,7 +80,7 @@ def _place_all(container, skus: list[str], rng: random.Random) -> list[UUID]:
     for i in range(ORDERS):
         token = "tok_declined" if i % 10 == 3 else ("tok_flaky" if i % 25 == 7 else "tok_visa")
         result = orders.place(
-            container.store,
+            write_of(container),
             CommandContext.new("crash-test"),
             order_id=uuid4(),
             customer_id=uuid4(),

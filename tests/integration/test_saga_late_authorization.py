@@ -16,7 +16,7 @@ from commands.process_manager import Trigger
 from domain.inventory.commands import ReceiveStock
 from domain.order.values import Address, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
-from tests.factories import active_product, send
+from tests.factories import active_product, send, write_of
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
 
@@ -49,7 +49,7 @@ def test_an_approval_after_the_time_limit_is_voided_and_the_order_cancelled(cont
         SagaSettings(reservation_ttl=timedelta(seconds=1)),
     )
     placed = orders.place(
-        container.store,
+        write_of(container),
         CommandContext.new("t"),
         order_id=uuid4(),
         customer_id=uuid4(),

@@ -16,7 +16,7 @@ from domain.inventory.commands import ReceiveStock
 from domain.order.values import Address, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from eventstore.follower import Attempts, RetryPolicy
-from tests.factories import active_product, send
+from tests.factories import active_product, send, write_of
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
 
@@ -33,7 +33,7 @@ def test_an_order_whose_step_keeps_failing_is_parked_and_visibly_cancelled(conta
     for _ in range(3):
         ids.append(
             orders.place(
-                store, ctx, order_id=uuid4(), customer_id=uuid4(), currency="USD",
+                write_of(store), ctx, order_id=uuid4(), customer_id=uuid4(), currency="USD",
                 lines=[RequestedLine(sku, 2)], shipping_address=ADDRESS,
                 payment=PaymentRef(token="tok_visa"), tax_policy=FlatRateTax(Decimal("0")),
                 shipping_policy=FlatRateShipping(Decimal("0"), None),

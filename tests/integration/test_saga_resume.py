@@ -16,7 +16,7 @@ from commands.process_manager import Trigger
 from domain.inventory.commands import ReceiveStock
 from domain.order.values import Address, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
-from tests.factories import active_product, send
+from tests.factories import active_product, send, write_of
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
 
@@ -30,7 +30,7 @@ def setup(container):  # noqa: ANN001, ANN201
     for sku in skus:
         send(container, ReceiveStock(sku=sku, location=code, quantity=5), ctx)
     placed = orders.place(
-        container.store,
+        write_of(container),
         ctx,
         order_id=uuid4(),
         customer_id=uuid4(),
@@ -83,7 +83,7 @@ def test_a_batch_racing_other_writers_on_its_stock_is_decided_again_not_lost(con
     events = []
     for _ in range(20):
         placed = orders.place(
-            container.store, ctx, order_id=uuid4(), customer_id=uuid4(), currency="USD",
+            write_of(container), ctx, order_id=uuid4(), customer_id=uuid4(), currency="USD",
             lines=[RequestedLine(skus[0], 1)], shipping_address=ADDRESS,
             payment=PaymentRef(token="tok_visa"), tax_policy=FlatRateTax(Decimal("0")),
             shipping_policy=FlatRateShipping(Decimal("0"), None),

@@ -12,7 +12,7 @@ from uuid import uuid4
 import orjson
 import pytest
 
-from commands import locations, orders, products
+from commands import locations, orders
 from commands.context import CommandContext
 from commands.time_travel import jsonable, state_at
 from domain.errors import NotFound
@@ -23,8 +23,9 @@ from domain.money import Money
 from domain.order.state import ORDER
 from domain.order.values import Address, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
+from domain.product.commands import ChangeLifecycle, ChangePrice, CreateProduct
 from domain.product.state import PRODUCT
-from tests.factories import new_sku, send
+from tests.factories import new_sku, send, write_of
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -55,17 +56,11 @@ def history(container):
     locations.register(
         container.store, _at(0), code=location, name="TT", type="warehouse", priority=1
     )
-    product_id, sku = uuid4(), new_sku("TT")
-    products.create(
-        container.store,
-        _at(1),
-        product_id=product_id,
-        sku=sku,
-        name="Time machine",
-        price=Money.of(Decimal("12.50"), "USD"),
-    )
-    products.change_lifecycle(container.store, _at(2), product_id, "pending_approval")
-    products.change_lifecycle(container.store, _at(3), product_id, "active")
+    sku = new_sku("TT")
+    machine = CreateProduct(sku=sku, name="Time machine", price=Money.of(Decimal("12.50"), "USD"))
+    product_id = send(container, machine, _at(1)).stream_id
+    send(container, ChangeLifecycle(product_id=product_id, status="pending_approval"), _at(2))
+    send(container, ChangeLifecycle(product_id=product_id, status="active"), _at(3))
     order_ids = []
     for i in range(8):
         minute = 10 + i * 10
@@ -74,15 +69,17 @@ def history(container):
             ReceiveStock(sku=sku, location=location, quantity=rng.randint(1, 9)),
             _at(minute),
         )
-        products.change_price(
-            container.store,
+        send(
+            container,
+            ChangePrice(
+                product_id=product_id,
+                price=Money.of(Decimal(f"{12 + i}.50"), "USD"),
+                reason="repricing",
+            ),
             _at(minute + 1),
-            product_id,
-            Money.of(Decimal(f"{12 + i}.50"), "USD"),
-            reason="repricing",
         )
         result = orders.place(
-            container.store,
+            write_of(container),
             _at(minute + 2),
             order_id=uuid4(),
             customer_id=uuid4(),

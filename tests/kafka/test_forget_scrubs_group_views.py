@@ -19,7 +19,7 @@ from projections.privacy_erasure import PrivacyErasureView, sibling_schemas
 from scaleout import dead_letters
 from scaleout.consumer import KafkaProjector
 from scaleout.relay import Relay
-from tests.factories import active_product
+from tests.factories import active_product, write_of
 from tests.kafka.conftest import unique
 from tests.kafka.helpers import in_thread, wait_until
 from tests.kafka.test_personal_data import _detail
@@ -37,7 +37,8 @@ def test_a_groups_order_read_model_written_before_a_forget_is_scrubbed(container
     name, line1 = f"Yara {t}", f"12 Road {t}"
     start = container.store.head()
     order_id = orders.place(
-        container.store, CommandContext.new("tester"), order_id=uuid4(), customer_id=customer_id,
+        write_of(container), CommandContext.new("tester"), order_id=uuid4(),
+        customer_id=customer_id,
         currency="USD", lines=[RequestedLine(sku, 1)],
         shipping_address=Address(name=name, line1=line1, city="Pville", postal_code=f"P{t}",
                                  country="GB"),

@@ -22,7 +22,7 @@ from scaleout import dead_letters
 from scaleout.consumer import KafkaProjector
 from scaleout.decode import decode
 from scaleout.relay import Relay
-from tests.factories import active_product
+from tests.factories import active_product, write_of
 from tests.kafka.conftest import unique
 from tests.kafka.helpers import in_thread, read_topic, topic, wait_until
 
@@ -43,7 +43,7 @@ def test_kafka_holds_only_ciphertext_and_a_consumer_reads_erased_after_forget(co
     name, line1 = f"Zelda {t}", f"77 Lane {t}"
     start = container.store.head()
     order_id = orders.place(
-        container.store,
+        write_of(container),
         CommandContext.new("tester"),
         order_id=uuid4(),
         customer_id=customer_id,
