@@ -18,7 +18,6 @@ from uuid import UUID, uuid5
 from commands import inventory, orders, payments
 from commands.context import CommandContext, Outcome
 from commands.executor import execute, load
-from commands.location_directory import LocationDirectory
 from commands.payment_gateway import PaymentGateway
 from commands.steps import steps
 from commands.write_side import WriteSide
@@ -156,7 +155,7 @@ def settle(
     order_id = ret.order_id
     step = steps(ctx, f"return:{return_id}", correlation_id=str(order_id))
     order = orders.get(store, order_id)
-    write = WriteSide(store, gateway, LocationDirectory(store))  # the restocks use the store only
+    write = WriteSide.over(store, gateway)  # fresh caches: this path has no write side yet
     for line_id, location, quantity, key in _restocks(ret):
         line = order.line(line_id)
         assert line is not None
