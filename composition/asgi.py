@@ -1,5 +1,6 @@
 """The ASGI entry point for uvicorn (``uvicorn composition.asgi:app --factory``): the API over the
-composition root, built from the program's capabilities (``CORE``; ``app_with`` adds others).
+composition root, built from the program's capabilities (``composition.bootstrap.CAPABILITIES``;
+``app_with`` adds more, for a test).
 
 ``ECOM_LOG_LEVEL`` (set by ``ecom serve --log-level``) also sets the per-request access log
 (``ecom.access``): ``warning`` keeps errors and warnings and drops the line per request."""
@@ -11,14 +12,15 @@ from functools import partial
 from fastapi import FastAPI
 
 from api.app import create_app
-from composition.bootstrap import CORE, build
+from composition.bootstrap import CAPABILITIES, build
 from composition.capabilities import Capability, combine
 
 
 def app_with(*added: Capability) -> FastAPI:
-    """The app of ``CORE`` and the ``added`` capabilities: their events, handlers, views and
-    process managers in the container, their routers, rules and owned resources in the app."""
-    capabilities = (CORE, *added)
+    """The app of the program's capabilities and the ``added`` ones: their events, handlers,
+    views and process managers in the container, their routers, rules and owned resources in
+    the app."""
+    capabilities = (*CAPABILITIES, *added)
     parts = combine(capabilities)
     return create_app(
         partial(build, capabilities=capabilities),

@@ -1,9 +1,9 @@
 """The composition root: the one place that builds the store, pools, projections and handlers
 from settings, and closes them. The API's lifespan, the CLI and the tests all call ``build``.
 
-``build`` builds from a list of capabilities (``composition/capabilities.py``): ``CORE``, the
-catalog, inventory, orders and the rest, and any the caller adds (a test adds the worked
-example, ``tests/template/wishlist``)."""
+``build`` builds from a list of capabilities (``composition/capabilities.py``), by default
+``CAPABILITIES``: ``CORE`` (the catalog, inventory, orders and the rest) and any added there; a
+test may pass its own list (``tests/template/wishlist``, the worked example, is added so)."""
 
 from __future__ import annotations
 
@@ -90,6 +90,10 @@ CORE = Capability(
     process_managers=core_process_managers,
 )
 
+#: The program's capabilities: what ``build``, the server (``composition.asgi``) and every
+#: ``ecom`` command run. A new capability is one more entry here.
+CAPABILITIES: tuple[Capability, ...] = (CORE,)
+
 
 @dataclass
 class Container:
@@ -138,7 +142,7 @@ def build(
     *,
     url: str | None = None,
     clock: Clock = system_clock,
-    capabilities: Sequence[Capability] = (CORE,),
+    capabilities: Sequence[Capability] = CAPABILITIES,
 ) -> Container:
     settings = settings or Settings.from_env()
     parts = combine(capabilities)

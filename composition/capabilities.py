@@ -12,9 +12,9 @@ whose first event carries the caller's ``customer_id``, else ``404`` with the gi
 a view name or an event's stored name used twice, a resource claimed twice): a capability can
 add, never silently replace. ``composition.bootstrap.CORE`` is everything the program had before
 capabilities (its routes and rules stay in ``api/app.py`` and ``api/authorization.py``);
-``composition.bootstrap.build(capabilities=...)`` and ``composition.asgi.app_with(...)`` build from
-a list. The worked example a newcomer copies is ``tests/template/wishlist/`` (see
-``docs/architecture.md``, "Adding a capability")."""
+``composition.bootstrap.CAPABILITIES`` lists the program's; ``build(capabilities=...)`` and
+``composition.asgi.app_with(...)`` take others. The worked example a newcomer copies is
+``tests/template/wishlist/`` (``docs/architecture.md``, "Adding a capability")."""
 
 from __future__ import annotations
 
