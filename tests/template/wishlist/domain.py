@@ -1,5 +1,7 @@
 """The Wishlist aggregate, pure (as under ``domain/``): its events, its state and ``evolve``,
-its commands, and the decisions, each taking the state and the command."""
+its commands, and the decisions, each taking the state and the command. None of these depends
+on time; a decision that does takes ``now`` as its third argument (``domain/inventory/decide.py``),
+and the handler passes ``ctx.now``."""
 
 from __future__ import annotations
 
