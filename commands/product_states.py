@@ -1,14 +1,15 @@
 """``ProductStates``: the write side's folded product states, by stream version, so pricing an
 order reads only the events written since (one query for all its lines), never refolding a
 product's whole history. One per store, built by the composition root and held by the write
-side (``commands/write_side.py``)."""
+side (``commands/write_side.py``); it loads through the write side's one load path
+(``commands/stream_states.py``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from uuid import UUID
 
-from commands.unit_of_work import StateCache
+from commands.stream_states import StateCache, load_states
 from domain.product.state import PRODUCT, ProductState
 from eventstore.store import EventStore
 
@@ -25,13 +26,5 @@ class ProductStates:
     def current(self, product_ids: Iterable[UUID]) -> dict[UUID, ProductState]:
         """The current state of each product, read in one query (each stream's events after
         the version cached for it)."""
-        start = {pid: self._cache.get(pid) or (0, None) for pid in product_ids}
-        tails = self._store.load_many({pid: version for pid, (version, _) in start.items()})
-        states = {}
-        for pid, (_, state) in start.items():
-            tail = tails[pid]
-            if tail:
-                state = PRODUCT.fold((e.to_domain() for e in tail), state)
-                self._cache.put(pid, tail[-1].version, state)
-            states[pid] = state if state is not None else PRODUCT.initial()
-        return states
+        loaded = load_states(self._store, PRODUCT, product_ids, self._cache)
+        return {pid: s.state for pid, s in loaded.items()}
