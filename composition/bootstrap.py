@@ -14,6 +14,7 @@ from audit.checkpoint import audit_key_path, load_or_create_key, mac_key_of
 from commands.context import Clock, system_clock
 from commands.dispatcher import Dispatcher
 from commands.fulfillment_saga import FulfillmentSaga
+from commands.line_edit_manager import LineEditManager
 from commands.location_directory import LocationDirectory
 from commands.payment_gateway import PaymentGateway, PostgresAnswers, SandboxGateway
 from commands.payments import RetryPolicy
@@ -139,6 +140,13 @@ def build(
         locations=locations,
         clock=clock,
     )
+    line_edits = LineEditManager(
+        store,
+        gateway,
+        locations,
+        retry=RetryPolicy(timeout_s=settings.payment_timeout_s),
+        clock=clock,
+    )
     return Container(
         settings=settings,
         url=url,
@@ -154,7 +162,10 @@ def build(
         keyring=keyring,
         clock=clock,
         processes=ProcessRunner(
-            store, [saga, FulfillmentSaga(store, gateway, clock)], parking=parking, retry=retry
+            store,
+            [saga, FulfillmentSaga(store, gateway, clock), line_edits],
+            parking=parking,
+            retry=retry,
         ),
         parking=parking,
     )
