@@ -189,3 +189,36 @@ def test_removing_a_line_releases_it_and_lowers_the_authorization(container):
     assert [ln.sku for ln in state.lines] == [sku] and state.pending_edit is None
     assert inventory.get(store, extra).totals()["reserved"] == 0
     assert payments.get(store, order_id).authorized == state.total.amount == Decimal("27.00")
+
+
+class BrokenGateway(DecliningGateway):
+    """Fails every authorization with an error no retry cures (a bug, say)."""
+
+    def authorize(self, key, token, amount, currency, timeout_s):  # noqa: ANN001, ANN201
+        raise RuntimeError("the gateway client is broken")
+
+
+def test_an_edit_whose_step_keeps_failing_is_parked_rejected_and_holds_nothing(container):
+    store = container.store
+    location = _location(container)
+    order_id, sku = _confirmed(container, location)
+    line_id = orders.get(store, order_id).lines[0].line_id
+    head = store.head()
+    asked = send(
+        container,
+        ChangeLine(order_id=order_id, line_id=line_id, quantity=5, reason="more"),
+        CommandContext.new("agent"),
+    )
+    [requested] = [e for e in store.read_all(after=head, limit=10) if e.stream_id == order_id]
+    manager = LineEditManager(store, BrokenGateway(container.gateway), container.locations)
+    trigger = Trigger("line_edits", requested)
+    with pytest.raises(RuntimeError):
+        manager.handle(trigger)  # reserved, then failed asking the gateway
+    assert inventory.get(store, sku).totals()["reserved"] == 5
+    manager.on_parked(trigger, "RuntimeError: the gateway client is broken")
+    assert inventory.get(store, sku).totals()["reserved"] == 2
+    state = orders.get(store, order_id)
+    assert state.edit_status(UUID(asked.extra["edit_id"])) is None
+    [rejected] = [e for e in store.load(order_id) if e.name == "LineEditRejected"]
+    assert rejected.data["reason"] == "processing_failed"
+    assert state.lines[0].quantity == 2
