@@ -94,7 +94,9 @@ class LineEditManager(ProcessManager):
 
     # ---- the steps -----------------------------------------------------------------------
 
-    def _carry_out(self, step: StepContext, order_id: UUID, edit_id: UUID, state) -> None:  # noqa: ANN001
+    def _carry_out(
+        self, step: StepContext, order_id: UUID, edit_id: UUID, state: OrderState
+    ) -> None:
         edit = decide.pending(state, edit_id)
         assert edit is not None
         try:
@@ -116,7 +118,8 @@ class LineEditManager(ProcessManager):
             except InsufficientStock as err:
                 self._reject(step, order_id, edit_id, err)
                 return
-        authorized = payments.get(self.store, order_id).authorized
+        assert state.total is not None
+        authorized = state.total.amount  # what is held for the order before the edit
         try:
             self._authorize(step, order_id, edit_id, state, plan.total)
             execute(
@@ -130,7 +133,7 @@ class LineEditManager(ProcessManager):
             return
         fulfillment.sync_plans(self.store, step, order_id, previous)
 
-    def _reserve(  # noqa: PLR0913
+    def _reserve(
         self,
         step: StepContext,
         state: OrderState,
