@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from commands import categories, inventory, products
+from commands import categories, inventory, line_edits, products
 from commands.context import CommandContext, Outcome
 from commands.write_side import WriteSide
 from domain.command import Command
@@ -23,6 +23,7 @@ HANDLERS: Mapping[type[Command], Handler] = {
     **inventory.HANDLERS,
     **products.HANDLERS,
     **categories.HANDLERS,
+    **line_edits.HANDLERS,
 }
 
 

@@ -19,6 +19,7 @@ from audit.checkpoint import audit_key_path, load_or_create_key, mac_key_of
 from commands.context import Clock, system_clock
 from commands.dispatcher import HANDLERS, Dispatcher
 from commands.fulfillment_saga import FulfillmentSaga
+from commands.line_edit_manager import LineEditManager
 from commands.location_directory import LocationDirectory
 from commands.payment_gateway import PaymentGateway, PostgresAnswers, SandboxGateway
 from commands.payments import RetryPolicy
@@ -65,7 +66,7 @@ ALL_EVENTS = (
 
 
 def core_process_managers(w: Wiring) -> list:
-    """The placement saga and the fulfillment saga."""
+    """The placement saga, the fulfillment saga and the line-edit manager."""
     placement = OrderPlacementSaga(
         w.store,
         w.pool,
@@ -77,7 +78,14 @@ def core_process_managers(w: Wiring) -> list:
         locations=w.write.locations,
         clock=w.clock,
     )
-    return [placement, FulfillmentSaga(w.store, w.write.gateway, w.clock)]
+    line_edits = LineEditManager(
+        w.store,
+        w.write.gateway,
+        w.write.locations,
+        retry=RetryPolicy(timeout_s=w.settings.payment_timeout_s),
+        clock=w.clock,
+    )
+    return [placement, FulfillmentSaga(w.store, w.write.gateway, w.clock), line_edits]
 
 
 #: Everything the program had before capabilities; its routes are ``api/app.py``'s and its

@@ -533,51 +533,74 @@ def test_a_refund_repeated_under_one_key_is_written_once(fapi, container):
 # ---- line edits ------------------------------------------------------------------------------
 
 
+def edited(api, order_id: str, r, status: str = "applied") -> dict:  # noqa: ANN001
+    """Follow a line edit's answer (``202``, ``pending``) on the order until the line edit
+    manager has settled it; the order then."""
+    assert r.status_code == 202, r.text
+    ack = r.json()
+    assert ack["status"] == "pending" and ack["id"] == order_id, ack
+    doc = eventually(
+        lambda: detail(api, order_id),
+        lambda d: (
+            (d.get("last_edit") or {}).get("edit_id") == ack["edit_id"]
+            and d["last_edit"]["status"] != "pending"
+        ),
+    )
+    assert doc["last_edit"]["status"] == status, doc["last_edit"]
+    return doc
+
+
 def test_adding_and_changing_lines_re_reserves_and_adjusts_the_authorization(fapi, container):
     wh, skus, order = confirmed(fapi, container, 2)
     extra = stocked_sku(container, fapi, (wh, 5))
     r = fapi.post(
         f"/orders/{order['id']}/lines", json={"sku": extra, "quantity": 3, "reason": "asked"}
     )
-    assert r.status_code == 201, r.text
-    doc = detail(fapi, order["id"], r.json()["position"])
+    doc = edited(fapi, order["id"], r)
+    assert [x["line_id"] for x in doc["lines"]][1] == r.json()["line_id"]
     assert [x["quantity"] for x in doc["lines"]] == [2, 3]
     assert [x["reserved"] for x in doc["lines"]] == [2, 3]
     assert doc["total"]["amount"] == "50.00"
-    assert fapi.get(f"/inventory/{extra}", params=at(r)).json()["reserved"] == 3
-    ledger = fapi.get(f"/orders/{order['id']}/payments", params=at(r)).json()
+    seen = at(stream_head(fapi, order["id"]))
+    assert fapi.get(f"/inventory/{extra}", params=seen).json()["reserved"] == 3
+    ledger = fapi.get(f"/orders/{order['id']}/payments", params=seen).json()
     assert ledger["authorized"] == "50.00"
     assert ledger["payment_status"] == "authorized"
     line_id = order["lines"][0]["line_id"]
     r = fapi.patch(
         f"/orders/{order['id']}/lines/{line_id}", json={"quantity": 1, "reason": "fewer"}
     )
-    assert r.status_code == 200, r.text
-    doc = detail(fapi, order["id"], r.json()["position"])
+    doc = edited(fapi, order["id"], r)
     assert doc["lines"][0]["quantity"] == 1 and doc["total"]["amount"] == "40.00"
-    inv = fapi.get(f"/inventory/{skus[0]}", params=at(r)).json()
+    seen = at(stream_head(fapi, order["id"]))
+    inv = fapi.get(f"/inventory/{skus[0]}", params=seen).json()
     assert (inv["reserved"], inv["available"]) == (1, 9)
-    mods = fapi.get(f"/orders/{order['id']}/modifications", params=at(r)).json()["items"]
+    mods = fapi.get(f"/orders/{order['id']}/modifications", params=seen).json()["items"]
     assert [m["modification_type"] for m in mods][-2:] == ["item_added", "quantity_changed"]
-    [plan] = fapi.get(f"/orders/{order['id']}/fulfillment-plans", params=at(r)).json()["items"]
-    assert sorted((x["sku"], x["allocated"]) for x in plan["lines"]) == sorted(
-        [(skus[0], 1), (extra, 3)]
+    [plan] = eventually(
+        lambda: fapi.get(f"/orders/{order['id']}/fulfillment-plans").json()["items"],
+        lambda items: len(items) == 1 and sorted(
+            (x["sku"], x["allocated"]) for x in items[0]["lines"]
+        ) == sorted([(skus[0], 1), (extra, 3)]),
+    )  # fmt: skip
+    picks = eventually(
+        lambda: fapi.get(f"/locations/{wh}/pick-list").json()["items"],
+        lambda items: (
+            sorted((x["sku"], x["allocated"]) for x in items) == sorted([(skus[0], 1), (extra, 3)])
+        ),
     )
-    picks = fapi.get(f"/locations/{wh}/pick-list", params=at(r))
-    assert sorted((x["sku"], x["allocated"]) for x in picks.json()["items"]) == sorted(
-        [(skus[0], 1), (extra, 3)]
-    )
+    assert len(picks) == 2
 
 
-def test_an_edit_that_cannot_be_reserved_is_refused_and_writes_nothing(fapi, container):
+def test_an_edit_that_cannot_be_reserved_is_rejected_with_its_reason(fapi, container):
     _wh, skus, order = confirmed(fapi, container, 2, stock=3)
     line_id = order["lines"][0]["line_id"]
-    before = fapi.get(f"/orders/{order['id']}/state").json()["version"]
     r = fapi.patch(f"/orders/{order['id']}/lines/{line_id}", json={"quantity": 9, "reason": "more"})
-    assert_error(r, 409, "insufficient_stock")
-    assert fapi.get(f"/orders/{order['id']}/state").json()["version"] == before
-    confirmed_at = at(stream_head(fapi, order["id"]))  # the reservations precede OrderConfirmed
-    assert fapi.get(f"/inventory/{skus[0]}", params=confirmed_at).json()["reserved"] == 2
+    doc = edited(fapi, order["id"], r, status="rejected")
+    assert doc["last_edit"]["rejection_reason"] == "insufficient_stock"
+    assert doc["lines"][0]["quantity"] == 2 and doc["total"] == order["total"]
+    seen = at(stream_head(fapi, order["id"]))
+    assert fapi.get(f"/inventory/{skus[0]}", params=seen).json()["reserved"] == 2
     assert_error(
         fapi.delete(f"/orders/{order['id']}/lines/{line_id}", params={"reason": "x"}),
         409,
@@ -588,16 +611,42 @@ def test_an_edit_that_cannot_be_reserved_is_refused_and_writes_nothing(fapi, con
         404,
         "line_not_found",
     )
+    assert_error(
+        fapi.patch(f"/orders/{order['id']}/lines/{line_id}", json={"quantity": 0, "reason": "x"}),
+        422,
+        "invalid_quantity",
+    )
+    before = fapi.get(f"/orders/{order['id']}/state").json()["version"]
+    assert_error(
+        fapi.post(
+            f"/orders/{order['id']}/lines", json={"sku": "NO-SUCH", "quantity": 1, "reason": "x"}
+        ),  # fmt: skip
+        422,
+    )
+    assert fapi.get(f"/orders/{order['id']}/state").json()["version"] == before
+
+
+def test_a_second_edit_while_one_is_pending_is_refused_or_taken_once_settled(fapi, container):
+    _wh, _skus, order = confirmed(fapi, container, 2)
+    line_id = order["lines"][0]["line_id"]
+    path = f"/orders/{order['id']}/lines/{line_id}"
+    first = fapi.patch(path, json={"quantity": 3, "reason": "more"})
+    assert first.status_code == 202, first.text
+    second = fapi.patch(path, json={"quantity": 4, "reason": "even more"})
+    if second.status_code == 409:  # the first was still pending
+        assert second.json()["error"]["code"] == "edit_in_progress"
+        edited(fapi, order["id"], first)
+    else:  # the manager had already applied the first
+        edited(fapi, order["id"], second)
 
 
 def test_removing_a_line_releases_it_and_lines_freeze_once_shipping_starts(fapi, container):
     wh, skus, order = confirmed(fapi, container, 1, 2)
     l1, l2 = (x["line_id"] for x in order["lines"])
     r = fapi.delete(f"/orders/{order['id']}/lines/{l2}", params={"reason": "out of fashion"})
-    assert r.status_code == 200, r.text
-    doc = detail(fapi, order["id"], r.json()["position"])
+    doc = edited(fapi, order["id"], r)
     assert [x["line_id"] for x in doc["lines"]] == [l1]
-    seen = at(r)
+    seen = at(stream_head(fapi, order["id"]))
     assert fapi.get(f"/inventory/{skus[1]}", params=seen).json()["reserved"] == 0
     dispatch(fapi, order["id"], wh, l1, 1)
     r = fapi.patch(f"/orders/{order['id']}/lines/{l1}", json={"quantity": 2, "reason": "x"})

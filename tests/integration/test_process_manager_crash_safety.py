@@ -37,11 +37,13 @@ from commands import cancellations, inventory, locations, orders, payments, ship
 from commands.context import CommandContext
 from commands.executor import execute
 from commands.fulfillment_saga import FulfillmentSaga
+from commands.line_edit_manager import LineEditManager
 from commands.placement_saga import OrderPlacementSaga
 from commands.process_manager import ProcessManager
 from domain.ids import inventory_stream, payment_stream, plan_stream
 from domain.inventory.commands import ReceiveStock
 from domain.order import fulfillment as order_decide
+from domain.order.line_edit_commands import AddLine, ChangeLine, RemoveLine
 from domain.order.state import ORDER
 from domain.order.values import Address, LineQuantity, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
@@ -55,6 +57,7 @@ ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code
 MANAGERS: dict[str, type[ProcessManager]] = {
     "order_placement": OrderPlacementSaga,
     "fulfillment": FulfillmentSaga,
+    "line_edits": LineEditManager,
 }
 MAX_RUNS = 60
 
@@ -460,4 +463,145 @@ def test_the_fulfillment_manager_survives_a_kill_after_each_step(container, cras
     # Stock: on hand less what shipped; only the split's children may still hold any.
     totals = inventory.get(store, crashed.sku).totals()
     assert totals["on_hand"] == 10 - 1 and totals["reserved"] == 0
+    assert _parked(container) == parked
+
+
+# ---- the line edit manager --------------------------------------------------------------
+
+
+@dataclass
+class Edits:
+    """Confirmed orders, each with one line edit requested and not yet carried out."""
+
+    skus: list[str]  # every SKU the orders hold or add
+    added: UUID  # a line added: reserve, authorize the higher total, apply, revise the plan
+    shrunk: UUID  # a quantity lowered: release, reserve what stays, lower the authorization
+    removed: UUID  # a line removed: release it, lower the authorization
+    rejected: UUID  # more than there is: rejected, nothing held
+
+    def roles(self) -> dict[str, UUID]:
+        return {
+            "added": self.added,
+            "shrunk": self.shrunk,
+            "removed": self.removed,
+            "rejected": self.rejected,
+        }
+
+
+def _requested_edits(container, location: str) -> Edits:  # noqa: ANN001
+    """Orders confirmed by the placement saga (in this process), then their edits requested
+    while no manager runs."""
+    store = container.store
+    # ``b``: exactly what the removed order holds and the added line takes, so a replay that
+    # did not find its reservation would find no stock left for it.
+    a, b, scarce = (_stocked_sku(container, location, n) for n in (10, 4, 3))
+    added, shrunk, rejected = _place(container, a, 1), _place(container, a, 3), None
+    removed = orders.place(
+        write_of(store), CommandContext.new("t"), order_id=uuid4(), customer_id=uuid4(),
+        currency="USD", lines=[RequestedLine(a, 1), RequestedLine(b, 2)], shipping_address=ADDRESS,
+        payment=PaymentRef(token="tok_visa"), tax_policy=FlatRateTax(Decimal("0.1")),
+        shipping_policy=FlatRateShipping(Decimal("5.00"), None),
+    ).stream_id  # fmt: skip
+    rejected = _place(container, scarce, 2)
+    container.processes.catch_up()
+    made = Edits([a, b, scarce], added, shrunk, removed, rejected)
+    for order_id in made.roles().values():
+        assert orders.get(store, order_id).status == "confirmed"
+
+    def line(order_id: UUID, i: int = 0) -> str:
+        return orders.get(store, order_id).lines[i].line_id
+
+    for command in (
+        AddLine(order_id=added, sku=b, quantity=2, reason="asked"),
+        ChangeLine(order_id=shrunk, line_id=line(shrunk), quantity=1, reason="fewer"),
+        RemoveLine(order_id=removed, line_id=line(removed, 1), reason="not wanted"),
+        ChangeLine(order_id=rejected, line_id=line(rejected), quantity=9, reason="more"),
+    ):
+        send(container, command, CommandContext.new("agent"))
+    return made
+
+
+def _edit_history(store, order_id: UUID, skus: list[str], location: str) -> dict:  # noqa: ANN001
+    """Every event an order's edit caused, by stream kind (ids left out)."""
+    inventory_events: Counter[str] = Counter()
+    for sku in skus:
+        events = store.load(inventory_stream(sku))
+        mine = {
+            e.data["reservation_id"]
+            for e in events
+            if e.name == "StockReserved" and e.data.get("order_id") == str(order_id)
+        }
+        inventory_events += Counter(e.name for e in events if e.data.get("reservation_id") in mine)
+    return {
+        "order": _names(store, order_id),
+        "payment": _names(store, payment_stream(order_id)),
+        "plan": _names(store, plan_stream(order_id, location)),
+        "inventory": inventory_events,
+    }
+
+
+def test_the_line_edit_manager_survives_a_kill_after_each_step(container, crashing):
+    store = container.store
+    location = _location(container)
+    parked = _parked(container)
+
+    clean = _requested_edits(container, location)
+    t0 = _db_now(container)
+    clean_steps = crashing.clean("line_edits")
+    t1 = _db_now(container)
+    crashed = _requested_edits(container, location)
+    t2 = _db_now(container)
+    runs = crashing.killed_after_each_step("line_edits")
+
+    # One kill after every step, in the clean run's order; after the last, nothing to do.
+    assert runs.kills == clean_steps
+    assert runs.last_commits == []
+    for step in (
+        "append StockReserved",  # reserve what is added,
+        "gateway authorize",  # authorize the higher total,
+        "append AuthorizationAdjusted",  # record it,
+        "append OrderModified, LinesRevised",  # apply the edit,
+        "append PlanRevised",  # revise the plan,
+        "append ReservationReleased",  # release what shrinks or goes,
+        "append LineEditRejected",  # or reject it.
+    ):
+        assert step in runs.kills, (step, runs.kills)
+    assert len(runs.kills) >= 14
+
+    # The gateway authorized once per grown total, as in the clean run.
+    clean_ops = _gateway_since(container, t0) - _gateway_since(container, t1)
+    assert clean_ops == Counter({"authorize": 1}), clean_ops
+    assert _gateway_since(container, t2) == Counter({"authorize": 1})
+
+    # Each order's history is its twin's: every step once.
+    for role, order_id in crashed.roles().items():
+        twin = clean.roles()[role]
+        assert _edit_history(store, order_id, crashed.skus, location) == _edit_history(
+            store, twin, clean.skus, location
+        ), role
+        state = orders.get(store, order_id)
+        assert state.pending_edit is None, role
+        assert payments.get(store, order_id).authorized == state.total.amount, role
+
+    h = _edit_history(store, crashed.added, crashed.skus, location)
+    assert (h["order"]["LineEditRequested"], h["order"]["LinesRevised"]) == (1, 1)
+    assert h["inventory"] == Counter({"StockReserved": 2, "ReservationConfirmed": 1})
+    assert h["payment"] == Counter({"PaymentAuthorized": 1, "AuthorizationAdjusted": 1})
+    assert h["plan"] == Counter({"PlanCreated": 1, "PlanRevised": 1})
+    h = _edit_history(store, crashed.shrunk, crashed.skus, location)
+    assert h["inventory"] == Counter(
+        {"StockReserved": 2, "ReservationConfirmed": 1, "ReservationReleased": 1}
+    )
+    assert orders.get(store, crashed.shrunk).lines[0].reserved == 1
+    h = _edit_history(store, crashed.removed, crashed.skus, location)
+    assert h["inventory"]["ReservationReleased"] == 1 and h["order"]["LinesRevised"] == 1
+    h = _edit_history(store, crashed.rejected, crashed.skus, location)
+    assert h["order"]["LineEditRejected"] == 1 and h["order"]["LinesRevised"] == 0
+    assert h["payment"] == Counter({"PaymentAuthorized": 1})
+
+    # Stock: what the orders hold after their edits, nothing more.
+    a, b, scarce = crashed.skus
+    assert inventory.get(store, a).totals()["reserved"] == 1 + 1 + 1
+    assert inventory.get(store, b).totals()["reserved"] == 2
+    assert inventory.get(store, scarce).totals()["reserved"] == 2
     assert _parked(container) == parked
