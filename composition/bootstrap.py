@@ -19,6 +19,7 @@ from commands.payment_gateway import PaymentGateway, PostgresAnswers, SandboxGat
 from commands.payments import RetryPolicy
 from commands.placement_saga import OrderPlacementSaga, SagaSettings
 from commands.process_manager import ProcessRunner
+from commands.returns_manager import ReturnsManager
 from commands.write_side import WriteSide
 from composition.settings import Settings
 from domain.category.events import CATEGORY_EVENTS
@@ -154,7 +155,14 @@ def build(
         keyring=keyring,
         clock=clock,
         processes=ProcessRunner(
-            store, [saga, FulfillmentSaga(store, gateway, clock)], parking=parking, retry=retry
+            store,
+            [
+                saga,
+                FulfillmentSaga(store, gateway, clock),
+                ReturnsManager(write, RetryPolicy(timeout_s=settings.payment_timeout_s), clock),
+            ],
+            parking=parking,
+            retry=retry,
         ),
         parking=parking,
     )
