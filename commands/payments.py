@@ -1,5 +1,7 @@
-"""Handlers for the Payment aggregate: call the gateway (at most once per command, through an
-idempotency key it honours), then record what it answered."""
+"""The Payment aggregate's steps: call the gateway (at most once per command, through an
+idempotency key it honours), then record what it answered (authorize, capture, void, refund,
+``settle_refund``); and the handler of a client's ``RequestRefund`` (``HANDLERS``), which only
+records the refund in flight: the returns manager settles it."""
 
 from __future__ import annotations
 
@@ -307,7 +309,7 @@ def request_refund(w: WriteSide, c: RequestRefund, ctx: CommandContext) -> Outco
 
     def step(state: PaymentState, _v: int):
         events = decide.ask_refund(
-            state, c, ctx.now, refund_id=refund_id, currency=order.currency, line_ids=line_ids
+            state, c, refund_id=refund_id, currency=order.currency, line_ids=line_ids
         )
         return events, {
             "id": str(refund_id),

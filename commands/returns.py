@@ -10,12 +10,13 @@ Handlers (``HANDLERS``, each records one decision and calls no gateway):
 - ``RejectReturn``, ``CancelReturn``: both free the units on the order's stream in the same
   transaction.
 
-Steps (``settle``, ``refund_again``), run by the returns manager
-(``commands/returns_manager.py``) on ``ReturnReceived`` and ``ReturnRefundRetried``: restock
-(each part once), ``LinesReturned`` on the order, then the refund for the returned lines. A
-refund that fails (declined, or the gateway kept failing through its retries) leaves the return
-``received`` with ``ReturnRefundFailed``; each attempt has its own refund id. Every step is keyed
-by the return id, so a replay writes nothing twice."""
+Steps (``settle``), run by the returns manager (``commands/returns_manager.py``) on
+``ReturnReceived`` and ``ReturnRefundRetried``: restock (each part once), ``LinesReturned`` on
+the order, then the refund for the returned lines. A refund that fails (declined, or the
+gateway kept failing through its retries) leaves the return ``received`` with
+``ReturnRefundFailed``; each attempt has its own refund id. Every step is keyed by the return
+id, so a replay writes nothing twice. Steps that keep failing (parked) end the same way
+(``give_up``)."""
 
 from __future__ import annotations
 
@@ -162,11 +163,14 @@ def settle(
     w: WriteSide,
     ctx: CommandContext,
     return_id: UUID,
+    attempt: int = 0,
     retry: payments.RetryPolicy = payments.RetryPolicy(),
 ) -> Outcome:
-    """The returns manager's steps for a received return: restock each part (not once the
-    order counts the return's lines returned: they were restocked then), record
-    ``LinesReturned``, then the first refund."""
+    """The returns manager's steps for a received return (``attempt`` 0) or a retried refund
+    (its attempt number): restock each part (not once the order counts the return's lines
+    returned: they were restocked then), record ``LinesReturned``, then refund number
+    ``attempt``. The steps before the refund are keyed by the return alone, so a retry redoes
+    only those that never happened."""
     store = w.store
     ret, _ = get(store, return_id)
     assert ret.order_id is not None
@@ -190,19 +194,47 @@ def settle(
             ),
             step("lines_returned"),
         )
-    return _refund(w, step, return_id, 0, retry)
+    return _refund(w, step, return_id, attempt, retry)
 
 
-def refund_again(
-    w: WriteSide,
-    ctx: CommandContext,
-    return_id: UUID,
-    attempt: int,
-    retry: payments.RetryPolicy = payments.RetryPolicy(),
-) -> Outcome:
-    """The returns manager's step for ``ReturnRefundRetried``: refund number ``attempt``."""
+def give_up(w: WriteSide, ctx: CommandContext, return_id: UUID, attempt: int) -> Outcome | None:
+    """The manager's steps for refund ``attempt`` kept failing (they were parked): record how
+    that refund ended, so the return does not show ``refund: "pending"`` for ever. Never asked
+    of the gateway, or failed there: ``ReturnRefundFailed`` (receiving the return again retries
+    every step not yet done); went through: ``ReturnRefunded``. Still in flight (the gateway may
+    be moving the money): nothing, the parked record says so (None)."""
     ret, _ = get(w.store, return_id)
-    return _refund(w, _steps(ctx, ret, return_id), return_id, attempt, retry)
+    assert ret.order_id is not None
+    refund_id = _refund_id(return_id, attempt)
+    pay = payments.get(w.store, ret.order_id)
+    if pay.in_flight_amount(refund_id) is not None:
+        return None
+    amount = payments.requested_amount(w.store, ret.order_id, refund_id) or Decimal("0")
+    step = _steps(ctx, ret, return_id)
+    if refund_id in pay.refund_ids and refund_id not in pay.failed_refunds:
+        return execute(
+            w.store,
+            RETURN,
+            return_id,
+            lambda s, _v: decide.mark_refunded(s, return_id, refund_id=refund_id, amount=amount),
+            step("refunded"),
+        )
+    return execute(
+        w.store,
+        RETURN,
+        return_id,
+        lambda s, _v: decide.fail_refund(s, return_id, refund_id=refund_id, amount=amount),
+        step(f"refund_failed{_again(attempt)}"),
+    )
+
+
+def _again(attempt: int) -> str:
+    return f":{attempt}" if attempt else ""
+
+
+def _refund_id(return_id: UUID, attempt: int) -> UUID:
+    """Refund attempt ``attempt``'s id: its own, made of the return's."""
+    return uuid5(return_id, f"refund{_again(attempt)}")
 
 
 def _refund(
@@ -214,8 +246,8 @@ def _refund(
     ret, _ = get(store, return_id)
     assert ret.order_id is not None
     order_id = ret.order_id
-    again = f":{attempt}" if attempt else ""
-    refund_id = uuid5(return_id, f"refund{again}")
+    again = _again(attempt)
+    refund_id = _refund_id(return_id, attempt)
     amount = _amount(store, order_id, ret, refund_id)
     if ret.status == "received" and amount > Decimal("0"):
         payments.refund(

@@ -8,7 +8,6 @@ decisions stay pure: the handler calls the gateway, then decides with what it an
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -169,7 +168,6 @@ def request_refund(
 def ask_refund(
     state: PaymentState,
     c: RequestRefund,
-    now: datetime,
     *,
     refund_id: UUID,
     currency: str,
@@ -178,7 +176,6 @@ def ask_refund(
     """A client's refund (``RequestRefund``) in flight, ``deferred`` to the returns manager,
     which asks the gateway: in the order's ``currency``, for lines of the order
     (``line_ids``), within captured − refunded − in flight. A repeat writes nothing."""
-    del now  # a request is decided on amounts, not on time
     if c.amount.currency != currency:
         raise InvalidCommand(
             f"The order is in {currency}.",

@@ -10,7 +10,7 @@ from dataclasses import replace
 from decimal import Decimal
 from uuid import UUID
 
-from commands import orders, payments, returns
+from commands import inventory, orders, payments, returns
 from commands.context import CommandContext
 from commands.payment_gateway import SandboxGateway
 from commands.process_manager import Trigger
@@ -119,3 +119,36 @@ def test_a_failed_refund_is_asked_again_and_goes_through_once_the_gateway_works(
     pay = payments.get(store, made.retried)
     assert pay.refunded == state.refunded > 0
     assert len(pay.failed_refunds) == 1 and len(pay.refund_ids) == 2
+
+
+def test_a_return_whose_steps_were_parked_shows_its_refund_failed_and_a_retry_does_them_all(
+    container,
+):
+    store = container.store
+    location = _location(container)
+    made = _delivered_orders(container, location)
+    return_id = _return_of(container, made.returned)
+    ctx = CommandContext.new("clerk")
+    manager = ReturnsManager(container.dispatcher.write, FAST)
+    on_hand = inventory.get(store, made.sku).totals()["on_hand"]
+
+    # Given a received return whose steps kept failing and were parked, none of them done
+    send(container, ReceiveReturn(return_id=return_id, restock=True, location=location), ctx)
+    [received] = [e for e in store.load_with_positions(return_id) if e.type in manager.topics]
+    manager.on_parked(Trigger(manager.name, received), "it kept failing")
+    # Then the return shows its refund failed, not pending for ever, and nothing else moved
+    state, _ = returns.get(store, return_id)
+    assert (state.status, state.refund) == ("received", "failed")
+    assert inventory.get(store, made.sku).totals()["on_hand"] == on_hand
+    assert payments.get(store, made.returned).in_flight == ()
+
+    # When it is received again and the manager takes up the retry
+    head = store.head()
+    send(container, ReceiveReturn(return_id=return_id, restock=False), ctx)
+    _take_up(manager, store, return_id, head)
+    # Then every step is done once: restocked, lines returned, refunded
+    state, _ = returns.get(store, return_id)
+    assert (state.status, state.refund) == ("refunded", "succeeded")
+    assert inventory.get(store, made.sku).totals()["on_hand"] == on_hand + 1
+    assert orders.get(store, made.returned).lines[0].returned == 1
+    assert payments.get(store, made.returned).refunded == state.refunded > 0

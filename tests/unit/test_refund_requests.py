@@ -5,7 +5,6 @@ returns manager, within what was captured, in the order's currency and lines."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -29,7 +28,6 @@ from domain.returns.events import (
 from domain.returns.state import RETURN
 
 ORDER, RETURN_ID, R1, R2 = UUID(int=1), UUID(int=2), UUID(int=3), UUID(int=4)
-NOW = datetime(2026, 1, 1, tzinfo=UTC)
 RECEIVE = ReceiveReturn(return_id=RETURN_ID, restock=False)
 
 
@@ -110,7 +108,7 @@ def refund(amount: str, currency: str = "USD", lines=None) -> RequestRefund:  # 
 
 
 def ask(state, c: RequestRefund, refund_id: UUID = R1):  # noqa: ANN001, ANN201
-    return ask_refund(state, c, NOW, refund_id=refund_id, currency="USD", line_ids={"l1"})
+    return ask_refund(state, c, refund_id=refund_id, currency="USD", line_ids={"l1"})
 
 
 def test_a_clients_refund_is_recorded_in_flight_for_the_manager():
