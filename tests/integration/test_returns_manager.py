@@ -18,6 +18,7 @@ from commands.returns_manager import ReturnsManager
 from domain.ids import payment_stream
 from domain.payment.commands import MoneyAmount, RequestRefund
 from domain.returns.commands import ReceiveReturn
+from projections.payments_ledger import ledger
 from tests.factories import send
 from tests.integration.test_process_manager_crash_safety import (
     _delivered_orders,
@@ -37,6 +38,11 @@ class RecoveredGateway(SandboxGateway):
 
 def _written_since(store, head: int) -> list[str]:  # noqa: ANN001
     return [e.type for e in store.read_all(after=head, limit=100)]
+
+
+def _refunds(container, order_id: UUID) -> list[tuple[str, str]]:  # noqa: ANN001
+    """The order's refunds as the payments ledger lists them: (amount, status)."""
+    return [(x["amount"], x["status"]) for x in ledger(container.pool, order_id)["refunds"]]
 
 
 def _take_up(manager: ReturnsManager, store, stream_id: UUID, after: int) -> None:  # noqa: ANN001
@@ -69,6 +75,9 @@ def test_a_receipt_and_a_refund_request_write_only_their_intent(container):
     assert asked.extra["status"] == "pending"
     pay = payments.get(store, made.refunded)
     assert pay.refunded == 0 and pay.in_flight_amount(UUID(asked.extra["id"])) == Decimal("5.00")
+    # and the payments ledger shows it pending
+    container.runner.catch_up(["payments_ledger"])
+    assert _refunds(container, made.refunded) == [("5.00", "pending")]
 
     # When the returns manager takes up both
     manager = ReturnsManager(container.dispatcher.write, FAST)
@@ -82,6 +91,8 @@ def test_a_receipt_and_a_refund_request_write_only_their_intent(container):
     assert line.returned == 1
     assert payments.get(store, made.returned).refunded == state.refunded
     assert payments.get(store, made.refunded).refunded == Decimal("5.00")
+    container.runner.catch_up(["payments_ledger"])
+    assert _refunds(container, made.refunded) == [("5.00", "succeeded")]  # one entry, settled
     # and taking them up again writes nothing
     head = store.head()
     _take_up(manager, store, return_id, 0)
