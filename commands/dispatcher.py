@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from commands import inventory, line_edits
+from commands import inventory, line_edits, payments, returns
 from commands.context import CommandContext, Outcome
 from commands.write_side import WriteSide
 from domain.command import Command
@@ -22,6 +22,8 @@ Handler = Callable[[WriteSide, Any, CommandContext], Outcome]
 HANDLERS: Mapping[type[Command], Handler] = {
     **inventory.HANDLERS,
     **line_edits.HANDLERS,
+    **payments.HANDLERS,
+    **returns.HANDLERS,
 }
 
 
