@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from commands import categories, inventory, line_edits, products
+from commands import categories, inventory, line_edits, payments, products, returns
 from commands.context import CommandContext, Outcome
 from commands.write_side import WriteSide
 from domain.command import Command
@@ -24,6 +24,8 @@ HANDLERS: Mapping[type[Command], Handler] = {
     **products.HANDLERS,
     **categories.HANDLERS,
     **line_edits.HANDLERS,
+    **payments.HANDLERS,
+    **returns.HANDLERS,
 }
 
 

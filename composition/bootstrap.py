@@ -25,6 +25,7 @@ from commands.payment_gateway import PaymentGateway, PostgresAnswers, SandboxGat
 from commands.payments import RetryPolicy
 from commands.placement_saga import OrderPlacementSaga, SagaSettings
 from commands.process_manager import ProcessRunner
+from commands.returns_manager import ReturnsManager
 from commands.write_side import WriteSide
 from composition.capabilities import Capability, Wiring, combine
 from composition.settings import Settings
@@ -66,7 +67,7 @@ ALL_EVENTS = (
 
 
 def core_process_managers(w: Wiring) -> list:
-    """The placement saga, the fulfillment saga and the line-edit manager."""
+    """The placement saga, the fulfillment saga, the line-edit manager and the returns manager."""
     placement = OrderPlacementSaga(
         w.store,
         w.pool,
@@ -85,7 +86,8 @@ def core_process_managers(w: Wiring) -> list:
         retry=RetryPolicy(timeout_s=w.settings.payment_timeout_s),
         clock=w.clock,
     )
-    return [placement, FulfillmentSaga(w.store, w.write.gateway, w.clock), line_edits]
+    returns = ReturnsManager(w.write, RetryPolicy(timeout_s=w.settings.payment_timeout_s), w.clock)
+    return [placement, FulfillmentSaga(w.store, w.write.gateway, w.clock), line_edits, returns]
 
 
 #: Everything the program had before capabilities; its routes are ``api/app.py``'s and its

@@ -80,6 +80,28 @@ def stream_head(api, stream_id: str) -> int:  # noqa: ANN001
     return max(e["position"] for e in items)
 
 
+def settled_return(api, return_id: str, after: int | None = None, timeout_s: float = 15) -> dict:
+    """The return once the returns manager has settled its refund (``refund`` no longer
+    ``pending``; read after position ``after``, a receipt's), with ``position``, its stream's
+    last event (for ``at``)."""
+    params = {"min_position": after} if after else None
+    got = eventually(
+        lambda: api.get(f"/returns/{return_id}", params=params).json(),
+        lambda d: d.get("refund") not in (None, "pending"),
+        timeout_s,
+    )
+    return {**got, "position": stream_head(api, return_id)}
+
+
+def receive(api, return_id: str, **body) -> dict:  # noqa: ANN003
+    """Receive a return: answered at once (``202``, refund ``pending``), then settled by the
+    returns manager; the settled return."""
+    r = api.post(f"/returns/{return_id}/receive", json=body)
+    assert r.status_code == 202, r.text
+    assert (r.json()["status"], r.json()["refund"]) == ("received", "pending"), r.text
+    return settled_return(api, return_id, r.json()["position"])
+
+
 def detail(api, order_id: str, min_position: int | None = None) -> dict:
     params = {"min_position": min_position} if min_position else None
     r = api.get(f"/orders/{order_id}", params=params)
@@ -457,18 +479,19 @@ def test_a_return_of_delivered_units_restocks_and_refunds(fapi, container):
     )
     assert r.status_code == 201 and r.json()["status"] == "requested"
     return_id = r.json()["id"]
-    r = fapi.post(f"/returns/{return_id}/receive", json={"restock": True, "location": wh})
-    assert r.status_code == 200 and r.json()["status"] == "refunded", r.text
-    seen = at(r)
+    done = receive(fapi, return_id, restock=True, location=wh)
+    assert (done["status"], done["refund"], done["refunded"]) == ("refunded", "succeeded", "10.00")
+    seen = at(done["position"])
     assert fapi.get(f"/inventory/{skus[0]}", params=seen).json()["on_hand"] == 9
-    doc = detail(fapi, order["id"], r.json()["position"])
+    doc = detail(fapi, order["id"], done["position"])
     assert doc["lines"][0]["returned"] == 1
     assert doc["fulfillment_status"] == "partially_returned"
     doc = eventually(lambda: detail(fapi, order["id"]), lambda d: d["refunds"])
     assert doc["payment_status"] == "partially_refunded"
     assert doc["refunds"][0]["amount"] == "10.00"
     r = fapi.post(f"/returns/{return_id}/receive", json={"restock": True, "location": wh})
-    assert r.json()["status"] == "refunded"
+    assert r.status_code == 200 and r.json()["status"] == "refunded", r.text  # nothing to do
+    assert r.json()["version"] == done["version"]
     assert fapi.get(f"/inventory/{skus[0]}", params=at(r)).json()["on_hand"] == 9  # once
 
 
@@ -501,10 +524,14 @@ def test_s28_concurrent_refunds_never_exceed_what_was_captured(fapi, container):
     with ThreadPoolExecutor(2) as pool:
         answers = list(pool.map(refund, ["60.00", "50.00"]))
     codes = sorted(r.status_code for r in answers)
-    assert codes == [201, 409]
+    assert codes == [202, 409]
+    [accepted] = [r.json() for r in answers if r.status_code == 202]
+    assert accepted["status"] == "pending"
     ledger = eventually(
-        lambda: fapi.get(f"/orders/{order['id']}/payments").json(), lambda x: x["refunds"]
+        lambda: fapi.get(f"/orders/{order['id']}/payments").json(),
+        lambda x: x["refunds"] and x["refunds"][0]["status"] != "pending",
     )
+    assert ledger["refunds"][0]["status"] == "succeeded"
     assert ledger["captured"] == "100.00"
     assert ledger["refunded"] in ("60.00", "50.00")
     assert_error(refund("60.01"), 409, "refund_exceeds_captured")
@@ -523,11 +550,19 @@ def test_a_refund_repeated_under_one_key_is_written_once(fapi, container):
                 range(5),
             )
         )
-    assert {r.json()["id"] for r in answers if r.status_code == 201}
-    assert len({r.json()["id"] for r in answers if r.status_code == 201}) == 1
-    last = max(r.json()["position"] for r in answers if r.status_code == 201)
+    assert {r.json()["id"] for r in answers if r.status_code == 202}
+    assert len({r.json()["id"] for r in answers if r.status_code == 202}) == 1
+    last = max(r.json()["position"] for r in answers if r.status_code == 202)
     ledger = fapi.get(f"/orders/{order['id']}/payments", params=at(last)).json()
-    assert ledger["refunded"] == "5.00" and len(ledger["refunds"]) == 1
+    assert [(x["amount"], x["status"]) for x in ledger["refunds"]] in (
+        [("5.00", "pending")],
+        [("5.00", "succeeded")],
+    )  # shown at once, pending until the returns manager has asked the gateway
+    ledger = eventually(
+        lambda: fapi.get(f"/orders/{order['id']}/payments").json(),
+        lambda x: x["refunded"] == "5.00",
+    )
+    assert len(ledger["refunds"]) == 1 and ledger["refunds"][0]["status"] == "succeeded"
 
 
 # ---- line edits ------------------------------------------------------------------------------

@@ -33,20 +33,32 @@ from uuid import UUID, uuid4, uuid5
 import pytest
 
 import commands
-from commands import cancellations, inventory, locations, orders, payments, shipments, splits
+from commands import (
+    cancellations,
+    inventory,
+    locations,
+    orders,
+    payments,
+    returns,
+    shipments,
+    splits,
+)
 from commands.context import CommandContext
 from commands.executor import execute
 from commands.fulfillment_saga import FulfillmentSaga
 from commands.line_edit_manager import LineEditManager
 from commands.placement_saga import OrderPlacementSaga
 from commands.process_manager import ProcessManager
+from commands.returns_manager import ReturnsManager
 from domain.ids import inventory_stream, payment_stream, plan_stream
 from domain.inventory.commands import ReceiveStock
 from domain.order import fulfillment as order_decide
 from domain.order.line_edit_commands import AddLine, ChangeLine, RemoveLine
 from domain.order.state import ORDER
 from domain.order.values import Address, LineQuantity, PaymentRef, RequestedLine
+from domain.payment.commands import MoneyAmount, RequestRefund
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
+from domain.returns.commands import ReceiveReturn, RequestReturn, ReturnLine
 from domain.shipment import decide as shipment_decide
 from domain.shipment.state import SHIPMENT
 from tests.factories import active_product, send, write_of
@@ -58,6 +70,7 @@ MANAGERS: dict[str, type[ProcessManager]] = {
     "order_placement": OrderPlacementSaga,
     "fulfillment": FulfillmentSaga,
     "line_edits": LineEditManager,
+    "returns": ReturnsManager,
 }
 MAX_RUNS = 60
 
@@ -604,4 +617,140 @@ def test_the_line_edit_manager_survives_a_kill_after_each_step(container, crashi
     assert inventory.get(store, a).totals()["reserved"] == 1 + 1 + 1
     assert inventory.get(store, b).totals()["reserved"] == 2
     assert inventory.get(store, scarce).totals()["reserved"] == 2
+    assert _parked(container) == parked
+
+
+@dataclass
+class Returns:
+    """Three delivered orders of one SKU, each about to trigger one of the manager's steps."""
+
+    sku: str
+    returned: UUID  # a return received with restock: restocked, lines returned, refunded
+    refunded: UUID  # a client's refund (``RequestRefund``): the gateway, then settled
+    retried: UUID  # a return whose refund failed, asked again: fails again
+    return_ids: dict[str, UUID]
+
+    def roles(self) -> dict[str, UUID]:
+        return {"returned": self.returned, "refunded": self.refunded, "retried": self.retried}
+
+
+def _delivered_orders(container, location: str) -> Returns:  # noqa: ANN001
+    """Three orders confirmed, shipped and delivered by the other managers, in this process."""
+    sku = _stocked_sku(container, location, 10)
+    ids = [_place(container, sku, 1), _place(container, sku, 1),
+           _place(container, sku, 1, "tok_refund_fails")]  # fmt: skip
+    container.processes.catch_up()  # confirmed
+    for order_id in ids:
+        order = orders.get(container.store, order_id)
+        shipment_id = uuid5(order_id, "shipment")
+        shipments.open_shipment(
+            container.store, CommandContext.new("picker"), order_id, shipment_id=shipment_id,
+            location=location, carrier="UPS",
+            lines=[LineQuantity(line_id=ln.line_id, quantity=ln.quantity) for ln in order.lines],
+        )  # fmt: skip
+        _track(container.store, shipment_id, "picked_up")
+        _track(container.store, shipment_id, "delivered")
+    container.processes.catch_up()  # shipped, captured, delivered; nothing of the returns yet
+    for order_id in ids:
+        assert orders.get(container.store, order_id).status == "delivered"
+    return Returns(sku, *ids, return_ids={})
+
+
+def _return_of(container, order_id: UUID) -> UUID:  # noqa: ANN001
+    [line] = orders.get(container.store, order_id).lines
+    asked = RequestReturn(
+        order_id=order_id, lines=[ReturnLine(line_id=line.line_id, quantity=1)], reason="broken"
+    )
+    return UUID(send(container, asked, CommandContext.new("customer")).extra["id"])
+
+
+def _trigger_return_steps(container, made: Returns, location: str) -> None:  # noqa: ANN001
+    """The events the returns manager reacts to, recorded while no manager runs."""
+    ctx = CommandContext.new("clerk")
+    made.return_ids["returned"] = ret = _return_of(container, made.returned)
+    send(container, ReceiveReturn(return_id=ret, restock=True, location=location), ctx)
+    amount = MoneyAmount(amount="5.00", currency="USD")
+    send(container, RequestRefund(order_id=made.refunded, amount=amount), ctx)
+    # the first refund of this one failed before (its steps run here), then it is asked again
+    made.return_ids["retried"] = ret = _return_of(container, made.retried)
+    send(container, ReceiveReturn(return_id=ret, restock=False), ctx)
+    returns.settle(container.dispatcher.write, ctx, ret)
+    assert returns.get(container.store, ret)[0].refund == "failed"
+    send(container, ReceiveReturn(return_id=ret, restock=False), ctx)
+
+
+def _return_history(container, made: Returns, role: str) -> dict[str, Counter[str]]:  # noqa: ANN001
+    store, order_id = container.store, made.roles()[role]
+    ret = made.return_ids.get(role)
+    return {
+        "order": _names(store, order_id),
+        "payment": _names(store, payment_stream(order_id)),
+        "return": _names(store, ret) if ret else Counter(),
+        "restocked": Counter(
+            e.name
+            for e in store.load(inventory_stream(made.sku))
+            if e.name == "StockReceived" and e.data.get("reference") == f"return:{ret}"
+        ),
+    }
+
+
+def test_the_returns_manager_survives_a_kill_after_each_step(container, crashing):
+    store = container.store
+    location = _location(container)
+    clean = _delivered_orders(container, location)
+    _trigger_return_steps(container, clean, location)
+    parked = _parked(container)
+    t0 = _db_now(container)
+    clean_steps = crashing.clean("returns")
+    t1 = _db_now(container)
+    crashed = _delivered_orders(container, location)
+    _trigger_return_steps(container, crashed, location)
+    t2 = _db_now(container)
+    runs = crashing.killed_after_each_step("returns")
+
+    # One kill after every step, in the clean run's order; after the last, nothing to do.
+    assert runs.kills == clean_steps
+    assert runs.last_commits == []
+    for step in (
+        "append StockReceived",  # restock,
+        "append LinesReturned",  # the order counts the lines returned,
+        "append RefundRequested",  # the refund in flight,
+        "gateway refund",  # asked of the gateway,
+        "append RefundSucceeded",  # recorded,
+        "append ReturnRefunded",  # the return refunded;
+        "append RefundFailed",  # a failing refund recorded,
+        "append ReturnRefundFailed",  # and on the return.
+    ):
+        assert step in runs.kills, (step, runs.kills)
+
+    # The gateway refunded once per refund that went through: the return's and the client's.
+    once = Counter({"refund": 2})
+    assert _gateway_since(container, t0) - _gateway_since(container, t1) == once
+    assert _gateway_since(container, t2) == once
+
+    # Each order's history is its twin's, and each step happened once.
+    for role in crashed.roles():
+        assert _return_history(container, crashed, role) == _return_history(
+            container, clean, role
+        ), role
+    h = _return_history(container, crashed, "returned")
+    assert h["restocked"] == Counter({"StockReceived": 1})
+    assert h["order"]["LinesReturned"] == 1
+    assert (h["payment"]["RefundRequested"], h["payment"]["RefundSucceeded"]) == (1, 1)
+    assert h["return"]["ReturnRefunded"] == 1
+    assert returns.get(store, crashed.return_ids["returned"])[0].status == "refunded"
+
+    h = _return_history(container, crashed, "refunded")
+    assert (h["payment"]["RefundRequested"], h["payment"]["RefundSucceeded"]) == (1, 1)
+    assert payments.get(store, crashed.refunded).refunded == Decimal("5.00")
+
+    h = _return_history(container, crashed, "retried")
+    assert (h["payment"]["RefundRequested"], h["payment"]["RefundFailed"]) == (2, 2)
+    assert h["return"]["ReturnRefundFailed"] == 2 and h["return"]["ReturnRefundRetried"] == 1
+    assert h["order"]["LinesReturned"] == 1
+    state, _ = returns.get(store, crashed.return_ids["retried"])
+    assert (state.status, state.refund) == ("received", "failed")
+
+    # Stock: 10, less the three shipped, plus the one restocked.
+    assert inventory.get(store, crashed.sku).totals()["on_hand"] == 10 - 3 + 1
     assert _parked(container) == parked
