@@ -314,7 +314,7 @@ def request_refund(w: WriteSide, c: RequestRefund, ctx: CommandContext) -> Outco
         return events, {
             "id": str(refund_id),
             "status": "pending",
-            "amount": {"amount": str(c.amount.value), "currency": order.currency},
+            "amount": {"amount": str(c.amount.money().amount), "currency": order.currency},
         }
 
     return execute(w.store, PAYMENT, payment_stream(c.order_id), step, ctx)

@@ -3,41 +3,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field
 
-from domain.command import Command, whole
-from domain.money import minor_unit
+from domain.command import Command, MoneyIn, whole
 
 RefundReason = Literal["customer_request", "order_cancelled", "item_returned", "damaged", "fraud"]
-
-
-class MoneyAmount(BaseModel):
-    """An amount as a decimal string in ``currency``, at most the currency's decimals."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    amount: Annotated[str, Field(pattern=r"^[0-9]{1,12}(\.[0-9]{1,4})?$")]
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-
-    @model_validator(mode="after")
-    def _at_most_the_currencys_decimals(self) -> MoneyAmount:
-        unit = minor_unit(self.currency)
-        if Decimal(self.amount) % unit:
-            raise PydanticCustomError(
-                "currency_precision",
-                "{currency} amounts are multiples of {unit}.",
-                {"currency": self.currency, "unit": str(unit)},
-            )
-        return self
-
-    @property
-    def value(self) -> Decimal:
-        return Decimal(self.amount)
 
 
 class RefundLine(BaseModel):
@@ -54,6 +27,6 @@ class RequestRefund(Command):
     gateway and records how it went."""
 
     order_id: UUID
-    amount: MoneyAmount
+    amount: MoneyIn
     reason: RefundReason = "customer_request"
     lines: list[RefundLine] | None = None

@@ -189,12 +189,14 @@ def ask_refund(
                 code="unknown_line",
                 details={"line_id": x.line_id},
             )
-    if not request_refund(state, refund_id=refund_id, amount=c.amount.value, reason=c.reason):
+    if not request_refund(
+        state, refund_id=refund_id, amount=c.amount.money().amount, reason=c.reason
+    ):
         return []
     return [
         RefundRequested(
             refund_id=refund_id,
-            amount=c.amount.value,
+            amount=c.amount.money().amount,
             reason=c.reason,
             deferred=True,
             lines=[LineQuantity(line_id=x.line_id, quantity=x.quantity) for x in c.lines or ()],

@@ -15,10 +15,11 @@ from commands import cancellations, locations, orders, payments, returns, shipme
 from commands.context import CommandContext
 from commands.placement_saga import OrderPlacementSaga
 from commands.process_manager import Trigger
+from domain.command import MoneyIn
 from domain.errors import DomainError
 from domain.inventory.commands import ReceiveStock
 from domain.order.values import Address, LineQuantity, PaymentRef, RequestedLine
-from domain.payment.commands import MoneyAmount, RequestRefund
+from domain.payment.commands import RequestRefund
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from domain.returns.commands import ReceiveReturn, RequestReturn, ReturnLine
 from tests.factories import active_product, send, write_of
@@ -101,7 +102,7 @@ def apply(world, order_id, op, opened: list) -> None:  # noqa: ANN001
         send(container, ReceiveReturn(return_id=ret, restock=False), ctx)
         returns.settle(container.dispatcher.write, ctx, ret)  # the returns manager's steps
     elif kind == "refund":
-        amount = MoneyAmount(amount=str(Decimal(a) / 100), currency="USD")
+        amount = MoneyIn(amount=str(Decimal(a) / 100), currency="USD")
         asked = send(container, RequestRefund(order_id=order_id, amount=amount), ctx)
         payments.settle_refund(
             store, gateway, ctx, order_id=order_id, refund_id=UUID(asked.extra["id"]),

@@ -50,13 +50,14 @@ from commands.line_edit_manager import LineEditManager
 from commands.placement_saga import OrderPlacementSaga
 from commands.process_manager import ProcessManager
 from commands.returns_manager import ReturnsManager
+from domain.command import MoneyIn
 from domain.ids import inventory_stream, payment_stream, plan_stream
 from domain.inventory.commands import ReceiveStock
 from domain.order import fulfillment as order_decide
 from domain.order.line_edit_commands import AddLine, ChangeLine, RemoveLine
 from domain.order.state import ORDER
 from domain.order.values import Address, LineQuantity, PaymentRef, RequestedLine
-from domain.payment.commands import MoneyAmount, RequestRefund
+from domain.payment.commands import RequestRefund
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from domain.returns.commands import ReceiveReturn, RequestReturn, ReturnLine
 from domain.shipment import decide as shipment_decide
@@ -669,7 +670,7 @@ def _trigger_return_steps(container, made: Returns, location: str) -> None:  # n
     ctx = CommandContext.new("clerk")
     made.return_ids["returned"] = ret = _return_of(container, made.returned)
     send(container, ReceiveReturn(return_id=ret, restock=True, location=location), ctx)
-    amount = MoneyAmount(amount="5.00", currency="USD")
+    amount = MoneyIn(amount="5.00", currency="USD")
     send(container, RequestRefund(order_id=made.refunded, amount=amount), ctx)
     # the first refund of this one failed before (its steps run here), then it is asked again
     made.return_ids["retried"] = ret = _return_of(container, made.retried)

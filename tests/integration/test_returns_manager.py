@@ -15,8 +15,9 @@ from commands.context import CommandContext
 from commands.payment_gateway import SandboxGateway
 from commands.process_manager import Trigger
 from commands.returns_manager import ReturnsManager
+from domain.command import MoneyIn
 from domain.ids import payment_stream
-from domain.payment.commands import MoneyAmount, RequestRefund
+from domain.payment.commands import RequestRefund
 from domain.returns.commands import ReceiveReturn
 from projections.payments_ledger import ledger
 from tests.factories import send
@@ -68,7 +69,7 @@ def test_a_receipt_and_a_refund_request_write_only_their_intent(container):
 
     # When a client asks for a refund
     head = store.head()
-    amount = MoneyAmount(amount="5.00", currency="USD")
+    amount = MoneyIn(amount="5.00", currency="USD")
     asked = send(container, RequestRefund(order_id=made.refunded, amount=amount), ctx)
     # Then only the refund request is written, in flight, deferred to the manager
     assert _written_since(store, head) == ["payment.RefundRequested"]
