@@ -23,16 +23,25 @@ def locations_of(allocations) -> list[str]:  # noqa: ANN001
 
 
 def _plan_lines(allocations, location: str) -> list[PlanLine]:  # noqa: ANN001
-    return [
-        PlanLine(
-            line_id=str(a["line_id"]),
-            sku=str(a["sku"]),
-            allocated=int(a["quantity"]),
-            reservation_id=UUID(str(a["reservation_id"])),
+    """One plan line per order line held at ``location``: a line grown by an edit holds a
+    second reservation there, and the plan counts both (under the line's first reservation)."""
+    lines: dict[str, PlanLine] = {}
+    for a in allocations:
+        if a["location"] != location:
+            continue
+        line_id = str(a["line_id"])
+        held = lines.get(line_id)
+        lines[line_id] = (
+            PlanLine(
+                line_id=line_id,
+                sku=str(a["sku"]),
+                allocated=int(a["quantity"]),
+                reservation_id=UUID(str(a["reservation_id"])),
+            )
+            if held is None
+            else held.model_copy(update={"allocated": held.allocated + int(a["quantity"])})
         )
-        for a in allocations
-        if a["location"] == location
-    ]
+    return list(lines.values())
 
 
 def plans_for(order_id: UUID, allocations) -> list[tuple[UUID, str, list[PlanLine], str]]:  # noqa: ANN001
