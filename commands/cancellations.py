@@ -1,7 +1,9 @@
 """Cancellation requests: ``pending → approved → completed`` or ``rejected``; one open request
 per order; a fully shipped order is refused (use a return).
 
-Approval then completes the cancellation, each step once (keys scoped by the request):
+A request records only the decision (``CancellationRequested``, ``CancellationReviewed``,
+``CancellationRetried``); the fulfillment process manager then completes an approved one
+(``complete``), each step once (keys scoped by the request):
 cancel undispatched shipments, finish any dispatch in progress, refund captures beyond what
 shipped, void the uncaptured rest, release what is still reserved, cancel the order
 (``OrderCancelled`` when nothing shipped, else ``OrderLinesCancelled`` for the unshipped rest),
@@ -70,51 +72,32 @@ def order_of(store: EventStore, request_id: UUID) -> UUID:
 
 def review(
     store: EventStore,
-    gateway: PaymentGateway,
     ctx: CommandContext,
     request_id: UUID,
     *,
     approve: bool,
     note: str | None = None,
 ) -> Outcome:
+    """Approve or reject a pending request (``CancellationReviewed``); approving a ``failed``
+    one retries it (``CancellationRetried``). Only the decision is recorded here: the
+    fulfillment process manager carries out an approval (``complete``). ``result.extra``:
+    ``id``, ``order_id`` and the ``status`` recorded (``approved``, ``rejected``)."""
     order_id = order_of(store, request_id)
-    c = orders.get(store, order_id).cancellation
-    if approve and c is not None and c.request_id == request_id and c.status == "failed":
-        return retry(store, gateway, ctx, order_id, request_id, note=note)
 
     def decision(state, _v):  # noqa: ANN001
-        events = decide.review_cancellation(
-            state, order_id, request_id=request_id, approve=approve, note=note, actor=ctx.actor
-        )
+        c = state.cancellation
+        if approve and c is not None and c.request_id == request_id and c.status == "failed":
+            events = failure.retry_cancellation(
+                state, order_id, request_id=request_id, note=note, actor=ctx.actor
+            )
+        else:
+            events = decide.review_cancellation(
+                state, order_id, request_id=request_id, approve=approve, note=note, actor=ctx.actor
+            )
         status = "approved" if approve else "rejected"
         return events, {"id": str(request_id), "order_id": str(order_id), "status": status}
 
-    result = execute(store, ORDER, order_id, decision, ctx)
-    if approve:
-        result.extra["status"] = complete(store, gateway, ctx, order_id, request_id)
-    return result
-
-
-def retry(
-    store: EventStore,
-    gateway: PaymentGateway,
-    ctx: CommandContext,
-    order_id: UUID,
-    request_id: UUID,
-    *,
-    note: str | None = None,
-) -> Outcome:
-    """A ``failed`` request approved again: back to ``approved``, then carried out again."""
-
-    def decision(state, _v):  # noqa: ANN001
-        events = failure.retry_cancellation(
-            state, order_id, request_id=request_id, note=note, actor=ctx.actor
-        )
-        return events, {"id": str(request_id), "order_id": str(order_id), "status": "approved"}
-
-    result = execute(store, ORDER, order_id, decision, ctx)
-    result.extra["status"] = complete(store, gateway, ctx, order_id, request_id)
-    return result
+    return execute(store, ORDER, order_id, decision, ctx)
 
 
 def complete(

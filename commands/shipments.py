@@ -1,16 +1,17 @@
 """Handlers for shipments: open one (numbered on the order's stream, created on its own in the
-same transaction), record tracking events and delivery attempts, and carry out dispatch and
-delivery on the other aggregates.
+same transaction), record tracking events and delivery attempts (on the shipment, with the
+order's copy in the same transaction), and nothing more: what follows is the fulfillment
+process manager's (``commands/fulfillment_saga.py``), which calls ``complete_dispatch`` and
+``complete_delivery`` here.
 
-Dispatch (``picked_up``) commits the reservations, records ``LinesShipped`` on the order,
-captures the payment for the shipped lines (shipping with the first shipment, everything left
-with the last) and marks the plan shipped. Each of those steps has its own idempotency key
-scoped by the shipment, so a repeat (a duplicate event, a retry after a crash, the fulfillment
-process manager) does each exactly once."""
+Dispatch (``ShipmentDispatched``) commits the reservations, records ``LinesShipped`` on the
+order, captures the payment for the shipped lines (shipping with the first shipment, everything
+left with the last) and marks the plan shipped. Each of those steps has its own idempotency key
+scoped by the shipment, so a repeat (a duplicate event, a replay after a crash, a cancellation
+finishing the dispatch first) does each exactly once."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID, uuid5
@@ -113,7 +114,6 @@ def _mirror(store: EventStore, order_id: UUID, events) -> list[StreamAppend]:  #
 
 def track(
     store: EventStore,
-    gateway: PaymentGateway,
     ctx: CommandContext,
     shipment_id: UUID,
     *,
@@ -123,7 +123,8 @@ def track(
     note: str | None = None,
     tracking_number: str | None = None,
 ) -> Outcome:
-    """``result.extra["status"]``: the shipment's status after the event."""
+    """``result.extra["status"]``: the shipment's status after the event. A ``picked_up``
+    records ``ShipmentDispatched``; the dispatch itself is the process manager's."""
 
     def decision(state: ShipmentState, _v: int):
         events = decide.record_tracking(
@@ -138,7 +139,7 @@ def track(
         )
         return events, {"status": SHIPMENT.fold(events, state).status}
 
-    result = execute(
+    return execute(
         store,
         SHIPMENT,
         shipment_id,
@@ -146,13 +147,10 @@ def track(
         ctx,
         also=lambda s, events: _mirror(store, s.order_id, events),
     )
-    _follow_up(store, gateway, ctx, shipment_id)
-    return _at_head(store, result)
 
 
 def attempt(
     store: EventStore,
-    gateway: PaymentGateway,
     ctx: CommandContext,
     shipment_id: UUID,
     *,
@@ -160,7 +158,9 @@ def attempt(
     failure_reason: str | None = None,
     next_attempt_at: datetime | None = None,
 ) -> Outcome:
-    """``result.extra``: the ``attempt`` number and the shipment's ``status`` after it."""
+    """``result.extra``: the ``attempt`` number and the shipment's ``status`` after it. A
+    successful attempt records ``ShipmentDelivered``; the order's ``LinesDelivered`` is the
+    process manager's."""
 
     def decision(state: ShipmentState, _v: int):
         events = decide.record_attempt(
@@ -176,7 +176,7 @@ def attempt(
             "status": SHIPMENT.fold(events, state).status,
         }
 
-    result = execute(
+    return execute(
         store,
         SHIPMENT,
         shipment_id,
@@ -184,29 +184,13 @@ def attempt(
         ctx,
         also=lambda s, events: _mirror(store, s.order_id, events),
     )
-    _follow_up(store, gateway, ctx, shipment_id)
-    return _at_head(store, result)
-
-
-def _at_head(store: EventStore, result: Outcome) -> Outcome:
-    """The result with a position at or after every step the follow-up wrote."""
-    return dataclasses.replace(result, position=max(result.position, store.head()))
-
-
-def _follow_up(
-    store: EventStore, gateway: PaymentGateway, ctx: CommandContext, shipment_id: UUID
-) -> None:
-    state = load(store, SHIPMENT, shipment_id).state
-    if state.dispatched:
-        complete_dispatch(store, gateway, ctx, shipment_id)
-    if state.status == "delivered":
-        complete_delivery(store, ctx, shipment_id)
 
 
 def complete_dispatch(
     store: EventStore, gateway: PaymentGateway, ctx: CommandContext, shipment_id: UUID
 ) -> None:
-    """Commit, ``LinesShipped``, capture, plan shipped: each once."""
+    """Commit, ``LinesShipped``, capture, plan shipped: each once (the process manager's steps
+    for ``ShipmentDispatched``, and a cancellation's for a dispatch it finds unfinished)."""
     sh = load(store, SHIPMENT, shipment_id).state
     if not sh.dispatched or sh.order_id is None:
         return
@@ -258,6 +242,8 @@ def complete_dispatch(
 
 
 def complete_delivery(store: EventStore, ctx: CommandContext, shipment_id: UUID) -> None:
+    """``LinesDelivered`` on the order, once (the process manager's step for
+    ``ShipmentDelivered``)."""
     sh = load(store, SHIPMENT, shipment_id).state
     if sh.status != "delivered" or sh.order_id is None:
         return

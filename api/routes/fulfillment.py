@@ -219,12 +219,13 @@ def get_shipment(shipment_id: UUID, container: ContainerDep, response: Response)
 
 @router.post("/shipments/{shipment_id}/events", status_code=201, response_model=CommandAck)
 def record_event(shipment_id: UUID, body: TrackingEvent, container: ContainerDep, ctx: ContextDep):
-    """A carrier's tracking event. ``picked_up`` dispatches (commit, ``LinesShipped``,
-    capture); late or duplicate events never move the status back."""
+    """A carrier's tracking event. ``picked_up`` dispatches: the answer is the shipment's
+    (``shipped``), and the fulfillment process manager then commits the stock, records the
+    lines shipped on the order and captures the payment (follow the order with
+    ``?min_position=``). Late or duplicate events never move the status back."""
     shipments.get(container.store, shipment_id)
     result = shipments.track(
         container.store,
-        container.gateway,
         ctx,
         shipment_id,
         code=body.status,
@@ -251,12 +252,12 @@ class AttemptAck(CommandAck):
 def record_attempt(
     shipment_id: UUID, body: DeliveryAttempt, container: ContainerDep, ctx: ContextDep
 ):
-    """Attempts are numbered 1, 2, … without gaps; success delivers; refusal, damage or a
+    """Attempts are numbered 1, 2, … without gaps; success delivers (the order's lines are
+    marked delivered by the fulfillment process manager just after); refusal, damage or a
     third failure means ``exception``."""
     shipments.get(container.store, shipment_id)
     result = shipments.attempt(
         container.store,
-        container.gateway,
         ctx,
         shipment_id,
         outcome=body.outcome,

@@ -86,7 +86,8 @@ def _new_id(ctx, scope: str, order_id: UUID) -> UUID:  # noqa: ANN001
 def split_order(order_id: UUID, body: SplitOrder, container: ContainerDep, ctx: ContextDep):
     """Move the lines to child orders, one per part; every line's parts sum to its quantity
     (422 ``split_empty_part``, ``unknown_line``, ``split_quantities_mismatch``, nothing
-    written). The parent then freezes."""
+    written). The parent is frozen at once; the fulfillment process manager then releases its
+    reservations and voids its authorization, and each child is placed at its location."""
     orders.require_exists(container.store, order_id)
     result = splits.split(
         container.store,
@@ -148,32 +149,28 @@ def request_cancellation(
 
 def _review(request_id: UUID, body: Review | None, container, ctx, approve: bool):  # noqa: ANN001
     result = cancellations.review(
-        container.store,
-        container.gateway,
-        ctx,
-        request_id,
-        approve=approve,
-        note=body.note if body else None,
+        container.store, ctx, request_id, approve=approve, note=body.note if body else None
     )
-    state = orders.get(container.store, UUID(result.extra["order_id"]))
-    status = state.cancellation.status if state.cancellation else result.extra["status"]
-    if approve and result.extra.get("status") == "failed":
-        status = "failed"  # CancellationFailed: the gateway kept failing a void or refund
     return CancellationAck(
         id=str(request_id),
         order_id=result.extra["order_id"],
-        status=status,
+        status=result.extra["status"],
         version=result.version,
-        position=container.store.head() if approve else result.position,
+        position=result.position,
     )
 
 
-@router.post("/cancellation-requests/{request_id}/approve", response_model=CancellationAck)
+@router.post(
+    "/cancellation-requests/{request_id}/approve", status_code=202, response_model=CancellationAck
+)
 def approve(request_id: UUID, container: ContainerDep, ctx: ContextDep, body: Review | None = None):
-    """Approve and carry out: release what is reserved and unshipped, refund or void what was
-    paid for it, cancel the unshipped part. A second review conflicts. When the gateway keeps
-    failing the void or refund (after bounded retries) the request ends ``failed``
-    (``CancellationFailed``, an alert) and the order is left as it was."""
+    """Approve (``202``, ``status: "approved"``): the fulfillment process manager then carries
+    it out (release what is reserved and unshipped, refund or void what was paid for it, cancel
+    the unshipped part) and the request becomes ``completed``; follow the order or the
+    cancellation requests with ``?min_position=``. A second review conflicts. When the gateway
+    keeps failing the void or refund (after bounded retries) the request ends ``failed``
+    (``CancellationFailed``, an alert) and the order is left as it was; approving a ``failed``
+    request retries it (``202``, ``approved`` again)."""
     return _review(request_id, body, container, ctx, True)
 
 

@@ -23,6 +23,7 @@ from domain.payment.commands import RequestRefund
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from domain.returns.commands import ReceiveReturn, RequestReturn, ReturnLine
 from tests.factories import active_product, send, write_of
+from tests.fulfillment_manager import carry_out
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
 
@@ -75,6 +76,7 @@ def apply(world, order_id, op, opened: list) -> None:  # noqa: ANN001
     store, gateway = container.store, container.gateway
     ctx = CommandContext.new("t")
     state = orders.get(store, order_id)
+    head = store.head()
     kind, a, b = op
     if kind == "ship":
         line = state.lines[a]
@@ -84,13 +86,13 @@ def apply(world, order_id, op, opened: list) -> None:  # noqa: ANN001
             lines=[LineQuantity(line_id=line.line_id, quantity=b)], carrier="UPS",
         )  # fmt: skip
         opened.append(sid)
-        shipments.track(store, gateway, ctx, sid, code="picked_up")
+        shipments.track(store, ctx, sid, code="picked_up")
     elif kind == "deliver" and opened:
-        shipments.attempt(store, gateway, ctx, opened[a % len(opened)], outcome="successful")
+        shipments.attempt(store, ctx, opened[a % len(opened)], outcome="successful")
     elif kind == "cancel":
         rid = uuid4()
         cancellations.request(store, ctx, order_id, request_id=rid, reason="customer_request")
-        cancellations.review(store, gateway, ctx, rid, approve=a)
+        cancellations.review(store, ctx, rid, approve=a)
     elif kind == "return":
         returnable = [ln for ln in state.lines if ln.delivered > ln.in_returns] or state.lines
         line = returnable[a % len(returnable)]
@@ -108,6 +110,7 @@ def apply(world, order_id, op, opened: list) -> None:  # noqa: ANN001
             store, gateway, ctx, order_id=order_id, refund_id=UUID(asked.extra["id"]),
             reason="customer_request",
         )  # the returns manager's step  # fmt: skip
+    carry_out(store, gateway, head)  # what the fulfillment process manager then does
 
 
 def check(world, order_id) -> None:  # noqa: ANN001
