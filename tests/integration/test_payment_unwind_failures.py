@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -20,6 +20,7 @@ from commands.process_manager import Trigger
 from domain.errors import Conflict
 from domain.ids import payment_stream
 from domain.inventory.commands import ReceiveStock
+from domain.order.fulfillment_commands import RequestCancellation, ReviewCancellation
 from domain.order.values import Address, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from tests.factories import active_product, send, write_of
@@ -132,10 +133,10 @@ def confirmed_order(world, gateway):  # noqa: ANN001
 def approve(store, gateway, order_id, request_id=None):  # noqa: ANN001
     ctx = CommandContext.new("m")
     if request_id is None:
-        request_id = uuid4()
-        cancellations.request(store, ctx, order_id, request_id=request_id, reason="other")
+        requested = send(store, RequestCancellation(order_id=order_id, reason="other"), ctx)
+        request_id = UUID(requested.extra["id"])
     head = store.head()
-    reviewed = cancellations.review(store, ctx, request_id, approve=True)
+    reviewed = send(store, ReviewCancellation(request_id=request_id, approve=True), ctx)
     assert reviewed.extra["status"] == "approved"  # what the request records; then the manager
     carry_out(store, gateway, head)
     return request_id, orders.get(store, order_id).cancellation.status

@@ -34,14 +34,12 @@ import pytest
 
 import commands
 from commands import (
-    cancellations,
     inventory,
     locations,
     orders,
     payments,
     returns,
     shipments,
-    splits,
 )
 from commands.context import CommandContext
 from commands.executor import execute
@@ -54,12 +52,20 @@ from domain.command import MoneyIn
 from domain.ids import inventory_stream, payment_stream, plan_stream
 from domain.inventory.commands import ReceiveStock
 from domain.order import cancellation_failure as failure
+from domain.order.fulfillment_commands import (
+    LineUnits,
+    RequestCancellation,
+    ReviewCancellation,
+    SplitOrder,
+    SplitPart,
+)
 from domain.order.line_edit_commands import AddLine, ChangeLine, RemoveLine
 from domain.order.state import ORDER
 from domain.order.values import Address, LineQuantity, PaymentRef, RequestedLine
 from domain.payment.commands import RequestRefund
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from domain.returns.commands import ReceiveReturn, RequestReturn, ReturnLine
+from domain.shipment.commands import OpenShipment, RecordTracking
 from tests.factories import active_product, send, write_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -333,15 +339,16 @@ def _confirmed_orders(container, location: str) -> Fulfillment:  # noqa: ANN001
 
 def _track(store, shipment_id: UUID, code: str) -> None:  # noqa: ANN001
     """A carrier's event on the shipment (and its copy on the order): all the request does."""
-    shipments.track(store, CommandContext.new("carrier"), shipment_id, code=code)
+    send(store, RecordTracking(shipment_id=shipment_id, status=code), CommandContext.new("carrier"))
 
 
 def _approved_cancellation(store, order_id: UUID) -> UUID:  # noqa: ANN001
-    request_id = uuid5(order_id, "cancel")
-    cancellations.request(
-        store, CommandContext.new("customer"), order_id, request_id=request_id, reason="other"
+    requested = send(
+        store, RequestCancellation(order_id=order_id, reason="other"), CommandContext.new("c")
     )
-    cancellations.review(store, CommandContext.new("manager"), request_id, approve=True)
+    request_id = UUID(requested.extra["id"])
+    approve = ReviewCancellation(request_id=request_id, approve=True)
+    send(store, approve, CommandContext.new("manager"))
     return request_id
 
 
@@ -362,7 +369,8 @@ def _retried_cancellation(store, order_id: UUID) -> None:  # noqa: ANN001
         ),  # fmt: skip
         CommandContext.new("process:fulfillment"),
     )
-    retried = cancellations.review(store, CommandContext.new("manager"), request_id, approve=True)
+    again = ReviewCancellation(request_id=request_id, approve=True)
+    retried = send(store, again, CommandContext.new("manager"))
     assert retried.extra["status"] == "approved"
 
 
@@ -370,16 +378,13 @@ def _trigger_steps(container, made: Fulfillment, location: str) -> None:  # noqa
     """The events the manager reacts to, recorded while no manager runs."""
     store = container.store
     order = orders.get(store, made.dispatched)
-    shipment_id = uuid5(made.dispatched, "shipment")
-    shipments.open_shipment(
+    lines = [LineUnits(line_id=ln.line_id, quantity=ln.quantity) for ln in order.lines]
+    opened = send(
         store,
+        OpenShipment(order_id=made.dispatched, location=location, lines=lines, carrier="UPS"),
         CommandContext.new("picker"),
-        made.dispatched,
-        shipment_id=shipment_id,
-        location=location,
-        lines=[LineQuantity(line_id=ln.line_id, quantity=ln.quantity) for ln in order.lines],
-        carrier="UPS",
     )
+    shipment_id = UUID(opened.extra["id"])
     _track(store, shipment_id, "picked_up")  # ShipmentDispatched
     _track(store, shipment_id, "delivered")  # ShipmentDelivered
     _approved_cancellation(store, made.cancelled)
@@ -391,13 +396,9 @@ def _trigger_steps(container, made: Fulfillment, location: str) -> None:  # noqa
     _approved_cancellation(store, made.refunded)
     _retried_cancellation(store, made.retried)
     [line] = orders.get(store, made.split).lines
-    splits.split(
-        store,
-        CommandContext.new("manager"),
-        made.split,
-        reason="two boxes",
-        parts=[(location, [LineQuantity(line_id=line.line_id, quantity=1)])] * 2,
-    )
+    part = SplitPart(location=location, lines=[LineUnits(line_id=line.line_id, quantity=1)])
+    split = SplitOrder(order_id=made.split, reason="two boxes", parts=[part, part])
+    send(store, split, CommandContext.new("manager"))
 
 
 def test_the_fulfillment_manager_survives_a_kill_after_each_step(container, crashing):
