@@ -39,7 +39,6 @@ from commands import (
     orders,
     payments,
     returns,
-    shipments,
 )
 from commands.context import CommandContext
 from commands.executor import execute
@@ -61,7 +60,7 @@ from domain.order.fulfillment_commands import (
 )
 from domain.order.line_edit_commands import AddLine, ChangeLine, RemoveLine
 from domain.order.state import ORDER
-from domain.order.values import Address, LineQuantity, PaymentRef, RequestedLine
+from domain.order.values import Address, PaymentRef, RequestedLine
 from domain.payment.commands import RequestRefund
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from domain.returns.commands import ReceiveReturn, RequestReturn, ReturnLine
@@ -650,12 +649,13 @@ def _delivered_orders(container, location: str) -> Returns:  # noqa: ANN001
     container.processes.catch_up()  # confirmed
     for order_id in ids:
         order = orders.get(container.store, order_id)
-        shipment_id = uuid5(order_id, "shipment")
-        shipments.open_shipment(
-            container.store, CommandContext.new("picker"), order_id, shipment_id=shipment_id,
-            location=location, carrier="UPS",
-            lines=[LineQuantity(line_id=ln.line_id, quantity=ln.quantity) for ln in order.lines],
-        )  # fmt: skip
+        lines = [LineUnits(line_id=ln.line_id, quantity=ln.quantity) for ln in order.lines]
+        opened = send(
+            container,
+            OpenShipment(order_id=order_id, location=location, lines=lines, carrier="UPS"),
+            CommandContext.new("picker"),
+        )
+        shipment_id = UUID(opened.extra["id"])
         _track(container.store, shipment_id, "picked_up")
         _track(container.store, shipment_id, "delivered")
     container.processes.catch_up()  # shipped, captured, delivered; nothing of the returns yet
