@@ -1,7 +1,9 @@
 """Cancellation requests: ``pending → approved → completed`` or ``rejected``; one open request
 per order; a fully shipped order is refused (use a return).
 
-Approval then completes the cancellation, each step once (keys scoped by the request):
+A request records only the decision (``CancellationRequested``, ``CancellationReviewed``,
+``CancellationRetried``); the fulfillment process manager then completes an approved one
+(``complete``), each step once (keys scoped by the request):
 cancel undispatched shipments, finish any dispatch in progress, refund captures beyond what
 shipped, void the uncaptured rest, release what is still reserved, cancel the order
 (``OrderCancelled`` when nothing shipped, else ``OrderLinesCancelled`` for the unshipped rest),
@@ -18,38 +20,42 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
-from uuid import UUID, uuid5
+from uuid import UUID, uuid4, uuid5
 
 from commands import fulfillment, inventory, orders, payments, shipments
 from commands.context import CommandContext, Outcome
 from commands.executor import execute, load
 from commands.payment_gateway import PaymentGateway
 from commands.steps import steps
+from commands.write_side import WriteSide
 from domain.errors import NotFound
 from domain.ids import cancellation_request_stream
 from domain.order import cancellation_failure as failure
 from domain.order import decide as order_base
 from domain.order import fulfillment as decide
 from domain.order.events import CancellationRequestFiled
+from domain.order.fulfillment_commands import RequestCancellation, ReviewCancellation
 from domain.order.state import ORDER
 from eventstore.store import EventStore, StreamAppend
 
 alerts = logging.getLogger("ecom.alerts")
 
 
-def request(
-    store: EventStore,
-    ctx: CommandContext,
-    order_id: UUID,
-    *,
-    request_id: UUID,
-    reason: str,
-    detail: str | None = None,
-) -> Outcome:
+def _new_request_id(ctx: CommandContext, order_id: UUID) -> UUID:
+    """The new request's id: from the idempotency key, so a repeat names the same one."""
+    if ctx.idempotency is None:
+        return uuid4()
+    return uuid5(order_id, f"cancellation:{ctx.idempotency.principal}:{ctx.idempotency.key}")
+
+
+def request(w: WriteSide, c: RequestCancellation, ctx: CommandContext) -> Outcome:
+    """Open a request (``pending``). ``result.extra``: ``id``, ``order_id``, ``status``."""
+    store, order_id = w.store, c.order_id
+    orders.require_exists(store, order_id)
+    request_id = _new_request_id(ctx, order_id)
+
     def decision(state, _v):  # noqa: ANN001
-        events = decide.request_cancellation(
-            state, order_id, request_id=request_id, reason=reason, detail=detail, actor=ctx.actor
-        )
+        events = decide.request_cancellation(state, c, request_id, ctx.actor)
         return events, {"id": str(request_id), "order_id": str(order_id), "status": "pending"}
 
     def also(_state, _events) -> list[StreamAppend]:  # noqa: ANN001
@@ -68,53 +74,23 @@ def order_of(store: EventStore, request_id: UUID) -> UUID:
     return events[0].to_domain().order_id  # type: ignore[attr-defined]
 
 
-def review(
-    store: EventStore,
-    gateway: PaymentGateway,
-    ctx: CommandContext,
-    request_id: UUID,
-    *,
-    approve: bool,
-    note: str | None = None,
-) -> Outcome:
-    order_id = order_of(store, request_id)
-    c = orders.get(store, order_id).cancellation
-    if approve and c is not None and c.request_id == request_id and c.status == "failed":
-        return retry(store, gateway, ctx, order_id, request_id, note=note)
+def review(w: WriteSide, c: ReviewCancellation, ctx: CommandContext) -> Outcome:
+    """Approve or reject a pending request (``CancellationReviewed``); approving a ``failed``
+    one retries it (``CancellationRetried``). Only the decision is recorded here: the
+    fulfillment process manager carries out an approval (``complete``). ``result.extra``:
+    ``id``, ``order_id`` and the ``status`` recorded (``approved``, ``rejected``)."""
+    order_id = order_of(w.store, c.request_id)
 
     def decision(state, _v):  # noqa: ANN001
-        events = decide.review_cancellation(
-            state, order_id, request_id=request_id, approve=approve, note=note, actor=ctx.actor
-        )
-        status = "approved" if approve else "rejected"
-        return events, {"id": str(request_id), "order_id": str(order_id), "status": status}
+        r = state.cancellation
+        if c.approve and r is not None and r.request_id == c.request_id and r.status == "failed":
+            events = failure.retry_cancellation(state, c, order_id, ctx.actor)
+        else:
+            events = decide.review_cancellation(state, c, order_id, ctx.actor)
+        status = "approved" if c.approve else "rejected"
+        return events, {"id": str(c.request_id), "order_id": str(order_id), "status": status}
 
-    result = execute(store, ORDER, order_id, decision, ctx)
-    if approve:
-        result.extra["status"] = complete(store, gateway, ctx, order_id, request_id)
-    return result
-
-
-def retry(
-    store: EventStore,
-    gateway: PaymentGateway,
-    ctx: CommandContext,
-    order_id: UUID,
-    request_id: UUID,
-    *,
-    note: str | None = None,
-) -> Outcome:
-    """A ``failed`` request approved again: back to ``approved``, then carried out again."""
-
-    def decision(state, _v):  # noqa: ANN001
-        events = failure.retry_cancellation(
-            state, order_id, request_id=request_id, note=note, actor=ctx.actor
-        )
-        return events, {"id": str(request_id), "order_id": str(order_id), "status": "approved"}
-
-    result = execute(store, ORDER, order_id, decision, ctx)
-    result.extra["status"] = complete(store, gateway, ctx, order_id, request_id)
-    return result
+    return execute(w.store, ORDER, order_id, decision, ctx)
 
 
 def complete(
@@ -238,3 +214,9 @@ def _fail(
         attempts,
     )
     return "failed"
+
+
+HANDLERS = {
+    RequestCancellation: request,
+    ReviewCancellation: review,
+}

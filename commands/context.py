@@ -26,14 +26,13 @@ def system_clock() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class Idempotency:
+    """A key a command is done once under: a repeat of the same request (same principal, key
+    and hash) answers the first result. The key is taken even by a request that changed
+    nothing, so another request under it is refused."""
+
     principal: str
     key: str
     request_hash: str
-    #: A caller's key is taken even by a request that changed nothing, so another request
-    #: under it is refused. Not so for the keys of internal steps: the HTTP path and a process
-    #: manager repeat the same steps under the same keys, and a step that found nothing to do
-    #: yet must not freeze that answer for the runner that comes with work for it.
-    kept_when_unchanged: bool = True
 
 
 @dataclass(frozen=True, slots=True)

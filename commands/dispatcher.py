@@ -11,7 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from commands import categories, inventory, line_edits, payments, products, returns
+from commands import (
+    cancellations,
+    categories,
+    fulfillment,
+    inventory,
+    line_edits,
+    payments,
+    products,
+    returns,
+    shipments,
+    splits,
+)
 from commands.context import CommandContext, Outcome
 from commands.write_side import WriteSide
 from domain.command import Command
@@ -26,6 +37,10 @@ HANDLERS: Mapping[type[Command], Handler] = {
     **line_edits.HANDLERS,
     **payments.HANDLERS,
     **returns.HANDLERS,
+    **shipments.HANDLERS,
+    **cancellations.HANDLERS,
+    **splits.HANDLERS,
+    **fulfillment.HANDLERS,
 }
 
 

@@ -4,7 +4,9 @@
 - With one (If-Match), a stale version is refused with ``VersionMismatch`` (412).
 - With an idempotency key, a repeat returns the first result and writes nothing; the key's
   record is written in the same transaction as the events (or alone, for a request that
-  changed nothing: the key is still taken, so another request under it is refused).
+  changed nothing: the key is still taken, so another request under it is refused). The key
+  is looked up after the stream is loaded, so a first holder whose events the load already
+  sees is always replayed, never decided against.
 - An aggregate type with ``snapshot_every`` is loaded from its latest snapshot plus the events
   after it, and an append that makes one due writes it after the commit (best effort).
 - The load knows when the stream's last event occurred (``Loaded.last_at``); the append is
@@ -22,7 +24,7 @@ from uuid import UUID
 from commands.context import CommandContext, Outcome
 from commands.stream_states import Loaded, load_states
 from domain.aggregate import AggregateType
-from domain.errors import ConcurrencyConflict, DomainError, VersionMismatch
+from domain.errors import ConcurrencyConflict, VersionMismatch
 from domain.events import DomainEvent
 from eventstore import snapshots
 from eventstore.recorder import IdempotencyRecord
@@ -90,30 +92,24 @@ def execute(
     is a no-op: nothing is written and the current position is returned. ``also`` may add
     appends to other streams (a uniqueness claim, say) in the same transaction.
     """
-    replay = replay_if_seen(store, ctx)
-    if replay is not None:
-        return replay
     deadline = time.monotonic() + RETRY_BUDGET_S
     attempt = -1
     while time.monotonic() < deadline:
         attempt += 1
         loaded = load(store, aggregate, stream_id)
+        # After the load: the key's record commits with its events, so a first holder this
+        # load sees is found here (its events are not decided on again).
+        replay = replay_if_seen(store, ctx)
+        if replay is not None:
+            return replay
         if ctx.expected_version is not None and ctx.expected_version != loaded.version:
             raise VersionMismatch(ctx.expected_version, loaded.version)
-        try:
-            decision = decide(loaded.state, loaded.version)
-        except DomainError:
-            # The same keyed step, run meanwhile by another runner (the HTTP path and a process
-            # manager repeat the same steps), may be why it no longer applies: its answer.
-            replay = replay_if_seen(store, ctx)
-            if replay is not None:
-                return replay
-            raise
+        decision = decide(loaded.state, loaded.version)
         events, extra = decision if isinstance(decision, tuple) else (decision, {})
         events = list(events)
         if not events:
             position = store.position_of(stream_id, loaded.version) if loaded.version else 0
-            if ctx.idempotency is not None and ctx.idempotency.kept_when_unchanged:
+            if ctx.idempotency is not None:
                 kept = store.remember(idempotency_record(ctx, stream_id, loaded.version, extra))
                 if not kept:
                     replay = replay_if_seen(store, ctx)

@@ -8,8 +8,10 @@ from uuid import UUID
 from commands import orders
 from commands.context import CommandContext, Outcome
 from commands.executor import execute, load
+from commands.write_side import WriteSide
 from domain.errors import NotFound
 from domain.fulfillment import decide as plans
+from domain.fulfillment.commands import UpdatePlan
 from domain.fulfillment.events import PlanLine
 from domain.fulfillment.state import PLAN, PlanState
 from domain.ids import plan_stream
@@ -105,16 +107,11 @@ def create_plans(store: EventStore, step, order_id: UUID) -> list[UUID]:  # noqa
     return ids
 
 
-def update(
-    store: EventStore,
-    ctx: CommandContext,
-    plan_id: UUID,
-    *,
-    status: str | None,
-    picked: dict[str, int] | None = None,
-    packed: dict[str, int] | None = None,
-) -> Outcome:
-    """``result.extra["status"]``: the plan's status after the command."""
+def update(w: WriteSide, c: UpdatePlan, ctx: CommandContext) -> Outcome:
+    """``result.extra["status"]``: the plan's status after the command; picking moves the order
+    to ``processing`` in the same transaction."""
+    store, plan_id = w.store, c.plan_id
+    require_plan(store, plan_id)
 
     def also(state: PlanState, events) -> list[StreamAppend]:  # noqa: ANN001
         if not any(getattr(e, "status", None) == "picking" for e in events):
@@ -131,7 +128,7 @@ def update(
         )
 
     def decision(state: PlanState, _v: int):
-        events = plans.update_plan(state, plan_id, status=status, picked=picked, packed=packed)
+        events = plans.update_plan(state, c)
         return events, {"status": PLAN.fold(events, state).status}
 
     return execute(store, PLAN, plan_id, decision, ctx, also=also)
@@ -162,3 +159,6 @@ def get(store: EventStore, plan_id: UUID) -> tuple[PlanState, int]:
 def require_plan(store: EventStore, plan_id: UUID) -> None:
     if not load(store, PLAN, plan_id).state.exists:
         raise NotFound(f"Fulfillment plan {plan_id} does not exist.", code="plan_not_found")
+
+
+HANDLERS = {UpdatePlan: update}

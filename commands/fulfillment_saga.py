@@ -4,13 +4,15 @@
   confirming transaction; ``create_plans`` remains for line edits.)
 - ``ShipmentDispatched`` → commit, ``LinesShipped``, capture, plan shipped.
 - ``ShipmentDelivered`` → ``LinesDelivered``.
-- ``CancellationReviewed`` (approved) → carry out the cancellation.
+- ``CancellationReviewed`` (approved), ``CancellationRetried`` → carry out the cancellation.
 - ``OrderSplit`` → the frozen parent releases its reservations and voids its authorization.
 
-The HTTP handlers do the same steps synchronously; every step carries a key scoped by the
-shipment, request or order, so whichever runs first writes and the other replays. After a crash
-this manager resumes from its stored position and completes what was left half done. Its steps
-are stamped with its clock when it takes up the event."""
+This is the only place these steps run: the HTTP requests record the intent (a tracking event,
+a delivery attempt, a review, a split) on its own aggregate and answer at once. Every step
+carries a key scoped by the shipment, request or order (``commands/steps.py``), so after a crash
+this manager resumes from its stored position, replays what was done and completes what was
+left half done; a cancellation that finishes a dispatch first leaves the dispatch's own event
+nothing to do. Its steps are stamped with its clock when it takes up the event."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ class FulfillmentSaga(ProcessManager):
     name = "fulfillment"
     topics = (
         "order.CancellationReviewed",
+        "order.CancellationRetried",
         "order.OrderSplit",
         "shipment.ShipmentDispatched",
         "shipment.ShipmentDelivered",
@@ -45,6 +48,9 @@ class FulfillmentSaga(ProcessManager):
             case "shipment.ShipmentDelivered":
                 shipments.complete_delivery(self.store, ctx, e.stream_id)
             case "order.CancellationReviewed" if e.data["decision"] == "approved":
+                request_id = UUID(e.data["request_id"])
+                cancellations.complete(self.store, self.gateway, ctx, e.stream_id, request_id)
+            case "order.CancellationRetried":
                 request_id = UUID(e.data["request_id"])
                 cancellations.complete(self.store, self.gateway, ctx, e.stream_id, request_id)
             case "order.OrderSplit":

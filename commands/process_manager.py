@@ -76,7 +76,6 @@ class Trigger:
                 principal=f"process:{self.manager}",
                 key=key,
                 request_hash=hashlib.sha256(key.encode()).hexdigest(),
-                kept_when_unchanged=False,
             ),
         )
 

@@ -1,61 +1,54 @@
 """Handlers for shipments: open one (numbered on the order's stream, created on its own in the
-same transaction), record tracking events and delivery attempts, and carry out dispatch and
-delivery on the other aggregates.
+same transaction), record tracking events and delivery attempts (on the shipment, with the
+order's copy in the same transaction), and nothing more: what follows is the fulfillment
+process manager's (``commands/fulfillment_saga.py``), which calls ``complete_dispatch`` and
+``complete_delivery`` here.
 
-Dispatch (``picked_up``) commits the reservations, records ``LinesShipped`` on the order,
-captures the payment for the shipped lines (shipping with the first shipment, everything left
-with the last) and marks the plan shipped. Each of those steps has its own idempotency key
-scoped by the shipment, so a repeat (a duplicate event, a retry after a crash, the fulfillment
-process manager) does each exactly once."""
+Dispatch (``ShipmentDispatched``) commits the reservations, records ``LinesShipped`` on the
+order, captures the payment for the shipped lines (shipping with the first shipment, everything
+left with the last) and marks the plan shipped. Each of those steps has its own idempotency key
+scoped by the shipment, so a repeat (a duplicate event, a replay after a crash, a cancellation
+finishing the dispatch first) does each exactly once."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Sequence
-from datetime import datetime
-from uuid import UUID, uuid5
+from uuid import UUID, uuid4, uuid5
 
 from commands import fulfillment, inventory, orders, payments
 from commands.context import CommandContext, Outcome
 from commands.executor import execute, load
 from commands.payment_gateway import PaymentGateway
 from commands.steps import steps
+from commands.write_side import WriteSide
 from domain.errors import Conflict
 from domain.order import events as order_events
 from domain.order import fulfillment as order_decide
 from domain.order.state import ORDER
-from domain.order.values import LineQuantity
 from domain.shipment import carriers, decide
 from domain.shipment import events as shipment_events
+from domain.shipment.commands import OpenShipment, RecordDeliveryAttempt, RecordTracking
 from domain.shipment.events import ShipmentCreated
 from domain.shipment.state import SHIPMENT, ShipmentState
 from eventstore.store import EventStore, StreamAppend
 
 
-def open_shipment(
-    store: EventStore,
-    ctx: CommandContext,
-    order_id: UUID,
-    *,
-    shipment_id: UUID,
-    location: str,
-    lines: Sequence[LineQuantity],
-    carrier: str | None = None,
-    tracking_number: str | None = None,
-) -> Outcome:
+def _new_shipment_id(ctx: CommandContext, order_id: UUID) -> UUID:
+    """The new shipment's id: from the idempotency key, so a repeat names the same one."""
+    if ctx.idempotency is None:
+        return uuid4()
+    return uuid5(order_id, f"shipment:{ctx.idempotency.principal}:{ctx.idempotency.key}")
+
+
+def open_shipment(w: WriteSide, c: OpenShipment, ctx: CommandContext) -> Outcome:
     """``result.extra`` holds ``id``, ``number`` and ``carrier``; without a carrier, the best
     of the carrier table is chosen (``domain.shipment.carriers``)."""
-    chosen = carrier or carriers.choose().name
+    store, order_id = w.store, c.order_id
+    orders.require_exists(store, order_id)
+    shipment_id = _new_shipment_id(ctx, order_id)
+    chosen = c.carrier or carriers.choose().name
 
     def decision(state, _v):  # noqa: ANN001
-        events = order_decide.open_shipment(
-            state,
-            order_id,
-            shipment_id=shipment_id,
-            location=location,
-            lines=lines,
-            carrier=chosen,
-        )
+        events = order_decide.open_shipment(state, c, shipment_id, chosen)
         ref = state.shipment(shipment_id)
         number = events[0].number if events else (ref.number if ref else 0)
         return events, {"id": str(shipment_id), "number": number, "carrier": chosen}
@@ -65,10 +58,10 @@ def open_shipment(
         created = ShipmentCreated(
             order_id=order_id,
             number=opened.number,
-            location=location,
+            location=c.location,
             lines=list(opened.lines),
             carrier=chosen,
-            tracking_number=tracking_number,
+            tracking_number=c.tracking_number,
         )
         return [StreamAppend(shipment_id, 0, [created])]
 
@@ -111,72 +104,37 @@ def _mirror(store: EventStore, order_id: UUID, events) -> list[StreamAppend]:  #
     return [StreamAppend(order_id, order.version, copies, not_before=order.last_at)]
 
 
-def track(
-    store: EventStore,
-    gateway: PaymentGateway,
-    ctx: CommandContext,
-    shipment_id: UUID,
-    *,
-    code: shipment_events.TrackingStatus,
-    occurred_at: datetime | None = None,
-    location: str | None = None,
-    note: str | None = None,
-    tracking_number: str | None = None,
-) -> Outcome:
-    """``result.extra["status"]``: the shipment's status after the event."""
+def track(w: WriteSide, c: RecordTracking, ctx: CommandContext) -> Outcome:
+    """``result.extra["status"]``: the shipment's status after the event. A ``picked_up``
+    records ``ShipmentDispatched``; the dispatch itself is the process manager's."""
+    get(w.store, c.shipment_id)
 
     def decision(state: ShipmentState, _v: int):
-        events = decide.record_tracking(
-            state,
-            shipment_id,
-            code=code,
-            occurred_at=occurred_at or ctx.now,
-            location=location,
-            note=note,
-            tracking_number=tracking_number,
-            now=ctx.now,
-        )
+        events = decide.record_tracking(state, c, ctx.now)
         return events, {"status": SHIPMENT.fold(events, state).status}
 
-    result = execute(
-        store,
-        SHIPMENT,
-        shipment_id,
-        decision,
-        ctx,
-        also=lambda s, events: _mirror(store, s.order_id, events),
-    )
-    _follow_up(store, gateway, ctx, shipment_id)
-    return _at_head(store, result)
+    return _record(w.store, c.shipment_id, decision, ctx)
 
 
-def attempt(
-    store: EventStore,
-    gateway: PaymentGateway,
-    ctx: CommandContext,
-    shipment_id: UUID,
-    *,
-    outcome: shipment_events.AttemptOutcome,
-    failure_reason: str | None = None,
-    next_attempt_at: datetime | None = None,
-) -> Outcome:
-    """``result.extra``: the ``attempt`` number and the shipment's ``status`` after it."""
+def attempt(w: WriteSide, c: RecordDeliveryAttempt, ctx: CommandContext) -> Outcome:
+    """``result.extra``: the ``attempt`` number and the shipment's ``status`` after it. A
+    successful attempt records ``ShipmentDelivered``; the order's ``LinesDelivered`` is the
+    process manager's."""
+    get(w.store, c.shipment_id)
 
     def decision(state: ShipmentState, _v: int):
-        events = decide.record_attempt(
-            state,
-            shipment_id,
-            outcome=outcome,
-            failure_reason=failure_reason,
-            next_attempt_at=next_attempt_at,
-            now=ctx.now,
-        )
+        events = decide.record_attempt(state, c, ctx.now)
         return events, {
             "attempt": state.attempts + 1,
             "status": SHIPMENT.fold(events, state).status,
         }
 
-    result = execute(
+    return _record(w.store, c.shipment_id, decision, ctx)
+
+
+def _record(store: EventStore, shipment_id: UUID, decision, ctx: CommandContext) -> Outcome:  # noqa: ANN001
+    """The shipment's events, with the order's copies in the same transaction."""
+    return execute(
         store,
         SHIPMENT,
         shipment_id,
@@ -184,29 +142,13 @@ def attempt(
         ctx,
         also=lambda s, events: _mirror(store, s.order_id, events),
     )
-    _follow_up(store, gateway, ctx, shipment_id)
-    return _at_head(store, result)
-
-
-def _at_head(store: EventStore, result: Outcome) -> Outcome:
-    """The result with a position at or after every step the follow-up wrote."""
-    return dataclasses.replace(result, position=max(result.position, store.head()))
-
-
-def _follow_up(
-    store: EventStore, gateway: PaymentGateway, ctx: CommandContext, shipment_id: UUID
-) -> None:
-    state = load(store, SHIPMENT, shipment_id).state
-    if state.dispatched:
-        complete_dispatch(store, gateway, ctx, shipment_id)
-    if state.status == "delivered":
-        complete_delivery(store, ctx, shipment_id)
 
 
 def complete_dispatch(
     store: EventStore, gateway: PaymentGateway, ctx: CommandContext, shipment_id: UUID
 ) -> None:
-    """Commit, ``LinesShipped``, capture, plan shipped: each once."""
+    """Commit, ``LinesShipped``, capture, plan shipped: each once (the process manager's steps
+    for ``ShipmentDispatched``, and a cancellation's for a dispatch it finds unfinished)."""
     sh = load(store, SHIPMENT, shipment_id).state
     if not sh.dispatched or sh.order_id is None:
         return
@@ -258,6 +200,8 @@ def complete_dispatch(
 
 
 def complete_delivery(store: EventStore, ctx: CommandContext, shipment_id: UUID) -> None:
+    """``LinesDelivered`` on the order, once (the process manager's step for
+    ``ShipmentDelivered``)."""
     sh = load(store, SHIPMENT, shipment_id).state
     if sh.status != "delivered" or sh.order_id is None:
         return
@@ -296,3 +240,10 @@ def cancel(store: EventStore, ctx: CommandContext, shipment_id: UUID, *, reason:
         ctx,
         also=also,
     )
+
+
+HANDLERS = {
+    OpenShipment: open_shipment,
+    RecordTracking: track,
+    RecordDeliveryAttempt: attempt,
+}

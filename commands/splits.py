@@ -6,27 +6,23 @@ runs the placement saga at its location."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from uuid import UUID, uuid4
 
+from commands import orders
 from commands.context import CommandContext, Outcome
 from commands.executor import execute
+from commands.write_side import WriteSide
 from domain.errors import Conflict
 from domain.order import fulfillment as decide
+from domain.order.fulfillment_commands import SplitOrder
 from domain.order.state import ORDER
-from domain.order.values import LineQuantity
-from eventstore.store import EventStore, StreamAppend
+from eventstore.store import StreamAppend
 
 
-def split(
-    store: EventStore,
-    ctx: CommandContext,
-    order_id: UUID,
-    *,
-    reason: str,
-    parts: Sequence[tuple[str, Sequence[LineQuantity]]],
-) -> Outcome:
+def split(w: WriteSide, c: SplitOrder, ctx: CommandContext) -> Outcome:
     """``result.extra["children"]`` lists ``{id, number, location}`` per part."""
+    store, order_id = w.store, c.order_id
+    orders.require_exists(store, order_id)
     children: list[tuple[UUID, int]] = []
     pending: dict[str, list] = {}
 
@@ -35,32 +31,17 @@ def split(
             raise Conflict(
                 "An order is split once the saga has confirmed it.", code="order_not_confirmed"
             )
-        placeholder = [(order_id, 0)] * len(parts)
-        decide.split_order(  # validate before taking numbers from the sequence
-            state,
-            order_id,
-            reason=reason,
-            parts=parts,
-            children=placeholder,
-            placed_by=ctx.actor,
-            now=ctx.now,
-        )
-        while len(children) < len(parts):
+        placeholder = [(order_id, 0)] * len(c.parts)
+        # validate before taking numbers from the sequence
+        decide.split_order(state, c, placeholder, ctx.actor, ctx.now)
+        while len(children) < len(c.parts):
             children.append((uuid4(), store.next_order_number()))
-        events, child_events = decide.split_order(
-            state,
-            order_id,
-            reason=reason,
-            parts=parts,
-            children=children,
-            placed_by=ctx.actor,
-            now=ctx.now,
-        )
+        events, child_events = decide.split_order(state, c, children, ctx.actor, ctx.now)
         pending["children"] = child_events
         extra = {
             "children": [
-                {"id": str(cid), "number": n, "location": loc}
-                for (cid, n), (loc, _) in zip(children, parts, strict=True)
+                {"id": str(cid), "number": n, "location": part.location}
+                for (cid, n), part in zip(children, c.parts, strict=True)
             ]
         }
         return events, extra
@@ -69,3 +50,6 @@ def split(
         return [StreamAppend(cid, 0, [placed]) for cid, placed in pending["children"]]
 
     return execute(store, ORDER, order_id, decision, ctx, also=also)
+
+
+HANDLERS = {SplitOrder: split}

@@ -1,7 +1,9 @@
 """Contexts for the internal steps of a multi-stream command (dispatch, cancellation, return):
 each step gets an idempotency key made of a scope (the shipment, request or return id) and a
-step name, so running the whole sequence again, after a crash or from a second caller, writes
-each step once."""
+step name, so running the whole sequence again (after a crash, or from another event of the
+same workflow) writes each step once. A step that found nothing to do takes its key all the
+same: each workflow runs in one place, its process manager, one event at a time, so a key never
+meets work it did not see the first time."""
 
 from __future__ import annotations
 
@@ -25,7 +27,6 @@ def steps(ctx: CommandContext, scope: str, *, correlation_id: str | None = None)
                 principal="process:fulfillment",
                 key=key,
                 request_hash=hashlib.sha256(key.encode()).hexdigest(),
-                kept_when_unchanged=False,
             ),
         )
 

@@ -3,59 +3,37 @@ and the pick list of a location."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
-from uuid import UUID, uuid4, uuid5
+from typing import Annotated, Any
+from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from api.deps import ContainerDep, ContextDep, read_model
+from api.deps import ContainerDep, ContextDep, DispatchDep, read_model
 from api.routes.orders import require_order
-from api.schemas import ERRORS, IsoDateTime, LocationCode, Page, Request, WholeInt
-from commands import fulfillment, orders, shipments
+from api.schemas import ERRORS, Page, Request, WholeInt, body_of
+from commands import fulfillment, shipments
 from domain.errors import NotFound
-from domain.order.values import LineQuantity
-from domain.shipment.events import AttemptOutcome, TrackingStatus
+from domain.fulfillment.commands import UpdatePlan
+from domain.shipment.commands import OpenShipment, RecordDeliveryAttempt, RecordTracking
 from projections import fulfillment as views
 from projections import order_detail
 from projections.pick_list import pick_list
 
 router = APIRouter(tags=["fulfillment"], responses=ERRORS)
 
-PlanStatus = Literal["planned", "picking", "packed", "shipped", "on_hold", "cancelled"]
-Text = Annotated[str, Field(max_length=500)]
-
 
 class LineQuantityIn(Request):
+    """Units of one order line (the returns routes' bodies)."""
+
     line_id: Annotated[str, Field(max_length=100)]
     quantity: WholeInt
 
 
-class UpdatePlan(Request):
-    status: PlanStatus | None = None
-    picked: dict[str, WholeInt] | None = None
-    packed: dict[str, WholeInt] | None = None
-
-
-class OpenShipment(Request):
-    location: LocationCode
-    lines: Annotated[list[LineQuantityIn], Field(max_length=100)]
-    carrier: Annotated[str, Field(min_length=1, max_length=50)] | None = None
-    tracking_number: Annotated[str, Field(min_length=1, max_length=100)] | None = None
-
-
-class TrackingEvent(Request):
-    status: TrackingStatus
-    occurred_at: IsoDateTime | None = None
-    location: Text | None = None
-    note: Text | None = None
-    tracking_number: Annotated[str, Field(min_length=1, max_length=100)] | None = None
-
-
-class DeliveryAttempt(Request):
-    outcome: AttemptOutcome
-    failure_reason: Text | None = None
-    next_attempt_at: IsoDateTime | None = None
+UpdatePlanBody = body_of(UpdatePlan, path=("plan_id",))
+OpenShipmentBody = body_of(OpenShipment, path=("order_id",))
+TrackingEvent = body_of(RecordTracking, path=("shipment_id",))
+DeliveryAttempt = body_of(RecordDeliveryAttempt, path=("shipment_id",))
 
 
 class PlanLineOut(BaseModel):
@@ -141,13 +119,16 @@ def get_plan(plan_id: UUID, container: ContainerDep, response: Response):
 
 
 @router.patch("/fulfillment-plans/{plan_id}", response_model=CommandAck)
-def update_plan(plan_id: UUID, body: UpdatePlan, container: ContainerDep, ctx: ContextDep):
+def update_plan(
+    plan_id: UUID,
+    body: UpdatePlanBody,
+    dispatch: DispatchDep,
+    container: ContainerDep,
+    ctx: ContextDep,
+):
     """Move the plan (``planned → picking → packed → shipped``, ``on_hold``, ``cancelled``)
     and/or set picked and packed counts per line (packed ≤ picked ≤ allocated)."""
-    fulfillment.require_plan(container.store, plan_id)
-    result = fulfillment.update(
-        container.store, ctx, plan_id, status=body.status, picked=body.picked, packed=body.packed
-    )
+    result = dispatch(UpdatePlan(plan_id=plan_id, **body.fields()), ctx)
     return CommandAck(
         id=str(plan_id),
         status=_status_after(result, lambda: fulfillment.get(container.store, plan_id)[0]),
@@ -164,26 +145,11 @@ def _status_after(result, state) -> str:  # noqa: ANN001
 
 
 @router.post("/orders/{order_id}/shipments", status_code=201, response_model=ShipmentAck)
-def open_shipment(order_id: UUID, body: OpenShipment, container: ContainerDep, ctx: ContextDep):
+def open_shipment(order_id: UUID, body: OpenShipmentBody, dispatch: DispatchDep, ctx: ContextDep):
     """Numbered 1, 2, … per order; more than ordered − cancelled − already in shipments, per
     line, is refused (422 ``over_shipment``) and writes nothing. Without a ``carrier`` the
     best one is chosen (on-time 70 %, cost 30 %; ``domain.shipment.carriers``)."""
-    orders.require_exists(container.store, order_id)
-    shipment_id = (
-        uuid5(order_id, f"shipment:{ctx.idempotency.principal}:{ctx.idempotency.key}")
-        if ctx.idempotency
-        else uuid4()
-    )
-    result = shipments.open_shipment(
-        container.store,
-        ctx,
-        order_id,
-        shipment_id=shipment_id,
-        location=body.location,
-        lines=[LineQuantity(line_id=x.line_id, quantity=x.quantity) for x in body.lines],
-        carrier=body.carrier,
-        tracking_number=body.tracking_number,
-    )
+    result = dispatch(OpenShipment(order_id=order_id, **body.fields()), ctx)
     return ShipmentAck(
         id=result.extra["id"],
         number=result.extra["number"],
@@ -218,21 +184,18 @@ def get_shipment(shipment_id: UUID, container: ContainerDep, response: Response)
 
 
 @router.post("/shipments/{shipment_id}/events", status_code=201, response_model=CommandAck)
-def record_event(shipment_id: UUID, body: TrackingEvent, container: ContainerDep, ctx: ContextDep):
-    """A carrier's tracking event. ``picked_up`` dispatches (commit, ``LinesShipped``,
-    capture); late or duplicate events never move the status back."""
-    shipments.get(container.store, shipment_id)
-    result = shipments.track(
-        container.store,
-        container.gateway,
-        ctx,
-        shipment_id,
-        code=body.status,
-        occurred_at=body.occurred_at,
-        location=body.location,
-        note=body.note,
-        tracking_number=body.tracking_number,
-    )
+def record_event(
+    shipment_id: UUID,
+    body: TrackingEvent,
+    dispatch: DispatchDep,
+    container: ContainerDep,
+    ctx: ContextDep,
+):
+    """A carrier's tracking event. ``picked_up`` dispatches: the answer is the shipment's
+    (``shipped``), and the fulfillment process manager then commits the stock, records the
+    lines shipped on the order and captures the payment (follow the order with
+    ``?min_position=``). Late or duplicate events never move the status back."""
+    result = dispatch(RecordTracking(shipment_id=shipment_id, **body.fields()), ctx)
     return CommandAck(
         id=str(shipment_id),
         status=_status_after(result, lambda: shipments.get(container.store, shipment_id)[0]),
@@ -249,20 +212,16 @@ class AttemptAck(CommandAck):
     "/shipments/{shipment_id}/delivery-attempts", status_code=201, response_model=AttemptAck
 )
 def record_attempt(
-    shipment_id: UUID, body: DeliveryAttempt, container: ContainerDep, ctx: ContextDep
+    shipment_id: UUID,
+    body: DeliveryAttempt,
+    dispatch: DispatchDep,
+    container: ContainerDep,
+    ctx: ContextDep,
 ):
-    """Attempts are numbered 1, 2, … without gaps; success delivers; refusal, damage or a
+    """Attempts are numbered 1, 2, … without gaps; success delivers (the order's lines are
+    marked delivered by the fulfillment process manager just after); refusal, damage or a
     third failure means ``exception``."""
-    shipments.get(container.store, shipment_id)
-    result = shipments.attempt(
-        container.store,
-        container.gateway,
-        ctx,
-        shipment_id,
-        outcome=body.outcome,
-        failure_reason=body.failure_reason,
-        next_attempt_at=body.next_attempt_at,
-    )
+    result = dispatch(RecordDeliveryAttempt(shipment_id=shipment_id, **body.fields()), ctx)
     return AttemptAck(
         id=str(shipment_id),
         status=_status_after(result, lambda: shipments.get(container.store, shipment_id)[0]),

@@ -3,33 +3,23 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from uuid import UUID, uuid4, uuid5
+from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from api.deps import ContainerDep, ContextDep, read_model
-from api.routes.fulfillment import LineQuantityIn
-from api.schemas import ERRORS, LocationCode, Page, Request
-from commands import cancellations, orders, splits
+from api.deps import ContainerDep, ContextDep, DispatchDep, read_model
+from api.schemas import ERRORS, Page, body_of
 from domain.errors import NotFound
-from domain.order.values import LineQuantity
+from domain.order.fulfillment_commands import RequestCancellation, ReviewCancellation, SplitOrder
 from projections import order_detail
 from projections.cancellation_requests import list_requests
 
 router = APIRouter(tags=["orders"], responses=ERRORS)
 
-Text = Annotated[str, Field(max_length=2000)]
-
-
-class SplitPart(Request):
-    location: LocationCode
-    lines: Annotated[list[LineQuantityIn], Field(max_length=100)]
-
-
-class SplitOrder(Request):
-    reason: Annotated[str, Field(max_length=200)]
-    parts: Annotated[list[SplitPart], Field(max_length=50)]
+SplitOrderBody = body_of(SplitOrder, path=("order_id",))
+RequestCancellationBody = body_of(RequestCancellation, path=("order_id",))
+Review = body_of(ReviewCancellation, path=("request_id", "approve"))
 
 
 class ChildOut(BaseModel):
@@ -45,15 +35,6 @@ class SplitAck(BaseModel):
     children: list[dict]
     version: int
     position: int
-
-
-class RequestCancellation(Request):
-    reason: Annotated[str, Field(max_length=50)]
-    detail: Text | None = None
-
-
-class Review(Request):
-    note: Text | None = None
 
 
 class CancellationAck(BaseModel):
@@ -76,28 +57,13 @@ class CancellationOut(BaseModel):
     note: str | None
 
 
-def _new_id(ctx, scope: str, order_id: UUID) -> UUID:  # noqa: ANN001
-    if ctx.idempotency is None:
-        return uuid4()
-    return uuid5(order_id, f"{scope}:{ctx.idempotency.principal}:{ctx.idempotency.key}")
-
-
 @router.post("/orders/{order_id}/splits", status_code=201, response_model=SplitAck)
-def split_order(order_id: UUID, body: SplitOrder, container: ContainerDep, ctx: ContextDep):
+def split_order(order_id: UUID, body: SplitOrderBody, dispatch: DispatchDep, ctx: ContextDep):
     """Move the lines to child orders, one per part; every line's parts sum to its quantity
     (422 ``split_empty_part``, ``unknown_line``, ``split_quantities_mismatch``, nothing
-    written). The parent then freezes."""
-    orders.require_exists(container.store, order_id)
-    result = splits.split(
-        container.store,
-        ctx,
-        order_id,
-        reason=body.reason,
-        parts=[
-            (p.location, [LineQuantity(line_id=x.line_id, quantity=x.quantity) for x in p.lines])
-            for p in body.parts
-        ],
-    )
+    written). The parent is frozen at once; the fulfillment process manager then releases its
+    reservations and voids its authorization, and each child is placed at its location."""
+    result = dispatch(SplitOrder(order_id=order_id, **body.fields()), ctx)
     return SplitAck(
         id=str(order_id),
         children=result.extra.get("children", []),
@@ -123,20 +89,11 @@ def list_children(order_id: UUID, container: ContainerDep):
     "/orders/{order_id}/cancellation-requests", status_code=201, response_model=CancellationAck
 )
 def request_cancellation(
-    order_id: UUID, body: RequestCancellation, container: ContainerDep, ctx: ContextDep
+    order_id: UUID, body: RequestCancellationBody, dispatch: DispatchDep, ctx: ContextDep
 ):
     """Open a request (one at most per order); a fully shipped, delivered or cancelled order is
     refused (409 ``use_a_return`` / ``order_cancelled``)."""
-    orders.require_exists(container.store, order_id)
-    request_id = _new_id(ctx, "cancellation", order_id)
-    result = cancellations.request(
-        container.store,
-        ctx,
-        order_id,
-        request_id=request_id,
-        reason=body.reason,
-        detail=body.detail,
-    )
+    result = dispatch(RequestCancellation(order_id=order_id, **body.fields()), ctx)
     return CancellationAck(
         id=result.extra["id"],
         order_id=str(order_id),
@@ -146,41 +103,36 @@ def request_cancellation(
     )
 
 
-def _review(request_id: UUID, body: Review | None, container, ctx, approve: bool):  # noqa: ANN001
-    result = cancellations.review(
-        container.store,
-        container.gateway,
-        ctx,
-        request_id,
-        approve=approve,
-        note=body.note if body else None,
-    )
-    state = orders.get(container.store, UUID(result.extra["order_id"]))
-    status = state.cancellation.status if state.cancellation else result.extra["status"]
-    if approve and result.extra.get("status") == "failed":
-        status = "failed"  # CancellationFailed: the gateway kept failing a void or refund
+def _review(request_id: UUID, body, dispatch, ctx, approve: bool):  # noqa: ANN001
+    note = body.note if body else None
+    result = dispatch(ReviewCancellation(request_id=request_id, approve=approve, note=note), ctx)
     return CancellationAck(
         id=str(request_id),
         order_id=result.extra["order_id"],
-        status=status,
+        status=result.extra["status"],
         version=result.version,
-        position=container.store.head() if approve else result.position,
+        position=result.position,
     )
 
 
-@router.post("/cancellation-requests/{request_id}/approve", response_model=CancellationAck)
-def approve(request_id: UUID, container: ContainerDep, ctx: ContextDep, body: Review | None = None):
-    """Approve and carry out: release what is reserved and unshipped, refund or void what was
-    paid for it, cancel the unshipped part. A second review conflicts. When the gateway keeps
-    failing the void or refund (after bounded retries) the request ends ``failed``
-    (``CancellationFailed``, an alert) and the order is left as it was."""
-    return _review(request_id, body, container, ctx, True)
+@router.post(
+    "/cancellation-requests/{request_id}/approve", status_code=202, response_model=CancellationAck
+)
+def approve(request_id: UUID, dispatch: DispatchDep, ctx: ContextDep, body: Review | None = None):
+    """Approve (``202``, ``status: "approved"``): the fulfillment process manager then carries
+    it out (release what is reserved and unshipped, refund or void what was paid for it, cancel
+    the unshipped part) and the request becomes ``completed``; follow the order or the
+    cancellation requests with ``?min_position=``. A second review conflicts. When the gateway
+    keeps failing the void or refund (after bounded retries) the request ends ``failed``
+    (``CancellationFailed``, an alert) and the order is left as it was; approving a ``failed``
+    request retries it (``202``, ``approved`` again)."""
+    return _review(request_id, body, dispatch, ctx, True)
 
 
 @router.post("/cancellation-requests/{request_id}/reject", response_model=CancellationAck)
-def reject(request_id: UUID, container: ContainerDep, ctx: ContextDep, body: Review | None = None):
+def reject(request_id: UUID, dispatch: DispatchDep, ctx: ContextDep, body: Review | None = None):
     """Reject: nothing else changes."""
-    return _review(request_id, body, container, ctx, False)
+    return _review(request_id, body, dispatch, ctx, False)
 
 
 @router.get(

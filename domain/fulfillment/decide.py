@@ -9,6 +9,7 @@ from uuid import UUID
 
 from domain.errors import Conflict, IllegalTransition, InvalidCommand, NotFound
 from domain.events import DomainEvent
+from domain.fulfillment.commands import UpdatePlan
 from domain.fulfillment.events import (
     ItemsPacked,
     ItemsPicked,
@@ -65,15 +66,9 @@ def _move(state: PlanState, status: str) -> list[DomainEvent]:
     return [PlanStatusChanged(order_id=state.order_id, status=status, previous=state.status)]
 
 
-def update_plan(
-    state: PlanState,
-    plan_id: UUID,
-    *,
-    status: str | None,
-    picked: dict[str, int] | None = None,
-    packed: dict[str, int] | None = None,
-) -> list[DomainEvent]:
+def update_plan(state: PlanState, c: UpdatePlan) -> list[DomainEvent]:
     """Move the plan and/or record picked and packed counts (absolute, per line)."""
+    plan_id, status, picked, packed = c.plan_id, c.status, c.picked, c.packed
     require_plan(state, plan_id)
     if status is None and not picked and not packed:
         raise InvalidCommand("Give a status, picked or packed.", code="nothing_to_update")

@@ -16,6 +16,7 @@ from domain.events import DomainEvent
 from domain.order.decide import require_order
 from domain.order.events import CancellationFailed, CancellationRetried
 from domain.order.fulfillment import fully_shipped, require_request
+from domain.order.fulfillment_commands import ReviewCancellation
 from domain.order.state import OrderState
 
 
@@ -41,14 +42,10 @@ def fail_cancellation(
 
 
 def retry_cancellation(
-    state: OrderState,
-    order_id: UUID,
-    *,
-    request_id: UUID,
-    note: str | None,
-    actor: str,
+    state: OrderState, c: ReviewCancellation, order_id: UUID, actor: str
 ) -> list[DomainEvent]:
     """A ``failed`` request approved again goes back to ``approved`` for another attempt."""
+    request_id = c.request_id
     require_request(state, order_id, request_id, "failed")
     assert state.cancellation is not None
     if fully_shipped(state):
@@ -57,7 +54,7 @@ def retry_cancellation(
         CancellationRetried(
             request_id=request_id,
             attempt=state.cancellation.attempt + 1,
-            note=note,
+            note=c.note,
             retried_by=actor,
         )
     ]

@@ -33,8 +33,15 @@ from domain.order.events import (
     ShipmentCancelledOnOrder,
     ShipmentOpened,
 )
+from domain.order.fulfillment_commands import (
+    LineUnits,
+    RequestCancellation,
+    ReviewCancellation,
+    SplitOrder,
+)
 from domain.order.state import OrderState
 from domain.order.values import Address, LineQuantity, PaymentRef
+from domain.shipment.commands import OpenShipment
 
 CANCELLATION_REASONS = frozenset(
     {
@@ -60,7 +67,9 @@ def require_live(state: OrderState, order_id: UUID) -> OrderState:
     return state
 
 
-def _quantities(state: OrderState, lines: Sequence[LineQuantity]) -> dict[str, int]:
+def _quantities(
+    state: OrderState, lines: Sequence[LineQuantity] | Sequence[LineUnits]
+) -> dict[str, int]:
     """Per line, the summed quantity; unknown lines and quantities < 1 are invalid."""
     if not lines:
         raise InvalidCommand("Name at least one line.", code="no_lines")
@@ -87,16 +96,14 @@ def _as_lines(quantities: dict[str, int]) -> list[LineQuantity]:
 
 def split_order(
     state: OrderState,
-    order_id: UUID,
-    *,
-    reason: str,
-    parts: Sequence[tuple[str, Sequence[LineQuantity]]],
+    c: SplitOrder,
     children: Sequence[tuple[UUID, int]],
     placed_by: str,
     now: datetime,
 ) -> tuple[list[DomainEvent], list[tuple[UUID, OrderPlaced]]]:
     """The parent's ``OrderSplit`` and each child's ``OrderPlaced`` (``children`` gives an id
     and a number per part). Every line's parts sum to its quantity."""
+    order_id, reason, parts = c.order_id, c.reason, c.parts
     require_live(state, order_id)
     if state.shipments:
         raise Conflict("A shipment is already open.", code="order_already_shipping")
@@ -105,10 +112,10 @@ def split_order(
     if len(parts) < 2:
         raise InvalidCommand("A split has at least two parts.", code="split_too_few_parts")
     per_part = []
-    for _location, lines in parts:
-        if not lines:
+    for part in parts:
+        if not part.lines:
             raise InvalidCommand("Every part names at least one line.", code="split_empty_part")
-        per_part.append(_quantities(state, lines))
+        per_part.append(_quantities(state, part.lines))
     total: Counter[str] = Counter()
     for q in per_part:
         total.update(q)
@@ -125,9 +132,7 @@ def split_order(
     zero = Money(amount=Decimal("0"), currency=currency)
     child_events: list[tuple[UUID, OrderPlaced]] = []
     tax_left = state.tax.amount
-    for i, ((location, _lines), q, (child_id, number)) in enumerate(
-        zip(parts, per_part, children, strict=True)
-    ):
+    for i, (part, q, (child_id, number)) in enumerate(zip(parts, per_part, children, strict=True)):
         lines = []
         for line_id, quantity in q.items():
             ln = state.line(line_id)
@@ -177,7 +182,7 @@ def split_order(
                     placed_by=placed_by,
                     parent_order_id=order_id,
                     split_reason=reason,
-                    split_location=location,
+                    split_location=part.location,
                 ),
             )
         )
@@ -186,10 +191,10 @@ def split_order(
         children=[
             {
                 "order_id": str(child_id),
-                "location": location,
+                "location": part.location,
                 "lines": [x.model_dump() for x in _as_lines(q)],
             }
-            for (location, _), q, (child_id, _n) in zip(parts, per_part, children, strict=True)
+            for part, q, (child_id, _n) in zip(parts, per_part, children, strict=True)
         ],
     )
     return [split], child_events
@@ -208,16 +213,11 @@ def start_fulfillment(
 
 
 def open_shipment(
-    state: OrderState,
-    order_id: UUID,
-    *,
-    shipment_id: UUID,
-    location: str,
-    lines: Sequence[LineQuantity],
-    carrier: str,
+    state: OrderState, c: OpenShipment, shipment_id: UUID, carrier: str
 ) -> list[DomainEvent]:
     """Numbered 1, 2, … per order; per line never more than ordered − cancelled − already in
     shipments."""
+    order_id, location, lines = c.order_id, c.location, c.lines
     require_live(state, order_id)
     if not state.confirmed:
         raise Conflict("The order is not confirmed yet.", code="order_not_confirmed")
@@ -360,14 +360,9 @@ def fully_shipped(state: OrderState) -> bool:
 
 
 def request_cancellation(
-    state: OrderState,
-    order_id: UUID,
-    *,
-    request_id: UUID,
-    reason: str,
-    detail: str | None,
-    actor: str,
+    state: OrderState, c: RequestCancellation, request_id: UUID, actor: str
 ) -> list[DomainEvent]:
+    order_id, reason = c.order_id, c.reason
     require_order(state, order_id)
     if reason not in CANCELLATION_REASONS:
         raise InvalidCommand(
@@ -389,7 +384,7 @@ def request_cancellation(
         )
     return [
         CancellationRequested(
-            request_id=request_id, reason=reason, detail=detail, requested_by=actor
+            request_id=request_id, reason=reason, detail=c.detail, requested_by=actor
         )
     ]
 
@@ -409,14 +404,11 @@ def require_request(state: OrderState, order_id: UUID, request_id: UUID, status:
 
 
 def review_cancellation(
-    state: OrderState,
-    order_id: UUID,
-    *,
-    request_id: UUID,
-    approve: bool,
-    note: str | None,
-    actor: str,
+    state: OrderState, c: ReviewCancellation, order_id: UUID, actor: str
 ) -> list[DomainEvent]:
+    """Approve or reject the order's pending request ``c.request_id`` (``order_id``: the
+    order the handler found it on)."""
+    request_id, approve = c.request_id, c.approve
     require_request(state, order_id, request_id, "pending")
     if approve and fully_shipped(state):
         raise Conflict("Everything has shipped since; use a return.", code="use_a_return")
@@ -424,7 +416,7 @@ def review_cancellation(
         CancellationReviewed(
             request_id=request_id,
             decision="approved" if approve else "rejected",
-            note=note,
+            note=c.note,
             reviewed_by=actor,
         )
     ]

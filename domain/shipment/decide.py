@@ -12,14 +12,13 @@ from uuid import UUID
 
 from domain.errors import Conflict, InvalidCommand, NotFound
 from domain.events import DomainEvent
+from domain.shipment.commands import RecordDeliveryAttempt, RecordTracking
 from domain.shipment.events import (
-    AttemptOutcome,
     DeliveryAttemptRecorded,
     ShipmentCancelled,
     ShipmentDelivered,
     ShipmentDispatched,
     ShipmentTrackingUpdated,
-    TrackingStatus,
 )
 from domain.shipment.state import ShipmentState
 
@@ -59,19 +58,11 @@ def require_shipment(state: ShipmentState, shipment_id: UUID) -> ShipmentState:
     return state
 
 
-def record_tracking(
-    state: ShipmentState,
-    shipment_id: UUID,
-    *,
-    code: TrackingStatus,
-    occurred_at: datetime,
-    location: str | None,
-    note: str | None,
-    tracking_number: str | None = None,
-    now: datetime,
-) -> list[DomainEvent]:
+def record_tracking(state: ShipmentState, c: RecordTracking, now: datetime) -> list[DomainEvent]:
     """Record a carrier's event. ``picked_up`` dispatches; one that would move the status
-    back (late or duplicate) is recorded in the history but changes nothing."""
+    back (late or duplicate) is recorded in the history but changes nothing. Without
+    ``occurred_at`` the event happened ``now``."""
+    shipment_id, code, occurred_at = c.shipment_id, c.status, c.occurred_at or now
     require_shipment(state, shipment_id)
     assert state.order_id is not None
     if state.status == "cancelled":
@@ -85,10 +76,10 @@ def record_tracking(
             shipment_id=shipment_id,
             code=code,
             status=status,
-            tracking_number=tracking_number,
+            tracking_number=c.tracking_number,
             occurred_at=occurred_at,
-            location=location,
-            note=note,
+            location=c.location,
+            note=c.note,
         )
     ]
     if target in ("shipped", "in_transit", "out_for_delivery", "delivered") and not (
@@ -110,14 +101,9 @@ def record_tracking(
 
 
 def record_attempt(
-    state: ShipmentState,
-    shipment_id: UUID,
-    *,
-    outcome: AttemptOutcome,
-    failure_reason: str | None,
-    next_attempt_at: datetime | None,
-    now: datetime,
+    state: ShipmentState, c: RecordDeliveryAttempt, now: datetime
 ) -> list[DomainEvent]:
+    shipment_id, outcome, failure_reason = c.shipment_id, c.outcome, c.failure_reason
     require_shipment(state, shipment_id)
     assert state.order_id is not None
     if not state.dispatched:
@@ -133,7 +119,7 @@ def record_attempt(
             attempt=state.attempts + 1,
             outcome=outcome,
             failure_reason=failure_reason,
-            next_attempt_at=next_attempt_at,
+            next_attempt_at=c.next_attempt_at,
         )
     ]
     if outcome == "successful":

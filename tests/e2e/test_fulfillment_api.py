@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
+from domain.ids import payment_stream
 from tests.e2e.conftest import assert_error, client_for, running_server
 from tests.e2e.test_order_saga import ADDRESS, settled, stocked_sku
 
@@ -126,19 +127,59 @@ def ship(api, order_id, wh, line_id, quantity, carrier="UPS"):  # noqa: ANN001
     )
 
 
+def stream_events(api, stream_id) -> list[dict]:  # noqa: ANN001
+    body = api.get(f"/streams/{stream_id}/events").json()
+    return body["items"] if isinstance(body, dict) else body
+
+
+def written(api, stream_id, event_type: str, timeout_s: float = 30, **data) -> dict:  # noqa: ANN001
+    """The stream's ``event_type`` event whose data has ``data``, once the fulfillment process
+    manager has written it (the request that asked for it answered before)."""
+
+    def found(events: list[dict]) -> list[dict]:
+        return [
+            e
+            for e in events
+            if e["type"] == event_type and all(e["data"].get(k) == v for k, v in data.items())
+        ]
+
+    return found(eventually(lambda: stream_events(api, stream_id), found, timeout_s))[0]
+
+
 def dispatch(api, order_id, wh, line_id, quantity) -> dict:  # noqa: ANN001
+    """Open a shipment and dispatch it, then wait for the process manager's steps: the lines
+    shipped on the order and the capture (the plan follows)."""
     r = ship(api, order_id, wh, line_id, quantity)
     assert r.status_code == 201, r.text
     shipment = r.json()
     r = api.post(f"/shipments/{shipment['id']}/events", json={"status": "picked_up"})
     assert r.status_code == 201, r.text
+    written(api, order_id, "order.LinesShipped", shipment_id=shipment["id"])
+    written(api, payment_stream(UUID(order_id)), "payment.PaymentCaptured",
+            shipment_id=shipment["id"])  # fmt: skip
     return shipment
 
 
 def deliver(api, shipment_id: str) -> dict:
+    """A successful delivery attempt, then the order's ``LinesDelivered`` (the process
+    manager's)."""
     r = api.post(f"/shipments/{shipment_id}/delivery-attempts", json={"outcome": "successful"})
     assert r.status_code == 201, r.text
+    order_id = stream_events(api, shipment_id)[0]["data"]["order_id"]
+    written(api, order_id, "order.LinesDelivered", shipment_id=shipment_id)
     return r.json()
+
+
+def carried_out(api, order_id: str, approved) -> dict:  # noqa: ANN001
+    """An approval answers ``202 approved``; the order once the process manager has carried
+    the cancellation out (its request ``completed`` or ``failed``)."""
+    assert approved.status_code == 202, approved.text
+    assert approved.json()["status"] == "approved"
+    return eventually(
+        lambda: detail(api, order_id, approved.json()["position"]),
+        lambda d: d["cancellation_request"]["status"] in ("completed", "failed"),
+        timeout_s=30,
+    )
 
 
 # ---- plans -------------------------------------------------------------------------------
@@ -226,10 +267,13 @@ def test_s6_picked_up_dispatches_commits_stock_captures_and_advances_the_order(f
     )
     assert r.status_code == 201 and r.json()["status"] == "label_created"
     r = fapi.post(f"/shipments/{shipment['id']}/events", json={"status": "picked_up"})
-    assert r.json()["status"] == "shipped"
-    inv = fapi.get(f"/inventory/{skus[0]}", params={"min_position": r.json()["position"]}).json()
+    assert r.json()["status"] == "shipped"  # the shipment's, at once; then the manager's steps
+    written(fapi, order["id"], "order.LinesShipped", shipment_id=shipment["id"])
+    captured = written(fapi, payment_stream(UUID(order["id"])), "payment.PaymentCaptured",
+                       shipment_id=shipment["id"])["position"]  # fmt: skip
+    inv = fapi.get(f"/inventory/{skus[0]}", params=at(captured)).json()
     assert (inv["on_hand"], inv["reserved"]) == (9, 1)
-    doc = detail(fapi, order["id"], r.json()["position"])
+    doc = detail(fapi, order["id"], captured)
     assert doc["status"] == "partially_shipped" and doc["lines"][0]["shipped"] == 1
     assert doc["shipments"][0]["tracking_number"] == "TRACK123456"
     assert doc["payment_status"] == "partially_paid"
@@ -395,10 +439,10 @@ def test_s9_s10_a_request_is_pending_then_approval_cancels_releases_and_voids(fa
     assert request_id in [i["id"] for i in pending]
     assert [i for i in pending if i["id"] == request_id][0]["order_id"] == order["id"]
     r = fapi.post(f"/cancellation-requests/{request_id}/approve", json={"note": "ok"})
-    assert r.status_code == 200 and r.json()["status"] == "completed"
-    doc = detail(fapi, order["id"], r.json()["position"])
+    doc = carried_out(fapi, order["id"], r)
+    assert doc["cancellation_request"]["status"] == "completed"
     assert doc["status"] == "cancelled" and doc["payment_status"] == "voided"
-    approved = at(r)
+    approved = at(stream_head(fapi, order["id"]))
     assert fapi.get(f"/inventory/{skus[0]}", params=approved).json()["available"] == 10
     assert_error(fapi.post(f"/cancellation-requests/{request_id}/approve"), 409)
     assert_error(fapi.post(f"/cancellation-requests/{request_id}/reject"), 409)
@@ -440,11 +484,11 @@ def test_s25_a_partly_shipped_order_cancels_only_the_unshipped_rest(fapi, contai
     shipment = dispatch(fapi, order["id"], wh, la, 2)
     request_id = request_cancel(fapi, order["id"]).json()["id"]
     r = fapi.post(f"/cancellation-requests/{request_id}/approve")
-    assert r.status_code == 200, r.text
-    doc = detail(fapi, order["id"], r.json()["position"])
+    doc = carried_out(fapi, order["id"], r)
     assert doc["status"] == "shipped"
     assert [x["cancelled"] for x in doc["lines"]] == [0, 1]
-    inv_a, inv_b = (fapi.get(f"/inventory/{s}", params=at(r)).json() for s in (a, b))
+    done = at(stream_head(fapi, order["id"]))
+    inv_a, inv_b = (fapi.get(f"/inventory/{s}", params=done).json() for s in (a, b))
     assert (inv_a["on_hand"], inv_a["reserved"]) == (3, 0)
     assert (inv_b["on_hand"], inv_b["reserved"]) == (5, 0)
     ledger = eventually(

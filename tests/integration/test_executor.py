@@ -5,7 +5,7 @@ import pytest
 from commands import locations
 from commands.context import CommandContext, Idempotency
 from commands.executor import execute
-from domain.errors import Conflict, IdempotencyKeyReused, VersionMismatch
+from domain.errors import IdempotencyKeyReused, VersionMismatch
 from domain.ids import location_stream
 from domain.location.state import LOCATION
 
@@ -129,43 +129,3 @@ def test_a_key_used_by_a_request_that_changed_nothing_is_taken_all_the_same(cont
     with pytest.raises(IdempotencyKeyReused):
         nothing(CommandContext.new("t", idempotency=Idempotency("p1", code, "h2")))
     assert container.store.head() == head
-
-
-def test_an_internal_step_that_found_nothing_to_do_leaves_its_key_free(container):
-    """The HTTP path and a process manager run the same steps under the same keys: a step
-    that had nothing to do yet must not freeze that answer for the runner with work for it."""
-    code = _code("step")
-    ctx = CommandContext.new("t")
-    locations.register(container.store, ctx, code=code, name="A", type="store", priority=1)
-    key = Idempotency("process:fulfillment", f"{code}:deactivate", "h", kept_when_unchanged=False)
-    stream = location_stream(code)
-    nothing = execute(container.store, LOCATION, stream, lambda s, v: [],
-                      CommandContext.new("t", idempotency=key))  # fmt: skip
-    assert not nothing.replayed
-    done = locations.deactivate(
-        container.store, CommandContext.new("t", idempotency=key), code=code, reason="x"
-    )
-    assert not done.replayed and done.version == 2
-
-
-def test_a_keyed_step_done_meanwhile_by_another_runner_answers_as_that_one_did(container):
-    """Route and process manager run the same step under one key; the one that loaded the
-    stream just before the other wrote finds the step no longer applies: it answers with the
-    other's result instead of a conflict."""
-    code = _code("race")
-    locations.register(
-        container.store, CommandContext.new("t"), code=code, name="A", type="store", priority=1
-    )
-    key = Idempotency("process:fulfillment", f"{code}:deactivate", "h", kept_when_unchanged=False)
-
-    def stale_decision(state, version):  # noqa: ANN001, ANN202
-        # meanwhile the other runner does this very step...
-        locations.deactivate(
-            container.store, CommandContext.new("t", idempotency=key), code=code, reason="x"
-        )
-        # ...so what this runner decided on its earlier read no longer holds
-        raise Conflict(f"Location '{code}' is not active.")
-
-    result = execute(container.store, LOCATION, location_stream(code), stale_decision,
-                     CommandContext.new("t", idempotency=key))  # fmt: skip
-    assert result.replayed and result.version == 2

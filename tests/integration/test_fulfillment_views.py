@@ -12,7 +12,7 @@ import pytest
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from commands import fulfillment, orders, returns, shipments, splits
+from commands import fulfillment, orders, returns, shipments
 from commands.context import CommandContext
 from domain.fulfillment.events import (
     ItemsPacked,
@@ -21,6 +21,7 @@ from domain.fulfillment.events import (
     PlanLine,
     PlanStatusChanged,
 )
+from domain.order.fulfillment_commands import LineUnits, SplitOrder, SplitPart
 from domain.order.values import LineQuantity, RequestedLine
 from domain.returns.events import (
     ReturnReceived,
@@ -40,7 +41,7 @@ from projections import fulfillment as views
 from projections import returns as returns_view
 from projections.base import live_schema
 from projections.order_detail import children_of
-from tests.factories import active_product
+from tests.factories import active_product, send
 from tests.integration.test_order_commands import place
 from tests.tables import differences
 
@@ -226,16 +227,15 @@ def test_the_children_of_a_split_order_come_from_the_order_documents(container):
     orders.confirm(container.store, ctx, order_id, allocations=allocations)
     container.runner.catch_up(["order_detail"])
     assert children_of(container.pool, order_id) == []
-    result = splits.split(
-        container.store,
-        ctx,
-        order_id,
+    split = SplitOrder(
+        order_id=order_id,
         reason="multi_warehouse",
         parts=[
-            ("LOC-B", [LineQuantity(line_id=l2, quantity=1)]),
-            ("LOC-A", [LineQuantity(line_id=l1, quantity=2)]),
+            SplitPart(location="LOC-B", lines=[LineUnits(line_id=l2, quantity=1)]),
+            SplitPart(location="LOC-A", lines=[LineUnits(line_id=l1, quantity=2)]),
         ],
     )
+    result = send(container, split, ctx)
     container.runner.catch_up(["order_detail"])
     got = children_of(container.pool, order_id)
     assert [c["id"] for c in got] == [c["id"] for c in result.extra["children"]]

@@ -11,18 +11,21 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from commands import cancellations, locations, orders, payments, returns, shipments
+from commands import locations, orders, payments, returns
 from commands.context import CommandContext
 from commands.placement_saga import OrderPlacementSaga
 from commands.process_manager import Trigger
 from domain.command import MoneyIn
 from domain.errors import DomainError
 from domain.inventory.commands import ReceiveStock
-from domain.order.values import Address, LineQuantity, PaymentRef, RequestedLine
+from domain.order.fulfillment_commands import LineUnits, RequestCancellation, ReviewCancellation
+from domain.order.values import Address, PaymentRef, RequestedLine
 from domain.payment.commands import RequestRefund
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from domain.returns.commands import ReceiveReturn, RequestReturn, ReturnLine
+from domain.shipment.commands import OpenShipment, RecordDeliveryAttempt, RecordTracking
 from tests.factories import active_product, send, write_of
+from tests.fulfillment_manager import carry_out
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
 
@@ -75,22 +78,36 @@ def apply(world, order_id, op, opened: list) -> None:  # noqa: ANN001
     store, gateway = container.store, container.gateway
     ctx = CommandContext.new("t")
     state = orders.get(store, order_id)
+    head = store.head()
     kind, a, b = op
     if kind == "ship":
         line = state.lines[a]
-        sid = uuid4()
-        shipments.open_shipment(
-            store, ctx, order_id, shipment_id=sid, location=code,
-            lines=[LineQuantity(line_id=line.line_id, quantity=b)], carrier="UPS",
-        )  # fmt: skip
-        opened.append(sid)
-        shipments.track(store, gateway, ctx, sid, code="picked_up")
+        opened.append(
+            UUID(
+                send(
+                    store,
+                    OpenShipment(
+                        order_id=order_id,
+                        location=code,
+                        carrier="UPS",
+                        lines=[LineUnits(line_id=line.line_id, quantity=b)],
+                    ),
+                    ctx,
+                ).extra["id"]
+            )
+        )
+        send(store, RecordTracking(shipment_id=opened[-1], status="picked_up"), ctx)
     elif kind == "deliver" and opened:
-        shipments.attempt(store, gateway, ctx, opened[a % len(opened)], outcome="successful")
+        send(
+            store,
+            RecordDeliveryAttempt(shipment_id=opened[a % len(opened)], outcome="successful"),
+            ctx,
+        )
     elif kind == "cancel":
-        rid = uuid4()
-        cancellations.request(store, ctx, order_id, request_id=rid, reason="customer_request")
-        cancellations.review(store, gateway, ctx, rid, approve=a)
+        requested = send(store, RequestCancellation(order_id=order_id, reason="customer_request"),
+                         ctx)  # fmt: skip
+        rid = UUID(requested.extra["id"])
+        send(store, ReviewCancellation(request_id=rid, approve=a), ctx)
     elif kind == "return":
         returnable = [ln for ln in state.lines if ln.delivered > ln.in_returns] or state.lines
         line = returnable[a % len(returnable)]
@@ -108,6 +125,7 @@ def apply(world, order_id, op, opened: list) -> None:  # noqa: ANN001
             store, gateway, ctx, order_id=order_id, refund_id=UUID(asked.extra["id"]),
             reason="customer_request",
         )  # the returns manager's step  # fmt: skip
+    carry_out(store, gateway, head)  # what the fulfillment process manager then does
 
 
 def check(world, order_id) -> None:  # noqa: ANN001

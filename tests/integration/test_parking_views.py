@@ -13,10 +13,11 @@ from uuid import UUID, uuid4
 import pytest
 from psycopg import Cursor, sql
 
-from commands import cancellations, customers, locations, orders
+from commands import customers, locations, orders
 from commands.context import CommandContext
 from domain.category.commands import CreateCategory
 from domain.inventory.commands import ReceiveStock
+from domain.order.fulfillment_commands import RequestCancellation
 from domain.order.values import LineQuantity, PaymentRef, RequestedLine
 from domain.returns.events import ReturnRequested
 from eventstore.follower import Attempts, RetryPolicy
@@ -85,9 +86,7 @@ def scenario(container):
     for p in placed:
         orders.modify(store, ctx, p.stream_id, reason="r", priority="high")
         orders.add_tag(store, ctx, p.stream_id, tag="parked-test")
-        cancellations.request(
-            store, ctx, p.stream_id, request_id=uuid4(), reason="customer_request"
-        )
+        send(store, RequestCancellation(order_id=p.stream_id, reason="customer_request"), ctx)
     for p in placed:  # a return each (the returns view folds each return stream on its own)
         store.append(
             [StreamAppend(uuid4(), 0, [ReturnRequested(

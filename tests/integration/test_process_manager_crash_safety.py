@@ -11,9 +11,9 @@ reservations) must be the same as its twin's: each expected event exactly once, 
 captured, voided and refunded once, in the event log and at the gateway (its memory table
 ``gateway_idempotency``).
 
-The triggering events are appended through the command layer while no manager runs, so the
-manager under test is the one that does the steps (the HTTP handlers of dispatch and of a
-cancellation review would otherwise do them first)."""
+The triggering events are appended through the command layer (the same handlers the HTTP
+routes call, which record only the intent) while no manager runs: the manager under test is
+the only one that does the steps."""
 
 from __future__ import annotations
 
@@ -34,14 +34,11 @@ import pytest
 
 import commands
 from commands import (
-    cancellations,
     inventory,
     locations,
     orders,
     payments,
     returns,
-    shipments,
-    splits,
 )
 from commands.context import CommandContext
 from commands.executor import execute
@@ -53,15 +50,21 @@ from commands.returns_manager import ReturnsManager
 from domain.command import MoneyIn
 from domain.ids import inventory_stream, payment_stream, plan_stream
 from domain.inventory.commands import ReceiveStock
-from domain.order import fulfillment as order_decide
+from domain.order import cancellation_failure as failure
+from domain.order.fulfillment_commands import (
+    LineUnits,
+    RequestCancellation,
+    ReviewCancellation,
+    SplitOrder,
+    SplitPart,
+)
 from domain.order.line_edit_commands import AddLine, ChangeLine, RemoveLine
 from domain.order.state import ORDER
-from domain.order.values import Address, LineQuantity, PaymentRef, RequestedLine
+from domain.order.values import Address, PaymentRef, RequestedLine
 from domain.payment.commands import RequestRefund
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from domain.returns.commands import ReceiveReturn, RequestReturn, ReturnLine
-from domain.shipment import decide as shipment_decide
-from domain.shipment.state import SHIPMENT
+from domain.shipment.commands import OpenShipment, RecordTracking
 from tests.factories import active_product, send, write_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -305,13 +308,14 @@ def test_the_placement_saga_survives_a_kill_after_each_step(container, crashing)
 
 @dataclass
 class Fulfillment:
-    """Four confirmed orders of one SKU, each about to trigger one of the manager's steps."""
+    """Five confirmed orders of one SKU, each about to trigger one of the manager's workflows."""
 
     sku: str
     dispatched: UUID  # dispatched, then delivered
     cancelled: UUID  # cancellation approved, nothing captured
     refunded: UUID  # captured by hand, then cancellation approved: a refund
     split: UUID  # split in two
+    retried: UUID  # cancellation approved, failed, approved again
 
     def roles(self) -> dict[str, UUID]:
         return {
@@ -319,12 +323,13 @@ class Fulfillment:
             "cancelled": self.cancelled,
             "refunded": self.refunded,
             "split": self.split,
+            "retried": self.retried,
         }
 
 
 def _confirmed_orders(container, location: str) -> Fulfillment:  # noqa: ANN001
     sku = _stocked_sku(container, location, 10)
-    made = Fulfillment(sku, *(_place(container, sku, q) for q in (1, 1, 1, 2)))
+    made = Fulfillment(sku, *(_place(container, sku, q) for q in (1, 1, 1, 2, 1)))
     container.processes.catch_up()  # the placement saga confirms them, in this process
     for order_id in made.roles().values():
         assert orders.get(container.store, order_id).status == "confirmed"
@@ -332,56 +337,53 @@ def _confirmed_orders(container, location: str) -> Fulfillment:  # noqa: ANN001
 
 
 def _track(store, shipment_id: UUID, code: str) -> None:  # noqa: ANN001
-    """A carrier's event on the shipment (and its copy on the order), and nothing after it."""
-    ctx = CommandContext.new("carrier")
-    execute(
-        store,
-        SHIPMENT,
-        shipment_id,
-        lambda s, _v: shipment_decide.record_tracking(
-            s,
-            shipment_id,
-            code=code,
-            occurred_at=ctx.now,
-            location=None,
-            note=None,
-            now=ctx.now,
-        ),  # fmt: skip
-        ctx,
-        also=lambda s, events: shipments._mirror(store, s.order_id, events),
-    )
+    """A carrier's event on the shipment (and its copy on the order): all the request does."""
+    send(store, RecordTracking(shipment_id=shipment_id, status=code), CommandContext.new("carrier"))
 
 
-def _approved_cancellation(store, order_id: UUID) -> None:  # noqa: ANN001
-    request_id = uuid5(order_id, "cancel")
-    cancellations.request(
-        store, CommandContext.new("customer"), order_id, request_id=request_id, reason="other"
+def _approved_cancellation(store, order_id: UUID) -> UUID:  # noqa: ANN001
+    requested = send(
+        store, RequestCancellation(order_id=order_id, reason="other"), CommandContext.new("c")
     )
+    request_id = UUID(requested.extra["id"])
+    approve = ReviewCancellation(request_id=request_id, approve=True)
+    send(store, approve, CommandContext.new("manager"))
+    return request_id
+
+
+def _retried_cancellation(store, order_id: UUID) -> None:  # noqa: ANN001
+    """Approved, failed (as if the gateway had kept failing the void), approved again."""
+    request_id = _approved_cancellation(store, order_id)
     execute(
         store,
         ORDER,
         order_id,
-        lambda s, _v: order_decide.review_cancellation(
-            s, order_id, request_id=request_id, approve=True, note=None, actor="manager"
-        ),
-        CommandContext.new("manager"),
+        lambda s, _v: failure.fail_cancellation(
+            s,
+            order_id,
+            request_id=request_id,
+            operation="void",
+            reason="gateway_unavailable",
+            attempts=4,
+        ),  # fmt: skip
+        CommandContext.new("process:fulfillment"),
     )
+    again = ReviewCancellation(request_id=request_id, approve=True)
+    retried = send(store, again, CommandContext.new("manager"))
+    assert retried.extra["status"] == "approved"
 
 
 def _trigger_steps(container, made: Fulfillment, location: str) -> None:  # noqa: ANN001
     """The events the manager reacts to, recorded while no manager runs."""
     store = container.store
     order = orders.get(store, made.dispatched)
-    shipment_id = uuid5(made.dispatched, "shipment")
-    shipments.open_shipment(
+    lines = [LineUnits(line_id=ln.line_id, quantity=ln.quantity) for ln in order.lines]
+    opened = send(
         store,
+        OpenShipment(order_id=made.dispatched, location=location, lines=lines, carrier="UPS"),
         CommandContext.new("picker"),
-        made.dispatched,
-        shipment_id=shipment_id,
-        location=location,
-        lines=[LineQuantity(line_id=ln.line_id, quantity=ln.quantity) for ln in order.lines],
-        carrier="UPS",
     )
+    shipment_id = UUID(opened.extra["id"])
     _track(store, shipment_id, "picked_up")  # ShipmentDispatched
     _track(store, shipment_id, "delivered")  # ShipmentDelivered
     _approved_cancellation(store, made.cancelled)
@@ -391,14 +393,11 @@ def _trigger_steps(container, made: Fulfillment, location: str) -> None:  # noqa
         capture_id=uuid5(made.refunded, "capture"), amount=pay.authorized,
     )  # fmt: skip
     _approved_cancellation(store, made.refunded)
+    _retried_cancellation(store, made.retried)
     [line] = orders.get(store, made.split).lines
-    splits.split(
-        store,
-        CommandContext.new("manager"),
-        made.split,
-        reason="two boxes",
-        parts=[(location, [LineQuantity(line_id=line.line_id, quantity=1)])] * 2,
-    )
+    part = SplitPart(location=location, lines=[LineUnits(line_id=line.line_id, quantity=1)])
+    split = SplitOrder(order_id=made.split, reason="two boxes", parts=[part, part])
+    send(store, split, CommandContext.new("manager"))
 
 
 def test_the_fulfillment_manager_survives_a_kill_after_each_step(container, crashing):
@@ -438,7 +437,7 @@ def test_the_fulfillment_manager_survives_a_kill_after_each_step(container, cras
     assert len(runs.kills) >= 20
 
     # The gateway did each operation once, as many as in the clean run.
-    once = Counter({"capture": 1, "void": 2, "refund": 1})
+    once = Counter({"capture": 1, "void": 3, "refund": 1})
     clean_ops = _gateway_since(container, t0) - _gateway_since(container, t1)
     assert clean_ops == once, clean_ops
     assert _gateway_since(container, t2) == once
@@ -473,6 +472,13 @@ def test_the_fulfillment_manager_survives_a_kill_after_each_step(container, cras
     assert h["order"]["OrderSplit"] == 1 and h["inventory"]["ReservationReleased"] == 1
     assert h["payment"]["AuthorizationVoided"] == 1
     assert payments.get(store, crashed.split).capturable == 0
+
+    h = _history(store, crashed.retried, crashed.sku, location)
+    assert (h["order"]["CancellationRetried"], h["order"]["CancellationFailed"]) == (1, 1)
+    assert h["inventory"]["ReservationReleased"] == 1
+    assert h["payment"] == Counter({"PaymentAuthorized": 1, "AuthorizationVoided": 1})
+    assert (h["order"]["OrderCancelled"], h["order"]["CancellationCompleted"]) == (1, 1)
+    assert orders.get(store, crashed.retried).cancellation.status == "completed"
 
     # Stock: on hand less what shipped; only the split's children may still hold any.
     totals = inventory.get(store, crashed.sku).totals()
@@ -643,12 +649,13 @@ def _delivered_orders(container, location: str) -> Returns:  # noqa: ANN001
     container.processes.catch_up()  # confirmed
     for order_id in ids:
         order = orders.get(container.store, order_id)
-        shipment_id = uuid5(order_id, "shipment")
-        shipments.open_shipment(
-            container.store, CommandContext.new("picker"), order_id, shipment_id=shipment_id,
-            location=location, carrier="UPS",
-            lines=[LineQuantity(line_id=ln.line_id, quantity=ln.quantity) for ln in order.lines],
-        )  # fmt: skip
+        lines = [LineUnits(line_id=ln.line_id, quantity=ln.quantity) for ln in order.lines]
+        opened = send(
+            container,
+            OpenShipment(order_id=order_id, location=location, lines=lines, carrier="UPS"),
+            CommandContext.new("picker"),
+        )
+        shipment_id = UUID(opened.extra["id"])
         _track(container.store, shipment_id, "picked_up")
         _track(container.store, shipment_id, "delivered")
     container.processes.catch_up()  # shipped, captured, delivered; nothing of the returns yet

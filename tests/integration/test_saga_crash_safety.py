@@ -20,13 +20,11 @@ from uuid import UUID, uuid4, uuid5
 
 from commands import inventory, locations, orders, payments
 from commands.context import CommandContext
-from commands.executor import execute
 from domain.inventory.commands import ReceiveStock
-from domain.order import fulfillment as order_decide
-from domain.order.values import Address, LineQuantity, PaymentRef, RequestedLine
+from domain.order.fulfillment_commands import LineUnits, RequestCancellation, ReviewCancellation
+from domain.order.values import Address, PaymentRef, RequestedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
-from domain.shipment import decide as shipment_decide
-from domain.shipment.state import SHIPMENT
+from domain.shipment.commands import OpenShipment, RecordTracking
 from tests.factories import active_product, send, write_of
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
@@ -123,40 +121,24 @@ def _run_while_killing(saga: SagaProcess, done, rng, min_kills: int) -> None:
     raise AssertionError("the saga did not finish in time")
 
 
-def _dispatch_without_follow_up(container, order_id: UUID, state) -> UUID:
-    """Open a shipment for the whole order and record ``picked_up`` on the shipment alone:
+def _dispatch_without_follow_up(container, order_id: UUID, state) -> UUID:  # noqa: ANN001
+    """Open a shipment for the whole order and record ``picked_up``: all the requests do;
     commit, ``LinesShipped`` and capture are left to the (crashing) fulfillment manager."""
-    from commands import shipments
-
     alloc = state.allocations[0]
-    shipment_id = uuid5(order_id, "crash-shipment")
-    shipments.open_shipment(
-        container.store,
+    lines = [
+        LineUnits(line_id=str(a["line_id"]), quantity=int(a["quantity"])) for a in state.allocations
+    ]
+    opened = send(
+        container,
+        OpenShipment(order_id=order_id, location=str(alloc["location"]), lines=lines,
+                     carrier="UPS"),
         CommandContext.new("crash-test"),
-        order_id,
-        shipment_id=shipment_id,
-        location=str(alloc["location"]),
-        lines=[
-            LineQuantity(line_id=str(a["line_id"]), quantity=int(a["quantity"]))
-            for a in state.allocations
-        ],  # fmt: skip
-        carrier="UPS",
-    )
-    ctx = CommandContext.new("crash-test")
-    execute(
-        container.store,
-        SHIPMENT,
-        shipment_id,
-        lambda s, _v: shipment_decide.record_tracking(
-            s,
-            shipment_id,
-            code="picked_up",
-            occurred_at=ctx.now,
-            location=None,
-            note=None,
-            now=ctx.now,
-        ),  # fmt: skip
-        ctx,
+    )  # fmt: skip
+    shipment_id = UUID(opened.extra["id"])
+    send(
+        container,
+        RecordTracking(shipment_id=shipment_id, status="picked_up"),
+        CommandContext.new("crash-test"),
     )
     return shipment_id
 
@@ -201,19 +183,13 @@ def test_the_saga_survives_repeated_sigkills(container, database_url):
         shipped = {i: _dispatch_without_follow_up(container, i, states[i]) for i in confirmed[:60]}
         cancelled_by_request = confirmed[60:100]
         for i in cancelled_by_request:
-            request_id = uuid5(i, "crash-cancel")
-            from commands import cancellations
-
-            cancellations.request(
-                store, CommandContext.new("t"), i, request_id=request_id, reason="other"
+            requested = send(
+                store, RequestCancellation(order_id=i, reason="other"), CommandContext.new("t")
             )
-            execute(
+            request_id = UUID(requested.extra["id"])
+            send(
                 store,
-                orders.ORDER,
-                i,
-                lambda s, _v, i=i, r=request_id: order_decide.review_cancellation(
-                    s, i, request_id=r, approve=True, note=None, actor="t"
-                ),
+                ReviewCancellation(request_id=request_id, approve=True),
                 CommandContext.new("t"),
             )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from tests.e2e.conftest import client_for, running_server
 from tests.e2e.test_fulfillment_api import (
+    carried_out,
     deliver,
     dispatch,
     location,
@@ -61,7 +62,8 @@ def run(database_url: str, container) -> tuple[int, int]:  # noqa: ANN001
             # cancelled on request (void), another request rejected, tags and notes
             o2 = settled(api, place_lines(api, [(a, 2)]))
             req = _ok(request_cancel(api, o2["id"]))
-            _ok(api.post(f"/cancellation-requests/{req['id']}/approve", json={"note": "ok"}))
+            approved = api.post(f"/cancellation-requests/{req['id']}/approve", json={"note": "ok"})
+            carried_out(api, o2["id"], approved)  # 202 approved, then the manager completes it
             o3 = settled(api, place_lines(api, [(b, 1), (a, 1)]))
             req = _ok(request_cancel(api, o3["id"]))
             _ok(api.post(f"/cancellation-requests/{req['id']}/reject", json={"note": "no"}))

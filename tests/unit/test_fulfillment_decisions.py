@@ -9,15 +9,23 @@ from uuid import UUID
 import pytest
 
 from domain.errors import Conflict, IllegalTransition, InvalidCommand
+from domain.fulfillment.commands import UpdatePlan
 from domain.fulfillment.decide import update_plan
 from domain.fulfillment.events import PlanCreated, PlanLine
 from domain.fulfillment.state import PLAN
 from domain.order import fulfillment as order_decide
 from domain.order.events import LinesShipped, OrderConfirmed, ShipmentOpened
+from domain.order.fulfillment_commands import (
+    LineUnits,
+    RequestCancellation,
+    SplitOrder,
+    SplitPart,
+)
 from domain.order.values import LineQuantity
 from domain.payment.decide import request_refund, settle_refund
 from domain.payment.events import PaymentAuthorized, PaymentCaptured
 from domain.payment.state import PAYMENT, payment_status
+from domain.shipment.commands import OpenShipment, RecordDeliveryAttempt, RecordTracking
 from domain.shipment.decide import record_attempt, record_tracking
 from domain.shipment.events import (
     DeliveryAttemptRecorded,
@@ -52,28 +60,30 @@ def plan(*more):
 
 def test_a_plan_moves_planned_to_picking_and_refuses_to_go_back():
     state = plan()
-    state = PLAN.fold(update_plan(state, PLAN_ID, status="picking"), state)
+    state = PLAN.fold(update_plan(state, UpdatePlan(plan_id=PLAN_ID, status="picking")), state)
     assert state.status == "picking"
     with pytest.raises(IllegalTransition):
-        update_plan(state, PLAN_ID, status="planned")
+        update_plan(state, UpdatePlan(plan_id=PLAN_ID, status="planned"))
 
 
 def test_picked_never_exceeds_allocated_and_packed_never_exceeds_picked():
-    state = PLAN.fold(update_plan(plan(), PLAN_ID, status="picking"), plan())
+    state = PLAN.fold(update_plan(plan(), UpdatePlan(plan_id=PLAN_ID, status="picking")), plan())
     with pytest.raises(InvalidCommand) as err:
-        update_plan(state, PLAN_ID, status=None, picked={"l1": 3})
+        update_plan(state, UpdatePlan(plan_id=PLAN_ID, status=None, picked={"l1": 3}))
     assert err.value.code == "picked_exceeds_allocated"
-    state = PLAN.fold(update_plan(state, PLAN_ID, status=None, picked={"l1": 1}), state)
+    state = PLAN.fold(
+        update_plan(state, UpdatePlan(plan_id=PLAN_ID, status=None, picked={"l1": 1})), state
+    )
     with pytest.raises(InvalidCommand) as err:
-        update_plan(state, PLAN_ID, status=None, packed={"l1": 2})
+        update_plan(state, UpdatePlan(plan_id=PLAN_ID, status=None, packed={"l1": 2}))
     assert err.value.code == "packed_exceeds_picked"
 
 
 def test_a_held_plan_resumes_only_to_the_status_it_left():
-    state = PLAN.fold(update_plan(plan(), PLAN_ID, status="on_hold"), plan())
+    state = PLAN.fold(update_plan(plan(), UpdatePlan(plan_id=PLAN_ID, status="on_hold")), plan())
     with pytest.raises(IllegalTransition):
-        update_plan(state, PLAN_ID, status="picking")
-    state = PLAN.fold(update_plan(state, PLAN_ID, status="planned"), state)
+        update_plan(state, UpdatePlan(plan_id=PLAN_ID, status="picking"))
+    state = PLAN.fold(update_plan(state, UpdatePlan(plan_id=PLAN_ID, status="planned")), state)
     assert state.status == "planned"
 
 
@@ -89,8 +99,12 @@ def shipment(*more):
 
 
 def track(state, code):
-    return record_tracking(
-        state, SHIP_ID, code=code, occurred_at=NOW, location=None, note=None, now=NOW
+    return record_tracking(state, RecordTracking(shipment_id=SHIP_ID, status=code), NOW)
+
+
+def attempt(outcome, failure_reason=None):
+    return RecordDeliveryAttempt(
+        shipment_id=SHIP_ID, outcome=outcome, failure_reason=failure_reason
     )
 
 
@@ -108,10 +122,7 @@ def test_picked_up_dispatches_once_and_late_events_never_move_the_status_back():
 def test_attempts_are_numbered_and_a_third_failure_is_an_exception():
     state = SHIPMENT.fold(track(shipment(), "picked_up"), shipment())
     for n in (1, 2, 3):
-        events = record_attempt(
-            state, SHIP_ID, outcome="customer_not_home", failure_reason="out",
-            next_attempt_at=None, now=NOW,
-        )  # fmt: skip
+        events = record_attempt(state, attempt("customer_not_home", "out"), NOW)
         assert isinstance(events[0], DeliveryAttemptRecorded) and events[0].attempt == n
         state = SHIPMENT.fold(events, state)
     assert state.status == "exception"
@@ -120,32 +131,27 @@ def test_attempts_are_numbered_and_a_third_failure_is_an_exception():
 def test_a_successful_attempt_delivers_and_a_failure_needs_a_reason():
     state = SHIPMENT.fold(track(shipment(), "picked_up"), shipment())
     with pytest.raises(InvalidCommand):
-        record_attempt(
-            state, SHIP_ID, outcome="failed", failure_reason=None, next_attempt_at=None, now=NOW
-        )
-    events = record_attempt(
-        state, SHIP_ID, outcome="successful", failure_reason=None, next_attempt_at=None, now=NOW
-    )
+        record_attempt(state, attempt("failed"), NOW)
+    events = record_attempt(state, attempt("successful"), NOW)
     assert isinstance(events[-1], ShipmentDelivered)
 
 
 # ---- the order's side ------------------------------------------------------------------------
 
 
+def units(line_id: str, quantity: int) -> LineUnits:
+    return LineUnits(line_id=line_id, quantity=quantity)
+
+
 def test_shipments_are_numbered_and_over_shipping_is_refused():
     events, line_id = confirmed_order()
     state = given(*events)
-    [first] = order_decide.open_shipment(
-        state, ORDER_ID, shipment_id=SHIP_ID, location="WH1",
-        lines=[LineQuantity(line_id=line_id, quantity=2)], carrier="UPS",
-    )  # fmt: skip
+    two = OpenShipment(order_id=ORDER_ID, location="WH1", lines=[units(line_id, 2)])
+    [first] = order_decide.open_shipment(state, two, SHIP_ID, "UPS")
     assert isinstance(first, ShipmentOpened) and first.number == 1
     state = given(*events, first)
     with pytest.raises(InvalidCommand) as err:
-        order_decide.open_shipment(
-            state, ORDER_ID, shipment_id=UUID(int=9), location="WH1",
-            lines=[LineQuantity(line_id=line_id, quantity=2)], carrier="UPS",
-        )  # fmt: skip
+        order_decide.open_shipment(state, two, UUID(int=9), "UPS")
     assert err.value.code == "over_shipment"
 
 
@@ -160,7 +166,7 @@ def test_a_fully_shipped_order_cannot_be_cancelled_use_a_return():
     assert state.status == "shipped"
     with pytest.raises(Conflict) as err:
         order_decide.request_cancellation(
-            state, ORDER_ID, request_id=R2, reason="customer_request", detail=None, actor="a"
+            state, RequestCancellation(order_id=ORDER_ID, reason="customer_request"), R2, "a"
         )
     assert err.value.code == "use_a_return"
 
@@ -169,10 +175,13 @@ def test_a_split_whose_parts_do_not_sum_is_refused():
     events, line_id = confirmed_order()
     with pytest.raises(InvalidCommand) as err:
         order_decide.split_order(
-            given(*events), ORDER_ID, reason="multi_warehouse",
-            parts=[("WH1", [LineQuantity(line_id=line_id, quantity=1)]),
-                   ("WH2", [LineQuantity(line_id=line_id, quantity=1)])],
-            children=[(UUID(int=30), 1), (UUID(int=31), 2)], placed_by="a", now=NOW,
+            given(*events),
+            SplitOrder(
+                order_id=ORDER_ID, reason="multi_warehouse",
+                parts=[SplitPart(location="WH1", lines=[units(line_id, 1)]),
+                       SplitPart(location="WH2", lines=[units(line_id, 1)])],
+            ),
+            [(UUID(int=30), 1), (UUID(int=31), 2)], "a", NOW,
         )  # fmt: skip
     assert err.value.code == "split_quantities_mismatch"
 

@@ -19,10 +19,16 @@ from domain.order.events import (
     CancellationRetried,
     CancellationReviewed,
 )
+from domain.order.fulfillment_commands import RequestCancellation, ReviewCancellation
 from tests.unit.test_fulfillment_decisions import confirmed_order
 from tests.unit.test_order_placement import ORDER_ID, given
 
 REQUEST, OTHER = UUID(int=21), UUID(int=22)
+
+
+def approved_again(request_id, note=None):  # noqa: ANN001, ANN201
+    """Approving the request again."""
+    return ReviewCancellation(request_id=request_id, approve=True, note=note)
 
 
 def approved():
@@ -75,8 +81,7 @@ def test_approving_a_failed_request_again_retries_it_then_it_can_complete():
     # given a failed request
     state = given(*failed())
     # when it is approved again
-    [retried] = failure.retry_cancellation(state, ORDER_ID, request_id=REQUEST, note="gw back",
-                                           actor="m")  # fmt: skip
+    [retried] = failure.retry_cancellation(state, approved_again(REQUEST, "gw back"), ORDER_ID, "m")
     # then it is approved again, as its first retry
     assert isinstance(retried, CancellationRetried) and retried.attempt == 1
     state = given(*failed(), retried)
@@ -93,20 +98,17 @@ def test_a_retry_that_fails_again_is_failed_with_its_attempt_counted():
     [again] = fail(state)
     state = given(*failed(), retried, again)
     assert (state.cancellation.status, state.cancellation.attempt) == ("failed", 1)
-    [second] = failure.retry_cancellation(state, ORDER_ID, request_id=REQUEST, note=None,
-                                          actor="m")  # fmt: skip
+    [second] = failure.retry_cancellation(state, approved_again(REQUEST), ORDER_ID, "m")
     assert second.attempt == 2
 
 
 @pytest.mark.parametrize("events", [approved, lambda: approved()[:-1]])
 def test_only_a_failed_request_can_be_retried(events):  # noqa: ANN001
     with pytest.raises(Conflict) as err:
-        failure.retry_cancellation(given(*events()), ORDER_ID, request_id=REQUEST, note=None,
-                                   actor="m")  # fmt: skip
+        failure.retry_cancellation(given(*events()), approved_again(REQUEST), ORDER_ID, "m")
     assert err.value.code == "cancellation_already_reviewed"
     with pytest.raises(Conflict) as err:
-        failure.retry_cancellation(given(*failed()), ORDER_ID, request_id=OTHER, note=None,
-                                   actor="m")  # fmt: skip
+        failure.retry_cancellation(given(*failed()), approved_again(OTHER), ORDER_ID, "m")
     assert err.value.code == "request_superseded"
 
 
@@ -114,6 +116,6 @@ def test_a_failed_request_no_longer_blocks_a_new_request():
     # given a failed request, then a new request is filed
     state = given(*failed())
     [event] = order_decide.request_cancellation(
-        state, ORDER_ID, request_id=OTHER, reason="other", detail=None, actor="c"
+        state, RequestCancellation(order_id=ORDER_ID, reason="other"), OTHER, "c"
     )
     assert isinstance(event, CancellationRequested)

@@ -1,0 +1,50 @@
+"""The commands that change an order's shape or ask to cancel it, as messages: split it into
+child orders, request a cancellation, review (approve or reject) a request. (Carrying out an
+approved cancellation and freezing a split parent are the fulfillment process manager's.)
+
+A new request's id and the children's ids and numbers are made by their handlers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import Field, StrictBool
+
+from domain.command import Command, LocationCode, whole
+
+Text = Annotated[str, Field(max_length=2000)]
+
+
+class LineUnits(Command):
+    """Units of one order line (what a shipment carries, what a split part takes)."""
+
+    line_id: Annotated[str, Field(max_length=100)]
+    quantity: whole()  # type: ignore[valid-type]
+
+
+class SplitPart(Command):
+    """One child order: the units of some lines, at one location."""
+
+    location: LocationCode
+    lines: Annotated[list[LineUnits], Field(max_length=100)]
+
+
+class SplitOrder(Command):
+    order_id: UUID
+    reason: Annotated[str, Field(max_length=200)]
+    parts: Annotated[list[SplitPart], Field(max_length=50)]
+
+
+class RequestCancellation(Command):
+    order_id: UUID
+    reason: Annotated[str, Field(max_length=50)]
+    detail: Text | None = None
+
+
+class ReviewCancellation(Command):
+    """Approve or reject a pending request; approving a ``failed`` one retries it."""
+
+    request_id: UUID
+    approve: StrictBool
+    note: Text | None = None
