@@ -3,69 +3,36 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from pydantic_core import PydanticCustomError
 
 # Field types shared with the commands (a body is the command, or the command minus its path
 # fields: ``body_of``).
-from domain.command import Command, whole
+from domain.command import NUMBER_END as NUMBER_END
+from domain.command import NUMBER_MIN as NUMBER_MIN
+from domain.command import Command, whole, written_as
+from domain.command import IsoDate as IsoDate
 from domain.command import LocationCode as LocationCode
 from domain.command import Sku as Sku
+from domain.command import json_safe as json_safe
 from domain.money import minor_unit
 
 T = TypeVar("T")
 
 WholeInt = whole()
 
-#: The numbers a free JSON value may hold: PostgreSQL keeps ``1e30`` exactly, it comes back as
-#: an integer, and the JSON encoder takes integers of 64 bits only.
-NUMBER_MIN, NUMBER_END = -(2**63), 2**63
-
-
-def json_safe(value: Any) -> Any:
-    """A free JSON value (attributes, metadata) whose every number lies in
-    [``NUMBER_MIN``, ``NUMBER_END``): stored and served as JSON, read back as it was written."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, (int, float)) and not NUMBER_MIN <= value < NUMBER_END:
-        raise ValueError("numbers in a free JSON value must lie within -2**63 and 2**63")
-    if isinstance(value, dict):
-        for v in value.values():
-            json_safe(v)
-    elif isinstance(value, list):
-        for v in value:
-            json_safe(v)
-    return value
-
-
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _ISO_DATETIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
     r"([Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
 
-
-def _written_as(pattern: re.Pattern, what: str):
-    """A check that a query value is text in ``pattern``'s form: pydantic's lax mode would
-    otherwise take ``0`` for a date (the Unix epoch), which the document does not promise."""
-
-    def check(value: Any) -> Any:
-        if isinstance(value, str) and not pattern.fullmatch(value):
-            raise ValueError(f"must be {what}")
-        return value
-
-    return BeforeValidator(check)
-
-
-#: A day as ``YYYY-MM-DD`` (the document's ``format: date``), nothing else.
-IsoDate = Annotated[date, _written_as(_ISO_DATE, "a date as YYYY-MM-DD")]
 #: An instant as RFC 3339 with its offset (``format: date-time``), nothing else.
 IsoDateTime = Annotated[
-    datetime, _written_as(_ISO_DATETIME, "an RFC 3339 date-time with its offset")
+    datetime, written_as(_ISO_DATETIME, "an RFC 3339 date-time with its offset")
 ]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from commands import inventory
+from commands import customers, inventory, locations, orders
 from commands.context import CommandContext, Outcome
 from commands.write_side import WriteSide
 from domain.command import Command
@@ -21,6 +21,9 @@ Handler = Callable[[WriteSide, Any, CommandContext], Outcome]
 #: Every command type the system takes, with its handler.
 HANDLERS: Mapping[type[Command], Handler] = {
     **inventory.HANDLERS,
+    **orders.HANDLERS,
+    **customers.HANDLERS,
+    **locations.HANDLERS,
 }
 
 

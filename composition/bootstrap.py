@@ -28,6 +28,7 @@ from domain.inventory.events import INVENTORY_EVENTS
 from domain.location.events import LOCATION_EVENTS
 from domain.order.events import ORDER_EVENTS, CancellationRequestFiled
 from domain.payment.events import PAYMENT_EVENTS
+from domain.pricing_policy import FlatRateShipping, FlatRateTax, OrderPricing
 from domain.product.events import PRODUCT_EVENTS
 from domain.product.sku import SKU_EVENTS
 from domain.returns.events import RETURN_EVENTS
@@ -127,7 +128,13 @@ def build(
     )
     gateway = SandboxGateway(slow_delay_s=settings.payment_timeout_s, memory=PostgresAnswers(pool))
     locations = LocationDirectory(store)
-    write = WriteSide(store=store, gateway=gateway, locations=locations)
+    pricing = OrderPricing(
+        tax=FlatRateTax(settings.tax_rate),
+        shipping=FlatRateShipping(settings.shipping_flat, settings.free_shipping_over),
+    )
+    write = WriteSide(
+        store=store, gateway=gateway, locations=locations, pricing=pricing, keyring=keyring
+    )
     saga = OrderPlacementSaga(
         store,
         pool,

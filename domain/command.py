@@ -8,6 +8,8 @@ and under which idempotency key travel beside it, in the ``CommandContext``; nev
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -30,6 +32,44 @@ def whole(**bounds: int) -> Any:
     ``bounds`` (``gt``, ``ge``, ``le``, ...). The bounds sit on the integer, inside the check of
     the number, so the document shows them."""
     return Annotated[int, Field(strict=True, **bounds), BeforeValidator(_whole)]
+
+
+def written_as(pattern: re.Pattern, what: str) -> BeforeValidator:
+    """A check that a value given as text is in ``pattern``'s form: pydantic's lax mode would
+    otherwise take ``0`` for a date (the Unix epoch), which the document does not promise."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and not pattern.fullmatch(value):
+            raise ValueError(f"must be {what}")
+        return value
+
+    return BeforeValidator(check)
+
+
+#: A day as ``YYYY-MM-DD`` (the document's ``format: date``), nothing else.
+IsoDate = Annotated[
+    date, written_as(re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"), "a date as YYYY-MM-DD")
+]
+
+#: The numbers a free JSON value may hold: PostgreSQL keeps ``1e30`` exactly, it comes back as
+#: an integer, and the JSON encoder takes integers of 64 bits only.
+NUMBER_MIN, NUMBER_END = -(2**63), 2**63
+
+
+def json_safe(value: Any) -> Any:
+    """A free JSON value (attributes, metadata) whose every number lies in
+    [``NUMBER_MIN``, ``NUMBER_END``): stored and served as JSON, read back as it was written."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)) and not NUMBER_MIN <= value < NUMBER_END:
+        raise ValueError("numbers in a free JSON value must lie within -2**63 and 2**63")
+    if isinstance(value, dict):
+        for v in value.values():
+            json_safe(v)
+    elif isinstance(value, list):
+        for v in value:
+            json_safe(v)
+    return value
 
 
 class Command(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
@@ -15,6 +16,7 @@ from commands.payment_gateway import SandboxGateway
 from commands.write_side import WriteSide
 from domain.command import Command
 from domain.money import Money
+from domain.pricing_policy import OrderPricing, ShippingPolicy, TaxPolicy
 from eventstore.store import EventStore
 
 
@@ -48,7 +50,19 @@ _DISPATCHERS: WeakKeyDictionary[EventStore, Dispatcher] = WeakKeyDictionary()
 
 def send(where: Any, command: Command, ctx: CommandContext) -> Outcome:
     """Send ``command`` through the dispatcher of ``where``: the tests' container (its own
-    dispatcher), or a bare store (a dispatcher over it with the sandbox gateway)."""
+    dispatcher), a bare store (a dispatcher over it with the sandbox gateway), or a write side
+    (``priced``)."""
+    if isinstance(where, WriteSide):
+        return Dispatcher(where).handle(command, ctx)
+    return _dispatcher(where).handle(command, ctx)
+
+
+def priced(where: Any, *, tax: TaxPolicy, shipping: ShippingPolicy) -> WriteSide:
+    """The write side of ``where`` (as ``send`` finds it) placing orders with these policies."""
+    return replace(_dispatcher(where).write, pricing=OrderPricing(tax=tax, shipping=shipping))
+
+
+def _dispatcher(where: Any) -> Dispatcher:
     dispatcher = getattr(where, "dispatcher", None)
     if dispatcher is None:
         dispatcher = _DISPATCHERS.get(where)
@@ -57,4 +71,4 @@ def send(where: Any, command: Command, ctx: CommandContext) -> Outcome:
                 store=where, gateway=SandboxGateway(), locations=LocationDirectory(where)
             )
             dispatcher = _DISPATCHERS[where] = Dispatcher(write)
-    return dispatcher.handle(command, ctx)
+    return dispatcher

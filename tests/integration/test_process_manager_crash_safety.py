@@ -33,7 +33,7 @@ from uuid import UUID, uuid4, uuid5
 import pytest
 
 import commands
-from commands import cancellations, inventory, locations, orders, payments, shipments, splits
+from commands import cancellations, inventory, orders, payments, shipments, splits
 from commands.context import CommandContext
 from commands.executor import execute
 from commands.fulfillment_saga import FulfillmentSaga
@@ -41,13 +41,15 @@ from commands.placement_saga import OrderPlacementSaga
 from commands.process_manager import ProcessManager
 from domain.ids import inventory_stream, payment_stream, plan_stream
 from domain.inventory.commands import ReceiveStock
+from domain.location.commands import RegisterLocation
 from domain.order import fulfillment as order_decide
+from domain.order.commands import PlaceOrder, RequestedLine
 from domain.order.state import ORDER
-from domain.order.values import Address, LineQuantity, PaymentRef, RequestedLine
+from domain.order.values import Address, LineQuantity, PaymentRef
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from domain.shipment import decide as shipment_decide
 from domain.shipment.state import SHIPMENT
-from tests.factories import active_product, send
+from tests.factories import active_product, priced, send
 
 ROOT = Path(__file__).resolve().parents[2]
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
@@ -188,10 +190,11 @@ def _parked(container) -> int:  # noqa: ANN001
 
 def _location(container) -> str:  # noqa: ANN001
     code = f"PM-{uuid4().hex[:8]}"
-    locations.register(
-        container.store, CommandContext.new("t"), code=code, name=code, type="warehouse",
-        priority=1,
-    )  # fmt: skip
+    send(
+        container,
+        RegisterLocation(code=code, name=code, type="warehouse", priority=1),
+        CommandContext.new("t"),
+    )
     container.runner.catch_up(["locations"])
     return code
 
@@ -207,17 +210,20 @@ def _stocked_sku(container, location: str, quantity: int) -> str:  # noqa: ANN00
 
 
 def _place(container, sku: str, quantity: int, token: str = "tok_visa") -> UUID:  # noqa: ANN001
-    return orders.place(
-        container.store,
+    return send(
+        priced(
+            container,
+            tax=FlatRateTax(Decimal("0.1")),
+            shipping=FlatRateShipping(Decimal("5.00"), None),
+        ),
+        PlaceOrder(
+            customer_id=uuid4(),
+            currency="USD",
+            lines=[RequestedLine(sku=sku, quantity=quantity)],
+            shipping_address=ADDRESS,
+            payment=PaymentRef(token=token),
+        ),
         CommandContext.new("t"),
-        order_id=uuid4(),
-        customer_id=uuid4(),
-        currency="USD",
-        lines=[RequestedLine(sku, quantity)],
-        shipping_address=ADDRESS,
-        payment=PaymentRef(token=token),
-        tax_policy=FlatRateTax(Decimal("0.1")),
-        shipping_policy=FlatRateShipping(Decimal("5.00"), None),
     ).stream_id
 
 

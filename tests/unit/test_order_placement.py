@@ -12,10 +12,11 @@ import pytest
 
 from domain.errors import Conflict, InvalidCommand
 from domain.money import Money
+from domain.order.commands import PlaceOrder, RequestedLine
 from domain.order.events import OrderPlaced
 from domain.order.placement import place_order, validate_requested_lines
 from domain.order.state import ORDER, OrderState
-from domain.order.values import Address, PaymentRef, PricedLine, RequestedLine
+from domain.order.values import Address, PaymentRef, PricedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -29,22 +30,31 @@ def priced(sku: str = "A", quantity: int = 1, price: str = "19.99", currency: st
     return PricedLine(sku, uuid4(), f"Product {sku}", quantity, Money.of(price, currency))
 
 
-def decide(lines, state: OrderState | None = None, **kw):
+#: What a placement is decided with besides the command (the handler's ids, pricing, actor).
+DECIDED_WITH = ("order_id", "number", "tax_policy", "shipping_policy", "placed_by")
+
+
+def decide(lines: list[PricedLine], state: OrderState | None = None, now=NOW, **kw):
+    """When PlaceOrder of ``lines`` (as the catalog priced them) is decided at ``now``: the
+    command's fields and what the handler adds are both taken from ``kw``."""
+    given_with = {k: kw.pop(k) for k in DECIDED_WITH if k in kw}
+    command = PlaceOrder(
+        customer_id=CUSTOMER,
+        currency="USD",
+        lines=[RequestedLine(sku=p.sku, quantity=p.quantity) for p in lines],
+        shipping_address=ADDRESS,
+        payment=PAYMENT,
+        **kw,
+    )
     args = dict(
         order_id=ORDER_ID,
         number=1001,
-        customer_id=CUSTOMER,
-        currency="USD",
-        lines=lines,
-        shipping_address=ADDRESS,
-        payment=PAYMENT,
         tax_policy=FlatRateTax(Decimal("0")),
         shipping_policy=FlatRateShipping(Decimal("0")),
-        placed_at=NOW,
         placed_by="tester",
     )
-    args.update(kw)
-    return place_order(state or OrderState(), **args)
+    args.update(given_with)
+    return place_order(state or OrderState(), command, now, priced=lines, **args)
 
 
 def placed(*lines: PricedLine, **kw) -> OrderPlaced:
@@ -105,10 +115,10 @@ def test_the_new_state_is_pending_with_the_placed_lines():
     ("lines", "code"),
     [
         ([], "no_lines"),
-        ([RequestedLine("A", 0)], "invalid_quantity"),
-        ([RequestedLine("A", -1)], "invalid_quantity"),
-        ([RequestedLine("A", 1001)], "invalid_quantity"),
-        ([RequestedLine(f"S{i}", 1) for i in range(101)], "too_many_lines"),
+        ([RequestedLine(sku="A", quantity=0)], "invalid_quantity"),
+        ([RequestedLine(sku="A", quantity=-1)], "invalid_quantity"),
+        ([RequestedLine(sku="A", quantity=1001)], "invalid_quantity"),
+        ([RequestedLine(sku=f"S{i}", quantity=1) for i in range(101)], "too_many_lines"),
     ],
 )
 def test_bad_requested_lines_are_refused_before_pricing(lines, code):
