@@ -13,6 +13,7 @@ makes that append fail goes through ``execute`` as before.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -178,7 +179,11 @@ def add_note(w: WriteSide, c: AddNote, ctx: CommandContext) -> Outcome:
         events = decide.add_note(state, c, note_id=note_id, author=ctx.actor)
         return events, {"note_id": str(note_id)}
 
-    return _on_order(w, ctx, c.order_id, decision)
+    result = _on_order(w, ctx, c.order_id, decision)
+    if "note_id" not in result.extra:  # a key whose answer was kept before it named the note
+        [added, *_] = w.store.load_many({c.order_id: result.version - 1})[c.order_id]
+        result = replace(result, extra={"note_id": str(added.to_domain().note_id)})
+    return result
 
 
 def edit_note(w: WriteSide, c: EditNote, ctx: CommandContext) -> Outcome:

@@ -11,6 +11,7 @@ import pytest
 
 from commands import orders, products
 from commands.context import CommandContext, Idempotency
+from commands.executor import idempotency_record
 from domain.errors import InvalidCommand, NotFound, VersionMismatch
 from domain.order.commands import (
     AddNote,
@@ -20,8 +21,10 @@ from domain.order.commands import (
     PlaceOrder,
     RequestedLine,
 )
+from domain.order.events import NoteAdded
 from domain.order.values import Address, GiftOptions, PaymentRef
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
+from eventstore.store import StreamAppend
 from projections.order_detail import get_order
 from projections.order_modifications import list_modifications
 from projections.order_summaries import OrderFilter, list_orders
@@ -248,3 +251,34 @@ def test_the_state_at_a_past_version_is_the_fold_up_to_it(container, sku):
     then, version = orders.state_at(store, order_id, version=2)
     assert (then.priority, version) == ("high", 2)
     assert orders.state_at(store, order_id)[0] == orders.get(store, order_id)
+
+
+def test_a_note_added_under_a_key_is_named_again_when_the_key_is_replayed(container, sku):
+    # Given a note added under an idempotency key
+    order_id = place(container, [RequestedLine(sku=sku, quantity=1)]).stream_id
+    key = Idempotency(principal="tester", key=uuid4().hex, request_hash="note")
+    note = AddNote(order_id=order_id, text="fragile")
+    first = send(container, note, CommandContext.new("tester", idempotency=key))
+    head = container.store.head()
+    # When the same request comes again under the key
+    again = send(container, note, CommandContext.new("tester", idempotency=key))
+    # Then it names the same note and writes nothing
+    assert again.replayed and again.extra == first.extra
+    assert container.store.head() == head
+    assert [str(n.note_id) for n in orders.get(container.store, order_id).notes] == [
+        first.extra["note_id"]
+    ]
+
+
+def test_a_key_kept_before_its_handler_named_the_note_still_names_it(container, sku):
+    # Given a note added under a key whose kept answer is empty (as answers were before)
+    order_id = place(container, [RequestedLine(sku=sku, quantity=1)]).stream_id
+    key = Idempotency(principal="tester", key=uuid4().hex, request_hash="old-note")
+    ctx = CommandContext.new("tester", idempotency=key)
+    added = NoteAdded(note_id=uuid4(), text="old", author="tester")
+    record = idempotency_record(ctx, order_id, 2, {})
+    container.store.append([StreamAppend(order_id, 1, [added])], ctx.meta(), record)
+    # When the same request comes again under the key
+    again = send(container, AddNote(order_id=order_id, text="old"), ctx)
+    # Then the answer names that note
+    assert again.replayed and again.extra == {"note_id": str(added.note_id)}
