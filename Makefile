@@ -27,10 +27,10 @@ migrate: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q tests/unit
-	ECOM_TEST_POSTGRES=embedded $(BIN)/pytest -q tests/integration tests/e2e tests/kafka
+	ECOM_TEST_POSTGRES=embedded $(BIN)/pytest -q tests/integration tests/e2e tests/kafka tests/template
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('postgresql://postgres@127.0.0.1:5432/postgres', connect_timeout=2).close()" 2>/dev/null; then \
 		echo "== against the PostgreSQL server at 127.0.0.1:5432 =="; \
-		ECOM_TEST_POSTGRES=server $(BIN)/pytest -q tests/integration tests/e2e tests/kafka; \
+		ECOM_TEST_POSTGRES=server $(BIN)/pytest -q tests/integration tests/e2e tests/kafka tests/template; \
 	else echo "== no PostgreSQL server at 127.0.0.1:5432: server run skipped =="; fi
 
 test-unit: $(STAMP)

@@ -5,15 +5,16 @@ through typed dependencies. In front of the app, one middleware: the gateway (``
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import ORJSONResponse
 
 from api import errors, gateway, openapi
 from api.idempotent_replay import IdempotentReplay
+from api.ownership import OWNED
 from api.routes import (
     analytics,
     audit,
@@ -42,9 +43,20 @@ ORDER_FLOW = (order_changes, order_lines, fulfillment, returns)
 AUDIT_AND_ANALYTICS = (audit, customers, analytics)
 
 
-def create_app(container_factory: Callable[[], Any]) -> FastAPI:
+def create_app(
+    container_factory: Callable[[], Any],
+    *,
+    routers: Sequence[APIRouter] = (),
+    rules: Sequence[tuple[str, str, str]] = (),
+    owned: Mapping[str, str] | None = None,
+) -> FastAPI:
     """The app over the container ``container_factory`` builds at start (``store``, ``pool``,
-    ``runner``, ``settings``, ...: see ``composition.bootstrap.Container``)."""
+    ``runner``, ``settings``, ...: see ``composition.bootstrap.Container``).
+
+    ``routers``, ``rules`` and ``owned`` are what added capabilities bring
+    (``composition/capabilities.py``): more routes under ``/api/v1``, their rows of the
+    authorization table (tried before ``api.authorization.RULES``), and the resources a
+    ``customer:own`` rule may name besides orders (path segment → not-found code)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -79,6 +91,10 @@ def create_app(container_factory: Callable[[], Any]) -> FastAPI:
         app.include_router(module.router, prefix=API_PREFIX)
     for module in AUDIT_AND_ANALYTICS:
         app.include_router(module.router, prefix=API_PREFIX)
+    for router in routers:
+        app.include_router(router, prefix=API_PREFIX)
+    app.state.extra_rules = tuple(rules)  # read by the gateway (``api.gateway``)
+    app.state.owned = {**OWNED, **(owned or {})}
     app.include_router(operations.router, include_in_schema=False)  # /health at the root too
     gateway.install(app)  # limits, JWT, the role x route table, the body, metrics
     openapi.install(app)  # the document completed: header formats, text, error answers

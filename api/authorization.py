@@ -7,7 +7,7 @@ every route and fails on a missing rule). A role may be qualified for customers:
 
 - ``customer:own``  the path names an order (``/orders/{id}...``) whose ``customer_id`` must be
   the caller's ``sub``, else ``404`` as for an unknown order; reads get ``?view=customer``
-  (``api.ownership``);
+  (``api.ownership``); an added capability may name more owned resources (``/wishlists/{id}``);
 - ``customer:mine`` a list: ``?customer_id=`` is forced to the caller's ``sub``;
 - ``customer:self`` a body whose ``customer_id`` must be the caller's ``sub`` (placing).
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -134,9 +135,14 @@ def parse_access(who: str) -> dict[str, str]:
     return access
 
 
-def compile_rules(open_docs: bool = True, open_metrics: bool = False) -> list[Rule]:
+def compile_rules(
+    open_docs: bool = True,
+    open_metrics: bool = False,
+    extra: Sequence[tuple[str, str, str]] = (),
+) -> list[Rule]:
+    """``extra`` (an added capability's rows, for its own paths) then ``RULES``, compiled."""
     rules = []
-    for method, pattern, who in RULES:
+    for method, pattern, who in (*extra, *RULES):
         if who == DOCS:
             who = PUBLIC if open_docs else STAFF_DOCS
         elif who == METRICS:
@@ -167,5 +173,11 @@ def rule_for(rules: list[Rule], method: str, path_template: str) -> Rule | None:
 @lru_cache(maxsize=1024)
 def order_param(path_template: str) -> str | None:
     """The name of the path parameter that follows ``/orders/``, if any."""
-    m = re.search(r"/orders/\{([^}:]+)(?::[^}]*)?\}", path_template)
+    return owned_param(path_template, "orders")
+
+
+@lru_cache(maxsize=1024)
+def owned_param(path_template: str, segment: str) -> str | None:
+    """The name of the path parameter that follows ``/<segment>/``, if any."""
+    m = re.search(rf"/{re.escape(segment)}/\{{([^}}:]+)(?::[^}}]*)?\}}", path_template)
     return m.group(1) if m else None

@@ -63,12 +63,15 @@ class Gateway:
         container = fastapi_app.state.container
         settings = container.settings
         self.auth = auth_config(fastapi_app)
-        self.routes = Routes(fastapi_app, compile_rules(settings.open_docs, settings.open_metrics))
+        extra = getattr(fastapi_app.state, "extra_rules", ())  # added capabilities' rows
+        rules = compile_rules(settings.open_docs, settings.open_metrics, extra)
+        self.routes = Routes(fastapi_app, rules)
         use_the_match(fastapi_app.router)  # the router takes the route matched here
         self.per_principal = RateLimiter(settings.rate_per_principal, settings.burst_per_principal)
         self.per_client = RateLimiter(settings.rate_per_client, settings.burst_per_client)
         self.timeout_s = settings.request_timeout_s
-        self.owners = OrderOwners(getattr(container, "store", None))
+        owned = getattr(fastapi_app.state, "owned", None)
+        self.owners = OrderOwners(getattr(container, "store", None), owned)
         self.metrics = ApiMetrics(container)
         fastapi_app.state.metrics = self.metrics
         self._ready = True

@@ -3,7 +3,8 @@
 A customer reaches only their own orders (``customer:own``): the owner of an order is the
 ``customer_id`` of its first event, read from the write side and kept (an order never changes
 hands); ``customer:self`` bodies must name the caller. Both refuse in the words of the API: an
-order that is not the caller's is ``404`` as an unknown one."""
+order that is not the caller's is ``404`` as an unknown one. An added capability may own more
+resources the same way (``OWNED``: the path segment before the id, and the not-found code)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from uuid import UUID
 from starlette.concurrency import run_in_threadpool
 
 from api.authentication import Principal
-from api.authorization import order_param
+from api.authorization import owned_param
 from api.errors import ApiError
 
 MAX_KEPT = 100_000
+#: Path segment → the code of its ``404``: the resources ``customer:own`` rules may name.
+OWNED = {"orders": "order_not_found"}
 
 
 def _owner_of(store: Any, order_id: UUID) -> str | None:
@@ -30,15 +33,23 @@ def _owner_of(store: Any, order_id: UUID) -> str | None:
 
 
 class OrderOwners:
-    """Order id → its customer's id, read once per order from ``store`` (one per gateway)."""
+    """Order id → its customer's id, read once per order from ``store`` (one per gateway); the
+    same for the other ``owned`` resources (segment → not-found code, ``OWNED`` by default)."""
 
-    def __init__(self, store: Any):
+    def __init__(self, store: Any, owned: dict[str, str] | None = None):
         self.store = store
+        self.owned = owned or OWNED
         self._owners: dict[UUID, str] = {}
 
     async def require_own(self, template: str, path_params: dict, principal: Principal) -> None:
-        """``404 order_not_found`` unless the order the path names is ``principal``'s."""
-        name = order_param(template)
+        """``404 order_not_found`` (or the owned resource's code) unless the order (resource)
+        the path names is ``principal``'s."""
+        name, what, code = None, "Order", "order_not_found"
+        for segment, not_found in self.owned.items():
+            name = owned_param(template, segment)
+            if name is not None:
+                what, code = segment.removesuffix("s").capitalize(), not_found
+                break
         raw = path_params.get(name) if name else None
         try:
             order_id = raw if isinstance(raw, UUID) else UUID(str(raw))
@@ -53,7 +64,7 @@ class OrderOwners:
                 self._owners[order_id] = owner
         if owner is None or owner != principal.id:
             shown = raw if order_id is None else order_id
-            raise ApiError(404, "order_not_found", f"Order {shown} does not exist.")
+            raise ApiError(404, code, f"{what} {shown} does not exist.")
 
 
 def require_self(body: bytes, principal: Principal) -> None:

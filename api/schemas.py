@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, create_model
 
 # Field types shared with the commands (a body is the command, or the command minus its path
 # fields: ``body_of``).
@@ -17,9 +15,9 @@ from domain.command import NUMBER_MIN as NUMBER_MIN
 from domain.command import Command, whole, written_as
 from domain.command import IsoDate as IsoDate
 from domain.command import LocationCode as LocationCode
+from domain.command import MoneyIn as MoneyIn
 from domain.command import Sku as Sku
 from domain.command import json_safe as json_safe
-from domain.money import minor_unit
 
 T = TypeVar("T")
 
@@ -45,6 +43,10 @@ class Request(BaseModel):
         """The body's fields as given (nested models kept as they are), to build a command."""
         return {name: getattr(self, name) for name in type(self).model_fields}
 
+    def given(self) -> dict[str, Any]:
+        """Only the fields the client sent (a partial update changes those and no other)."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
 
 C = TypeVar("C", bound=Command)
 
@@ -64,22 +66,6 @@ def body_of(command: type[Command], *, path: tuple[str, ...]) -> type[Request]:
     return create_model(  # type: ignore[call-overload, no-any-return]
         f"{command.__name__}Body", __base__=Request, __doc__=command.__doc__, **fields
     )
-
-
-class MoneyIn(Request):
-    amount: Annotated[str, Field(pattern=r"^[0-9]{1,12}(\.[0-9]{1,4})?$")]
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-
-    @model_validator(mode="after")
-    def _at_most_the_currencys_decimals(self) -> MoneyIn:
-        unit = minor_unit(self.currency)
-        if Decimal(self.amount) % unit:
-            raise PydanticCustomError(  # a rule across fields: its own type, not a shape error
-                "currency_precision",
-                "{currency} amounts are multiples of {unit}.",
-                {"currency": self.currency, "unit": str(unit)},
-            )
-        return self
 
 
 class MoneyOut(BaseModel):

@@ -77,18 +77,17 @@ def bare_server(port: int, workers: int):
 
 def setup_catalog(url: str) -> None:
     """Active, priced products for the SKUs the orders name; nothing else is needed to place."""
-    from commands import products
     from commands.context import CommandContext
     from domain.money import Money
+    from domain.product.commands import ChangeLifecycle, CreateProduct
 
     with container_on(url) as c:
-        ctx = CommandContext.new("bench")
+        ctx, send = CommandContext.new("bench"), c.dispatcher.handle
         for i in range(SKUS):
-            sku, product_id = f"HTTP-{i:03d}", uuid.uuid4()
-            price = Money.of(Decimal("10.00"), "USD")
-            products.create(c.store, ctx, product_id=product_id, sku=sku, name=sku, price=price)
-            products.change_lifecycle(c.store, ctx, product_id, "pending_approval")
-            products.change_lifecycle(c.store, ctx, product_id, "active")
+            sku, price = f"HTTP-{i:03d}", Money.of(Decimal("10.00"), "USD")
+            product_id = send(CreateProduct(sku=sku, name=sku, price=price), ctx).stream_id
+            send(ChangeLifecycle(product_id=product_id, status="pending_approval"), ctx)
+            send(ChangeLifecycle(product_id=product_id, status="active"), ctx)
 
 
 def order_load(port: int, connections: int, seconds: float, warmup: float) -> dict[str, Any]:

@@ -19,13 +19,13 @@ from decimal import Decimal
 from uuid import UUID, uuid4
 
 from bench.common import container_on, fresh_database, machine, parser
-from commands import products
 from commands.context import CommandContext
 from domain.inventory.commands import ReceiveStock
 from domain.location.commands import RegisterLocation
 from domain.money import Money
 from domain.order.commands import PlaceOrder, RequestedLine
 from domain.order.values import Address, PaymentRef
+from domain.product.commands import ChangeLifecycle, CreateProduct
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
 SKUS = 50
@@ -40,11 +40,11 @@ def _setup(container) -> list[str]:  # noqa: ANN001
     container.runner.catch_up(["locations"])
     skus = []
     for i in range(SKUS):
-        sku, product_id = f"BENCH-{i:03d}", uuid4()
-        price = Money.of(Decimal("10.00"), "USD")
-        products.create(container.store, ctx, product_id=product_id, sku=sku, name=sku, price=price)
-        products.change_lifecycle(container.store, ctx, product_id, "pending_approval")
-        products.change_lifecycle(container.store, ctx, product_id, "active")
+        sku, price = f"BENCH-{i:03d}", Money.of(Decimal("10.00"), "USD")
+        send = container.dispatcher.handle
+        product_id = send(CreateProduct(sku=sku, name=sku, price=price), ctx).stream_id
+        send(ChangeLifecycle(product_id=product_id, status="pending_approval"), ctx)
+        send(ChangeLifecycle(product_id=product_id, status="active"), ctx)
         container.dispatcher.handle(
             ReceiveStock(sku=sku, location="BENCH-WH1", quantity=10**6), ctx
         )

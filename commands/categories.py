@@ -1,14 +1,17 @@
-"""Handlers for the Category aggregate. A slug is claimed in its own registry stream in the same
-transaction as the category, so a duplicate slug is refused even under a race."""
+"""Handlers for the Category aggregate (``HANDLERS``). A slug is claimed in its own registry
+stream in the same transaction as the category, so a duplicate slug is refused even under a
+race."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from commands.context import CommandContext, Outcome
 from commands.executor import execute, load
 from commands.products import at_own_stream
+from commands.write_side import WriteSide
+from domain.category.commands import CreateCategory
 from domain.category.decide import create_category
 from domain.category.events import CategorySlugClaimed
 from domain.category.state import CATEGORY, CategoryState
@@ -28,32 +31,22 @@ def _claim_slug(store: EventStore, category_id: UUID, slug: str):
     return also
 
 
-def create(
-    store: EventStore,
-    ctx: CommandContext,
-    *,
-    category_id: UUID,
-    name: str,
-    slug: str,
-    parent_id: UUID | None = None,
-) -> Outcome:
-    parent_exists = parent_id is not None and get(store, parent_id).exists
+def create(w: WriteSide, c: CreateCategory, ctx: CommandContext) -> Outcome:
+    """A new category, its id made here (``result.stream_id``)."""
+    category_id = uuid4()
+    parent_exists = c.parent_id is not None and get(w.store, c.parent_id).exists
     result = execute(
-        store,
+        w.store,
         CATEGORY,
         category_id,
-        lambda state, _v: create_category(
-            state,
-            category_id=category_id,
-            name=name,
-            slug=slug,
-            parent_id=parent_id,
-            parent_exists=parent_exists,
-        ),
+        lambda state, _v: create_category(state, c, category_id, parent_exists=parent_exists),
         ctx,
-        also=_claim_slug(store, category_id, slug),
+        also=_claim_slug(w.store, category_id, c.slug),
     )
-    return at_own_stream(store, result)
+    return at_own_stream(w.store, result)
+
+
+HANDLERS = {CreateCategory: create}
 
 
 def get(store: EventStore, category_id: UUID) -> CategoryState:

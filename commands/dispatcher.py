@@ -11,7 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from commands import customers, inventory, locations, orders
+from commands import (
+    categories,
+    customers,
+    inventory,
+    line_edits,
+    locations,
+    orders,
+    payments,
+    products,
+    returns,
+)
 from commands.context import CommandContext, Outcome
 from commands.write_side import WriteSide
 from domain.command import Command
@@ -21,6 +31,11 @@ Handler = Callable[[WriteSide, Any, CommandContext], Outcome]
 #: Every command type the system takes, with its handler.
 HANDLERS: Mapping[type[Command], Handler] = {
     **inventory.HANDLERS,
+    **products.HANDLERS,
+    **categories.HANDLERS,
+    **line_edits.HANDLERS,
+    **payments.HANDLERS,
+    **returns.HANDLERS,
     **orders.HANDLERS,
     **customers.HANDLERS,
     **locations.HANDLERS,

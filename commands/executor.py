@@ -16,12 +16,11 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Generic, TypeVar
+from typing import TypeVar
 from uuid import UUID
 
 from commands.context import CommandContext, Outcome
+from commands.stream_states import Loaded, load_states
 from domain.aggregate import AggregateType
 from domain.errors import ConcurrencyConflict, DomainError, VersionMismatch
 from domain.events import DomainEvent
@@ -34,37 +33,10 @@ S = TypeVar("S")
 RETRY_BUDGET_S = 30.0
 
 
-@dataclass(frozen=True, slots=True)
-class Loaded(Generic[S]):
-    state: S
-    version: int
-    #: How many events the load read and folded (those after its snapshot, if it had one).
-    events_read: int = 0
-    #: The version of the snapshot the load started from; 0 when it folded the whole stream.
-    snapshot_version: int = 0
-    #: When the event at ``version`` occurred (None for an empty stream): an append after it
-    #: is stamped no earlier (pass it as ``StreamAppend.not_before``).
-    last_at: datetime | None = None
-
-
 def load(store: EventStore, aggregate: AggregateType[S], stream_id: UUID) -> Loaded[S]:
-    """The stream's current state, for a decision. An aggregate type with snapshots starts from
-    the stream's latest readable snapshot and folds only the events after it."""
-    if aggregate.snapshot_every is None:
-        events = store.load(stream_id)
-        state = aggregate.fold(e.to_domain() for e in events)
-        if not events:
-            return Loaded(state, 0)
-        return Loaded(state, events[-1].version, len(events), last_at=events[-1].meta.occurred_at)
-    snapshot = snapshots.latest(store, aggregate, [stream_id]).get(stream_id)
-    if snapshot is None:
-        snapshot = snapshots.Snapshot(0, None)
-    start = snapshot.version
-    tail = store.load_many({stream_id: start})[stream_id]
-    state = aggregate.fold((e.to_domain() for e in tail), snapshot.state)
-    if tail:
-        return Loaded(state, tail[-1].version, len(tail), start, tail[-1].meta.occurred_at)
-    return Loaded(state, start, 0, start, snapshot.at)
+    """The stream's current state, for a decision (``commands/stream_states.py``: from the
+    stream's latest readable snapshot when its aggregate type keeps them)."""
+    return load_states(store, aggregate, [stream_id])[stream_id]
 
 
 def replay_if_seen(store: EventStore, ctx: CommandContext) -> Outcome | None:

@@ -11,9 +11,10 @@ from collections.abc import Callable
 from datetime import timedelta
 from uuid import UUID, uuid4
 
-from commands import locations, sku_lookup
+from commands import locations
 from commands.context import CommandContext, Outcome
 from commands.executor import execute, load
+from commands.sku_lookup import SkuOwners
 from commands.write_side import WriteSide
 from domain.errors import InvalidCommand
 from domain.events import DomainEvent
@@ -35,8 +36,9 @@ def as_uuid(value: UUID | str) -> UUID:
         raise InvalidCommand(f"'{value}' is not a UUID.", code="invalid_id") from None
 
 
-def require_known_sku(store: EventStore, sku: str) -> None:
-    if sku_lookup.owner_of(store, sku) is None:
+def require_known_sku(skus: SkuOwners, sku: str) -> None:
+    """``skus`` is the write side's (``WriteSide.skus``)."""
+    if skus.owner_of(sku) is None:
         raise InvalidCommand(f"SKU '{sku}' is not in the catalog.", code="unknown_sku")
 
 
@@ -62,26 +64,26 @@ def _run(
 
 
 def receive(w: WriteSide, c: ReceiveStock, ctx: CommandContext) -> Outcome:
-    require_known_sku(w.store, c.sku)
+    require_known_sku(w.skus, c.sku)
     require_location(w.store, c.location)
     return _run(w.store, ctx, c.sku, lambda s: stock.receive_stock(s, c, ctx.now))
 
 
 def adjust(w: WriteSide, c: AdjustStock, ctx: CommandContext) -> Outcome:
-    require_known_sku(w.store, c.sku)
+    require_known_sku(w.skus, c.sku)
     require_location(w.store, c.location)
     return _run(w.store, ctx, c.sku, lambda s: stock.adjust_stock(s, c, ctx.now))
 
 
 def transfer(w: WriteSide, c: TransferStock, ctx: CommandContext) -> Outcome:
-    require_known_sku(w.store, c.sku)
+    require_known_sku(w.skus, c.sku)
     require_location(w.store, c.from_location)
     require_location(w.store, c.to_location)
     return _run(w.store, ctx, c.sku, lambda s: stock.transfer_stock(s, c, ctx.now))
 
 
 def set_thresholds(w: WriteSide, c: SetThresholds, ctx: CommandContext) -> Outcome:
-    require_known_sku(w.store, c.sku)
+    require_known_sku(w.skus, c.sku)
     require_location(w.store, c.location)
     return _run(w.store, ctx, c.sku, lambda s: stock.set_thresholds(s, c, ctx.now))
 
@@ -108,7 +110,7 @@ def reserve(
 ) -> Outcome:
     """Hold units for an order line; ``ttl=None`` reserves without expiry. The new
     reservation's id is in ``result.extra["reservation_id"]``."""
-    require_known_sku(store, sku)
+    require_known_sku(SkuOwners(store), sku)  # no write side here yet: an uncached read
     require_location(store, location)
     rid = reservation_id or uuid4()
     expires_at = None if ttl is None else ctx.now + ttl

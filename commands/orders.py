@@ -83,7 +83,7 @@ def place(
         if existing is not None:
             return _existing(store, existing)
     validate_requested_lines(c.lines)
-    prices = prices_for_order(store, [line.sku for line in c.lines], c.currency)
+    prices = prices_for_order(w, [line.sku for line in c.lines], c.currency)
     priced = [
         PricedLine(p.sku, p.product_id, p.name, line.quantity, p.unit_price)
         for line, p in zip(c.lines, prices, strict=True)

@@ -1,5 +1,7 @@
-"""Handlers for the Payment aggregate: call the gateway (at most once per command, through an
-idempotency key it honours), then record what it answered."""
+"""The Payment aggregate's steps: call the gateway (at most once per command, through an
+idempotency key it honours), then record what it answered (authorize, capture, void, refund,
+``settle_refund``); and the handler of a client's ``RequestRefund`` (``HANDLERS``), which only
+records the refund in flight: the returns manager settles it."""
 
 from __future__ import annotations
 
@@ -7,8 +9,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from uuid import UUID
+from uuid import UUID, uuid4, uuid5
 
+from commands import orders
 from commands.context import CommandContext, Outcome
 from commands.executor import execute, load
 from commands.payment_gateway import (
@@ -17,9 +20,12 @@ from commands.payment_gateway import (
     GatewayTransientError,
     PaymentGateway,
 )
+from commands.write_side import WriteSide
 from domain.errors import Conflict
 from domain.ids import payment_stream
 from domain.payment import decide
+from domain.payment.commands import RequestRefund
+from domain.payment.events import RefundRequested
 from domain.payment.state import PAYMENT, PaymentState
 from eventstore.store import EventStore
 
@@ -223,16 +229,36 @@ def refund(
 
     Transient gateway errors retry with the refund's key; a gateway that keeps failing, or
     declines, records ``RefundFailed`` (``refund_id`` is then in ``failed_refunds``)."""
-    stream = payment_stream(order_id)
     execute(
         store,
         PAYMENT,
-        stream,
+        payment_stream(order_id),
         lambda s, _v: decide.request_refund(s, refund_id=refund_id, amount=amount, reason=reason),
         replace(ctx, expected_version=None),
     )
+    return settle_refund(
+        store, gateway, ctx, order_id=order_id, refund_id=refund_id, reason=reason, retry=retry
+    )
+
+
+def settle_refund(
+    store: EventStore,
+    gateway: PaymentGateway,
+    ctx: CommandContext,
+    *,
+    order_id: UUID,
+    refund_id: UUID,
+    reason: str,
+    retry: RetryPolicy = RetryPolicy(),
+) -> Outcome:
+    """Ask the gateway for a refund already in flight, under the refund's key, and record what
+    it answered (``RefundSucceeded`` or ``RefundFailed``); a settled refund writes nothing and
+    asks nothing. Transient errors retry with the same key; a gateway that keeps failing is a
+    failed refund."""
+    stream = payment_stream(order_id)
     state = get(store, order_id)
-    if refund_id in state.refund_ids:  # settled before (a repeat)
+    amount = state.in_flight_amount(refund_id)
+    if amount is None:  # settled before (a repeat), or never asked
         return execute(store, PAYMENT, stream, lambda s, _v: [], _plain(ctx))
     try:
         answer = with_retries(
@@ -254,3 +280,44 @@ def refund(
         ),
         _plain(ctx),
     )
+
+
+def requested_amount(store: EventStore, order_id: UUID, refund_id: UUID) -> Decimal | None:
+    """What refund ``refund_id`` was asked for, if it was (in flight or settled)."""
+    for e in store.load(payment_stream(order_id)):
+        if e.name == RefundRequested.__name__ and e.data["refund_id"] == str(refund_id):
+            return Decimal(e.data["amount"])
+    return None
+
+
+def refund_id_for(ctx: CommandContext, order_id: UUID) -> UUID:
+    """A client's refund id: made of its idempotency key (a repeat is the same refund), else
+    new."""
+    if ctx.idempotency is None:
+        return uuid4()
+    return uuid5(order_id, f"refund:{ctx.idempotency.principal}:{ctx.idempotency.key}")
+
+
+def request_refund(w: WriteSide, c: RequestRefund, ctx: CommandContext) -> Outcome:
+    """RequestRefund: record the refund in flight (``RefundRequested``, deferred) and nothing
+    else; the returns manager (``commands/returns_manager.py``) asks the gateway.
+    ``extra``: ``{id, status: "pending", amount}``."""
+    orders.require_exists(w.store, c.order_id)
+    order = orders.get(w.store, c.order_id)
+    refund_id = refund_id_for(ctx, c.order_id)
+    line_ids = {ln.line_id for ln in order.lines}
+
+    def step(state: PaymentState, _v: int):
+        events = decide.ask_refund(
+            state, c, refund_id=refund_id, currency=order.currency, line_ids=line_ids
+        )
+        return events, {
+            "id": str(refund_id),
+            "status": "pending",
+            "amount": {"amount": str(c.amount.value), "currency": order.currency},
+        }
+
+    return execute(w.store, PAYMENT, payment_stream(c.order_id), step, ctx)
+
+
+HANDLERS = {RequestRefund: request_refund}

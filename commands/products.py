@@ -1,27 +1,37 @@
-"""Handlers for the Product aggregate, and the price an order line pays for a SKU.
+"""Handlers for the Product aggregate (``HANDLERS``), and the price an order line pays for a
+SKU.
 
 SKUs are unique across products and variants: every new SKU is claimed in the SKU registry in
-the same transaction as the product's event (see ``commands.sku_lookup``)."""
+the same transaction as the product's event (see ``commands.sku_lookup``). The caches they read
+(SKU owners, folded product states) are the write side's (``WriteSide.skus``,
+``WriteSide.products``)."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
-from uuid import UUID
-from weakref import WeakKeyDictionary
+from uuid import UUID, uuid4
 
 from commands import sku_lookup
 from commands.context import CommandContext, Outcome
 from commands.executor import execute, load
-from commands.unit_of_work import StateCache
+from commands.write_side import WriteSide
 from domain.category.state import CATEGORY
 from domain.errors import Conflict, InvalidCommand, NotFound, VersionMismatch
 from domain.events import DomainEvent
 from domain.money import Money
 from domain.product import decide
-from domain.product.decide import NewVariant
+from domain.product.commands import (
+    AddVariant,
+    AssignCategory,
+    ChangeLifecycle,
+    ChangePrice,
+    CreateProduct,
+    DeactivateVariant,
+    SetMasterVariant,
+    UnassignCategory,
+    UpdateProductDetails,
+)
 from domain.product.events import ProductCreated, VariantAdded
 from domain.product.state import PRODUCT, ProductState
 from eventstore.store import EventStore, StreamAppend
@@ -35,14 +45,14 @@ class PricedSku:
     unit_price: Money
 
 
-def _claims(store: EventStore, product_id: UUID):
+def _claims(w: WriteSide, product_id: UUID):
     """``also`` for execute: claim every SKU the events introduce, refusing taken ones."""
 
     def also(_state: ProductState, events: Sequence[DomainEvent]) -> list[StreamAppend]:
         appends = []
         for event in events:
             if isinstance(event, ProductCreated | VariantAdded):
-                if sku_lookup.owner_of(store, event.sku) is not None:
+                if w.skus.owner_of(event.sku) is not None:
                     raise Conflict(f"SKU '{event.sku}' is already taken.", code="duplicate_sku")
                 variant = isinstance(event, VariantAdded)
                 appends.append(sku_lookup.claim(event.sku, product_id, is_variant=variant))
@@ -66,164 +76,95 @@ def _require_categories(store: EventStore, category_ids: Sequence[UUID]) -> None
             raise InvalidCommand(f"Category {category_id} does not exist.", code="unknown_category")
 
 
-def create(
-    store: EventStore,
-    ctx: CommandContext,
-    *,
-    product_id: UUID,
-    sku: str,
-    name: str,
-    price: Money | None,
-    description: str = "",
-    brand: str | None = None,
-    category_ids: Sequence[UUID] = (),
-    attributes: Mapping[str, Any] | None = None,
-    variants: Sequence[NewVariant] = (),
-) -> Outcome:
-    _require_categories(store, category_ids)
+def create(w: WriteSide, c: CreateProduct, ctx: CommandContext) -> Outcome:
+    """A new product, its id made here (``result.stream_id``)."""
+    _require_categories(w.store, c.category_ids)
+    product_id = uuid4()
     result = execute(
-        store,
+        w.store,
         PRODUCT,
         product_id,
-        lambda state, _v: decide.create_product(
-            state,
-            product_id=product_id,
-            sku=sku,
-            name=name,
-            price=price,
-            description=description,
-            brand=brand,
-            category_ids=category_ids,
-            attributes=attributes,
-            variants=variants,
-        ),
+        lambda state, _v: decide.create_product(state, c, product_id),
         ctx,
-        also=_claims(store, product_id),
+        also=_claims(w, product_id),
     )
-    return at_own_stream(store, result)
+    return at_own_stream(w.store, result)
 
 
-def _on_product(store: EventStore, ctx: CommandContext, product_id: UUID, decision, also=None):
+def _on_product(w: WriteSide, ctx: CommandContext, product_id: UUID, decision, also=None):
     """Run a decision on an existing product; an unknown one is not found even under If-Match."""
     try:
-        return execute(store, PRODUCT, product_id, lambda s, _v: decision(s), ctx, also=also)
+        return execute(w.store, PRODUCT, product_id, lambda s, _v: decision(s), ctx, also=also)
     except VersionMismatch as exc:
         if exc.actual == 0:
             raise NotFound("No such product.", code="product_not_found") from None
         raise
 
 
-def update_details(
-    store: EventStore, ctx: CommandContext, product_id: UUID, changes: Mapping[str, Any]
-) -> Outcome:
-    return _on_product(store, ctx, product_id, lambda s: decide.update_details(s, changes))
+def update_details(w: WriteSide, c: UpdateProductDetails, ctx: CommandContext) -> Outcome:
+    return _on_product(w, ctx, c.product_id, lambda s: decide.update_details(s, c))
 
 
-def change_price(
-    store: EventStore,
-    ctx: CommandContext,
-    product_id: UUID,
-    price: Money,
-    reason: str,
-    change_type: str = "manual",
-) -> Outcome:
-    return _on_product(
-        store, ctx, product_id, lambda s: decide.change_price(s, price, reason, change_type)
-    )
+def change_price(w: WriteSide, c: ChangePrice, ctx: CommandContext) -> Outcome:
+    return _on_product(w, ctx, c.product_id, lambda s: decide.change_price(s, c))
 
 
-def add_variant(
-    store: EventStore, ctx: CommandContext, product_id: UUID, variant: NewVariant
-) -> Outcome:
+def add_variant(w: WriteSide, c: AddVariant, ctx: CommandContext) -> Outcome:
     result = _on_product(
-        store,
-        ctx,
-        product_id,
-        lambda s: decide.add_variant(s, variant),
-        also=_claims(store, product_id),
+        w, ctx, c.product_id, lambda s: decide.add_variant(s, c), also=_claims(w, c.product_id)
     )
-    return at_own_stream(store, result)
+    return at_own_stream(w.store, result)
 
 
-def deactivate_variant(
-    store: EventStore, ctx: CommandContext, product_id: UUID, sku: str, reason: str | None = None
-) -> Outcome:
-    return _on_product(store, ctx, product_id, lambda s: decide.deactivate_variant(s, sku, reason))
+def deactivate_variant(w: WriteSide, c: DeactivateVariant, ctx: CommandContext) -> Outcome:
+    return _on_product(w, ctx, c.product_id, lambda s: decide.deactivate_variant(s, c))
 
 
-def set_master_variant(
-    store: EventStore, ctx: CommandContext, product_id: UUID, sku: str
-) -> Outcome:
-    return _on_product(store, ctx, product_id, lambda s: decide.set_master_variant(s, sku))
+def set_master_variant(w: WriteSide, c: SetMasterVariant, ctx: CommandContext) -> Outcome:
+    return _on_product(w, ctx, c.product_id, lambda s: decide.set_master_variant(s, c))
 
 
-def assign_category(
-    store: EventStore, ctx: CommandContext, product_id: UUID, category_id: UUID
-) -> Outcome:
-    _require_categories(store, [category_id])
-    return _on_product(store, ctx, product_id, lambda s: decide.assign_category(s, category_id))
+def assign_category(w: WriteSide, c: AssignCategory, ctx: CommandContext) -> Outcome:
+    _require_categories(w.store, [c.category_id])
+    return _on_product(w, ctx, c.product_id, lambda s: decide.assign_category(s, c))
 
 
-def unassign_category(
-    store: EventStore, ctx: CommandContext, product_id: UUID, category_id: UUID
-) -> Outcome:
-    return _on_product(store, ctx, product_id, lambda s: decide.unassign_category(s, category_id))
+def unassign_category(w: WriteSide, c: UnassignCategory, ctx: CommandContext) -> Outcome:
+    return _on_product(w, ctx, c.product_id, lambda s: decide.unassign_category(s, c))
 
 
-def change_lifecycle(
-    store: EventStore,
-    ctx: CommandContext,
-    product_id: UUID,
-    status: str,
-    reason: str | None = None,
-) -> Outcome:
-    return _on_product(store, ctx, product_id, lambda s: decide.change_lifecycle(s, status, reason))
+def change_lifecycle(w: WriteSide, c: ChangeLifecycle, ctx: CommandContext) -> Outcome:
+    return _on_product(w, ctx, c.product_id, lambda s: decide.change_lifecycle(s, c))
+
+
+HANDLERS = {
+    CreateProduct: create,
+    UpdateProductDetails: update_details,
+    ChangePrice: change_price,
+    ChangeLifecycle: change_lifecycle,
+    AddVariant: add_variant,
+    DeactivateVariant: deactivate_variant,
+    SetMasterVariant: set_master_variant,
+    AssignCategory: assign_category,
+    UnassignCategory: unassign_category,
+}
 
 
 def get(store: EventStore, product_id: UUID) -> ProductState:
     return load(store, PRODUCT, product_id).state
 
 
-def price_for_order(store: EventStore, sku: str, currency: str) -> PricedSku:
+def price_for_order(w: WriteSide, sku: str, currency: str) -> PricedSku:
     """The unit price an order in ``currency`` pays for ``sku`` now; refuses unsellable SKUs."""
-    return prices_for_order(store, [sku], currency)[0]
+    return prices_for_order(w, [sku], currency)[0]
 
 
-# Folded product states per store, by stream version: pricing an order reads only the events
-# written since (one query for all its lines), never refolding a product's whole history.
-_STATES: WeakKeyDictionary[EventStore, StateCache] = WeakKeyDictionary()
-_states_lock = threading.Lock()
-
-
-def _state_cache(store: EventStore) -> StateCache:
-    with _states_lock:
-        cache = _STATES.get(store)
-        if cache is None:
-            cache = _STATES[store] = StateCache(size=20_000)
-        return cache
-
-
-def current_products(store: EventStore, product_ids: Iterable[UUID]) -> dict[UUID, ProductState]:
-    """The current state of each product, read in one query (each stream's events after the
-    version cached for it)."""
-    cache = _state_cache(store)
-    start = {pid: cache.get(pid) or (0, None) for pid in product_ids}
-    tails = store.load_many({pid: version for pid, (version, _) in start.items()})
-    states = {}
-    for pid, (_, state) in start.items():
-        tail = tails[pid]
-        if tail:
-            state = PRODUCT.fold((e.to_domain() for e in tail), state)
-            cache.put(pid, tail[-1].version, state)
-        states[pid] = state if state is not None else PRODUCT.initial()
-    return states
-
-
-def prices_for_order(store: EventStore, skus: Sequence[str], currency: str) -> list[PricedSku]:
+def prices_for_order(w: WriteSide, skus: Sequence[str], currency: str) -> list[PricedSku]:
     """``price_for_order`` for each of ``skus``, in order, with two queries at most in all (the
-    SKUs' owners, the products' new events); the first unsellable SKU is refused."""
-    owners = sku_lookup.owners_of(store, skus)
-    products = current_products(store, set(owners.values()))
+    SKUs' owners, the products' new events, each from the write side's caches); the first
+    unsellable SKU is refused."""
+    owners = w.skus.owners_of(skus)
+    products = w.products.current(set(owners.values()))
     return [_priced(sku, owners.get(sku), products, currency) for sku in skus]
 
 

@@ -1,26 +1,33 @@
-"""Handlers for returns: request (only delivered units, within 30 days of their delivery,
-counted on the order's stream in the same transaction), receive (optional restock into a
-location, or without one each unit back where it shipped from; ``LinesReturned``, then the
-refund for the returned lines), reject and cancel (both free the units on the order's stream
-in the same transaction).
+"""Handlers for returns, and the steps the returns manager takes for them.
 
-A refund that fails (declined, or the gateway kept failing through its retries) leaves the
-return ``received`` with ``ReturnRefundFailed``; receiving it again asks for a new refund
-(its own id and step keys per attempt). ``extra["refund"]`` says how the refund went:
-``succeeded``, ``failed`` or ``none`` (nothing to refund)."""
+Handlers (``HANDLERS``, each records one decision and calls no gateway):
+
+- ``RequestReturn``: only delivered units, within 30 days of their delivery, counted on the
+  order's stream in the same transaction;
+- ``ReceiveReturn``: ``ReturnReceived`` with its restock plan (into a location or, without one,
+  each unit back where it shipped from); received again after its refund failed,
+  ``ReturnRefundRetried``;
+- ``RejectReturn``, ``CancelReturn``: both free the units on the order's stream in the same
+  transaction.
+
+Steps (``settle``), run by the returns manager (``commands/returns_manager.py``) on
+``ReturnReceived`` and ``ReturnRefundRetried``: restock (each part once), ``LinesReturned`` on
+the order, then the refund for the returned lines. A refund that fails (declined, or the
+gateway kept failing through its retries) leaves the return ``received`` with
+``ReturnRefundFailed``; each attempt has its own refund id. Every step is keyed by the return
+id, so a replay writes nothing twice. Steps that keep failing (parked) end the same way
+(``give_up``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from decimal import Decimal
-from uuid import UUID, uuid5
+from uuid import UUID, uuid4, uuid5
 
 from commands import inventory, orders, payments
 from commands.context import CommandContext, Outcome
 from commands.executor import execute, load
-from commands.location_directory import LocationDirectory
-from commands.payment_gateway import PaymentGateway
-from commands.steps import steps
+from commands.steps import StepContext, steps
 from commands.write_side import WriteSide
 from domain.errors import InvalidCommand
 from domain.events import DomainEvent
@@ -30,6 +37,7 @@ from domain.order.events import LinesDelivered
 from domain.order.state import ORDER
 from domain.order.values import LineQuantity
 from domain.returns import decide
+from domain.returns.commands import CancelReturn, ReceiveReturn, RejectReturn, RequestReturn
 from domain.returns.events import ReturnRequested
 from domain.returns.restock import RestockPart, Shipped, restock_to
 from domain.returns.state import RETURN, ReturnState
@@ -37,22 +45,27 @@ from domain.returns.window import Delivery, require_within_window
 from eventstore.store import EventStore, StreamAppend
 
 
-def request(
-    store: EventStore,
-    ctx: CommandContext,
-    order_id: UUID,
-    *,
-    return_id: UUID,
-    lines: Sequence[LineQuantity],
-    reason: str,
-) -> Outcome:
-    if not reason.strip():
+def return_id_for(ctx: CommandContext, order_id: UUID) -> UUID:
+    """A new return's id: made of the caller's idempotency key (a repeat is the same return),
+    else new."""
+    if ctx.idempotency is None:
+        return uuid4()
+    return uuid5(order_id, f"return:{ctx.idempotency.principal}:{ctx.idempotency.key}")
+
+
+def request(w: WriteSide, c: RequestReturn, ctx: CommandContext) -> Outcome:
+    """RequestReturn. ``extra``: ``{id, status: "requested"}``."""
+    if not c.reason.strip():
         raise InvalidCommand("A return needs a reason.", code="reason_required")
+    store, order_id = w.store, c.order_id
+    orders.require_exists(store, order_id)
+    return_id = return_id_for(ctx, order_id)
+    lines = [LineQuantity(line_id=x.line_id, quantity=x.quantity) for x in c.lines]
     delivered = deliveries(store, order_id)
 
     def decision(state, _v):  # noqa: ANN001
         events = order_decide.open_return(
-            state, order_id, return_id=return_id, lines=lines, reason=reason
+            state, order_id, return_id=return_id, lines=lines, reason=c.reason
         )
         if events:
             require_within_window(
@@ -65,7 +78,7 @@ def request(
 
     def also(_state, events) -> list[StreamAppend]:  # noqa: ANN001
         opened = events[0]
-        requested = ReturnRequested(order_id=order_id, lines=list(opened.lines), reason=reason)
+        requested = ReturnRequested(order_id=order_id, lines=list(opened.lines), reason=c.reason)
         return [StreamAppend(return_id, 0, [requested])]
 
     return execute(store, ORDER, order_id, decision, ctx, also=also)
@@ -88,34 +101,28 @@ def get(store: EventStore, return_id: UUID) -> tuple[ReturnState, int]:
     return loaded.state, loaded.version
 
 
-def receive(
-    store: EventStore,
-    gateway: PaymentGateway,
-    ctx: CommandContext,
-    return_id: UUID,
-    *,
-    restock: bool,
-    location: str | None = None,
-) -> Outcome:
-    """Receive, restock if asked, record ``LinesReturned``, refund; each step once. Restock
-    without ``location``: each unit goes back where it shipped from."""
+def _answer(return_id: UUID, state: ReturnState, events: list[DomainEvent]) -> dict:
+    after = RETURN.fold(events, state)
+    return {"id": str(return_id), "status": after.status, "refund": after.refund}
+
+
+def receive(w: WriteSide, c: ReceiveReturn, ctx: CommandContext) -> Outcome:
+    """ReceiveReturn: records the receipt (or, after a failed refund, a retry) and nothing
+    else; the returns manager restocks and refunds. ``extra``: ``{id, status, refund}``, the
+    refund ``pending`` while the manager is on it."""
+    store = w.store
+    ret, _ = get(store, c.return_id)
     parts: list[RestockPart] = []
-    if restock and location:
-        inventory.require_location(store, location)
-    elif restock:
-        ret, _ = get(store, return_id)
-        if ret.status == "requested":
-            parts = _where_shipped_from(store, ret)
-    execute(
-        store,
-        RETURN,
-        return_id,
-        lambda s, _v: decide.receive(
-            s, return_id, restock=restock, location=location, restock_to=parts
-        ),
-        ctx,
-    )
-    return settle(store, gateway, ctx, return_id)
+    if c.restock and c.location:
+        inventory.require_location(store, c.location)
+    elif c.restock and ret.status == "requested":
+        parts = _where_shipped_from(store, ret)
+
+    def decision(state: ReturnState, _v: int):
+        events = decide.receive(state, c, restock_to=parts)
+        return events, _answer(c.return_id, state, events)
+
+    return execute(store, RETURN, c.return_id, decision, ctx)
 
 
 def _where_shipped_from(store: EventStore, ret: ReturnState) -> list[RestockPart]:
@@ -148,79 +155,145 @@ def _restocks(ret: ReturnState) -> list[tuple[str, str, int, str]]:
     ]  # fmt: skip
 
 
+def _steps(ctx: CommandContext, ret: ReturnState, return_id: UUID) -> StepContext:
+    return steps(ctx, f"return:{return_id}", correlation_id=str(ret.order_id))
+
+
 def settle(
-    store: EventStore, gateway: PaymentGateway, ctx: CommandContext, return_id: UUID
+    w: WriteSide,
+    ctx: CommandContext,
+    return_id: UUID,
+    attempt: int = 0,
+    retry: payments.RetryPolicy = payments.RetryPolicy(),
 ) -> Outcome:
+    """The returns manager's steps for a received return (``attempt`` 0) or a retried refund
+    (its attempt number): restock each part (not once the order counts the return's lines
+    returned: they were restocked then), record ``LinesReturned``, then refund number
+    ``attempt``. The steps before the refund are keyed by the return alone, so a retry redoes
+    only those that never happened."""
+    store = w.store
     ret, _ = get(store, return_id)
     assert ret.order_id is not None
     order_id = ret.order_id
-    step = steps(ctx, f"return:{return_id}", correlation_id=str(order_id))
+    step = _steps(ctx, ret, return_id)
     order = orders.get(store, order_id)
-    write = WriteSide(store, gateway, LocationDirectory(store))  # the restocks use the store only
-    for line_id, location, quantity, key in _restocks(ret):
-        line = order.line(line_id)
-        assert line is not None
-        restocked = ReceiveStock(
-            sku=line.sku, location=location, quantity=quantity, reference=f"return:{return_id}"
+    if return_id not in order.returns_done:
+        for line_id, location, quantity, key in _restocks(ret):
+            line = order.line(line_id)
+            assert line is not None
+            restocked = ReceiveStock(
+                sku=line.sku, location=location, quantity=quantity, reference=f"return:{return_id}"
+            )
+            inventory.receive(w, restocked, step(f"restock:{key}"))
+        execute(
+            store,
+            ORDER,
+            order_id,
+            lambda s, _v: order_decide.record_lines_returned(
+                s, order_id, return_id=return_id, lines=list(ret.lines)
+            ),
+            step("lines_returned"),
         )
-        inventory.receive(write, restocked, step(f"restock:{key}"))
-    execute(
-        store,
-        ORDER,
-        order_id,
-        lambda s, _v: order_decide.record_lines_returned(
-            s, order_id, return_id=return_id, lines=list(ret.lines)
-        ),
-        step("lines_returned"),
+    return _refund(w, step, return_id, attempt, retry)
+
+
+def give_up(w: WriteSide, ctx: CommandContext, return_id: UUID, attempt: int) -> Outcome | None:
+    """The manager's steps for refund ``attempt`` kept failing (they were parked): record how
+    that refund ended, so the return does not show ``refund: "pending"`` for ever. Never asked
+    of the gateway, or failed there: ``ReturnRefundFailed`` (receiving the return again retries
+    every step not yet done); went through: ``ReturnRefunded``. Still in flight (the gateway may
+    be moving the money): nothing, the parked record says so (None)."""
+    ret, _ = get(w.store, return_id)
+    assert ret.order_id is not None
+    refund_id = _refund_id(return_id, attempt)
+    pay = payments.get(w.store, ret.order_id)
+    if pay.in_flight_amount(refund_id) is not None:
+        return None
+    amount = payments.requested_amount(w.store, ret.order_id, refund_id) or Decimal("0")
+    step = _steps(ctx, ret, return_id)
+    if refund_id in pay.refund_ids and refund_id not in pay.failed_refunds:
+        return execute(
+            w.store,
+            RETURN,
+            return_id,
+            lambda s, _v: decide.mark_refunded(s, return_id, refund_id=refund_id, amount=amount),
+            step("refunded"),
+        )
+    return execute(
+        w.store,
+        RETURN,
+        return_id,
+        lambda s, _v: decide.fail_refund(s, return_id, refund_id=refund_id, amount=amount),
+        step(f"refund_failed{_again(attempt)}"),
     )
-    amount = order_decide.unit_value(order, order_decide.as_dict(ret.lines))
-    amount = min(amount, payments.get(store, order_id).refundable)
-    n = ret.refund_attempt
-    again = f":{n}" if n else ""
-    refund_id = uuid5(return_id, f"refund{again}")
+
+
+def _again(attempt: int) -> str:
+    return f":{attempt}" if attempt else ""
+
+
+def _refund_id(return_id: UUID, attempt: int) -> UUID:
+    """Refund attempt ``attempt``'s id: its own, made of the return's."""
+    return uuid5(return_id, f"refund{_again(attempt)}")
+
+
+def _refund(
+    w: WriteSide, step: StepContext, return_id: UUID, attempt: int, retry: payments.RetryPolicy
+) -> Outcome:
+    """Refund attempt ``attempt`` of a received return (its own refund id and step keys), then
+    ``ReturnRefunded`` or ``ReturnRefundFailed``. Nothing to refund: refunded with nothing."""
+    store = w.store
+    ret, _ = get(store, return_id)
+    assert ret.order_id is not None
+    order_id = ret.order_id
+    again = _again(attempt)
+    refund_id = _refund_id(return_id, attempt)
+    amount = _amount(store, order_id, ret, refund_id)
     if ret.status == "received" and amount > Decimal("0"):
         payments.refund(
             store,
-            gateway,
+            w.gateway,
             step(f"refund{again}"),
             order_id=order_id,
             refund_id=refund_id,
             amount=amount,
             reason="item_returned",
+            retry=retry,
         )
         if refund_id in payments.get(store, order_id).failed_refunds:
-            result = execute(
+            return execute(
                 store,
                 RETURN,
                 return_id,
                 lambda s, _v: decide.fail_refund(s, return_id, refund_id=refund_id, amount=amount),
                 step(f"refund_failed{again}"),
             )
-            result.extra["refund"] = "failed"
-            return result
-    result = execute(
+    return execute(
         store,
         RETURN,
         return_id,
         lambda s, _v: decide.mark_refunded(s, return_id, refund_id=refund_id, amount=amount),
         step("refunded"),
     )
-    refunded = ret.status == "refunded" or amount > Decimal("0")
-    result.extra["refund"] = "succeeded" if refunded else "none"
-    return result
 
 
-def reject(
-    store: EventStore, ctx: CommandContext, return_id: UUID, *, note: str | None = None
-) -> Outcome:
-    return _close(store, ctx, return_id, lambda s: decide.reject(s, return_id, note=note))
+def _amount(store: EventStore, order_id: UUID, ret: ReturnState, refund_id: UUID) -> Decimal:
+    """What refund ``refund_id`` gives back: what it was asked for, if it was; else the
+    returned units' value, within what can still be refunded."""
+    asked = payments.requested_amount(store, order_id, refund_id)
+    if asked is not None:
+        return asked
+    value = order_decide.unit_value(orders.get(store, order_id), order_decide.as_dict(ret.lines))
+    return min(value, payments.get(store, order_id).refundable)
 
 
-def cancel(
-    store: EventStore, ctx: CommandContext, return_id: UUID, *, note: str | None = None
-) -> Outcome:
+def reject(w: WriteSide, c: RejectReturn, ctx: CommandContext) -> Outcome:
+    return _close(w.store, ctx, c.return_id, lambda s: decide.reject(s, c))
+
+
+def cancel(w: WriteSide, c: CancelReturn, ctx: CommandContext) -> Outcome:
     """CancelReturn (``requested → cancelled``): the units may be asked back again."""
-    return _close(store, ctx, return_id, lambda s: decide.cancel(s, return_id, note=note))
+    return _close(w.store, ctx, c.return_id, lambda s: decide.cancel(s, c))
 
 
 def _close(
@@ -229,7 +302,8 @@ def _close(
     return_id: UUID,
     decision: Callable[[ReturnState], list[DomainEvent]],
 ) -> Outcome:
-    """Reject or cancel the return, and free its units on the order in the same append."""
+    """Reject or cancel the return, and free its units on the order in the same append.
+    ``extra``: ``{id, status, refund}``."""
     ret, _ = get(store, return_id)
     assert ret.order_id is not None
     order_id = ret.order_id
@@ -245,4 +319,16 @@ def _close(
             else []
         )
 
-    return execute(store, RETURN, return_id, lambda s, _v: decision(s), ctx, also=also)
+    def decided(state: ReturnState, _v: int):
+        events = decision(state)
+        return events, _answer(return_id, state, events)
+
+    return execute(store, RETURN, return_id, decided, ctx, also=also)
+
+
+HANDLERS = {
+    RequestReturn: request,
+    ReceiveReturn: receive,
+    RejectReturn: reject,
+    CancelReturn: cancel,
+}

@@ -7,10 +7,11 @@ keeps the metadata of the command that caused it, and the batch commits atomical
 checked against the version it was loaded at. A conflict raises ``ConcurrencyConflict``; the
 caller decides the whole batch again on fresh state.
 
+Streams load through the write side's one load path (``commands/stream_states.py``): a
 ``StateCache`` keeps folded states of long streams (inventory) between batches, so a load reads
-only the events written since; states are immutable, so sharing them is safe. A stream the cache
-does not hold, of an aggregate type with snapshots, starts from its latest snapshot
-(``eventstore/snapshots.py``); a commit that makes one due writes it after the commit.
+only the events written since; a stream the cache does not hold, of an aggregate type with
+snapshots, starts from its latest snapshot. A commit that makes a snapshot due writes it after
+the commit.
 
 Each stream knows when its last event occurred (from its tail, the cache or the snapshot), and
 its appended events are stamped no earlier (``StreamAppend.not_before``): time never goes back
@@ -19,57 +20,18 @@ within a stream, whatever the decider's clock says.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from commands.stream_states import StateCache, load_states
 from domain.aggregate import AggregateType
 from domain.events import DomainEvent
 from eventstore import snapshots
 from eventstore.recorded import EventMeta
 from eventstore.store import EventStore, StreamAppend
-
-
-class StateCache:
-    """Folded states by stream id, each with its version and when the event at that version
-    occurred; least recently used dropped beyond ``size``."""
-
-    def __init__(self, size: int = 20_000):
-        self.size = size
-        self._items: OrderedDict[UUID, tuple[int, Any, datetime | None]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, stream_id: UUID) -> tuple[int, Any] | None:
-        """(version, state), or None."""
-        item = self.entry(stream_id)
-        return None if item is None else item[:2]
-
-    def entry(self, stream_id: UUID) -> tuple[int, Any, datetime | None] | None:
-        """(version, state, when the event at that version occurred), or None."""
-        with self._lock:
-            item = self._items.get(stream_id)
-            if item is not None:
-                self._items.move_to_end(stream_id)
-            return item
-
-    def put(self, stream_id: UUID, version: int, state: Any, at: datetime | None = None) -> None:
-        with self._lock:
-            known = self._items.get(stream_id)
-            if known is not None and known[0] > version:
-                return  # never go back to an older state
-            self._items[stream_id] = (version, state, at)
-            self._items.move_to_end(stream_id)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def forget(self, stream_ids: Iterable[UUID]) -> None:
-        with self._lock:
-            for stream_id in stream_ids:
-                self._items.pop(stream_id, None)
 
 
 @dataclass(slots=True)
@@ -102,31 +64,11 @@ class UnitOfWork:
         """Load streams not loaded yet, in one query; ``cached`` streams start from the
         cache's state and read only the events after it, others (and cache misses) from their
         snapshot when the aggregate type keeps them."""
-        start: dict[UUID, tuple[int, Any, datetime | None]] = {}
-        misses: list[UUID] = []
-        for stream_id in stream_ids:
-            if stream_id in self._streams or stream_id in start:
-                continue
-            hit = self.cache.entry(stream_id) if cached and self.cache is not None else None
-            start[stream_id] = hit if hit is not None else (0, None, None)
-            if hit is None:
-                misses.append(stream_id)
-        if not start:
-            return
-        for stream_id, snapshot in snapshots.latest(self.store, aggregate, misses).items():
-            start[stream_id] = (snapshot.version, snapshot.state, snapshot.at)
-        tails = self.store.load_many({sid: version for sid, (version, _, _) in start.items()})
-        for stream_id, (version, state, at) in start.items():
-            tail = tails[stream_id]
-            if tail:
-                state = aggregate.fold((e.to_domain() for e in tail), state)
-                version, at = tail[-1].version, tail[-1].meta.occurred_at
-            elif state is None:
-                state = aggregate.initial()
-            if cached and self.cache is not None and tail:
-                self.cache.put(stream_id, version, state, at)
+        wanted = [sid for sid in dict.fromkeys(stream_ids) if sid not in self._streams]
+        cache = self.cache if cached else None
+        for stream_id, s in load_states(self.store, aggregate, wanted, cache).items():
             self._streams[stream_id] = _Stream(
-                aggregate, version, state, cached, len(tail), [], [], at
+                aggregate, s.version, s.state, cached, s.events_read, [], [], s.last_at
             )
 
     def state(self, stream_id: UUID) -> Any:

@@ -1,8 +1,13 @@
 """The composition root: the one place that builds the store, pools, projections and handlers
-from settings, and closes them. The API's lifespan, the CLI and the tests all call ``build``."""
+from settings, and closes them. The API's lifespan, the CLI and the tests all call ``build``.
+
+``build`` builds from a list of capabilities (``composition/capabilities.py``), by default
+``CAPABILITIES``: ``CORE`` (the catalog, inventory, orders and the rest) and any added there; a
+test may pass its own list (``tests/template/wishlist``, the worked example, is added so)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -12,14 +17,17 @@ import migrations
 from audit.chainer import EventChainer
 from audit.checkpoint import audit_key_path, load_or_create_key, mac_key_of
 from commands.context import Clock, system_clock
-from commands.dispatcher import Dispatcher
+from commands.dispatcher import HANDLERS, Dispatcher
 from commands.fulfillment_saga import FulfillmentSaga
+from commands.line_edit_manager import LineEditManager
 from commands.location_directory import LocationDirectory
 from commands.payment_gateway import PaymentGateway, PostgresAnswers, SandboxGateway
 from commands.payments import RetryPolicy
 from commands.placement_saga import OrderPlacementSaga, SagaSettings
 from commands.process_manager import ProcessRunner
+from commands.returns_manager import ReturnsManager
 from commands.write_side import WriteSide
+from composition.capabilities import Capability, Wiring, combine
 from composition.settings import Settings
 from domain.category.events import CATEGORY_EVENTS
 from domain.customer.events import CUSTOMER_EVENTS
@@ -57,6 +65,45 @@ ALL_EVENTS = (
     *RETURN_EVENTS,
     CancellationRequestFiled,
 )
+
+
+def core_process_managers(w: Wiring) -> list:
+    """The placement saga, the fulfillment saga, the line-edit manager and the returns manager."""
+    placement = OrderPlacementSaga(
+        w.store,
+        w.pool,
+        w.write.gateway,
+        SagaSettings(
+            reservation_ttl=timedelta(seconds=w.settings.reservation_ttl_s),
+            payment_retry=RetryPolicy(timeout_s=w.settings.payment_timeout_s),
+        ),
+        locations=w.write.locations,
+        clock=w.clock,
+    )
+    line_edits = LineEditManager(
+        w.store,
+        w.write.gateway,
+        w.write.locations,
+        retry=RetryPolicy(timeout_s=w.settings.payment_timeout_s),
+        clock=w.clock,
+    )
+    returns = ReturnsManager(w.write, RetryPolicy(timeout_s=w.settings.payment_timeout_s), w.clock)
+    return [placement, FulfillmentSaga(w.store, w.write.gateway, w.clock), line_edits, returns]
+
+
+#: Everything the program had before capabilities; its routes are ``api/app.py``'s and its
+#: rules ``api/authorization.py``'s ``RULES``.
+CORE = Capability(
+    name="core",
+    events=ALL_EVENTS,
+    handlers=HANDLERS,
+    projections=all_projections,
+    process_managers=core_process_managers,
+)
+
+#: The program's capabilities: what ``build``, the server (``composition.asgi``) and every
+#: ``ecom`` command run. A new capability is one more entry here.
+CAPABILITIES: tuple[Capability, ...] = (CORE,)
 
 
 @dataclass
@@ -102,9 +149,14 @@ class Container:
 
 
 def build(
-    settings: Settings | None = None, *, url: str | None = None, clock: Clock = system_clock
+    settings: Settings | None = None,
+    *,
+    url: str | None = None,
+    clock: Clock = system_clock,
+    capabilities: Sequence[Capability] = CAPABILITIES,
 ) -> Container:
     settings = settings or Settings.from_env()
+    parts = combine(capabilities)
     url = url or resolve_database_url(settings.database_url, settings.data_dir)
     datastore = make_datastore(
         url, pool_size=settings.pool_size, lock_timeout_s=settings.lock_timeout_s
@@ -112,7 +164,7 @@ def build(
     recorder = EcomRecorder(datastore)
     pool = make_pool(url, max_size=settings.pool_size * 2)
     keyring = KeyRing(pool)
-    mapper = EventMapper(EventRegistry(ALL_EVENTS), keyring)
+    mapper = EventMapper(EventRegistry(parts.events), keyring)
     store = EventStore(recorder, mapper)
     parking = ParkingLot(pool.connection)
     retry = FollowerRetry(
@@ -121,31 +173,20 @@ def build(
     runner = ProjectionRunner(
         pool,
         mapper,
-        all_projections(),
+        parts.projections(),
         batch_size=settings.projection_batch,
         parking=parking,
         retry=retry,
     )
     gateway = SandboxGateway(slow_delay_s=settings.payment_timeout_s, memory=PostgresAnswers(pool))
-    locations = LocationDirectory(store)
     pricing = OrderPricing(
         tax=FlatRateTax(settings.tax_rate),
         shipping=FlatRateShipping(settings.shipping_flat, settings.free_shipping_over),
     )
-    write = WriteSide(
-        store=store, gateway=gateway, locations=locations, pricing=pricing, keyring=keyring
-    )
-    saga = OrderPlacementSaga(
-        store,
-        pool,
-        gateway,
-        SagaSettings(
-            reservation_ttl=timedelta(seconds=settings.reservation_ttl_s),
-            payment_retry=RetryPolicy(timeout_s=settings.payment_timeout_s),
-        ),
-        locations=locations,
-        clock=clock,
-    )
+    # the write side's caches: one each per process
+    write = WriteSide.over(store, gateway, pricing=pricing, keyring=keyring)
+    locations = write.locations
+    managers = parts.process_managers(Wiring(settings, store, pool, write, clock))
     return Container(
         settings=settings,
         url=url,
@@ -154,14 +195,12 @@ def build(
         runner=runner,
         gateway=gateway,
         locations=locations,
-        dispatcher=Dispatcher(write),
+        dispatcher=Dispatcher(write, parts.handlers),
         chainer=EventChainer(
             pool, mac_key=mac_key_of(load_or_create_key(audit_key_path(settings.data_dir)))
         ),
         keyring=keyring,
         clock=clock,
-        processes=ProcessRunner(
-            store, [saga, FulfillmentSaga(store, gateway, clock)], parking=parking, retry=retry
-        ),
+        processes=ProcessRunner(store, managers, parking=parking, retry=retry),
         parking=parking,
     )

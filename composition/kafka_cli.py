@@ -93,9 +93,10 @@ def run_relay_status(args: argparse.Namespace) -> int:
 
 
 def _selected(names: Sequence[str] | None):  # noqa: ANN202
-    from projections.registry import all_projections
+    from composition.bootstrap import CAPABILITIES
+    from composition.capabilities import combine
 
-    everything = {p.name: p for p in all_projections()}
+    everything = {p.name: p for p in combine(CAPABILITIES).projections()}
     if not names:
         return list(everything.values())
     unknown = [n for n in names if n not in everything]

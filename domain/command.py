@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from domain.money import Money, minor_unit
 
 #: A SKU or a location code: chosen by the client, 1-64 of letters, digits, ``.``, ``_``, ``-``.
 Sku = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
@@ -51,6 +55,13 @@ IsoDate = Annotated[
     date, written_as(re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"), "a date as YYYY-MM-DD")
 ]
 
+
+class Command(BaseModel):
+    """A request to change one aggregate: frozen, unknown fields refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
 #: The numbers a free JSON value may hold: PostgreSQL keeps ``1e30`` exactly, it comes back as
 #: an integer, and the JSON encoder takes integers of 64 bits only.
 NUMBER_MIN, NUMBER_END = -(2**63), 2**63
@@ -72,7 +83,39 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-class Command(BaseModel):
-    """A request to change one aggregate: frozen, unknown fields refused."""
+_AMOUNT = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,4})?$")
+
+
+class MoneyIn(BaseModel):
+    """An amount: a decimal string, never negative, with no more decimals than its currency
+    has."""
+
+    # (The docstring is the API document's.) A ``Money`` is taken as it is written
+    # (``str(amount)``), so code that holds one can send it; ``money()`` is the value the
+    # domain computes with.
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    amount: Annotated[str, Field(pattern=_AMOUNT.pattern)]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_money(cls, value: Any) -> Any:
+        if isinstance(value, Money):
+            return {"amount": str(value.amount), "currency": value.currency}
+        return value
+
+    @model_validator(mode="after")
+    def _at_most_the_currencys_decimals(self) -> MoneyIn:
+        unit = minor_unit(self.currency)
+        if Decimal(self.amount) % unit:
+            raise PydanticCustomError(  # a rule across fields: its own type, not a shape error
+                "currency_precision",
+                "{currency} amounts are multiples of {unit}.",
+                {"currency": self.currency, "unit": str(unit)},
+            )
+        return self
+
+    def money(self) -> Money:
+        return Money.of(Decimal(self.amount), self.currency)

@@ -9,6 +9,7 @@ from psycopg import Cursor, sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from domain.category.events import CategoryCreated
 from eventstore.recorded import RecordedEvent
 from projections.base import Projection, live_schema
 
@@ -29,16 +30,9 @@ class CategoryTreeView(Projection):
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
         rows = [
-            (
-                e.stream_id,
-                e.data["name"],
-                e.data["slug"],
-                e.data.get("parent_id"),
-                e.version,
-                e.meta.occurred_at,
-            )
+            (e.stream_id, c.name, c.slug, c.parent_id, e.version, e.meta.occurred_at)
             for e in events
-            if e.name == "CategoryCreated"
+            if isinstance(c := e.to_domain(), CategoryCreated)
         ]
         if rows:
             cur.executemany(

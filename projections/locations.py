@@ -1,4 +1,4 @@
-"""Read model: the list of locations."""
+"""Read model: the list of locations, folded from the typed location events."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from psycopg import Cursor, sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from domain.location.events import LocationDeactivated, LocationRegistered, LocationUpdated
 from eventstore.recorded import RecordedEvent
 from projections.base import Projection, live_schema
 
@@ -36,42 +37,33 @@ class LocationsView(Projection):
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
         s = sql.Identifier(schema)
         for e in events:
-            d = e.data
             at = e.meta.occurred_at
-            if e.name == "LocationRegistered":
-                cur.execute(
-                    sql.SQL(
-                        "INSERT INTO {}.locations VALUES (%s,%s,%s,%s,%s,true,%s,%s,%s) "
-                        "ON CONFLICT (stream_id) DO NOTHING"
-                    ).format(s),
-                    (
-                        e.stream_id,
-                        d["code"],
-                        d["name"],
-                        d["type"],
-                        d["priority"],
-                        e.version,
-                        at,
-                        at,
-                    ),
-                )
-            elif e.name == "LocationUpdated":
-                cur.execute(
-                    sql.SQL(
-                        "UPDATE {}.locations SET name = coalesce(%s, name), "
-                        "priority = coalesce(%s, priority), version = %s, updated_at = %s "
-                        "WHERE stream_id = %s"
-                    ).format(s),
-                    (d.get("name"), d.get("priority"), e.version, at, e.stream_id),
-                )
-            elif e.name == "LocationDeactivated":
-                cur.execute(
-                    sql.SQL(
-                        "UPDATE {}.locations SET active = false, version = %s, updated_at = %s "
-                        "WHERE stream_id = %s"
-                    ).format(s),
-                    (e.version, at, e.stream_id),
-                )
+            match e.to_domain():
+                case LocationRegistered(code=code, name=name, type=kind, priority=priority):
+                    cur.execute(
+                        sql.SQL(
+                            "INSERT INTO {}.locations VALUES (%s,%s,%s,%s,%s,true,%s,%s,%s) "
+                            "ON CONFLICT (stream_id) DO NOTHING"
+                        ).format(s),
+                        (e.stream_id, code, name, kind, priority, e.version, at, at),
+                    )
+                case LocationUpdated(name=name, priority=priority):
+                    cur.execute(
+                        sql.SQL(
+                            "UPDATE {}.locations SET name = coalesce(%s, name), "
+                            "priority = coalesce(%s, priority), version = %s, updated_at = %s "
+                            "WHERE stream_id = %s"
+                        ).format(s),
+                        (name, priority, e.version, at, e.stream_id),
+                    )
+                case LocationDeactivated():
+                    cur.execute(
+                        sql.SQL(
+                            "UPDATE {}.locations SET active = false, version = %s, "
+                            "updated_at = %s WHERE stream_id = %s"
+                        ).format(s),
+                        (e.version, at, e.stream_id),
+                    )
 
     def compare_key(self) -> dict[str, str]:
         return {"locations": "code"}

@@ -185,6 +185,32 @@ def _apply_fulfillment(doc: dict[str, Any], e: RecordedEvent) -> None:
             doc["allocations"] = d["allocations"]
             for key in ("subtotal", "tax", "shipping", "total"):
                 doc[key] = d[key]
+            edit = doc.get("last_edit")
+            if d.get("edit_id") and edit and edit["edit_id"] == d["edit_id"]:
+                edit.update(status="applied", decided_at=at)
+        case "LineEditRequested":
+            doc["last_edit"] = {
+                "edit_id": d["edit_id"],
+                "kind": d["kind"],
+                "line_id": d["line_id"],
+                "sku": d["sku"],
+                "quantity": d["quantity"],
+                "reason": d["reason"],
+                "status": "pending",
+                "rejection_reason": None,
+                "message": None,
+                "requested_at": at,
+                "decided_at": None,
+            }
+        case "LineEditRejected":
+            edit = doc.get("last_edit")
+            if edit and edit["edit_id"] == d["edit_id"]:
+                edit.update(
+                    status="rejected",
+                    rejection_reason=d["reason"],
+                    message=d.get("message") or None,
+                    decided_at=at,
+                )
         case "OrderSplit":
             doc["children"] = [c["order_id"] for c in d["children"]]
         case "FulfillmentStarted":

@@ -51,6 +51,10 @@ def _describe(e: RecordedEvent) -> str:
             return f"Order cancelled: {d['reason']}."
         case "TimelineEntryAdded":
             return d["description"]
+        case "LineEditRequested":
+            return f"Line edit requested ({d['kind']} {d['sku']}): {d['reason']}"
+        case "LineEditRejected":
+            return f"Line edit rejected: {d['reason']}."
     return _snake(e.name).replace("_", " ").capitalize() + "."
 
 

@@ -119,6 +119,12 @@ def apply_payment(p: dict, e: RecordedEvent) -> dict | None:
                     "reason": d["reason"], "status": "succeeded", "at": at}  # fmt: skip
         case "AuthorizationExpired":
             p["state"] = "expired"
+        case "RefundRequested":
+            entry = {"kind": "refund", "id": d["refund_id"], "amount": d["amount"],
+                     "reason": d["reason"], "status": "pending", "at": at}  # fmt: skip
+            if d.get("lines"):
+                entry["lines"] = d["lines"]
+            return entry
         case "RefundSucceeded":
             add("refunded", d["amount"])
             return {"kind": "refund", "id": d["refund_id"], "amount": d["amount"],

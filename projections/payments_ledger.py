@@ -1,5 +1,6 @@
 """Read model: each order's payments ledger (authorizations, captures, voids, refunds) and
-its running totals, from the payment streams."""
+its running totals, from the payment streams. A refund is listed once, from its request
+(``pending``) to how it settled (``succeeded`` or ``failed``)."""
 
 from __future__ import annotations
 
@@ -100,8 +101,13 @@ def ledger(pool: ConnectionPool, order_id: UUID) -> dict[str, Any]:
         entries = cur.fetchall()
     t = row["totals"] if row else ps.empty_totals()
     by_kind: dict[str, list] = {"authorization": [], "capture": [], "void": [], "refund": []}
+    refunds: dict[str, dict] = {}  # by refund id: requested (pending), then how it settled
     for r in entries:
-        by_kind[r["kind"]].append(r["entry"])
+        if r["kind"] == "refund":
+            refunds[r["entry"]["id"]] = {**refunds.get(r["entry"]["id"], {}), **r["entry"]}
+        else:
+            by_kind[r["kind"]].append(r["entry"])
+    by_kind["refund"] = list(refunds.values())
     return {
         "order_id": str(order_id),
         "currency": t["currency"],

@@ -23,6 +23,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from domain.customer.events import CustomerForgotten
 from domain.order.events import OrderModified, OrderPlaced
 from eventstore.privacy import ADDRESS_PARTS, GIFT_PARTS, personal_paths, scrub
 from eventstore.recorded import RecordedEvent
@@ -97,8 +98,9 @@ class PrivacyErasureView(Projection):
                 "ON CONFLICT (customer_id) DO NOTHING"
             ).format(sql.Identifier(schema)),
             [
-                (e.stream_id, e.data["forgotten_at"], e.data["forgotten_by"], e.position)
+                (e.stream_id, f.forgotten_at, f.forgotten_by, e.position)
                 for e in events
+                if isinstance(f := e.to_domain(), CustomerForgotten)
             ],
         )
         scrub_order_copies(cur, [str(e.stream_id) for e in events], sibling_schemas(schema))

@@ -1,11 +1,11 @@
-"""Read model: one row per product (details, price, lifecycle, categories, variants), and the
-queries that read it: one product, and a filtered, cursor-paged list."""
+"""Read model: one row per product (details, price, lifecycle, categories, variants), folded
+from the typed product events, and the queries that read it: one product, and a filtered,
+cursor-paged list."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -14,7 +14,19 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from domain.product.events import PRODUCT_EVENTS
+from domain.money import Money
+from domain.product.events import (
+    PRODUCT_EVENTS,
+    CategoryAssigned,
+    CategoryUnassigned,
+    LifecycleStatusChanged,
+    MasterVariantSet,
+    PriceChanged,
+    ProductCreated,
+    ProductDetailsChanged,
+    VariantAdded,
+    VariantDeactivated,
+)
 from eventstore.recorded import RecordedEvent
 from projections.base import Projection, live_schema
 
@@ -24,20 +36,22 @@ COLUMNS = (
 )
 
 
-def _new_doc(e: RecordedEvent) -> dict[str, Any]:
-    d = e.data
-    price = d.get("price")
+def _money(m: Money | None) -> dict[str, Any] | None:
+    return None if m is None else m.model_dump(mode="json")
+
+
+def _new_doc(e: RecordedEvent, c: ProductCreated) -> dict[str, Any]:
     return {
         "id": e.stream_id,
-        "sku": d["sku"],
-        "name": d["name"],
-        "description": d.get("description", ""),
-        "brand": d.get("brand"),
+        "sku": c.sku,
+        "name": c.name,
+        "description": c.description,
+        "brand": c.brand,
         "status": "draft",
-        "price_amount": Decimal(price["amount"]) if price else None,
-        "price_currency": price["currency"] if price else None,
-        "category_ids": [UUID(str(c)) for c in d.get("category_ids", [])],
-        "attributes": d.get("attributes", {}),
+        "price_amount": c.price.amount if c.price else None,
+        "price_currency": c.price.currency if c.price else None,
+        "category_ids": list(c.category_ids),
+        "attributes": c.attributes,
         "variants": [],
         "version": e.version,
         "created_at": e.meta.occurred_at,
@@ -46,30 +60,27 @@ def _new_doc(e: RecordedEvent) -> dict[str, Any]:
 
 
 def _evolve(doc: dict[str, Any], e: RecordedEvent) -> None:
-    d = e.data
-    match e.name:
-        case "ProductDetailsChanged":
-            for change in d["changes"]:
-                doc[change["field"]] = change["new"]
-        case "PriceChanged":
-            doc["price_amount"] = Decimal(d["new"]["amount"])
-            doc["price_currency"] = d["new"]["currency"]
-        case "VariantAdded":
-            variant = {"sku": d["sku"], "options": d["options"], "price": d.get("price")}
+    match e.to_domain():
+        case ProductDetailsChanged(changes=changes):
+            for change in changes:
+                doc[change.field] = change.new
+        case PriceChanged(new=new):
+            doc["price_amount"], doc["price_currency"] = new.amount, new.currency
+        case VariantAdded(sku=sku, options=options, price=price):
+            variant = {"sku": sku, "options": options, "price": _money(price)}
             doc["variants"] = [*doc["variants"], {**variant, "active": True, "master": False}]
-        case "VariantDeactivated":
+        case VariantDeactivated(sku=sku):
             doc["variants"] = [
-                {**v, "active": False} if v["sku"] == d["sku"] else v for v in doc["variants"]
+                {**v, "active": False} if v["sku"] == sku else v for v in doc["variants"]
             ]
-        case "MasterVariantSet":
-            doc["variants"] = [{**v, "master": v["sku"] == d["sku"]} for v in doc["variants"]]
-        case "CategoryAssigned":
-            doc["category_ids"] = [*doc["category_ids"], UUID(str(d["category_id"]))]
-        case "CategoryUnassigned":
-            gone = UUID(str(d["category_id"]))
+        case MasterVariantSet(sku=sku):
+            doc["variants"] = [{**v, "master": v["sku"] == sku} for v in doc["variants"]]
+        case CategoryAssigned(category_id=category_id):
+            doc["category_ids"] = [*doc["category_ids"], category_id]
+        case CategoryUnassigned(category_id=gone):
             doc["category_ids"] = [c for c in doc["category_ids"] if c != gone]
-        case "LifecycleStatusChanged":
-            doc["status"] = d["new_status"]
+        case LifecycleStatusChanged(new_status=status):
+            doc["status"] = status
     doc["version"] = e.version
     doc["updated_at"] = e.meta.occurred_at
 
@@ -113,7 +124,9 @@ class ProductCatalogView(Projection):
             doc = docs.get(e.stream_id)
             if e.name == "ProductCreated":
                 if doc is None:
-                    docs[e.stream_id] = touched[e.stream_id] = _new_doc(e)
+                    created = e.to_domain()
+                    assert isinstance(created, ProductCreated)
+                    docs[e.stream_id] = touched[e.stream_id] = _new_doc(e, created)
                 continue
             if doc is None or e.version <= doc["version"]:
                 continue  # already applied (or a stream we never saw created)

@@ -1,5 +1,6 @@
 """Read model: a product's field-level change history (details, price, lifecycle), one row per
-changed field, with old and new values, reason, actor and time; and the query that reads it."""
+changed field, with old and new values, reason, actor and time, from the typed product events;
+and the query that reads it."""
 
 from __future__ import annotations
 
@@ -12,19 +13,25 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from domain.money import Money
+from domain.product.events import LifecycleStatusChanged, PriceChanged, ProductDetailsChanged
 from eventstore.recorded import RecordedEvent
 from projections.base import Projection, live_schema
 
 
+def _money(m: Money | None) -> dict[str, Any] | None:
+    return None if m is None else m.model_dump(mode="json")
+
+
 def _changes(e: RecordedEvent) -> list[tuple[str, Any, Any, str | None, str | None]]:
     """(field, old, new, reason, change_type) for each field the event changed."""
-    d = e.data
-    if e.name == "ProductDetailsChanged":
-        return [(c["field"], c.get("old"), c.get("new"), None, None) for c in d["changes"]]
-    if e.name == "PriceChanged":
-        return [("price", d.get("old"), d["new"], d.get("reason"), d.get("change_type"))]
-    if e.name == "LifecycleStatusChanged":
-        return [("status", d["old_status"], d["new_status"], d.get("reason"), None)]
+    match e.to_domain():
+        case ProductDetailsChanged(changes=changes):
+            return [(c.field, c.old, c.new, None, None) for c in changes]
+        case PriceChanged(old=old, new=new, reason=reason, change_type=change_type):
+            return [("price", _money(old), _money(new), reason, change_type)]
+        case LifecycleStatusChanged(old_status=old, new_status=new, reason=reason):
+            return [("status", old, new, reason, None)]
     return []
 
 

@@ -54,6 +54,7 @@ def return_document(return_id: UUID, state: ReturnState, version: int) -> dict[s
         "location": state.location,
         "restock_to": [p.model_dump() for p in state.restock_to],
         "refunded": str(state.refunded),
+        "refund": state.refund,
         "version": version,
     }
 

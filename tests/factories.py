@@ -8,15 +8,14 @@ from typing import Any
 from uuid import UUID, uuid4
 from weakref import WeakKeyDictionary
 
-from commands import products
 from commands.context import CommandContext, Outcome
 from commands.dispatcher import Dispatcher
-from commands.location_directory import LocationDirectory
 from commands.payment_gateway import SandboxGateway
 from commands.write_side import WriteSide
 from domain.command import Command
 from domain.money import Money
 from domain.pricing_policy import OrderPricing, ShippingPolicy, TaxPolicy
+from domain.product.commands import ChangeLifecycle, CreateProduct
 from eventstore.store import EventStore
 
 
@@ -30,22 +29,37 @@ def active_product(
 ) -> tuple[UUID, str]:
     """Create a product and move it draft -> pending_approval -> active; return (id, sku)."""
     sku = sku or new_sku()
-    product_id = uuid4()
     ctx = CommandContext.new("factory")
-    products.create(
-        container.store,
+    created = send(
+        container,
+        CreateProduct(sku=sku, name=f"Product {sku}", price=Money.of(Decimal(price), currency)),
         ctx,
-        product_id=product_id,
-        sku=sku,
-        name=f"Product {sku}",
-        price=Money.of(Decimal(price), currency),
     )
-    products.change_lifecycle(container.store, ctx, product_id, "pending_approval")
-    products.change_lifecycle(container.store, ctx, product_id, "active")
+    product_id = created.stream_id
+    send(container, ChangeLifecycle(product_id=product_id, status="pending_approval"), ctx)
+    send(container, ChangeLifecycle(product_id=product_id, status="active"), ctx)
     return product_id, sku
 
 
 _DISPATCHERS: WeakKeyDictionary[EventStore, Dispatcher] = WeakKeyDictionary()
+
+
+def dispatcher_of(where: Any) -> Dispatcher:
+    """The tests' container's own dispatcher, or for a bare store one over it (with the
+    sandbox gateway), the same for every call with that store."""
+    dispatcher = getattr(where, "dispatcher", None)
+    if dispatcher is None:
+        dispatcher = _DISPATCHERS.get(where)
+        if dispatcher is None:
+            write = WriteSide.over(where, SandboxGateway())
+            dispatcher = _DISPATCHERS[where] = Dispatcher(write)
+    return dispatcher
+
+
+def write_of(where: Any) -> WriteSide:
+    """The write side of ``where`` (a container or a bare store), for the functions that take
+    one and are not commands yet."""
+    return dispatcher_of(where).write
 
 
 def send(where: Any, command: Command, ctx: CommandContext) -> Outcome:
@@ -54,21 +68,9 @@ def send(where: Any, command: Command, ctx: CommandContext) -> Outcome:
     (``priced``)."""
     if isinstance(where, WriteSide):
         return Dispatcher(where).handle(command, ctx)
-    return _dispatcher(where).handle(command, ctx)
+    return dispatcher_of(where).handle(command, ctx)
 
 
 def priced(where: Any, *, tax: TaxPolicy, shipping: ShippingPolicy) -> WriteSide:
-    """The write side of ``where`` (as ``send`` finds it) placing orders with these policies."""
-    return replace(_dispatcher(where).write, pricing=OrderPricing(tax=tax, shipping=shipping))
-
-
-def _dispatcher(where: Any) -> Dispatcher:
-    dispatcher = getattr(where, "dispatcher", None)
-    if dispatcher is None:
-        dispatcher = _DISPATCHERS.get(where)
-        if dispatcher is None:
-            write = WriteSide(
-                store=where, gateway=SandboxGateway(), locations=LocationDirectory(where)
-            )
-            dispatcher = _DISPATCHERS[where] = Dispatcher(write)
-    return dispatcher
+    """The write side of ``where`` placing orders with these pricing policies."""
+    return replace(write_of(where), pricing=OrderPricing(tax=tax, shipping=shipping))

@@ -1,30 +1,26 @@
 """Categories over HTTP: create one, read the category tree, and assign a product to a
-category or take it out of one."""
+category or take it out of one. The commands are ``domain/category/commands.py``'s and
+``domain/product/commands.py``'s; each route builds one and dispatches it."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-from uuid import UUID, uuid4
+from typing import Any
+from uuid import UUID
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from api.deps import ContainerDep, ContextDep, read_model
-from api.routes.products import CommandAck, IdempotencyKey, Name, ack
-from api.schemas import ERRORS, Page, Request
-from commands import categories, products
+from api.deps import ContainerDep, ContextDep, DispatchDep, read_model
+from api.routes.products import CommandAck, IdempotencyKey, ack
+from api.schemas import ERRORS, Page
+from domain.category.commands import CreateCategory
+from domain.product.commands import AssignCategory, UnassignCategory
 from projections.category_tree import category_tree
 
 router = APIRouter(tags=["catalog"], responses=ERRORS)
 
 
-# ---- request and response models ---------------------------------------------------------
-
-
-class CreateCategory(Request):
-    name: Name
-    slug: Annotated[str, Field(min_length=1, max_length=100)]
-    parent_id: UUID | None = None
+# ---- response models ---------------------------------------------------------------------
 
 
 class CategoryAck(BaseModel):
@@ -48,18 +44,11 @@ class CategoryNode(BaseModel):
 @router.post("/categories", status_code=201, response_model=CategoryAck)
 def create_category(
     body: CreateCategory,
-    container: ContainerDep,
+    dispatch: DispatchDep,
     ctx: ContextDep,
     idempotency_key: IdempotencyKey = None,
 ):
-    result = categories.create(
-        container.store,
-        ctx,
-        category_id=uuid4(),
-        name=body.name,
-        slug=body.slug,
-        parent_id=body.parent_id,
-    )
+    result = dispatch(body, ctx)
     return CategoryAck(
         id=str(result.stream_id), slug=body.slug, version=result.version, position=result.position
     )
@@ -86,12 +75,10 @@ def get_categories(container: ContainerDep):
 
 
 @router.put("/products/{product_id}/categories/{category_id}", response_model=CommandAck)
-def assign_category(product_id: UUID, category_id: UUID, container: ContainerDep, ctx: ContextDep):
-    return ack(products.assign_category(container.store, ctx, product_id, category_id))
+def assign_category(product_id: UUID, category_id: UUID, dispatch: DispatchDep, ctx: ContextDep):
+    return ack(dispatch(AssignCategory(product_id=product_id, category_id=category_id), ctx))
 
 
 @router.delete("/products/{product_id}/categories/{category_id}", response_model=CommandAck)
-def unassign_category(
-    product_id: UUID, category_id: UUID, container: ContainerDep, ctx: ContextDep
-):
-    return ack(products.unassign_category(container.store, ctx, product_id, category_id))
+def unassign_category(product_id: UUID, category_id: UUID, dispatch: DispatchDep, ctx: ContextDep):
+    return ack(dispatch(UnassignCategory(product_id=product_id, category_id=category_id), ctx))

@@ -1,87 +1,79 @@
 """Order line edits over HTTP (only before picking or any shipment): add, change, remove.
-Each re-reserves stock and adjusts the authorization first, or is refused with the reason."""
+
+Each route dispatches one command that records the edit as requested and answers ``202`` with
+the edit's id; the line edit manager then re-reserves the stock and re-authorizes the payment,
+and applies the edit or rejects it with its reason. A client follows it on the order
+(``GET /orders/{id}``, ``last_edit``)."""
 
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID, uuid4, uuid5
+from uuid import UUID
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel
 
-from api.deps import ContainerDep, ContextDep
-from api.schemas import ERRORS, Request, Sku, WholeInt
-from commands import line_edits, orders
+from api.deps import ContextDep, DispatchDep
+from api.schemas import ERRORS, body_of
+from commands.context import Outcome
+from domain.order.line_edit_commands import AddLine, ChangeLine, RemoveLine
 
 router = APIRouter(tags=["orders"], responses=ERRORS)
 
-Reason = Annotated[str, Field(min_length=1, max_length=500)]
-
-
-class AddLine(Request):
-    sku: Sku
-    quantity: WholeInt
-    reason: Reason
-
-
-class ChangeLine(Request):
-    quantity: WholeInt
-    reason: Reason
+AddLineBody = body_of(AddLine, path=("order_id",))
+ChangeLineBody = body_of(ChangeLine, path=("order_id", "line_id"))
+LineIdPath = Annotated[str, Path(min_length=1, max_length=100)]
 
 
 class LineEditAck(BaseModel):
+    """The edit as recorded: ``pending`` until the line edit manager applies or rejects it
+    (``applied`` at once for a quantity changed to what it is)."""
+
     id: str
+    edit_id: str
     line_id: str
+    status: str
     version: int
     position: int
 
 
-def _edit_id(ctx, order_id: UUID) -> UUID:  # noqa: ANN001
-    if ctx.idempotency is None:
-        return uuid4()
-    return uuid5(order_id, f"edit:{ctx.idempotency.principal}:{ctx.idempotency.key}")
-
-
-def _run(container, ctx, order_id: UUID, **kwargs) -> LineEditAck:  # noqa: ANN001, ANN003
-    orders.require_exists(container.store, order_id)
-    result = line_edits.edit(
-        container.store, container.gateway, ctx, order_id, edit_id=_edit_id(ctx, order_id),
-        locations=container.locations, **kwargs,
-    )  # fmt: skip
+def _ack(order_id: UUID, result: Outcome) -> LineEditAck:
     return LineEditAck(
         id=str(order_id),
-        line_id=result.extra.get("line_id") or kwargs.get("line_id") or "",
+        edit_id=result.extra["edit_id"],
+        line_id=result.extra["line_id"],
+        status=result.extra["status"],
         version=result.version,
         position=result.position,
     )
 
 
-@router.post("/orders/{order_id}/lines", status_code=201, response_model=LineEditAck)
-def add_line(order_id: UUID, body: AddLine, container: ContainerDep, ctx: ContextDep):
-    """Add a line priced from the catalog now (409 ``insufficient_stock``,
-    ``payment_declined`` or ``order_already_fulfilling`` when it cannot be done)."""
-    return _run(
-        container, ctx, order_id, kind="add", sku=body.sku, quantity=body.quantity,
-        reason=body.reason,
-    )  # fmt: skip
+@router.post("/orders/{order_id}/lines", status_code=202, response_model=LineEditAck)
+def add_line(order_id: UUID, body: AddLineBody, dispatch: DispatchDep, ctx: ContextDep):
+    """Ask to add a line, priced from the catalog now (``422 unknown_sku`` or an unsellable
+    SKU, ``409 order_already_fulfilling``, ``409 edit_in_progress`` while another edit of the
+    order is pending). Stock and payment are settled afterwards: ``last_edit`` on the order."""
+    return _ack(order_id, dispatch(AddLine(order_id=order_id, **body.fields()), ctx))
 
 
-@router.patch("/orders/{order_id}/lines/{line_id}", response_model=LineEditAck)
+@router.patch("/orders/{order_id}/lines/{line_id}", status_code=202, response_model=LineEditAck)
 def change_line(
-    order_id: UUID, line_id: str, body: ChangeLine, container: ContainerDep, ctx: ContextDep
-):
-    return _run(
-        container, ctx, order_id, kind="change", line_id=line_id, quantity=body.quantity,
-        reason=body.reason,
-    )  # fmt: skip
+    order_id: UUID, line_id: LineIdPath, body: ChangeLineBody, dispatch: DispatchDep,
+    ctx: ContextDep,
+):  # fmt: skip
+    """Ask to change a line's quantity (``404 line_not_found``, ``422 invalid_quantity``)."""
+    command = ChangeLine(order_id=order_id, line_id=line_id, **body.fields())
+    return _ack(order_id, dispatch(command, ctx))
 
 
-@router.delete("/orders/{order_id}/lines/{line_id}", response_model=LineEditAck)
+@router.delete("/orders/{order_id}/lines/{line_id}", status_code=202, response_model=LineEditAck)
 def remove_line(
     order_id: UUID,
-    line_id: str,
-    container: ContainerDep,
+    line_id: LineIdPath,
+    dispatch: DispatchDep,
     ctx: ContextDep,
     reason: Annotated[str, Query(min_length=1, max_length=500)] = "removed by request",
 ):
-    return _run(container, ctx, order_id, kind="remove", line_id=line_id, reason=reason)
+    """Ask to remove a line (``409 last_line``: cancel the order instead)."""
+    command = RemoveLine(order_id=order_id, line_id=line_id, reason=reason)
+    return _ack(order_id, dispatch(command, ctx))

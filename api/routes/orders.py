@@ -129,6 +129,8 @@ class OrderOut(BaseModel):
     refunds: list[dict[str, Any]] = []
     children: list[str] = []
     cancellation_request: dict[str, Any] | None = None
+    #: The order's latest line edit: ``pending``, ``applied`` or ``rejected`` (with why).
+    last_edit: dict[str, Any] | None = None
     parent_order_id: str | None
     split_reason: str | None
     version: int

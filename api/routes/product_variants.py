@@ -1,5 +1,8 @@
 """Product variants over HTTP: add a variant, deactivate one, choose the master variant.
-(A product's first variants come with it in ``POST /products``, see ``products``.)"""
+(A product's first variants come with it in ``POST /products``, see ``products``.)
+
+Each route builds one command (``domain/product/commands.py``) from its path and body and
+dispatches it."""
 
 from __future__ import annotations
 
@@ -7,51 +10,39 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from api.deps import ContainerDep, ContextDep
-from api.routes.products import CommandAck, IdempotencyKey, Reason, VariantIn, ack, money
-from api.schemas import ERRORS, Request, Sku
-from commands import products
-from domain.product.decide import NewVariant
+from api.deps import ContextDep, DispatchDep
+from api.routes.products import CommandAck, IdempotencyKey, ack
+from api.schemas import ERRORS, body_of
+from domain.product.commands import AddVariant, DeactivateVariant, SetMasterVariant
 
 router = APIRouter(tags=["catalog"], responses=ERRORS)
 
-
-# ---- request bodies ----------------------------------------------------------------------
-
-
-class DeactivateVariant(Request):
-    reason: Reason | None = None
-
-
-class SetMasterVariant(Request):
-    sku: Sku
-
-
-# ---- commands ----------------------------------------------------------------------------
+AddVariantBody = body_of(AddVariant, path=("product_id",))
+DeactivateVariantBody = body_of(DeactivateVariant, path=("product_id", "sku"))
+SetMasterVariantBody = body_of(SetMasterVariant, path=("product_id",))
 
 
 @router.post("/products/{product_id}/variants", status_code=201, response_model=CommandAck)
 def add_variant(
     product_id: UUID,
-    body: VariantIn,
-    container: ContainerDep,
+    body: AddVariantBody,
+    dispatch: DispatchDep,
     ctx: ContextDep,
     idempotency_key: IdempotencyKey = None,
 ):
-    variant = NewVariant(body.sku, body.options, money(body.price))
-    return ack(products.add_variant(container.store, ctx, product_id, variant))
+    return ack(dispatch(AddVariant(product_id=product_id, **body.fields()), ctx))
 
 
 @router.post("/products/{product_id}/variants/{sku}/deactivate", response_model=CommandAck)
 def deactivate_variant(
-    product_id: UUID, sku: str, body: DeactivateVariant, container: ContainerDep, ctx: ContextDep
+    product_id: UUID, sku: str, body: DeactivateVariantBody, dispatch: DispatchDep, ctx: ContextDep
 ):
-    result = products.deactivate_variant(container.store, ctx, product_id, sku, body.reason)
-    return ack(result)
+    command = DeactivateVariant(product_id=product_id, sku=sku, **body.fields())
+    return ack(dispatch(command, ctx))
 
 
 @router.post("/products/{product_id}/master-variant", response_model=CommandAck)
 def set_master_variant(
-    product_id: UUID, body: SetMasterVariant, container: ContainerDep, ctx: ContextDep
+    product_id: UUID, body: SetMasterVariantBody, dispatch: DispatchDep, ctx: ContextDep
 ):
-    return ack(products.set_master_variant(container.store, ctx, product_id, body.sku))
+    return ack(dispatch(SetMasterVariant(product_id=product_id, **body.fields()), ctx))

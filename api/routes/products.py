@@ -1,84 +1,46 @@
 """Products over HTTP: create, read, list, update details, change price and lifecycle, and
-the change history; plus the catalog's shared request pieces (names, reasons, variants in,
-``CommandAck``) that ``product_variants`` and ``categories`` use too.
+the change history; plus ``CommandAck`` that ``product_variants`` and ``categories`` use too.
 
-Routes are thin: they turn a request into a command or a read-model query. Product ids are
-made here (uuid4), so the domain stays pure."""
+Routes are thin: each builds one command (``domain/product/commands.py``; the body is the
+command, or the command minus its path fields) and dispatches it, or queries a read model.
+A new product's id is made by its handler (``commands/products.py``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
-from typing import Annotated, Any, Literal
-from uuid import UUID, uuid4
+from typing import Annotated, Any
+from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Response
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel
 
-from api.deps import ContainerDep, ContextDep, read_model
+from api.deps import ContainerDep, ContextDep, DispatchDep, read_model
 from api.errors import ApiError
 from api.pagination import decode_cursor, encode_cursor
-from api.schemas import ERRORS, MoneyIn, MoneyOut, Page, Request, Sku, json_safe
+from api.schemas import ERRORS, MoneyOut, Page, body_of
 from commands import products
 from commands.context import Outcome
 from domain.errors import NotFound
-from domain.money import Money
-from domain.product.decide import NewVariant
+from domain.product.commands import (
+    ChangeLifecycle,
+    ChangePrice,
+    CreateProduct,
+    Lifecycle,
+    UpdateProductDetails,
+)
 from projections.product_catalog import get_product, list_products
 from projections.product_history import product_history
 
 router = APIRouter(tags=["catalog"], responses=ERRORS)
 
-Lifecycle = Literal["draft", "pending_approval", "active", "discontinued", "archived"]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Text = Annotated[str, Field(max_length=10_000)]
-OptionKey = Annotated[str, Field(min_length=1, max_length=64)]
-OptionValue = Annotated[str, Field(min_length=1, max_length=200)]
-Reason = Annotated[str, Field(min_length=1, max_length=1000)]
 IdempotencyKey = Annotated[str | None, Header()]
-
-
-Attributes = Annotated[dict[OptionKey, Any], Field(max_length=200), AfterValidator(json_safe)]
 
 
 # ---- request and response models ---------------------------------------------------------
 
-
-class VariantIn(Request):
-    sku: Sku
-    options: Annotated[dict[OptionKey, OptionValue], Field(min_length=1, max_length=20)]
-    price: MoneyIn | None = None
-
-
-class CreateProduct(Request):
-    sku: Sku
-    name: Name
-    description: Text = ""
-    brand: Name | None = None
-    category_ids: Annotated[list[UUID], Field(max_length=50)] = []
-    attributes: Attributes = {}
-    price: MoneyIn
-    variants: Annotated[list[VariantIn], Field(max_length=100)] = []
-
-
-class UpdateProduct(Request):
-    """Only the fields present are changed; ``brand`` may be cleared with null."""
-
-    name: Name = None  # type: ignore[assignment]
-    description: Text = None  # type: ignore[assignment]
-    brand: Name | None = None
-    attributes: Attributes = None  # type: ignore[assignment]
-
-
-class ChangePrice(Request):
-    price: MoneyIn
-    reason: Reason
-    change_type: Literal["manual", "rule_based", "automated", "competitor_match"] = "manual"
-
-
-class ChangeLifecycle(Request):
-    status: Lifecycle
-    reason: Reason | None = None
+UpdateProductBody = body_of(UpdateProductDetails, path=("product_id",))
+ChangePriceBody = body_of(ChangePrice, path=("product_id",))
+ChangeLifecycleBody = body_of(ChangeLifecycle, path=("product_id",))
 
 
 class ProductAck(BaseModel):
@@ -129,11 +91,7 @@ class HistoryEntry(BaseModel):
     version: int
 
 
-# ---- helpers (money and ack serve product_variants and categories too) -------------------
-
-
-def money(m: MoneyIn | None) -> Money | None:
-    return None if m is None else Money.of(Decimal(m.amount), m.currency)
+# ---- helpers (ack serves product_variants and categories too) ----------------------------
 
 
 def ack(result: Outcome) -> CommandAck:
@@ -174,23 +132,11 @@ def _await_product(container, product_id: UUID, view: str) -> None:
 @router.post("/products", status_code=201, response_model=ProductAck)
 def create_product(
     body: CreateProduct,
-    container: ContainerDep,
+    dispatch: DispatchDep,
     ctx: ContextDep,
     idempotency_key: IdempotencyKey = None,
 ):
-    result = products.create(
-        container.store,
-        ctx,
-        product_id=uuid4(),
-        sku=body.sku,
-        name=body.name,
-        price=money(body.price),
-        description=body.description,
-        brand=body.brand,
-        category_ids=body.category_ids,
-        attributes=body.attributes,
-        variants=[NewVariant(v.sku, v.options, money(v.price)) for v in body.variants],
-    )
+    result = dispatch(body, ctx)
     return ProductAck(
         id=str(result.stream_id), sku=body.sku, version=result.version, position=result.position
     )
@@ -244,37 +190,33 @@ def list_products_route(
 
 
 @router.patch("/products/{product_id}", response_model=CommandAck)
-def update_product(product_id: UUID, body: UpdateProduct, container: ContainerDep, ctx: ContextDep):
-    changes = body.model_dump(exclude_unset=True)
-    return ack(products.update_details(container.store, ctx, product_id, changes))
+def update_product(
+    product_id: UUID, body: UpdateProductBody, dispatch: DispatchDep, ctx: ContextDep
+):
+    """Only the fields present are changed; ``brand`` may be cleared with null."""
+    return ack(dispatch(UpdateProductDetails(product_id=product_id, **body.given()), ctx))
 
 
 @router.post("/products/{product_id}/price", response_model=CommandAck)
 def change_price(
     product_id: UUID,
-    body: ChangePrice,
-    container: ContainerDep,
+    body: ChangePriceBody,
+    dispatch: DispatchDep,
     ctx: ContextDep,
     idempotency_key: IdempotencyKey = None,
 ):
-    price = money(body.price)
-    assert price is not None
-    result = products.change_price(
-        container.store, ctx, product_id, price, body.reason, body.change_type
-    )
-    return ack(result)
+    return ack(dispatch(ChangePrice(product_id=product_id, **body.fields()), ctx))
 
 
 @router.post("/products/{product_id}/lifecycle", response_model=CommandAck)
 def change_lifecycle(
     product_id: UUID,
-    body: ChangeLifecycle,
-    container: ContainerDep,
+    body: ChangeLifecycleBody,
+    dispatch: DispatchDep,
     ctx: ContextDep,
     idempotency_key: IdempotencyKey = None,
 ):
-    result = products.change_lifecycle(container.store, ctx, product_id, body.status, body.reason)
-    return ack(result)
+    return ack(dispatch(ChangeLifecycle(product_id=product_id, **body.fields()), ctx))
 
 
 @router.get(

@@ -2,42 +2,30 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Annotated, Any, Literal
-from uuid import UUID, uuid4, uuid5
+from typing import Any
+from uuid import UUID
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel
 
-from api.deps import ContainerDep, ContextDep, read_model
-from api.errors import ApiError
-from api.routes.fulfillment import LineQuantityIn
+from api.deps import ContainerDep, ContextDep, DispatchDep, read_model
 from api.routes.orders import require_order
-from api.schemas import ERRORS, LocationCode, MoneyIn, Request
-from commands import orders, payments, returns
+from api.schemas import ERRORS, body_of
+from commands.context import Outcome
 from domain.errors import NotFound
-from domain.order.values import LineQuantity
+from domain.payment.commands import RequestRefund
+from domain.returns.commands import CancelReturn, ReceiveReturn, RejectReturn, RequestReturn
 from projections import order_detail
 from projections import returns as returns_view
 from projections.payments_ledger import ledger
 
 router = APIRouter(tags=["returns and payments"], responses=ERRORS)
 
-RefundReason = Literal["customer_request", "order_cancelled", "item_returned", "damaged", "fraud"]
-
-
-class RequestReturn(Request):
-    lines: Annotated[list[LineQuantityIn], Field(max_length=100)]
-    reason: Annotated[str, Field(max_length=500)]
-
-
-class ReceiveReturn(Request):
-    restock: StrictBool = False
-    location: LocationCode | None = None
-
-
-class RejectReturn(Request):
-    note: Annotated[str, Field(max_length=2000)] | None = None
+RequestReturnBody = body_of(RequestReturn, path=("order_id",))
+ReceiveReturnBody = body_of(ReceiveReturn, path=("return_id",))
+RejectReturnBody = body_of(RejectReturn, path=("return_id",))
+CancelReturnBody = body_of(CancelReturn, path=("return_id",))
+RequestRefundBody = body_of(RequestRefund, path=("order_id",))
 
 
 class ReturnAck(BaseModel):
@@ -45,8 +33,9 @@ class ReturnAck(BaseModel):
     status: str
     version: int
     position: int
-    #: On receipt: how the refund that follows went, ``succeeded``, ``failed`` (the return
-    #: stays ``received``; receiving it again retries) or ``none`` (nothing to refund).
+    #: On receipt: the refund that follows, ``pending`` while the returns manager is on it
+    #: (follow ``GET /returns/{id}``), then ``succeeded``, ``failed`` (the return stays
+    #: ``received``; receiving it again retries) or ``none`` (nothing to refund).
     refund: str | None = None
 
 
@@ -61,13 +50,10 @@ class ReturnOut(BaseModel):
     #: from), ``[{line_id, location, quantity}]``.
     restock_to: list[dict[str, Any]] = []
     refunded: str
+    #: ``pending`` while the returns manager refunds, then ``succeeded``, ``failed`` (receive
+    #: it again to retry) or ``none``; null before receipt.
+    refund: str | None = None
     version: int
-
-
-class RefundIn(Request):
-    amount: MoneyIn
-    reason: RefundReason = "customer_request"
-    lines: list[LineQuantityIn] | None = None
 
 
 class RefundAck(BaseModel):
@@ -92,29 +78,27 @@ class LedgerOut(BaseModel):
     refunds: list[dict[str, Any]]
 
 
-def _new_id(ctx, scope: str, order_id: UUID) -> UUID:  # noqa: ANN001
-    if ctx.idempotency is None:
-        return uuid4()
-    return uuid5(order_id, f"{scope}:{ctx.idempotency.principal}:{ctx.idempotency.key}")
+def _return_ack(result: Outcome, response: Response | None = None) -> ReturnAck:
+    x = result.extra
+    if response is not None and x.get("refund") == "pending":
+        response.status_code = 202  # the refund follows: watch GET /returns/{id}
+    return ReturnAck(
+        id=x["id"],
+        status=x["status"],
+        version=result.version,
+        position=result.position,
+        refund=x.get("refund"),
+    )
 
 
 @router.post("/orders/{order_id}/returns", status_code=201, response_model=ReturnAck)
-def request_return(order_id: UUID, body: RequestReturn, container: ContainerDep, ctx: ContextDep):
+def request_return(order_id: UUID, body: RequestReturnBody, dispatch: DispatchDep, ctx: ContextDep):
     """Only delivered units, per line at most what was delivered and not already returned
     (422 ``return_exceeds_delivered``), within 30 days of their delivery (422
     ``return_window_closed``)."""
-    orders.require_exists(container.store, order_id)
-    return_id = _new_id(ctx, "return", order_id)
-    result = returns.request(
-        container.store,
-        ctx,
-        order_id,
-        return_id=return_id,
-        lines=[LineQuantity(line_id=x.line_id, quantity=x.quantity) for x in body.lines],
-        reason=body.reason,
-    )
+    result = dispatch(RequestReturn(order_id=order_id, **body.fields()), ctx)
     return ReturnAck(
-        id=str(return_id), status="requested", version=result.version, position=result.position
+        id=result.extra["id"], status="requested", version=result.version, position=result.position
     )
 
 
@@ -129,83 +113,53 @@ def get_return(return_id: UUID, container: ContainerDep, response: Response):
     return ReturnOut(**found)
 
 
-@router.post("/returns/{return_id}/receive", response_model=ReturnAck)
-def receive_return(return_id: UUID, body: ReceiveReturn, container: ContainerDep, ctx: ContextDep):
-    """Receive the parcel; restock if asked, into ``location`` or, without one, each unit
-    back to the location it shipped from; the refund for the returned lines follows (the
-    return ends ``refunded``)."""
-    returns.get(container.store, return_id)
-    result = returns.receive(
-        container.store,
-        container.gateway,
-        ctx,
-        return_id,
-        restock=body.restock,
-        location=body.location,
-    )
-    state, version = returns.get(container.store, return_id)
-    return ReturnAck(
-        id=str(return_id),
-        status=state.status,
-        version=version,
-        position=result.position,
-        refund=result.extra.get("refund"),
-    )
+@router.post(
+    "/returns/{return_id}/receive",
+    response_model=ReturnAck,
+    responses={202: {"model": ReturnAck, "description": "Received; the refund follows."}},
+)
+def receive_return(
+    return_id: UUID,
+    body: ReceiveReturnBody,
+    dispatch: DispatchDep,
+    ctx: ContextDep,
+    response: Response,
+):
+    """Receive the parcel: recorded at once, with where its units go (``location`` or, without
+    one, each back to the location it shipped from). The returns manager then restocks and
+    refunds the returned lines: the answer is ``202`` with ``refund: "pending"``, and
+    ``GET /returns/{id}?min_position=`` shows the return ``refunded`` (or ``received`` with
+    ``refund: "failed"``: receiving it again retries the refund)."""
+    return _return_ack(dispatch(ReceiveReturn(return_id=return_id, **body.fields()), ctx), response)
 
 
 @router.post("/returns/{return_id}/reject", response_model=ReturnAck)
-def reject_return(return_id: UUID, body: RejectReturn, container: ContainerDep, ctx: ContextDep):
-    result = returns.reject(container.store, ctx, return_id, note=body.note)
-    return ReturnAck(
-        id=str(return_id), status="rejected", version=result.version, position=result.position
-    )
+def reject_return(return_id: UUID, body: RejectReturnBody, dispatch: DispatchDep, ctx: ContextDep):
+    return _return_ack(dispatch(RejectReturn(return_id=return_id, **body.fields()), ctx))
 
 
 @router.post("/returns/{return_id}/cancel", response_model=ReturnAck)
 def cancel_return(
-    return_id: UUID, container: ContainerDep, ctx: ContextDep, body: RejectReturn | None = None
+    return_id: UUID, dispatch: DispatchDep, ctx: ContextDep, body: CancelReturnBody | None = None
 ):
     """CancelReturn: only while ``requested`` (409 ``illegal_transition`` once received,
     rejected or refunded); its units may be asked back again. A repeat changes nothing."""
-    result = returns.cancel(container.store, ctx, return_id, note=body.note if body else None)
-    return ReturnAck(
-        id=str(return_id), status="cancelled", version=result.version, position=result.position
-    )
+    fields = body.fields() if body else {}
+    return _return_ack(dispatch(CancelReturn(return_id=return_id, **fields), ctx))
 
 
-@router.post("/orders/{order_id}/refunds", status_code=201, response_model=RefundAck)
-def refund(order_id: UUID, body: RefundIn, container: ContainerDep, ctx: ContextDep):
+@router.post("/orders/{order_id}/refunds", status_code=202, response_model=RefundAck)
+def refund(order_id: UUID, body: RequestRefundBody, dispatch: DispatchDep, ctx: ContextDep):
     """A manual refund, never above captured − refunded − in flight (409
-    ``refund_exceeds_captured``, nothing written)."""
-    order = orders.get(container.store, order_id)
-    if body.amount.currency != order.currency:
-        raise ApiError(422, "currency_mismatch", f"The order is in {order.currency}.")
-    amount = Decimal(body.amount.amount)
-    if amount <= 0:
-        raise ApiError(422, "invalid_amount", "The amount must be greater than zero.")
-    if body.lines:
-        for x in body.lines:
-            if order.line(x.line_id) is None:
-                raise ApiError(422, "unknown_line", f"Line '{x.line_id}' is not on this order.")
-    refund_id = _new_id(ctx, "refund", order_id)
-    result = payments.refund(
-        container.store,
-        container.gateway,
-        ctx,
-        order_id=order_id,
-        refund_id=refund_id,
-        amount=amount,
-        reason=body.reason,
-    )
-    state = payments.get(container.store, order_id)
-    if refund_id in state.failed_refunds:
-        status = "failed"  # declined, or the gateway kept failing through the retries
-    else:
-        status = "succeeded" if refund_id in state.refund_ids else "pending"
+    ``refund_exceeds_captured``, nothing written): recorded as pending (``202``); the returns
+    manager asks the gateway, and ``GET /orders/{id}/payments`` shows it ``pending``, then
+    ``succeeded`` or ``failed``."""
+    result = dispatch(RequestRefund(order_id=order_id, **body.fields()), ctx)
+    x = result.extra
     return RefundAck(
-        id=str(refund_id),
-        status=status,
-        amount={"amount": str(amount), "currency": order.currency},
+        id=x["id"],
+        status=x["status"],
+        amount=x["amount"],
         version=result.version,
         position=result.position,
     )

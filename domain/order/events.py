@@ -137,7 +137,8 @@ class OrderCancelled(OrderEvent):
 
 
 class LinesRevised(OrderEvent):
-    """The order's lines, totals and allocations after an edit (beside its ``OrderModified``)."""
+    """The order's lines, totals and allocations after an edit (beside its ``OrderModified``);
+    ``edit_id`` names the ``LineEditRequested`` it applies (None in older events)."""
 
     lines: list[OrderLine]
     subtotal: Money
@@ -145,6 +146,34 @@ class LinesRevised(OrderEvent):
     shipping: Money
     total: Money
     allocations: list[dict[str, JsonValue]]
+    edit_id: UUID | None = None
+
+
+class LineEditRequested(OrderEvent):
+    """A line edit asked for and checked against the order; the line edit manager carries it
+    out (``LinesRevised``) or refuses it (``LineEditRejected``). An added line is priced when
+    asked (``product_id``, ``name``, ``unit_price``); ``old_quantity`` is the line's then."""
+
+    edit_id: UUID
+    kind: Literal["add", "change", "remove"]
+    line_id: str
+    sku: str
+    quantity: int | None  # the new quantity; None when the line is removed
+    old_quantity: int | None  # None for an added line
+    reason: str
+    actor: str
+    product_id: UUID | None = None
+    name: str = ""
+    unit_price: Money | None = None
+
+
+class LineEditRejected(OrderEvent):
+    """A requested line edit that could not be carried out, and why (a machine code:
+    ``insufficient_stock``, ``payment_declined``, ``order_cancelled``, ...)."""
+
+    edit_id: UUID
+    reason: str
+    message: str = ""
 
 
 class OrderSplit(OrderEvent):
@@ -299,6 +328,8 @@ ORDER_STREAM_EVENTS = (
     OrderCancelled,
     OrderSplit,
     LinesRevised,
+    LineEditRequested,
+    LineEditRejected,
     FulfillmentStarted,
     ShipmentOpened,
     ShipmentCancelledOnOrder,

@@ -18,6 +18,8 @@ from domain.order.events import (
     CancellationRetried,
     CancellationReviewed,
     FulfillmentStarted,
+    LineEditRejected,
+    LineEditRequested,
     LinesDelivered,
     LinesReturned,
     LinesRevised,
@@ -132,9 +134,19 @@ class OrderState:
     returns: tuple[UUID, ...] = ()
     returns_done: tuple[UUID, ...] = ()
     returns_closed: tuple[UUID, ...] = ()
+    #: The line edit asked for and not yet applied or rejected (one at a time).
+    pending_edit: LineEditRequested | None = None
+    #: The line edits applied (``LinesRevised`` naming them), oldest first.
+    applied_edits: tuple[UUID, ...] = ()
 
     def line(self, line_id: str) -> LineState | None:
         return next((ln for ln in self.lines if ln.line_id == line_id), None)
+
+    def edit_status(self, edit_id: UUID) -> str | None:
+        """``pending``, ``applied`` or None (rejected, or never asked for on this order)."""
+        if self.pending_edit is not None and self.pending_edit.edit_id == edit_id:
+            return "pending"
+        return "applied" if edit_id in self.applied_edits else None
 
     def shipment(self, shipment_id: UUID) -> ShipmentRef | None:
         return next((x for x in self.shipments if x.shipment_id == shipment_id), None)
@@ -177,7 +189,7 @@ def _jsonable(value: Any) -> Any:
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
-    if isinstance(value, Money | Address | GiftOptions | PaymentRef):
+    if isinstance(value, Money | Address | GiftOptions | PaymentRef | LineEditRequested):
         return value.model_dump(mode="json")
     if isinstance(value, UUID):
         return str(value)
@@ -313,6 +325,9 @@ def evolve_fulfillment(state: OrderState, event: DomainEvent) -> OrderState:
             for a in event.allocations:
                 by_line[str(a["line_id"])] = by_line.get(str(a["line_id"]), 0) + int(a["quantity"])
             lines = [replace(ln, reserved=by_line.get(ln.line_id, 0)) for ln in lines]
+            applied = state.applied_edits
+            if event.edit_id is not None:
+                applied = (*applied, event.edit_id)
             return replace(
                 state,
                 lines=tuple(lines),
@@ -321,7 +336,16 @@ def evolve_fulfillment(state: OrderState, event: DomainEvent) -> OrderState:
                 shipping=event.shipping,
                 total=event.total,
                 allocations=tuple(dict(a) for a in event.allocations),
+                pending_edit=None,
+                applied_edits=applied,
             )
+        case LineEditRequested():
+            return replace(state, pending_edit=event)
+        case LineEditRejected():
+            pending = state.pending_edit
+            if pending is None or pending.edit_id != event.edit_id:
+                return state
+            return replace(state, pending_edit=None)
         case OrderSplit():
             children = tuple(UUID(str(c["order_id"])) for c in event.children)
             return replace(state, split=True, children=children)

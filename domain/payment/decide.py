@@ -7,11 +7,14 @@ decisions stay pure: the handler calls the gateway, then decides with what it an
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from decimal import Decimal
 from uuid import UUID
 
 from domain.errors import Conflict, IllegalTransition, InvalidCommand
 from domain.events import DomainEvent
+from domain.order.values import LineQuantity
+from domain.payment.commands import RequestRefund
 from domain.payment.events import (
     AuthorizationAdjusted,
     AuthorizationExpired,
@@ -160,6 +163,43 @@ def request_refund(
             details={"refundable": str(state.refundable)},
         )
     return [RefundRequested(refund_id=refund_id, amount=amount, reason=reason)]
+
+
+def ask_refund(
+    state: PaymentState,
+    c: RequestRefund,
+    *,
+    refund_id: UUID,
+    currency: str,
+    line_ids: Collection[str],
+) -> list[DomainEvent]:
+    """A client's refund (``RequestRefund``) in flight, ``deferred`` to the returns manager,
+    which asks the gateway: in the order's ``currency``, for lines of the order
+    (``line_ids``), within captured − refunded − in flight. A repeat writes nothing."""
+    if c.amount.currency != currency:
+        raise InvalidCommand(
+            f"The order is in {currency}.",
+            code="currency_mismatch",
+            details={"currency": currency},
+        )
+    for x in c.lines or ():
+        if x.line_id not in line_ids:
+            raise InvalidCommand(
+                f"Line '{x.line_id}' is not on this order.",
+                code="unknown_line",
+                details={"line_id": x.line_id},
+            )
+    if not request_refund(state, refund_id=refund_id, amount=c.amount.value, reason=c.reason):
+        return []
+    return [
+        RefundRequested(
+            refund_id=refund_id,
+            amount=c.amount.value,
+            reason=c.reason,
+            deferred=True,
+            lines=[LineQuantity(line_id=x.line_id, quantity=x.quantity) for x in c.lines or ()],
+        )
+    ]
 
 
 def settle_refund(

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from domain.events import DomainEvent
 from domain.money import Amount
+from domain.order.values import LineQuantity
 
 
 class PaymentEvent(DomainEvent):
@@ -56,11 +57,17 @@ class AuthorizationExpired(PaymentEvent):
 
 
 class RefundRequested(PaymentEvent):
-    """A refund in flight: it counts against what can still be refunded until it settles."""
+    """A refund in flight: it counts against what can still be refunded until it settles.
+
+    ``deferred``: asked by a client (``RequestRefund``), so the returns manager asks the gateway
+    and settles it; otherwise whoever wrote it settles it in the same step. ``lines``: the
+    order lines it is for, when the client named them."""
 
     refund_id: UUID
     amount: Amount
     reason: str
+    deferred: bool = False
+    lines: list[LineQuantity] = []
 
 
 class RefundSucceeded(PaymentEvent):

@@ -1,16 +1,27 @@
-"""Product decisions: pure functions from state and command input to new events."""
+"""Product decisions: pure functions from the state and a command (``commands.py``) to new
+events."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
 from uuid import UUID
 
+from domain.command import MoneyIn
 from domain.errors import Conflict, IllegalTransition, InvalidCommand, NotFound
 from domain.events import DomainEvent
 from domain.money import Money
+from domain.product.commands import (
+    AddVariant,
+    AssignCategory,
+    ChangeLifecycle,
+    ChangePrice,
+    CreateProduct,
+    DeactivateVariant,
+    NewVariant,
+    SetMasterVariant,
+    UnassignCategory,
+    UpdateProductDetails,
+)
 from domain.product.events import (
     CategoryAssigned,
     CategoryUnassigned,
@@ -25,7 +36,6 @@ from domain.product.events import (
 )
 from domain.product.state import ProductState, evolve
 
-SKU_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 NEXT_STATUS = {
     "draft": {"pending_approval"},
     "pending_approval": {"active", "draft"},
@@ -33,21 +43,7 @@ NEXT_STATUS = {
     "discontinued": {"archived"},
     "archived": set(),
 }
-CHANGE_TYPES = {"manual", "rule_based", "automated", "competitor_match"}
 DETAIL_FIELDS = ("name", "description", "brand", "attributes")
-
-
-@dataclass(frozen=True, slots=True)
-class NewVariant:
-    sku: str
-    options: Mapping[str, str]
-    price: Money | None = None
-
-
-def _sku(sku: str) -> str:
-    if not SKU_PATTERN.match(sku):
-        raise InvalidCommand(f"'{sku}' is not a valid SKU.", code="invalid_sku")
-    return sku
 
 
 def _name(name: str) -> str:
@@ -56,16 +52,15 @@ def _name(name: str) -> str:
     return name
 
 
-def _price(price: Money | None, *, base: Money | None = None) -> Money | None:
-    if price is None:
+def _price(given: MoneyIn | None, *, base: Money | None = None) -> Money | None:
+    if given is None:
         return None
-    if price.amount < 0:
-        raise InvalidCommand("A price cannot be negative.", code="negative_price")
+    price = given.money()
     if base is not None and price.currency != base.currency:
         raise InvalidCommand(
             f"A variant is priced in {base.currency} like its product.", code="currency_mismatch"
         )
-    return Money.of(price.amount, price.currency)
+    return price
 
 
 def require_product(state: ProductState) -> ProductState:
@@ -81,48 +76,38 @@ def require_editable(state: ProductState) -> ProductState:
     return state
 
 
-def create_product(
-    state: ProductState,
-    *,
-    product_id: UUID,
-    sku: str,
-    name: str,
-    price: Money | None,
-    description: str = "",
-    brand: str | None = None,
-    category_ids: Sequence[UUID] = (),
-    attributes: Mapping[str, Any] | None = None,
-    variants: Sequence[NewVariant] = (),
-) -> list[DomainEvent]:
+def create_product(state: ProductState, c: CreateProduct, product_id: UUID) -> list[DomainEvent]:
+    """``product_id`` is the new stream's id, made by the handler."""
     if state.exists:
         raise Conflict("This product already exists.", code="product_exists")
     created = ProductCreated(
         product_id=product_id,
-        sku=_sku(sku),
-        name=_name(name),
-        description=description,
-        brand=brand,
-        category_ids=list(dict.fromkeys(category_ids)),
-        attributes=dict(attributes or {}),
-        price=_price(price),
+        sku=c.sku,
+        name=_name(c.name),
+        description=c.description,
+        brand=c.brand,
+        category_ids=list(dict.fromkeys(c.category_ids)),
+        attributes=dict(c.attributes),
+        price=_price(c.price),
     )
     events: list[DomainEvent] = [created]
     current = evolve(state, created)
-    for variant in variants:
-        new = add_variant(current, variant)
+    for variant in c.variants:
+        new = _variant_added(current, variant)
         events.extend(new)
         for event in new:
             current = evolve(current, event)
     return events
 
 
-def update_details(state: ProductState, changes: Mapping[str, Any]) -> list[DomainEvent]:
+def update_details(state: ProductState, c: UpdateProductDetails) -> list[DomainEvent]:
+    """Changes the fields the command was given, and only those."""
     require_editable(state)
-    unknown = set(changes) - set(DETAIL_FIELDS)
-    if unknown:
-        raise InvalidCommand(f"Unknown fields: {sorted(unknown)}.", code="unknown_field")
+    changes: Mapping[str, object] = {
+        f: getattr(c, f) for f in DETAIL_FIELDS if f in c.model_fields_set
+    }
     if "name" in changes:
-        _name(changes["name"])
+        _name(c.name)
     diffs = [
         FieldChange(field=f, old=getattr(state, f), new=changes[f])
         for f in DETAIL_FIELDS
@@ -131,28 +116,26 @@ def update_details(state: ProductState, changes: Mapping[str, Any]) -> list[Doma
     return [ProductDetailsChanged(changes=diffs)] if diffs else []
 
 
-def change_price(
-    state: ProductState, new: Money, reason: str, change_type: str = "manual"
-) -> list[DomainEvent]:
+def change_price(state: ProductState, c: ChangePrice) -> list[DomainEvent]:
     require_editable(state)
-    if not reason or not reason.strip():
+    if not c.reason.strip():
         raise InvalidCommand("A price change needs a reason.", code="reason_required")
-    if change_type not in CHANGE_TYPES:
-        raise InvalidCommand(f"Unknown change type '{change_type}'.", code="invalid_change_type")
-    price = _price(new)
+    price = _price(c.price)
     if price == state.price:
         return []
-    return [PriceChanged(old=state.price, new=price, change_type=change_type, reason=reason)]
+    return [PriceChanged(old=state.price, new=price, change_type=c.change_type, reason=c.reason)]
 
 
-def add_variant(state: ProductState, variant: NewVariant) -> list[DomainEvent]:
+def add_variant(state: ProductState, c: AddVariant) -> list[DomainEvent]:
+    return _variant_added(state, c)
+
+
+def _variant_added(state: ProductState, variant: AddVariant | NewVariant) -> list[DomainEvent]:
     require_editable(state)
-    sku = _sku(variant.sku)
+    sku = variant.sku
     if sku == state.sku or state.variant(sku) is not None:
         raise Conflict(f"SKU '{sku}' is already taken.", code="duplicate_sku")
-    options = {str(k): str(v) for k, v in variant.options.items()}
-    if not options:
-        raise InvalidCommand("A variant needs at least one option.", code="invalid_options")
+    options = dict(variant.options)
     if any(v.options == options for v in state.variants):
         raise Conflict(
             "Another variant of this product has the same options.", code="duplicate_variant"
@@ -172,45 +155,44 @@ def _require_variant(state: ProductState, sku: str):
     return variant
 
 
-def deactivate_variant(state: ProductState, sku: str, reason: str | None = None):
-    variant = _require_variant(state, sku)
+def deactivate_variant(state: ProductState, c: DeactivateVariant) -> list[DomainEvent]:
+    variant = _require_variant(state, c.sku)
     if not variant.active:
         return []
-    events: list[DomainEvent] = [VariantDeactivated(sku=sku, reason=reason)]
+    events: list[DomainEvent] = [VariantDeactivated(sku=c.sku, reason=c.reason)]
     if variant.master:
-        successor = next((v for v in state.variants if v.active and v.sku != sku), None)
+        successor = next((v for v in state.variants if v.active and v.sku != c.sku), None)
         if successor is not None:
-            events.append(MasterVariantSet(sku=successor.sku, previous_sku=sku))
+            events.append(MasterVariantSet(sku=successor.sku, previous_sku=c.sku))
     return events
 
 
-def set_master_variant(state: ProductState, sku: str) -> list[DomainEvent]:
-    variant = _require_variant(state, sku)
+def set_master_variant(state: ProductState, c: SetMasterVariant) -> list[DomainEvent]:
+    variant = _require_variant(state, c.sku)
     if variant.master:
         return []
     if not variant.active:
-        raise Conflict(f"Variant '{sku}' is deactivated.", code="variant_inactive")
-    return [MasterVariantSet(sku=sku, previous_sku=state.master_sku)]
+        raise Conflict(f"Variant '{c.sku}' is deactivated.", code="variant_inactive")
+    return [MasterVariantSet(sku=c.sku, previous_sku=state.master_sku)]
 
 
-def assign_category(state: ProductState, category_id: UUID) -> list[DomainEvent]:
+def assign_category(state: ProductState, c: AssignCategory) -> list[DomainEvent]:
     require_editable(state)
-    if category_id in state.category_ids:
+    if c.category_id in state.category_ids:
         return []
-    return [CategoryAssigned(category_id=category_id)]
+    return [CategoryAssigned(category_id=c.category_id)]
 
 
-def unassign_category(state: ProductState, category_id: UUID) -> list[DomainEvent]:
+def unassign_category(state: ProductState, c: UnassignCategory) -> list[DomainEvent]:
     require_editable(state)
-    if category_id not in state.category_ids:
+    if c.category_id not in state.category_ids:
         return []
-    return [CategoryUnassigned(category_id=category_id)]
+    return [CategoryUnassigned(category_id=c.category_id)]
 
 
-def change_lifecycle(state: ProductState, target: str, reason: str | None = None):
+def change_lifecycle(state: ProductState, c: ChangeLifecycle) -> list[DomainEvent]:
     require_product(state)
-    if target not in NEXT_STATUS:
-        raise InvalidCommand(f"Unknown lifecycle status '{target}'.", code="invalid_status")
+    target, reason = c.status, c.reason
     if target not in NEXT_STATUS[state.status]:
         raise IllegalTransition("product", state.status, target)
     rejecting = state.status == "pending_approval" and target == "draft"

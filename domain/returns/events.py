@@ -46,6 +46,14 @@ class ReturnRefundFailed(ReturnEvent):
     amount: Amount
 
 
+class ReturnRefundRetried(ReturnEvent):
+    """Asked to refund again after ``attempt`` refunds failed: the returns manager asks for
+    refund number ``attempt`` (its own refund id)."""
+
+    order_id: UUID
+    attempt: int
+
+
 class ReturnRejected(ReturnEvent):
     order_id: UUID
     note: str | None = None
@@ -63,4 +71,5 @@ RETURN_EVENTS = (
     ReturnRejected,
     ReturnCancelled,
     ReturnRefundFailed,
+    ReturnRefundRetried,
 )

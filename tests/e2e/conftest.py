@@ -53,8 +53,11 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_server(database_url: str, **env_extra: str) -> Iterator[str]:
-    """A uvicorn process serving the program on a free port; yields its base URL."""
+def running_server(
+    database_url: str, *, target: str = "composition.asgi:app", **env_extra: str
+) -> Iterator[str]:
+    """A uvicorn process serving the program (the app factory ``target``) on a free port;
+    yields its base URL."""
     port = _free_port()
     env = {
         **os.environ,
@@ -68,7 +71,7 @@ def running_server(database_url: str, **env_extra: str) -> Iterator[str]:
             sys.executable,
             "-m",
             "uvicorn",
-            "composition.asgi:app",
+            target,
             "--factory",
             "--host",
             "127.0.0.1",

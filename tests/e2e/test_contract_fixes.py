@@ -18,6 +18,8 @@ from tests.e2e.test_fulfillment_api import (
     dispatch,
     location,
     place_lines,
+    receive,
+    settled_return,
 )
 from tests.e2e.test_order_saga import ADDRESS, settled, stocked_sku
 
@@ -89,11 +91,10 @@ def test_a_restock_without_location_goes_back_to_the_shipping_location(api, cont
     deliver(api, dispatch(api, order["id"], wh, line_id, 2)["id"])
     # When one unit is received back with restock and no location
     return_id = _return(api, order["id"], line_id, 1)
-    r = api.post(f"/returns/{return_id}/receive", json={"restock": True})
+    got = receive(api, return_id, restock=True)
     # Then it is accepted and the unit is back in stock where it shipped from
-    assert r.status_code == 200 and r.json()["status"] == "refunded", r.text
-    assert _on_hand(api, skus[0], r.json()["position"]) == {wh: 3, other: 7}
-    got = api.get(f"/returns/{return_id}", params={"min_position": r.json()["position"]}).json()
+    assert got["status"] == "refunded", got
+    assert _on_hand(api, skus[0], got["position"]) == {wh: 3, other: 7}
     assert got["location"] is None
     assert got["restock_to"] == [{"line_id": line_id, "location": wh, "quantity": 1}]
     # and receiving it again restocks nothing more
@@ -112,16 +113,13 @@ def test_units_shipped_from_two_locations_each_go_back_to_their_own(api, contain
     deliver(api, dispatch(api, order["id"], wh1, line_id, 2)["id"])
     deliver(api, dispatch(api, order["id"], wh2, line_id, 1)["id"])
     first = _return(api, order["id"], line_id, 1)
-    r = api.post(f"/returns/{first}/receive", json={"restock": True})
-    assert r.status_code == 200, r.text
-    assert _on_hand(api, sku, r.json()["position"]) == {wh1: 1, wh2: 1}
+    got = receive(api, first, restock=True)
+    assert _on_hand(api, sku, got["position"]) == {wh1: 1, wh2: 1}
     # When the other two come back in one return
     second = _return(api, order["id"], line_id, 2)
-    r = api.post(f"/returns/{second}/receive", json={"restock": True})
-    assert r.status_code == 200, r.text
+    got = receive(api, second, restock=True)
     # Then one goes to WH1 (the first shipment's last unit) and one to WH2
-    assert _on_hand(api, sku, r.json()["position"]) == {wh1: 2, wh2: 2}
-    got = api.get(f"/returns/{second}", params={"min_position": r.json()["position"]}).json()
+    assert _on_hand(api, sku, got["position"]) == {wh1: 2, wh2: 2}
     assert sorted((p["location"], p["quantity"]) for p in got["restock_to"]) == sorted(
         [(wh1, 1), (wh2, 1)]
     )
@@ -132,15 +130,10 @@ def test_a_named_location_still_wins_and_no_restock_needs_none(api, container):
     wh, skus, order = confirmed(api, container, 2, stock=4)
     line_id = order["lines"][0]["line_id"]
     deliver(api, dispatch(api, order["id"], wh, line_id, 2)["id"])
-    r = api.post(
-        f"/returns/{_return(api, order['id'], line_id, 1)}/receive",
-        json={"restock": True, "location": other},
-    )
-    assert r.status_code == 200, r.text
-    assert _on_hand(api, skus[0], r.json()["position"]) == {wh: 2, other: 1}
-    r = api.post(f"/returns/{_return(api, order['id'], line_id, 1)}/receive", json={})
-    assert r.status_code == 200, r.text
-    assert _on_hand(api, skus[0], r.json()["position"]) == {wh: 2, other: 1}
+    got = receive(api, _return(api, order["id"], line_id, 1), restock=True, location=other)
+    assert _on_hand(api, skus[0], got["position"]) == {wh: 2, other: 1}
+    got = receive(api, _return(api, order["id"], line_id, 1))
+    assert _on_hand(api, skus[0], got["position"]) == {wh: 2, other: 1}
 
 
 # ---- an idempotent replay is the first response, byte for byte ---------------------------
@@ -186,10 +179,12 @@ def test_a_replayed_multi_step_command_repeats_its_first_answer_after_the_state_
     return_id = _return(api, order["id"], line_id, 1)
     key = {"Idempotency-Key": f"k-{uuid4()}"}
     first = api.post(f"/returns/{return_id}/receive", json={"restock": False}, headers=key)
-    assert first.status_code == 200 and first.json()["refund"] == "failed", first.text
+    assert first.status_code == 202 and first.json()["refund"] == "pending", first.text
+    assert settled_return(api, return_id, first.json()["position"])["refund"] == "failed"
     # and received again without the key since (another failed attempt moved its version)
     later = api.post(f"/returns/{return_id}/receive", json={"restock": False})
-    assert later.status_code == 200 and later.json()["version"] > first.json()["version"]
+    assert later.status_code == 202 and later.json()["version"] > first.json()["version"]
+    assert settled_return(api, return_id, later.json()["position"])["refund"] == "failed"
     # When the first request is repeated under its key
     again = api.post(f"/returns/{return_id}/receive", json={"restock": False}, headers=key)
     # Then it answers what the first answered, byte for byte, and asks for no new refund

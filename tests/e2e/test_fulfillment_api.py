@@ -80,6 +80,28 @@ def stream_head(api, stream_id: str) -> int:  # noqa: ANN001
     return max(e["position"] for e in items)
 
 
+def settled_return(api, return_id: str, after: int | None = None, timeout_s: float = 15) -> dict:
+    """The return once the returns manager has settled its refund (``refund`` no longer
+    ``pending``; read after position ``after``, a receipt's), with ``position``, its stream's
+    last event (for ``at``)."""
+    params = {"min_position": after} if after else None
+    got = eventually(
+        lambda: api.get(f"/returns/{return_id}", params=params).json(),
+        lambda d: d.get("refund") not in (None, "pending"),
+        timeout_s,
+    )
+    return {**got, "position": stream_head(api, return_id)}
+
+
+def receive(api, return_id: str, **body) -> dict:  # noqa: ANN003
+    """Receive a return: answered at once (``202``, refund ``pending``), then settled by the
+    returns manager; the settled return."""
+    r = api.post(f"/returns/{return_id}/receive", json=body)
+    assert r.status_code == 202, r.text
+    assert (r.json()["status"], r.json()["refund"]) == ("received", "pending"), r.text
+    return settled_return(api, return_id, r.json()["position"])
+
+
 def detail(api, order_id: str, min_position: int | None = None) -> dict:
     params = {"min_position": min_position} if min_position else None
     r = api.get(f"/orders/{order_id}", params=params)
@@ -457,18 +479,19 @@ def test_a_return_of_delivered_units_restocks_and_refunds(fapi, container):
     )
     assert r.status_code == 201 and r.json()["status"] == "requested"
     return_id = r.json()["id"]
-    r = fapi.post(f"/returns/{return_id}/receive", json={"restock": True, "location": wh})
-    assert r.status_code == 200 and r.json()["status"] == "refunded", r.text
-    seen = at(r)
+    done = receive(fapi, return_id, restock=True, location=wh)
+    assert (done["status"], done["refund"], done["refunded"]) == ("refunded", "succeeded", "10.00")
+    seen = at(done["position"])
     assert fapi.get(f"/inventory/{skus[0]}", params=seen).json()["on_hand"] == 9
-    doc = detail(fapi, order["id"], r.json()["position"])
+    doc = detail(fapi, order["id"], done["position"])
     assert doc["lines"][0]["returned"] == 1
     assert doc["fulfillment_status"] == "partially_returned"
     doc = eventually(lambda: detail(fapi, order["id"]), lambda d: d["refunds"])
     assert doc["payment_status"] == "partially_refunded"
     assert doc["refunds"][0]["amount"] == "10.00"
     r = fapi.post(f"/returns/{return_id}/receive", json={"restock": True, "location": wh})
-    assert r.json()["status"] == "refunded"
+    assert r.status_code == 200 and r.json()["status"] == "refunded", r.text  # nothing to do
+    assert r.json()["version"] == done["version"]
     assert fapi.get(f"/inventory/{skus[0]}", params=at(r)).json()["on_hand"] == 9  # once
 
 
@@ -501,10 +524,14 @@ def test_s28_concurrent_refunds_never_exceed_what_was_captured(fapi, container):
     with ThreadPoolExecutor(2) as pool:
         answers = list(pool.map(refund, ["60.00", "50.00"]))
     codes = sorted(r.status_code for r in answers)
-    assert codes == [201, 409]
+    assert codes == [202, 409]
+    [accepted] = [r.json() for r in answers if r.status_code == 202]
+    assert accepted["status"] == "pending"
     ledger = eventually(
-        lambda: fapi.get(f"/orders/{order['id']}/payments").json(), lambda x: x["refunds"]
+        lambda: fapi.get(f"/orders/{order['id']}/payments").json(),
+        lambda x: x["refunds"] and x["refunds"][0]["status"] != "pending",
     )
+    assert ledger["refunds"][0]["status"] == "succeeded"
     assert ledger["captured"] == "100.00"
     assert ledger["refunded"] in ("60.00", "50.00")
     assert_error(refund("60.01"), 409, "refund_exceeds_captured")
@@ -523,14 +550,39 @@ def test_a_refund_repeated_under_one_key_is_written_once(fapi, container):
                 range(5),
             )
         )
-    assert {r.json()["id"] for r in answers if r.status_code == 201}
-    assert len({r.json()["id"] for r in answers if r.status_code == 201}) == 1
-    last = max(r.json()["position"] for r in answers if r.status_code == 201)
+    assert {r.json()["id"] for r in answers if r.status_code == 202}
+    assert len({r.json()["id"] for r in answers if r.status_code == 202}) == 1
+    last = max(r.json()["position"] for r in answers if r.status_code == 202)
     ledger = fapi.get(f"/orders/{order['id']}/payments", params=at(last)).json()
-    assert ledger["refunded"] == "5.00" and len(ledger["refunds"]) == 1
+    assert [(x["amount"], x["status"]) for x in ledger["refunds"]] in (
+        [("5.00", "pending")],
+        [("5.00", "succeeded")],
+    )  # shown at once, pending until the returns manager has asked the gateway
+    ledger = eventually(
+        lambda: fapi.get(f"/orders/{order['id']}/payments").json(),
+        lambda x: x["refunded"] == "5.00",
+    )
+    assert len(ledger["refunds"]) == 1 and ledger["refunds"][0]["status"] == "succeeded"
 
 
 # ---- line edits ------------------------------------------------------------------------------
+
+
+def edited(api, order_id: str, r, status: str = "applied") -> dict:  # noqa: ANN001
+    """Follow a line edit's answer (``202``, ``pending``) on the order until the line edit
+    manager has settled it; the order then."""
+    assert r.status_code == 202, r.text
+    ack = r.json()
+    assert ack["status"] == "pending" and ack["id"] == order_id, ack
+    doc = eventually(
+        lambda: detail(api, order_id),
+        lambda d: (
+            (d.get("last_edit") or {}).get("edit_id") == ack["edit_id"]
+            and d["last_edit"]["status"] != "pending"
+        ),
+    )
+    assert doc["last_edit"]["status"] == status, doc["last_edit"]
+    return doc
 
 
 def test_adding_and_changing_lines_re_reserves_and_adjusts_the_authorization(fapi, container):
@@ -539,45 +591,51 @@ def test_adding_and_changing_lines_re_reserves_and_adjusts_the_authorization(fap
     r = fapi.post(
         f"/orders/{order['id']}/lines", json={"sku": extra, "quantity": 3, "reason": "asked"}
     )
-    assert r.status_code == 201, r.text
-    doc = detail(fapi, order["id"], r.json()["position"])
+    doc = edited(fapi, order["id"], r)
+    assert [x["line_id"] for x in doc["lines"]][1] == r.json()["line_id"]
     assert [x["quantity"] for x in doc["lines"]] == [2, 3]
     assert [x["reserved"] for x in doc["lines"]] == [2, 3]
     assert doc["total"]["amount"] == "50.00"
-    assert fapi.get(f"/inventory/{extra}", params=at(r)).json()["reserved"] == 3
-    ledger = fapi.get(f"/orders/{order['id']}/payments", params=at(r)).json()
+    seen = at(stream_head(fapi, order["id"]))
+    assert fapi.get(f"/inventory/{extra}", params=seen).json()["reserved"] == 3
+    ledger = fapi.get(f"/orders/{order['id']}/payments", params=seen).json()
     assert ledger["authorized"] == "50.00"
     assert ledger["payment_status"] == "authorized"
     line_id = order["lines"][0]["line_id"]
     r = fapi.patch(
         f"/orders/{order['id']}/lines/{line_id}", json={"quantity": 1, "reason": "fewer"}
     )
-    assert r.status_code == 200, r.text
-    doc = detail(fapi, order["id"], r.json()["position"])
+    doc = edited(fapi, order["id"], r)
     assert doc["lines"][0]["quantity"] == 1 and doc["total"]["amount"] == "40.00"
-    inv = fapi.get(f"/inventory/{skus[0]}", params=at(r)).json()
+    seen = at(stream_head(fapi, order["id"]))
+    inv = fapi.get(f"/inventory/{skus[0]}", params=seen).json()
     assert (inv["reserved"], inv["available"]) == (1, 9)
-    mods = fapi.get(f"/orders/{order['id']}/modifications", params=at(r)).json()["items"]
+    mods = fapi.get(f"/orders/{order['id']}/modifications", params=seen).json()["items"]
     assert [m["modification_type"] for m in mods][-2:] == ["item_added", "quantity_changed"]
-    [plan] = fapi.get(f"/orders/{order['id']}/fulfillment-plans", params=at(r)).json()["items"]
-    assert sorted((x["sku"], x["allocated"]) for x in plan["lines"]) == sorted(
-        [(skus[0], 1), (extra, 3)]
+    [plan] = eventually(
+        lambda: fapi.get(f"/orders/{order['id']}/fulfillment-plans").json()["items"],
+        lambda items: len(items) == 1 and sorted(
+            (x["sku"], x["allocated"]) for x in items[0]["lines"]
+        ) == sorted([(skus[0], 1), (extra, 3)]),
+    )  # fmt: skip
+    picks = eventually(
+        lambda: fapi.get(f"/locations/{wh}/pick-list").json()["items"],
+        lambda items: (
+            sorted((x["sku"], x["allocated"]) for x in items) == sorted([(skus[0], 1), (extra, 3)])
+        ),
     )
-    picks = fapi.get(f"/locations/{wh}/pick-list", params=at(r))
-    assert sorted((x["sku"], x["allocated"]) for x in picks.json()["items"]) == sorted(
-        [(skus[0], 1), (extra, 3)]
-    )
+    assert len(picks) == 2
 
 
-def test_an_edit_that_cannot_be_reserved_is_refused_and_writes_nothing(fapi, container):
+def test_an_edit_that_cannot_be_reserved_is_rejected_with_its_reason(fapi, container):
     _wh, skus, order = confirmed(fapi, container, 2, stock=3)
     line_id = order["lines"][0]["line_id"]
-    before = fapi.get(f"/orders/{order['id']}/state").json()["version"]
     r = fapi.patch(f"/orders/{order['id']}/lines/{line_id}", json={"quantity": 9, "reason": "more"})
-    assert_error(r, 409, "insufficient_stock")
-    assert fapi.get(f"/orders/{order['id']}/state").json()["version"] == before
-    confirmed_at = at(stream_head(fapi, order["id"]))  # the reservations precede OrderConfirmed
-    assert fapi.get(f"/inventory/{skus[0]}", params=confirmed_at).json()["reserved"] == 2
+    doc = edited(fapi, order["id"], r, status="rejected")
+    assert doc["last_edit"]["rejection_reason"] == "insufficient_stock"
+    assert doc["lines"][0]["quantity"] == 2 and doc["total"] == order["total"]
+    seen = at(stream_head(fapi, order["id"]))
+    assert fapi.get(f"/inventory/{skus[0]}", params=seen).json()["reserved"] == 2
     assert_error(
         fapi.delete(f"/orders/{order['id']}/lines/{line_id}", params={"reason": "x"}),
         409,
@@ -588,16 +646,42 @@ def test_an_edit_that_cannot_be_reserved_is_refused_and_writes_nothing(fapi, con
         404,
         "line_not_found",
     )
+    assert_error(
+        fapi.patch(f"/orders/{order['id']}/lines/{line_id}", json={"quantity": 0, "reason": "x"}),
+        422,
+        "invalid_quantity",
+    )
+    before = fapi.get(f"/orders/{order['id']}/state").json()["version"]
+    assert_error(
+        fapi.post(
+            f"/orders/{order['id']}/lines", json={"sku": "NO-SUCH", "quantity": 1, "reason": "x"}
+        ),  # fmt: skip
+        422,
+    )
+    assert fapi.get(f"/orders/{order['id']}/state").json()["version"] == before
+
+
+def test_a_second_edit_while_one_is_pending_is_refused_or_taken_once_settled(fapi, container):
+    _wh, _skus, order = confirmed(fapi, container, 2)
+    line_id = order["lines"][0]["line_id"]
+    path = f"/orders/{order['id']}/lines/{line_id}"
+    first = fapi.patch(path, json={"quantity": 3, "reason": "more"})
+    assert first.status_code == 202, first.text
+    second = fapi.patch(path, json={"quantity": 4, "reason": "even more"})
+    if second.status_code == 409:  # the first was still pending
+        assert second.json()["error"]["code"] == "edit_in_progress"
+        edited(fapi, order["id"], first)
+    else:  # the manager had already applied the first
+        edited(fapi, order["id"], second)
 
 
 def test_removing_a_line_releases_it_and_lines_freeze_once_shipping_starts(fapi, container):
     wh, skus, order = confirmed(fapi, container, 1, 2)
     l1, l2 = (x["line_id"] for x in order["lines"])
     r = fapi.delete(f"/orders/{order['id']}/lines/{l2}", params={"reason": "out of fashion"})
-    assert r.status_code == 200, r.text
-    doc = detail(fapi, order["id"], r.json()["position"])
+    doc = edited(fapi, order["id"], r)
     assert [x["line_id"] for x in doc["lines"]] == [l1]
-    seen = at(r)
+    seen = at(stream_head(fapi, order["id"]))
     assert fapi.get(f"/inventory/{skus[1]}", params=seen).json()["reserved"] == 0
     dispatch(fapi, order["id"], wh, l1, 1)
     r = fapi.patch(f"/orders/{order['id']}/lines/{l1}", json={"quantity": 2, "reason": "x"})

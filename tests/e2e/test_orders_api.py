@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import assert_error, auth_headers, client_for
-from tests.factories import active_product, new_sku
+from tests.factories import active_product, new_sku, send
 
 ADDRESS = {"name": "Ann", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345",
            "country": "US"}  # fmt: skip
@@ -389,12 +389,13 @@ def test_bad_placements_are_422_with_a_specific_code_and_write_nothing(api, sku)
 
 
 def test_an_inactive_product_cannot_be_ordered(api, container):
-    from commands import products
     from commands.context import CommandContext
+    from domain.money import Money
+    from domain.product.commands import CreateProduct
 
     draft = new_sku()
-    products.create(container.store, CommandContext.new("t"), product_id=uuid4(), sku=draft,
-                    name="Draft", price=None)  # fmt: skip
+    command = CreateProduct(sku=draft, name="Draft", price=Money.of("1.00", "USD"))
+    send(container, command, CommandContext.new("t"))
     before = head(api)
     lines = [{"sku": draft, "quantity": 1}]
     assert_error(api.post("/orders", json=order_body(draft, lines=lines)), 422,

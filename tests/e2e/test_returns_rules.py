@@ -11,13 +11,12 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from commands import returns
 from commands.context import CommandContext
-from commands.payment_gateway import SandboxGateway
 from domain.errors import InvalidCommand
-from domain.order.values import LineQuantity
+from domain.returns.commands import RequestReturn, ReturnLine
 from tests.e2e.conftest import assert_error, client_for, running_server
-from tests.e2e.test_fulfillment_api import at, confirmed, deliver, dispatch
+from tests.e2e.test_fulfillment_api import at, confirmed, deliver, dispatch, settled_return
+from tests.factories import send
 
 
 @pytest.fixture(scope="module")
@@ -59,10 +58,14 @@ def test_a_received_or_unknown_return_cannot_be_cancelled(rapi, container):
     body = {"lines": [{"line_id": line_id, "quantity": 1}], "reason": "broken"}
     return_id = rapi.post(f"/orders/{order['id']}/returns", json=body).json()["id"]
     r = rapi.post(f"/returns/{return_id}/receive", json={"restock": False})
-    assert r.json()["status"] == "refunded", r.text
-    version = r.json()["version"]
+    assert r.status_code == 202 and r.json()["status"] == "received", r.text
     assert_error(rapi.post(f"/returns/{return_id}/cancel"), 409, "illegal_transition")
-    assert rapi.get(f"/returns/{return_id}", params=at(r)).json()["version"] == version
+    done = settled_return(rapi, return_id, r.json()["position"])
+    assert done["status"] == "refunded"
+    assert_error(rapi.post(f"/returns/{return_id}/cancel"), 409, "illegal_transition")
+    assert rapi.get(f"/returns/{return_id}", params=at(done["position"])).json() == {
+        k: v for k, v in done.items() if k != "position"
+    }
     assert_error(rapi.post(f"/returns/{uuid4()}/cancel"), 404, "return_not_found")
 
 
@@ -71,24 +74,16 @@ def test_a_return_more_than_30_days_after_delivery_is_refused_and_writes_nothing
     order_id = UUID(order["id"])
     store = container.store
     before = store.stream_version(order_id)
-    lines = [LineQuantity(line_id=line_id, quantity=1)]
+    lines = [ReturnLine(line_id=line_id, quantity=1)]
     late = CommandContext.new("e2e-admin", now=datetime.now(UTC) + timedelta(days=31))
     with pytest.raises(InvalidCommand) as err:
-        returns.request(store, late, order_id, return_id=uuid4(), lines=lines, reason="late")
+        send(container, RequestReturn(order_id=order_id, lines=lines, reason="late"), late)
     assert err.value.code == "return_window_closed"
     assert store.stream_version(order_id) == before
     in_time = CommandContext.new("e2e-admin", now=datetime.now(UTC) + timedelta(days=29))
-    return_id = uuid4()
-    done = returns.request(store, in_time, order_id, return_id=return_id, lines=lines, reason="ok")
-    got = rapi.get(f"/returns/{return_id}", params=at(done.position)).json()
+    done = send(container, RequestReturn(order_id=order_id, lines=lines, reason="ok"), in_time)
+    got = rapi.get(f"/returns/{done.extra['id']}", params=at(done.position)).json()
     assert got["status"] == "requested"
-
-
-class RecoveredGateway(SandboxGateway):
-    """The sandbox once the gateway works again: ``tok_refund_fails`` refunds go through."""
-
-    def _unwind_fails(self, authorization_ref: str) -> None:
-        return None
 
 
 def test_a_refund_that_fails_leaves_the_return_received_to_be_retried(rapi, container):
@@ -96,29 +91,22 @@ def test_a_refund_that_fails_leaves_the_return_received_to_be_retried(rapi, cont
     body = {"lines": [{"line_id": line_id, "quantity": 1}], "reason": "broken"}
     return_id = rapi.post(f"/orders/{order['id']}/returns", json=body).json()["id"]
     r = rapi.post(f"/returns/{return_id}/receive", json={"restock": False})
-    assert r.status_code == 200, r.text
-    assert r.json()["status"] == "received"  # not refunded: the refund failed
-    assert r.json()["refund"] == "failed"
-    got = rapi.get(f"/returns/{return_id}", params=at(r)).json()
-    assert (got["status"], got["refunded"]) == ("received", "0")
+    assert r.status_code == 202, r.text
+    assert (r.json()["status"], r.json()["refund"]) == ("received", "pending")
+    got = settled_return(rapi, return_id, r.json()["position"])  # the gateway failed
+    assert (got["status"], got["refund"], got["refunded"]) == ("received", "failed", "0")
     ledger = rapi.get(
-        f"/orders/{order['id']}/payments", params={"min_position": r.json()["position"]}
+        f"/orders/{order['id']}/payments", params={"min_position": got["position"]}
     ).json()
     assert ledger["refunded"] in ("0", "0.00") and ledger["captured"] not in ("0", "0.00")
+    assert [x["status"] for x in ledger["refunds"]] == ["failed"]
     types = [e["type"] for e in rapi.get(f"/streams/{return_id}/events").json()["items"]]
     assert types[-1] == "return.ReturnRefundFailed", types
     # receiving it again retries the refund; the gateway still fails, so it is still received
     again = rapi.post(f"/returns/{return_id}/receive", json={"restock": False})
-    assert again.status_code == 200 and again.json()["status"] == "received", again.text
+    assert again.status_code == 202 and again.json()["refund"] == "pending", again.text
+    got = settled_return(rapi, return_id, again.json()["position"])
+    assert (got["status"], got["refund"]) == ("received", "failed")
     types = [e["type"] for e in rapi.get(f"/streams/{return_id}/events").json()["items"]]
     assert types.count("return.ReturnRefundFailed") == 2
-    # once the gateway works again, a retry refunds under a new refund id
-    done = returns.receive(container.store, RecoveredGateway(), CommandContext.new("e2e-admin"),
-                           UUID(return_id), restock=False)  # fmt: skip
-    assert done.extra["refund"] == "succeeded"
-    got = rapi.get(f"/returns/{return_id}", params=at(done.position)).json()
-    assert got["status"] == "refunded" and got["refunded"] != "0"
-    ledger = rapi.get(
-        f"/orders/{order['id']}/payments", params={"min_position": done.position}
-    ).json()
-    assert ledger["refunded"] == got["refunded"]
+    assert types.count("return.ReturnRefundRetried") == 1

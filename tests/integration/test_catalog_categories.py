@@ -6,23 +6,16 @@ from uuid import uuid4
 
 import pytest
 
-from commands import categories
 from commands.context import CommandContext
+from domain.category.commands import CreateCategory
 from domain.errors import Conflict, DomainError, InvalidCommand
 from projections.category_tree import category_tree
+from tests.factories import send
 
 
 def make(container, slug, parent_id=None):
-    category_id = uuid4()
-    categories.create(
-        container.store,
-        CommandContext.new("tester"),
-        category_id=category_id,
-        name=slug,
-        slug=slug,
-        parent_id=parent_id,
-    )
-    return category_id
+    command = CreateCategory(name=slug, slug=slug, parent_id=parent_id)
+    return send(container, command, CommandContext.new("tester")).stream_id
 
 
 def test_a_duplicate_slug_conflicts_and_writes_nothing(container):

@@ -5,7 +5,7 @@ cancelled, and returned ≤ delivered ≤ shipped. Rejected commands write nothi
 from __future__ import annotations
 
 from decimal import Decimal
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -20,7 +20,9 @@ from domain.inventory.commands import ReceiveStock
 from domain.location.commands import RegisterLocation
 from domain.order.commands import PlaceOrder, RequestedLine
 from domain.order.values import Address, LineQuantity, PaymentRef
+from domain.payment.commands import MoneyAmount, RequestRefund
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
+from domain.returns.commands import ReceiveReturn, RequestReturn, ReturnLine
 from tests.factories import active_product, priced, send
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
@@ -96,17 +98,20 @@ def apply(world, order_id, op, opened: list) -> None:  # noqa: ANN001
     elif kind == "return":
         returnable = [ln for ln in state.lines if ln.delivered > ln.in_returns] or state.lines
         line = returnable[a % len(returnable)]
-        ret = uuid4()
-        returns.request(
-            store, ctx, order_id, return_id=ret,
-            lines=[LineQuantity(line_id=line.line_id, quantity=b)], reason="too big",
+        asked = RequestReturn(
+            order_id=order_id, lines=[ReturnLine(line_id=line.line_id, quantity=b)],
+            reason="too big",
         )  # fmt: skip
-        returns.receive(store, gateway, ctx, ret, restock=False)
+        ret = UUID(send(container, asked, ctx).extra["id"])
+        send(container, ReceiveReturn(return_id=ret, restock=False), ctx)
+        returns.settle(container.dispatcher.write, ctx, ret)  # the returns manager's steps
     elif kind == "refund":
-        payments.refund(
-            store, gateway, ctx, order_id=order_id, refund_id=uuid4(),
-            amount=Decimal(a) / 100, reason="customer_request",
-        )  # fmt: skip
+        amount = MoneyAmount(amount=str(Decimal(a) / 100), currency="USD")
+        asked = send(container, RequestRefund(order_id=order_id, amount=amount), ctx)
+        payments.settle_refund(
+            store, gateway, ctx, order_id=order_id, refund_id=UUID(asked.extra["id"]),
+            reason="customer_request",
+        )  # the returns manager's step  # fmt: skip
 
 
 def check(world, order_id) -> None:  # noqa: ANN001

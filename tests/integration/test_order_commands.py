@@ -9,10 +9,11 @@ from uuid import uuid4
 
 import pytest
 
-from commands import orders, products
+from commands import orders
 from commands.context import CommandContext, Idempotency
 from commands.executor import idempotency_record
 from domain.errors import InvalidCommand, NotFound, VersionMismatch
+from domain.money import Money
 from domain.order.commands import (
     AddNote,
     AddTag,
@@ -24,6 +25,7 @@ from domain.order.commands import (
 from domain.order.events import NoteAdded
 from domain.order.values import Address, GiftOptions, PaymentRef
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
+from domain.product.commands import CreateProduct
 from eventstore.store import StreamAppend
 from projections.order_detail import get_order
 from projections.order_modifications import list_modifications
@@ -95,15 +97,9 @@ def test_a_refused_placement_writes_nothing(container, sku, make_lines, code):
 
 
 def test_an_inactive_product_cannot_be_ordered(container):
-    product_id, sku = uuid4(), new_sku()
-    products.create(
-        container.store,
-        CommandContext.new("t"),
-        product_id=product_id,
-        sku=sku,
-        name="Draft",
-        price=None,
-    )
+    sku = new_sku()
+    draft = CreateProduct(sku=sku, name="Draft", price=Money.of("1.00", "USD"))
+    send(container, draft, CommandContext.new("t"))
     with pytest.raises(InvalidCommand) as err:
         place(container, [RequestedLine(sku=sku, quantity=1)])
     assert err.value.code == "product_not_active"

@@ -11,14 +11,15 @@ from uuid import uuid4
 
 import pytest
 
-from commands import orders, products
+from commands import orders
 from commands.context import CommandContext, Idempotency
 from domain.errors import Conflict, InvalidCommand
 from domain.money import Money
 from domain.order.commands import PlaceOrder, RequestedLine
 from domain.order.values import Address, PaymentRef
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
-from tests.factories import active_product, priced
+from domain.product.commands import ChangeLifecycle, ChangePrice
+from tests.factories import active_product, priced, send
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
 
@@ -39,7 +40,7 @@ def place(container, lines, ctx=None, order_id=None, **kw):
         shipping=FlatRateShipping(Decimal("5.00"), Decimal("100")),
     )
     ctx = ctx or CommandContext.new("tester")
-    return orders.place(write, PlaceOrder(**args), ctx, order_id=order_id)
+    return send(write, PlaceOrder(ctx, order_id=order_id), PlaceOrder(**args))
 
 
 def unit_price(container, order_id):
@@ -49,9 +50,10 @@ def unit_price(container, order_id):
 def test_a_price_changed_after_an_order_is_the_price_of_the_next(container):
     product_id, sku = active_product(container, price="19.99")
     first = place(container, [RequestedLine(sku=sku, quantity=1)]).stream_id
-    products.change_price(
-        container.store, CommandContext.new("m"), product_id, Money.of(Decimal("7.50"), "USD"), "r"
+    new_price = ChangePrice(
+        product_id=product_id, price=Money.of(Decimal("7.50"), "USD"), reason="r"
     )
+    send(container, new_price, CommandContext.new("m"))
     second = place(container, [RequestedLine(sku=sku, quantity=1)]).stream_id
     assert (unit_price(container, first), unit_price(container, second)) == (
         Decimal("19.99"),
@@ -62,7 +64,11 @@ def test_a_price_changed_after_an_order_is_the_price_of_the_next(container):
 def test_a_product_discontinued_after_an_order_refuses_the_next(container):
     product_id, sku = active_product(container)
     place(container, [RequestedLine(sku=sku, quantity=1)])
-    products.change_lifecycle(container.store, CommandContext.new("m"), product_id, "discontinued")
+    send(
+        container,
+        ChangeLifecycle(product_id=product_id, status="discontinued"),
+        CommandContext.new("m"),
+    )
     head = container.store.head()
     with pytest.raises(InvalidCommand) as err:
         place(container, [RequestedLine(sku=sku, quantity=1)])

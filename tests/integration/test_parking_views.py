@@ -13,8 +13,9 @@ from uuid import UUID, uuid4
 import pytest
 from psycopg import Cursor, sql
 
-from commands import cancellations, categories
+from commands import cancellations
 from commands.context import CommandContext
+from domain.category.commands import CreateCategory
 from domain.customer.commands import ForgetCustomer
 from domain.inventory.commands import ReceiveStock
 from domain.location.commands import RegisterLocation
@@ -78,9 +79,7 @@ def scenario(container):
         )
     skus = [active_product(container)[1] for _ in range(2)]
     for i in range(2):
-        categories.create(
-            store, ctx, category_id=uuid4(), name=f"Park {i}", slug=f"park-{uuid4().hex[:8]}"
-        )
+        send(store, CreateCategory(name=f"Park {i}", slug=f"park-{uuid4().hex[:8]}"), ctx)
     for sku in skus:
         send(store, ReceiveStock(sku=sku, location=codes[0], quantity=50, reference="PO"), ctx)
     placed = [

@@ -33,20 +33,33 @@ from uuid import UUID, uuid4, uuid5
 import pytest
 
 import commands
-from commands import cancellations, inventory, orders, payments, shipments, splits
+from commands import (
+    cancellations,
+    inventory,
+    orders,
+    payments,
+    returns,
+    shipments,
+    splits,
+)
 from commands.context import CommandContext
 from commands.executor import execute
 from commands.fulfillment_saga import FulfillmentSaga
+from commands.line_edit_manager import LineEditManager
 from commands.placement_saga import OrderPlacementSaga
 from commands.process_manager import ProcessManager
+from commands.returns_manager import ReturnsManager
 from domain.ids import inventory_stream, payment_stream, plan_stream
 from domain.inventory.commands import ReceiveStock
 from domain.location.commands import RegisterLocation
 from domain.order import fulfillment as order_decide
 from domain.order.commands import PlaceOrder, RequestedLine
+from domain.order.line_edit_commands import AddLine, ChangeLine, RemoveLine
 from domain.order.state import ORDER
 from domain.order.values import Address, LineQuantity, PaymentRef
+from domain.payment.commands import MoneyAmount, RequestRefund
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
+from domain.returns.commands import ReceiveReturn, RequestReturn, ReturnLine
 from domain.shipment import decide as shipment_decide
 from domain.shipment.state import SHIPMENT
 from tests.factories import active_product, priced, send
@@ -57,6 +70,8 @@ ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code
 MANAGERS: dict[str, type[ProcessManager]] = {
     "order_placement": OrderPlacementSaga,
     "fulfillment": FulfillmentSaga,
+    "line_edits": LineEditManager,
+    "returns": ReturnsManager,
 }
 MAX_RUNS = 60
 
@@ -466,4 +481,288 @@ def test_the_fulfillment_manager_survives_a_kill_after_each_step(container, cras
     # Stock: on hand less what shipped; only the split's children may still hold any.
     totals = inventory.get(store, crashed.sku).totals()
     assert totals["on_hand"] == 10 - 1 and totals["reserved"] == 0
+    assert _parked(container) == parked
+
+
+# ---- the line edit manager --------------------------------------------------------------
+
+
+@dataclass
+class Edits:
+    """Confirmed orders, each with one line edit requested and not yet carried out."""
+
+    skus: list[str]  # every SKU the orders hold or add
+    added: UUID  # a line added: reserve, authorize the higher total, apply, revise the plan
+    shrunk: UUID  # a quantity lowered: release, reserve what stays, lower the authorization
+    removed: UUID  # a line removed: release it, lower the authorization
+    rejected: UUID  # more than there is: rejected, nothing held
+
+    def roles(self) -> dict[str, UUID]:
+        return {
+            "added": self.added,
+            "shrunk": self.shrunk,
+            "removed": self.removed,
+            "rejected": self.rejected,
+        }
+
+
+def _requested_edits(container, location: str) -> Edits:  # noqa: ANN001
+    """Orders confirmed by the placement saga (in this process), then their edits requested
+    while no manager runs."""
+    store = container.store
+    # ``b``: exactly what the removed order holds and the added line takes, so a replay that
+    # did not find its reservation would find no stock left for it.
+    a, b, scarce = (_stocked_sku(container, location, n) for n in (10, 4, 3))
+    added, shrunk, rejected = _place(container, a, 1), _place(container, a, 3), None
+    removed = send(
+        priced(
+            store, tax=FlatRateTax(Decimal("0.1")), shipping=FlatRateShipping(Decimal("5.00"), None)
+        ),
+        PlaceOrder(
+            customer_id=uuid4(),
+            currency="USD",
+            lines=[RequestedLine(sku=a, quantity=1), RequestedLine(sku=b, quantity=2)],
+            shipping_address=ADDRESS,
+            payment=PaymentRef(token="tok_visa"),
+        ),
+        CommandContext.new("t"),
+    ).stream_id
+    rejected = _place(container, scarce, 2)
+    container.processes.catch_up()
+    made = Edits([a, b, scarce], added, shrunk, removed, rejected)
+    for order_id in made.roles().values():
+        assert orders.get(store, order_id).status == "confirmed"
+
+    def line(order_id: UUID, i: int = 0) -> str:
+        return orders.get(store, order_id).lines[i].line_id
+
+    for command in (
+        AddLine(order_id=added, sku=b, quantity=2, reason="asked"),
+        ChangeLine(order_id=shrunk, line_id=line(shrunk), quantity=1, reason="fewer"),
+        RemoveLine(order_id=removed, line_id=line(removed, 1), reason="not wanted"),
+        ChangeLine(order_id=rejected, line_id=line(rejected), quantity=9, reason="more"),
+    ):
+        send(container, command, CommandContext.new("agent"))
+    return made
+
+
+def _edit_history(store, order_id: UUID, skus: list[str], location: str) -> dict:  # noqa: ANN001
+    """Every event an order's edit caused, by stream kind (ids left out)."""
+    inventory_events: Counter[str] = Counter()
+    for sku in skus:
+        events = store.load(inventory_stream(sku))
+        mine = {
+            e.data["reservation_id"]
+            for e in events
+            if e.name == "StockReserved" and e.data.get("order_id") == str(order_id)
+        }
+        inventory_events += Counter(e.name for e in events if e.data.get("reservation_id") in mine)
+    return {
+        "order": _names(store, order_id),
+        "payment": _names(store, payment_stream(order_id)),
+        "plan": _names(store, plan_stream(order_id, location)),
+        "inventory": inventory_events,
+    }
+
+
+def test_the_line_edit_manager_survives_a_kill_after_each_step(container, crashing):
+    store = container.store
+    location = _location(container)
+    parked = _parked(container)
+
+    clean = _requested_edits(container, location)
+    t0 = _db_now(container)
+    clean_steps = crashing.clean("line_edits")
+    t1 = _db_now(container)
+    crashed = _requested_edits(container, location)
+    t2 = _db_now(container)
+    runs = crashing.killed_after_each_step("line_edits")
+
+    # One kill after every step, in the clean run's order; after the last, nothing to do.
+    assert runs.kills == clean_steps
+    assert runs.last_commits == []
+    for step in (
+        "append StockReserved",  # reserve what is added,
+        "gateway authorize",  # authorize the higher total,
+        "append AuthorizationAdjusted",  # record it,
+        "append OrderModified, LinesRevised",  # apply the edit,
+        "append PlanRevised",  # revise the plan,
+        "append ReservationReleased",  # release what shrinks or goes,
+        "append LineEditRejected",  # or reject it.
+    ):
+        assert step in runs.kills, (step, runs.kills)
+    assert len(runs.kills) >= 14
+
+    # The gateway authorized once per grown total, as in the clean run.
+    clean_ops = _gateway_since(container, t0) - _gateway_since(container, t1)
+    assert clean_ops == Counter({"authorize": 1}), clean_ops
+    assert _gateway_since(container, t2) == Counter({"authorize": 1})
+
+    # Each order's history is its twin's: every step once.
+    for role, order_id in crashed.roles().items():
+        twin = clean.roles()[role]
+        assert _edit_history(store, order_id, crashed.skus, location) == _edit_history(
+            store, twin, clean.skus, location
+        ), role
+        state = orders.get(store, order_id)
+        assert state.pending_edit is None, role
+        assert payments.get(store, order_id).authorized == state.total.amount, role
+
+    h = _edit_history(store, crashed.added, crashed.skus, location)
+    assert (h["order"]["LineEditRequested"], h["order"]["LinesRevised"]) == (1, 1)
+    assert h["inventory"] == Counter({"StockReserved": 2, "ReservationConfirmed": 1})
+    assert h["payment"] == Counter({"PaymentAuthorized": 1, "AuthorizationAdjusted": 1})
+    assert h["plan"] == Counter({"PlanCreated": 1, "PlanRevised": 1})
+    h = _edit_history(store, crashed.shrunk, crashed.skus, location)
+    assert h["inventory"] == Counter(
+        {"StockReserved": 2, "ReservationConfirmed": 1, "ReservationReleased": 1}
+    )
+    assert orders.get(store, crashed.shrunk).lines[0].reserved == 1
+    h = _edit_history(store, crashed.removed, crashed.skus, location)
+    assert h["inventory"]["ReservationReleased"] == 1 and h["order"]["LinesRevised"] == 1
+    h = _edit_history(store, crashed.rejected, crashed.skus, location)
+    assert h["order"]["LineEditRejected"] == 1 and h["order"]["LinesRevised"] == 0
+    assert h["payment"] == Counter({"PaymentAuthorized": 1})
+
+    # Stock: what the orders hold after their edits, nothing more.
+    a, b, scarce = crashed.skus
+    assert inventory.get(store, a).totals()["reserved"] == 1 + 1 + 1
+    assert inventory.get(store, b).totals()["reserved"] == 2
+    assert inventory.get(store, scarce).totals()["reserved"] == 2
+    assert _parked(container) == parked
+
+
+@dataclass
+class Returns:
+    """Three delivered orders of one SKU, each about to trigger one of the manager's steps."""
+
+    sku: str
+    returned: UUID  # a return received with restock: restocked, lines returned, refunded
+    refunded: UUID  # a client's refund (``RequestRefund``): the gateway, then settled
+    retried: UUID  # a return whose refund failed, asked again: fails again
+    return_ids: dict[str, UUID]
+
+    def roles(self) -> dict[str, UUID]:
+        return {"returned": self.returned, "refunded": self.refunded, "retried": self.retried}
+
+
+def _delivered_orders(container, location: str) -> Returns:  # noqa: ANN001
+    """Three orders confirmed, shipped and delivered by the other managers, in this process."""
+    sku = _stocked_sku(container, location, 10)
+    ids = [_place(container, sku, 1), _place(container, sku, 1),
+           _place(container, sku, 1, "tok_refund_fails")]  # fmt: skip
+    container.processes.catch_up()  # confirmed
+    for order_id in ids:
+        order = orders.get(container.store, order_id)
+        shipment_id = uuid5(order_id, "shipment")
+        shipments.open_shipment(
+            container.store, CommandContext.new("picker"), order_id, shipment_id=shipment_id,
+            location=location, carrier="UPS",
+            lines=[LineQuantity(line_id=ln.line_id, quantity=ln.quantity) for ln in order.lines],
+        )  # fmt: skip
+        _track(container.store, shipment_id, "picked_up")
+        _track(container.store, shipment_id, "delivered")
+    container.processes.catch_up()  # shipped, captured, delivered; nothing of the returns yet
+    for order_id in ids:
+        assert orders.get(container.store, order_id).status == "delivered"
+    return Returns(sku, *ids, return_ids={})
+
+
+def _return_of(container, order_id: UUID) -> UUID:  # noqa: ANN001
+    [line] = orders.get(container.store, order_id).lines
+    asked = RequestReturn(
+        order_id=order_id, lines=[ReturnLine(line_id=line.line_id, quantity=1)], reason="broken"
+    )
+    return UUID(send(container, asked, CommandContext.new("customer")).extra["id"])
+
+
+def _trigger_return_steps(container, made: Returns, location: str) -> None:  # noqa: ANN001
+    """The events the returns manager reacts to, recorded while no manager runs."""
+    ctx = CommandContext.new("clerk")
+    made.return_ids["returned"] = ret = _return_of(container, made.returned)
+    send(container, ReceiveReturn(return_id=ret, restock=True, location=location), ctx)
+    amount = MoneyAmount(amount="5.00", currency="USD")
+    send(container, RequestRefund(order_id=made.refunded, amount=amount), ctx)
+    # the first refund of this one failed before (its steps run here), then it is asked again
+    made.return_ids["retried"] = ret = _return_of(container, made.retried)
+    send(container, ReceiveReturn(return_id=ret, restock=False), ctx)
+    returns.settle(container.dispatcher.write, ctx, ret)
+    assert returns.get(container.store, ret)[0].refund == "failed"
+    send(container, ReceiveReturn(return_id=ret, restock=False), ctx)
+
+
+def _return_history(container, made: Returns, role: str) -> dict[str, Counter[str]]:  # noqa: ANN001
+    store, order_id = container.store, made.roles()[role]
+    ret = made.return_ids.get(role)
+    return {
+        "order": _names(store, order_id),
+        "payment": _names(store, payment_stream(order_id)),
+        "return": _names(store, ret) if ret else Counter(),
+        "restocked": Counter(
+            e.name
+            for e in store.load(inventory_stream(made.sku))
+            if e.name == "StockReceived" and e.data.get("reference") == f"return:{ret}"
+        ),
+    }
+
+
+def test_the_returns_manager_survives_a_kill_after_each_step(container, crashing):
+    store = container.store
+    location = _location(container)
+    clean = _delivered_orders(container, location)
+    _trigger_return_steps(container, clean, location)
+    parked = _parked(container)
+    t0 = _db_now(container)
+    clean_steps = crashing.clean("returns")
+    t1 = _db_now(container)
+    crashed = _delivered_orders(container, location)
+    _trigger_return_steps(container, crashed, location)
+    t2 = _db_now(container)
+    runs = crashing.killed_after_each_step("returns")
+
+    # One kill after every step, in the clean run's order; after the last, nothing to do.
+    assert runs.kills == clean_steps
+    assert runs.last_commits == []
+    for step in (
+        "append StockReceived",  # restock,
+        "append LinesReturned",  # the order counts the lines returned,
+        "append RefundRequested",  # the refund in flight,
+        "gateway refund",  # asked of the gateway,
+        "append RefundSucceeded",  # recorded,
+        "append ReturnRefunded",  # the return refunded;
+        "append RefundFailed",  # a failing refund recorded,
+        "append ReturnRefundFailed",  # and on the return.
+    ):
+        assert step in runs.kills, (step, runs.kills)
+
+    # The gateway refunded once per refund that went through: the return's and the client's.
+    once = Counter({"refund": 2})
+    assert _gateway_since(container, t0) - _gateway_since(container, t1) == once
+    assert _gateway_since(container, t2) == once
+
+    # Each order's history is its twin's, and each step happened once.
+    for role in crashed.roles():
+        assert _return_history(container, crashed, role) == _return_history(
+            container, clean, role
+        ), role
+    h = _return_history(container, crashed, "returned")
+    assert h["restocked"] == Counter({"StockReceived": 1})
+    assert h["order"]["LinesReturned"] == 1
+    assert (h["payment"]["RefundRequested"], h["payment"]["RefundSucceeded"]) == (1, 1)
+    assert h["return"]["ReturnRefunded"] == 1
+    assert returns.get(store, crashed.return_ids["returned"])[0].status == "refunded"
+
+    h = _return_history(container, crashed, "refunded")
+    assert (h["payment"]["RefundRequested"], h["payment"]["RefundSucceeded"]) == (1, 1)
+    assert payments.get(store, crashed.refunded).refunded == Decimal("5.00")
+
+    h = _return_history(container, crashed, "retried")
+    assert (h["payment"]["RefundRequested"], h["payment"]["RefundFailed"]) == (2, 2)
+    assert h["return"]["ReturnRefundFailed"] == 2 and h["return"]["ReturnRefundRetried"] == 1
+    assert h["order"]["LinesReturned"] == 1
+    state, _ = returns.get(store, crashed.return_ids["retried"])
+    assert (state.status, state.refund) == ("received", "failed")
+
+    # Stock: 10, less the three shipped, plus the one restocked.
+    assert inventory.get(store, crashed.sku).totals()["on_hand"] == 10 - 3 + 1
     assert _parked(container) == parked

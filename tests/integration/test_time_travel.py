@@ -12,7 +12,6 @@ from uuid import uuid4
 import orjson
 import pytest
 
-from commands import products
 from commands.context import CommandContext
 from commands.time_travel import jsonable, state_at
 from domain.errors import NotFound
@@ -24,6 +23,7 @@ from domain.money import Money
 from domain.order.commands import AddTag, PlaceOrder, RequestedLine
 from domain.order.state import ORDER
 from domain.order.values import Address, PaymentRef
+from domain.product.commands import ChangeLifecycle, ChangePrice, CreateProduct
 from domain.product.state import PRODUCT
 from tests.factories import new_sku, send
 
@@ -56,17 +56,11 @@ def history(container):
     send(
         container, RegisterLocation(code=location, name="TT", type="warehouse", priority=1), _at(0)
     )
-    product_id, sku = uuid4(), new_sku("TT")
-    products.create(
-        container.store,
-        _at(1),
-        product_id=product_id,
-        sku=sku,
-        name="Time machine",
-        price=Money.of(Decimal("12.50"), "USD"),
-    )
-    products.change_lifecycle(container.store, _at(2), product_id, "pending_approval")
-    products.change_lifecycle(container.store, _at(3), product_id, "active")
+    sku = new_sku("TT")
+    machine = CreateProduct(sku=sku, name="Time machine", price=Money.of(Decimal("12.50"), "USD"))
+    product_id = send(container, machine, _at(1)).stream_id
+    send(container, ChangeLifecycle(product_id=product_id, status="pending_approval"), _at(2))
+    send(container, ChangeLifecycle(product_id=product_id, status="active"), _at(3))
     order_ids = []
     for i in range(8):
         minute = 10 + i * 10
@@ -75,12 +69,14 @@ def history(container):
             ReceiveStock(sku=sku, location=location, quantity=rng.randint(1, 9)),
             _at(minute),
         )
-        products.change_price(
-            container.store,
+        send(
+            container,
+            ChangePrice(
+                product_id=product_id,
+                price=Money.of(Decimal(f"{12 + i}.50"), "USD"),
+                reason="repricing",
+            ),
             _at(minute + 1),
-            product_id,
-            Money.of(Decimal(f"{12 + i}.50"), "USD"),
-            reason="repricing",
         )
         result = send(
             container,

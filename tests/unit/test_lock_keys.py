@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from commands.fulfillment_saga import FulfillmentSaga
+from commands.line_edit_manager import LineEditManager
 from commands.placement_saga import OrderPlacementSaga
 from eventstore import lock_keys
 from projections.registry import all_projections
@@ -16,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_no_two_registered_followers_share_a_lock_key():
     keys = lock_keys.registered(
         projections=[p.name for p in all_projections()],
-        processes=[OrderPlacementSaga.name, FulfillmentSaga.name],
+        processes=[OrderPlacementSaga.name, FulfillmentSaga.name, LineEditManager.name],
         chains=["event_chain"],
         relays=["", "staging-"],
     )

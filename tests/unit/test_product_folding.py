@@ -7,12 +7,24 @@ from uuid import UUID
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from domain.category.events import CATEGORY_EVENTS
 from domain.errors import DomainError
 from domain.money import Money
 from domain.product import decide
-from domain.product.decide import NEXT_STATUS, NewVariant
+from domain.product.commands import (
+    AddVariant,
+    AssignCategory,
+    ChangeLifecycle,
+    ChangePrice,
+    CreateProduct,
+    DeactivateVariant,
+    SetMasterVariant,
+    UnassignCategory,
+    UpdateProductDetails,
+)
+from domain.product.decide import NEXT_STATUS
 from domain.product.events import PRODUCT_EVENTS, LifecycleStatusChanged
 from domain.product.sku import SKU_EVENTS
 from domain.product.state import PRODUCT, ProductState
@@ -52,25 +64,33 @@ commands = st.one_of(
 
 
 def run(state: ProductState, command: tuple):
+    """The events of ``command`` (a ``ValidationError`` when its message cannot be built)."""
     match command:
         case ("create", sku, price):
-            return decide.create_product(state, product_id=PID, sku=sku, name="Mug", price=price)
+            c = CreateProduct(sku=sku, name="Mug", price=price)
+            return decide.create_product(state, c, PID)
         case ("details", changes):
-            return decide.update_details(state, changes)
+            return decide.update_details(state, UpdateProductDetails(product_id=PID, **changes))
         case ("price", price, reason):
-            return decide.change_price(state, price, reason)
+            return decide.change_price(
+                state, ChangePrice(product_id=PID, price=price, reason=reason)
+            )
         case ("variant", sku, opts, price):
-            return decide.add_variant(state, NewVariant(sku, opts, price))
+            c = AddVariant(product_id=PID, sku=sku, options=opts, price=price)
+            return decide.add_variant(state, c)
         case ("deactivate", sku):
-            return decide.deactivate_variant(state, sku)
+            return decide.deactivate_variant(state, DeactivateVariant(product_id=PID, sku=sku))
         case ("master", sku):
-            return decide.set_master_variant(state, sku)
+            return decide.set_master_variant(state, SetMasterVariant(product_id=PID, sku=sku))
         case ("assign", category):
-            return decide.assign_category(state, category)
+            c = AssignCategory(product_id=PID, category_id=category)
+            return decide.assign_category(state, c)
         case ("unassign", category):
-            return decide.unassign_category(state, category)
+            c = UnassignCategory(product_id=PID, category_id=category)
+            return decide.unassign_category(state, c)
         case ("lifecycle", status, reason):
-            return decide.change_lifecycle(state, status, reason)
+            c = ChangeLifecycle(product_id=PID, status=status, reason=reason)
+            return decide.change_lifecycle(state, c)
     raise AssertionError(command)
 
 
@@ -91,7 +111,7 @@ def test_folding_stored_events_gives_the_state_the_decisions_produced(cmds):
     for command in cmds:
         try:
             events = run(state, command)
-        except DomainError:
+        except (DomainError, ValidationError):
             continue
         history.extend(events)
         state = PRODUCT.fold(events, state)

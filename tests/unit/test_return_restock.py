@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from domain.errors import InvalidCommand
 from domain.order.values import LineQuantity
+from domain.returns.commands import ReceiveReturn
 from domain.returns.decide import receive
 from domain.returns.events import ReturnReceived, ReturnRequested
 from domain.returns.restock import RestockPart, Shipped, restock_to
@@ -83,7 +84,11 @@ def _requested():
 
 def test_receipt_keeps_where_the_units_go_and_the_state_remembers_it():
     part = RestockPart(line_id="l1", location="WH1", quantity=1)
-    [event] = receive(_requested(), RETURN_ID, restock=True, location=None, restock_to=[part])
+    [event] = receive(
+        _requested(),
+        ReceiveReturn(return_id=RETURN_ID, restock=True, location=None),
+        restock_to=[part],
+    )
     assert event == ReturnReceived(order_id=ORDER_ID, restock=True, restock_to=[part])
     state = RETURN.fold([event], _requested())
     assert (state.status, state.location, state.restock_to) == ("received", None, (part,))
@@ -91,15 +96,23 @@ def test_receipt_keeps_where_the_units_go_and_the_state_remembers_it():
 
 def test_a_named_location_wins_and_no_restock_keeps_no_parts():
     part = RestockPart(line_id="l1", location="WH1", quantity=1)
-    [named] = receive(_requested(), RETURN_ID, restock=True, location="WH9", restock_to=[part])
+    [named] = receive(
+        _requested(),
+        ReceiveReturn(return_id=RETURN_ID, restock=True, location="WH9"),
+        restock_to=[part],
+    )
     assert (named.location, named.restock_to) == ("WH9", [])
-    [kept] = receive(_requested(), RETURN_ID, restock=False, location=None, restock_to=[part])
+    [kept] = receive(
+        _requested(),
+        ReceiveReturn(return_id=RETURN_ID, restock=False, location=None),
+        restock_to=[part],
+    )
     assert (kept.restock, kept.restock_to) == (False, [])
 
 
 def test_a_restock_with_neither_location_nor_parts_is_refused():
     with pytest.raises(InvalidCommand) as err:
-        receive(_requested(), RETURN_ID, restock=True, location=None)
+        receive(_requested(), ReceiveReturn(return_id=RETURN_ID, restock=True, location=None))
     assert err.value.code == "location_required"
 
 

@@ -14,6 +14,7 @@ from domain.order import fulfillment as order_decide
 from domain.order.events import LinesDelivered, LinesShipped, ReturnOpened, ShipmentOpened
 from domain.order.values import LineQuantity
 from domain.returns import decide
+from domain.returns.commands import CancelReturn, ReceiveReturn, RejectReturn
 from domain.returns.events import ReturnCancelled, ReturnReceived, ReturnRequested
 from domain.returns.state import RETURN
 from domain.returns.window import Delivery, require_within_window, returnable_in_window
@@ -144,22 +145,22 @@ def requested(*more):
 
 def test_a_requested_return_can_be_cancelled_and_a_repeat_writes_nothing():
     state = requested()
-    [event] = decide.cancel(state, RETURN_ID, note="changed my mind")
+    [event] = decide.cancel(state, CancelReturn(return_id=RETURN_ID, note="changed my mind"))
     assert isinstance(event, ReturnCancelled)
     state = RETURN.fold([event], state)
     assert state.status == "cancelled"
-    assert decide.cancel(state, RETURN_ID, note=None) == []
+    assert decide.cancel(state, CancelReturn(return_id=RETURN_ID, note=None)) == []
 
 
 def test_a_received_return_cannot_be_cancelled():
     state = requested(ReturnReceived(order_id=ORDER_ID, restock=False))
     with pytest.raises(IllegalTransition):
-        decide.cancel(state, RETURN_ID, note=None)
+        decide.cancel(state, CancelReturn(return_id=RETURN_ID, note=None))
 
 
 def test_a_cancelled_return_cannot_be_received_or_rejected():
     state = requested(ReturnCancelled(order_id=ORDER_ID))
     with pytest.raises(IllegalTransition):
-        decide.receive(state, RETURN_ID, restock=False, location=None)
+        decide.receive(state, ReceiveReturn(return_id=RETURN_ID, restock=False))
     with pytest.raises(Conflict):
-        decide.reject(state, RETURN_ID, note=None)
+        decide.reject(state, RejectReturn(return_id=RETURN_ID, note=None))
