@@ -40,7 +40,7 @@ def place(container, lines, ctx=None, order_id=None, **kw):
         shipping=FlatRateShipping(Decimal("5.00"), Decimal("100")),
     )
     ctx = ctx or CommandContext.new("tester")
-    return send(write, PlaceOrder(ctx, order_id=order_id), PlaceOrder(**args))
+    return orders.place(write, PlaceOrder(**args), ctx, order_id=order_id)
 
 
 def unit_price(container, order_id):
