@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, create_model
 
 # Field types shared with the commands (a body is the command, or the command minus its path
 # fields: ``body_of``).
 from domain.command import NUMBER_END as NUMBER_END
 from domain.command import NUMBER_MIN as NUMBER_MIN
-from domain.command import Command, whole
+from domain.command import Command, whole, written_as
+from domain.command import IsoDate as IsoDate
 from domain.command import LocationCode as LocationCode
 from domain.command import MoneyIn as MoneyIn
 from domain.command import Sku as Sku
@@ -22,30 +23,14 @@ T = TypeVar("T")
 
 WholeInt = whole()
 
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _ISO_DATETIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
     r"([Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
 
-
-def _written_as(pattern: re.Pattern, what: str):
-    """A check that a query value is text in ``pattern``'s form: pydantic's lax mode would
-    otherwise take ``0`` for a date (the Unix epoch), which the document does not promise."""
-
-    def check(value: Any) -> Any:
-        if isinstance(value, str) and not pattern.fullmatch(value):
-            raise ValueError(f"must be {what}")
-        return value
-
-    return BeforeValidator(check)
-
-
-#: A day as ``YYYY-MM-DD`` (the document's ``format: date``), nothing else.
-IsoDate = Annotated[date, _written_as(_ISO_DATE, "a date as YYYY-MM-DD")]
 #: An instant as RFC 3339 with its offset (``format: date-time``), nothing else.
 IsoDateTime = Annotated[
-    datetime, _written_as(_ISO_DATETIME, "an RFC 3339 date-time with its offset")
+    datetime, written_as(_ISO_DATETIME, "an RFC 3339 date-time with its offset")
 ]
 
 

@@ -19,12 +19,12 @@ from decimal import Decimal
 from uuid import UUID, uuid4
 
 from bench.common import container_on, fresh_database, machine, parser
-from commands import locations, orders
 from commands.context import CommandContext
 from domain.inventory.commands import ReceiveStock
+from domain.location.commands import RegisterLocation
 from domain.money import Money
-from domain.order.values import Address, PaymentRef, RequestedLine
-from domain.pricing_policy import FlatRateShipping, FlatRateTax
+from domain.order.commands import PlaceOrder, RequestedLine
+from domain.order.values import Address, PaymentRef
 from domain.product.commands import ChangeLifecycle, CreateProduct
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
@@ -34,8 +34,8 @@ SKUS = 50
 def _setup(container) -> list[str]:  # noqa: ANN001
     ctx = CommandContext.new("bench")
     for code, priority in (("BENCH-WH1", 1), ("BENCH-WH2", 2)):
-        locations.register(
-            container.store, ctx, code=code, name=code, type="warehouse", priority=priority
+        container.dispatcher.handle(
+            RegisterLocation(code=code, name=code, type="warehouse", priority=priority), ctx
         )
     container.runner.catch_up(["locations"])
     skus = []
@@ -74,17 +74,15 @@ class Watcher(threading.Thread):
 
 
 def _place(container, sku: str) -> UUID:  # noqa: ANN001
-    return orders.place(
-        container.dispatcher.write,
+    return container.dispatcher.handle(
+        PlaceOrder(
+            customer_id=uuid4(),
+            currency="USD",
+            lines=[RequestedLine(sku=sku, quantity=1)],
+            shipping_address=ADDRESS,
+            payment=PaymentRef(token="tok_visa"),
+        ),
         CommandContext.new("bench"),
-        order_id=uuid4(),
-        customer_id=uuid4(),
-        currency="USD",
-        lines=[RequestedLine(sku, 1)],
-        shipping_address=ADDRESS,
-        payment=PaymentRef(token="tok_visa"),
-        tax_policy=FlatRateTax(Decimal("0")),
-        shipping_policy=FlatRateShipping(Decimal("0"), None),
     ).stream_id
 
 

@@ -21,12 +21,12 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from bench.common import container_on, fresh_database, machine, parser
-from commands import locations, sku_lookup
+from commands import sku_lookup
 from commands.context import CommandContext
 from commands.executor import execute, load
 from domain.aggregate import AggregateType
 from domain.events import DomainEvent
-from domain.ids import inventory_stream
+from domain.ids import inventory_stream, location_stream
 from domain.inventory import reservations as rsv
 from domain.inventory.events import (
     ReservationConfirmed,
@@ -36,6 +36,9 @@ from domain.inventory.events import (
     StockReserved,
 )
 from domain.inventory.state import INVENTORY
+from domain.location.commands import RegisterLocation
+from domain.location.decide import register_location
+from domain.location.state import LOCATION
 from eventstore import snapshots
 from eventstore.store import EventStore, StreamAppend
 
@@ -80,7 +83,8 @@ def hot_sku(store: EventStore, reservations: int) -> tuple[str, str, int]:
     ctx = CommandContext.new("bench")
     sku, wh = f"HOT-{uuid.uuid4().hex[:8]}", f"WH-{uuid.uuid4().hex[:6]}"
     store.append([sku_lookup.claim(sku, uuid.uuid4())], ctx.meta())
-    locations.register(store, ctx, code=wh, name="W", type="warehouse", priority=1)
+    register = RegisterLocation(code=wh, name="W", type="warehouse", priority=1)
+    execute(store, LOCATION, location_stream(wh), lambda s, _v: register_location(s, register), ctx)
     events, version = history(sku, wh, reservations), 0
     for at in range(0, len(events), CHUNK):
         chunk = events[at : at + CHUNK]

@@ -14,9 +14,12 @@ from typing import Any
 from commands import (
     cancellations,
     categories,
+    customers,
     fulfillment,
     inventory,
     line_edits,
+    locations,
+    orders,
     payments,
     products,
     returns,
@@ -41,6 +44,9 @@ HANDLERS: Mapping[type[Command], Handler] = {
     **cancellations.HANDLERS,
     **splits.HANDLERS,
     **fulfillment.HANDLERS,
+    **orders.HANDLERS,
+    **customers.HANDLERS,
+    **locations.HANDLERS,
 }
 
 

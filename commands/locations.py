@@ -1,42 +1,38 @@
-"""Handlers for the Location aggregate."""
+"""Handlers for the Location aggregate (one stream per location code)."""
 
 from __future__ import annotations
 
 from commands.context import CommandContext, Outcome
 from commands.executor import execute, load
+from commands.write_side import WriteSide
 from domain.ids import location_stream
+from domain.location.commands import DeactivateLocation, RegisterLocation
 from domain.location.decide import deactivate_location, register_location
-from domain.location.events import LocationType
 from domain.location.state import LOCATION, LocationState
 from eventstore.store import EventStore
 
 
-def register(
-    store: EventStore,
-    ctx: CommandContext,
-    *,
-    code: str,
-    name: str,
-    type: LocationType,
-    priority: int,
-) -> Outcome:
+def register(w: WriteSide, c: RegisterLocation, ctx: CommandContext) -> Outcome:
     return execute(
-        store,
+        w.store,
         LOCATION,
-        location_stream(code),
-        lambda state, _v: register_location(state, code, name, type, priority),
+        location_stream(c.code),
+        lambda state, _v: register_location(state, c),
         ctx,
     )
 
 
-def deactivate(store: EventStore, ctx: CommandContext, *, code: str, reason: str) -> Outcome:
+def deactivate(w: WriteSide, c: DeactivateLocation, ctx: CommandContext) -> Outcome:
     return execute(
-        store,
+        w.store,
         LOCATION,
-        location_stream(code),
-        lambda state, _v: deactivate_location(state, code, reason),
+        location_stream(c.code),
+        lambda state, _v: deactivate_location(state, c),
         ctx,
     )
+
+
+HANDLERS = {RegisterLocation: register, DeactivateLocation: deactivate}
 
 
 def get(store: EventStore, code: str) -> LocationState:

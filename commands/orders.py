@@ -1,5 +1,8 @@
 """Handlers for the Order aggregate: load, decide with ``domain.order``, append.
 
+Each handler takes the write side, the command (``domain.order.commands``) and its context, and
+is listed in ``HANDLERS``; confirm and cancel are the placement saga's calls.
+
 PlaceOrder prices its lines from the catalog (``commands.products.prices_for_order``, one read
 for all lines), takes its number from the store's sequence, and claims (channel, channel order
 id) in the same transaction, so a repeated channel order returns the existing one. Its new
@@ -10,12 +13,13 @@ makes that append fail goes through ``execute`` as before.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from commands.context import CommandContext, Outcome
-from commands.executor import execute, idempotency_record, load, replay_if_seen
+from commands.executor import Decision, execute, idempotency_record, load, replay_if_seen
 from commands.products import prices_for_order
 from commands.time_travel import events_until
 from commands.write_side import WriteSide
@@ -23,20 +27,20 @@ from domain.errors import ConcurrencyConflict, NotFound
 from domain.events import DomainEvent
 from domain.ids import channel_order_stream
 from domain.order import decide as decide
+from domain.order.commands import (
+    AddNote,
+    AddTag,
+    AddTimelineEntry,
+    DeleteNote,
+    EditNote,
+    ModifyOrder,
+    PlaceOrder,
+    RemoveTag,
+)
 from domain.order.events import ChannelOrderClaimed
 from domain.order.placement import place_order, validate_requested_lines
 from domain.order.state import ORDER, OrderState
-from domain.order.values import (
-    Address,
-    Channel,
-    GiftOptions,
-    NoteKind,
-    PaymentRef,
-    PricedLine,
-    Priority,
-    RequestedLine,
-)
-from domain.pricing_policy import ShippingPolicy, TaxPolicy
+from domain.order.values import PricedLine
 from eventstore.recorded import RecordedEvent
 from eventstore.store import EventStore, IdempotencyKeyTaken, StreamAppend
 
@@ -64,65 +68,43 @@ def _existing(store: EventStore, order_id: UUID) -> Outcome:
 
 
 def place(
-    w: WriteSide,
-    ctx: CommandContext,
-    *,
-    order_id: UUID,
-    customer_id: UUID,
-    currency: str,
-    lines: Sequence[RequestedLine],
-    shipping_address: Address,
-    payment: PaymentRef,
-    tax_policy: TaxPolicy,
-    shipping_policy: ShippingPolicy,
-    billing_address: Address | None = None,
-    channel: Channel = "direct",
-    channel_order_id: str | None = None,
-    priority: Priority = "normal",
-    gift: GiftOptions | None = None,
-    scheduled_delivery: date | None = None,
+    w: WriteSide, c: PlaceOrder, ctx: CommandContext, *, order_id: UUID | None = None
 ) -> Outcome:
-    """Place an order. ``result.extra`` holds ``id``, ``number``, ``status`` (``pending``, or
-    the existing channel order's) and ``existing``."""
+    """Place ``c`` as a new order (its id made up here, unless a test names one), totalled with
+    the write side's pricing. ``result.extra`` holds ``id``, ``number``, ``status``
+    (``pending``, or the existing channel order's) and ``existing``."""
     store = w.store
     replay = replay_if_seen(store, ctx)
     if replay is not None:
         return replay
+    channel, channel_order_id = c.channel, c.channel_order_id
     if channel_order_id is not None:
         existing = _claimed_order(store, channel, channel_order_id)
         if existing is not None:
             return _existing(store, existing)
-    validate_requested_lines(lines)
-    prices = prices_for_order(w, [line.sku for line in lines], currency)
+    validate_requested_lines(c.lines)
+    prices = prices_for_order(w, [line.sku for line in c.lines], c.currency)
     priced = [
         PricedLine(p.sku, p.product_id, p.name, line.quantity, p.unit_price)
-        for line, p in zip(lines, prices, strict=True)
+        for line, p in zip(c.lines, prices, strict=True)
     ]
     number = store.next_order_number()
+    oid = order_id or uuid4()
 
     def decision(state: OrderState, _version: int):
         events = place_order(
             state,
-            order_id=order_id,
+            c,
+            ctx.now,
+            order_id=oid,
             number=number,
-            customer_id=customer_id,
-            currency=currency,
-            lines=priced,
-            shipping_address=shipping_address,
-            billing_address=billing_address,
-            payment=payment,
-            tax_policy=tax_policy,
-            shipping_policy=shipping_policy,
-            placed_at=ctx.now,
+            priced=priced,
+            tax_policy=w.pricing.tax,
+            shipping_policy=w.pricing.shipping,
             placed_by=ctx.actor,
-            channel=channel,
-            channel_order_id=channel_order_id,
-            priority=priority,
-            gift=gift,
-            scheduled_delivery=scheduled_delivery,
         )
         # The answer, decided with the events and kept with the key: a repeat says the same.
-        answer = {"id": str(order_id), "number": number, "status": "pending", "existing": False}
+        answer = {"id": str(oid), "number": number, "status": "pending", "existing": False}
         return events, answer
 
     def claim(_state: OrderState, _events: Sequence[DomainEvent]) -> list[StreamAppend]:
@@ -132,15 +114,15 @@ def place(
         if taken is not None:
             raise _ChannelOrderTaken(taken)
         event = ChannelOrderClaimed(
-            channel=channel, channel_order_id=channel_order_id, order_id=order_id
+            channel=channel, channel_order_id=channel_order_id, order_id=oid
         )
         return [StreamAppend(channel_order_stream(channel, channel_order_id), 0, [event])]
 
     try:
-        first = _append_new(store, ctx, order_id, decision, claim)
+        first = _append_new(store, ctx, oid, decision, claim)
         if first is not None:
             return first
-        return execute(store, ORDER, order_id, decision, ctx, also=claim)
+        return execute(store, ORDER, oid, decision, ctx, also=claim)
     except _ChannelOrderTaken as taken:
         return _existing(store, taken.order_id)
 
@@ -174,143 +156,69 @@ def _append_new(
     return Outcome(order_id, len(events), position, extra=extra)
 
 
-def modify(
-    store: EventStore,
+def _on_order(
+    w: WriteSide,
     ctx: CommandContext,
     order_id: UUID,
-    *,
-    reason: str,
-    shipping_address: Address | None = None,
-    priority: Priority | None = None,
-    gift: GiftOptions | None = None,
-    scheduled_delivery: date | None = None,
+    decision: Callable[[OrderState], Decision],
 ) -> Outcome:
-    return execute(
-        store,
-        ORDER,
-        order_id,
-        lambda state, _v: decide.modify_order(
-            state,
-            order_id,
-            reason=reason,
-            actor=ctx.actor,
-            today=ctx.now.date(),
-            shipping_address=shipping_address,
-            priority=priority,
-            gift=gift,
-            scheduled_delivery=scheduled_delivery,
-        ),
-        ctx,
+    return execute(w.store, ORDER, order_id, lambda state, _v: decision(state), ctx)
+
+
+def modify(w: WriteSide, c: ModifyOrder, ctx: CommandContext) -> Outcome:
+    return _on_order(
+        w, ctx, c.order_id, lambda s: decide.modify_order(s, c, ctx.now, actor=ctx.actor)
     )
 
 
-def add_note(
-    store: EventStore,
-    ctx: CommandContext,
-    order_id: UUID,
-    *,
-    note_id: UUID,
-    text: str,
-    kind: NoteKind = "internal",
-    visible_to_customer: bool = False,
-) -> Outcome:
-    return execute(
-        store,
-        ORDER,
-        order_id,
-        lambda state, _v: decide.add_note(
-            state,
-            order_id,
-            note_id=note_id,
-            text=text,
-            author=ctx.actor,
-            kind=kind,
-            visible_to_customer=visible_to_customer,
-        ),
-        ctx,
-    )
+def add_note(w: WriteSide, c: AddNote, ctx: CommandContext) -> Outcome:
+    """The new note's id is made up here: ``result.extra["note_id"]`` (kept with the key)."""
+    note_id = uuid4()
+
+    def decision(state: OrderState) -> Decision:
+        events = decide.add_note(state, c, note_id=note_id, author=ctx.actor)
+        return events, {"note_id": str(note_id)}
+
+    result = _on_order(w, ctx, c.order_id, decision)
+    if "note_id" not in result.extra:  # a key whose answer was kept before it named the note
+        [added, *_] = w.store.load_many({c.order_id: result.version - 1})[c.order_id]
+        result = replace(result, extra={"note_id": str(added.to_domain().note_id)})
+    return result
 
 
-def edit_note(
-    store: EventStore,
-    ctx: CommandContext,
-    order_id: UUID,
-    *,
-    note_id: UUID,
-    text: str | None = None,
-    visible_to_customer: bool | None = None,
-) -> Outcome:
-    return execute(
-        store,
-        ORDER,
-        order_id,
-        lambda state, _v: decide.edit_note(
-            state,
-            order_id,
-            note_id=note_id,
-            editor=ctx.actor,
-            text=text,
-            visible_to_customer=visible_to_customer,
-        ),
-        ctx,
-    )
+def edit_note(w: WriteSide, c: EditNote, ctx: CommandContext) -> Outcome:
+    return _on_order(w, ctx, c.order_id, lambda s: decide.edit_note(s, c, editor=ctx.actor))
 
 
-def delete_note(
-    store: EventStore, ctx: CommandContext, order_id: UUID, *, note_id: UUID
-) -> Outcome:
-    return execute(
-        store,
-        ORDER,
-        order_id,
-        lambda state, _v: decide.delete_note(state, order_id, note_id=note_id, actor=ctx.actor),
-        ctx,
-    )
+def delete_note(w: WriteSide, c: DeleteNote, ctx: CommandContext) -> Outcome:
+    return _on_order(w, ctx, c.order_id, lambda s: decide.delete_note(s, c, actor=ctx.actor))
 
 
-def add_tag(store: EventStore, ctx: CommandContext, order_id: UUID, *, tag: str) -> Outcome:
-    return execute(
-        store,
-        ORDER,
-        order_id,
-        lambda state, _v: decide.add_tag(state, order_id, tag=tag, actor=ctx.actor),
-        ctx,
-    )
+def add_tag(w: WriteSide, c: AddTag, ctx: CommandContext) -> Outcome:
+    return _on_order(w, ctx, c.order_id, lambda s: decide.add_tag(s, c, actor=ctx.actor))
 
 
-def remove_tag(store: EventStore, ctx: CommandContext, order_id: UUID, *, tag: str) -> Outcome:
-    return execute(
-        store,
-        ORDER,
-        order_id,
-        lambda state, _v: decide.remove_tag(state, order_id, tag=tag, actor=ctx.actor),
-        ctx,
-    )
+def remove_tag(w: WriteSide, c: RemoveTag, ctx: CommandContext) -> Outcome:
+    return _on_order(w, ctx, c.order_id, lambda s: decide.remove_tag(s, c, actor=ctx.actor))
 
 
-def add_timeline_entry(
-    store: EventStore,
-    ctx: CommandContext,
-    order_id: UUID,
-    *,
-    entry_type: str,
-    description: str,
-    metadata: dict[str, Any] | None = None,
-) -> Outcome:
-    return execute(
-        store,
-        ORDER,
-        order_id,
-        lambda state, _v: decide.add_timeline_entry(
-            state,
-            order_id,
-            entry_type=entry_type,
-            description=description,
-            actor=ctx.actor,
-            metadata=metadata,
-        ),
-        ctx,
-    )
+def add_timeline_entry(w: WriteSide, c: AddTimelineEntry, ctx: CommandContext) -> Outcome:
+    return _on_order(w, ctx, c.order_id, lambda s: decide.add_timeline_entry(s, c, actor=ctx.actor))
+
+
+HANDLERS = {
+    PlaceOrder: place,
+    ModifyOrder: modify,
+    AddNote: add_note,
+    EditNote: edit_note,
+    DeleteNote: delete_note,
+    AddTag: add_tag,
+    RemoveTag: remove_tag,
+    AddTimelineEntry: add_timeline_entry,
+}
+
+
+# ---- what the sagas ask of an order --------------------------------------------------------
 
 
 def confirm(

@@ -2,9 +2,11 @@
 (``composition/bootstrap.py``) and shared by the dispatcher and the process managers.
 
 It holds the event store, the payment gateway (only process managers call it: no request
-waits on a payment provider) and the write side's caches, each folded from event streams and
+waits on a payment provider), the write side's caches, each folded from event streams and
 owned here rather than by a module: the locations directory, product states by stream version
-and SKU owners. A cache is an optimisation of a stream read, never a read model."""
+and SKU owners (a cache is an optimisation of a stream read, never a read model); the pricing
+policies a placement totals an order with, and the key ring that forgets a customer (None
+where none is configured)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from commands.location_directory import LocationDirectory
 from commands.payment_gateway import PaymentGateway
 from commands.product_states import ProductStates
 from commands.sku_lookup import SkuOwners
+from domain.pricing_policy import OrderPricing
+from eventstore.privacy import KeyRing
 from eventstore.store import EventStore
 
 
@@ -26,9 +30,18 @@ class WriteSide:
     products: ProductStates
     #: The owners of claimed SKUs.
     skus: SkuOwners
+    pricing: OrderPricing = OrderPricing()
+    keyring: KeyRing | None = None
 
     @classmethod
-    def over(cls, store: EventStore, gateway: PaymentGateway) -> WriteSide:
+    def over(
+        cls,
+        store: EventStore,
+        gateway: PaymentGateway,
+        *,
+        pricing: OrderPricing = OrderPricing(),
+        keyring: KeyRing | None = None,
+    ) -> WriteSide:
         """A write side over ``store`` with fresh caches (the composition root's, and a test's
         for a bare store)."""
         return cls(
@@ -37,4 +50,6 @@ class WriteSide:
             locations=LocationDirectory(store),
             products=ProductStates(store),
             skus=SkuOwners(store),
+            pricing=pricing,
+            keyring=keyring,
         )

@@ -104,18 +104,15 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _forget(args: argparse.Namespace) -> int:
-    from commands import customers
     from commands.context import CommandContext
     from composition.bootstrap import build
+    from domain.customer.commands import ForgetCustomer
 
     container = build()
     try:
-        result = customers.forget(
-            container.store,
-            container.keyring,
+        result = container.dispatcher.handle(
+            ForgetCustomer(customer_id=args.customer_id, reason=args.reason),
             CommandContext.new(args.actor),
-            customer_id=args.customer_id,
-            reason=args.reason,
         )
         container.runner.catch_up(["privacy_erasure"])
     finally:

@@ -36,6 +36,7 @@ from domain.inventory.events import INVENTORY_EVENTS
 from domain.location.events import LOCATION_EVENTS
 from domain.order.events import ORDER_EVENTS, CancellationRequestFiled
 from domain.payment.events import PAYMENT_EVENTS
+from domain.pricing_policy import FlatRateShipping, FlatRateTax, OrderPricing
 from domain.product.events import PRODUCT_EVENTS
 from domain.product.sku import SKU_EVENTS
 from domain.returns.events import RETURN_EVENTS
@@ -178,7 +179,12 @@ def build(
         retry=retry,
     )
     gateway = SandboxGateway(slow_delay_s=settings.payment_timeout_s, memory=PostgresAnswers(pool))
-    write = WriteSide.over(store, gateway)  # the write side's caches: one each per process
+    pricing = OrderPricing(
+        tax=FlatRateTax(settings.tax_rate),
+        shipping=FlatRateShipping(settings.shipping_flat, settings.free_shipping_over),
+    )
+    # the write side's caches: one each per process
+    write = WriteSide.over(store, gateway, pricing=pricing, keyring=keyring)
     locations = write.locations
     managers = parts.process_managers(Wiring(settings, store, pool, write, clock))
     return Container(

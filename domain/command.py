@@ -9,6 +9,7 @@ and under which idempotency key travel beside it, in the ``CommandContext``; nev
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -35,6 +36,24 @@ def whole(**bounds: int) -> Any:
     ``bounds`` (``gt``, ``ge``, ``le``, ...). The bounds sit on the integer, inside the check of
     the number, so the document shows them."""
     return Annotated[int, Field(strict=True, **bounds), BeforeValidator(_whole)]
+
+
+def written_as(pattern: re.Pattern, what: str) -> BeforeValidator:
+    """A check that a value given as text is in ``pattern``'s form: pydantic's lax mode would
+    otherwise take ``0`` for a date (the Unix epoch), which the document does not promise."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and not pattern.fullmatch(value):
+            raise ValueError(f"must be {what}")
+        return value
+
+    return BeforeValidator(check)
+
+
+#: A day as ``YYYY-MM-DD`` (the document's ``format: date``), nothing else.
+IsoDate = Annotated[
+    date, written_as(re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"), "a date as YYYY-MM-DD")
+]
 
 
 class Command(BaseModel):

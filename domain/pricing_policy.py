@@ -39,3 +39,11 @@ class FlatRateShipping:
         if self.free_over is not None and subtotal.amount >= self.free_over:
             return Money.zero(subtotal.currency)
         return Money.of(self.amount, subtotal.currency)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPricing:
+    """The policies a placement totals an order with (no tax, no shipping unless set)."""
+
+    tax: TaxPolicy = FlatRateTax()
+    shipping: ShippingPolicy = FlatRateShipping()

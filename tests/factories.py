@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
@@ -13,6 +14,7 @@ from commands.payment_gateway import SandboxGateway
 from commands.write_side import WriteSide
 from domain.command import Command
 from domain.money import Money
+from domain.pricing_policy import OrderPricing, ShippingPolicy, TaxPolicy
 from domain.product.commands import ChangeLifecycle, CreateProduct
 from eventstore.store import EventStore
 
@@ -62,5 +64,13 @@ def write_of(where: Any) -> WriteSide:
 
 def send(where: Any, command: Command, ctx: CommandContext) -> Outcome:
     """Send ``command`` through the dispatcher of ``where``: the tests' container (its own
-    dispatcher), or a bare store (a dispatcher over it with the sandbox gateway)."""
+    dispatcher), a bare store (a dispatcher over it with the sandbox gateway), or a write side
+    (``priced``)."""
+    if isinstance(where, WriteSide):
+        return Dispatcher(where).handle(command, ctx)
     return dispatcher_of(where).handle(command, ctx)
+
+
+def priced(where: Any, *, tax: TaxPolicy, shipping: ShippingPolicy) -> WriteSide:
+    """The write side of ``where`` placing orders with these pricing policies."""
+    return replace(write_of(where), pricing=OrderPricing(tax=tax, shipping=shipping))

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from api.deps import ContainerDep, ContextDep, PrincipalDep
+from api.deps import ContainerDep, ContextDep, DispatchDep, PrincipalDep
 from api.errors import ApiError
-from api.schemas import ERRORS, Request
-from commands import customers
+from api.schemas import ERRORS, body_of
+from domain.customer.commands import ForgetCustomer
 
 router = APIRouter(tags=["customers"], responses=ERRORS)
 ERASURE = "privacy_erasure"
 
 
-class ForgetCustomer(Request):
-    reason: Annotated[str, Field(min_length=1, max_length=500)] = "customer_request"
+ForgetCustomerBody = body_of(ForgetCustomer, path=("customer_id",))
 
 
 class Forgotten(BaseModel):
@@ -49,9 +47,10 @@ def _scrub_now(container, position: int, timeout_s: float = 30.0) -> None:  # no
 def forget_customer(
     customer_id: UUID,
     container: ContainerDep,
+    dispatch: DispatchDep,
     ctx: ContextDep,
     principal: PrincipalDep,
-    body: ForgetCustomer | None = None,
+    body: ForgetCustomerBody | None = None,
 ):
     """Destroy the customer's data key: their personal data reads as erased everywhere, the
     log still replays and verifies. Answers once the read models are scrubbed."""
@@ -59,13 +58,8 @@ def forget_customer(
         raise ApiError(403, "forbidden", "Only an admin may forget a customer.")
     if container.keyring is None:
         raise ApiError(503, "privacy_unavailable", "No key ring is configured.")
-    result = customers.forget(
-        container.store,
-        container.keyring,
-        ctx,
-        customer_id=customer_id,
-        reason=(body or ForgetCustomer()).reason,
-    )
+    fields = body.fields() if body is not None else {}
+    result = dispatch(ForgetCustomer(customer_id=customer_id, **fields), ctx)
     _scrub_now(container, result.position)
     return Forgotten(
         customer_id=str(customer_id),

@@ -1,24 +1,17 @@
-"""Locations: register and list."""
+"""Locations: register (the body is the RegisterLocation command) and list."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Header
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from api.deps import ContainerDep, ContextDep, read_model
-from api.schemas import ERRORS, LocationCode, Page, Request
-from commands import locations
+from api.deps import ContainerDep, ContextDep, DispatchDep, read_model
+from api.schemas import ERRORS, Page
+from domain.location.commands import RegisterLocation
 
 router = APIRouter(tags=["locations"], responses=ERRORS)
-
-
-class RegisterLocation(Request):
-    code: LocationCode
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    type: Literal["warehouse", "store", "distribution_center", "fulfillment_center"]
-    priority: Annotated[int, Field(ge=0, le=1_000_000)] = 100
 
 
 class LocationAck(BaseModel):
@@ -40,18 +33,11 @@ class LocationOut(BaseModel):
 @router.post("/locations", status_code=201, response_model=LocationAck)
 def register_location(
     body: RegisterLocation,
-    container: ContainerDep,
+    dispatch: DispatchDep,
     ctx: ContextDep,
     idempotency_key: Annotated[str | None, Header()] = None,
 ):
-    result = locations.register(
-        container.store,
-        ctx,
-        code=body.code,
-        name=body.name,
-        type=body.type,
-        priority=body.priority,
-    )
+    result = dispatch(body, ctx)
     return LocationAck(
         id=str(result.stream_id), code=body.code, version=result.version, position=result.position
     )

@@ -5,45 +5,35 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import AfterValidator, BaseModel, Field, JsonValue, StrictBool
+from pydantic import BaseModel
 
-from api.deps import ContainerDep, ContextDep, read_model
+from api.deps import ContainerDep, ContextDep, DispatchDep, read_model
 from api.pagination import encode_cursor
 from api.routes.orders import OrderCommandAck, require_order, version_cursor
-from api.schemas import ERRORS, Page, Request, json_safe
-from commands import orders
-from domain.order.values import NoteKind
+from api.schemas import ERRORS, Page, body_of
+from domain.order.commands import (
+    AddNote,
+    AddTag,
+    AddTimelineEntry,
+    DeleteNote,
+    EditNote,
+    RemoveTag,
+)
 from projections import order_detail
 from projections.order_timeline import list_timeline
 
 router = APIRouter(tags=["orders"], responses=ERRORS)
 
 
-# ---- request bodies ----------------------------------------------------------------------
+# ---- request bodies: the commands minus the ids their paths carry ------------------------
 
-
-class AddNote(Request):
-    text: Annotated[str, Field(max_length=5000)]
-    visible_to_customer: StrictBool = False
-    kind: NoteKind = "internal"
-
-
-class EditNote(Request):
-    text: Annotated[str, Field(max_length=5000)] | None = None
-    visible_to_customer: StrictBool | None = None
-
-
-class AddTag(Request):
-    tag: Annotated[str, Field(max_length=100)]
-
-
-class AddTimelineEntry(Request):
-    type: Annotated[str, Field(max_length=64)]
-    description: Annotated[str, Field(max_length=2000)]
-    metadata: Annotated[dict[str, JsonValue] | None, AfterValidator(json_safe)] = None
+AddNoteBody = body_of(AddNote, path=("order_id",))
+EditNoteBody = body_of(EditNote, path=("order_id", "note_id"))
+AddTagBody = body_of(AddTag, path=("order_id",))
+AddTimelineEntryBody = body_of(AddTimelineEntry, path=("order_id",))
 
 
 # ---- responses ---------------------------------------------------------------------------
@@ -72,67 +62,45 @@ class TimelineEntryOut(BaseModel):
 
 
 @router.post("/orders/{order_id}/notes", status_code=201, response_model=NoteAck)
-def add_note(order_id: UUID, body: AddNote, container: ContainerDep, ctx: ContextDep):
-    note_id = uuid4()
-    result = orders.add_note(
-        container.store,
-        ctx,
-        order_id,
-        note_id=note_id,
-        text=body.text,
-        kind=body.kind,
-        visible_to_customer=body.visible_to_customer,
-    )
-    return NoteAck(note_id=str(note_id), version=result.version, position=result.position)
+def add_note(order_id: UUID, body: AddNoteBody, dispatch: DispatchDep, ctx: ContextDep):
+    result = dispatch(AddNote(order_id=order_id, **body.fields()), ctx)
+    note_id = result.extra["note_id"]  # made by the handler, kept with an idempotency key
+    return NoteAck(note_id=note_id, version=result.version, position=result.position)
 
 
 @router.patch("/orders/{order_id}/notes/{note_id}", response_model=NoteAck)
 def edit_note(
-    order_id: UUID, note_id: UUID, body: EditNote, container: ContainerDep, ctx: ContextDep
+    order_id: UUID, note_id: UUID, body: EditNoteBody, dispatch: DispatchDep, ctx: ContextDep
 ):
-    result = orders.edit_note(
-        container.store,
-        ctx,
-        order_id,
-        note_id=note_id,
-        text=body.text,
-        visible_to_customer=body.visible_to_customer,
-    )
+    result = dispatch(EditNote(order_id=order_id, note_id=note_id, **body.fields()), ctx)
     return NoteAck(note_id=str(note_id), version=result.version, position=result.position)
 
 
 @router.delete("/orders/{order_id}/notes/{note_id}", response_model=NoteAck)
-def delete_note(order_id: UUID, note_id: UUID, container: ContainerDep, ctx: ContextDep):
-    result = orders.delete_note(container.store, ctx, order_id, note_id=note_id)
+def delete_note(order_id: UUID, note_id: UUID, dispatch: DispatchDep, ctx: ContextDep):
+    result = dispatch(DeleteNote(order_id=order_id, note_id=note_id), ctx)
     return NoteAck(note_id=str(note_id), version=result.version, position=result.position)
 
 
 @router.post("/orders/{order_id}/tags", response_model=OrderCommandAck)
-def add_tag(order_id: UUID, body: AddTag, container: ContainerDep, ctx: ContextDep):
+def add_tag(order_id: UUID, body: AddTagBody, dispatch: DispatchDep, ctx: ContextDep):
     """Idempotent: a tag already present (in any case) writes nothing."""
-    result = orders.add_tag(container.store, ctx, order_id, tag=body.tag)
+    result = dispatch(AddTag(order_id=order_id, **body.fields()), ctx)
     return OrderCommandAck(id=str(order_id), version=result.version, position=result.position)
 
 
 @router.delete("/orders/{order_id}/tags/{tag}", response_model=OrderCommandAck)
-def remove_tag(order_id: UUID, tag: str, container: ContainerDep, ctx: ContextDep):
+def remove_tag(order_id: UUID, tag: str, dispatch: DispatchDep, ctx: ContextDep):
     """Idempotent: removing an absent tag writes nothing."""
-    result = orders.remove_tag(container.store, ctx, order_id, tag=tag)
+    result = dispatch(RemoveTag(order_id=order_id, tag=tag), ctx)
     return OrderCommandAck(id=str(order_id), version=result.version, position=result.position)
 
 
 @router.post("/orders/{order_id}/timeline", status_code=201, response_model=OrderCommandAck)
 def add_timeline_entry(
-    order_id: UUID, body: AddTimelineEntry, container: ContainerDep, ctx: ContextDep
+    order_id: UUID, body: AddTimelineEntryBody, dispatch: DispatchDep, ctx: ContextDep
 ):
-    result = orders.add_timeline_entry(
-        container.store,
-        ctx,
-        order_id,
-        entry_type=body.type,
-        description=body.description,
-        metadata=body.metadata,
-    )
+    result = dispatch(AddTimelineEntry(order_id=order_id, **body.fields()), ctx)
     return OrderCommandAck(id=str(order_id), version=result.version, position=result.position)
 
 

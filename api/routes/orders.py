@@ -2,24 +2,26 @@
 
 Notes, tags and timeline entries are in ``order_notes``; modifications and past state in
 ``order_history``; lines, changes, fulfillment and returns in their own modules. Routes are
-thin: they build a command (prices, totals and old values come from the server, never the
-client) or call a read-model query."""
+thin: they build one command (``domain.order.commands``; prices, totals and old values come
+from the server, never the client) and dispatch it, or call a read-model query."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import orjson
 from fastapi import APIRouter, Query, Response
 from fastapi import Request as HttpRequest
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from api.deps import (
     ContainerDep,
     ContextDep,
+    Dispatch,
+    DispatchDep,
     MinPosition,
     context_for,
     read_model,
@@ -29,56 +31,21 @@ from api.errors import ApiError
 from api.fast_path import declared_json, fast_route, header, query_params, send_json
 from api.pagination import decode_cursor, encode_cursor
 from api.request_limits import BODY
-from api.schemas import ERRORS, IsoDate, IsoDateTime, MoneyOut, Page, Request, Sku, whole
-from commands import orders
+from api.schemas import ERRORS, IsoDateTime, MoneyOut, Page, body_of
 from commands.context import CommandContext
+from domain.order.commands import ModifyOrder, PlaceOrder
 from domain.order.status import STATUSES
-from domain.order.values import (
-    Address,
-    Channel,
-    GiftOptions,
-    PaymentRef,
-    Priority,
-    RequestedLine,
-)
-from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from projections.order_detail import get_order_async, order_exists, public_document
 from projections.order_summaries import OrderFilter, list_orders
 
 router = APIRouter(tags=["orders"], responses=ERRORS)
 
 Status = Literal[STATUSES]  # type: ignore[valid-type]
-Reason = Annotated[str, Field(max_length=500)]
 
 
-# ---- request bodies ----------------------------------------------------------------------
+# ---- request bodies: POST /orders takes PlaceOrder itself -------------------------------
 
-
-class LineIn(Request):
-    sku: Sku
-    quantity: whole(ge=-1_000_000_000, le=1_000_000_000)  # fits 64 bits
-
-
-class PlaceOrder(Request):
-    customer_id: UUID
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-    lines: Annotated[list[LineIn], Field(max_length=1000)]
-    shipping_address: Address
-    billing_address: Address | None = None
-    payment: PaymentRef
-    channel: Channel = "direct"
-    channel_order_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
-    priority: Priority = "normal"
-    gift: GiftOptions | None = None
-    scheduled_delivery: IsoDate | None = None
-
-
-class ModifyOrder(Request):
-    shipping_address: Address | None = None
-    priority: Priority | None = None
-    gift: GiftOptions | None = None
-    scheduled_delivery: IsoDate | None = None
-    reason: Reason | None = None
+ModifyOrderBody = body_of(ModifyOrder, path=("order_id",))
 
 
 # ---- responses ---------------------------------------------------------------------------
@@ -233,34 +200,16 @@ def _summary(row: dict[str, Any]) -> OrderSummaryOut:
 # ---- commands ----------------------------------------------------------------------------
 
 
-def place_order(body: PlaceOrder, container: ContainerDep, ctx: ContextDep):
+def place_order(body: PlaceOrder, dispatch: DispatchDep, ctx: ContextDep):
     """Place an order; a repeated (channel, channel_order_id) answers 200 with the existing one."""
-    content, status = _place(container, ctx, body)
+    content, status = _place(dispatch, ctx, body)
     return Response(content, status_code=status, media_type="application/json")
 
 
-def _place(container: Any, ctx: CommandContext, body: PlaceOrder) -> tuple[bytes, int]:
-    """Place ``body``; the acknowledgement as JSON and its status (201, or 200 when the
+def _place(dispatch: Dispatch, ctx: CommandContext, command: PlaceOrder) -> tuple[bytes, int]:
+    """Send ``command``; the acknowledgement as JSON and its status (201, or 200 when the
     channel order exists already)."""
-    settings = container.settings
-    result = orders.place(
-        container.dispatcher.write,
-        ctx,
-        order_id=uuid4(),
-        customer_id=body.customer_id,
-        currency=body.currency,
-        lines=[RequestedLine(line.sku, line.quantity) for line in body.lines],
-        shipping_address=body.shipping_address,
-        billing_address=body.billing_address,
-        payment=body.payment,
-        channel=body.channel,
-        channel_order_id=body.channel_order_id,
-        priority=body.priority,
-        gift=body.gift,
-        scheduled_delivery=body.scheduled_delivery,
-        tax_policy=FlatRateTax(settings.tax_rate),
-        shipping_policy=FlatRateShipping(settings.shipping_flat, settings.free_shipping_over),
-    )
+    result = dispatch(command, ctx)
     ack = OrderAck(  # from the result only: a replay under the key says what the first did
         id=str(result.stream_id),
         number=result.extra["number"],
@@ -273,14 +222,15 @@ def _place(container: Any, ctx: CommandContext, body: PlaceOrder) -> tuple[bytes
 
 async def _place_order_fast(scope, receive, send) -> bool:  # noqa: ANN001 - ASGI
     """``place_order``'s fast path (``api.fast_path``): the same answer without FastAPI's
-    request machinery; a body that is not a valid ``PlaceOrder`` (or anything unusual) is left
-    to the route's own validation, which refuses it in its own words."""
+    request machinery: the body is the ``PlaceOrder`` command, sent through the dispatcher like
+    the route's; a body that is not a valid one (or anything unusual) is left to the route's own
+    validation, which refuses it in its own words."""
     raw = scope.get(BODY)  # read once, bounded and checked, by the gateway
     principal = scope.get("state", {}).get("principal")
     if raw is None or principal is None or scope.get("query_string") or not declared_json(scope):
         return False
     try:
-        body = PlaceOrder.model_validate(orjson.loads(raw))  # as FastAPI validates a body
+        command = PlaceOrder.model_validate(orjson.loads(raw))  # as FastAPI validates a body
     except (orjson.JSONDecodeError, ValidationError):
         return False
     ctx = context_for(
@@ -291,7 +241,8 @@ async def _place_order_fast(scope, receive, send) -> bool:  # noqa: ANN001 - ASG
         if_match=header(scope, b"if-match"),
         correlation_id=header(scope, b"x-correlation-id"),
     )
-    content, status = await run_in_threadpool(_place, scope["app"].state.container, ctx, body)
+    dispatch = scope["app"].state.container.dispatcher.handle
+    content, status = await run_in_threadpool(_place, dispatch, ctx, command)
     await send_json(send, content, status)
     return True
 
@@ -308,18 +259,9 @@ router.add_api_route(
 
 
 @router.patch("/orders/{order_id}", response_model=OrderCommandAck)
-def modify_order(order_id: UUID, body: ModifyOrder, container: ContainerDep, ctx: ContextDep):
+def modify_order(order_id: UUID, body: ModifyOrderBody, dispatch: DispatchDep, ctx: ContextDep):
     """One modification event per changed field; unchanged fields write nothing."""
-    result = orders.modify(
-        container.store,
-        ctx,
-        order_id,
-        reason=body.reason or "",
-        shipping_address=body.shipping_address,
-        priority=body.priority,
-        gift=body.gift,
-        scheduled_delivery=body.scheduled_delivery,
-    )
+    result = dispatch(ModifyOrder(order_id=order_id, **body.fields()), ctx)
     return OrderCommandAck(id=str(order_id), version=result.version, position=result.position)
 
 

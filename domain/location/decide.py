@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from domain.errors import Conflict, InvalidCommand, NotFound
+from domain.errors import Conflict, NotFound
 from domain.events import DomainEvent
-from domain.location.events import (
-    LocationDeactivated,
-    LocationRegistered,
-    LocationType,
-)
+from domain.location.commands import DeactivateLocation, RegisterLocation
+from domain.location.events import LocationDeactivated, LocationRegistered
 from domain.location.state import LocationState
 
 
-def register_location(
-    state: LocationState, code: str, name: str, type: LocationType, priority: int
-) -> list[DomainEvent]:
+def register_location(state: LocationState, c: RegisterLocation) -> list[DomainEvent]:
+    """A new location (its priority is bounded by the command)."""
     if state.exists:
-        raise Conflict(f"Location '{code}' already exists.", code="location_exists")
-    if priority < 0:
-        raise InvalidCommand("Priority must be zero or more.", code="invalid_priority")
-    return [LocationRegistered(code=code, name=name, type=type, priority=priority)]
+        raise Conflict(f"Location '{c.code}' already exists.", code="location_exists")
+    return [LocationRegistered(code=c.code, name=c.name, type=c.type, priority=c.priority)]
 
 
 def require_active(state: LocationState, code: str) -> LocationState:
@@ -30,6 +24,6 @@ def require_active(state: LocationState, code: str) -> LocationState:
     return state
 
 
-def deactivate_location(state: LocationState, code: str, reason: str) -> list[DomainEvent]:
-    require_active(state, code)
-    return [LocationDeactivated(reason=reason)]
+def deactivate_location(state: LocationState, c: DeactivateLocation) -> list[DomainEvent]:
+    require_active(state, c.code)
+    return [LocationDeactivated(reason=c.reason)]

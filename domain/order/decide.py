@@ -1,6 +1,8 @@
 """Decisions on an existing order: modifications, notes, tags and custom timeline entries.
 
-Each returns the events to append; an empty list means "nothing changed, write nothing"."""
+Each takes the state and the command (``commands.py``), with what the command does not carry
+(the clock, the actor, an id its handler made), and returns the events to append; an empty
+list means "nothing changed, write nothing". Confirm and cancel are the sagas'."""
 
 from __future__ import annotations
 
@@ -11,6 +13,15 @@ from uuid import UUID
 
 from domain.errors import Conflict, InvalidCommand, NotFound
 from domain.events import DomainEvent
+from domain.order.commands import (
+    AddNote,
+    AddTag,
+    AddTimelineEntry,
+    DeleteNote,
+    EditNote,
+    ModifyOrder,
+    RemoveTag,
+)
 from domain.order.events import (
     ORDER_STREAM_EVENTS,
     NoteAdded,
@@ -25,7 +36,7 @@ from domain.order.events import (
 )
 from domain.order.state import OrderState
 from domain.order.status import require_transition
-from domain.order.values import Address, GiftOptions, ModificationType, NoteKind, Priority
+from domain.order.values import Address, GiftOptions, ModificationType
 
 MAX_NOTE = 5000
 MAX_TAG = 100
@@ -56,36 +67,23 @@ def _as_json(value: Any) -> Any:
 
 
 def modify_order(
-    state: OrderState,
-    order_id: UUID,
-    *,
-    reason: str,
-    actor: str,
-    today: date,
-    shipping_address: Address | None = None,
-    priority: Priority | None = None,
-    gift: GiftOptions | None = None,
-    scheduled_delivery: date | None = None,
+    state: OrderState, c: ModifyOrder, now: datetime, *, actor: str
 ) -> list[DomainEvent]:
     """One ``OrderModified`` per field whose value differs from the current one. A split
     parent is frozen: its children carry the order on."""
-    require_order(state, order_id)
+    require_order(state, c.order_id)
     if state.split:
         raise Conflict("This order was split; modify its children.", code="order_frozen")
-    requested = {
-        "shipping_address": shipping_address,
-        "priority": priority,
-        "gift": gift,
-        "scheduled_delivery": scheduled_delivery,
-    }
+    requested = {field: getattr(c, field) for field in MODIFIABLE}
     requested = {k: v for k, v in requested.items() if v is not None}
     if not requested:
         raise InvalidCommand("Name at least one field to change.", code="nothing_to_modify")
+    reason = c.reason or ""
     if not reason.strip():
         raise InvalidCommand("A modification needs a reason.", code="reason_required")
     if state.cancelled:
         raise Conflict("A cancelled order cannot be modified.", code="order_cancelled")
-    if scheduled_delivery is not None and scheduled_delivery < today:
+    if c.scheduled_delivery is not None and c.scheduled_delivery < now.date():
         raise InvalidCommand("The delivery date is in the past.", code="delivery_date_in_past")
     dispatched = state.facts().shipped > 0
     events: list[DomainEvent] = []
@@ -118,25 +116,17 @@ def _note_text(text: str) -> str:
     return text
 
 
-def add_note(
-    state: OrderState,
-    order_id: UUID,
-    *,
-    note_id: UUID,
-    text: str,
-    author: str,
-    kind: NoteKind = "internal",
-    visible_to_customer: bool = False,
-) -> list[DomainEvent]:
-    require_order(state, order_id)
+def add_note(state: OrderState, c: AddNote, *, note_id: UUID, author: str) -> list[DomainEvent]:
+    """``c``'s note, under ``note_id`` (the handler makes it up)."""
+    require_order(state, c.order_id)
     if any(n.note_id == note_id for n in state.notes):
         raise Conflict(f"Note {note_id} already exists.", code="note_exists")
     return [
         NoteAdded(
             note_id=note_id,
-            text=_note_text(text),
-            kind=kind,
-            visible_to_customer=visible_to_customer,
+            text=_note_text(c.text),
+            kind=c.kind,
+            visible_to_customer=c.visible_to_customer,
             author=author,
         )
     ]
@@ -150,32 +140,22 @@ def _require_note(state: OrderState, order_id: UUID, note_id: UUID):
     return note
 
 
-def edit_note(
-    state: OrderState,
-    order_id: UUID,
-    *,
-    note_id: UUID,
-    editor: str,
-    text: str | None = None,
-    visible_to_customer: bool | None = None,
-) -> list[DomainEvent]:
-    note = _require_note(state, order_id, note_id)
-    if text is None and visible_to_customer is None:
+def edit_note(state: OrderState, c: EditNote, *, editor: str) -> list[DomainEvent]:
+    note = _require_note(state, c.order_id, c.note_id)
+    if c.text is None and c.visible_to_customer is None:
         raise InvalidCommand("Give a new text or visibility.", code="nothing_to_modify")
-    new_text = note.text if text is None else _note_text(text)
-    visible = note.visible_to_customer if visible_to_customer is None else visible_to_customer
+    new_text = note.text if c.text is None else _note_text(c.text)
+    visible = note.visible_to_customer if c.visible_to_customer is None else c.visible_to_customer
     if (new_text, visible) == (note.text, note.visible_to_customer):
         return []
     return [
-        NoteEdited(note_id=note_id, text=new_text, visible_to_customer=visible, edited_by=editor)
+        NoteEdited(note_id=c.note_id, text=new_text, visible_to_customer=visible, edited_by=editor)
     ]
 
 
-def delete_note(
-    state: OrderState, order_id: UUID, *, note_id: UUID, actor: str
-) -> list[DomainEvent]:
-    _require_note(state, order_id, note_id)
-    return [NoteDeleted(note_id=note_id, deleted_by=actor)]
+def delete_note(state: OrderState, c: DeleteNote, *, actor: str) -> list[DomainEvent]:
+    _require_note(state, c.order_id, c.note_id)
+    return [NoteDeleted(note_id=c.note_id, deleted_by=actor)]
 
 
 def normalize_tag(tag: str) -> str:
@@ -185,33 +165,26 @@ def normalize_tag(tag: str) -> str:
     return cleaned
 
 
-def add_tag(state: OrderState, order_id: UUID, *, tag: str, actor: str) -> list[DomainEvent]:
-    require_order(state, order_id)
-    cleaned = normalize_tag(tag)
+def add_tag(state: OrderState, c: AddTag, *, actor: str) -> list[DomainEvent]:
+    require_order(state, c.order_id)
+    cleaned = normalize_tag(c.tag)
     if state.has_tag(cleaned):
         return []
     return [TagAdded(tag=cleaned, added_by=actor)]
 
 
-def remove_tag(state: OrderState, order_id: UUID, *, tag: str, actor: str) -> list[DomainEvent]:
-    require_order(state, order_id)
-    cleaned = normalize_tag(tag)
+def remove_tag(state: OrderState, c: RemoveTag, *, actor: str) -> list[DomainEvent]:
+    require_order(state, c.order_id)
+    cleaned = normalize_tag(c.tag)
     current = next((t for t in state.tags if t.casefold() == cleaned.casefold()), None)
     if current is None:
         return []
     return [TagRemoved(tag=current, removed_by=actor)]
 
 
-def add_timeline_entry(
-    state: OrderState,
-    order_id: UUID,
-    *,
-    entry_type: str,
-    description: str,
-    actor: str,
-    metadata: dict[str, Any] | None = None,
-) -> list[DomainEvent]:
-    require_order(state, order_id)
+def add_timeline_entry(state: OrderState, c: AddTimelineEntry, *, actor: str) -> list[DomainEvent]:
+    require_order(state, c.order_id)
+    entry_type, description = c.type, c.description
     if not TIMELINE_TYPE.match(entry_type):
         raise InvalidCommand(
             "A timeline entry type is snake_case, 1 to 64 characters.",
@@ -227,7 +200,7 @@ def add_timeline_entry(
         TimelineEntryAdded(
             entry_type=entry_type,
             description=description,
-            metadata=metadata or {},
+            metadata=c.metadata or {},
             added_by=actor,
         )
     ]

@@ -1,28 +1,19 @@
-"""Deciding PlaceOrder: validate the requested lines, price them, total the order."""
+"""Deciding PlaceOrder: validate the requested lines, take their catalog prices, total the
+order."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from uuid import UUID, uuid5
 
 from domain.errors import Conflict, InvalidCommand
 from domain.events import DomainEvent
 from domain.money import Money
+from domain.order.commands import PlaceOrder, RequestedLine
 from domain.order.events import OrderPlaced
 from domain.order.state import OrderState
-from domain.order.values import (
-    MAX_LINES,
-    MAX_QUANTITY,
-    Address,
-    Channel,
-    GiftOptions,
-    OrderLine,
-    PaymentRef,
-    PricedLine,
-    Priority,
-    RequestedLine,
-)
+from domain.order.values import MAX_LINES, MAX_QUANTITY, OrderLine, PricedLine
 from domain.pricing_policy import ShippingPolicy, TaxPolicy
 
 
@@ -48,36 +39,32 @@ def line_id_for(order_id: UUID, index: int) -> str:
 
 def place_order(
     state: OrderState,
+    c: PlaceOrder,
+    now: datetime,
     *,
     order_id: UUID,
     number: int,
-    customer_id: UUID,
-    currency: str,
-    lines: Sequence[PricedLine],
-    shipping_address: Address,
-    payment: PaymentRef,
+    priced: Sequence[PricedLine],
     tax_policy: TaxPolicy,
     shipping_policy: ShippingPolicy,
-    placed_at: datetime,
     placed_by: str,
-    billing_address: Address | None = None,
-    channel: Channel = "direct",
-    channel_order_id: str | None = None,
-    priority: Priority = "normal",
-    gift: GiftOptions | None = None,
-    scheduled_delivery: date | None = None,
 ) -> list[DomainEvent]:
+    """``c`` placed as order ``order_id`` numbered ``number`` at ``now``, its lines priced as
+    ``priced`` says (one per requested line, in order: the handler's catalog read)."""
     if state.exists:
         raise Conflict(f"Order {order_id} already exists.", code="order_exists")
-    validate_requested_lines([RequestedLine(p.sku, p.quantity) for p in lines])
-    for p in lines:
+    validate_requested_lines(c.lines)
+    if [(p.sku, p.quantity) for p in priced] != [(r.sku, r.quantity) for r in c.lines]:
+        raise ValueError("The priced lines are not the requested ones.")
+    currency = c.currency
+    for p in priced:
         if p.unit_price.currency != currency:
             raise InvalidCommand(
                 f"SKU '{p.sku}' is not priced in {currency}.",
                 code="currency_mismatch",
                 details={"sku": p.sku, "currency": currency},
             )
-    if scheduled_delivery is not None and scheduled_delivery < placed_at.date():
+    if c.scheduled_delivery is not None and c.scheduled_delivery < now.date():
         raise InvalidCommand("The delivery date is in the past.", code="delivery_date_in_past")
     order_lines = [
         OrderLine(
@@ -89,7 +76,7 @@ def place_order(
             unit_price=p.unit_price,
             total=p.unit_price.times(p.quantity),
         )
-        for i, p in enumerate(lines, start=1)
+        for i, p in enumerate(priced, start=1)
     ]
     subtotal = Money.zero(currency)
     for line in order_lines:
@@ -100,23 +87,23 @@ def place_order(
     return [
         OrderPlaced(
             order_number=number,
-            customer_id=customer_id,
-            channel=channel,
-            channel_order_id=channel_order_id,
+            customer_id=c.customer_id,
+            channel=c.channel,
+            channel_order_id=c.channel_order_id,
             currency=currency,
             lines=order_lines,
-            shipping_address=shipping_address,
-            billing_address=billing_address,
-            payment=payment,
-            priority=priority,
-            gift=gift,
-            scheduled_delivery=scheduled_delivery,
+            shipping_address=c.shipping_address,
+            billing_address=c.billing_address,
+            payment=c.payment,
+            priority=c.priority,
+            gift=c.gift,
+            scheduled_delivery=c.scheduled_delivery,
             subtotal=subtotal,
             tax=tax,
             shipping=shipping,
             discount=discount,
             total=subtotal - discount + shipping + tax,
-            placed_at=placed_at,
+            placed_at=now,
             placed_by=placed_by,
         )
     ]

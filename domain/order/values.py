@@ -76,12 +76,6 @@ class LineQuantity(Value):
 
 
 @dataclass(frozen=True, slots=True)
-class RequestedLine:
-    sku: str
-    quantity: int
-
-
-@dataclass(frozen=True, slots=True)
 class PricedLine:
     """A requested line with the unit price pricing gave it at placement."""
 

@@ -8,12 +8,14 @@ from uuid import uuid4
 
 import pytest
 
-from commands import customers, orders
+from commands import orders
 from commands.context import CommandContext
-from domain.order.values import Address, PaymentRef, RequestedLine
+from domain.customer.commands import ForgetCustomer
+from domain.order.commands import PlaceOrder, RequestedLine
+from domain.order.values import Address, PaymentRef
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from projections.analytics_views import VIEWS
-from tests.factories import active_product, write_of
+from tests.factories import active_product, priced, send
 from tests.integration.test_order_views_rebuild import snapshot
 
 
@@ -23,21 +25,26 @@ def test_a_rebuilt_audit_or_analytics_view_equals_the_live_one(container, view):
     ctx = CommandContext.new("rebuilder")
     customer_id = uuid4()
     for i in range(3):
-        result = orders.place(
-            write_of(container),
+        result = send(
+            priced(
+                container,
+                tax=FlatRateTax(Decimal("0.2")),
+                shipping=FlatRateShipping(Decimal("4"), Decimal("50")),
+            ),
+            PlaceOrder(
+                customer_id=customer_id,
+                currency="EUR",
+                lines=[RequestedLine(sku=sku, quantity=i + 1)],
+                shipping_address=Address(
+                    name="R", line1="1", city="C", postal_code="P", country="FR"
+                ),
+                payment=PaymentRef(token="tok"),
+            ),
             ctx,
-            order_id=uuid4(),
-            customer_id=customer_id,
-            currency="EUR",
-            lines=[RequestedLine(sku, i + 1)],
-            shipping_address=Address(name="R", line1="1", city="C", postal_code="P", country="FR"),
-            payment=PaymentRef(token="tok"),
-            tax_policy=FlatRateTax(Decimal("0.2")),
-            shipping_policy=FlatRateShipping(Decimal("4"), Decimal("50")),
         )
         if i == 0:
             orders.cancel(container.store, ctx, result.stream_id, reason="customer_request")
-    customers.forget(container.store, container.keyring, ctx, customer_id=customer_id)
+    send(container, ForgetCustomer(customer_id=customer_id), ctx)
     container.runner.catch_up()
     live = snapshot(container, view)
     container.runner.rebuild(view.name)

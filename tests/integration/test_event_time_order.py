@@ -15,7 +15,6 @@ inventory, payments, fulfillment plans):
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from uuid import UUID, uuid4
 
 import pytest
@@ -31,7 +30,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from commands import locations, orders
+from commands import orders
 from commands.context import CommandContext
 from commands.placement_saga import OrderPlacementSaga
 from commands.process_manager import Trigger
@@ -41,12 +40,13 @@ from domain.fulfillment.state import PLAN
 from domain.ids import inventory_stream
 from domain.inventory.commands import ReceiveStock
 from domain.inventory.state import INVENTORY
+from domain.location.commands import RegisterLocation
+from domain.order.commands import AddNote, AddTag, ModifyOrder, PlaceOrder, RemoveTag, RequestedLine
 from domain.order.state import ORDER
-from domain.order.values import Address, PaymentRef, RequestedLine
+from domain.order.values import Address, PaymentRef
 from domain.payment.state import PAYMENT
-from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from eventstore.recorded import RecordedEvent
-from tests.factories import active_product, send, write_of
+from tests.factories import active_product, send
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
 AGGREGATES = {a.stream_type: a for a in (ORDER, INVENTORY, PAYMENT, PLAN)}
@@ -68,7 +68,7 @@ def shop(container):
     """A location, a SKU with plenty of stock and one with none (out of stock)."""
     ctx = CommandContext.new("clock-test")
     code = f"CK-{uuid4().hex[:8]}"
-    locations.register(container.store, ctx, code=code, name=code, type="warehouse", priority=1)
+    send(container, RegisterLocation(code=code, name=code, type="warehouse", priority=1), ctx)
     container.runner.catch_up(["locations"])
     plenty = active_product(container, price="10.00")[1]
     send(container, ReceiveStock(sku=plenty, location=code, quantity=1_000_000), ctx)
@@ -160,17 +160,16 @@ class OrderClock(RuleBasedStateMachine):
         return self.place(sku, quantity, token)
 
     def place(self, sku: str, quantity: int, token: str) -> UUID:
-        result = orders.place(
-            write_of(self.store),
+        result = send(
+            self.store,
+            PlaceOrder(
+                customer_id=uuid4(),
+                currency="USD",
+                lines=[RequestedLine(sku=self.shop[sku], quantity=quantity)],
+                shipping_address=ADDRESS,
+                payment=PaymentRef(token=token),
+            ),
             self.ctx(),
-            order_id=uuid4(),
-            customer_id=uuid4(),
-            currency="USD",
-            lines=[RequestedLine(self.shop[sku], quantity)],
-            shipping_address=ADDRESS,
-            payment=PaymentRef(token=token),
-            tax_policy=FlatRateTax(Decimal("0")),
-            shipping_policy=FlatRateShipping(Decimal("0"), None),
         )
         return result.stream_id
 
@@ -185,10 +184,12 @@ class OrderClock(RuleBasedStateMachine):
         store, ctx = self.store, self.ctx()
         verb, _, arg = command.partition(" ")
         commands = {
-            "tag": lambda: orders.add_tag(store, ctx, order, tag=arg),
-            "untag": lambda: orders.remove_tag(store, ctx, order, tag=arg),
-            "note": lambda: orders.add_note(store, ctx, order, note_id=uuid4(), text="fragile"),
-            "priority": lambda: orders.modify(store, ctx, order, reason="asked", priority=arg),
+            "tag": lambda: send(store, AddTag(order_id=order, tag=arg), ctx),
+            "untag": lambda: send(store, RemoveTag(order_id=order, tag=arg), ctx),
+            "note": lambda: send(store, AddNote(order_id=order, text="fragile"), ctx),
+            "priority": lambda: send(
+                store, ModifyOrder(order_id=order, reason="asked", priority=arg), ctx
+            ),
             "cancel": lambda: orders.cancel(store, ctx, order, reason="customer_request"),
         }
         self.attempt(commands[verb])
@@ -236,17 +237,16 @@ def test_event_time_is_monotonic_per_stream_and_as_of_folds_the_prefix(container
 
 
 def place_at(container, sku: str, at: datetime) -> UUID:
-    return orders.place(
-        write_of(container),
+    return send(
+        container,
+        PlaceOrder(
+            customer_id=uuid4(),
+            currency="USD",
+            lines=[RequestedLine(sku=sku, quantity=1)],
+            shipping_address=ADDRESS,
+            payment=PaymentRef(token="tok_visa"),
+        ),
         CommandContext.new("clock-test", now=at),
-        order_id=uuid4(),
-        customer_id=uuid4(),
-        currency="USD",
-        lines=[RequestedLine(sku, 1)],
-        shipping_address=ADDRESS,
-        payment=PaymentRef(token="tok_visa"),
-        tax_policy=FlatRateTax(Decimal("0")),
-        shipping_policy=FlatRateShipping(Decimal("0"), None),
     ).stream_id
 
 
@@ -259,11 +259,10 @@ def test_a_tag_before_a_saga_whose_clock_is_behind_keeps_the_order_s_time_in_ord
     # given an order placed, then tagged a second later, before the saga ran for it
     placed_at = datetime.now(UTC) + timedelta(hours=1)  # later than anything on the SKU
     order_id = place_at(container, shop["plenty"], placed_at)
-    orders.add_tag(
-        container.store,
+    send(
+        container,
+        AddTag(order_id=order_id, tag="vip"),
         CommandContext.new("clock-test", now=placed_at + timedelta(seconds=1)),
-        order_id,
-        tag="vip",
     )
     # when the saga decides with a clock an hour behind the placement
     run_saga(container, order_id, lambda: placed_at - timedelta(hours=1))

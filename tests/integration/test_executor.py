@@ -2,12 +2,13 @@
 
 import pytest
 
-from commands import locations
 from commands.context import CommandContext, Idempotency
 from commands.executor import execute
 from domain.errors import IdempotencyKeyReused, VersionMismatch
 from domain.ids import location_stream
+from domain.location.commands import DeactivateLocation, RegisterLocation
 from domain.location.state import LOCATION
+from tests.factories import send
 
 
 def _code(tag: str) -> str:
@@ -18,13 +19,17 @@ def _code(tag: str) -> str:
 
 def test_a_stale_if_match_is_refused_and_writes_nothing(container):
     code = _code("ifm")
-    locations.register(
-        container.store, CommandContext.new("t"), code=code, name="A", type="store", priority=1
+    send(
+        container,
+        RegisterLocation(code=code, name="A", type="store", priority=1),
+        CommandContext.new("t"),
     )
     head = container.store.head()
     with pytest.raises(VersionMismatch) as e:
-        locations.deactivate(
-            container.store, CommandContext.new("t", expected_version=5), code=code, reason="x"
+        send(
+            container,
+            DeactivateLocation(code=code, reason="x"),
+            CommandContext.new("t", expected_version=5),
         )
     assert e.value.actual == 1
     assert container.store.head() == head
@@ -32,11 +37,15 @@ def test_a_stale_if_match_is_refused_and_writes_nothing(container):
 
 def test_a_matching_if_match_is_accepted(container):
     code = _code("ifm-ok")
-    locations.register(
-        container.store, CommandContext.new("t"), code=code, name="A", type="store", priority=1
+    send(
+        container,
+        RegisterLocation(code=code, name="A", type="store", priority=1),
+        CommandContext.new("t"),
     )
-    result = locations.deactivate(
-        container.store, CommandContext.new("t", expected_version=1), code=code, reason="x"
+    result = send(
+        container,
+        DeactivateLocation(code=code, reason="x"),
+        CommandContext.new("t", expected_version=1),
     )
     assert result.version == 2
 
@@ -44,22 +53,16 @@ def test_a_matching_if_match_is_accepted(container):
 def test_an_idempotent_repeat_writes_once_and_answers_the_same(container):
     code = _code("idem")
     key = Idempotency(principal="p1", key=code, request_hash="h1")
-    first = locations.register(
-        container.store,
+    first = send(
+        container,
+        RegisterLocation(code=code, name="A", type="store", priority=1),
         CommandContext.new("t", idempotency=key),
-        code=code,
-        name="A",
-        type="store",
-        priority=1,
     )
     head = container.store.head()
-    again = locations.register(
-        container.store,
+    again = send(
+        container,
+        RegisterLocation(code=code, name="A", type="store", priority=1),
         CommandContext.new("t", idempotency=key),
-        code=code,
-        name="A",
-        type="store",
-        priority=1,
     )
     assert (again.stream_id, again.version, again.position) == (
         first.stream_id,
@@ -72,43 +75,31 @@ def test_an_idempotent_repeat_writes_once_and_answers_the_same(container):
 def test_the_same_key_with_another_request_is_refused(container):
     code = _code("idem2")
     key = Idempotency(principal="p1", key=code, request_hash="h1")
-    locations.register(
-        container.store,
+    send(
+        container,
+        RegisterLocation(code=code, name="A", type="store", priority=1),
         CommandContext.new("t", idempotency=key),
-        code=code,
-        name="A",
-        type="store",
-        priority=1,
     )
     other = Idempotency(principal="p1", key=code, request_hash="h2")
     with pytest.raises(IdempotencyKeyReused):
-        locations.register(
-            container.store,
+        send(
+            container,
+            RegisterLocation(code=code, name="B", type="store", priority=1),
             CommandContext.new("t", idempotency=other),
-            code=code,
-            name="B",
-            type="store",
-            priority=1,
         )
 
 
 def test_keys_are_scoped_per_principal(container):
     code = _code("scope")
-    locations.register(
-        container.store,
+    send(
+        container,
+        RegisterLocation(code=code, name="A", type="store", priority=1),
         CommandContext.new("t", idempotency=Idempotency("p1", code, "h1")),
-        code=code,
-        name="A",
-        type="store",
-        priority=1,
     )
-    second = locations.register(
-        container.store,
+    second = send(
+        container,
+        RegisterLocation(code=code + "b", name="A", type="store", priority=1),
         CommandContext.new("t", idempotency=Idempotency("p2", code, "h1")),
-        code=code + "b",
-        name="A",
-        type="store",
-        priority=1,
     )
     assert not second.replayed
 
@@ -116,7 +107,7 @@ def test_keys_are_scoped_per_principal(container):
 def test_a_key_used_by_a_request_that_changed_nothing_is_taken_all_the_same(container):
     code = _code("noop")
     ctx = CommandContext.new("t")
-    locations.register(container.store, ctx, code=code, name="A", type="store", priority=1)
+    send(container, RegisterLocation(code=code, name="A", type="store", priority=1), ctx)
     head = container.store.head()
 
     def nothing(ctx):  # noqa: ANN001, ANN202 - a command that finds nothing to change

@@ -5,22 +5,22 @@ while the log still replays and the hash chain still verifies."""
 from __future__ import annotations
 
 import io
-from decimal import Decimal
 from uuid import uuid4
 
 import pytest
 
 from audit.export import export_events
 from audit.verify import verify
-from commands import customers, orders
+from commands import orders
 from commands.context import CommandContext
-from domain.order.values import Address, GiftOptions, PaymentRef, RequestedLine
-from domain.pricing_policy import FlatRateShipping, FlatRateTax
+from domain.customer.commands import ForgetCustomer
+from domain.order.commands import ModifyOrder, PlaceOrder, RequestedLine
+from domain.order.values import Address, GiftOptions, PaymentRef
 from eventstore.privacy import ERASED
 from projections.order_detail import get_order
 from projections.order_modifications import list_modifications
 from projections.order_timeline import list_timeline
-from tests.factories import active_product, write_of
+from tests.factories import active_product, send
 
 
 def _secrets() -> tuple[str, ...]:
@@ -46,28 +46,25 @@ def placed(container):
     customer_id, secrets = uuid4(), _secrets()
     ids = []
     for _ in range(2):
-        result = orders.place(
-            write_of(container),
+        result = send(
+            container,
+            PlaceOrder(
+                customer_id=customer_id,
+                currency="USD",
+                lines=[RequestedLine(sku=sku, quantity=1)],
+                shipping_address=_address(secrets),
+                billing_address=_address(secrets),
+                gift=GiftOptions(wrap=True, message=secrets[5], recipient_name=secrets[0]),
+                payment=PaymentRef(token="tok"),
+            ),
             CommandContext.new("tester"),
-            order_id=uuid4(),
-            customer_id=customer_id,
-            currency="USD",
-            lines=[RequestedLine(sku, 1)],
-            shipping_address=_address(secrets),
-            billing_address=_address(secrets),
-            gift=GiftOptions(wrap=True, message=secrets[5], recipient_name=secrets[0]),
-            payment=PaymentRef(token="tok"),
-            tax_policy=FlatRateTax(Decimal("0")),
-            shipping_policy=FlatRateShipping(Decimal("0"), Decimal("0")),
         )
         ids.append(result.stream_id)
     moved = _secrets()
-    orders.modify(
-        container.store,
+    send(
+        container,
+        ModifyOrder(order_id=ids[1], reason="customer moved", shipping_address=_address(moved)),
         CommandContext.new("tester"),
-        ids[1],
-        reason="customer moved",
-        shipping_address=_address(moved),
     )
     container.runner.catch_up()
     return customer_id, ids, (*secrets, *moved)
@@ -117,9 +114,7 @@ def test_after_forget_the_data_is_gone_everywhere_and_the_log_still_verifies(con
     container.chainer.catch_up()
     before = verify(container.pool)
     assert before.ok
-    customers.forget(
-        container.store, container.keyring, CommandContext.new("dpo"), customer_id=customer_id
-    )
+    send(container, ForgetCustomer(customer_id=customer_id), CommandContext.new("dpo"))
     container.runner.catch_up()
 
     for order_id in ids:
@@ -154,33 +149,26 @@ def test_after_forget_the_data_is_gone_everywhere_and_the_log_still_verifies(con
 
 def test_forgetting_twice_writes_one_event(container, placed):
     customer_id, _, secrets = placed
-    first = customers.forget(
-        container.store, container.keyring, CommandContext.new("dpo"), customer_id=customer_id
-    )
-    second = customers.forget(
-        container.store, container.keyring, CommandContext.new("dpo"), customer_id=customer_id
-    )
+    first = send(container, ForgetCustomer(customer_id=customer_id), CommandContext.new("dpo"))
+    second = send(container, ForgetCustomer(customer_id=customer_id), CommandContext.new("dpo"))
     assert second.version == first.version == 1
     container.runner.catch_up()  # leave the views scrubbed for the tests that follow
 
 
 def test_an_order_placed_after_forget_stores_no_personal_data(container, placed):
     customer_id, _, secrets = placed
-    customers.forget(
-        container.store, container.keyring, CommandContext.new("dpo"), customer_id=customer_id
-    )
+    send(container, ForgetCustomer(customer_id=customer_id), CommandContext.new("dpo"))
     sku = active_product(container, price="5.00")[1]
-    result = orders.place(
-        write_of(container),
+    result = send(
+        container,
+        PlaceOrder(
+            customer_id=customer_id,
+            currency="USD",
+            lines=[RequestedLine(sku=sku, quantity=1)],
+            shipping_address=_address(secrets),
+            payment=PaymentRef(token="tok"),
+        ),
         CommandContext.new("tester"),
-        order_id=uuid4(),
-        customer_id=customer_id,
-        currency="USD",
-        lines=[RequestedLine(sku, 1)],
-        shipping_address=_address(secrets),
-        payment=PaymentRef(token="tok"),
-        tax_policy=FlatRateTax(Decimal("0")),
-        shipping_policy=FlatRateShipping(Decimal("0"), Decimal("0")),
     )
     assert not _contains(secrets, _raw_states(container, result.stream_id))
     assert orders.get(container.store, result.stream_id).shipping_address.name == ERASED

@@ -21,8 +21,9 @@ from domain.fulfillment.events import (
     PlanLine,
     PlanStatusChanged,
 )
+from domain.order.commands import RequestedLine
 from domain.order.fulfillment_commands import LineUnits, SplitOrder, SplitPart
-from domain.order.values import LineQuantity, RequestedLine
+from domain.order.values import LineQuantity
 from domain.returns.events import (
     ReturnReceived,
     ReturnRefunded,
@@ -215,7 +216,9 @@ def test_a_rebuilt_view_equals_the_live_one(container, streams, name):
 
 def test_the_children_of_a_split_order_come_from_the_order_documents(container):
     sku_a, sku_b = active_product(container)[1], active_product(container)[1]
-    order_id = place(container, [RequestedLine(sku_a, 2), RequestedLine(sku_b, 1)]).stream_id
+    order_id = place(
+        container, [RequestedLine(sku=sku_a, quantity=2), RequestedLine(sku=sku_b, quantity=1)]
+    ).stream_id
     l1, l2 = (x.line_id for x in orders.get(container.store, order_id).lines)
     ctx = CommandContext.new("view-test")
     allocations = [

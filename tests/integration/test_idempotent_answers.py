@@ -6,16 +6,17 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from commands import locations
 from commands.context import CommandContext, Idempotency
+from domain.location.commands import RegisterLocation
 from eventstore.store import StoredResponse
+from tests.factories import send
 
 
 def _keyed_location(container) -> Idempotency:
     code = f"IA-{uuid4().hex[:8]}"
     key = Idempotency(principal="p-answers", key=code, request_hash="h1")
     ctx = CommandContext.new("t", idempotency=key)
-    locations.register(container.store, ctx, code=code, name="A", type="store", priority=1)
+    send(container, RegisterLocation(code=code, name="A", type="store", priority=1), ctx)
     return key
 
 

@@ -4,10 +4,11 @@ from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 from uuid import uuid4
 
-from commands import inventory, locations, sku_lookup
+from commands import inventory, sku_lookup
 from commands.context import CommandContext
 from domain.errors import InsufficientStock
 from domain.inventory.commands import ReceiveStock
+from domain.location.commands import RegisterLocation
 from tests.factories import send
 
 
@@ -15,8 +16,10 @@ def test_fifty_concurrent_reservations_of_ten_units_reserve_exactly_ten(containe
     store = container.store
     sku, code = f"INV-RACE-{uuid4().hex[:8]}", f"WH-RACE-{uuid4().hex[:8]}"
     store.append([sku_lookup.claim(sku, uuid4())], CommandContext.new("t").meta())
-    locations.register(
-        store, CommandContext.new("t"), code=code, name="R", type="warehouse", priority=1
+    send(
+        store,
+        RegisterLocation(code=code, name="R", type="warehouse", priority=1),
+        CommandContext.new("t"),
     )
     send(store, ReceiveStock(sku=sku, location=code, quantity=10), CommandContext.new("t"))
     start = Barrier(50)

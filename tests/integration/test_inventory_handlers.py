@@ -6,10 +6,11 @@ from uuid import uuid4
 
 import pytest
 
-from commands import inventory, locations, sku_lookup
+from commands import inventory, sku_lookup
 from commands.context import CommandContext, Idempotency
 from domain.errors import Conflict, InsufficientStock, InvalidCommand
 from domain.inventory.commands import ReceiveStock, TransferStock
+from domain.location.commands import DeactivateLocation, RegisterLocation
 from tests.factories import send
 
 
@@ -21,8 +22,10 @@ def known_sku(store) -> str:
 
 def new_location(store) -> str:
     code = f"WH-{uuid4().hex[:8]}"
-    locations.register(
-        store, CommandContext.new("t"), code=code, name="W", type="warehouse", priority=1
+    send(
+        store,
+        RegisterLocation(code=code, name="W", type="warehouse", priority=1),
+        CommandContext.new("t"),
     )
     return code
 
@@ -56,7 +59,7 @@ def test_an_unknown_location_is_invalid_not_missing(store):
 
 def test_an_inactive_location_is_a_conflict(store):
     sku, wh = known_sku(store), new_location(store)
-    locations.deactivate(store, ctx(), code=wh, reason="closed")
+    send(store, DeactivateLocation(code=wh, reason="closed"), ctx())
     with pytest.raises(Conflict) as e:
         send(store, ReceiveStock(sku=sku, location=wh, quantity=1), ctx())
     assert e.value.code == "location_inactive"

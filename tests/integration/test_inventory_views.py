@@ -5,10 +5,11 @@ from uuid import uuid4
 
 from psycopg import sql
 
-from commands import inventory, locations, sku_lookup
+from commands import inventory, sku_lookup
 from commands.context import CommandContext
 from domain.ids import inventory_stream
 from domain.inventory.commands import AdjustStock, ReceiveStock, SetThresholds, TransferStock
+from domain.location.commands import RegisterLocation
 from projections.base import live_schema
 from projections.inventory_levels import list_levels, sku_levels
 from projections.inventory_movements import sku_movements
@@ -25,8 +26,10 @@ def known_sku(store) -> str:
 
 def new_location(store) -> str:
     code = f"WH-{uuid4().hex[:8]}"
-    locations.register(
-        store, CommandContext.new("t"), code=code, name="W", type="warehouse", priority=1
+    send(
+        store,
+        RegisterLocation(code=code, name="W", type="warehouse", priority=1),
+        CommandContext.new("t"),
     )
     return code
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from commands import locations
 from commands.context import CommandContext
 from commands.location_directory import LocationDirectory
+from domain.location.commands import DeactivateLocation, RegisterLocation
+from tests.factories import send
 
 
 def _code() -> str:
@@ -22,8 +23,10 @@ def test_a_registered_location_is_known_to_the_next_decision(container):
     seen = directory.position
     # When a location is registered
     code = _code()
-    written = locations.register(
-        container.store, CommandContext.new(), code=code, name=code, type="store", priority=3
+    written = send(
+        container,
+        RegisterLocation(code=code, name=code, type="store", priority=3),
+        CommandContext.new(),
     )
     # Then the very next read knows it, with its priority, and the position moved to its event
     assert directory.active()[code] == 3
@@ -34,9 +37,9 @@ def test_a_deactivated_location_is_no_longer_offered(container):
     directory = LocationDirectory(container.store)
     code = _code()
     ctx = CommandContext.new()
-    locations.register(container.store, ctx, code=code, name=code, type="warehouse", priority=1)
+    send(container, RegisterLocation(code=code, name=code, type="warehouse", priority=1), ctx)
     assert code in directory.active()
-    locations.deactivate(container.store, ctx, code=code, reason="closed")
+    send(container, DeactivateLocation(code=code, reason="closed"), ctx)
     assert code not in directory.active()
 
 
@@ -45,8 +48,8 @@ def test_nothing_new_reads_nothing_and_preference_is_priority_then_code(containe
     ctx = CommandContext.new()
     tag = uuid4().hex[:6]
     for code, priority in ((f"LD-{tag}-b", 0), (f"LD-{tag}-a", 0), (f"LD-{tag}-c", 7)):
-        locations.register(
-            container.store, ctx, code=code, name=code, type="store", priority=priority
+        send(
+            container, RegisterLocation(code=code, name=code, type="store", priority=priority), ctx
         )
     mine = [c for c in directory.by_preference() if c.startswith(f"LD-{tag}")]
     assert mine == [f"LD-{tag}-a", f"LD-{tag}-b", f"LD-{tag}-c"]

@@ -11,20 +11,22 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from commands import locations, orders, payments, returns
+from commands import orders, payments, returns
 from commands.context import CommandContext
 from commands.placement_saga import OrderPlacementSaga
 from commands.process_manager import Trigger
 from domain.command import MoneyIn
 from domain.errors import DomainError
 from domain.inventory.commands import ReceiveStock
+from domain.location.commands import RegisterLocation
+from domain.order.commands import PlaceOrder, RequestedLine
 from domain.order.fulfillment_commands import LineUnits, RequestCancellation, ReviewCancellation
-from domain.order.values import Address, PaymentRef, RequestedLine
+from domain.order.values import Address, PaymentRef
 from domain.payment.commands import RequestRefund
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from domain.returns.commands import ReceiveReturn, RequestReturn, ReturnLine
 from domain.shipment.commands import OpenShipment, RecordDeliveryAttempt, RecordTracking
-from tests.factories import active_product, send, write_of
+from tests.factories import active_product, priced, send
 from tests.fulfillment_manager import carry_out
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
@@ -34,7 +36,7 @@ ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code
 def world(container):
     code = f"HY-{uuid4().hex[:8]}"
     ctx = CommandContext.new("t")
-    locations.register(container.store, ctx, code=code, name=code, type="warehouse", priority=1)
+    send(container, RegisterLocation(code=code, name=code, type="warehouse", priority=1), ctx)
     container.runner.catch_up(["locations"])
     skus = [active_product(container, price=p)[1] for p in ("10.00", "7.50")]
     for sku in skus:
@@ -45,17 +47,20 @@ def world(container):
 
 def confirmed_order(world):  # noqa: ANN001
     container, _code, skus, saga = world
-    placed = orders.place(
-        write_of(container),
+    placed = send(
+        priced(
+            container,
+            tax=FlatRateTax(Decimal("8.25")),
+            shipping=FlatRateShipping(Decimal("4.99"), None),
+        ),
+        PlaceOrder(
+            customer_id=uuid4(),
+            currency="USD",
+            lines=[RequestedLine(sku=skus[0], quantity=3), RequestedLine(sku=skus[1], quantity=2)],
+            shipping_address=ADDRESS,
+            payment=PaymentRef(token="tok_visa"),
+        ),
         CommandContext.new("t"),
-        order_id=uuid4(),
-        customer_id=uuid4(),
-        currency="USD",
-        lines=[RequestedLine(skus[0], 3), RequestedLine(skus[1], 2)],
-        shipping_address=ADDRESS,
-        payment=PaymentRef(token="tok_visa"),
-        tax_policy=FlatRateTax(Decimal("8.25")),
-        shipping_policy=FlatRateShipping(Decimal("4.99"), None),
     )
     event = container.store.load_with_positions(placed.stream_id)[0]
     saga.handle(Trigger("property-test", event))

@@ -15,27 +15,32 @@ from commands import orders
 from commands.context import CommandContext, Idempotency
 from domain.errors import Conflict, InvalidCommand
 from domain.money import Money
-from domain.order.values import Address, PaymentRef, RequestedLine
+from domain.order.commands import PlaceOrder, RequestedLine
+from domain.order.values import Address, PaymentRef
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from domain.product.commands import ChangeLifecycle, ChangePrice
-from tests.factories import active_product, send, write_of
+from tests.factories import active_product, priced, send
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
 
 
-def place(container, lines, ctx=None, **kw):
+def place(container, lines, ctx=None, order_id=None, **kw):
+    """Through the handler itself, which takes the order id a test names."""
     args = dict(
-        order_id=uuid4(),
         customer_id=uuid4(),
         currency="USD",
         lines=lines,
         shipping_address=ADDRESS,
         payment=PaymentRef(token="tok"),
-        tax_policy=FlatRateTax(Decimal("0.10")),
-        shipping_policy=FlatRateShipping(Decimal("5.00"), Decimal("100")),
     )
     args.update(kw)
-    return orders.place(write_of(container), ctx or CommandContext.new("tester"), **args)
+    write = priced(
+        container,
+        tax=FlatRateTax(Decimal("0.10")),
+        shipping=FlatRateShipping(Decimal("5.00"), Decimal("100")),
+    )
+    ctx = ctx or CommandContext.new("tester")
+    return orders.place(write, PlaceOrder(**args), ctx, order_id=order_id)
 
 
 def unit_price(container, order_id):
@@ -44,12 +49,12 @@ def unit_price(container, order_id):
 
 def test_a_price_changed_after_an_order_is_the_price_of_the_next(container):
     product_id, sku = active_product(container, price="19.99")
-    first = place(container, [RequestedLine(sku, 1)]).stream_id
+    first = place(container, [RequestedLine(sku=sku, quantity=1)]).stream_id
     new_price = ChangePrice(
         product_id=product_id, price=Money.of(Decimal("7.50"), "USD"), reason="r"
     )
     send(container, new_price, CommandContext.new("m"))
-    second = place(container, [RequestedLine(sku, 1)]).stream_id
+    second = place(container, [RequestedLine(sku=sku, quantity=1)]).stream_id
     assert (unit_price(container, first), unit_price(container, second)) == (
         Decimal("19.99"),
         Decimal("7.50"),
@@ -58,7 +63,7 @@ def test_a_price_changed_after_an_order_is_the_price_of_the_next(container):
 
 def test_a_product_discontinued_after_an_order_refuses_the_next(container):
     product_id, sku = active_product(container)
-    place(container, [RequestedLine(sku, 1)])
+    place(container, [RequestedLine(sku=sku, quantity=1)])
     send(
         container,
         ChangeLifecycle(product_id=product_id, status="discontinued"),
@@ -66,7 +71,7 @@ def test_a_product_discontinued_after_an_order_refuses_the_next(container):
     )
     head = container.store.head()
     with pytest.raises(InvalidCommand) as err:
-        place(container, [RequestedLine(sku, 1)])
+        place(container, [RequestedLine(sku=sku, quantity=1)])
     assert err.value.code == "product_not_active"
     assert container.store.head() == head
 
@@ -76,7 +81,9 @@ def test_concurrent_requests_under_one_key_place_one_order(container):
     key = Idempotency(principal="tester", key=uuid4().hex, request_hash="h")
 
     def once(_):  # each request makes up its own order id, as the route does
-        return place(container, [RequestedLine(sku, 1)], ctx=CommandContext.new(idempotency=key))
+        return place(
+            container, [RequestedLine(sku=sku, quantity=1)], ctx=CommandContext.new(idempotency=key)
+        )
 
     head = container.store.head()
     with ThreadPoolExecutor(8) as pool:
@@ -88,9 +95,9 @@ def test_concurrent_requests_under_one_key_place_one_order(container):
 
 def test_placing_under_a_taken_order_id_is_refused_and_writes_nothing(container):
     _, sku = active_product(container)
-    order_id = place(container, [RequestedLine(sku, 1)]).stream_id
+    order_id = place(container, [RequestedLine(sku=sku, quantity=1)]).stream_id
     head = container.store.head()
     with pytest.raises(Conflict) as err:
-        place(container, [RequestedLine(sku, 1)], order_id=order_id)
+        place(container, [RequestedLine(sku=sku, quantity=1)], order_id=order_id)
     assert err.value.code == "order_exists"
     assert container.store.head() == head

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from uuid import uuid4
+from uuid import UUID
 
 import pytest
 from psycopg import sql
 
-from commands import orders
 from commands.context import CommandContext
-from domain.order.values import RequestedLine
+from domain.order.commands import (
+    AddNote,
+    AddTag,
+    DeleteNote,
+    EditNote,
+    ModifyOrder,
+    RemoveTag,
+    RequestedLine,
+)
 from projections.base import live_schema
 from projections.order_views import VIEWS
-from tests.factories import active_product
+from tests.factories import active_product, send
 from tests.integration.test_order_commands import place
 from tests.tables import differences
 
@@ -36,15 +43,14 @@ def test_a_rebuilt_order_view_equals_the_live_one(container, view):
     sku = active_product(container)[1]
     store, ctx = container.store, CommandContext.new("rebuilder")
     for i in range(3):
-        order_id = place(container, [RequestedLine(sku, i + 1)]).stream_id
-        orders.modify(store, ctx, order_id, reason="r", priority="high")
-        note_id = uuid4()
-        orders.add_note(store, ctx, order_id, note_id=note_id, text="n")
-        orders.edit_note(store, ctx, order_id, note_id=note_id, visible_to_customer=True)
-        orders.add_tag(store, ctx, order_id, tag=f"T{i}")
+        order_id = place(container, [RequestedLine(sku=sku, quantity=i + 1)]).stream_id
+        send(store, ModifyOrder(order_id=order_id, reason="r", priority="high"), ctx)
+        note_id = UUID(send(store, AddNote(order_id=order_id, text="n"), ctx).extra["note_id"])
+        send(store, EditNote(order_id=order_id, note_id=note_id, visible_to_customer=True), ctx)
+        send(store, AddTag(order_id=order_id, tag=f"T{i}"), ctx)
         if i == 2:
-            orders.delete_note(store, ctx, order_id, note_id=note_id)
-            orders.remove_tag(store, ctx, order_id, tag=f"t{i}")
+            send(store, DeleteNote(order_id=order_id, note_id=note_id), ctx)
+            send(store, RemoveTag(order_id=order_id, tag=f"t{i}"), ctx)
     container.runner.catch_up([view.name])
     live = snapshot(container, view)
     container.runner.rebuild(view.name)

@@ -13,12 +13,14 @@ from uuid import UUID, uuid4
 import pytest
 from psycopg import Cursor, sql
 
-from commands import customers, locations, orders
 from commands.context import CommandContext
 from domain.category.commands import CreateCategory
+from domain.customer.commands import ForgetCustomer
 from domain.inventory.commands import ReceiveStock
+from domain.location.commands import RegisterLocation
+from domain.order.commands import AddTag, ModifyOrder, RequestedLine
 from domain.order.fulfillment_commands import RequestCancellation
-from domain.order.values import LineQuantity, PaymentRef, RequestedLine
+from domain.order.values import LineQuantity, PaymentRef
 from domain.returns.events import ReturnRequested
 from eventstore.follower import Attempts, RetryPolicy
 from eventstore.recorded import RecordedEvent
@@ -72,20 +74,22 @@ def scenario(container):
             container.processes.catch_up()
             runner.catch_up()
             start = store.head()
-        locations.register(store, ctx, code=code, name=f"Park {i}", type="warehouse", priority=i)
+        send(
+            store, RegisterLocation(code=code, name=f"Park {i}", type="warehouse", priority=i), ctx
+        )
     skus = [active_product(container)[1] for _ in range(2)]
     for i in range(2):
         send(store, CreateCategory(name=f"Park {i}", slug=f"park-{uuid4().hex[:8]}"), ctx)
     for sku in skus:
         send(store, ReceiveStock(sku=sku, location=codes[0], quantity=50, reference="PO"), ctx)
     placed = [
-        place(container, [RequestedLine(sku, 1)], payment=PaymentRef(token="tok_visa"))
+        place(container, [RequestedLine(sku=sku, quantity=1)], payment=PaymentRef(token="tok_visa"))
         for sku in skus
     ]
     container.processes.catch_up()
     for p in placed:
-        orders.modify(store, ctx, p.stream_id, reason="r", priority="high")
-        orders.add_tag(store, ctx, p.stream_id, tag="parked-test")
+        send(store, ModifyOrder(order_id=p.stream_id, reason="r", priority="high"), ctx)
+        send(store, AddTag(order_id=p.stream_id, tag="parked-test"), ctx)
         send(store, RequestCancellation(order_id=p.stream_id, reason="customer_request"), ctx)
     for p in placed:  # a return each (the returns view folds each return stream on its own)
         store.append(
@@ -95,7 +99,7 @@ def scenario(container):
             ctx.meta(),
         )  # fmt: skip
     for _ in range(2):
-        customers.forget(store, container.keyring, ctx, customer_id=uuid4())
+        send(container, ForgetCustomer(customer_id=uuid4()), ctx)
     return start, store.head()
 
 

@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from commands import cancellations, locations, orders, payments
+from commands import cancellations, orders, payments
 from commands.context import CommandContext
 from commands.payment_gateway import GatewayTransientError, SandboxGateway
 from commands.placement_saga import OrderPlacementSaga
@@ -20,10 +20,11 @@ from commands.process_manager import Trigger
 from domain.errors import Conflict
 from domain.ids import payment_stream
 from domain.inventory.commands import ReceiveStock
+from domain.location.commands import RegisterLocation
+from domain.order.commands import PlaceOrder, RequestedLine
 from domain.order.fulfillment_commands import RequestCancellation, ReviewCancellation
-from domain.order.values import Address, PaymentRef, RequestedLine
-from domain.pricing_policy import FlatRateShipping, FlatRateTax
-from tests.factories import active_product, send, write_of
+from domain.order.values import Address, PaymentRef
+from tests.factories import active_product, send
 from tests.fulfillment_manager import carry_out
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
@@ -109,7 +110,7 @@ class RecoveringGateway(SandboxGateway):
 def world(container):
     code = f"UW-{uuid4().hex[:8]}"
     ctx = CommandContext.new("t")
-    locations.register(container.store, ctx, code=code, name=code, type="warehouse", priority=1)
+    send(container, RegisterLocation(code=code, name=code, type="warehouse", priority=1), ctx)
     container.runner.catch_up(["locations"])
     _product, sku = active_product(container, price="10.00")
     send(container, ReceiveStock(sku=sku, location=code, quantity=100), ctx)
@@ -118,12 +119,17 @@ def world(container):
 
 def confirmed_order(world, gateway):  # noqa: ANN001
     container, sku = world
-    placed = orders.place(
-        write_of(container), CommandContext.new("t"), order_id=uuid4(), customer_id=uuid4(),
-        currency="USD", lines=[RequestedLine(sku, 2)], shipping_address=ADDRESS,
-        payment=PaymentRef(token="tok_refund_fails"), tax_policy=FlatRateTax(Decimal("0")),
-        shipping_policy=FlatRateShipping(Decimal("0"), None),
-    )  # fmt: skip
+    placed = send(
+        container,
+        PlaceOrder(
+            customer_id=uuid4(),
+            currency="USD",
+            lines=[RequestedLine(sku=sku, quantity=2)],
+            shipping_address=ADDRESS,
+            payment=PaymentRef(token="tok_refund_fails"),
+        ),
+        CommandContext.new("t"),
+    )
     saga = OrderPlacementSaga(container.store, container.pool, gateway)
     saga.handle(Trigger("unwind-test", container.store.load_with_positions(placed.stream_id)[0]))
     assert orders.get(container.store, placed.stream_id).status == "confirmed"

@@ -4,9 +4,10 @@ stamps them with its own clock when it decides."""
 import uuid
 from datetime import timedelta
 
-from commands import locations
 from commands.context import CommandContext
 from commands.process_manager import ProcessManager, ProcessRunner, Trigger
+from domain.location.commands import DeactivateLocation, RegisterLocation
+from tests.factories import send
 
 
 class CloseTemporaryLocations(ProcessManager):
@@ -22,19 +23,20 @@ class CloseTemporaryLocations(ProcessManager):
     def handle(self, trigger: Trigger) -> None:
         self.handled += 1
         if trigger.event.data["name"] == "temporary":
-            locations.deactivate(
+            send(
                 self.store,
+                DeactivateLocation(code=trigger.event.data["code"], reason="temporary"),
                 trigger.context("deactivate", now=self.clock()),
-                code=trigger.event.data["code"],
-                reason="temporary",
             )
 
 
 def test_commands_take_effect_once_even_after_a_replay(container):
     store = container.store
     code = f"PM-{uuid.uuid4().hex[:8]}"
-    registered = locations.register(
-        store, CommandContext.new("t"), code=code, name="temporary", type="store", priority=1
+    registered = send(
+        store,
+        RegisterLocation(code=code, name="temporary", type="store", priority=1),
+        CommandContext.new("t"),
     )
     decided_at = store.load(registered.stream_id)[0].meta.occurred_at + timedelta(minutes=5)
     manager = CloseTemporaryLocations(store, clock=lambda: decided_at)

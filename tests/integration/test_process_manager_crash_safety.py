@@ -35,7 +35,6 @@ import pytest
 import commands
 from commands import (
     inventory,
-    locations,
     orders,
     payments,
     returns,
@@ -50,7 +49,9 @@ from commands.returns_manager import ReturnsManager
 from domain.command import MoneyIn
 from domain.ids import inventory_stream, payment_stream, plan_stream
 from domain.inventory.commands import ReceiveStock
+from domain.location.commands import RegisterLocation
 from domain.order import cancellation_failure as failure
+from domain.order.commands import PlaceOrder, RequestedLine
 from domain.order.fulfillment_commands import (
     LineUnits,
     RequestCancellation,
@@ -60,12 +61,12 @@ from domain.order.fulfillment_commands import (
 )
 from domain.order.line_edit_commands import AddLine, ChangeLine, RemoveLine
 from domain.order.state import ORDER
-from domain.order.values import Address, PaymentRef, RequestedLine
+from domain.order.values import Address, PaymentRef
 from domain.payment.commands import RequestRefund
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from domain.returns.commands import ReceiveReturn, RequestReturn, ReturnLine
 from domain.shipment.commands import OpenShipment, RecordTracking
-from tests.factories import active_product, send, write_of
+from tests.factories import active_product, priced, send
 
 ROOT = Path(__file__).resolve().parents[2]
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
@@ -208,10 +209,11 @@ def _parked(container) -> int:  # noqa: ANN001
 
 def _location(container) -> str:  # noqa: ANN001
     code = f"PM-{uuid4().hex[:8]}"
-    locations.register(
-        container.store, CommandContext.new("t"), code=code, name=code, type="warehouse",
-        priority=1,
-    )  # fmt: skip
+    send(
+        container,
+        RegisterLocation(code=code, name=code, type="warehouse", priority=1),
+        CommandContext.new("t"),
+    )
     container.runner.catch_up(["locations"])
     return code
 
@@ -227,17 +229,20 @@ def _stocked_sku(container, location: str, quantity: int) -> str:  # noqa: ANN00
 
 
 def _place(container, sku: str, quantity: int, token: str = "tok_visa") -> UUID:  # noqa: ANN001
-    return orders.place(
-        write_of(container),
+    return send(
+        priced(
+            container,
+            tax=FlatRateTax(Decimal("0.1")),
+            shipping=FlatRateShipping(Decimal("5.00"), None),
+        ),
+        PlaceOrder(
+            customer_id=uuid4(),
+            currency="USD",
+            lines=[RequestedLine(sku=sku, quantity=quantity)],
+            shipping_address=ADDRESS,
+            payment=PaymentRef(token=token),
+        ),
         CommandContext.new("t"),
-        order_id=uuid4(),
-        customer_id=uuid4(),
-        currency="USD",
-        lines=[RequestedLine(sku, quantity)],
-        shipping_address=ADDRESS,
-        payment=PaymentRef(token=token),
-        tax_policy=FlatRateTax(Decimal("0.1")),
-        shipping_policy=FlatRateShipping(Decimal("5.00"), None),
     ).stream_id
 
 
@@ -516,12 +521,19 @@ def _requested_edits(container, location: str) -> Edits:  # noqa: ANN001
     # did not find its reservation would find no stock left for it.
     a, b, scarce = (_stocked_sku(container, location, n) for n in (10, 4, 3))
     added, shrunk, rejected = _place(container, a, 1), _place(container, a, 3), None
-    removed = orders.place(
-        write_of(store), CommandContext.new("t"), order_id=uuid4(), customer_id=uuid4(),
-        currency="USD", lines=[RequestedLine(a, 1), RequestedLine(b, 2)], shipping_address=ADDRESS,
-        payment=PaymentRef(token="tok_visa"), tax_policy=FlatRateTax(Decimal("0.1")),
-        shipping_policy=FlatRateShipping(Decimal("5.00"), None),
-    ).stream_id  # fmt: skip
+    removed = send(
+        priced(
+            store, tax=FlatRateTax(Decimal("0.1")), shipping=FlatRateShipping(Decimal("5.00"), None)
+        ),
+        PlaceOrder(
+            customer_id=uuid4(),
+            currency="USD",
+            lines=[RequestedLine(sku=a, quantity=1), RequestedLine(sku=b, quantity=2)],
+            shipping_address=ADDRESS,
+            payment=PaymentRef(token="tok_visa"),
+        ),
+        CommandContext.new("t"),
+    ).stream_id
     rejected = _place(container, scarce, 2)
     container.processes.catch_up()
     made = Edits([a, b, scarce], added, shrunk, removed, rejected)

@@ -9,10 +9,11 @@ from uuid import uuid4
 import pytest
 from psycopg import sql
 
-from commands import locations
 from commands.context import CommandContext
+from domain.location.commands import RegisterLocation
 from projections.base import live_schema
 from projections.locations import list_locations
+from tests.factories import send
 from tests.tables import differences
 
 
@@ -21,13 +22,12 @@ def seeded(container):
     """A few events of our own, so at least one view has rows whatever else ran before."""
     ctx = CommandContext.new("rebuild-test")
     for i in range(3):
-        locations.register(
-            container.store,
+        send(
+            container,
+            RegisterLocation(
+                code=f"RB-{uuid4().hex[:8]}", name=f"Rebuild {i}", type="store", priority=i
+            ),
             ctx,
-            code=f"RB-{uuid4().hex[:8]}",
-            name=f"Rebuild {i}",
-            type="store",
-            priority=i,
         )
     return container
 

@@ -18,14 +18,15 @@ from collections import defaultdict
 from decimal import Decimal
 from uuid import UUID, uuid4, uuid5
 
-from commands import inventory, locations, orders, payments
+from commands import inventory, orders, payments
 from commands.context import CommandContext
 from domain.inventory.commands import ReceiveStock
+from domain.location.commands import RegisterLocation
+from domain.order.commands import PlaceOrder, RequestedLine
 from domain.order.fulfillment_commands import LineUnits, RequestCancellation, ReviewCancellation
-from domain.order.values import Address, PaymentRef, RequestedLine
-from domain.pricing_policy import FlatRateShipping, FlatRateTax
+from domain.order.values import Address, PaymentRef
 from domain.shipment.commands import OpenShipment, RecordTracking
-from tests.factories import active_product, send, write_of
+from tests.factories import active_product, send
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
 ORDERS = 500
@@ -77,17 +78,16 @@ def _place_all(container, skus: list[str], rng: random.Random) -> list[UUID]:
     ids = []
     for i in range(ORDERS):
         token = "tok_declined" if i % 10 == 3 else ("tok_flaky" if i % 25 == 7 else "tok_visa")
-        result = orders.place(
-            write_of(container),
+        result = send(
+            container,
+            PlaceOrder(
+                customer_id=uuid4(),
+                currency="USD",
+                lines=[RequestedLine(sku=rng.choice(skus), quantity=rng.randint(1, 2))],
+                shipping_address=ADDRESS,
+                payment=PaymentRef(token=token),
+            ),
             CommandContext.new("crash-test"),
-            order_id=uuid4(),
-            customer_id=uuid4(),
-            currency="USD",
-            lines=[RequestedLine(rng.choice(skus), rng.randint(1, 2))],
-            shipping_address=ADDRESS,
-            payment=PaymentRef(token=token),
-            tax_policy=FlatRateTax(Decimal("0")),
-            shipping_policy=FlatRateShipping(Decimal("0"), None),
         )
         ids.append(result.stream_id)
     return ids
@@ -149,10 +149,11 @@ def test_the_saga_survives_repeated_sigkills(container, database_url):
     codes = []
     for priority in (1, 2):
         code = f"CR-{uuid4().hex[:8]}"
-        locations.register(
-            store, CommandContext.new("t"), code=code, name=code, type="warehouse",
-            priority=priority,
-        )  # fmt: skip
+        send(
+            store,
+            RegisterLocation(code=code, name=code, type="warehouse", priority=priority),
+            CommandContext.new("t"),
+        )
         codes.append(code)
     container.runner.catch_up(["locations"])
     skus = [active_product(container, price="10.00")[1] for _ in range(SKUS)]

@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from decimal import Decimal
 from uuid import uuid4
 
-from commands import inventory, locations, orders, payments
+from commands import inventory, orders, payments
 from commands.context import CommandContext
 from commands.placement_saga import OrderPlacementSaga, SagaSettings
 from commands.process_manager import Trigger
 from domain.inventory.commands import ReceiveStock
-from domain.order.values import Address, PaymentRef, RequestedLine
-from domain.pricing_policy import FlatRateShipping, FlatRateTax
-from tests.factories import active_product, send, write_of
+from domain.location.commands import RegisterLocation
+from domain.order.commands import PlaceOrder, RequestedLine
+from domain.order.values import Address, PaymentRef
+from tests.factories import active_product, send
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
 
@@ -38,7 +38,7 @@ class LateGateway:
 def test_an_approval_after_the_time_limit_is_voided_and_the_order_cancelled(container):
     ctx = CommandContext.new("t")
     code = f"LA-{uuid4().hex[:8]}"
-    locations.register(container.store, ctx, code=code, name=code, type="warehouse", priority=1)
+    send(container, RegisterLocation(code=code, name=code, type="warehouse", priority=1), ctx)
     container.runner.catch_up(["locations"])
     sku = active_product(container, price="10.00")[1]
     send(container, ReceiveStock(sku=sku, location=code, quantity=5), ctx)
@@ -48,17 +48,16 @@ def test_an_approval_after_the_time_limit_is_voided_and_the_order_cancelled(cont
         LateGateway(container.gateway, delay_s=1.3),
         SagaSettings(reservation_ttl=timedelta(seconds=1)),
     )
-    placed = orders.place(
-        write_of(container),
+    placed = send(
+        container,
+        PlaceOrder(
+            customer_id=uuid4(),
+            currency="USD",
+            lines=[RequestedLine(sku=sku, quantity=2)],
+            shipping_address=ADDRESS,
+            payment=PaymentRef(token="tok_visa"),
+        ),
         CommandContext.new("t"),
-        order_id=uuid4(),
-        customer_id=uuid4(),
-        currency="USD",
-        lines=[RequestedLine(sku, 2)],
-        shipping_address=ADDRESS,
-        payment=PaymentRef(token="tok_visa"),
-        tax_policy=FlatRateTax(Decimal("0")),
-        shipping_policy=FlatRateShipping(Decimal("0"), None),
     )
 
     saga.handle(Trigger("late-test", container.store.load_with_positions(placed.stream_id)[0]))

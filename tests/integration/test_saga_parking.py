@@ -5,18 +5,18 @@ injected by wrapping the real saga's decision for that one order."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from uuid import uuid4
 
-from commands import inventory, locations, orders
+from commands import inventory, orders
 from commands.context import CommandContext
 from commands.placement_saga import PROCESSING_FAILED
 from domain.ids import payment_stream
 from domain.inventory.commands import ReceiveStock
-from domain.order.values import Address, PaymentRef, RequestedLine
-from domain.pricing_policy import FlatRateShipping, FlatRateTax
+from domain.location.commands import RegisterLocation
+from domain.order.commands import PlaceOrder, RequestedLine
+from domain.order.values import Address, PaymentRef
 from eventstore.follower import Attempts, RetryPolicy
-from tests.factories import active_product, send, write_of
+from tests.factories import active_product, send
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
 
@@ -25,20 +25,25 @@ def test_an_order_whose_step_keeps_failing_is_parked_and_visibly_cancelled(conta
     # given stock at a warehouse and three orders, the saga failing on the middle one
     store, ctx = container.store, CommandContext.new("saga-parking")
     code = f"SP-{uuid4().hex[:8]}"
-    locations.register(store, ctx, code=code, name=code, type="warehouse", priority=1)
+    send(store, RegisterLocation(code=code, name=code, type="warehouse", priority=1), ctx)
     container.runner.catch_up(["locations"])
     sku = active_product(container, price="10.00")[1]
     send(store, ReceiveStock(sku=sku, location=code, quantity=10), ctx)
     ids = []
     for _ in range(3):
         ids.append(
-            orders.place(
-                write_of(store), ctx, order_id=uuid4(), customer_id=uuid4(), currency="USD",
-                lines=[RequestedLine(sku, 2)], shipping_address=ADDRESS,
-                payment=PaymentRef(token="tok_visa"), tax_policy=FlatRateTax(Decimal("0")),
-                shipping_policy=FlatRateShipping(Decimal("0"), None),
+            send(
+                store,
+                PlaceOrder(
+                    customer_id=uuid4(),
+                    currency="USD",
+                    lines=[RequestedLine(sku=sku, quantity=2)],
+                    shipping_address=ADDRESS,
+                    payment=PaymentRef(token="tok_visa"),
+                ),
+                ctx,
             ).stream_id
-        )  # fmt: skip
+        )
     good1, bad, good2 = ids
     processes = container.processes
     saga = processes.managers["order_placement"]

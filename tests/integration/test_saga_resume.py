@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from decimal import Decimal
 from uuid import UUID, uuid4, uuid5
 
-from commands import inventory, locations, orders
+from commands import inventory, orders
 from commands.context import CommandContext
 from commands.placement_saga import OrderPlacementSaga
 from commands.process_manager import Trigger
 from domain.inventory.commands import ReceiveStock
-from domain.order.values import Address, PaymentRef, RequestedLine
-from domain.pricing_policy import FlatRateShipping, FlatRateTax
-from tests.factories import active_product, send, write_of
+from domain.location.commands import RegisterLocation
+from domain.order.commands import PlaceOrder, RequestedLine
+from domain.order.values import Address, PaymentRef
+from tests.factories import active_product, send
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
 
@@ -24,22 +24,21 @@ ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code
 def setup(container):  # noqa: ANN001, ANN201
     ctx = CommandContext.new("t")
     code = f"RS-{uuid4().hex[:8]}"
-    locations.register(container.store, ctx, code=code, name=code, type="warehouse", priority=1)
+    send(container, RegisterLocation(code=code, name=code, type="warehouse", priority=1), ctx)
     container.runner.catch_up(["locations"])
     skus = [active_product(container, price="10.00")[1] for _ in range(2)]
     for sku in skus:
         send(container, ReceiveStock(sku=sku, location=code, quantity=5), ctx)
-    placed = orders.place(
-        write_of(container),
+    placed = send(
+        container,
+        PlaceOrder(
+            customer_id=uuid4(),
+            currency="USD",
+            lines=[RequestedLine(sku=skus[0], quantity=2), RequestedLine(sku=skus[1], quantity=1)],
+            shipping_address=ADDRESS,
+            payment=PaymentRef(token="tok_visa"),
+        ),
         ctx,
-        order_id=uuid4(),
-        customer_id=uuid4(),
-        currency="USD",
-        lines=[RequestedLine(skus[0], 2), RequestedLine(skus[1], 1)],
-        shipping_address=ADDRESS,
-        payment=PaymentRef(token="tok_visa"),
-        tax_policy=FlatRateTax(Decimal("0")),
-        shipping_policy=FlatRateShipping(Decimal("0"), None),
     )
     event = container.store.load_with_positions(placed.stream_id)[0]
     saga = OrderPlacementSaga(container.store, container.pool, container.gateway)
@@ -82,12 +81,17 @@ def test_a_batch_racing_other_writers_on_its_stock_is_decided_again_not_lost(con
     send(container, ReceiveStock(sku=skus[0], location=code, quantity=20), ctx)
     events = []
     for _ in range(20):
-        placed = orders.place(
-            write_of(container), ctx, order_id=uuid4(), customer_id=uuid4(), currency="USD",
-            lines=[RequestedLine(skus[0], 1)], shipping_address=ADDRESS,
-            payment=PaymentRef(token="tok_visa"), tax_policy=FlatRateTax(Decimal("0")),
-            shipping_policy=FlatRateShipping(Decimal("0"), None),
-        )  # fmt: skip
+        placed = send(
+            container,
+            PlaceOrder(
+                customer_id=uuid4(),
+                currency="USD",
+                lines=[RequestedLine(sku=skus[0], quantity=1)],
+                shipping_address=ADDRESS,
+                payment=PaymentRef(token="tok_visa"),
+            ),
+            ctx,
+        )
         events.append(container.store.load_with_positions(placed.stream_id)[0])
     stop = threading.Event()
 

@@ -10,7 +10,7 @@ from uuid import uuid4
 import psycopg
 import pytest
 
-from commands import locations, sku_lookup
+from commands import sku_lookup
 from commands.context import CommandContext
 from commands.executor import execute, load
 from commands.time_travel import state_at
@@ -19,6 +19,7 @@ from domain.ids import inventory_stream
 from domain.inventory import reservations as rsv
 from domain.inventory.commands import ReceiveStock
 from domain.inventory.state import INVENTORY
+from domain.location.commands import RegisterLocation
 from eventstore import snapshots
 from tests.factories import send
 
@@ -33,7 +34,7 @@ def ctx() -> CommandContext:
 def new_sku(store) -> tuple[str, str]:
     sku, code = f"SNAP-{uuid4().hex[:10]}", f"WH-{uuid4().hex[:8]}"
     store.append([sku_lookup.claim(sku, uuid4())], ctx().meta())
-    locations.register(store, ctx(), code=code, name="W", type="warehouse", priority=1)
+    send(store, RegisterLocation(code=code, name="W", type="warehouse", priority=1), ctx())
     return sku, code
 
 

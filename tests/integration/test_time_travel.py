@@ -12,20 +12,20 @@ from uuid import uuid4
 import orjson
 import pytest
 
-from commands import locations, orders
 from commands.context import CommandContext
 from commands.time_travel import jsonable, state_at
 from domain.errors import NotFound
 from domain.ids import inventory_stream
 from domain.inventory.commands import ReceiveStock
 from domain.inventory.state import INVENTORY
+from domain.location.commands import RegisterLocation
 from domain.money import Money
+from domain.order.commands import AddTag, PlaceOrder, RequestedLine
 from domain.order.state import ORDER
-from domain.order.values import Address, PaymentRef, RequestedLine
-from domain.pricing_policy import FlatRateShipping, FlatRateTax
+from domain.order.values import Address, PaymentRef
 from domain.product.commands import ChangeLifecycle, ChangePrice, CreateProduct
 from domain.product.state import PRODUCT
-from tests.factories import new_sku, send, write_of
+from tests.factories import new_sku, send
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -53,8 +53,8 @@ def _fold(aggregate, events, instant):
 def history(container):
     rng = random.Random(7)
     location = f"TT-{uuid4().hex[:8]}"
-    locations.register(
-        container.store, _at(0), code=location, name="TT", type="warehouse", priority=1
+    send(
+        container, RegisterLocation(code=location, name="TT", type="warehouse", priority=1), _at(0)
     )
     sku = new_sku("TT")
     machine = CreateProduct(sku=sku, name="Time machine", price=Money.of(Decimal("12.50"), "USD"))
@@ -78,22 +78,21 @@ def history(container):
             ),
             _at(minute + 1),
         )
-        result = orders.place(
-            write_of(container),
-            _at(minute + 2),
-            order_id=uuid4(),
-            customer_id=uuid4(),
-            currency="USD",
-            lines=[RequestedLine(sku, rng.randint(1, 3))],
-            shipping_address=Address(
-                name="Tess", line1="1 Way", city="Town", postal_code="1", country="US"
+        result = send(
+            container,
+            PlaceOrder(
+                customer_id=uuid4(),
+                currency="USD",
+                lines=[RequestedLine(sku=sku, quantity=rng.randint(1, 3))],
+                shipping_address=Address(
+                    name="Tess", line1="1 Way", city="Town", postal_code="1", country="US"
+                ),
+                payment=PaymentRef(token="tok"),
             ),
-            payment=PaymentRef(token="tok"),
-            tax_policy=FlatRateTax(Decimal("0")),
-            shipping_policy=FlatRateShipping(Decimal("0"), Decimal("0")),
+            _at(minute + 2),
         )
         for j in range(rng.randint(1, 4)):
-            orders.add_tag(container.store, _at(minute + 3 + j), result.stream_id, tag=f"t{j}")
+            send(container, AddTag(order_id=result.stream_id, tag=f"t{j}"), _at(minute + 3 + j))
         order_ids.append(result.stream_id)
     return {"orders": order_ids, "product_id": product_id, "sku": sku}
 

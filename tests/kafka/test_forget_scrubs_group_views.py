@@ -6,20 +6,19 @@ consumer group (schema ``rk_<group>__privacy_erasure``) scrubs that group's own 
 from __future__ import annotations
 
 import threading
-from decimal import Decimal
 from uuid import uuid4
 
-from commands import customers, orders
 from commands.context import CommandContext
-from domain.order.values import Address, PaymentRef, RequestedLine
-from domain.pricing_policy import FlatRateShipping, FlatRateTax
+from domain.customer.commands import ForgetCustomer
+from domain.order.commands import PlaceOrder, RequestedLine
+from domain.order.values import Address, PaymentRef
 from eventstore.privacy import ERASED
 from projections.order_detail import OrderDetailView
 from projections.privacy_erasure import PrivacyErasureView, sibling_schemas
 from scaleout import dead_letters
 from scaleout.consumer import KafkaProjector
 from scaleout.relay import Relay
-from tests.factories import active_product, write_of
+from tests.factories import active_product, send
 from tests.kafka.conftest import unique
 from tests.kafka.helpers import in_thread, wait_until
 from tests.kafka.test_personal_data import _detail
@@ -36,15 +35,19 @@ def test_a_groups_order_read_model_written_before_a_forget_is_scrubbed(container
     customer_id, t = uuid4(), uuid4().hex[:10]
     name, line1 = f"Yara {t}", f"12 Road {t}"
     start = container.store.head()
-    order_id = orders.place(
-        write_of(container), CommandContext.new("tester"), order_id=uuid4(),
-        customer_id=customer_id,
-        currency="USD", lines=[RequestedLine(sku, 1)],
-        shipping_address=Address(name=name, line1=line1, city="Pville", postal_code=f"P{t}",
-                                 country="GB"),
-        payment=PaymentRef(token="tok"), tax_policy=FlatRateTax(Decimal("0")),
-        shipping_policy=FlatRateShipping(Decimal("0"), Decimal("0")),
-    ).stream_id  # fmt: skip
+    order_id = send(
+        container,
+        PlaceOrder(
+            customer_id=customer_id,
+            currency="USD",
+            lines=[RequestedLine(sku=sku, quantity=1)],
+            shipping_address=Address(
+                name=name, line1=line1, city="Pville", postal_code=f"P{t}", country="GB"
+            ),
+            payment=PaymentRef(token="tok"),
+        ),
+        CommandContext.new("tester"),
+    ).stream_id
     prefix, group = unique("fg-"), unique("g-fg-")
     relay = Relay(container.pool, broker.bootstrap, prefix=prefix, partitions=1,
                   start_position=start)  # fmt: skip
@@ -63,9 +66,7 @@ def test_a_groups_order_read_model_written_before_a_forget_is_scrubbed(container
         assert doc["shipping_address"]["name"] == name  # a clear copy, read before the forget
 
         # When the customer is forgotten and the group reads CustomerForgotten
-        customers.forget(
-            container.store, container.keyring, CommandContext.new("dpo"), customer_id=customer_id
-        )
+        send(container, ForgetCustomer(customer_id=customer_id), CommandContext.new("dpo"))
         Relay(container.pool, broker.bootstrap, prefix=prefix, partitions=1,
               start_position=start).run(until_caught_up=True)  # fmt: skip
 

@@ -6,23 +6,22 @@ own readers do, while the other fields stay readable."""
 from __future__ import annotations
 
 import threading
-from decimal import Decimal
 from uuid import uuid4
 
 import orjson
 from psycopg import sql
 
-from commands import customers, orders
 from commands.context import CommandContext
-from domain.order.values import Address, PaymentRef, RequestedLine
-from domain.pricing_policy import FlatRateShipping, FlatRateTax
+from domain.customer.commands import ForgetCustomer
+from domain.order.commands import PlaceOrder, RequestedLine
+from domain.order.values import Address, PaymentRef
 from eventstore.privacy import ERASED
 from projections.order_detail import OrderDetailView
 from scaleout import dead_letters
 from scaleout.consumer import KafkaProjector
 from scaleout.decode import decode
 from scaleout.relay import Relay
-from tests.factories import active_product, write_of
+from tests.factories import active_product, send
 from tests.kafka.conftest import unique
 from tests.kafka.helpers import in_thread, read_topic, topic, wait_until
 
@@ -42,19 +41,18 @@ def test_kafka_holds_only_ciphertext_and_a_consumer_reads_erased_after_forget(co
     customer_id, t = uuid4(), uuid4().hex[:10]
     name, line1 = f"Zelda {t}", f"77 Lane {t}"
     start = container.store.head()
-    order_id = orders.place(
-        write_of(container),
-        CommandContext.new("tester"),
-        order_id=uuid4(),
-        customer_id=customer_id,
-        currency="USD",
-        lines=[RequestedLine(sku, 1)],
-        shipping_address=Address(
-            name=name, line1=line1, city="Qville", postal_code=f"QZ{t}", country="GB"
+    order_id = send(
+        container,
+        PlaceOrder(
+            customer_id=customer_id,
+            currency="USD",
+            lines=[RequestedLine(sku=sku, quantity=1)],
+            shipping_address=Address(
+                name=name, line1=line1, city="Qville", postal_code=f"QZ{t}", country="GB"
+            ),
+            payment=PaymentRef(token="tok"),
         ),
-        payment=PaymentRef(token="tok"),
-        tax_policy=FlatRateTax(Decimal("0")),
-        shipping_policy=FlatRateShipping(Decimal("0"), Decimal("0")),
+        CommandContext.new("tester"),
     ).stream_id
     prefix, group = unique("pd-"), unique("g-pd-")
     Relay(container.pool, broker.bootstrap, prefix=prefix, partitions=1, start_position=start).run(
@@ -83,9 +81,7 @@ def test_kafka_holds_only_ciphertext_and_a_consumer_reads_erased_after_forget(co
     assert decode(mapper, placed).data["shipping_address"]["name"] == name
 
     # When the customer is forgotten
-    customers.forget(
-        container.store, container.keyring, CommandContext.new("dpo"), customer_id=customer_id
-    )
+    send(container, ForgetCustomer(customer_id=customer_id), CommandContext.new("dpo"))
 
     # Then the same message decodes to the erased form; the other fields are unchanged
     event = decode(mapper, placed)

@@ -8,9 +8,9 @@ from pydantic import ValidationError
 
 from api.app import create_app
 from api.openapi import BODY_TEXT, FREE_TEXT
-from api.routes.orders import LineIn, PlaceOrder
 from api.schemas import MoneyIn
 from composition.bootstrap import build
+from domain.order.commands import PlaceOrder, RequestedLine
 
 
 @pytest.mark.parametrize(
@@ -31,14 +31,14 @@ def test_unknown_fields_are_refused():
     with pytest.raises(ValidationError):
         MoneyIn(amount="1.00", currency="USD", rate="0.1")
     with pytest.raises(ValidationError):
-        LineIn(sku="A-1", quantity=1, price="0.01")
+        RequestedLine(sku="A-1", quantity=1, price="0.01")
 
 
 def test_quantities_and_lines_are_bounded():
     with pytest.raises(ValidationError):
-        LineIn(sku="A-1", quantity=2**70)
+        RequestedLine(sku="A-1", quantity=2**70)
     with pytest.raises(ValidationError):
-        LineIn(sku="A-1", quantity="3")  # strict: no strings for numbers
+        RequestedLine(sku="A-1", quantity="3")  # strict: no strings for numbers
     assert PlaceOrder.model_json_schema()["properties"]["lines"]["maxItems"] <= 1000
 
 

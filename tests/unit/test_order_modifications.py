@@ -9,18 +9,18 @@ from uuid import uuid4
 import pytest
 
 from domain.errors import Conflict, InvalidCommand, NotFound
+from domain.order.commands import ModifyOrder
 from domain.order.decide import modify_order
 from domain.order.events import OrderModified, OrderSplit
 from domain.order.state import OrderState
 from domain.order.values import Address, GiftOptions
 from tests.unit.test_order_placement import ADDRESS, NOW, ORDER_ID, given, placed
 
-TODAY = NOW.date()
-
 
 def modify(state: OrderState, **changes):
+    """When ModifyOrder with ``changes`` (and a reason) is decided at NOW by agent-7."""
     changes.setdefault("reason", "customer asked")
-    return modify_order(state, ORDER_ID, actor="agent-7", today=TODAY, **changes)
+    return modify_order(state, ModifyOrder(order_id=ORDER_ID, **changes), NOW, actor="agent-7")
 
 
 def test_changing_priority_records_old_new_reason_and_actor():

@@ -9,13 +9,15 @@ from decimal import Decimal
 from uuid import UUID, uuid4
 
 import pytest
+from pydantic import ValidationError
 
 from domain.errors import Conflict, InvalidCommand
 from domain.money import Money
+from domain.order.commands import PlaceOrder, RequestedLine
 from domain.order.events import OrderPlaced
 from domain.order.placement import place_order, validate_requested_lines
 from domain.order.state import ORDER, OrderState
-from domain.order.values import Address, PaymentRef, PricedLine, RequestedLine
+from domain.order.values import Address, GiftOptions, PaymentRef, PricedLine
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -29,22 +31,31 @@ def priced(sku: str = "A", quantity: int = 1, price: str = "19.99", currency: st
     return PricedLine(sku, uuid4(), f"Product {sku}", quantity, Money.of(price, currency))
 
 
-def decide(lines, state: OrderState | None = None, **kw):
+#: What a placement is decided with besides the command (the handler's ids, pricing, actor).
+DECIDED_WITH = ("order_id", "number", "tax_policy", "shipping_policy", "placed_by")
+
+
+def decide(lines: list[PricedLine], state: OrderState | None = None, now=NOW, **kw):
+    """When PlaceOrder of ``lines`` (as the catalog priced them) is decided at ``now``: the
+    command's fields and what the handler adds are both taken from ``kw``."""
+    given_with = {k: kw.pop(k) for k in DECIDED_WITH if k in kw}
+    command = PlaceOrder(
+        customer_id=CUSTOMER,
+        currency="USD",
+        lines=[RequestedLine(sku=p.sku, quantity=p.quantity) for p in lines],
+        shipping_address=ADDRESS,
+        payment=PAYMENT,
+        **kw,
+    )
     args = dict(
         order_id=ORDER_ID,
         number=1001,
-        customer_id=CUSTOMER,
-        currency="USD",
-        lines=lines,
-        shipping_address=ADDRESS,
-        payment=PAYMENT,
         tax_policy=FlatRateTax(Decimal("0")),
         shipping_policy=FlatRateShipping(Decimal("0")),
-        placed_at=NOW,
         placed_by="tester",
     )
-    args.update(kw)
-    return place_order(state or OrderState(), **args)
+    args.update(given_with)
+    return place_order(state or OrderState(), command, now, priced=lines, **args)
 
 
 def placed(*lines: PricedLine, **kw) -> OrderPlaced:
@@ -105,10 +116,10 @@ def test_the_new_state_is_pending_with_the_placed_lines():
     ("lines", "code"),
     [
         ([], "no_lines"),
-        ([RequestedLine("A", 0)], "invalid_quantity"),
-        ([RequestedLine("A", -1)], "invalid_quantity"),
-        ([RequestedLine("A", 1001)], "invalid_quantity"),
-        ([RequestedLine(f"S{i}", 1) for i in range(101)], "too_many_lines"),
+        ([RequestedLine(sku="A", quantity=0)], "invalid_quantity"),
+        ([RequestedLine(sku="A", quantity=-1)], "invalid_quantity"),
+        ([RequestedLine(sku="A", quantity=1001)], "invalid_quantity"),
+        ([RequestedLine(sku=f"S{i}", quantity=1) for i in range(101)], "too_many_lines"),
     ],
 )
 def test_bad_requested_lines_are_refused_before_pricing(lines, code):
@@ -138,3 +149,72 @@ def test_placing_the_same_order_twice_is_a_conflict():
 def test_the_boundary_quantities_1_and_1000_are_accepted():
     event = placed(priced("A", 1), priced("B", 1000))
     assert [line.quantity for line in event.lines] == [1, 1000]
+
+
+def test_what_the_command_asks_for_is_what_the_order_records():
+    # Given a PlaceOrder naming every optional field
+    gift = GiftOptions(wrap=True, message="Happy birthday")
+    billing = ADDRESS.model_copy(update={"name": "Bo"})
+    # When it is decided
+    event = placed(
+        priced("A"),
+        channel="amazon",
+        channel_order_id="AMZ-1",
+        priority="urgent",
+        gift=gift,
+        billing_address=billing,
+        scheduled_delivery=date(2026, 3, 2),
+    )
+    # Then the event carries each as sent, and the customer and payment too
+    assert (event.channel, event.channel_order_id, event.priority) == ("amazon", "AMZ-1", "urgent")
+    assert (event.gift, event.billing_address) == (gift, billing)
+    assert event.scheduled_delivery == date(2026, 3, 2)
+    assert (event.customer_id, event.payment, event.shipping_address) == (
+        CUSTOMER,
+        PAYMENT,
+        ADDRESS,
+    )
+
+
+def test_a_delivery_date_of_the_day_of_placement_is_accepted():
+    assert placed(priced("A"), scheduled_delivery=NOW.date()).scheduled_delivery == NOW.date()
+
+
+def test_prices_for_other_lines_than_the_requested_ones_are_a_programming_error():
+    # Given a command for one unit of A, when it is decided with a price for two units of A
+    command = PlaceOrder(
+        customer_id=CUSTOMER,
+        currency="USD",
+        lines=[RequestedLine(sku="A", quantity=1)],
+        shipping_address=ADDRESS,
+        payment=PAYMENT,
+    )
+    with pytest.raises(ValueError, match="priced lines"):
+        place_order(
+            OrderState(),
+            command,
+            NOW,
+            order_id=ORDER_ID,
+            number=1,
+            priced=[priced("A", 2)],
+            tax_policy=FlatRateTax(),
+            shipping_policy=FlatRateShipping(),
+            placed_by="tester",
+        )
+
+
+def test_the_command_is_a_frozen_message_that_refuses_unknown_fields():
+    fields = dict(
+        customer_id=CUSTOMER,
+        currency="USD",
+        lines=[RequestedLine(sku="A", quantity=1)],
+        shipping_address=ADDRESS,
+        payment=PAYMENT,
+    )
+    command = PlaceOrder(**fields)
+    with pytest.raises(ValidationError):
+        command.currency = "EUR"  # type: ignore[misc]
+    with pytest.raises(ValidationError):
+        PlaceOrder(**fields, total="0.01")  # a client never prices its order
+    with pytest.raises(ValidationError):
+        RequestedLine(sku="A", quantity=1, unit_price="0.01")

@@ -18,6 +18,15 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from domain.errors import DomainError, IllegalTransition
 from domain.order import decide as decide
+from domain.order.commands import (
+    AddNote,
+    AddTag,
+    AddTimelineEntry,
+    DeleteNote,
+    EditNote,
+    ModifyOrder,
+    RemoveTag,
+)
 from domain.order.state import ORDER
 from domain.order.status import TERMINAL, StatusFacts, can_move, derive_status, require_transition
 from tests.unit.test_order_placement import ADDRESS, NOW, ORDER_ID, placed
@@ -47,7 +56,7 @@ class OrderCommands(RuleBasedStateMachine):
     def change_priority(self, priority, reason):
         self._run(
             lambda s: decide.modify_order(
-                s, ORDER_ID, reason=reason, actor="a", today=NOW.date(), priority=priority
+                s, ModifyOrder(order_id=ORDER_ID, reason=reason, priority=priority), NOW, actor="a"
             )
         )
 
@@ -56,12 +65,14 @@ class OrderCommands(RuleBasedStateMachine):
         self._run(
             lambda s: decide.modify_order(
                 s,
-                ORDER_ID,
-                reason="moved",
+                ModifyOrder(
+                    order_id=ORDER_ID,
+                    reason="moved",
+                    shipping_address=ADDRESS.model_copy(update={"city": city}),
+                    scheduled_delivery=NOW.date() + timedelta(days=days),
+                ),
+                NOW,
                 actor="a",
-                today=NOW.date(),
-                shipping_address=ADDRESS.model_copy(update={"city": city}),
-                scheduled_delivery=NOW.date() + timedelta(days=days),
             )
         )
 
@@ -69,31 +80,42 @@ class OrderCommands(RuleBasedStateMachine):
     def add_note(self, note, text, visible):
         self._run(
             lambda s: decide.add_note(
-                s, ORDER_ID, note_id=note, text=text, author="a", visible_to_customer=visible
+                s,
+                AddNote(order_id=ORDER_ID, text=text, visible_to_customer=visible),
+                note_id=note,
+                author="a",
             )
         )
 
     @rule(note=st.sampled_from(NOTE_IDS), text=st.text(max_size=20))
     def edit_note(self, note, text):
-        self._run(lambda s: decide.edit_note(s, ORDER_ID, note_id=note, editor="b", text=text))
+        self._run(
+            lambda s: decide.edit_note(
+                s, EditNote(order_id=ORDER_ID, note_id=note, text=text), editor="b"
+            )
+        )
 
     @rule(note=st.sampled_from(NOTE_IDS))
     def delete_note(self, note):
-        self._run(lambda s: decide.delete_note(s, ORDER_ID, note_id=note, actor="b"))
+        self._run(
+            lambda s: decide.delete_note(s, DeleteNote(order_id=ORDER_ID, note_id=note), actor="b")
+        )
 
     @rule(tag=TAGS)
     def add_tag(self, tag):
-        self._run(lambda s: decide.add_tag(s, ORDER_ID, tag=tag, actor="a"))
+        self._run(lambda s: decide.add_tag(s, AddTag(order_id=ORDER_ID, tag=tag), actor="a"))
 
     @rule(tag=TAGS)
     def remove_tag(self, tag):
-        self._run(lambda s: decide.remove_tag(s, ORDER_ID, tag=tag, actor="a"))
+        self._run(lambda s: decide.remove_tag(s, RemoveTag(order_id=ORDER_ID, tag=tag), actor="a"))
 
     @rule(kind=st.sampled_from(["call", "order_placed", "Bad"]))
     def add_timeline_entry(self, kind):
         self._run(
             lambda s: decide.add_timeline_entry(
-                s, ORDER_ID, entry_type=kind, description="d", actor="a", metadata={"k": 1}
+                s,
+                AddTimelineEntry(order_id=ORDER_ID, type=kind, description="d", metadata={"k": 1}),
+                actor="a",
             )
         )
 

@@ -1,0 +1,22 @@
+"""The commands on a location, as messages: register it, deactivate it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from domain.command import Command, LocationCode
+from domain.location.events import LocationType
+
+
+class RegisterLocation(Command):
+    code: LocationCode
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    type: LocationType
+    priority: Annotated[int, Field(ge=0, le=1_000_000)] = 100
+
+
+class DeactivateLocation(Command):
+    code: LocationCode
+    reason: str
