@@ -12,6 +12,7 @@ finishing the dispatch first) does each exactly once."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID, uuid4, uuid5
 
 from commands import fulfillment, inventory, orders, payments
@@ -20,7 +21,7 @@ from commands.executor import execute, load
 from commands.payment_gateway import PaymentGateway
 from commands.steps import steps
 from commands.write_side import WriteSide
-from domain.errors import Conflict
+from domain.inventory.state import InventoryState
 from domain.order import events as order_events
 from domain.order import fulfillment as order_decide
 from domain.order.state import ORDER
@@ -156,21 +157,26 @@ def complete_dispatch(
     step = steps(ctx, f"dispatch:{shipment_id}", correlation_id=str(order_id))
     order = orders.get(store, order_id)
     for x in sh.lines:
-        for a in order.allocations:
-            if a["line_id"] == x.line_id and a["location"] == sh.location:
-                try:
-                    inventory.commit(
-                        store,
-                        step(f"commit:{x.line_id}"),
-                        sku=str(a["sku"]),
-                        reservation_id=str(a["reservation_id"]),
-                        shipment_id=shipment_id,
-                        quantity=x.quantity,
-                    )
-                except Conflict:
-                    # Already committed by this shipment under another key is impossible;
-                    # a released reservation means the order was cancelled meanwhile.
-                    raise
+        held = [
+            a
+            for a in order.allocations
+            if a["line_id"] == x.line_id and a["location"] == sh.location
+        ]
+        if not held:
+            continue
+        stock = inventory.get(store, str(held[0]["sku"]))
+        for a, units in spread(stock, shipment_id, held, x.quantity):
+            rid = str(a["reservation_id"])
+            # the first reservation keeps the key a line's only commit has always had
+            key = f"commit:{x.line_id}" if a is held[0] else f"commit:{x.line_id}:{rid}"
+            inventory.commit(
+                store,
+                step(key),
+                sku=str(a["sku"]),
+                reservation_id=rid,
+                shipment_id=shipment_id,
+                quantity=units,
+            )
     execute(
         store,
         ORDER,
@@ -197,6 +203,31 @@ def complete_dispatch(
         shipment_id=shipment_id,
     )
     fulfillment.mark_shipped(store, step("plan_shipped"), order_id, sh.location)
+
+
+def spread(
+    stock: InventoryState, shipment_id: UUID, held: list[dict[str, Any]], quantity: int
+) -> list[tuple[dict[str, Any], int]]:
+    """How ``quantity`` units of a line leave by ``shipment_id``: ``(allocation, units)`` over
+    the line's reservations at the shipment's location (``held``, in allocation order), each
+    taking what it still holds until none are left; the last takes the rest (its commit then
+    says why it cannot). A reservation this shipment already committed from keeps what it
+    committed, so a repeat after a crash spreads the units as the first run did."""
+    need, plan = quantity, []
+    for n, a in enumerate(held):
+        r = stock.reservations.get(UUID(str(a["reservation_id"])))
+        done = 0 if r is None else r.committed_to(shipment_id)
+        if done:
+            need -= done
+            plan.append((a, done))
+            continue
+        last = n == len(held) - 1
+        free = r.remaining if r is not None and r.status == "active" else 0
+        units = need if last or r is None else min(need, free)
+        if units > 0:
+            plan.append((a, units))
+            need -= units
+    return plan
 
 
 def complete_delivery(store: EventStore, ctx: CommandContext, shipment_id: UUID) -> None:

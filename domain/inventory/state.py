@@ -1,8 +1,9 @@
 """Inventory decision state and its evolution.
 
-Per location: on hand and reserved. Reservations by id with their remaining units and status.
-Thresholds per location, and the alerts currently open. Each event returns a new state; maps are
-copied, never changed in place, so a state seen by a decision never moves under it.
+Per location: on hand and reserved. Reservations by id with their remaining units, status and
+what each shipment committed from them. Thresholds per location, and the alerts currently open.
+Each event returns a new state; maps are copied, never changed in place, so a state seen by a
+decision never moves under it.
 """
 
 from __future__ import annotations
@@ -53,6 +54,12 @@ class Reservation:
     remaining: int
     expires_at: datetime | None
     status: ReservationStatus = "active"
+    #: The units committed from it, by shipment (one commit per shipment and reservation).
+    commits: tuple[tuple[UUID, int], ...] = ()
+
+    def committed_to(self, shipment_id: UUID) -> int:
+        """The units ``shipment_id`` committed from this reservation."""
+        return sum(units for sid, units in self.commits if sid == shipment_id)
 
     def is_due(self, now: datetime) -> bool:
         """Active, unconfirmed and past its expiry: it holds nothing any more."""
@@ -134,7 +141,10 @@ class _Draft:
                 r = self.reservations[event.reservation_id]
                 remaining = r.remaining - event.quantity
                 status = "committed" if remaining == 0 else r.status
-                self.reservations[r.id] = replace(r, remaining=remaining, status=status)
+                commits = (*r.commits, (event.shipment_id, event.quantity))
+                self.reservations[r.id] = replace(
+                    r, remaining=remaining, status=status, commits=commits
+                )
                 self.move(event.location, on_hand=-event.quantity, reserved=-event.quantity)
             case ThresholdsSet():
                 t = Thresholds(event.reorder_point, event.reorder_quantity, event.max_stock)

@@ -19,12 +19,19 @@ from commands.payments import RetryPolicy
 from commands.process_manager import Trigger
 from domain.errors import Conflict
 from domain.ids import payment_stream, plan_stream
+from domain.order.fulfillment_commands import (
+    LineUnits,
+    RequestCancellation,
+    ReviewCancellation,
+)
 from domain.order.line_edit_commands import AddLine, ChangeLine, RemoveLine
+from domain.shipment.commands import OpenShipment, RecordTracking
 from tests.factories import send
 from tests.integration.test_process_manager_crash_safety import (
     _db_now,
     _gateway_since,
     _location,
+    _parked,
     _place,
     _stocked_sku,
 )
@@ -189,6 +196,95 @@ def test_removing_a_line_releases_it_and_lowers_the_authorization(container):
     assert [ln.sku for ln in state.lines] == [sku] and state.pending_edit is None
     assert inventory.get(store, extra).totals()["reserved"] == 0
     assert payments.get(store, order_id).authorized == state.total.amount == Decimal("27.00")
+
+
+def _ship(container, order_id: UUID, location: str, line_id: str, quantity: int) -> None:  # noqa: ANN001
+    """One shipment of ``quantity`` units of the line, picked up and delivered, each event
+    carried out by the managers before the next."""
+    opened = send(
+        container,
+        OpenShipment(
+            order_id=order_id,
+            location=location,
+            lines=[LineUnits(line_id=line_id, quantity=quantity)],
+            carrier="UPS",
+        ),
+        CommandContext.new("picker"),
+    )
+    shipment_id = UUID(opened.extra["id"])
+    for status in ("picked_up", "delivered"):
+        send(
+            container,
+            RecordTracking(shipment_id=shipment_id, status=status),
+            CommandContext.new("carrier"),
+        )
+        container.processes.catch_up()
+
+
+def _grown(container, location: str) -> tuple[UUID, str, str]:  # noqa: ANN001
+    """A confirmed order whose line of 2 grew to 5 by an edit: two reservations (2 and 3) at
+    one location."""
+    store = container.store
+    order_id, sku = _confirmed(container, location, quantity=2, stock=10)
+    line_id = orders.get(store, order_id).lines[0].line_id
+    send(
+        container,
+        ChangeLine(order_id=order_id, line_id=line_id, quantity=5, reason="more"),
+        CommandContext.new("agent"),
+    )
+    container.processes.catch_up()
+    state = orders.get(store, order_id)
+    assert [(a["location"], a["quantity"]) for a in state.allocations] == [
+        (location, 2),
+        (location, 3),
+    ]
+    return order_id, sku, line_id
+
+
+@pytest.mark.parametrize("parts", [(5,), (1, 4), (3, 2)])
+def test_a_grown_line_ships_from_both_its_reservations(container, parts):
+    """A line grown by an edit holds two reservations at its location; its shipments commit
+    from the first, then the second, whatever their sizes, and every unit leaves once."""
+    store = container.store
+    location = _location(container)
+    order_id, sku, line_id = _grown(container, location)
+    parked = _parked(container)
+
+    for quantity in parts:
+        _ship(container, order_id, location, line_id, quantity)
+
+    assert _parked(container) == parked
+    state = orders.get(store, order_id)
+    assert state.status == "delivered"
+    assert [(ln.quantity, ln.shipped) for ln in state.lines] == [(5, 5)]
+    stock = inventory.get(store, sku)
+    assert stock.totals() == {"on_hand": 5, "reserved": 0, "available": 5}
+    held = [stock.reservations[UUID(str(a["reservation_id"]))] for a in state.allocations]
+    assert [(r.status, r.remaining) for r in held] == [("committed", 0), ("committed", 0)]
+    assert sum(units for r in held for _s, units in r.commits) == 5
+    assert len({sid for r in held for sid, _u in r.commits}) == len(parts)
+    assert payments.get(store, order_id).captured == state.total.amount
+
+
+def test_cancelling_a_grown_line_after_part_shipped_releases_what_both_still_hold(container):
+    store = container.store
+    location = _location(container)
+    order_id, sku, line_id = _grown(container, location)
+    _ship(container, order_id, location, line_id, 3)  # 2 from the first, 1 from the second
+    requested = send(
+        container, RequestCancellation(order_id=order_id, reason="other"), CommandContext.new("c")
+    )
+    approve = ReviewCancellation(request_id=UUID(requested.extra["id"]), approve=True)
+    send(container, approve, CommandContext.new("manager"))
+    container.processes.catch_up()
+
+    state = orders.get(store, order_id)
+    assert state.cancellation.status == "completed"
+    assert [ln.shipped for ln in state.lines] == [3]
+    stock = inventory.get(store, sku)
+    assert stock.totals() == {"on_hand": 7, "reserved": 0, "available": 7}
+    held = [stock.reservations[UUID(str(a["reservation_id"]))] for a in state.allocations]
+    assert [(r.status, r.remaining) for r in held] == [("committed", 0), ("released", 0)]
 
 
 class BrokenGateway(DecliningGateway):

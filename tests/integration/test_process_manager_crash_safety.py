@@ -313,7 +313,7 @@ def test_the_placement_saga_survives_a_kill_after_each_step(container, crashing)
 
 @dataclass
 class Fulfillment:
-    """Five confirmed orders of one SKU, each about to trigger one of the manager's workflows."""
+    """Six confirmed orders of one SKU, each about to trigger one of the manager's workflows."""
 
     sku: str
     dispatched: UUID  # dispatched, then delivered
@@ -321,6 +321,7 @@ class Fulfillment:
     refunded: UUID  # captured by hand, then cancellation approved: a refund
     split: UUID  # split in two
     retried: UUID  # cancellation approved, failed, approved again
+    grown: UUID  # a line of 2 grown to 5 (two reservations), shipped 3 then 2, delivered
 
     def roles(self) -> dict[str, UUID]:
         return {
@@ -329,15 +330,21 @@ class Fulfillment:
             "refunded": self.refunded,
             "split": self.split,
             "retried": self.retried,
+            "grown": self.grown,
         }
 
 
 def _confirmed_orders(container, location: str) -> Fulfillment:  # noqa: ANN001
-    sku = _stocked_sku(container, location, 10)
-    made = Fulfillment(sku, *(_place(container, sku, q) for q in (1, 1, 1, 2, 1)))
+    sku = _stocked_sku(container, location, 15)
+    made = Fulfillment(sku, *(_place(container, sku, q) for q in (1, 1, 1, 2, 1, 2)))
     container.processes.catch_up()  # the placement saga confirms them, in this process
     for order_id in made.roles().values():
         assert orders.get(container.store, order_id).status == "confirmed"
+    [line] = orders.get(container.store, made.grown).lines
+    grow = ChangeLine(order_id=made.grown, line_id=line.line_id, quantity=5, reason="more")
+    send(container, grow, CommandContext.new("agent"))
+    container.processes.catch_up()  # the line edit manager reserves 3 more where the 2 are
+    assert [a["quantity"] for a in orders.get(container.store, made.grown).allocations] == [2, 3]
     return made
 
 
@@ -378,19 +385,27 @@ def _retried_cancellation(store, order_id: UUID) -> None:  # noqa: ANN001
     assert retried.extra["status"] == "approved"
 
 
-def _trigger_steps(container, made: Fulfillment, location: str) -> None:  # noqa: ANN001
-    """The events the manager reacts to, recorded while no manager runs."""
-    store = container.store
-    order = orders.get(store, made.dispatched)
-    lines = [LineUnits(line_id=ln.line_id, quantity=ln.quantity) for ln in order.lines]
+def _shipped(store, order_id: UUID, location: str, quantity: int | None = None) -> None:  # noqa: ANN001
+    """A shipment of the order's lines (``quantity`` units of its one line), picked up and
+    delivered."""
+    order = orders.get(store, order_id)
+    lines = [LineUnits(line_id=ln.line_id, quantity=quantity or ln.quantity) for ln in order.lines]
     opened = send(
         store,
-        OpenShipment(order_id=made.dispatched, location=location, lines=lines, carrier="UPS"),
+        OpenShipment(order_id=order_id, location=location, lines=lines, carrier="UPS"),
         CommandContext.new("picker"),
     )
     shipment_id = UUID(opened.extra["id"])
     _track(store, shipment_id, "picked_up")  # ShipmentDispatched
     _track(store, shipment_id, "delivered")  # ShipmentDelivered
+
+
+def _trigger_steps(container, made: Fulfillment, location: str) -> None:  # noqa: ANN001
+    """The events the manager reacts to, recorded while no manager runs."""
+    store = container.store
+    _shipped(store, made.dispatched, location)
+    _shipped(store, made.grown, location, 3)  # 2 from the first reservation, 1 from the second
+    _shipped(store, made.grown, location, 2)  # the second's 2 left
     _approved_cancellation(store, made.cancelled)
     pay = payments.get(store, made.refunded)
     payments.capture(
@@ -442,7 +457,7 @@ def test_the_fulfillment_manager_survives_a_kill_after_each_step(container, cras
     assert len(runs.kills) >= 20
 
     # The gateway did each operation once, as many as in the clean run.
-    once = Counter({"capture": 1, "void": 3, "refund": 1})
+    once = Counter({"capture": 3, "void": 3, "refund": 1})
     clean_ops = _gateway_since(container, t0) - _gateway_since(container, t1)
     assert clean_ops == once, clean_ops
     assert _gateway_since(container, t2) == once
@@ -485,9 +500,16 @@ def test_the_fulfillment_manager_survives_a_kill_after_each_step(container, cras
     assert (h["order"]["OrderCancelled"], h["order"]["CancellationCompleted"]) == (1, 1)
     assert orders.get(store, crashed.retried).cancellation.status == "completed"
 
+    h = _history(store, crashed.grown, crashed.sku, location)
+    assert (h["order"]["LinesShipped"], h["order"]["LinesDelivered"]) == (2, 2)
+    assert h["inventory"]["StockCommitted"] == 3 and h["payment"]["PaymentCaptured"] == 2
+    state, pay = orders.get(store, crashed.grown), payments.get(store, crashed.grown)
+    assert state.status == "delivered" and [ln.shipped for ln in state.lines] == [5]
+    assert pay.captured == state.total.amount
+
     # Stock: on hand less what shipped; only the split's children may still hold any.
     totals = inventory.get(store, crashed.sku).totals()
-    assert totals["on_hand"] == 10 - 1 and totals["reserved"] == 0
+    assert totals["on_hand"] == 15 - 1 - 5 and totals["reserved"] == 0
     assert _parked(container) == parked
 
 
