@@ -28,6 +28,7 @@ from domain.aggregate import AggregateType
 from domain.events import DomainEvent
 from domain.ids import inventory_stream, location_stream
 from domain.inventory import reservations as rsv
+from domain.inventory.commands import ReleaseReservation, ReserveStock
 from domain.inventory.events import (
     ReservationConfirmed,
     ReservationReleased,
@@ -118,18 +119,22 @@ def reserve_and_release(
     def reserve(state, _version):  # noqa: ANN001, ANN202
         return rsv.reserve_stock(
             state,
-            sku=sku,
-            reservation_id=rid,
-            order_id=uuid.uuid4(),
-            line_id=uuid.uuid4(),
-            location=wh,
-            quantity=1,
-            expires_at=ctx.now + timedelta(hours=2),
-            now=ctx.now,
+            ReserveStock(
+                sku=sku,
+                reservation_id=rid,
+                order_id=uuid.uuid4(),
+                line_id=uuid.uuid4(),
+                location=wh,
+                quantity=1,
+                expires_at=ctx.now + timedelta(hours=2),
+            ),
+            ctx.now,
         )
 
     def release(state, _version):  # noqa: ANN001, ANN202
-        return rsv.release_reservation(state, sku=sku, reservation_id=rid, reason="x", now=ctx.now)
+        return rsv.release_reservation(
+            state, ReleaseReservation(sku=sku, reservation_id=rid, reason="x"), ctx.now
+        )
 
     return (
         timed(lambda: execute(store, aggregate, stream, reserve, ctx)),

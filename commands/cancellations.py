@@ -30,6 +30,7 @@ from commands.steps import steps
 from commands.write_side import WriteSide
 from domain.errors import NotFound
 from domain.ids import cancellation_request_stream
+from domain.inventory.commands import ReleaseReservation
 from domain.order import cancellation_failure as failure
 from domain.order import decide as order_base
 from domain.order import fulfillment as decide
@@ -148,14 +149,12 @@ def complete(
         )
     except payments.GatewayUnavailable:
         return _fail(store, step(f"failed{again}"), order_id, request_id, "void", retry.attempts)
+    w = WriteSide.over(store, gateway)  # the inventory handler uses none of its caches
     for i, a in enumerate(state.allocations):
-        inventory.release(
-            store,
-            step(f"release:{i}"),
-            sku=str(a["sku"]),
-            reservation_id=str(a["reservation_id"]),
-            reason="order_cancelled",
+        release = ReleaseReservation(
+            sku=str(a["sku"]), reservation_id=str(a["reservation_id"]), reason="order_cancelled"
         )
+        inventory.release(w, release, step(f"release:{i}"))
     nothing_shipped = all(ln.shipped == 0 for ln in state.lines)
     execute(
         store,

@@ -23,6 +23,8 @@ from commands.context import Clock, system_clock
 from commands.payment_gateway import PaymentGateway
 from commands.process_manager import ProcessManager, Trigger
 from commands.steps import steps
+from commands.write_side import WriteSide
+from domain.inventory.commands import ReleaseReservation
 from eventstore.store import EventStore
 
 
@@ -59,13 +61,11 @@ class FulfillmentSaga(ProcessManager):
     def _freeze_parent(self, ctx, order_id: UUID) -> None:  # noqa: ANN001
         step = steps(ctx, f"split:{order_id}", correlation_id=str(order_id))
         state = orders.get(self.store, order_id)
+        w = WriteSide.over(self.store, self.gateway)  # the inventory handler uses no cache
         for i, a in enumerate(state.allocations):
-            inventory.release(
-                self.store,
-                step(f"release:{i}"),
-                sku=str(a["sku"]),
-                reservation_id=str(a["reservation_id"]),
-                reason="order_split",
+            release = ReleaseReservation(
+                sku=str(a["sku"]), reservation_id=str(a["reservation_id"]), reason="order_split"
             )
+            inventory.release(w, release, step(f"release:{i}"))
         payments.void(self.store, self.gateway, step("void"), order_id=order_id, reason="split")
         fulfillment.cancel_plans(self.store, step, order_id)

@@ -8,8 +8,6 @@ SKU's totals after the command: ``{sku, on_hand, reserved, available}``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
-from uuid import UUID, uuid4
 
 from commands import locations
 from commands.context import CommandContext, Outcome
@@ -21,19 +19,21 @@ from domain.events import DomainEvent
 from domain.ids import inventory_stream
 from domain.inventory import decide as stock
 from domain.inventory import reservations as rsv
-from domain.inventory.commands import AdjustStock, ReceiveStock, SetThresholds, TransferStock
+from domain.inventory.commands import (
+    AdjustStock,
+    CommitReservation,
+    ConfirmReservation,
+    ExpireDueReservations,
+    ExpireReservation,
+    ReceiveStock,
+    ReleaseReservation,
+    ReserveStock,
+    SetThresholds,
+    TransferStock,
+)
 from domain.inventory.state import INVENTORY, InventoryState
 from domain.location.decide import require_active
 from eventstore.store import EventStore
-
-RESERVATION_TTL = timedelta(hours=2)
-
-
-def as_uuid(value: UUID | str) -> UUID:
-    try:
-        return value if isinstance(value, UUID) else UUID(str(value))
-    except ValueError:
-        raise InvalidCommand(f"'{value}' is not a UUID.", code="invalid_id") from None
 
 
 def require_known_sku(skus: SkuOwners, sku: str) -> None:
@@ -88,118 +88,53 @@ def set_thresholds(w: WriteSide, c: SetThresholds, ctx: CommandContext) -> Outco
     return _run(w.store, ctx, c.sku, lambda s: stock.set_thresholds(s, c, ctx.now))
 
 
+def reserve(w: WriteSide, c: ReserveStock, ctx: CommandContext) -> Outcome:
+    """Hold units for an order line (the sender names the reservation and its expiry);
+    ``result.extra["reservation_id"]`` is its id."""
+    require_known_sku(w.skus, c.sku)
+    require_location(w.store, c.location)
+    return _run(
+        w.store,
+        ctx,
+        c.sku,
+        lambda s: rsv.reserve_stock(s, c, ctx.now),
+        reservation_id=str(c.reservation_id),
+    )
+
+
+def confirm(w: WriteSide, c: ConfirmReservation, ctx: CommandContext) -> Outcome:
+    return _run(w.store, ctx, c.sku, lambda s: rsv.confirm_reservation(s, c, ctx.now))
+
+
+def release(w: WriteSide, c: ReleaseReservation, ctx: CommandContext) -> Outcome:
+    return _run(w.store, ctx, c.sku, lambda s: rsv.release_reservation(s, c, ctx.now))
+
+
+def expire(w: WriteSide, c: ExpireReservation, ctx: CommandContext) -> Outcome:
+    return _run(w.store, ctx, c.sku, lambda s: rsv.expire_reservation(s, c, ctx.now))
+
+
+def expire_due(w: WriteSide, c: ExpireDueReservations, ctx: CommandContext) -> Outcome:
+    """The sweep's command: record every reservation of the SKU that is past its expiry."""
+    return _run(w.store, ctx, c.sku, lambda s: rsv.expire_due_reservations(s, c, ctx.now))
+
+
+def commit(w: WriteSide, c: CommitReservation, ctx: CommandContext) -> Outcome:
+    return _run(w.store, ctx, c.sku, lambda s: rsv.commit_reservation(s, c, ctx.now))
+
+
 HANDLERS = {
     ReceiveStock: receive,
     AdjustStock: adjust,
     TransferStock: transfer,
     SetThresholds: set_thresholds,
+    ReserveStock: reserve,
+    ConfirmReservation: confirm,
+    ReleaseReservation: release,
+    ExpireReservation: expire,
+    ExpireDueReservations: expire_due,
+    CommitReservation: commit,
 }
-
-
-def reserve(
-    store: EventStore,
-    ctx: CommandContext,
-    *,
-    sku: str,
-    order_id: UUID,
-    line_id: UUID,
-    location: str,
-    quantity: int,
-    reservation_id: UUID | None = None,
-    ttl: timedelta | None = RESERVATION_TTL,
-) -> Outcome:
-    """Hold units for an order line; ``ttl=None`` reserves without expiry. The new
-    reservation's id is in ``result.extra["reservation_id"]``."""
-    require_known_sku(SkuOwners(store), sku)  # no write side here yet: an uncached read
-    require_location(store, location)
-    rid = reservation_id or uuid4()
-    expires_at = None if ttl is None else ctx.now + ttl
-    return _run(
-        store,
-        ctx,
-        sku,
-        lambda s: rsv.reserve_stock(
-            s,
-            sku=sku,
-            reservation_id=rid,
-            order_id=order_id,
-            line_id=line_id,
-            location=location,
-            quantity=quantity,
-            expires_at=expires_at,
-            now=ctx.now,
-        ),
-        reservation_id=str(rid),
-    )
-
-
-def confirm(store: EventStore, ctx: CommandContext, *, sku: str, reservation_id: UUID | str):
-    return _run(
-        store,
-        ctx,
-        sku,
-        lambda s: rsv.confirm_reservation(
-            s, sku=sku, reservation_id=as_uuid(reservation_id), now=ctx.now
-        ),
-    )
-
-
-def release(
-    store: EventStore,
-    ctx: CommandContext,
-    *,
-    sku: str,
-    reservation_id: UUID | str,
-    reason: str = "released",
-) -> Outcome:
-    return _run(
-        store,
-        ctx,
-        sku,
-        lambda s: rsv.release_reservation(
-            s, sku=sku, reservation_id=as_uuid(reservation_id), reason=reason, now=ctx.now
-        ),
-    )
-
-
-def expire(store: EventStore, ctx: CommandContext, *, sku: str, reservation_id: UUID | str):
-    return _run(
-        store,
-        ctx,
-        sku,
-        lambda s: rsv.expire_reservation(
-            s, sku=sku, reservation_id=as_uuid(reservation_id), now=ctx.now
-        ),
-    )
-
-
-def expire_due(store: EventStore, ctx: CommandContext, *, sku: str) -> Outcome:
-    """The sweep's command: record every reservation of the SKU that is past its expiry."""
-    return _run(store, ctx, sku, lambda s: rsv.expire_due_reservations(s, sku=sku, now=ctx.now))
-
-
-def commit(
-    store: EventStore,
-    ctx: CommandContext,
-    *,
-    sku: str,
-    reservation_id: UUID | str,
-    shipment_id: UUID,
-    quantity: int | None = None,
-) -> Outcome:
-    return _run(
-        store,
-        ctx,
-        sku,
-        lambda s: rsv.commit_reservation(
-            s,
-            sku=sku,
-            reservation_id=as_uuid(reservation_id),
-            shipment_id=shipment_id,
-            quantity=quantity,
-            now=ctx.now,
-        ),
-    )
 
 
 def get(store: EventStore, sku: str) -> InventoryState:

@@ -25,6 +25,7 @@ rejected ``processing_failed``, releasing what it reserved."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid5
@@ -37,8 +38,10 @@ from commands.payment_gateway import PaymentGateway
 from commands.payments import RetryPolicy
 from commands.process_manager import ProcessManager, Trigger
 from commands.steps import StepContext, steps
+from commands.write_side import WriteSide
 from domain.errors import Conflict, DomainError, InsufficientStock
 from domain.ids import payment_stream
+from domain.inventory.commands import ReleaseReservation, ReserveStock
 from domain.order import line_edits as decide
 from domain.order.events import LineEditRequested
 from domain.order.state import ORDER, OrderState
@@ -64,15 +67,32 @@ class LineEditManager(ProcessManager):
 
     def __init__(
         self,
-        store: EventStore,
-        gateway: PaymentGateway,
-        locations: LocationDirectory,
+        write: WriteSide,
         *,
         retry: RetryPolicy = RetryPolicy(),
         clock: Clock = system_clock,
     ):
-        self.store, self.gateway, self.locations = store, gateway, locations
-        self.retry, self.clock = retry, clock
+        self.write, self.retry, self.clock = write, retry, clock
+
+    @property
+    def store(self) -> EventStore:
+        return self.write.store
+
+    @store.setter
+    def store(self, store: EventStore) -> None:
+        self.write = replace(self.write, store=store)
+
+    @property
+    def gateway(self) -> PaymentGateway:
+        return self.write.gateway
+
+    @gateway.setter
+    def gateway(self, gateway: PaymentGateway) -> None:
+        self.write = replace(self.write, gateway=gateway)
+
+    @property
+    def locations(self) -> LocationDirectory:
+        return self.write.locations
 
     def _steps(self, trigger: Trigger) -> tuple[UUID, UUID, StepContext]:
         e = trigger.event
@@ -107,10 +127,10 @@ class LineEditManager(ProcessManager):
         plan = decide.plan_edit(state, edit)
         previous = _locations_of(state)
         for i, a in enumerate(plan.release):
-            inventory.release(
-                self.store, step(f"release:{i}"), sku=str(a["sku"]),
-                reservation_id=str(a["reservation_id"]), reason="edited",
-            )  # fmt: skip
+            release = ReleaseReservation(
+                sku=str(a["sku"]), reservation_id=str(a["reservation_id"]), reason="edited"
+            )
+            inventory.release(self.write, release, step(f"release:{i}"))
         added = None
         if plan.reserve:
             try:
@@ -155,12 +175,12 @@ class LineEditManager(ProcessManager):
             if stock.level(code).available < qty:
                 continue
             rid = reservation_id(order_id, edit_id, line_id, code)
+            reserve = ReserveStock(
+                sku=sku, reservation_id=rid, order_id=order_id, line_id=UUID(line_id),
+                location=code, quantity=qty, expires_at=None,
+            )  # fmt: skip
             try:
-                inventory.reserve(
-                    self.store, step(f"reserve:{code}"), sku=sku, order_id=order_id,
-                    line_id=UUID(line_id), location=code, quantity=qty, reservation_id=rid,
-                    ttl=None,
-                )  # fmt: skip
+                inventory.reserve(self.write, reserve, step(f"reserve:{code}"))
             except InsufficientStock:
                 continue
             return {"line_id": line_id, "sku": sku, "location": code, "quantity": qty,
@@ -227,10 +247,10 @@ class LineEditManager(ProcessManager):
     ) -> None:
         """Release what the edit reserved; set an authorization it adjusted back."""
         if added is not None:
-            inventory.release(
-                self.store, step("undo:reserve"), sku=sku,
-                reservation_id=str(added["reservation_id"]), reason="edit_rejected",
-            )  # fmt: skip
+            release = ReleaseReservation(
+                sku=sku, reservation_id=str(added["reservation_id"]), reason="edit_rejected"
+            )
+            inventory.release(self.write, release, step("undo:reserve"))
         pay = payments.get(self.store, order_id)
         if pay.authorized != authorized and pay.status == "authorized" and pay.captured == 0:
             execute(
@@ -271,7 +291,7 @@ class LineEditManager(ProcessManager):
         for r in stock.reservations.values():
             mine = reservation_id(order_id, edit.edit_id, edit.line_id, r.location)
             if r.id == mine and r.status == "active":
-                inventory.release(
-                    self.store, step(f"parked:release:{r.location}"), sku=edit.sku,
-                    reservation_id=str(r.id), reason=PROCESSING_FAILED,
-                )  # fmt: skip
+                release = ReleaseReservation(
+                    sku=edit.sku, reservation_id=r.id, reason=PROCESSING_FAILED
+                )
+                inventory.release(self.write, release, step(f"parked:release:{r.location}"))

@@ -56,6 +56,7 @@ from domain.fulfillment import decide as plan_decide
 from domain.fulfillment.state import PLAN
 from domain.ids import inventory_stream, payment_stream, plan_stream
 from domain.inventory import reservations as rsv
+from domain.inventory.commands import ConfirmReservation, ReleaseReservation, ReserveStock
 from domain.inventory.state import INVENTORY
 from domain.order import decide as order_decide
 from domain.order.state import ORDER
@@ -235,8 +236,7 @@ class OrderPlacementSaga(ProcessManager):
         """Hold ``alloc`` for the order under a fresh reservation id; return the id."""
         stream = inventory_stream(alloc.sku)
         rid = self._fresh_reservation_id(uow, o.order_id, alloc)
-        events = rsv.reserve_stock(
-            uow.state(stream),
+        reserve = ReserveStock(
             sku=alloc.sku,
             reservation_id=rid,
             order_id=o.order_id,
@@ -244,8 +244,8 @@ class OrderPlacementSaga(ProcessManager):
             location=alloc.location,
             quantity=alloc.quantity,
             expires_at=expires_at,
-            now=now,
         )
+        events = rsv.reserve_stock(uow.state(stream), reserve, now)
         uow.apply(stream, events, meta)
         return rid
 
@@ -390,9 +390,8 @@ class OrderPlacementSaga(ProcessManager):
         once, without expiry, if the stock is still there."""
         stream = inventory_stream(alloc.sku)
         try:
-            events = rsv.confirm_reservation(
-                uow.state(stream), sku=alloc.sku, reservation_id=rid, now=now
-            )
+            confirm = ConfirmReservation(sku=alloc.sku, reservation_id=rid)
+            events = rsv.confirm_reservation(uow.state(stream), confirm, now)
             uow.apply(stream, events, meta)
             return alloc, rid
         except Conflict:
@@ -416,13 +415,8 @@ class OrderPlacementSaga(ProcessManager):
         meta = o.meta(f"release:{reason}", now)
         for alloc, rid in held:
             stream = inventory_stream(alloc.sku)
-            uow.apply(
-                stream,
-                rsv.release_reservation(
-                    uow.state(stream), sku=alloc.sku, reservation_id=rid, reason=reason, now=now
-                ),
-                meta,
-            )
+            release = ReleaseReservation(sku=alloc.sku, reservation_id=rid, reason=reason)
+            uow.apply(stream, rsv.release_reservation(uow.state(stream), release, now), meta)
 
     def _expired(self, uow: UnitOfWork, o: _Order, now: datetime) -> None:
         """The holds ran out: release them (or record them expired, with ``now`` past their

@@ -21,6 +21,7 @@ from commands.executor import execute, load
 from commands.payment_gateway import PaymentGateway
 from commands.steps import steps
 from commands.write_side import WriteSide
+from domain.inventory.commands import CommitReservation
 from domain.inventory.state import InventoryState
 from domain.order import events as order_events
 from domain.order import fulfillment as order_decide
@@ -156,6 +157,7 @@ def complete_dispatch(
     order_id = sh.order_id
     step = steps(ctx, f"dispatch:{shipment_id}", correlation_id=str(order_id))
     order = orders.get(store, order_id)
+    w = WriteSide.over(store, gateway)  # the inventory handlers use none of its caches
     for x in sh.lines:
         held = [
             a
@@ -169,14 +171,13 @@ def complete_dispatch(
             rid = str(a["reservation_id"])
             # the first reservation keeps the key a line's only commit has always had
             key = f"commit:{x.line_id}" if a is held[0] else f"commit:{x.line_id}:{rid}"
-            inventory.commit(
-                store,
-                step(key),
+            commit = CommitReservation(
                 sku=str(a["sku"]),
                 reservation_id=rid,
                 shipment_id=shipment_id,
                 quantity=units,
             )
+            inventory.commit(w, commit, step(key))
     execute(
         store,
         ORDER,

@@ -81,9 +81,7 @@ def core_process_managers(w: Wiring) -> list:
         clock=w.clock,
     )
     line_edits = LineEditManager(
-        w.store,
-        w.write.gateway,
-        w.write.locations,
+        w.write,
         retry=RetryPolicy(timeout_s=w.settings.payment_timeout_s),
         clock=w.clock,
     )

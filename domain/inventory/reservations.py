@@ -2,6 +2,8 @@
 
 A reservation holds one order line's units at one location until it is committed, released or
 expires; confirming it removes its expiry. Releasing or expiring an inactive one writes nothing.
+Each decision takes the state, the command (``commands.py``) and the clock, and returns the
+events to record.
 """
 
 from __future__ import annotations
@@ -11,6 +13,14 @@ from uuid import UUID
 
 from domain.errors import Conflict, InsufficientStock, InvalidCommand, NotFound
 from domain.events import DomainEvent
+from domain.inventory.commands import (
+    CommitReservation,
+    ConfirmReservation,
+    ExpireDueReservations,
+    ExpireReservation,
+    ReleaseReservation,
+    ReserveStock,
+)
 from domain.inventory.events import (
     ReservationConfirmed,
     ReservationReleased,
@@ -43,30 +53,20 @@ def _require_active(r: Reservation) -> Reservation:
     return r
 
 
-def reserve_stock(
-    state: InventoryState,
-    *,
-    sku: str,
-    reservation_id: UUID,
-    order_id: UUID,
-    line_id: UUID,
-    location: str,
-    quantity: int,
-    expires_at: datetime | None,
-    now: datetime,
-) -> list[DomainEvent]:
-    require_positive(quantity)
-    if expires_at is not None and expires_at <= now:
+def reserve_stock(state: InventoryState, c: ReserveStock, now: datetime) -> list[DomainEvent]:
+    require_positive(c.quantity)
+    if c.expires_at is not None and c.expires_at <= now:
         raise InvalidCommand("A reservation must expire in the future.", code="invalid_expiry")
+    sku, location, quantity = c.sku, c.location, c.quantity
 
     def command(s: InventoryState) -> list[DomainEvent]:
-        existing = s.reservations.get(reservation_id)
+        existing = s.reservations.get(c.reservation_id)
         if existing is not None:
             same = (existing.order_id, existing.line_id, existing.location, existing.quantity)
-            if same == (order_id, line_id, location, quantity):
+            if same == (c.order_id, c.line_id, location, quantity):
                 return []  # a repeat of the same reservation
             raise Conflict(
-                f"Reservation {reservation_id} already exists.", code="reservation_exists"
+                f"Reservation {c.reservation_id} already exists.", code="reservation_exists"
             )
         available = s.level(location).available
         if quantity > available:
@@ -78,12 +78,12 @@ def reserve_stock(
         return [
             StockReserved(
                 sku=sku,
-                reservation_id=reservation_id,
-                order_id=order_id,
-                line_id=line_id,
+                reservation_id=c.reservation_id,
+                order_id=c.order_id,
+                line_id=c.line_id,
                 location=location,
                 quantity=quantity,
-                expires_at=expires_at,
+                expires_at=c.expires_at,
             )
         ]
 
@@ -91,44 +91,44 @@ def reserve_stock(
 
 
 def confirm_reservation(
-    state: InventoryState, *, sku: str, reservation_id: UUID, now: datetime
+    state: InventoryState, c: ConfirmReservation, now: datetime
 ) -> list[DomainEvent]:
     def command(s: InventoryState) -> list[DomainEvent]:
-        r = _require_active(_find(s, reservation_id))
+        r = _require_active(_find(s, c.reservation_id))
         if r.expires_at is None:
             return []  # already confirmed
-        return [ReservationConfirmed(sku=sku, reservation_id=r.id, location=r.location)]
+        return [ReservationConfirmed(sku=c.sku, reservation_id=r.id, location=r.location)]
 
-    return decide(state, sku, now, command)
+    return decide(state, c.sku, now, command)
 
 
 def release_reservation(
-    state: InventoryState, *, sku: str, reservation_id: UUID, reason: str, now: datetime
+    state: InventoryState, c: ReleaseReservation, now: datetime
 ) -> list[DomainEvent]:
     def command(s: InventoryState) -> list[DomainEvent]:
-        r = _find(s, reservation_id)
+        r = _find(s, c.reservation_id)
         if r.status != "active":
             return []
         return [
             ReservationReleased(
-                sku=sku,
+                sku=c.sku,
                 reservation_id=r.id,
                 location=r.location,
                 quantity=r.remaining,
-                reason=reason,
+                reason=c.reason,
             )
         ]
 
-    return decide(state, sku, now, command)
+    return decide(state, c.sku, now, command)
 
 
 def expire_reservation(
-    state: InventoryState, *, sku: str, reservation_id: UUID, now: datetime
+    state: InventoryState, c: ExpireReservation, now: datetime
 ) -> list[DomainEvent]:
     """Due reservations expire before any decision; this one only says why it cannot."""
 
     def command(s: InventoryState) -> list[DomainEvent]:
-        r = _find(s, reservation_id)
+        r = _find(s, c.reservation_id)
         if r.status != "active":
             return []
         if r.expires_at is None:
@@ -141,29 +141,25 @@ def expire_reservation(
             code="reservation_not_due",
         )
 
-    return decide(state, sku, now, command)
+    return decide(state, c.sku, now, command)
 
 
-def expire_due_reservations(state: InventoryState, *, sku: str, now: datetime):
+def expire_due_reservations(
+    state: InventoryState, c: ExpireDueReservations, now: datetime
+) -> list[DomainEvent]:
     """The sweep: record every due expiry, and nothing else."""
-    return decide(state, sku, now, lambda s: [])
+    return decide(state, c.sku, now, lambda s: [])
 
 
 def commit_reservation(
-    state: InventoryState,
-    *,
-    sku: str,
-    reservation_id: UUID,
-    shipment_id: UUID,
-    quantity: int | None = None,
-    now: datetime,
+    state: InventoryState, c: CommitReservation, now: datetime
 ) -> list[DomainEvent]:
-    if quantity is not None:
-        require_positive(quantity)
+    if c.quantity is not None:
+        require_positive(c.quantity)
 
     def command(s: InventoryState) -> list[DomainEvent]:
-        r = _require_active(_find(s, reservation_id))
-        units = r.remaining if quantity is None else quantity
+        r = _require_active(_find(s, c.reservation_id))
+        units = r.remaining if c.quantity is None else c.quantity
         if units > r.remaining:
             raise Conflict(
                 f"Reservation {r.id} holds {r.remaining} units; {units} cannot be committed.",
@@ -172,12 +168,12 @@ def commit_reservation(
             )
         return [
             StockCommitted(
-                sku=sku,
+                sku=c.sku,
                 reservation_id=r.id,
-                shipment_id=shipment_id,
+                shipment_id=c.shipment_id,
                 location=r.location,
                 quantity=units,
             )
         ]
 
-    return decide(state, sku, now, command)
+    return decide(state, c.sku, now, command)

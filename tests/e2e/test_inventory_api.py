@@ -5,10 +5,12 @@ from uuid import uuid4
 
 import pytest
 
-from commands import inventory, sku_lookup
+from commands import sku_lookup
 from commands.context import CommandContext
 from domain.ids import inventory_stream
+from domain.inventory.commands import ReserveStock
 from tests.e2e.conftest import assert_error
+from tests.factories import send
 
 
 @pytest.fixture
@@ -188,15 +190,16 @@ def test_a_malformed_body_is_a_400(api, sku):
 
 def test_an_adjustment_below_reserved_is_a_conflict_and_writes_nothing(api, container, sku, wh):
     receive(api, sku, wh, 5)
-    inventory.reserve(
-        container.store,
-        CommandContext.new("saga"),
+    reserve = ReserveStock(
         sku=sku,
+        reservation_id=uuid4(),
         order_id=uuid4(),
         line_id=uuid4(),
         location=wh,
         quantity=3,
+        expires_at=None,
     )
+    send(container, reserve, CommandContext.new("saga"))
     version = container.store.stream_version(inventory_stream(sku))
     r = api.post(
         f"/inventory/{sku}/adjustments", json={"location": wh, "delta": -3, "reason": "loss"}

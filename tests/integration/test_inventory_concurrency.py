@@ -7,7 +7,7 @@ from uuid import uuid4
 from commands import inventory, sku_lookup
 from commands.context import CommandContext
 from domain.errors import InsufficientStock
-from domain.inventory.commands import ReceiveStock
+from domain.inventory.commands import ReceiveStock, ReserveStock
 from domain.location.commands import RegisterLocation
 from tests.factories import send
 
@@ -27,15 +27,16 @@ def test_fifty_concurrent_reservations_of_ten_units_reserve_exactly_ten(containe
     def reserve_one(_):
         start.wait()
         try:
-            inventory.reserve(
-                store,
-                CommandContext.new("saga"),
+            reserve = ReserveStock(
                 sku=sku,
+                reservation_id=uuid4(),
                 order_id=uuid4(),
                 line_id=uuid4(),
                 location=code,
                 quantity=1,
+                expires_at=None,
             )
+            send(container, reserve, CommandContext.new("saga"))
             return "reserved"
         except InsufficientStock:
             return "insufficient"

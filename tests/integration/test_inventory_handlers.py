@@ -2,14 +2,22 @@
 SKU, active location), the totals they answer with, idempotency, and expiry by the clock."""
 
 from datetime import timedelta
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
 from commands import inventory, sku_lookup
 from commands.context import CommandContext, Idempotency
 from domain.errors import Conflict, InsufficientStock, InvalidCommand
-from domain.inventory.commands import ReceiveStock, TransferStock
+from domain.ids import inventory_stream
+from domain.inventory.commands import (
+    CommitReservation,
+    ConfirmReservation,
+    ReceiveStock,
+    ReleaseReservation,
+    ReserveStock,
+    TransferStock,
+)
 from domain.location.commands import DeactivateLocation, RegisterLocation
 from tests.factories import send
 
@@ -32,6 +40,19 @@ def new_location(store) -> str:
 
 def ctx(**kw) -> CommandContext:
     return CommandContext.new("tester", **kw)
+
+
+def reserve(sku: str, wh: str, quantity: int, expires_at=None) -> ReserveStock:  # noqa: ANN001
+    """A new reservation for a new order line (no expiry unless given)."""
+    return ReserveStock(
+        sku=sku,
+        reservation_id=uuid4(),
+        order_id=uuid4(),
+        line_id=uuid4(),
+        location=wh,
+        quantity=quantity,
+        expires_at=expires_at,
+    )
 
 
 def test_a_receipt_answers_with_the_totals_after_it(store):
@@ -90,40 +111,43 @@ def test_the_same_idempotency_key_writes_once(store):
 def test_reserve_confirm_commit_through_the_handlers(store):
     sku, wh = known_sku(store), new_location(store)
     send(store, ReceiveStock(sku=sku, location=wh, quantity=5), ctx())
-    reserved = inventory.reserve(
-        store, ctx(), sku=sku, order_id=uuid4(), line_id=uuid4(), location=wh, quantity=3
-    )
+    now = ctx().now
+    reserved = send(store, reserve(sku, wh, 3, expires_at=now + timedelta(hours=2)), ctx())
     rid = reserved.extra["reservation_id"]
     assert reserved.extra["available"] == 2
-    inventory.confirm(store, ctx(), sku=sku, reservation_id=rid)
-    committed = inventory.commit(store, ctx(), sku=sku, reservation_id=rid, shipment_id=uuid4())
+    confirmed = send(store, ConfirmReservation(sku=sku, reservation_id=rid), ctx())
+    assert confirmed.version == reserved.version + 1
+    assert inventory.get(store, sku).reservations[UUID(rid)].expires_at is None
+    commit = CommitReservation(sku=sku, reservation_id=rid, shipment_id=uuid4())
+    committed = send(store, commit, ctx())
     assert committed.extra == {"sku": sku, "on_hand": 2, "reserved": 0, "available": 2}
-    released = inventory.release(store, ctx(), sku=sku, reservation_id=rid)
+    released = send(store, ReleaseReservation(sku=sku, reservation_id=rid), ctx())
     assert released.version == committed.version  # an inactive reservation: nothing written
+
+
+def test_a_reservation_of_an_unknown_sku_or_location_is_invalid_and_writes_nothing(store):
+    sku, wh = known_sku(store), new_location(store)
+    send(store, ReceiveStock(sku=sku, location=wh, quantity=5), ctx())
+    version = store.stream_version(inventory_stream(sku))
+    for command, code in (
+        (reserve(f"NOPE-{uuid4().hex[:8]}", wh, 1), "unknown_sku"),
+        (reserve(sku, f"NOWH-{uuid4().hex[:8]}", 1), "unknown_location"),
+    ):
+        with pytest.raises(InvalidCommand) as e:
+            send(store, command, ctx())
+        assert e.value.code == code
+    assert store.stream_version(inventory_stream(sku)) == version
 
 
 def test_an_expired_reservation_is_recorded_by_the_next_command(store):
     sku, wh = known_sku(store), new_location(store)
     start = ctx()
     send(store, ReceiveStock(sku=sku, location=wh, quantity=2), start)
-    inventory.reserve(
-        store,
-        start,
-        sku=sku,
-        order_id=uuid4(),
-        line_id=uuid4(),
-        location=wh,
-        quantity=2,
-        ttl=timedelta(minutes=5),
-    )
+    send(store, reserve(sku, wh, 2, expires_at=start.now + timedelta(minutes=5)), start)
     with pytest.raises(InsufficientStock):
-        inventory.reserve(
-            store, start, sku=sku, order_id=uuid4(), line_id=uuid4(), location=wh, quantity=1
-        )
+        send(store, reserve(sku, wh, 1), start)
     later = ctx(now=start.now + timedelta(minutes=6))
-    result = inventory.reserve(
-        store, later, sku=sku, order_id=uuid4(), line_id=uuid4(), location=wh, quantity=2
-    )
+    result = send(store, reserve(sku, wh, 2), later)
     names = [e.name for e in store.load(result.stream_id)]
     assert (
         names[-3:-1] == ["ReservationExpired", "StockAlertResolved"]

@@ -5,10 +5,17 @@ from uuid import uuid4
 
 from psycopg import sql
 
-from commands import inventory, sku_lookup
+from commands import sku_lookup
 from commands.context import CommandContext
 from domain.ids import inventory_stream
-from domain.inventory.commands import AdjustStock, ReceiveStock, SetThresholds, TransferStock
+from domain.inventory.commands import (
+    AdjustStock,
+    CommitReservation,
+    ReceiveStock,
+    ReserveStock,
+    SetThresholds,
+    TransferStock,
+)
 from domain.location.commands import RegisterLocation
 from projections.base import live_schema
 from projections.inventory_levels import list_levels, sku_levels
@@ -41,16 +48,19 @@ def stocked(container):
     send(store, ReceiveStock(sku=sku, location=a, quantity=10, reference="PO-1"), ctx)
     send(store, TransferStock(sku=sku, from_location=a, to_location=b, quantity=3), ctx)
     send(store, AdjustStock(sku=sku, location=a, delta=-2, reason="damage"), ctx)
-    r = inventory.reserve(
-        store, ctx, sku=sku, order_id=uuid4(), line_id=uuid4(), location=a, quantity=4
-    )
-    inventory.commit(
-        store,
-        ctx,
+    rid = uuid4()
+    reserve = ReserveStock(
         sku=sku,
-        reservation_id=r.extra["reservation_id"],
-        shipment_id=uuid4(),
-        quantity=1,
+        reservation_id=rid,
+        order_id=uuid4(),
+        line_id=uuid4(),
+        location=a,
+        quantity=4,
+        expires_at=None,
+    )
+    send(store, reserve, ctx)
+    send(
+        store, CommitReservation(sku=sku, reservation_id=rid, shipment_id=uuid4(), quantity=1), ctx
     )
     send(store, SetThresholds(sku=sku, location=b, reorder_point=3, max_stock=50), ctx)
     container.runner.catch_up(VIEWS)

@@ -6,6 +6,7 @@ it reserved."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from decimal import Decimal
 from uuid import UUID
 
@@ -26,7 +27,7 @@ from domain.order.fulfillment_commands import (
 )
 from domain.order.line_edit_commands import AddLine, ChangeLine, RemoveLine
 from domain.shipment.commands import OpenShipment, RecordTracking
-from tests.factories import send
+from tests.factories import send, write_of
 from tests.integration.test_process_manager_crash_safety import (
     _db_now,
     _gateway_since,
@@ -158,9 +159,8 @@ def test_a_declined_new_total_releases_what_the_edit_reserved_and_is_rejected(co
         CommandContext.new("agent"),
     )
     [requested] = [e for e in store.read_all(after=head, limit=10) if e.stream_id == order_id]
-    manager = LineEditManager(
-        store, DecliningGateway(container.gateway), container.locations, retry=RetryPolicy()
-    )
+    write = replace(write_of(container), gateway=DecliningGateway(container.gateway))
+    manager = LineEditManager(write, retry=RetryPolicy())
     manager.handle(Trigger("line_edits", requested))
     edit_id = UUID(asked.extra["edit_id"])
     rid = reservation_id(order_id, edit_id, line_id, location)
@@ -306,7 +306,9 @@ def test_an_edit_whose_step_keeps_failing_is_parked_rejected_and_holds_nothing(c
         CommandContext.new("agent"),
     )
     [requested] = [e for e in store.read_all(after=head, limit=10) if e.stream_id == order_id]
-    manager = LineEditManager(store, BrokenGateway(container.gateway), container.locations)
+    manager = LineEditManager(
+        replace(write_of(container), gateway=BrokenGateway(container.gateway))
+    )
     trigger = Trigger("line_edits", requested)
     with pytest.raises(RuntimeError):
         manager.handle(trigger)  # reserved, then failed asking the gateway

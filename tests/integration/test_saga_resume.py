@@ -12,7 +12,7 @@ from commands import inventory, orders
 from commands.context import CommandContext
 from commands.placement_saga import OrderPlacementSaga
 from commands.process_manager import Trigger
-from domain.inventory.commands import ReceiveStock
+from domain.inventory.commands import ReceiveStock, ReserveStock
 from domain.location.commands import RegisterLocation
 from domain.order.commands import PlaceOrder, RequestedLine
 from domain.order.values import Address, PaymentRef
@@ -50,10 +50,11 @@ def test_a_partial_hold_is_released_and_the_order_reserved_afresh(container):
     # given: an earlier run held line 1 only (under the saga's own reservation id), then died
     line1 = orders.get(container.store, order_id).lines[0].line_id
     first_id = uuid5(order_id, f"reservation:{line1}:{code}")
-    inventory.reserve(
-        container.store, CommandContext.new("t"), sku=skus[0], order_id=order_id,
-        line_id=UUID(str(line1)), location=code, quantity=2, reservation_id=first_id,
+    held = ReserveStock(
+        sku=skus[0], reservation_id=first_id, order_id=order_id, line_id=UUID(str(line1)),
+        location=code, quantity=2, expires_at=None,
     )  # fmt: skip
+    send(container, held, CommandContext.new("t"))
 
     saga.handle(Trigger("resume-test", event))
 

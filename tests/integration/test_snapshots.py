@@ -17,7 +17,13 @@ from commands.time_travel import state_at
 from commands.unit_of_work import StateCache, UnitOfWork
 from domain.ids import inventory_stream
 from domain.inventory import reservations as rsv
-from domain.inventory.commands import ReceiveStock
+from domain.inventory.commands import (
+    CommitReservation,
+    ConfirmReservation,
+    ReceiveStock,
+    ReleaseReservation,
+    ReserveStock,
+)
 from domain.inventory.state import INVENTORY
 from domain.location.commands import RegisterLocation
 from eventstore import snapshots
@@ -54,24 +60,32 @@ def activity(state, sku: str, wh: str, count: int) -> list:
         then(
             rsv.reserve_stock(
                 state,
-                sku=sku,
-                reservation_id=rid,
-                order_id=uuid4(),
-                line_id=uuid4(),
-                location=wh,
-                quantity=2,
-                expires_at=now + timedelta(hours=1),
-                now=now,
+                ReserveStock(
+                    sku=sku,
+                    reservation_id=rid,
+                    order_id=uuid4(),
+                    line_id=uuid4(),
+                    location=wh,
+                    quantity=2,
+                    expires_at=now + timedelta(hours=1),
+                ),
+                now,
             )
         )
         room = count - len(events)
         if n % 3 == 0 and room >= 1:
-            then(rsv.release_reservation(state, sku=sku, reservation_id=rid, reason="x", now=now))
+            then(
+                rsv.release_reservation(
+                    state, ReleaseReservation(sku=sku, reservation_id=rid, reason="x"), now
+                )
+            )
         elif n % 3 == 1 and room >= 2:
-            then(rsv.confirm_reservation(state, sku=sku, reservation_id=rid, now=now))
+            then(
+                rsv.confirm_reservation(state, ConfirmReservation(sku=sku, reservation_id=rid), now)
+            )
             then(
                 rsv.commit_reservation(
-                    state, sku=sku, reservation_id=rid, shipment_id=uuid4(), now=now
+                    state, CommitReservation(sku=sku, reservation_id=rid, shipment_id=uuid4()), now
                 )
             )
     return events
@@ -82,14 +96,16 @@ def reserve_in(uow: UnitOfWork, sku: str, wh: str, quantity: int = 1) -> None:
     stream = inventory_stream(sku)
     events = rsv.reserve_stock(
         uow.state(stream),
-        sku=sku,
-        reservation_id=uuid4(),
-        order_id=uuid4(),
-        line_id=uuid4(),
-        location=wh,
-        quantity=quantity,
-        expires_at=None,
-        now=ctx().now,
+        ReserveStock(
+            sku=sku,
+            reservation_id=uuid4(),
+            order_id=uuid4(),
+            line_id=uuid4(),
+            location=wh,
+            quantity=quantity,
+            expires_at=None,
+        ),
+        ctx().now,
     )
     uow.apply(stream, events, ctx().meta())
 
@@ -291,14 +307,16 @@ def test_a_stream_loaded_from_its_snapshot_alone_is_stamped_no_earlier_than_its_
     assert (uow.events_read(stream), uow.last_at(stream)) == (0, last.meta.occurred_at)
     decided = rsv.reserve_stock(
         uow.state(stream),
-        sku=sku,
-        reservation_id=uuid4(),
-        order_id=uuid4(),
-        line_id=uuid4(),
-        location=wh,
-        quantity=1,
-        expires_at=None,
-        now=behind.now,
+        ReserveStock(
+            sku=sku,
+            reservation_id=uuid4(),
+            order_id=uuid4(),
+            line_id=uuid4(),
+            location=wh,
+            quantity=1,
+            expires_at=None,
+        ),
+        behind.now,
     )
     uow.apply(stream, decided, behind.meta())
     uow.commit(behind.meta())

@@ -7,7 +7,15 @@ from uuid import UUID
 import pytest
 
 from domain.errors import Conflict, InsufficientStock, InvalidCommand, NotFound
-from domain.inventory.commands import ReceiveStock
+from domain.inventory.commands import (
+    CommitReservation,
+    ConfirmReservation,
+    ExpireDueReservations,
+    ExpireReservation,
+    ReceiveStock,
+    ReleaseReservation,
+    ReserveStock,
+)
 from domain.inventory.decide import receive_stock
 from domain.inventory.events import (
     ReservationConfirmed,
@@ -59,14 +67,16 @@ def reserved(quantity=3, rid=RID, expires_at=LATER):
 def reserve(state, quantity=3, rid=RID, now=NOW, expires_at=LATER):
     return reserve_stock(
         state,
-        sku=SKU,
-        reservation_id=rid,
-        order_id=ORDER,
-        line_id=LINE,
-        location="WH1",
-        quantity=quantity,
-        expires_at=expires_at,
-        now=now,
+        ReserveStock(
+            sku=SKU,
+            reservation_id=rid,
+            order_id=ORDER,
+            line_id=LINE,
+            location="WH1",
+            quantity=quantity,
+            expires_at=expires_at,
+        ),
+        now,
     )
 
 
@@ -114,7 +124,7 @@ class TestReserve:
 class TestConfirm:
     def test_confirming_removes_the_expiry(self):
         events = confirm_reservation(
-            given(RECEIVED, reserved()), sku=SKU, reservation_id=RID, now=NOW
+            given(RECEIVED, reserved()), ConfirmReservation(sku=SKU, reservation_id=RID), NOW
         )
         assert events == [ReservationConfirmed(sku=SKU, reservation_id=RID, location="WH1")]
 
@@ -123,28 +133,31 @@ class TestConfirm:
             RECEIVED, reserved(), ReservationConfirmed(sku=SKU, reservation_id=RID, location="WH1")
         )
         far = LATER + timedelta(days=30)
-        assert expire_due_reservations(state, sku=SKU, now=far) == []
+        assert expire_due_reservations(state, ExpireDueReservations(sku=SKU), far) == []
 
     def test_confirming_an_expired_reservation_is_a_conflict_and_writes_nothing(self):
         with pytest.raises(Conflict) as e:
             confirm_reservation(
                 given(RECEIVED, reserved()),
-                sku=SKU,
-                reservation_id=RID,
-                now=LATER + timedelta(minutes=1),
+                ConfirmReservation(sku=SKU, reservation_id=RID),
+                LATER + timedelta(minutes=1),
             )
         assert e.value.code == "reservation_expired"
 
     def test_confirming_an_unknown_reservation_is_not_found(self):
         with pytest.raises(NotFound) as e:
-            confirm_reservation(given(RECEIVED), sku=SKU, reservation_id=RID, now=NOW)
+            confirm_reservation(
+                given(RECEIVED), ConfirmReservation(sku=SKU, reservation_id=RID), NOW
+            )
         assert e.value.code == "reservation_not_found"
 
 
 class TestRelease:
     def test_releasing_frees_the_remaining_units(self):
         events = release_reservation(
-            given(RECEIVED, reserved()), sku=SKU, reservation_id=RID, reason="cancelled", now=NOW
+            given(RECEIVED, reserved()),
+            ReleaseReservation(sku=SKU, reservation_id=RID, reason="cancelled"),
+            NOW,
         )
         assert events == [
             ReservationReleased(
@@ -154,44 +167,57 @@ class TestRelease:
 
     def test_releasing_an_inactive_reservation_writes_nothing(self):
         state = given(RECEIVED, reserved(), expired())
-        assert release_reservation(state, sku=SKU, reservation_id=RID, reason="x", now=NOW) == []
+        assert (
+            release_reservation(
+                state, ReleaseReservation(sku=SKU, reservation_id=RID, reason="x"), NOW
+            )
+            == []
+        )
 
     def test_releasing_an_unknown_reservation_is_not_found(self):
         with pytest.raises(NotFound):
-            release_reservation(given(), sku=SKU, reservation_id=RID, reason="x", now=NOW)
+            release_reservation(
+                given(), ReleaseReservation(sku=SKU, reservation_id=RID, reason="x"), NOW
+            )
 
 
 class TestExpire:
     def test_a_due_reservation_expires(self):
         state = given(RECEIVED, reserved())
         assert expire_reservation(
-            state, sku=SKU, reservation_id=RID, now=LATER + timedelta(seconds=1)
+            state, ExpireReservation(sku=SKU, reservation_id=RID), LATER + timedelta(seconds=1)
         ) == [expired()]
 
     def test_a_reservation_not_yet_due_is_a_conflict(self):
         with pytest.raises(Conflict) as e:
-            expire_reservation(given(RECEIVED, reserved()), sku=SKU, reservation_id=RID, now=NOW)
+            expire_reservation(
+                given(RECEIVED, reserved()), ExpireReservation(sku=SKU, reservation_id=RID), NOW
+            )
         assert e.value.code == "reservation_not_due"
 
     def test_expiring_an_inactive_reservation_writes_nothing(self):
         state = given(RECEIVED, reserved(), expired())
         assert (
-            expire_reservation(state, sku=SKU, reservation_id=RID, now=LATER + timedelta(days=1))
+            expire_reservation(
+                state, ExpireReservation(sku=SKU, reservation_id=RID), LATER + timedelta(days=1)
+            )
             == []
         )
 
     def test_the_sweep_expires_every_due_reservation(self):
         state = given(RECEIVED, reserved(3), reserved(2, rid=OTHER, expires_at=None))
-        assert expire_due_reservations(state, sku=SKU, now=LATER + timedelta(seconds=1)) == [
-            expired(3)
-        ]
+        assert expire_due_reservations(
+            state, ExpireDueReservations(sku=SKU), LATER + timedelta(seconds=1)
+        ) == [expired(3)]
 
 
 class TestCommit:
     def test_committing_lowers_on_hand_and_reserved(self):
         state = given(RECEIVED, reserved(3))
         events = commit_reservation(
-            state, sku=SKU, reservation_id=RID, shipment_id=SHIPMENT, quantity=2, now=NOW
+            state,
+            CommitReservation(sku=SKU, reservation_id=RID, shipment_id=SHIPMENT, quantity=2),
+            NOW,
         )
         assert events == [
             StockCommitted(
@@ -202,10 +228,31 @@ class TestCommit:
         assert (after.level("WH1").on_hand, after.level("WH1").reserved) == (8, 1)
         assert after.reservations[RID].status == "active"
 
+    def test_a_reservation_records_what_each_shipment_committed_from_it(self):
+        second = UUID("00000000-0000-0000-0000-0000000000d2")
+
+        def committed(shipment_id, quantity):
+            return StockCommitted(
+                sku=SKU,
+                reservation_id=RID,
+                shipment_id=shipment_id,
+                location="WH1",
+                quantity=quantity,
+            )
+
+        state = given(RECEIVED, reserved(5), committed(SHIPMENT, 2), committed(second, 1))
+        r = state.reservations[RID]
+        assert (r.committed_to(SHIPMENT), r.committed_to(second), r.committed_to(OTHER)) == (
+            2,
+            1,
+            0,
+        )
+        assert r.remaining == 2
+
     def test_committing_the_remainder_closes_the_reservation(self):
         state = given(RECEIVED, reserved(3))
         events = commit_reservation(
-            state, sku=SKU, reservation_id=RID, shipment_id=SHIPMENT, now=NOW
+            state, CommitReservation(sku=SKU, reservation_id=RID, shipment_id=SHIPMENT), NOW
         )
         assert INVENTORY.fold(events, state).reservations[RID].status == "committed"
 
@@ -213,11 +260,8 @@ class TestCommit:
         with pytest.raises(Conflict) as e:
             commit_reservation(
                 given(RECEIVED, reserved(3)),
-                sku=SKU,
-                reservation_id=RID,
-                shipment_id=SHIPMENT,
-                quantity=4,
-                now=NOW,
+                CommitReservation(sku=SKU, reservation_id=RID, shipment_id=SHIPMENT, quantity=4),
+                NOW,
             )
         assert e.value.code == "commit_exceeds_reservation"
 
@@ -225,10 +269,8 @@ class TestCommit:
         with pytest.raises(Conflict) as e:
             commit_reservation(
                 given(RECEIVED, reserved(3)),
-                sku=SKU,
-                reservation_id=RID,
-                shipment_id=SHIPMENT,
-                now=LATER + timedelta(seconds=1),
+                CommitReservation(sku=SKU, reservation_id=RID, shipment_id=SHIPMENT),
+                LATER + timedelta(seconds=1),
             )
         assert e.value.code == "reservation_expired"
 
@@ -241,7 +283,9 @@ class TestCommit:
             ),
         )
         with pytest.raises(Conflict) as e:
-            commit_reservation(state, sku=SKU, reservation_id=RID, shipment_id=SHIPMENT, now=NOW)
+            commit_reservation(
+                state, CommitReservation(sku=SKU, reservation_id=RID, shipment_id=SHIPMENT), NOW
+            )
         assert e.value.code == "reservation_inactive"
 
 

@@ -15,7 +15,17 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from domain.errors import DomainError
 from domain.inventory import reservations as rsv
-from domain.inventory.commands import AdjustStock, ReceiveStock, SetThresholds, TransferStock
+from domain.inventory.commands import (
+    AdjustStock,
+    CommitReservation,
+    ConfirmReservation,
+    ExpireDueReservations,
+    ReceiveStock,
+    ReleaseReservation,
+    ReserveStock,
+    SetThresholds,
+    TransferStock,
+)
 from domain.inventory.decide import adjust_stock, receive_stock, set_thresholds, transfer_stock
 from domain.inventory.events import StockAdjusted, StockCommitted, StockReceived, StockTransferred
 from domain.inventory.rules import wanted_alert
@@ -111,14 +121,16 @@ class InventoryMachine(RuleBasedStateMachine):
         self.run(
             lambda s: rsv.reserve_stock(
                 s,
-                sku=SKU,
-                reservation_id=UUID(int=1000 + n),
-                order_id=ORDER,
-                line_id=UUID(int=n),
-                location=location,
-                quantity=quantity,
-                expires_at=expires,
-                now=self.now,
+                ReserveStock(
+                    sku=SKU,
+                    reservation_id=UUID(int=1000 + n),
+                    order_id=ORDER,
+                    line_id=UUID(int=n),
+                    location=location,
+                    quantity=quantity,
+                    expires_at=expires,
+                ),
+                self.now,
             )
         )
 
@@ -126,7 +138,7 @@ class InventoryMachine(RuleBasedStateMachine):
     def confirm(self, n):
         self.run(
             lambda s: rsv.confirm_reservation(
-                s, sku=SKU, reservation_id=UUID(int=1000 + n), now=self.now
+                s, ConfirmReservation(sku=SKU, reservation_id=UUID(int=1000 + n)), self.now
             )
         )
 
@@ -134,7 +146,9 @@ class InventoryMachine(RuleBasedStateMachine):
     def release(self, n):
         self.run(
             lambda s: rsv.release_reservation(
-                s, sku=SKU, reservation_id=UUID(int=1000 + n), reason="test", now=self.now
+                s,
+                ReleaseReservation(sku=SKU, reservation_id=UUID(int=1000 + n), reason="test"),
+                self.now,
             )
         )
 
@@ -143,11 +157,13 @@ class InventoryMachine(RuleBasedStateMachine):
         self.run(
             lambda s: rsv.commit_reservation(
                 s,
-                sku=SKU,
-                reservation_id=UUID(int=1000 + n),
-                shipment_id=SHIPMENT,
-                quantity=quantity,
-                now=self.now,
+                CommitReservation(
+                    sku=SKU,
+                    reservation_id=UUID(int=1000 + n),
+                    shipment_id=SHIPMENT,
+                    quantity=quantity,
+                ),
+                self.now,
             )
         )
 
@@ -165,7 +181,7 @@ class InventoryMachine(RuleBasedStateMachine):
 
     @rule()
     def sweep(self):
-        self.run(lambda s: rsv.expire_due_reservations(s, sku=SKU, now=self.now))
+        self.run(lambda s: rsv.expire_due_reservations(s, ExpireDueReservations(sku=SKU), self.now))
         assert not any(r.is_due(self.now) for r in self.state.reservations.values())
 
     @invariant()

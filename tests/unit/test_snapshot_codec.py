@@ -14,7 +14,17 @@ from hypothesis import strategies as st
 from domain.aggregate import AggregateType
 from domain.errors import DomainError
 from domain.inventory import reservations as rsv
-from domain.inventory.commands import AdjustStock, ReceiveStock, SetThresholds, TransferStock
+from domain.inventory.commands import (
+    AdjustStock,
+    CommitReservation,
+    ConfirmReservation,
+    ExpireDueReservations,
+    ReceiveStock,
+    ReleaseReservation,
+    ReserveStock,
+    SetThresholds,
+    TransferStock,
+)
 from domain.inventory.decide import adjust_stock, receive_stock, set_thresholds, transfer_stock
 from domain.inventory.state import INVENTORY, InventoryState, Reservation
 from domain.order.events import ORDER_EVENTS
@@ -67,24 +77,32 @@ def decision(step: tuple, now: datetime):  # noqa: C901 - one case per command
         case ("reserve", n, loc, qty, ttl):
             return lambda s: rsv.reserve_stock(
                 s,
-                sku=SKU,
-                reservation_id=rid(n),
-                order_id=UUID(int=n),
-                line_id=UUID(int=50 + n),
-                location=loc,
-                quantity=qty,
-                expires_at=None if ttl is None else now + timedelta(minutes=ttl),
-                now=now,
+                ReserveStock(
+                    sku=SKU,
+                    reservation_id=rid(n),
+                    order_id=UUID(int=n),
+                    line_id=UUID(int=50 + n),
+                    location=loc,
+                    quantity=qty,
+                    expires_at=None if ttl is None else now + timedelta(minutes=ttl),
+                ),
+                now,
             )
         case ("confirm", n):
-            return lambda s: rsv.confirm_reservation(s, sku=SKU, reservation_id=rid(n), now=now)
+            return lambda s: rsv.confirm_reservation(
+                s, ConfirmReservation(sku=SKU, reservation_id=rid(n)), now
+            )
         case ("release", n):
             return lambda s: rsv.release_reservation(
-                s, sku=SKU, reservation_id=rid(n), reason="test", now=now
+                s, ReleaseReservation(sku=SKU, reservation_id=rid(n), reason="test"), now
             )
         case ("commit", n, qty):
             return lambda s: rsv.commit_reservation(
-                s, sku=SKU, reservation_id=rid(n), shipment_id=UUID(int=7), quantity=qty, now=now
+                s,
+                CommitReservation(
+                    sku=SKU, reservation_id=rid(n), shipment_id=UUID(int=7), quantity=qty
+                ),
+                now,
             )
         case ("thresholds", loc, point, reorder):
             return lambda s: set_thresholds(
@@ -93,7 +111,7 @@ def decision(step: tuple, now: datetime):  # noqa: C901 - one case per command
                 now,
             )
         case ("sweep",):
-            return lambda s: rsv.expire_due_reservations(s, sku=SKU, now=now)
+            return lambda s: rsv.expire_due_reservations(s, ExpireDueReservations(sku=SKU), now)
     raise AssertionError(step)
 
 
