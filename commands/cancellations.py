@@ -33,9 +33,11 @@ from domain.ids import cancellation_request_stream
 from domain.order import cancellation_failure as failure
 from domain.order import decide as order_base
 from domain.order import fulfillment as decide
+from domain.order.commands import CancelOrder
 from domain.order.events import CancellationRequestFiled
 from domain.order.fulfillment_commands import RequestCancellation, ReviewCancellation
 from domain.order.state import ORDER
+from domain.payment.commands import RefundPayment, VoidAuthorization
 from eventstore.store import EventStore, StreamAppend
 
 alerts = logging.getLogger("ecom.alerts")
@@ -131,20 +133,24 @@ def complete(
     refund_id = uuid5(request_id, f"refund{again}")
     if over > Decimal("0") and refund_id not in pay.refund_ids:
         payments.refund(
-            store,
-            gateway,
+            WriteSide.over(store, gateway),
+            RefundPayment(
+                order_id=order_id,
+                refund_id=refund_id,
+                amount=min(over, pay.refundable),
+                reason="order_cancelled",
+            ),
             step(f"refund{again}"),
-            order_id=order_id,
-            refund_id=refund_id,
-            amount=min(over, pay.refundable),
-            reason="order_cancelled",
             retry=retry,
         )
     if refund_id in payments.get(store, order_id).failed_refunds:
         return _fail(store, step(f"failed{again}"), order_id, request_id, "refund", retry.attempts)
     try:
         payments.void(
-            store, gateway, step("void"), order_id=order_id, reason="order_cancelled", retry=retry
+            WriteSide.over(store, gateway),
+            VoidAuthorization(order_id=order_id, reason="order_cancelled"),
+            step("void"),
+            retry=retry,
         )
     except payments.GatewayUnavailable:
         return _fail(store, step(f"failed{again}"), order_id, request_id, "void", retry.attempts)
@@ -162,7 +168,9 @@ def complete(
         ORDER,
         order_id,
         lambda s, _v: (
-            order_base.cancel_order(s, order_id, reason=c.reason, actor=ctx.actor, now=ctx.now)
+            order_base.cancel_order(
+                s, CancelOrder(order_id=order_id, reason=c.reason), ctx.now, actor=ctx.actor
+            )
             if nothing_shipped
             else decide.cancel_unshipped(s, order_id, reason=c.reason)
         ),

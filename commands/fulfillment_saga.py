@@ -23,6 +23,8 @@ from commands.context import Clock, system_clock
 from commands.payment_gateway import PaymentGateway
 from commands.process_manager import ProcessManager, Trigger
 from commands.steps import steps
+from commands.write_side import WriteSide
+from domain.payment.commands import VoidAuthorization
 from eventstore.store import EventStore
 
 
@@ -67,5 +69,9 @@ class FulfillmentSaga(ProcessManager):
                 reservation_id=str(a["reservation_id"]),
                 reason="order_split",
             )
-        payments.void(self.store, self.gateway, step("void"), order_id=order_id, reason="split")
+        payments.void(
+            WriteSide.over(self.store, self.gateway),
+            VoidAuthorization(order_id=order_id, reason="split"),
+            step("void"),
+        )
         fulfillment.cancel_plans(self.store, step, order_id)

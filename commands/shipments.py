@@ -24,6 +24,7 @@ from domain.errors import Conflict
 from domain.order import events as order_events
 from domain.order import fulfillment as order_decide
 from domain.order.state import ORDER
+from domain.payment.commands import CapturePayment
 from domain.shipment import carriers, decide
 from domain.shipment import events as shipment_events
 from domain.shipment.commands import OpenShipment, RecordDeliveryAttempt, RecordTracking
@@ -188,13 +189,14 @@ def complete_dispatch(
     if order_decide.fully_shipped(order):
         amount = payments.get(store, order_id).capturable
     payments.capture(
-        store,
-        gateway,
+        WriteSide.over(store, gateway),
+        CapturePayment(
+            order_id=order_id,
+            capture_id=uuid5(shipment_id, "capture"),
+            amount=amount,
+            shipment_id=shipment_id,
+        ),
         step("capture"),
-        order_id=order_id,
-        capture_id=uuid5(shipment_id, "capture"),
-        amount=amount,
-        shipment_id=shipment_id,
     )
     fulfillment.mark_shipped(store, step("plan_shipped"), order_id, sh.location)
 

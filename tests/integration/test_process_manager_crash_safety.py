@@ -62,7 +62,7 @@ from domain.order.fulfillment_commands import (
 from domain.order.line_edit_commands import AddLine, ChangeLine, RemoveLine
 from domain.order.state import ORDER
 from domain.order.values import Address, PaymentRef
-from domain.payment.commands import RequestRefund
+from domain.payment.commands import CapturePayment, RequestRefund
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from domain.returns.commands import ReceiveReturn, RequestReturn, ReturnLine
 from domain.shipment.commands import OpenShipment, RecordTracking
@@ -393,10 +393,10 @@ def _trigger_steps(container, made: Fulfillment, location: str) -> None:  # noqa
     _track(store, shipment_id, "delivered")  # ShipmentDelivered
     _approved_cancellation(store, made.cancelled)
     pay = payments.get(store, made.refunded)
-    payments.capture(
-        store, container.gateway, CommandContext.new("finance"), order_id=made.refunded,
-        capture_id=uuid5(made.refunded, "capture"), amount=pay.authorized,
-    )  # fmt: skip
+    capture = CapturePayment(
+        order_id=made.refunded, capture_id=uuid5(made.refunded, "capture"), amount=pay.authorized
+    )
+    send(container, capture, CommandContext.new("finance"))
     _approved_cancellation(store, made.refunded)
     _retried_cancellation(store, made.retried)
     [line] = orders.get(store, made.split).lines
