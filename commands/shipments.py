@@ -23,6 +23,7 @@ from commands.write_side import WriteSide
 from domain.errors import Conflict
 from domain.order import events as order_events
 from domain.order import fulfillment as order_decide
+from domain.order.fulfillment_commands import RecordLinesDelivered, RecordLinesShipped
 from domain.order.state import ORDER
 from domain.payment.commands import CapturePayment
 from domain.shipment import carriers, decide
@@ -176,7 +177,9 @@ def complete_dispatch(
         store,
         ORDER,
         order_id,
-        lambda s, _v: order_decide.record_lines_shipped(s, order_id, shipment_id=shipment_id),
+        lambda s, _v: order_decide.record_lines_shipped(
+            s, RecordLinesShipped(order_id=order_id, shipment_id=shipment_id)
+        ),
         step("lines_shipped"),
     )
     order = orders.get(store, order_id)
@@ -213,7 +216,9 @@ def complete_delivery(store: EventStore, ctx: CommandContext, shipment_id: UUID)
         store,
         ORDER,
         order_id,
-        lambda s, _v: order_decide.record_lines_delivered(s, order_id, shipment_id=shipment_id),
+        lambda s, _v: order_decide.record_lines_delivered(
+            s, RecordLinesDelivered(order_id=order_id, shipment_id=shipment_id)
+        ),
         step("lines_delivered"),
     )
 

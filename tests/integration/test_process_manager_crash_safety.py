@@ -53,6 +53,7 @@ from domain.location.commands import RegisterLocation
 from domain.order import cancellation_failure as failure
 from domain.order.commands import PlaceOrder, RequestedLine
 from domain.order.fulfillment_commands import (
+    FailCancellation,
     LineUnits,
     RequestCancellation,
     ReviewCancellation,
@@ -365,12 +366,14 @@ def _retried_cancellation(store, order_id: UUID) -> None:  # noqa: ANN001
         order_id,
         lambda s, _v: failure.fail_cancellation(
             s,
-            order_id,
-            request_id=request_id,
-            operation="void",
-            reason="gateway_unavailable",
-            attempts=4,
-        ),  # fmt: skip
+            FailCancellation(
+                order_id=order_id,
+                request_id=request_id,
+                operation="void",
+                reason="gateway_unavailable",
+                attempts=4,
+            ),
+        ),
         CommandContext.new("process:fulfillment"),
     )
     again = ReviewCancellation(request_id=request_id, approve=True)
