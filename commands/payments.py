@@ -1,8 +1,8 @@
 """The Payment aggregate's handlers (``HANDLERS``): what the process managers ask of a payment
 (``AuthorizePayment``, ``CapturePayment``, ``VoidAuthorization``, ``RefundPayment``,
-``AdjustAuthorization``) call the gateway (at most once per key it honours), then record what
-it answered; a client's ``RequestRefund`` only records the refund in flight, which the returns
-manager settles (``settle_refund``).
+``SettleRefund``, ``AdjustAuthorization``) call the gateway (at most once per key it honours),
+then record what it answered; a client's ``RequestRefund`` only records the refund in flight,
+which the returns manager settles (``SettleRefund``).
 
 Retries: a handler that calls the gateway takes a keyword ``retry`` (``RetryPolicy``: attempts,
 backoff, timeout) besides ``(w, c, ctx)``. The dispatcher calls it without one (the default
@@ -40,6 +40,7 @@ from domain.payment.commands import (
     CapturePayment,
     RefundPayment,
     RequestRefund,
+    SettleRefund,
     VoidAuthorization,
 )
 from domain.payment.events import RefundRequested
@@ -220,54 +221,34 @@ def refund(
         lambda s, _v: decide.request_refund(s, c),
         replace(ctx, expected_version=None),
     )
-    return settle_refund(
-        w.store,
-        w.gateway,
-        ctx,
-        order_id=c.order_id,
-        refund_id=c.refund_id,
-        reason=c.reason,
-        retry=retry,
-    )
+    settle = SettleRefund(order_id=c.order_id, refund_id=c.refund_id, reason=c.reason)
+    return settle_refund(w, settle, ctx, retry=retry)
 
 
 def settle_refund(
-    store: EventStore,
-    gateway: PaymentGateway,
-    ctx: CommandContext,
-    *,
-    order_id: UUID,
-    refund_id: UUID,
-    reason: str,
-    retry: RetryPolicy = RetryPolicy(),
+    w: WriteSide, c: SettleRefund, ctx: CommandContext, *, retry: RetryPolicy = RetryPolicy()
 ) -> Outcome:
     """Ask the gateway for a refund already in flight, under the refund's key, and record what
     it answered (``RefundSucceeded`` or ``RefundFailed``); a settled refund writes nothing and
     asks nothing. Transient errors retry with the same key; a gateway that keeps failing is a
     failed refund."""
-    stream = payment_stream(order_id)
-    state = get(store, order_id)
-    amount = state.in_flight_amount(refund_id)
+    state = get(w.store, c.order_id)
+    amount = state.in_flight_amount(c.refund_id)
     if amount is None:  # settled before (a repeat), or never asked
-        return _nothing(store, order_id, ctx)
+        return _nothing(w.store, c.order_id, ctx)
     try:
         answer = with_retries(
-            lambda: gateway.refund(f"refund:{refund_id}", state.authorization_ref, amount), retry
+            lambda: w.gateway.refund(f"refund:{c.refund_id}", state.authorization_ref, amount),
+            retry,
         )
         succeeded, reference = answer.outcome == "approved", answer.reference
     except GatewayUnavailable:
         succeeded, reference = False, ""
     return execute(
-        store,
+        w.store,
         PAYMENT,
-        stream,
-        lambda s, _v: decide.settle_refund(
-            s,
-            refund_id=refund_id,
-            succeeded=succeeded,
-            reason=reason,
-            gateway_reference=reference,
-        ),
+        payment_stream(c.order_id),
+        lambda s, _v: decide.settle_refund(s, c, succeeded=succeeded, gateway_reference=reference),
         _plain(ctx),
     )
 
@@ -358,5 +339,6 @@ HANDLERS = {
     CapturePayment: capture,
     VoidAuthorization: void,
     RefundPayment: refund,
+    SettleRefund: settle_refund,
     AdjustAuthorization: adjust_authorization,
 }

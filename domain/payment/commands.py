@@ -1,6 +1,7 @@
 """The commands of the Payment aggregate, as messages: a client's manual refund
 (``RequestRefund``), and what the process managers ask of a payment: authorize, capture, void,
-refund and adjust the authorization.
+refund (``RefundPayment``, or ``SettleRefund`` for one already in flight) and adjust the
+authorization.
 
 What the gateway answers is not in a command: the handler asks it, then decides with the
 command and the answer. Who asks, when, and the key a gateway call is made under travel in the
@@ -73,6 +74,15 @@ class RefundPayment(Command):
     order_id: UUID
     refund_id: UUID
     amount: Amount
+    reason: str
+
+
+class SettleRefund(Command):
+    """Ask the gateway for the refund ``refund_id`` already in flight (a client's, deferred to
+    the returns manager) and record what it answered."""
+
+    order_id: UUID
+    refund_id: UUID
     reason: str
 
 

@@ -21,6 +21,7 @@ from domain.payment.commands import (
     CapturePayment,
     RefundPayment,
     RequestRefund,
+    SettleRefund,
     VoidAuthorization,
 )
 from domain.payment.events import (
@@ -205,8 +206,11 @@ def ask_refund(
 
 
 def settle_refund(
-    state: PaymentState, *, refund_id: UUID, succeeded: bool, reason: str, gateway_reference: str
+    state: PaymentState, c: SettleRefund, *, succeeded: bool, gateway_reference: str
 ) -> list[DomainEvent]:
+    """Record how the refund in flight went (its amount is the one asked); one settled before
+    (or never asked) writes nothing."""
+    refund_id, reason = c.refund_id, c.reason
     amount = state.in_flight_amount(refund_id)
     if amount is None:
         return []
