@@ -7,7 +7,10 @@ A request records only the decision (``CancellationRequested``, ``CancellationRe
 cancel undispatched shipments, finish any dispatch in progress, refund captures beyond what
 shipped, void the uncaptured rest, release what is still reserved, cancel the order
 (``OrderCancelled`` when nothing shipped, else ``OrderLinesCancelled`` for the unshipped rest),
-cancel the plans and record ``CancellationCompleted``.
+cancel the plans and record ``CancellationCompleted``. The steps on the payment and the order
+are command messages with their handlers (``RefundPayment``, ``VoidAuthorization``,
+``CancelOrder``; ``CancelUnshippedLines``, ``CompleteCancellation``, ``FailCancellation``
+here).
 
 A void or refund the gateway keeps failing is retried (``payments.RetryPolicy``, bounded), then
 ``CancellationFailed`` is recorded on the order (the request ends ``failed``) and an alert is
@@ -32,11 +35,18 @@ from domain.errors import NotFound
 from domain.ids import cancellation_request_stream
 from domain.inventory.commands import ReleaseReservation
 from domain.order import cancellation_failure as failure
-from domain.order import decide as order_base
 from domain.order import fulfillment as decide
+from domain.order.commands import CancelOrder
 from domain.order.events import CancellationRequestFiled
-from domain.order.fulfillment_commands import RequestCancellation, ReviewCancellation
+from domain.order.fulfillment_commands import (
+    CancelUnshippedLines,
+    CompleteCancellation,
+    FailCancellation,
+    RequestCancellation,
+    ReviewCancellation,
+)
 from domain.order.state import ORDER
+from domain.payment.commands import RefundPayment, VoidAuthorization
 from eventstore.store import EventStore, StreamAppend
 
 alerts = logging.getLogger("ecom.alerts")
@@ -109,6 +119,7 @@ def complete(
     if c is None or c.request_id != request_id or c.status != "approved":
         return c.status if c is not None and c.request_id == request_id else "approved"
     step = steps(ctx, f"cancel:{request_id}", correlation_id=str(order_id))
+    w = WriteSide.over(store, gateway)
     # a retry asks for a new refund (the failed one is settled) under keys of its own
     again = f":{c.attempt}" if c.attempt else ""
     for ref in state.shipments:
@@ -132,90 +143,104 @@ def complete(
     refund_id = uuid5(request_id, f"refund{again}")
     if over > Decimal("0") and refund_id not in pay.refund_ids:
         payments.refund(
-            store,
-            gateway,
+            w,
+            RefundPayment(
+                order_id=order_id,
+                refund_id=refund_id,
+                amount=min(over, pay.refundable),
+                reason="order_cancelled",
+            ),
             step(f"refund{again}"),
-            order_id=order_id,
-            refund_id=refund_id,
-            amount=min(over, pay.refundable),
-            reason="order_cancelled",
             retry=retry,
         )
     if refund_id in payments.get(store, order_id).failed_refunds:
-        return _fail(store, step(f"failed{again}"), order_id, request_id, "refund", retry.attempts)
+        return _fail(w, step(f"failed{again}"), order_id, request_id, "refund", retry.attempts)
     try:
         payments.void(
-            store, gateway, step("void"), order_id=order_id, reason="order_cancelled", retry=retry
+            w,
+            VoidAuthorization(order_id=order_id, reason="order_cancelled"),
+            step("void"),
+            retry=retry,
         )
     except payments.GatewayUnavailable:
-        return _fail(store, step(f"failed{again}"), order_id, request_id, "void", retry.attempts)
-    w = WriteSide.over(store, gateway)  # the inventory handler uses none of its caches
+        return _fail(w, step(f"failed{again}"), order_id, request_id, "void", retry.attempts)
     for i, a in enumerate(state.allocations):
         release = ReleaseReservation(
             sku=str(a["sku"]), reservation_id=str(a["reservation_id"]), reason="order_cancelled"
         )
         inventory.release(w, release, step(f"release:{i}"))
-    nothing_shipped = all(ln.shipped == 0 for ln in state.lines)
-    execute(
-        store,
-        ORDER,
-        order_id,
-        lambda s, _v: (
-            order_base.cancel_order(s, order_id, reason=c.reason, actor=ctx.actor, now=ctx.now)
-            if nothing_shipped
-            else decide.cancel_unshipped(s, order_id, reason=c.reason)
-        ),
-        step("cancel_order"),
-    )
+    if all(ln.shipped == 0 for ln in state.lines):
+        orders.cancel(w, CancelOrder(order_id=order_id, reason=c.reason), step("cancel_order"))
+    else:
+        cancel_unshipped(
+            w, CancelUnshippedLines(order_id=order_id, reason=c.reason), step("cancel_order")
+        )
     fulfillment.cancel_plans(store, step, order_id)  # after the order: none is made later
-    execute(
-        store,
-        ORDER,
-        order_id,
-        lambda s, _v: decide.complete_cancellation(s, order_id, request_id=request_id),
-        step("complete"),
+    complete_cancellation(
+        w, CompleteCancellation(order_id=order_id, request_id=request_id), step("complete")
     )
     return "completed"
 
 
+def cancel_unshipped(w: WriteSide, c: CancelUnshippedLines, ctx: CommandContext) -> Outcome:
+    """The unshipped rest of the order cancelled (``OrderLinesCancelled``), once."""
+    return execute(w.store, ORDER, c.order_id, lambda s, _v: decide.cancel_unshipped(s, c), ctx)
+
+
+def complete_cancellation(w: WriteSide, c: CompleteCancellation, ctx: CommandContext) -> Outcome:
+    """``CancellationCompleted`` for an approved request, once."""
+    return execute(
+        w.store, ORDER, c.order_id, lambda s, _v: decide.complete_cancellation(s, c), ctx
+    )
+
+
 def _fail(
-    store: EventStore,
+    w: WriteSide,
     ctx: CommandContext,
     order_id: UUID,
     request_id: UUID,
     operation: str,
     attempts: int,
 ) -> str:
+    """``CancellationFailed`` on the order (``fail``); the request's status, ``failed``."""
+    c = FailCancellation(
+        order_id=order_id,
+        request_id=request_id,
+        operation=operation,
+        reason="gateway_unavailable",
+        attempts=attempts,
+    )
+    fail(w, c, ctx)
+    return "failed"
+
+
+def fail(w: WriteSide, c: FailCancellation, ctx: CommandContext) -> Outcome:
     """``CancellationFailed`` on the order once per attempt, and an alert when it is written."""
     written: list[bool] = []
 
     def decision(state, _v):  # noqa: ANN001
-        events = failure.fail_cancellation(
-            state,
-            order_id,
-            request_id=request_id,
-            operation=operation,
-            reason="gateway_unavailable",
-            attempts=attempts,
-        )
+        events = failure.fail_cancellation(state, c)
         written[:] = [bool(events)]  # the last decision is the one appended
         return events
 
-    result = execute(store, ORDER, order_id, decision, ctx)
+    result = execute(w.store, ORDER, c.order_id, decision, ctx)
     if result.replayed or not any(written):
-        return "failed"
+        return result
     alerts.error(
         "ALERT cancellation_failed: order %s, request %s: the gateway kept failing the %s "
         "after %d attempts",
-        order_id,
-        request_id,
-        operation,
-        attempts,
+        c.order_id,
+        c.request_id,
+        c.operation,
+        c.attempts,
     )
-    return "failed"
+    return result
 
 
 HANDLERS = {
     RequestCancellation: request,
     ReviewCancellation: review,
+    CancelUnshippedLines: cancel_unshipped,
+    CompleteCancellation: complete_cancellation,
+    FailCancellation: fail,
 }

@@ -25,6 +25,7 @@ from commands.process_manager import ProcessManager, Trigger
 from commands.steps import steps
 from commands.write_side import WriteSide
 from domain.inventory.commands import ReleaseReservation
+from domain.payment.commands import VoidAuthorization
 from eventstore.store import EventStore
 
 
@@ -67,5 +68,5 @@ class FulfillmentSaga(ProcessManager):
                 sku=str(a["sku"]), reservation_id=str(a["reservation_id"]), reason="order_split"
             )
             inventory.release(w, release, step(f"release:{i}"))
-        payments.void(self.store, self.gateway, step("void"), order_id=order_id, reason="split")
+        payments.void(w, VoidAuthorization(order_id=order_id, reason="split"), step("void"))
         fulfillment.cancel_plans(self.store, step, order_id)

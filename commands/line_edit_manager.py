@@ -39,14 +39,12 @@ from commands.payments import RetryPolicy
 from commands.process_manager import ProcessManager, Trigger
 from commands.steps import StepContext, steps
 from commands.write_side import WriteSide
-from domain.errors import Conflict, DomainError, InsufficientStock
-from domain.ids import payment_stream
+from domain.errors import DomainError, InsufficientStock
 from domain.inventory.commands import ReleaseReservation, ReserveStock
 from domain.order import line_edits as decide
 from domain.order.events import LineEditRequested
 from domain.order.state import ORDER, OrderState
-from domain.payment import decide as pay_decide
-from domain.payment.state import PAYMENT
+from domain.payment.commands import AdjustAuthorization
 from eventstore.store import EventStore
 
 PROCESSING_FAILED = "processing_failed"
@@ -93,6 +91,11 @@ class LineEditManager(ProcessManager):
     @property
     def locations(self) -> LocationDirectory:
         return self.write.locations
+
+    @property
+    def _write(self) -> WriteSide:
+        """The write side the payment handlers take (they read its store and gateway)."""
+        return WriteSide.over(self.store, self.gateway)
 
     def _steps(self, trigger: Trigger) -> tuple[UUID, UUID, StepContext]:
         e = trigger.event
@@ -141,7 +144,7 @@ class LineEditManager(ProcessManager):
         assert state.total is not None
         authorized = state.total.amount  # what is held for the order before the edit
         try:
-            self._authorize(step, order_id, edit_id, state, plan.total)
+            self._authorize(step, order_id, edit_id, plan.total)
             execute(
                 self.store, ORDER, order_id,
                 lambda s, _v: decide.apply_edit(s, order_id, edit_id=edit_id, added=added),
@@ -201,39 +204,18 @@ class LineEditManager(ProcessManager):
                 seen.append(code)
         return seen
 
-    def _authorize(
-        self, step: StepContext, order_id: UUID, edit_id: UUID, state: OrderState, total: Decimal
-    ) -> None:
-        """Hold ``total`` instead: asking the gateway when it grows (once per edit: the same
-        key answers the same), then recording the adjusted authorization."""
-        pay = payments.get(self.store, order_id)
-        if pay.authorized == total:
-            return
-        if pay.status != "authorized" or pay.captured > 0:
-            raise Conflict(
-                "Only an uncaptured, live authorization can be adjusted.",
-                code="authorization_not_adjustable",
-            )
-        reference = ""
-        if total > pay.authorized:
-            asked = payments.ask_authorization(
-                self.gateway, f"line_edit:{edit_id}",
-                token=state.payment.token if state.payment else "", amount=total,
-                currency=state.currency, retry=self.retry,
-            )  # fmt: skip
-            if not asked.approved:
-                raise Conflict(
-                    f"The payment gateway declined the new total ({asked.reason}).",
-                    code="payment_declined",
-                    details={"reason": asked.reason},
-                )
-            reference = asked.reference
-        execute(
-            self.store, PAYMENT, payment_stream(order_id),
-            lambda s, _v: pay_decide.adjust_authorization(
-                s, amount=total, gateway_reference=reference, reason="order_edited"),
+    def _authorize(self, step: StepContext, order_id: UUID, edit_id: UUID, total: Decimal) -> None:
+        """Hold ``total`` instead (``AdjustAuthorization``): asking the gateway when it grows
+        (once per edit: the same key answers the same), then recording the adjusted
+        authorization."""
+        payments.adjust_authorization(
+            self._write,
+            AdjustAuthorization(
+                order_id=order_id, amount=total, reason="order_edited", edit_id=edit_id
+            ),
             step("adjust_authorization"),
-        )  # fmt: skip
+            retry=self.retry,
+        )
 
     # ---- compensations -------------------------------------------------------------------
 
@@ -253,12 +235,13 @@ class LineEditManager(ProcessManager):
             inventory.release(self.write, release, step("undo:reserve"))
         pay = payments.get(self.store, order_id)
         if pay.authorized != authorized and pay.status == "authorized" and pay.captured == 0:
-            execute(
-                self.store, PAYMENT, payment_stream(order_id),
-                lambda s, _v: pay_decide.adjust_authorization(
-                    s, amount=authorized, gateway_reference="", reason="order_edit_rejected"),
+            payments.adjust_authorization(
+                self._write,
+                AdjustAuthorization(
+                    order_id=order_id, amount=authorized, reason="order_edit_rejected"
+                ),
                 step("undo:authorization"),
-            )  # fmt: skip
+            )
 
     def _reject(self, step: StepContext, order_id: UUID, edit_id: UUID, err: DomainError) -> None:
         self._record_rejection(step, order_id, edit_id, err.code, str(err))

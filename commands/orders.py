@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 from uuid import UUID, uuid4
 
 from commands.context import CommandContext, Outcome
@@ -31,6 +30,8 @@ from domain.order.commands import (
     AddNote,
     AddTag,
     AddTimelineEntry,
+    CancelOrder,
+    ConfirmOrder,
     DeleteNote,
     EditNote,
     ModifyOrder,
@@ -206,6 +207,27 @@ def add_timeline_entry(w: WriteSide, c: AddTimelineEntry, ctx: CommandContext) -
     return _on_order(w, ctx, c.order_id, lambda s: decide.add_timeline_entry(s, c, actor=ctx.actor))
 
 
+# ---- what the sagas ask of an order --------------------------------------------------------
+
+
+def confirm(w: WriteSide, c: ConfirmOrder, ctx: CommandContext) -> Outcome:
+    """From the placement saga: every line reserved and the payment authorized."""
+    return execute(
+        w.store, ORDER, c.order_id, lambda state, _v: decide.confirm_order(state, c, ctx.now), ctx
+    )
+
+
+def cancel(w: WriteSide, c: CancelOrder, ctx: CommandContext) -> Outcome:
+    """From the saga (out of stock, payment declined, reservation expired) or an approval."""
+    return execute(
+        w.store,
+        ORDER,
+        c.order_id,
+        lambda state, _v: decide.cancel_order(state, c, ctx.now, actor=ctx.actor),
+        ctx,
+    )
+
+
 HANDLERS = {
     PlaceOrder: place,
     ModifyOrder: modify,
@@ -215,38 +237,9 @@ HANDLERS = {
     AddTag: add_tag,
     RemoveTag: remove_tag,
     AddTimelineEntry: add_timeline_entry,
+    ConfirmOrder: confirm,
+    CancelOrder: cancel,
 }
-
-
-# ---- what the sagas ask of an order --------------------------------------------------------
-
-
-def confirm(
-    store: EventStore, ctx: CommandContext, order_id: UUID, *, allocations: list[dict[str, Any]]
-) -> Outcome:
-    """From the placement saga: every line reserved and the payment authorized."""
-    return execute(
-        store,
-        ORDER,
-        order_id,
-        lambda state, _v: decide.confirm_order(
-            state, order_id, allocations=allocations, now=ctx.now
-        ),
-        ctx,
-    )
-
-
-def cancel(store: EventStore, ctx: CommandContext, order_id: UUID, *, reason: str) -> Outcome:
-    """From the saga (out of stock, payment declined, reservation expired) or an approval."""
-    return execute(
-        store,
-        ORDER,
-        order_id,
-        lambda state, _v: decide.cancel_order(
-            state, order_id, reason=reason, actor=ctx.actor, now=ctx.now
-        ),
-        ctx,
-    )
 
 
 # ---- reading the aggregate ---------------------------------------------------------------

@@ -1,7 +1,17 @@
-"""The Payment aggregate's steps: call the gateway (at most once per command, through an
-idempotency key it honours), then record what it answered (authorize, capture, void, refund,
-``settle_refund``); and the handler of a client's ``RequestRefund`` (``HANDLERS``), which only
-records the refund in flight: the returns manager settles it."""
+"""The Payment aggregate's handlers (``HANDLERS``): what the process managers ask of a payment
+(``AuthorizePayment``, ``CapturePayment``, ``VoidAuthorization``, ``RefundPayment``,
+``SettleRefund``, ``AdjustAuthorization``) call the gateway (at most once per key it honours),
+then record what it answered; a client's ``RequestRefund`` only records the refund in flight,
+which the returns manager settles (``SettleRefund``).
+
+Retries: a handler that calls the gateway takes a keyword ``retry`` (``RetryPolicy``: attempts,
+backoff, timeout) besides ``(w, c, ctx)``. The dispatcher calls it without one (the default
+policy); a process manager passes the policy it was configured with, so the write side stays
+free of any one caller's patience.
+
+Keys: an authorization's and a void's key is made of the context's idempotency key (or the
+order and the causation), a capture's and a refund's of their own id, a line edit's raise of
+the edit's id; a retry asks under the same key, so the gateway does it once."""
 
 from __future__ import annotations
 
@@ -24,7 +34,15 @@ from commands.write_side import WriteSide
 from domain.errors import Conflict
 from domain.ids import payment_stream
 from domain.payment import decide
-from domain.payment.commands import RequestRefund
+from domain.payment.commands import (
+    AdjustAuthorization,
+    AuthorizePayment,
+    CapturePayment,
+    RefundPayment,
+    RequestRefund,
+    SettleRefund,
+    VoidAuthorization,
+)
 from domain.payment.events import RefundRequested
 from domain.payment.state import PAYMENT, PaymentState
 from eventstore.store import EventStore
@@ -109,58 +127,41 @@ def authorization_key(ctx: CommandContext, order_id: UUID) -> str:
 
 
 def authorize(
-    store: EventStore,
-    gateway: PaymentGateway,
-    ctx: CommandContext,
-    *,
-    order_id: UUID,
-    amount: Decimal,
-    currency: str,
-    token: str,
-    retry: RetryPolicy = RetryPolicy(),
+    w: WriteSide, c: AuthorizePayment, ctx: CommandContext, *, retry: RetryPolicy = RetryPolicy()
 ) -> Outcome:
-    """Authorize ``amount`` (see ``ask_authorization``) and record the answer.
+    """Authorize ``c.amount`` (see ``ask_authorization``) and record the answer.
     ``extra["approved"]`` says which."""
-    key = authorization_key(ctx, order_id)
+    key = authorization_key(ctx, c.order_id)
     asked = ask_authorization(
-        gateway, key, token=token, amount=amount, currency=currency, retry=retry
+        w.gateway, key, token=c.token, amount=c.amount, currency=c.currency, retry=retry
     )
-    approved, reason = asked.approved, asked.reason
 
     def step(state: PaymentState, _v: int):
         events = decide.record_authorization(
             state,
-            order_id=order_id,
-            amount=amount,
-            currency=currency,
-            gateway=gateway.name,
-            approved=approved,
+            c,
+            gateway=w.gateway.name,
+            approved=asked.approved,
             gateway_reference=asked.reference,
-            reason=reason,
+            reason=asked.reason,
             idempotency_key=key,
         )
-        return events, {"approved": approved, "reason": reason}
+        return events, {"approved": asked.approved, "reason": asked.reason}
 
-    return execute(store, PAYMENT, payment_stream(order_id), step, ctx)
+    return execute(w.store, PAYMENT, payment_stream(c.order_id), step, ctx)
 
 
 def void(
-    store: EventStore,
-    gateway: PaymentGateway,
-    ctx: CommandContext,
-    *,
-    order_id: UUID,
-    reason: str,
-    retry: RetryPolicy = RetryPolicy(),
+    w: WriteSide, c: VoidAuthorization, ctx: CommandContext, *, retry: RetryPolicy = RetryPolicy()
 ) -> Outcome:
     """Release the uncaptured rest; transient gateway errors retry with the same key, and a
     gateway that keeps failing raises ``GatewayUnavailable`` with nothing written."""
-    state = get(store, order_id)
+    state = get(w.store, c.order_id)
     if state.capturable > 0:
-        key = _gateway_key(ctx, "void", order_id)
-        with_retries(lambda: gateway.void(key, state.authorization_ref), retry)
+        key = _gateway_key(ctx, "void", c.order_id)
+        with_retries(lambda: w.gateway.void(key, state.authorization_ref), retry)
     return execute(
-        store, PAYMENT, payment_stream(order_id), lambda s, _v: decide.void(s, reason=reason), ctx
+        w.store, PAYMENT, payment_stream(c.order_id), lambda s, _v: decide.void(s, c), ctx
     )
 
 
@@ -174,50 +175,34 @@ def _plain(ctx: CommandContext) -> CommandContext:
     return replace(ctx, idempotency=None, expected_version=None)
 
 
-def capture(
-    store: EventStore,
-    gateway: PaymentGateway,
-    ctx: CommandContext,
-    *,
-    order_id: UUID,
-    capture_id: UUID,
-    amount: Decimal,
-    shipment_id: UUID | None = None,
-) -> Outcome | None:
-    """Capture up to ``amount`` (never above what is still capturable); ``None`` when there
-    is nothing to capture. The gateway key is the capture id, so a retry charges once."""
-    state = get(store, order_id)
-    if capture_id in state.capture_ids:
-        return None
-    amount = min(amount, state.capturable)
+def _nothing(store: EventStore, order_id: UUID, ctx: CommandContext) -> Outcome:
+    """An outcome that writes nothing (a repeat, or nothing to do)."""
+    return execute(store, PAYMENT, payment_stream(order_id), lambda s, _v: [], _plain(ctx))
+
+
+def capture(w: WriteSide, c: CapturePayment, ctx: CommandContext) -> Outcome:
+    """Capture up to ``c.amount`` (never above what is still capturable); nothing is written
+    when there is nothing to capture. The gateway key is the capture id, so a retry charges
+    once."""
+    state = get(w.store, c.order_id)
+    if c.capture_id in state.capture_ids:
+        return _nothing(w.store, c.order_id, ctx)
+    amount = min(c.amount, state.capturable)
     if amount <= 0:
-        return None
-    answer = gateway.capture(f"capture:{capture_id}", "", amount)
-    return execute(
-        store,
-        PAYMENT,
-        payment_stream(order_id),
-        lambda s, _v: decide.capture(
-            s,
-            capture_id=capture_id,
-            amount=min(amount, s.capturable) if capture_id not in s.capture_ids else amount,
-            shipment_id=shipment_id,
-            gateway_reference=answer.reference,
-        ),
-        _plain(ctx),
-    )
+        return _nothing(w.store, c.order_id, ctx)
+    answer = w.gateway.capture(f"capture:{c.capture_id}", "", amount)
+
+    def step(s: PaymentState, _v: int):
+        take = min(amount, s.capturable) if c.capture_id not in s.capture_ids else amount
+        return decide.capture(
+            s, c.model_copy(update={"amount": take}), gateway_reference=answer.reference
+        )
+
+    return execute(w.store, PAYMENT, payment_stream(c.order_id), step, _plain(ctx))
 
 
 def refund(
-    store: EventStore,
-    gateway: PaymentGateway,
-    ctx: CommandContext,
-    *,
-    order_id: UUID,
-    refund_id: UUID,
-    amount: Decimal,
-    reason: str,
-    retry: RetryPolicy = RetryPolicy(),
+    w: WriteSide, c: RefundPayment, ctx: CommandContext, *, retry: RetryPolicy = RetryPolicy()
 ) -> Outcome:
     """Put the refund in flight (within captured − refunded − in flight), ask the gateway under
     the refund's key, then record what it answered. Every step repeats safely.
@@ -230,55 +215,83 @@ def refund(
     Transient gateway errors retry with the refund's key; a gateway that keeps failing, or
     declines, records ``RefundFailed`` (``refund_id`` is then in ``failed_refunds``)."""
     execute(
-        store,
+        w.store,
         PAYMENT,
-        payment_stream(order_id),
-        lambda s, _v: decide.request_refund(s, refund_id=refund_id, amount=amount, reason=reason),
+        payment_stream(c.order_id),
+        lambda s, _v: decide.request_refund(s, c),
         replace(ctx, expected_version=None),
     )
-    return settle_refund(
-        store, gateway, ctx, order_id=order_id, refund_id=refund_id, reason=reason, retry=retry
-    )
+    settle = SettleRefund(order_id=c.order_id, refund_id=c.refund_id, reason=c.reason)
+    return settle_refund(w, settle, ctx, retry=retry)
 
 
 def settle_refund(
-    store: EventStore,
-    gateway: PaymentGateway,
-    ctx: CommandContext,
-    *,
-    order_id: UUID,
-    refund_id: UUID,
-    reason: str,
-    retry: RetryPolicy = RetryPolicy(),
+    w: WriteSide, c: SettleRefund, ctx: CommandContext, *, retry: RetryPolicy = RetryPolicy()
 ) -> Outcome:
     """Ask the gateway for a refund already in flight, under the refund's key, and record what
     it answered (``RefundSucceeded`` or ``RefundFailed``); a settled refund writes nothing and
     asks nothing. Transient errors retry with the same key; a gateway that keeps failing is a
     failed refund."""
-    stream = payment_stream(order_id)
-    state = get(store, order_id)
-    amount = state.in_flight_amount(refund_id)
+    state = get(w.store, c.order_id)
+    amount = state.in_flight_amount(c.refund_id)
     if amount is None:  # settled before (a repeat), or never asked
-        return execute(store, PAYMENT, stream, lambda s, _v: [], _plain(ctx))
+        return _nothing(w.store, c.order_id, ctx)
     try:
         answer = with_retries(
-            lambda: gateway.refund(f"refund:{refund_id}", state.authorization_ref, amount), retry
+            lambda: w.gateway.refund(f"refund:{c.refund_id}", state.authorization_ref, amount),
+            retry,
         )
         succeeded, reference = answer.outcome == "approved", answer.reference
     except GatewayUnavailable:
         succeeded, reference = False, ""
     return execute(
-        store,
+        w.store,
         PAYMENT,
-        stream,
-        lambda s, _v: decide.settle_refund(
-            s,
-            refund_id=refund_id,
-            succeeded=succeeded,
-            reason=reason,
-            gateway_reference=reference,
-        ),
+        payment_stream(c.order_id),
+        lambda s, _v: decide.settle_refund(s, c, succeeded=succeeded, gateway_reference=reference),
         _plain(ctx),
+    )
+
+
+def adjust_authorization(
+    w: WriteSide,
+    c: AdjustAuthorization,
+    ctx: CommandContext,
+    *,
+    retry: RetryPolicy = RetryPolicy(),
+) -> Outcome:
+    """Hold ``c.amount`` instead. The same amount writes nothing; an authorization captured
+    from or no longer live is ``authorization_not_adjustable``; a raise for a line edit is
+    asked of the gateway first (once per edit: its key answers the same), and a decline is
+    ``payment_declined`` with nothing written."""
+    pay = get(w.store, c.order_id)
+    if pay.authorized == c.amount:
+        return _nothing(w.store, c.order_id, ctx)
+    decide.require_adjustable(pay)
+    reference = ""
+    if c.edit_id is not None and c.amount > pay.authorized:
+        order = orders.get(w.store, c.order_id)
+        asked = ask_authorization(
+            w.gateway,
+            f"line_edit:{c.edit_id}",
+            token=order.payment.token if order.payment else "",
+            amount=c.amount,
+            currency=order.currency,
+            retry=retry,
+        )
+        if not asked.approved:
+            raise Conflict(
+                f"The payment gateway declined the new total ({asked.reason}).",
+                code="payment_declined",
+                details={"reason": asked.reason},
+            )
+        reference = asked.reference
+    return execute(
+        w.store,
+        PAYMENT,
+        payment_stream(c.order_id),
+        lambda s, _v: decide.adjust_authorization(s, c, gateway_reference=reference),
+        ctx,
     )
 
 
@@ -320,4 +333,12 @@ def request_refund(w: WriteSide, c: RequestRefund, ctx: CommandContext) -> Outco
     return execute(w.store, PAYMENT, payment_stream(c.order_id), step, ctx)
 
 
-HANDLERS = {RequestRefund: request_refund}
+HANDLERS = {
+    RequestRefund: request_refund,
+    AuthorizePayment: authorize,
+    CapturePayment: capture,
+    VoidAuthorization: void,
+    RefundPayment: refund,
+    SettleRefund: settle_refund,
+    AdjustAuthorization: adjust_authorization,
+}

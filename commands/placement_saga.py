@@ -59,8 +59,10 @@ from domain.inventory import reservations as rsv
 from domain.inventory.commands import ConfirmReservation, ReleaseReservation, ReserveStock
 from domain.inventory.state import INVENTORY
 from domain.order import decide as order_decide
+from domain.order.commands import CancelOrder, ConfirmOrder
 from domain.order.state import ORDER
 from domain.payment import decide as pay_decide
+from domain.payment.commands import AuthorizePayment, VoidAuthorization
 from domain.payment.state import PAYMENT
 from eventstore.recorded import EventMeta
 from eventstore.store import EventStore
@@ -269,13 +271,13 @@ class OrderPlacementSaga(ProcessManager):
 
         def ask(o: _Order) -> None:
             o.gateway_key = payments.authorization_key(o.context("authorize", now), o.order_id)
-            total = o.data["total"]
+            c = self._authorization(o)
             o.answer = payments.ask_authorization(
                 self.gateway,
                 o.gateway_key,
-                token=o.data["payment"]["token"],
-                amount=Decimal(total["amount"]),
-                currency=total["currency"],
+                token=c.token,
+                amount=c.amount,
+                currency=c.currency,
                 retry=self.settings.payment_retry,
             )
 
@@ -285,6 +287,17 @@ class OrderPlacementSaga(ProcessManager):
         workers = max(1, min(self.settings.gateway_concurrency, len(orders)))
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(ask, orders))
+
+    @staticmethod
+    def _authorization(o: _Order) -> AuthorizePayment:
+        """What the saga asks of the order's payment: its total, on its card."""
+        total = o.data["total"]
+        return AuthorizePayment(
+            order_id=o.order_id,
+            amount=Decimal(total["amount"]),
+            currency=total["currency"],
+            token=o.data["payment"]["token"],
+        )
 
     # ---- phase 3: record, confirm or compensate ------------------------------------------
 
@@ -340,7 +353,9 @@ class OrderPlacementSaga(ProcessManager):
         ]
         uow.apply(
             o.order_id,
-            order_decide.confirm_order(state, o.order_id, allocations=allocations, now=now),
+            order_decide.confirm_order(
+                state, ConfirmOrder(order_id=o.order_id, allocations=allocations), now
+            ),
             meta,
         )
         priority = uow.state(o.order_id).priority
@@ -367,14 +382,11 @@ class OrderPlacementSaga(ProcessManager):
         pay = uow.state(stream)
         if pay.status != "pending":
             return pay.status in ("authorized", "partially_captured", "captured")
-        total = o.data["total"]
         uow.apply(
             stream,
             pay_decide.record_authorization(
                 pay,
-                order_id=o.order_id,
-                amount=Decimal(total["amount"]),
-                currency=total["currency"],
+                self._authorization(o),
                 gateway=self.gateway.name,
                 approved=o.answer.approved,
                 gateway_reference=o.answer.reference,
@@ -432,7 +444,11 @@ class OrderPlacementSaga(ProcessManager):
             return
         ctx = o.context("void", now)
         self.gateway.void(f"void:{ctx.idempotency.principal}:{ctx.idempotency.key}", "")
-        uow.apply(stream, pay_decide.void(pay, reason=reason), ctx.meta())
+        uow.apply(
+            stream,
+            pay_decide.void(pay, VoidAuthorization(order_id=o.order_id, reason=reason)),
+            ctx.meta(),
+        )
 
     def _cancel(self, uow: UnitOfWork, o: _Order, reason: str, now: datetime) -> None:
         state = uow.state(o.order_id)
@@ -440,10 +456,9 @@ class OrderPlacementSaga(ProcessManager):
             o.order_id,
             order_decide.cancel_order(
                 state,
-                o.order_id,
-                reason=reason,
+                CancelOrder(order_id=o.order_id, reason=reason),
+                now,
                 actor=f"process:{self.name}",
-                now=now,
             ),
             o.meta("cancel", now),
         )

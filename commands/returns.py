@@ -36,6 +36,7 @@ from domain.order import fulfillment as order_decide
 from domain.order.events import LinesDelivered
 from domain.order.state import ORDER
 from domain.order.values import LineQuantity
+from domain.payment.commands import RefundPayment
 from domain.returns import decide
 from domain.returns.commands import CancelReturn, ReceiveReturn, RejectReturn, RequestReturn
 from domain.returns.events import ReturnRequested
@@ -251,13 +252,11 @@ def _refund(
     amount = _amount(store, order_id, ret, refund_id)
     if ret.status == "received" and amount > Decimal("0"):
         payments.refund(
-            store,
-            w.gateway,
+            w,
+            RefundPayment(
+                order_id=order_id, refund_id=refund_id, amount=amount, reason="item_returned"
+            ),
             step(f"refund{again}"),
-            order_id=order_id,
-            refund_id=refund_id,
-            amount=amount,
-            reason="item_returned",
             retry=retry,
         )
         if refund_id in payments.get(store, order_id).failed_refunds:

@@ -7,7 +7,7 @@ request waits on the payment gateway.
 - ``ReturnRefundRetried`` → whatever of that was not done, and the refund again, as its attempt
   number says.
 - ``RefundRequested`` that a client asked for (``deferred``) → the gateway, then
-  ``RefundSucceeded`` or ``RefundFailed`` (``commands.payments.settle_refund``).
+  ``RefundSucceeded`` or ``RefundFailed`` (``SettleRefund``, ``commands.payments.settle_refund``).
 
 Every step is keyed by the return id (or the refund id), so after a crash the manager replays
 from its stored position and writes nothing twice. A return whose steps keep failing and are
@@ -28,6 +28,7 @@ from commands.executor import load
 from commands.payment_gateway import PaymentGateway
 from commands.process_manager import ProcessManager, Trigger
 from commands.write_side import WriteSide
+from domain.payment.commands import SettleRefund
 from domain.payment.state import PAYMENT
 from eventstore.store import EventStore
 
@@ -71,13 +72,15 @@ class ReturnsManager(ProcessManager):
             case "payment.RefundRequested" if e.data.get("deferred"):
                 order_id = load(self.store, PAYMENT, e.stream_id).state.order_id
                 assert order_id is not None  # a refund needs a capture, hence an authorization
-                payments.settle_refund(
-                    self.store,
-                    self.gateway,
-                    trigger.context(f"refund:{e.data['refund_id']}", now=ctx.now),
+                settle = SettleRefund(
                     order_id=order_id,
                     refund_id=UUID(e.data["refund_id"]),
                     reason=e.data["reason"],
+                )
+                payments.settle_refund(
+                    self.write,
+                    settle,
+                    trigger.context(f"refund:{e.data['refund_id']}", now=ctx.now),
                     retry=self.retry,
                 )
 

@@ -25,7 +25,9 @@ from domain.inventory.commands import CommitReservation
 from domain.inventory.state import InventoryState
 from domain.order import events as order_events
 from domain.order import fulfillment as order_decide
+from domain.order.fulfillment_commands import RecordLinesDelivered, RecordLinesShipped
 from domain.order.state import ORDER
+from domain.payment.commands import CapturePayment
 from domain.shipment import carriers, decide
 from domain.shipment import events as shipment_events
 from domain.shipment.commands import OpenShipment, RecordDeliveryAttempt, RecordTracking
@@ -182,7 +184,9 @@ def complete_dispatch(
         store,
         ORDER,
         order_id,
-        lambda s, _v: order_decide.record_lines_shipped(s, order_id, shipment_id=shipment_id),
+        lambda s, _v: order_decide.record_lines_shipped(
+            s, RecordLinesShipped(order_id=order_id, shipment_id=shipment_id)
+        ),
         step("lines_shipped"),
     )
     order = orders.get(store, order_id)
@@ -195,13 +199,14 @@ def complete_dispatch(
     if order_decide.fully_shipped(order):
         amount = payments.get(store, order_id).capturable
     payments.capture(
-        store,
-        gateway,
+        WriteSide.over(store, gateway),
+        CapturePayment(
+            order_id=order_id,
+            capture_id=uuid5(shipment_id, "capture"),
+            amount=amount,
+            shipment_id=shipment_id,
+        ),
         step("capture"),
-        order_id=order_id,
-        capture_id=uuid5(shipment_id, "capture"),
-        amount=amount,
-        shipment_id=shipment_id,
     )
     fulfillment.mark_shipped(store, step("plan_shipped"), order_id, sh.location)
 
@@ -243,7 +248,9 @@ def complete_delivery(store: EventStore, ctx: CommandContext, shipment_id: UUID)
         store,
         ORDER,
         order_id,
-        lambda s, _v: order_decide.record_lines_delivered(s, order_id, shipment_id=shipment_id),
+        lambda s, _v: order_decide.record_lines_delivered(
+            s, RecordLinesDelivered(order_id=order_id, shipment_id=shipment_id)
+        ),
         step("lines_delivered"),
     )
 

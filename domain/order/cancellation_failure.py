@@ -16,27 +16,19 @@ from domain.events import DomainEvent
 from domain.order.decide import require_order
 from domain.order.events import CancellationFailed, CancellationRetried
 from domain.order.fulfillment import fully_shipped, require_request
-from domain.order.fulfillment_commands import ReviewCancellation
+from domain.order.fulfillment_commands import FailCancellation, ReviewCancellation
 from domain.order.state import OrderState
 
 
-def fail_cancellation(
-    state: OrderState,
-    order_id: UUID,
-    *,
-    request_id: UUID,
-    operation: str,
-    reason: str,
-    attempts: int,
-) -> list[DomainEvent]:
+def fail_cancellation(state: OrderState, c: FailCancellation) -> list[DomainEvent]:
     """``CancellationFailed`` once per attempt: only while the request is ``approved``."""
-    require_order(state, order_id)
-    c = state.cancellation
-    if c is None or c.request_id != request_id or c.status != "approved":
+    require_order(state, c.order_id)
+    r = state.cancellation
+    if r is None or r.request_id != c.request_id or r.status != "approved":
         return []
     return [
         CancellationFailed(
-            request_id=request_id, operation=operation, reason=reason, attempts=attempts
+            request_id=c.request_id, operation=c.operation, reason=c.reason, attempts=c.attempts
         )
     ]
 

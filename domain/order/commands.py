@@ -1,13 +1,14 @@
 """The commands on an order, as messages: place it, modify it, and its notes, tags and custom
-timeline entries. (Line edits are in ``line_edit_commands.py``; what the sagas ask of an order,
-confirm and cancel, is theirs.)
+timeline entries; and what the placement saga and a cancellation decide of an order, confirm it
+(``ConfirmOrder``) or cancel it whole (``CancelOrder``). (Line edits are in
+``line_edit_commands.py``.)
 
 The order's id is in every command but PlaceOrder, whose handler makes it up; a new note's id
 is made by its handler too. Who asks and when travel in the command's context."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import AfterValidator, Field, JsonValue, StrictBool
@@ -96,3 +97,19 @@ class AddTimelineEntry(Command):
     type: Annotated[str, Field(max_length=64)]
     description: Annotated[str, Field(max_length=2000)]
     metadata: Annotated[dict[str, JsonValue] | None, AfterValidator(json_safe)] = None
+
+
+class ConfirmOrder(Command):
+    """Every line reserved and the payment authorized: the order is confirmed with where each
+    line is held (``allocations``: line id, SKU, location, quantity, reservation id)."""
+
+    order_id: UUID
+    allocations: list[dict[str, Any]]
+
+
+class CancelOrder(Command):
+    """Cancel the whole order (out of stock, payment declined, a hold expired, an approved
+    cancellation with nothing shipped)."""
+
+    order_id: UUID
+    reason: Reason

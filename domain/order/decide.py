@@ -17,6 +17,8 @@ from domain.order.commands import (
     AddNote,
     AddTag,
     AddTimelineEntry,
+    CancelOrder,
+    ConfirmOrder,
     DeleteNote,
     EditNote,
     ModifyOrder,
@@ -206,23 +208,21 @@ def add_timeline_entry(state: OrderState, c: AddTimelineEntry, *, actor: str) ->
     ]
 
 
-def confirm_order(
-    state: OrderState, order_id: UUID, *, allocations: list[dict[str, Any]], now: datetime
-) -> list[DomainEvent]:
+def confirm_order(state: OrderState, c: ConfirmOrder, now: datetime) -> list[DomainEvent]:
     """The saga's confirmation; a repeat on a confirmed order writes nothing."""
-    require_order(state, order_id)
+    require_order(state, c.order_id)
     if state.confirmed and not state.cancelled:
         return []
     require_transition(state.status, "confirmed")
-    return [OrderConfirmed(allocations=allocations, confirmed_at=now)]
+    return [OrderConfirmed(allocations=c.allocations, confirmed_at=now)]
 
 
 def cancel_order(
-    state: OrderState, order_id: UUID, *, reason: str, actor: str, now: datetime
+    state: OrderState, c: CancelOrder, now: datetime, *, actor: str
 ) -> list[DomainEvent]:
-    """Cancel the whole order; a repeat on a cancelled order writes nothing."""
-    require_order(state, order_id)
+    """Cancel the whole order, by ``actor``; a repeat on a cancelled order writes nothing."""
+    require_order(state, c.order_id)
     if state.cancelled:
         return []
     require_transition(state.status, "cancelled")
-    return [OrderCancelled(reason=reason, cancelled_at=now, cancelled_by=actor)]
+    return [OrderCancelled(reason=c.reason, cancelled_at=now, cancelled_by=actor)]

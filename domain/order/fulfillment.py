@@ -34,7 +34,11 @@ from domain.order.events import (
     ShipmentOpened,
 )
 from domain.order.fulfillment_commands import (
+    CancelUnshippedLines,
+    CompleteCancellation,
     LineUnits,
+    RecordLinesDelivered,
+    RecordLinesShipped,
     RequestCancellation,
     ReviewCancellation,
     SplitOrder,
@@ -275,8 +279,10 @@ def cancel_shipment(state: OrderState, order_id: UUID, *, shipment_id: UUID):
     return [ShipmentCancelledOnOrder(shipment_id=shipment_id)]
 
 
-def record_lines_shipped(state: OrderState, order_id: UUID, *, shipment_id: UUID):
-    require_order(state, order_id)
+def record_lines_shipped(state: OrderState, c: RecordLinesShipped) -> list[DomainEvent]:
+    """The shipment's units shipped; a repeat (or a cancelled shipment) writes nothing."""
+    require_order(state, c.order_id)
+    shipment_id = c.shipment_id
     ref = state.shipment(shipment_id)
     if ref is None:
         raise Conflict(f"Shipment {shipment_id} is not on this order.", code="unknown_shipment")
@@ -290,8 +296,10 @@ def record_lines_shipped(state: OrderState, order_id: UUID, *, shipment_id: UUID
     ]
 
 
-def record_lines_delivered(state: OrderState, order_id: UUID, *, shipment_id: UUID):
-    require_order(state, order_id)
+def record_lines_delivered(state: OrderState, c: RecordLinesDelivered) -> list[DomainEvent]:
+    """A dispatched shipment's units delivered; a repeat writes nothing."""
+    require_order(state, c.order_id)
+    shipment_id = c.shipment_id
     ref = state.shipment(shipment_id)
     if ref is None or not ref.dispatched or ref.delivered:
         return []
@@ -422,10 +430,10 @@ def review_cancellation(
     ]
 
 
-def cancel_unshipped(state: OrderState, order_id: UUID, *, reason: str) -> list[DomainEvent]:
+def cancel_unshipped(state: OrderState, c: CancelUnshippedLines) -> list[DomainEvent]:
     """``OrderLinesCancelled`` for every unit not shipped (open undispatched shipments must
     have been cancelled first)."""
-    require_order(state, order_id)
+    require_order(state, c.order_id)
     lines = [
         LineQuantity(line_id=ln.line_id, quantity=ln.unshipped)
         for ln in state.lines
@@ -433,15 +441,16 @@ def cancel_unshipped(state: OrderState, order_id: UUID, *, reason: str) -> list[
     ]
     if not lines or state.cancelled:
         return []
-    return [OrderLinesCancelled(lines=lines, reason=reason)]
+    return [OrderLinesCancelled(lines=lines, reason=c.reason)]
 
 
-def complete_cancellation(state: OrderState, order_id: UUID, *, request_id: UUID):
-    require_order(state, order_id)
-    c = state.cancellation
-    if c is None or c.request_id != request_id or c.status != "approved":
+def complete_cancellation(state: OrderState, c: CompleteCancellation) -> list[DomainEvent]:
+    """Only an approved request completes; anything else writes nothing (a repeat)."""
+    require_order(state, c.order_id)
+    r = state.cancellation
+    if r is None or r.request_id != c.request_id or r.status != "approved":
         return []
-    return [CancellationCompleted(request_id=request_id)]
+    return [CancellationCompleted(request_id=c.request_id)]
 
 
 def unit_value(state: OrderState, quantities: dict[str, int]) -> Decimal:

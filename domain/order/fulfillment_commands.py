@@ -1,6 +1,8 @@
 """The commands that change an order's shape or ask to cancel it, as messages: split it into
-child orders, request a cancellation, review (approve or reject) a request. (Carrying out an
-approved cancellation and freezing a split parent are the fulfillment process manager's.)
+child orders, request a cancellation, review (approve or reject) a request; and the order's
+steps the fulfillment process manager takes when it carries out an approved cancellation
+(cancel the unshipped lines, complete or fail the request) or follows a shipment (its lines
+shipped, delivered).
 
 A new request's id and the children's ids and numbers are made by their handlers."""
 
@@ -48,3 +50,47 @@ class ReviewCancellation(Command):
     request_id: UUID
     approve: StrictBool
     note: Text | None = None
+
+
+# ---- the fulfillment process manager's steps on an order --------------------------------------
+
+
+class CancelUnshippedLines(Command):
+    """Cancel every unit not shipped (``OrderLinesCancelled``): an approved cancellation of an
+    order something of which has shipped."""
+
+    order_id: UUID
+    reason: Annotated[str, Field(max_length=50)]
+
+
+class CompleteCancellation(Command):
+    """The approved request ``request_id`` is carried out (``CancellationCompleted``)."""
+
+    order_id: UUID
+    request_id: UUID
+
+
+class FailCancellation(Command):
+    """The approved request ``request_id`` could not unwind the payment: the gateway kept
+    failing ``operation`` (``void``, ``refund``) ``attempts`` times (``CancellationFailed``)."""
+
+    order_id: UUID
+    request_id: UUID
+    operation: str
+    reason: str
+    attempts: int
+
+
+class RecordLinesShipped(Command):
+    """The shipment ``shipment_id`` was dispatched: its units are shipped (``LinesShipped``)."""
+
+    order_id: UUID
+    shipment_id: UUID
+
+
+class RecordLinesDelivered(Command):
+    """The shipment ``shipment_id`` was delivered: its units are delivered
+    (``LinesDelivered``)."""
+
+    order_id: UUID
+    shipment_id: UUID

@@ -1,8 +1,9 @@
 """Payment decisions.
 
 Invariants: one live authorization per order; Σ captures ≤ authorized; a void releases only the
-uncaptured rest; Σ refunds ≤ Σ captures. Gateway outcomes arrive as command inputs, so the
-decisions stay pure: the handler calls the gateway, then decides with what it answered.
+uncaptured rest; Σ refunds ≤ Σ captures. Each decision takes its command
+(``domain/payment/commands.py``); gateway outcomes arrive beside it, so the decisions stay
+pure: the handler calls the gateway, then decides with the command and what it answered.
 """
 
 from __future__ import annotations
@@ -14,7 +15,15 @@ from uuid import UUID
 from domain.errors import Conflict, IllegalTransition, InvalidCommand
 from domain.events import DomainEvent
 from domain.order.values import LineQuantity
-from domain.payment.commands import RequestRefund
+from domain.payment.commands import (
+    AdjustAuthorization,
+    AuthorizePayment,
+    CapturePayment,
+    RefundPayment,
+    RequestRefund,
+    SettleRefund,
+    VoidAuthorization,
+)
 from domain.payment.events import (
     AuthorizationAdjusted,
     AuthorizationExpired,
@@ -36,18 +45,17 @@ def _positive(amount: Decimal) -> None:
 
 def record_authorization(
     state: PaymentState,
+    c: AuthorizePayment,
     *,
-    order_id: UUID,
-    amount: Decimal,
-    currency: str,
     gateway: str,
     approved: bool,
     gateway_reference: str,
     reason: str,
     idempotency_key: str,
 ) -> list[DomainEvent]:
-    """Record what the gateway answered to an authorization request."""
-    _positive(amount)
+    """Record what the gateway (named ``gateway``) answered to ``c``, asked under
+    ``idempotency_key``: approved with its reference, or declined for ``reason``."""
+    _positive(c.amount)
     if state.status != "pending":
         if state.status in ("authorized", "partially_captured", "captured"):
             raise Conflict(
@@ -57,9 +65,9 @@ def record_authorization(
     if approved:
         return [
             PaymentAuthorized(
-                order_id=order_id,
-                amount=amount,
-                currency=currency,
+                order_id=c.order_id,
+                amount=c.amount,
+                currency=c.currency,
                 gateway=gateway,
                 gateway_reference=gateway_reference,
                 idempotency_key=idempotency_key,
@@ -67,9 +75,9 @@ def record_authorization(
         ]
     return [
         PaymentDeclined(
-            order_id=order_id,
-            amount=amount,
-            currency=currency,
+            order_id=c.order_id,
+            amount=c.amount,
+            currency=c.currency,
             gateway=gateway,
             reason=reason,
             idempotency_key=idempotency_key,
@@ -77,41 +85,35 @@ def record_authorization(
     ]
 
 
-def capture(
-    state: PaymentState,
-    *,
-    capture_id: UUID,
-    amount: Decimal,
-    shipment_id: UUID | None,
-    gateway_reference: str,
-) -> list[DomainEvent]:
-    if capture_id in state.capture_ids:
+def capture(state: PaymentState, c: CapturePayment, *, gateway_reference: str) -> list[DomainEvent]:
+    """Record the capture the gateway made (``gateway_reference``); a repeat writes nothing."""
+    if c.capture_id in state.capture_ids:
         return []
-    _positive(amount)
+    _positive(c.amount)
     if state.status not in ("authorized", "partially_captured"):
         raise IllegalTransition("payment", state.status, "captured")
-    if amount > state.capturable:
+    if c.amount > state.capturable:
         raise Conflict(
             f"Only {state.capturable} can still be captured.", code="capture_exceeds_authorization"
         )
     return [
         PaymentCaptured(
-            capture_id=capture_id,
-            amount=amount,
-            shipment_id=shipment_id,
+            capture_id=c.capture_id,
+            amount=c.amount,
+            shipment_id=c.shipment_id,
             gateway_reference=gateway_reference,
         )
     ]
 
 
-def void(state: PaymentState, *, reason: str) -> list[DomainEvent]:
+def void(state: PaymentState, c: VoidAuthorization) -> list[DomainEvent]:
     """Release the uncaptured rest. Nothing left to release writes nothing."""
     if state.status in ("pending", "declined", "voided", "expired"):
         return []
     rest = state.capturable
     if rest <= ZERO:
         return []
-    return [AuthorizationVoided(amount=rest, reason=reason)]
+    return [AuthorizationVoided(amount=rest, reason=c.reason)]
 
 
 def expire(state: PaymentState) -> list[DomainEvent]:
@@ -121,14 +123,11 @@ def expire(state: PaymentState) -> list[DomainEvent]:
 
 
 def refund(
-    state: PaymentState,
-    *,
-    refund_id: UUID,
-    amount: Decimal,
-    reason: str,
-    succeeded: bool,
-    gateway_reference: str,
+    state: PaymentState, c: RefundPayment, *, succeeded: bool, gateway_reference: str
 ) -> list[DomainEvent]:
+    """Record a refund the gateway settled at once (succeeded or failed); a repeat writes
+    nothing."""
+    refund_id, amount, reason = c.refund_id, c.amount, c.reason
     if refund_id in state.refund_ids:
         return []
     _positive(amount)
@@ -148,11 +147,15 @@ def refund(
     return [RefundFailed(refund_id=refund_id, amount=amount, reason=reason)]
 
 
-def request_refund(
+def request_refund(state: PaymentState, c: RefundPayment) -> list[DomainEvent]:
+    """Put the refund ``c`` in flight, within captured − refunded − in flight; a repeat writes
+    nothing."""
+    return _in_flight(state, refund_id=c.refund_id, amount=c.amount, reason=c.reason)
+
+
+def _in_flight(
     state: PaymentState, *, refund_id: UUID, amount: Decimal, reason: str
 ) -> list[DomainEvent]:
-    """Put a refund in flight, within captured − refunded − in flight; a repeat writes
-    nothing."""
     if refund_id in state.refund_ids or state.in_flight_amount(refund_id) is not None:
         return []
     _positive(amount)
@@ -189,9 +192,7 @@ def ask_refund(
                 code="unknown_line",
                 details={"line_id": x.line_id},
             )
-    if not request_refund(
-        state, refund_id=refund_id, amount=c.amount.money().amount, reason=c.reason
-    ):
+    if not _in_flight(state, refund_id=refund_id, amount=c.amount.money().amount, reason=c.reason):
         return []
     return [
         RefundRequested(
@@ -205,8 +206,11 @@ def ask_refund(
 
 
 def settle_refund(
-    state: PaymentState, *, refund_id: UUID, succeeded: bool, reason: str, gateway_reference: str
+    state: PaymentState, c: SettleRefund, *, succeeded: bool, gateway_reference: str
 ) -> list[DomainEvent]:
+    """Record how the refund in flight went (its amount is the one asked); one settled before
+    (or never asked) writes nothing."""
+    refund_id, reason = c.refund_id, c.reason
     amount = state.in_flight_amount(refund_id)
     if amount is None:
         return []
@@ -222,18 +226,25 @@ def settle_refund(
     return [RefundFailed(refund_id=refund_id, amount=amount, reason=reason)]
 
 
-def adjust_authorization(
-    state: PaymentState, *, amount: Decimal, gateway_reference: str, reason: str
-) -> list[DomainEvent]:
-    """Hold ``amount`` instead (before any capture)."""
-    _positive(amount)
+def require_adjustable(state: PaymentState) -> None:
+    """Only an uncaptured, live authorization can be adjusted (checked before the gateway is
+    asked for more)."""
     if state.status != "authorized" or state.captured > ZERO:
         raise Conflict(
             "Only an uncaptured, live authorization can be adjusted.",
             code="authorization_not_adjustable",
         )
-    if amount == state.authorized:
+
+
+def adjust_authorization(
+    state: PaymentState, c: AdjustAuthorization, *, gateway_reference: str
+) -> list[DomainEvent]:
+    """Hold ``c.amount`` instead (before any capture); the gateway's reference for a raise,
+    ``""`` when it was not asked. The same amount writes nothing."""
+    _positive(c.amount)
+    require_adjustable(state)
+    if c.amount == state.authorized:
         return []
     return [
-        AuthorizationAdjusted(amount=amount, gateway_reference=gateway_reference, reason=reason)
+        AuthorizationAdjusted(amount=c.amount, gateway_reference=gateway_reference, reason=c.reason)
     ]

@@ -8,10 +8,9 @@ from uuid import uuid4
 
 import pytest
 
-from commands import orders
 from commands.context import CommandContext
 from domain.customer.commands import ForgetCustomer
-from domain.order.commands import PlaceOrder, RequestedLine
+from domain.order.commands import CancelOrder, PlaceOrder, RequestedLine
 from domain.order.values import Address, PaymentRef
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from projections.analytics_views import VIEWS
@@ -43,7 +42,7 @@ def test_a_rebuilt_audit_or_analytics_view_equals_the_live_one(container, view):
             ctx,
         )
         if i == 0:
-            orders.cancel(container.store, ctx, result.stream_id, reason="customer_request")
+            send(container, CancelOrder(order_id=result.stream_id, reason="customer_request"), ctx)
     send(container, ForgetCustomer(customer_id=customer_id), ctx)
     container.runner.catch_up()
     live = snapshot(container, view)

@@ -41,7 +41,15 @@ from domain.ids import inventory_stream
 from domain.inventory.commands import ReceiveStock
 from domain.inventory.state import INVENTORY
 from domain.location.commands import RegisterLocation
-from domain.order.commands import AddNote, AddTag, ModifyOrder, PlaceOrder, RemoveTag, RequestedLine
+from domain.order.commands import (
+    AddNote,
+    AddTag,
+    CancelOrder,
+    ModifyOrder,
+    PlaceOrder,
+    RemoveTag,
+    RequestedLine,
+)
 from domain.order.state import ORDER
 from domain.order.values import Address, PaymentRef
 from domain.payment.state import PAYMENT
@@ -190,7 +198,9 @@ class OrderClock(RuleBasedStateMachine):
             "priority": lambda: send(
                 store, ModifyOrder(order_id=order, reason="asked", priority=arg), ctx
             ),
-            "cancel": lambda: orders.cancel(store, ctx, order, reason="customer_request"),
+            "cancel": lambda: send(
+                store, CancelOrder(order_id=order, reason="customer_request"), ctx
+            ),
         }
         self.attempt(commands[verb])
 

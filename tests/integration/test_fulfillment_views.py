@@ -21,7 +21,7 @@ from domain.fulfillment.events import (
     PlanLine,
     PlanStatusChanged,
 )
-from domain.order.commands import RequestedLine
+from domain.order.commands import ConfirmOrder, RequestedLine
 from domain.order.fulfillment_commands import LineUnits, SplitOrder, SplitPart
 from domain.order.values import LineQuantity
 from domain.returns.events import (
@@ -227,7 +227,7 @@ def test_the_children_of_a_split_order_come_from_the_order_documents(container):
         {"line_id": l2, "sku": sku_b, "location": "LOC-B", "quantity": 1,
          "reservation_id": str(uuid4())},
     ]  # fmt: skip
-    orders.confirm(container.store, ctx, order_id, allocations=allocations)
+    send(container, ConfirmOrder(order_id=order_id, allocations=allocations), ctx)
     container.runner.catch_up(["order_detail"])
     assert children_of(container.pool, order_id) == []
     split = SplitOrder(

@@ -15,6 +15,7 @@ from commands import orders, payments, returns
 from commands.context import CommandContext
 from commands.placement_saga import OrderPlacementSaga
 from commands.process_manager import Trigger
+from commands.write_side import WriteSide
 from domain.command import MoneyIn
 from domain.errors import DomainError
 from domain.inventory.commands import ReceiveStock
@@ -22,7 +23,7 @@ from domain.location.commands import RegisterLocation
 from domain.order.commands import PlaceOrder, RequestedLine
 from domain.order.fulfillment_commands import LineUnits, RequestCancellation, ReviewCancellation
 from domain.order.values import Address, PaymentRef
-from domain.payment.commands import RequestRefund
+from domain.payment.commands import RequestRefund, SettleRefund
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from domain.returns.commands import ReceiveReturn, RequestReturn, ReturnLine
 from domain.shipment.commands import OpenShipment, RecordDeliveryAttempt, RecordTracking
@@ -126,10 +127,10 @@ def apply(world, order_id, op, opened: list) -> None:  # noqa: ANN001
     elif kind == "refund":
         amount = MoneyIn(amount=str(Decimal(a) / 100), currency="USD")
         asked = send(container, RequestRefund(order_id=order_id, amount=amount), ctx)
-        payments.settle_refund(
-            store, gateway, ctx, order_id=order_id, refund_id=UUID(asked.extra["id"]),
-            reason="customer_request",
-        )  # the returns manager's step  # fmt: skip
+        settle = SettleRefund(
+            order_id=order_id, refund_id=UUID(asked.extra["id"]), reason="customer_request"
+        )
+        payments.settle_refund(WriteSide.over(store, gateway), settle, ctx)  # the manager's step
     carry_out(store, gateway, head)  # what the fulfillment process manager then does
 
 

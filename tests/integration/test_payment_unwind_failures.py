@@ -17,6 +17,7 @@ from commands.context import CommandContext
 from commands.payment_gateway import GatewayTransientError, SandboxGateway
 from commands.placement_saga import OrderPlacementSaga
 from commands.process_manager import Trigger
+from commands.write_side import WriteSide
 from domain.errors import Conflict
 from domain.ids import payment_stream
 from domain.inventory.commands import ReceiveStock
@@ -24,6 +25,12 @@ from domain.location.commands import RegisterLocation
 from domain.order.commands import PlaceOrder, RequestedLine
 from domain.order.fulfillment_commands import RequestCancellation, ReviewCancellation
 from domain.order.values import Address, PaymentRef
+from domain.payment.commands import (
+    AuthorizePayment,
+    CapturePayment,
+    RefundPayment,
+    VoidAuthorization,
+)
 from tests.factories import active_product, send
 from tests.fulfillment_manager import carry_out
 
@@ -35,11 +42,16 @@ FAST = payments.RetryPolicy(attempts=3, base_delay_s=0.001)
 def authorized(store, gateway, token: str = "tok_refund_fails"):  # noqa: ANN001
     order_id = uuid4()
     r = payments.authorize(
-        store, gateway, CommandContext.new(), order_id=order_id, amount=Decimal("30.00"),
-        currency="USD", token=token,
-    )  # fmt: skip
+        WriteSide.over(store, gateway),
+        AuthorizePayment(order_id=order_id, amount=Decimal("30.00"), currency="USD", token=token),
+        CommandContext.new(),
+    )
     assert r.extra["approved"]
     return order_id
+
+
+def void_it(order_id):  # noqa: ANN001
+    return VoidAuthorization(order_id=order_id, reason="x")
 
 
 def test_the_sandbox_token_approves_and_captures_but_never_voids_or_refunds():
@@ -61,7 +73,9 @@ def test_a_void_the_gateway_keeps_failing_retries_then_writes_nothing(store):
     order_id = authorized(store, gw)
     before = store.stream_version(payment_stream(order_id))
     with pytest.raises(payments.GatewayUnavailable) as err:
-        payments.void(store, gw, CommandContext.new(), order_id=order_id, reason="x", retry=FAST)
+        payments.void(
+            WriteSide.over(store, gw), void_it(order_id), CommandContext.new(), retry=FAST
+        )
     assert err.value.code == "payment_gateway_unavailable"
     assert gw.unwind_failures == 3  # bounded: exactly the policy's attempts
     assert store.stream_version(payment_stream(order_id)) == before
@@ -72,12 +86,15 @@ def test_a_refund_the_gateway_keeps_failing_retries_then_records_refund_failed(s
     gw = SandboxGateway()
     order_id = authorized(store, gw)
     ctx = CommandContext.new()
-    payments.capture(store, gw, ctx, order_id=order_id, capture_id=uuid4(), amount=Decimal("30"))
+    w = WriteSide.over(store, gw)
+    payments.capture(
+        w, CapturePayment(order_id=order_id, capture_id=uuid4(), amount=Decimal("30")), ctx
+    )
     refund_id = uuid4()
-    payments.refund(
-        store, gw, ctx, order_id=order_id, refund_id=refund_id, amount=Decimal("10.00"),
-        reason="damaged", retry=FAST,
-    )  # fmt: skip
+    refund = RefundPayment(
+        order_id=order_id, refund_id=refund_id, amount=Decimal("10.00"), reason="damaged"
+    )
+    payments.refund(w, refund, ctx, retry=FAST)
     assert gw.unwind_failures == 3
     state = payments.get(store, order_id)
     assert refund_id in state.failed_refunds
@@ -89,7 +106,7 @@ def test_a_refund_the_gateway_keeps_failing_retries_then_records_refund_failed(s
 def test_a_card_that_refunds_is_unaffected(store):
     gw = SandboxGateway()
     order_id = authorized(store, gw, "tok_visa")
-    payments.void(store, gw, CommandContext.new(), order_id=order_id, reason="x", retry=FAST)
+    payments.void(WriteSide.over(store, gw), void_it(order_id), CommandContext.new(), retry=FAST)
     assert payments.get(store, order_id).status == "voided" and gw.unwind_failures == 0
 
 
@@ -199,8 +216,11 @@ def test_a_refund_that_failed_is_asked_again_under_a_new_id_on_retry(world):
     gw = RecoveringGateway()
     order_id = confirmed_order(world, gw)
     pay = payments.get(store, order_id)
-    payments.capture(store, gw, CommandContext.new(), order_id=order_id, capture_id=uuid4(),
-                     amount=pay.authorized)  # fmt: skip
+    payments.capture(
+        WriteSide.over(store, gw),
+        CapturePayment(order_id=order_id, capture_id=uuid4(), amount=pay.authorized),
+        CommandContext.new(),
+    )
     request_id, status = approve(store, gw, order_id)
     assert status == "failed"
     [failed] = [e.to_domain() for e in store.load(order_id) if e.name == "CancellationFailed"]

@@ -53,6 +53,7 @@ from domain.location.commands import RegisterLocation
 from domain.order import cancellation_failure as failure
 from domain.order.commands import PlaceOrder, RequestedLine
 from domain.order.fulfillment_commands import (
+    FailCancellation,
     LineUnits,
     RequestCancellation,
     ReviewCancellation,
@@ -62,7 +63,7 @@ from domain.order.fulfillment_commands import (
 from domain.order.line_edit_commands import AddLine, ChangeLine, RemoveLine
 from domain.order.state import ORDER
 from domain.order.values import Address, PaymentRef
-from domain.payment.commands import RequestRefund
+from domain.payment.commands import CapturePayment, RequestRefund
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from domain.returns.commands import ReceiveReturn, RequestReturn, ReturnLine
 from domain.shipment.commands import OpenShipment, RecordTracking
@@ -372,12 +373,14 @@ def _retried_cancellation(store, order_id: UUID) -> None:  # noqa: ANN001
         order_id,
         lambda s, _v: failure.fail_cancellation(
             s,
-            order_id,
-            request_id=request_id,
-            operation="void",
-            reason="gateway_unavailable",
-            attempts=4,
-        ),  # fmt: skip
+            FailCancellation(
+                order_id=order_id,
+                request_id=request_id,
+                operation="void",
+                reason="gateway_unavailable",
+                attempts=4,
+            ),
+        ),
         CommandContext.new("process:fulfillment"),
     )
     again = ReviewCancellation(request_id=request_id, approve=True)
@@ -408,10 +411,10 @@ def _trigger_steps(container, made: Fulfillment, location: str) -> None:  # noqa
     _shipped(store, made.grown, location, 2)  # the second's 2 left
     _approved_cancellation(store, made.cancelled)
     pay = payments.get(store, made.refunded)
-    payments.capture(
-        store, container.gateway, CommandContext.new("finance"), order_id=made.refunded,
-        capture_id=uuid5(made.refunded, "capture"), amount=pay.authorized,
-    )  # fmt: skip
+    capture = CapturePayment(
+        order_id=made.refunded, capture_id=uuid5(made.refunded, "capture"), amount=pay.authorized
+    )
+    send(container, capture, CommandContext.new("finance"))
     _approved_cancellation(store, made.refunded)
     _retried_cancellation(store, made.retried)
     [line] = orders.get(store, made.split).lines

@@ -1,5 +1,5 @@
-"""The dispatcher's table: every command of the orders, customers and locations areas has a
-handler, so a route that dispatches one never meets ``UnknownCommand``."""
+"""The dispatcher's table: every command of the orders, customers, locations and payments areas
+has a handler, so a route that dispatches one never meets ``UnknownCommand``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from domain.command import Command
 from domain.customer import commands as customer_commands
 from domain.location import commands as location_commands
 from domain.order import commands as order_commands
+from domain.payment import commands as payment_commands
 
 
 def _commands(module) -> list[type[Command]]:  # noqa: ANN001
@@ -28,6 +29,7 @@ def _commands(module) -> list[type[Command]]:  # noqa: ANN001
         *_commands(order_commands),
         *_commands(customer_commands),
         *_commands(location_commands),
+        *_commands(payment_commands),
     ],
     ids=lambda c: c.__name__,
 )

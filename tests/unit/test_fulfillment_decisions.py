@@ -22,6 +22,7 @@ from domain.order.fulfillment_commands import (
     SplitPart,
 )
 from domain.order.values import LineQuantity
+from domain.payment.commands import RefundPayment, SettleRefund
 from domain.payment.decide import request_refund, settle_refund
 from domain.payment.events import PaymentAuthorized, PaymentCaptured
 from domain.payment.state import PAYMENT, payment_status
@@ -207,14 +208,20 @@ def test_a_refund_in_flight_counts_against_what_can_still_be_refunded():
     )
     assert payment_status(state) == "paid"
     state = PAYMENT.fold(
-        request_refund(state, refund_id=R1, amount=Decimal("60.00"), reason="x"), state
+        request_refund(
+            state,
+            RefundPayment(order_id=ORDER_ID, refund_id=R1, amount=Decimal("60.00"), reason="x"),
+        ),
+        state,
     )
     with pytest.raises(Conflict) as err:
-        request_refund(state, refund_id=R2, amount=Decimal("50.00"), reason="x")
+        request_refund(
+            state,
+            RefundPayment(order_id=ORDER_ID, refund_id=R2, amount=Decimal("50.00"), reason="x"),
+        )
     assert err.value.code == "refund_exceeds_captured"
-    settled = settle_refund(state, refund_id=R1, succeeded=True, reason="x", gateway_reference="g")
+    settle = SettleRefund(order_id=ORDER_ID, refund_id=R1, reason="x")
+    settled = settle_refund(state, settle, succeeded=True, gateway_reference="g")
     state = PAYMENT.fold(settled, state)
     assert (state.refunded, payment_status(state)) == (Decimal("60.00"), "partially_refunded")
-    assert (
-        settle_refund(state, refund_id=R1, succeeded=True, reason="x", gateway_reference="g") == []
-    )
+    assert settle_refund(state, settle, succeeded=True, gateway_reference="g") == []

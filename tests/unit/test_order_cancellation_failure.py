@@ -19,7 +19,12 @@ from domain.order.events import (
     CancellationRetried,
     CancellationReviewed,
 )
-from domain.order.fulfillment_commands import RequestCancellation, ReviewCancellation
+from domain.order.fulfillment_commands import (
+    CompleteCancellation,
+    FailCancellation,
+    RequestCancellation,
+    ReviewCancellation,
+)
 from tests.unit.test_fulfillment_decisions import confirmed_order
 from tests.unit.test_order_placement import ORDER_ID, given
 
@@ -42,8 +47,11 @@ def approved():
 
 def fail(state, request_id=REQUEST):  # noqa: ANN001
     return failure.fail_cancellation(
-        state, ORDER_ID, request_id=request_id, operation="void",
-        reason="gateway_unavailable", attempts=4,
+        state,
+        FailCancellation(
+            order_id=ORDER_ID, request_id=request_id, operation="void",
+            reason="gateway_unavailable", attempts=4,
+        ),
     )  # fmt: skip
 
 
@@ -87,7 +95,9 @@ def test_approving_a_failed_request_again_retries_it_then_it_can_complete():
     state = given(*failed(), retried)
     assert state.cancellation.status == "approved" and state.cancellation.attempt == 1
     # and it can complete (failed → completed, retried)
-    [done] = order_decide.complete_cancellation(state, ORDER_ID, request_id=REQUEST)
+    [done] = order_decide.complete_cancellation(
+        state, CompleteCancellation(order_id=ORDER_ID, request_id=REQUEST)
+    )
     assert isinstance(done, CancellationCompleted)
     assert given(*failed(), retried, done).cancellation.status == "completed"
 

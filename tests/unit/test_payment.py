@@ -6,8 +6,23 @@ from uuid import UUID
 import pytest
 
 from domain.errors import Conflict, IllegalTransition, InvalidCommand
-from domain.payment.decide import capture, expire, record_authorization, refund, void
+from domain.payment.commands import (
+    AdjustAuthorization,
+    AuthorizePayment,
+    CapturePayment,
+    RefundPayment,
+    VoidAuthorization,
+)
+from domain.payment.decide import (
+    adjust_authorization,
+    capture,
+    expire,
+    record_authorization,
+    refund,
+    void,
+)
 from domain.payment.events import (
+    AuthorizationAdjusted,
     AuthorizationVoided,
     PaymentAuthorized,
     PaymentCaptured,
@@ -35,9 +50,7 @@ def given(*events):
 def authorize(state, approved=True, amount="100.00"):
     return record_authorization(
         state,
-        order_id=ORDER,
-        amount=Decimal(amount),
-        currency="USD",
+        AuthorizePayment(order_id=ORDER, amount=Decimal(amount), currency="USD", token="tok"),
         gateway="sandbox",
         approved=approved,
         gateway_reference="ref",
@@ -73,7 +86,11 @@ class TestCapture:
         state = given(AUTH, captured("60.00"))
         assert state.status == "partially_captured"
         events = capture(
-            state, capture_id=C2, amount=Decimal("40.00"), shipment_id=None, gateway_reference="c2"
+            state,
+            CapturePayment(
+                order_id=ORDER, capture_id=C2, amount=Decimal("40.00"), shipment_id=None
+            ),
+            gateway_reference="c2",
         )
         assert given(AUTH, captured("60.00"), *events).status == "captured"
 
@@ -81,9 +98,9 @@ class TestCapture:
         with pytest.raises(Conflict) as e:
             capture(
                 given(AUTH, captured("60.00")),
-                capture_id=C2,
-                amount=Decimal("40.01"),
-                shipment_id=None,
+                CapturePayment(
+                    order_id=ORDER, capture_id=C2, amount=Decimal("40.01"), shipment_id=None
+                ),
                 gateway_reference="c2",
             )
         assert e.value.code == "capture_exceeds_authorization"
@@ -92,9 +109,9 @@ class TestCapture:
         assert (
             capture(
                 given(AUTH, captured("10.00")),
-                capture_id=C1,
-                amount=Decimal("10.00"),
-                shipment_id=None,
+                CapturePayment(
+                    order_id=ORDER, capture_id=C1, amount=Decimal("10.00"), shipment_id=None
+                ),
                 gateway_reference="c",
             )
             == []
@@ -112,21 +129,26 @@ class TestCapture:
         with pytest.raises(IllegalTransition):
             capture(
                 given(declined),
-                capture_id=C1,
-                amount=Decimal("1"),
-                shipment_id=None,
+                CapturePayment(
+                    order_id=ORDER, capture_id=C1, amount=Decimal("1"), shipment_id=None
+                ),
                 gateway_reference="c",
             )
 
 
 class TestVoidAndExpire:
     def test_a_void_releases_only_the_uncaptured_rest(self):
-        [event] = void(given(AUTH, captured("30.00")), reason="cancelled")
+        [event] = void(
+            given(AUTH, captured("30.00")), VoidAuthorization(order_id=ORDER, reason="cancelled")
+        )
         assert event == AuthorizationVoided(amount=Decimal("70.00"), reason="cancelled")
 
     def test_voiding_twice_writes_nothing(self):
         state = given(AUTH, AuthorizationVoided(amount=Decimal("100.00"), reason="x"))
-        assert state.status == "voided" and void(state, reason="again") == []
+        assert (
+            state.status == "voided"
+            and void(state, VoidAuthorization(order_id=ORDER, reason="again")) == []
+        )
 
     def test_only_an_uncaptured_authorization_expires(self):
         assert expire(given(AUTH)) and expire(given(AUTH, captured("1.00"))) == []
@@ -137,9 +159,7 @@ class TestRefund:
         state = given(AUTH, captured("100.00"))
         first = refund(
             state,
-            refund_id=R1,
-            amount=Decimal("60.00"),
-            reason="r",
+            RefundPayment(order_id=ORDER, refund_id=R1, amount=Decimal("60.00"), reason="r"),
             succeeded=True,
             gateway_reference="r1",
         )
@@ -147,9 +167,7 @@ class TestRefund:
         with pytest.raises(Conflict) as e:
             refund(
                 state,
-                refund_id=R2,
-                amount=Decimal("50.00"),
-                reason="r",
+                RefundPayment(order_id=ORDER, refund_id=R2, amount=Decimal("50.00"), reason="r"),
                 succeeded=True,
                 gateway_reference="r2",
             )
@@ -165,11 +183,32 @@ class TestRefund:
         assert (
             refund(
                 state,
-                refund_id=R1,
-                amount=Decimal("5"),
-                reason="r",
+                RefundPayment(order_id=ORDER, refund_id=R1, amount=Decimal("5"), reason="r"),
                 succeeded=True,
                 gateway_reference="x",
             )
             == []
         )
+
+
+def adjust(amount, reason="order_edited"):
+    return AdjustAuthorization(order_id=ORDER, amount=Decimal(amount), reason=reason)
+
+
+class TestAdjustAuthorization:
+    def test_a_live_authorization_holds_the_new_amount(self):
+        [event] = adjust_authorization(given(AUTH), adjust("120.00"), gateway_reference="g2")
+        assert event == AuthorizationAdjusted(
+            amount=Decimal("120.00"), gateway_reference="g2", reason="order_edited"
+        )
+        assert given(AUTH, event).authorized == Decimal("120.00")
+
+    def test_the_same_amount_writes_nothing(self):
+        assert adjust_authorization(given(AUTH), adjust("100.00"), gateway_reference="") == []
+
+    def test_an_authorization_captured_from_cannot_be_adjusted(self):
+        with pytest.raises(Conflict) as e:
+            adjust_authorization(
+                given(AUTH, captured("10.00")), adjust("50.00"), gateway_reference=""
+            )
+        assert e.value.code == "authorization_not_adjustable"
