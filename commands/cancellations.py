@@ -28,7 +28,6 @@ from uuid import UUID, uuid4, uuid5
 from commands import fulfillment, inventory, orders, payments, shipments
 from commands.context import CommandContext, Outcome
 from commands.executor import execute, load
-from commands.payment_gateway import PaymentGateway
 from commands.steps import steps
 from commands.write_side import WriteSide
 from domain.errors import NotFound
@@ -105,8 +104,7 @@ def review(w: WriteSide, c: ReviewCancellation, ctx: CommandContext) -> Outcome:
 
 
 def complete(
-    store: EventStore,
-    gateway: PaymentGateway,
+    w: WriteSide,
     ctx: CommandContext,
     order_id: UUID,
     request_id: UUID,
@@ -114,12 +112,12 @@ def complete(
 ) -> str:
     """Carry out an approved cancellation; repeats write nothing. Returns the request's status
     afterwards: ``completed``, or ``failed`` when the gateway kept failing a void or refund."""
+    store = w.store
     state = orders.get(store, order_id)
     c = state.cancellation
     if c is None or c.request_id != request_id or c.status != "approved":
         return c.status if c is not None and c.request_id == request_id else "approved"
     step = steps(ctx, f"cancel:{request_id}", correlation_id=str(order_id))
-    w = WriteSide.over(store, gateway)
     # a retry asks for a new refund (the failed one is settled) under keys of its own
     again = f":{c.attempt}" if c.attempt else ""
     for ref in state.shipments:
@@ -132,7 +130,7 @@ def complete(
     state = orders.get(store, order_id)
     for ref in state.shipments:
         if not ref.cancelled:
-            shipments.complete_dispatch(store, gateway, ctx, ref.shipment_id)
+            shipments.complete_dispatch(w, ctx, ref.shipment_id)
     state = orders.get(store, order_id)
     pay = payments.get(store, order_id)
     shipped = {ln.line_id: ln.shipped for ln in state.lines}

@@ -20,16 +20,14 @@ from uuid import UUID
 
 from commands import cancellations, fulfillment, inventory, orders, payments, shipments
 from commands.context import Clock, system_clock
-from commands.payment_gateway import PaymentGateway
-from commands.process_manager import ProcessManager, Trigger
+from commands.process_manager import Trigger, WritingManager
 from commands.steps import steps
 from commands.write_side import WriteSide
 from domain.inventory.commands import ReleaseReservation
 from domain.payment.commands import VoidAuthorization
-from eventstore.store import EventStore
 
 
-class FulfillmentSaga(ProcessManager):
+class FulfillmentSaga(WritingManager):
     name = "fulfillment"
     topics = (
         "order.CancellationReviewed",
@@ -39,30 +37,30 @@ class FulfillmentSaga(ProcessManager):
         "shipment.ShipmentDelivered",
     )
 
-    def __init__(self, store: EventStore, gateway: PaymentGateway, clock: Clock = system_clock):
-        self.store, self.gateway, self.clock = store, gateway, clock
+    def __init__(self, write: WriteSide, clock: Clock = system_clock):
+        self.write, self.clock = write, clock
 
     def handle(self, trigger: Trigger) -> None:
         e = trigger.event
         ctx = trigger.context("fulfillment", now=self.clock())
         match e.type:
             case "shipment.ShipmentDispatched":
-                shipments.complete_dispatch(self.store, self.gateway, ctx, e.stream_id)
+                shipments.complete_dispatch(self.write, ctx, e.stream_id)
             case "shipment.ShipmentDelivered":
-                shipments.complete_delivery(self.store, ctx, e.stream_id)
+                shipments.complete_delivery(self.write, ctx, e.stream_id)
             case "order.CancellationReviewed" if e.data["decision"] == "approved":
                 request_id = UUID(e.data["request_id"])
-                cancellations.complete(self.store, self.gateway, ctx, e.stream_id, request_id)
+                cancellations.complete(self.write, ctx, e.stream_id, request_id)
             case "order.CancellationRetried":
                 request_id = UUID(e.data["request_id"])
-                cancellations.complete(self.store, self.gateway, ctx, e.stream_id, request_id)
+                cancellations.complete(self.write, ctx, e.stream_id, request_id)
             case "order.OrderSplit":
                 self._freeze_parent(ctx, e.stream_id)
 
     def _freeze_parent(self, ctx, order_id: UUID) -> None:  # noqa: ANN001
         step = steps(ctx, f"split:{order_id}", correlation_id=str(order_id))
         state = orders.get(self.store, order_id)
-        w = WriteSide.over(self.store, self.gateway)  # the inventory handler uses no cache
+        w = self.write
         for i, a in enumerate(state.allocations):
             release = ReleaseReservation(
                 sku=str(a["sku"]), reservation_id=str(a["reservation_id"]), reason="order_split"

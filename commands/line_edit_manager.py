@@ -25,7 +25,6 @@ rejected ``processing_failed``, releasing what it reserved."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid5
@@ -34,9 +33,8 @@ from commands import fulfillment, inventory, orders, payments
 from commands.context import Clock, system_clock
 from commands.executor import execute
 from commands.location_directory import LocationDirectory
-from commands.payment_gateway import PaymentGateway
 from commands.payments import RetryPolicy
-from commands.process_manager import ProcessManager, Trigger
+from commands.process_manager import Trigger, WritingManager
 from commands.steps import StepContext, steps
 from commands.write_side import WriteSide
 from domain.errors import DomainError, InsufficientStock
@@ -45,7 +43,6 @@ from domain.order import line_edits as decide
 from domain.order.events import LineEditRequested
 from domain.order.state import ORDER, OrderState
 from domain.payment.commands import AdjustAuthorization
-from eventstore.store import EventStore
 
 PROCESSING_FAILED = "processing_failed"
 
@@ -59,7 +56,7 @@ def _locations_of(state: OrderState) -> set[str]:
     return {str(a["location"]) for a in state.allocations}
 
 
-class LineEditManager(ProcessManager):
+class LineEditManager(WritingManager):
     name = "line_edits"
     topics = ("order.LineEditRequested",)
 
@@ -73,29 +70,8 @@ class LineEditManager(ProcessManager):
         self.write, self.retry, self.clock = write, retry, clock
 
     @property
-    def store(self) -> EventStore:
-        return self.write.store
-
-    @store.setter
-    def store(self, store: EventStore) -> None:
-        self.write = replace(self.write, store=store)
-
-    @property
-    def gateway(self) -> PaymentGateway:
-        return self.write.gateway
-
-    @gateway.setter
-    def gateway(self, gateway: PaymentGateway) -> None:
-        self.write = replace(self.write, gateway=gateway)
-
-    @property
     def locations(self) -> LocationDirectory:
         return self.write.locations
-
-    @property
-    def _write(self) -> WriteSide:
-        """The write side the payment handlers take (they read its store and gateway)."""
-        return WriteSide.over(self.store, self.gateway)
 
     def _steps(self, trigger: Trigger) -> tuple[UUID, UUID, StepContext]:
         e = trigger.event
@@ -209,7 +185,7 @@ class LineEditManager(ProcessManager):
         (once per edit: the same key answers the same), then recording the adjusted
         authorization."""
         payments.adjust_authorization(
-            self._write,
+            self.write,
             AdjustAuthorization(
                 order_id=order_id, amount=total, reason="order_edited", edit_id=edit_id
             ),
@@ -236,7 +212,7 @@ class LineEditManager(ProcessManager):
         pay = payments.get(self.store, order_id)
         if pay.authorized != authorized and pay.status == "authorized" and pay.captured == 0:
             payments.adjust_authorization(
-                self._write,
+                self.write,
                 AdjustAuthorization(
                     order_id=order_id, amount=authorized, reason="order_edit_rejected"
                 ),

@@ -38,11 +38,13 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID
 
 from commands.context import Clock, CommandContext, Idempotency
+from commands.payment_gateway import PaymentGateway
+from commands.write_side import WriteSide
 from domain.errors import ConcurrencyConflict
 from eventstore import lock_keys
 from eventstore.follower import Attempts, Follower, FollowerStatus, RetryPolicy, is_infrastructure
@@ -104,6 +106,30 @@ class ProcessManager(ABC):
         """One of this manager's events was parked after its retries: leave what it was
         handling in a visible state (e.g. cancel the order). The default does nothing more
         than the parked record and its ``ALERT``."""
+
+
+class WritingManager(ProcessManager):
+    """A process manager that sends commands on the write side it is given (the composition
+    root's: its store, gateway and caches). ``store`` and ``gateway`` read through to it; the
+    crash tests swap them for instrumented ones."""
+
+    write: WriteSide
+
+    @property
+    def store(self) -> EventStore:
+        return self.write.store
+
+    @store.setter
+    def store(self, store: EventStore) -> None:
+        self.write = replace(self.write, store=store)
+
+    @property
+    def gateway(self) -> PaymentGateway:
+        return self.write.gateway
+
+    @gateway.setter
+    def gateway(self, gateway: PaymentGateway) -> None:
+        self.write = replace(self.write, gateway=gateway)
 
 
 def follower_name(manager: str) -> str:

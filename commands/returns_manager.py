@@ -19,21 +19,18 @@ with its clock when it takes up the event."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from uuid import UUID
 
 from commands import payments, returns
 from commands.context import Clock, system_clock
 from commands.executor import load
-from commands.payment_gateway import PaymentGateway
-from commands.process_manager import ProcessManager, Trigger
+from commands.process_manager import Trigger, WritingManager
 from commands.write_side import WriteSide
 from domain.payment.commands import SettleRefund
 from domain.payment.state import PAYMENT
-from eventstore.store import EventStore
 
 
-class ReturnsManager(ProcessManager):
+class ReturnsManager(WritingManager):
     name = "returns"
     topics = ("return.ReturnReceived", "return.ReturnRefundRetried", "payment.RefundRequested")
 
@@ -44,22 +41,6 @@ class ReturnsManager(ProcessManager):
         clock: Clock = system_clock,
     ):
         self.write, self.retry, self.clock = write, retry, clock
-
-    @property
-    def store(self) -> EventStore:
-        return self.write.store
-
-    @store.setter
-    def store(self, store: EventStore) -> None:
-        self.write = replace(self.write, store=store)
-
-    @property
-    def gateway(self) -> PaymentGateway:
-        return self.write.gateway
-
-    @gateway.setter
-    def gateway(self, gateway: PaymentGateway) -> None:
-        self.write = replace(self.write, gateway=gateway)
 
     def handle(self, trigger: Trigger) -> None:
         e = trigger.event

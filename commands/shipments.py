@@ -18,7 +18,6 @@ from uuid import UUID, uuid4, uuid5
 from commands import fulfillment, inventory, orders, payments
 from commands.context import CommandContext, Outcome
 from commands.executor import execute, load
-from commands.payment_gateway import PaymentGateway
 from commands.steps import steps
 from commands.write_side import WriteSide
 from domain.inventory.commands import CommitReservation
@@ -148,18 +147,16 @@ def _record(store: EventStore, shipment_id: UUID, decision, ctx: CommandContext)
     )
 
 
-def complete_dispatch(
-    store: EventStore, gateway: PaymentGateway, ctx: CommandContext, shipment_id: UUID
-) -> None:
+def complete_dispatch(w: WriteSide, ctx: CommandContext, shipment_id: UUID) -> None:
     """Commit, ``LinesShipped``, capture, plan shipped: each once (the process manager's steps
     for ``ShipmentDispatched``, and a cancellation's for a dispatch it finds unfinished)."""
+    store = w.store
     sh = load(store, SHIPMENT, shipment_id).state
     if not sh.dispatched or sh.order_id is None:
         return
     order_id = sh.order_id
     step = steps(ctx, f"dispatch:{shipment_id}", correlation_id=str(order_id))
     order = orders.get(store, order_id)
-    w = WriteSide.over(store, gateway)  # the inventory handlers use none of its caches
     for x in sh.lines:
         held = [
             a
@@ -199,7 +196,7 @@ def complete_dispatch(
     if order_decide.fully_shipped(order):
         amount = payments.get(store, order_id).capturable
     payments.capture(
-        WriteSide.over(store, gateway),
+        w,
         CapturePayment(
             order_id=order_id,
             capture_id=uuid5(shipment_id, "capture"),
@@ -236,9 +233,10 @@ def spread(
     return plan
 
 
-def complete_delivery(store: EventStore, ctx: CommandContext, shipment_id: UUID) -> None:
+def complete_delivery(w: WriteSide, ctx: CommandContext, shipment_id: UUID) -> None:
     """``LinesDelivered`` on the order, once (the process manager's step for
     ``ShipmentDelivered``)."""
+    store = w.store
     sh = load(store, SHIPMENT, shipment_id).state
     if sh.status != "delivered" or sh.order_id is None:
         return

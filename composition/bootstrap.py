@@ -86,7 +86,7 @@ def core_process_managers(w: Wiring) -> list:
         clock=w.clock,
     )
     returns = ReturnsManager(w.write, RetryPolicy(timeout_s=w.settings.payment_timeout_s), w.clock)
-    return [placement, FulfillmentSaga(w.store, w.write.gateway, w.clock), line_edits, returns]
+    return [placement, FulfillmentSaga(w.write, w.clock), line_edits, returns]
 
 
 #: Everything the program had before capabilities; its routes are ``api/app.py``'s and its

@@ -7,12 +7,13 @@ from __future__ import annotations
 from commands.fulfillment_saga import FulfillmentSaga
 from commands.payment_gateway import PaymentGateway
 from commands.process_manager import Trigger
+from commands.write_side import WriteSide
 from eventstore.store import EventStore
 
 
 def carry_out(store: EventStore, gateway: PaymentGateway, after: int) -> int:
     """Handle the manager's events after position ``after``; return the head afterwards."""
-    saga = FulfillmentSaga(store, gateway)
+    saga = FulfillmentSaga(WriteSide.over(store, gateway))
     while True:
         events = store.read_all(after=after, limit=500, topics=saga.topics)
         if not events:

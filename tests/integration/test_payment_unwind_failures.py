@@ -189,9 +189,9 @@ def test_a_failed_cancellation_is_the_orders_and_is_retried_once_the_gateway_rec
     assert [r.message.split(":")[0] for r in caplog.records] == ["ALERT cancellation_failed"]
     # completing it again (a repeat of the same attempt) writes nothing and raises no alert
     version = store.stream_version(order_id)
-    assert cancellations.complete(store, gw, CommandContext.new(), order_id, request_id) == (
-        "failed"
-    )
+    assert cancellations.complete(
+        WriteSide.over(store, gw), CommandContext.new(), order_id, request_id
+    ) == ("failed")
     assert store.stream_version(order_id) == version and len(caplog.records) == 1
     # approved again while the gateway is still down: a second attempt, failed again
     _, again = approve(store, gw, order_id, request_id)
