@@ -184,6 +184,11 @@ class _Parker:
 class ProcessRunner(Follower):
     thread_name = "process-managers"
     idle_s = 0.05
+    #: A manager that found none of its events moves its stored position to the head it read
+    #: (so it never rescans the log) at most this often, or when it fell this far behind: a
+    #: write per manager per commit would cost every manager a transaction for every order.
+    idle_store_s = 1.0
+    idle_store_gap = 1_000
 
     def __init__(
         self,
@@ -201,6 +206,7 @@ class ProcessRunner(Follower):
         self.parking = parking or ParkingLot(store.datastore.get_connection)
         self.parking.register(self._owns, self.retry_parked)
         self.attempts = Attempts(retry)
+        self._idle_stored: dict[str, float] = {}
 
     def _owns(self, follower: str) -> bool:
         kind, _, name = follower.partition(":")
@@ -305,10 +311,20 @@ class ProcessRunner(Follower):
                     parker.tries = tries
                     parker.park(e, error_text(exc))
                 self._store(conn, name, e.position)
-        if upto > position:
+        if upto > position and (events or bad or self._idle_store_due(name, upto - position)):
             self._store(conn, name, upto)
         self.attempts.clear(name)
         return len(events)
+
+    def _idle_store_due(self, name: str, behind: int) -> bool:
+        now = time.monotonic()
+        if (
+            behind < self.idle_store_gap
+            and now - self._idle_stored.get(name, 0.0) < self.idle_store_s
+        ):
+            return False
+        self._idle_stored[name] = now
+        return True
 
     def _one_by_one(self, conn, manager: ProcessManager, events, parker: _Parker) -> None:  # noqa: ANN001
         """A batch that keeps failing, handled one trigger at a time to find the poison."""

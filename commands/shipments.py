@@ -218,8 +218,9 @@ def spread(
     committed, so a repeat after a crash spreads the units as the first run did."""
     need, plan = quantity, []
     for n, a in enumerate(held):
-        r = stock.reservations.get(UUID(str(a["reservation_id"])))
-        done = 0 if r is None else r.committed_to(shipment_id)
+        rid = UUID(str(a["reservation_id"]))
+        r = stock.reservations.get(rid)
+        done = stock.committed_to(rid, shipment_id)
         if done:
             need -= done
             plan.append((a, done))

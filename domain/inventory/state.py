@@ -54,12 +54,6 @@ class Reservation:
     remaining: int
     expires_at: datetime | None
     status: ReservationStatus = "active"
-    #: The units committed from it, by shipment (one commit per shipment and reservation).
-    commits: tuple[tuple[UUID, int], ...] = ()
-
-    def committed_to(self, shipment_id: UUID) -> int:
-        """The units ``shipment_id`` committed from this reservation."""
-        return sum(units for sid, units in self.commits if sid == shipment_id)
 
     def is_due(self, now: datetime) -> bool:
         """Active, unconfirmed and past its expiry: it holds nothing any more."""
@@ -81,6 +75,14 @@ class InventoryState:
     thresholds: dict[str, Thresholds] = field(default_factory=dict)
     #: Open alerts as (location, kind).
     alerts: frozenset[tuple[str, str]] = frozenset()
+    #: What each shipment committed from a reservation, by reservation id, for the
+    #: reservations any shipment committed from (kept apart from ``reservations`` so the
+    #: thousands never committed from cost a snapshot nothing).
+    commits: dict[UUID, tuple[tuple[UUID, int], ...]] = field(default_factory=dict)
+
+    def committed_to(self, reservation_id: UUID, shipment_id: UUID) -> int:
+        """The units ``shipment_id`` committed from the reservation ``reservation_id``."""
+        return sum(n for sid, n in self.commits.get(reservation_id, ()) if sid == shipment_id)
 
     def level(self, location: str) -> Level:
         return self.levels.get(location, Level())
@@ -95,7 +97,7 @@ class _Draft:
     """The state's maps, copied once and changed in place while a run of events is applied;
     ``done`` freezes them into a new state. The state it started from never changes."""
 
-    __slots__ = ("sku", "levels", "reservations", "thresholds", "alerts")
+    __slots__ = ("sku", "levels", "reservations", "thresholds", "alerts", "commits")
 
     def __init__(self, state: InventoryState):
         self.sku = state.sku
@@ -103,6 +105,7 @@ class _Draft:
         self.reservations = dict(state.reservations)
         self.thresholds = dict(state.thresholds)
         self.alerts = set(state.alerts)
+        self.commits = dict(state.commits)
 
     def move(self, location: str, on_hand: int = 0, reserved: int = 0) -> None:
         old = self.levels.get(location, Level())
@@ -141,9 +144,10 @@ class _Draft:
                 r = self.reservations[event.reservation_id]
                 remaining = r.remaining - event.quantity
                 status = "committed" if remaining == 0 else r.status
-                commits = (*r.commits, (event.shipment_id, event.quantity))
-                self.reservations[r.id] = replace(
-                    r, remaining=remaining, status=status, commits=commits
+                self.reservations[r.id] = replace(r, remaining=remaining, status=status)
+                self.commits[r.id] = (
+                    *self.commits.get(r.id, ()),
+                    (event.shipment_id, event.quantity),
                 )
                 self.move(event.location, on_hand=-event.quantity, reserved=-event.quantity)
             case ThresholdsSet():
@@ -156,7 +160,12 @@ class _Draft:
 
     def done(self) -> InventoryState:
         return InventoryState(
-            self.sku, self.levels, self.reservations, self.thresholds, frozenset(self.alerts)
+            self.sku,
+            self.levels,
+            self.reservations,
+            self.thresholds,
+            frozenset(self.alerts),
+            self.commits,
         )
 
 

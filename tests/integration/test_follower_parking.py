@@ -289,6 +289,25 @@ def test_a_manager_moves_past_events_it_ignores(container, store):
     assert tracked(store, manager.name) == store.head() > 0
 
 
+def test_an_idle_manager_stores_its_position_at_most_once_a_second(container, store):
+    """A write per idle manager per commit would cost a transaction per order for each: the
+    position a manager moves past events it ignores is stored at most once per interval (or
+    when it fell far behind), so it rescans at most that much of the log."""
+    manager = Ignoring()
+    runner = ProcessRunner(container.store, [manager])
+    Streams(store).write(uuid4(), 1)
+    runner.run_once(manager.name)
+    first = tracked(store, manager.name)
+
+    Streams(store).write(uuid4(), 1)
+    runner.run_once(manager.name)
+    assert tracked(store, manager.name) == first < store.head()  # within the interval
+
+    runner.idle_store_s = 0.0
+    runner.run_once(manager.name)
+    assert tracked(store, manager.name) == store.head()
+
+
 def test_a_managers_failing_stream_is_parked_and_the_hook_told(container, store):
     s, bad, good = Streams(store), uuid4(), uuid4()
     start = store.head()

@@ -241,13 +241,9 @@ class TestCommit:
             )
 
         state = given(RECEIVED, reserved(5), committed(SHIPMENT, 2), committed(second, 1))
-        r = state.reservations[RID]
-        assert (r.committed_to(SHIPMENT), r.committed_to(second), r.committed_to(OTHER)) == (
-            2,
-            1,
-            0,
-        )
-        assert r.remaining == 2
+        shipped = (state.committed_to(RID, s) for s in (SHIPMENT, second, OTHER))
+        assert tuple(shipped) == (2, 1, 0)
+        assert state.reservations[RID].remaining == 2
 
     def test_committing_the_remainder_closes_the_reservation(self):
         state = given(RECEIVED, reserved(3))
