@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, create_model
 
@@ -12,8 +10,9 @@ from pydantic import BaseModel, ConfigDict, create_model
 # fields: ``body_of``).
 from domain.command import NUMBER_END as NUMBER_END
 from domain.command import NUMBER_MIN as NUMBER_MIN
-from domain.command import Command, whole, written_as
+from domain.command import Command, whole
 from domain.command import IsoDate as IsoDate
+from domain.command import IsoDateTime as IsoDateTime
 from domain.command import LocationCode as LocationCode
 from domain.command import MoneyIn as MoneyIn
 from domain.command import Sku as Sku
@@ -22,16 +21,6 @@ from domain.command import json_safe as json_safe
 T = TypeVar("T")
 
 WholeInt = whole()
-
-_ISO_DATETIME = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
-    r"([Zz]|[+-][0-9]{2}:[0-9]{2})"
-)
-
-#: An instant as RFC 3339 with its offset (``format: date-time``), nothing else.
-IsoDateTime = Annotated[
-    datetime, written_as(_ISO_DATETIME, "an RFC 3339 date-time with its offset")
-]
 
 
 class Request(BaseModel):

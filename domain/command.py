@@ -9,7 +9,7 @@ and under which idempotency key travel beside it, in the ``CommandContext``; nev
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -53,6 +53,19 @@ def written_as(pattern: re.Pattern, what: str) -> BeforeValidator:
 #: A day as ``YYYY-MM-DD`` (the document's ``format: date``), nothing else.
 IsoDate = Annotated[
     date, written_as(re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"), "a date as YYYY-MM-DD")
+]
+
+
+#: An instant as RFC 3339 with its offset (``format: date-time``), nothing else.
+IsoDateTime = Annotated[
+    datetime,
+    written_as(
+        re.compile(
+            r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+            r"([Zz]|[+-][0-9]{2}:[0-9]{2})"
+        ),
+        "an RFC 3339 date-time with its offset",
+    ),
 ]
 
 

@@ -135,16 +135,7 @@ def refund(
         raise Conflict(
             f"Only {state.refundable} can still be refunded.", code="refund_exceeds_captured"
         )
-    if succeeded:
-        return [
-            RefundSucceeded(
-                refund_id=refund_id,
-                amount=amount,
-                reason=reason,
-                gateway_reference=gateway_reference,
-            )
-        ]
-    return [RefundFailed(refund_id=refund_id, amount=amount, reason=reason)]
+    return _refund_outcome(refund_id, amount, reason, succeeded, gateway_reference)
 
 
 def request_refund(state: PaymentState, c: RefundPayment) -> list[DomainEvent]:
@@ -214,6 +205,12 @@ def settle_refund(
     amount = state.in_flight_amount(refund_id)
     if amount is None:
         return []
+    return _refund_outcome(refund_id, amount, reason, succeeded, gateway_reference)
+
+
+def _refund_outcome(
+    refund_id: UUID, amount: Decimal, reason: str, succeeded: bool, gateway_reference: str
+) -> list[DomainEvent]:
     if succeeded:
         return [
             RefundSucceeded(
