@@ -4,6 +4,7 @@ and ``order_id`` on payment events, old ones upcast."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import uuid4
@@ -179,3 +180,11 @@ def test_a_version_1_event_reads_back_with_no_order(topic, data):
     assert orjson.loads(stored.state)["v"] == 2
     back = mapper.to_recorded(8, stored.originator_id, 2, stored.topic, stored.state)
     assert back.to_domain().order_id == order_id
+
+
+def test_the_document_states_the_correlation_ids_format():
+    from tests.unit.test_openapi_document import _header
+
+    pattern = _header("x-correlation-id")["pattern"]
+    assert pattern == request_ids.CORRELATION_ID_PATTERN
+    assert re.search(pattern, "flow-9:a/b") and not re.search(pattern, "a b")
