@@ -25,6 +25,7 @@ from tests.e2e.test_fulfillment_api import (
     carried_out,
     deliver,
     dispatch,
+    edited,
     eventually,
     location,
     receive,
@@ -219,6 +220,32 @@ def test_a_cancellation_is_carried_out_under_the_approving_requests_id(traced, c
     assert of["order.OrderPlaced"] == of["order.OrderConfirmed"] == placing
     assert of["payment.AuthorizationVoided"] == of["order.OrderCancelled"] == approving
     assert of["order.CancellationCompleted"] == approving
+
+
+def test_a_line_edit_is_carried_out_under_the_editing_requests_id(traced, container):
+    api, requests = traced
+    wh = location(api, 1)
+    first, extra = stocked_sku(container, api, (wh, 5)), stocked_sku(container, api, (wh, 5))
+    # Given a confirmed order
+    r = api.post("/orders", json=order_body(first, 1))
+    order_id = r.json()["id"]
+    assert settled(api, order_id)["status"] == "confirmed"
+    # when a line is added, under the caller's correlation id
+    r = api.post(
+        f"/orders/{order_id}/lines",
+        json={"sku": extra, "quantity": 2, "reason": "asked"},
+        headers={"X-Correlation-Id": "edit-1"},
+    )
+    edited(api, order_id, r)
+    oid = UUID(order_id)
+    events = events_of(container, oid, payment_stream(oid), inventory_stream(extra),
+                       plan_stream(oid, wh))  # fmt: skip
+    # then the request, the new hold, the raised authorization and the revision carry its id
+    assert_causes_are_known(events, requests.all())
+    of = {e.type: e.meta.correlation_id for e in events}
+    for what in ("order.LineEditRequested", "inventory.StockReserved",
+                 "payment.AuthorizationAdjusted", "order.LinesRevised"):  # fmt: skip
+        assert of[what] == "edit-1", (what, of)
 
 
 def test_the_callers_correlation_id_is_kept_through_the_fast_path_and_the_route(api, container):
