@@ -15,7 +15,6 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from api import text_hygiene
 from api.authentication import AuthConfig, Principal, authenticate
 from api.errors import ApiError
 from commands.context import CommandContext, Idempotency, Outcome
@@ -99,6 +98,8 @@ async def command_context(
     if_match: Annotated[str | None, Header()] = None,
     x_correlation_id: Annotated[str | None, Header()] = None,
 ) -> CommandContext:
+    """``X-Correlation-Id`` is declared for the document; the gateway read and checked it and
+    made it the request's id (``api.request_ids``), which the context takes."""
     body = await request.body() if idempotency_key is not None else b""
     return context_for(
         principal,
@@ -106,8 +107,13 @@ async def command_context(
         body,
         idempotency_key=idempotency_key,
         if_match=if_match,
-        correlation_id=x_correlation_id,
+        request_id=request_id_of(request.scope),
     )
+
+
+def request_id_of(scope: dict) -> str | None:
+    """The request's id, as the gateway made it (``api.request_ids``)."""
+    return (scope.get("state") or {}).get("request_id")
 
 
 def context_for(
@@ -117,13 +123,12 @@ def context_for(
     *,
     idempotency_key: str | None,
     if_match: str | None,
-    correlation_id: str | None,
+    request_id: str | None,
 ) -> CommandContext:
-    """A command's context from its request: the actor, the correlation id, the expected
-    version (``If-Match``) and the idempotency key, scoped by principal and bound to the hash
-    of ``request_line`` ("METHOD /path") and the body, so the same key with another request
-    is refused."""
-    text_hygiene.check_header("X-Correlation-Id", correlation_id)  # stored in every event
+    """A command's context from its request: the actor, the request's id (the correlation
+    and causation of the events it writes), the expected version (``If-Match``) and the
+    idempotency key, scoped by principal and bound to the hash of ``request_line`` ("METHOD
+    /path") and the body, so the same key with another request is refused."""
     idem = None
     if idempotency_key is not None:
         if not _KEY.match(idempotency_key):
@@ -136,7 +141,7 @@ def context_for(
         idem = Idempotency(principal=principal.id, key=idempotency_key, request_hash=digest)
     return CommandContext.new(
         actor=principal.id,
-        correlation_id=correlation_id,
+        request_id=request_id,
         idempotency=idem,
         expected_version=parse_if_match(if_match),
     )

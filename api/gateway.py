@@ -2,8 +2,10 @@
 
 For every request, in this order:
 
-1. an ``X-Request-Id`` (the client's if well formed, else a new one) on the response, one
-   access-log line (never a header or a body) and the request's metrics (``api.metrics``);
+1. the request's id (``api.request_ids``: the caller's ``X-Correlation-Id``, else its
+   ``X-Request-Id`` if well formed, else a new one; the correlation id of every event the
+   request writes) as ``X-Request-Id`` on the response, one access-log line (never a header
+   or a body) and the request's metrics (``api.metrics``);
 2. the route it is for and that route's rule (``api.routing``, ``api.authorization``); public
    routes (health, readiness) skip 3-5;
 3. rate limits per client address, then per principal (``api.rate_limit``: ``429`` +
@@ -11,7 +13,8 @@ For every request, in this order:
    trusted);
 4. the bearer token (``api.authentication``: ``401``), the rule (``403``), ownership
    (``api.ownership``: a customer's own orders);
-5. text no field may hold in the query and path (``api.text_hygiene``: ``422 invalid_text``);
+5. a malformed ``X-Correlation-Id`` (``422``), text no field may hold in the query and path
+   (``api.text_hygiene``: ``422 invalid_text``);
 6. the body: its declared length checked, then read once, bounded (``api.request_limits``:
    ``413``), its text checked, and handed on: ``scope["ecom.body"]`` for the middlewares
    inside (``api.idempotent_replay``) and a replaying ``receive`` for the route;
@@ -25,15 +28,13 @@ path is that route's own handler (``api.fast_path``)."""
 from __future__ import annotations
 
 import logging
-import re
 import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
-from uuid import uuid4
 
 from fastapi import FastAPI
 
-from api import text_hygiene
+from api import request_ids, text_hygiene
 from api.authentication import Principal, authenticate
 from api.authorization import compile_rules, normalize
 from api.errors import ApiError, error_response, unavailable
@@ -46,7 +47,6 @@ from api.routing import Routes, use_the_match
 
 log = logging.getLogger("ecom.access")
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -81,10 +81,7 @@ class Gateway:
             return await self.app(scope, receive, self._checked_startup(scope, send))
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        headers = dict(scope.get("headers") or ())
-        rid = headers.get(b"x-request-id", b"").decode("latin-1")
-        if not _REQUEST_ID.match(rid):
-            rid = uuid4().hex
+        rid = request_ids.request_id(scope.get("headers") or ())
         state = scope.setdefault("state", {})
         state["request_id"] = rid
         started = time.perf_counter()
@@ -174,6 +171,7 @@ class Gateway:
                 "forbidden",
                 f"The role '{principal.role}' may not {method} {normalize(route.path)}.",
             )
+        request_ids.check_correlation(scope["headers"])
         text_hygiene.check_query(scope.get("query_string", b""))
         text_hygiene.check_path(scope["path"], path_params)
         if mode == "own":

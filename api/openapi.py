@@ -24,6 +24,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from api.deps import IDEMPOTENCY_KEY_PATTERN, IF_MATCH_PATTERN
+from api.request_ids import CORRELATION_ID_PATTERN
 from api.schemas import NUMBER_END, NUMBER_MIN
 
 #: What a string of a JSON body may hold (``api.text_hygiene``), as a JSON Schema pattern.
@@ -68,8 +69,10 @@ _HEADERS = {
         "caller is applied once.",
     },
     "x-correlation-id": {
-        "schema": {"type": "string", "pattern": URL_TEXT},
-        "description": "Stored with every event the command writes.",
+        "schema": {"type": "string", "pattern": CORRELATION_ID_PATTERN},
+        "description": "1-128 visible ASCII characters: the request's id, answered as "
+        "`X-Request-Id` and stored as the correlation id of every event the command writes "
+        "and of every step that follows from it.",
     },
 }
 _PUBLIC = ("/health", "/ready")

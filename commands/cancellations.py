@@ -117,7 +117,7 @@ def complete(
     c = state.cancellation
     if c is None or c.request_id != request_id or c.status != "approved":
         return c.status if c is not None and c.request_id == request_id else "approved"
-    step = steps(ctx, f"cancel:{request_id}", correlation_id=str(order_id))
+    step = steps(ctx, f"cancel:{request_id}")
     # a retry asks for a new refund (the failed one is settled) under keys of its own
     again = f":{c.attempt}" if c.attempt else ""
     for ref in state.shipments:

@@ -1,5 +1,11 @@
-"""What every command carries besides its own fields: who, when, why, and its idempotency key;
-and the clock a decider reads its "when" from.
+"""What every command carries besides its own fields: who, when, why (correlation and
+causation), and its idempotency key; and the clock a decider reads its "when" from.
+
+Why, as every event's metadata records it: the correlation id is the id of the request that
+started the work (an HTTP request's ``X-Request-Id``, which is the caller's
+``X-Correlation-ID`` when sent), kept by every step a process manager takes because of it; the
+causation id is that request's id for what the request decides, and for a process manager's
+step the id of the event that triggered it, spelled ``<stream id>@<version>`` (``event_id``).
 
 A command is stamped when it is decided, by whoever decides it: an HTTP request when it
 arrives, a process manager when it takes up an event (never the triggering event's time). The
@@ -35,8 +41,18 @@ class Idempotency:
     request_hash: str
 
 
+def event_id(stream_id: UUID, version: int) -> str:
+    """The one spelling of an event's id in a causation: ``<stream id>@<version>``."""
+    return f"{stream_id}@{version}"
+
+
 @dataclass(frozen=True, slots=True)
 class CommandContext:
+    """Who sends a command, when, and why: ``correlation_id`` is the id of the request that
+    started the work (kept by every process-manager step that follows from it) and
+    ``causation_id`` what caused this command: that request's id, or for a process
+    manager's step the id of the event it reacts to (``event_id``)."""
+
     actor: str
     now: datetime
     correlation_id: str
@@ -50,17 +66,19 @@ class CommandContext:
         actor: str = "system",
         *,
         now: datetime | None = None,
-        correlation_id: str | None = None,
-        causation_id: str | None = None,
+        request_id: str | None = None,
         idempotency: Idempotency | None = None,
         expected_version: int | None = None,
     ) -> CommandContext:
-        command_id = str(uuid4())
+        """The context of a command a request makes: ``request_id`` (the HTTP request's
+        ``X-Request-Id``; a new id when none is given, as for a command run from the ``ecom``
+        command) is both its correlation and its causation."""
+        request_id = request_id or str(uuid4())
         return cls(
             actor=actor,
             now=now or datetime.now(UTC),
-            correlation_id=correlation_id or command_id,
-            causation_id=causation_id or command_id,
+            correlation_id=request_id,
+            causation_id=request_id,
             idempotency=idempotency,
             expected_version=expected_version,
         )

@@ -58,7 +58,7 @@ class FulfillmentSaga(WritingManager):
                 self._freeze_parent(ctx, e.stream_id)
 
     def _freeze_parent(self, ctx, order_id: UUID) -> None:  # noqa: ANN001
-        step = steps(ctx, f"split:{order_id}", correlation_id=str(order_id))
+        step = steps(ctx, f"split:{order_id}")
         state = orders.get(self.store, order_id)
         w = self.write
         for i, a in enumerate(state.allocations):

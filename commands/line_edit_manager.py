@@ -76,8 +76,8 @@ class LineEditManager(WritingManager):
     def _steps(self, trigger: Trigger) -> tuple[UUID, UUID, StepContext]:
         e = trigger.event
         order_id, edit_id = e.stream_id, UUID(str(e.data["edit_id"]))
-        ctx = trigger.context("line_edit", now=self.clock(), correlation_id=str(order_id))
-        return order_id, edit_id, steps(ctx, f"line_edit:{edit_id}", correlation_id=str(order_id))
+        ctx = trigger.context("line_edit", now=self.clock())
+        return order_id, edit_id, steps(ctx, f"line_edit:{edit_id}")
 
     def handle(self, trigger: Trigger) -> None:
         order_id, edit_id, step = self._steps(trigger)

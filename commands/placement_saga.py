@@ -19,10 +19,11 @@ The saga handles a batch of orders at once, in three phases:
 3. **decide** — the answers are recorded, reservations confirmed, orders confirmed with their
    plans, or compensated, again in one transaction.
 
-Each event carries its order's id as correlation id and the triggering ``OrderPlaced`` as
-causation id. A conflict with another writer re-decides the phase on fresh state. After a
-crash the batch is replayed: confirmed or cancelled orders are skipped and an order's active
-holds are resumed instead of reserved again, so nothing is written twice.
+Each event keeps the triggering ``OrderPlaced``'s correlation id (the placing request's) and
+names that event as its causation (``commands.context.event_id``). A conflict with another
+writer re-decides the phase on fresh state. After a crash the batch is replayed: confirmed or
+cancelled orders are skipped and an order's active holds are resumed instead of reserved
+again, so nothing is written twice.
 
 Time: each phase reads the saga's clock once, when it decides, and stamps what it decides with
 it (never with the ``OrderPlaced``'s time). A hold is made then and its time limit runs from
@@ -93,7 +94,7 @@ class _Order:
     gateway_key: str = ""
 
     def context(self, step: str, now: datetime) -> CommandContext:
-        return self.trigger.context(step, now=now, correlation_id=str(self.order_id))
+        return self.trigger.context(step, now=now)
 
     def meta(self, step: str, now: datetime) -> EventMeta:
         return self.context(step, now).meta()

@@ -42,7 +42,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID
 
-from commands.context import Clock, CommandContext, Idempotency
+from commands.context import Clock, CommandContext, Idempotency, event_id
 from commands.payment_gateway import PaymentGateway
 from commands.write_side import WriteSide
 from domain.errors import ConcurrencyConflict
@@ -63,17 +63,17 @@ class Trigger:
     manager: str
     event: RecordedEvent
 
-    def context(
-        self, step: str, *, now: datetime, correlation_id: str | None = None
-    ) -> CommandContext:
+    def context(self, step: str, *, now: datetime) -> CommandContext:
         """A context whose idempotency key is unique to (manager, event, step), stamped
-        ``now``: the manager's clock when it decides, not the event's time."""
+        ``now``: the manager's clock when it decides, not the event's time. It keeps the
+        event's correlation id (the request that started the work) and names the event as
+        its cause (``commands.context.event_id``)."""
         key = f"{self.event.position}:{step}"
         return CommandContext(
             actor=f"process:{self.manager}",
             now=now,
-            correlation_id=correlation_id or self.event.meta.correlation_id,
-            causation_id=f"{self.event.stream_id}@{self.event.version}",
+            correlation_id=self.event.meta.correlation_id,
+            causation_id=event_id(self.event.stream_id, self.event.version),
             idempotency=Idempotency(
                 principal=f"process:{self.manager}",
                 key=key,

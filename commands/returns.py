@@ -156,10 +156,6 @@ def _restocks(ret: ReturnState) -> list[tuple[str, str, int, str]]:
     ]  # fmt: skip
 
 
-def _steps(ctx: CommandContext, ret: ReturnState, return_id: UUID) -> StepContext:
-    return steps(ctx, f"return:{return_id}", correlation_id=str(ret.order_id))
-
-
 def settle(
     w: WriteSide,
     ctx: CommandContext,
@@ -176,7 +172,7 @@ def settle(
     ret, _ = get(store, return_id)
     assert ret.order_id is not None
     order_id = ret.order_id
-    step = _steps(ctx, ret, return_id)
+    step = steps(ctx, f"return:{return_id}")
     order = orders.get(store, order_id)
     if return_id not in order.returns_done:
         for line_id, location, quantity, key in _restocks(ret):
@@ -211,7 +207,7 @@ def give_up(w: WriteSide, ctx: CommandContext, return_id: UUID, attempt: int) ->
     if pay.in_flight_amount(refund_id) is not None:
         return None
     amount = payments.requested_amount(w.store, ret.order_id, refund_id) or Decimal("0")
-    step = _steps(ctx, ret, return_id)
+    step = steps(ctx, f"return:{return_id}")
     if refund_id in pay.refund_ids and refund_id not in pay.failed_refunds:
         return execute(
             w.store,

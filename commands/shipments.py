@@ -155,7 +155,7 @@ def complete_dispatch(w: WriteSide, ctx: CommandContext, shipment_id: UUID) -> N
     if not sh.dispatched or sh.order_id is None:
         return
     order_id = sh.order_id
-    step = steps(ctx, f"dispatch:{shipment_id}", correlation_id=str(order_id))
+    step = steps(ctx, f"dispatch:{shipment_id}")
     order = orders.get(store, order_id)
     for x in sh.lines:
         held = [
@@ -242,7 +242,7 @@ def complete_delivery(w: WriteSide, ctx: CommandContext, shipment_id: UUID) -> N
     if sh.status != "delivered" or sh.order_id is None:
         return
     order_id = sh.order_id
-    step = steps(ctx, f"deliver:{shipment_id}", correlation_id=str(order_id))
+    step = steps(ctx, f"deliver:{shipment_id}")
     execute(
         store,
         ORDER,

@@ -16,12 +16,13 @@ from commands.context import CommandContext, Idempotency
 StepContext = Callable[[str], CommandContext]
 
 
-def steps(ctx: CommandContext, scope: str, *, correlation_id: str | None = None) -> StepContext:
+def steps(ctx: CommandContext, scope: str) -> StepContext:
+    """Step contexts under ``scope``; each keeps ``ctx``'s correlation and causation."""
+
     def make(step: str) -> CommandContext:
         key = f"{scope}:{step}"
         return replace(
             ctx,
-            correlation_id=correlation_id or ctx.correlation_id,
             expected_version=None,
             idempotency=Idempotency(
                 principal="process:fulfillment",

@@ -25,6 +25,7 @@ from api.deps import (
     MinPosition,
     context_for,
     read_model,
+    request_id_of,
     wait_for_view,
 )
 from api.errors import ApiError
@@ -239,7 +240,7 @@ async def _place_order_fast(scope, receive, send) -> bool:  # noqa: ANN001 - ASG
         raw,
         idempotency_key=header(scope, b"idempotency-key"),
         if_match=header(scope, b"if-match"),
-        correlation_id=header(scope, b"x-correlation-id"),
+        request_id=request_id_of(scope),
     )
     dispatch = scope["app"].state.container.dispatcher.handle
     content, status = await run_in_threadpool(_place, dispatch, ctx, command)

@@ -98,6 +98,7 @@ def capture(state: PaymentState, c: CapturePayment, *, gateway_reference: str) -
         )
     return [
         PaymentCaptured(
+            order_id=c.order_id,
             capture_id=c.capture_id,
             amount=c.amount,
             shipment_id=c.shipment_id,
@@ -135,7 +136,7 @@ def refund(
         raise Conflict(
             f"Only {state.refundable} can still be refunded.", code="refund_exceeds_captured"
         )
-    return _refund_outcome(refund_id, amount, reason, succeeded, gateway_reference)
+    return _refund_outcome(c.order_id, refund_id, amount, reason, succeeded, gateway_reference)
 
 
 def request_refund(state: PaymentState, c: RefundPayment) -> list[DomainEvent]:
@@ -205,15 +206,21 @@ def settle_refund(
     amount = state.in_flight_amount(refund_id)
     if amount is None:
         return []
-    return _refund_outcome(refund_id, amount, reason, succeeded, gateway_reference)
+    return _refund_outcome(c.order_id, refund_id, amount, reason, succeeded, gateway_reference)
 
 
 def _refund_outcome(
-    refund_id: UUID, amount: Decimal, reason: str, succeeded: bool, gateway_reference: str
+    order_id: UUID,
+    refund_id: UUID,
+    amount: Decimal,
+    reason: str,
+    succeeded: bool,
+    gateway_reference: str,
 ) -> list[DomainEvent]:
     if succeeded:
         return [
             RefundSucceeded(
+                order_id=order_id,
                 refund_id=refund_id,
                 amount=amount,
                 reason=reason,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 from uuid import UUID
 
-from domain.events import DomainEvent
+from domain.events import DomainEvent, Upcaster
 from domain.money import Amount
 from domain.order.values import LineQuantity
 
@@ -32,11 +32,24 @@ class PaymentDeclined(PaymentEvent):
     idempotency_key: str
 
 
+def _order_unknown(data: dict) -> dict:
+    """Upcaster from schema version 1, written before ``order_id`` was recorded: an event
+    cannot name the stream it is in, so the order is unknown (``None``) there; it is the
+    ``order_id`` of the payment stream's ``PaymentAuthorized``."""
+    return {**data, "order_id": None}
+
+
 class PaymentCaptured(PaymentEvent):
+    """``order_id``: the order paid for (version 2 on; ``None`` in events written before)."""
+
+    schema_version: ClassVar[int] = 2
+    upcasters: ClassVar[dict[int, Upcaster]] = {1: _order_unknown}
+
     capture_id: UUID
     amount: Amount
     shipment_id: UUID | None = None
     gateway_reference: str
+    order_id: UUID | None = None
 
 
 class AuthorizationAdjusted(PaymentEvent):
@@ -71,10 +84,16 @@ class RefundRequested(PaymentEvent):
 
 
 class RefundSucceeded(PaymentEvent):
+    """``order_id``: the order refunded (version 2 on; ``None`` in events written before)."""
+
+    schema_version: ClassVar[int] = 2
+    upcasters: ClassVar[dict[int, Upcaster]] = {1: _order_unknown}
+
     refund_id: UUID
     amount: Amount
     reason: str
     gateway_reference: str
+    order_id: UUID | None = None
 
 
 class RefundFailed(PaymentEvent):
