@@ -20,3 +20,11 @@ CREATE INDEX IF NOT EXISTS stored_events_actor_idx
     ON stored_events (event_meta(state, 'actor'), notification_id);
 CREATE INDEX IF NOT EXISTS stored_events_occurred_at_idx
     ON stored_events (event_occurred_at(state));
+
+-- The order timeline view now joins the order's payment, shipment and return streams (one row
+-- per event, keyed by position; projections/order_timeline.py). A view built before has the
+-- old table: drop it, and the start that runs this migration creates it afresh and replays
+-- the log into it (as a rebuild would).
+DROP SCHEMA IF EXISTS rm_order_timeline CASCADE;
+DROP SCHEMA IF EXISTS rm_order_timeline__next CASCADE;
+DROP SCHEMA IF EXISTS rm_order_timeline__old CASCADE;

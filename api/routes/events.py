@@ -16,8 +16,7 @@ from pydantic import BaseModel
 
 from api.deps import ContainerDep
 from api.errors import ApiError
-from api.schemas import ERRORS
-from domain.command import IsoDateTime
+from api.schemas import ERRORS, IsoDateTime
 from eventstore.feed_query import EventFilter, read_matching, read_stream_page
 
 router = APIRouter(tags=["events"], responses=ERRORS)
