@@ -68,10 +68,14 @@ def _values(given: list[str] | None) -> list[str]:
     return [v.strip() for item in given or () for v in item.split(",") if v.strip()]
 
 
+#: The largest position or version (a PostgreSQL bigint).
+MAX_POSITION = 2**63 - 1
+
+
 def _cursor_or(after: int, cursor: str | None) -> int:
     if cursor is None:
         return after
-    if not cursor.isdigit():
+    if not cursor.isdigit() or int(cursor) > MAX_POSITION:
         raise ApiError(400, "malformed_cursor", "The cursor is not one this API issued.")
     return int(cursor)
 
@@ -79,7 +83,9 @@ def _cursor_or(after: int, cursor: str | None) -> int:
 def _known(given: list[str], known: set[str], code: str, what: str) -> list[str]:
     unknown = sorted(set(given) - known)
     if unknown:
-        raise ApiError(422, code, f"No {what} {unknown[0]!r} is stored.", {"unknown": unknown})
+        raise ApiError(
+            422, code, f"{unknown[0]!r} is not a {what} of this log.", {"unknown": unknown}
+        )
     return given
 
 
@@ -87,7 +93,7 @@ def _known(given: list[str], known: set[str], code: str, what: str) -> list[str]
 def read_feed(
     request: Request,
     container: ContainerDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
     type: Annotated[
@@ -130,14 +136,13 @@ def read_feed(
         occurred_from=occurred_from,
         occurred_to=occurred_to,
     )
-    head = container.store.head()
     events = read_matching(container.store, flt, after=_cursor_or(after, cursor), limit=limit)
     nxt = events[-1].position if len(events) == limit else None
     return Feed(
         items=[FeedEvent(**e.feed_item()) for e in events],
         next_cursor=str(nxt) if nxt is not None else None,
         next_after=nxt,
-        head=head,
+        head=container.store.head(),  # read after the page: at or past every item in it
     )
 
 
@@ -146,7 +151,9 @@ def read_stream(
     request: Request,
     stream_id: UUID,
     container: ContainerDep,
-    after: Annotated[int, Query(ge=0, description="A version: events after it.")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_POSITION, description="A version: events after it.")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 500,
     cursor: str | None = None,
 ):

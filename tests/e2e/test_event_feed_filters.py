@@ -186,6 +186,7 @@ def test_after_starts_the_filtered_feed_past_a_position(api, varied_log):
         ({"to": "2026-03-01"}, "validation_error"),
         ({"from": "yesterday"}, "validation_error"),
         ({"after": "-1"}, "validation_error"),
+        ({"after": str(2**63)}, "validation_error"),
         ({"limit": "0"}, "validation_error"),
         ({"limit": "501"}, "validation_error"),
         ({"actor": ""}, "validation_error"),
@@ -227,3 +228,5 @@ def test_a_long_stream_pages_by_version(api, container):
     assert_error(api.get(f"/streams/{product_id}/events", params={"page": 2}), 422,
                  "unknown_parameter")  # fmt: skip
     assert_error(api.get(f"/streams/{uuid4()}/events"), 404, "stream_not_found")
+    huge = api.get(f"/streams/{product_id}/events", params={"cursor": str(2**64)})
+    assert_error(huge, 400, "malformed_cursor")
