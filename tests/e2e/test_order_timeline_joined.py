@@ -107,3 +107,12 @@ def test_the_timeline_reads_newest_first_and_pages(tapi, lived):
             if cursor is None:
                 break
         assert walked == whole
+
+
+def test_a_rebuilt_timeline_equals_the_live_one(tapi, container, lived):
+    """Live, a capture's order is looked up in the view's stream links (its authorization came
+    in an earlier batch); rebuilt, both usually sit in one batch: the same entries either way."""
+    order_id = lived["order_id"]
+    live = timeline(tapi, order_id, min_position=lived["head"])
+    container.runner.rebuild("order_timeline")
+    assert timeline(tapi, order_id, min_position=lived["head"]) == live
