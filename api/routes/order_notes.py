@@ -46,8 +46,13 @@ class NoteAck(BaseModel):
 
 
 class TimelineEntryOut(BaseModel):
-    version: int
     position: int
+    #: The stream the entry's event belongs to: the order's own, or one of its payments,
+    #: shipments or returns (``stream_type``), and the event's stored type.
+    stream_id: UUID
+    stream_type: str
+    event_type: str
+    version: int
     type: str
     description: str
     occurred_at: datetime
@@ -125,7 +130,7 @@ def get_timeline(
         order_id,
         descending=order == "desc",
         limit=limit,
-        after_version=version_cursor(cursor),
+        after_position=version_cursor(cursor),  # one integer: a position here
     )
-    nxt = encode_cursor([rows[-1]["version"]]) if len(rows) == limit else None
+    nxt = encode_cursor([rows[-1]["position"]]) if len(rows) == limit else None
     return Page(items=[TimelineEntryOut(**r) for r in rows], next_cursor=nxt)

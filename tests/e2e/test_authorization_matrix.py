@@ -189,3 +189,91 @@ def test_read_only_roles_cannot_write_and_merchants_cannot_approve_or_refund(wor
     assert_error(r, 403, "forbidden")
     r = call(http, "POST", f"/cancellation-requests/{uuid4()}/approve", "merchant", "m-1")
     assert_error(r, 403, "forbidden")
+
+
+# ---- the role matrix over an order that lived: real ids, the status each role gets ----------
+
+#: Reads with real ids (an order placed, paid, shipped, delivered, returned, refunded): each
+#: role gets ``200`` where the table lets it in, else ``403``. Auditors read all of them.
+READS = (
+    "/orders",
+    "/orders/{order_id}",
+    "/orders/{order_id}/payments",
+    "/orders/{order_id}/shipments",
+    "/orders/{order_id}/fulfillment-plans",
+    "/orders/{order_id}/timeline",
+    "/orders/{order_id}/modifications",
+    "/orders/{order_id}/children",
+    "/orders/{order_id}/state?version=1",
+    "/shipments/{shipment_id}",
+    "/returns/{return_id}",
+    "/fulfillment-plans/{plan_id}",
+    "/cancellation-requests",
+    "/events?type=payment.PaymentCaptured",
+    "/streams/{order_id}/events",
+    "/audit/verify",
+    "/projections",
+)
+AUDITOR_READS_ALL = set(READS)
+
+
+@pytest.fixture(scope="module")
+def lived_world(database_url, container):
+    """A server running its process managers, an order through its whole life, and the ids
+    of everything it holds."""
+    from tests.e2e.conftest import client_for, running_server
+    from tests.e2e.test_order_timeline_joined import lifecycle
+
+    with running_server(database_url, ECOM_PAYMENT_TIMEOUT_S="0.3") as base:
+        with client_for(base, timeout=60) as admin:
+            ids = lifecycle(admin, container)
+            order = admin.get(f"/orders/{ids['order_id']}").json()
+            plan = admin.get(f"/orders/{ids['order_id']}/fulfillment-plans").json()["items"][0]
+            ids |= {"plan_id": plan["id"], "customer_id": order["customer_id"],
+                    "line_id": order["lines"][0]["line_id"]}  # fmt: skip
+            yield admin, ids
+
+
+def _expected_read(method: str, template: str, role: str) -> int:
+    rule = rule_for(RULES, method, template.split("?")[0])
+    assert rule is not None, template
+    return 200 if rule.public or role in rule.access else 403
+
+
+def test_each_role_reads_an_orders_whole_life_as_the_table_says(lived_world):
+    admin, ids = lived_world
+    subjects = {role: f"lived-{role}" for role in ROLES} | {"customer": ids["customer_id"]}
+    got, want = {}, {}
+    for template in READS:
+        url = template.format(**ids)
+        for role in ROLES:
+            r = admin.get(url, headers=auth_headers(role, subjects[role]))
+            got[(template, role)] = r.status_code
+            want[(template, role)] = _expected_read("GET", "/api/v1" + template, role)
+    assert got == want
+    assert {t for (t, role), status in got.items() if role == "auditor" and status == 200} == (
+        AUDITOR_READS_ALL
+    )
+
+
+def test_auditors_and_analysts_are_refused_every_write_on_real_ids(lived_world):
+    admin, ids = lived_world
+    http = admin
+    head = admin.get("/events", params={"limit": 1}).json()["head"]
+    writes = [(m, p) for m, p in operations(http) if m != "GET"]
+    assert len(writes) > 30
+
+    def real(path: str) -> str:
+        def value(m: re.Match) -> str:
+            return str(ids.get(m.group(1), uuid4()))
+
+        return re.sub(r"\{([^}]+)\}", value, path).removeprefix("/api/v1")
+
+    refused = []
+    for method, path in writes:
+        for role in ("auditor", "analyst"):
+            r = call(http, method, real(path), role, f"lived-{role}")
+            if r.status_code != 403 or _code(r) != "forbidden":
+                refused.append(f"{role} {method} {path} -> {r.status_code}")
+    assert not refused, "\n".join(refused)
+    assert admin.get("/events", params={"after": head}).json()["items"] == []

@@ -96,7 +96,11 @@ def test_the_table_names_merchant_auditor_and_analyst_areas():
     assert allowed("auditor", "GET", "/orders/{id}/timeline")
     assert allowed("auditor", "GET", "/orders/{id}/state")
     assert allowed("auditor", "GET", "/audit/verify")
-    assert not allowed("auditor", "GET", "/orders")
+    for read in ("/orders", "/orders/{id}", "/orders/{id}/payments", "/orders/{id}/shipments",
+                 "/orders/{id}/returns", "/orders/{id}/fulfillment-plans", "/shipments/{id}",
+                 "/returns/{id}", "/fulfillment-plans/{id}"):  # fmt: skip
+        assert allowed("auditor", "GET", read), read
+    assert not allowed("auditor", "POST", "/orders/{id}/refunds")
     assert allowed("analyst", "GET", "/orders")
     assert allowed("analyst", "GET", "/analytics/sales")
     assert not allowed("analyst", "GET", "/events")
