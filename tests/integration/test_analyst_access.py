@@ -6,14 +6,18 @@ and TRUNCATE of ``stored_events`` fail for it (no privilege) and for the service
 
 from __future__ import annotations
 
+import threading
 from uuid import uuid4
 
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from commands.context import CommandContext
 from composition import cli
+from composition.bootstrap import build
+from composition.settings import Settings
 from domain.location.commands import RegisterLocation
 from eventstore.read_access import ANALYST_LOGIN, analyst_url, set_login_password
 from projections.base import live_schema
@@ -201,3 +205,50 @@ def test_a_configured_password_reaches_the_server_as_a_scram_verifier(container)
             "SELECT rolpassword FROM pg_authid WHERE rolname = %s", (ANALYST_LOGIN,)
         ).fetchone()[0]
     assert stored.startswith("SCRAM-SHA-256$4096:") and "analyst-pw" not in stored
+
+
+def test_many_processes_deploying_at_once_set_it_up_once(container):
+    """Four containers migrate a fresh database at the same moment: all succeed, and the
+    grants, triggers and comments are there once, as after a single deploy."""
+    name = f"ecom_test_deploy_{uuid4().hex[:8]}"
+    with psycopg.connect(container.url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = make_conninfo(container.url, dbname=name)
+    start = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def deploy() -> None:
+        try:
+            c = build(Settings(database_url=url, pool_size=2), url=url)
+            try:
+                start.wait(30)
+                c.migrate()
+            finally:
+                c.close()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=deploy) for _ in range(4)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert errors == []
+        with psycopg.connect(url) as conn:
+            triggers = conn.execute(
+                "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'stored_events'::regclass"
+                " AND NOT tgisinternal"
+            ).fetchone()[0]
+            readable = conn.execute(
+                "SELECT count(*) FILTER (WHERE has_table_privilege('ecom_analyst', c.oid,"
+                " 'SELECT')), count(*) FROM pg_class c JOIN pg_namespace n"
+                " ON n.oid = c.relnamespace WHERE n.nspname LIKE 'rm\\_%%' AND c.relkind = 'r'"
+            ).fetchone()
+        assert triggers == 2
+        assert readable[0] == readable[1] > 20
+    finally:
+        with psycopg.connect(container.url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
