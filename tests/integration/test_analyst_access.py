@@ -78,6 +78,12 @@ def test_the_analyst_reads_every_read_model_table_and_the_log(container, analyst
     assert analyst.execute(
         "SELECT count(*) FROM stored_events WHERE notification_id = %s", (position,)
     ).fetchone() == (1,)
+    # every event of the session decodes (no row makes the view fail a full scan)
+    decoded, events = analyst.execute(
+        "SELECT (SELECT count(*) FROM event_log WHERE data IS NOT NULL AND metadata IS NOT NULL"
+        " AND schema_version >= 1), (SELECT count(*) FROM stored_events)"
+    ).fetchone()
+    assert decoded == events >= 1
 
 
 @pytest.mark.parametrize("statement", REWRITES)
