@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import os
+import time
 from urllib.parse import quote, urlencode
 
 import psycopg
@@ -59,16 +60,21 @@ def set_login_password(conn: psycopg.Connection, password: str) -> bool:
     role is missing or the service may not alter it (the DBA's job then)."""
     if not _role_exists(conn, ANALYST_LOGIN):
         return False
-    try:
-        with conn.transaction():
-            conn.execute(
-                sql.SQL("ALTER ROLE {} PASSWORD {}").format(
-                    sql.Identifier(ANALYST_LOGIN), sql.Literal(scram_verifier(password))
-                )
-            )
-    except psycopg.errors.InsufficientPrivilege:
-        return False
-    return True
+    statement = sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+        sql.Identifier(ANALYST_LOGIN), sql.Literal(scram_verifier(password))
+    )
+    for attempt in range(3):
+        try:
+            with conn.transaction():
+                conn.execute(statement)
+            return True
+        except psycopg.errors.InsufficientPrivilege:
+            return False
+        except psycopg.errors.InternalError_:  # "tuple concurrently updated": another
+            if attempt == 2:  # database of the cluster set it at this moment
+                raise
+            time.sleep(0.1)
+    return False
 
 
 def libpq_url(params: dict[str, object]) -> str:

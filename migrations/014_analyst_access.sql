@@ -32,7 +32,8 @@ BEGIN
         EXCEPTION
             WHEN insufficient_privilege THEN
                 RAISE WARNING 'ecom: no privilege to set up ecom_analyst_login; a DBA does';
-            WHEN internal_error THEN NULL;  -- another database's migration did it just now
+            -- another database of the cluster doing the same at this moment
+            WHEN internal_error OR unique_violation THEN NULL;
         END;
     END IF;
 END

