@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import ORJSONResponse
 
-from api import errors, gateway, openapi
+from api import docs_pages, errors, gateway, openapi
 from api.idempotent_replay import IdempotentReplay
 from api.ownership import OWNED
 from api.routes import (
@@ -82,6 +82,8 @@ def create_app(
         # FastAPI's OpenTelemetry hooks look the global providers up on every request (5 % of
         # a request's CPU here); we do not use them.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        docs_url=None,  # served from local files instead (api/docs_pages.py)
+        redoc_url=None,
     )
     errors.install(app)
 
@@ -96,6 +98,7 @@ def create_app(
     app.state.extra_rules = tuple(rules)  # read by the gateway (``api.gateway``)
     app.state.owned = {**OWNED, **(owned or {})}
     app.include_router(operations.router, include_in_schema=False)  # /health at the root too
+    docs_pages.install(app)  # /docs, /redoc and their files, from this app (no CDN)
     gateway.install(app)  # limits, JWT, the role x route table, the body, metrics
     openapi.install(app)  # the document completed: header formats, text, error answers
     return app

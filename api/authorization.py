@@ -39,6 +39,7 @@ RULES: list[tuple[str, str, str]] = [
     ("GET", "/docs", DOCS),
     ("GET", "/docs/oauth2-redirect", DOCS),
     ("GET", "/redoc", DOCS),
+    ("GET", "/docs/assets/{}", DOCS),
     ("GET", "/projections", "admin auditor analyst"),
     ("GET", "/projections/parked", "admin"),
     ("POST", "/projections/parked/{}/retry", "admin"),

@@ -46,6 +46,7 @@ from eventstore.follower import RetryPolicy as FollowerRetry
 from eventstore.mapper import EventMapper, EventRegistry
 from eventstore.parking import ParkingLot
 from eventstore.privacy import KeyRing
+from eventstore.read_access import set_login_password
 from eventstore.recorder import EcomRecorder
 from eventstore.store import EventStore
 from projections.registry import all_projections
@@ -123,9 +124,13 @@ class Container:
     clock: Clock = system_clock  # what the process managers stamp their decisions with
 
     def migrate(self) -> list[str]:
-        return migrations.apply(
-            self.url, self.store.recorder.create_table, self.runner.ensure_schemas
-        )
+        def after_sql() -> None:  # still under the migration lock
+            self.runner.ensure_schemas()
+            if self.settings.analyst_password:
+                with self.pool.connection() as conn:
+                    set_login_password(conn, self.settings.analyst_password)
+
+        return migrations.apply(self.url, self.store.recorder.create_table, after_sql)
 
     def start_background(self) -> None:
         """Read models and process managers, in threads of this process."""

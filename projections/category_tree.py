@@ -27,6 +27,15 @@ class CategoryTreeView(Projection):
         created_at timestamptz NOT NULL
     );
     """
+    comments = {
+        "categories": "One row per catalog category; parent_id makes the tree.",
+        "categories.id": "The category's stream id.",
+        "categories.name": "Display name.",
+        "categories.slug": "Unique URL-safe name.",
+        "categories.parent_id": "Parent category (NULL for a root).",
+        "categories.version": "Version of the category's stream this row reflects.",
+        "categories.created_at": "When it was created (business time).",
+    }
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
         rows = [

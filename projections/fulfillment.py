@@ -62,6 +62,22 @@ class FulfillmentView(Projection):
     );
     CREATE INDEX ON {schema}.shipments (order_id, number);
     """
+    comments = {
+        "plans": "One row per fulfillment plan: the stream's folded state.",
+        "plans.id": "The plan's stream id.",
+        "plans.version": "Version of the plan's stream the row reflects.",
+        "plans.state": "The plan's state (lines, allocations, status; JSON).",
+        "plans.order_id": "The order it fulfils.",
+        "plans.location": "Location code it ships from.",
+        "plans.status": "The plan's status.",
+        "shipments": "One row per shipment: the stream's folded state.",
+        "shipments.id": "The shipment's stream id.",
+        "shipments.version": "Version of the shipment's stream the row reflects.",
+        "shipments.state": "The shipment's state (carrier, tracking events, lines; JSON).",
+        "shipments.order_id": "The order it belongs to.",
+        "shipments.number": "The shipment's number within its order.",
+        "shipments.status": "The shipment's status.",
+    }
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
         PLANS.apply(cur, schema, events)

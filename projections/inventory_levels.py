@@ -74,6 +74,23 @@ class InventoryLevelsView(Projection):
         updated_at timestamptz NOT NULL
     );
     """
+    comments = {
+        "levels": "Stock per (SKU, location): units on hand, reserved, available, thresholds.",
+        "levels.sku": "The stock-keeping unit.",
+        "levels.location": "Location code (rm_locations.locations.code).",
+        "levels.on_hand": "Units physically there (received, adjusted, transferred, shipped).",
+        "levels.reserved": "Units held for orders not yet shipped.",
+        "levels.available": "on_hand - reserved: units that can still be promised.",
+        "levels.reorder_point": "Threshold: available at or below it is low stock (NULL: 0).",
+        "levels.reorder_quantity": "Configured quantity to reorder when low (NULL: not set).",
+        "levels.max_stock": "Configured maximum units to hold (NULL: not set).",
+        "levels.low_stock": "available <= coalesce(reorder_point, 0); out of stock is low.",
+        "levels.updated_at": "Business time of the last event that changed the row.",
+        "skus": "Each SKU's inventory stream version (for If-Match on stock commands).",
+        "skus.sku": "The stock-keeping unit.",
+        "skus.version": "Version of the SKU's inventory stream this row reflects.",
+        "skus.updated_at": "Business time of its last event.",
+    }
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
         rows: dict[tuple[str, str], _RowChange] = {}

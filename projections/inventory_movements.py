@@ -64,6 +64,19 @@ class InventoryMovementsView(Projection):
     );
     CREATE INDEX ON {schema}.movements (sku, position, seq);
     """
+    comments = {
+        "movements": "Every change to units on hand, one row per (event, location touched).",
+        "movements.position": "Event-log position of the event.",
+        "movements.seq": "Order within the event (a transfer is two rows: out, then in).",
+        "movements.sku": "The stock-keeping unit.",
+        "movements.location": "Location code the units moved at.",
+        "movements.type": "Movement type (receipt, adjustment, transfer_in/out, shipment, ...).",
+        "movements.quantity": "Signed units: positive in, negative out.",
+        "movements.reference": "External reference (purchase order, order id, ...), if any.",
+        "movements.reason": "Reason given (adjustments), if any.",
+        "movements.actor": "Who made the movement.",
+        "movements.occurred_at": "When it happened (business time).",
+    }
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
         rows = [

@@ -33,6 +33,18 @@ class LocationsView(Projection):
         updated_at timestamptz NOT NULL
     );
     """
+    comments = {
+        "locations": "One row per location (warehouse, store, ...): its current settings.",
+        "locations.stream_id": "The location's stream id.",
+        "locations.code": "Unique short code (e.g. WH-1), as used in stock and plan rows.",
+        "locations.name": "Display name.",
+        "locations.type": "Kind of location (warehouse, store, ...).",
+        "locations.priority": "Allocation preference: lower is tried first.",
+        "locations.active": "Whether stock may be allocated from it.",
+        "locations.version": "Version of the location's stream this row reflects.",
+        "locations.created_at": "When it was created (business time).",
+        "locations.updated_at": "When it last changed (business time).",
+    }
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
         s = sql.Identifier(schema)

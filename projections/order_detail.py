@@ -17,6 +17,7 @@ from domain.order.events import ORDER_STREAM_EVENTS
 from domain.order.status import StatusFacts, derive_status, fulfillment_status
 from eventstore.recorded import RecordedEvent
 from projections.base import Projection, live_schema
+from projections.payment_streams import COMMENTS as PAYMENT_STREAMS_COMMENTS
 from projections.payment_streams import DDL as PAYMENT_STREAMS_DDL
 from projections.payment_streams import (
     PAYMENT_TOPICS,
@@ -349,6 +350,16 @@ class OrderDetailView(Projection):
     """
         + PAYMENT_STREAMS_DDL
     )
+    comments = {
+        "order_detail": "One JSON document per order, as GET /orders/{id} answers it.",
+        "order_detail.id": "The order's stream id.",
+        "order_detail.version": "Version of the order's stream the document reflects.",
+        "order_detail.doc": "The order: lines, amounts, status, addresses, payment summary.",
+        "held_payments": "Payment facts that arrived before their order's OrderPlaced (Kafka).",
+        "held_payments.order_id": "The order they belong to.",
+        "held_payments.facts": "The payment facts, applied when the order is placed (JSON).",
+        **PAYMENT_STREAMS_COMMENTS,
+    }
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
         s = sql.Identifier(schema)

@@ -33,6 +33,19 @@ class OrderModificationsView(Projection):
         PRIMARY KEY (order_id, version)
     );
     """
+    comments = {
+        "order_modifications": "Changes made to placed orders (address, notes, tags, ...).",
+        "order_modifications.order_id": "The order's stream id.",
+        "order_modifications.version": "Version of the event in the order's stream.",
+        "order_modifications.position": "Event-log position of the event.",
+        "order_modifications.field": "Which field changed.",
+        "order_modifications.modification_type": "Kind of modification.",
+        "order_modifications.old_value": "Value before (JSON).",
+        "order_modifications.new_value": "Value after (JSON).",
+        "order_modifications.reason": "Reason given.",
+        "order_modifications.actor": "Who changed it.",
+        "order_modifications.occurred_at": "When (business time).",
+    }
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
         cur.executemany(

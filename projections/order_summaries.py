@@ -49,6 +49,22 @@ class OrderSummariesView(Projection):
     CREATE INDEX ON {schema}.order_summaries (status, created_at DESC);
     CREATE INDEX ON {schema}.order_summaries USING gin (tag_keys);
     """
+    comments = {
+        "order_summaries": "One row per order for lists and filters (GET /orders).",
+        "order_summaries.id": "The order's stream id.",
+        "order_summaries.number": "Human order number, increasing with placement.",
+        "order_summaries.customer_id": "The customer who placed it.",
+        "order_summaries.status": "Current status (pending, confirmed, shipped, cancelled, ...).",
+        "order_summaries.currency": "ISO 4217 currency of the order.",
+        "order_summaries.total": "Order total as placed or last edited (tax, shipping included).",
+        "order_summaries.tags": "Tags as given (key or key:value).",
+        "order_summaries.tag_keys": "Tag keys only, for filtering.",
+        "order_summaries.channel": "Sales channel (direct, web, ...).",
+        "order_summaries.created_at": "When the order was placed (business time).",
+        "order_summaries.updated_at": "Business time of its last event.",
+        "order_summaries.version": "Version of the order's stream the row reflects.",
+        "order_summaries.doc": "The summary as the list answers it (JSON).",
+    }
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
         table = sql.SQL("{}.order_summaries").format(sql.Identifier(schema))

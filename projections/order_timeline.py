@@ -181,6 +181,20 @@ class OrderTimelineView(Projection):
         order_id uuid NOT NULL
     );
     """
+    comments = {
+        "order_timeline": "An order's history: one row per event of its stream.",
+        "order_timeline.order_id": "The order's stream id.",
+        "order_timeline.version": "The event's version in the order's stream.",
+        "order_timeline.position": "Event-log position of the event.",
+        "order_timeline.type": "Event name (OrderPlaced, OrderConfirmed, ...).",
+        "order_timeline.description": "One line in words.",
+        "order_timeline.occurred_at": "When it happened (business time).",
+        "order_timeline.actor": "Who or what did it.",
+        "order_timeline.correlation_id": "The request (or saga run) it came from.",
+        "order_timeline.causation_id": "What caused it (an event or a request).",
+        "order_timeline.metadata": "The event's metadata (JSON).",
+        "order_timeline.data": "The event's fields (JSON).",
+    }
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
         owners = _owners(cur, schema, events)

@@ -32,6 +32,13 @@ CREATE TABLE {schema}.payment_streams (
 );
 """
 
+#: What ``DDL``'s table holds, for the ``comments`` of every view that embeds it.
+COMMENTS = {
+    "payment_streams": "Which order each payment stream belongs to (named by its first event).",
+    "payment_streams.stream_id": "The payment's stream id.",
+    "payment_streams.order_id": "The order it pays for.",
+}
+
 
 def is_payment(e: RecordedEvent) -> bool:
     return e.type.startswith("payment.")

@@ -38,6 +38,18 @@ class PaymentsLedgerView(Projection):
     );
     """
     )
+    comments = {
+        "totals": "Each order's running payment totals.",
+        "totals.order_id": "The order.",
+        "totals.position": "Event-log position of the last payment event applied.",
+        "totals.totals": "Authorized, captured, voided, refunded amounts (JSON).",
+        "entries": "Each order's payment ledger: one row per authorization, capture, void, refund.",
+        "entries.order_id": "The order.",
+        "entries.position": "Event-log position of the event that opened the entry.",
+        "entries.kind": "authorization, capture, void or refund.",
+        "entries.entry": "The entry: amount, status (a refund: pending, succeeded, failed).",
+        **ps.COMMENTS,
+    }
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
         owner = ps.resolve(cur, schema, events)

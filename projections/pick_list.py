@@ -43,6 +43,21 @@ class PickListView(Projection):
     );
     CREATE INDEX ON {schema}.lines (location, status, rank, created_position);
     """
+    comments = {
+        "lines": "Each location's pick list: one row per plan line still to pick or pack.",
+        "lines.plan_id": "The fulfillment plan.",
+        "lines.line_id": "The order line.",
+        "lines.order_id": "The order.",
+        "lines.location": "Location code to pick at.",
+        "lines.sku": "The stock-keeping unit.",
+        "lines.allocated": "Units allocated to this location.",
+        "lines.picked": "Units picked so far.",
+        "lines.packed": "Units packed so far.",
+        "lines.status": "The plan's status.",
+        "lines.priority": "urgent, high, normal or low.",
+        "lines.rank": "Priority as a number (0 urgent .. 3 low), for ordering.",
+        "lines.created_position": "Event-log position of the plan's creation (FIFO order).",
+    }
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
         t = sql.SQL("{}.lines").format(sql.Identifier(schema))

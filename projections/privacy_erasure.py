@@ -90,6 +90,13 @@ class PrivacyErasureView(Projection):
         position bigint NOT NULL
     );
     """
+    comments = {
+        "forgotten_customers": "Customers whose data key was destroyed (right to be forgotten).",
+        "forgotten_customers.customer_id": "The customer.",
+        "forgotten_customers.forgotten_at": "When they were forgotten (business time).",
+        "forgotten_customers.forgotten_by": "Who asked.",
+        "forgotten_customers.position": "Event-log position of the CustomerForgotten event.",
+    }
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
         cur.executemany(

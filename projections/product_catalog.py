@@ -109,6 +109,23 @@ class ProductCatalogView(Projection):
     CREATE INDEX ON {schema}.products (status, created_at, id);
     CREATE INDEX ON {schema}.products USING gin (category_ids);
     """
+    comments = {
+        "products": "One row per product: its current details, price and lifecycle status.",
+        "products.id": "The product's stream id.",
+        "products.sku": "The product's own SKU (variants have theirs in variants).",
+        "products.name": "Display name.",
+        "products.description": "Description text.",
+        "products.brand": "Brand, if given.",
+        "products.status": "draft, pending_approval, active, discontinued or archived.",
+        "products.price_amount": "Current list price (NULL until priced).",
+        "products.price_currency": "ISO 4217 currency of price_amount.",
+        "products.category_ids": "Categories (rm_category_tree.categories.id) it is listed in.",
+        "products.attributes": "Free-form attributes (JSON object).",
+        "products.variants": "Its variants with their own SKUs and attributes (JSON array).",
+        "products.version": "Version of the product's stream this row reflects.",
+        "products.created_at": "When it was created (business time).",
+        "products.updated_at": "When it last changed (business time).",
+    }
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
         """Load the batch's products, fold the batch into them in order, write them back."""

@@ -57,6 +57,19 @@ class ProductHistoryView(Projection):
         PRIMARY KEY (product_id, version, field)
     );
     """
+    comments = {
+        "changes": "A product's field-level change history: one row per changed field.",
+        "changes.product_id": "The product (rm_product_catalog.products.id).",
+        "changes.version": "Stream version of the event that made the change.",
+        "changes.field": "Which field changed (name, description, price, status, ...).",
+        "changes.old": "Value before (JSON; NULL when first set).",
+        "changes.new": "Value after (JSON).",
+        "changes.reason": "Reason given with the change, if any.",
+        "changes.change_type": "Kind of price change (e.g. promotion), if a price change.",
+        "changes.actor": "Who made the change.",
+        "changes.occurred_at": "When the change was made (business time).",
+        "changes.position": "Event-log position of the event.",
+    }
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
         rows = [

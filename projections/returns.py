@@ -36,6 +36,14 @@ class ReturnsView(Projection):
     );
     CREATE INDEX ON {schema}.returns (order_id);
     """
+    comments = {
+        "returns": "One row per return: the stream's folded state.",
+        "returns.id": "The return's stream id.",
+        "returns.version": "Version of the return's stream the row reflects.",
+        "returns.state": "The return's state (lines, refund, restock; JSON).",
+        "returns.order_id": "The order it returns items of.",
+        "returns.status": "requested, received, refunded, cancelled, ...",
+    }
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
         RETURNS.apply(cur, schema, events)

@@ -49,8 +49,10 @@ from eventstore import lock_keys
 from eventstore.follower import Attempts, Follower, RetryPolicy, is_infrastructure
 from eventstore.mapper import EventMapper
 from eventstore.parking import ParkingLot, error_text, ref_of
+from eventstore.read_access import grant_read
 from eventstore.recorded import RecordedEvent
 from projections.base import Projection, live_schema, next_schema, old_schema
+from projections.table_comments import describe
 
 log = logging.getLogger(__name__)
 EVENTS_TABLE = "stored_events"
@@ -182,15 +184,20 @@ class ProjectionRunner(Follower):
     # ---- schema --------------------------------------------------------------------------
 
     def ensure_schemas(self) -> None:
-        """Create each view's schema if missing (deploy time, under the migration lock)."""
+        """Create each view's schema if missing (deploy time, under the migration lock); an
+        existing one gets its comments and the analysts' read grant again (both idempotent)."""
         with self.pool.connection() as conn:
             for p in self.projections.values():
+                schema = live_schema(p.name)
                 exists = conn.execute(
-                    "SELECT 1 FROM pg_namespace WHERE nspname = %s", (live_schema(p.name),)
+                    "SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)
                 ).fetchone()
-                if not exists:
-                    with conn.transaction():
-                        self._create_schema(conn, p, live_schema(p.name))
+                with conn.transaction():
+                    if not exists:
+                        self._create_schema(conn, p, schema)
+                    else:
+                        describe(conn, schema, p.comments)
+                        grant_read(conn, schema)
 
     def _create_schema(self, conn: psycopg.Connection, p: Projection, schema: str) -> None:
         ident = sql.Identifier(schema)
@@ -203,6 +210,8 @@ class ProjectionRunner(Follower):
         )
         conn.execute(sql.SQL("INSERT INTO {}.tracking (position) VALUES (0)").format(ident))
         conn.execute(p.ddl.replace("{schema}", schema))
+        describe(conn, schema, p.comments)
+        grant_read(conn, schema)
 
     # ---- processing ----------------------------------------------------------------------
 

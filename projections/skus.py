@@ -27,6 +27,12 @@ class SkusView(Projection):
         is_variant boolean NOT NULL
     );
     """
+    comments = {
+        "skus": "Which product each SKU belongs to (a product's own SKU or a variant's).",
+        "skus.sku": "The stock-keeping unit.",
+        "skus.product_id": "The product (rm_product_catalog.products.id).",
+        "skus.is_variant": "True for a variant's SKU, false for the product's own.",
+    }
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
         claims = [e.to_domain() for e in events]

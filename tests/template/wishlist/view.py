@@ -26,6 +26,18 @@ class WishlistsView(Projection):
     CREATE TABLE {schema}.items (wishlist_id uuid NOT NULL, sku text NOT NULL,
         added_version bigint NOT NULL, PRIMARY KEY (wishlist_id, sku));
     """
+    #: What each table and column holds, written as COMMENTs (every one must be described).
+    comments = {
+        "wishlists": "One row per wishlist.",
+        "wishlists.id": "The wishlist's stream id.",
+        "wishlists.customer_id": "The customer it belongs to.",
+        "wishlists.version": "Version of the wishlist's stream the row reflects.",
+        "wishlists.updated_at": "Business time of its last event.",
+        "items": "The SKUs on each wishlist.",
+        "items.wishlist_id": "The wishlist.",
+        "items.sku": "The SKU on it.",
+        "items.added_version": "Stream version of the event that added it (list order).",
+    }
     CREATE = "INSERT INTO {}.wishlists VALUES (%s, %s, 0, %s) ON CONFLICT DO NOTHING"
     #: Every event moves the row's version; an event at or below it was applied already.
     MOVE = "UPDATE {}.wishlists SET version = %s, updated_at = %s WHERE id = %s AND version < %s"
