@@ -182,11 +182,17 @@ class OrderTimelineView(Projection):
     );
     """
     comments = {
-        "order_timeline": "An order's history: one row per event of its stream.",
+        "order_timeline": (
+            "An order's history: one row per event of its own stream and of its payment, "
+            "shipment and return streams."
+        ),
         "order_timeline.order_id": "The order's stream id.",
-        "order_timeline.version": "The event's version in the order's stream.",
-        "order_timeline.position": "Event-log position of the event.",
-        "order_timeline.type": "Event name (OrderPlaced, OrderConfirmed, ...).",
+        "order_timeline.position": "Event-log position of the event (orders the timeline).",
+        "order_timeline.stream_id": "The stream the event belongs to (the order or a related one).",
+        "order_timeline.stream_type": "That stream's type: order, payment, shipment or return.",
+        "order_timeline.event_type": "The event's stored type (order.OrderPlaced, ...).",
+        "order_timeline.version": "The event's version in its own stream.",
+        "order_timeline.type": "Entry name (OrderPlaced, PaymentCaptured, or a custom entry's).",
         "order_timeline.description": "One line in words.",
         "order_timeline.occurred_at": "When it happened (business time).",
         "order_timeline.actor": "Who or what did it.",
@@ -194,6 +200,9 @@ class OrderTimelineView(Projection):
         "order_timeline.causation_id": "What caused it (an event or a request).",
         "order_timeline.metadata": "The event's metadata (JSON).",
         "order_timeline.data": "The event's fields (JSON).",
+        "order_streams": "Which order each related payment, shipment or return stream serves.",
+        "order_streams.stream_id": "A payment, shipment or return stream.",
+        "order_streams.order_id": "The order that stream serves.",
     }
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:

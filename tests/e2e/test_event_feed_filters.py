@@ -39,7 +39,7 @@ def varied_log(container):
         ctx = CommandContext.new(
             rng.choice(ACTORS),
             now=now,
-            correlation_id=rng.choice((*CORRELATIONS, None)),
+            request_id=rng.choice((*CORRELATIONS, None)),
         )
         product_id, sku = rng.choice(products)
         kind = rng.choice(("location", "receipt", "adjustment", "product")) if codes else "location"
