@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from domain.reported_time import CLOCK_SKEW
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -45,6 +47,8 @@ class Settings:
     rate_per_client: float = 200.0
     burst_per_client: int = 400
     request_timeout_s: float = 30.0
+    # how far ahead of our clock a reported business time may lie (domain/reported_time.py)
+    clock_skew_s: float = CLOCK_SKEW.total_seconds()
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -86,4 +90,5 @@ class Settings:
             rate_per_client=float(e.get("ECOM_RATE_PER_CLIENT", "200")),
             burst_per_client=int(e.get("ECOM_BURST_PER_CLIENT", "400")),
             request_timeout_s=float(e.get("ECOM_REQUEST_TIMEOUT_S", "30")),
+            clock_skew_s=float(e.get("ECOM_CLOCK_SKEW_S", CLOCK_SKEW.total_seconds())),
         )

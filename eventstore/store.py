@@ -138,23 +138,49 @@ class EventStore:
         return out
 
     def load_with_positions(self, stream_id: UUID) -> list[RecordedEvent]:
+        """One stream's events with their positions and ``recorded_at`` (the log routes)."""
         with self.datastore.get_connection() as conn:
             rows = conn.execute(
-                f"SELECT notification_id, originator_id, originator_version, topic, state "
-                f"FROM {self.table} WHERE originator_id = %s ORDER BY originator_version",
+                f"SELECT notification_id, originator_id, originator_version, topic, state, "
+                f"recorded_at FROM {self.table} WHERE originator_id = %s "
+                "ORDER BY originator_version",
                 (stream_id,),
             ).fetchall()
-        return [self._decode(r) for r in rows]
+        return self._with_recorded_at(rows)
 
     def read_all(
         self, after: int = 0, limit: int = 100, topics: Sequence[str] = ()
     ) -> list[RecordedEvent]:
-        notifications = self.recorder.select_notifications(
-            start=after, limit=limit, topics=list(topics), inclusive_of_start=False
+        """The global feed after ``after``, with each event's ``recorded_at`` (the read models'
+        runner reads the log its own way and never pays for that column)."""
+        where = "notification_id > %s" + (" AND topic = ANY(%s)" if topics else "")
+        params: list[Any] = [after, list(topics)] if topics else [after]
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(
+                f"SELECT notification_id, originator_id, originator_version, topic, state, "
+                f"recorded_at FROM {self.table} WHERE {where} ORDER BY notification_id LIMIT %s",
+                [*params, limit],
+                prepare=True,
+            ).fetchall()
+        return self._with_recorded_at(rows)
+
+    def _with_recorded_at(self, rows: Sequence[dict[str, Any]]) -> list[RecordedEvent]:
+        decoded = self.mapper.to_recorded_many(
+            [
+                (
+                    r["notification_id"],
+                    r["originator_id"],
+                    r["originator_version"],
+                    r["topic"],
+                    r["state"],
+                )
+                for r in rows
+            ]
         )
-        return self.mapper.to_recorded_many(
-            [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in notifications]
-        )
+        return [
+            e._replace(recorded_at=r["recorded_at"]) if r["recorded_at"] is not None else e
+            for e, r in zip(decoded, rows, strict=True)
+        ]
 
     def head(self) -> int:
         return self.recorder.max_notification_id() or 0
@@ -263,15 +289,6 @@ class EventStore:
         if row is not None:
             return answer
         return self.stored_response(principal, key, request_hash)
-
-    def _decode(self, row: dict[str, Any]) -> RecordedEvent:
-        return self.mapper.to_recorded(
-            row["notification_id"],
-            row["originator_id"],
-            row["originator_version"],
-            row["topic"],
-            row["state"],
-        )
 
 
 def _response(value: Any) -> StoredResponse | None:
