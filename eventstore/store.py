@@ -185,6 +185,17 @@ class EventStore:
     def head(self) -> int:
         return self.recorder.max_notification_id() or 0
 
+    def start_of_last(self, count: int) -> int:
+        """The position after which the last ``count`` events lie (positions have gaps: a
+        transaction that rolled back used some)."""
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(
+                f"SELECT coalesce(min(notification_id) - 1, 0) AS start FROM (SELECT "
+                f"notification_id FROM {self.table} ORDER BY notification_id DESC LIMIT %s) t",
+                (count,),
+            ).fetchone()
+        return int(row["start"]) if row is not None else 0
+
     def position_of(self, stream_id: UUID, version: int) -> int | None:
         with self.datastore.get_connection() as conn:
             row = conn.execute(
