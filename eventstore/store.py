@@ -146,7 +146,7 @@ class EventStore:
                 "ORDER BY originator_version",
                 (stream_id,),
             ).fetchall()
-        return self._with_recorded_at(rows)
+        return self.decode_feed(rows)
 
     def read_all(
         self, after: int = 0, limit: int = 100, topics: Sequence[str] = ()
@@ -162,9 +162,11 @@ class EventStore:
                 [*params, limit],
                 prepare=True,
             ).fetchall()
-        return self._with_recorded_at(rows)
+        return self.decode_feed(rows)
 
-    def _with_recorded_at(self, rows: Sequence[dict[str, Any]]) -> list[RecordedEvent]:
+    def decode_feed(self, rows: Sequence[dict[str, Any]]) -> list[RecordedEvent]:
+        """Rows of ``notification_id, originator_id, originator_version, topic, state,
+        recorded_at`` as events carrying their ``recorded_at`` (what the log routes show)."""
         decoded = self.mapper.to_recorded_many(
             [
                 (
