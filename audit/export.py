@@ -41,6 +41,7 @@ CSV_COLUMNS = (
     "state",
     "hash",
     "previous_hash",
+    "recorded_at",
 )
 
 
@@ -75,7 +76,7 @@ def _rows(conn, first: int, last: int) -> Iterator[tuple]:  # noqa: ANN001
         with conn.cursor(binary=True) as cur:
             cur.execute(
                 "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, "
-                "e.state, c.hash FROM stored_events e LEFT JOIN event_chain c "
+                "e.state, c.hash, e.recorded_at FROM stored_events e LEFT JOIN event_chain c "
                 "ON c.position = e.notification_id WHERE e.notification_id > %s "
                 "AND e.notification_id <= %s ORDER BY e.notification_id",
                 (lo, hi),
@@ -108,10 +109,11 @@ def export_events(
             header = {"from_position": from_position, "to_position": to_position}
             out.write(orjson.dumps({"export": header, "previous_hash": previous.hex()}) + b"\n")
         count = 0
-        for pos, stream_id, version, topic, state, chain_hash in _rows(
+        for pos, stream_id, version, topic, state, chain_hash, recorded_at in _rows(
             conn, from_position, to_position
         ):
-            item = mapper.to_recorded(pos, stream_id, version, topic, state).feed_item()
+            event = mapper.to_recorded(pos, stream_id, version, topic, state)
+            item = event._replace(recorded_at=recorded_at).feed_item()
             item["state"] = bytes(state).decode()
             item["hash"] = None if chain_hash is None else bytes(chain_hash).hex()
             if writer is not None:

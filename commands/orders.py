@@ -20,7 +20,7 @@ from uuid import UUID, uuid4
 from commands.context import CommandContext, Outcome
 from commands.executor import Decision, execute, idempotency_record, load, replay_if_seen
 from commands.products import prices_for_order
-from commands.time_travel import events_until
+from commands.time_travel import events_until, require_version
 from commands.write_side import WriteSide
 from domain.errors import ConcurrencyConflict, NotFound
 from domain.events import DomainEvent
@@ -271,7 +271,9 @@ def state_at(
 ) -> tuple[OrderState, int]:
     """The order as it was at ``version`` or at instant ``as_of``: (state, version then), the
     fold of the stream's prefix (its events up to the first one after either)."""
-    events = events_until(_order_events(store, order_id), version=version, as_of=as_of)
+    events = _order_events(store, order_id)
+    require_version(events, version, f"Order {order_id}")
+    events = events_until(events, version=version, as_of=as_of)
     if not events:
         raise NotFound(
             f"Order {order_id} did not exist yet at that point.", code="order_not_yet_placed"

@@ -43,6 +43,7 @@ from domain.returns.events import ReturnRequested
 from domain.returns.restock import RestockPart, Shipped, restock_to
 from domain.returns.state import RETURN, ReturnState
 from domain.returns.window import Delivery, require_within_window
+from domain.shipment.state import SHIPMENT
 from eventstore.store import EventStore, StreamAppend
 
 
@@ -86,14 +87,22 @@ def request(w: WriteSide, c: RequestReturn, ctx: CommandContext) -> Outcome:
 
 
 def deliveries(store: EventStore, order_id: UUID) -> list[Delivery]:
-    """Every delivered line of the order, with when its ``LinesDelivered`` was recorded."""
+    """Every delivered line of the order, with its shipment's recorded delivery time: the
+    ``delivered_at`` its ``LinesDelivered`` carries (the carrier's time, as the shipment's
+    ``ShipmentDelivered`` recorded it and the views show it), or, in events older than that
+    field, the shipment stream's own."""
     found = []
     for e in store.load(order_id):
         if e.name == LinesDelivered.__name__:
             event = e.to_domain()
             assert isinstance(event, LinesDelivered)
-            found += [Delivery(x.line_id, x.quantity, e.meta.occurred_at) for x in event.lines]
+            at = event.delivered_at or _delivered_at(store, event.shipment_id) or e.meta.occurred_at
+            found += [Delivery(x.line_id, x.quantity, at) for x in event.lines]
     return found
+
+
+def _delivered_at(store: EventStore, shipment_id: UUID):  # noqa: ANN202 - datetime | None
+    return load(store, SHIPMENT, shipment_id).state.delivered_at
 
 
 def get(store: EventStore, return_id: UUID) -> tuple[ReturnState, int]:

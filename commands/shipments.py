@@ -27,6 +27,7 @@ from domain.order import fulfillment as order_decide
 from domain.order.fulfillment_commands import RecordLinesDelivered, RecordLinesShipped
 from domain.order.state import ORDER
 from domain.payment.commands import CapturePayment
+from domain.reported_time import ReportedTimes
 from domain.shipment import carriers, decide
 from domain.shipment import events as shipment_events
 from domain.shipment.commands import OpenShipment, RecordDeliveryAttempt, RecordTracking
@@ -99,6 +100,7 @@ def _mirror(store: EventStore, order_id: UUID, events) -> list[StreamAppend]:  #
                     outcome=e.outcome,
                     failure_reason=e.failure_reason,
                     next_attempt_at=e.next_attempt_at,
+                    occurred_at=e.occurred_at,
                 )
             )
     if not copies:
@@ -107,13 +109,21 @@ def _mirror(store: EventStore, order_id: UUID, events) -> list[StreamAppend]:  #
     return [StreamAppend(order_id, order.version, copies, not_before=order.last_at)]
 
 
+def reported_times(w: WriteSide, shipment: ShipmentState, ctx: CommandContext) -> ReportedTimes:
+    """The range a carrier's reported time must lie in: from the placement of the shipment's
+    order (read from the order's stream) to now plus the configured clock skew."""
+    assert shipment.order_id is not None
+    placed_at = load(w.store, ORDER, shipment.order_id).state.placed_at
+    return ReportedTimes(earliest=placed_at or ctx.now, now=ctx.now, skew=w.clock_skew)
+
+
 def track(w: WriteSide, c: RecordTracking, ctx: CommandContext) -> Outcome:
     """``result.extra["status"]``: the shipment's status after the event. A ``picked_up``
     records ``ShipmentDispatched``; the dispatch itself is the process manager's."""
-    get(w.store, c.shipment_id)
+    times = reported_times(w, get(w.store, c.shipment_id)[0], ctx)
 
     def decision(state: ShipmentState, _v: int):
-        events = decide.record_tracking(state, c, ctx.now)
+        events = decide.record_tracking(state, c, times)
         return events, {"status": SHIPMENT.fold(events, state).status}
 
     return _record(w.store, c.shipment_id, decision, ctx)
@@ -123,10 +133,10 @@ def attempt(w: WriteSide, c: RecordDeliveryAttempt, ctx: CommandContext) -> Outc
     """``result.extra``: the ``attempt`` number and the shipment's ``status`` after it. A
     successful attempt records ``ShipmentDelivered``; the order's ``LinesDelivered`` is the
     process manager's."""
-    get(w.store, c.shipment_id)
+    times = reported_times(w, get(w.store, c.shipment_id)[0], ctx)
 
     def decision(state: ShipmentState, _v: int):
-        events = decide.record_attempt(state, c, ctx.now)
+        events = decide.record_attempt(state, c, times)
         return events, {
             "attempt": state.attempts + 1,
             "status": SHIPMENT.fold(events, state).status,
@@ -248,7 +258,10 @@ def complete_delivery(w: WriteSide, ctx: CommandContext, shipment_id: UUID) -> N
         ORDER,
         order_id,
         lambda s, _v: order_decide.record_lines_delivered(
-            s, RecordLinesDelivered(order_id=order_id, shipment_id=shipment_id)
+            s,
+            RecordLinesDelivered(
+                order_id=order_id, shipment_id=shipment_id, delivered_at=sh.delivered_at
+            ),
         ),
         step("lines_delivered"),
     )

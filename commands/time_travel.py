@@ -37,6 +37,18 @@ def events_until(
     return out
 
 
+def require_version(events: list[RecordedEvent], version: int | None, what: str) -> None:
+    """Refuse (404 ``version_not_found``) a ``version`` the stream has not reached: answering
+    its last state under a version it never had would pass a guess for a record."""
+    last = events[-1].version if events else 0
+    if version is not None and version > last:
+        raise NotFound(
+            f"{what} has no version {version}; its last is {last}.",
+            code="version_not_found",
+            details={"version": version, "last_version": last},
+        )
+
+
 def state_at(
     store: EventStore,
     aggregate: AggregateType[S],
@@ -46,11 +58,12 @@ def state_at(
     version: int | None = None,
     as_of: datetime | None = None,
 ) -> tuple[S, int]:
-    """(state, version then) of ``stream_id``; NotFound when the stream does not exist or had
-    no event yet at that point."""
+    """(state, version then) of ``stream_id``; NotFound when the stream does not exist, has no
+    such version or had no event yet at that point."""
     events = store.load(stream_id, up_to_version=version)
     if not events or events[0].stream_type != aggregate.stream_type:
         raise NotFound(f"No {kind} {stream_id}.", code=f"{kind}_not_found")
+    require_version(events, version, f"The {kind} {stream_id}")
     events = events_until(events, as_of=as_of)
     if not events:
         raise NotFound(

@@ -6,17 +6,20 @@ waits on a payment provider), the write side's caches, each folded from event st
 owned here rather than by a module: the locations directory, product states by stream version
 and SKU owners (a cache is an optimisation of a stream read, never a read model); the pricing
 policies a placement totals an order with, and the key ring that forgets a customer (None
-where none is configured)."""
+where none is configured); how far ahead of our clock a reported time may lie
+(``clock_skew``, ``domain.reported_time``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from commands.location_directory import LocationDirectory
 from commands.payment_gateway import PaymentGateway
 from commands.product_states import ProductStates
 from commands.sku_lookup import SkuOwners
 from domain.pricing_policy import OrderPricing
+from domain.reported_time import CLOCK_SKEW
 from eventstore.privacy import KeyRing
 from eventstore.store import EventStore
 
@@ -32,6 +35,7 @@ class WriteSide:
     skus: SkuOwners
     pricing: OrderPricing = OrderPricing()
     keyring: KeyRing | None = None
+    clock_skew: timedelta = CLOCK_SKEW
 
     @classmethod
     def over(
@@ -41,6 +45,7 @@ class WriteSide:
         *,
         pricing: OrderPricing = OrderPricing(),
         keyring: KeyRing | None = None,
+        clock_skew: timedelta = CLOCK_SKEW,
     ) -> WriteSide:
         """A write side over ``store`` with fresh caches (the composition root's, and a test's
         for a bare store)."""
@@ -52,4 +57,5 @@ class WriteSide:
             skus=SkuOwners(store),
             pricing=pricing,
             keyring=keyring,
+            clock_skew=clock_skew,
         )

@@ -187,7 +187,13 @@ def build(
         shipping=FlatRateShipping(settings.shipping_flat, settings.free_shipping_over),
     )
     # the write side's caches: one each per process
-    write = WriteSide.over(store, gateway, pricing=pricing, keyring=keyring)
+    write = WriteSide.over(
+        store,
+        gateway,
+        pricing=pricing,
+        keyring=keyring,
+        clock_skew=timedelta(seconds=settings.clock_skew_s),
+    )
     locations = write.locations
     managers = parts.process_managers(Wiring(settings, store, pool, write, clock))
     return Container(

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import orjson
-import psutil
 
 from composition.settings import Settings
 
@@ -30,7 +29,6 @@ def _serve(args: argparse.Namespace) -> int:
     if settings.database_url is None:
         # Started once here, in the parent, so every worker shares it and its files in
         # ./.data/pg outlive the process; it stops when this process exits.
-        _forget_dead_handles(settings.data_dir / "pg")
         os.environ["ECOM_DATABASE_URL"] = embedded_database_url(settings.data_dir)
         print(f"embedded PostgreSQL in {settings.data_dir.resolve() / 'pg'}", file=sys.stderr)
         settings = Settings.from_env()
@@ -76,17 +74,6 @@ def _background_in_parent(settings: Settings):  # noqa: ANN202 - a Container, im
     os.environ["ECOM_RUN_PROJECTIONS"] = "0"
     os.environ["ECOM_RUN_PROCESSES"] = "0"
     return container
-
-
-def _forget_dead_handles(pgdata: Path) -> None:
-    """The embedded server stops when its last live handle exits; a killed ``serve`` leaves its
-    pid in that list forever, so drop pids that no longer run before joining."""
-    handles = pgdata / ".handle_pids.json"
-    try:
-        pids = orjson.loads(handles.read_bytes())
-        handles.write_bytes(orjson.dumps([p for p in pids if psutil.pid_exists(p)]))
-    except (OSError, ValueError, TypeError):
-        pass
 
 
 def _migrate(args: argparse.Namespace) -> int:
@@ -240,26 +227,39 @@ def _projections_rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+#: How many of the last events ``events tail`` starts with when given neither --after nor
+#: --limit, and the most it reads per query.
+BACKLOG = 100
+PAGE = 500
+
+
 def _events_tail(args: argparse.Namespace) -> int:
+    """``--limit`` is the number of events printed in all, in every mode (with ``-f`` too:
+    it stops once it has printed that many); without ``--after`` it starts at the last
+    ``--limit`` events (default 100)."""
     from composition.bootstrap import build
 
     container = build()
     store = container.store
     try:
-        after = args.after if args.after is not None else max(0, store.head() - args.limit)
+        left = args.limit  # None: no bound
+        after = args.after if args.after is not None else store.start_of_last(left or BACKLOG)
         out = sys.stdout.buffer
-        while True:
-            page = store.read_all(after=after, limit=args.limit)
+        while left is None or left > 0:
+            asked = PAGE if left is None else min(PAGE, left)
+            page = store.read_all(after=after, limit=asked)
             for event in page:
                 out.write(orjson.dumps(event.feed_item()) + b"\n")
             out.flush()
             if page:
                 after = page[-1].position or after
-                if len(page) == args.limit:
+                left = None if left is None else left - len(page)
+                if len(page) == asked:
                     continue
             if not args.follow:
-                return 0
+                break
             time.sleep(args.interval)
+        return 0
     except KeyboardInterrupt:
         return 0
     finally:
@@ -314,9 +314,18 @@ def _parser() -> argparse.ArgumentParser:
     events = sub.add_parser("events", help="the global event feed")
     esub = events.add_subparsers(dest="action", required=True)
     tail = esub.add_parser("tail", help="print events as JSON lines")
-    tail.add_argument("--after", type=int, help="start after this position (default: last LIMIT)")
-    tail.add_argument("--limit", type=_positive, default=100, help="page size (default 100)")
-    tail.add_argument("--follow", "-f", action="store_true", help="keep polling for new events")
+    tail.add_argument(
+        "--after", type=int, help="start after this position (default: the last LIMIT events)"
+    )
+    tail.add_argument(
+        "--limit",
+        type=_positive,
+        help=f"print this many events in all, then stop, also with -f (default: no bound; "
+        f"without --after, the last {BACKLOG})",
+    )
+    tail.add_argument(
+        "--follow", "-f", action="store_true", help="keep polling for new events (until LIMIT)"
+    )
     tail.add_argument("--interval", type=float, default=0.5, help="poll interval in seconds")
     tail.set_defaults(func=_events_tail)
 
@@ -338,11 +347,67 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Commands that set a store up and may start one afresh in the data folder; every other one
+#: needs the folder (and its database) to exist already (``composition/data_folder.py``).
+SETS_UP = frozenset({"serve", "migrate", "processes", "relay", "project", "token"})
+
+
+def _needs_data_folder(args: argparse.Namespace) -> bool:
+    if args.command == "audit" and getattr(args, "file", None):
+        return False  # an export checked offline
+    if args.command == "token" and (os.environ.get("ECOM_JWT_SECRET") or args.private_key):
+        return False
+    return True
+
+
+def _use_data_folder(args: argparse.Namespace) -> bool:
+    """Point ``ECOM_DATA_DIR`` at the project's data folder (so every part of this process and
+    its children agree), or say clearly why there is none."""
+    from composition.data_folder import DataFolderMissing, find_data_folder
+
+    if not _needs_data_folder(args):
+        return True
+    try:
+        folder = find_data_folder(Path.cwd(), os.environ, may_create=args.command in SETS_UP)
+    except DataFolderMissing as exc:
+        print(f"ecom: {exc}", file=sys.stderr)
+        return False
+    os.environ["ECOM_DATA_DIR"] = str(folder)
+    return True
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM ends a command as Ctrl-C does: ``finally`` blocks and exit hooks run (the
+    embedded PostgreSQL is stopped when this was its last user), and the status is 0. A
+    command with its own way of stopping (``serve``, ``processes run``) sets its own."""
+
+    def stop(*_: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one stop; let the cleanup run
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _no_event_store(exc: BaseException) -> bool:
+    from psycopg.errors import UndefinedTable
+
+    return isinstance(exc, UndefinedTable) or isinstance(exc.__cause__, UndefinedTable)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")  # embedded PostgreSQL's lock
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    return args.func(args)
+    if not _use_data_folder(args):
+        return 2
+    _stop_on_sigterm()
+    try:
+        return args.func(args)
+    except Exception as exc:
+        if not _no_event_store(exc):
+            raise
+        print("ecom: the database has no event store yet; run ecom migrate", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

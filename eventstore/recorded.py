@@ -6,7 +6,7 @@ thousands of events a second, and a frozen dataclass costs several microseconds 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -48,6 +48,10 @@ class RecordedEvent(NamedTuple):
     meta: EventMeta
     data: dict[str, Any]
     event_class: type[DomainEvent] | None = None
+    #: The database clock when the row was inserted (the server's time of writing, beside
+    #: the business time ``meta.occurred_at``); None for rows older than that column, and on
+    #: the read paths that do not select it (the rebuild's, which no view needs it on).
+    recorded_at: datetime | None = None
 
     @property
     def name(self) -> str:
@@ -68,8 +72,14 @@ class RecordedEvent(NamedTuple):
             "type": self.type,
             "schema_version": self.schema_version,
             "occurred_at": self.meta.occurred_at.isoformat(),
+            "recorded_at": None if self.recorded_at is None else _utc(self.recorded_at),
             "actor": self.meta.actor,
             "correlation_id": self.meta.correlation_id,
             "causation_id": self.meta.causation_id,
             "data": self.data,
         }
+
+
+def _utc(instant: datetime) -> str:
+    """An instant in RFC 3339, in UTC (the session's time zone is the server's to choose)."""
+    return instant.astimezone(UTC).isoformat()

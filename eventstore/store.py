@@ -138,26 +138,65 @@ class EventStore:
         return out
 
     def load_with_positions(self, stream_id: UUID) -> list[RecordedEvent]:
+        """One stream's events with their positions and ``recorded_at`` (the log routes)."""
         with self.datastore.get_connection() as conn:
             rows = conn.execute(
-                f"SELECT notification_id, originator_id, originator_version, topic, state "
-                f"FROM {self.table} WHERE originator_id = %s ORDER BY originator_version",
+                f"SELECT notification_id, originator_id, originator_version, topic, state, "
+                f"recorded_at FROM {self.table} WHERE originator_id = %s "
+                "ORDER BY originator_version",
                 (stream_id,),
             ).fetchall()
-        return [self._decode(r) for r in rows]
+        return self.decode_feed(rows)
 
     def read_all(
         self, after: int = 0, limit: int = 100, topics: Sequence[str] = ()
     ) -> list[RecordedEvent]:
-        notifications = self.recorder.select_notifications(
-            start=after, limit=limit, topics=list(topics), inclusive_of_start=False
+        """The global feed after ``after``, with each event's ``recorded_at`` (the read models'
+        runner reads the log its own way and never pays for that column)."""
+        where = "notification_id > %s" + (" AND topic = ANY(%s)" if topics else "")
+        params: list[Any] = [after, list(topics)] if topics else [after]
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(
+                f"SELECT notification_id, originator_id, originator_version, topic, state, "
+                f"recorded_at FROM {self.table} WHERE {where} ORDER BY notification_id LIMIT %s",
+                [*params, limit],
+                prepare=True,
+            ).fetchall()
+        return self.decode_feed(rows)
+
+    def decode_feed(self, rows: Sequence[dict[str, Any]]) -> list[RecordedEvent]:
+        """Rows of ``notification_id, originator_id, originator_version, topic, state,
+        recorded_at`` as events carrying their ``recorded_at`` (what the log routes show)."""
+        decoded = self.mapper.to_recorded_many(
+            [
+                (
+                    r["notification_id"],
+                    r["originator_id"],
+                    r["originator_version"],
+                    r["topic"],
+                    r["state"],
+                )
+                for r in rows
+            ]
         )
-        return self.mapper.to_recorded_many(
-            [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in notifications]
-        )
+        return [
+            e._replace(recorded_at=r["recorded_at"]) if r["recorded_at"] is not None else e
+            for e, r in zip(decoded, rows, strict=True)
+        ]
 
     def head(self) -> int:
         return self.recorder.max_notification_id() or 0
+
+    def start_of_last(self, count: int) -> int:
+        """The position after which the last ``count`` events lie (positions have gaps: a
+        transaction that rolled back used some)."""
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(
+                f"SELECT coalesce(min(notification_id) - 1, 0) AS start FROM (SELECT "
+                f"notification_id FROM {self.table} ORDER BY notification_id DESC LIMIT %s) t",
+                (count,),
+            ).fetchone()
+        return int(row["start"]) if row is not None else 0
 
     def position_of(self, stream_id: UUID, version: int) -> int | None:
         with self.datastore.get_connection() as conn:
@@ -263,15 +302,6 @@ class EventStore:
         if row is not None:
             return answer
         return self.stored_response(principal, key, request_hash)
-
-    def _decode(self, row: dict[str, Any]) -> RecordedEvent:
-        return self.mapper.to_recorded(
-            row["notification_id"],
-            row["originator_id"],
-            row["originator_version"],
-            row["topic"],
-            row["state"],
-        )
 
 
 def _response(value: Any) -> StoredResponse | None:

@@ -120,6 +120,7 @@ def shipment_document(shipment_id: UUID, s: ShipmentState, version: int) -> dict
         "dispatched": s.dispatched,
         "lines": [x.model_dump() for x in s.lines],
         "attempts": s.attempts,
+        "delivered_at": s.delivered_at.isoformat() if s.delivered_at else None,
         "version": version,
     }
 

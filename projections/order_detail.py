@@ -239,7 +239,8 @@ def _apply_fulfillment(doc: dict[str, Any], e: RecordedEvent) -> None:
             sh = _shipment(doc, d["shipment_id"])
             if sh:
                 sh["attempts"].append(
-                    {k: d.get(k) for k in ("attempt", "outcome", "failure_reason")} | {"at": at}
+                    {k: d.get(k) for k in ("attempt", "outcome", "failure_reason")}
+                    | {"at": d.get("occurred_at") or at}
                 )
         case "ShipmentCancelledOnOrder":
             _shipment(doc, d["shipment_id"])["status"] = "cancelled"
@@ -250,7 +251,9 @@ def _apply_fulfillment(doc: dict[str, Any], e: RecordedEvent) -> None:
                 sh["status"] = "shipped"
         case "LinesDelivered":
             _move_lines(doc, d["lines"], delivered=1)
-            _shipment(doc, d["shipment_id"])["status"] = "delivered"
+            sh = _shipment(doc, d["shipment_id"])
+            sh["status"] = "delivered"
+            sh["delivered_at"] = d.get("delivered_at") or at  # what the return window reads
         case "LinesReturned":
             _move_lines(doc, d["lines"], returned=1)
         case "OrderLinesCancelled":

@@ -1,8 +1,10 @@
-"""Auditors: verify the hash chain, and the past state of any aggregate (time travel)."""
+"""Auditors: verify the hash chain, and the past state of any aggregate (time travel): at
+``?version=`` (one the stream has not reached is ``404 version_not_found``) or ``?as_of=``
+(an RFC 3339 instant with its offset; without one, ``422``)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -60,8 +62,6 @@ def _past(
     version: int | None,
     as_of: datetime | None,
 ) -> PastState:
-    if as_of is not None and as_of.tzinfo is None:
-        as_of = as_of.replace(tzinfo=UTC)
     state, at_version = state_at(
         container.store, aggregate, stream_id, kind=kind, version=version, as_of=as_of
     )

@@ -30,6 +30,8 @@ class FeedEvent(BaseModel):
     type: str
     schema_version: int
     occurred_at: str
+    #: When the server wrote it (the database clock); null for events older than that record.
+    recorded_at: str | None = None
     actor: str
     correlation_id: str
     causation_id: str

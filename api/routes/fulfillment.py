@@ -74,6 +74,8 @@ class ShipmentOut(BaseModel):
     dispatched: bool
     lines: list[dict[str, Any]]
     attempts: int
+    #: When it was delivered, as recorded (the carrier's time); the return window counts from it.
+    delivered_at: str | None = None
     version: int
 
 

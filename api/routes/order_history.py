@@ -12,7 +12,7 @@ from pydantic import BaseModel, JsonValue
 
 from api.deps import ContainerDep, read_model
 from api.pagination import encode_cursor
-from api.routes.orders import as_utc, require_order, version_cursor
+from api.routes.orders import require_order, version_cursor
 from api.schemas import ERRORS, IsoDateTime, Page
 from commands import orders
 from projections import order_detail
@@ -73,10 +73,9 @@ def get_state(
     as_of: IsoDateTime | None = None,
     version: Annotated[int | None, Query(ge=1)] = None,
 ):
-    """The order as it was at ``?version=`` or ``?as_of=``, folded from its events."""
-    state, at_version = orders.state_at(
-        container.store, order_id, version=version, as_of=as_utc(as_of)
-    )
+    """The order as it was at ``?version=`` or ``?as_of=``, folded from its events. A version
+    the stream has not reached is ``404 version_not_found``; ``as_of`` needs its offset."""
+    state, at_version = orders.state_at(container.store, order_id, version=version, as_of=as_of)
     response.headers["ETag"] = f'"{at_version}"'
     return OrderStateOut(
         id=str(order_id), version=at_version, status=state.status, state=state.as_json()

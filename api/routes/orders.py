@@ -153,7 +153,7 @@ class OrderSummaryOut(BaseModel):
     version: int
 
 
-# ---- helpers (as_utc and version_cursor serve order_notes and order_history too) ---------
+# ---- helpers (version_cursor serves order_notes and order_history too) -------------------
 
 _ORDER_ACK = TypeAdapter(OrderAck)
 _ORDER_OUT = TypeAdapter(OrderOut)

@@ -216,6 +216,7 @@ class DeliveryAttemptRecorded(OrderEvent):
     outcome: str
     failure_reason: str | None = None
     next_attempt_at: datetime | None = None
+    occurred_at: datetime | None = None  # as reported (None: when it was recorded)
 
 
 class ShipmentCancelledOnOrder(OrderEvent):
@@ -230,6 +231,9 @@ class LinesShipped(OrderEvent):
 class LinesDelivered(OrderEvent):
     shipment_id: UUID
     lines: list[LineQuantity]
+    #: The shipment's delivery time as its ``ShipmentDelivered`` records it (the carrier's
+    #: time); the return window counts from it. None in events older than this field.
+    delivered_at: datetime | None = None
 
 
 class ReturnOpened(OrderEvent):

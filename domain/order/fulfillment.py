@@ -307,6 +307,7 @@ def record_lines_delivered(state: OrderState, c: RecordLinesDelivered) -> list[D
         LinesDelivered(
             shipment_id=shipment_id,
             lines=[LineQuantity(line_id=i, quantity=q) for i, q in ref.lines],
+            delivered_at=c.delivered_at,
         )
     ]
 

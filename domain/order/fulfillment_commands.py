@@ -8,6 +8,7 @@ A new request's id and the children's ids and numbers are made by their handlers
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -89,8 +90,9 @@ class RecordLinesShipped(Command):
 
 
 class RecordLinesDelivered(Command):
-    """The shipment ``shipment_id`` was delivered: its units are delivered
-    (``LinesDelivered``)."""
+    """The shipment ``shipment_id`` was delivered at ``delivered_at`` (the shipment's recorded
+    delivery time): its units are delivered (``LinesDelivered``)."""
 
     order_id: UUID
     shipment_id: UUID
+    delivered_at: datetime | None = None

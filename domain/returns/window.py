@@ -1,9 +1,9 @@
 """The return window: units come back within 30 days of their delivery.
 
-Pure: the handler passes each line's deliveries (units and when the ``LinesDelivered`` that
-brought them was recorded), the units already in returns, and the command's clock. Returns are
-counted against the oldest deliveries first, which is the most the customer may still send
-back."""
+Pure: the handler passes each line's deliveries (units and their shipment's recorded delivery
+time, the carrier's as the delivered event holds it), the units already in returns, and the
+command's clock. Returns are counted against the oldest deliveries first, which is the most
+the customer may still send back."""
 
 from __future__ import annotations
 

@@ -40,5 +40,7 @@ class RecordTracking(Command):
 class RecordDeliveryAttempt(Command):
     shipment_id: UUID
     outcome: AttemptOutcome
+    #: When the carrier tried (default: when the request arrives).
+    occurred_at: IsoDateTime | None = None
     failure_reason: Text | None = None
     next_attempt_at: IsoDateTime | None = None

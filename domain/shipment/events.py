@@ -71,6 +71,8 @@ class DeliveryAttemptRecorded(ShipmentEvent):
     outcome: AttemptOutcome
     failure_reason: str | None = None
     next_attempt_at: datetime | None = None
+    #: When the carrier tried, as reported (None: when it was recorded).
+    occurred_at: datetime | None = None
 
 
 class ShipmentDelivered(ShipmentEvent):

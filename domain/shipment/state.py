@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from uuid import UUID
 
 from domain.aggregate import AggregateType
@@ -32,6 +33,8 @@ class ShipmentState:
     dispatched: bool = False
     attempts: int = 0
     failed_attempts: int = 0
+    #: When it was delivered, as its ``ShipmentDelivered`` records it (the carrier's time).
+    delivered_at: datetime | None = None
 
 
 def evolve(state: ShipmentState, event: DomainEvent) -> ShipmentState:
@@ -67,7 +70,7 @@ def evolve(state: ShipmentState, event: DomainEvent) -> ShipmentState:
                 )
             return replace(state, attempts=event.attempt, failed_attempts=failed, status=status)
         case ShipmentDelivered():
-            return replace(state, status="delivered")
+            return replace(state, status="delivered", delivered_at=event.delivered_at)
         case ShipmentCancelled():
             return replace(state, status="cancelled")
     return state

@@ -3,6 +3,7 @@ order-side shipment numbering, cancellation requests, splits and refunds in flig
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from uuid import UUID
 
@@ -26,6 +27,7 @@ from domain.payment.commands import RefundPayment, SettleRefund
 from domain.payment.decide import request_refund, settle_refund
 from domain.payment.events import PaymentAuthorized, PaymentCaptured
 from domain.payment.state import PAYMENT, payment_status
+from domain.reported_time import ReportedTimes
 from domain.shipment.commands import OpenShipment, RecordDeliveryAttempt, RecordTracking
 from domain.shipment.decide import record_attempt, record_tracking
 from domain.shipment.events import (
@@ -99,8 +101,12 @@ def shipment(*more):
     return SHIPMENT.fold([created, *more])
 
 
+#: Reported times may lie from the order's placement (a day before NOW) to NOW plus the skew.
+TIMES = ReportedTimes(earliest=NOW - timedelta(days=1), now=NOW)
+
+
 def track(state, code):
-    return record_tracking(state, RecordTracking(shipment_id=SHIP_ID, status=code), NOW)
+    return record_tracking(state, RecordTracking(shipment_id=SHIP_ID, status=code), TIMES)
 
 
 def attempt(outcome, failure_reason=None):
@@ -123,7 +129,7 @@ def test_picked_up_dispatches_once_and_late_events_never_move_the_status_back():
 def test_attempts_are_numbered_and_a_third_failure_is_an_exception():
     state = SHIPMENT.fold(track(shipment(), "picked_up"), shipment())
     for n in (1, 2, 3):
-        events = record_attempt(state, attempt("customer_not_home", "out"), NOW)
+        events = record_attempt(state, attempt("customer_not_home", "out"), TIMES)
         assert isinstance(events[0], DeliveryAttemptRecorded) and events[0].attempt == n
         state = SHIPMENT.fold(events, state)
     assert state.status == "exception"
@@ -132,8 +138,8 @@ def test_attempts_are_numbered_and_a_third_failure_is_an_exception():
 def test_a_successful_attempt_delivers_and_a_failure_needs_a_reason():
     state = SHIPMENT.fold(track(shipment(), "picked_up"), shipment())
     with pytest.raises(InvalidCommand):
-        record_attempt(state, attempt("failed"), NOW)
-    events = record_attempt(state, attempt("successful"), NOW)
+        record_attempt(state, attempt("failed"), TIMES)
+    events = record_attempt(state, attempt("successful"), TIMES)
     assert isinstance(events[-1], ShipmentDelivered)
 
 
