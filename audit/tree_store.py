@@ -37,6 +37,8 @@ from audit.checkpoint import public_key_of
 from audit.leaf import gap_leaf, leaf_bytes
 
 Node = tuple[int, int]  # (level, index)
+#: Leaves recomputed per step when checking the stored tree against the events.
+CHECK_WINDOW = 16_384
 
 
 class OutsideTree(ValueError):
@@ -290,6 +292,41 @@ class TreeStore:
             merkle.consistency_proof(first, second, _recording(ranges))
             mth = self._mth_over(conn, ranges)
         return merkle.consistency_proof(first, second, mth)
+
+    def first_mismatch(self, upto: int, window: int = CHECK_WINDOW) -> tuple[int, str] | None:
+        """Recompute the tree over positions ``1..upto`` from the events table, window by
+        window, and compare every stored node; return the first position whose leaf (or a
+        node above it) disagrees, with ``"leaf_mismatch"`` or ``"node_mismatch"``, or None.
+        Memory stays bounded: a window of leaves and the log n left siblings."""
+        left: dict[Node, bytes] = {}
+        size = 0
+        with self.pool.connection() as conn:
+            upto = min(upto, self.size_in(conn))
+            while size < upto:
+                hi = min(upto, size + window)
+                leaves = leaf_hashes_between(size, hi, self.event_rows(conn, size, hi))
+                computed = grow(size, leaves, left)
+                stored = self._read_some(conn, [(lv, ix) for lv, ix, _ in computed])
+                bad = [(lv, ix) for lv, ix, h in computed if stored.get((lv, ix)) != h]
+                if bad:
+                    level, index = min(bad)  # a leaf first, else the lowest node
+                    problem = "leaf_mismatch" if level == 0 else "node_mismatch"
+                    return (index << level) + 1, problem
+                mine = {(lv, ix): h for lv, ix, h in computed}
+                size = hi
+                left = {node: mine.get(node, left.get(node)) for node in frontier(size)}
+        return None
+
+    def _read_some(self, conn: psycopg.Connection, nodes: list[Node]) -> dict[Node, bytes]:
+        rows = conn.execute(
+            sql.SQL(
+                "SELECT n.level, n.index, n.hash FROM {} n "
+                "JOIN unnest(%s::int2[], %s::int8[]) AS w(level, index) "
+                "ON n.level = w.level AND n.index = w.index"
+            ).format(self.table),
+            ([lv for lv, _ in nodes], [ix for _, ix in nodes]),
+        ).fetchall()
+        return {(lv, ix): bytes(h) for lv, ix, h in rows}
 
     def leaf(self, position: int) -> bytes:
         """The exact bytes of the leaf at ``position`` as the events table holds it now (a

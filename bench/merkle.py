@@ -3,7 +3,9 @@ what growing the tree costs the chainer.
 
 1. Tree extension: N synthetic events (one ``INSERT ... SELECT``) chained by the chainer without
    the tree (the baseline), with the tree (chain and tree in one transaction per batch), and the
-   tree backfilled alone over an existing chain; alternated twice, best of the two.
+   tree backfilled alone over an existing chain; alternated twice, best of the two. Then the
+   check ``GET /audit/verify`` adds (every leaf and node recomputed from the events) beside the
+   chain walk.
 2. Proofs: a tree of ``--leaves`` random leaf hashes, its nodes computed in memory and COPYed
    in (what the chainer would have written), then per request as the endpoints do: the signed
    head at the current size, the root at a random earlier size, an inclusion proof and a
@@ -26,6 +28,7 @@ import psycopg
 
 from audit.chainer import EventChainer
 from audit.tree_store import grow
+from audit.verify import verify
 from bench.audit import fill
 from bench.common import container_on, fresh_database, machine, parser
 
@@ -51,6 +54,12 @@ def _extension(c, url: str, events: int) -> dict:  # noqa: ANN001
         reset()
         timed("chain_tree_s", EventChainer(c.pool, mac_key=mac_key, tree=tree))
     assert tree.size() == events
+    t = time.perf_counter()
+    assert verify(c.pool, mac_key=mac_key).events_checked == events
+    best["walk_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    assert tree.first_mismatch(events) is None
+    best["check_s"] = time.perf_counter() - t
     reset()
     return best
 
@@ -129,6 +138,11 @@ def report(r: dict) -> None:
     print(
         f"| tree backfill over an existing chain | {n / r['backfill_s']:,.0f} events/s | "
         f"chain only: {n / r['chain_s']:,.0f} events/s |"
+    )
+    print(
+        f"| tree check against the events (every leaf and node recomputed) | "
+        f"{n / r['check_s']:,.0f} events/s | chain walk (`verify`): {n / r['walk_s']:,.0f} "
+        "events/s |"
     )
     base = r["baseline"]
     for key, what in (

@@ -20,7 +20,7 @@ from audit import merkle, tree_head
 from audit.chainer import EventChainer
 from audit.leaf import gap_leaf, leaf_bytes
 from audit.tree_store import OutsideTree, TreeStore
-from audit.verify import event_head, verify_to_head
+from audit.verify import event_head, verify, verify_to_head
 from tests.factories import active_product
 
 SIZE = 5_000
@@ -260,3 +260,62 @@ def test_verify_says_ok_only_once_the_chain_reaches_the_head(container):
             holder.execute("SELECT pg_advisory_unlock(%s)", (container.chainer.lock_key,))
     report = verify_to_head(container.pool, container.chainer, wait_s=5)
     assert report.ok is True and report.head >= head and report.unchained == 0
+
+
+def test_verify_finds_a_changed_recorded_at_which_only_the_tree_covers(container):
+    active_product(container)
+    position = event_head(container.pool)
+    assert verify_to_head(container.pool, container.chainer).ok is True
+    with container.pool.connection() as conn:
+        saved = conn.execute(
+            "SELECT recorded_at FROM stored_events WHERE notification_id = %s", (position,)
+        ).fetchone()[0]
+    _tamper(
+        container,
+        "UPDATE stored_events SET recorded_at = recorded_at - interval '1 day' "
+        "WHERE notification_id = %s",
+        (position,),
+    )
+    try:
+        assert verify(container.pool, mac_key=container.chainer.mac_key).ok is True  # the chain
+        report = verify_to_head(container.pool, container.chainer)
+        assert (report.ok, report.first_bad_position, report.problem) == (
+            False,
+            position,
+            "leaf_mismatch",
+        )
+    finally:
+        _tamper(
+            container,
+            "UPDATE stored_events SET recorded_at = %s WHERE notification_id = %s",
+            (saved, position),
+        )
+    assert verify_to_head(container.pool, container.chainer).ok is True
+
+
+def test_verify_finds_a_rewritten_inner_node_of_the_tree(container):
+    for _ in range(2):
+        active_product(container)
+    container.chainer.catch_up()
+    size = container.tree.size()
+    index = (size - 1) // 4 - 1  # a complete level-2 node near the head
+    with container.pool.connection() as conn, conn.transaction():
+        saved = conn.execute(
+            "UPDATE merkle_nodes SET hash = sha256(hash) WHERE level = 2 AND index = %s "
+            "RETURNING (SELECT hash FROM merkle_nodes WHERE level = 2 AND index = %s)",
+            (index, index),
+        ).fetchone()[0]
+    try:
+        report = verify_to_head(container.pool, container.chainer)
+        assert (report.ok, report.first_bad_position, report.problem) == (
+            False,
+            index * 4 + 1,
+            "node_mismatch",
+        )
+    finally:
+        with container.pool.connection() as conn:
+            conn.execute(
+                "UPDATE merkle_nodes SET hash = %s WHERE level = 2 AND index = %s",
+                (saved, index),
+            )
+    assert verify_to_head(container.pool, container.chainer).ok is True
