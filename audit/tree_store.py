@@ -200,20 +200,11 @@ class TreeStore:
     # ---- reading -------------------------------------------------------------------------------
 
     def _read(self, conn: psycopg.Connection, nodes: Iterable[Node]) -> dict[Node, bytes]:
-        wanted = list(nodes)
-        if not wanted:
-            return {}
-        rows = conn.execute(
-            sql.SQL(
-                "SELECT n.level, n.index, n.hash FROM {} n "
-                "JOIN unnest(%s::int2[], %s::int8[]) AS w(level, index) "
-                "ON n.level = w.level AND n.index = w.index"
-            ).format(self.table),
-            ([lv for lv, _ in wanted], [ix for _, ix in wanted]),
-        ).fetchall()
-        found = {(lv, ix): bytes(h) for lv, ix, h in rows}
-        if len(found) != len(set(wanted)):
-            missing = sorted(set(wanted) - found.keys())[:3]
+        """The stored nodes ``nodes``, all of them (OutsideTree if one is missing)."""
+        wanted = set(nodes)
+        found = self._read_some(conn, list(wanted)) if wanted else {}
+        if len(found) != len(wanted):
+            missing = sorted(wanted - found.keys())[:3]
             raise OutsideTree(f"the stored tree lacks nodes {missing}")
         return found
 
