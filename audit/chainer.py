@@ -12,11 +12,17 @@ skip a link, so an event the chainer cannot link (in practice only the database 
 retried with backoff until it can, and ``/ready`` reports the growing lag meanwhile. Linking
 reads only the stored bytes of an event, never decodes it, so no event's content can make it
 fail.
+
+With a tree store (``audit/tree_store.py``), the same transaction extends the Merkle tree from
+the same rows (their ``recorded_at`` too), so the tree's size is always the chain's head. A
+database whose chain predates the tree gets it built first, batch by batch, from the events
+already chained (``backfill``), before the chain moves on.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import psycopg
@@ -24,6 +30,7 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from audit.chain import GENESIS, link, mac
+from audit.tree_store import TreeStore, leaf_hashes_between
 from eventstore import lock_keys
 from eventstore.follower import Follower
 
@@ -51,6 +58,7 @@ class EventChainer(Follower):
         chain_table: str = "event_chain",
         batch_size: int = 5000,
         mac_key: bytes | None = None,
+        tree: TreeStore | None = None,
     ):
         super().__init__()
         self.pool = pool
@@ -59,6 +67,7 @@ class EventChainer(Follower):
         self.batch_size = batch_size
         self.lock_key = lock_keys.chain(chain_table)
         self.mac_key = mac_key
+        self.tree = tree
 
     def run_once(self) -> int:
         """Chain the next batch; return how many events were chained (0: caught up or busy)."""
@@ -66,28 +75,45 @@ class EventChainer(Follower):
             got = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (self.lock_key,)).fetchone()
             if not got[0]:
                 return 0
-            return self._extend(conn)
+            last = conn.execute(
+                sql.SQL("SELECT position, hash FROM {} ORDER BY position DESC LIMIT 1").format(
+                    self.chain
+                )
+            ).fetchone()
+            position, previous = (last[0], bytes(last[1])) if last else (0, GENESIS)
+            if self.tree is not None:
+                built = self.tree.size_in(conn)
+                if built < position:
+                    return self._backfill(conn, built, position)
+            return self._extend(conn, position, previous)
 
-    def _extend(self, conn: psycopg.Connection) -> int:
-        last = conn.execute(
-            sql.SQL("SELECT position, hash FROM {} ORDER BY position DESC LIMIT 1").format(
-                self.chain
-            )
-        ).fetchone()
-        position, previous = (last[0], bytes(last[1])) if last else (0, GENESIS)
+    def _backfill(self, conn: psycopg.Connection, built: int, chained: int) -> int:
+        """Grow the tree over events chained before it existed: one batch of positions."""
+        upto = min(chained, built + self.batch_size)
+        rows = self.tree.event_rows(conn, built, upto)
+        self.tree.extend(conn, built, leaf_hashes_between(built, upto, rows))
+        return upto - built
+
+    def _extend(self, conn: psycopg.Connection, position: int, previous: bytes) -> int:
+        columns = "notification_id, originator_id, originator_version, topic, state"
+        if self.tree is not None:
+            columns += ", recorded_at"
         with conn.cursor(binary=True) as cur:
             cur.execute(
                 sql.SQL(
-                    "SELECT notification_id, originator_id, originator_version, topic, state "
-                    "FROM {} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+                    "SELECT " + columns + " FROM {} WHERE notification_id > %s "
+                    "ORDER BY notification_id LIMIT %s"
                 ).format(self.events),
                 (position, self.batch_size),
             )
             rows = cur.fetchall()
         if not rows:
             return 0
+        if self.tree is not None:
+            head = rows[-1][0]
+            self.tree.extend(conn, position, leaf_hashes_between(position, head, rows))
         links = []
-        for pos, stream_id, version, topic, state in rows:
+        for pos, stream_id, version, topic, state, *_ in rows:
             previous = link(previous, pos, stream_id, version, topic, state)
             tag = None if self.mac_key is None else mac(self.mac_key, pos, previous)
             links.append((pos, previous, tag))
@@ -111,6 +137,19 @@ class EventChainer(Follower):
             if status.lag == 0:
                 return total
             self._stop.wait(0.01)
+
+    def catch_up_to(self, head: int, timeout_s: float = 10.0) -> int:
+        """Chain at least up to position ``head``, waiting at most ``timeout_s`` for another
+        process that holds the chain; return the position chained now (below ``head`` if the
+        wait ran out)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            chained = self.run_once()
+            position = self.status().position
+            if position >= head or time.monotonic() > deadline:
+                return position
+            if not chained:
+                time.sleep(0.01)
 
     def status(self) -> ChainStatus:
         with self.pool.connection() as conn:

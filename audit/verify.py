@@ -3,18 +3,28 @@
 Events and chain entries are read together (a full join on position, so a deleted event or a
 forged one without a chain entry shows up) in windows of positions, in position order:
 memory stays bounded whatever the size of the store.
+
+``verify_to_head`` is what ``GET /audit/verify`` and ``ecom audit verify`` answer: it first has
+the chain reach the log's head as it is when asked (chaining what is missing, or waiting a
+bounded time for the process that chains), so an ``ok`` always covers every event up to the
+head it names; a chain that could not reach it is reported ``ok: false`` with the events not
+yet chained (``unchained``) and ``problem: "unchained"``. With the chainer's Merkle tree, it
+also recomputes every leaf from the events and every stored node from the leaves
+(``TreeStore.first_mismatch``): the tree covers what the chain does not (``recorded_at``), and a
+stored node rewritten would make the signed heads vouch for a history that is not the log's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from audit.chain import GENESIS, WalkResult, walk
+from audit.chainer import EventChainer
 from audit.checkpoint import Checkpoint
 
 FIRST_WINDOW = 256
@@ -122,6 +132,49 @@ def verify(
         problem=result.problem,
         unchained=unchained,
     )
+
+
+def event_head(pool: ConnectionPool, events_table: str = "stored_events") -> int:
+    with pool.connection() as conn:
+        return conn.execute(
+            sql.SQL("SELECT coalesce(max(notification_id), 0) FROM {}").format(
+                sql.Identifier(events_table)
+            )
+        ).fetchone()[0]
+
+
+def verify_to_head(
+    pool: ConnectionPool,
+    chainer: EventChainer | None,
+    *,
+    wait_s: float = 10.0,
+    checkpoint: Checkpoint | None = None,
+) -> VerifyReport:
+    """Chain up to the log's current head (at most ``wait_s``), then verify the chain to its
+    head and the Merkle tree against the events; ``ok`` only when that head is at least the
+    log's head when asked. A tree that disagrees before the chain's first bad position is
+    reported at its own position (``leaf_mismatch``, ``node_mismatch``)."""
+    target = event_head(pool)
+    if chainer is not None:
+        chainer.catch_up_to(target, wait_s)
+    report = verify(
+        pool, checkpoint=checkpoint, mac_key=chainer.mac_key if chainer is not None else None
+    )
+    tree = chainer.tree if chainer is not None else None
+    if tree is not None:
+        limit = report.head if report.ok else (report.first_bad_position or 1) - 1
+        found = tree.first_mismatch(limit)
+        if found is not None:
+            position, problem = found
+            return replace(report, ok=False, first_bad_position=position, problem=problem)
+    if report.ok and report.head < target:
+        return replace(
+            report,
+            ok=False,
+            problem="unchained",
+            unchained=max(report.unchained, target - report.head),
+        )
+    return report
 
 
 def chain_hash_at(pool: ConnectionPool, position: int, chain_table: str = "event_chain") -> bytes:

@@ -5,8 +5,9 @@ configuration; a rebuild over 1,000,000 events (resident memory sampled), and th
 runner (one transaction per event) over the first 5,000 of them; 10 s of load per HTTP figure
 (POST /orders and its bare FastAPI baseline, GET /orders/{id} and GET /health); the order saga
 at 200 and 300 orders/s offered for 10 s each; the API's memory over 1,000,000 stored events;
-an inventory command on a SKU with 5,000 reservations, with and without snapshots. The audit and
-Kafka benchmarks run alone (``python -m bench.audit``, ``python -m bench.kafka_relay``: the
+an inventory command on a SKU with 5,000 reservations, with and without snapshots; the Merkle
+tree's proofs at 1,000,000 leaves and the chainer's rate with it over 100,000 events. The audit
+and Kafka benchmarks run alone (``python -m bench.audit``, ``python -m bench.kafka_relay``: the
 latter needs a broker)."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from bench import api_memory, append, http_orders, http_reads, rebuild, saga, snapshots
+from bench import api_memory, append, http_orders, http_reads, merkle, rebuild, saga, snapshots
 from bench.common import DEFAULT_SERVER, fresh_database, machine, parser
 
 
@@ -31,6 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--saga-seconds", type=float, default=10.0)
     p.add_argument("--memory-events", type=int, default=1_000_000)
     p.add_argument("--reservations", type=int, default=5_000, help="for the snapshot run")
+    p.add_argument("--merkle-leaves", type=int, default=1_000_000, help="for the proof run")
     args = p.parse_args(argv)
     url = ["--url", args.url or DEFAULT_SERVER]
     http = [
@@ -61,6 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     mem = api_memory.main([*url, "--events", str(args.memory_events)])
     print("== snapshots", flush=True)
     sn = snapshots.main([*url, "--reservations", str(args.reservations), "--rounds", "10"])
+    print("== Merkle tree", flush=True)
+    mk = merkle.main([*url, "--leaves", str(args.merkle_leaves)])
 
     print("\n| benchmark | ours | baseline (same run) |\n|---|---|---|")
     for r in appends:
@@ -109,6 +113,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"| {sn['snap_reserve_ms']:.1f} ms from the snapshot "
         f"| whole stream folded: {sn['base_reserve_ms']:.1f} ms |"
     )
+    print(
+        f"| chainer, chain + Merkle tree, {mk['events']:,} events "
+        f"| {mk['events'] / mk['chain_tree_s']:,.0f} events/s "
+        f"| chain only: {mk['events'] / mk['chain_s']:,.0f} events/s |"
+    )
+    for key in ("digest", "inclusion", "consistency"):
+        print(
+            f"| `{key}` at {mk['leaves']:,} leaves | p50 {mk[key]['p50']:.2f} ms, "
+            f"p99 {mk[key]['p99']:.2f} ms | one stored node by key: p50 "
+            f"{mk['baseline']['p50']:.2f} ms |"
+        )
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -1,4 +1,4 @@
-"""``ecom audit verify|checkpoint``, ``ecom events export`` and ``ecom customers forget``.
+"""``ecom audit verify|checkpoint|public-key``, ``ecom events export``, ``ecom customers forget``.
 
 ``register(sub, events=...)`` adds them to the ``ecom`` parser (``events`` is the existing
 ``events`` group's sub-parsers, which ``export`` joins beside ``tail``)."""
@@ -39,14 +39,17 @@ def _verify(args: argparse.Namespace) -> int:
 
         report = verify_export(Path(args.file), cp)
     else:
-        from audit.verify import verify
+        from audit.verify import verify, verify_to_head
         from composition.bootstrap import build
 
         container = build()
         try:
-            if not args.no_chain and container.chainer is not None:
-                container.chainer.catch_up()
-            report = verify(container.pool, checkpoint=cp, mac_key=container.chainer.mac_key)
+            if args.no_chain:
+                report = verify(container.pool, checkpoint=cp, mac_key=container.chainer.mac_key)
+            else:
+                report = verify_to_head(
+                    container.pool, container.chainer, wait_s=args.wait, checkpoint=cp
+                )
         finally:
             container.close()
     _print(report.as_json())
@@ -68,6 +71,29 @@ def _checkpoint(args: argparse.Namespace) -> int:
         container.close()
     doc = write_checkpoint(Path(args.out), position, head_hash, key, datetime.now(UTC))
     _print(doc)
+    return 0
+
+
+def _public_key(args: argparse.Namespace) -> int:
+    """Print the base64 Ed25519 public key of the audit key file (never creates one)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from audit.checkpoint import public_key_of
+
+    path = key_file(args.key)
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError) as exc:
+        print(f"ecom: no audit key at {path} ({exc})", file=sys.stderr)
+        return 2
+    if not isinstance(key, Ed25519PrivateKey):
+        print(f"ecom: {path} does not hold an Ed25519 private key", file=sys.stderr)
+        return 2
+    if args.json:
+        _print({"algorithm": "Ed25519", "public_key": public_key_of(key)})
+    else:
+        print(public_key_of(key))
     return 0
 
 
@@ -127,14 +153,23 @@ def _instant(text: str) -> datetime:
 
 
 def register(sub, *, events) -> None:  # noqa: ANN001 - argparse's private action types
-    audit = sub.add_parser("audit", help="tamper evidence: verify the hash chain, checkpoints")
+    audit = sub.add_parser(
+        "audit", help="tamper evidence: verify the hash chain, checkpoints, the public key"
+    )
     asub = audit.add_subparsers(dest="action", required=True)
     verify = asub.add_parser("verify", help="walk the hash chain (or an export file)")
     verify.add_argument("--checkpoint", help="a signed checkpoint file to verify through")
     verify.add_argument("--public-key", help="trust only checkpoints signed by this key (b64)")
     verify.add_argument("--file", help="verify an export (JSON lines or CSV) offline")
     verify.add_argument("--no-chain", action="store_true", help="do not extend the chain first")
+    verify.add_argument(
+        "--wait", type=float, default=60.0, help="seconds to wait for the chain to reach the head"
+    )
     verify.set_defaults(func=_verify)
+    public_key = asub.add_parser("public-key", help="print the public key that signs tree heads")
+    public_key.add_argument("--key", help="Ed25519 key file (default ECOM_AUDIT_KEY_FILE)")
+    public_key.add_argument("--json", action="store_true", help="{algorithm, public_key}")
+    public_key.set_defaults(func=_public_key)
     checkpoint = asub.add_parser("checkpoint", help="write a signed checkpoint of the chain head")
     checkpoint.add_argument("--out", required=True, help="where to write the checkpoint")
     checkpoint.add_argument("--key", help="Ed25519 key file (default ECOM_AUDIT_KEY_FILE)")

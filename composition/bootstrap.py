@@ -16,6 +16,7 @@ from psycopg_pool import ConnectionPool
 import migrations
 from audit.chainer import EventChainer
 from audit.checkpoint import audit_key_path, load_or_create_key, mac_key_of
+from audit.tree_store import TreeStore
 from commands.context import Clock, system_clock
 from commands.dispatcher import HANDLERS, Dispatcher
 from commands.fulfillment_saga import FulfillmentSaga
@@ -122,6 +123,7 @@ class Container:
     chainer: EventChainer | None = None  # extends the audit hash chain
     keyring: KeyRing | None = None  # per-customer keys for personal data
     clock: Clock = system_clock  # what the process managers stamp their decisions with
+    tree: TreeStore | None = None  # the Merkle tree over the log: signed heads and proofs
 
     def migrate(self) -> list[str]:
         def after_sql() -> None:  # still under the migration lock
@@ -196,6 +198,8 @@ def build(
     )
     locations = write.locations
     managers = parts.process_managers(Wiring(settings, store, pool, write, clock))
+    audit_key = load_or_create_key(audit_key_path(settings.data_dir))
+    tree = TreeStore(pool, audit_key)
     return Container(
         settings=settings,
         url=url,
@@ -205,9 +209,8 @@ def build(
         gateway=gateway,
         locations=locations,
         dispatcher=Dispatcher(write, parts.handlers),
-        chainer=EventChainer(
-            pool, mac_key=mac_key_of(load_or_create_key(audit_key_path(settings.data_dir)))
-        ),
+        chainer=EventChainer(pool, mac_key=mac_key_of(audit_key), tree=tree),
+        tree=tree,
         keyring=keyring,
         clock=clock,
         processes=ProcessRunner(store, managers, parking=parking, retry=retry),

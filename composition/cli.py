@@ -352,9 +352,17 @@ def _parser() -> argparse.ArgumentParser:
 SETS_UP = frozenset({"serve", "migrate", "processes", "relay", "project", "token"})
 
 
+def _key_file_only(args: argparse.Namespace) -> bool:
+    """``ecom audit public-key`` reads the key file and nothing else (no database): it needs
+    the data folder only to find the key there, and refuses by itself when there is none."""
+    return args.command == "audit" and getattr(args, "action", None) == "public-key"
+
+
 def _needs_data_folder(args: argparse.Namespace) -> bool:
     if args.command == "audit" and getattr(args, "file", None):
         return False  # an export checked offline
+    if _key_file_only(args) and (args.key or os.environ.get("ECOM_AUDIT_KEY_FILE")):
+        return False  # the public key of a key file named outright
     if args.command == "token" and (os.environ.get("ECOM_JWT_SECRET") or args.private_key):
         return False
     return True
@@ -368,7 +376,9 @@ def _use_data_folder(args: argparse.Namespace) -> bool:
     if not _needs_data_folder(args):
         return True
     try:
-        folder = find_data_folder(Path.cwd(), os.environ, may_create=args.command in SETS_UP)
+        folder = find_data_folder(
+            Path.cwd(), os.environ, may_create=args.command in SETS_UP or _key_file_only(args)
+        )
     except DataFolderMissing as exc:
         print(f"ecom: {exc}", file=sys.stderr)
         return False
