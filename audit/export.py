@@ -9,6 +9,8 @@ audit key for its last position, and the key's fingerprint (never the key: audit
 An export always covers the tree over positions 1..N: an export that starts later (by position
 or time) carries, instead of the earlier events, the hashes of the complete subtrees over
 positions before its first (a Merkle "compact range"), so its signed root is the log's root.
+A position no event holds (a rolled-back insert used its number) is the leaf
+``{"position": p}`` (``gap_record``), so that leaf index = position - 1 everywhere.
 Rows are read in windows of positions; memory stays constant whatever the size.
 """
 
@@ -32,10 +34,6 @@ from audit.merkle import leaf_hash
 WINDOW = 5000
 
 
-class PositionMissing(RuntimeError):
-    """A position of 1..N holds no event, so no tree over 1..N can be built."""
-
-
 def position_range(
     pool: ConnectionPool, since: datetime | None, until: datetime | None
 ) -> tuple[int, int]:
@@ -52,8 +50,15 @@ def position_range(
     return (row[0] or 0), (row[1] or 0)
 
 
+def gap_record(position: int) -> dict[str, Any]:
+    """The leaf of a position no event holds: an insert that rolled back still used its
+    number. Keeping it as ``{"position": p}`` keeps leaf index = position - 1; an export shows
+    it as a record whose other fields are all null."""
+    return {"position": position}
+
+
 def _leaves(conn, last: int) -> Iterator[dict[str, Any]]:  # noqa: ANN001
-    """The leaf records of positions 1..last in order, refusing a missing position."""
+    """The leaf records of positions 1..last in order (``last`` no later than the last event)."""
     expected, lo = 1, 0
     while lo < last:
         hi = min(last, lo + WINDOW)
@@ -65,16 +70,15 @@ def _leaves(conn, last: int) -> Iterator[dict[str, Any]]:  # noqa: ANN001
                 (lo, hi),
             )
             for row in cur:
-                if row[0] != expected:
-                    raise PositionMissing(f"position {expected} holds no event")
+                for missing in range(expected, row[0]):
+                    yield gap_record(missing)
                 yield leaf_record(*row)
-                expected += 1
+                expected = row[0] + 1
         lo = hi
-    if expected != last + 1:
-        raise PositionMissing(f"position {expected} holds no event")
 
 
-def _record(leaf: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+def export_record(leaf: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    """One event's export record (view, leaf, leaf_hash) and its leaf bytes."""
     raw = encode(leaf)
     record = {name: leaf.get(name) for name in ecom_verify.VIEW_FIELDS}
     record["leaf"] = base64.b64encode(raw).decode()
@@ -102,10 +106,10 @@ def export_events(
     events from ``from_position`` in full, signed by ``key`` at ``now_ms``; return how many
     events were written in full."""
     with pool.connection() as conn:
-        if to_position is None:
-            to_position = conn.execute(
-                "SELECT coalesce(max(notification_id), 0) FROM stored_events"
-            ).fetchone()[0]
+        newest = conn.execute(
+            "SELECT coalesce(max(notification_id), 0) FROM stored_events"
+        ).fetchone()[0]
+        to_position = newest if to_position is None else min(to_position, newest)
         first = min(max(from_position, 1), to_position + 1)
         frontier = ecom_verify.Frontier()
         leaves = _leaves(conn, to_position)
@@ -126,7 +130,7 @@ def export_events(
             out.write(orjson.dumps({"export": header}) + b"\n")
         count = 0
         for leaf in leaves:
-            record, raw = _record(leaf)
+            record, raw = export_record(leaf)
             frontier.append(leaf_hash(raw))
             if writer is not None:
                 writer.writerow([ecom_verify.cell(record[c]) for c in ecom_verify.COLUMNS])

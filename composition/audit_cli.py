@@ -108,7 +108,7 @@ def _checkpoint(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from audit.checkpoint import load_or_create_key
-    from audit.export import PositionMissing, export_events, position_range
+    from audit.export import export_events, position_range
     from composition.bootstrap import build
 
     key = load_or_create_key(key_file(args.key))
@@ -131,9 +131,6 @@ def _export(args: argparse.Namespace) -> int:
                 fmt=args.format,
                 now_ms=int(time.time() * 1000),
             )
-        except PositionMissing as exc:
-            print(f"ecom: cannot export: {exc}", file=sys.stderr)
-            return 1
         finally:
             if args.out:
                 out.close()

@@ -7,7 +7,8 @@ generator: a thousand single-field edits of any field of any record or of the he
 deletions, reorderings, duplications and truncations. Every edited file is refused, at the first
 bad position (or at the tree head for head-level edits and for a record rewritten with its hash
 recomputed, which only the signed root can expose). A history rewritten and re-signed with
-another key is refused against the pinned key.
+another key is refused against the pinned key. The history has a gap (a rolled-back insert):
+its position is exported as the leaf ``{"position": p}``.
 """
 
 from __future__ import annotations
@@ -81,6 +82,11 @@ def _captured(order_id: UUID) -> PaymentCaptured:
 def _history(c) -> None:
     rng = random.Random(SEED)
     products = [active_product(c, price=f"{rng.randint(100, 5000) / 100:.2f}") for _ in range(8)]
+    with c.pool.connection() as conn, conn.transaction(force_rollback=True):
+        conn.execute(  # rolled back: its position stays unused, a gap in the log
+            "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
+            "VALUES (gen_random_uuid(), 1, 'test.Gap', convert_to('{}', 'UTF8'))"
+        )
     ctx = CommandContext.new("clerk")
     orders = []
     for i in range(90):
@@ -181,10 +187,15 @@ def test_the_untouched_export_verifies_and_shows_what_the_leaf_holds(exported):
     for doc in docs[1:-1]:
         leaf = json.loads(base64.b64decode(doc["leaf"]))
         assert {f: leaf.get(f) for f in ev.VIEW_FIELDS} == {f: doc[f] for f in ev.VIEW_FIELDS}
-        assert leaf["recorded_at"] is not None
+        assert leaf.get("recorded_at") is not None or leaf == {"position": doc["position"]}
+    gaps = [d for d in docs[1:-1] if d["type"] is None]
+    assert len(gaps) == 1 and json.loads(base64.b64decode(gaps[0]["leaf"])) == {
+        "position": gaps[0]["position"]
+    }
     assert b"Secret Street" not in content and b"Secret Street" not in table  # ciphertext
     assert any(
-        d["type"].startswith("order") and d["data"].get("shipping_address") for d in docs[1:-1]
+        (d["type"] or "").startswith("order") and d["data"].get("shipping_address")
+        for d in docs[1:-1]
     )
 
 
@@ -231,13 +242,13 @@ def _changed(value, rng: random.Random):
     raise AssertionError(value)
 
 
-def _edit(docs: list[dict], rng: random.Random) -> tuple[list[dict], int | str]:
-    """One single-field edit; returns the edited copy and where it must be found."""
-    docs = copy.deepcopy(docs)
+def _edit(docs: list[dict], rng: random.Random) -> tuple[int, dict, int | str]:
+    """One single-field edit: the index of the line edited, its edited copy, and where the
+    edit must be found."""
     records = docs[1:-1]
     target = rng.random()
     if target < 0.08:  # the head line
-        tail = docs[-1]
+        tail = copy.deepcopy(docs[-1])
         field = rng.choice([*ev.HEAD_FIELDS, "public_key_fingerprint"])
         if field == "public_key_fingerprint":
             tail[field] = _changed(tail[field], rng)
@@ -249,14 +260,15 @@ def _edit(docs: list[dict], rng: random.Random) -> tuple[list[dict], int | str]:
             tail["tree_head"][field] = _changed(tail["tree_head"][field], rng)
         size = tail["tree_head"]["tree_size"]
         if field == "tree_size" and isinstance(size, int) and size > len(records):
-            return docs, len(records) + 1  # claims more events than the file holds
-        return docs, "tree_head"
+            return len(docs) - 1, tail, len(records) + 1  # claims more events than it holds
+        return len(docs) - 1, tail, "tree_head"
     if target < 0.10:  # the header
         field = rng.choice(ev.HEADER_FIELDS)
-        docs[0]["export"][field] = _changed(docs[0]["export"][field], rng)
-        return docs, "export_header"
+        header = copy.deepcopy(docs[0])
+        header["export"][field] = _changed(header["export"][field], rng)
+        return 0, header, "export_header"
     i = rng.randrange(len(records))
-    record, position = records[i], records[i]["position"]
+    record, position = copy.deepcopy(records[i]), records[i]["position"]
     kind = rng.random()
     if kind < 0.70:  # a field of the view, data nested anywhere
         field = rng.choice(ev.VIEW_FIELDS)
@@ -276,8 +288,8 @@ def _edit(docs: list[dict], rng: random.Random) -> tuple[list[dict], int | str]:
             base64.b64encode(raw).decode(),
             merkle.leaf_hash(raw).hex(),
         )
-        return docs, "tree_head"
-    return docs, position
+        return i + 1, record, "tree_head"
+    return i + 1, record, position
 
 
 def _expect(report: ev.Report, where: int | str) -> None:
@@ -292,10 +304,12 @@ def _expect(report: ev.Report, where: int | str) -> None:
 def test_a_thousand_single_field_edits_are_each_refused_at_their_position(exported):
     key, content, *_ = exported
     pinned, docs, rng = _pinned(key), _parse(content), random.Random(SEED)
+    lines = _dump(docs).splitlines(keepends=True)
     kinds: dict[str, int] = {}
     for _ in range(EDITS):
-        edited, where = _edit(docs, rng)
-        report = ev.check_export_text(_dump(edited), pinned)
+        index, edited, where = _edit(docs, rng)
+        changed = [*lines[:index], _dump([edited]), *lines[index + 1 :]]
+        report = ev.check_export_text(b"".join(changed), pinned)
         _expect(report, where)
         kinds[report.problem] = kinds.get(report.problem, 0) + 1
     assert {"view_differs_from_leaf", "leaf_hash_mismatch", "root_mismatch"} <= set(kinds)
@@ -303,31 +317,33 @@ def test_a_thousand_single_field_edits_are_each_refused_at_their_position(export
 
 def test_deletions_reorderings_duplications_and_truncations_are_refused(exported):
     key, content, *_ = exported
-    pinned, docs, rng = _pinned(key), _parse(content), random.Random(SEED + 1)
+    pinned, rng = _pinned(key), random.Random(SEED + 1)
+    docs = content.splitlines(keepends=True)  # header, records 1..n, head
+
+    def check(lines: list[bytes]) -> ev.Report:
+        return ev.check_export_text(b"".join(lines), pinned)
+
     n = len(docs) - 2
     for _ in range(100):
         i = rng.randrange(n)
-        deleted = docs[: 1 + i] + docs[2 + i :]
-        _expect(ev.check_export_text(_dump(deleted), pinned), i + 1)
+        _expect(check(docs[: 1 + i] + docs[2 + i :]), i + 1)  # record i + 1 deleted
         j = rng.randrange(n)
         if i != j:
             swapped = list(docs)
             swapped[1 + i], swapped[1 + j] = swapped[1 + j], swapped[1 + i]
-            _expect(ev.check_export_text(_dump(swapped), pinned), min(i, j) + 1)
-        doubled = docs[: 2 + i] + [docs[1 + i]] + docs[2 + i :]
-        _expect(ev.check_export_text(_dump(doubled), pinned), i + 2)
+            _expect(check(swapped), min(i, j) + 1)
+        _expect(check(docs[: 2 + i] + [docs[1 + i]] + docs[2 + i :]), i + 2)  # duplicated
         cut = rng.randrange(1, n + 1)  # the last `cut` lines dropped, the head with them
-        _expect(ev.check_export_text(_dump(docs[: len(docs) - cut]), pinned), n - cut + 2)
-        kept_head = docs[: 1 + n - cut] + docs[-1:]  # records dropped, the head kept
-        _expect(ev.check_export_text(_dump(kept_head), pinned), n - cut + 1)
-    _expect(ev.check_export_text(_dump(docs + [docs[5]]), pinned), "tree_head")
-    _expect(ev.check_export_text(_dump(docs[1:]), pinned), "export_header")
+        _expect(check(docs[: len(docs) - cut]), n - cut + 2)
+        _expect(check(docs[: 1 + n - cut] + docs[-1:]), n - cut + 1)  # records only
+    _expect(check(docs + [docs[5]]), "tree_head")
+    _expect(check(docs[1:]), "export_header")
 
 
 def test_the_issues_refund_edit_is_refused_in_json_lines_and_in_csv(exported):
     key, content, table, *_ = exported
     docs = _parse(content)
-    refund = next(d for d in docs[1:-1] if d["type"].endswith("RefundSucceeded"))
+    refund = next(d for d in docs[1:-1] if (d["type"] or "").endswith("RefundSucceeded"))
     assert refund["data"]["amount"] == "19.99"
     refund["data"]["amount"] = "1999.00"
     _expect(ev.check_export_text(_dump(docs), _pinned(key)), refund["position"])
@@ -362,7 +378,7 @@ def test_a_rewritten_history_signed_with_another_key_is_refused_against_the_pinn
     key, content, *_ = exported
     docs = _parse(content)
     for doc in docs[1:-1]:  # every refund rewritten, leaves and hashes recomputed
-        if doc["type"].endswith("RefundSucceeded"):
+        if (doc["type"] or "").endswith("RefundSucceeded"):
             leaf = json.loads(base64.b64decode(doc["leaf"]))
             leaf["data"]["amount"] = doc["data"]["amount"] = "1999.00"
             raw = json.dumps(leaf, sort_keys=True, separators=(",", ":")).encode()
