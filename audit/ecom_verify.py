@@ -70,11 +70,12 @@ Checks on an export (``export``), in file order; the first failure is reported:
 
 Checks on an inclusion proof (``proof PROOF.json --head HEAD.json``), as ``GET
 /audit/proof/{position}`` returns it ``{position, tree_size, leaf, leaf_hash, audit_path,
-root_hash}``: the head is signed by the pinned key; the proof is for the head's tree_size;
+root_hash}`` (a fetched head or proof may carry more fields: they are ignored, never trusted):
+the head is signed by the pinned key; the proof is for the head's tree_size;
 ``1 <= position <= tree_size``; ``leaf_hash = SHA-256(0x00 || leaf)``; the leaf names that
 position; walking the audit path from the leaf hash (RFC 9162 2.1.3.2) gives the head's
-root_hash (a ``root_hash`` in the proof must equal it too). Then the decoded leaf is printed:
-that event is at that position in the signed log.
+root_hash (a ``root_hash`` in the proof must equal it too). Then the decoded leaf is printed
+(``event``): that event, every field of it, is at that position in the signed log.
 
 Checks on a consistency proof (``consistency OLD NEW PROOF``), as ``GET /audit/consistency``
 returns it ``{from, to, proof}``: both heads are signed by the pinned key; from = old
@@ -277,10 +278,14 @@ def _hex32(value: Any) -> bytes | None:
         return None
 
 
-def head_problem(head: Any, key: Ed25519PublicKey) -> str | None:
-    """Why ``head`` is not a tree head signed by ``key`` (None when it is)."""
-    if not isinstance(head, dict) or sorted(head) != sorted(HEAD_FIELDS):
-        return f"a tree head has exactly the fields {', '.join(HEAD_FIELDS)}"
+def head_problem(head: Any, key: Ed25519PublicKey, exact: bool = True) -> str | None:
+    """Why ``head`` is not a tree head signed by ``key`` (None when it is). In an export it
+    has exactly the signed fields and the signature; a head fetched from the service may
+    carry more (``exact=False``), which are then ignored, never trusted."""
+    if not isinstance(head, dict) or not set(HEAD_FIELDS) <= set(head):
+        return f"a tree head has the fields {', '.join(HEAD_FIELDS)}"
+    if exact and len(head) != len(HEAD_FIELDS):
+        return f"a tree head in an export has exactly the fields {', '.join(HEAD_FIELDS)}"
     if not _is_int(head["tree_size"]) or head["tree_size"] < 0:
         return "tree_size is not a non-negative integer"
     if not _is_int(head["timestamp"]):
@@ -314,6 +319,7 @@ class Report:
     root_hash: str | None = None
     timestamp: int | None = None
     key_fingerprint: str | None = None
+    event: dict[str, Any] | None = None  # the leaf an inclusion proof proved, decoded
 
     def as_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None or k == "ok"}
@@ -570,13 +576,13 @@ def check_inclusion(proof: Any, head: Any, key: Ed25519PublicKey) -> Report:
         report.ok, report.where, report.problem, report.detail = False, where, problem, detail
         return report
 
-    problem = head_problem(head, key)
+    problem = head_problem(head, key, exact=False)
     if problem is not None:
         return fail("bad_head", problem, "tree_head")
-    expected = {"position", "tree_size", "leaf", "leaf_hash", "audit_path", "root_hash"}
-    if not isinstance(proof, dict) or not set(proof) <= expected or len(proof) < 5:
-        return fail("bad_proof", f"a proof has the fields {', '.join(sorted(expected))}")
-    position, size = proof.get("position"), proof.get("tree_size")
+    needed = ("position", "tree_size", "leaf", "leaf_hash", "audit_path")
+    if not isinstance(proof, dict) or not set(needed) <= set(proof):
+        return fail("bad_proof", f"a proof has the fields {', '.join(needed)}")
+    position, size = proof["position"], proof["tree_size"]
     if not _is_int(position) or not _is_int(size):
         return fail("bad_proof", "position and tree_size are integers")
     report.first_bad_position = position
@@ -586,14 +592,15 @@ def check_inclusion(proof: Any, head: Any, key: Ed25519PublicKey) -> Report:
         )
     if not 1 <= position <= size:
         return fail("position_out_of_range", f"position {position} is not in 1..{size}")
-    path = [_hex32(h) for h in proof.get("audit_path") or []]
-    if not isinstance(proof.get("audit_path"), list) or any(h is None for h in path):
+    raw_path = proof["audit_path"]
+    path = [_hex32(h) for h in raw_path] if isinstance(raw_path, list) else [None]
+    if any(h is None for h in path):
         return fail("bad_proof", "audit_path is a list of 64-hex-digit hashes")
     try:
-        leaf = base64.b64decode(proof.get("leaf"), validate=True)
+        leaf = base64.b64decode(proof["leaf"], validate=True)
     except (TypeError, ValueError, binascii.Error):
         return fail("bad_leaf", "leaf is not base64")
-    if proof.get("leaf_hash") != leaf_hash(leaf).hex():
+    if proof["leaf_hash"] != leaf_hash(leaf).hex():
         return fail("leaf_hash_mismatch", "leaf_hash is not SHA-256(0x00 || leaf)")
     try:
         fields = strict_json(leaf)
@@ -609,7 +616,7 @@ def check_inclusion(proof: Any, head: Any, key: Ed25519PublicKey) -> Report:
     report.first_bad_position = None
     report.events_checked, report.tree_size, report.root_hash = 1, size, head["root_hash"]
     report.timestamp = head["timestamp"]
-    report.detail = canonical(fields)
+    report.event = fields
     return report
 
 
@@ -622,11 +629,11 @@ def check_consistency(old: Any, new: Any, proof: Any, key: Ed25519PublicKey) -> 
         return report
 
     for name, head in (("old_head", old), ("new_head", new)):
-        problem = head_problem(head, key)
+        problem = head_problem(head, key, exact=False)
         if problem is not None:
             return fail("bad_head", problem, name)
-    if not isinstance(proof, dict) or sorted(proof) != ["from", "proof", "to"]:
-        return fail("bad_proof", "a consistency proof has exactly from, to and proof")
+    if not isinstance(proof, dict) or not {"from", "proof", "to"} <= set(proof):
+        return fail("bad_proof", "a consistency proof has the fields from, to and proof")
     if proof["from"] != old["tree_size"] or proof["to"] != new["tree_size"]:
         return fail("other_tree_size", "from/to are not the two heads' tree sizes")
     hashes = [_hex32(h) for h in proof["proof"]] if isinstance(proof["proof"], list) else [None]

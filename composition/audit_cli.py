@@ -63,6 +63,13 @@ def _verify(args: argparse.Namespace) -> int:
 
     if args.file:
         return _verify_file(args)
+    if args.checkpoint and not args.public_key:
+        print(
+            "ecom: a checkpoint is only as good as the key that signed it: pass the pinned key, "
+            "--public-key KEY (base64, or a file holding it; `ecom audit public-key`)",
+            file=sys.stderr,
+        )
+        return 2
     from audit import ecom_verify
 
     try:

@@ -135,6 +135,7 @@ def test_cli_export_verifies_offline_against_the_pinned_key(
     assert cli.main([*verify, "--file", str(csv_export)]) == 0
     assert cli.main([*verify, "--checkpoint", str(checkpoint)]) == 0
     assert cli.main(["audit", "verify", "--file", str(export)]) == 2  # no pinned key
+    assert cli.main(["audit", "verify", "--checkpoint", str(checkpoint)]) == 2  # nor here
 
     lines = export.read_bytes().splitlines()
     record = orjson.loads(lines[-2])

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import sysconfig
 import time
+import tomllib
 from pathlib import Path
 
 import cryptography
@@ -165,7 +166,7 @@ def test_the_proof_and_consistency_commands_exit_0_1_2(tmp_path):
 
     ok = run("proof", files["proof"], "--head", files["head"], "--public-key", pub)
     assert ok.returncode == 0, ok.stderr
-    assert json.loads(json.loads(ok.stdout)["detail"]) == {"position": 7, "type": "x"}
+    assert json.loads(ok.stdout)["event"] == {"position": 7, "type": "x"}
     args = ("consistency", files["old"], files["head"], files["cons"], "--public-key", pub)
     assert run(*args).returncode == 0
     assert run("consistency", files["head"], files["old"], files["cons"], "--public-key", pub)
@@ -182,6 +183,12 @@ def test_the_proof_and_consistency_commands_exit_0_1_2(tmp_path):
         run("proof", files["proof"], "--head", files["head"], "--public-key", "nokey").returncode
         == 2
     )
+
+
+def test_ecom_verify_is_a_console_script():
+    with (MODULE.parent.parent / "pyproject.toml").open("rb") as f:
+        scripts = tomllib.load(f)["project"]["scripts"]
+    assert scripts["ecom-verify"] == "audit.ecom_verify:main"
 
 
 def test_the_inclusion_check_refuses_any_changed_byte_of_the_proof():
@@ -208,3 +215,38 @@ def test_the_inclusion_check_refuses_any_changed_byte_of_the_proof():
             assert not ev.check_inclusion({**proof, "audit_path": path}, head, pinned).ok
         assert not ev.check_inclusion({**proof, "position": i + 2}, head, pinned).ok
         assert not ev.check_inclusion({**proof, "tree_size": 41}, head, pinned).ok
+
+
+SIGNER = Ed25519PrivateKey.generate()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 300).flatmap(lambda n: st.tuples(st.integers(1, n), st.just(n))), st.data())
+def test_signed_heads_and_a_consistency_proof_pass_and_any_changed_byte_fails(case, data):
+    m, n = case
+    pinned = SIGNER.public_key()
+    old, new = _head(SIGNER, m, 1), _head(SIGNER, n, 2)
+    proof = {
+        "from": m,
+        "to": n,
+        "proof": [h.hex() for h in merkle.consistency_proof(m, n, merkle.over(HASHES))],
+    }
+    assert ev.check_consistency(old, new, proof, pinned).ok
+    assert not ev.check_consistency(new, old, {**proof, "from": n, "to": m}, pinned).ok or m == n
+    doc = data.draw(st.sampled_from(["old", "new", "proof"] if proof["proof"] else ["old", "new"]))
+    if doc == "proof":
+        i = data.draw(st.integers(0, len(proof["proof"]) - 1))
+        text = proof["proof"][i]
+        j = data.draw(st.integers(0, len(text) - 1))
+        flipped = f"{int(text[j], 16) ^ data.draw(st.integers(1, 15)):x}"
+        changed = [*proof["proof"]]
+        changed[i] = text[:j] + flipped + text[j + 1 :]
+        assert not ev.check_consistency(old, new, {**proof, "proof": changed}, pinned).ok
+    else:
+        head = old if doc == "old" else new
+        text = head["root_hash"]
+        j = data.draw(st.integers(0, len(text) - 1))
+        flipped = f"{int(text[j], 16) ^ data.draw(st.integers(1, 15)):x}"
+        forged = {**head, "root_hash": text[:j] + flipped + text[j + 1 :]}
+        pair = (forged, new) if doc == "old" else (old, forged)
+        assert not ev.check_consistency(*pair, proof, pinned).ok
