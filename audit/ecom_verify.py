@@ -28,7 +28,7 @@ The tree (RFC 9162, section 2.1)
     causation_id, schema_version, data and subject. Personal data stays encrypted in the leaf
     (the key is per customer; forgetting a customer destroys the key, never changes a leaf).
     A position no event holds (an insert that rolled back used its number) has the leaf
-    ``{"position": p}``: its record shows every other field as null.
+    ``{"gap":true,"position":p}``: its record shows every other field as null.
 
     A *signed tree head* is ``{tree_size, root_hash, timestamp, signature}``: ``signature`` is
     base64 Ed25519 over the UTF-8 bytes of ``{"root_hash":…,"timestamp":…,"tree_size":…}`` (JSON,

@@ -9,8 +9,8 @@ audit key for its last position, and the key's fingerprint (never the key: audit
 An export always covers the tree over positions 1..N: an export that starts later (by position
 or time) carries, instead of the earlier events, the hashes of the complete subtrees over
 positions before its first (a Merkle "compact range"), so its signed root is the log's root.
-A position no event holds (a rolled-back insert used its number) is the leaf
-``{"position": p}`` (``gap_record``), so that leaf index = position - 1 everywhere.
+A position no event holds (a rolled-back insert used its number) has the gap leaf
+``{"gap":true,"position":p}`` (``audit.leaf.gap_leaf``), so that leaf index = position - 1.
 Rows are read in windows of positions; memory stays constant whatever the size.
 """
 
@@ -51,10 +51,10 @@ def position_range(
 
 
 def gap_record(position: int) -> dict[str, Any]:
-    """The leaf of a position no event holds: an insert that rolled back still used its
-    number. Keeping it as ``{"position": p}`` keeps leaf index = position - 1; an export shows
-    it as a record whose other fields are all null."""
-    return {"position": position}
+    """The leaf record of a position no event holds (``audit.leaf.gap_leaf``: an insert that
+    rolled back still used its number); an export shows it with every view field but
+    ``position`` null."""
+    return {"gap": True, "position": position}
 
 
 def _leaves(conn, last: int) -> Iterator[dict[str, Any]]:  # noqa: ANN001

@@ -81,3 +81,10 @@ def leaf_bytes(
     recorded_at: datetime | None,
 ) -> bytes:
     return encode(leaf_record(position, stream_id, version, topic, state, recorded_at))
+
+
+def gap_leaf(position: int) -> bytes:
+    """The leaf of a position that holds no event (a transaction that took a position from the
+    sequence and rolled back leaves such a hole): ``{"gap":true,"position":…}``. The tree keeps
+    one leaf per position so that leaf index = position − 1 holds whatever the holes."""
+    return encode({"gap": True, "position": position})

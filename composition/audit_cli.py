@@ -1,4 +1,4 @@
-"""``ecom audit verify|checkpoint|public-key``, ``ecom events export``, ``ecom customers forget``.
+"""``ecom audit verify|checkpoint``, ``ecom events export`` and ``ecom customers forget``.
 
 ``register(sub, events=...)`` adds them to the ``ecom`` parser (``events`` is the existing
 ``events`` group's sub-parsers, which ``export`` joins beside ``tail``)."""
@@ -28,29 +28,44 @@ def _print(doc: dict) -> None:
     sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
 
 
+def _pinned(args: argparse.Namespace) -> str:
+    """The pinned key a checkpoint must be signed by, as base64; CheckpointInvalid when none
+    is given (a key written inside a checkpoint proves nothing) or with an export file."""
+    from audit import ecom_verify
+    from audit.checkpoint import CheckpointInvalid
+
+    if args.file:
+        raise CheckpointInvalid(
+            "--checkpoint checks the stored chain; an export carries its own signed tree head, "
+            "checked against --public-key"
+        )
+    if not args.public_key:
+        raise CheckpointInvalid(
+            "a checkpoint is only as good as the key that signed it: pass the pinned key, "
+            "--public-key KEY (base64, or a file holding it; `ecom audit public-key`)"
+        )
+    try:
+        raw = ecom_verify.raw_key(ecom_verify.load_public_key(args.public_key))
+    except ecom_verify.Unusable as exc:
+        raise CheckpointInvalid(str(exc)) from None
+    return base64.b64encode(raw).decode()
+
+
 def _verify_file(args: argparse.Namespace) -> int:
-    """An export checked by the standalone verifier against the pinned key, never one read
-    from the file or the data folder."""
+    """An export checked by the standalone verifier (``audit/ecom_verify.py``) against the
+    pinned key, never a key read from the file or from the data folder."""
     from audit import ecom_verify
 
-    if args.checkpoint:
-        print(
-            "ecom: --checkpoint checks the stored chain; an export carries its own signed "
-            "tree head, checked against --public-key",
-            file=sys.stderr,
-        )
-        return 2
     if not args.public_key:
         print(
-            "ecom: verifying an export needs the pinned public key: --public-key KEY "
-            "(base64, or a file holding it; `ecom audit public-key` prints it)",
+            "ecom: verifying an export needs the pinned public key: --public-key KEY (base64, "
+            "or a file holding it; `ecom audit public-key`)",
             file=sys.stderr,
         )
         return 2
     try:
-        report = ecom_verify.check_export_file(
-            args.file, ecom_verify.load_public_key(args.public_key)
-        )
+        key = ecom_verify.load_public_key(args.public_key)
+        report = ecom_verify.check_export_file(args.file, key)
     except ecom_verify.Unusable as exc:
         print(f"ecom: {exc}", file=sys.stderr)
         return 2
@@ -61,36 +76,24 @@ def _verify_file(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from audit.checkpoint import CheckpointInvalid, read_checkpoint
 
-    if args.file:
-        return _verify_file(args)
-    if args.checkpoint and not args.public_key:
-        print(
-            "ecom: a checkpoint is only as good as the key that signed it: pass the pinned key, "
-            "--public-key KEY (base64, or a file holding it; `ecom audit public-key`)",
-            file=sys.stderr,
-        )
-        return 2
-    from audit import ecom_verify
-
     try:
-        pinned = None
-        if args.public_key:  # the same spellings as for exports, compared as base64
-            raw = ecom_verify.raw_key(ecom_verify.load_public_key(args.public_key))
-            pinned = base64.b64encode(raw).decode()
-        cp = read_checkpoint(Path(args.checkpoint), pinned) if args.checkpoint else None
-    except (CheckpointInvalid, ecom_verify.Unusable) as exc:
+        cp = read_checkpoint(Path(args.checkpoint), _pinned(args)) if args.checkpoint else None
+    except CheckpointInvalid as exc:
         print(f"ecom: {exc}", file=sys.stderr)
         return 2
-    from audit.verify import verify
-    from composition.bootstrap import build
+    if args.file:
+        return _verify_file(args)
+    else:
+        from audit.verify import verify
+        from composition.bootstrap import build
 
-    container = build()
-    try:
-        if not args.no_chain and container.chainer is not None:
-            container.chainer.catch_up()
-        report = verify(container.pool, checkpoint=cp, mac_key=container.chainer.mac_key)
-    finally:
-        container.close()
+        container = build()
+        try:
+            if not args.no_chain and container.chainer is not None:
+                container.chainer.catch_up()
+            report = verify(container.pool, checkpoint=cp, mac_key=container.chainer.mac_key)
+        finally:
+            container.close()
     _print(report.as_json())
     return 0 if report.ok else 1
 
@@ -147,17 +150,6 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _public_key(args: argparse.Namespace) -> int:
-    """The audit key's public half, to pin out of band (the shape of GET /audit/public-key)."""
-    from audit import ecom_verify
-    from audit.checkpoint import load_or_create_key, public_key_of
-
-    key = load_or_create_key(key_file(args.key))
-    fingerprint = ecom_verify.fingerprint(key.public_key())
-    _print({"algorithm": "Ed25519", "public_key": public_key_of(key), "fingerprint": fingerprint})
-    return 0
-
-
 def _forget(args: argparse.Namespace) -> int:
     from commands.context import CommandContext
     from composition.bootstrap import build
@@ -186,9 +178,7 @@ def register(sub, *, events) -> None:  # noqa: ANN001 - argparse's private actio
     asub = audit.add_subparsers(dest="action", required=True)
     verify = asub.add_parser("verify", help="walk the hash chain (or an export file)")
     verify.add_argument("--checkpoint", help="a signed checkpoint file to verify through")
-    verify.add_argument(
-        "--public-key", help="the pinned key (base64 or a file): checkpoints and exports"
-    )
+    verify.add_argument("--public-key", help="the pinned key (base64, or a file holding it)")
     verify.add_argument("--file", help="verify an export (JSON lines or CSV) offline")
     verify.add_argument("--no-chain", action="store_true", help="do not extend the chain first")
     verify.set_defaults(func=_verify)
@@ -196,9 +186,6 @@ def register(sub, *, events) -> None:  # noqa: ANN001 - argparse's private actio
     checkpoint.add_argument("--out", required=True, help="where to write the checkpoint")
     checkpoint.add_argument("--key", help="Ed25519 key file (default ECOM_AUDIT_KEY_FILE)")
     checkpoint.set_defaults(func=_checkpoint)
-    public_key = asub.add_parser("public-key", help="print the audit public key to pin")
-    public_key.add_argument("--key", help="Ed25519 key file (default ECOM_AUDIT_KEY_FILE)")
-    public_key.set_defaults(func=_public_key)
 
     export = events.add_parser("export", help="stream events to JSON lines or CSV")
     export.add_argument("--from-position", type=int, default=1)
@@ -207,7 +194,7 @@ def register(sub, *, events) -> None:  # noqa: ANN001 - argparse's private actio
     export.add_argument("--until", type=_instant, help="ISO instant (last event at or before)")
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     export.add_argument("--out", help="file to write (default standard output)")
-    export.add_argument("--key", help="Ed25519 key file (default ECOM_AUDIT_KEY_FILE)")
+    export.add_argument("--key", help="Ed25519 key signing its tree head (ECOM_AUDIT_KEY_FILE)")
     export.set_defaults(func=_export)
 
     customers = sub.add_parser("customers", help="customers: the right to be forgotten")

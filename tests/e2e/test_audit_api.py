@@ -11,6 +11,7 @@ import httpx
 import orjson
 import pytest
 
+from audit.checkpoint import load_or_create_key, public_key_of
 from composition import cli
 from tests.e2e.conftest import assert_error, client_for
 from tests.factories import active_product
@@ -24,6 +25,10 @@ def _product(api, price="9.99"):
     r = api.post("/products", json=body)
     assert r.status_code == 201, r.text
     return r.json()["id"], sku
+
+
+def _public_key(key_file: str) -> str:
+    return public_key_of(load_or_create_key(Path(key_file)))
 
 
 def _wait_chained(api, timeout_s=10.0):
@@ -126,9 +131,10 @@ def test_cli_export_verifies_offline_against_the_pinned_key(
     assert cli.main(["events", "export", "--out", str(export), *key]) == 0
     assert cli.main(["events", "export", "--format", "csv", "--out", str(csv_export), *key]) == 0
     capsys.readouterr()
-    assert cli.main(["audit", "public-key", *key]) == 0
-    pinned = tmp_path / "pinned.json"
-    pinned.write_text(capsys.readouterr().out)
+    pinned = tmp_path / "pinned.json"  # as GET /audit/public-key answers
+    pinned.write_text(
+        orjson.dumps({"algorithm": "Ed25519", "public_key": _public_key(key[1])}).decode()
+    )
     verify = ["audit", "verify", "--public-key", str(pinned)]
     assert cli.main([*verify, "--file", str(export)]) == 0
     assert orjson.loads(capsys.readouterr().out)["ok"] is True
@@ -158,7 +164,5 @@ def test_export_by_time_range(api, database_url, tmp_path: Path, monkeypatch, ca
     out, key = tmp_path / f"range.{fmt}", ["--key", str(tmp_path / "key.pem")]
     args = ["events", "export", "--since", "2000-01-01T00:00:00", "--format", fmt, *key]
     assert cli.main([*args, "--out", str(out)]) == 0
-    capsys.readouterr()
-    assert cli.main(["audit", "public-key", *key]) == 0
-    pinned = orjson.loads(capsys.readouterr().out)["public_key"]
+    pinned = _public_key(key[1])
     assert cli.main(["audit", "verify", "--file", str(out), "--public-key", pinned]) == 0
