@@ -14,13 +14,13 @@ wrong), 2 when the command itself is unusable (no readable key, unreadable file)
 The pinned key
     ``--public-key`` is the Ed25519 public key you obtained out of band (``ecom audit
     public-key`` on the operator's machine, or ``GET /audit/public-key``) and kept: its base64
-    (32 raw bytes), a file holding that base64, the JSON ``{"public_key": ...}`` the service
-    prints, or a PEM public key. A key written inside an export is never trusted: the export
-    only names the key's fingerprint (``sha256:`` + hex SHA-256 of the 32 raw bytes), and that
-    must be the pinned key's fingerprint.
+    (32 raw bytes), a file holding that base64, a file holding the JSON ``{"public_key": ...}``
+    that ``GET /audit/public-key`` answers, or a PEM public key. A key written inside an export
+    is never trusted: the export only names the key's fingerprint (``sha256:`` + hex SHA-256
+    of the 32 raw bytes), and that must be the pinned key's fingerprint.
 
 The tree (RFC 9162, section 2.1)
-    The log is a Merkle tree over events 1..N in position order (leaf index = position - 1).
+    The log is a Merkle tree over positions 1..N in order (leaf index = position - 1).
     ``leaf hash = SHA-256(0x00 || leaf)``, ``node hash = SHA-256(0x01 || left || right)``; a tree
     of n > 1 leaves is split at k, the largest power of two below n. A *leaf* is the event as
     stored: UTF-8 JSON, keys sorted, holding position, stream_id, stream_type, version, type,
