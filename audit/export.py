@@ -1,55 +1,44 @@
-"""Event exports for auditors (JSON lines or CSV), streamed in windows of positions so memory
-stays constant for any size, and their offline verification.
+"""Event exports for auditors (JSON lines or CSV) that anyone can check offline with the
+standalone verifier (``audit/ecom_verify.py``, which defines the format and every check).
 
-Each record carries the decoded event (personal data decrypted, or erased once forgotten), the
-stored ``state`` exactly as the store holds it (personal leaves as ciphertext) and the event's
-chain ``hash``; JSON lines start with a header giving the chain hash before the first record
-(CSV repeats it per row as ``previous_hash``). ``verify_export`` recomputes the chain from the
-file alone and, with a signed checkpoint inside the exported range, checks it there.
+Each record is one event's Merkle leaf (``audit/leaf.py``, the exact bytes hashed, in base64),
+its leaf hash and the fields an auditor reads, copied from that leaf: personal data stays
+ciphertext, so every field shown is a field hashed. The file ends with a tree head signed by the
+audit key for its last position, and the key's fingerprint (never the key: auditors pin it).
+
+An export always covers the tree over positions 1..N: an export that starts later (by position
+or time) carries, instead of the earlier events, the hashes of the complete subtrees over
+positions before its first (a Merkle "compact range"), so its signed root is the log's root.
+A position no event holds (a rolled-back insert used its number) has the gap leaf
+``{"gap":true,"position":p}`` (``audit.leaf.gap_leaf``), so that leaf index = position - 1.
+Rows are read in windows of positions; memory stays constant whatever the size.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 from collections.abc import Iterator
 from datetime import datetime
 from typing import IO, Any
-from uuid import UUID
 
 import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from psycopg_pool import ConnectionPool
 
-from audit.chain import GENESIS, ChainRow, walk
-from audit.checkpoint import Checkpoint
-from audit.verify import VerifyReport
-from eventstore.mapper import EventMapper
+from audit import ecom_verify, tree_head
+from audit.leaf import encode, leaf_record
+from audit.merkle import leaf_hash
 
 WINDOW = 5000
-CSV_COLUMNS = (
-    "position",
-    "stream_id",
-    "stream_type",
-    "version",
-    "type",
-    "schema_version",
-    "occurred_at",
-    "actor",
-    "correlation_id",
-    "causation_id",
-    "data",
-    "state",
-    "hash",
-    "previous_hash",
-    "recorded_at",
-)
 
 
 def position_range(
     pool: ConnectionPool, since: datetime | None, until: datetime | None
 ) -> tuple[int, int]:
     """The contiguous positions from the first event at or after ``since`` to the last one at
-    or before ``until`` (a contiguous range, so that the export still verifies as a chain)."""
+    or before ``until``."""
     occurred = "(convert_from(state, 'UTF8')::jsonb #>> '{m,occurred_at}')::timestamptz"
     with pool.connection() as conn:
         row = conn.execute(
@@ -61,146 +50,99 @@ def position_range(
     return (row[0] or 0), (row[1] or 0)
 
 
-def _chain_before(conn, position: int) -> bytes:  # noqa: ANN001
-    row = conn.execute(
-        "SELECT hash FROM event_chain WHERE position < %s ORDER BY position DESC LIMIT 1",
-        (position,),
-    ).fetchone()
-    return GENESIS if row is None else bytes(row[0])
+def gap_record(position: int) -> dict[str, Any]:
+    """The leaf record of a position no event holds (``audit.leaf.gap_leaf``: an insert that
+    rolled back still used its number); an export shows it with every view field but
+    ``position`` null."""
+    return {"gap": True, "position": position}
 
 
-def _rows(conn, first: int, last: int) -> Iterator[tuple]:  # noqa: ANN001
-    lo = first - 1
+def _leaves(conn, last: int) -> Iterator[dict[str, Any]]:  # noqa: ANN001
+    """The leaf records of positions 1..last in order (``last`` no later than the last event)."""
+    expected, lo = 1, 0
     while lo < last:
         hi = min(last, lo + WINDOW)
         with conn.cursor(binary=True) as cur:
             cur.execute(
-                "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, "
-                "e.state, c.hash, e.recorded_at FROM stored_events e LEFT JOIN event_chain c "
-                "ON c.position = e.notification_id WHERE e.notification_id > %s "
-                "AND e.notification_id <= %s ORDER BY e.notification_id",
+                "SELECT notification_id, originator_id, originator_version, topic, state, "
+                "recorded_at FROM stored_events WHERE notification_id > %s "
+                "AND notification_id <= %s ORDER BY notification_id",
                 (lo, hi),
             )
-            yield from cur
+            for row in cur:
+                for missing in range(expected, row[0]):
+                    yield gap_record(missing)
+                yield leaf_record(*row)
+                expected = row[0] + 1
         lo = hi
+
+
+def export_record(leaf: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    """One event's export record (view, leaf, leaf_hash) and its leaf bytes."""
+    raw = encode(leaf)
+    record = {name: leaf.get(name) for name in ecom_verify.VIEW_FIELDS}
+    record["leaf"] = base64.b64encode(raw).decode()
+    record["leaf_hash"] = leaf_hash(raw).hex()
+    return record, raw
+
+
+def _marker_row(mark: str, doc: dict[str, Any]) -> list[str]:
+    row = [""] * len(ecom_verify.COLUMNS)
+    row[0], row[ecom_verify.COLUMNS.index("data")] = mark, ecom_verify.canonical(doc)
+    return row
 
 
 def export_events(
     pool: ConnectionPool,
-    mapper: EventMapper,
+    key: Ed25519PrivateKey,
     out: IO[bytes],
     *,
     from_position: int = 1,
     to_position: int | None = None,
     fmt: str = "jsonl",
+    now_ms: int,
 ) -> int:
-    """Write the events of ``[from_position, to_position]`` to ``out``; return how many."""
+    """Write the export of the tree over ``1..to_position`` (default: the last event) with the
+    events from ``from_position`` in full, signed by ``key`` at ``now_ms``; return how many
+    events were written in full."""
     with pool.connection() as conn:
-        if to_position is None:
-            to_position = conn.execute(
-                "SELECT coalesce(max(notification_id), 0) FROM stored_events"
-            ).fetchone()[0]
-        previous = _chain_before(conn, from_position)
+        newest = conn.execute(
+            "SELECT coalesce(max(notification_id), 0) FROM stored_events"
+        ).fetchone()[0]
+        to_position = newest if to_position is None else min(to_position, newest)
+        first = min(max(from_position, 1), to_position + 1)
+        frontier = ecom_verify.Frontier()
+        leaves = _leaves(conn, to_position)
+        for _ in range(first - 1):
+            frontier.append(leaf_hash(encode(next(leaves))))
+        header = {
+            "format": ecom_verify.FORMAT,
+            "note": ecom_verify.NOTE,
+            "first_position": first,
+            "prefix": [h.hex() for h in frontier.hashes],
+        }
         text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
         writer = csv.writer(text) if fmt == "csv" else None
         if writer is not None:
-            writer.writerow(CSV_COLUMNS)
+            writer.writerow(ecom_verify.COLUMNS)
+            writer.writerow(_marker_row(ecom_verify.CSV_HEADER_MARK, header))
         else:
-            header = {"from_position": from_position, "to_position": to_position}
-            out.write(orjson.dumps({"export": header, "previous_hash": previous.hex()}) + b"\n")
+            out.write(orjson.dumps({"export": header}) + b"\n")
         count = 0
-        for pos, stream_id, version, topic, state, chain_hash, recorded_at in _rows(
-            conn, from_position, to_position
-        ):
-            event = mapper.to_recorded(pos, stream_id, version, topic, state)
-            item = event._replace(recorded_at=recorded_at).feed_item()
-            item["state"] = bytes(state).decode()
-            item["hash"] = None if chain_hash is None else bytes(chain_hash).hex()
+        for leaf in leaves:
+            record, raw = export_record(leaf)
+            frontier.append(leaf_hash(raw))
             if writer is not None:
-                item["data"] = orjson.dumps(item["data"]).decode()
-                item["previous_hash"] = previous.hex()
-                writer.writerow([item[c] for c in CSV_COLUMNS])
+                writer.writerow([ecom_verify.cell(record[c]) for c in ecom_verify.COLUMNS])
             else:
-                out.write(orjson.dumps(item) + b"\n")
-            if chain_hash is not None:
-                previous = bytes(chain_hash)
+                out.write(orjson.dumps(record) + b"\n")
             count += 1
+        head = tree_head.sign(key, to_position, frontier.root(), now_ms)
+        public = key.public_key()
+        tail = {"tree_head": head, "public_key_fingerprint": ecom_verify.fingerprint(public)}
+        if writer is not None:
+            writer.writerow(_marker_row(ecom_verify.CSV_HEAD_MARK, tail))
+        else:
+            out.write(orjson.dumps(tail) + b"\n")
         text.detach()
     return count
-
-
-def _read_records(path) -> tuple[bytes, Iterator[dict[str, Any]]]:  # noqa: ANN001
-    handle = open(path, "rb")  # noqa: SIM115 - closed by the generator
-    first = handle.readline()
-    if first.startswith(b"{"):
-        previous = bytes.fromhex(orjson.loads(first)["previous_hash"])
-
-        def lines() -> Iterator[dict[str, Any]]:
-            with handle:
-                for line in handle:
-                    if line.strip():
-                        yield orjson.loads(line)
-
-        return previous, lines()
-    handle.seek(0)
-    reader = csv.DictReader(io.TextIOWrapper(handle, encoding="utf-8", newline=""))
-    rows = iter(reader)
-    head = next(rows, None)
-    if head is None:
-        return GENESIS, iter(())
-    previous = bytes.fromhex(head["previous_hash"])
-
-    def records() -> Iterator[dict[str, Any]]:
-        with handle:
-            yield head
-            yield from rows
-
-    return previous, records()
-
-
-def verify_export(path, checkpoint: Checkpoint | None = None) -> VerifyReport:  # noqa: ANN001
-    """Recompute the chain over an export file (constant memory) and check the checkpoint."""
-    previous, records = _read_records(path)
-    seen: dict[str, Any] = {"at_checkpoint": None, "last": 0, "unchained": 0}
-
-    def rows() -> Iterator[ChainRow]:
-        for r in records:
-            position = int(r["position"])
-            seen["last"] = position
-            if not r.get("hash"):
-                seen["unchained"] += 1
-                return
-            yield ChainRow(
-                position,
-                UUID(str(r["stream_id"])),
-                int(r["version"]),
-                r["type"],
-                r["state"].encode(),
-                bytes.fromhex(r["hash"]),
-            )
-
-    def watched() -> Iterator[ChainRow]:
-        for row in rows():
-            yield row
-            if checkpoint is not None and row.position == checkpoint.position:
-                seen["at_checkpoint"] = row.hash
-
-    result = walk(watched(), previous=previous, after=0, chained_up_to=2**62)
-    if result.ok and checkpoint is not None:
-        if seen["at_checkpoint"] is None:
-            result.ok = False
-            result.first_bad_position = result.last_position + 1
-            result.problem = "truncated"
-        elif seen["at_checkpoint"] != checkpoint.hash:
-            result.ok = False
-            result.first_bad_position = checkpoint.position
-            result.problem = "checkpoint_mismatch"
-    return VerifyReport(
-        ok=result.ok,
-        events_checked=result.events_checked,
-        head=result.last_position,
-        head_hash=result.last_hash.hex(),
-        first_bad_position=result.first_bad_position,
-        problem=result.problem,
-        unchained=seen["unchained"],
-    )

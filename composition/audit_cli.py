@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
@@ -26,18 +28,61 @@ def _print(doc: dict) -> None:
     sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
 
 
+def _pinned(args: argparse.Namespace) -> str:
+    """The pinned key a checkpoint must be signed by, as base64; CheckpointInvalid when none
+    is given (a key written inside a checkpoint proves nothing) or with an export file."""
+    from audit import ecom_verify
+    from audit.checkpoint import CheckpointInvalid
+
+    if args.file:
+        raise CheckpointInvalid(
+            "--checkpoint checks the stored chain; an export carries its own signed tree head, "
+            "checked against --public-key"
+        )
+    if not args.public_key:
+        raise CheckpointInvalid(
+            "a checkpoint is only as good as the key that signed it: pass the pinned key, "
+            "--public-key KEY (base64, or a file holding it; `ecom audit public-key`)"
+        )
+    try:
+        raw = ecom_verify.raw_key(ecom_verify.load_public_key(args.public_key))
+    except ecom_verify.Unusable as exc:
+        raise CheckpointInvalid(str(exc)) from None
+    return base64.b64encode(raw).decode()
+
+
+def _verify_file(args: argparse.Namespace) -> int:
+    """An export checked by the standalone verifier (``audit/ecom_verify.py``) against the
+    pinned key, never a key read from the file or from the data folder."""
+    from audit import ecom_verify
+
+    if not args.public_key:
+        print(
+            "ecom: verifying an export needs the pinned public key: --public-key KEY (base64, "
+            "or a file holding it; `ecom audit public-key`)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        key = ecom_verify.load_public_key(args.public_key)
+        report = ecom_verify.check_export_file(args.file, key)
+    except ecom_verify.Unusable as exc:
+        print(f"ecom: {exc}", file=sys.stderr)
+        return 2
+    _print(report.as_json())
+    return 0 if report.ok else 1
+
+
 def _verify(args: argparse.Namespace) -> int:
     from audit.checkpoint import CheckpointInvalid, read_checkpoint
 
     try:
-        cp = read_checkpoint(Path(args.checkpoint), args.public_key) if args.checkpoint else None
+        cp = read_checkpoint(Path(args.checkpoint), _pinned(args)) if args.checkpoint else None
     except CheckpointInvalid as exc:
         print(f"ecom: {exc}", file=sys.stderr)
         return 2
     if args.file:
-        from audit.export import verify_export
-
-        report = verify_export(Path(args.file), cp)
+        return _verify_file(args)
     else:
         from audit.verify import verify, verify_to_head
         from composition.bootstrap import build
@@ -98,12 +143,13 @@ def _public_key(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from audit.checkpoint import load_or_create_key
     from audit.export import export_events, position_range
     from composition.bootstrap import build
 
+    key = load_or_create_key(key_file(args.key))
     container = build()
     try:
-        container.chainer.catch_up()
         first, last = args.from_position, args.to_position
         if args.since or args.until:
             lo, hi = position_range(container.pool, args.since, args.until)
@@ -114,11 +160,12 @@ def _export(args: argparse.Namespace) -> int:
         try:
             count = export_events(
                 container.pool,
-                container.store.mapper,
+                key,
                 out,
                 from_position=first,
                 to_position=last,
                 fmt=args.format,
+                now_ms=int(time.time() * 1000),
             )
         finally:
             if args.out:
@@ -159,7 +206,7 @@ def register(sub, *, events) -> None:  # noqa: ANN001 - argparse's private actio
     asub = audit.add_subparsers(dest="action", required=True)
     verify = asub.add_parser("verify", help="walk the hash chain (or an export file)")
     verify.add_argument("--checkpoint", help="a signed checkpoint file to verify through")
-    verify.add_argument("--public-key", help="trust only checkpoints signed by this key (b64)")
+    verify.add_argument("--public-key", help="the pinned key (base64, or a file holding it)")
     verify.add_argument("--file", help="verify an export (JSON lines or CSV) offline")
     verify.add_argument("--no-chain", action="store_true", help="do not extend the chain first")
     verify.add_argument(
@@ -182,6 +229,7 @@ def register(sub, *, events) -> None:  # noqa: ANN001 - argparse's private actio
     export.add_argument("--until", type=_instant, help="ISO instant (last event at or before)")
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     export.add_argument("--out", help="file to write (default standard output)")
+    export.add_argument("--key", help="Ed25519 key signing its tree head (ECOM_AUDIT_KEY_FILE)")
     export.set_defaults(func=_export)
 
     customers = sub.add_parser("customers", help="customers: the right to be forgotten")

@@ -11,6 +11,7 @@ import httpx
 import orjson
 import pytest
 
+from audit.checkpoint import load_or_create_key, public_key_of
 from composition import cli
 from tests.e2e.conftest import assert_error, client_for
 from tests.factories import active_product
@@ -24,6 +25,10 @@ def _product(api, price="9.99"):
     r = api.post("/products", json=body)
     assert r.status_code == 201, r.text
     return r.json()["id"], sku
+
+
+def _public_key(key_file: str) -> str:
+    return public_key_of(load_or_create_key(Path(key_file)))
 
 
 def _wait_chained(api, timeout_s=10.0):
@@ -115,46 +120,49 @@ def test_forgetting_a_customer_over_http_erases_their_order_address(api, contain
     assert_error(api.post(f"/customers/{uuid4()}/forget", json={"extra": 1}), 422)
 
 
-def test_cli_export_verifies_offline_against_a_signed_checkpoint(
+def test_cli_export_verifies_offline_against_the_pinned_key(
     api, database_url, tmp_path: Path, monkeypatch, capsys
 ):
     _product(api)
     monkeypatch.setenv("ECOM_DATABASE_URL", database_url)
     checkpoint, export, csv_export = tmp_path / "cp.json", tmp_path / "ev.jsonl", tmp_path / "e.csv"
-    signing_key = str(tmp_path / "key.pem")  # the chain's MAC key stays the servers' one
-    assert cli.main(["audit", "checkpoint", "--out", str(checkpoint), "--key", signing_key]) == 0
-    assert cli.main(["events", "export", "--out", str(export)]) == 0
-    assert cli.main(["events", "export", "--format", "csv", "--out", str(csv_export)]) == 0
+    key = ["--key", str(tmp_path / "key.pem")]  # the chain's MAC key stays the servers' one
+    assert cli.main(["audit", "checkpoint", "--out", str(checkpoint), *key]) == 0
+    assert cli.main(["events", "export", "--out", str(export), *key]) == 0
+    assert cli.main(["events", "export", "--format", "csv", "--out", str(csv_export), *key]) == 0
     capsys.readouterr()
-    assert (
-        cli.main(["audit", "verify", "--file", str(export), "--checkpoint", str(checkpoint)]) == 0
+    pinned = tmp_path / "pinned.json"  # as GET /audit/public-key answers
+    pinned.write_text(
+        orjson.dumps({"algorithm": "Ed25519", "public_key": _public_key(key[1])}).decode()
     )
+    verify = ["audit", "verify", "--public-key", str(pinned)]
+    assert cli.main([*verify, "--file", str(export)]) == 0
     assert orjson.loads(capsys.readouterr().out)["ok"] is True
-    assert cli.main(["audit", "verify", "--file", str(csv_export)]) == 0
-    assert cli.main(["audit", "verify", "--checkpoint", str(checkpoint)]) == 0
+    assert cli.main([*verify, "--file", str(csv_export)]) == 0
+    assert cli.main([*verify, "--checkpoint", str(checkpoint)]) == 0
+    assert cli.main(["audit", "verify", "--file", str(export)]) == 2  # no pinned key
+    assert cli.main(["audit", "verify", "--checkpoint", str(checkpoint)]) == 2  # nor here
 
     lines = export.read_bytes().splitlines()
-    record = orjson.loads(lines[-1])
-    record["state"] = record["state"].replace('"v":', '"v": ', 1)
-    lines[-1] = orjson.dumps(record)
+    record = orjson.loads(lines[-2])
+    record["occurred_at"] = "2001-01-01T00:00:00+00:00"
+    lines[-2] = orjson.dumps(record)
     export.write_bytes(b"\n".join(lines) + b"\n")
     capsys.readouterr()
-    assert cli.main(["audit", "verify", "--file", str(export)]) == 1
+    assert cli.main([*verify, "--file", str(export)]) == 1
     assert orjson.loads(capsys.readouterr().out)["first_bad_position"] == record["position"]
 
     truncated = tmp_path / "short.jsonl"
     truncated.write_bytes(b"\n".join(export.read_bytes().splitlines()[:-1]) + b"\n")
-    assert (
-        cli.main(["audit", "verify", "--file", str(truncated), "--checkpoint", str(checkpoint)])
-        == 1
-    )
+    assert cli.main([*verify, "--file", str(truncated)]) == 1
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
-def test_export_by_time_range(api, database_url, tmp_path: Path, monkeypatch, fmt):
+def test_export_by_time_range(api, database_url, tmp_path: Path, monkeypatch, capsys, fmt):
     _product(api)
     monkeypatch.setenv("ECOM_DATABASE_URL", database_url)
-    out = tmp_path / f"range.{fmt}"
-    args = ["events", "export", "--since", "2000-01-01T00:00:00", "--format", fmt]
+    out, key = tmp_path / f"range.{fmt}", ["--key", str(tmp_path / "key.pem")]
+    args = ["events", "export", "--since", "2000-01-01T00:00:00", "--format", fmt, *key]
     assert cli.main([*args, "--out", str(out)]) == 0
-    assert cli.main(["audit", "verify", "--file", str(out)]) == 0
+    pinned = _public_key(key[1])
+    assert cli.main(["audit", "verify", "--file", str(out), "--public-key", pinned]) == 0

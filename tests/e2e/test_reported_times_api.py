@@ -14,6 +14,7 @@ from uuid import UUID
 
 import orjson
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.export import export_events
 from commands.context import CommandContext
@@ -185,7 +186,7 @@ def test_each_event_shows_when_it_was_written_beside_its_business_time(tapi, con
     assert recorded == sorted(recorded)  # written in stream order
     out = io.BytesIO()
     first = items[0]["position"]
-    export_events(container.pool, container.store.mapper, out, from_position=first,
-                  to_position=first)  # fmt: skip
-    [_header, record] = [orjson.loads(line) for line in out.getvalue().splitlines()]
+    key = Ed25519PrivateKey.generate()
+    export_events(container.pool, key, out, from_position=first, to_position=first, now_ms=0)
+    [_header, record, _head] = [orjson.loads(line) for line in out.getvalue().splitlines()]
     assert record["recorded_at"] == items[0]["recorded_at"]

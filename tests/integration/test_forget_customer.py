@@ -8,6 +8,7 @@ import io
 from uuid import uuid4
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.export import export_events
 from audit.verify import verify
@@ -93,7 +94,7 @@ def _contains(secrets: tuple[str, ...], blob: bytes | str) -> bool:
 
 def _export(container) -> bytes:
     out = io.BytesIO()
-    export_events(container.pool, container.store.mapper, out)
+    export_events(container.pool, Ed25519PrivateKey.generate(), out, now_ms=0)
     return out.getvalue()
 
 
