@@ -207,3 +207,33 @@ def test_verify_right_after_writes_on_a_fresh_store_with_two_workers(fresh_datab
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
+
+
+def test_the_standalone_verifier_accepts_what_the_service_publishes(auditor, pinned, container):
+    """The server's heads, proofs and export, checked by ``audit/ecom_verify.py`` alone against
+    the pinned key: the export's signed root is the digest's root at the same size."""
+    import io
+
+    from audit import ecom_verify
+    from audit.export import export_events
+
+    key = ecom_verify.load_public_key(pinned)
+    size = auditor.get("/audit/digest").json()["tree_size"]
+    old = auditor.get("/audit/digest", params={"tree_size": size // 2}).json()
+    new = auditor.get("/audit/digest", params={"tree_size": size}).json()
+    for position in (1, size // 3, size):
+        proof = auditor.get(f"/audit/proof/{position}", params={"tree_size": size}).json()
+        report = ecom_verify.check_inclusion(proof, new, key)
+        assert report.ok, report.as_json()
+        assert report.event["position"] == position
+    consistency = auditor.get("/audit/consistency", params={"from": size // 2, "to": size})
+    assert ecom_verify.check_consistency(old, new, consistency.json(), key).ok
+    assert not ecom_verify.check_consistency(new, old, consistency.json(), key).ok
+    out = io.BytesIO()
+    export_events(
+        container.pool, container.tree.key, out, from_position=size // 2, to_position=size,
+        now_ms=1,
+    )  # fmt: skip
+    report = ecom_verify.check_export_text(out.getvalue(), key)
+    assert report.ok, report.as_json()
+    assert (report.tree_size, report.root_hash) == (size, new["root_hash"])
