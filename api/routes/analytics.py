@@ -11,8 +11,9 @@ from functools import cache
 from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
+import orjson
 from fastapi import APIRouter, Depends, Header, Query
-from fastapi.responses import ORJSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel
 
 from api import analytics_models as m
@@ -101,7 +102,7 @@ def answer(name: str, model: type[BaseModel], body: dict, as_csv: bool, rows=Non
     """``body`` checked against ``model``, as JSON; or ``rows`` (the items by default) as CSV."""
     checked = model.model_validate(body).model_dump(mode="json", exclude_unset=True)
     if not as_csv:
-        return ORJSONResponse(checked)
+        return Response(orjson.dumps(checked), media_type="application/json")
     flat = [_flat(r) for r in (rows if rows is not None else checked["items"])]
     columns: list[str] = []
     for r in flat:
