@@ -28,13 +28,21 @@ class DateRange:
         return sql.SQL("({} AT TIME ZONE {})::date").format(sql.SQL(column), sql.Literal(self.tz))
 
     def where(self, column: str) -> tuple[sql.Composable, list]:
-        """``column`` (a timestamptz) falls on a day of the period."""
+        """``column`` (a timestamptz) falls on a day of the period: from the local midnight
+        starting ``start`` to the one ending ``end`` (a range an index on it serves)."""
         parts, params = [sql.SQL("TRUE")], []
+        tz = sql.Literal(self.tz)
         if self.start is not None:
-            parts.append(sql.SQL("{} >= %s").format(self.day(column)))
+            parts.append(
+                sql.SQL("{} >= (%s::date::timestamp AT TIME ZONE {})").format(sql.SQL(column), tz)
+            )
             params.append(self.start)
         if self.end is not None:
-            parts.append(sql.SQL("{} <= %s").format(self.day(column)))
+            parts.append(
+                sql.SQL("{} < ((%s::date + 1)::timestamp AT TIME ZONE {})").format(
+                    sql.SQL(column), tz
+                )
+            )
             params.append(self.end)
         return sql.SQL(" AND ").join(parts), params
 

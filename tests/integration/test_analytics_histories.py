@@ -37,8 +37,9 @@ from domain.ids import payment_stream
 from domain.inventory.commands import ReceiveStock, SetThresholds
 from domain.location.commands import RegisterLocation
 from domain.money import Money
-from domain.order.commands import PlaceOrder, RequestedLine
+from domain.order.commands import ModifyOrder, PlaceOrder, RequestedLine
 from domain.order.fulfillment_commands import LineUnits, RequestCancellation, ReviewCancellation
+from domain.order.line_edit_commands import AddLine, ChangeLine, RemoveLine
 from domain.order.values import Address, PaymentRef
 from domain.payment.commands import RequestRefund
 from domain.product.commands import ChangeLifecycle, CreateProduct
@@ -71,7 +72,7 @@ STATUSES = (
 )
 START = datetime(1979, 12, 1, tzinfo=UTC)  # the catalog and stock, before every example
 #: Each example has its own days from 1980 on (shrinking a failure may run hundreds): its
-#: orders are placed in the first 3 and their steps end within 9 (at most 6 gaps of 20 h).
+#: orders are placed in the first 3 and their steps end within 9 (at most 7 gaps of 20 h).
 SPACING_DAYS = 12
 PROMISE_DAYS = 5
 MINOR = {"USD": Decimal("0.01"), "EUR": Decimal("0.01")}
@@ -167,7 +168,10 @@ plans = st.fixed_dictionaries(
         "channel": st.sampled_from(["direct", "ebay", "amazon"]),
         "placed_minute": st.integers(0, 3 * 24 * 60),
         "scheduled_in_days": st.none() | st.integers(1, 6),
-        "gaps": st.lists(st.integers(20, 20 * 60), min_size=6, max_size=6),
+        "gaps": st.lists(st.integers(20, 20 * 60), min_size=7, max_size=7),
+        "edit": st.none()
+        | st.tuples(st.sampled_from(["change", "remove", "add"]), st.integers(1, 4)),
+        "reschedule_in_days": st.none() | st.integers(0, 6),
         "fate": st.sampled_from(["stay", "cancel", "reject", "ship", "ship", "ship"]),
         "ship": st.lists(st.integers(0, 3), min_size=3, max_size=3),
         "deliver": st.booleans(),
@@ -212,7 +216,16 @@ def _run_order(w: World, plan: dict, base: datetime) -> UUID:
     order_id = placed.stream_id
     w.settle()  # confirmed, or cancelled (out of stock, declined)
     order = _order_state(w, order_id)
-    if order.status != "confirmed" or plan["fate"] == "stay":
+    if order.status != "confirmed":
+        return order_id
+    t += next(gaps)
+    if plan["edit"] is not None:
+        _edit(w, order_id, order, plan["edit"], t)
+    if plan["reschedule_in_days"] is not None:
+        when = (t + timedelta(days=plan["reschedule_in_days"])).date().isoformat()
+        w.send(ModifyOrder(order_id=order_id, scheduled_delivery=when, reason="asked"), t)
+    order = _order_state(w, order_id)
+    if plan["fate"] == "stay":
         return order_id
     if plan["fate"] in ("cancel", "reject"):
         t += next(gaps)
@@ -258,6 +271,26 @@ def _run_order(w: World, plan: dict, base: datetime) -> UUID:
             w.send(RequestRefund(order_id=order_id, amount=amount), t)
         w.settle()
     return order_id
+
+
+def _edit(w: World, order_id: UUID, order, edit: tuple[str, int], t: datetime) -> None:  # noqa: ANN001
+    """A line edit, carried out (``LinesRevised``) or refused by the line edit manager."""
+    kind, quantity = edit
+    first = order.lines[0]
+    if kind == "change":
+        command = ChangeLine(order_id=order_id, line_id=first.line_id,
+                             quantity=quantity, reason="asked")  # fmt: skip
+    elif kind == "remove" and len(order.lines) > 1:
+        command = RemoveLine(order_id=order_id, line_id=first.line_id)
+    else:
+        ordered = {ln.sku for ln in order.lines}
+        skus = [x for x in w.skus[order.currency][:-1] if x not in ordered]
+        if not skus:
+            return
+        command = AddLine(order_id=order_id, sku=skus[0], quantity=quantity,
+                          reason="asked")  # fmt: skip
+    w.send(command, t, "customer")
+    w.settle()
 
 
 def _cancellation(w: World, order_id: UUID, reason: str, approve: bool, t, gap) -> None:  # noqa: ANN001
@@ -317,6 +350,21 @@ def _fold(w: World, order_id: UUID) -> dict:
                 )
             case "OrderConfirmed":
                 o["confirmed"] = True
+            case "OrderModified" if d["field"] == "scheduled_delivery":
+                o["scheduled"] = date.fromisoformat(d["new_value"]) if d["new_value"] else None
+            case "LinesRevised":
+                o["total"] = Decimal(d["total"]["amount"])
+                o["subtotal"] = Decimal(d["subtotal"]["amount"])
+                old = o["lines"]
+                o["lines"] = {}
+                for x in d["lines"]:
+                    ln = old.get(x["line_id"]) or {
+                        "sku": x["sku"],
+                        "product_id": x["product_id"],
+                        "price": Decimal(x["unit_price"]["amount"]),
+                        **dict.fromkeys(("cancelled", "shipped", "delivered", "returned"), 0),
+                    }
+                    o["lines"][x["line_id"]] = {**ln, "quantity": x["quantity"]}
             case "FulfillmentStarted":
                 o["processing"] = True
             case "OrderCancelled":
@@ -756,6 +804,7 @@ def test_the_histories_covered_every_kind_of_step(world):
         *("OrderCancelled", "OrderLinesCancelled", "LinesShipped", "LinesDelivered"),
         *("LinesReturned", "RefundSucceeded", "PaymentDeclined", "CancellationReviewed"),
         *("cancelled", "partially_shipped", "shipped", "delivered", "confirmed"),
+        *("LinesRevised", "OrderModified"),
         "several_currencies",
     }
     assert wanted <= world.seen, wanted - world.seen
