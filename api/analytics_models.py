@@ -8,17 +8,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.order.status import STATUSES
+
 Amount = str
-Status = Literal[
-    "pending",
-    "confirmed",
-    "processing",
-    "partially_shipped",
-    "shipped",
-    "delivered",
-    "returned",
-    "cancelled",
-]
+Status = Literal[STATUSES]  # type: ignore[valid-type]  # the order's statuses, in their order
 
 
 class Row(BaseModel):
