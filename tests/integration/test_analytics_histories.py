@@ -829,3 +829,61 @@ def test_the_analytics_view_rebuilt_equals_the_live_one(world):
     assert after.keys() == before.keys()
     for table in before:
         assert differences(after[table], before[table]) is None, table
+
+
+def test_a_sku_only_in_orders_cancelled_whole_is_not_sold(world):
+    """The natural revenue query over the facts ranks what sold, not what was cancelled."""
+    w = world
+    base = datetime(1979, 12, 20, 12, tzinfo=UTC)  # before every example's days
+    pricey, cheap = w.skus["USD"][1], w.skus["USD"][2]  # 25.00, 3.35
+    declined = {"fate": "stay", "token": "tok_declined", "lines": [(1, 3)]}
+    sold = {"fate": "stay", "token": "tok_visa", "lines": [(2, 1)]}
+    ids = [_run_order(w, {**_quiet_plan(), **plan}, base) for plan in (declined, declined, sold)]
+    w.container.runner.catch_up(["analytics_orders"])
+    with w.container.pool.connection() as conn:
+        cancelled = conn.execute(
+            "SELECT sum(quantity), sum(cancelled) FROM rm_analytics_orders.line_facts "
+            "WHERE order_id = ANY(%s) AND sku = %s",
+            (ids, pricey),
+        ).fetchone()
+        ranked = conn.execute(
+            "SELECT l.sku FROM rm_analytics_orders.line_facts l "
+            "JOIN rm_analytics_orders.order_facts o USING (order_id) WHERE o.order_id = ANY(%s) "
+            "GROUP BY l.sku ORDER BY sum((l.quantity - l.cancelled) * l.unit_price) DESC",
+            (ids,),
+        ).fetchall()
+    assert cancelled == (6, 6)
+    assert [r[0] for r in ranked] == [cheap, pricey]
+    day = {"from": "1979-12-20", "to": "1979-12-20"}
+    top = _get(w, "top-products", by="revenue", **day)["items"]
+    assert [(r["sku"], r["net_revenue"], r["gross_revenue"]) for r in top] == [
+        (cheap, "3.35", "3.35"),
+        (pricey, "0.00", "150.00"),
+    ]
+    [reason] = _get(w, "cancellations/reasons", **day)["items"]
+    assert reason == {
+        "reason": "payment_declined",
+        "currency": "USD",
+        "cancelled_orders": 2,
+        "cancelled_units": 6,
+        "cancelled_amount": "150.00",
+    }
+
+
+def _quiet_plan() -> dict:
+    """A plan that places an order and does nothing else, at the base time."""
+    return {
+        "currency": "USD",
+        "channel": "direct",
+        "placed_minute": 0,
+        "scheduled_in_days": None,
+        "gaps": [60] * 7,
+        "edit": None,
+        "reschedule_in_days": None,
+        "ship": [0, 0, 0],
+        "deliver": False,
+        "cancel_rest": False,
+        "reason": "other",
+        "return_units": 0,
+        "refund_cents": None,
+    }
