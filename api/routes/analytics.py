@@ -53,7 +53,8 @@ Format = Annotated[Literal["json", "csv"] | None, Query(alias="format")]
 
 @cache
 def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    """IANA names: the tz database's, less ``localtime`` (the machine's zone, whatever it is)."""
+    return frozenset(available_timezones()) - {"localtime"}
 
 
 def period(
