@@ -328,16 +328,8 @@ class Batch:
                 new = d.get("new_value")
                 order["scheduled_delivery"] = date.fromisoformat(str(new)) if new else None
                 order["promised_by"] = _promise(order["day"], order["scheduled_delivery"])
-            case "OrderCancelled":
-                if order["cancelled_at"] is None:
-                    when = datetime.fromisoformat(d["cancelled_at"]) if d.get("cancelled_at") \
-                        else _when(e)  # fmt: skip
-                    order["cancelled_at"] = when
-                    order["cancellation_reason"] = d.get("reason")
-                    self._cancel(e, {
-                        row["line_id"]: row["quantity"] - row["cancelled"] - row["shipped"]
-                        for row in self.order_lines(e.stream_id).values()
-                    }, d.get("reason"), when, whole=True)  # fmt: skip
+            case "OrderCancelled" if order["cancelled_at"] is None:
+                self._cancel_whole(order, e)
             case "OrderLinesCancelled":
                 self._cancel(e, _by_line(d), d.get("reason"), _when(e), whole=False)
             case "LinesRevised":
@@ -362,10 +354,29 @@ class Batch:
                     request["reviewed_at"] = _when(e)
                     request["decision"] = d.get("decision")
 
+    def _cancel_whole(self, order: dict[str, Any], e: RecordedEvent) -> None:
+        """The order cancelled whole, at its business time: every unit still open on every
+        line is cancelled with it."""
+        d = e.data
+        when = datetime.fromisoformat(d["cancelled_at"]) if d.get("cancelled_at") else _when(e)
+        order["cancelled_at"] = when
+        order["cancellation_reason"] = d.get("reason")
+        still_open = {
+            row["line_id"]: row["quantity"] - row["cancelled"] - row["shipped"]
+            for row in self.order_lines(e.stream_id).values()
+        }
+        self._cancel(e, still_open, d.get("reason"), when, whole=True)
+
     def _cancel(
-        self, e: RecordedEvent, units: dict[str, int], reason: str | None, when: datetime,
-        *, whole: bool,
-    ) -> None:  # fmt: skip
+        self,
+        e: RecordedEvent,
+        units: dict[str, int],
+        reason: str | None,
+        when: datetime,
+        *,
+        whole: bool,
+    ) -> None:
+        """``units`` of the order's lines cancelled (by line id), one row each with its reason."""
         for line_id, quantity in units.items():
             row = self.order_lines(e.stream_id).get(line_id)
             if row is None or quantity <= 0:
