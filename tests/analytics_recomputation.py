@@ -33,6 +33,7 @@ def fold(store, order_id: UUID) -> dict:  # noqa: ANN001
     o: dict[str, Any] = {"captured": Decimal(0), "refunded": Decimal(0), "requests": {}}
     o["cancels"] = []  # (reason, whole, line_id, units, at)
     o["names"] = set()
+    o["split"] = False
     for e in store.load_with_positions(order_id):
         d = e.data
         o["names"].add(e.name)
@@ -70,6 +71,8 @@ def fold(store, order_id: UUID) -> dict:  # noqa: ANN001
                 )
             case "OrderConfirmed":
                 o["confirmed"] = True
+            case "OrderSplit":
+                o["split"] = True
             case "OrderModified" if d["field"] == "scheduled_delivery":
                 o["scheduled"] = date.fromisoformat(d["new_value"]) if d["new_value"] else None
             case "LinesRevised":

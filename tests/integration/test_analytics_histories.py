@@ -35,7 +35,13 @@ from domain.inventory.commands import ReceiveStock, SetThresholds
 from domain.location.commands import RegisterLocation
 from domain.money import Money
 from domain.order.commands import ModifyOrder, PlaceOrder, RequestedLine
-from domain.order.fulfillment_commands import LineUnits, RequestCancellation, ReviewCancellation
+from domain.order.fulfillment_commands import (
+    LineUnits,
+    RequestCancellation,
+    ReviewCancellation,
+    SplitOrder,
+    SplitPart,
+)
 from domain.order.line_edit_commands import AddLine, ChangeLine, RemoveLine
 from domain.order.values import Address, PaymentRef
 from domain.payment.commands import RequestRefund
@@ -170,6 +176,7 @@ plans = st.fixed_dictionaries(
         "edit": st.none()
         | st.tuples(st.sampled_from(["change", "remove", "add"]), st.integers(1, 4)),
         "reschedule_in_days": st.none() | st.integers(0, 6),
+        "split": st.sampled_from([False, False, False, True]),
         "fate": st.sampled_from(["stay", "cancel", "reject", "ship", "ship", "ship"]),
         "ship": st.lists(st.sampled_from([0, 1, 2, 3, 3]), min_size=3, max_size=3),  # 3: all
         "deliver": st.booleans(),
@@ -186,8 +193,9 @@ stock_plans = st.lists(
 )  # fmt: skip
 
 
-def _run_order(w: World, plan: dict, base: datetime) -> UUID:
-    """One order's history through the commands; returns its id."""
+def _run_order(w: World, plan: dict, base: datetime) -> list[UUID]:
+    """One order's history through the commands; returns its id (and its children's, when it
+    was split)."""
     currency = plan["currency"]
     skus = w.skus[currency]
     # index 5 names the SKU never stocked (the order is cancelled out_of_stock)
@@ -215,7 +223,7 @@ def _run_order(w: World, plan: dict, base: datetime) -> UUID:
     w.settle()  # confirmed, or cancelled (out of stock, declined)
     order = _order_state(w, order_id)
     if order.status != "confirmed":
-        return order_id
+        return [order_id]
     t += next(gaps)
     if plan["edit"] is not None:
         _edit(w, order_id, order, plan["edit"], t)
@@ -224,11 +232,13 @@ def _run_order(w: World, plan: dict, base: datetime) -> UUID:
         w.send(ModifyOrder(order_id=order_id, scheduled_delivery=when, reason="asked"), t)
     order = _order_state(w, order_id)
     if plan["fate"] == "stay":
-        return order_id
+        if plan["split"]:
+            return [order_id, *_split(w, order_id, order, t)]
+        return [order_id]
     if plan["fate"] in ("cancel", "reject"):
         t += next(gaps)
         _cancellation(w, order_id, plan["reason"], plan["fate"] == "cancel", t, next(gaps))
-        return order_id
+        return [order_id]
     shipping = [
         LineUnits(line_id=ln.line_id, quantity=min(ln.quantity, q))
         for ln, q in zip(order.lines, plan["ship"], strict=False)
@@ -268,7 +278,30 @@ def _run_order(w: World, plan: dict, base: datetime) -> UUID:
         with suppress(DomainError):  # more than is left to refund: refused, nothing written
             w.send(RequestRefund(order_id=order_id, amount=amount), t)
         w.settle()
-    return order_id
+    return [order_id]
+
+
+def _split(w: World, order_id: UUID, order, t: datetime) -> list[UUID]:  # noqa: ANN001
+    """The order split in two at its location: the first line (or unit) and the rest."""
+    first, rest = order.lines[0], order.lines[1:]
+    if rest:
+        parts = [[(first.line_id, first.quantity)], [(x.line_id, x.quantity) for x in rest]]
+    elif first.quantity > 1:
+        parts = [[(first.line_id, 1)], [(first.line_id, first.quantity - 1)]]
+    else:
+        return []
+    command = SplitOrder(
+        order_id=order_id,
+        reason="two parcels",
+        parts=[
+            SplitPart(location=w.location, lines=[LineUnits(line_id=i, quantity=q) for i, q in p])
+            for p in parts
+        ],
+    )
+    w.send(command, t)
+    w.settle()
+    [split] = [e for e in w.container.store.load(order_id) if e.name == "OrderSplit"]
+    return [UUID(str(c["order_id"])) for c in split.data["children"]]
 
 
 def _edit(w: World, order_id: UUID, order, edit: tuple[str, int], t: datetime) -> None:  # noqa: ANN001
@@ -349,11 +382,12 @@ def test_every_analytics_endpoint_equals_its_recomputation(world, order_plans, t
     k = len(w.examples)
     w.examples.append(k)
     base = datetime(1980, 1, 1, 20, tzinfo=UTC) + timedelta(days=SPACING_DAYS * k)
-    ids = [_run_order(w, plan, base) for plan in order_plans]
+    ids = [i for plan in order_plans for i in _run_order(w, plan, base)]
     location, stock = _stock(w, stock_plan, base)
     w.container.runner.catch_up(["analytics_orders", "inventory_levels"])
-    orders = [fold(w.container.store, i) for i in ids]
-    w.seen |= {tz} | {status_of(o) for o in orders} | {n for o in orders for n in o["names"]}
+    folded = [fold(w.container.store, i) for i in ids]
+    orders = [o for o in folded if not o["split"]]  # a split order counts in its children
+    w.seen |= {tz} | {status_of(o) for o in orders} | {n for o in folded for n in o["names"]}
     w.seen |= {"several_currencies"} if len({o["currency"] for o in orders}) > 1 else set()
     p = Period(base.date() - timedelta(days=1), base.date() + timedelta(days=SPACING_DAYS - 2), tz)
     q = p.params()
@@ -385,7 +419,7 @@ def test_the_histories_covered_every_kind_of_step(world):
         *("OrderCancelled", "OrderLinesCancelled", "LinesShipped", "LinesDelivered"),
         *("LinesReturned", "RefundSucceeded", "PaymentDeclined", "CancellationReviewed"),
         *("cancelled", "partially_shipped", "shipped", "delivered", "confirmed"),
-        *("LinesRevised", "OrderModified"),
+        *("LinesRevised", "OrderModified", "OrderSplit"),
         "several_currencies",
     }
     assert wanted <= world.seen, wanted - world.seen
@@ -419,7 +453,8 @@ def test_a_sku_only_in_orders_cancelled_whole_is_not_sold(world):
     pricey, cheap = w.skus["USD"][1], w.skus["USD"][2]  # 25.00, 3.35
     declined = {"fate": "stay", "token": "tok_declined", "lines": [(1, 3)]}
     sold = {"fate": "stay", "token": "tok_visa", "lines": [(2, 1)]}
-    ids = [_run_order(w, {**_quiet_plan(), **plan}, base) for plan in (declined, declined, sold)]
+    plans = (declined, declined, sold)
+    ids = [i for plan in plans for i in _run_order(w, {**_quiet_plan(), **plan}, base)]
     w.container.runner.catch_up(["analytics_orders"])
     with w.container.pool.connection() as conn:
         cancelled = conn.execute(
@@ -461,6 +496,7 @@ def _quiet_plan() -> dict:
         "gaps": [60] * 7,
         "edit": None,
         "reschedule_in_days": None,
+        "split": False,
         "ship": [0, 0, 0],
         "deliver": False,
         "cancel_rest": False,
