@@ -1,16 +1,19 @@
-"""Read model for analysts: one fact row per order and per order line, kept from the order,
-payment and cancellation events; the analytics queries (``analytics_*.py``) aggregate them
-over date ranges.
+"""Read model for analysts: one fact row per order and per order line, and one row per line
+cancellation, kept from the order, payment and cancellation events; the analytics queries
+(``analytics_*.py``) aggregate them over date ranges. What each column means, and every
+metric built on them, is defined once in ``docs/analytics.md``; the tables and columns carry
+the same words as ``COMMENT``s (``analytics_schema.py``).
 
-Facts per order: placement day (UTC), channel, currency, total, units ordered / cancelled /
-shipped / delivered, when it was confirmed, cancelled, fully shipped and fully delivered, the
-promised delivery day (the scheduled delivery, else ``PROMISE_DAYS`` after placement), and the
-amounts captured and refunded (payment streams are tied to their order by their first event;
-amounts of payment events that come before their order's ``OrderPlaced``, as they may from
-Kafka, are held in ``held_payments`` and added when the order is placed; in a consumer group's
-schema a batch's order rows are locked first, ``view_schemas.lock_joined_rows``).
-Event names from areas still being built are matched by stored name, so they count as soon as
-they appear in the log.
+Facts per order: placement time and day (UTC), channel, currency, the order's amounts as
+placed or last revised, units ordered / cancelled / shipped / delivered / returned, its status
+(``domain.order.status.derive_status`` over the same facts), the cancellation reason, when it
+was confirmed, cancelled, fully shipped and fully delivered, the promised delivery day, and
+the amounts captured and refunded (payment streams are tied to their order by their first
+event; amounts of payment events that come before their order's ``OrderPlaced``, as they may
+from Kafka, are held in ``held_payments`` and added when the order is placed; in a consumer
+group's schema a batch's order rows are locked first, ``view_schemas.lock_joined_rows``).
+An order cancelled whole cancels every unit of its lines still open (``line_facts.cancelled``
+and a ``line_cancellations`` row per line, ``whole`` true).
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from uuid import UUID
 
 from psycopg import Cursor, sql
 
+from domain.order.status import StatusFacts, derive_status
 from eventstore.recorded import RecordedEvent
+from projections.analytics_schema import DDL, FLAT_COMMENTS
 from projections.base import Projection
 from projections.view_schemas import lock_joined_rows
 
@@ -36,20 +41,51 @@ ORDER_COLUMNS = (
     "day",
     "channel",
     "currency",
+    "subtotal",
+    "discount",
+    "tax",
+    "shipping",
     "total",
     "units",
     "cancelled_units",
     "shipped_units",
     "delivered_units",
+    "returned_units",
+    "status",
+    "confirmed",
+    "processing",
+    "split",
+    "cancellation_reason",
     "confirmed_at",
     "cancelled_at",
     "fully_shipped_at",
     "fully_delivered_at",
+    "scheduled_delivery",
     "promised_by",
     "captured",
     "refunded",
 )
-LINE_COLUMNS = ("order_id", "line_id", "sku", "product_id", "quantity", "unit_price", "cancelled")
+LINE_COLUMNS = (
+    "order_id",
+    "line_id",
+    "sku",
+    "product_id",
+    "quantity",
+    "unit_price",
+    "cancelled",
+    "shipped",
+    "delivered",
+    "returned",
+)
+CANCELLATION_COLUMNS = (
+    "order_id",
+    "position",
+    "line_id",
+    "reason",
+    "whole",
+    "quantity",
+    "cancelled_at",
+)
 HELD_COLUMNS = ("order_id", "captured", "refunded")
 REQUEST_COLUMNS = ("request_id", "order_id", "requested_at", "reviewed_at", "decision")
 
@@ -58,8 +94,13 @@ TOPICS = (
     "order.OrderConfirmed",
     "order.OrderCancelled",
     "order.OrderLinesCancelled",
+    "order.OrderModified",
+    "order.OrderSplit",
+    "order.LinesRevised",
+    "order.FulfillmentStarted",
     "order.LinesShipped",
     "order.LinesDelivered",
+    "order.LinesReturned",
     "order.CancellationRequested",
     "order.CancellationReviewed",
     "payment.PaymentAuthorized",
@@ -73,48 +114,74 @@ def _when(e: RecordedEvent) -> datetime:
     return e.meta.occurred_at
 
 
+def _amount(money: dict[str, Any] | None) -> Decimal:
+    return Decimal(money["amount"]) if money else Decimal(0)
+
+
+def _line(order_id: UUID, line: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "order_id": order_id,
+        "line_id": line["line_id"],
+        "sku": line["sku"],
+        "product_id": UUID(str(line["product_id"])),
+        "quantity": int(line["quantity"]),
+        "unit_price": Decimal(line["unit_price"]["amount"]),
+        "cancelled": 0,
+        "shipped": 0,
+        "delivered": 0,
+        "returned": 0,
+    }
+
+
 def placed_facts(e: RecordedEvent) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     d = e.data
     placed_at = datetime.fromisoformat(d["placed_at"]) if d.get("placed_at") else _when(e)
     scheduled = d.get("scheduled_delivery")
     day = placed_at.astimezone(UTC).date()
-    promised = date.fromisoformat(scheduled) if scheduled else day + timedelta(days=PROMISE_DAYS)
     order = {
         "order_id": e.stream_id,
         "placed_at": placed_at,
         "day": day,
         "channel": d.get("channel", "direct"),
         "currency": d["currency"],
-        "total": Decimal(d["total"]["amount"]),
-        "units": sum(line["quantity"] for line in d["lines"]),
+        "subtotal": _amount(d.get("subtotal")),
+        "discount": _amount(d.get("discount")),
+        "tax": _amount(d.get("tax")),
+        "shipping": _amount(d.get("shipping")),
+        "total": _amount(d["total"]),
+        "units": sum(int(line["quantity"]) for line in d["lines"]),
         "cancelled_units": 0,
         "shipped_units": 0,
         "delivered_units": 0,
+        "returned_units": 0,
+        "status": "pending",
+        "confirmed": False,
+        "processing": False,
+        "split": False,
+        "cancellation_reason": None,
         "confirmed_at": None,
         "cancelled_at": None,
         "fully_shipped_at": None,
         "fully_delivered_at": None,
-        "promised_by": promised,
+        "scheduled_delivery": date.fromisoformat(scheduled) if scheduled else None,
+        "promised_by": _promise(day, scheduled),
         "captured": Decimal(0),
         "refunded": Decimal(0),
     }
-    lines = [
-        {
-            "order_id": e.stream_id,
-            "line_id": line["line_id"],
-            "sku": line["sku"],
-            "product_id": UUID(str(line["product_id"])),
-            "quantity": line["quantity"],
-            "unit_price": Decimal(line["unit_price"]["amount"]),
-            "cancelled": 0,
-        }
-        for line in d["lines"]
-    ]
-    return order, lines
+    return order, [_line(e.stream_id, line) for line in d["lines"]]
 
 
-def _quantity(d: dict[str, Any]) -> int:
-    return sum(int(line["quantity"]) for line in d.get("lines", []))
+def _promise(day: date, scheduled: str | date | None) -> date:
+    if scheduled is None:
+        return day + timedelta(days=PROMISE_DAYS)
+    return scheduled if isinstance(scheduled, date) else date.fromisoformat(scheduled)
+
+
+def _by_line(d: dict[str, Any]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for line in d.get("lines", []):
+        out[line["line_id"]] = out.get(line["line_id"], 0) + int(line["quantity"])
+    return out
 
 
 class Batch:
@@ -123,7 +190,10 @@ class Batch:
     def __init__(self, cur: Cursor, schema: str):
         self.cur, self.schema = cur, schema
         self.orders: dict[UUID, dict[str, Any]] = {}
-        self.lines: dict[tuple[UUID, str], dict[str, Any]] = {}
+        #: Line rows by order id, then line id.
+        self.lines: dict[UUID, dict[str, dict[str, Any]]] = {}
+        self.removed_lines: set[tuple[UUID, str]] = set()
+        self.cancellations: dict[tuple, dict[str, Any]] = {}
         self.requests: dict[str, dict[str, Any]] = {}
         self.payments: dict[UUID, UUID] = {}
         self.new_payments: dict[UUID, UUID] = {}
@@ -177,13 +247,19 @@ class Batch:
                 self.held[r["order_id"]] = {c: r[c] for c in HELD_COLUMNS}
             else:
                 self.orders[r["order_id"]] = r
-        line_orders = [e.stream_id for e in events if e.type in ("order.OrderLinesCancelled",)]
+        line_orders = list(
+            {e.stream_id for e in events if e.stream_type == "order" and e.name != "OrderPlaced"}
+            & set(self.orders)
+        )
         if line_orders:
             self.cur.execute(
-                sql.SQL("SELECT * FROM {} WHERE order_id = ANY(%s)").format(self.t("line_facts")),
+                sql.SQL("SELECT {} FROM {} WHERE order_id = ANY(%s)").format(
+                    sql.SQL(", ").join(map(sql.Identifier, LINE_COLUMNS)), self.t("line_facts")
+                ),
                 (line_orders,),
             )
-            self.lines = {(r["order_id"], r["line_id"]): dict(r) for r in self.cur.fetchall()}
+            for r in self.cur.fetchall():
+                self.lines.setdefault(r["order_id"], {})[r["line_id"]] = dict(r)
         request_ids = [
             str(e.data["request_id"]) for e in events if e.type == "order.CancellationReviewed"
         ]
@@ -196,6 +272,9 @@ class Batch:
             )
             self.requests = {r["request_id"]: dict(r) for r in self.cur.fetchall()}
 
+    def order_lines(self, order_id: UUID) -> dict[str, dict[str, Any]]:
+        return self.lines.setdefault(order_id, {})
+
     def apply(self, e: RecordedEvent) -> None:
         d = e.data
         if e.type == "order.OrderPlaced":
@@ -207,8 +286,8 @@ class Batch:
                     order["captured"] += held["captured"]
                     order["refunded"] += held["refunded"]
                     self.released.add(e.stream_id)
-            for line in lines:
-                self.lines.setdefault((e.stream_id, line["line_id"]), line)
+                for line in lines:
+                    self.order_lines(e.stream_id).setdefault(line["line_id"], line)
             return
         if e.stream_type == "payment":
             column = {"PaymentCaptured": "captured", "RefundSucceeded": "refunded"}.get(e.name)
@@ -226,25 +305,41 @@ class Batch:
         order = self.orders.get(e.stream_id)
         if order is None:
             return
+        self._order_event(order, e)
+        self._derive(order)
+        # The first event after which every open unit has shipped (delivered): a shipment, or
+        # a cancellation of the last units that had not.
+        if order["fully_shipped_at"] is None and _complete(order, "shipped_units"):
+            order["fully_shipped_at"] = _when(e)
+        if order["fully_delivered_at"] is None and _complete(order, "delivered_units"):
+            order["fully_delivered_at"] = _when(e)
+
+    def _order_event(self, order: dict[str, Any], e: RecordedEvent) -> None:
+        d = e.data
         match e.name:
             case "OrderConfirmed":
+                order["confirmed"] = True
                 order["confirmed_at"] = order["confirmed_at"] or _when(e)
-            case "OrderCancelled":
-                order["cancelled_at"] = order["cancelled_at"] or _when(e)
+            case "FulfillmentStarted":
+                order["processing"] = True
+            case "OrderSplit":
+                order["split"] = True
+            case "OrderModified" if d.get("field") == "scheduled_delivery":
+                new = d.get("new_value")
+                order["scheduled_delivery"] = date.fromisoformat(str(new)) if new else None
+                order["promised_by"] = _promise(order["day"], order["scheduled_delivery"])
+            case "OrderCancelled" if order["cancelled_at"] is None:
+                self._cancel_whole(order, e)
             case "OrderLinesCancelled":
-                order["cancelled_units"] += _quantity(d)
-                for line in d["lines"]:
-                    row = self.lines.get((e.stream_id, line["line_id"]))
-                    if row is not None:
-                        row["cancelled"] += int(line["quantity"])
+                self._cancel(e, _by_line(d), d.get("reason"), _when(e), whole=False)
+            case "LinesRevised":
+                self._revise(order, e)
             case "LinesShipped":
-                order["shipped_units"] += _quantity(d)
-                if _complete(order, "shipped_units") and order["fully_shipped_at"] is None:
-                    order["fully_shipped_at"] = _when(e)
+                self._count(e, "shipped")
             case "LinesDelivered":
-                order["delivered_units"] += _quantity(d)
-                if _complete(order, "delivered_units") and order["fully_delivered_at"] is None:
-                    order["fully_delivered_at"] = _when(e)
+                self._count(e, "delivered")
+            case "LinesReturned":
+                self._count(e, "returned")
             case "CancellationRequested":
                 self.requests[str(d["request_id"])] = {
                     "request_id": str(d["request_id"]),
@@ -259,9 +354,113 @@ class Batch:
                     request["reviewed_at"] = _when(e)
                     request["decision"] = d.get("decision")
 
+    def _cancel_whole(self, order: dict[str, Any], e: RecordedEvent) -> None:
+        """The order cancelled whole, at its business time: every unit still open on every
+        line is cancelled with it."""
+        d = e.data
+        when = datetime.fromisoformat(d["cancelled_at"]) if d.get("cancelled_at") else _when(e)
+        order["cancelled_at"] = when
+        order["cancellation_reason"] = d.get("reason")
+        still_open = {
+            row["line_id"]: row["quantity"] - row["cancelled"] - row["shipped"]
+            for row in self.order_lines(e.stream_id).values()
+        }
+        self._cancel(e, still_open, d.get("reason"), when, whole=True)
+
+    def _cancel(
+        self,
+        e: RecordedEvent,
+        units: dict[str, int],
+        reason: str | None,
+        when: datetime,
+        *,
+        whole: bool,
+    ) -> None:
+        """``units`` of the order's lines cancelled (by line id), one row each with its reason."""
+        for line_id, quantity in units.items():
+            row = self.order_lines(e.stream_id).get(line_id)
+            if row is None or quantity <= 0:
+                continue
+            row["cancelled"] += quantity
+            key = (e.stream_id, e.position, line_id)
+            self.cancellations[key] = {
+                "order_id": e.stream_id,
+                "position": e.position,
+                "line_id": line_id,
+                "reason": reason or "unknown",
+                "whole": whole,
+                "quantity": quantity,
+                "cancelled_at": when,
+            }
+
+    def _count(self, e: RecordedEvent, column: str) -> None:
+        for line_id, quantity in _by_line(e.data).items():
+            row = self.order_lines(e.stream_id).get(line_id)
+            if row is not None:
+                row[column] += quantity
+
+    def _revise(self, order: dict[str, Any], e: RecordedEvent) -> None:
+        d = e.data
+        rows = self.order_lines(e.stream_id)
+        kept = set()
+        for line in d["lines"]:
+            kept.add(line["line_id"])
+            row = rows.get(line["line_id"])
+            if row is None:
+                rows[line["line_id"]] = _line(e.stream_id, line)
+                self.removed_lines.discard((e.stream_id, line["line_id"]))
+            else:
+                row["quantity"] = int(line["quantity"])
+                row["unit_price"] = Decimal(line["unit_price"]["amount"])
+        for line_id in [x for x in rows if x not in kept]:
+            del rows[line_id]
+            self.removed_lines.add((e.stream_id, line_id))
+        for column in ("subtotal", "tax", "shipping", "total"):
+            order[column] = _amount(d.get(column))
+
+    def _derive(self, order: dict[str, Any]) -> None:
+        """The order's unit sums from its lines, and its status from the same facts."""
+        lines = self.order_lines(order["order_id"]).values()
+        if lines:
+            for column, line_column in (
+                ("units", "quantity"),
+                ("cancelled_units", "cancelled"),
+                ("shipped_units", "shipped"),
+                ("delivered_units", "delivered"),
+                ("returned_units", "returned"),
+            ):
+                order[column] = sum(row[line_column] for row in lines)
+        order["status"] = derive_status(
+            StatusFacts(
+                ordered=order["units"],
+                cancelled_units=order["cancelled_units"],
+                shipped=order["shipped_units"],
+                delivered=order["delivered_units"],
+                returned=order["returned_units"],
+                confirmed=order["confirmed"],
+                processing=order["processing"],
+                cancelled=order["cancelled_at"] is not None,
+            )
+        )
+
     def save(self) -> None:
         _upsert(self.cur, self.t("order_facts"), ORDER_COLUMNS, ("order_id",), self.orders)
-        _upsert(self.cur, self.t("line_facts"), LINE_COLUMNS, ("order_id", "line_id"), self.lines)
+        if self.removed_lines:
+            self.cur.executemany(
+                sql.SQL("DELETE FROM {} WHERE order_id = %s AND line_id = %s").format(
+                    self.t("line_facts")
+                ),
+                list(self.removed_lines),
+            )
+        lines = {(o, i): row for o, rows in self.lines.items() for i, row in rows.items()}
+        _upsert(self.cur, self.t("line_facts"), LINE_COLUMNS, ("order_id", "line_id"), lines)
+        _upsert(
+            self.cur,
+            self.t("line_cancellations"),
+            CANCELLATION_COLUMNS,
+            ("order_id", "position", "line_id"),
+            self.cancellations,
+        )
         _upsert(
             self.cur,
             self.t("cancellation_requests"),
@@ -312,97 +511,8 @@ def _upsert(cur: Cursor, table, columns, key, rows: dict) -> None:  # noqa: ANN0
 class AnalyticsOrdersView(Projection):
     name = NAME
     topics = TOPICS
-    ddl = """
-    CREATE TABLE {schema}.order_facts (
-        order_id uuid PRIMARY KEY,
-        placed_at timestamptz NOT NULL,
-        day date NOT NULL,
-        channel text NOT NULL,
-        currency text NOT NULL,
-        total numeric NOT NULL,
-        units int NOT NULL,
-        cancelled_units int NOT NULL,
-        shipped_units int NOT NULL,
-        delivered_units int NOT NULL,
-        confirmed_at timestamptz,
-        cancelled_at timestamptz,
-        fully_shipped_at timestamptz,
-        fully_delivered_at timestamptz,
-        promised_by date NOT NULL,
-        captured numeric NOT NULL,
-        refunded numeric NOT NULL
-    );
-    CREATE INDEX ON {schema}.order_facts (day, channel, currency);
-    CREATE INDEX ON {schema}.order_facts (cancelled_at) WHERE cancelled_at IS NOT NULL;
-    CREATE TABLE {schema}.line_facts (
-        order_id uuid NOT NULL,
-        line_id text NOT NULL,
-        sku text NOT NULL,
-        product_id uuid NOT NULL,
-        quantity int NOT NULL,
-        unit_price numeric NOT NULL,
-        cancelled int NOT NULL,
-        PRIMARY KEY (order_id, line_id)
-    );
-    CREATE INDEX ON {schema}.line_facts (sku);
-    CREATE TABLE {schema}.payment_orders (
-        stream_id uuid PRIMARY KEY,
-        order_id uuid NOT NULL
-    );
-    CREATE TABLE {schema}.held_payments (
-        order_id uuid PRIMARY KEY,
-        captured numeric NOT NULL,
-        refunded numeric NOT NULL
-    );
-    CREATE TABLE {schema}.cancellation_requests (
-        request_id text PRIMARY KEY,
-        order_id uuid NOT NULL,
-        requested_at timestamptz NOT NULL,
-        reviewed_at timestamptz,
-        decision text
-    );
-    """
-    comments = {
-        "order_facts": "One fact row per order, for analytics (docs/analytics.md).",
-        "order_facts.order_id": "The order.",
-        "order_facts.placed_at": "When it was placed (business time).",
-        "order_facts.day": "UTC day of placed_at.",
-        "order_facts.channel": "Sales channel.",
-        "order_facts.currency": "ISO 4217 currency of the amounts.",
-        "order_facts.total": "Order total as placed (gross, tax and shipping included).",
-        "order_facts.units": "Units ordered.",
-        "order_facts.cancelled_units": "Units cancelled.",
-        "order_facts.shipped_units": "Units shipped.",
-        "order_facts.delivered_units": "Units delivered.",
-        "order_facts.confirmed_at": "When it was confirmed (NULL: never).",
-        "order_facts.cancelled_at": "When it was cancelled whole (NULL: never).",
-        "order_facts.fully_shipped_at": "When its last due unit shipped (NULL: not yet).",
-        "order_facts.fully_delivered_at": "When its last due unit was delivered (NULL: not yet).",
-        "order_facts.promised_by": "Promised delivery day (scheduled, else placement + 5 days).",
-        "order_facts.captured": "Amount captured from the customer.",
-        "order_facts.refunded": "Amount refunded (succeeded refunds).",
-        "line_facts": "One fact row per order line.",
-        "line_facts.order_id": "The order.",
-        "line_facts.line_id": "The line.",
-        "line_facts.sku": "The stock-keeping unit.",
-        "line_facts.product_id": "The product.",
-        "line_facts.quantity": "Units ordered.",
-        "line_facts.unit_price": "Price per unit as placed.",
-        "line_facts.cancelled": "Units of the line cancelled.",
-        "payment_orders": "Which order each payment stream belongs to.",
-        "payment_orders.stream_id": "The payment's stream id.",
-        "payment_orders.order_id": "The order.",
-        "held_payments": "Amounts of payment events seen before their order (Kafka order).",
-        "held_payments.order_id": "The order.",
-        "held_payments.captured": "Captured amount held until the order is placed.",
-        "held_payments.refunded": "Refunded amount held until the order is placed.",
-        "cancellation_requests": "Cancellation requests, for time-to-review figures.",
-        "cancellation_requests.request_id": "The request.",
-        "cancellation_requests.order_id": "The order.",
-        "cancellation_requests.requested_at": "When it was filed (business time).",
-        "cancellation_requests.reviewed_at": "When it was reviewed (NULL: not yet).",
-        "cancellation_requests.decision": "approved or rejected (NULL: not yet).",
-    }
+    ddl = DDL
+    comments = FLAT_COMMENTS
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
         batch = Batch(cur, schema)
@@ -415,6 +525,7 @@ class AnalyticsOrdersView(Projection):
         return {
             "order_facts": "order_id",
             "line_facts": "order_id, line_id",
+            "line_cancellations": "order_id, position, line_id",
             "payment_orders": "stream_id",
             "held_payments": "order_id",
             "cancellation_requests": "request_id",

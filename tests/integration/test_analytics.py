@@ -289,11 +289,19 @@ def test_sales_by_day_channel_and_currency_equal_the_recomputation(container, fa
                 "net": Decimal(0),
                 "cap": Decimal(0),
                 "ref": Decimal(0),
+                "merchandise": Decimal(0),
+                "cancelled": Decimal(0),
             },
+        )
+        merchandise = sum(
+            (x["quantity"] * Decimal(x["unit_price"]["amount"]) for x in o["lines"].values()),
+            Decimal(0),
         )
         row["orders"] += 1
         row["gross"] += o["total"]
         row["net"] += o["total"] if o["cancelled_at"] is None else 0
+        row["merchandise"] += merchandise
+        row["cancelled"] += merchandise if o["cancelled_at"] is not None else 0
         row["cap"] += o["captured"]
         row["ref"] += o["refunded"]
     got = {(r["day"], r["channel"], r["currency"]): r for r in sales_by_day(container.pool, PERIOD)}
@@ -306,7 +314,12 @@ def test_sales_by_day_channel_and_currency_equal_the_recomputation(container, fa
         assert r["net_sales"] == _cents(want["net"], cur)
         assert r["captured"] == _cents(want["cap"], cur)
         assert r["refunded"] == _cents(want["ref"], cur)
-        assert r["revenue"] == _cents(want["cap"] - want["ref"], cur)
+        assert r["net_captured"] == _cents(want["cap"] - want["ref"], cur)
+        # an order cancelled whole cancels all its merchandise: nothing of it is net revenue
+        assert r["gross_revenue"] == _cents(want["merchandise"], cur)
+        assert r["cancelled_amount"] == _cents(want["cancelled"], cur)
+        net = want["merchandise"] - want["cancelled"]
+        assert r["net_revenue"] == r["revenue"] == _cents(net, cur)
 
 
 def test_a_date_range_filter_keeps_only_its_days(container, facts):
@@ -319,34 +332,40 @@ def test_a_date_range_filter_keeps_only_its_days(container, facts):
 
 def test_average_order_value_per_currency_equals_the_recomputation(container, facts):
     totals: dict[str, list[Decimal]] = defaultdict(list)
+    placed: dict[str, int] = defaultdict(int)
     for o in facts["orders"].values():
+        placed[o["currency"]] += 1
         if o["cancelled_at"] is None:
             totals[o["currency"]].append(o["total"])
     got = {r["currency"]: r for r in average_order_value(container.pool, PERIOD)}
     assert set(got) == set(totals)
     for cur, values in totals.items():
-        assert got[cur]["orders"] == len(values)
+        assert got[cur]["orders"] == placed[cur]
+        assert got[cur]["cancelled_orders"] == placed[cur] - len(values)
         assert got[cur]["average_order_value"] == _cents(sum(values) / len(values), cur)
 
 
 def test_units_and_revenue_per_product_and_the_top_products(container, facts):
-    expected: dict[tuple, list] = defaultdict(lambda: [0, Decimal(0)])
+    # (units ordered, units not cancelled, their net revenue)
+    expected: dict[tuple, list] = defaultdict(lambda: [0, 0, Decimal(0)])
     for o in facts["orders"].values():
-        if o["cancelled_at"] is not None:
-            continue
         for line in o["lines"].values():
             row = expected[(line["sku"], o["currency"])]
             row[0] += line["quantity"]
-            row[1] += line["quantity"] * Decimal(line["unit_price"]["amount"])
+            if o["cancelled_at"] is None:
+                row[1] += line["quantity"]
+                row[2] += line["quantity"] * Decimal(line["unit_price"]["amount"])
     got = {(r["sku"], r["currency"]): r for r in product_sales(container.pool, PERIOD)}
     assert set(got) == set(expected)
-    for (sku, cur), (units, revenue) in expected.items():
+    for (sku, cur), (units, net_units, revenue) in expected.items():
         assert got[(sku, cur)]["units"] == units
+        assert got[(sku, cur)]["net_units"] == net_units
+        assert got[(sku, cur)]["net_revenue"] == _cents(revenue, cur)
         assert got[(sku, cur)]["revenue"] == _cents(revenue, cur)
     top = top_products(container.pool, PERIOD, by="revenue", limit=3)
     for cur in CURRENCIES:
         ranked = sorted(
-            ((rev, sku) for (sku, c), (_, rev) in expected.items() if c == cur), reverse=True
+            ((rev, sku) for (sku, c), (_, _, rev) in expected.items() if c == cur), reverse=True
         )
         assert [r["sku"] for r in top if r["currency"] == cur] == [s for _, s in ranked[:3]]
 
