@@ -10,12 +10,13 @@ where none is configured)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from commands.location_directory import LocationDirectory
 from commands.payment_gateway import PaymentGateway
 from commands.product_states import ProductStates
 from commands.sku_lookup import SkuOwners
+from commands.stream_states import StateCache
 from domain.pricing_policy import OrderPricing
 from eventstore.privacy import KeyRing
 from eventstore.store import EventStore
@@ -32,6 +33,8 @@ class WriteSide:
     skus: SkuOwners
     pricing: OrderPricing = OrderPricing()
     keyring: KeyRing | None = None
+    #: Customers' standing (registered, status, segment; no personal data) by stream version.
+    customers: StateCache = field(default_factory=lambda: StateCache(size=50_000))
 
     @classmethod
     def over(
