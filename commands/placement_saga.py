@@ -2,7 +2,7 @@
 authorize payment → confirm reservations → ``OrderConfirmed`` and one fulfillment plan per
 location.
 
-Compensations: a customer blocked (or forgotten) since placing → cancel ``customer_invalid``
+Compensations: a customer blocked since placing → cancel ``customer_invalid``
 with nothing held; no stock → cancel ``out_of_stock`` with nothing held; payment declined or timed
 out → release every reservation, cancel ``payment_declined``; a reservation expired before
 confirmation → re-reserve once, else release, void, cancel ``reservation_expired``; the time
