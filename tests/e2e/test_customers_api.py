@@ -11,6 +11,7 @@ from uuid import uuid4
 import httpx
 import pytest
 
+from composition import cli
 from tests.e2e.conftest import assert_error, auth_headers
 from tests.factories import active_product
 
@@ -255,3 +256,48 @@ def test_a_customer_changes_their_own_record(api, server_url):
         doc = me.get(f"/customers/{cid}", params={"min_position": r.json()["position"]}).json()
     assert doc["phone"] == "+447700900123"
     assert doc["consents"]["email"]["source"] == cid  # the actor: the customer themself
+
+
+def test_forgetting_over_http_erases_the_customer_and_their_orders_addresses(
+    api, container, database_url, server_url, tmp_path, monkeypatch, capsys
+):
+    t = uuid4().hex[:10]
+    secrets = (f"zed.{t}@example.com", f"Zed {t}", f"4 Secret Way {t}")
+    created = api.post("/customers", json={"email": secrets[0], "name": secrets[1]}).json()
+    cid = created["id"]
+    address = {**ADDRESS, "name": secrets[1], "line1": secrets[2]}
+    assert api.post(f"/customers/{cid}/addresses", json={"address": address}).status_code == 201
+    sku = active_product(container, price="7.00")[1]
+    order = {"customer_id": cid, "currency": "USD", "lines": [{"sku": sku, "quantity": 1}],
+             "shipping_address": address, "payment": {"token": "tok_visa"}}  # fmt: skip
+    placed = api.post("/orders", json=order, headers=auth_headers("customer", cid)).json()
+    assert secrets[2] in str(read(api, cid, placed["position"]))
+
+    for role in ("merchant", "customer"):
+        r = api.post(f"/customers/{cid}/forget", headers=auth_headers(role, cid))
+        assert_error(r, 403)
+    r = api.post(f"/customers/{cid}/forget", json={"reason": "gdpr request"})
+    assert r.status_code == 200, r.text
+
+    doc = read(api, cid, r.json()["position"])
+    assert doc["status"] == "forgotten" and doc["order_count"] == 1
+    shown = [
+        api.get(f"/customers/{cid}").text,
+        api.get("/customers", params={"status": "forgotten", "limit": 500}).text,
+        api.get(f"/orders/{placed['id']}").text,
+        api.get(f"/orders/{placed['id']}/timeline").text,
+        api.get(f"/streams/{cid}/events").text,
+        api.get(f"/streams/{placed['id']}/events").text,
+    ]
+    assert not [s for s in secrets for text in shown if s in text]
+    assert api.get(f"/orders/{placed['id']}").json()["total"]["amount"] == "7.00"
+    assert api.get("/customers", params={"email": secrets[0]}).json()["items"] == []
+    monkeypatch.setenv("ECOM_DATABASE_URL", database_url)
+    export = tmp_path / "events.jsonl"
+    assert cli.main(["events", "export", "--out", str(export)]) == 0
+    capsys.readouterr()
+    text = export.read_text()
+    assert cid in text and not [s for s in secrets if s in text]
+    # the email may register again
+    again = api.post("/customers", json={"email": secrets[0].upper(), "name": "New Zed"})
+    assert again.status_code == 201, again.text
