@@ -19,7 +19,6 @@ from api.routes import (
     analytics,
     audit,
     categories,
-    customers,
     events,
     fulfillment,
     inventory,
@@ -40,7 +39,7 @@ API_PREFIX = "/api/v1"
 CATALOG = (products, product_variants, categories)
 ORDERS = (orders, order_notes, order_history)
 ORDER_FLOW = (order_changes, order_lines, fulfillment, returns)
-AUDIT_AND_ANALYTICS = (audit, customers, analytics)
+AUDIT_AND_ANALYTICS = (audit, analytics)
 
 
 def create_app(

@@ -14,7 +14,6 @@ from typing import Any
 from commands import (
     cancellations,
     categories,
-    customers,
     fulfillment,
     inventory,
     line_edits,
@@ -45,7 +44,6 @@ HANDLERS: Mapping[type[Command], Handler] = {
     **splits.HANDLERS,
     **fulfillment.HANDLERS,
     **orders.HANDLERS,
-    **customers.HANDLERS,
     **locations.HANDLERS,
 }
 

@@ -18,11 +18,12 @@ from datetime import datetime
 from uuid import UUID, uuid4
 
 from commands.context import CommandContext, Outcome
+from commands.customer_facts import customer_facts
 from commands.executor import Decision, execute, idempotency_record, load, replay_if_seen
 from commands.products import prices_for_order
 from commands.time_travel import events_until, require_version
 from commands.write_side import WriteSide
-from domain.errors import ConcurrencyConflict, NotFound
+from domain.errors import ConcurrencyConflict, InvalidCommand, NotFound
 from domain.events import DomainEvent
 from domain.ids import channel_order_stream
 from domain.order import decide as decide
@@ -84,6 +85,12 @@ def place(
         if existing is not None:
             return _existing(store, existing)
     validate_requested_lines(c.lines)
+    standing = customer_facts(w, c.customer_id)
+    if not standing.may_order:
+        raise InvalidCommand(
+            f"Customer {c.customer_id} may not order (status {standing.status}).",
+            code=f"customer_{standing.status}",
+        )
     prices = prices_for_order(w, [line.sku for line in c.lines], c.currency)
     priced = [
         PricedLine(p.sku, p.product_id, p.name, line.quantity, p.unit_price)

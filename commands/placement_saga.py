@@ -2,7 +2,8 @@
 authorize payment → confirm reservations → ``OrderConfirmed`` and one fulfillment plan per
 location.
 
-Compensations: no stock → cancel ``out_of_stock`` with nothing held; payment declined or timed
+Compensations: a customer blocked since placing → cancel ``customer_invalid``
+with nothing held; no stock → cancel ``out_of_stock`` with nothing held; payment declined or timed
 out → release every reservation, cancel ``payment_declined``; a reservation expired before
 confirmation → re-reserve once, else release, void, cancel ``reservation_expired``; the time
 limit reached before the gateway answered → the holds expire, an authorization
@@ -35,6 +36,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -45,6 +47,7 @@ from psycopg_pool import ConnectionPool
 
 from commands import payments
 from commands.context import Clock, CommandContext, system_clock
+from commands.customer_facts import GUEST, CustomerFacts
 from commands.executor import RETRY_BUDGET_S
 from commands.fulfillment import plans_for
 from commands.location_directory import LocationDirectory
@@ -71,6 +74,10 @@ from eventstore.store import EventStore
 alerts = logging.getLogger("ecom.alerts")
 #: The cancellation reason of an order whose step was parked (``on_parked``).
 PROCESSING_FAILED = "processing_failed"
+#: The cancellation reason of an order whose customer may no longer order (DOMAIN.md § 3, 1).
+CUSTOMER_INVALID = "customer_invalid"
+#: The customers' facts, many at once (``commands.customer_facts.customer_facts_of``).
+CustomerLookup = Callable[[Iterable[UUID]], Mapping[UUID, CustomerFacts]]
 
 
 @dataclass(frozen=True)
@@ -112,8 +119,10 @@ class OrderPlacementSaga(ProcessManager):
         settings: SagaSettings = SagaSettings(),
         locations: LocationDirectory | None = None,
         clock: Clock = system_clock,
+        customers: CustomerLookup | None = None,
     ):
         self.store, self.pool, self.gateway, self.settings = store, pool, gateway, settings
+        self.customers = customers  # None: every customer may order (tests of bare stores)
         self.locations = locations or LocationDirectory(store)  # the container passes its own
         self.clock = clock
         self.cache = StateCache(size=2_000)  # the hot SKUs; each holds its reservations
@@ -166,15 +175,26 @@ class OrderPlacementSaga(ProcessManager):
         uow = self._load(orders)
         locations = self._active_locations()
         now = self.clock()  # when the holds are made: their time limit runs from here
+        customers = self._customers(orders)
         reserved = []
         for o in orders:
             state = uow.state(o.order_id)
             if state.split or state.cancelled or state.confirmed:
                 continue  # frozen by a split, cancelled or decided already
+            if not customers.get(UUID(str(o.data["customer_id"])), GUEST).may_order:
+                # (holds resumed after a crash are given back: nothing stays held)
+                self._release(uow, o, self._resume(uow, o, now), CUSTOMER_INVALID, now)
+                self._cancel(uow, o, CUSTOMER_INVALID, now)
+                continue
             if self._guarded(uow, o, lambda o=o: self._hold(uow, o, locations, now)):
                 reserved.append(o)
         uow.commit(orders[0].meta("reserve", now)) if orders else None
         return reserved
+
+    def _customers(self, orders: list[_Order]) -> Mapping[UUID, CustomerFacts]:
+        if self.customers is None or not orders:
+            return {}
+        return self.customers({UUID(str(o.data["customer_id"])) for o in orders})
 
     def _hold(self, uow: UnitOfWork, o: _Order, locations: dict[str, int], now: datetime) -> bool:
         """Resume the order's holds or reserve afresh; cancel ``out_of_stock`` if it cannot

@@ -11,13 +11,14 @@ where none is configured); how far ahead of our clock a reported time may lie
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from commands.location_directory import LocationDirectory
 from commands.payment_gateway import PaymentGateway
 from commands.product_states import ProductStates
 from commands.sku_lookup import SkuOwners
+from commands.stream_states import StateCache
 from domain.pricing_policy import OrderPricing
 from domain.reported_time import CLOCK_SKEW
 from eventstore.privacy import KeyRing
@@ -36,6 +37,8 @@ class WriteSide:
     pricing: OrderPricing = OrderPricing()
     keyring: KeyRing | None = None
     clock_skew: timedelta = CLOCK_SKEW
+    #: Customers' standing (registered, status, segment; no personal data) by stream version.
+    customers: StateCache = field(default_factory=lambda: StateCache(size=50_000))
 
     @classmethod
     def over(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from psycopg_pool import ConnectionPool
 
@@ -18,6 +19,7 @@ from audit.chainer import EventChainer
 from audit.checkpoint import audit_key_path, load_or_create_key, mac_key_of
 from audit.tree_store import TreeStore
 from commands.context import Clock, system_clock
+from commands.customer_facts import customer_facts_of
 from commands.dispatcher import HANDLERS, Dispatcher
 from commands.fulfillment_saga import FulfillmentSaga
 from commands.line_edit_manager import LineEditManager
@@ -29,9 +31,9 @@ from commands.process_manager import ProcessRunner
 from commands.returns_manager import ReturnsManager
 from commands.write_side import WriteSide
 from composition.capabilities import Capability, Wiring, combine
+from composition.customers import CUSTOMERS
 from composition.settings import Settings
 from domain.category.events import CATEGORY_EVENTS
-from domain.customer.events import CUSTOMER_EVENTS
 from domain.fulfillment.events import PLAN_EVENTS
 from domain.inventory.events import INVENTORY_EVENTS
 from domain.location.events import LOCATION_EVENTS
@@ -61,7 +63,6 @@ ALL_EVENTS = (
     *INVENTORY_EVENTS,
     *ORDER_EVENTS,
     *PAYMENT_EVENTS,
-    *CUSTOMER_EVENTS,
     *PLAN_EVENTS,
     *SHIPMENT_EVENTS,
     *RETURN_EVENTS,
@@ -81,6 +82,7 @@ def core_process_managers(w: Wiring) -> list:
         ),
         locations=w.write.locations,
         clock=w.clock,
+        customers=partial(customer_facts_of, w.write),
     )
     line_edits = LineEditManager(
         w.write,
@@ -103,7 +105,7 @@ CORE = Capability(
 
 #: The program's capabilities: what ``build``, the server (``composition.asgi``) and every
 #: ``ecom`` command run. A new capability is one more entry here.
-CAPABILITIES: tuple[Capability, ...] = (CORE,)
+CAPABILITIES: tuple[Capability, ...] = (CORE, CUSTOMERS)
 
 
 @dataclass

@@ -44,3 +44,8 @@ def cancellation_request_stream(request_id: UUID) -> UUID:
 
 def plan_stream(order_id: UUID, location: str) -> UUID:
     return uuid5(NAMESPACE, f"fulfillment-plan:{order_id}:{location}")
+
+
+def customer_email_stream(email_key: str) -> UUID:
+    """The claim of an email address, case-folded (``domain.customer.contact.email_key``)."""
+    return uuid5(NAMESPACE, f"customer-email:{email_key}")

@@ -41,6 +41,14 @@ def active_product(
     return product_id, sku
 
 
+def _handlers() -> dict:
+    """The program's whole table: the core's handlers and every capability's."""
+    from composition.bootstrap import CAPABILITIES
+    from composition.capabilities import combine
+
+    return combine(CAPABILITIES).handlers
+
+
 _DISPATCHERS: WeakKeyDictionary[EventStore, Dispatcher] = WeakKeyDictionary()
 
 
@@ -52,7 +60,7 @@ def dispatcher_of(where: Any) -> Dispatcher:
         dispatcher = _DISPATCHERS.get(where)
         if dispatcher is None:
             write = WriteSide.over(where, SandboxGateway())
-            dispatcher = _DISPATCHERS[where] = Dispatcher(write)
+            dispatcher = _DISPATCHERS[where] = Dispatcher(write, _handlers())
     return dispatcher
 
 
@@ -67,7 +75,7 @@ def send(where: Any, command: Command, ctx: CommandContext) -> Outcome:
     dispatcher), a bare store (a dispatcher over it with the sandbox gateway), or a write side
     (``priced``)."""
     if isinstance(where, WriteSide):
-        return Dispatcher(where).handle(command, ctx)
+        return Dispatcher(where, _handlers()).handle(command, ctx)
     return dispatcher_of(where).handle(command, ctx)
 
 

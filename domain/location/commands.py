@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from domain.command import Command, LocationCode
+from domain.command import Command, LocationCode, whole
 from domain.location.events import LocationType
 
 
@@ -14,7 +14,7 @@ class RegisterLocation(Command):
     code: LocationCode
     name: Annotated[str, Field(min_length=1, max_length=200)]
     type: LocationType
-    priority: Annotated[int, Field(ge=0, le=1_000_000)] = 100
+    priority: whole(ge=0, le=1_000_000) = 100  # an integer, never ``false``
 
 
 class DeactivateLocation(Command):

@@ -7,12 +7,15 @@ import inspect
 
 import pytest
 
-from commands.dispatcher import HANDLERS
+from composition.bootstrap import CAPABILITIES
+from composition.capabilities import combine
 from domain.command import Command
 from domain.customer import commands as customer_commands
 from domain.location import commands as location_commands
 from domain.order import commands as order_commands
 from domain.payment import commands as payment_commands
+
+HANDLERS = combine(CAPABILITIES).handlers  # the core's table and the capabilities'
 
 
 def _commands(module) -> list[type[Command]]:  # noqa: ANN001
