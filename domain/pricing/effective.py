@@ -23,6 +23,7 @@ from domain.money import Money, round_money
 from domain.pricing.rules import DAY_MINUTES, PricingRule
 
 _WEEK = timedelta(days=7)
+_ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +113,7 @@ def _raw_price(rule: PricingRule, q: PriceQuery) -> Decimal | None:
     return None
 
 
-def rule_price(rule: PricingRule, q: PriceQuery) -> Money | None:
+def rule_price(rule: PricingRule, q: PriceQuery) -> Decimal | None:
     """What ``rule`` would charge for ``q`` (rounded once, never negative), or None when it
     does not apply (inactive, out of its window, another currency, out of scope, its
     condition unmet)."""
@@ -125,22 +126,21 @@ def rule_price(rule: PricingRule, q: PriceQuery) -> Money | None:
     raw = _raw_price(rule, q)
     if raw is None:
         return None
-    return Money(
-        amount=round_money(max(raw, Decimal(0)), q.base.currency), currency=q.base.currency
-    )
+    return round_money(max(raw, _ZERO), q.base.currency)
 
 
 def effective_price(rules: Iterable[PricingRule], q: PriceQuery) -> EffectivePrice:
     """The price ``q`` pays per unit and the rule that set it (module docstring)."""
-    best: tuple[int, Decimal, str, PricingRule, Money] | None = None
+    best: tuple[int, Decimal, str] | None = None
+    chosen: PricingRule | None = None
     for rule in rules:
         price = rule_price(rule, q)
         if price is None:
             continue
-        key = (-rule.priority, price.amount, str(rule.rule_id), rule, price)
-        if best is None or key[:3] < best[:3]:
-            best = key
-    if best is None:
+        key = (-rule.priority, price, str(rule.rule_id))
+        if best is None or key < best:
+            best, chosen = key, rule
+    if best is None or chosen is None:
         return EffectivePrice(price=q.base)
-    _, _, _, rule, price = best
-    return EffectivePrice(price=price, rule_id=rule.rule_id, rule_type=rule.rule_type)
+    price = Money(amount=best[1], currency=q.base.currency)
+    return EffectivePrice(price=price, rule_id=chosen.rule_id, rule_type=chosen.rule_type)
