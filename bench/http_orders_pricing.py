@@ -1,8 +1,9 @@
 """``POST /api/v1/orders`` with three pricing rules active against none, over HTTP, on one
 server and one database, in alternating rounds (none, three, three, none, ...) so the noise
-of a shared machine and the drift of a growing log fall on both alike: the order load and catalog of ``bench/http_orders.py``;
-the rules (tiered on one of the order's SKUs, geographic on every SKU for the US, time-based
-within a validity window on the other SKU) are created before each "three" round and
+of a shared machine and the drift of a growing log fall on both alike: the order load and
+catalog of ``bench/http_orders.py``; the rules (tiered on one of the order's SKUs,
+geographic on every SKU for the US, time-based within a validity window on the other SKU) are
+created before each "three" round and
 deactivated after it, which the write side's rule directory sees before the next order.
 Prints each round, then the medians and their ratio (goal: within 10 %).
 
