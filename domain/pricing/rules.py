@@ -143,13 +143,16 @@ class _PriceOrAdjust(_In):
     percent_adjust: _Percent | None = None
 
 
+_Count = Annotated[int, Field(le=1_000_000_000)]
+
+
 class _TierIn(_PriceOrOff):
-    min: int
-    max: int | None = None
+    min: _Count
+    max: _Count | None = None
 
 
 class _WindowIn(_In):
-    weekday: int
+    weekday: _Count
     from_: Annotated[str, Field(alias="from")]
     to: str
 
