@@ -3,11 +3,11 @@ server and one database, in alternating rounds (none, three, three, none, ...) s
 of a shared machine and the drift of a growing log fall on both alike: the order load and
 catalog of ``bench/http_orders.py``; the rules (tiered on one of the order's SKUs,
 geographic on every SKU for the US, time-based within a validity window on the other SKU) are
-created before each "three" round and
-deactivated after it, which the write side's rule directory sees before the next order.
+created before each "three" round and deactivated after it, which the write side's rule
+directory sees before the next order.
 Prints each round, then the medians and their ratio (goal: within 10 %).
 
-    python -m bench.http_orders_pricing --seconds 10 --rounds 3 --connections 16
+    python -m bench.http_orders_pricing --seconds 8 --rounds 4 --connections 16
 """
 
 from __future__ import annotations
