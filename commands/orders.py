@@ -4,10 +4,12 @@ Each handler takes the write side, the command (``domain.order.commands``) and i
 is listed in ``HANDLERS``; confirm and cancel are the placement saga's calls.
 
 PlaceOrder prices its lines from the catalog (``commands.products.prices_for_order``, one read
-for all lines), takes its number from the store's sequence, and claims (channel, channel order
-id) in the same transaction, so a repeated channel order returns the existing one. Its new
-stream is appended at version 0 without being read first (``_append_new``); anything that
-makes that append fail goes through ``execute`` as before.
+for all lines) and the pricing rules (``commands.prices.effective_prices``: each line's
+effective price and the rule that set it, kept on the line), takes its number from the
+store's sequence, and claims (channel, channel order id) in the same transaction, so a
+repeated channel order returns the existing one. Its new stream is appended at version 0
+without being read first (``_append_new``); anything that makes that append fail goes through
+``execute`` as before.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from uuid import UUID, uuid4
 from commands.context import CommandContext, Outcome
 from commands.customer_facts import customer_facts
 from commands.executor import Decision, execute, idempotency_record, load, replay_if_seen
+from commands.prices import Buyer, effective_prices
 from commands.products import prices_for_order
 from commands.time_travel import events_until, require_version
 from commands.write_side import WriteSide
@@ -92,9 +95,13 @@ def place(
             code=f"customer_{standing.status}",
         )
     prices = prices_for_order(w, [line.sku for line in c.lines], c.currency)
+    address = c.shipping_address
+    buyer = Buyer(c.customer_id, address.country, address.region)
+    quantities = [line.quantity for line in c.lines]
+    effective = effective_prices(w, prices, quantities, buyer, ctx.now)
     priced = [
-        PricedLine(p.sku, p.product_id, p.name, line.quantity, p.unit_price)
-        for line, p in zip(c.lines, prices, strict=True)
+        PricedLine(p.sku, p.product_id, p.name, q, e.price, e.rule_id, e.rule_type)
+        for q, p, e in zip(quantities, prices, effective, strict=True)
     ]
     number = store.next_order_number()
     oid = order_id or uuid4()

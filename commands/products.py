@@ -43,6 +43,8 @@ class PricedSku:
     sku: str
     name: str
     unit_price: Money
+    #: The product's categories (pricing rules may be scoped by category).
+    category_ids: tuple[UUID, ...] = ()
 
 
 def _claims(w: WriteSide, product_id: UUID):
@@ -186,4 +188,10 @@ def _priced(
             code="currency_mismatch",
             details={"sku": sku, "currency": currency},
         )
-    return PricedSku(product_id=owner, sku=sku, name=product.name, unit_price=price)
+    return PricedSku(
+        product_id=owner,
+        sku=sku,
+        name=product.name,
+        unit_price=price,
+        category_ids=product.category_ids,
+    )

@@ -4,7 +4,8 @@
 It holds the event store, the payment gateway (only process managers call it: no request
 waits on a payment provider), the write side's caches, each folded from event streams and
 owned here rather than by a module: the locations directory, product states by stream version
-and SKU owners (a cache is an optimisation of a stream read, never a read model); the pricing
+and SKU owners (a cache is an optimisation of a stream read, never a read model), the active
+pricing rules (``commands/price_rules.py``); the pricing
 policies a placement totals an order with, and the key ring that forgets a customer (None
 where none is configured); how far ahead of our clock a reported time may lie
 (``clock_skew``, ``domain.reported_time``)."""
@@ -16,6 +17,7 @@ from datetime import timedelta
 
 from commands.location_directory import LocationDirectory
 from commands.payment_gateway import PaymentGateway
+from commands.price_rules import PriceRules
 from commands.product_states import ProductStates
 from commands.sku_lookup import SkuOwners
 from commands.stream_states import StateCache
@@ -39,6 +41,12 @@ class WriteSide:
     clock_skew: timedelta = CLOCK_SKEW
     #: Customers' standing (registered, status, segment; no personal data) by stream version.
     customers: StateCache = field(default_factory=lambda: StateCache(size=50_000))
+    #: The active pricing rules (what an order line pays: ``commands/prices.py``).
+    price_rules: PriceRules | None = None
+
+    def __post_init__(self) -> None:
+        if self.price_rules is None:  # a write side built field by field gets its own
+            object.__setattr__(self, "price_rules", PriceRules(self.store))
 
     @classmethod
     def over(
@@ -61,4 +69,5 @@ class WriteSide:
             pricing=pricing,
             keyring=keyring,
             clock_skew=clock_skew,
+            price_rules=PriceRules(store),
         )

@@ -32,6 +32,7 @@ from commands.returns_manager import ReturnsManager
 from commands.write_side import WriteSide
 from composition.capabilities import Capability, Wiring, combine
 from composition.customers import CUSTOMERS
+from composition.pricing import PRICING
 from composition.settings import Settings
 from domain.category.events import CATEGORY_EVENTS
 from domain.fulfillment.events import PLAN_EVENTS
@@ -105,7 +106,7 @@ CORE = Capability(
 
 #: The program's capabilities: what ``build``, the server (``composition.asgi``) and every
 #: ``ecom`` command run. A new capability is one more entry here.
-CAPABILITIES: tuple[Capability, ...] = (CORE, CUSTOMERS)
+CAPABILITIES: tuple[Capability, ...] = (CORE, CUSTOMERS, PRICING)
 
 
 @dataclass

@@ -58,6 +58,8 @@ def _placed(e: RecordedEvent) -> dict[str, Any]:
                 "quantity": line["quantity"],
                 "unit_price": line["unit_price"],
                 "total": line["total"],
+                "price_rule_id": line.get("price_rule_id"),
+                "price_rule_type": line.get("price_rule_type"),
                 "reserved": 0,
                 "cancelled": 0,
                 "shipped": 0,

@@ -74,6 +74,9 @@ class LineOut(BaseModel):
     quantity: int
     unit_price: MoneyOut
     total: MoneyOut
+    #: The pricing rule that set the unit price at placement (None: the catalog's price).
+    price_rule_id: str | None = None
+    price_rule_type: str | None = None
     reserved: int
     cancelled: int
     shipped: int

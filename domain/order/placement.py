@@ -75,6 +75,8 @@ def place_order(
             quantity=p.quantity,
             unit_price=p.unit_price,
             total=p.unit_price.times(p.quantity),
+            price_rule_id=p.price_rule_id,
+            price_rule_type=p.price_rule_type,
         )
         for i, p in enumerate(priced, start=1)
     ]

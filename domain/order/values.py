@@ -66,6 +66,10 @@ class OrderLine(Value):
     quantity: int
     unit_price: Money
     total: Money
+    #: The pricing rule that set ``unit_price`` at placement, and its type (None: the
+    #: catalog's price, and in lines placed before pricing rules).
+    price_rule_id: UUID | None = None
+    price_rule_type: str | None = None
 
 
 class LineQuantity(Value):
@@ -84,3 +88,5 @@ class PricedLine:
     name: str
     quantity: int
     unit_price: Money
+    price_rule_id: UUID | None = None
+    price_rule_type: str | None = None
