@@ -3,11 +3,12 @@
 Each handler takes the write side, the command (``domain.order.commands``) and its context, and
 is listed in ``HANDLERS``; confirm and cancel are the placement saga's calls.
 
-PlaceOrder prices its lines from the catalog (``commands.products.prices_for_order``, one read
-for all lines), takes its number from the store's sequence, and claims (channel, channel order
-id) in the same transaction, so a repeated channel order returns the existing one. Its new
-stream is appended at version 0 without being read first (``_append_new``); anything that
-makes that append fail goes through ``execute`` as before.
+PlaceOrder prices its lines from the catalog (``commands.bundles.prices_for_order``: the
+products' prices, one read for all lines, a bundle's from its components'), takes its number
+from the store's sequence, and claims (channel, channel order id) in the same transaction, so a
+repeated channel order returns the existing one. Its new stream is appended at version 0
+without being read first (``_append_new``); anything that makes that append fail goes through
+``execute`` as before.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from dataclasses import replace
 from datetime import datetime
 from uuid import UUID, uuid4
 
+from commands.bundles import prices_for_order
 from commands.context import CommandContext, Outcome
 from commands.executor import Decision, execute, idempotency_record, load, replay_if_seen
-from commands.products import prices_for_order
 from commands.time_travel import events_until
 from commands.write_side import WriteSide
 from domain.errors import ConcurrencyConflict, NotFound
@@ -86,7 +87,14 @@ def place(
     validate_requested_lines(c.lines)
     prices = prices_for_order(w, [line.sku for line in c.lines], c.currency)
     priced = [
-        PricedLine(p.sku, p.product_id, p.name, line.quantity, p.unit_price)
+        PricedLine(
+            p.priced.sku,
+            p.priced.product_id,
+            p.priced.name,
+            line.quantity,
+            p.priced.unit_price,
+            None if p.components is None else tuple((x.sku, x.quantity) for x in p.components),
+        )
         for line, p in zip(c.lines, prices, strict=True)
     ]
     number = store.next_order_number()

@@ -58,6 +58,13 @@ class PaymentRef(Value):
     token: Annotated[str, Field(min_length=1, max_length=200)]
 
 
+class LineComponent(Value):
+    """A bundle line's component: its SKU and how many of it one bundle holds."""
+
+    sku: str
+    quantity: int
+
+
 class OrderLine(Value):
     line_id: str
     sku: str
@@ -66,6 +73,8 @@ class OrderLine(Value):
     quantity: int
     unit_price: Money
     total: Money
+    #: A bundle's line: what one bundle holds (the saga reserves these); None otherwise.
+    components: list[LineComponent] | None = None
 
 
 class LineQuantity(Value):
@@ -84,3 +93,5 @@ class PricedLine:
     name: str
     quantity: int
     unit_price: Money
+    #: A bundle's components (SKU, quantity per bundle), as placement read them.
+    components: tuple[tuple[str, int], ...] | None = None
