@@ -9,7 +9,17 @@ from uuid import uuid4
 import pytest
 
 from tests.e2e.conftest import assert_error, client_for, running_server
-from tests.e2e.test_fulfillment_api import carried_out, eventually, location, place_lines
+from tests.e2e.test_fulfillment_api import (
+    carried_out,
+    deliver,
+    detail,
+    dispatch,
+    eventually,
+    location,
+    place_lines,
+    receive,
+    ship,
+)
 from tests.e2e.test_order_saga import settled, stocked_sku
 from tests.factories import active_product
 
@@ -144,3 +154,73 @@ def test_cancelling_a_confirmed_bundle_order_releases_every_component(bapi, cont
     assert doc["status"] == "cancelled", doc
     assert settle_levels(bapi, a, (5, 0, 5)) == (5, 0, 5)
     assert settle_levels(bapi, b, (5, 0, 5)) == (5, 0, 5)
+
+
+def confirmed_bundle(api, container, components, bundles: int, stock: int = 10):  # noqa: ANN001
+    """A confirmed order of ``bundles`` of a new bundle of new SKUs (each ``stock`` at one new
+    location): (location, component SKUs, bundle, order)."""
+    wh = location(api, 1)
+    skus = [stocked_sku(container, api, (wh, stock)) for _ in components]
+    bundle = new_bundle(api, list(zip(skus, components, strict=True)))
+    order = settled(api, place_lines(api, [(bundle["sku"], bundles)]))
+    assert order["status"] == "confirmed", order
+    return wh, skus, bundle, order
+
+
+def test_shipping_bundles_commits_each_component_times_the_bundles_shipped(bapi, container):
+    wh, (a, b), _bundle, order = confirmed_bundle(bapi, container, [2, 1], 3)
+    line_id = order["lines"][0]["line_id"]
+    dispatch(bapi, order["id"], wh, line_id, 2)  # 2 of the 3 bundles leave
+    assert settle_levels(bapi, a, (6, 2, 4)) == (6, 2, 4)  # 4 committed, 2 still held
+    assert settle_levels(bapi, b, (8, 1, 7)) == (8, 1, 7)
+    doc = eventually(lambda: detail(bapi, order["id"]), lambda d: d["lines"][0]["shipped"] == 2)
+    assert doc["lines"][0]["reserved"] == 1
+    assert_error(ship(bapi, order["id"], wh, line_id, 2), 422, "over_shipment")
+    shipment = dispatch(bapi, order["id"], wh, line_id, 1)
+    assert settle_levels(bapi, a, (4, 0, 4)) == (4, 0, 4)
+    assert settle_levels(bapi, b, (7, 0, 7)) == (7, 0, 7)
+    deliver(bapi, shipment["id"])
+    r = bapi.post(
+        f"/orders/{order['id']}/returns",
+        json={"lines": [{"line_id": line_id, "quantity": 1}], "reason": "unwanted"},
+    )
+    assert r.status_code == 201, r.text
+    done = receive(bapi, r.json()["id"], restock=True, location=wh)
+    assert done["status"] == "refunded", done
+    assert settle_levels(bapi, a, (6, 0, 6)) == (6, 0, 6)  # one bundle's components back
+    assert settle_levels(bapi, b, (8, 0, 8)) == (8, 0, 8)
+
+
+def test_cancelling_after_a_partial_shipment_releases_the_rest_of_every_component(bapi, container):
+    wh, (a, b), _bundle, order = confirmed_bundle(bapi, container, [1, 2], 2)
+    dispatch(bapi, order["id"], wh, order["lines"][0]["line_id"], 1)
+    assert settle_levels(bapi, b, (8, 2, 6)) == (8, 2, 6)
+    r = bapi.post(
+        f"/orders/{order['id']}/cancellation-requests", json={"reason": "customer_request"}
+    )
+    assert r.status_code == 201, r.text
+    approved = bapi.post(f"/cancellation-requests/{r.json()['id']}/approve", json={})
+    assert carried_out(bapi, order["id"], approved)["cancellation_request"]["status"] == "completed"
+    assert settle_levels(bapi, a, (9, 0, 9)) == (9, 0, 9)
+    assert settle_levels(bapi, b, (8, 0, 8)) == (8, 0, 8)
+
+
+def test_edits_and_splits_of_bundle_lines_are_refused_with_their_code(bapi, container):
+    wh, (a,), bundle, order = confirmed_bundle(bapi, container, [1], 2)
+    line_id = order["lines"][0]["line_id"]
+    before = bapi.get(f"/orders/{order['id']}/state").json()["version"]
+    r = bapi.patch(f"/orders/{order['id']}/lines/{line_id}", json={"quantity": 1, "reason": "x"})
+    assert_error(r, 422, "bundle_line_unsupported")
+    r = bapi.post(
+        f"/orders/{order['id']}/lines", json={"sku": bundle["sku"], "quantity": 1, "reason": "x"}
+    )
+    assert_error(r, 422, "bundle_line_unsupported")
+    body = {
+        "reason": "x",
+        "parts": [{"location": wh, "lines": [{"line_id": line_id, "quantity": 1}]}],
+    }
+    assert_error(
+        bapi.post(f"/orders/{order['id']}/splits", json=body), 422, "bundle_line_unsupported"
+    )
+    assert bapi.get(f"/orders/{order['id']}/state").json()["version"] == before
+    assert levels(bapi, a) == (10, 2, 8)
