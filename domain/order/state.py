@@ -292,16 +292,18 @@ def evolve(state: OrderState, event: DomainEvent) -> OrderState:
 def _reserved(lines, allocations) -> tuple[LineState, ...]:  # noqa: ANN001
     """Each line's ``reserved`` from the allocations: its units held; for a bundle's line, the
     whole bundles its components' holds make up."""
+    by_line: dict[str, int] = {}
     held: dict[tuple[str, str], int] = {}
     for a in allocations:
-        key = (str(a["line_id"]), str(a["sku"]))
+        line_id, key = str(a["line_id"]), (str(a["line_id"]), str(a["sku"]))
+        by_line[line_id] = by_line.get(line_id, 0) + int(a["quantity"])
         held[key] = held.get(key, 0) + int(a["quantity"])
     out = []
     for ln in lines:
         if ln.components:
             n = min(held.get((ln.line_id, sku), 0) // q for sku, q in ln.components)
         else:
-            n = sum(v for (line_id, _sku), v in held.items() if line_id == ln.line_id)
+            n = by_line.get(ln.line_id, 0)
         out.append(replace(ln, reserved=n))
     return tuple(out)
 
