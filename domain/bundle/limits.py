@@ -1,7 +1,9 @@
 """What a bundle's order line does not support (yet), refused with one code,
 ``422 bundle_line_unsupported``, rather than done wrong: a line edit naming a bundle's line or
-adding a bundle, and splitting an order that holds one. (Placement, reservation, shipping,
-delivery, returns and cancellation handle bundle lines component by component.)"""
+adding a bundle, splitting an order that holds one, and picked or packed counts of a
+bundle's line on its plan (``domain/fulfillment/decide.py``, which sees it as one line id
+planned under several SKUs). Placement, reservation, shipping, delivery, returns and
+cancellation handle bundle lines component by component."""
 
 from __future__ import annotations
 

@@ -228,3 +228,18 @@ def test_edits_and_splits_of_bundle_lines_are_refused_with_their_code(bapi, cont
     )
     assert bapi.get(f"/orders/{order['id']}/state").json()["version"] == before
     assert levels(bapi, a) == (10, 2, 8)
+
+
+def test_a_bundle_line_is_planned_per_component_and_its_counts_are_refused(bapi, container):
+    wh, (a, b), _bundle, order = confirmed_bundle(bapi, container, [2, 1], 2)
+    line_id = order["lines"][0]["line_id"]
+    [plan] = eventually(
+        lambda: bapi.get(f"/orders/{order['id']}/fulfillment-plans").json()["items"], bool
+    )
+    assert {(x["line_id"], x["sku"], x["allocated"]) for x in plan["lines"]} == {
+        (line_id, a, 4), (line_id, b, 2),
+    }  # fmt: skip
+    r = bapi.patch(f"/fulfillment-plans/{plan['id']}", json={"status": "picking"})
+    assert r.status_code == 200, r.text
+    r = bapi.patch(f"/fulfillment-plans/{plan['id']}", json={"picked": {line_id: 1}})
+    assert_error(r, 422, "bundle_line_unsupported")

@@ -25,6 +25,8 @@ import pytest
 
 from api.authentication import ROLES
 from api.authorization import compile_rules, rule_for
+from composition.bootstrap import CAPABILITIES
+from composition.capabilities import combine
 from tests.e2e.conftest import token
 
 EXCLUDED = re.compile(r"/rebuild$")
@@ -34,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def role_document(doc: dict, role: str) -> dict:
     """The OpenAPI document cut down to the operations ``role`` may call."""
-    rules = compile_rules(open_docs=True, open_metrics=False)
+    rules = compile_rules(open_docs=True, open_metrics=False, extra=combine(CAPABILITIES).rules)
     paths = {}
     for path, ops in doc["paths"].items():
         kept = {
