@@ -78,7 +78,7 @@ def _check_components(c: CreateBundle, facts: Mapping[str, ComponentFacts]) -> s
 
 
 def _pricing(c: CreateBundle, currency: str) -> BundlePricing:
-    kind, value = c.pricing.type, c.pricing.value
+    kind, value = c.pricing.type, c.pricing.amount()
     if kind == "component_sum":
         if value is not None:
             raise _invalid("component_sum takes no value.", "pricing_value_not_allowed")

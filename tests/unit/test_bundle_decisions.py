@@ -138,7 +138,7 @@ class TestRefusals:
         assert refused(create(pricing={"type": kind})) == "pricing_value_required"
 
     def test_component_sum_takes_no_value(self):
-        c = create(pricing={"type": "component_sum", "value": Decimal(3)})
+        c = create(pricing={"type": "component_sum", "value": "3"})
         assert refused(c) == "pricing_value_not_allowed"
 
 
