@@ -3,7 +3,6 @@ components, when CreateBundle is decided, then BundleCreated or a precisely name
 
 from __future__ import annotations
 
-from decimal import Decimal
 from uuid import UUID
 
 import pytest
