@@ -172,7 +172,7 @@ def confirmed_bundle(api, container, components, bundles: int, stock: int = 10):
 
 
 def test_shipping_bundles_commits_each_component_times_the_bundles_shipped(bapi, container):
-    wh, (a, b), _bundle, order = confirmed_bundle(bapi, container, [2, 1], 3)
+    wh, (a, b), bundle, order = confirmed_bundle(bapi, container, [2, 1], 3)
     line_id = order["lines"][0]["line_id"]
     dispatch(bapi, order["id"], wh, line_id, 2)  # 2 of the 3 bundles leave
     assert settle_levels(bapi, a, (6, 2, 4)) == (6, 2, 4)  # 4 committed, 2 still held
@@ -193,6 +193,9 @@ def test_shipping_bundles_commits_each_component_times_the_bundles_shipped(bapi,
     assert done["status"] == "refunded", done
     assert settle_levels(bapi, a, (6, 0, 6)) == (6, 0, 6)  # one bundle's components back
     assert settle_levels(bapi, b, (8, 0, 8)) == (8, 0, 8)
+    streams = {order["id"], bundle["id"], str(inventory_stream(a)), str(inventory_stream(b))}
+    parked = bapi.get("/projections/parked").json()["items"]
+    assert not [p for p in parked if p["stream_id"] in streams], parked  # no view or step failed
 
 
 def test_cancelling_after_a_partial_shipment_releases_the_rest_of_every_component(bapi, container):
