@@ -6,20 +6,28 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from uuid import UUID, uuid4, uuid5
 
 import pytest
 
-from commands import bundles
+from commands import bundles, inventory, orders
 from commands.context import CommandContext
+from commands.placement_saga import OrderPlacementSaga
+from commands.process_manager import Trigger
 from domain.bundle.commands import CreateBundle
 from domain.bundle.state import bundle_id_for
 from domain.errors import ConcurrencyConflict, Conflict, InvalidCommand
+from domain.inventory.commands import ReceiveStock, ReserveStock
+from domain.location.commands import RegisterLocation
 from domain.money import Money
+from domain.order.commands import PlaceOrder, RequestedLine
+from domain.order.values import PaymentRef
 from domain.product.commands import ChangePrice, CreateProduct
 from projections import bundles as view
 from projections.base import live_schema
 from tests.factories import active_product, new_sku, send, write_of
 from tests.integration.test_projection_rebuild import snapshot
+from tests.integration.test_saga_resume import ADDRESS
 from tests.tables import differences
 
 
@@ -114,3 +122,42 @@ def test_placement_prices_a_bundle_line_from_its_components_write_side(container
     with pytest.raises(InvalidCommand) as e:
         bundles.prices_for_order(write_of(container), [sku], "EUR")
     assert e.value.code == "currency_mismatch"
+
+
+def test_the_saga_resuming_a_bundle_order_releases_a_partial_hold_and_reserves_afresh(container):
+    """An earlier run held one component of the bundle only, then died: that hold is released
+    and every component is reserved afresh (never one component twice)."""
+    c = CommandContext.new("t")
+    code = f"BR-{uuid4().hex[:8]}"
+    send(container, RegisterLocation(code=code, name=code, type="warehouse", priority=1), c)
+    container.runner.catch_up(["locations"])
+    a, b = (active_product(container, price="10.00")[1] for _ in range(2))
+    for sku in (a, b):
+        send(container, ReceiveStock(sku=sku, location=code, quantity=10), c)
+    kit = new_sku("KIT")
+    send(container, create(kit, [(a, 2), (b, 1)]), c)
+    order = PlaceOrder(
+        customer_id=uuid4(), currency="USD", lines=[RequestedLine(sku=kit, quantity=3)],
+        shipping_address=ADDRESS, payment=PaymentRef(token="tok_visa"),
+    )  # fmt: skip
+    order_id = send(container, order, c).stream_id
+    line_id = orders.get(container.store, order_id).lines[0].line_id
+    partial = uuid5(order_id, f"reservation:{line_id}:{a}:{code}")
+    held = ReserveStock(
+        sku=a, reservation_id=partial, order_id=order_id, line_id=UUID(line_id), location=code,
+        quantity=6, expires_at=None,
+    )  # fmt: skip
+    send(container, held, c)
+    event = container.store.load_with_positions(order_id)[0]
+    saga = OrderPlacementSaga(container.store, container.pool, container.gateway)
+
+    saga.handle(Trigger("bundle-resume", event))
+
+    state = orders.get(container.store, order_id)
+    assert state.status == "confirmed" and state.lines[0].reserved == 3
+    assert inventory.get(container.store, a).reservations[partial].status == "released"
+    assert inventory.get(container.store, a).level(code).reserved == 6
+    assert inventory.get(container.store, b).level(code).reserved == 3
+    head = container.store.head()
+    saga.handle(Trigger("bundle-resume", event))  # a second run: complete holds are kept
+    assert container.store.head() == head
