@@ -15,6 +15,7 @@ from tests.e2e.test_fulfillment_api import (
     deliver,
     detail,
     dispatch,
+    edited,
     eventually,
     location,
     place_lines,
@@ -246,3 +247,20 @@ def test_a_bundle_line_is_planned_per_component_and_its_counts_are_refused(bapi,
     assert r.status_code == 200, r.text
     r = bapi.patch(f"/fulfillment-plans/{plan['id']}", json={"picked": {line_id: 1}})
     assert_error(r, 422, "bundle_line_unsupported")
+
+
+def test_editing_another_line_keeps_the_bundles_holds(bapi, container):
+    wh = location(bapi, 1)
+    a, b, plain = (stocked_sku(container, bapi, (wh, 10)) for _ in range(3))
+    bundle = new_bundle(bapi, [(a, 2), (b, 1)])
+    order = settled(bapi, place_lines(bapi, [(plain, 2), (bundle["sku"], 2)]))
+    assert order["status"] == "confirmed", order
+    plain_line = order["lines"][0]["line_id"]
+    r = bapi.patch(
+        f"/orders/{order['id']}/lines/{plain_line}", json={"quantity": 3, "reason": "more"}
+    )
+    doc = edited(bapi, order["id"], r)
+    assert [(x["quantity"], x["reserved"]) for x in doc["lines"]] == [(3, 3), (2, 2)]
+    assert settle_levels(bapi, plain, (10, 3, 7)) == (10, 3, 7)
+    assert settle_levels(bapi, a, (10, 4, 6)) == (10, 4, 6)
+    assert settle_levels(bapi, b, (10, 2, 8)) == (10, 2, 8)
