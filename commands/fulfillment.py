@@ -25,15 +25,16 @@ def locations_of(allocations) -> list[str]:  # noqa: ANN001
 
 
 def _plan_lines(allocations, location: str) -> list[PlanLine]:  # noqa: ANN001
-    """One plan line per order line held at ``location``: a line grown by an edit holds a
-    second reservation there, and the plan counts both (under the line's first reservation)."""
-    lines: dict[str, PlanLine] = {}
+    """One plan line per order line held at ``location`` (per component for a bundle's line):
+    a line grown by an edit holds a second reservation there, and the plan counts both (under
+    the line's first reservation)."""
+    lines: dict[tuple[str, str], PlanLine] = {}
     for a in allocations:
         if a["location"] != location:
             continue
         line_id = str(a["line_id"])
-        held = lines.get(line_id)
-        lines[line_id] = (
+        held = lines.get((line_id, str(a["sku"])))
+        lines[(line_id, str(a["sku"]))] = (
             PlanLine(
                 line_id=line_id,
                 sku=str(a["sku"]),

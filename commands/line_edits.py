@@ -13,10 +13,12 @@ from __future__ import annotations
 from uuid import UUID, uuid4, uuid5
 
 from commands import orders
+from commands.bundles import is_bundle_sku
 from commands.context import CommandContext, Outcome
 from commands.executor import execute, replay_if_seen
 from commands.products import price_for_order
 from commands.write_side import WriteSide
+from domain.bundle.limits import refuse_bundle_lines, refuse_bundle_sku
 from domain.order import line_edits as decide
 from domain.order.line_edit_commands import AddLine, ChangeLine, LineEdit, RemoveLine
 from domain.order.state import ORDER, OrderState
@@ -46,6 +48,8 @@ def _request(
     priced: PricedLine | None = None,
 ) -> Outcome:
     def step(state: OrderState, _version: int):
+        if line_id is None:  # a change or a removal names an existing line
+            refuse_bundle_lines(state, [str(c.line_id)], "A line edit")  # type: ignore[attr-defined]
         events = decide.request_edit(
             state, c, ctx.now, edit_id=edit_id, actor=ctx.actor, new_line_id=line_id,
             priced=priced,
@@ -68,6 +72,8 @@ def add_line(w: WriteSide, c: AddLine, ctx: CommandContext) -> Outcome:
     state = orders.get(w.store, c.order_id)
     decide.require_editable(state, c.order_id)
     decide.require_quantity(c.quantity)
+    if is_bundle_sku(w, c.sku):
+        refuse_bundle_sku(c.sku, "Adding a line")
     sku = price_for_order(w, c.sku, state.currency)  # unknown or unsellable: refused
     priced = PricedLine(c.sku, sku.product_id, sku.name, c.quantity, sku.unit_price)
     edit_id = edit_id_for(ctx, c.order_id)

@@ -3,10 +3,11 @@
 Each handler takes the write side, the command (``domain.order.commands``) and its context, and
 is listed in ``HANDLERS``; confirm and cancel are the placement saga's calls.
 
-PlaceOrder prices its lines from the catalog (``commands.products.prices_for_order``, one read
-for all lines) and the pricing rules (``commands.prices.effective_prices``: each line's
-effective price and the rule that set it, kept on the line), takes its number from the
-store's sequence, and claims (channel, channel order id) in the same transaction, so a
+PlaceOrder prices its lines from the catalog (``commands.bundles.prices_for_order``: the
+products' prices, one read for all lines, a bundle's from its components') and the pricing
+rules (``commands.prices.effective_prices``: each line's effective price and the rule that set
+it, kept on the line), takes its number from the store's sequence, and claims (channel,
+channel order id) in the same transaction, so a
 repeated channel order returns the existing one. Its new stream is appended at version 0
 without being read first (``_append_new``); anything that makes that append fail goes through
 ``execute`` as before.
@@ -19,11 +20,11 @@ from dataclasses import replace
 from datetime import datetime
 from uuid import UUID, uuid4
 
+from commands.bundles import prices_for_order
 from commands.context import CommandContext, Outcome
 from commands.customer_facts import customer_facts
 from commands.executor import Decision, execute, idempotency_record, load, replay_if_seen
 from commands.prices import Buyer, effective_prices
-from commands.products import prices_for_order
 from commands.time_travel import events_until, require_version
 from commands.write_side import WriteSide
 from domain.errors import ConcurrencyConflict, InvalidCommand, NotFound
@@ -98,9 +99,20 @@ def place(
     address = c.shipping_address
     buyer = Buyer(c.customer_id, address.country, address.region)
     quantities = [line.quantity for line in c.lines]
-    effective = effective_prices(w, prices, quantities, buyer, ctx.now)
+    effective = effective_prices(w, [p.priced for p in prices], quantities, buyer, ctx.now)
     priced = [
-        PricedLine(p.sku, p.product_id, p.name, q, e.price, e.rule_id, e.rule_type)
+        PricedLine(
+            p.priced.sku,
+            p.priced.product_id,
+            p.priced.name,
+            q,
+            e.price,
+            price_rule_id=e.rule_id,
+            price_rule_type=e.rule_type,
+            components=(
+                None if p.components is None else tuple((x.sku, x.quantity) for x in p.components)
+            ),
+        )
         for q, p, e in zip(quantities, prices, effective, strict=True)
     ]
     number = store.next_order_number()

@@ -10,6 +10,9 @@ limit reached before the gateway answered → the holds expire, an authorization
 that came late is voided, cancel ``reservation_expired``; an order whose step keeps failing
 and is parked (``on_parked``) → release, void, cancel ``processing_failed``.
 
+A bundle's line needs each of its components (``domain.bundle.needs``): they are allocated and
+reserved with the other lines, all or none, each under its own reservation.
+
 The saga handles a batch of orders at once, in three phases:
 
 1. **reserve** — the batch's orders, stock and locations are read in a few queries; each order
@@ -55,6 +58,7 @@ from commands.payment_gateway import PaymentGateway
 from commands.process_manager import ProcessManager, Trigger
 from commands.unit_of_work import StateCache, UnitOfWork
 from domain.allocation import Allocation, LineNeed, allocate
+from domain.bundle.needs import bundle_line_ids, stock_needs
 from domain.errors import ConcurrencyConflict, Conflict, DomainError
 from domain.fulfillment import decide as plan_decide
 from domain.fulfillment.state import PLAN
@@ -95,6 +99,8 @@ class _Order:
     order_id: UUID
     data: dict
     lines: list[LineNeed]
+    #: The bundles' lines: each component is held under its own reservation.
+    bundle_lines: frozenset[str] = frozenset()
     held: list[tuple[Allocation, UUID]] = field(default_factory=list)
     answer: payments.AuthorizationAnswer | None = None
     #: The key the gateway is asked under (made of the trigger and the step, not the time).
@@ -144,8 +150,8 @@ class OrderPlacementSaga(ProcessManager):
     @staticmethod
     def _order(t: Trigger) -> _Order:
         data = t.event.data
-        lines = [LineNeed(ln["line_id"], ln["sku"], ln["quantity"]) for ln in data["lines"]]
-        return _Order(t, t.event.stream_id, data, lines)
+        lines = stock_needs(data["lines"])  # a bundle's line needs each of its components
+        return _Order(t, t.event.stream_id, data, lines, bundle_line_ids(data["lines"]))
 
     def _retrying(self, phase, orders: list[_Order]) -> list[_Order]:  # noqa: ANN001
         """Run a phase; when another writer moved one of its streams first, decide it again
@@ -233,10 +239,11 @@ class OrderPlacementSaga(ProcessManager):
             for r in uow.state(inventory_stream(sku)).reservations.values():
                 if r.order_id == o.order_id and r.status == "active":
                     held.append((Allocation(str(r.line_id), sku, r.location, r.quantity), r.id))
-        covered: dict[str, int] = {}
+        covered: dict[tuple[str, str], int] = {}
         for alloc, _rid in held:
-            covered[alloc.line_id] = covered.get(alloc.line_id, 0) + alloc.quantity
-        if held and all(covered.get(line.line_id) == line.quantity for line in o.lines):
+            key = (alloc.line_id, alloc.sku)
+            covered[key] = covered.get(key, 0) + alloc.quantity
+        if held and all(covered.get((ln.line_id, ln.sku)) == ln.quantity for ln in o.lines):
             return held
         self._release(uow, o, held, "partial_hold_after_restart", now)
         return []
@@ -258,7 +265,7 @@ class OrderPlacementSaga(ProcessManager):
     def _reserve_one(self, uow, o: _Order, alloc: Allocation, expires_at, now, meta) -> UUID:  # noqa: ANN001
         """Hold ``alloc`` for the order under a fresh reservation id; return the id."""
         stream = inventory_stream(alloc.sku)
-        rid = self._fresh_reservation_id(uow, o.order_id, alloc)
+        rid = self._fresh_reservation_id(uow, o.order_id, alloc, alloc.line_id in o.bundle_lines)
         reserve = ReserveStock(
             sku=alloc.sku,
             reservation_id=rid,
@@ -273,14 +280,18 @@ class OrderPlacementSaga(ProcessManager):
         return rid
 
     @staticmethod
-    def _fresh_reservation_id(uow: UnitOfWork, order_id: UUID, alloc: Allocation) -> UUID:
-        """Deterministic per (order, line, location); a released earlier hold of the same
-        key gets the next suffix, so a re-reservation never collides with it."""
+    def _fresh_reservation_id(
+        uow: UnitOfWork, order_id: UUID, alloc: Allocation, component: bool = False
+    ) -> UUID:
+        """Deterministic per (order, line, location), and per component SKU for a bundle's
+        line; a released earlier hold of the same key gets the next suffix, so a
+        re-reservation never collides with it."""
         existing = uow.state(inventory_stream(alloc.sku)).reservations
+        line = f"{alloc.line_id}:{alloc.sku}" if component else alloc.line_id
         n = 1
         while True:
             suffix = "" if n == 1 else f":{n}"
-            rid = uuid5(order_id, f"reservation:{alloc.line_id}:{alloc.location}{suffix}")
+            rid = uuid5(order_id, f"reservation:{line}:{alloc.location}{suffix}")
             if rid not in existing:
                 return rid
             n += 1

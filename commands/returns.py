@@ -187,10 +187,15 @@ def settle(
         for line_id, location, quantity, key in _restocks(ret):
             line = order.line(line_id)
             assert line is not None
-            restocked = ReceiveStock(
-                sku=line.sku, location=location, quantity=quantity, reference=f"return:{return_id}"
-            )
-            inventory.receive(w, restocked, step(f"restock:{key}"))
+            if line.components:  # a bundle's line: each component back, per bundle × units
+                parts = [(sku, per * quantity, f"{key}:{sku}") for sku, per in line.components]
+            else:
+                parts = [(line.sku, quantity, key)]
+            for sku, units, part_key in parts:
+                restocked = ReceiveStock(
+                    sku=sku, location=location, quantity=units, reference=f"return:{return_id}"
+                )
+                inventory.receive(w, restocked, step(f"restock:{part_key}"))
         execute(
             store,
             ORDER,

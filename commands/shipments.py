@@ -168,25 +168,13 @@ def complete_dispatch(w: WriteSide, ctx: CommandContext, shipment_id: UUID) -> N
     step = steps(ctx, f"dispatch:{shipment_id}")
     order = orders.get(store, order_id)
     for x in sh.lines:
-        held = [
-            a
-            for a in order.allocations
-            if a["line_id"] == x.line_id and a["location"] == sh.location
-        ]
-        if not held:
-            continue
-        stock = inventory.get(store, str(held[0]["sku"]))
-        for a, units in spread(stock, shipment_id, held, x.quantity):
-            rid = str(a["reservation_id"])
-            # the first reservation keeps the key a line's only commit has always had
-            key = f"commit:{x.line_id}" if a is held[0] else f"commit:{x.line_id}:{rid}"
-            commit = CommitReservation(
-                sku=str(a["sku"]),
-                reservation_id=rid,
-                shipment_id=shipment_id,
-                quantity=units,
-            )
-            inventory.commit(w, commit, step(key))
+        line = order.line(x.line_id)
+        if line is not None and line.components:
+            # a bundle's line commits each component: per bundle × the bundles shipped
+            for sku, per in line.components:
+                _commit_line(w, step, order, sh, shipment_id, x.line_id, sku, per * x.quantity)
+        else:
+            _commit_line(w, step, order, sh, shipment_id, x.line_id, None, x.quantity)
     execute(
         store,
         ORDER,
@@ -216,6 +204,32 @@ def complete_dispatch(w: WriteSide, ctx: CommandContext, shipment_id: UUID) -> N
         step("capture"),
     )
     fulfillment.mark_shipped(store, step("plan_shipped"), order_id, sh.location)
+
+
+def _commit_line(
+    w: WriteSide, step, order, sh, shipment_id: UUID, line_id: str, sku, quantity: int
+) -> None:  # noqa: ANN001, E501
+    """Commit ``quantity`` units of one line (of its component ``sku``, for a bundle's line)
+    from its reservations at the shipment's location."""
+    held = [
+        a
+        for a in order.allocations
+        if a["line_id"] == line_id
+        and a["location"] == sh.location
+        and (sku is None or a["sku"] == sku)
+    ]
+    if not held:
+        return
+    stock = inventory.get(w.store, str(held[0]["sku"]))
+    first = f"commit:{line_id}" if sku is None else f"commit:{line_id}:{sku}"
+    for a, units in spread(stock, shipment_id, held, quantity):
+        rid = str(a["reservation_id"])
+        # the first reservation keeps the key a line's only commit has always had
+        key = first if a is held[0] else f"commit:{line_id}:{rid}"
+        commit = CommitReservation(
+            sku=str(a["sku"]), reservation_id=rid, shipment_id=shipment_id, quantity=units
+        )
+        inventory.commit(w, commit, step(key))
 
 
 def spread(

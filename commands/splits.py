@@ -12,6 +12,7 @@ from commands import orders
 from commands.context import CommandContext, Outcome
 from commands.executor import execute
 from commands.write_side import WriteSide
+from domain.bundle.limits import refuse_bundle_lines
 from domain.errors import Conflict
 from domain.order import fulfillment as decide
 from domain.order.fulfillment_commands import SplitOrder
@@ -31,6 +32,7 @@ def split(w: WriteSide, c: SplitOrder, ctx: CommandContext) -> Outcome:
             raise Conflict(
                 "An order is split once the saga has confirmed it.", code="order_not_confirmed"
             )
+        refuse_bundle_lines(state, None, "Splitting an order")
         placeholder = [(order_id, 0)] * len(c.parts)
         # validate before taking numbers from the sequence
         decide.split_order(state, c, placeholder, ctx.actor, ctx.now)

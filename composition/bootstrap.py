@@ -30,6 +30,7 @@ from commands.placement_saga import OrderPlacementSaga, SagaSettings
 from commands.process_manager import ProcessRunner
 from commands.returns_manager import ReturnsManager
 from commands.write_side import WriteSide
+from composition.bundles import BUNDLES
 from composition.capabilities import Capability, Wiring, combine
 from composition.customers import CUSTOMERS
 from composition.pricing import PRICING
@@ -106,7 +107,7 @@ CORE = Capability(
 
 #: The program's capabilities: what ``build``, the server (``composition.asgi``) and every
 #: ``ecom`` command run. A new capability is one more entry here.
-CAPABILITIES: tuple[Capability, ...] = (CORE, CUSTOMERS, PRICING)
+CAPABILITIES: tuple[Capability, ...] = (CORE, CUSTOMERS, PRICING, BUNDLES)
 
 
 @dataclass

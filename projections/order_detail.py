@@ -83,7 +83,14 @@ def _placed(e: RecordedEvent) -> dict[str, Any]:
         "split_location": d.get("split_location"),
         "flags": {"confirmed": False, "processing": False, "cancelled": False},
         "created_at": at,
+        **_bundle_lines(d["lines"]),
     }
+
+
+def _bundle_lines(lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """The bundles' lines' components, by line id (kept off the API's answer), if any."""
+    bundles = {x["line_id"]: x["components"] for x in lines if x.get("components")}
+    return {"bundles": bundles} if bundles else {}
 
 
 def _facts(doc: dict[str, Any]) -> StatusFacts:
@@ -136,10 +143,7 @@ def _apply(doc: dict[str, Any], e: RecordedEvent) -> None:
             if "payment_totals" not in doc:
                 doc["payment_status"] = "authorized"
             doc["allocations"] = d["allocations"]
-            for line in doc["lines"]:
-                line["reserved"] = sum(
-                    a["quantity"] for a in d["allocations"] if a["line_id"] == line["line_id"]
-                )
+            _reserve_lines(doc, d["allocations"])
         case "OrderCancelled":
             doc["flags"]["cancelled"] = True
             doc["cancellation_reason"] = d["reason"]
@@ -152,6 +156,22 @@ def _apply(doc: dict[str, Any], e: RecordedEvent) -> None:
                 line["reserved"] = 0
         case _:
             _apply_fulfillment(doc, e)
+
+
+def _reserve_lines(doc: dict[str, Any], allocations: list[dict[str, Any]]) -> None:
+    """Each line's ``reserved``: the units its allocations hold; a bundle's line (its
+    components kept aside in ``doc["bundles"]``) counts the whole bundles they make up."""
+    bundles = doc.get("bundles", {})
+    for line in doc["lines"]:
+        mine = [a for a in allocations if a["line_id"] == line["line_id"]]
+        components = bundles.get(line["line_id"])
+        if components:
+            held = {c["sku"]: 0 for c in components}
+            for a in mine:
+                held[a["sku"]] = held.get(a["sku"], 0) + a["quantity"]
+            line["reserved"] = min(held[c["sku"]] // c["quantity"] for c in components)
+        else:
+            line["reserved"] = sum(a["quantity"] for a in mine)
 
 
 def _shipment(doc: dict[str, Any], shipment_id: str) -> dict[str, Any]:
@@ -181,10 +201,7 @@ def _apply_fulfillment(doc: dict[str, Any], e: RecordedEvent) -> None:
                 }  # fmt: skip
                 for x in d["lines"]
             ]
-            for line in doc["lines"]:
-                line["reserved"] = sum(
-                    a["quantity"] for a in d["allocations"] if a["line_id"] == line["line_id"]
-                )
+            _reserve_lines(doc, d["allocations"])
             doc["allocations"] = d["allocations"]
             for key in ("subtotal", "tax", "shipping", "total"):
                 doc[key] = d[key]

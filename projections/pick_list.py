@@ -39,12 +39,15 @@ class PickListView(Projection):
         priority text NOT NULL,
         rank int NOT NULL,
         created_position bigint NOT NULL,
-        PRIMARY KEY (plan_id, line_id)
+        PRIMARY KEY (plan_id, line_id, sku)
     );
     CREATE INDEX ON {schema}.lines (location, status, rank, created_position);
     """
     comments = {
-        "lines": "Each location's pick list: one row per plan line still to pick or pack.",
+        "lines": (
+            "Each location's pick list: one row per plan line still to pick or pack (per "
+            "component SKU for a bundle's line)."
+        ),
         "lines.plan_id": "The fulfillment plan.",
         "lines.line_id": "The order line.",
         "lines.order_id": "The order.",
@@ -94,16 +97,21 @@ class PickListView(Projection):
                             "status, priority, rank, created_position "
                             "FROM (SELECT * FROM {t} WHERE plan_id = %s LIMIT 1) p, "
                             "jsonb_to_recordset(%s) AS x(line_id text, sku text, allocated int) "
-                            "ON CONFLICT (plan_id, line_id) DO UPDATE SET allocated = "
+                            "ON CONFLICT (plan_id, line_id, sku) DO UPDATE SET allocated = "
                             "excluded.allocated"
                         ).format(t=t),
                         (e.stream_id, Jsonb(d["lines"])),
                     )
                     cur.execute(
                         sql.SQL(
-                            "DELETE FROM {} WHERE plan_id = %s AND NOT line_id = ANY(%s)"
+                            "DELETE FROM {} WHERE plan_id = %s AND (line_id, sku) NOT IN "
+                            "(SELECT * FROM unnest(%s::text[], %s::text[]))"
                         ).format(t),
-                        (e.stream_id, [x["line_id"] for x in d["lines"]]),
+                        (
+                            e.stream_id,
+                            [x["line_id"] for x in d["lines"]],
+                            [x["sku"] for x in d["lines"]],
+                        ),
                     )
                 case "PlanStatusChanged":
                     cur.execute(
@@ -126,7 +134,7 @@ class PickListView(Projection):
                     )
 
     def compare_key(self) -> dict[str, str]:
-        return {"lines": "plan_id, line_id"}
+        return {"lines": "plan_id, line_id, sku"}
 
 
 def pick_list(pool: ConnectionPool, location: str, limit: int = 50) -> list[dict[str, Any]]:
@@ -137,7 +145,7 @@ def pick_list(pool: ConnectionPool, location: str, limit: int = 50) -> list[dict
                 "SELECT plan_id::text, order_id::text, line_id, sku, allocated, picked, packed, "
                 "status, priority FROM {}.lines WHERE location = %s "
                 "AND status IN ('planned', 'picking', 'packed', 'on_hold') "
-                "ORDER BY rank, created_position, line_id LIMIT %s"
+                "ORDER BY rank, created_position, line_id, sku LIMIT %s"
             ).format(sql.Identifier(live_schema("pick_list"))),
             (location, limit),
         )

@@ -85,6 +85,7 @@ def update_plan(state: PlanState, c: UpdatePlan) -> list[DomainEvent]:
     if status is not None:
         events += _move(state, status)
     work = PLAN.fold(events, state)
+    _refuse_counts_of_bundle_lines(work, [*(picked or {}), *(packed or {})])
     picks: list[DomainEvent] = []
     for line_id, n in (picked or {}).items():
         line = work.line(line_id)
@@ -114,6 +115,19 @@ def update_plan(state: PlanState, c: UpdatePlan) -> list[DomainEvent]:
         if n != line.packed:
             events.append(ItemsPacked(order_id=state.order_id, line_id=line_id, packed=n))
     return events
+
+
+def _refuse_counts_of_bundle_lines(state: PlanState, line_ids) -> None:  # noqa: ANN001
+    """A bundle's line is planned component by component (one plan line per component SKU,
+    under the order line's id): picked and packed counts of it, which are per line, are
+    refused rather than counted in one component's units."""
+    for line_id in line_ids:
+        if sum(1 for x in state.lines if x.line_id == line_id) > 1:
+            raise InvalidCommand(
+                f"Line '{line_id}' is a bundle's: picked and packed counts are not supported.",
+                code="bundle_line_unsupported",
+                details={"line_id": line_id},
+            )
 
 
 def mark_shipped(state: PlanState) -> list[DomainEvent]:

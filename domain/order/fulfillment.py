@@ -43,7 +43,7 @@ from domain.order.fulfillment_commands import (
     ReviewCancellation,
     SplitOrder,
 )
-from domain.order.state import OrderState
+from domain.order.state import LineState, OrderState
 from domain.order.values import Address, LineQuantity, PaymentRef
 from domain.shipment.commands import OpenShipment
 
@@ -216,6 +216,17 @@ def start_fulfillment(
     return [FulfillmentStarted(plan_id=plan_id, location=location)]
 
 
+def _held_at(line: LineState, allocations, location: str) -> int:  # noqa: ANN001
+    """Units of ``line`` allocated at ``location``; whole bundles for a bundle's line."""
+    held: dict[str, int] = {}
+    for a in allocations:
+        if a["line_id"] == line.line_id and a["location"] == location:
+            held[str(a["sku"])] = held.get(str(a["sku"]), 0) + int(a["quantity"])
+    if line.components:
+        return min(held.get(sku, 0) // per for sku, per in line.components)
+    return sum(held.values())
+
+
 def open_shipment(
     state: OrderState, c: OpenShipment, shipment_id: UUID, carrier: str
 ) -> list[DomainEvent]:
@@ -239,11 +250,7 @@ def open_shipment(
                 details={"line_id": line_id, "requested": quantity, "shippable": room},
             )
         if state.allocations:
-            here = sum(
-                int(a["quantity"])
-                for a in state.allocations
-                if a["line_id"] == line_id and a["location"] == location
-            )
+            here = _held_at(ln, state.allocations, location)
             used = sum(
                 q
                 for ref in state.shipments

@@ -13,7 +13,13 @@ from domain.money import Money
 from domain.order.commands import PlaceOrder, RequestedLine
 from domain.order.events import OrderPlaced
 from domain.order.state import OrderState
-from domain.order.values import MAX_LINES, MAX_QUANTITY, OrderLine, PricedLine
+from domain.order.values import (
+    MAX_LINES,
+    MAX_QUANTITY,
+    LineComponent,
+    OrderLine,
+    PricedLine,
+)
 from domain.pricing_policy import ShippingPolicy, TaxPolicy
 
 
@@ -30,6 +36,12 @@ def validate_requested_lines(lines: Sequence[RequestedLine]) -> None:
                 code="invalid_quantity",
                 details={"sku": line.sku, "quantity": line.quantity},
             )
+
+
+def bundle_components(p: PricedLine) -> list[LineComponent] | None:
+    if p.components is None:
+        return None
+    return [LineComponent(sku=sku, quantity=q) for sku, q in p.components]
 
 
 def line_id_for(order_id: UUID, index: int) -> str:
@@ -77,6 +89,7 @@ def place_order(
             total=p.unit_price.times(p.quantity),
             price_rule_id=p.price_rule_id,
             price_rule_type=p.price_rule_type,
+            components=bundle_components(p),
         )
         for i, p in enumerate(priced, start=1)
     ]

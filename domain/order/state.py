@@ -59,6 +59,8 @@ class LineState:
     returned: int = 0
     in_shipments: int = 0  # units in open (not cancelled) shipments
     in_returns: int = 0  # units in open or received returns
+    #: A bundle's line: (component SKU, quantity per bundle), reserved component by component.
+    components: tuple[tuple[str, int], ...] | None = None
 
     @property
     def open(self) -> int:
@@ -214,6 +216,9 @@ def _placed(event: OrderPlaced) -> OrderState:
                 quantity=line.quantity,
                 unit_price=line.unit_price,
                 total=line.total,
+                components=None
+                if line.components is None
+                else tuple((x.sku, x.quantity) for x in line.components),
             )
             for line in event.lines
         ),
@@ -275,16 +280,32 @@ def evolve(state: OrderState, event: DomainEvent) -> OrderState:
             key = event.tag.casefold()
             return replace(state, tags=tuple(t for t in state.tags if t.casefold() != key))
         case OrderConfirmed():
-            by_line: dict[str, int] = {}
-            for a in event.allocations:
-                by_line[str(a["line_id"])] = by_line.get(str(a["line_id"]), 0) + int(a["quantity"])
-            lines = tuple(replace(ln, reserved=by_line.get(ln.line_id, 0)) for ln in state.lines)
+            lines = _reserved(state.lines, event.allocations)
             allocations = tuple(dict(a) for a in event.allocations)
             return replace(state, confirmed=True, lines=lines, allocations=allocations)
         case OrderCancelled():
             lines = tuple(replace(ln, reserved=0) for ln in state.lines)
             return replace(state, cancelled=True, cancellation_reason=event.reason, lines=lines)
     return evolve_fulfillment(state, event)
+
+
+def _reserved(lines, allocations) -> tuple[LineState, ...]:  # noqa: ANN001
+    """Each line's ``reserved`` from the allocations: its units held; for a bundle's line, the
+    whole bundles its components' holds make up."""
+    by_line: dict[str, int] = {}
+    held: dict[tuple[str, str], int] = {}
+    for a in allocations:
+        line_id, key = str(a["line_id"]), (str(a["line_id"]), str(a["sku"]))
+        by_line[line_id] = by_line.get(line_id, 0) + int(a["quantity"])
+        held[key] = held.get(key, 0) + int(a["quantity"])
+    out = []
+    for ln in lines:
+        if ln.components:
+            n = min(held.get((ln.line_id, sku), 0) // q for sku, q in ln.components)
+        else:
+            n = by_line.get(ln.line_id, 0)
+        out.append(replace(ln, reserved=n))
+    return tuple(out)
 
 
 def _add(state: OrderState, lines: list[LineQuantity], **fields: int) -> tuple[LineState, ...]:
@@ -321,10 +342,7 @@ def evolve_fulfillment(state: OrderState, event: DomainEvent) -> OrderState:
                         x.line_id, x.sku, x.product_id, x.quantity, x.unit_price, x.total
                     )
                 )
-            by_line: dict[str, int] = {}
-            for a in event.allocations:
-                by_line[str(a["line_id"])] = by_line.get(str(a["line_id"]), 0) + int(a["quantity"])
-            lines = [replace(ln, reserved=by_line.get(ln.line_id, 0)) for ln in lines]
+            lines = list(_reserved(lines, event.allocations))
             applied = state.applied_edits
             if event.edit_id is not None:
                 applied = (*applied, event.edit_id)

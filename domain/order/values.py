@@ -58,6 +58,13 @@ class PaymentRef(Value):
     token: Annotated[str, Field(min_length=1, max_length=200)]
 
 
+class LineComponent(Value):
+    """A bundle line's component: its SKU and how many of it one bundle holds."""
+
+    sku: str
+    quantity: int
+
+
 class OrderLine(Value):
     line_id: str
     sku: str
@@ -70,6 +77,8 @@ class OrderLine(Value):
     #: catalog's price, and in lines placed before pricing rules).
     price_rule_id: UUID | None = None
     price_rule_type: str | None = None
+    #: A bundle's line: what one bundle holds (the saga reserves these); None otherwise.
+    components: list[LineComponent] | None = None
 
 
 class LineQuantity(Value):
@@ -90,3 +99,5 @@ class PricedLine:
     unit_price: Money
     price_rule_id: UUID | None = None
     price_rule_type: str | None = None
+    #: A bundle's components (SKU, quantity per bundle), as placement read them.
+    components: tuple[tuple[str, int], ...] | None = None

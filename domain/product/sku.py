@@ -16,6 +16,8 @@ class SkuClaimed(DomainEvent):
     sku: str
     product_id: UUID
     is_variant: bool = False
+    #: The SKU is a bundle's (``product_id`` is then the bundle's id: ``domain.bundle``).
+    is_bundle: bool = False
 
 
 SKU_EVENTS = (SkuClaimed,)

@@ -17,5 +17,7 @@ def views_reach_the_head(api: httpx.Client, timeout_s: float = 60) -> int:
         behind = [r for r in rows if r["position"] < head or r["lag"] or r.get("parked", 0)]
         if not behind:
             return head
-        assert time.monotonic() < deadline, f"views stalled below {head}: {behind}"
+        if any(r.get("parked", 0) for r in behind) or time.monotonic() >= deadline:
+            parked = api.get("/projections/parked").json()
+            raise AssertionError(f"views stalled below {head}: {behind}; parked: {parked}")
         time.sleep(0.2)
