@@ -29,7 +29,9 @@ from domain.product.state import PRODUCT
 
 router = APIRouter(tags=["audit"], responses=ERRORS)
 Key = Annotated[str, Path(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
-Version = Annotated[int | None, Query(ge=1)]
+#: The largest version or position the store can hold (a bigint).
+BIGINT_MAX = 2**63 - 1
+Version = Annotated[int | None, Query(ge=1, le=BIGINT_MAX)]
 
 
 class VerifyOut(BaseModel):
@@ -83,7 +85,9 @@ class ConsistencyOut(BaseModel):
     proof: list[str]
 
 
-TreeSize = Annotated[int | None, Query(ge=0, description="default: the current tree size")]
+TreeSize = Annotated[
+    int | None, Query(ge=0, le=BIGINT_MAX, description="default: the current tree size")
+]
 
 #: How long a verification waits for the chain to reach the head before saying it did not.
 VERIFY_WAIT_S = 10.0
@@ -134,7 +138,7 @@ def digest(container: ContainerDep, tree_size: TreeSize = None):
 @router.get("/audit/proof/{position}", response_model=ProofOut)
 def inclusion_proof(
     container: ContainerDep,
-    position: Annotated[int, Path(ge=1)],
+    position: Annotated[int, Path(ge=1, le=BIGINT_MAX)],
     tree_size: TreeSize = None,
 ):
     """The inclusion proof of the event at ``position`` in the tree of ``tree_size`` leaves."""
@@ -161,7 +165,7 @@ def inclusion_proof(
 @router.get("/audit/consistency", response_model=ConsistencyOut)
 def consistency_proof(
     container: ContainerDep,
-    from_: Annotated[int, Query(alias="from", ge=0)],
+    from_: Annotated[int, Query(alias="from", ge=0, le=BIGINT_MAX)],
     to: TreeSize = None,
 ):
     """The proof that the tree of ``to`` leaves (default: the current size) extends the tree

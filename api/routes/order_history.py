@@ -71,7 +71,7 @@ def get_state(
     container: ContainerDep,
     response: Response,
     as_of: IsoDateTime | None = None,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ):
     """The order as it was at ``?version=`` or ``?as_of=``, folded from its events. A version
     the stream has not reached is ``404 version_not_found``; ``as_of`` needs its offset."""

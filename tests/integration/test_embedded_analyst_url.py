@@ -106,7 +106,8 @@ def test_the_service_url_is_the_superusers_on_the_same_socket(data_dir, monkeypa
 
 
 def test_no_running_cluster_is_refused_and_none_is_started(tmp_path, monkeypatch, capsys):
+    (tmp_path / "empty").mkdir()
     code, url, err = _cli_url(monkeypatch, capsys, tmp_path / "empty", "--read-only")
-    assert code == 1 and url == ""
-    assert "no embedded PostgreSQL running" in err
+    assert code == 2 and url == ""
+    assert "no embedded database" in err
     assert not (tmp_path / "empty" / "pg").exists()
