@@ -19,6 +19,7 @@ from uuid import UUID, uuid4
 
 from commands.context import CommandContext, Outcome
 from commands.executor import Decision, execute, idempotency_record, load, replay_if_seen
+from commands.order_promotions import terms_for
 from commands.products import prices_for_order
 from commands.time_travel import events_until
 from commands.write_side import WriteSide
@@ -89,6 +90,7 @@ def place(
         PricedLine(p.sku, p.product_id, p.name, line.quantity, p.unit_price)
         for line, p in zip(c.lines, prices, strict=True)
     ]
+    promotions = terms_for(w, c, priced, ctx.now)
     number = store.next_order_number()
     oid = order_id or uuid4()
 
@@ -103,6 +105,7 @@ def place(
             tax_policy=w.pricing.tax,
             shipping_policy=w.pricing.shipping,
             placed_by=ctx.actor,
+            promotions=promotions,
         )
         # The answer, decided with the events and kept with the key: a repeat says the same.
         answer = {"id": str(oid), "number": number, "status": "pending", "existing": False}

@@ -43,7 +43,7 @@ from uuid import UUID, uuid5
 
 from psycopg_pool import ConnectionPool
 
-from commands import payments
+from commands import payments, redemptions
 from commands.context import Clock, CommandContext, system_clock
 from commands.executor import RETRY_BUDGET_S
 from commands.fulfillment import plans_for
@@ -157,6 +157,7 @@ class OrderPlacementSaga(ProcessManager):
         uow.load(ORDER, [o.order_id for o in orders])
         skus = {line.sku for o in orders for line in o.lines}
         uow.load(INVENTORY, [inventory_stream(sku) for sku in skus], cached=True)
+        redemptions.load(uow, [(o.order_id, o.data) for o in orders])
         return uow
 
     # ---- phase 1: reserve ----------------------------------------------------------------
@@ -181,7 +182,7 @@ class OrderPlacementSaga(ProcessManager):
         be covered. True when the order holds its stock."""
         o.held = self._resume(uow, o, now)
         if o.held:
-            return True
+            return self._redeem(uow, o, uow.savepoint(), now, resumed=True)
         point = uow.savepoint()
         try:
             o.held = self._reserve(uow, o, locations, now)
@@ -191,7 +192,20 @@ class OrderPlacementSaga(ProcessManager):
             uow.rollback_to(point)  # nothing held: a partial plan is not written
             self._cancel(uow, o, "out_of_stock", now)
             return False
-        return True
+        return self._redeem(uow, o, point, now, resumed=False)
+
+    def _redeem(self, uow: UnitOfWork, o: _Order, point: int, now: datetime, *, resumed: bool):  # noqa: ANN202
+        """Claim the order's limited promotions with its stock (``commands/redemptions.py``);
+        a limit reached: the holds made here are undone (resumed ones released) and the order
+        is cancelled ``promotion_exhausted``."""
+        if redemptions.claim(uow, o.order_id, o.data, o.meta("reserve", now)):
+            return True
+        uow.rollback_to(point)
+        if resumed:
+            self._release(uow, o, o.held, redemptions.EXHAUSTED, now)
+        o.held = []
+        self._cancel(uow, o, redemptions.EXHAUSTED, now)
+        return False
 
     def _guarded(self, uow: UnitOfWork, o: _Order, step) -> bool:  # noqa: ANN001
         """Run one order's step; a rule it breaks that no compensation foresees undoes that
@@ -325,6 +339,7 @@ class OrderPlacementSaga(ProcessManager):
         if state.cancelled or state.split:  # cancelled or split while we were asking
             self._release(uow, o, o.held, "order_cancelled", now)
             self._void(uow, o, "order_cancelled", now)
+            redemptions.release(uow, o.order_id, o.data, "order_cancelled", meta)
             return
         if state.confirmed:
             return

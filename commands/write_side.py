@@ -3,10 +3,10 @@
 
 It holds the event store, the payment gateway (only process managers call it: no request
 waits on a payment provider), the write side's caches, each folded from event streams and
-owned here rather than by a module: the locations directory, product states by stream version
-and SKU owners (a cache is an optimisation of a stream read, never a read model); the pricing
-policies a placement totals an order with, and the key ring that forgets a customer (None
-where none is configured)."""
+owned here rather than by a module: the locations directory, product states by stream version,
+SKU owners and promotions (a cache is an optimisation of a stream read, never a read
+model); the pricing policies a placement totals an order with, and the key ring that forgets
+a customer (None where none is configured)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from commands.location_directory import LocationDirectory
 from commands.payment_gateway import PaymentGateway
 from commands.product_states import ProductStates
+from commands.promotion_directory import PromotionDirectory
 from commands.sku_lookup import SkuOwners
 from domain.pricing_policy import OrderPricing
 from eventstore.privacy import KeyRing
@@ -32,6 +33,8 @@ class WriteSide:
     skus: SkuOwners
     pricing: OrderPricing = OrderPricing()
     keyring: KeyRing | None = None
+    #: The promotions, folded from their streams (a placement's discounts).
+    promotions: PromotionDirectory | None = None
 
     @classmethod
     def over(
@@ -52,4 +55,5 @@ class WriteSide:
             skus=SkuOwners(store),
             pricing=pricing,
             keyring=keyring,
+            promotions=PromotionDirectory(store),
         )

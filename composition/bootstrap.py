@@ -28,6 +28,7 @@ from commands.process_manager import ProcessRunner
 from commands.returns_manager import ReturnsManager
 from commands.write_side import WriteSide
 from composition.capabilities import Capability, Wiring, combine
+from composition.promotions import PROMOTIONS
 from composition.settings import Settings
 from domain.category.events import CATEGORY_EVENTS
 from domain.customer.events import CUSTOMER_EVENTS
@@ -102,7 +103,7 @@ CORE = Capability(
 
 #: The program's capabilities: what ``build``, the server (``composition.asgi``) and every
 #: ``ecom`` command run. A new capability is one more entry here.
-CAPABILITIES: tuple[Capability, ...] = (CORE,)
+CAPABILITIES: tuple[Capability, ...] = (CORE, PROMOTIONS)
 
 
 @dataclass

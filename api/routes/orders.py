@@ -74,6 +74,8 @@ class LineOut(BaseModel):
     quantity: int
     unit_price: MoneyOut
     total: MoneyOut
+    #: What promotions took off the line (absent in a view built before discounts existed).
+    discount: MoneyOut | None = None
     reserved: int
     cancelled: int
     shipped: int
@@ -115,6 +117,8 @@ class OrderOut(BaseModel):
     tax: MoneyOut
     shipping: MoneyOut
     discount: MoneyOut
+    #: The promotions the order got at placement: ``{promotion_id, code, amount}``.
+    promotions: list[dict[str, Any]] = []
     total: MoneyOut
     payment_status: str
     fulfillment_status: str

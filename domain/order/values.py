@@ -66,6 +66,16 @@ class OrderLine(Value):
     quantity: int
     unit_price: Money
     total: Money
+    #: What promotions took off the line (rounded once); None in orders placed without.
+    discount: Money | None = None
+
+
+class AppliedPromotion(Value):
+    """A promotion an order got at placement and the amount it took off."""
+
+    promotion_id: UUID
+    code: str | None = None
+    amount: Money
 
 
 class LineQuantity(Value):
