@@ -2,7 +2,9 @@
 authorize payment → confirm reservations → ``OrderConfirmed`` and one fulfillment plan per
 location.
 
-Compensations: no stock → cancel ``out_of_stock`` with nothing held; payment declined or timed
+Compensations: no stock → cancel ``out_of_stock`` with nothing held; a limited promotion with
+no use left → cancel ``promotion_exhausted`` with nothing held (``commands/redemptions.py``,
+whose claims commit with the holds); payment declined or timed
 out → release every reservation, cancel ``payment_declined``; a reservation expired before
 confirmation → re-reserve once, else release, void, cancel ``reservation_expired``; the time
 limit reached before the gateway answered → the holds expire, an authorization
