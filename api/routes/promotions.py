@@ -107,7 +107,7 @@ def list_promotions(
     if after is not None:
         try:
             after = (datetime.fromisoformat(after[0]), UUID(after[1]))
-        except (ValueError, TypeError, IndexError):
+        except (ValueError, TypeError, IndexError, KeyError):
             raise ApiError(
                 400, "malformed_cursor", "The cursor is not one this API issued."
             ) from None

@@ -33,9 +33,14 @@ def _decimal(raw: object, field: str, code: str) -> Decimal:
         value = Decimal(str(raw))
     except InvalidOperation:
         value = Decimal("NaN")
-    if not value.is_finite():
-        raise InvalidCommand(f"{field} is not a number.", code=code, details={"field": field})
-    return value
+    # Bounds first, on the exponent (no arithmetic: 1e999999999 overflows the context).
+    if not value.is_finite() or value.adjusted() >= 12 or value.as_tuple().exponent < -20:
+        raise InvalidCommand(
+            f"{field} is not a number below 10^12 written with at most 20 decimals.",
+            code=code,
+            details={"field": field},
+        )
+    return Decimal(f"{value:f}")  # written out: 1E+1 is 10
 
 
 def _money(raw: cmd.MoneyValue, field: str, *, positive: bool) -> Decimal:
@@ -45,13 +50,14 @@ def _money(raw: cmd.MoneyValue, field: str, *, positive: bool) -> Decimal:
         raise InvalidCommand(
             f"{field} must be {which}.", code="negative_amount", details={"field": field}
         )
-    if amount != amount.quantize(minor_unit(raw.currency)):
+    unit = minor_unit(raw.currency)
+    if amount != amount.quantize(unit):
         raise InvalidCommand(
             f"{field} has more decimals than {raw.currency} has.",
             code="amount_too_precise",
             details={"field": field, "currency": raw.currency},
         )
-    return amount
+    return amount.quantize(unit)
 
 
 def _value(c: cmd.CreatePromotion) -> tuple[Decimal, str | None]:
