@@ -33,10 +33,12 @@ def ctx() -> CommandContext:
     return CommandContext.new("tester")
 
 
-def limited(store, **limits) -> str:
-    made = send(store, CreatePromotion(name="L", target="order", kind="percentage", value="10",
-                                       **limits), ctx())  # fmt: skip
-    send(store, ActivatePromotion(promotion_id=made.stream_id), ctx())
+def limited(container, **limits) -> str:
+    """An active promotion with a code (a code-less one would apply to every order placed)."""
+    fields = {"name": "L", "target": "order", "kind": "percentage", "value": "10",
+              "code": f"L-{uuid4().hex[:10]}", **limits}  # fmt: skip
+    made = send(container, CreatePromotion(**fields), ctx())
+    send(container, ActivatePromotion(promotion_id=made.stream_id), ctx())
     return made.stream_id
 
 
@@ -60,8 +62,8 @@ def holders(store, stream) -> frozenset:
     return load(store, REDEMPTIONS, stream).state.orders
 
 
-def test_claims_in_one_batch_stop_at_the_limit(store):
-    pid = limited(store, usage_limit=3)
+def test_claims_in_one_batch_stop_at_the_limit(store, container):
+    pid = limited(container, usage_limit=3)
     orders = [placed(pid) for _ in range(5)]
     assert claim_all(store, orders) == [True, True, True, False, False]
     assert holders(store, redemptions_stream(pid)) == {oid for oid, _ in orders[:3]}
@@ -69,8 +71,8 @@ def test_claims_in_one_batch_stop_at_the_limit(store):
     assert load(store, REDEMPTIONS, redemptions_stream(pid)).version == 3
 
 
-def test_two_units_of_work_cannot_both_take_the_last_use(store):
-    pid = limited(store, usage_limit=1)
+def test_two_units_of_work_cannot_both_take_the_last_use(store, container):
+    pid = limited(container, usage_limit=1)
     a, b = placed(pid), placed(pid)
     first, second = UnitOfWork(store), UnitOfWork(store)
     redemptions.load(first, [a])
@@ -84,8 +86,8 @@ def test_two_units_of_work_cannot_both_take_the_last_use(store):
     assert holders(store, redemptions_stream(pid)) == {a[0]}
 
 
-def test_a_per_customer_limit_counts_per_customer(store):
-    pid = limited(store, per_customer_limit=1)
+def test_a_per_customer_limit_counts_per_customer(store, container):
+    pid = limited(container, per_customer_limit=1)
     ann, bob = uuid4(), uuid4()
     assert claim_all(store, [placed(pid, ann), placed(pid, ann), placed(pid, bob)]) == [
         True, False, True]  # fmt: skip
@@ -122,7 +124,7 @@ def test_a_release_gives_the_use_back_once_and_the_manager_does_it_on_cancellati
 
 
 def test_the_ledger_says_whether_an_order_would_be_the_customers_first(store, container):
-    pid = limited(store, usage_limit=100)
+    pid = limited(container, usage_limit=100)
     customer = uuid4()
     assert first_order(write_of(container), customer)
     assert claim_all(store, [placed(pid, customer)]) == [True]
