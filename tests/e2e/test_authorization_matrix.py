@@ -15,12 +15,15 @@ import pytest
 
 from api.authentication import ROLES
 from api.authorization import compile_rules, order_param, rule_for
+from composition.bootstrap import CAPABILITIES
+from composition.capabilities import combine
 from tests.e2e.conftest import assert_error, auth_headers
 from tests.factories import active_product
 
 ADDRESS = {"name": "Ann", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345",
            "country": "US"}  # fmt: skip
-RULES = compile_rules(open_docs=True, open_metrics=False)  # the test server's defaults
+# The test server's defaults, with the rows of the program's capabilities (tried first).
+RULES = compile_rules(open_docs=True, open_metrics=False, extra=combine(CAPABILITIES).rules)
 
 
 def order_body(customer_id: str, sku: str) -> dict:
