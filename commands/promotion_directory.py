@@ -1,10 +1,13 @@
 """The write side's directory of promotions: id → folded state and code → id, from the
 Promotion streams, for the placement's discounts (``commands/order_promotions.py``).
 
-Like the locations directory it never reads a read model: before each use it reads the
-promotion events written after the position it has seen (one indexed query by topic; none
-when nothing changed). Redemptions live on other streams (other topics), so a busy promotion
-never makes this refresh longer. One per process, owned by the write side; thread-safe."""
+Like the locations directory it never reads a read model. Before each use it asks for the
+position of the last promotion event (one probe of the (topic, position) index per event type:
+every placement asks, so this must not grow with the log) and, only when that moved past what
+it has seen, reads the events after it. A read of "the events after N of these types" alone
+may walk the log from N when none of them came since, which made every placement slower as
+the log grew. Redemptions live on other streams (other topics), so a busy promotion never
+makes this refresh longer. One per process, owned by the write side; thread-safe."""
 
 from __future__ import annotations
 
@@ -28,8 +31,20 @@ class PromotionDirectory:
         self._states: dict[UUID, PromotionState] = {}
         self._codes: dict[str, UUID] = {}
 
+    def _latest(self) -> int:
+        """The position of the last promotion event in the store (0: none)."""
+        probes = ", ".join(
+            [f"(SELECT max(notification_id) FROM {self._store.table} WHERE topic = %s)"]
+            * len(TOPICS)
+        )
+        with self._store.datastore.get_connection() as conn:
+            row = conn.execute(f"SELECT greatest({probes}) AS latest", TOPICS).fetchone()
+        return (row and row["latest"]) or 0
+
     def refresh(self) -> None:
         """Fold in the promotion events written since the last refresh."""
+        if self._latest() <= self._position:
+            return
         with self._lock:
             while True:
                 events = self._store.read_all(self._position, _PAGE, TOPICS)
