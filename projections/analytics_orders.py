@@ -48,7 +48,6 @@ ORDER_COLUMNS = (
     "promised_by",
     "captured",
     "refunded",
-    "discount",
 )
 LINE_COLUMNS = ("order_id", "line_id", "sku", "product_id", "quantity", "unit_price", "cancelled")
 HELD_COLUMNS = ("order_id", "captured", "refunded")
@@ -98,7 +97,6 @@ def placed_facts(e: RecordedEvent) -> tuple[dict[str, Any], list[dict[str, Any]]
         "promised_by": promised,
         "captured": Decimal(0),
         "refunded": Decimal(0),
-        "discount": Decimal(d["discount"]["amount"]),
     }
     lines = [
         {
@@ -332,8 +330,7 @@ class AnalyticsOrdersView(Projection):
         fully_delivered_at timestamptz,
         promised_by date NOT NULL,
         captured numeric NOT NULL,
-        refunded numeric NOT NULL,
-        discount numeric NOT NULL DEFAULT 0
+        refunded numeric NOT NULL
     );
     CREATE INDEX ON {schema}.order_facts (day, channel, currency);
     CREATE INDEX ON {schema}.order_facts (cancelled_at) WHERE cancelled_at IS NOT NULL;
@@ -373,7 +370,6 @@ class AnalyticsOrdersView(Projection):
         "order_facts.channel": "Sales channel.",
         "order_facts.currency": "ISO 4217 currency of the amounts.",
         "order_facts.total": "Order total as placed (gross, tax and shipping included).",
-        "order_facts.discount": "What promotions took off the order at placement.",
         "order_facts.units": "Units ordered.",
         "order_facts.cancelled_units": "Units cancelled.",
         "order_facts.shipped_units": "Units shipped.",

@@ -18,8 +18,7 @@ def sales_by_day(pool: ConnectionPool, period: DateRange) -> list[dict]:
         "count(*) FILTER (WHERE cancelled_at IS NOT NULL) AS cancelled_orders, "
         "sum(units) AS units, sum(total) AS gross, "
         "coalesce(sum(total) FILTER (WHERE cancelled_at IS NULL), 0) AS net_sales, "
-        "sum(captured) AS captured, sum(refunded) AS refunded, "
-        "coalesce(sum(discount) FILTER (WHERE cancelled_at IS NULL), 0) AS discounts "
+        "sum(captured) AS captured, sum(refunded) AS refunded "
         "FROM {} WHERE {} GROUP BY day, channel, currency ORDER BY day, channel, currency"
     ).format(table("order_facts"), where)
     with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
@@ -37,7 +36,6 @@ def sales_by_day(pool: ConnectionPool, period: DateRange) -> list[dict]:
             "captured": money(r["captured"], r["currency"]),
             "refunded": money(r["refunded"], r["currency"]),
             "revenue": money(r["captured"] - r["refunded"], r["currency"]),
-            "discounts": money(r["discounts"], r["currency"]),
         }
         for r in rows
     ]

@@ -89,8 +89,7 @@ FACTS_READY = [read_model(FACTS)]
 @router.get("/sales", dependencies=FACTS_READY)
 def sales(container: ContainerDep, when: PeriodDep, as_csv: CsvDep):
     """Sales by day, channel and currency: orders, units, gross, net, captured, refunded,
-    revenue (captured - refunded), discounts (what promotions took off the orders not
-    cancelled). Amounts are never summed across currencies."""
+    revenue (captured - refunded). Amounts are never summed across currencies."""
     return answer("sales", sales_by_day(container.pool, when), as_csv)
 
 

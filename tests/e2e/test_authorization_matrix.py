@@ -22,7 +22,7 @@ from tests.factories import active_product
 
 ADDRESS = {"name": "Ann", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345",
            "country": "US"}  # fmt: skip
-# The test server's defaults, with the rows of the program's capabilities (tried first).
+# the test server's defaults, with the program's capabilities' rows first
 RULES = compile_rules(open_docs=True, open_metrics=False, extra=combine(CAPABILITIES).rules)
 
 
