@@ -318,3 +318,17 @@ def test_a_first_order_promotion_goes_to_the_first_order_that_counts(papi, conta
     body = assert_error(papi.post("/orders", json=order_body(sku, [first], customer=customer)),
                         422, "promotion_not_applicable")  # fmt: skip
     assert body["details"]["reason"] == "first_order_only"
+    # Once that order is cancelled it no longer counts: the next one is the first again.
+    r = papi.post(f"/orders/{one.json()['id']}/cancellation-requests",
+                  json={"reason": "customer_request"})  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert papi.post(f"/cancellation-requests/{r.json()['id']}/approve", json={}).status_code == 202
+    until_cancelled(papi, one.json()["id"])
+    deadline = time.monotonic() + 30
+    while (
+        r := papi.post("/orders", json=order_body(sku, [first], customer=customer))
+    ).status_code != 201:
+        assert r.json()["error"]["code"] == "promotion_not_applicable", r.text
+        assert time.monotonic() < deadline, "the cancelled order still counts"
+        time.sleep(0.1)
+    assert [p["code"] for p in settled(papi, r.json()["id"])["promotions"]] == [first]
