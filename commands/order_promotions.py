@@ -52,13 +52,12 @@ def _named(w: WriteSide, codes: list[str], now: datetime) -> list[tuple[UUID, Pr
     for code in dict.fromkeys(c.upper() for c in codes):
         hit = w.promotions.by_code(code)
         if hit is None or hit[1].status != "active" or not hit[1].in_window(now):
-            why = (
-                "unknown"
-                if hit is None
-                else hit[1].status
-                if hit[1].status != "active"
-                else "expired"
-            )
+            if hit is None:
+                why = "unknown"
+            elif hit[1].status != "active":
+                why = hit[1].status  # draft, paused or ended
+            else:
+                why = "outside_window"  # not started yet, or expired
             raise InvalidCommand(
                 f"Promotion code '{code}' is not valid now.",
                 code="promotion_invalid",
