@@ -204,10 +204,11 @@ def test_unknown_inactive_or_expired_codes_are_promotion_invalid(papi, container
     promotion(papi, code=expired, valid_from="2025-01-01T00:00:00Z",
               valid_to="2025-02-01T00:00:00Z")  # fmt: skip
     before = head(papi)
-    for bad in ("NO-SUCH-CODE", draft, paused, expired):
+    why = {"NO-SUCH-CODE": "unknown", draft: "draft", paused: "paused", expired: "outside_window"}
+    for bad, reason in why.items():
         body = assert_error(papi.post("/orders", json=order_body(sku, [bad])), 422,
                             "promotion_invalid")  # fmt: skip
-        assert body["details"]["code"] == bad.upper()
+        assert body["details"] == {"code": bad.upper(), "reason": reason}
     assert head(papi) == before
 
 
