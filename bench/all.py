@@ -3,7 +3,8 @@
 Defaults keep it under ten minutes on a small machine: 4,000 commands per append
 configuration; a rebuild over 1,000,000 events (resident memory sampled), and the library's
 runner (one transaction per event) over the first 5,000 of them; 10 s of load per HTTP figure
-(POST /orders and its bare FastAPI baseline, GET /orders/{id} and GET /health); the order saga
+(POST /orders and its bare FastAPI baseline, then half that per round with and without an
+automatic promotion, GET /orders/{id} and GET /health); the order saga
 at 200 and 300 orders/s offered for 10 s each; the API's memory over 1,000,000 stored events;
 an inventory command on a SKU with 5,000 reservations, with and without snapshots; the Merkle
 tree's proofs at 1,000,000 leaves and the chainer's rate with it over 100,000 events. The audit
@@ -16,7 +17,17 @@ import sys
 import time
 from collections.abc import Sequence
 
-from bench import api_memory, append, http_orders, http_reads, merkle, rebuild, saga, snapshots
+from bench import (
+    api_memory,
+    append,
+    http_orders,
+    http_reads,
+    merkle,
+    promotion_orders,
+    rebuild,
+    saga,
+    snapshots,
+)
 from bench.common import DEFAULT_SERVER, fresh_database, machine, parser
 
 
@@ -55,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print("== POST /orders over HTTP", flush=True)
     po = http_orders.main([*url, *http])
+    print("== POST /orders with an automatic promotion", flush=True)
+    pr = promotion_orders.main([*url, "--seconds", str(args.http_seconds / 2)])
     print("== GET /orders/{id} over HTTP", flush=True)
     gr = http_reads.main([*url, *http])
     print("== order saga", flush=True)
@@ -89,6 +102,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"| {o['rate']:,.0f} orders/s, p50 {o['p50']:.1f} ms, p99 {o['p99']:.1f} ms "
         f"| bare FastAPI, same body: {b['rate']:,.0f} req/s, p50 {b['p50']:.1f} ms, "
         f"p99 {b['p99']:.1f} ms |"
+    )
+    with_, without = (sum(pr["rates"][k]) / len(pr["rates"][k]) for k in ("with", "without"))
+    print(
+        f"| POST /api/v1/orders, an automatic promotion active | {with_:,.0f} orders/s "
+        f"({pr['ratio']:.2f} of the rate without) | none active: {without:,.0f} orders/s |"
     )
     o, h = gr["order"], gr["health"]
     print(

@@ -24,6 +24,7 @@ from commands.bundles import prices_for_order
 from commands.context import CommandContext, Outcome
 from commands.customer_facts import customer_facts
 from commands.executor import Decision, execute, idempotency_record, load, replay_if_seen
+from commands.order_promotions import terms_for
 from commands.prices import Buyer, effective_prices
 from commands.time_travel import events_until, require_version
 from commands.write_side import WriteSide
@@ -115,6 +116,7 @@ def place(
         )
         for q, p, e in zip(quantities, prices, effective, strict=True)
     ]
+    promotions = terms_for(w, c, priced, ctx.now)
     number = store.next_order_number()
     oid = order_id or uuid4()
 
@@ -129,6 +131,7 @@ def place(
             tax_policy=w.pricing.tax,
             shipping_policy=w.pricing.shipping,
             placed_by=ctx.actor,
+            promotions=promotions,
         )
         # The answer, decided with the events and kept with the key: a repeat says the same.
         answer = {"id": str(oid), "number": number, "status": "pending", "existing": False}

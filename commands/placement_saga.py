@@ -3,7 +3,9 @@ authorize payment → confirm reservations → ``OrderConfirmed`` and one fulfil
 location.
 
 Compensations: a customer blocked since placing → cancel ``customer_invalid``
-with nothing held; no stock → cancel ``out_of_stock`` with nothing held; payment declined or timed
+with nothing held; no stock → cancel ``out_of_stock`` with nothing held; a limited promotion
+with no use left → cancel ``promotion_exhausted`` with nothing held (``commands/redemptions.py``,
+whose claims commit with the holds); payment declined or timed
 out → release every reservation, cancel ``payment_declined``; a reservation expired before
 confirmation → re-reserve once, else release, void, cancel ``reservation_expired``; the time
 limit reached before the gateway answered → the holds expire, an authorization
@@ -48,7 +50,7 @@ from uuid import UUID, uuid5
 
 from psycopg_pool import ConnectionPool
 
-from commands import payments
+from commands import payments, redemptions
 from commands.context import Clock, CommandContext, system_clock
 from commands.customer_facts import GUEST, CustomerFacts
 from commands.executor import RETRY_BUDGET_S
@@ -172,6 +174,7 @@ class OrderPlacementSaga(ProcessManager):
         uow.load(ORDER, [o.order_id for o in orders])
         skus = {line.sku for o in orders for line in o.lines}
         uow.load(INVENTORY, [inventory_stream(sku) for sku in skus], cached=True)
+        redemptions.load(uow, [(o.order_id, o.data) for o in orders])
         return uow
 
     # ---- phase 1: reserve ----------------------------------------------------------------
@@ -207,7 +210,7 @@ class OrderPlacementSaga(ProcessManager):
         be covered. True when the order holds its stock."""
         o.held = self._resume(uow, o, now)
         if o.held:
-            return True
+            return self._redeem(uow, o, uow.savepoint(), now, resumed=True)
         point = uow.savepoint()
         try:
             o.held = self._reserve(uow, o, locations, now)
@@ -217,7 +220,20 @@ class OrderPlacementSaga(ProcessManager):
             uow.rollback_to(point)  # nothing held: a partial plan is not written
             self._cancel(uow, o, "out_of_stock", now)
             return False
-        return True
+        return self._redeem(uow, o, point, now, resumed=False)
+
+    def _redeem(self, uow: UnitOfWork, o: _Order, point: int, now: datetime, *, resumed: bool):  # noqa: ANN202
+        """Claim the order's limited promotions with its stock (``commands/redemptions.py``);
+        a limit reached: the holds made here are undone (resumed ones released) and the order
+        is cancelled ``promotion_exhausted``."""
+        if redemptions.claim(uow, o.order_id, o.data, o.meta("reserve", now)):
+            return True
+        uow.rollback_to(point)
+        if resumed:
+            self._release(uow, o, o.held, redemptions.EXHAUSTED, now)
+        o.held = []
+        self._cancel(uow, o, redemptions.EXHAUSTED, now)
+        return False
 
     def _guarded(self, uow: UnitOfWork, o: _Order, step) -> bool:  # noqa: ANN001
         """Run one order's step; a rule it breaks that no compensation foresees undoes that
@@ -356,6 +372,7 @@ class OrderPlacementSaga(ProcessManager):
         if state.cancelled or state.split:  # cancelled or split while we were asking
             self._release(uow, o, o.held, "order_cancelled", now)
             self._void(uow, o, "order_cancelled", now)
+            redemptions.release(uow, o.order_id, o.data, "order_cancelled", meta)
             return
         if state.confirmed:
             return

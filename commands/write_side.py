@@ -3,12 +3,12 @@
 
 It holds the event store, the payment gateway (only process managers call it: no request
 waits on a payment provider), the write side's caches, each folded from event streams and
-owned here rather than by a module: the locations directory, product states by stream version
-and SKU owners (a cache is an optimisation of a stream read, never a read model), the active
-pricing rules (``commands/price_rules.py``); the pricing
-policies a placement totals an order with, and the key ring that forgets a customer (None
-where none is configured); how far ahead of our clock a reported time may lie
-(``clock_skew``, ``domain.reported_time``)."""
+owned here rather than by a module: the locations directory, product states by stream version,
+SKU owners and promotions (a cache is an optimisation of a stream read, never a read model),
+the active pricing rules (``commands/price_rules.py``); the pricing policies a placement
+totals an order with, and the key ring that forgets a customer (None where none is
+configured); how far ahead of our clock a reported time may lie (``clock_skew``,
+``domain.reported_time``)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from commands.location_directory import LocationDirectory
 from commands.payment_gateway import PaymentGateway
 from commands.price_rules import PriceRules
 from commands.product_states import ProductStates
+from commands.promotion_directory import PromotionDirectory
 from commands.sku_lookup import SkuOwners
 from commands.stream_states import StateCache
 from domain.pricing_policy import OrderPricing
@@ -43,6 +44,8 @@ class WriteSide:
     customers: StateCache = field(default_factory=lambda: StateCache(size=50_000))
     #: The active pricing rules (what an order line pays: ``commands/prices.py``).
     price_rules: PriceRules | None = None
+    #: The promotions, folded from their streams (a placement's discounts).
+    promotions: PromotionDirectory | None = None
 
     def __post_init__(self) -> None:
         if self.price_rules is None:  # a write side built field by field gets its own
@@ -70,4 +73,5 @@ class WriteSide:
             keyring=keyring,
             clock_skew=clock_skew,
             price_rules=PriceRules(store),
+            promotions=PromotionDirectory(store),
         )

@@ -34,6 +34,7 @@ from composition.bundles import BUNDLES
 from composition.capabilities import Capability, Wiring, combine
 from composition.customers import CUSTOMERS
 from composition.pricing import PRICING
+from composition.promotions import PROMOTIONS
 from composition.settings import Settings
 from domain.category.events import CATEGORY_EVENTS
 from domain.fulfillment.events import PLAN_EVENTS
@@ -107,7 +108,7 @@ CORE = Capability(
 
 #: The program's capabilities: what ``build``, the server (``composition.asgi``) and every
 #: ``ecom`` command run. A new capability is one more entry here.
-CAPABILITIES: tuple[Capability, ...] = (CORE, CUSTOMERS, PRICING, BUNDLES)
+CAPABILITIES: tuple[Capability, ...] = (CORE, CUSTOMERS, PRICING, BUNDLES, PROMOTIONS)
 
 
 @dataclass

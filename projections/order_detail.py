@@ -13,6 +13,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
+from domain.money import minor_unit
 from domain.order.events import ORDER_STREAM_EVENTS
 from domain.order.status import StatusFacts, derive_status, fulfillment_status
 from eventstore.recorded import RecordedEvent
@@ -31,6 +32,11 @@ from projections.view_schemas import lock_joined_rows
 
 NAME = "order_detail"
 ORDER_TOPICS = tuple(e.stored_name() for e in ORDER_STREAM_EVENTS)
+
+
+def _zero(currency: str) -> dict[str, str]:
+    """No discount, in the currency's minor unit (a line placed without promotions)."""
+    return {"amount": str(minor_unit(currency) * 0), "currency": currency}
 
 
 def _placed(e: RecordedEvent) -> dict[str, Any]:
@@ -60,6 +66,7 @@ def _placed(e: RecordedEvent) -> dict[str, Any]:
                 "total": line["total"],
                 "price_rule_id": line.get("price_rule_id"),
                 "price_rule_type": line.get("price_rule_type"),
+                "discount": line.get("discount") or _zero(d["currency"]),
                 "reserved": 0,
                 "cancelled": 0,
                 "shipped": 0,
@@ -72,6 +79,7 @@ def _placed(e: RecordedEvent) -> dict[str, Any]:
         "tax": d["tax"],
         "shipping": d["shipping"],
         "discount": d["discount"],
+        "promotions": d.get("promotions") or [],
         "total": d["total"],
         "payment_status": "pending",
         "tags": [],

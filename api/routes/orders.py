@@ -77,6 +77,8 @@ class LineOut(BaseModel):
     #: The pricing rule that set the unit price at placement (None: the catalog's price).
     price_rule_id: str | None = None
     price_rule_type: str | None = None
+    #: What promotions took off the line (absent in a view built before discounts existed).
+    discount: MoneyOut | None = None
     reserved: int
     cancelled: int
     shipped: int
@@ -118,6 +120,8 @@ class OrderOut(BaseModel):
     tax: MoneyOut
     shipping: MoneyOut
     discount: MoneyOut
+    #: The promotions the order got at placement: ``{promotion_id, code, amount}``.
+    promotions: list[dict[str, Any]] = []
     total: MoneyOut
     payment_status: str
     fulfillment_status: str

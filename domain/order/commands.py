@@ -48,6 +48,10 @@ class PlaceOrder(Command):
     priority: Priority = "normal"
     gift: GiftOptions | None = None
     scheduled_delivery: IsoDate | None = None
+    #: Promotion codes the customer names (any case); active code-less promotions apply anyway.
+    promotion_codes: (
+        Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=10)] | None
+    ) = None
 
 
 class ModifyOrder(Command):

@@ -12,6 +12,7 @@ from domain.events import DomainEvent
 from domain.money import CurrencyCode, Money
 from domain.order.values import (
     Address,
+    AppliedPromotion,
     Channel,
     GiftOptions,
     LineQuantity,
@@ -58,6 +59,8 @@ class OrderPlaced(OrderEvent):
     parent_order_id: UUID | None = None
     split_reason: str | None = None
     split_location: str | None = None
+    #: The promotions applied at placement (``discount`` is their sum); none in older events.
+    promotions: list[AppliedPromotion] = []
 
 
 class OrderModified(OrderEvent):

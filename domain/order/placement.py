@@ -16,11 +16,13 @@ from domain.order.state import OrderState
 from domain.order.values import (
     MAX_LINES,
     MAX_QUANTITY,
+    AppliedPromotion,
     LineComponent,
     OrderLine,
     PricedLine,
 )
 from domain.pricing_policy import ShippingPolicy, TaxPolicy
+from domain.promotion.discounts import NO_TERMS, Terms
 
 
 def validate_requested_lines(lines: Sequence[RequestedLine]) -> None:
@@ -60,9 +62,11 @@ def place_order(
     tax_policy: TaxPolicy,
     shipping_policy: ShippingPolicy,
     placed_by: str,
+    promotions: Terms = NO_TERMS,
 ) -> list[DomainEvent]:
     """``c`` placed as order ``order_id`` numbered ``number`` at ``now``, its lines priced as
-    ``priced`` says (one per requested line, in order: the handler's catalog read)."""
+    ``priced`` says (one per requested line, in order: the handler's catalog read), discounted
+    as ``promotions`` give (``domain/promotion/discounts.py``)."""
     if state.exists:
         raise Conflict(f"Order {order_id} already exists.", code="order_exists")
     validate_requested_lines(c.lines)
@@ -96,9 +100,25 @@ def place_order(
     subtotal = Money.zero(currency)
     for line in order_lines:
         subtotal = subtotal + line.total
-    discount = Money.zero(currency)
-    tax = tax_policy.tax_on(subtotal - discount)
     shipping = shipping_policy.shipping_for(subtotal)
+    got = promotions.discounts(
+        [(x.line_id, x.sku, x.quantity, x.total.amount) for x in order_lines],
+        shipping.amount,
+        currency,
+    )
+    if got.applied:
+        order_lines = [
+            x.model_copy(update={"discount": Money.of(got.by_line[x.line_id], currency)})
+            for x in order_lines
+        ]
+    applied = [
+        AppliedPromotion(
+            promotion_id=a.promotion_id, code=a.code, amount=Money.of(a.amount, currency)
+        )
+        for a in got.applied
+    ]
+    discount = Money.of(got.total, currency)
+    tax = tax_policy.tax_on(subtotal - Money.of(got.on_lines, currency))
     return [
         OrderPlaced(
             order_number=number,
@@ -120,5 +140,6 @@ def place_order(
             total=subtotal - discount + shipping + tax,
             placed_at=now,
             placed_by=placed_by,
+            promotions=applied,
         )
     ]

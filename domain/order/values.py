@@ -79,6 +79,16 @@ class OrderLine(Value):
     price_rule_type: str | None = None
     #: A bundle's line: what one bundle holds (the saga reserves these); None otherwise.
     components: list[LineComponent] | None = None
+    #: What promotions took off the line (rounded once); None in orders placed without.
+    discount: Money | None = None
+
+
+class AppliedPromotion(Value):
+    """A promotion an order got at placement and the amount it took off."""
+
+    promotion_id: UUID
+    code: str | None = None
+    amount: Money
 
 
 class LineQuantity(Value):
