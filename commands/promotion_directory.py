@@ -31,20 +31,8 @@ class PromotionDirectory:
         self._states: dict[UUID, PromotionState] = {}
         self._codes: dict[str, UUID] = {}
 
-    def _latest(self) -> int:
-        """The position of the last promotion event in the store (0: none)."""
-        probes = ", ".join(
-            [f"(SELECT max(notification_id) FROM {self._store.table} WHERE topic = %s)"]
-            * len(TOPICS)
-        )
-        with self._store.datastore.get_connection() as conn:
-            row = conn.execute(f"SELECT greatest({probes}) AS latest", TOPICS).fetchone()
-        return (row and row["latest"]) or 0
-
     def refresh(self) -> None:
         """Fold in the promotion events written since the last refresh."""
-        if self._latest() <= self._position:
-            return
         with self._lock:
             while True:
                 events = self._store.read_all(self._position, _PAGE, TOPICS)

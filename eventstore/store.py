@@ -152,16 +152,29 @@ class EventStore:
         self, after: int = 0, limit: int = 100, topics: Sequence[str] = ()
     ) -> list[RecordedEvent]:
         """The global feed after ``after``, with each event's ``recorded_at`` (the read models'
-        runner reads the log its own way and never pays for that column)."""
-        where = "notification_id > %s" + (" AND topic = ANY(%s)" if topics else "")
-        params: list[Any] = [after, list(topics)] if topics else [after]
+        runner reads the log its own way and never pays for that column).
+
+        With ``topics``, each topic's events are read from the (topic, position) index, one
+        range per topic, and merged: a write-side directory asks this before every decision,
+        mostly to find nothing new, and a plain ``topic = ANY(...)`` may be planned as a walk
+        of the whole log from ``after`` when no event of those topics came since."""
+        columns = "notification_id, originator_id, originator_version, topic, state, recorded_at"
+        if topics:
+            query = (
+                f"SELECT e.* FROM unnest(%s::text[]) AS t(topic) CROSS JOIN LATERAL "
+                f"(SELECT {columns} FROM {self.table} s WHERE s.topic = t.topic "
+                f"AND s.notification_id > %s ORDER BY s.notification_id LIMIT %s) e "
+                f"ORDER BY e.notification_id LIMIT %s"
+            )
+            params: list[Any] = [list(topics), after, limit, limit]
+        else:
+            query = (
+                f"SELECT {columns} FROM {self.table} WHERE notification_id > %s "
+                f"ORDER BY notification_id LIMIT %s"
+            )
+            params = [after, limit]
         with self.datastore.get_connection() as conn:
-            rows = conn.execute(
-                f"SELECT notification_id, originator_id, originator_version, topic, state, "
-                f"recorded_at FROM {self.table} WHERE {where} ORDER BY notification_id LIMIT %s",
-                [*params, limit],
-                prepare=True,
-            ).fetchall()
+            rows = conn.execute(query, params, prepare=True).fetchall()
         return self.decode_feed(rows)
 
     def decode_feed(self, rows: Sequence[dict[str, Any]]) -> list[RecordedEvent]:
