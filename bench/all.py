@@ -23,7 +23,7 @@ from bench import (
     http_orders,
     http_reads,
     merkle,
-    promotion_orders,
+    priced_orders,
     rebuild,
     saga,
     snapshots,
@@ -66,8 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print("== POST /orders over HTTP", flush=True)
     po = http_orders.main([*url, *http])
-    print("== POST /orders with an automatic promotion", flush=True)
-    pr = promotion_orders.main([*url, "--seconds", str(args.http_seconds / 2)])
+    print("== POST /orders with three pricing rules and an automatic promotion", flush=True)
+    pr = priced_orders.main([*url, "--seconds", str(args.http_seconds / 2), "--rounds", "2"])
     print("== GET /orders/{id} over HTTP", flush=True)
     gr = http_reads.main([*url, *http])
     print("== order saga", flush=True)
@@ -103,9 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"| bare FastAPI, same body: {b['rate']:,.0f} req/s, p50 {b['p50']:.1f} ms, "
         f"p99 {b['p99']:.1f} ms |"
     )
-    with_, without = (sum(pr["rates"][k]) / len(pr["rates"][k]) for k in ("with", "without"))
+    with_, without = pr["median_rate"]["priced"], pr["median_rate"]["none"]
     print(
-        f"| POST /api/v1/orders, an automatic promotion active | {with_:,.0f} orders/s "
+        f"| POST /api/v1/orders, {pr['what']} active | {with_:,.0f} orders/s "
         f"({pr['ratio']:.2f} of the rate without) | none active: {without:,.0f} orders/s |"
     )
     o, h = gr["order"], gr["health"]
