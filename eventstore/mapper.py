@@ -156,7 +156,7 @@ class EventMapper:
                     lambda leaf: privacy.decrypt_leaf(key, subject, leaf),
                 )
             elif topic == FORGOTTEN_TOPIC:
-                self.keyring.invalidate(str(stream_id))
+                self.keyring.forgotten(str(stream_id))
         if cls is not None:
             while stored_version < cls.schema_version:
                 upcast = cls.upcasters.get(stored_version)

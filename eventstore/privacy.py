@@ -123,9 +123,14 @@ class KeyRing:
         self.max_entries = max_entries  # per table: the process's memory stays bounded
         self._cache: dict[str, tuple[bytes | None, float]] = {}
         self._owners: dict[UUID, str] = {}
+        #: Subjects this process knows are forgotten: their key is never cached again, even
+        #: by a lookup that read it just before it was destroyed and remembers it after.
+        self._forgotten: set[str] = set()
         self._lock = threading.Lock()
 
     def _cached(self, subject: str) -> tuple[bool, bytes | None]:
+        if subject in self._forgotten:
+            return True, None
         hit = self._cache.get(subject)
         if hit is None or hit[1] < time.monotonic():
             return False, None
@@ -134,6 +139,8 @@ class KeyRing:
     def _remember(self, subject: str, key: bytes | None) -> bytes | None:
         now = time.monotonic()
         with self._lock:
+            if subject in self._forgotten:
+                return None
             if len(self._cache) >= self.max_entries:
                 self._cache = {s: hit for s, hit in self._cache.items() if hit[1] >= now}
                 if len(self._cache) >= self.max_entries:
@@ -220,8 +227,17 @@ class KeyRing:
                 "SET key = NULL, forgotten_at = coalesce(customer_keys.forgotten_at, now())",
                 (subject,),
             )
-        self.invalidate(str(subject))
+        self.forgotten(str(subject))
 
     def invalidate(self, subject: str) -> None:
         with self._lock:
+            self._cache.pop(subject, None)
+
+    def forgotten(self, subject: str) -> None:
+        """``subject``'s key is destroyed (this process destroyed it, or read the
+        ``CustomerForgotten`` that says so): from now on it reads and writes as erased here."""
+        with self._lock:
+            if len(self._forgotten) >= self.max_entries:
+                self._forgotten = set()  # dropped ones are read from the table again: NULL
+            self._forgotten.add(subject)
             self._cache.pop(subject, None)

@@ -29,3 +29,18 @@ def test_a_full_ring_forgets_entries_and_reads_them_again_unchanged(container):
     for stream, customer in linked:
         assert ring.owner_of_stream(stream) == customer
         assert ring.key_for_write(customer) == keys[customer]
+
+
+def test_a_key_read_just_before_it_was_destroyed_is_never_cached_after(container):
+    """A writer that read the key, then lost the race to the destroy, remembers it too late:
+    the process that destroyed it (or read the CustomerForgotten saying so) reads erased."""
+    ring = KeyRing(container.pool)
+    customer = uuid4()
+    key = ring.key_for_write(str(customer))
+    assert key is not None
+    ring.destroy(customer)
+    ring._remember(str(customer), key)  # the late writer's lookup finishing after the destroy
+    assert ring.key_for_read(str(customer)) is None
+    assert ring.key_for_write(str(customer)) is None
+    other = KeyRing(container.pool)
+    assert other.key_for_read(str(customer)) is None  # the table says so to every process
