@@ -42,6 +42,11 @@ def make_app(**settings) -> FastAPI:
     async def place(body: dict):
         return body
 
+    @app.get("/api/v1/audit/verify")
+    async def verify(delay: float = 0.0):
+        await asyncio.sleep(delay)
+        return {"ok": True}
+
     @app.get("/api/v1/unruled")
     def unruled():
         return {}
@@ -103,6 +108,12 @@ def test_a_slow_request_answers_503_request_timeout(client):
     assert r.status_code == 503 and r.json()["error"]["code"] == "request_timeout"
     assert r.headers["Retry-After"] == "1"
     assert client.get("/api/v1/locations", headers=bearer()).status_code == 200
+
+
+def test_a_check_of_the_whole_log_has_the_time_it_needs(client):
+    """``/audit/verify`` walks every event by design: the request time limit is not its."""
+    r = client.get("/api/v1/audit/verify", params={"delay": 1}, headers=bearer())
+    assert r.status_code == 200 and r.json() == {"ok": True}
 
 
 def test_a_body_without_a_length_is_bounded(client):
