@@ -16,6 +16,7 @@ from commands import orders
 from commands.bundles import is_bundle_sku
 from commands.context import CommandContext, Outcome
 from commands.executor import execute, replay_if_seen
+from commands.prices import Buyer, effective_prices
 from commands.products import price_for_order
 from commands.write_side import WriteSide
 from domain.bundle.limits import refuse_bundle_lines, refuse_bundle_sku
@@ -75,7 +76,15 @@ def add_line(w: WriteSide, c: AddLine, ctx: CommandContext) -> Outcome:
     if is_bundle_sku(w, c.sku):
         refuse_bundle_sku(c.sku, "Adding a line")
     sku = price_for_order(w, c.sku, state.currency)  # unknown or unsellable: refused
-    priced = PricedLine(c.sku, sku.product_id, sku.name, c.quantity, sku.unit_price)
+    # priced as a placement now would price it: its effective price under the pricing rules
+    address = state.shipping_address
+    buyer = Buyer(
+        state.customer_id,
+        address.country if address else None,
+        address.region if address else None,
+    )
+    [effective] = effective_prices(w, [sku], [c.quantity], buyer, ctx.now)
+    priced = PricedLine(c.sku, sku.product_id, sku.name, c.quantity, effective.price)
     edit_id = edit_id_for(ctx, c.order_id)
     line_id = new_line_id(c.order_id, edit_id)
     return _request(w, c, ctx, edit_id=edit_id, line_id=line_id, priced=priced)

@@ -47,6 +47,15 @@ def require_editable(state: OrderState, order_id: UUID) -> OrderState:
         )
     if state.open_cancellation is not None:
         raise Conflict("A cancellation request is open.", code="cancellation_pending")
+    if state.discount is not None and state.discount.amount > 0:
+        # Its discounts were decided over the whole order (conditions, limits, the best
+        # non-stackable one): changing its lines would leave them out of step with its totals.
+        raise InvalidCommand(
+            "The lines of an order that got promotions do not change; cancel it and place "
+            "the order again.",
+            code="promotion_line_edit_unsupported",
+            details={"discount": str(state.discount.amount)},
+        )
     return state
 
 

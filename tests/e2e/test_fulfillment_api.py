@@ -630,6 +630,25 @@ def edited(api, order_id: str, r, status: str = "applied") -> dict:  # noqa: ANN
     return doc
 
 
+def test_an_added_line_takes_its_effective_price_as_a_placement_would(fapi, container):
+    wh, _skus, order = confirmed(fapi, container, 2)
+    extra = stocked_sku(container, fapi, (wh, 5))
+    tiers = [{"min": 1, "max": None, "price": {"amount": "8.00", "currency": "USD"}}]
+    rule = fapi.post(
+        "/pricing-rules",
+        json={"name": "Cheap", "type": "tiered", "scope": {"skus": [extra]},
+              "config": {"tiers": tiers}, "priority": 1},
+    )  # fmt: skip
+    assert rule.status_code == 201, rule.text
+    r = fapi.post(
+        f"/orders/{order['id']}/lines", json={"sku": extra, "quantity": 3, "reason": "asked"}
+    )
+    doc = edited(fapi, order["id"], r)
+    added = next(x for x in doc["lines"] if x["sku"] == extra)
+    assert added["unit_price"] == {"amount": "8.00", "currency": "USD"}
+    assert doc["total"]["amount"] == "44.00"  # 2 × 10.00 + 3 × 8.00
+
+
 def test_adding_and_changing_lines_re_reserves_and_adjusts_the_authorization(fapi, container):
     wh, skus, order = confirmed(fapi, container, 2)
     extra = stocked_sku(container, fapi, (wh, 5))

@@ -217,3 +217,22 @@ def test_an_edit_pending_when_the_order_was_cancelled_is_not_applied():
     with pytest.raises(Conflict) as refused:
         apply_edit(given(*confirmed(), event, cancelled), ORDER_ID, edit_id=EDIT, added=None)
     assert refused.value.code == "order_cancelled"
+
+
+def test_an_order_that_got_promotions_keeps_its_lines():
+    # given a confirmed order with a discount decided at placement
+    order, confirmation = confirmed()
+    discounted = order.model_copy(update={"discount": Money.of("4.00", "USD")})
+    state = given(discounted, confirmation)
+    # when a line is to be added, changed or removed, then it is refused with its code
+    for command in (
+        add(),
+        ChangeLine(order_id=ORDER_ID, line_id=state.lines[0].line_id, quantity=1, reason="r"),
+        RemoveLine(order_id=ORDER_ID, line_id=state.lines[1].line_id, reason="r"),
+    ):
+        with pytest.raises(InvalidCommand) as refused:
+            request(state, command, new_line_id=NEW_LINE, priced=SHIRT)
+        assert refused.value.code == "promotion_line_edit_unsupported"
+    # and an order without one (zero discount) still takes them
+    plain = given(order.model_copy(update={"discount": Money.of("0.00", "USD")}), confirmation)
+    assert request(plain, add(), new_line_id=NEW_LINE, priced=SHIRT)
