@@ -45,6 +45,7 @@ from commands.fulfillment_saga import FulfillmentSaga
 from commands.line_edit_manager import LineEditManager
 from commands.placement_saga import OrderPlacementSaga
 from commands.process_manager import ProcessManager, WritingManager
+from commands.redemptions import RedemptionReleaser
 from commands.returns_manager import ReturnsManager
 from domain.command import MoneyIn
 from domain.ids import inventory_stream, payment_stream, plan_stream
@@ -65,6 +66,12 @@ from domain.order.state import ORDER
 from domain.order.values import Address, PaymentRef
 from domain.payment.commands import CapturePayment, RequestRefund
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
+from domain.promotion.commands import ActivatePromotion, CreatePromotion
+from domain.promotion.state import (
+    customer_orders_stream,
+    customer_redemptions_stream,
+    redemptions_stream,
+)
 from domain.returns.commands import ReceiveReturn, RequestReturn, ReturnLine
 from domain.shipment.commands import OpenShipment, RecordTracking
 from tests.factories import active_product, priced, send
@@ -77,6 +84,7 @@ MANAGERS: dict[str, type[ProcessManager]] = {
     "fulfillment": FulfillmentSaga,
     "line_edits": LineEditManager,
     "returns": ReturnsManager,
+    "promotion_redemptions": RedemptionReleaser,
 }
 MAX_RUNS = 60
 
@@ -799,4 +807,153 @@ def test_the_returns_manager_survives_a_kill_after_each_step(container, crashing
 
     # Stock: 10, less the three shipped, plus the one restocked.
     assert inventory.get(store, crashed.sku).totals()["on_hand"] == 10 - 3 + 1
+    assert _parked(container) == parked
+
+
+# ---- the redemption releaser ------------------------------------------------------------
+
+
+@dataclass
+class Redemptions:
+    """Four orders of two customers with one code limited to 4 uses, 2 a customer, all claimed
+    by the placement saga; three then cancelled, each about to have its uses given back."""
+
+    promotion_id: UUID
+    ann: UUID
+    bob: UUID
+    kept: UUID  # Ann's, confirmed: keeps its use
+    declined: UUID  # Ann's, payment declined: the saga cancels it after claiming
+    also_declined: UUID  # Bob's, likewise
+    cancelled: UUID  # Bob's, confirmed, then its cancellation approved (the fulfillment manager)
+
+    def roles(self) -> dict[str, tuple[UUID, UUID]]:
+        """Each order and its customer."""
+        return {
+            "kept": (self.kept, self.ann),
+            "declined": (self.declined, self.ann),
+            "also_declined": (self.also_declined, self.bob),
+            "cancelled": (self.cancelled, self.bob),
+        }
+
+
+def _place_with_code(container, sku: str, code: str, customer: UUID, token: str) -> UUID:  # noqa: ANN001
+    return send(
+        container,
+        PlaceOrder(
+            customer_id=customer,
+            currency="USD",
+            lines=[RequestedLine(sku=sku, quantity=1)],
+            shipping_address=ADDRESS,
+            payment=PaymentRef(token=token),
+            promotion_codes=[code],
+        ),
+        CommandContext.new("t"),
+    ).stream_id
+
+
+def _cancelled_with_promotions(container, crashing, location: str) -> Redemptions:  # noqa: ANN001
+    """The orders placed, claimed and cancelled by the other managers, each run in a process of
+    its own (a catch-up here would run the releaser too)."""
+    store = container.store
+    sku = _stocked_sku(container, location, 10)
+    code = f"CR-{uuid4().hex[:10]}"
+    ctx = CommandContext.new("merchant")
+    limited = CreatePromotion(name="crash", code=code, target="order", kind="percentage",
+                              value="10", usage_limit=4, per_customer_limit=2)  # fmt: skip
+    made = send(container, limited, ctx)
+    send(container, ActivatePromotion(promotion_id=made.stream_id), ctx)
+    ann, bob = uuid4(), uuid4()
+    ids = [
+        _place_with_code(container, sku, code, customer, token)
+        for customer, token in (
+            (ann, "tok_visa"),
+            (ann, "tok_declined"),
+            (bob, "tok_declined"),
+            (bob, "tok_visa"),
+        )
+    ]
+    r = Redemptions(made.stream_id, ann, bob, *ids)
+    crashing.clean("order_placement")  # claims every use, confirms or cancels
+    pid = r.promotion_id
+    assert _holders(store, redemptions_stream(pid)) == set(ids)
+    assert _holders(store, customer_redemptions_stream(pid, bob)) == {r.also_declined, r.cancelled}
+    _approved_cancellation(store, r.cancelled)
+    crashing.clean("fulfillment")  # voids, releases the stock, cancels
+    statuses = {"kept": "confirmed", "declined": "cancelled", "also_declined": "cancelled",
+                "cancelled": "cancelled"}  # fmt: skip
+    for role, (order_id, _customer) in r.roles().items():
+        assert orders.get(store, order_id).status == statuses[role], role
+    assert _holders(store, redemptions_stream(pid)) == set(ids)  # nothing given back yet
+    return r
+
+
+def _holders(store, stream_id: UUID) -> set[UUID]:  # noqa: ANN001
+    held: set[UUID] = set()
+    for e in store.load(stream_id):
+        order_id = UUID(e.data["order_id"])
+        if e.name in ("RedemptionClaimed", "CustomerOrderCounted"):
+            held.add(order_id)
+        else:
+            held.discard(order_id)
+    return held
+
+
+def _redemption_history(store, made: Redemptions, role: str) -> dict[str, Counter[str]]:  # noqa: ANN001
+    """Every event of an order on its promotion's streams and its customer's ledger."""
+    order_id, customer = made.roles()[role]
+    pid = made.promotion_id
+
+    def mine(stream_id: UUID) -> Counter[str]:
+        return Counter(
+            e.name for e in store.load(stream_id) if e.data.get("order_id") == str(order_id)
+        )
+
+    return {
+        "order": _names(store, order_id),
+        "uses": mine(redemptions_stream(pid)),
+        "customer_uses": mine(customer_redemptions_stream(pid, customer)),
+        "ledger": mine(customer_orders_stream(customer)),
+    }
+
+
+def test_the_redemption_releaser_survives_a_kill_after_each_step(container, crashing):
+    store = container.store
+    location = _location(container)
+    container.processes.catch_up()  # the managers start from the head: only ours to do
+    parked = _parked(container)
+
+    clean = _cancelled_with_promotions(container, crashing, location)
+    clean_steps = crashing.clean("promotion_redemptions")
+    crashed = _cancelled_with_promotions(container, crashing, location)
+    runs = crashing.killed_after_each_step("promotion_redemptions")
+
+    # One kill after every step (one transaction a cancelled order), in the clean run's order;
+    # after the last, nothing to do.
+    released = "append RedemptionReleased, RedemptionReleased, CustomerOrderUncounted"
+    assert clean_steps == [released] * 3, clean_steps
+    assert runs.kills == clean_steps
+    assert runs.last_commits == []
+
+    # Each order's history is its twin's; each cancelled order's uses given back once.
+    for role in crashed.roles():
+        assert _redemption_history(store, crashed, role) == _redemption_history(
+            store, clean, role
+        ), role
+    given_back = Counter({"RedemptionClaimed": 1, "RedemptionReleased": 1})
+    for role in ("declined", "also_declined", "cancelled"):
+        h = _redemption_history(store, crashed, role)
+        assert h["uses"] == h["customer_uses"] == given_back, (role, h)
+        assert h["ledger"] == Counter({"CustomerOrderCounted": 1, "CustomerOrderUncounted": 1})
+        assert h["order"]["OrderCancelled"] == 1, role
+    h = _redemption_history(store, crashed, "kept")
+    assert h["uses"] == h["customer_uses"] == Counter({"RedemptionClaimed": 1})
+    assert h["ledger"] == Counter({"CustomerOrderCounted": 1})
+
+    # What is held: the kept order's use, nothing of Bob's; three of the four uses free again.
+    pid = crashed.promotion_id
+    assert _holders(store, redemptions_stream(pid)) == {crashed.kept}
+    assert _holders(store, customer_redemptions_stream(pid, crashed.ann)) == {crashed.kept}
+    assert _holders(store, customer_redemptions_stream(pid, crashed.bob)) == set()
+    assert _holders(store, customer_orders_stream(crashed.ann)) == {crashed.kept}
+    assert _holders(store, customer_orders_stream(crashed.bob)) == set()
     assert _parked(container) == parked
