@@ -162,7 +162,9 @@ def test_bad_input_is_422_with_its_code_and_writes_nothing(papi, fields, code_):
 def test_only_admins_and_merchants_manage_promotions(papi):
     from tests.e2e.conftest import auth_headers
 
-    body = {"name": "x", "target": "order", "kind": "percentage", "value": "5"}
+    # (with a code: a code-less one left behind would discount every later test's orders
+    # once anything activated it)
+    body = {"name": "x", "target": "order", "kind": "percentage", "value": "5", "code": code()}
     for role in ("customer", "analyst", "auditor"):
         r = papi.post("/promotions", json=body, headers=auth_headers(role, str(uuid4())))
         assert r.status_code == 403, (role, r.text)

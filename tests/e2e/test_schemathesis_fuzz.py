@@ -6,9 +6,11 @@ about headers, parameters, content types, status codes and what a valid request 
 Each role fuzzes the operations the authorization table lets it use (what it may not use
 answers 403 before any input is read; the role × route matrix covers that). Kept bounded:
 a few examples per operation (``ECOM_FUZZ_EXAMPLES``, default 5), a fixed seed
-(``ECOM_FUZZ_SEED`` to vary it). Rebuilding read models is left out: it would race the other
-tests sharing the database (and a fuzzed rebuild would make every view lag behind
-the other tests' ``min_position``)."""
+(``ECOM_FUZZ_SEED`` to vary it). Rebuilding read models is left out.
+
+The fuzzer serves itself a database of its own (``server_url`` below): its stateful phase
+creates and activates pricing rules and code-less promotions at random, which would price
+and discount every order the other tests place afterwards."""
 
 from __future__ import annotations
 
@@ -17,21 +19,40 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from uuid import uuid4
 
 import httpx
+import psycopg
 import pytest
 
 from api.authentication import ROLES
 from api.authorization import compile_rules, rule_for
 from composition.bootstrap import CAPABILITIES
 from composition.capabilities import combine
-from tests.e2e.conftest import token
+from tests.e2e.conftest import running_server, token
 
 EXCLUDED = re.compile(r"/rebuild$")
 CHECKS = "not_a_server_error,response_schema_conformance"
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def server_url(database_url: str) -> Iterator[str]:
+    """The program (process managers off) on a fresh database beside the session's, dropped
+    afterwards: what fuzzing writes stays there."""
+    admin = psycopg.conninfo.make_conninfo(database_url, dbname="postgres")
+    name = f"ecom_fuzz_{uuid4().hex[:10]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        own = psycopg.conninfo.make_conninfo(database_url, dbname=name)
+        with running_server(own, ECOM_RUN_PROCESSES="0") as base:
+            yield base
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def role_document(doc: dict, role: str) -> dict:
