@@ -80,7 +80,8 @@ from eventstore.store import EventStore
 alerts = logging.getLogger("ecom.alerts")
 #: The cancellation reason of an order whose step was parked (``on_parked``).
 PROCESSING_FAILED = "processing_failed"
-#: The cancellation reason of an order whose customer may no longer order (DOMAIN.md § 3, 1).
+#: The cancellation reason of an order whose customer may no longer order (the saga's first
+#: check: a customer blocked since placing).
 CUSTOMER_INVALID = "customer_invalid"
 #: The customers' facts, many at once (``commands.customer_facts.customer_facts_of``).
 CustomerLookup = Callable[[Iterable[UUID]], Mapping[UUID, CustomerFacts]]

@@ -6,5 +6,5 @@ components' current prices. It shares the products' SKU registry (``domain.produ
 a SKU names a product, a variant or a bundle, never two.
 
 ``commands`` holds CreateBundle, ``events`` BundleCreated, ``state`` the state and ``evolve``,
-``pricing`` the price formulas (``DOMAIN.md`` § 2.8), ``decide`` the decision with the
+``pricing`` the price formulas, ``decide`` the decision with the
 components' facts the handler read from the write side."""

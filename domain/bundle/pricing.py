@@ -1,4 +1,4 @@
-"""The bundle price formulas (``DOMAIN.md`` § 2.8), pure.
+"""The bundle price formulas, pure.
 
 sum = Σ component price × quantity; ``fixed_price`` → the value; ``percentage_discount`` →
 sum × (1 − d ÷ 100), rounded half-up once to the currency's minor unit; ``component_sum`` →

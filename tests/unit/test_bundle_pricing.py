@@ -1,4 +1,4 @@
-"""The bundle price formulas (``DOMAIN.md`` § 2.8): sum, fixed price, percentage discount
+"""The bundle price formulas (``domain/bundle/pricing.py``): sum, fixed price, percentage discount
 (rounded half-up once), component sum, savings and savings percent (0 when the sum is 0)."""
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""The effective price (DOMAIN.md § 2.8): among active, in-window, matching rules the highest
-priority wins, ties to the lower price; else the catalog's price; no stacking; never
-negative; rounded half-up once. A table of cases, then a property: on random rule sets,
-quantities, segments, regions and instants (weekly schedules across midnight included) the
-function agrees with a brute-force oracle written here from the rule's text, on the raw
-configurations (it shares no code with ``domain.pricing``)."""
+"""The effective price (``domain/pricing/effective.py``): among active, in-window, matching
+rules the highest priority wins, ties to the lower price; else the catalog's price; no
+stacking; never negative; rounded half-up once. A table of cases, then a property: on random
+rule sets, quantities, segments, regions and instants (weekly schedules across midnight
+included) the function agrees with a brute-force oracle written here from the rule's text, on
+the raw configurations (it shares no code with ``domain.pricing``)."""
 
 from __future__ import annotations
 
