@@ -52,6 +52,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_healthy(proc: subprocess.Popen, base: str, timeout_s: float = 60) -> None:
+    """Return once ``base`` answers ``/health`` with 200; RuntimeError if ``proc`` exits or
+    ``timeout_s`` passes first."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the server at {base} did not start")
+        time.sleep(0.1)
+
+
 @contextmanager
 def running_server(
     database_url: str, *, target: str = "composition.asgi:app", **env_extra: str
@@ -83,17 +98,11 @@ def running_server(
         env=env,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.1)
+    try:
+        wait_until_healthy(proc, base, timeout_s=30)
+    except RuntimeError:
+        proc.kill()
+        raise
     try:
         yield base
     finally:

@@ -12,10 +12,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 
-import httpx
 import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,7 +22,13 @@ from hypothesis import strategies as st
 from audit import merkle, tree_head
 from audit.verify import event_head
 from composition import cli
-from tests.e2e.conftest import TEST_SERVER_ENV, _free_port, assert_error, client_for
+from tests.e2e.conftest import (
+    TEST_SERVER_ENV,
+    _free_port,
+    assert_error,
+    client_for,
+    wait_until_healthy,
+)
 from tests.factories import active_product
 
 EVENTS = 300
@@ -183,15 +187,7 @@ def test_verify_right_after_writes_on_a_fresh_store_with_two_workers(fresh_datab
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.2)
+        wait_until_healthy(proc, base)
         with client_for(base) as api:
             for i in range(8):
                 sku = f"FRESH-{uuid.uuid4().hex[:8]}"

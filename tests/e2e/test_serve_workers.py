@@ -10,9 +10,7 @@ import subprocess
 import sys
 import time
 
-import httpx
-
-from tests.e2e.conftest import TEST_SERVER_ENV, _free_port, client_for
+from tests.e2e.conftest import TEST_SERVER_ENV, _free_port, client_for, wait_until_healthy
 from tests.e2e.test_order_saga import location, place, settled, stocked_sku
 
 
@@ -31,15 +29,7 @@ def test_two_workers_serve_one_saga_and_stop_cleanly(database_url, container):
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.2)
+        wait_until_healthy(proc, base)
         workers = _children(proc.pid)
         assert len(workers) >= 2, workers  # the workers (and uvicorn's resource tracker)
         with client_for(base, timeout=60) as api:
