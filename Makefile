@@ -22,16 +22,13 @@ run: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/ecom migrate
 
-## The whole suite: unit tests, then integration and e2e against the embedded PostgreSQL 18,
-## then again against the PostgreSQL server at 127.0.0.1:5432 when one answers there.
+## The whole suite: unit tests, then integration and e2e against the embedded PostgreSQL 18
+## and, when one answers there, the PostgreSQL server at 127.0.0.1:5432, both runs at once
+## (tests/run_on_both_servers.sh).
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q tests/unit
-	ECOM_TEST_POSTGRES=embedded $(BIN)/pytest -q tests/integration tests/e2e tests/kafka tests/template
-	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('postgresql://postgres@127.0.0.1:5432/postgres', connect_timeout=2).close()" 2>/dev/null; then \
-		echo "== against the PostgreSQL server at 127.0.0.1:5432 =="; \
-		ECOM_TEST_POSTGRES=server $(BIN)/pytest -q tests/integration tests/e2e tests/kafka tests/template; \
-	else echo "== no PostgreSQL server at 127.0.0.1:5432: server run skipped =="; fi
+	BIN=$(BIN) tests/run_on_both_servers.sh
 
 test-unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
