@@ -71,7 +71,15 @@ class Watched:
     def open(self, path: str, loaded: str | None = None) -> None:
         self.page.goto(self.base + path)
         if loaded:
-            self.page.wait_for_selector(f"body[data-loaded='{loaded}']")
+            self.wait_loaded(loaded)
+
+    def wait_loaded(self, loaded: str) -> None:
+        try:
+            self.page.wait_for_selector(f"body[data-loaded='{loaded}']", state="attached")
+        except Exception:
+            raise AssertionError(
+                f"{loaded} did not load: {self.page.inner_text('#status')!r} {self.errors}"
+            ) from None
 
     def shot(self, name: str) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

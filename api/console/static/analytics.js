@@ -13,7 +13,7 @@
   }
 
   function table(section, rows) {
-    const t = section.querySelector("table");
+    const t = section.querySelector("table.report-table");
     const columns = [];
     for (const r of rows) for (const k of Object.keys(r)) if (!columns.includes(k) && typeof r[k] !== "object") columns.push(k);
     t.tHead.replaceChildren(el("tr", {}, ...columns.map((c) => el("th", { scope: "col", text: c }))));
@@ -39,7 +39,7 @@
 
   async function report(section) {
     const body = await api(section.dataset.endpoint + "?" + period());
-    if (section.id === "fulfillment") {
+    if (section.dataset.report === "fulfillment") {
       const f = body.fulfillment, o = body.on_time_delivery;
       table(section, [
         { rate: "fulfillment", value: f.rate == null ? "n/a" : (f.rate * 100).toFixed(1) + " %", part: f.fulfilled, whole: f.orders },
@@ -47,7 +47,7 @@
       ]);
       return;
     }
-    if (section.id === "revenue") {
+    if (section.dataset.report === "revenue") {
       revenueChart(body.items);
       table(section, body.items.map((r) => ({ day: r.day, channel: r.channel, currency: r.currency, orders: r.orders, net_revenue: r.net_revenue, gross_revenue: r.gross_revenue, net_sales: r.net_sales, captured: r.captured, refunded: r.refunded })));
       return;
@@ -62,7 +62,7 @@
         event.preventDefault();
         const q = period();
         q.set("format", "csv");
-        download(section.dataset.endpoint + "?" + q, section.id + ".csv", "text/csv").catch(failed);
+        download(section.dataset.endpoint + "?" + q, section.dataset.report + ".csv", "text/csv").catch(failed);
       });
     }
     async function all() {

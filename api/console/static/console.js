@@ -93,6 +93,7 @@
 
   /* rows -> <tr> in tbody; each cell is text, a Node, or {text|node, class}. */
   function fillTable(tbody, rows, cells, emptyText) {
+    reachable(tbody.closest(".table-wrap"));
     tbody.replaceChildren();
     if (!rows.length) {
       const width = tbody.closest("table").querySelectorAll("thead th").length || 1;
@@ -110,6 +111,15 @@
       }
       tbody.append(tr);
     }
+  }
+
+  /* A wrapper that may scroll sideways can be focused (and so scrolled by keyboard). */
+  function reachable(wrap) {
+    if (!wrap || wrap.hasAttribute("tabindex")) return;
+    const caption = wrap.querySelector("caption");
+    wrap.tabIndex = 0;
+    wrap.setAttribute("role", "region");
+    wrap.setAttribute("aria-label", caption ? caption.textContent : "table");
   }
 
   function facts(dl, pairs) {
@@ -133,6 +143,7 @@
     if (err instanceof ApiError && err.status === 401) { sessionStorage.removeItem(KEY); }
     const text = err instanceof ApiError ? err.message + " (" + err.status + " " + err.code + ")" : String(err.message || err);
     status(text, true);
+    if (!(err instanceof ApiError)) console.error(err); // a fault of the page itself
   }
 
   function refuse(html) {
