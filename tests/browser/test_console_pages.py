@@ -143,7 +143,10 @@ def test_stock_levels_and_the_movements_chart(watched, seeded):
     w.open(f"/console/stock?sku={seeded.sku}", "movements")
     assert w.page.get_attribute("#movement-chart", "data-points") == "3"  # +40, +15, -7
     assert "-7" in w.page.inner_text("#movements tbody")
-    assert seeded.location in w.page.inner_text("#levels tbody")
+    w.page.fill("#s-location", seeded.location)
+    w.page.click("#level-filters button[type=submit]")
+    w.page.wait_for_selector(f"#levels tbody >> text={seeded.location}")
+    assert "48" in w.page.inner_text("#levels tbody")  # 40 + 15 - 7 on hand
     _accessible(w, "stock")
     w.assert_clean()
 
