@@ -69,7 +69,7 @@
       status("Loading the reports…");
       await Promise.all(sections.map(report));
       status("");
-      document.body.dataset.loaded = "analytics";
+      window.ecom.loaded("analytics");
     }
     document.getElementById("period").addEventListener("submit", (e) => { e.preventDefault(); all().catch(failed); });
     return all();

@@ -121,6 +121,6 @@
       } catch (err) { out.textContent = err.message; }
     });
 
-    return head().then(() => { document.body.dataset.loaded = "audit"; });
+    return head().then(() => { window.ecom.loaded("audit"); });
   });
 })();

@@ -29,7 +29,7 @@
         }
         return cells;
       });
-      document.body.dataset.loaded = "operations";
+      window.ecom.loaded("operations");
     }
 
     async function rebuild(name, button) {

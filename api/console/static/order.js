@@ -79,7 +79,7 @@
       document.getElementById("replay-section").replaceChildren(el("p", { class: "notice", text: "Your role may not read the order's timeline." }));
       document.getElementById("returns").replaceChildren(el("p", { text: "Returns are listed from the timeline, which your role may not read." }));
       status("");
-      document.body.dataset.loaded = "order";
+      window.ecom.loaded("order");
       return;
     }
     const returnIds = [...new Set(entries.filter((e) => e.stream_type === "return").map((e) => e.stream_id))];
@@ -88,7 +88,7 @@
       .catch((err) => document.getElementById("returns").replaceChildren(el("p", { text: err.message })));
     await replay(id, entries);
     status(entries.length + " events in the timeline.");
-    document.body.dataset.loaded = "order";
+    window.ecom.loaded("order");
   });
 
   async function timeline(id) {

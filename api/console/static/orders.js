@@ -39,7 +39,7 @@
       next.disabled = !nextCursor;
       first.disabled = !cursor;
       status(page.items.length + " orders shown (" + Math.round(performance.now() - started) + " ms).");
-      document.body.dataset.loaded = "orders";
+      window.ecom.loaded("orders");
     }
 
     form.addEventListener("submit", (event) => {

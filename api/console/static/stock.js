@@ -54,7 +54,7 @@
       document.getElementById("movement-caption").textContent =
         "Units on hand of " + sku + " after each of its " + rows.length + " movements" + (after ? " (the first " + rows.length + ")" : "") + ", per location.";
       status("");
-      document.body.dataset.loaded = "movements";
+      window.ecom.loaded("movements");
     }
 
     document.getElementById("level-filters").addEventListener("submit", (e) => { e.preventDefault(); cursor = null; levels().catch(failed); });
@@ -62,6 +62,6 @@
     document.getElementById("movement-form").addEventListener("submit", (e) => { e.preventDefault(); movements(document.getElementById("m-sku").value.trim()).catch(failed); });
     const sku = new URLSearchParams(location.search).get("sku");
     const first = levelsAllowed ? levels() : Promise.resolve(document.getElementById("levels").replaceWith(el("p", { class: "notice", text: "Your role reads the movements of a SKU, not the levels." })));
-    return first.then(() => (sku ? movements(sku) : null)).then(() => { document.body.dataset.loaded = document.body.dataset.loaded || "stock"; });
+    return first.then(() => (sku ? movements(sku) : null)).then(() => { if (!document.body.dataset.loaded) window.ecom.loaded("stock"); });
   });
 })();
