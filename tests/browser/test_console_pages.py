@@ -109,6 +109,10 @@ def test_the_revenue_chart_has_one_point_per_day_of_the_period(watched, seeded):
     assert chart.get_attribute("data-points") == "3"  # 1, 2 and 4 March
     assert w.page.locator("#revenue-chart canvas").count() == 1
     assert "definition" in w.page.locator("#report-fulfillment p").first.get_attribute("class")
+    with w.page.expect_download() as download:
+        w.page.click("#report-revenue a.csv")
+    rows = open(download.value.path(), encoding="utf-8").read().splitlines()
+    assert rows[0].startswith("day,") and len(rows) == 1 + 3, rows  # the same three days
     _accessible(w, "analytics")
     w.assert_clean()
 
