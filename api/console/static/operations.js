@@ -7,10 +7,13 @@
   const TAIL_EVERY_MS = 2000;
   const TAIL_ROWS = 50;
 
-  /* The hook for the webhooks' dead letters: the list to read and how to retry one. A server
-     without webhooks answers 404 for the list, and the section says so. */
+  /* The hook for the webhooks' dead letters: where the webhooks and their deliveries are
+     read, which delivery is dead-lettered, and how to retry one. A server without webhooks
+     answers 404 for the list, and the section says so. */
   const WEBHOOK_DEAD_LETTERS = {
-    list: "/webhook-deliveries?status=dead_lettered",
+    webhooks: "/webhooks",
+    deliveries: (id) => "/webhooks/" + encodeURIComponent(id) + "/deliveries",
+    isDead: (d) => ["dead_lettered", "dead_letter", "dead"].includes(d.status),
     retry: (id) => "/webhook-deliveries/" + encodeURIComponent(id) + "/retry",
   };
 
@@ -73,17 +76,28 @@
     async function webhookDeadLetters() {
       const box = document.getElementById("webhook-dead-letters");
       if (!box) return;
+      const hook = WEBHOOK_DEAD_LETTERS;
+      let hooks;
       try {
-        const page = await api(WEBHOOK_DEAD_LETTERS.list);
-        const items = page.items || [];
-        if (!items.length) { box.replaceChildren(el("p", { text: "No dead-lettered deliveries." })); return; }
-        box.replaceChildren(el("ul", {}, ...items.map((d) => el("li", {}, (d.webhook_id || "") + " " + (d.type || d.event_type || "") + " " + (d.status || "") + " ",
-          el("button", { type: "button", class: "secondary", onclick: () => retry(WEBHOOK_DEAD_LETTERS.retry(d.id)).then(webhookDeadLetters).catch(failed) }, "Retry")))));
+        hooks = await api(hook.webhooks);
       } catch (err) {
-        if (err instanceof ApiError && (err.status === 404 || err.status === 405 || err.status === 403)) {
+        if (err instanceof ApiError && [403, 404, 405].includes(err.status)) {
           box.replaceChildren(el("p", { text: "This server keeps no webhook deliveries." }));
-        } else throw err;
+          return;
+        }
+        throw err;
       }
+      const dead = [];
+      for (const h of Array.isArray(hooks) ? hooks : hooks.items || []) {
+        const page = await api(hook.deliveries(h.id));
+        for (const d of Array.isArray(page) ? page : page.items || []) {
+          if (hook.isDead(d)) dead.push(Object.assign({ webhook: h.url || h.id }, d));
+        }
+      }
+      if (!dead.length) { box.replaceChildren(el("p", { text: "No dead-lettered deliveries." })); return; }
+      box.replaceChildren(el("ul", {}, ...dead.map((d) => el("li", {},
+        d.webhook + ": " + (d.type || d.event_type || "") + " at position " + (d.position == null ? "?" : d.position) + ", " + (d.attempts || 0) + " attempts ",
+        el("button", { type: "button", class: "secondary", onclick: () => retry(hook.retry(d.id)).then(webhookDeadLetters).catch(failed) }, "Retry")))));
     }
 
     async function retry(path) {
