@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The integration, e2e, Kafka and template tests against the embedded PostgreSQL 18 and, when a
+# The integration, e2e, Kafka and template tests (and the console's browser tests, once) against the embedded PostgreSQL 18 and, when a
 # server answers at 127.0.0.1:5432, against it too, both runs at once: each makes its own
 # database (and its own servers on free ports), so they share nothing but the cores, and the
 # pair takes about as long as the longer run instead of the sum. The server run's output
@@ -10,7 +10,7 @@ SUITES=(tests/integration tests/e2e tests/kafka tests/template)
 embedded_log=$(mktemp)
 trap 'rm -f "$embedded_log"' EXIT
 
-ECOM_TEST_POSTGRES=embedded "$BIN/pytest" -q -p no:cacheprovider "${SUITES[@]}" >"$embedded_log" 2>&1 &
+ECOM_TEST_POSTGRES=embedded "$BIN/pytest" -q -p no:cacheprovider "${SUITES[@]}" tests/browser >"$embedded_log" 2>&1 &
 embedded=$!
 
 server_rc=0
