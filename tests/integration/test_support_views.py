@@ -43,8 +43,7 @@ def order(container) -> tuple[UUID, UUID]:
     return customer, placed.stream_id
 
 
-def test_a_ticket_about_another_customers_order_is_refused_and_nothing_is_written(container,
-                                                                                 order):  # fmt: skip
+def test_a_ticket_on_another_customers_order_is_refused_and_nothing_written(container, order):
     customer, order_id = order
     head = container.store.head()
     for order_of, code in ((order_id, "order_of_another_customer"), (uuid4(), "order_not_found")):
