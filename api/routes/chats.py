@@ -13,9 +13,18 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from api.chat_live import sse_messages, wakeups_of
-from api.deps import ContainerDep, ContextDep, DispatchDep, PrincipalDep, read_model
+from api.deps import (
+    Container,
+    ContainerDep,
+    ContextDep,
+    DispatchDep,
+    PrincipalDep,
+    read_model,
+    wait_for_view,
+)
 from api.errors import ApiError
 from api.routes.tickets import role_of
 from api.schemas import ERRORS, Ack, body_of
@@ -67,6 +76,18 @@ def _not_found(chat_id: UUID) -> ApiError:
     return ApiError(404, "chat_not_found", f"Chat {chat_id} does not exist.")
 
 
+def _require_chat(container: Container, chat_id: UUID) -> None:
+    """``404`` unless the chat exists: a chat just started that the view has not applied yet
+    is waited for (its first event's position, from the log), so a client may open its stream
+    right after starting it."""
+    if view.get_chat(container.pool, chat_id) is not None:
+        return
+    position = container.store.position_of(chat_id, 1)
+    if position is None:
+        raise _not_found(chat_id)
+    wait_for_view(container, view.NAME, position)
+
+
 @router.post("", status_code=201, response_model=ChatAck)
 def start_chat(body: StartChat, dispatch: DispatchDep, ctx: ContextDep):
     """A new chat; an ``order_id`` must name the customer's own order."""
@@ -112,8 +133,7 @@ def escalate_chat(
             dependencies=[read_model(view.NAME)])  # fmt: skip
 def list_messages(chat_id: UUID, container: ContainerDep, after: After = 0):
     """The messages after sequence number ``after`` (at most 200; ask again after the last)."""
-    if view.get_chat(container.pool, chat_id) is None:
-        raise _not_found(chat_id)
+    _require_chat(container, chat_id)
     return ChatMessages(items=view.messages_after(container.pool, chat_id, after))
 
 
@@ -135,7 +155,7 @@ async def stream_messages(
     spell. The stream ends when the client leaves or the server stops."""
     state = request.app.state
     if await view.chat_async(state.async_reads, chat_id) is None:
-        raise _not_found(chat_id)
+        await run_in_threadpool(_require_chat, state.container, chat_id)
     start = last_event_id if last_event_id is not None else after
     events = sse_messages(
         wakeups_of(request.app), state.async_reads, chat_id, start,
