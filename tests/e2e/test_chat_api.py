@@ -55,9 +55,15 @@ def serving(database_url: str) -> Iterator[tuple[subprocess.Popen, str]]:
 
 
 @pytest.fixture(scope="module")
-def chat_server(database_url, container) -> Iterator[str]:
-    with serving(database_url) as (_, base):
-        yield base
+def served(database_url, container) -> Iterator[tuple[subprocess.Popen, str]]:
+    """One server for the module; the last test stops it (one start less to wait for)."""
+    with serving(database_url) as running:
+        yield running
+
+
+@pytest.fixture
+def chat_server(served) -> str:
+    return served[1]
 
 
 def started(base: str) -> tuple[str, httpx.Client, str]:
@@ -186,16 +192,17 @@ def test_a_customer_reaches_their_own_chats_only(chat_server):
                  "forbidden_customer")  # fmt: skip
 
 
-def test_sigterm_ends_open_streams_and_the_server_exits_cleanly(database_url, container):
-    with serving(database_url) as (proc, base):
-        _, mine, chat = started(base)
-        with stream(mine, chat) as r:
-            events = Events(r)
-            assert events.message()["id"] == "2"
-            proc.send_signal(signal.SIGTERM)
-            stopping = time.monotonic()
-            with pytest.raises((EOFError, httpx.HTTPError)):
-                while True:
-                    events.next()
-        assert proc.wait(10) == 0
-        assert time.monotonic() - stopping < 5
+# Last: it stops the module's server.
+def test_sigterm_ends_open_streams_and_the_server_exits_cleanly(served):
+    proc, base = served
+    _, mine, chat = started(base)
+    with stream(mine, chat) as r:
+        events = Events(r)
+        assert events.message()["id"] == "2"
+        proc.send_signal(signal.SIGTERM)
+        stopping = time.monotonic()
+        with pytest.raises((EOFError, httpx.HTTPError)):
+            while time.monotonic() - stopping < 5:  # heartbeats until the stream ends
+                events.next()
+    assert proc.wait(10) == 0
+    assert time.monotonic() - stopping < 5
