@@ -44,6 +44,8 @@ class ChatWakeups:
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._task: asyncio.Task | None = None
         self._hooked = False
+        #: Reads under way, by (chat, after): the streams of a chat woken together share one.
+        self._reads: dict[tuple[str, int], asyncio.Future] = {}
 
     @asynccontextmanager
     async def watch(self, chat_id: UUID) -> AsyncIterator[asyncio.Event]:
@@ -58,6 +60,18 @@ class ChatWakeups:
             waiting.discard(woken)
             if not waiting:
                 self._waiters.pop(key, None)
+
+    async def messages_after(self, pool: AsyncConnectionPool, chat_id: UUID, after: int) -> list:
+        """The chat's messages after ``after``: one query for every stream asking the same at
+        once (a stream leaving does not cancel it for the others). A stream woken while a
+        shared read was under way finds its wake-up still set and reads again."""
+        key = (str(chat_id), after)
+        read = self._reads.get(key)
+        if read is None:
+            read = asyncio.ensure_future(messages_after_async(pool, chat_id, after))
+            self._reads[key] = read
+            read.add_done_callback(lambda _: self._reads.pop(key, None))
+        return await asyncio.shield(read)
 
     def stop(self) -> None:
         """End every stream (the server is stopping)."""
@@ -146,7 +160,7 @@ async def sse_messages(
     async with hub.watch(chat_id) as woken:
         while not hub.stopping.is_set():
             woken.clear()  # before reading: a wake-up during the read is kept
-            rows = await messages_after_async(pool, chat_id, after)
+            rows = await hub.messages_after(pool, chat_id, after)
             for row in rows:
                 yield _event(row)
                 after = row["seq"]
