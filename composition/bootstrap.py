@@ -32,10 +32,12 @@ from commands.returns_manager import ReturnsManager
 from commands.write_side import WriteSide
 from composition.bundles import BUNDLES
 from composition.capabilities import Capability, Wiring, combine
+from composition.chat import CHAT
 from composition.customers import CUSTOMERS
 from composition.pricing import PRICING
 from composition.promotions import PROMOTIONS
 from composition.settings import Settings
+from composition.support import SUPPORT
 from domain.category.events import CATEGORY_EVENTS
 from domain.fulfillment.events import PLAN_EVENTS
 from domain.inventory.events import INVENTORY_EVENTS
@@ -108,7 +110,15 @@ CORE = Capability(
 
 #: The program's capabilities: what ``build``, the server (``composition.asgi``) and every
 #: ``ecom`` command run. A new capability is one more entry here.
-CAPABILITIES: tuple[Capability, ...] = (CORE, CUSTOMERS, PRICING, BUNDLES, PROMOTIONS)
+CAPABILITIES: tuple[Capability, ...] = (
+    CORE,
+    CUSTOMERS,
+    PRICING,
+    BUNDLES,
+    PROMOTIONS,
+    SUPPORT,
+    CHAT,
+)
 
 
 @dataclass
