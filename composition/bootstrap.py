@@ -33,6 +33,7 @@ from commands.write_side import WriteSide
 from composition.bundles import BUNDLES
 from composition.capabilities import Capability, Wiring, combine
 from composition.customers import CUSTOMERS
+from composition.merchants import MERCHANTS
 from composition.pricing import PRICING
 from composition.promotions import PROMOTIONS
 from composition.settings import Settings
@@ -108,7 +109,7 @@ CORE = Capability(
 
 #: The program's capabilities: what ``build``, the server (``composition.asgi``) and every
 #: ``ecom`` command run. A new capability is one more entry here.
-CAPABILITIES: tuple[Capability, ...] = (CORE, CUSTOMERS, PRICING, BUNDLES, PROMOTIONS)
+CAPABILITIES: tuple[Capability, ...] = (CORE, CUSTOMERS, PRICING, BUNDLES, PROMOTIONS, MERCHANTS)
 
 
 @dataclass
