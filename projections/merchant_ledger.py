@@ -110,9 +110,12 @@ class MerchantLedgerView(Projection):
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
         def run(statement: str, *args: object) -> list[tuple]:
-            """The rows a statement returns, or for one that returns none its row count."""
+            """The rows a statement returns as tuples (whatever the runner's row factory), or
+            for one that returns none its row count."""
             cur.execute(sql.SQL(statement).format(sql.Identifier(schema)), args)
-            return cur.fetchall() if cur.description else [(cur.rowcount,)]
+            if not cur.description:
+                return [(cur.rowcount,)]
+            return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in cur.fetchall()]
 
         for e in events:
             d, at = e.data, e.meta.occurred_at
@@ -223,7 +226,8 @@ class MerchantLedgerView(Projection):
                 quantity, rate, e.stream_id, line_id,
             )  # fmt: skip
 
-    def _reverse(self, run, e: RecordedEvent, order_id: UUID, lines: list, at) -> None:  # noqa: ANN001
+    def _reverse(self, run, e: RecordedEvent, order_id: UUID, lines, at) -> None:  # noqa: ANN001
+        """Reverse the units ``lines`` names (a JSON list of line ids and quantities)."""
         for x in lines:
             found = run(
                 """SELECT order_id, line_id, merchant_id, unit_price, currency, rate,
