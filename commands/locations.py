@@ -16,7 +16,8 @@ from eventstore.store import EventStore
 
 def register(w: WriteSide, c: RegisterLocation, ctx: CommandContext) -> Outcome:
     """A dropship location's vendor must exist (``422 unknown_vendor``)."""
-    if c.vendor_id is not None and not load(w.store, VENDOR, c.vendor_id).state.exists:
+    dropship = c.type == "dropship" and c.vendor_id is not None  # the decision refuses others
+    if dropship and not load(w.store, VENDOR, c.vendor_id).state.exists:
         raise InvalidCommand(
             f"Vendor {c.vendor_id} does not exist.", code="unknown_vendor",
             details={"field": "vendor_id"},
