@@ -4,7 +4,6 @@ form) are checked there, not here, so the refusal carries its own code."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -14,7 +13,8 @@ from domain.command import Command
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Reason = Annotated[str, Field(min_length=1, max_length=1000)]
-Percent = Annotated[Decimal, Field(max_digits=12, decimal_places=4, allow_inf_nan=False)]
+#: A decimal string, as money amounts are (never a float): its range is the decision's check.
+Percent = Annotated[str, Field(pattern=r"^-?[0-9]{1,3}(\.[0-9]{1,4})?$", examples=["12.5"])]
 Transition = Literal["review", "approve", "reject", "suspend", "reinstate"]
 
 

@@ -35,12 +35,14 @@ TRANSITIONS: dict[str, tuple[str, type[ev.MerchantStatusChanged], str]] = {
 }
 
 
-def valid_percent(percent: Decimal) -> Decimal:
+def valid_percent(text: str) -> Decimal:
+    """The rate a decimal string gives, from 0 to 100 inclusive."""
+    percent = Decimal(text)
     if not Decimal(0) <= percent <= Decimal(100):
         raise InvalidCommand(
             "The commission is a percentage from 0 to 100.",
             code="commission_out_of_range",
-            details={"field": "commission_percent", "value": str(percent)},
+            details={"field": "commission_percent", "value": text},
         )
     return percent
 

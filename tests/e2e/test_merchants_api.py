@@ -94,7 +94,7 @@ def test_the_review_table_over_http_and_its_refusals_write_nothing(mapi):
     assert r.json()["status"] == "suspended"
     r = mapi.post(f"/merchants/{merchant_id}/reinstate", json={})
     r = mapi.post(f"/merchants/{merchant_id}/commission",
-                  json={"commission_percent": 8, "reason": "volume deal"})  # fmt: skip
+                  json={"commission_percent": "8", "reason": "volume deal"})  # fmt: skip
     assert r.status_code == 200, r.text
     got = mapi.get(f"/merchants/{merchant_id}", params=at(r)).json()
     assert (got["status"], got["commission_percent"]) == ("approved", "8")
