@@ -17,8 +17,10 @@ totals per currency over a period.
 - An entry's time is the delivery's (the carrier's, else when it was recorded) or the
   refund's; ``?from=&to=`` select by it (from inclusive, to exclusive).
 
-It reads the decoded event dicts (it follows every order placement). Each entry row is keyed
-by (position, line), so an event applied twice adds nothing."""
+It reads the decoded event dicts and looks up, once per batch, the merchants of the products
+its orders name and which delivered orders hold a merchant's line: an order of our own products
+costs no statement. Each entry row is keyed by (position, line), so an event applied twice
+adds nothing."""
 
 from __future__ import annotations
 
@@ -117,6 +119,8 @@ class MerchantLedgerView(Projection):
                 return [(cur.rowcount,)]
             return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in cur.fetchall()]
 
+        owners = self._owners(run, events)
+        merchant_orders = self._merchant_orders(run, events)
         for e in events:
             d, at = e.data, e.meta.occurred_at
             match e.type:
@@ -131,13 +135,15 @@ class MerchantLedgerView(Projection):
                         Decimal(d["new_percent"]), e.stream_id,
                     )  # fmt: skip
                 case "product.ProductCreated" if d.get("merchant_id"):
+                    owners[e.stream_id] = UUID(d["merchant_id"])
                     run(
                         "INSERT INTO {}.products VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                        e.stream_id, UUID(d["merchant_id"]),
+                        e.stream_id, owners[e.stream_id],
                     )  # fmt: skip
                 case "order.OrderPlaced" | "order.LinesRevised":
-                    self._lines(run, e.stream_id, d)
-                case "order.LinesDelivered":
+                    if self._lines(run, e.stream_id, d, owners):
+                        merchant_orders.add(e.stream_id)
+                case "order.LinesDelivered" if e.stream_id in merchant_orders:
                     when = (
                         datetime.fromisoformat(d["delivered_at"]) if d.get("delivered_at") else at
                     )
@@ -169,24 +175,39 @@ class MerchantLedgerView(Projection):
                         self._reverse(run, e, UUID(d["order_id"]), lines, at)
 
     @staticmethod
-    def _lines(run, order_id: UUID, d: dict) -> None:  # noqa: ANN001
-        """Record (or reprice, after an edit) the order's lines of merchants' products."""
-        lines = d["lines"]
-        product_ids = list({UUID(x["product_id"]) for x in lines})
-        owners = (
-            dict(
-                run(
-                    "SELECT product_id, merchant_id FROM {}.products WHERE product_id = ANY(%s)",
-                    product_ids,
-                )  # fmt: skip
-            )
-            if product_ids
-            else {}
-        )
-        for x in lines:
+    def _owners(run, events: Sequence[RecordedEvent]) -> dict[UUID, UUID]:  # noqa: ANN001
+        """The merchants of the products the batch's orders name, known before it (one query
+        per batch; an order of our own products costs nothing more)."""
+        product_ids = {
+            UUID(x["product_id"])
+            for e in events
+            if e.type in ("order.OrderPlaced", "order.LinesRevised")
+            for x in e.data["lines"]
+        }
+        if not product_ids:
+            return {}
+        sql_text = "SELECT product_id, merchant_id FROM {}.products WHERE product_id = ANY(%s)"
+        return dict(run(sql_text, list(product_ids)))
+
+    @staticmethod
+    def _merchant_orders(run, events: Sequence[RecordedEvent]) -> set[UUID]:  # noqa: ANN001
+        """The orders of the batch's deliveries that hold a merchant's line (one query)."""
+        order_ids = {e.stream_id for e in events if e.type == "order.LinesDelivered"}
+        if not order_ids:
+            return set()
+        sql_text = "SELECT DISTINCT order_id FROM {}.lines WHERE order_id = ANY(%s)"
+        return {row[0] for row in run(sql_text, list(order_ids))}
+
+    @staticmethod
+    def _lines(run, order_id: UUID, d: dict, owners: dict[UUID, UUID]) -> bool:  # noqa: ANN001
+        """Record (or reprice, after an edit) the order's lines of merchants' products; whether
+        it has any."""
+        found = False
+        for x in d["lines"]:
             merchant = owners.get(UUID(x["product_id"]))
             if merchant is None:
                 continue
+            found = True
             price = x["unit_price"]
             run(
                 """INSERT INTO {}.lines (order_id, line_id, merchant_id, unit_price, currency)
@@ -194,6 +215,7 @@ class MerchantLedgerView(Projection):
                 DO UPDATE SET unit_price = EXCLUDED.unit_price""",
                 order_id, x["line_id"], merchant, Decimal(price["amount"]), price["currency"],
             )  # fmt: skip
+        return found
 
     @staticmethod
     def _entry(run, e: RecordedEvent, line: tuple, kind: str, quantity: int, rate, at) -> bool:  # noqa: ANN001, PLR0913
