@@ -245,6 +245,25 @@ def test_a_period_selects_entries_by_their_time(container):
     ]
 
 
+def test_a_delivery_is_charged_at_the_rate_in_force_when_recorded_not_at_placement(container):
+    h, merchant, product, order = History(container.store), uuid4(), uuid4(), uuid4()
+    h.add(merchant, MerchantRegistered(merchant_id=merchant, name="M", email="m@x.example",
+                                       country="DE", commission_percent=Decimal(10),
+                                       registered_by="t"))  # fmt: skip
+    h.add(product, ProductCreated(product_id=product, sku=f"R-{product.hex[:10]}", name="P",
+                                  merchant_id=merchant))  # fmt: skip
+    h.add(order, placed("USD", [("1", product, Decimal("10.00"), 2)]))  # placed at 10 %
+    h.add(merchant, CommissionChanged(old_percent=Decimal(10), new_percent=Decimal(25),
+                                      reason="r", changed_by="t"))  # fmt: skip
+    h.add(order, LinesDelivered(shipment_id=uuid4(), lines=[{"line_id": "1", "quantity": 2}]))
+    h.add(merchant, CommissionChanged(old_percent=Decimal(25), new_percent=Decimal(5),
+                                      reason="r", changed_by="t"))  # fmt: skip
+    container.runner.catch_up(["merchant_ledger"])
+    [entry] = ledger(container.pool, merchant, None, None)["entries"]
+    assert (entry["rate"], entry["gross"], entry["commission"], entry["net"]) == (
+        Decimal(25), Decimal("20.00"), Decimal("5.00"), Decimal("15.00"))  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def seeded_views(container):
     """Rows of our own in each view: a merchant and its rate change, a vendor, its dropship
