@@ -3,6 +3,7 @@ order's allocations; picking moves the order to ``processing`` in the same trans
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from uuid import UUID
 
 from commands import orders
@@ -47,22 +48,33 @@ def _plan_lines(allocations, location: str) -> list[PlanLine]:  # noqa: ANN001
     return list(lines.values())
 
 
-def plans_for(order_id: UUID, allocations) -> list[tuple[UUID, str, list[PlanLine], str]]:  # noqa: ANN001
-    """The plans an order's allocations call for: (plan id, location, lines, strategy)."""
+def plans_for(
+    order_id: UUID,
+    allocations,  # noqa: ANN001
+    dropship: Collection[str] = (),
+) -> list[tuple[UUID, str, list[PlanLine], str]]:
+    """The plans an order's allocations call for: (plan id, location, lines, strategy). A plan
+    at one of the ``dropship`` locations has strategy ``dropship`` (its vendor ships it)."""
     locations = locations_of(allocations)
     strategy = "single_warehouse" if len(locations) == 1 else "split_shipment"
     return [
-        (plan_stream(order_id, loc), loc, _plan_lines(allocations, loc), strategy)
+        (
+            plan_stream(order_id, loc),
+            loc,
+            _plan_lines(allocations, loc),
+            "dropship" if loc in dropship else strategy,
+        )
         for loc in locations
     ]
 
 
-def sync_plans(store: EventStore, step, order_id: UUID, previous_locations) -> None:  # noqa: ANN001
+def sync_plans(store: EventStore, step, order_id: UUID, previous_locations, dropship=()) -> None:  # noqa: ANN001
     """After a line edit: revise each plan to the new allocations, create the plan of a new
-    location, cancel the plan of a location no longer used."""
+    location (``dropship``: the dropship locations' codes), cancel the plan of a location no
+    longer used."""
     state = orders.get(store, order_id)
     locations = locations_of(state.allocations)
-    create_plans(store, step, order_id)
+    create_plans(store, step, order_id, dropship)
     for location in locations:
         lines = _plan_lines(state.allocations, location)
         execute(
@@ -82,14 +94,14 @@ def sync_plans(store: EventStore, step, order_id: UUID, previous_locations) -> N
         )
 
 
-def create_plans(store: EventStore, step, order_id: UUID) -> list[UUID]:  # noqa: ANN001
+def create_plans(store: EventStore, step, order_id: UUID, dropship=()) -> list[UUID]:  # noqa: ANN001
     """One plan per location of the order's allocations (a repeat writes nothing; a cancelled
     or split order, whose holds are released, gets none)."""
     state = orders.get(store, order_id)
     if state.cancelled or state.split:
         return []
     ids = []
-    for plan_id, location, lines, strategy in plans_for(order_id, state.allocations):
+    for plan_id, location, lines, strategy in plans_for(order_id, state.allocations, dropship):
         execute(
             store,
             PLAN,

@@ -73,6 +73,10 @@ class LineEditManager(WritingManager):
     def locations(self) -> LocationDirectory:
         return self.write.locations
 
+    def _dropship(self) -> set[str]:
+        """The dropship locations (a plan there is the vendor's: strategy ``dropship``)."""
+        return set(self.locations.dropship_vendors())
+
     def _steps(self, trigger: Trigger) -> tuple[UUID, UUID, StepContext]:
         e = trigger.event
         order_id, edit_id = e.stream_id, UUID(str(e.data["edit_id"]))
@@ -85,7 +89,9 @@ class LineEditManager(WritingManager):
         match state.edit_status(edit_id):
             case "applied":  # recorded before a crash: the plans may still lag behind
                 before, _v = orders.state_at(self.store, order_id, version=trigger.event.version)
-                fulfillment.sync_plans(self.store, step, order_id, _locations_of(before))
+                fulfillment.sync_plans(
+                    self.store, step, order_id, _locations_of(before), self._dropship()
+                )
             case "pending":
                 self._carry_out(step, order_id, edit_id, state)
             case _:
@@ -130,7 +136,7 @@ class LineEditManager(WritingManager):
             self._undo(step, order_id, plan.sku, added, authorized)
             self._reject(step, order_id, edit_id, err)
             return
-        fulfillment.sync_plans(self.store, step, order_id, previous)
+        fulfillment.sync_plans(self.store, step, order_id, previous, self._dropship())
 
     def _reserve(
         self,

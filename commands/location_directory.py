@@ -52,6 +52,14 @@ class LocationDirectory:
         self.refresh()
         return {s.code: s.priority for s in self._states.values() if s.active}
 
+    def dropship_vendors(self, *, refresh: bool = True) -> dict[str, UUID]:
+        """The ``dropship`` locations' codes and their vendors (active or not: a plan made
+        before a deactivation is still the vendor's). ``refresh=False`` answers from what was
+        folded already (a location allocated from is known)."""
+        if refresh:
+            self.refresh()
+        return {s.code: s.vendor_id for s in self._states.values() if s.vendor_id is not None}
+
     def by_preference(self) -> list[str]:
         """The active locations' codes, preferred first (priority, then code)."""
         return [code for code, _p in sorted(self.active().items(), key=lambda kv: (kv[1], kv[0]))]

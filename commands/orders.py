@@ -24,6 +24,7 @@ from commands.bundles import prices_for_order
 from commands.context import CommandContext, Outcome
 from commands.customer_facts import customer_facts
 from commands.executor import Decision, execute, idempotency_record, load, replay_if_seen
+from commands.merchant_facts import refuse_suspended_merchants
 from commands.order_promotions import terms_for
 from commands.prices import Buyer, effective_prices
 from commands.time_travel import events_until, require_version
@@ -97,6 +98,7 @@ def place(
             code=f"customer_{standing.status}",
         )
     prices = prices_for_order(w, [line.sku for line in c.lines], c.currency)
+    refuse_suspended_merchants(w, [p.priced for p in prices])
     address = c.shipping_address
     buyer = Buyer(c.customer_id, address.country, address.region)
     quantities = [line.quantity for line in c.lines]

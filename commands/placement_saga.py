@@ -409,7 +409,8 @@ class OrderPlacementSaga(ProcessManager):
             meta,
         )
         priority = uow.state(o.order_id).priority
-        plans = plans_for(o.order_id, allocations)
+        dropship = self.locations.dropship_vendors(refresh=False)
+        plans = plans_for(o.order_id, allocations, dropship)
         uow.load(PLAN, [p[0] for p in plans])  # loaded with the phase, as a rule
         for plan_id, location, lines, strategy in plans:
             uow.apply(

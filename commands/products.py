@@ -15,6 +15,7 @@ from uuid import UUID, uuid4
 from commands import sku_lookup
 from commands.context import CommandContext, Outcome
 from commands.executor import execute, load
+from commands.merchant_facts import require_merchant_known
 from commands.write_side import WriteSide
 from domain.category.state import CATEGORY
 from domain.errors import Conflict, InvalidCommand, NotFound, VersionMismatch
@@ -45,6 +46,8 @@ class PricedSku:
     unit_price: Money
     #: The product's categories (pricing rules may be scoped by category).
     category_ids: tuple[UUID, ...] = ()
+    #: The marketplace merchant selling it (None: our own).
+    merchant_id: UUID | None = None
 
 
 def _claims(w: WriteSide, product_id: UUID):
@@ -81,6 +84,8 @@ def _require_categories(store: EventStore, category_ids: Sequence[UUID]) -> None
 def create(w: WriteSide, c: CreateProduct, ctx: CommandContext) -> Outcome:
     """A new product, its id made here (``result.stream_id``)."""
     _require_categories(w.store, c.category_ids)
+    if c.merchant_id is not None:
+        require_merchant_known(w, c.merchant_id)
     product_id = uuid4()
     result = execute(
         w.store,
@@ -194,4 +199,5 @@ def _priced(
         name=product.name,
         unit_price=price,
         category_ids=product.category_ids,
+        merchant_id=product.merchant_id,
     )

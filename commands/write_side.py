@@ -46,6 +46,8 @@ class WriteSide:
     price_rules: PriceRules | None = None
     #: The promotions, folded from their streams (a placement's discounts).
     promotions: PromotionDirectory | None = None
+    #: Merchants' status and commission by stream version (``commands/merchant_facts.py``).
+    merchants: StateCache = field(default_factory=lambda: StateCache(size=20_000))
 
     def __post_init__(self) -> None:
         if self.price_rules is None:  # a write side built field by field gets its own

@@ -34,6 +34,7 @@ from composition.bundles import BUNDLES
 from composition.capabilities import Capability, Wiring, combine
 from composition.chat import CHAT
 from composition.customers import CUSTOMERS
+from composition.merchants import MERCHANTS
 from composition.pricing import PRICING
 from composition.promotions import PROMOTIONS
 from composition.settings import Settings
@@ -118,6 +119,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     PROMOTIONS,
     SUPPORT,
     CHAT,
+    MERCHANTS,
 )
 
 

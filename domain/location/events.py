@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from typing import ClassVar, Literal
+from uuid import UUID
 
 from pydantic import Field
 
 from domain.events import DomainEvent
 
-LocationType = Literal["warehouse", "store", "distribution_center", "fulfillment_center"]
+LocationType = Literal[
+    "warehouse", "store", "distribution_center", "fulfillment_center", "dropship"
+]
 CODE_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 
 
@@ -21,6 +24,8 @@ class LocationRegistered(LocationEvent):
     name: str
     type: LocationType
     priority: int
+    #: The vendor who ships a ``dropship`` location's stock (None for every other type).
+    vendor_id: UUID | None = None
 
 
 class LocationUpdated(LocationEvent):

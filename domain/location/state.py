@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from uuid import UUID
 
 from domain.aggregate import AggregateType
 from domain.events import DomainEvent
@@ -22,6 +23,7 @@ class LocationState:
     type: str = ""
     priority: int = 0
     active: bool = False
+    vendor_id: UUID | None = None
 
 
 def evolve(state: LocationState, event: DomainEvent) -> LocationState:
@@ -34,6 +36,7 @@ def evolve(state: LocationState, event: DomainEvent) -> LocationState:
                 type=event.type,
                 priority=event.priority,
                 active=True,
+                vendor_id=event.vendor_id,
             )
         case LocationUpdated():
             return replace(

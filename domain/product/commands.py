@@ -42,6 +42,8 @@ class CreateProduct(Command):
     attributes: Attributes = {}
     price: MoneyIn
     variants: Annotated[list[NewVariant], Field(max_length=100)] = []
+    #: The marketplace merchant selling it (none: our own product).
+    merchant_id: UUID | None = None
 
 
 class UpdateProductDetails(Command):

@@ -89,6 +89,7 @@ def create_product(state: ProductState, c: CreateProduct, product_id: UUID) -> l
         category_ids=list(dict.fromkeys(c.category_ids)),
         attributes=dict(c.attributes),
         price=_price(c.price),
+        merchant_id=c.merchant_id,
     )
     events: list[DomainEvent] = [created]
     current = evolve(state, created)

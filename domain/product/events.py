@@ -38,6 +38,8 @@ class ProductCreated(ProductEvent):
     category_ids: list[UUID] = []
     attributes: dict[str, Any] = {}
     price: Money | None = None
+    #: The marketplace merchant selling it (None: our own product, and every older event).
+    merchant_id: UUID | None = None
 
 
 class ProductDetailsChanged(ProductEvent):

@@ -45,6 +45,7 @@ class ProductState:
     status: str = "draft"
     category_ids: tuple[UUID, ...] = ()
     variants: tuple[VariantState, ...] = ()
+    merchant_id: UUID | None = None
 
     def variant(self, sku: str) -> VariantState | None:
         return next((v for v in self.variants if v.sku == sku), None)
@@ -71,6 +72,7 @@ def evolve(state: ProductState, event: DomainEvent) -> ProductState:
                 attributes=dict(event.attributes),
                 price=event.price,
                 category_ids=tuple(event.category_ids),
+                merchant_id=event.merchant_id,
             )
         case ProductDetailsChanged():
             return replace(state, **{c.field: c.new for c in event.changes})
