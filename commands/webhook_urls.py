@@ -31,6 +31,24 @@ def refused(address: str) -> bool:
     return not ip.is_global or ip.is_multicast
 
 
+def endpoint_host(url: str) -> str:
+    """The host an endpoint URL names; ``InvalidCommand`` unless it is an absolute http(s) URL
+    with a host, no credentials and no fragment."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises on a port that is not a number in range
+    except ValueError:
+        raise InvalidCommand("The webhook URL is not a valid URL.", code="invalid_url") from None
+    if parts.scheme not in ("http", "https"):
+        raise InvalidCommand("A webhook URL must be http or https.", code="invalid_url")
+    if not parts.hostname or parts.username is not None or parts.fragment:
+        raise InvalidCommand(
+            "A webhook URL needs a host, and neither credentials nor a fragment.",
+            code="invalid_url",
+        )
+    return parts.hostname
+
+
 def check_endpoint(url: str, *, allow_private: bool | None = None) -> None:
     """``InvalidCommand`` (422) when the URL's host does not resolve or resolves to a refused
     address; nothing is checked when private addresses are allowed."""

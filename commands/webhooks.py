@@ -9,7 +9,7 @@ from uuid import uuid4
 
 from commands.context import CommandContext, Outcome
 from commands.executor import execute
-from commands.webhook_urls import check_endpoint
+from commands.webhook_urls import check_endpoint, endpoint_host
 from commands.write_side import WriteSide
 from domain.webhook import decide as d
 from domain.webhook.commands import DeleteWebhook, RegisterWebhook, RotateWebhookSecret
@@ -18,7 +18,7 @@ from domain.webhook.state import WEBHOOK, WebhookState
 
 def register(w: WriteSide, c: RegisterWebhook, ctx: CommandContext) -> Outcome:
     webhook_id = uuid4()
-    d.endpoint_host(c.url)  # the syntax first: no lookup for what is refused anyway
+    endpoint_host(c.url)  # the syntax first: no lookup for what is refused anyway
     check_endpoint(c.url)
     known = frozenset(w.store.mapper.registry.names())
 

@@ -1,9 +1,10 @@
-"""The Webhook's decisions: each takes the state and the command (and ``now`` for a rotation)."""
+"""The Webhook's decisions: each takes the state and the command (and ``now`` for a rotation).
+Which URLs may be registered is the handler's check (``commands/webhook_urls.py``): it needs
+the URL parsed and its host resolved."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 from uuid import UUID
 
 from domain.errors import Conflict, InvalidCommand, NotFound
@@ -13,31 +14,11 @@ from domain.webhook.events import WebhookDeleted, WebhookRegistered, WebhookSecr
 from domain.webhook.state import WebhookState
 
 
-def endpoint_host(url: str) -> str:
-    """The host an endpoint URL names; ``InvalidCommand`` unless it is an absolute http(s) URL
-    with a host, no credentials and no fragment."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port  # raises on a port that is not a number in range
-    except ValueError:
-        raise InvalidCommand("The webhook URL is not a valid URL.", code="invalid_url") from None
-    if parts.scheme not in ("http", "https"):
-        raise InvalidCommand("A webhook URL must be http or https.", code="invalid_url")
-    if not parts.hostname or parts.username is not None or parts.fragment:
-        raise InvalidCommand(
-            "A webhook URL needs a host, and neither credentials nor a fragment.",
-            code="invalid_url",
-        )
-    del port
-    return parts.hostname
-
-
 def register(
     state: WebhookState, c: RegisterWebhook, known_types: frozenset[str]
 ) -> list[DomainEvent]:
     if state.status != "new":
         raise Conflict("This webhook exists already.", code="webhook_exists")
-    endpoint_host(c.url)
     unknown = sorted(set(c.event_types) - known_types)
     if unknown:
         raise InvalidCommand(
