@@ -71,10 +71,12 @@ WHERE d.id = ready.id AND d.status = 'pending'
 RETURNING d.id, d.webhook_id, d.position, d.stream_id, d.stream_version, d.event_type,
     d.attempts"""
 
-SETTLE = """UPDATE webhook_deliveries SET status = %s, last_status = %s, last_error = %s,
-    delivered_at = CASE WHEN %s = 'delivered' THEN now() END,
-    next_attempt_at = now() + make_interval(secs => %s), leased_until = NULL
-    WHERE id = %s"""
+SETTLE = """UPDATE webhook_deliveries d SET status = v.status, last_status = v.code,
+    last_error = v.error, delivered_at = CASE WHEN v.status = 'delivered' THEN now() END,
+    next_attempt_at = now() + make_interval(secs => v.delay), leased_until = NULL
+    FROM unnest(%s::uuid[], %s::text[], %s::int[], %s::text[], %s::float8[])
+        AS v(id, status, code, error, delay)
+    WHERE d.id = v.id"""
 
 LIST_COLUMNS = """id, webhook_id, position, stream_id, stream_version, event_type, status,
     attempts, next_attempt_at, last_attempt_at, last_status, last_error, delivered_at,
@@ -100,14 +102,17 @@ class DeliveryTable:
     def settle(self, results: Sequence[Result], max_attempts: int, delay_s) -> None:  # noqa: ANN001
         """Record attempts: a 2xx is ``delivered``; a failure is retried after
         ``delay_s(attempts)`` or, its attempts spent, ``dead``."""
-        rows = []
+        columns: tuple[list, ...] = ([], [], [], [], [])
         for r in results:
             spent = r.delivery.attempts >= max_attempts
             status = "delivered" if r.ok else ("dead" if spent else "pending")
             delay = 0.0 if r.ok or spent else delay_s(r.delivery.attempts)
-            rows.append((status, r.status, r.error, status, delay, r.delivery.id))
-        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-            cur.executemany(SETTLE, rows)
+            for column, value in zip(
+                columns, (r.delivery.id, status, r.status, r.error, delay), strict=True
+            ):
+                column.append(value)
+        with self.pool.connection() as conn:
+            conn.execute(SETTLE, columns)  # one statement: the batch settles at once
 
     def next_due(self, webhook_id: UUID) -> datetime | None:
         """When the webhook's next pending delivery is due (a lease's end counts), or None."""

@@ -1,11 +1,11 @@
 """Sending deliveries: one sender (a thread) per live webhook in each process that runs the
 dispatcher, so a slow or dead endpoint holds only its own webhook's deliveries.
 
-A sender claims up to ``concurrency`` due stream heads (``commands/webhook_deliveries.py``),
-checks the endpoint's address again (``commands/webhook_urls.py``), POSTs each body
-(``commands/webhook_payloads.py``) at once with its signature (``commands/webhook_signature.py``),
-every request bounded by ``timeout_s``, and settles the batch: a 2xx is delivered, anything
-else (another status, a redirect, a timeout, a refused connection) is tried again after
+A sender claims up to ``batch`` due stream heads (``commands/webhook_deliveries.py``),
+checks the endpoint's address again (``commands/webhook_urls.py``), POSTs the bodies
+(``commands/webhook_payloads.py``), ``concurrency`` at a time, each with its signature
+(``commands/webhook_signature.py``), every request bounded by ``timeout_s``, and settles the
+batch in one statement: a 2xx is delivered, anything else (another status, a redirect, a timeout, a refused connection) is tried again after
 ``backoff_s * 2^(attempts-1)`` (at most ``max_backoff_s``) until ``max_attempts``, then
 dead-lettered. It sleeps until woken (the dispatcher queued something for it) or its next
 delivery is due."""
@@ -42,6 +42,7 @@ class DeliveryPolicy:
     max_backoff_s: float = 6 * 3600.0
     timeout_s: float = 10.0
     concurrency: int = 16  # requests in flight per webhook (distinct streams)
+    batch: int = 64  # deliveries claimed (and settled) at once per webhook
     poll_s: float = 1.0  # the longest a sender sleeps without a wake-up
 
     def delay(self, attempts: int) -> float:
@@ -49,7 +50,9 @@ class DeliveryPolicy:
 
     @property
     def lease_s(self) -> float:
-        return self.timeout_s + 30.0
+        """Long enough for a whole batch of requests that all time out."""
+        rounds = -(-self.batch // self.concurrency)
+        return rounds * self.timeout_s + 30.0
 
 
 def secrets_for(sub: Subscription, key: bytes, now: datetime) -> list[str]:
@@ -123,7 +126,7 @@ class WebhookSender:
         sub = self.directory.get(self.webhook_id)
         if sub is None or sub.deleted_at is not None:
             return 0
-        claimed = self.table.claim(self.webhook_id, self.policy.concurrency, self.policy.lease_s)
+        claimed = self.table.claim(self.webhook_id, self.policy.batch, self.policy.lease_s)
         if not claimed:
             return 0
         try:
