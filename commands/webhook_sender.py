@@ -5,8 +5,8 @@ A sender claims up to ``batch`` due stream heads (``commands/webhook_deliveries.
 checks the endpoint's address again (``commands/webhook_urls.py``), POSTs the bodies
 (``commands/webhook_payloads.py``), ``concurrency`` at a time, each with its signature
 (``commands/webhook_signature.py``), every request bounded by ``timeout_s``, and settles the
-batch in one statement: a 2xx is delivered, anything else (another status, a redirect, a timeout, a refused connection) is tried again after
-``backoff_s * 2^(attempts-1)`` (at most ``max_backoff_s``) until ``max_attempts``, then
+batch in one statement: a 2xx is delivered, anything else (another status, a redirect, a
+timeout, a refused connection) is tried again after ``backoff_s * 2^(attempts-1)`` (at most ``max_backoff_s``) until ``max_attempts``, then
 dead-lettered. It sleeps until woken (the dispatcher queued something for it) or its next
 delivery is due."""
 
