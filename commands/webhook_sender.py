@@ -1,14 +1,14 @@
 """Sending deliveries: one sender (a thread) per live webhook in each process that runs the
 dispatcher, so a slow or dead endpoint holds only its own webhook's deliveries.
 
-A sender claims up to ``batch`` due stream heads (``commands/webhook_deliveries.py``),
-checks the endpoint's address again (``commands/webhook_urls.py``), POSTs the bodies
-(``commands/webhook_payloads.py``), ``concurrency`` at a time, each with its signature
-(``commands/webhook_signature.py``), every request bounded by ``timeout_s``, and settles the
-batch in one statement: a 2xx is delivered, anything else (another status, a redirect, a
-timeout, a refused connection) is tried again after ``backoff_s * 2^(attempts-1)`` (at most ``max_backoff_s``) until ``max_attempts``, then
-dead-lettered. It sleeps until woken (the dispatcher queued something for it) or its next
-delivery is due."""
+A sender claims up to ``batch`` due stream heads (``commands/webhook_deliveries.py``), checks
+the endpoint's address again (``commands/webhook_urls.py``), POSTs the bodies
+(``commands/webhook_payloads.py``), ``concurrency`` at a time, each signed
+(``commands/webhook_signature.py``) and bounded by ``timeout_s``, and settles the batch in one
+statement: a 2xx is delivered; anything else (another status, a redirect, a timeout, a refused
+connection) is tried again after ``backoff_s * 2^(attempts-1)`` (at most ``max_backoff_s``)
+until ``max_attempts``, then dead-lettered. It sleeps until woken (the dispatcher queued
+something for it) or its next delivery is due."""
 
 from __future__ import annotations
 
