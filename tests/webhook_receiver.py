@@ -6,7 +6,8 @@ answers depends on the path's first segment:
 - ``/hang/...``: holds the request until ``release`` is set (at most 30 s), then ``200``;
 - ``/down/...``: ``500`` while ``down`` is set, ``200`` after.
 
-Every request is recorded (path, headers, raw body, whether it was answered 2xx)."""
+Every request is recorded when it arrives (its path) and when answered (path, headers, raw
+body, whether the answer was 2xx)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ class Received:
 class Receiver:
     def __init__(self) -> None:
         self.received: list[Received] = []
+        self.arrived: list[str] = []  # the path of each request, when it arrives
         self.release = threading.Event()
         self.down = threading.Event()
         self._tries: dict[tuple[str, str], int] = {}
@@ -41,6 +43,8 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - the http.server protocol
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver._lock:
+                    receiver.arrived.append(self.path)
                 ok = receiver._answer(self.path, self.headers.get("X-Ecom-Event-Id", ""))
                 with receiver._lock:
                     receiver.received.append(Received(self.path, dict(self.headers), body, ok))
