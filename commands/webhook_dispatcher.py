@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from uuid import UUID
 
 from psycopg_pool import ConnectionPool
@@ -42,6 +43,8 @@ ROWS = """SELECT e.* FROM unnest(%(topics)s::text[]) AS t(topic) CROSS JOIN LATE
 class WebhookDispatcher(Follower):
     thread_name = NAME
     idle_s = 0.5
+    #: With no webhook, the position is written at most this often (not on every commit).
+    idle_store_s = 1.0
 
     def __init__(
         self,
@@ -60,6 +63,8 @@ class WebhookDispatcher(Follower):
         self.table = DeliveryTable(pool)
         self.payloads = PayloadBuilder(store)
         self.senders: dict[UUID, WebhookSender] = {}
+        self._stored = 0  # the position last read or written (it only ever moves forward)
+        self._idle_stored = 0.0  # monotonic time of the last write with no webhook to serve
         self._senders_lock = threading.Lock()
 
     # ---- the composition root's background service -------------------------------------
@@ -113,12 +118,16 @@ class WebhookDispatcher(Follower):
     def _queue(self, conn) -> int:  # noqa: ANN001
         head = self.store.head()  # first: every event up to it has committed
         self.directory.refresh()  # then: every webhook event up to the head is folded
+        if not self.directory.reaching(self._stored) and not self._idle_store_due():
+            # No webhook can take an event after the stored position: nothing to queue, and
+            # the position (written at most every ``idle_store_s``) may lag without loss.
+            return 0
         with conn.transaction(), conn.cursor() as cur:
             cur.execute(
                 "INSERT INTO process_tracking (name) VALUES (%s) ON CONFLICT DO NOTHING", (NAME,)
             )
             cur.execute("SELECT position FROM process_tracking WHERE name = %s FOR UPDATE", (NAME,))
-            after = cur.fetchone()[0]
+            after = self._stored = cur.fetchone()[0]
             if head <= after:
                 return 0
             subs = self.directory.reaching(after)
@@ -142,11 +151,19 @@ class WebhookDispatcher(Follower):
                 "UPDATE process_tracking SET position = %s, updated_at = now() WHERE name = %s",
                 (upto, NAME),
             )
+            self._stored = upto
         for webhook_id in {q[0] for q in queued}:
             sender = self.senders.get(webhook_id)
             if sender is not None:
                 sender.wake.set()
         return len(rows)
+
+    def _idle_store_due(self) -> bool:
+        now = time.monotonic()
+        if now - self._idle_stored < self.idle_store_s:
+            return False
+        self._idle_stored = now
+        return True
 
     def catch_up(self) -> None:
         """Queue everything written so far (tests and the benchmark)."""
