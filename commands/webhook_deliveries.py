@@ -1,9 +1,10 @@
 """The ``webhook_deliveries`` table (migration 027): queueing, claiming, settling, listing
 and retrying deliveries. All of its SQL is here.
 
-Per-stream order per webhook: a sender claims only the *head* of each of its streams, the
-earliest delivery still ``pending``, so a later event of a stream is not sent before the
-earlier one is delivered or dead-lettered. A claim is a lease (``leased_until``): any number
+Per-stream order per webhook: a sender claims the *head* of each of its streams, the
+earliest delivery still ``pending``, with the next few of that stream (a run), and sends a
+run in order, stopping at its first failure; so a later event of a stream is not sent before
+the earlier one is delivered or dead-lettered. A claim is a lease (``leased_until``): any number
 of processes may send for one webhook, none claims what another holds, and a crashed sender's
 rows come back when the lease runs out (at-least-once). Each claim counts an attempt."""
 
@@ -53,14 +54,17 @@ QUEUE = """INSERT INTO webhook_deliveries
     ON CONFLICT (webhook_id, position) DO NOTHING"""
 
 CLAIM = """
-WITH heads AS (
-    SELECT DISTINCT ON (stream_id) id, position, next_attempt_at, leased_until
+WITH pending AS (
+    SELECT id, stream_id, position, next_attempt_at, leased_until,
+        row_number() OVER (PARTITION BY stream_id ORDER BY position) AS k
     FROM webhook_deliveries WHERE webhook_id = %(w)s AND status = 'pending'
-    ORDER BY stream_id, position
-), ready AS (
-    SELECT id FROM heads
-    WHERE next_attempt_at <= now() AND (leased_until IS NULL OR leased_until < now())
+), heads AS (
+    SELECT stream_id FROM pending
+    WHERE k = 1 AND next_attempt_at <= now() AND (leased_until IS NULL OR leased_until < now())
     ORDER BY position LIMIT %(n)s
+), ready AS (
+    SELECT p.id FROM pending p JOIN heads h USING (stream_id)
+    WHERE p.k <= %(run)s AND (p.leased_until IS NULL OR p.leased_until < now())
 )
 UPDATE webhook_deliveries d
 SET leased_until = now() + make_interval(secs => %(lease)s), attempts = d.attempts + 1,
@@ -70,6 +74,11 @@ WHERE d.id = ready.id AND d.status = 'pending'
   AND (d.leased_until IS NULL OR d.leased_until < now())
 RETURNING d.id, d.webhook_id, d.position, d.stream_id, d.stream_version, d.event_type,
     d.attempts"""
+
+#: Claimed but not attempted (an earlier delivery of its stream failed in the same batch):
+#: the attempt counted at the claim is given back.
+RELEASE = """UPDATE webhook_deliveries SET attempts = attempts - 1, leased_until = NULL
+    WHERE id = ANY(%s) AND status = 'pending'"""
 
 SETTLE = """UPDATE webhook_deliveries d SET status = v.status, last_status = v.code,
     last_error = v.error, delivered_at = CASE WHEN v.status = 'delivered' THEN now() END,
@@ -93,15 +102,25 @@ class DeliveryTable:
         if rows:
             cur.executemany(QUEUE, rows)
 
-    def claim(self, webhook_id: UUID, limit: int, lease_s: float) -> list[Claimed]:
-        """Lease up to ``limit`` stream heads that are due, oldest first; each counts an attempt."""
+    def claim(self, webhook_id: UUID, streams: int, run: int, lease_s: float) -> list[Claimed]:
+        """Lease the due heads of up to ``streams`` streams, oldest first, each with up to
+        ``run - 1`` of the deliveries that follow it in its stream (to be sent in order after
+        it); each claimed delivery counts an attempt."""
+        params = {"w": webhook_id, "n": streams, "run": run, "lease": lease_s}
         with self.pool.connection() as conn:
-            rows = conn.execute(CLAIM, {"w": webhook_id, "n": limit, "lease": lease_s}).fetchall()
+            rows = conn.execute(CLAIM, params).fetchall()
         return sorted((Claimed(*r) for r in rows), key=lambda c: c.position)
 
-    def settle(self, results: Sequence[Result], max_attempts: int, delay_s) -> None:  # noqa: ANN001
+    def settle(
+        self,
+        results: Sequence[Result],
+        max_attempts: int,
+        delay_s,  # noqa: ANN001
+        unsent: Sequence[Claimed] = (),
+    ) -> None:
         """Record attempts: a 2xx is ``delivered``; a failure is retried after
-        ``delay_s(attempts)`` or, its attempts spent, ``dead``."""
+        ``delay_s(attempts)`` or, its attempts spent, ``dead``. ``unsent`` deliveries were
+        claimed and not attempted: released, their attempt given back."""
         columns: tuple[list, ...] = ([], [], [], [], [])
         for r in results:
             spent = r.delivery.attempts >= max_attempts
@@ -111,8 +130,10 @@ class DeliveryTable:
                 columns, (r.delivery.id, status, r.status, r.error, delay), strict=True
             ):
                 column.append(value)
-        with self.pool.connection() as conn:
+        with self.pool.connection() as conn, conn.transaction():
             conn.execute(SETTLE, columns)  # one statement: the batch settles at once
+            if unsent:
+                conn.execute(RELEASE, ([c.id for c in unsent],))
 
     def next_due(self, webhook_id: UUID) -> datetime | None:
         """When the webhook's next pending delivery is due (a lease's end counts), or None."""

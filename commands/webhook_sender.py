@@ -42,7 +42,7 @@ class DeliveryPolicy:
     max_backoff_s: float = 6 * 3600.0
     timeout_s: float = 10.0
     concurrency: int = 16  # requests in flight per webhook (distinct streams)
-    batch: int = 64  # deliveries claimed (and settled) at once per webhook
+    run: int = 16  # consecutive deliveries of one stream claimed at once, sent in order
     poll_s: float = 1.0  # the longest a sender sleeps without a wake-up
 
     def delay(self, attempts: int) -> float:
@@ -50,9 +50,8 @@ class DeliveryPolicy:
 
     @property
     def lease_s(self) -> float:
-        """Long enough for a whole batch of requests that all time out."""
-        rounds = -(-self.batch // self.concurrency)
-        return rounds * self.timeout_s + 30.0
+        """Long enough for a whole run of requests that all time out."""
+        return self.run * self.timeout_s + 30.0
 
 
 def secrets_for(sub: Subscription, key: bytes, now: datetime) -> list[str]:
@@ -122,24 +121,47 @@ class WebhookSender:
         return min(self.policy.poll_s, max(0.005, wait))
 
     def run_once(self) -> int:
-        """Claim, send and settle one batch; how many were attempted."""
+        """Claim, send and settle one batch (``concurrency`` streams, each a run of up to
+        ``run`` deliveries sent in order); how many were claimed."""
         sub = self.directory.get(self.webhook_id)
         if sub is None or sub.deleted_at is not None:
             return 0
-        claimed = self.table.claim(self.webhook_id, self.policy.batch, self.policy.lease_s)
+        p = self.policy
+        claimed = self.table.claim(self.webhook_id, p.concurrency, p.run, p.lease_s)
         if not claimed:
             return 0
+        runs: dict[UUID, list[Claimed]] = {}
+        for c in claimed:  # in position order, so each run is in stream order
+            runs.setdefault(c.stream_id, []).append(c)
         try:
             check_endpoint(sub.url)
+            refusal = None
         except InvalidCommand as refused:
-            results = [Result(c, None, str(refused)) for c in claimed]
+            refusal = str(refused)
+        if refusal is not None:  # each run's first counts a failed attempt
+            send_run: Callable[[list[Claimed]], list[Result]] = lambda run: [  # noqa: E731
+                Result(run[0], None, refusal)
+            ]
         else:
             bodies = self.payloads.bodies([c.position for c in claimed])
             secrets = secrets_for(sub, self.key, datetime.now(UTC))
-            send: Callable[[Claimed], Result] = lambda c: self._send(sub.url, secrets, c, bodies)  # noqa: E731
-            results = list(self._pool.map(send, claimed))
-        self.table.settle(results, self.policy.max_attempts, self.policy.delay)
+            send_run = lambda run: self._send_run(sub.url, secrets, run, bodies)  # noqa: E731
+        results = [r for done in self._pool.map(send_run, runs.values()) for r in done]
+        attempted = {r.delivery.id for r in results}
+        unsent = [c for c in claimed if c.id not in attempted]
+        self.table.settle(results, p.max_attempts, p.delay, unsent)
         return len(claimed)
+
+    def _send_run(
+        self, url: str, secrets: list[str], run: list[Claimed], bodies: dict[int, bytes]
+    ) -> list[Result]:
+        """One stream's deliveries in order, up to the first that fails."""
+        results = []
+        for c in run:
+            results.append(self._send(url, secrets, c, bodies))
+            if not results[-1].ok:
+                break
+        return results
 
     def _send(self, url: str, secrets: list[str], c: Claimed, bodies: dict[int, bytes]) -> Result:
         body = bodies.get(c.position)

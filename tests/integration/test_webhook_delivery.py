@@ -260,3 +260,24 @@ def test_a_deleted_webhook_gets_nothing_more(container, receiver, dispatcher, we
     customers(container, 1, 0)
     dispatcher.catch_up()
     assert DeliveryTable(container.pool).list(webhook_id) == []
+
+
+def test_an_endpoint_whose_address_became_private_is_not_called(
+    container, receiver, dispatcher, webhooks
+):
+    # Given a webhook on this machine, registered while private addresses were allowed
+    path = f"/ok/{uuid4().hex}"
+    webhook_id = webhooks(path)
+    table = DeliveryTable(container.pool)
+    os.environ[ALLOW_PRIVATE_ENV] = "0"  # as when a name later resolves to a private address
+    try:
+        customers(container, 1, 2)
+        # Then each stream's first delivery fails without a request; the others wait behind it
+        wait_for(lambda: any(r["attempts"] >= 2 for r in table.list(webhook_id)))
+        rows = table.list(webhook_id)
+        assert not receiver.at(path) and path not in receiver.arrived
+        assert "not public" in rows[0]["last_error"] and rows[0]["last_status"] is None
+        assert [r["attempts"] for r in rows[1:]] == [0, 0]
+    finally:
+        os.environ[ALLOW_PRIVATE_ENV] = "1"
+    wait_for(lambda: {r["status"] for r in table.list(webhook_id)} == {"delivered"})
