@@ -54,17 +54,19 @@ QUEUE = """INSERT INTO webhook_deliveries
     ON CONFLICT (webhook_id, position) DO NOTHING"""
 
 CLAIM = """
-WITH pending AS (
-    SELECT id, stream_id, position, next_attempt_at, leased_until,
-        row_number() OVER (PARTITION BY stream_id ORDER BY position) AS k
+WITH heads AS (
+    SELECT DISTINCT ON (stream_id) stream_id, position, next_attempt_at, leased_until
     FROM webhook_deliveries WHERE webhook_id = %(w)s AND status = 'pending'
-), heads AS (
-    SELECT stream_id FROM pending
-    WHERE k = 1 AND next_attempt_at <= now() AND (leased_until IS NULL OR leased_until < now())
+    ORDER BY stream_id, position
+), due AS (
+    SELECT stream_id FROM heads
+    WHERE next_attempt_at <= now() AND (leased_until IS NULL OR leased_until < now())
     ORDER BY position LIMIT %(n)s
 ), ready AS (
-    SELECT p.id FROM pending p JOIN heads h USING (stream_id)
-    WHERE p.k <= %(run)s AND (p.leased_until IS NULL OR p.leased_until < now())
+    SELECT r.id FROM due CROSS JOIN LATERAL (
+        SELECT id FROM webhook_deliveries p
+        WHERE p.webhook_id = %(w)s AND p.stream_id = due.stream_id AND p.status = 'pending'
+        ORDER BY p.position LIMIT %(run)s) r
 )
 UPDATE webhook_deliveries d
 SET leased_until = now() + make_interval(secs => %(lease)s), attempts = d.attempts + 1,
