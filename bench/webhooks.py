@@ -131,7 +131,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                             time.sleep(delay)
                         _write(container.store, streams, versions, n)
                     deadline = time.monotonic() + 60
-                    while _pending(container, webhook_id) and time.monotonic() < deadline:
+                    while _latencies(container, webhook_id)[0] < total:
+                        if time.monotonic() > deadline:
+                            break
                         time.sleep(0.05)
                     count, p50, p99 = _latencies(container, webhook_id)
                     print(
