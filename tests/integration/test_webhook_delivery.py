@@ -161,8 +161,8 @@ def test_a_hanging_receiver_does_not_delay_another(container, receiver, dispatch
     hanging, healthy = f"/hang/{uuid4().hex}", f"/ok/{uuid4().hex}"
     webhooks(hanging)
     webhooks(healthy)
-    started = time.monotonic()
     streams = customers(container, 4, 1)
+    started = time.monotonic()
     expected = {e for _, ids in streams for e in ids}
     wait_for(lambda: expected <= set(delivered_ids(receiver, healthy)))
     # every event reached the healthy receiver within one timeout of the hanging one, while
