@@ -8,7 +8,7 @@ test may pass its own list (``tests/template/wishlist``, the worked example, is 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 
@@ -39,6 +39,7 @@ from composition.pricing import PRICING
 from composition.promotions import PROMOTIONS
 from composition.settings import Settings
 from composition.support import SUPPORT
+from composition.webhooks import WEBHOOKS
 from domain.category.events import CATEGORY_EVENTS
 from domain.fulfillment.events import PLAN_EVENTS
 from domain.inventory.events import INVENTORY_EVENTS
@@ -120,6 +121,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     SUPPORT,
     CHAT,
     MERCHANTS,
+    WEBHOOKS,
 )
 
 
@@ -141,6 +143,8 @@ class Container:
     keyring: KeyRing | None = None  # per-customer keys for personal data
     clock: Clock = system_clock  # what the process managers stamp their decisions with
     tree: TreeStore | None = None  # the Merkle tree over the log: signed heads and proofs
+    #: The capabilities' background services (``start``/``stop``), run with the processes.
+    services: list = field(default_factory=list)
 
     def migrate(self) -> list[str]:
         def after_sql() -> None:  # still under the migration lock
@@ -159,8 +163,12 @@ class Container:
                 self.chainer.start()
         if self.settings.run_processes:
             self.processes.start()
+            for service in self.services:
+                service.start()
 
     def close(self) -> None:
+        for service in self.services:
+            service.stop()
         self.processes.stop()
         self.runner.stop()
         if self.chainer is not None:
@@ -214,7 +222,8 @@ def build(
         clock_skew=timedelta(seconds=settings.clock_skew_s),
     )
     locations = write.locations
-    managers = parts.process_managers(Wiring(settings, store, pool, write, clock))
+    wiring = Wiring(settings, store, pool, write, clock, url)
+    managers = parts.process_managers(wiring)
     audit_key = load_or_create_key(audit_key_path(settings.data_dir))
     tree = TreeStore(pool, audit_key)
     return Container(
@@ -232,4 +241,5 @@ def build(
         clock=clock,
         processes=ProcessRunner(store, managers, parking=parking, retry=retry),
         parking=parking,
+        services=parts.services(wiring),
     )

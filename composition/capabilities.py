@@ -45,6 +45,7 @@ class Wiring:
     pool: Any  # psycopg_pool.ConnectionPool
     write: WriteSide
     clock: Clock
+    url: str = ""  # the database's (for a service that listens for the store's NOTIFY)
 
 
 def _none(*_: Any) -> list:
@@ -60,6 +61,9 @@ class Capability:
     projections: Callable[[], Sequence[Projection]] = _none
     #: Builds its process managers from what the root has wired (``Wiring``).
     process_managers: Callable[[Wiring], Sequence[Any]] = _none
+    #: Builds its background services (objects with ``start()`` and ``stop()``), started and
+    #: stopped with the process managers (the webhook dispatcher).
+    services: Callable[[Wiring], Sequence[Any]] = _none
     #: ``fastapi.APIRouter``s, included under ``/api/v1`` after the core's routes.
     routers: tuple[Any, ...] = ()
     #: Its rows of the authorization table, tried before the core's: keep them to its own paths.
@@ -86,6 +90,9 @@ class Combined:
         managers = [m for c in self.capabilities for m in c.process_managers(wiring)]
         _unique("process manager", [m.name for m in managers])
         return managers
+
+    def services(self, wiring: Wiring) -> list[Any]:
+        return [s for c in self.capabilities for s in c.services(wiring)]
 
     @property
     def routers(self) -> tuple[Any, ...]:

@@ -40,7 +40,11 @@ def run_processes(args: argparse.Namespace) -> int:
         if args.only:
             runner.managers = {k: v for k, v in runner.managers.items() if k in args.only}
         runner.start(poll_s=args.poll)
-        print("processes running:", ", ".join(runner.managers), flush=True)
+        services = [] if args.only else container.services  # the webhook dispatcher
+        for service in services:
+            service.start()
+        names = [*runner.managers, *(type(s).__name__ for s in services)]
+        print("processes running:", ", ".join(names), flush=True)
         stop.wait()
     finally:
         container.close()
