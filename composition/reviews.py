@@ -5,6 +5,7 @@ table (``api/routes/reviews.py``), and ``/reviews/{id}`` as a resource its autho
 
 from __future__ import annotations
 
+from api.routes import reviews as routes
 from commands import reviews as handlers
 from composition.capabilities import Capability
 from domain.review.events import REVIEW_CLAIM_EVENTS, REVIEW_EVENTS
@@ -15,4 +16,7 @@ REVIEWS = Capability(
     events=(*REVIEW_EVENTS, *REVIEW_CLAIM_EVENTS),
     handlers=handlers.HANDLERS,
     projections=lambda: [ReviewsView()],
+    routers=(routes.router,),
+    rules=routes.RULES,
+    owned=routes.OWNED,
 )
