@@ -156,7 +156,7 @@ def product_rating(pool: ConnectionPool, product_id: UUID) -> dict[str, Any]:
 
 #: Each sort as a key of three columns, all walked descending (so one keyset works for all).
 _SORT_KEY = {
-    "newest": "0",
+    "newest": "0 * rating",  # a constant (a bare 0 would name the 0th column)
     "helpful": "helpful_count",
     "rating_desc": "rating",
     "rating_asc": "-rating",
