@@ -84,69 +84,56 @@ class RecommendationsView(Projection):
     }
 
     RELATE = "INSERT INTO {}.relationships VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING"
-    PLACE = """INSERT INTO {}.orders VALUES (%s, %s, %s, 'placed', false)
-        ON CONFLICT DO NOTHING RETURNING order_id"""
-    UNITS = "INSERT INTO {}.order_products VALUES (%s, %s, %s)"
-    CLEAR = "DELETE FROM {}.order_products WHERE order_id = %s"
-    STATE = "SELECT status, paired FROM {}.orders WHERE order_id = %s"
+    PLACE = "INSERT INTO {}.orders VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
     MOVE = "UPDATE {}.orders SET status = %s, paired = %s WHERE order_id = %s"
-    PAIR = """INSERT INTO {0}.pairs
-        SELECT a.product_id, b.product_id, %s FROM {0}.order_products a
-        JOIN {0}.order_products b ON b.order_id = a.order_id AND b.product_id <> a.product_id
-        WHERE a.order_id = %s
-        ON CONFLICT (product_id, other_id) DO UPDATE SET orders = pairs.orders + excluded.orders"""
-    UNPAIRED = """DELETE FROM {0}.pairs WHERE orders <= 0 AND product_id IN
-        (SELECT product_id FROM {0}.order_products WHERE order_id = %s)"""
+    UNITS = "INSERT INTO {}.order_products VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
+    CLEAR = "DELETE FROM {}.order_products WHERE order_id = ANY(%s)"
+    KNOWN = "SELECT order_id, status, paired FROM {}.orders WHERE order_id = ANY(%s)"
+    KNOWN_UNITS = (
+        "SELECT order_id, product_id, units FROM {}.order_products WHERE order_id = ANY(%s)"
+    )
+    PAIR = """INSERT INTO {}.pairs VALUES (%s, %s, %s) ON CONFLICT (product_id, other_id)
+        DO UPDATE SET orders = pairs.orders + excluded.orders"""
+    UNPAIRED = "DELETE FROM {}.pairs WHERE orders <= 0 AND product_id = ANY(%s)"
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
-        def run(statement: str, *args: object) -> Cursor:
-            cur.execute(sql.SQL(statement).format(sql.Identifier(schema)), args)
-            return cur
+        """A batch at a time: the orders it moves are read once, their statuses, units and the
+        pairs' changes worked out in memory in log order, then written in a few statements."""
 
-        def units(order_id: UUID, lines: list[dict]) -> None:
-            per_product = Counter[str]()
-            for line in lines:
-                per_product[line["product_id"]] += int(line["quantity"])
-            rows = [(order_id, p, n) for p, n in per_product.items() if n > 0]
-            cur.executemany(sql.SQL(self.UNITS).format(sql.Identifier(schema)), rows)
+        def q(statement: str) -> sql.Composed:
+            return sql.SQL(statement).format(sql.Identifier(schema))
 
-        def pair(order_id: UUID, step: int) -> None:
-            run(self.PAIR, step, order_id)
-            if step < 0:
-                run(self.UNPAIRED, order_id)
-
+        batch = _Batch()
+        later = {e.stream_id for e in events if e.type in _ORDER_MOVES}
+        if later:
+            batch.load(cur.execute(q(self.KNOWN), (list(later),)).fetchall(),
+                       cur.execute(q(self.KNOWN_UNITS), (list(later),)).fetchall())  # fmt: skip
+        relations = []
         for e in events:
-            order_id, d = e.stream_id, e.data
             if e.stream_type == "product_relationships":
                 event = e.to_domain()
                 if isinstance(event, rel.ProductsRelated):
-                    run(self.RELATE, event.product_id, event.related_product_id,
-                        event.relationship, e.meta.occurred_at)  # fmt: skip
-                continue
-            if e.type == "order.OrderPlaced":
-                if (
-                    d.get("parent_order_id") is None
-                    and run(self.PLACE, order_id, d["customer_id"], e.meta.occurred_at).fetchone()
-                ):
-                    units(order_id, d["lines"])
-                continue
-            row = run(self.STATE, order_id).fetchone()
-            if row is None or row["status"] == "cancelled":  # a split's child, or over
-                continue
-            if e.type == "order.OrderConfirmed" and row["status"] == "placed":
-                run(self.MOVE, "confirmed", True, order_id)
-                pair(order_id, 1)
-            elif e.type == "order.OrderCancelled":
-                if row["paired"]:
-                    pair(order_id, -1)
-                run(self.MOVE, "cancelled", False, order_id)
-            elif e.type == "order.LinesRevised":
-                if row["paired"]:
-                    pair(order_id, -1)
-                run(self.CLEAR, order_id)
-                units(order_id, d["lines"])
-                if row["paired"]:
-                    pair(order_id, 1)
+                    relations.append((event.product_id, event.related_product_id,
+                                      event.relationship, e.meta.occurred_at))  # fmt: skip
+            else:
+                batch.apply(e)
+        if relations:
+            cur.executemany(q(self.RELATE), relations)
+        placed = [(o, *batch.placed[o], *batch.status[o]) for o in batch.placed]
+        moved = [(*batch.status[o], o) for o in batch.status if o not in batch.placed]
+        relined = [o for o in batch.revised if o not in batch.placed]
+        units = [(o, p, n) for o in (*batch.placed, *relined) for p, n in batch.units[o].items()]
+        for statement, rows in ((self.PLACE, placed), (self.MOVE, moved)):
+            if rows:
+                cur.executemany(q(statement), rows)
+        if relined:
+            cur.execute(q(self.CLEAR), (relined,))
+        if units:
+            cur.executemany(q(self.UNITS), units)
+        deltas = [(a, b, n) for (a, b), n in batch.pairs.items() if n]
+        if deltas:
+            cur.executemany(q(self.PAIR), deltas)
+            cur.execute(q(self.UNPAIRED), (list({a for a, _b, _n in deltas}),))
 
     def compare_key(self) -> dict[str, str]:
         return {
@@ -155,6 +142,69 @@ class RecommendationsView(Projection):
             "order_products": "order_id, product_id",
             "pairs": "product_id, other_id",
         }
+
+
+_ORDER_MOVES = ("order.OrderConfirmed", "order.OrderCancelled", "order.LinesRevised")
+
+
+class _Batch:
+    """The orders one batch of events moves, as they stand after each event: status and
+    whether counted in pairs (``status``), units per product (``units``), and the changes to
+    the pairs (``pairs``, both directions). ``placed``: the orders placed in the batch."""
+
+    def __init__(self) -> None:
+        self.status: dict[UUID, tuple[str, bool]] = {}
+        self.units: dict[UUID, dict[UUID, int]] = {}
+        self.placed: dict[UUID, tuple[UUID, Any]] = {}
+        self.revised: set[UUID] = set()
+        self.pairs = Counter[tuple[UUID, UUID]]()
+
+    def load(self, orders: list[dict], units: list[dict]) -> None:
+        for row in orders:
+            self.status[row["order_id"]] = (row["status"], row["paired"])
+            self.units[row["order_id"]] = {}
+        for row in units:
+            self.units[row["order_id"]][row["product_id"]] = row["units"]
+
+    def _pair(self, order_id: UUID, step: int) -> None:
+        products = list(self.units[order_id])
+        for a in products:
+            for b in products:
+                if a != b:
+                    self.pairs[(a, b)] += step
+
+    def apply(self, e: RecordedEvent) -> None:
+        order_id, d = e.stream_id, e.data
+        if e.type == "order.OrderPlaced":
+            if d.get("parent_order_id") is None and order_id not in self.status:
+                self.placed[order_id] = (UUID(str(d["customer_id"])), e.meta.occurred_at)
+                self.status[order_id] = ("placed", False)
+                self.units[order_id] = _units(d["lines"])
+            return
+        status, paired = self.status.get(order_id, ("cancelled", False))
+        if status == "cancelled":  # a split's child (unknown here), or over
+            return
+        if e.type == "order.OrderConfirmed" and status == "placed":
+            self.status[order_id] = ("confirmed", True)
+            self._pair(order_id, 1)
+        elif e.type == "order.OrderCancelled":
+            if paired:
+                self._pair(order_id, -1)
+            self.status[order_id] = ("cancelled", False)
+        elif e.type == "order.LinesRevised":
+            if paired:
+                self._pair(order_id, -1)
+            self.units[order_id] = _units(d["lines"])
+            self.revised.add(order_id)
+            if paired:
+                self._pair(order_id, 1)
+
+
+def _units(lines: list[dict]) -> dict[UUID, int]:
+    per_product = Counter[UUID]()
+    for line in lines:
+        per_product[UUID(str(line["product_id"]))] += int(line["quantity"])
+    return {p: n for p, n in per_product.items() if n > 0}
 
 
 def _names() -> dict[str, sql.Identifier]:

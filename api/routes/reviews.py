@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from api.deps import ContainerDep, ContextDep, DispatchDep, PrincipalDep, read_model
@@ -138,10 +138,12 @@ def vote_on_review(
 
 
 @router.get("/reviews/{review_id}", response_model=Review, dependencies=[read_model(view.NAME)])
-def get_review(review_id: UUID, container: ContainerDep):
+def get_review(review_id: UUID, container: ContainerDep, response: Response):
+    """The review as its author and staff see it, whatever its status; ``ETag`` = version."""
     row = view.get_review(container.pool, review_id)
     if row is None:
         raise ApiError(404, "review_not_found", f"Review {review_id} does not exist.")
+    response.headers["ETag"] = f'"{row["version"]}"'
     return _review(row)
 
 

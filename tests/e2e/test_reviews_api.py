@@ -89,7 +89,13 @@ def test_a_review_is_moderated_voted_on_edited_and_the_rating_follows(
     edited = ok(client.patch(f"/reviews/{made['id']}", json={"rating": 2}))
     product = ok(api.get(f"/products/{product_id}", params={"min_position": edited["position"]}))
     assert product["rating"]["count"] == 0 and product["rating"]["average"] is None
-    assert ok(client.get(f"/reviews/{made['id']}"))["status"] == "pending"
+    current = client.get(f"/reviews/{made['id']}")
+    assert ok(current)["status"] == "pending"
+    assert current.headers["ETag"] == f'"{edited["version"]}"'
+    stale = client.patch(
+        f"/reviews/{made['id']}", json={"text": "Hm."}, headers={"If-Match": '"1"'}
+    )
+    assert_error(stale, 412)
     rejected = merchant.post(f"/reviews/{made['id']}/moderation", json={"decision": "reject"})
     assert rejected.status_code == 200
     assert_error(
