@@ -84,16 +84,20 @@ class RecommendationsView(Projection):
     }
 
     RELATE = "INSERT INTO {}.relationships VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING"
-    PLACE = "INSERT INTO {}.orders VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
-    MOVE = "UPDATE {}.orders SET status = %s, paired = %s WHERE order_id = %s"
-    UNITS = "INSERT INTO {}.order_products VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
+    PLACE = """INSERT INTO {}.orders SELECT * FROM unnest(%s::uuid[], %s::uuid[],
+        %s::timestamptz[], %s::text[], %s::boolean[]) ON CONFLICT DO NOTHING"""
+    MOVE = """UPDATE {0}.orders o SET status = m.status, paired = m.paired
+        FROM unnest(%s::text[], %s::boolean[], %s::uuid[]) AS m(status, paired, order_id)
+        WHERE o.order_id = m.order_id"""
+    UNITS = """INSERT INTO {}.order_products SELECT * FROM unnest(%s::uuid[], %s::uuid[],
+        %s::int[]) ON CONFLICT DO NOTHING"""
     CLEAR = "DELETE FROM {}.order_products WHERE order_id = ANY(%s)"
     KNOWN = "SELECT order_id, status, paired FROM {}.orders WHERE order_id = ANY(%s)"
     KNOWN_UNITS = (
         "SELECT order_id, product_id, units FROM {}.order_products WHERE order_id = ANY(%s)"
     )
-    PAIR = """INSERT INTO {}.pairs VALUES (%s, %s, %s) ON CONFLICT (product_id, other_id)
-        DO UPDATE SET orders = pairs.orders + excluded.orders"""
+    PAIR = """INSERT INTO {}.pairs SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::int[])
+        ON CONFLICT (product_id, other_id) DO UPDATE SET orders = pairs.orders + excluded.orders"""
     UNPAIRED = "DELETE FROM {}.pairs WHERE orders <= 0 AND product_id = ANY(%s)"
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
@@ -123,16 +127,14 @@ class RecommendationsView(Projection):
         moved = [(*batch.status[o], o) for o in batch.status if o not in batch.placed]
         relined = [o for o in batch.revised if o not in batch.placed]
         units = [(o, p, n) for o in (*batch.placed, *relined) for p, n in batch.units[o].items()]
-        for statement, rows in ((self.PLACE, placed), (self.MOVE, moved)):
-            if rows:
-                cur.executemany(q(statement), rows)
         if relined:
             cur.execute(q(self.CLEAR), (relined,))
-        if units:
-            cur.executemany(q(self.UNITS), units)
         deltas = [(a, b, n) for (a, b), n in batch.pairs.items() if n]
+        for statement, rows in ((self.PLACE, placed), (self.MOVE, moved), (self.UNITS, units),
+                                (self.PAIR, deltas)):  # fmt: skip
+            if rows:  # one statement each, the rows as arrays (column by column)
+                cur.execute(q(statement), [list(column) for column in zip(*rows, strict=True)])
         if deltas:
-            cur.executemany(q(self.PAIR), deltas)
             cur.execute(q(self.UNPAIRED), (list({a for a, _b, _n in deltas}),))
 
     def compare_key(self) -> dict[str, str]:
