@@ -37,6 +37,8 @@ from composition.customers import CUSTOMERS
 from composition.merchants import MERCHANTS
 from composition.pricing import PRICING
 from composition.promotions import PROMOTIONS
+from composition.recommendations import RECOMMENDATIONS
+from composition.reviews import REVIEWS
 from composition.settings import Settings
 from composition.support import SUPPORT
 from composition.webhooks import WEBHOOKS
@@ -122,6 +124,8 @@ CAPABILITIES: tuple[Capability, ...] = (
     CHAT,
     MERCHANTS,
     WEBHOOKS,
+    REVIEWS,
+    RECOMMENDATIONS,
 )
 
 
