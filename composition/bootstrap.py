@@ -33,6 +33,7 @@ from commands.write_side import WriteSide
 from composition.bundles import BUNDLES
 from composition.capabilities import Capability, Wiring, combine
 from composition.customers import CUSTOMERS
+from composition.notifications import NOTIFICATIONS
 from composition.pricing import PRICING
 from composition.promotions import PROMOTIONS
 from composition.settings import Settings
@@ -108,7 +109,14 @@ CORE = Capability(
 
 #: The program's capabilities: what ``build``, the server (``composition.asgi``) and every
 #: ``ecom`` command run. A new capability is one more entry here.
-CAPABILITIES: tuple[Capability, ...] = (CORE, CUSTOMERS, PRICING, BUNDLES, PROMOTIONS)
+CAPABILITIES: tuple[Capability, ...] = (
+    CORE,
+    CUSTOMERS,
+    PRICING,
+    BUNDLES,
+    PROMOTIONS,
+    NOTIFICATIONS,
+)
 
 
 @dataclass
@@ -129,6 +137,8 @@ class Container:
     keyring: KeyRing | None = None  # per-customer keys for personal data
     clock: Clock = system_clock  # what the process managers stamp their decisions with
     tree: TreeStore | None = None  # the Merkle tree over the log: signed heads and proofs
+    #: The capabilities' background workers (``Capability.workers``), run with the managers.
+    workers: tuple = ()
 
     def migrate(self) -> list[str]:
         def after_sql() -> None:  # still under the migration lock
@@ -147,8 +157,12 @@ class Container:
                 self.chainer.start()
         if self.settings.run_processes:
             self.processes.start()
+            for worker in self.workers:
+                worker.start(self.url)
 
     def close(self) -> None:
+        for worker in self.workers:
+            worker.stop()
         self.processes.stop()
         self.runner.stop()
         if self.chainer is not None:
@@ -202,7 +216,8 @@ def build(
         clock_skew=timedelta(seconds=settings.clock_skew_s),
     )
     locations = write.locations
-    managers = parts.process_managers(Wiring(settings, store, pool, write, clock))
+    wiring = Wiring(settings, store, pool, write, clock)
+    managers = parts.process_managers(wiring)
     audit_key = load_or_create_key(audit_key_path(settings.data_dir))
     tree = TreeStore(pool, audit_key)
     return Container(
@@ -220,4 +235,5 @@ def build(
         clock=clock,
         processes=ProcessRunner(store, managers, parking=parking, retry=retry),
         parking=parking,
+        workers=tuple(parts.workers(wiring)),
     )

@@ -60,6 +60,9 @@ class Capability:
     projections: Callable[[], Sequence[Projection]] = _none
     #: Builds its process managers from what the root has wired (``Wiring``).
     process_managers: Callable[[Wiring], Sequence[Any]] = _none
+    #: Builds its background workers (``start(listen_url)`` and ``stop()``, e.g. a sender
+    #: that is not a follower of one event at a time), run where the process managers run.
+    workers: Callable[[Wiring], Sequence[Any]] = _none
     #: ``fastapi.APIRouter``s, included under ``/api/v1`` after the core's routes.
     routers: tuple[Any, ...] = ()
     #: Its rows of the authorization table, tried before the core's: keep them to its own paths.
@@ -86,6 +89,9 @@ class Combined:
         managers = [m for c in self.capabilities for m in c.process_managers(wiring)]
         _unique("process manager", [m.name for m in managers])
         return managers
+
+    def workers(self, wiring: Wiring) -> list[Any]:
+        return [w for c in self.capabilities for w in c.workers(wiring)]
 
     @property
     def routers(self) -> tuple[Any, ...]:

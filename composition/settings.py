@@ -51,6 +51,15 @@ class Settings:
     analyst_password: str | None = None
     # how far ahead of our clock a reported business time may lie (domain/reported_time.py)
     clock_skew_s: float = CLOCK_SKEW.total_seconds()
+    #: Notifications: the SMTP server (``smtp://host:port``; unset, ``ecom serve`` starts one
+    #: delivering to ``<data dir>/mail``), the Maildir it delivers to when it is ours to look
+    #: in, the SMS provider's URL (unset: the sandbox in ``<data dir>/sms``), the sender
+    #: address, and the public URL unsubscribe links start with.
+    smtp_url: str | None = None
+    mail_dir: Path | None = None
+    sms_url: str | None = None
+    mail_from: str = "shop@localhost"
+    public_url: str | None = None
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -94,4 +103,9 @@ class Settings:
             request_timeout_s=float(e.get("ECOM_REQUEST_TIMEOUT_S", "30")),
             analyst_password=e.get("ECOM_ANALYST_PASSWORD") or None,
             clock_skew_s=float(e.get("ECOM_CLOCK_SKEW_S", CLOCK_SKEW.total_seconds())),
+            smtp_url=e.get("ECOM_SMTP_URL") or None,
+            mail_dir=Path(e["ECOM_MAIL_DIR"]) if e.get("ECOM_MAIL_DIR") else None,
+            sms_url=e.get("ECOM_SMS_URL") or None,
+            mail_from=e.get("ECOM_MAIL_FROM", "shop@localhost"),
+            public_url=e.get("ECOM_PUBLIC_URL") or None,
         )

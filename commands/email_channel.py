@@ -1,0 +1,79 @@
+"""Email by SMTP: the message a queued notification becomes, its sending, and how a send whose
+answer was lost is found again.
+
+The message has a plain-text and an HTML part, ``Date``, a ``Message-ID`` that is the
+notification's key (``domain.notification.ids.message_key``: the same on every attempt), and a
+``List-Unsubscribe`` link (with ``List-Unsubscribe-Post`` for one-click) that withdraws the
+customer's email consent. ``EmailChannel.find`` looks the Message-ID up in the Maildir the
+SMTP server delivers to, when one is known (the local server's, ``composition/local_mail.py``,
+which also drops a second copy under a Message-ID it holds)."""
+
+from __future__ import annotations
+
+import hashlib
+import mailbox
+import smtplib
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from urllib.parse import urlparse
+
+
+def maildir_name(message_id: str) -> str:
+    """The file name the local server stores a message under: one per Message-ID."""
+    return hashlib.sha256(message_id.strip().encode()).hexdigest()
+
+
+def build_message(
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None,
+    message_id: str,
+    unsubscribe_url: str | None,
+    now: datetime,
+) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = message_id
+    if unsubscribe_url:
+        msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg.set_content(text)
+    if html is not None:
+        msg.add_alternative(html, subtype="html")
+    return msg
+
+
+class EmailChannel:
+    def __init__(self, smtp_url: str, sender: str, maildir: Path | None = None, timeout_s=10.0):
+        url = urlparse(smtp_url)
+        if url.scheme != "smtp" or not url.hostname:
+            raise ValueError(f"ECOM_SMTP_URL must be smtp://host:port, not {smtp_url!r}")
+        self.host, self.port = url.hostname, url.port or 25
+        self.sender, self.maildir, self.timeout_s = sender, maildir, timeout_s
+
+    def send(self, msg: EmailMessage) -> None:
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
+            smtp.send_message(msg)
+
+    @property
+    def can_find(self) -> bool:
+        return self.maildir is not None
+
+    def find(self, message_id: str) -> bool:
+        """Whether the Maildir holds a message with this Message-ID."""
+        if self.maildir is None:
+            return False
+        name = maildir_name(message_id)
+        for sub in ("new", "cur"):
+            if any((self.maildir / sub).glob(f"{name}*")):
+                return True
+        box = mailbox.Maildir(self.maildir, create=False)
+        return any((m.get("Message-ID") or "").strip() == message_id for m in box)

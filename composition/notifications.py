@@ -1,0 +1,63 @@
+"""The notifications capability, one value (``NOTIFICATIONS``): the Notification and template
+events (``domain/notification``), staff's handlers (``commands/notifications.py``), the
+notifications view, the manager that queues a message per source event and channel
+(``commands/notification_queuer.py``), the worker that sends them
+(``commands/notification_sender.py``) over SMTP and the SMS provider, and the routes.
+
+Where messages go comes from ``Settings``: ``ECOM_SMTP_URL`` (``ecom serve`` starts the local
+server of ``composition/local_mail.py`` when it is unset), ``ECOM_MAIL_DIR`` (the Maildir that
+server delivers to, where a send cut off by a crash is looked up), ``ECOM_SMS_URL`` (unset: the
+sandbox in ``<data dir>/sms``). Unsubscribe links are signed with a key kept in
+``<data dir>/unsubscribe.key`` (made on first use)."""
+
+from __future__ import annotations
+
+from api.routes import notifications as routes
+from commands import notifications as handlers
+from commands.email_channel import EmailChannel
+from commands.notification_queuer import NotificationQueuer
+from commands.notification_sender import NotificationSender
+from commands.sms_channel import HttpSms, SandboxSms
+from commands.unsubscribe_tokens import UnsubscribeTokens, tokens_in
+from composition.capabilities import Capability, Wiring
+from composition.settings import Settings
+from domain.notification.events import NOTIFICATION_EVENTS, TEMPLATE_EVENTS
+from projections.notifications import NotificationsView
+
+#: Where email goes when no SMTP server is configured: nowhere (each send fails and retries).
+UNCONFIGURED_SMTP = "smtp://127.0.0.1:1"
+
+
+def tokens_of(settings: Settings) -> UnsubscribeTokens:
+    return tokens_in(settings.data_dir)
+
+
+def public_url(settings: Settings) -> str:
+    return settings.public_url or f"http://{settings.host}:{settings.port}"
+
+
+def sender_of(w: Wiring) -> NotificationSender:
+    s = w.settings
+    email = EmailChannel(s.smtp_url or UNCONFIGURED_SMTP, s.mail_from, s.mail_dir)
+    sms = HttpSms(s.sms_url) if s.sms_url else SandboxSms(s.data_dir / "sms")
+    return NotificationSender(w.store, email, sms, tokens_of(s), public_url(s), clock=w.clock)
+
+
+def _managers(w: Wiring) -> list:
+    return [NotificationQueuer(w.store, tokens_of(w.settings), public_url(w.settings), w.clock)]
+
+
+def _workers(w: Wiring) -> list:
+    return [sender_of(w)]
+
+
+NOTIFICATIONS = Capability(
+    name="notifications",
+    events=(*NOTIFICATION_EVENTS, *TEMPLATE_EVENTS),
+    handlers=handlers.HANDLERS,
+    projections=lambda: [NotificationsView()],
+    process_managers=_managers,
+    workers=_workers,
+    routers=(routes.router,),
+    rules=routes.RULES,
+)
