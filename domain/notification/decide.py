@@ -42,7 +42,7 @@ def queue(state: NotificationState, c: cmd.QueueNotification, now: datetime) -> 
     if state.exists:
         return []
     (valid_email if c.channel == "email" else valid_phone)(c.to)
-    return [ev.NotificationQueued(**c.model_dump(), queued_at=now)]
+    return [ev.NotificationQueued(**c.model_dump(exclude={"notification_id"}), queued_at=now)]
 
 
 def record_sent(state: NotificationState, c: cmd.RecordNotificationSent, now: datetime):
