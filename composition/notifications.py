@@ -14,33 +14,11 @@ from __future__ import annotations
 
 from api.routes import notifications as routes
 from commands import notifications as handlers
-from commands.email_channel import EmailChannel
 from commands.notification_queuer import NotificationQueuer
-from commands.notification_sender import NotificationSender
-from commands.sms_channel import HttpSms, SandboxSms
-from commands.unsubscribe_tokens import UnsubscribeTokens, tokens_in
 from composition.capabilities import Capability, Wiring
-from composition.settings import Settings
+from composition.notification_sending import public_url, sender_of, tokens_of
 from domain.notification.events import NOTIFICATION_EVENTS, TEMPLATE_EVENTS
 from projections.notifications import NotificationsView
-
-#: Where email goes when no SMTP server is configured: nowhere (each send fails and retries).
-UNCONFIGURED_SMTP = "smtp://127.0.0.1:1"
-
-
-def tokens_of(settings: Settings) -> UnsubscribeTokens:
-    return tokens_in(settings.data_dir)
-
-
-def public_url(settings: Settings) -> str:
-    return settings.public_url or f"http://{settings.host}:{settings.port}"
-
-
-def sender_of(w: Wiring) -> NotificationSender:
-    s = w.settings
-    email = EmailChannel(s.smtp_url or UNCONFIGURED_SMTP, s.mail_from, s.mail_dir)
-    sms = HttpSms(s.sms_url) if s.sms_url else SandboxSms(s.data_dir / "sms")
-    return NotificationSender(w.store, email, sms, tokens_of(s), public_url(s), clock=w.clock)
 
 
 def _managers(w: Wiring) -> list:
@@ -48,7 +26,7 @@ def _managers(w: Wiring) -> list:
 
 
 def _workers(w: Wiring) -> list:
-    return [sender_of(w)]
+    return [sender_of(w.settings, w.store, w.clock)]
 
 
 NOTIFICATIONS = Capability(
