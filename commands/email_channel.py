@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import mailbox
 import smtplib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -60,8 +62,17 @@ class EmailChannel:
         self.sender, self.maildir, self.timeout_s = sender, maildir, timeout_s
 
     def send(self, msg: EmailMessage) -> None:
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
-            smtp.send_message(msg)
+        with self.session() as smtp:
+            smtp.send(msg)
+
+    @contextmanager
+    def session(self) -> Iterator[SmtpSession]:
+        """One SMTP connection for many messages, opened at the first one."""
+        session = SmtpSession(self)
+        try:
+            yield session
+        finally:
+            session.close()
 
     @property
     def can_find(self) -> bool:
@@ -77,3 +88,29 @@ class EmailChannel:
                 return True
         box = mailbox.Maildir(self.maildir, create=False)
         return any((m.get("Message-ID") or "").strip() == message_id for m in box)
+
+
+class SmtpSession:
+    """A connection opened on first use; a message that fails closes it (the next reopens)."""
+
+    def __init__(self, channel: EmailChannel):
+        self.channel = channel
+        self._smtp: smtplib.SMTP | None = None
+
+    def send(self, msg: EmailMessage) -> None:
+        if self._smtp is None:
+            c = self.channel
+            self._smtp = smtplib.SMTP(c.host, c.port, timeout=c.timeout_s)
+        try:
+            self._smtp.send_message(msg)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                self._smtp.close()
+            self._smtp = None

@@ -25,12 +25,13 @@ from commands.notifications import queue
 from commands.process_manager import ProcessManager, Trigger
 from commands.stream_states import load_states
 from commands.unsubscribe_tokens import UnsubscribeTokens
-from domain.errors import DomainError
+from domain.errors import ConcurrencyConflict, DomainError
 from domain.notification.commands import QueueNotification
+from domain.notification.decide import queue as decide_queue
 from domain.notification.ids import message_key, notification_stream, template_stream
-from domain.notification.state import TEMPLATE
+from domain.notification.state import TEMPLATE, NotificationState
 from domain.notification.templates import DEFAULTS, empty_context, render, render_html
-from eventstore.store import EventStore
+from eventstore.store import EventStore, StreamAppend
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +68,46 @@ class NotificationQueuer(ProcessManager):
         self.public_url = public_url.rstrip("/")
 
     def handle(self, trigger: Trigger) -> None:
+        """One event's messages, each queued on its own (a stream found is left as it is)."""
+        for command in self.commands(trigger):
+            try:
+                ctx = trigger.context(f"notify:{command.channel}", now=self.clock())
+                queue(self.store, command, ctx)
+            except DomainError as exc:  # an address the rules refuse: nothing to send to
+                log.warning("notification %s not queued: %s", command.notification_id, exc)
+
+    def handle_batch(self, triggers: list[Trigger]) -> None:
+        """A batch's messages queued in one transaction, each stream at version 0; when any
+        exists already (a replay) the batch is handled event by event instead."""
+        now = self.clock()
+        appends = []
+        for trigger in triggers:
+            meta = trigger.context("queue", now=now).meta()
+            for command in self.commands(trigger):
+                try:
+                    events = decide_queue(NotificationState(), command, now)
+                except DomainError as exc:
+                    log.warning("notification %s not queued: %s", command.notification_id, exc)
+                    continue
+                appends.append(StreamAppend(command.notification_id, 0, events, metas=[meta]))
+        if not appends:
+            return
+        try:
+            self.store.append(appends, appends[0].metas[0])
+        except ConcurrencyConflict:
+            for trigger in triggers:
+                self.handle(trigger)
+
+    def commands(self, trigger: Trigger) -> list[QueueNotification]:
+        """The messages an event calls for: one per channel its customer is told by."""
         e = trigger.event
         if e.type == "shipment.DeliveryAttemptRecorded" and e.data.get("outcome") in _NOT_FAILED:
-            return
+            return []
         context = empty_context()
         order_id = self._order_of(e.type, e.stream_id, e.data, context)
         placed = _first(self.store, order_id) if order_id else None
         if placed is None:
-            return
+            return []
         if placed.get("parent_order_id") and not placed.get("contact_email"):
             parent = _first(self.store, UUID(placed["parent_order_id"])) or {}
             placed = {**placed, "contact_email": parent.get("contact_email")}
@@ -92,6 +125,7 @@ class NotificationQueuer(ProcessManager):
         )
         template = TEMPLATE_OF[e.type]
         subject_src, body_src = self._template(template)
+        out = []
         for channel, to in recipients(contact, placed.get("contact_email")):
             try:
                 subject = " ".join(render(subject_src, context).split())
@@ -119,10 +153,8 @@ class NotificationQueuer(ProcessManager):
                 source_position=e.position,
                 message_key=message_key(nid),
             )
-            try:
-                queue(self.store, command, trigger.context(f"notify:{channel}", now=self.clock()))
-            except DomainError as exc:  # an address the rules refuse: nothing to send to
-                log.warning("notification %s not queued: %s", nid, exc.message)
+            out.append(command)
+        return out
 
     def _template(self, name: str) -> tuple[str, str]:
         state = load_states(self.store, TEMPLATE, [template_stream(name)])[template_stream(name)]

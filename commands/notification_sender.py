@@ -31,14 +31,15 @@ from commands import notifications as handle
 from commands.context import Clock, CommandContext, system_clock
 from commands.email_channel import EmailChannel, build_message
 from commands.unsubscribe_tokens import UnsubscribeTokens
-from domain.errors import DomainError
+from domain.errors import ConcurrencyConflict, DomainError
 from domain.notification import commands as cmd
+from domain.notification import decide as d
 from domain.notification import events as ev
 from domain.notification.state import FAILED, QUEUED, SENT, NotificationState, evolve
 from eventstore import lock_keys
 from eventstore.follower import Follower
 from eventstore.privacy import ERASED
-from eventstore.store import EventStore
+from eventstore.store import EventStore, StreamAppend
 
 log = logging.getLogger(__name__)
 NAME = "notification_sender"
@@ -46,26 +47,32 @@ TOPICS = tuple(cls.stored_name() for cls in ev.NOTIFICATION_EVENTS)
 
 
 class Outbox:
-    """Notifications not yet settled (neither delivered nor failed for good), by id, folded
-    from the log in position order."""
+    """Notifications not yet settled (neither delivered nor failed for good), by id, with the
+    version their state was folded to, read from the log in position order."""
 
     def __init__(self, store: EventStore):
         self.store = store
         self.position = 0
-        self.pending: dict[UUID, NotificationState] = {}
+        self.pending: dict[UUID, tuple[int, NotificationState]] = {}
+        self._settled: set[UUID] = set()
 
     def refresh(self, batch: int = 1000) -> None:
         while True:
             events = self.store.read_all(after=self.position, limit=batch, topics=TOPICS)
             for e in events:
-                state = evolve(self.pending.get(e.stream_id, NotificationState()), e.to_domain())
-                if state.final:
-                    self.pending.pop(e.stream_id, None)
-                else:
-                    self.pending[e.stream_id] = state
                 self.position = e.position
+                version, state = self.pending.get(e.stream_id, (0, NotificationState()))
+                if e.version <= version:
+                    continue
+                self.fold(e.stream_id, e.version, evolve(state, e.to_domain()))
             if len(events) < batch:
                 return
+
+    def fold(self, stream_id: UUID, version: int, state: NotificationState) -> None:
+        if state.final:
+            self.pending.pop(stream_id, None)
+        else:
+            self.pending[stream_id] = (version, state)
 
 
 class NotificationSender(Follower):
@@ -83,6 +90,7 @@ class NotificationSender(Follower):
         policy: cmd.RetryPolicy | None = None,
         clock: Clock = system_clock,
         url: str | None = None,
+        batch: int = 100,
     ):
         super().__init__()
         self.store, self.url, self.email, self.sms, self.tokens = store, url, email, sms, tokens
@@ -90,6 +98,7 @@ class NotificationSender(Follower):
         self.policy = policy or cmd.RetryPolicy()
         self.clock = clock
         self.outbox = Outbox(store)
+        self.batch = batch
         self._conn: psycopg.Connection | None = None
 
     # ---- the lock ------------------------------------------------------------------------
@@ -115,17 +124,16 @@ class NotificationSender(Follower):
     # ---- the work ------------------------------------------------------------------------
 
     def step(self) -> int:
+        """Settle what a crash cut off and queue again what is due, then send what is queued."""
         if not self._holds_lock():
             return 0
         self.outbox.refresh()
+        now = self.clock()
         done = 0
-        for nid, state in list(self.outbox.pending.items()):
+        for nid, (_version, state) in list(self.outbox.pending.items()):
             if self._stop.is_set():
-                break
-            now = self.clock()
-            if state.status == QUEUED:
-                self.send(nid)
-            elif state.status == SENT:
+                return done
+            if state.status == SENT:
                 self.settle(nid)
             elif state.status == FAILED and state.retry_at is not None and state.retry_at <= now:
                 handle.requeue(
@@ -134,7 +142,78 @@ class NotificationSender(Follower):
             else:
                 continue
             done += 1
+        self.outbox.refresh()
+        queued = [n for n, (_v, st) in self.outbox.pending.items() if st.status == QUEUED]
+        for start in range(0, len(queued), self.batch):
+            if self._stop.is_set():
+                return done
+            done += self.send_batch(queued[start : start + self.batch])
         return done
+
+    def send_batch(self, ids: list[UUID]) -> int:
+        """Claim a batch (its ``NotificationSent`` in one transaction), send each message (one
+        SMTP session for the batch's email), record the outcomes in one transaction. A batch
+        whose claim conflicts is sent one by one instead."""
+        queued = self._load_queued(ids)
+        ids = [n for n in ids if n in queued]
+        erased = [n for n in ids if queued[n].to == ERASED]
+        for nid in erased:
+            self._failed(nid, "the recipient was forgotten", permanent=True)
+        ids = [n for n in ids if n not in erased]
+        if not ids:
+            return len(erased)
+        ctx = self._ctx()
+        claims = []
+        for nid in ids:
+            version, state = self.outbox.pending[nid]
+            c = cmd.RecordNotificationSent(notification_id=nid)
+            claims.append((nid, version, d.record_sent(state, c, ctx.now)))
+        try:
+            self.store.append([StreamAppend(n, v, evs) for n, v, evs in claims], ctx.meta())
+        except ConcurrencyConflict:
+            for nid in ids:
+                self.send(nid)
+            return len(ids) + len(erased)
+        for nid, version, evs in claims:
+            self.outbox.fold(nid, version + 1, evolve(self.outbox.pending[nid][1], evs[0]))
+        outcomes = self._send_all([(nid, queued[nid]) for nid in ids])
+        ctx = self._ctx()
+        appends = []
+        for nid, error in outcomes:
+            version, state = self.outbox.pending[nid]
+            if error is None:
+                c = cmd.RecordNotificationDelivered(notification_id=nid)
+                evs = d.record_delivered(state, c, ctx.now)
+            else:
+                f = cmd.RecordNotificationFailed(notification_id=nid, error=error)
+                evs = d.record_failed(state, f, ctx.now, self.policy)
+            appends.append(StreamAppend(nid, version, evs))
+        self.store.append(appends, ctx.meta())
+        for a in appends:
+            state = self.outbox.pending[a.stream_id][1]
+            self.outbox.fold(a.stream_id, a.expected_version + 1, evolve(state, a.events[0]))
+        return len(ids) + len(erased)
+
+    def _load_queued(self, ids: list[UUID]) -> dict[UUID, ev.NotificationQueued]:
+        loaded = self.store.load_many({n: 0 for n in ids})
+        return {n: events[0].to_domain() for n, events in loaded.items() if events}  # type: ignore[misc]
+
+    def _send_all(self, messages) -> list[tuple[UUID, str | None]]:  # noqa: ANN001
+        """(id, None) for each message its provider took, (id, error) for the others."""
+        out: list[tuple[UUID, str | None]] = []
+        with self.email.session() as smtp:
+            for nid, q in messages:
+                try:
+                    if q.channel == "email":
+                        smtp.send(self._message(q, self.clock()))
+                    else:
+                        self.sms.send(q.message_key, q.to, q.text)
+                except Exception as exc:  # noqa: BLE001 - any failure of the provider's
+                    log.warning("notification %s: send failed: %s", nid, exc)
+                    out.append((nid, f"{type(exc).__name__}: {exc}"))
+                else:
+                    out.append((nid, None))
+        return out
 
     def _ctx(self) -> CommandContext:
         return CommandContext.new(f"process:{NAME}", now=self.clock())

@@ -23,7 +23,7 @@ from eventstore.store import EventStore
 def main() -> int:
     settings = Settings.from_env()
     url = resolve_database_url(settings.database_url, settings.data_dir)
-    datastore = make_datastore(url, pool_size=2, lock_timeout_s=settings.lock_timeout_s)
+    datastore = make_datastore(url, pool_size=1, lock_timeout_s=settings.lock_timeout_s)
     pool = make_pool(url, max_size=2)
     registry = EventRegistry((*NOTIFICATION_EVENTS, *TEMPLATE_EVENTS))
     store = EventStore(EcomRecorder(datastore), EventMapper(registry, KeyRing(pool)))
