@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from uuid import uuid4
 
+import httpx
 import psycopg
 import pytest
 
@@ -111,7 +112,9 @@ def test_an_orders_life_is_told_once_by_each_consented_channel(napi, container, 
     assert one["attempts"] == 1
 
 
-def test_consent_decides_the_channels_and_a_guest_needs_a_contact_email(napi, container, sinks):
+def test_consent_decides_the_channels_and_a_guest_needs_a_contact_email(
+    napi, container, sinks, database_url
+):
     folder, _smtp, sms = sinks
     who = customer(napi, consents=("email",))
     _wh, order = place(napi, container, who["id"])
@@ -125,6 +128,7 @@ def test_consent_decides_the_channels_and_a_guest_needs_a_contact_email(napi, co
     _wh, silent = place(napi, container, str(uuid4()))
     nobody = customer(napi, consents=())
     _wh, unconsented = place(napi, container, nobody["id"])
+    manager_caught_up(database_url)
     r = napi.get("/notifications", params={"order_id": silent["id"]})
     assert r.status_code == 200 and r.json()["items"] == []
     assert napi.get("/notifications", params={"order_id": unconsented["id"]}).json()["items"] == []
@@ -203,3 +207,42 @@ def test_a_retry_of_a_notification_that_did_not_fail_is_refused(napi, container)
     assert_error(napi.post(f"/notifications/{item['id']}/retry"), 409)
     assert_error(napi.get(f"/notifications/{uuid4()}"), 404)
     assert_error(napi.post(f"/notifications/{uuid4()}/retry"), 404)
+
+
+def manager_caught_up(database_url: str) -> None:
+    """Wait until the notification manager has taken up every event written so far."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        head = conn.execute("SELECT max(notification_id) FROM stored_events").fetchone()[0]
+        eventually(
+            lambda: conn.execute(
+                "SELECT position FROM process_tracking WHERE name = 'notifications'"
+            ).fetchone()[0],
+            lambda p: p >= head,
+            timeout_s=60,
+        )
+
+
+def test_the_unsubscribe_link_withdraws_email_consent_and_a_forged_one_does_nothing(
+    napi, container, sinks, database_url
+):
+    folder, _smtp, _sms = sinks
+    who = customer(napi, consents=("email",))
+    _wh, order = place(napi, container, who["id"])
+    delivered(napi, order["id"], 1)
+    [mail] = mails(folder, who["email"])
+    link = mail["List-Unsubscribe"].strip("<>")
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    token = link.rsplit("/", 1)[1]
+    forged = token[:-1] + ("0" if token[-1] != "0" else "1")
+    anonymous = httpx.Client(base_url=link.split("/api/v1/")[0] + "/api/v1", timeout=30)
+    with anonymous:
+        assert_error(anonymous.post(f"/unsubscribe/{forged}"), 404, "unsubscribe_token_invalid")
+        r = anonymous.post(f"/unsubscribe/{token}")
+        assert r.status_code == 200 and r.json() == {"channel": "email", "withdrawn": True}
+    eventually(
+        lambda: napi.get(f"/customers/{who['id']}").json()["consents"]["email"]["granted"],
+        lambda granted: granted is False,
+    )
+    _wh, later = place(napi, container, who["id"])
+    manager_caught_up(database_url)
+    assert napi.get("/notifications", params={"order_id": later["id"]}).json()["items"] == []
