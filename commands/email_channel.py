@@ -3,10 +3,10 @@ answer was lost is found again.
 
 The message has a plain-text and an HTML part, ``Date``, a ``Message-ID`` that is the
 notification's key (``domain.notification.ids.message_key``: the same on every attempt), and a
-``List-Unsubscribe`` link (with ``List-Unsubscribe-Post`` for one-click) that withdraws the
-customer's email consent. ``EmailChannel.find`` looks the Message-ID up in the Maildir the
-SMTP server delivers to, when one is known (the local server's, ``composition/local_mail.py``,
-which also drops a second copy under a Message-ID it holds)."""
+``List-Unsubscribe`` link that withdraws the customer's email consent. ``EmailChannel.find``
+looks the Message-ID up in the Maildir the SMTP server delivers to, when one is known (the
+local server's, ``composition/local_mail.py``, which also drops a second copy under a
+Message-ID it holds)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,6 @@ def build_message(
     msg["Message-ID"] = message_id
     if unsubscribe_url:
         msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg.set_content(text)
     if html is not None:
         msg.add_alternative(html, subtype="html")

@@ -2,7 +2,8 @@
 status; one by id; staff's retry of a failed one), the templates they are rendered from
 (``GET|PUT /notification-templates/{name}``: a PUT is a decision, refused with ``422`` when
 the template does not render against the sample context), and the unsubscribe link an email
-carries (public: its signed token is the authority; it withdraws the customer's consent)."""
+carries (``GET``, public: its signed token is the authority; it withdraws the customer's
+consent, and following it again changes nothing)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,6 @@ RULES = (
     ("GET", "/notification-templates/{}", _STAFF),
     ("PUT", "/notification-templates/{}", "admin"),
     ("GET", "/unsubscribe/{}", "public"),
-    ("POST", "/unsubscribe/{}", "public"),
 )
 TemplateName = Annotated[str, Path(pattern=r"^[a-z_]{1,64}$")]
 Token = Annotated[str, Path(pattern=r"^[0-9a-f]{32}[a-z]{3,5}\.[0-9a-f]{32}$")]
@@ -138,15 +138,11 @@ def _unsubscribe(token: str, request: Request, container, dispatch) -> Unsubscri
     return Unsubscribed(channel=channel, withdrawn=not done.replayed)
 
 
-@router.post("/unsubscribe/{token}", response_model=Unsubscribed)
-def unsubscribe(token: Token, request: Request, container: ContainerDep, dispatch: DispatchDep):
-    """One-click unsubscribe (``List-Unsubscribe-Post``): the customer's consent withdrawn."""
-    return _unsubscribe(token, request, container, dispatch)
-
-
 @router.get("/unsubscribe/{token}", response_model=Unsubscribed)
 def unsubscribe_link(
     token: Token, request: Request, container: ContainerDep, dispatch: DispatchDep
 ):
-    """The link followed from a mail client: the same withdrawal."""
+    """The ``List-Unsubscribe`` link: the customer's consent on the token's channel withdrawn.
+    A link and not a one-click POST: every write but this is refused to auditors and analysts,
+    and this one is public (the signed token is its authority)."""
     return _unsubscribe(token, request, container, dispatch)
