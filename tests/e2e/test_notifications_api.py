@@ -149,7 +149,7 @@ def test_a_malformed_contact_email_is_refused_and_nothing_is_written(napi):
     assert r.status_code == 422, r.text
 
 
-def test_a_replay_of_the_log_by_the_manager_sends_nothing_twice(
+def test_a_replay_of_the_log_by_the_manager_and_a_rebuild_of_the_view_send_nothing_twice(
     napi, container, sinks, database_url
 ):
     folder, _smtp, sms = sinks
@@ -168,7 +168,19 @@ def test_a_replay_of_the_log_by_the_manager_sends_nothing_twice(
             timeout_s=60,
         )
     assert (len(mails(folder)), sms.requests) == before
-    assert len(napi.get("/notifications", params={"order_id": order["id"]}).json()["items"]) == 2
+    items = napi.get("/notifications", params={"order_id": order["id"]}).json()["items"]
+    r = napi.post("/projections/notifications/rebuild")
+    assert r.status_code == 202, r.text
+    eventually(
+        lambda: napi.get("/projections").json(),
+        lambda views: any(
+            v["name"] == "notifications" and v["status"] != "rebuilding"
+            for v in (views["items"] if isinstance(views, dict) else views)
+        ),
+        timeout_s=60,
+    )
+    assert napi.get("/notifications", params={"order_id": order["id"]}).json()["items"] == items
+    assert (len(mails(folder)), sms.requests) == before
 
 
 def test_templates_are_checked_in_the_sandbox_and_a_change_is_a_decision(napi):
