@@ -35,6 +35,7 @@ from composition.capabilities import Capability, Wiring, combine
 from composition.chat import CHAT
 from composition.customers import CUSTOMERS
 from composition.merchants import MERCHANTS
+from composition.notifications import NOTIFICATIONS
 from composition.pricing import PRICING
 from composition.promotions import PROMOTIONS
 from composition.recommendations import RECOMMENDATIONS
@@ -126,6 +127,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     WEBHOOKS,
     REVIEWS,
     RECOMMENDATIONS,
+    NOTIFICATIONS,
 )
 
 

@@ -35,6 +35,9 @@ def _serve(args: argparse.Namespace) -> int:
     workers = args.workers or settings.workers
     if workers < 1:
         raise SystemExit("ecom: ECOM_WORKERS must be at least 1")
+    mail = _local_mail(settings)
+    if mail is not None:
+        settings = Settings.from_env()
     background = None
     if workers > 1:
         background = _background_in_parent(settings)
@@ -54,7 +57,23 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         if background is not None:
             background.close()
+        if mail is not None:
+            mail.stop()
     return 0
+
+
+def _local_mail(settings: Settings):  # noqa: ANN202 - a LocalMailServer, imported lazily
+    """With no ``ECOM_SMTP_URL``, a local SMTP server delivering to ``<data dir>/mail`` (a
+    Maildir), started here so every worker sends to it; it stops when this process does."""
+    if settings.smtp_url is not None:
+        return None
+    from composition.local_mail import LocalMailServer
+
+    mail = LocalMailServer(settings.data_dir / "mail").start()
+    os.environ["ECOM_SMTP_URL"] = mail.url
+    os.environ.setdefault("ECOM_MAIL_DIR", str(settings.data_dir / "mail"))
+    print(f"local SMTP server at {mail.url}, mail in {settings.data_dir / 'mail'}", file=sys.stderr)
+    return mail
 
 
 def _background_in_parent(settings: Settings):  # noqa: ANN202 - a Container, imported lazily

@@ -53,6 +53,15 @@ class Settings:
     clock_skew_s: float = CLOCK_SKEW.total_seconds()
     #: Seconds of quiet after which a live chat stream sends a heartbeat (api/chat_live.py)
     chat_heartbeat_s: float = 15.0
+    #: Notifications: the SMTP server (``smtp://host:port``; unset, ``ecom serve`` starts one
+    #: delivering to ``<data dir>/mail``), the Maildir it delivers to when it is ours to look
+    #: in, the SMS provider's URL (unset: the sandbox in ``<data dir>/sms``), the sender
+    #: address, and the public URL unsubscribe links start with.
+    smtp_url: str | None = None
+    mail_dir: Path | None = None
+    sms_url: str | None = None
+    mail_from: str = "shop@localhost"
+    public_url: str | None = None
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -97,4 +106,9 @@ class Settings:
             analyst_password=e.get("ECOM_ANALYST_PASSWORD") or None,
             clock_skew_s=float(e.get("ECOM_CLOCK_SKEW_S", CLOCK_SKEW.total_seconds())),
             chat_heartbeat_s=float(e.get("ECOM_CHAT_HEARTBEAT_S", "15")),
+            smtp_url=e.get("ECOM_SMTP_URL") or None,
+            mail_dir=Path(e["ECOM_MAIL_DIR"]) if e.get("ECOM_MAIL_DIR") else None,
+            sms_url=e.get("ECOM_SMS_URL") or None,
+            mail_from=e.get("ECOM_MAIL_FROM", "shop@localhost"),
+            public_url=e.get("ECOM_PUBLIC_URL") or None,
         )

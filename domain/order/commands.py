@@ -52,6 +52,9 @@ class PlaceOrder(Command):
     promotion_codes: (
         Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=10)] | None
     ) = None
+    #: Where a guest's order notifications are emailed (a registered customer's go to their
+    #: own address, by the channels they consented to).
+    contact_email: Annotated[str, Field(max_length=254)] | None = None
 
 
 class ModifyOrder(Command):

@@ -34,7 +34,7 @@ class OrderPlaced(OrderEvent):
         f"{address}.{part}"
         for address in ("shipping_address", "billing_address")
         for part in ("name", "line1", "line2", "city", "region", "postal_code")
-    ) + ("gift.message", "gift.recipient_name")
+    ) + ("gift.message", "gift.recipient_name", "contact_email")
     personal_data_subject: ClassVar[str] = "customer_id"
 
     order_number: int
@@ -61,6 +61,8 @@ class OrderPlaced(OrderEvent):
     split_location: str | None = None
     #: The promotions applied at placement (``discount`` is their sum); none in older events.
     promotions: list[AppliedPromotion] = []
+    #: A guest's address for order notifications.
+    contact_email: str | None = None
 
 
 class OrderModified(OrderEvent):

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID, uuid5
 
+from domain.customer.contact import valid_email
 from domain.errors import Conflict, InvalidCommand
 from domain.events import DomainEvent
 from domain.money import Money
@@ -141,5 +142,6 @@ def place_order(
             placed_at=now,
             placed_by=placed_by,
             promotions=applied,
+            contact_email=valid_email(c.contact_email) if c.contact_email else None,
         )
     ]
