@@ -36,6 +36,7 @@ from composition.customers import CUSTOMERS
 from composition.pricing import PRICING
 from composition.promotions import PROMOTIONS
 from composition.settings import Settings
+from composition.supply import SUPPLY
 from domain.category.events import CATEGORY_EVENTS
 from domain.fulfillment.events import PLAN_EVENTS
 from domain.inventory.events import INVENTORY_EVENTS
@@ -108,7 +109,7 @@ CORE = Capability(
 
 #: The program's capabilities: what ``build``, the server (``composition.asgi``) and every
 #: ``ecom`` command run. A new capability is one more entry here.
-CAPABILITIES: tuple[Capability, ...] = (CORE, CUSTOMERS, PRICING, BUNDLES, PROMOTIONS)
+CAPABILITIES: tuple[Capability, ...] = (CORE, CUSTOMERS, PRICING, BUNDLES, PROMOTIONS, SUPPLY)
 
 
 @dataclass
