@@ -79,11 +79,12 @@ class ReplenishmentManager(WritingManager):
                 lines=[LineIn(sku=sku, quantity=suggested.quantity)],
             )
             supplier_state = load(self.store, SUPPLIER, suggested.supplier_id).state
-            loaded = load(self.store, po.PURCHASE_ORDER, order_id)
             created = po.create_purchase_order(
-                loaded.state, command, supplier_state, suggested.suggestion_id
+                po.PurchaseOrderState(), command, supplier_state, suggested.suggestion_id
             )
-            return [StreamAppend(order_id, loaded.version, created)]
+            # A new stream: if another decision drafted it, this append fails and the
+            # suggestion is decided again (and finds the open one).
+            return [StreamAppend(order_id, 0, created)]
 
         stream = r.replenishment_stream(sku, location)
         ctx = trigger.context("draft", now=self.clock())

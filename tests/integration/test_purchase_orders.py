@@ -44,9 +44,9 @@ def test_a_receipt_records_stock_received_at_the_orders_location_in_one_transact
     done = _receive(container, order_id, {a: 15})
 
     assert done.extra["status"] == "ordered"
-    received = [
-        e for e in container.store.load(inventory_stream(a)) if e.name == "StockReceived"
-    ][-1]
+    received = [e for e in container.store.load(inventory_stream(a)) if e.name == "StockReceived"][
+        -1
+    ]
     assert received.data["location"] == code and received.data["quantity"] == 15
     assert received.data["reference"] == f"purchase-order:{order_id}"
     receipt = container.store.load(order_id)[-1]
