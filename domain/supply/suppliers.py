@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from uuid import UUID, uuid5
 
 from domain.aggregate import AggregateType
+from domain.customer.contact import valid_email
 from domain.errors import Conflict, InvalidCommand
 from domain.events import DomainEvent
 from domain.ids import NAMESPACE
@@ -81,7 +82,9 @@ def register_supplier(state: SupplierState, c: RegisterSupplier) -> list[DomainE
         for i in c.items
     )
     return [
-        SupplierRegistered(name=c.name, email=c.email, lead_time_days=c.lead_time_days, items=items)
+        SupplierRegistered(
+            name=c.name, email=valid_email(c.email), lead_time_days=c.lead_time_days, items=items
+        )
     ]
 
 

@@ -99,6 +99,7 @@ def test_a_supplier_reads_back_for_staff_and_unknown_skus_are_refused(server, me
             json={"name": "X", "email": "not an email", "lead_time_days": 1, "items": [item(a)]},
         ),
         422,
+        "invalid_email",
     )
     assert_error(
         merchant.post(

@@ -88,6 +88,12 @@ class TestRegisterSupplier:
         )
         refused(InvalidCommand, "duplicate_sku", register_supplier, SUPPLIER.fold([]), command)
 
+    def test_a_malformed_email_is_refused(self):
+        command = cmd.RegisterSupplier(
+            name="Acme", email="acme at example", lead_time_days=5, items=[supplier_item()]
+        )
+        refused(InvalidCommand, "invalid_email", register_supplier, SUPPLIER.fold([]), command)
+
     def test_registering_twice_is_refused(self):
         command = cmd.RegisterSupplier(
             name="Acme", email="a@acme.example", lead_time_days=5, items=[supplier_item()]
