@@ -33,8 +33,11 @@ def world(merchant, container):  # noqa: ANN001, ANN201
     a, b = active_product(container)[1], active_product(container)[1]
     made = new_supplier(merchant, [item(a, pack=6, minimum=12), item(b)])
     # the suppliers view has it before any test reads it
-    r = merchant.get(f"/suppliers/{made['id']}", params={"min_position": made["position"]})
-    assert r.status_code == 200, r.text
+    eventually(
+        lambda: merchant.get(f"/suppliers/{made['id']}", params={"min_position": made["position"]}),
+        lambda r: r.status_code == 200,
+        timeout_s=90,  # a fresh server's views start from the first event of the session
+    )
     return code, a, b, made["id"]
 
 
