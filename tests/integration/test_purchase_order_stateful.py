@@ -144,7 +144,7 @@ def test_purchase_orders_and_the_shelf_keep_their_invariants(container):
     run_state_machine_as_test(
         machine,
         settings=settings(
-            max_examples=8,
+            max_examples=5,
             stateful_step_count=15,
             deadline=None,
             suppress_health_check=list(HealthCheck),
