@@ -41,6 +41,7 @@ from composition.promotions import PROMOTIONS
 from composition.recommendations import RECOMMENDATIONS
 from composition.reviews import REVIEWS
 from composition.settings import Settings
+from composition.supply import SUPPLY
 from composition.support import SUPPORT
 from composition.webhooks import WEBHOOKS
 from domain.category.events import CATEGORY_EVENTS
@@ -128,6 +129,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     REVIEWS,
     RECOMMENDATIONS,
     NOTIFICATIONS,
+    SUPPLY,
 )
 
 

@@ -46,6 +46,7 @@ from commands.line_edit_manager import LineEditManager
 from commands.placement_saga import OrderPlacementSaga
 from commands.process_manager import ProcessManager, WritingManager
 from commands.redemptions import RedemptionReleaser
+from commands.replenishment import ReplenishmentManager
 from commands.returns_manager import ReturnsManager
 from domain.command import MoneyIn
 from domain.ids import inventory_stream, payment_stream, plan_stream
@@ -85,6 +86,7 @@ MANAGERS: dict[str, type[ProcessManager]] = {
     "line_edits": LineEditManager,
     "returns": ReturnsManager,
     "promotion_redemptions": RedemptionReleaser,
+    "replenishment": ReplenishmentManager,  # its crash test: test_replenishment_crash_safety.py
 }
 MAX_RUNS = 60
 
