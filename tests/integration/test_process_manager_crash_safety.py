@@ -40,9 +40,11 @@ from commands import (
     returns,
 )
 from commands.context import CommandContext
+from commands.dropship import DropshipManager
 from commands.executor import execute
 from commands.fulfillment_saga import FulfillmentSaga
 from commands.line_edit_manager import LineEditManager
+from commands.notification_queuer import NotificationQueuer
 from commands.placement_saga import OrderPlacementSaga
 from commands.process_manager import ProcessManager, WritingManager
 from commands.redemptions import RedemptionReleaser
@@ -87,6 +89,12 @@ MANAGERS: dict[str, type[ProcessManager]] = {
     "returns": ReturnsManager,
     "promotion_redemptions": RedemptionReleaser,
     "replenishment": ReplenishmentManager,  # its crash test: test_replenishment_crash_safety.py
+    # Queues at version 0 of a stream named by (source event, channel): a rerun conflicts and
+    # writes nothing; the sender's crashes: test_notification_sender_crashes.py.
+    "notifications": NotificationQueuer,
+    # A WritingManager: each command keyed by (manager, position, step), as the managers above
+    # whose kills this module tests; no SIGKILL test of its own yet.
+    "dropship": DropshipManager,
 }
 MAX_RUNS = 60
 
