@@ -35,6 +35,7 @@ from composition.capabilities import Capability, Wiring, combine
 from composition.customers import CUSTOMERS
 from composition.pricing import PRICING
 from composition.promotions import PROMOTIONS
+from composition.search import SEARCH
 from composition.settings import Settings
 from domain.category.events import CATEGORY_EVENTS
 from domain.fulfillment.events import PLAN_EVENTS
@@ -108,7 +109,7 @@ CORE = Capability(
 
 #: The program's capabilities: what ``build``, the server (``composition.asgi``) and every
 #: ``ecom`` command run. A new capability is one more entry here.
-CAPABILITIES: tuple[Capability, ...] = (CORE, CUSTOMERS, PRICING, BUNDLES, PROMOTIONS)
+CAPABILITIES: tuple[Capability, ...] = (CORE, CUSTOMERS, PRICING, BUNDLES, PROMOTIONS, SEARCH)
 
 
 @dataclass
