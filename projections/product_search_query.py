@@ -269,7 +269,7 @@ def _statement(
         where.append(sql.SQL("p.document @@ %(tsq)s::tsquery"))
         # weights D, C, B, A: name above description above attributes
         rank = sql.SQL(
-            "(ts_rank('{0.05, 0.2, 0.4, 1.0}', p.document, %(tsq)s::tsquery) "
+            "(10 * ts_rank('{0.05, 0.2, 0.4, 1.0}', p.document, %(tsq)s::tsquery) "
             "+ similarity(lower(p.name), %(qtext)s))::real"
         )
     if query.category_id is not None:

@@ -46,9 +46,10 @@ def words(text: str | None) -> list[str]:
 
 
 def attribute_values(attributes: Mapping[str, Any] | None) -> list[str]:
-    """Each attribute's value(s) as text: lists give each element, objects are skipped."""
+    """Each attribute's value(s) as text, by attribute name (so the order never depends on
+    how the object was stored): lists give each element, objects are skipped."""
     out: list[str] = []
-    for value in (attributes or {}).values():
+    for _, value in sorted((attributes or {}).items()):
         for v in value if isinstance(value, list) else [value]:
             if isinstance(v, bool):
                 out.append("true" if v else "false")
