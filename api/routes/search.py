@@ -18,6 +18,7 @@ from api.deps import ContainerDep, read_model
 from api.errors import ApiError
 from api.pagination import decode_cursor, encode_cursor
 from api.schemas import ERRORS
+from domain.order.status import STATUSES
 from projections import order_search, product_search_query, search_text
 from projections.product_search import NAME as PRODUCTS_VIEW
 
@@ -285,6 +286,8 @@ def search_orders(
 ):
     """Orders whose number, customer email, a line's SKU or a tag is ``q``, in ``status``,
     placed in ``[from, to)``; newest first; ``total`` counts the filtered set."""
+    if status is not None and status not in STATUSES:
+        raise _bad("unknown_status", f"No order status is called {status!r}.", field="status")
     for name, value in (("from", from_), ("to", to)):
         if value is not None and value.tzinfo is None:
             raise _bad("invalid_time", f"{name} needs an offset (RFC 3339).", field=name)
