@@ -24,6 +24,8 @@ excludes it and ``sort=rating`` puts it last."""
 from __future__ import annotations
 
 import threading
+import time
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -162,15 +164,22 @@ class _Rules:
 
 
 _RULES = _Rules()
-_ratings_seen = threading.Event()
+#: Whether the ratings table exists, per pool: once seen it stays; its absence is asked again
+#: after ``_RECHECK_S`` (the reviews view may be created by a later start).
+_ratings: weakref.WeakKeyDictionary[ConnectionPool, float | bool] = weakref.WeakKeyDictionary()
+_RECHECK_S = 10.0
 
 
-def _ratings_exist(cur) -> bool:  # noqa: ANN001
-    if not _ratings_seen.is_set():
-        cur.execute("SELECT to_regclass(%s) IS NOT NULL AS there", (RATINGS,))
-        if cur.fetchone()["there"]:
-            _ratings_seen.set()
-    return _ratings_seen.is_set()
+def _ratings_exist(pool: ConnectionPool, cur) -> bool:  # noqa: ANN001
+    known = _ratings.get(pool)
+    if known is True:
+        return True
+    if known is not None and time.monotonic() < known:
+        return False
+    cur.execute("SELECT to_regclass(%s) IS NOT NULL AS there", (RATINGS,))
+    there = bool(cur.fetchone()["there"])
+    _ratings[pool] = True if there else time.monotonic() + _RECHECK_S
+    return there
 
 
 def candidates(cur, schema: sql.Identifier, words: list[str]) -> list[tuple[str, set[str]]]:  # noqa: ANN001
@@ -216,7 +225,7 @@ def search(pool: ConnectionPool, query: SearchQuery, now: datetime) -> dict[str,
             return _empty()
         alternatives = candidates(cur, schema, words) if words else []
         rules = _RULES.live(cur, schema, now)
-        ratings = _ratings_exist(cur)
+        ratings = _ratings_exist(pool, cur)
         statement, params = _statement(schema, query, alternatives, rules, ratings)
         cur.execute(statement, params)
         row = cur.fetchone()
@@ -265,8 +274,9 @@ def _statement(
     rank = sql.SQL("0::real")
     if alternatives:
         params["tsq"] = text.tsquery_literal(alternatives)
-        params["qtext"] = " ".join(w for w, _ in alternatives)
         where.append(sql.SQL("p.document @@ %(tsq)s::tsquery"))
+    if alternatives and query.sort == "relevance":
+        params["qtext"] = " ".join(w for w, _ in alternatives)
         # weights D, C, B, A: name above description above attributes
         rank = sql.SQL(
             "(10 * ts_rank('{0.05, 0.2, 0.4, 1.0}', p.document, %(tsq)s::tsquery) "
