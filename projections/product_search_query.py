@@ -342,9 +342,8 @@ def _statement(
     )
     statement = sql.SQL(
         """WITH {with_rules}matched AS (
-            SELECT p.id, p.sku, p.name, p.description, p.brand, p.currency, p.category_ids,
-                   p.category_paths, p.attributes, p.attr_pairs, p.in_stock, p.created_at,
-                   p.base_amount, {price} AS price, {rating} AS rating, {rank} AS rank
+            SELECT p.id, p.category_paths, p.attr_pairs, p.created_at,
+                   {price} AS price, {rating} AS rating, {rank} AS rank
             FROM {schema}.products p {joins} WHERE {where}),
         filtered AS MATERIALIZED (SELECT * FROM matched WHERE {after_filters})
         SELECT
@@ -362,17 +361,18 @@ def _statement(
              WHERE k <= {attribute_values} AND m <= {attribute_names}) AS attributes,
           (SELECT min(price)::text FROM filtered) AS price_min,
           (SELECT max(price)::text FROM filtered) AS price_max,
-          (SELECT jsonb_agg(jsonb_build_object('id', id, 'sku', sku, 'name', name,
-                    'description', description, 'brand', brand, 'currency', currency,
-                    'category_ids', category_ids, 'attributes', attributes,
-                    'in_stock', in_stock, 'created_at', created_at,
-                    'base_amount', base_amount::text, 'price', price::text,
-                    'rating', rating::text, 'score', rank, '_key', sort_key::text)
-                    ORDER BY k_order)
+          (SELECT jsonb_agg(jsonb_build_object('id', p.id, 'sku', p.sku, 'name', p.name,
+                    'description', p.description, 'brand', p.brand, 'currency', p.currency,
+                    'category_ids', p.category_ids, 'attributes', p.attributes,
+                    'in_stock', p.in_stock, 'created_at', p.created_at,
+                    'base_amount', p.base_amount::text, 'price', page.price::text,
+                    'rating', page.rating::text, 'score', page.rank,
+                    '_key', page.sort_key::text) ORDER BY page.k_order)
              FROM (SELECT *, {key} AS sort_key,
                           row_number() OVER (ORDER BY {key} {direction}, id) AS k_order
                    FROM filtered WHERE {page_filter}
-                   ORDER BY {key} {direction}, id LIMIT %(limit)s) page) AS items"""
+                   ORDER BY {key} {direction}, id LIMIT %(limit)s) page
+             JOIN {schema}.products p ON p.id = page.id) AS items"""
     ).format(
         with_rules=with_rules,
         price=price,
