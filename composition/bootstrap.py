@@ -35,6 +35,8 @@ from composition.capabilities import Capability, Wiring, combine
 from composition.customers import CUSTOMERS
 from composition.pricing import PRICING
 from composition.promotions import PROMOTIONS
+from composition.recommendations import RECOMMENDATIONS
+from composition.reviews import REVIEWS
 from composition.search import SEARCH
 from composition.settings import Settings
 from domain.category.events import CATEGORY_EVENTS
@@ -109,7 +111,16 @@ CORE = Capability(
 
 #: The program's capabilities: what ``build``, the server (``composition.asgi``) and every
 #: ``ecom`` command run. A new capability is one more entry here.
-CAPABILITIES: tuple[Capability, ...] = (CORE, CUSTOMERS, PRICING, BUNDLES, PROMOTIONS, SEARCH)
+CAPABILITIES: tuple[Capability, ...] = (
+    CORE,
+    CUSTOMERS,
+    PRICING,
+    BUNDLES,
+    PROMOTIONS,
+    REVIEWS,
+    RECOMMENDATIONS,
+    SEARCH,
+)
 
 
 @dataclass

@@ -30,6 +30,8 @@ from domain.product.commands import (
 )
 from projections.product_catalog import get_product, list_products
 from projections.product_history import product_history
+from projections.reviews import NAME as REVIEWS_VIEW
+from projections.reviews import product_rating
 
 router = APIRouter(tags=["catalog"], responses=ERRORS)
 
@@ -64,6 +66,14 @@ class VariantOut(BaseModel):
     master: bool
 
 
+class RatingOut(BaseModel):
+    """Over the product's approved reviews (``average`` null while it has none)."""
+
+    average: float | None
+    count: int
+    histogram: dict[str, int]
+
+
 class ProductOut(BaseModel):
     id: str
     sku: str
@@ -78,6 +88,8 @@ class ProductOut(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+    #: Only on ``GET /products/{id}`` (the reviews view, joined when it is read).
+    rating: RatingOut | None = None
 
 
 class HistoryEntry(BaseModel):
@@ -145,7 +157,7 @@ def create_product(
 @router.get(
     "/products/{product_id}",
     response_model=ProductOut,
-    dependencies=[read_model("product_catalog")],
+    dependencies=[read_model("product_catalog"), read_model(REVIEWS_VIEW)],
 )
 def get_product_route(product_id: UUID, container: ContainerDep, response: Response):
     row = get_product(container.pool, product_id)
@@ -155,7 +167,9 @@ def get_product_route(product_id: UUID, container: ContainerDep, response: Respo
         if row is None:
             raise NotFound(f"Product {product_id} does not exist.", code="product_not_found")
     response.headers["ETag"] = f'"{row["version"]}"'
-    return _product_out(row)
+    return _product_out(row).model_copy(
+        update={"rating": RatingOut(**product_rating(container.pool, product_id))}
+    )
 
 
 @router.get(
