@@ -3,7 +3,7 @@ in a category tree (built once, by appending events, in a database of this modul
 other test's products or rules enter it), every filter combination hypothesis draws returns
 exactly the oracle's set, order (for the sorts the oracle can compute) and ``total``, and the
 facets count the filtered set. The effective price is the domain's ``effective_price`` for a
-guest; ratings are rows of the ratings table (made here if the reviews view is absent)."""
+guest; ratings come from reviews submitted and moderated through the reviews capability."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import uuid
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import psycopg
@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bench.search_catalog import Catalog, CatalogProduct, generate
+from commands.context import CommandContext
 from composition.bootstrap import build
 from composition.settings import Settings
 from domain.ids import inventory_stream
@@ -32,10 +33,12 @@ from domain.pricing.effective import PriceQuery, effective_price
 from domain.pricing.events import PricingRuleCreated
 from domain.pricing.rules import RuleScope, check_rule
 from domain.product.events import LifecycleStatusChanged
+from domain.review.commands import ModerateReview, SubmitReview
 from eventstore.recorded import EventMeta
 from eventstore.store import StreamAppend
 from projections import product_search_query as search
 from projections.base import live_schema
+from tests.factories import send
 from tests.integration.test_projection_rebuild import snapshot
 from tests.tables import differences
 
@@ -199,6 +202,31 @@ def _rule(rule_type: str, config: dict, priority: int, scope: RuleScope) -> Pric
     ), rule
 
 
+def _reviews(c, catalog: Catalog) -> dict[uuid.UUID, Decimal]:
+    """Reviews through the reviews capability's commands for 150 products (one to three
+    each, most approved, some left pending or rejected); each product's average over its
+    approved ones, as the ratings view rounds it."""
+    rnd = random.Random(3)
+    ctx = CommandContext.new("search-test")
+    approved: dict[uuid.UUID, list[int]] = {}
+    for p in rnd.sample(catalog.products, 150):
+        for _ in range(rnd.randint(1, 3)):
+            rating = rnd.randint(1, 5)
+            review = SubmitReview(
+                product_id=p.id, customer_id=uuid.uuid4(), rating=rating, text="fine"
+            )
+            review_id = send(c, review, ctx).extra["id"]
+            decision = rnd.choices(["approve", "reject", None], [80, 10, 10])[0]
+            if decision is not None:
+                send(c, ModerateReview(review_id=review_id, decision=decision), ctx)
+            if decision == "approve":
+                approved.setdefault(p.id, []).append(rating)
+    return {
+        pid: (Decimal(sum(r)) / len(r)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        for pid, r in approved.items()
+    }
+
+
 @pytest.fixture(scope="module")
 def world(database_url):
     admin = psycopg.conninfo.make_conninfo(database_url, dbname="postgres")
@@ -244,23 +272,8 @@ def world(database_url):
             ),
         ]
         c.store.append([StreamAppend(e.rule_id, 0, [e]) for e, _ in made], _meta())
-        rnd = random.Random(3)
-        ratings = {
-            p.id: Decimal(rnd.randint(10, 50)) / 10 for p in catalog.products if rnd.random() < 0.6
-        }
-        with c.pool.connection() as conn:
-            conn.execute("CREATE SCHEMA IF NOT EXISTS rm_reviews")
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS rm_reviews.product_ratings (product_id uuid PRIMARY "
-                "KEY, average numeric NOT NULL, review_count int NOT NULL, histogram jsonb "
-                "NOT NULL)"
-            )
-            with conn.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO rm_reviews.product_ratings VALUES (%s, %s, 1, '{}')",
-                    list(ratings.items()),
-                )
-        c.runner.catch_up([VIEW])
+        ratings = _reviews(c, catalog)
+        c.runner.catch_up([VIEW, "reviews"])
         yield c, catalog, Oracle(catalog, [r for _, r in made], ratings)
     finally:
         c.close()
