@@ -58,6 +58,14 @@ def shop(server_url):
             for status in ("pending_approval", "active"):
                 _ok(api.post(f"/products/{made['id']}/lifecycle", json={"status": status}))
             products.append({**made, "sku": sku})
+        review = _ok(
+            api.post(
+                f"/products/{products[1]['id']}/reviews",
+                json={"customer_id": str(uuid4()), "rating": 4, "text": "good"},
+            ),
+            201,
+        )
+        _ok(api.post(f"/reviews/{review['id']}/moderation", json={"decision": "approve"}))
         email = f"{word}@example.com"
         customer = _ok(api.post("/customers", json={"email": email, "name": "Searcher"}), 201)
         order = _ok(
@@ -108,6 +116,15 @@ def test_a_typo_a_parent_category_and_an_attribute_find_the_products(api, shop):
     priced = _search(api, "/search/products", shop, q=word, price_min="15", price_max="30")
     assert priced["total"] == 2
     assert _search(api, "/search/products", shop, q=word, in_stock="true")["total"] == 0
+
+
+def test_the_rating_of_approved_reviews_filters_and_sorts(api, shop):
+    rated = _search(api, "/search/products", shop, q=shop["word"], rating_min="3.5")
+    assert [i["id"] for i in rated["items"]] == [shop["products"][1]["id"]]
+    assert rated["items"][0]["rating"] == "4.00"
+    by_rating = _search(api, "/search/products", shop, q=shop["word"], sort="rating")
+    assert by_rating["items"][0]["id"] == shop["products"][1]["id"]
+    assert [i["rating"] for i in by_rating["items"][1:]] == [None, None]
 
 
 def test_pages_follow_the_cursor_to_the_end(api, shop):
