@@ -249,7 +249,9 @@ class ProductSearchView(Projection):
                 sql.SQL(
                     "UPDATE {0}.products p SET in_stock = EXISTS (SELECT 1 FROM {0}.stock t "
                     "WHERE t.sku = ANY(p.skus) AND t.on_hand - t.reserved > 0) "
-                    "WHERE p.id = ANY(%s) OR p.skus && %s::text[]"
+                    # one id list (an OR of the two conditions would scan every product)
+                    "WHERE p.id = ANY(%s::uuid[] || ARRAY(SELECT o.id FROM {0}.products o "
+                    "WHERE o.skus && %s::text[]))"
                 ).format(s),
                 (list(touched), list(moved)),
             )
