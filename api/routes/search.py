@@ -17,8 +17,8 @@ from pydantic import BaseModel
 from api.deps import ContainerDep, read_model
 from api.errors import ApiError
 from api.pagination import decode_cursor, encode_cursor
-from api.schemas import ERRORS
-from domain.order.status import STATUSES
+from api.routes.orders import Status, as_utc
+from api.schemas import ERRORS, IsoDateTime
 from projections import order_search, product_search_query, search_text
 from projections.product_search import NAME as PRODUCTS_VIEW
 
@@ -206,7 +206,7 @@ def search_products(
     category_id: UUID | None = None,
     price_min: Annotated[str | None, Query(max_length=40)] = None,
     price_max: Annotated[str | None, Query(max_length=40)] = None,
-    rating_min: Annotated[Decimal | None, Query(ge=1, le=5, allow_inf_nan=False)] = None,
+    rating_min: Annotated[float | None, Query(ge=1, le=5, allow_inf_nan=False)] = None,
     in_stock: bool = False,
     sort: Literal["relevance", "price_asc", "price_desc", "rating", "newest"] = "relevance",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -223,7 +223,7 @@ def search_products(
         category_id=category_id,
         price_min=low,
         price_max=high,
-        rating_min=rating_min,
+        rating_min=None if rating_min is None else Decimal(str(rating_min)),
         in_stock=in_stock,
         attributes=_attributes(request),
         sort=sort,
@@ -278,19 +278,15 @@ def suggest(
 def search_orders(
     container: ContainerDep,
     q: Annotated[str, Query(max_length=MAX_Q)] = "",
-    status: Annotated[str | None, Query(max_length=40)] = None,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: datetime | None = None,
+    status: Status | None = None,
+    from_: Annotated[IsoDateTime | None, Query(alias="from")] = None,
+    to: IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ):
     """Orders whose number, customer email, a line's SKU or a tag is ``q``, in ``status``,
-    placed in ``[from, to)``; newest first; ``total`` counts the filtered set."""
-    if status is not None and status not in STATUSES:
-        raise _bad("unknown_status", f"No order status is called {status!r}.", field="status")
-    for name, value in (("from", from_), ("to", to)):
-        if value is not None and value.tzinfo is None:
-            raise _bad("invalid_time", f"{name} needs an offset (RFC 3339).", field=name)
+    placed in ``[from, to)`` (a time without offset is UTC); newest first; ``total`` counts
+    the filtered set."""
     after = None
     key = decode_cursor(cursor)
     if key is not None:
@@ -305,7 +301,12 @@ def search_orders(
     found = order_search.search_orders(
         container.pool,
         order_search.OrderSearch(
-            q=q, status=status, created_from=from_, created_to=to, limit=limit, after=after
+            q=q,
+            status=status,
+            created_from=as_utc(from_),
+            created_to=as_utc(to),
+            limit=limit,
+            after=after,
         ),
     )
     last = found["after"]
