@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit test-python test-server test-embedded bench lint migrate clean
+.PHONY: run test test-unit test-python test-server test-embedded bench lint migrate clean browser-deps
 
 $(STAMP): pyproject.toml
 	@test -n "$(PY)" || { echo "needs Python 3.11 or newer on the PATH (python3, python3.1x)"; exit 1; }
@@ -22,16 +22,20 @@ run: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/ecom migrate
 
-## The whole suite: unit tests, then integration and e2e against the embedded PostgreSQL 18,
-## then again against the PostgreSQL server at 127.0.0.1:5432 when one answers there.
-test: $(STAMP)
+## The whole suite: unit tests, then integration and e2e against the embedded PostgreSQL 18
+## and, when one answers there, the PostgreSQL server at 127.0.0.1:5432, both runs at once
+## (tests/run_on_both_servers.sh).
+test: $(STAMP) browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q tests/unit
-	ECOM_TEST_POSTGRES=embedded $(BIN)/pytest -q tests/integration tests/e2e tests/kafka tests/template
-	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('postgresql://postgres@127.0.0.1:5432/postgres', connect_timeout=2).close()" 2>/dev/null; then \
-		echo "== against the PostgreSQL server at 127.0.0.1:5432 =="; \
-		ECOM_TEST_POSTGRES=server $(BIN)/pytest -q tests/integration tests/e2e tests/kafka tests/template; \
-	else echo "== no PostgreSQL server at 127.0.0.1:5432: server run skipped =="; fi
+	BIN=$(BIN) tests/run_on_both_servers.sh
+
+## The console's browser tests (tests/browser) drive the system's Chromium (Debian packages,
+## never a downloaded browser); installed here when /usr/bin/chromium is missing (needs root).
+browser-deps:
+	@test -x /usr/bin/chromium || { \
+		echo "== installing chromium and chromium-driver (apt-get) for tests/browser =="; \
+		apt-get update -q && apt-get install -y -q chromium chromium-driver; }
 
 test-unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit

@@ -13,11 +13,13 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import ORJSONResponse
 
 from api import docs_pages, errors, gateway, openapi
+from api.console import pages as console
 from api.idempotent_replay import IdempotentReplay
 from api.ownership import OWNED
 from api.routes import (
     analytics,
     audit,
+    audit_export,
     categories,
     events,
     fulfillment,
@@ -39,7 +41,7 @@ API_PREFIX = "/api/v1"
 CATALOG = (products, product_variants, categories)
 ORDERS = (orders, order_notes, order_history)
 ORDER_FLOW = (order_changes, order_lines, fulfillment, returns)
-AUDIT_AND_ANALYTICS = (audit, analytics)
+AUDIT_AND_ANALYTICS = (audit, audit_export, analytics)
 
 
 def create_app(
@@ -98,6 +100,7 @@ def create_app(
     app.state.owned = {**OWNED, **(owned or {})}
     app.include_router(operations.router, include_in_schema=False)  # /health at the root too
     docs_pages.install(app)  # /docs, /redoc and their files, from this app (no CDN)
+    console.install(app)  # /console: page shells and files (public); data through the API
     gateway.install(app)  # limits, JWT, the role x route table, the body, metrics
     openapi.install(app)  # the document completed: header formats, text, error answers
     return app

@@ -32,6 +32,7 @@ from commands.returns_manager import ReturnsManager
 from commands.write_side import WriteSide
 from composition.bundles import BUNDLES
 from composition.capabilities import Capability, Wiring, combine
+from composition.chat import CHAT
 from composition.customers import CUSTOMERS
 from composition.pricing import PRICING
 from composition.promotions import PROMOTIONS
@@ -39,6 +40,7 @@ from composition.recommendations import RECOMMENDATIONS
 from composition.reviews import REVIEWS
 from composition.search import SEARCH
 from composition.settings import Settings
+from composition.support import SUPPORT
 from domain.category.events import CATEGORY_EVENTS
 from domain.fulfillment.events import PLAN_EVENTS
 from domain.inventory.events import INVENTORY_EVENTS
@@ -120,6 +122,8 @@ CAPABILITIES: tuple[Capability, ...] = (
     REVIEWS,
     RECOMMENDATIONS,
     SEARCH,
+    SUPPORT,
+    CHAT,
 )
 
 

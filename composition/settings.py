@@ -51,6 +51,8 @@ class Settings:
     analyst_password: str | None = None
     # how far ahead of our clock a reported business time may lie (domain/reported_time.py)
     clock_skew_s: float = CLOCK_SKEW.total_seconds()
+    #: Seconds of quiet after which a live chat stream sends a heartbeat (api/chat_live.py)
+    chat_heartbeat_s: float = 15.0
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -94,4 +96,5 @@ class Settings:
             request_timeout_s=float(e.get("ECOM_REQUEST_TIMEOUT_S", "30")),
             analyst_password=e.get("ECOM_ANALYST_PASSWORD") or None,
             clock_skew_s=float(e.get("ECOM_CLOCK_SKEW_S", CLOCK_SKEW.total_seconds())),
+            chat_heartbeat_s=float(e.get("ECOM_CHAT_HEARTBEAT_S", "15")),
         )

@@ -36,9 +36,13 @@ def test_every_operation_in_the_openapi_document_has_a_rule():
     assert not missing, "operations without an authorization rule: " + ", ".join(missing)
 
 
-def test_only_health_and_readiness_are_public_by_default():
-    public = {normalize(p) for m, p in ROUTES if rule_for(RULES, m, p).public}
-    assert public == {"/health", "/ready"}
+def test_only_health_readiness_and_the_console_shells_are_public_by_default():
+    public = {(m, normalize(p)) for m, p in ROUTES if rule_for(RULES, m, p).public}
+    # the console's page shells and files hold no data (their scripts call the API with a
+    # token), and are only read
+    shells = {(m, p) for m, p in public if p == "/console" or p.startswith("/console/")}
+    assert {m for m, _ in shells} == {"GET"}
+    assert {p for _, p in public - shells} == {"/health", "/ready"}
 
 
 def test_docs_and_metrics_open_only_when_configured():
