@@ -40,6 +40,7 @@ from composition.pricing import PRICING
 from composition.promotions import PROMOTIONS
 from composition.recommendations import RECOMMENDATIONS
 from composition.reviews import REVIEWS
+from composition.search import SEARCH
 from composition.settings import Settings
 from composition.supply import SUPPLY
 from composition.support import SUPPORT
@@ -130,6 +131,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     RECOMMENDATIONS,
     NOTIFICATIONS,
     SUPPLY,
+    SEARCH,
 )
 
 

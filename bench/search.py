@@ -1,0 +1,159 @@
+"""Product search over HTTP at scale, and what its view costs the projection runner.
+
+A catalog of ``--products`` products (100,000 by default) over a category tree is appended as
+events (``bench/search_catalog.py``); the product catalog view and then the search view catch
+up over it (events/s of each: what the search view costs per product event, beside the view
+the catalog had before it). Then the real API (``ecom serve``, projections and process
+managers off: the views it reads are brought to the head by this process, so no other view
+catching up on the catalog competes for the machine) answers ``GET /api/v1/search/products`` for
+``--connections`` keep-alive clients, cycling through a mix of searches with filters, facets
+always computed: a word or a typo, a category (with descendants), a price range, an
+attribute, in stock, each sort. The baseline in the same run, on the same server and
+connections: ``GET /api/v1/orders/{id}`` (the read of ``bench/http_reads.py``). Prints req/s
+and p50/p99 for each.
+
+    python -m bench.search --products 100000 --seconds 15 --connections 32
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+from bench.common import (
+    api_server,
+    container_on,
+    free_port,
+    fresh_database,
+    load_summary,
+    machine,
+    parser,
+)
+from bench.http_orders import order_load, setup_catalog
+from bench.http_reads import read_load, wait_for_details
+from bench.search_catalog import COLORS, SIZES, generate
+
+WORDS = ["shoes", "sheos", "tshirt", "jacket", "wool", "boots", "cozy", "hoodie", "jeans"]
+WORDS += ["winter boots", "running shoes", "backpack", "scarf", "sandals", "umbrela"]
+
+
+def search_paths(categories: list[str], n: int = 400, seed: int = 5) -> list[str]:
+    """A reproducible mix of searches: text in most, one or two filters each, every sort."""
+    rnd = random.Random(seed)
+    paths = []
+    for _ in range(n):
+        params: dict[str, Any] = {"limit": 20}
+        if rnd.random() < 0.85:
+            params["q"] = rnd.choice(WORDS)
+        if rnd.random() < 0.4:
+            params["category_id"] = rnd.choice(categories)
+        if rnd.random() < 0.3:
+            low = rnd.choice([0, 10, 50, 100])
+            params["price_min"], params["price_max"] = low, low + rnd.choice([20, 100, 300])
+        if rnd.random() < 0.3:
+            params[rnd.choice(["attr.color", "attr.size"])] = rnd.choice(COLORS + SIZES)
+        if rnd.random() < 0.3:
+            params["in_stock"] = "true"
+        params["sort"] = rnd.choice(["relevance", "relevance", "price_asc", "price_desc", "newest"])
+        paths.append("/api/v1/search/products?" + urlencode(params))
+    return paths
+
+
+def project(url: str, products: int) -> dict[str, Any]:
+    """Append the catalog; catch the catalog view, then the search view, up over it."""
+    with container_on(url, pool_size=4) as c:
+        t0 = time.perf_counter()
+        catalog = generate(c.store, products, batch=2_000)
+        appended = time.perf_counter() - t0
+        events = c.store.head()
+        print(f"{products:,} products, {events:,} events appended in {appended:.0f} s", flush=True)
+        rates = {}
+        for view in ("product_catalog", "product_search"):
+            t0 = time.perf_counter()
+            c.runner.catch_up([view], timeout_s=3600)
+            rates[view] = events / (time.perf_counter() - t0)
+            print(f"{view}: {rates[view]:,.0f} events/s", flush=True)
+        with c.pool.connection() as conn:
+            size = conn.execute(
+                "SELECT pg_total_relation_size('rm_product_search.products') + "
+                "pg_total_relation_size('rm_product_search.lexicon')"
+            ).fetchone()[0]
+    return {
+        "events": events,
+        "rates": rates,
+        "categories": [str(k) for k in catalog.parents],
+        "view_mb": size / 2**20,
+    }
+
+
+def measure(url: str, products: int, seconds: float, connections: int) -> dict[str, Any]:
+    built = project(url, products)
+    setup_catalog(url)
+    port = free_port()
+    with api_server(url, port, 1, ECOM_RUN_PROJECTIONS="0"):
+        placed = order_load(port, 8, 2.0, 0.0)["ids"]
+        with container_on(url, pool_size=2) as c:  # only the view the baseline reads
+            c.runner.catch_up(["order_detail"], timeout_s=600)
+        wait_for_details(url, placed)
+        paths = search_paths(built["categories"])
+        search = load_summary(read_load(port, paths, connections, seconds, token=True))
+        print(f"GET /api/v1/search/products: {search}", flush=True)
+        order_paths = [f"/api/v1/orders/{i}" for i in placed]
+        order = load_summary(read_load(port, order_paths, connections, seconds, token=True))
+        print(f"GET /api/v1/orders/{{id}}: {order}", flush=True)
+    return {
+        **built,
+        "products": products,
+        "search": search,
+        "order": order,
+        "connections": connections,
+        "seconds": seconds,
+    }
+
+
+def table(r: dict[str, Any]) -> str:
+    rows = [
+        f"\n{r['products']:,} products ({r['events']:,} events), {r['connections']} keep-alive "
+        f"connections, {r['seconds']:.0f} s each, 1 uvicorn worker\n",
+        "| request | req/s | p50 ms | p99 ms | answers |",
+        "|---|---|---|---|---|",
+    ]
+    for name, s in (
+        ("GET /api/v1/search/products (mix)", r["search"]),
+        ("GET /api/v1/orders/{id} (baseline)", r["order"]),
+    ):
+        rows.append(
+            f"| {name} | {s['rate']:,.0f} | {s['p50']:.1f} | {s['p99']:.1f} | {s['statuses']} |"
+        )
+    ratio = r["search"]["rate"] / r["order"]["rate"] if r["order"]["rate"] else float("nan")
+    rates = r["rates"]
+    rows.append(
+        f"\nsearch/order rate {ratio:.2f}; search p99 goal <= 50 ms\n"
+        f"projection: product_catalog {rates['product_catalog']:,.0f} events/s, "
+        f"product_search {rates['product_search']:,.0f} events/s "
+        f"({1e6 / rates['product_search']:.0f} µs per event); "
+        f"search view {r['view_mb']:.0f} MiB"
+    )
+    return "\n".join(rows)
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    p = parser(__doc__.split("\n")[0])
+    p.add_argument("--products", type=int, default=100_000)
+    p.add_argument("--seconds", type=float, default=15.0, help="measured seconds per request")
+    p.add_argument("--connections", type=int, default=32)
+    args = p.parse_args(argv)
+    with fresh_database(args.url, args.keep) as url:
+        print(machine(url), flush=True)
+        r = measure(url, args.products, args.seconds, args.connections)
+    print(table(r), flush=True)
+    return r
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)

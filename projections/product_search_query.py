@@ -1,0 +1,426 @@
+"""The product search query and the suggestions, over ``rm_product_search``
+(``projections/product_search.py``).
+
+One statement answers a search: the filtered set (active products; the text, category with
+descendants, attributes, in stock, then the effective price range and the minimum rating),
+then from it the page (keyset after the cursor's key), ``total`` and the facets, so all four
+read one snapshot.
+
+**Effective price.** What a guest (no customer segment, no address) pays for one unit now:
+among the active pricing rules valid at this instant, in the product's currency or in none,
+whose scope takes the product (its SKU, its id or one of its own categories; an empty scope
+takes all), and that apply without a segment or a region (a ``tiered`` rule's tier for one
+unit, ``time_based`` on its schedule now, ``cost_plus``; ``segment`` and ``geographic`` rules
+never apply), the highest priority wins, a tie to the lower price then the smaller rule id,
+rounded half-up to the currency's minor unit and never negative; with none, the product's own
+price. That is ``domain.pricing.effective.effective_price`` for such a guest: the rules are
+reduced to that case here (``guest_rules``) and the per-product choice runs in SQL. With no
+rule live now, the effective price is the base price and its index serves the price sort.
+
+**Rating.** The ratings view's table (``rm_reviews.product_ratings``: average over approved
+reviews) is joined when it exists; a product without one has no rating: ``rating_min``
+excludes it and ``sort=rating`` puts it last."""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from domain.pricing.effective import in_window, on_schedule
+from domain.pricing.rules import PricingRule, RuleScope, check_rule
+from projections import search_text as text
+from projections.base import live_schema
+from projections.product_search import NAME
+
+SORTS = ("relevance", "price_asc", "price_desc", "rating", "newest")
+RATINGS = "rm_reviews.product_ratings"
+#: Facet sizes: the most frequent values first (ties by value).
+CATEGORY_FACETS = 100
+ATTRIBUTE_VALUES = 50
+ATTRIBUTE_NAMES = 50
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    q: str = ""
+    category_id: UUID | None = None
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    rating_min: Decimal | None = None
+    in_stock: bool = False
+    #: attribute name → accepted values (any of them: OR within a name, AND across names)
+    attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    sort: str = "relevance"
+    limit: int = 50
+    #: the cursor's (key, id): the last row of the page before
+    after: tuple[str, UUID] | None = None
+
+
+@dataclass(frozen=True)
+class GuestRule:
+    rule_id: UUID
+    priority: int
+    currency: str | None
+    skus: tuple[str, ...]
+    product_ids: tuple[UUID, ...]
+    category_ids: tuple[UUID, ...]
+    fixed: Decimal | None
+    percent: Decimal
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": str(self.rule_id),
+            "priority": self.priority,
+            "currency": self.currency,
+            "everything": not (self.skus or self.product_ids or self.category_ids),
+            "skus": list(self.skus),
+            "product_ids": [str(p) for p in self.product_ids],
+            "category_ids": [str(c) for c in self.category_ids],
+            "fixed": None if self.fixed is None else str(self.fixed),
+            "percent": str(self.percent),
+        }
+
+
+def guest_rule(rule: PricingRule, at: datetime) -> GuestRule | None:
+    """``rule`` as it prices one unit for a guest at ``at``, or None when it does not."""
+    if not rule.active or not in_window(rule, at):
+        return None
+    adjustment = None
+    fixed: Decimal | None = None
+    match rule.rule_type:
+        case "tiered":
+            adjustment = next(
+                (t.adjustment for t in rule.tiers if t.min <= 1 and (t.max is None or t.max >= 1)),
+                None,
+            )
+        case "time_based":
+            adjustment = rule.adjustment if on_schedule(rule, at) else None
+        case "cost_plus":
+            assert rule.cost is not None
+            fixed = rule.cost.amount * (1 + rule.markup_percent / 100)
+    if adjustment is None and fixed is None:
+        return None
+    if adjustment is not None and adjustment.price is not None:
+        fixed = adjustment.price.amount
+    return GuestRule(
+        rule_id=rule.rule_id,
+        priority=rule.priority,
+        currency=rule.currency,
+        skus=tuple(sorted(rule.skus)),
+        product_ids=tuple(sorted(rule.product_ids)),
+        category_ids=tuple(sorted(rule.category_ids)),
+        fixed=fixed,
+        percent=adjustment.percent if adjustment is not None and fixed is None else Decimal(0),
+    )
+
+
+class _Rules:
+    """The view's active rules as ``PricingRule``s, re-checked only when one changed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._parsed: dict[tuple[UUID, int], PricingRule] = {}
+
+    def live(self, cur, schema: sql.Identifier, at: datetime) -> list[GuestRule]:  # noqa: ANN001
+        cur.execute(
+            sql.SQL("SELECT id, rule_type, definition, version FROM {}.rules WHERE active").format(
+                schema
+            )
+        )
+        out = []
+        for row in cur.fetchall():
+            key = (row["id"], row["version"])
+            with self._lock:
+                rule = self._parsed.get(key)
+            if rule is None:
+                d = row["definition"]
+                rule, _ = check_rule(
+                    row["id"],
+                    d["name"],
+                    row["rule_type"],
+                    RuleScope(**d["scope"]),
+                    d["config"],
+                    d["priority"],
+                    datetime.fromisoformat(d["valid_from"]) if d.get("valid_from") else None,
+                    datetime.fromisoformat(d["valid_to"]) if d.get("valid_to") else None,
+                )
+                with self._lock:
+                    self._parsed[key] = rule
+            reduced = guest_rule(rule, at)
+            if reduced is not None:
+                out.append(reduced)
+        return out
+
+
+_RULES = _Rules()
+#: Whether the ratings table exists, per pool: once seen it stays; its absence is asked again
+#: after ``_RECHECK_S`` (the reviews view may be created by a later start).
+_ratings: weakref.WeakKeyDictionary[ConnectionPool, float | bool] = weakref.WeakKeyDictionary()
+_RECHECK_S = 10.0
+
+
+def _ratings_exist(pool: ConnectionPool, cur) -> bool:  # noqa: ANN001
+    known = _ratings.get(pool)
+    if known is True:
+        return True
+    if known is not None and time.monotonic() < known:
+        return False
+    cur.execute("SELECT to_regclass(%s) IS NOT NULL AS there", (RATINGS,))
+    there = bool(cur.fetchone()["there"])
+    _ratings[pool] = True if there else time.monotonic() + _RECHECK_S
+    return there
+
+
+def candidates(cur, schema: sql.Identifier, words: list[str]) -> list[tuple[str, set[str]]]:  # noqa: ANN001
+    """Per query word, the lexicon words one edit away (``search_text``), in one query."""
+    fuzzy = [w for w in words if len(w) >= text.FUZZY_FROM]
+    found: dict[str, set[str]] = {w: set() for w in words}
+    if fuzzy:
+        variants = [(w, v) for w in fuzzy for v in text.deletions(w)]
+        cur.execute(
+            sql.SQL(
+                "SELECT DISTINCT q.w, l.word FROM unnest(%s::text[], %s::text[]) AS q(w, v) "
+                "JOIN {}.lexicon l ON l.variant = q.v"
+            ).format(schema),
+            ([v[0] for v in variants], [v[1] for v in variants]),
+        )
+        for row in cur.fetchall():
+            if text.one_edit(row["w"], row["word"]):
+                found[row["w"]].add(row["word"])
+    return [(w, found[w]) for w in words]
+
+
+_KEYS = {
+    # sort → (key expression over the filtered set, descending?, SQL type of the cursor key)
+    "relevance": ("rank", True, "real"),
+    "price_asc": ("price", False, "numeric"),
+    "price_desc": ("price", True, "numeric"),
+    "rating": ("coalesce(rating, -1)", True, "numeric"),
+    "newest": ("created_at", True, "timestamptz"),
+}
+
+
+def sort_key(sort: str, has_text: bool) -> tuple[str, bool, str]:
+    """The key a sort orders by (relevance without text is newest)."""
+    return _KEYS["newest" if sort == "relevance" and not has_text else sort]
+
+
+def search(pool: ConnectionPool, query: SearchQuery, now: datetime) -> dict[str, Any]:
+    """The page, ``total``, facets and the key to continue after (module docstring)."""
+    schema = sql.Identifier(live_schema(NAME))
+    with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        words = text.query_words(query.q)
+        if query.q.strip() and not words:
+            return _empty()
+        alternatives = candidates(cur, schema, words) if words else []
+        rules = _RULES.live(cur, schema, now)
+        ratings = _ratings_exist(pool, cur)
+        statement, params = _statement(schema, query, alternatives, rules, ratings)
+        cur.execute(statement, params)
+        row = cur.fetchone()
+    items = row["items"] or []
+    more = len(items) > query.limit
+    items = items[: query.limit]
+    key_expr, _, _ = sort_key(query.sort, bool(words))
+    last = items[-1] if more else None
+    return {
+        "items": items,
+        "total": row["total"],
+        "facets": {
+            "categories": row["categories"] or [],
+            "attributes": _attributes(row["attributes"] or []),
+            "price": {"min": row["price_min"], "max": row["price_max"]},
+        },
+        "after": None if last is None else (str(last["_key"]), UUID(last["id"])),
+    }
+
+
+def _empty() -> dict[str, Any]:
+    return {
+        "items": [],
+        "total": 0,
+        "facets": {"categories": [], "attributes": {}, "price": {"min": None, "max": None}},
+        "after": None,
+    }
+
+
+def _attributes(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(r["name"], []).append({"value": r["value"], "count": r["count"]})
+    return out
+
+
+def _statement(
+    schema: sql.Identifier,
+    query: SearchQuery,
+    alternatives: list[tuple[str, set[str]]],
+    rules: list[GuestRule],
+    ratings: bool,
+) -> tuple[sql.Composable, dict[str, Any]]:
+    params: dict[str, Any] = {}
+    where = [sql.SQL("p.status = 'active'")]
+    rank = sql.SQL("0::real")
+    if alternatives:
+        params["tsq"] = text.tsquery_literal(alternatives)
+        where.append(sql.SQL("p.document @@ %(tsq)s::tsquery"))
+    if alternatives and query.sort == "relevance":
+        params["qtext"] = " ".join(w for w, _ in alternatives)
+        # weights D, C, B, A: name above description above attributes
+        rank = sql.SQL(
+            "(10 * ts_rank('{0.05, 0.2, 0.4, 1.0}', p.document, %(tsq)s::tsquery) "
+            "+ similarity(lower(p.name), %(qtext)s))::real"
+        )
+    if query.category_id is not None:
+        params["category"] = query.category_id
+        where.append(sql.SQL("p.category_paths @> ARRAY[%(category)s::uuid]"))
+    for i, (name, values) in enumerate(sorted(query.attributes.items())):
+        params[f"attr{i}"] = [f"{name}={v}" for v in values]
+        where.append(sql.SQL("p.attr_pairs && {}::text[]").format(sql.Placeholder(f"attr{i}")))
+    if query.in_stock:
+        where.append(sql.SQL("p.in_stock"))
+    joins = []
+    price = sql.SQL("p.base_amount")
+    if rules:
+        params["rules"] = Jsonb([r.as_json() for r in rules])
+        joins.append(
+            sql.SQL(
+                "LEFT JOIN LATERAL (SELECT round(greatest(coalesce(r.fixed, p.base_amount * "
+                "(1 + r.percent / 100)), 0), p.price_scale) AS amount FROM live_rules r "
+                "WHERE (r.currency IS NULL OR r.currency = p.currency) AND (r.everything OR "
+                "p.sku = ANY(r.skus) OR p.id = ANY(r.product_ids) OR p.category_ids && "
+                "r.category_ids) ORDER BY r.priority DESC, 1, r.id LIMIT 1) eff "
+                "ON p.base_amount IS NOT NULL"
+            )
+        )
+        price = sql.SQL("coalesce(eff.amount, p.base_amount)")
+    rating = sql.SQL("NULL::numeric")
+    if ratings:
+        joins.append(sql.SQL("LEFT JOIN {} pr ON pr.product_id = p.id").format(_ratings_table()))
+        rating = sql.SQL("pr.average")
+    after_filters = [sql.SQL("true")]
+    if query.price_min is not None:
+        params["price_min"] = query.price_min
+        after_filters.append(sql.SQL("price >= %(price_min)s"))
+    if query.price_max is not None:
+        params["price_max"] = query.price_max
+        after_filters.append(sql.SQL("price <= %(price_max)s"))
+    if query.rating_min is not None:
+        params["rating_min"] = query.rating_min
+        after_filters.append(sql.SQL("rating >= %(rating_min)s"))
+    key_expr, descending, key_type = sort_key(query.sort, bool(alternatives))
+    key = sql.SQL(key_expr)
+    direction = sql.SQL("DESC" if descending else "ASC")
+    page_filter = sql.SQL("true")
+    if query.after is not None:
+        params["after_key"], params["after_id"] = query.after
+        beyond = sql.SQL("<" if descending else ">")
+        page_filter = sql.SQL(
+            "({key} {beyond} %(after_key)s::{t} OR ({key} = %(after_key)s::{t} "
+            "AND id > %(after_id)s))"
+        ).format(key=key, beyond=beyond, t=sql.SQL(key_type))
+    params["limit"] = query.limit + 1
+    with_rules = (
+        sql.SQL(
+            "live_rules AS MATERIALIZED (SELECT * FROM jsonb_to_recordset(%(rules)s) AS r(id "
+            "uuid, priority int, currency text, everything boolean, skus text[], product_ids "
+            "uuid[], category_ids uuid[], fixed numeric, percent numeric)), "
+        )
+        if rules
+        else sql.SQL("")
+    )
+    statement = sql.SQL(
+        """WITH {with_rules}matched AS (
+            SELECT p.id, p.category_paths, p.attr_pairs, p.created_at,
+                   {price} AS price, {rating} AS rating, {rank} AS rank
+            FROM {schema}.products p {joins} WHERE {where}),
+        filtered AS MATERIALIZED (SELECT * FROM matched WHERE {after_filters})
+        SELECT
+          (SELECT count(*) FROM filtered) AS total,
+          (SELECT jsonb_agg(jsonb_build_object('id', c, 'count', n) ORDER BY n DESC, c)
+             FROM (SELECT c, count(*) AS n FROM filtered, unnest(category_paths) c
+                   GROUP BY c ORDER BY n DESC, c LIMIT {category_facets}) f) AS categories,
+          (SELECT jsonb_agg(jsonb_build_object('name', name, 'value', value, 'count', n)
+                            ORDER BY name, n DESC, value)
+             FROM (SELECT name, value, n, row_number() OVER (PARTITION BY name
+                          ORDER BY n DESC, value) AS k, dense_rank() OVER (ORDER BY name) AS m
+                   FROM (SELECT split_part(pair, '=', 1) AS name,
+                                substr(pair, strpos(pair, '=') + 1) AS value, count(*) AS n
+                         FROM filtered, unnest(attr_pairs) pair GROUP BY pair) g) v
+             WHERE k <= {attribute_values} AND m <= {attribute_names}) AS attributes,
+          (SELECT min(price)::text FROM filtered) AS price_min,
+          (SELECT max(price)::text FROM filtered) AS price_max,
+          (SELECT jsonb_agg(jsonb_build_object('id', p.id, 'sku', p.sku, 'name', p.name,
+                    'description', p.description, 'brand', p.brand, 'currency', p.currency,
+                    'category_ids', p.category_ids, 'attributes', p.attributes,
+                    'in_stock', p.in_stock, 'created_at', p.created_at,
+                    'base_amount', p.base_amount::text, 'price', page.price::text,
+                    'rating', page.rating::text, 'score', page.rank,
+                    '_key', page.sort_key::text) ORDER BY page.k_order)
+             FROM (SELECT *, {key} AS sort_key,
+                          row_number() OVER (ORDER BY {key} {direction}, id) AS k_order
+                   FROM filtered WHERE {page_filter}
+                   ORDER BY {key} {direction}, id LIMIT %(limit)s) page
+             JOIN {schema}.products p ON p.id = page.id) AS items"""
+    ).format(
+        with_rules=with_rules,
+        price=price,
+        rating=rating,
+        rank=rank,
+        schema=schema,
+        joins=sql.SQL(" ").join(joins),
+        where=sql.SQL(" AND ").join(where),
+        after_filters=sql.SQL(" AND ").join(after_filters),
+        category_facets=sql.Literal(CATEGORY_FACETS),
+        attribute_values=sql.Literal(ATTRIBUTE_VALUES),
+        attribute_names=sql.Literal(ATTRIBUTE_NAMES),
+        key=key,
+        direction=direction,
+        page_filter=page_filter,
+    )
+    return statement, params
+
+
+def _ratings_table() -> sql.Composable:
+    schema, table = RATINGS.split(".")
+    return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+
+
+def suggest(pool: ConnectionPool, q: str, limit: int = 10) -> dict[str, list[dict[str, Any]]]:
+    """Active products' names and categories that start with ``q`` (case aside), closest
+    (trigram similarity) first, then shortest."""
+    prefix = q.strip().lower()
+    if not prefix:
+        return {"products": [], "categories": []}
+    pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    schema = sql.Identifier(live_schema(NAME))
+    with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            sql.SQL(
+                "SELECT id, name FROM {}.products WHERE status = 'active' AND lower(name) "
+                "LIKE %s ORDER BY similarity(lower(name), %s) DESC, length(name), name, id "
+                "LIMIT %s"
+            ).format(schema),
+            (pattern, prefix, limit),
+        )
+        products = cur.fetchall()
+        cur.execute(
+            sql.SQL(
+                "SELECT id, name, slug FROM {}.categories WHERE lower(name) LIKE %s "
+                "ORDER BY similarity(lower(name), %s) DESC, length(name), name, id LIMIT %s"
+            ).format(schema),
+            (pattern, prefix, limit),
+        )
+        categories = cur.fetchall()
+    return {"products": products, "categories": categories}
