@@ -2,8 +2,9 @@
 
 On ``customer.CustomerForgotten`` this view records the customer and, holding each order
 view's advisory lock (so no batch of that view can write back a copy it read before), replaces
-each personal leaf of the customer's order copies (order detail and summaries, the placement and
-modification entries of the order timeline, the modifications list) by the erased marker.
+each personal leaf of the customer's order copies (order detail, summaries and search, the
+placement and modification entries of the order timeline, the modifications list) by the
+erased marker.
 Events those views read later decode as erased anyway: the key is destroyed before the event
 is written, and a rebuild decodes every event of the customer as erased.
 
@@ -44,6 +45,14 @@ ORDER_COPIES = (
     (
         "order_summaries",
         "order_summaries",
+        "doc",
+        ("id",),
+        "customer_id = ANY(%s::uuid[])",
+        personal_paths(OrderPlaced),
+    ),
+    (
+        "order_search",
+        "orders",
         "doc",
         ("id",),
         "customer_id = ANY(%s::uuid[])",
