@@ -168,6 +168,11 @@ class _Answers:
                 self.state, self.rules = state, None
                 self.answers.clear()
 
+    def keep_rules(self, state: tuple[Any, ...], rules: list[PricingRule]) -> None:
+        with self.lock:
+            if state == self.state:
+                self.rules = rules
+
     def get(self, state: tuple[Any, ...], key: tuple[Any, ...]) -> dict[str, Any] | None:
         with self.lock:
             if state != self.state or key not in self.answers:
@@ -253,7 +258,8 @@ def search(pool: ConnectionPool, query: SearchQuery, now: datetime) -> dict[str,
         cache.at(state)
         rules = cache.rules
         if rules is None:
-            rules = cache.rules = active_rules(cur, schema)
+            rules = active_rules(cur, schema)
+            cache.keep_rules(state, rules)
         guests = tuple(g for g in (guest_rule(r, now) for r in rules) if g is not None)
         key = (tuple(words), *_query_key(query), guests)
         found = cache.get(state, key)
