@@ -26,6 +26,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -49,6 +50,8 @@ RATINGS = "rm_reviews.product_ratings"
 CATEGORY_FACETS = 100
 ATTRIBUTE_VALUES = 50
 ATTRIBUTE_NAMES = 50
+#: Answers kept per pool between two changes of the views (``_Answers``).
+ANSWERS = 2_000
 
 
 @dataclass(frozen=True)
@@ -125,45 +128,68 @@ def guest_rule(rule: PricingRule, at: datetime) -> GuestRule | None:
     )
 
 
-class _Rules:
-    """The view's active rules as ``PricingRule``s, re-checked only when one changed."""
+def active_rules(cur, schema: sql.Identifier) -> list[PricingRule]:  # noqa: ANN001
+    """The view's active rules as ``PricingRule``s."""
+    cur.execute(
+        sql.SQL("SELECT id, rule_type, definition FROM {}.rules WHERE active").format(schema)
+    )
+    out = []
+    for row in cur.fetchall():
+        d = row["definition"]
+        rule, _ = check_rule(
+            row["id"],
+            d["name"],
+            row["rule_type"],
+            RuleScope(**d["scope"]),
+            d["config"],
+            d["priority"],
+            datetime.fromisoformat(d["valid_from"]) if d.get("valid_from") else None,
+            datetime.fromisoformat(d["valid_to"]) if d.get("valid_to") else None,
+        )
+        out.append(rule)
+    return out
+
+
+class _Answers:
+    """One pool's read cache: the answers (and the active rules) at one state of the views —
+    the search view's schema and tracking position, and the ratings view's position. Any
+    change of that state empties it, so an answer is never older than the views it was read
+    at; at most ``ANSWERS`` answers are kept, the least recently used leaving first."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._parsed: dict[tuple[UUID, int], PricingRule] = {}
+        self.lock = threading.Lock()
+        self.state: tuple[Any, ...] | None = None
+        self.rules: list[PricingRule] | None = None
+        self.answers: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
 
-    def live(self, cur, schema: sql.Identifier, at: datetime) -> list[GuestRule]:  # noqa: ANN001
-        cur.execute(
-            sql.SQL("SELECT id, rule_type, definition, version FROM {}.rules WHERE active").format(
-                schema
-            )
-        )
-        out = []
-        for row in cur.fetchall():
-            key = (row["id"], row["version"])
-            with self._lock:
-                rule = self._parsed.get(key)
-            if rule is None:
-                d = row["definition"]
-                rule, _ = check_rule(
-                    row["id"],
-                    d["name"],
-                    row["rule_type"],
-                    RuleScope(**d["scope"]),
-                    d["config"],
-                    d["priority"],
-                    datetime.fromisoformat(d["valid_from"]) if d.get("valid_from") else None,
-                    datetime.fromisoformat(d["valid_to"]) if d.get("valid_to") else None,
-                )
-                with self._lock:
-                    self._parsed[key] = rule
-            reduced = guest_rule(rule, at)
-            if reduced is not None:
-                out.append(reduced)
-        return out
+    def at(self, state: tuple[Any, ...]) -> None:
+        with self.lock:
+            if state != self.state:
+                self.state, self.rules = state, None
+                self.answers.clear()
+
+    def keep_rules(self, state: tuple[Any, ...], rules: list[PricingRule]) -> None:
+        with self.lock:
+            if state == self.state:
+                self.rules = rules
+
+    def get(self, state: tuple[Any, ...], key: tuple[Any, ...]) -> dict[str, Any] | None:
+        with self.lock:
+            if state != self.state or key not in self.answers:
+                return None
+            self.answers.move_to_end(key)
+            return self.answers[key]
+
+    def put(self, state: tuple[Any, ...], key: tuple[Any, ...], answer: dict[str, Any]) -> None:
+        with self.lock:
+            if state == self.state:
+                self.answers[key] = answer
+                while len(self.answers) > ANSWERS:
+                    self.answers.popitem(last=False)
 
 
-_RULES = _Rules()
+_answers: weakref.WeakKeyDictionary[ConnectionPool, _Answers] = weakref.WeakKeyDictionary()
+_answers_lock = threading.Lock()
 #: Whether the ratings table exists, per pool: once seen it stays; its absence is asked again
 #: after ``_RECHECK_S`` (the reviews view may be created by a later start).
 _ratings: weakref.WeakKeyDictionary[ConnectionPool, float | bool] = weakref.WeakKeyDictionary()
@@ -217,22 +243,72 @@ def sort_key(sort: str, has_text: bool) -> tuple[str, bool, str]:
 
 
 def search(pool: ConnectionPool, query: SearchQuery, now: datetime) -> dict[str, Any]:
-    """The page, ``total``, facets and the key to continue after (module docstring)."""
+    """The page, ``total``, facets and the key to continue after (module docstring). The
+    answer may be shared with other callers (``_Answers``): read it, do not change it."""
     schema = sql.Identifier(live_schema(NAME))
+    words = text.query_words(query.q)
+    if query.q.strip() and not words:
+        return _empty()
     with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-        words = text.query_words(query.q)
-        if query.q.strip() and not words:
-            return _empty()
-        alternatives = candidates(cur, schema, words) if words else []
-        rules = _RULES.live(cur, schema, now)
         ratings = _ratings_exist(pool, cur)
-        statement, params = _statement(schema, query, alternatives, rules, ratings)
+        # the state is read before the answer, so an answer is never older than its state
+        state = _state(cur, schema, ratings)
+        with _answers_lock:
+            cache = _answers.setdefault(pool, _Answers())
+        cache.at(state)
+        rules = cache.rules
+        if rules is None:
+            rules = active_rules(cur, schema)
+            cache.keep_rules(state, rules)
+        guests = tuple(g for g in (guest_rule(r, now) for r in rules) if g is not None)
+        key = (tuple(words), *_query_key(query), guests)
+        found = cache.get(state, key)
+        if found is not None:
+            return found
+        alternatives = candidates(cur, schema, words) if words else []
+        statement, params = _statement(schema, query, alternatives, list(guests), ratings)
         cur.execute(statement, params)
         row = cur.fetchone()
+    found = _answer(row, query, bool(words))
+    cache.put(state, key, found)
+    return found
+
+
+def _state(cur, schema: sql.Identifier, ratings: bool) -> tuple[Any, ...]:  # noqa: ANN001
+    """What the answers depend on besides the query and the clock (``_Answers``)."""
+    cur.execute(
+        sql.SQL("SELECT (SELECT position FROM {}.tracking) AS search, {} AS ratings").format(
+            schema,
+            sql.SQL("(SELECT position FROM {}.tracking)").format(
+                sql.Identifier(RATINGS.split(".")[0])
+            )
+            if ratings
+            else sql.SQL("NULL::bigint"),
+        )
+    )
+    row = cur.fetchone()
+    return (live_schema(NAME), row["search"], row["ratings"])
+
+
+def _query_key(query: SearchQuery) -> tuple[Any, ...]:
+    """The query's fields but its text, hashable (``attributes`` is a dict)."""
+    return (
+        query.category_id,
+        query.price_min,
+        query.price_max,
+        query.rating_min,
+        query.in_stock,
+        tuple(sorted(query.attributes.items())),
+        query.sort,
+        query.limit,
+        query.after,
+    )
+
+
+def _answer(row: dict[str, Any], query: SearchQuery, has_text: bool) -> dict[str, Any]:
     items = row["items"] or []
     more = len(items) > query.limit
     items = items[: query.limit]
-    key_expr, _, _ = sort_key(query.sort, bool(words))
     last = items[-1] if more else None
     return {
         "items": items,

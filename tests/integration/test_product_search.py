@@ -427,6 +427,15 @@ def test_suggestions_start_with_the_prefix(world):
     assert search.suggest(c.pool, "%_\\", 5) == {"products": [], "categories": []}
 
 
+def test_an_identical_search_is_answered_from_the_cache_until_the_views_move(world):
+    c, _, _ = world
+    query = search.SearchQuery(q="", in_stock=True, limit=3)
+    first = run(c, query)
+    assert run(c, query) is first
+    assert run(c, replace(query, limit=4)) is not first
+    # the view moving empties the cache: the next test searches again after a change
+
+
 def test_a_product_leaves_the_results_in_one_pass_when_inactive_or_out_of_stock(world):
     c, catalog, _ = world
     gone, emptied = [
