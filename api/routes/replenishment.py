@@ -1,5 +1,5 @@
 """Replenishment over HTTP: ``GET /replenishment/suggestions`` from the suggestions view, and
-the suppliers' lead times, promised against actual (``GET /analytics/supplier-lead-times``,
+the suppliers' lead times, promised against actual (``GET /replenishment/supplier-lead-times``,
 from the purchase orders view; ``docs/analytics.md``)."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from projections import replenishment as view
 router = APIRouter(tags=["replenishment"], responses=ERRORS)
 RULES = (
     ("GET", "/replenishment/suggestions", READ),
-    ("GET", "/analytics/supplier-lead-times", "admin analyst auditor"),
+    ("GET", "/replenishment/supplier-lead-times", "admin analyst auditor"),
 )
 Status = Literal["open", "closed", "unsourced"]
 
@@ -75,7 +75,7 @@ def list_suggestions(
 
 
 @router.get(
-    "/analytics/supplier-lead-times",
+    "/replenishment/supplier-lead-times",
     response_model=list[LeadTimeOut],
     dependencies=[read_model(orders_view.NAME)],
 )

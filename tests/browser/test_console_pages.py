@@ -20,9 +20,9 @@ PAGES = {
 
 
 @pytest.fixture(scope="module")
-def seeded(console_url, container):
+def seeded(console_url, console_container):
     with client_for(console_url) as api:
-        return seed(container, api)
+        return seed(console_container, api)
 
 
 def _accessible(w, name):

@@ -191,7 +191,7 @@ def test_an_order_goes_through_its_statuses_and_its_receipts_reach_the_shelf(
 
     with client_for(server, role="analyst") as analyst:
         figures = analyst.get(
-            "/analytics/supplier-lead-times",
+            "/replenishment/supplier-lead-times",
             params={"supplier_id": supplier_id, "min_position": last.json()["position"]},
         ).json()
     (figure,) = figures

@@ -4,14 +4,18 @@ the merchants, ledger and vendors views rebuilt from position 0 equal the live o
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from uuid import UUID, uuid4
 
+import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from composition.bootstrap import Container, build
+from composition.settings import Settings
 from domain.dropship.events import DropshipRequested, RequestedLine
 from domain.location.events import LocationRegistered
 from domain.merchant.events import CommissionChanged, MerchantRegistered
@@ -46,6 +50,25 @@ class History:
         meta = EventMeta(self.at, "ledger-test", "c", "c")
         self.store.append([StreamAppend(stream, version, list(events))], meta)
         self.versions[stream] = version + len(events)
+
+
+@pytest.fixture(scope="module")
+def container(database_url: str) -> Iterator[Container]:
+    """A database of this module's own: its histories are appended as bare events (orders no
+    saga took on, refunds of returns never requested), which the session's other views and
+    managers must never see."""
+    name = f"ecom_ledger_{uuid4().hex[:10]}"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = psycopg.conninfo.make_conninfo(database_url, dbname=name)
+    c = build(Settings(database_url=url, pool_size=4), url=url)
+    try:
+        c.migrate()
+        yield c
+    finally:
+        c.close()
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def placed(currency: str, lines: list[tuple[str, UUID, Decimal, int]]) -> OrderPlaced:
