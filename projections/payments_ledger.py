@@ -100,7 +100,9 @@ class PaymentsLedgerView(Projection):
 
 def ledger(pool: ConnectionPool, order_id: UUID) -> dict[str, Any]:
     s = sql.Identifier(live_schema("payments_ledger"))
-    with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+    # both reads in one snapshot: the totals and the entries of the same batch of the view
+    with pool.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         cur.execute(sql.SQL("SELECT totals FROM {}.totals WHERE order_id = %s").format(s),
                     (order_id,))  # fmt: skip
         row = cur.fetchone()

@@ -49,6 +49,10 @@ def schema_valid_requests_are_not_refused_for_their_shape(ctx, response, case):
     meta = case.meta
     if meta is None or not meta.generation.mode.is_positive:
         return None
+    if any(v is None or v == "None" for v in (case.path_parameters or {}).values()):
+        # the stateful phase followed a link from a field that is null in that answer (a ticket
+        # without an order): the path it built is not one the document calls valid
+        return None
     try:
         body = response.json()
     except Exception:
