@@ -9,6 +9,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -44,6 +45,25 @@ def database_url() -> Iterator[str]:
         yield _with_db(admin, name)
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def container_of_its_own(database_url: str, prefix: str) -> Iterator[Container]:
+    """A fresh database beside the session's, migrated, with its container; dropped after. For
+    tests whose writes the session's other tests must never share (bare events appended straight
+    to the store, a chain checked whole)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = _with_db(database_url, name)
+    c = build(Settings(database_url=url, pool_size=4), url=url)
+    try:
+        c.migrate()
+        yield c
+    finally:
+        c.close()
+        with psycopg.connect(database_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -9,17 +9,15 @@ with a message saying so."""
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import psycopg
 import pytest
 
-from composition.bootstrap import Container, build
-from composition.settings import Settings
+from composition.bootstrap import Container
+from tests.conftest import container_of_its_own
 from tests.e2e.conftest import running_server, token
 
 CHROMIUM = os.environ.get("ECOM_CHROMIUM", "/usr/bin/chromium")
@@ -42,18 +40,8 @@ LOCAL_HOSTS = {"127.0.0.1"}
 def console_container(database_url: str) -> Iterator[Container]:
     """A database of the console's own: the chain an auditor verifies in the browser is one no
     other test has tampered with (the audit tests break it on purpose)."""
-    name = f"ecom_console_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = psycopg.conninfo.make_conninfo(database_url, dbname=name)
-    c = build(Settings(database_url=url, pool_size=4), url=url)
-    try:
-        c.migrate()
+    with container_of_its_own(database_url, "ecom_console") as c:
         yield c
-    finally:
-        c.close()
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

@@ -9,13 +9,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from uuid import UUID, uuid4
 
-import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from composition.bootstrap import Container, build
-from composition.settings import Settings
+from composition.bootstrap import Container
 from domain.dropship.events import DropshipRequested, RequestedLine
 from domain.location.events import LocationRegistered
 from domain.merchant.events import CommissionChanged, MerchantRegistered
@@ -29,6 +27,7 @@ from eventstore.recorded import EventMeta
 from eventstore.store import StreamAppend
 from projections.base import live_schema
 from projections.merchant_ledger import ledger
+from tests.conftest import container_of_its_own
 from tests.integration.test_projection_rebuild import snapshot
 from tests.tables import differences
 
@@ -57,18 +56,8 @@ def container(database_url: str) -> Iterator[Container]:
     """A database of this module's own: its histories are appended as bare events (orders no
     saga took on, refunds of returns never requested), which the session's other views and
     managers must never see."""
-    name = f"ecom_ledger_{uuid4().hex[:10]}"
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = psycopg.conninfo.make_conninfo(database_url, dbname=name)
-    c = build(Settings(database_url=url, pool_size=4), url=url)
-    try:
-        c.migrate()
+    with container_of_its_own(database_url, "ecom_ledger") as c:
         yield c
-    finally:
-        c.close()
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def placed(currency: str, lines: list[tuple[str, UUID, Decimal, int]]) -> OrderPlaced:
