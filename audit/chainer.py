@@ -166,5 +166,7 @@ class EventChainer(Follower):
     def step(self) -> int:
         return self.run_once()
 
-    def start(self, interval_s: float = 0.2) -> None:  # type: ignore[override]
-        super().start(None, idle_s=interval_s)
+    def start(self, listen_url: str | None = None, *, interval_s: float = 0.2) -> None:  # type: ignore[override]
+        """Chain in a thread of its own: woken by commits with ``listen_url``, else polling
+        every ``interval_s``."""
+        super().start(listen_url, idle_s=interval_s)

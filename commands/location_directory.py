@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from uuid import UUID
 
+from commands.shared_refresh import SharedRefresh
 from domain.location.events import LOCATION_EVENTS
 from domain.location.state import LOCATION, LocationState
 from eventstore.store import EventStore
@@ -26,6 +27,7 @@ class LocationDirectory:
     def __init__(self, store: EventStore):
         self._store = store
         self._lock = threading.Lock()
+        self._shared_refresh = SharedRefresh(self._fold_new)
         self._position = 0
         self._states: dict[UUID, LocationState] = {}
 
@@ -35,7 +37,11 @@ class LocationDirectory:
         return self._position
 
     def refresh(self) -> None:
-        """Fold in the location events written since the last refresh."""
+        """Fold in the location events written since the last refresh (one read shared with
+        the callers asking at the same time: ``commands/shared_refresh.py``)."""
+        self._shared_refresh()
+
+    def _fold_new(self) -> None:
         with self._lock:
             while True:
                 events = self._store.read_all(self._position, _PAGE, TOPICS)

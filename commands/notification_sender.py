@@ -293,6 +293,10 @@ class NotificationSender(Follower):
         super().stop()
         self._release()
 
+    def quiet_wait_s(self) -> float:
+        """Messages waiting to be settled or retried are looked at every ``idle_s``."""
+        return self.idle_s if self.outbox.pending else self.quiet_s
+
     def run_until_idle(self, timeout_s: float = 30.0) -> None:
         """Steps until nothing is left to do now (tests, the benchmark)."""
         deadline = time.monotonic() + timeout_s

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from uuid import UUID
 
+from commands.shared_refresh import SharedRefresh
 from domain.pricing.events import PRICING_RULE_EVENTS
 from domain.pricing.rules import PricingRule
 from domain.pricing.state import PRICING_RULE, PricingRuleState
@@ -26,6 +27,7 @@ class PriceRules:
     def __init__(self, store: EventStore):
         self._store = store
         self._lock = threading.Lock()
+        self._shared_refresh = SharedRefresh(self._fold_new)
         self._position = 0
         self._states: dict[UUID, PricingRuleState] = {}
         self._active: tuple[PricingRule, ...] = ()
@@ -36,7 +38,11 @@ class PriceRules:
         return self._position
 
     def refresh(self) -> None:
-        """Fold in the pricing-rule events written since the last refresh."""
+        """Fold in the pricing-rule events written since the last refresh (one read shared with
+        the callers asking at the same time: ``commands/shared_refresh.py``)."""
+        self._shared_refresh()
+
+    def _fold_new(self) -> None:
         with self._lock:
             changed = False
             while True:

@@ -207,6 +207,10 @@ class ProcessRunner(Follower):
         self.parking.register(self._owns, self.retry_parked)
         self.attempts = Attempts(retry)
         self._idle_stored: dict[str, float] = {}
+        #: Per manager, the position up to which it has seen every event (its own or not):
+        #: a commit announced at or below it brings nothing new for it.
+        self._seen: dict[str, int] = {}
+        self._loops: list[_ManagerLoop] = []
 
     def _owns(self, follower: str) -> bool:
         kind, _, name = follower.partition(":")
@@ -314,7 +318,12 @@ class ProcessRunner(Follower):
         if upto > position and (events or bad or self._idle_store_due(name, upto - position)):
             self._store(conn, name, upto)
         self.attempts.clear(name)
+        self._seen[name] = upto
         return len(events)
+
+    def nothing_new(self, name: str, hinted_head: int | None) -> bool:
+        """True when the highest position announced is one this manager has seen past."""
+        return hinted_head is not None and hinted_head <= self._seen.get(name, -1)
 
     def _idle_store_due(self, name: str, behind: int) -> bool:
         now = time.monotonic()
@@ -418,10 +427,24 @@ class ProcessRunner(Follower):
                 for name in self.managers
             ]
 
-    # ---- background (the loop is ``Follower``'s) -----------------------------------------
+    # ---- background: one loop (``Follower``'s) per manager --------------------------------
 
-    def start(self, poll_s: float = 0.05) -> None:  # type: ignore[override]
-        super().start(None, idle_s=poll_s)
+    def start(self, listen_url: str | None = None, *, poll_s: float = 0.05) -> None:  # type: ignore[override]
+        """Each manager in a thread of its own, so that one busy manager (or one waiting on a
+        payment gateway) does not hold up the others: they share nothing but the store.
+        With ``listen_url`` they wake on commits; without it they poll every ``poll_s``."""
+        self._loops = [_ManagerLoop(self, name) for name in self.managers]
+        for loop in self._loops:
+            loop.start(listen_url, idle_s=poll_s)
+
+    def stop(self) -> None:
+        for loop in self._loops:
+            loop._stop.set()
+            loop._wakeup.set()
+        for loop in self._loops:
+            loop.stop()
+        self._loops = []
+        super().stop()
 
     def step(self) -> int:
         busy = 0
@@ -430,3 +453,26 @@ class ProcessRunner(Follower):
                 break
             busy += self.run_once(name)
         return busy
+
+
+class _ManagerLoop(Follower):
+    """The background loop of one process manager of a ``ProcessRunner``."""
+
+    def __init__(self, runner: ProcessRunner, name: str):
+        super().__init__()
+        self.runner, self.name = runner, name
+        self.thread_name = f"process:{name}"
+        self._polled = 0.0  # when a step last ran in full
+
+    def step(self) -> int:
+        now = time.monotonic()
+        quiet = now - self._polled < self.quiet_s
+        if quiet and self.runner.nothing_new(self.name, self.hinted_head):
+            return 0
+        self._polled = now
+        return self.runner.run_once(self.name)
+
+    def quiet_wait_s(self) -> float:
+        if self.name in self.runner.attempts.waiting():
+            return self.idle_s
+        return self.quiet_s

@@ -15,6 +15,7 @@ import threading
 from datetime import datetime
 from uuid import UUID
 
+from commands.shared_refresh import SharedRefresh
 from domain.promotion.events import PROMOTION_EVENTS, PromotionCreated
 from domain.promotion.state import PROMOTION, PromotionState
 from eventstore.store import EventStore
@@ -27,12 +28,17 @@ class PromotionDirectory:
     def __init__(self, store: EventStore):
         self._store = store
         self._lock = threading.Lock()
+        self._shared_refresh = SharedRefresh(self._fold_new)
         self._position = 0
         self._states: dict[UUID, PromotionState] = {}
         self._codes: dict[str, UUID] = {}
 
     def refresh(self) -> None:
-        """Fold in the promotion events written since the last refresh."""
+        """Fold in the promotion events written since the last refresh (one read shared with
+        the callers asking at the same time: ``commands/shared_refresh.py``)."""
+        self._shared_refresh()
+
+    def _fold_new(self) -> None:
         with self._lock:
             while True:
                 events = self._store.read_all(self._position, _PAGE, TOPICS)

@@ -170,9 +170,9 @@ class Container:
         if self.settings.run_projections:
             self.runner.start(self.url)
             if self.chainer is not None:
-                self.chainer.start()
+                self.chainer.start(self.url)
         if self.settings.run_processes:
-            self.processes.start()
+            self.processes.start(self.url)
             for service in self.services:
                 service.start()
 

@@ -22,6 +22,7 @@ from composition.settings import Settings
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     from eventstore.database import embedded_database_url
 
@@ -38,25 +39,24 @@ def _serve(args: argparse.Namespace) -> int:
     mail = _local_mail(settings)
     if mail is not None:
         settings = Settings.from_env()
-    background = None
-    if workers > 1:
-        background = _background_in_parent(settings)
+    background = _background_in_parent(settings)
     # uvicorn re-raises SIGTERM after its graceful shutdown; the default action would kill us
     # before the exit hooks that stop the embedded PostgreSQL run.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     os.environ["ECOM_LOG_LEVEL"] = args.log_level  # the workers' access log follows it
+    config = uvicorn.Config(
+        "composition.asgi:app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=workers,
+        log_level=args.log_level,
+    )
     try:
-        uvicorn.run(
-            "composition.asgi:app",
-            factory=True,
-            host=args.host or settings.host,
-            port=args.port or settings.port,
-            workers=workers,
-            log_level=args.log_level,
-        )
+        # Always the supervisor, one worker or many: the API's processes serve requests only.
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
     finally:
-        if background is not None:
-            background.close()
+        background.close()
         if mail is not None:
             mail.stop()
     return 0

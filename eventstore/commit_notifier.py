@@ -4,9 +4,10 @@ of commits since the last one, sent from a background thread.
 
 Never inside the appending transaction: PostgreSQL lets one notifying transaction commit at a
 time (a global lock held through the commit), and under the event table's lock that queue sat
-in every append's critical section. Listeners only need to know that something was committed:
-they read by position, and they poll anyway (the runner every 0.2 s) in case a wake-up is
-lost, as it is when the process dies between a commit and its NOTIFY.
+in every append's critical section. Listeners need to know that something was committed, and
+up to where (the payload: the highest position this process committed); they read by position,
+and poll anyway now and then in case a wake-up is lost, as it is when the process dies between
+a commit and its NOTIFY.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from eventsourcing.postgres import PostgresDatastore
 
 log = logging.getLogger(__name__)
 
-NOTIFY = "SELECT pg_notify(%s, '')"
+NOTIFY = "SELECT pg_notify(%s, %s)"
 
 
 class CommitNotifier:
@@ -42,11 +43,15 @@ class CommitNotifier:
         self._changed = threading.Condition()
         self._due = False
         self._running = False
+        self._head = 0  # the highest position committed here so far
 
-    def committed(self) -> None:
-        """Something was committed: wake the listeners soon (without waiting here)."""
+    def committed(self, position: int = 0) -> None:
+        """Something was committed, up to ``position``: wake the listeners soon (without
+        waiting here). The ``NOTIFY`` says the highest position committed here, so a follower
+        already past it need not read (``eventstore/wakeups.py``)."""
         with self._changed:
             self._due = True
+            self._head = max(self._head, position)
             if self._running:
                 self._changed.notify()
                 return
@@ -58,7 +63,8 @@ class CommitNotifier:
             while self._wait_until_due():
                 with self.datastore.get_connection() as conn:
                     while True:
-                        conn.execute(NOTIFY, (self.channel,), prepare=True)
+                        payload = str(self._head) if self._head else ""
+                        conn.execute(NOTIFY, (self.channel, payload), prepare=True)
                         time.sleep(self.interval_s)
                         with self._changed:
                             if not self._due:

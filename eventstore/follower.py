@@ -1,9 +1,10 @@
 """The base of everything that follows the event log: the projection runner, the process
-managers, the audit chainer and the Kafka relay.
+managers, the audit chainer, the webhook dispatcher and the notification sender.
 
 A follower keeps a tracked position, takes an advisory lock from ``eventstore.lock_keys`` so
-that one process at a time advances it, wakes on the store's ``LISTEN/NOTIFY`` channel (or
-polls), handles the log in batches, and never lets one event stall it:
+that one process at a time advances it, wakes on the store's commits
+(``eventstore/wakeups.py``, one ``LISTEN`` per process; or polls), handles the log in batches,
+and never lets one event stall it:
 
 - **Infrastructure errors** (``is_infrastructure``: the database unreachable, a connection
   lost, a lock or pool timeout) are nobody's event's fault: the loop backs off (doubling, up to
@@ -30,6 +31,8 @@ from typing import Any
 
 import psycopg
 from psycopg_pool import PoolTimeout
+
+from eventstore.wakeups import Wakeups, wakeups_for
 
 log = logging.getLogger(__name__)
 EVENTS_TABLE = "stored_events"
@@ -75,13 +78,15 @@ class Attempts:
         self.policy = policy
         self._tries: dict[tuple[str, int], int] = {}
         self._due: dict[str, float] = {}
+        self._lock = threading.Lock()  # the process managers' loops share one
 
     def failed(self, follower: str, position: int) -> int:
         """Count one more failure; return the tries so far. Sets the follower's next due time."""
         key = (follower, position)
-        tries = self._tries.get(key, 0) + 1
-        self._tries[key] = tries
-        self._due[follower] = time.monotonic() + self.policy.delay(tries)
+        with self._lock:
+            tries = self._tries.get(key, 0) + 1
+            self._tries[key] = tries
+            self._due[follower] = time.monotonic() + self.policy.delay(tries)
         return tries
 
     def exhausted(self, tries: int) -> bool:
@@ -89,19 +94,21 @@ class Attempts:
 
     def clear(self, follower: str, position: int | None = None) -> None:
         """Forget the follower's failures at ``position`` (default: all of them)."""
-        if position is not None:
-            self._tries.pop((follower, position), None)
-        else:
-            for key in [k for k in self._tries if k[0] == follower]:
-                del self._tries[key]
-        self._due.pop(follower, None)
+        with self._lock:
+            if position is not None:
+                self._tries.pop((follower, position), None)
+            else:
+                for key in [k for k in self._tries if k[0] == follower]:
+                    del self._tries[key]
+            self._due.pop(follower, None)
 
     def due(self, follower: str) -> bool:
         return self._due.get(follower, 0.0) <= time.monotonic()
 
     def waiting(self) -> dict[str, float]:
         """Followers backing off -> monotonic time they are due."""
-        return dict(self._due)
+        with self._lock:
+            return dict(self._due)
 
 
 @dataclass(frozen=True)
@@ -130,14 +137,17 @@ class Follower(ABC):
 
     #: Thread name, and what the log says.
     thread_name = "follower"
-    #: How long the loop waits when a step saw nothing (a NOTIFY cuts it short when listening).
+    #: How long the loop waits when a step saw nothing and it is not woken by commits.
     idle_s = 0.2
+    #: How long it may wait when commits wake it (a poll in case a wake-up was lost).
+    quiet_s = 5.0
     max_backoff_s = 5.0
 
     def __init__(self) -> None:
         self._stop = threading.Event()
         self._wakeup = threading.Event()
         self._thread: threading.Thread | None = None
+        self._wakeups: Wakeups | None = None
 
     @abstractmethod
     def step(self) -> int:
@@ -148,12 +158,14 @@ class Follower(ABC):
         return None
 
     def start(self, listen_url: str | None = None, *, idle_s: float | None = None) -> None:
+        """Run ``step`` in a thread of its own. With ``listen_url`` the loop is woken by the
+        store's commits (``eventstore/wakeups.py``) and, with nothing to do, sleeps up to
+        ``quiet_s``; without it, it polls every ``idle_s``."""
         if idle_s is not None:
             self.idle_s = idle_s
         self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._loop, args=(listen_url,), name=self.thread_name, daemon=True
-        )
+        self._wakeups = None if listen_url is None else wakeups_for(listen_url, EVENTS_TABLE)
+        self._thread = threading.Thread(target=self._loop, name=self.thread_name, daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -163,38 +175,41 @@ class Follower(ABC):
             self._thread.join(timeout=10)
             self._thread = None
 
-    def _loop(self, listen_url: str | None) -> None:
-        listener = None
+    def quiet_wait_s(self) -> float:
+        """How long the loop may sleep after a step that found nothing, when commits wake it:
+        ``quiet_s``, or ``idle_s`` while something of its own is due sooner (a retry after a
+        failure). Subclasses with work on a clock of their own shorten it."""
+        return self.quiet_s
+
+    @property
+    def hinted_head(self) -> int | None:
+        """The highest position a commit announced to this process (``None`` when not
+        listening): a follower that has handled up to it has nothing new to read."""
+        return None if self._wakeups is None else self._wakeups.head
+
+    def _loop(self) -> None:
+        wakeups = self._wakeups
+        if wakeups is not None:
+            wakeups.subscribe(self._wakeup)
         backoff = 0.1
-        while not self._stop.is_set():
-            try:
-                if listen_url is not None and listener is None:
-                    listener = psycopg.connect(listen_url, autocommit=True)
-                    listener.execute(f"LISTEN {EVENTS_TABLE}")
-                started = time.monotonic()
-                self._wakeup.clear()
-                if listener is not None:
-                    # Notifications queued while the last step ran are covered by this one.
-                    for _ in listener.notifies(timeout=0):
-                        pass
-                seen = self.step()
-                backoff = 0.1
-                self.after_step(seen, started)
-                if not seen:
-                    if listener is not None:
-                        for _ in listener.notifies(timeout=self.idle_s, stop_after=1):
-                            pass
+        try:
+            while not self._stop.is_set():
+                try:
+                    started = time.monotonic()
+                    self._wakeup.clear()  # a commit from now on wakes the wait below
+                    seen = self.step()
+                    backoff = 0.1
+                    self.after_step(seen, started)
+                    if not seen:
+                        quiet = self.idle_s if wakeups is None else self.quiet_wait_s()
+                        self._wakeup.wait(quiet)
+                except Exception as exc:  # keep following; the next step retries the same range
+                    if is_infrastructure(exc):
+                        log.warning("%s: %s; retrying in %.1f s", self.thread_name, exc, backoff)
                     else:
-                        self._wakeup.wait(self.idle_s)
-            except Exception as exc:  # keep following; the next step retries the same range
-                if is_infrastructure(exc):
-                    log.warning("%s: %s; retrying in %.1f s", self.thread_name, exc, backoff)
-                else:
-                    log.exception("%s failed; retrying in %.1f s", self.thread_name, backoff)
-                if listener is not None:
-                    listener.close()
-                    listener = None
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, self.max_backoff_s)
-        if listener is not None:
-            listener.close()
+                        log.exception("%s failed; retrying in %.1f s", self.thread_name, backoff)
+                    self._stop.wait(backoff)
+                    backoff = min(backoff * 2, self.max_backoff_s)
+        finally:
+            if wakeups is not None:
+                wakeups.unsubscribe(self._wakeup)

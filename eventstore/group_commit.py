@@ -255,7 +255,7 @@ class GroupCommitter:
                 raise
         finally:
             if any(request.positions for request in batch):
-                self.notifier.committed()
+                self.notifier.committed(max(max(r.positions or [0]) for r in batch))
             for request in batch:
                 if request is not leader:
                     request.wake.release()

@@ -659,6 +659,10 @@ class ProjectionRunner(Follower):
     def start(self, listen_url: str) -> None:  # type: ignore[override]
         super().start(listen_url)
 
+    def quiet_wait_s(self) -> float:
+        """A view backing off after a failure is tried again every ``idle_s``."""
+        return self.idle_s if self.attempts.waiting() else self.quiet_s
+
     def after_step(self, seen: int, started: float) -> None:
         with self._passed:
             self._passes += 1
