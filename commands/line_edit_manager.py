@@ -253,7 +253,7 @@ class LineEditManager(WritingManager):
 
     def _release_made(self, step: StepContext, order_id: UUID, edit: LineEditRequested) -> None:
         stock = inventory.get(self.store, edit.sku)
-        for r in stock.reservations.values():
+        for r in stock.of_order(order_id):
             mine = reservation_id(order_id, edit.edit_id, edit.line_id, r.location)
             if r.id == mine and r.status == "active":
                 release = ReleaseReservation(

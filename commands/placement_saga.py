@@ -253,8 +253,8 @@ class OrderPlacementSaga(ProcessManager):
         is released, so nothing is left orphaned and allocation is decided afresh."""
         held: list[tuple[Allocation, UUID]] = []
         for sku in {line.sku for line in o.lines}:
-            for r in uow.state(inventory_stream(sku)).reservations.values():
-                if r.order_id == o.order_id and r.status == "active":
+            for r in uow.state(inventory_stream(sku)).of_order(o.order_id):
+                if r.status == "active":
                     held.append((Allocation(str(r.line_id), sku, r.location, r.quantity), r.id))
         covered: dict[tuple[str, str], int] = {}
         for alloc, _rid in held:
@@ -541,8 +541,8 @@ class OrderPlacementSaga(ProcessManager):
             held = [
                 (Allocation(str(r.line_id), sku, r.location, r.quantity), r.id)
                 for sku in {line.sku for line in o.lines}
-                for r in uow.state(inventory_stream(sku)).reservations.values()
-                if r.order_id == o.order_id and r.status == "active"
+                for r in uow.state(inventory_stream(sku)).of_order(o.order_id)
+                if r.status == "active"
             ]
             self._release(uow, o, held, PROCESSING_FAILED, now)
             self._void(uow, o, PROCESSING_FAILED, now)

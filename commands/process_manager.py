@@ -42,6 +42,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID
 
+import psycopg
+
 from commands.context import Clock, CommandContext, Idempotency, event_id
 from commands.payment_gateway import PaymentGateway
 from commands.write_side import WriteSide
@@ -246,20 +248,34 @@ class ProcessRunner(Follower):
                     bad.append(EventRef(row[0], row[1], row[2], row[3]))
             return good, bad
 
-    def run_once(self, name: str) -> int:
-        """Handle the next batch of events for one manager; return how many were handled."""
+    def run_once(self, name: str, session: psycopg.Connection | None = None) -> int:
+        """Handle the next batch of events for one manager; return how many were handled.
+        The manager's lock is taken on ``session`` (a background loop's own connection), or
+        on one from the store's pool."""
         manager = self.managers[name]
         if not self.attempts.due(name):
             return 0
-        key = lock_keys.process(name)
+        if session is not None:
+            return self._locked(session, manager)
         with self.store.datastore.get_connection() as conn:
-            got = conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (key,)).fetchone()["ok"]
-            if not got:
-                return 0
-            try:
-                return self._run(conn, manager)
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            return self._locked(conn, manager)
+
+    def _locked(self, conn, manager: ProcessManager) -> int:  # noqa: ANN001
+        key = lock_keys.process(manager.name)
+        got = conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (key,)).fetchone()["ok"]
+        if not got:
+            return 0
+        try:
+            return self._run(conn, manager)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+    def session(self) -> psycopg.Connection:
+        """A connection of its own, like the store's (autocommit, rows as dicts), for a
+        loop's lock: the handlers take theirs from the store's pool, which a lock held there
+        by each of nine loops would drain."""
+        pool = self.store.datastore.pool
+        return psycopg.Connection.connect(pool.conninfo, autocommit=True, **pool.kwargs)
 
     def _run(self, conn, manager: ProcessManager) -> int:  # noqa: ANN001
         name = manager.name
@@ -463,6 +479,7 @@ class _ManagerLoop(Follower):
         self.runner, self.name = runner, name
         self.thread_name = f"process:{name}"
         self._polled = 0.0  # when a step last ran in full
+        self._session: psycopg.Connection | None = None
 
     def step(self) -> int:
         now = time.monotonic()
@@ -470,7 +487,23 @@ class _ManagerLoop(Follower):
         if quiet and self.runner.nothing_new(self.name, self.hinted_head):
             return 0
         self._polled = now
-        return self.runner.run_once(self.name)
+        if self._session is None or self._session.closed or self._session.broken:
+            self._close()
+            self._session = self.runner.session()
+        try:
+            return self.runner.run_once(self.name, self._session)
+        except BaseException:
+            self._close()  # a session in doubt (and any lock it held) goes
+            raise
+
+    def _close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def stop(self) -> None:
+        super().stop()
+        self._close()
 
     def quiet_wait_s(self) -> float:
         if self.name in self.runner.attempts.waiting():

@@ -40,7 +40,7 @@ def expire_due(state: InventoryState, now: datetime) -> list[DomainEvent]:
             quantity=r.remaining,
             expired_at=r.expires_at,
         )
-        for r in state.reservations.values()
+        for r in (state.reservations[rid] for rid, at in state.expiring.items() if now > at)
         if r.is_due(now)
     ]
 

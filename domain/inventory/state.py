@@ -79,6 +79,16 @@ class InventoryState:
     #: reservations any shipment committed from (kept apart from ``reservations`` so the
     #: thousands never committed from cost a snapshot nothing).
     commits: dict[UUID, tuple[tuple[UUID, int], ...]] = field(default_factory=dict)
+    #: The reservations that can still expire (active, with an expiry, not yet confirmed) ->
+    #: when: what ``expire_due`` looks through, a handful, where ``reservations`` keeps every
+    #: reservation the SKU ever had (a hot SKU's tens of thousands).
+    expiring: dict[UUID, datetime] = field(default_factory=dict)
+    #: Each order's reservation ids, in the order they were made.
+    by_order: dict[UUID, tuple[UUID, ...]] = field(default_factory=dict)
+
+    def of_order(self, order_id: UUID) -> list[Reservation]:
+        """The order's reservations (any status), without looking through the others."""
+        return [self.reservations[rid] for rid in self.by_order.get(order_id, ())]
 
     def committed_to(self, reservation_id: UUID, shipment_id: UUID) -> int:
         """The units ``shipment_id`` committed from the reservation ``reservation_id``."""
@@ -97,7 +107,16 @@ class _Draft:
     """The state's maps, copied once and changed in place while a run of events is applied;
     ``done`` freezes them into a new state. The state it started from never changes."""
 
-    __slots__ = ("sku", "levels", "reservations", "thresholds", "alerts", "commits")
+    __slots__ = (
+        "sku",
+        "levels",
+        "reservations",
+        "thresholds",
+        "alerts",
+        "commits",
+        "expiring",
+        "by_order",
+    )
 
     def __init__(self, state: InventoryState):
         self.sku = state.sku
@@ -106,6 +125,8 @@ class _Draft:
         self.thresholds = dict(state.thresholds)
         self.alerts = set(state.alerts)
         self.commits = dict(state.commits)
+        self.expiring = dict(state.expiring)
+        self.by_order = dict(state.by_order)
 
     def move(self, location: str, on_hand: int = 0, reserved: int = 0) -> None:
         old = self.levels.get(location, Level())
@@ -131,20 +152,28 @@ class _Draft:
                     event.quantity,
                     event.expires_at,
                 )
+                if event.expires_at is not None:
+                    self.expiring[event.reservation_id] = event.expires_at
+                mine = self.by_order.get(event.order_id, ())
+                self.by_order[event.order_id] = (*mine, event.reservation_id)
                 self.move(event.location, reserved=event.quantity)
             case ReservationConfirmed():
                 r = self.reservations[event.reservation_id]
                 self.reservations[r.id] = replace(r, expires_at=None)
+                self.expiring.pop(r.id, None)
             case ReservationReleased() | ReservationExpired():
                 status = "released" if isinstance(event, ReservationReleased) else "expired"
                 r = self.reservations[event.reservation_id]
                 self.reservations[r.id] = replace(r, remaining=0, status=status)
+                self.expiring.pop(r.id, None)
                 self.move(event.location, reserved=-event.quantity)
             case StockCommitted():
                 r = self.reservations[event.reservation_id]
                 remaining = r.remaining - event.quantity
                 status = "committed" if remaining == 0 else r.status
                 self.reservations[r.id] = replace(r, remaining=remaining, status=status)
+                if status != "active":
+                    self.expiring.pop(r.id, None)
                 self.commits[r.id] = (
                     *self.commits.get(r.id, ()),
                     (event.shipment_id, event.quantity),
@@ -166,6 +195,8 @@ class _Draft:
             self.thresholds,
             frozenset(self.alerts),
             self.commits,
+            self.expiring,
+            self.by_order,
         )
 
 

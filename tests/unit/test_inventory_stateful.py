@@ -215,6 +215,20 @@ class InventoryMachine(RuleBasedStateMachine):
             assert open_kinds == ({want} if want else set())
 
     @invariant()
+    def the_indexes_agree_with_the_reservations(self):
+        reservations = self.state.reservations.values()
+        can_expire = {
+            r.id: r.expires_at
+            for r in reservations
+            if r.status == "active" and r.expires_at is not None
+        }
+        assert self.state.expiring == can_expire
+        by_order: dict = {}
+        for r in reservations:
+            by_order.setdefault(r.order_id, []).append(r.id)
+        assert {o: list(ids) for o, ids in self.state.by_order.items()} == by_order
+
+    @invariant()
     def folding_the_history_from_scratch_gives_the_live_state(self):
         assert INVENTORY.fold(self.history) == self.state
         # one event at a time (``evolve``) and all at once (``fold_many``) agree
