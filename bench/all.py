@@ -7,9 +7,11 @@ runner (one transaction per event) over the first 5,000 of them; 10 s of load pe
 automatic promotion, GET /orders/{id} and GET /health); the order saga
 at 200 and 300 orders/s offered for 10 s each; the API's memory over 1,000,000 stored events;
 an inventory command on a SKU with 5,000 reservations, with and without snapshots; the Merkle
-tree's proofs at 1,000,000 leaves and the chainer's rate with it over 100,000 events. The audit
-and Kafka benchmarks run alone (``python -m bench.audit``, ``python -m bench.kafka_relay``: the
-latter needs a broker)."""
+tree's proofs at 1,000,000 leaves and the chainer's rate with it over 100,000 events; last, the
+performance ratios against the baseline app (``bench/ratios.py``: 10 s per figure over 32
+connections, wrk when it is on the PATH; 20 s idle; three hot-SKU rounds of 10 s, not the
+ten of 20 s of the full check; about 3 minutes). The audit and Kafka benchmarks run alone
+(``python -m bench.audit``, ``python -m bench.kafka_relay``: the latter needs a broker)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from bench import (
     http_reads,
     merkle,
     priced_orders,
+    ratios,
     rebuild,
     saga,
     snapshots,
@@ -44,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--memory-events", type=int, default=1_000_000)
     p.add_argument("--reservations", type=int, default=5_000, help="for the snapshot run")
     p.add_argument("--merkle-leaves", type=int, default=1_000_000, help="for the proof run")
+    p.add_argument("--ratio-seconds", type=float, default=10.0, help="per ratio figure")
+    p.add_argument("--ratio-rounds", type=int, default=3, help="hot-SKU rounds")
+    p.add_argument("--ratio-round-seconds", type=float, default=10.0)
+    p.add_argument("--idle-seconds", type=float, default=20.0)
     args = p.parse_args(argv)
     url = ["--url", args.url or DEFAULT_SERVER]
     http = [
@@ -78,6 +85,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     sn = snapshots.main([*url, "--reservations", str(args.reservations), "--rounds", "10"])
     print("== Merkle tree", flush=True)
     mk = merkle.main([*url, "--leaves", str(args.merkle_leaves)])
+    print("== performance ratios against the baseline app", flush=True)
+    ratio_seconds = str(args.ratio_seconds)
+    rt = ratios.run(
+        [
+            *url,
+            *("--seconds", ratio_seconds, "--paced-seconds", ratio_seconds),
+            *("--idle-seconds", str(args.idle_seconds), "--workers", str(args.workers)),
+            *("--rounds", str(args.ratio_rounds)),
+            *("--round-seconds", str(args.ratio_round_seconds)),
+        ]
+    )
 
     print("\n| benchmark | ours | baseline (same run) |\n|---|---|---|")
     for r in appends:
@@ -142,6 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"p99 {mk[key]['p99']:.2f} ms | one stored node by key: p50 "
             f"{mk['baseline']['p50']:.2f} ms |"
         )
+    print(f"\nperformance ratios, each against its goal (`bench/ratios.py`):\n\n{rt['table']}")
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
     return 0
 
