@@ -172,7 +172,8 @@ class OrderPlacementSaga(ProcessManager):
 
     def _load(self, orders: list[_Order]) -> UnitOfWork:
         uow = UnitOfWork(self.store, self.cache)
-        uow.load(ORDER, [o.order_id for o in orders])
+        # Cached: the decide phase then reads only what the reserve phase's load did not.
+        uow.load(ORDER, [o.order_id for o in orders], cached=True)
         skus = {line.sku for o in orders for line in o.lines}
         uow.load(INVENTORY, [inventory_stream(sku) for sku in skus], cached=True)
         redemptions.load(uow, [(o.order_id, o.data) for o in orders])

@@ -15,7 +15,7 @@ from domain.inventory.events import (
     StockAlertResolved,
     StockTransferred,
 )
-from domain.inventory.state import INVENTORY, InventoryState
+from domain.inventory.state import INVENTORY, InventoryState, levels_after
 
 SEVERITY = {"out_of_stock": "critical", "low_stock": "medium"}
 
@@ -104,9 +104,9 @@ def decide(
     if not state.sku:
         state = replace(state, sku=sku)
     expired = expire_due(state, now)
-    current = INVENTORY.fold(expired, state)
+    current = INVENTORY.fold(expired, state) if expired else state
     events = expired + command(current)
     if not events:
         return []
-    after = INVENTORY.fold(events, state)
+    after = levels_after(state, events)  # the alerts read levels only
     return events + alert_changes(after, _locations(events))

@@ -105,7 +105,9 @@ class InventoryState:
 
 class _Draft:
     """The state's maps, copied once and changed in place while a run of events is applied;
-    ``done`` freezes them into a new state. The state it started from never changes."""
+    ``done`` freezes them into a new state. The state it started from never changes. With
+    ``levels_only`` only the levels, thresholds and alerts are copied and kept: the
+    reservation maps stay the state's own, unchanged (see ``levels_after``)."""
 
     __slots__ = (
         "sku",
@@ -116,17 +118,23 @@ class _Draft:
         "commits",
         "expiring",
         "by_order",
+        "levels_only",
     )
 
-    def __init__(self, state: InventoryState):
+    def __init__(self, state: InventoryState, *, levels_only: bool = False):
         self.sku = state.sku
         self.levels = dict(state.levels)
-        self.reservations = dict(state.reservations)
         self.thresholds = dict(state.thresholds)
         self.alerts = set(state.alerts)
-        self.commits = dict(state.commits)
-        self.expiring = dict(state.expiring)
-        self.by_order = dict(state.by_order)
+        self.levels_only = levels_only
+        if levels_only:
+            self.reservations, self.commits = state.reservations, state.commits
+            self.expiring, self.by_order = state.expiring, state.by_order
+        else:
+            self.reservations = dict(state.reservations)
+            self.commits = dict(state.commits)
+            self.expiring = dict(state.expiring)
+            self.by_order = dict(state.by_order)
 
     def move(self, location: str, on_hand: int = 0, reserved: int = 0) -> None:
         old = self.levels.get(location, Level())
@@ -143,6 +151,25 @@ class _Draft:
                 self.move(event.from_location, on_hand=-event.quantity)
                 self.move(event.to_location, on_hand=event.quantity)
             case StockReserved():
+                self.move(event.location, reserved=event.quantity)
+            case ReservationReleased() | ReservationExpired():
+                self.move(event.location, reserved=-event.quantity)
+            case StockCommitted():
+                self.move(event.location, on_hand=-event.quantity, reserved=-event.quantity)
+            case ThresholdsSet():
+                t = Thresholds(event.reorder_point, event.reorder_quantity, event.max_stock)
+                self.thresholds[event.location] = t
+            case StockAlertRaised():
+                self.alerts.add((event.location, event.kind))
+            case StockAlertResolved():
+                self.alerts.discard((event.location, event.kind))
+        if not self.levels_only:
+            self._book(event)
+
+    def _book(self, event: DomainEvent) -> None:
+        """The reservation maps' part of ``event``."""
+        match event:
+            case StockReserved():
                 self.reservations[event.reservation_id] = Reservation(
                     event.reservation_id,
                     event.order_id,
@@ -156,7 +183,6 @@ class _Draft:
                     self.expiring[event.reservation_id] = event.expires_at
                 mine = self.by_order.get(event.order_id, ())
                 self.by_order[event.order_id] = (*mine, event.reservation_id)
-                self.move(event.location, reserved=event.quantity)
             case ReservationConfirmed():
                 r = self.reservations[event.reservation_id]
                 self.reservations[r.id] = replace(r, expires_at=None)
@@ -166,7 +192,6 @@ class _Draft:
                 r = self.reservations[event.reservation_id]
                 self.reservations[r.id] = replace(r, remaining=0, status=status)
                 self.expiring.pop(r.id, None)
-                self.move(event.location, reserved=-event.quantity)
             case StockCommitted():
                 r = self.reservations[event.reservation_id]
                 remaining = r.remaining - event.quantity
@@ -178,14 +203,6 @@ class _Draft:
                     *self.commits.get(r.id, ()),
                     (event.shipment_id, event.quantity),
                 )
-                self.move(event.location, on_hand=-event.quantity, reserved=-event.quantity)
-            case ThresholdsSet():
-                t = Thresholds(event.reorder_point, event.reorder_quantity, event.max_stock)
-                self.thresholds[event.location] = t
-            case StockAlertRaised():
-                self.alerts.add((event.location, event.kind))
-            case StockAlertResolved():
-                self.alerts.discard((event.location, event.kind))
 
     def done(self) -> InventoryState:
         return InventoryState(
@@ -208,6 +225,16 @@ def evolve_many(state: InventoryState, events: Iterable[DomainEvent]) -> Invento
     """Apply a run of events with one copy of the state's maps (linear in the events; one
     ``evolve`` per event would copy every reservation for every event)."""
     draft = _Draft(state)
+    for event in events:
+        draft.apply(event)
+    return draft.done()
+
+
+def levels_after(state: InventoryState, events: Iterable[DomainEvent]) -> InventoryState:
+    """The state's levels, thresholds and alerts after ``events``, for the rules that read
+    only those (alerts): its reservation maps are the state's own, not brought up to date,
+    and not copied (a hot SKU's are large)."""
+    draft = _Draft(state, levels_only=True)
     for event in events:
         draft.apply(event)
     return draft.done()
