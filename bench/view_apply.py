@@ -1,0 +1,101 @@
+"""Per-view apply throughput on a real order flow: events per second each read model's
+``apply`` takes, in batches the size of a live pass, for the views the live loop spends most
+of its time in under ``POST /orders`` load.
+
+``--orders`` orders are placed through the command layer and the process managers handle
+them (placed, reserved, authorized, confirmed, plans, notifications), as under live load.
+Then, for each view, its events are fetched and decoded once, and applied to a fresh schema
+of its own in batches of ``--batch`` events, one transaction per batch (as a live pass);
+only ``apply`` is timed. Each view runs ``--repeat`` times on a fresh schema; the best run is
+reported. The figure to compare is events/s of the same view before and after a change, in
+the same session.
+
+    python -m bench.view_apply --orders 300 --batch 90 --repeat 3
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from bench.common import container_on, fresh_database, machine, parser
+from bench.saga import _place, _setup
+
+VIEWS = (
+    "customers",
+    "analytics_orders",
+    "order_detail",
+    "pick_list",
+    "order_summaries",
+    "order_search",
+    "order_timeline",
+    "recommendations",
+    "payments_ledger",
+)
+
+
+def place(container, skus: list[str], orders: int) -> None:  # noqa: ANN001
+    for i in range(orders):
+        _place(container, skus[i % len(skus)])
+        if i % 50 == 49:
+            container.processes.catch_up()
+    container.processes.catch_up()
+
+
+def apply_view(container, name: str, batch: int, repeat: int) -> dict[str, Any]:  # noqa: ANN001
+    runner = container.runner
+    p = runner.projections[name]
+    with container.pool.connection() as conn:
+        rows = runner._fetch(conn, 0, container.store.head(), list(p.topics), 10**9)
+    events = container.store.mapper.to_recorded_many(rows)
+    schema = f"bench_apply_{name}"
+    best = float("inf")
+    for _ in range(repeat):
+        with container.pool.connection() as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+            with conn.transaction():
+                runner._create_schema(conn, p, schema)
+            spent = 0.0
+            with conn.cursor(row_factory=dict_row) as cur:
+                for i in range(0, len(events), batch):
+                    with conn.transaction():
+                        started = time.perf_counter()
+                        p.apply(cur, schema, events[i : i + batch])
+                        spent += time.perf_counter() - started
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+        best = min(best, spent)
+    return {"view": name, "events": len(events), "seconds": best}
+
+
+def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    p = parser(__doc__.split("\n")[0])
+    p.add_argument("--orders", type=int, default=300)
+    p.add_argument("--batch", type=int, default=90, help="events per apply (a live pass)")
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--views", default=",".join(VIEWS))
+    args = p.parse_args(argv)
+    out = []
+    with fresh_database(args.url, args.keep) as url, container_on(url) as container:
+        skus = _setup(container)
+        place(container, skus, args.orders)
+        print(machine(url))
+        print(f"{args.orders} orders, batches of {args.batch} events, best of {args.repeat}")
+        print("| view | events | apply s | events/s |")
+        print("|---|---|---|---|")
+        for name in args.views.split(","):
+            r = apply_view(container, name, args.batch, args.repeat)
+            out.append(r)
+            print(
+                f"| {name} | {r['events']} | {r['seconds']:.3f} | "
+                f"{r['events'] / r['seconds']:,.0f} |",
+                flush=True,
+            )
+    return out
+
+
+if __name__ == "__main__":
+    main()
