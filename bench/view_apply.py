@@ -18,12 +18,17 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from typing import Any
+from uuid import uuid4
 
 from psycopg import sql
 from psycopg.rows import dict_row
 
 from bench.common import container_on, fresh_database, machine, parser
-from bench.saga import _place, _setup
+from bench.saga import ADDRESS, _setup
+from commands.context import CommandContext
+from commands.process_manager import Trigger
+from domain.order.commands import PlaceOrder, RequestedLine
+from domain.order.values import PaymentRef
 
 VIEWS = (
     "customers",
@@ -36,6 +41,21 @@ VIEWS = (
     "recommendations",
     "payments_ledger",
 )
+
+
+def _place(container, sku: str) -> None:  # noqa: ANN001
+    """A guest's order with a contact email (so its confirmation is told by email)."""
+    container.dispatcher.handle(
+        PlaceOrder(
+            customer_id=uuid4(),
+            currency="USD",
+            lines=[RequestedLine(sku=sku, quantity=1)],
+            shipping_address=ADDRESS,
+            payment=PaymentRef(token="tok_visa"),
+            contact_email="guest@example.com",
+        ),
+        CommandContext.new("bench"),
+    )
 
 
 def place(container, skus: list[str], orders: int) -> None:  # noqa: ANN001
@@ -71,12 +91,38 @@ def apply_view(container, name: str, batch: int, repeat: int) -> dict[str, Any]:
     return {"view": name, "events": len(events), "seconds": best}
 
 
+def queuer_reads(container, batch: int, repeat: int) -> dict[str, Any]:  # noqa: ANN001
+    """The notification manager's messages for every event it follows, computed (not queued:
+    the run has queued them already) event by event with its own reads, and per batch of
+    ``batch`` events with the batch's reads prefetched (``handle_batch``'s path)."""
+    queuer = container.processes.managers["notifications"]
+    with container.pool.connection() as conn:
+        rows = container.runner._fetch(conn, 0, container.store.head(), list(queuer.topics), 10**9)
+    triggers = [Trigger(queuer.name, e) for e in container.store.mapper.to_recorded_many(rows)]
+    per_event = per_batch = float("inf")
+    messages = 0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        messages = sum(len(queuer.commands(t)) for t in triggers)
+        per_event = min(per_event, time.perf_counter() - started)
+        started = time.perf_counter()
+        for i in range(0, len(triggers), batch):
+            part = triggers[i : i + batch]
+            if hasattr(queuer, "prefetched"):
+                reads = queuer.prefetched(part)
+                assert sum(len(queuer.commands(t, reads)) for t in part) >= 0
+        per_batch = min(per_batch, time.perf_counter() - started)
+    return {"events": len(triggers), "messages": messages, "per_event_s": per_event,
+            "per_batch_s": per_batch}  # fmt: skip
+
+
 def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     p = parser(__doc__.split("\n")[0])
     p.add_argument("--orders", type=int, default=300)
     p.add_argument("--batch", type=int, default=90, help="events per apply (a live pass)")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--views", default=",".join(VIEWS))
+    p.add_argument("--queuer-batch", type=int, default=15, help="events per manager batch")
     args = p.parse_args(argv)
     out = []
     with fresh_database(args.url, args.keep) as url, container_on(url) as container:
@@ -94,6 +140,13 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
                 f"{r['events'] / r['seconds']:,.0f} |",
                 flush=True,
             )
+        q = queuer_reads(container, args.queuer_batch, args.repeat)
+        print(
+            f"notification manager, {q['events']} events ({q['messages']} messages): "
+            f"event by event {q['events'] / q['per_event_s']:,.0f} events/s, "
+            f"prefetched per batch of {args.queuer_batch} "
+            f"{q['events'] / q['per_batch_s']:,.0f} events/s"
+        )
     return out
 
 
