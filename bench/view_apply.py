@@ -162,11 +162,15 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
                 flush=True,
             )
         q = queuer_reads(container, args.queuer_batch, args.repeat)
+        batched = (
+            f"{q['events'] / q['per_batch_s']:,.0f} events/s"
+            if q["per_batch_s"] != float("inf")
+            else "(not in this revision)"
+        )
         print(
             f"notification manager, {q['events']} events ({q['messages']} messages): "
             f"event by event {q['events'] / q['per_event_s']:,.0f} events/s, "
-            f"prefetched per batch of {args.queuer_batch} "
-            f"{q['events'] / q['per_batch_s']:,.0f} events/s"
+            f"prefetched per batch of {args.queuer_batch} {batched}"
         )
     return out
 
