@@ -30,6 +30,7 @@ from domain.order.status import StatusFacts, derive_status
 from eventstore.recorded import RecordedEvent
 from projections.analytics_schema import DDL, FLAT_COMMENTS
 from projections.base import Projection
+from projections.batch_writes import insert_records, insert_values
 from projections.view_schemas import lock_joined_rows
 
 NAME = "analytics_orders"
@@ -446,11 +447,12 @@ class Batch:
     def save(self) -> None:
         _upsert(self.cur, self.t("order_facts"), ORDER_COLUMNS, ("order_id",), self.orders)
         if self.removed_lines:
-            self.cur.executemany(
-                sql.SQL("DELETE FROM {} WHERE order_id = %s AND line_id = %s").format(
-                    self.t("line_facts")
-                ),
-                list(self.removed_lines),
+            self.cur.execute(
+                sql.SQL(
+                    "DELETE FROM {} WHERE (order_id, line_id) IN "
+                    "(SELECT * FROM unnest(%s::uuid[], %s::text[]))"
+                ).format(self.t("line_facts")),
+                tuple(map(list, zip(*self.removed_lines, strict=True))),
             )
         lines = {(o, i): row for o, rows in self.lines.items() for i, row in rows.items()}
         _upsert(self.cur, self.t("line_facts"), LINE_COLUMNS, ("order_id", "line_id"), lines)
@@ -475,13 +477,12 @@ class Batch:
                 sql.SQL("DELETE FROM {} WHERE order_id = ANY(%s)").format(self.t("held_payments")),
                 (list(self.released),),
             )
-        if self.new_payments:
-            self.cur.executemany(
-                sql.SQL("INSERT INTO {} VALUES (%s, %s) ON CONFLICT DO NOTHING").format(
-                    self.t("payment_orders")
-                ),
-                list(self.new_payments.items()),
-            )
+        insert_values(
+            self.cur,
+            sql.SQL("INSERT INTO {}").format(self.t("payment_orders")),
+            list(self.new_payments.items()),
+            sql.SQL("ON CONFLICT DO NOTHING"),
+        )
 
 
 def _complete(order: dict[str, Any], column: str) -> bool:
@@ -493,18 +494,19 @@ def _upsert(cur: Cursor, table, columns, key, rows: dict) -> None:  # noqa: ANN0
     if not rows:
         return
     updates = [c for c in columns if c not in key]
-    cur.executemany(
-        sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}").format(
-            table,
-            sql.SQL(", ").join(map(sql.Identifier, columns)),
-            sql.SQL(", ").join(sql.Placeholder() * len(columns)),
+    # One statement for the batch's rows (one per key: ``rows`` is keyed by it).
+    insert_records(
+        cur,
+        table,
+        columns,
+        [tuple(row[c] for c in columns) for row in rows.values()],
+        sql.SQL("ON CONFLICT ({}) DO UPDATE SET {}").format(
             sql.SQL(", ").join(map(sql.Identifier, key)),
             sql.SQL(", ").join(
                 sql.SQL("{} = excluded.{}").format(sql.Identifier(c), sql.Identifier(c))
                 for c in updates
             ),
         ),
-        [tuple(row[c] for c in columns) for row in rows.values()],
     )
 
 

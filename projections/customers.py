@@ -110,22 +110,39 @@ class CustomersView(Projection):
             cur.execute(sql.SQL(statement).format(s), args)
             return cur.rowcount
 
+        placed: list[RecordedEvent] = []
         for e in events:
             if e.type == "order.OrderPlaced":
-                self._order(run, e)
-            elif e.type in _MONEY_TOPICS:
+                placed.append(e)
+                continue
+            if e.type in _MONEY_TOPICS:
+                self._orders(run, placed)  # a capture reads the payment row a placing notes
+                placed = []
                 self._money(run, e)
             else:
                 self._customer(cur, run, schema, e)
+        self._orders(run, placed)
 
     @staticmethod
-    def _order(run, e: RecordedEvent) -> None:  # noqa: ANN001
-        customer = e.data["customer_id"]
-        counted = e.data.get("parent_order_id") is None
-        run("INSERT INTO {}.orders VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-            e.stream_id, customer, counted)  # fmt: skip
-        run("INSERT INTO {}.payments VALUES (%s, %s, %s, 0) ON CONFLICT DO NOTHING",
-            payment_stream(e.stream_id), customer, e.data["currency"])  # fmt: skip
+    def _orders(run, placed: list[RecordedEvent]) -> None:  # noqa: ANN001
+        """The orders and their payment streams noted in one statement (first wins, as the
+        events come, so a redelivery changes nothing)."""
+        if not placed:
+            return
+        ids = [e.stream_id for e in placed]
+        customers = [str(e.data["customer_id"]) for e in placed]
+        run(
+            "WITH o AS (INSERT INTO {0}.orders SELECT * FROM "
+            "unnest(%s::uuid[], %s::uuid[], %s::boolean[]) ON CONFLICT DO NOTHING) "
+            "INSERT INTO {0}.payments SELECT s, c, m, 0 FROM "
+            "unnest(%s::uuid[], %s::uuid[], %s::text[]) AS t(s, c, m) ON CONFLICT DO NOTHING",
+            ids,
+            customers,
+            [e.data.get("parent_order_id") is None for e in placed],
+            [payment_stream(i) for i in ids],
+            customers,
+            [e.data["currency"] for e in placed],
+        )
 
     @staticmethod
     def _money(run, e: RecordedEvent) -> None:  # noqa: ANN001

@@ -20,12 +20,12 @@ from uuid import UUID
 
 from psycopg import Cursor, sql
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from domain.customer.contact import email_key
 from eventstore.recorded import RecordedEvent
 from projections.base import Projection, live_schema
+from projections.batch_writes import insert_records
 from projections.order_detail import ORDER_TOPICS, evolve_documents
 
 NAME = "order_search"
@@ -87,14 +87,17 @@ class OrderSearchView(Projection):
         cur.execute(sql.SQL("SELECT id, doc FROM {} WHERE id = ANY(%s)").format(table), (ids,))
         docs = {r["id"]: r["doc"] for r in cur.fetchall()}
         changed = evolve_documents(docs, events)
-        cur.executemany(
-            sql.SQL(
-                "INSERT INTO {} VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (id) "
-                "DO UPDATE SET status = excluded.status, skus = excluded.skus, tags = "
-                "excluded.tags, tag_terms = excluded.tag_terms, total = excluded.total, "
-                "version = excluded.version, doc = excluded.doc"
-            ).format(table),
+        # The batch's rows in one statement (one per order: no id twice).
+        insert_records(
+            cur,
+            table,
+            ROW_COLUMNS,
             [_row(i, docs[i]) for i in changed],
+            sql.SQL(
+                "ON CONFLICT (id) DO UPDATE SET status = excluded.status, skus = excluded.skus, "
+                "tags = excluded.tags, tag_terms = excluded.tag_terms, total = excluded.total, "
+                "version = excluded.version, doc = excluded.doc"
+            ),
         )
 
     def compare_key(self) -> dict[str, str]:
@@ -114,8 +117,25 @@ def _row(order_id: UUID, doc: dict[str, Any]) -> tuple:
         doc["total"]["amount"],
         doc["created_at"],
         doc["version"],
-        Jsonb(doc),
+        doc,
     )
+
+
+#: The table's columns, in ``_row``'s order.
+ROW_COLUMNS = (
+    "id",
+    "number",
+    "customer_id",
+    "status",
+    "skus",
+    "tags",
+    "tag_terms",
+    "currency",
+    "total",
+    "created_at",
+    "version",
+    "doc",
+)
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ from uuid import UUID
 
 from psycopg import Cursor, sql
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from eventstore.recorded import RecordedEvent
 from projections.base import Projection, live_schema
+from projections.batch_writes import insert_records
 from projections.order_detail import ORDER_TOPICS, evolve_documents
 
 COLUMNS = (
@@ -72,16 +72,18 @@ class OrderSummariesView(Projection):
         cur.execute(sql.SQL("SELECT id, doc FROM {} WHERE id = ANY(%s)").format(table), (ids,))
         docs = {r["id"]: r["doc"] for r in cur.fetchall()}
         changed = evolve_documents(docs, events)
-        cur.executemany(
+        # The batch's rows in one statement (one per order: no id twice).
+        insert_records(
+            cur,
+            table,
+            ROW_COLUMNS,
+            [_row(i, docs[i]) for i in changed],
             sql.SQL(
-                "INSERT INTO {} (id, number, customer_id, status, currency, total, tags, "
-                "tag_keys, channel, created_at, updated_at, version, doc) "
-                "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (id) DO UPDATE SET "
+                "ON CONFLICT (id) DO UPDATE SET "
                 "status = excluded.status, total = excluded.total, tags = excluded.tags, "
                 "tag_keys = excluded.tag_keys, updated_at = excluded.updated_at, "
                 "version = excluded.version, doc = excluded.doc"
-            ).format(table),
-            [_row(i, docs[i]) for i in changed],
+            ),
         )
 
     def compare_key(self) -> dict[str, str]:
@@ -102,8 +104,26 @@ def _row(order_id: UUID, doc: dict[str, Any]) -> tuple:
         doc["created_at"],
         doc["updated_at"],
         doc["version"],
-        Jsonb(doc),
+        doc,
     )
+
+
+#: The table's columns, in ``_row``'s order.
+ROW_COLUMNS = (
+    "id",
+    "number",
+    "customer_id",
+    "status",
+    "currency",
+    "total",
+    "tags",
+    "tag_keys",
+    "channel",
+    "created_at",
+    "updated_at",
+    "version",
+    "doc",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,6 @@ from uuid import UUID
 
 from psycopg import Cursor, sql
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from domain.payment.events import PAYMENT_EVENTS
@@ -24,6 +23,7 @@ from domain.returns.events import RETURN_EVENTS
 from domain.shipment.events import SHIPMENT_EVENTS
 from eventstore.recorded import RecordedEvent
 from projections.base import Projection, live_schema
+from projections.batch_writes import insert_records, insert_values
 from projections.order_detail import ORDER_TOPICS
 
 #: The other streams of an order whose events its timeline shows.
@@ -122,9 +122,16 @@ def _entry(order_id: UUID, e: RecordedEvent) -> tuple:
         e.meta.actor,
         e.meta.correlation_id,
         e.meta.causation_id,
-        Jsonb(metadata),
-        Jsonb(e.data),
+        metadata,
+        e.data,
     )
+
+
+#: The columns of ``order_timeline``, in ``_entry``'s order.
+COLUMNS = (
+    "order_id", "position", "stream_id", "stream_type", "event_type", "version", "type",
+    "description", "occurred_at", "actor", "correlation_id", "causation_id", "metadata", "data",
+)  # fmt: skip
 
 
 def _owners(cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> dict[UUID, UUID]:
@@ -138,11 +145,10 @@ def _owners(cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> dict[U
         elif e.stream_id not in owners and e.data.get("order_id"):
             owners[e.stream_id] = new[e.stream_id] = UUID(str(e.data["order_id"]))
     table = sql.SQL("{}.order_streams").format(sql.Identifier(schema))
-    if new:
-        cur.executemany(
-            sql.SQL("INSERT INTO {} VALUES (%s, %s) ON CONFLICT DO NOTHING").format(table),
-            list(new.items()),
-        )
+    insert_values(
+        cur, sql.SQL("INSERT INTO {}").format(table), list(new.items()),
+        sql.SQL("ON CONFLICT DO NOTHING"),
+    )  # fmt: skip
     wanted = list({e.stream_id for e in events} - set(owners))
     if wanted:
         cur.execute(
@@ -207,12 +213,13 @@ class OrderTimelineView(Projection):
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
         owners = _owners(cur, schema, events)
-        cur.executemany(
-            sql.SQL(
-                "INSERT INTO {}.order_timeline VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
-                "ON CONFLICT (order_id, position) DO NOTHING"
-            ).format(sql.Identifier(schema)),
+        # The batch's entries in one statement (a redelivered event's is there already).
+        insert_records(
+            cur,
+            sql.SQL("{}.order_timeline").format(sql.Identifier(schema)),
+            COLUMNS,
             [_entry(owners[e.stream_id], e) for e in events if e.stream_id in owners],
+            sql.SQL("ON CONFLICT (order_id, position) DO NOTHING"),
         )
 
     def compare_key(self) -> dict[str, str]:

@@ -12,6 +12,7 @@ from uuid import UUID
 from psycopg import Cursor, sql
 
 from eventstore.recorded import RecordedEvent
+from projections.batch_writes import insert_values
 
 PAYMENT_TOPICS = (
     "payment.PaymentAuthorized",
@@ -52,11 +53,10 @@ def resolve(cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> dict[U
         for e in events
         if e.name in ("PaymentAuthorized", "PaymentDeclined")
     }
-    if new:
-        cur.executemany(
-            sql.SQL("INSERT INTO {} VALUES (%s, %s) ON CONFLICT DO NOTHING").format(table),
-            list(new.items()),
-        )
+    insert_values(
+        cur, sql.SQL("INSERT INTO {}").format(table), list(new.items()),
+        sql.SQL("ON CONFLICT DO NOTHING"),
+    )  # fmt: skip
     wanted = list({e.stream_id for e in events if is_payment(e)} - set(new))
     if wanted:
         cur.execute(

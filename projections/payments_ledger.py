@@ -16,6 +16,7 @@ from psycopg_pool import ConnectionPool
 from eventstore.recorded import RecordedEvent
 from projections import payment_streams as ps
 from projections.base import Projection, live_schema
+from projections.batch_writes import insert_values
 
 
 class PaymentsLedgerView(Projection):
@@ -76,18 +77,21 @@ class PaymentsLedgerView(Projection):
             totals[order_id] = (e.position, t)
             if entry is not None:
                 entries.append((order_id, e.position, entry["kind"], Jsonb(entry)))
-        cur.executemany(
-            sql.SQL(
-                "INSERT INTO {}.totals VALUES (%s, %s, %s) ON CONFLICT (order_id) DO UPDATE "
-                "SET position = excluded.position, totals = excluded.totals"
-            ).format(s),
+        # One statement per table for the batch (one totals row per order: no key twice).
+        insert_values(
+            cur,
+            sql.SQL("INSERT INTO {}.totals").format(s),
             [(k, p, Jsonb(t)) for k, (p, t) in totals.items()],
-        )
-        cur.executemany(
-            sql.SQL("INSERT INTO {}.entries VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING").format(
-                s
+            sql.SQL(
+                "ON CONFLICT (order_id) DO UPDATE "
+                "SET position = excluded.position, totals = excluded.totals"
             ),
+        )
+        insert_values(
+            cur,
+            sql.SQL("INSERT INTO {}.entries").format(s),
             entries,
+            sql.SQL("ON CONFLICT DO NOTHING"),
         )
 
     def compare_key(self) -> dict[str, str]:

@@ -12,6 +12,7 @@ from psycopg_pool import ConnectionPool
 
 from eventstore.recorded import RecordedEvent
 from projections.base import Projection, live_schema
+from projections.batch_writes import insert_values
 
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 
@@ -64,30 +65,29 @@ class PickListView(Projection):
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
         t = sql.SQL("{}.lines").format(sql.Identifier(schema))
+        created: list[tuple] = []  # the lines of the plans created since the last flush
         for e in events:
             d = e.data
+            if e.name == "PlanCreated":
+                created.extend(
+                    (
+                        e.stream_id,
+                        x["line_id"],
+                        d["order_id"],
+                        d["location"],
+                        x["sku"],
+                        x["allocated"],
+                        d["priority"],
+                        PRIORITY_RANK.get(d["priority"], 2),
+                        e.position,
+                    )  # fmt: skip
+                    for x in d["lines"]
+                )
+                continue
+            # Any other event of a plan reads or changes its lines: written before it.
+            _create(cur, t, created)
+            created = []
             match e.name:
-                case "PlanCreated":
-                    cur.executemany(
-                        sql.SQL(
-                            "INSERT INTO {} VALUES (%s,%s,%s,%s,%s,%s,0,0,'planned',%s,%s,%s) "
-                            "ON CONFLICT DO NOTHING"
-                        ).format(t),
-                        [
-                            (
-                                e.stream_id,
-                                x["line_id"],
-                                d["order_id"],
-                                d["location"],
-                                x["sku"],
-                                x["allocated"],
-                                d["priority"],
-                                PRIORITY_RANK.get(d["priority"], 2),
-                                e.position,
-                            )  # fmt: skip
-                            for x in d["lines"]
-                        ],
-                    )
                 case "PlanRevised":
                     cur.execute(
                         sql.SQL(
@@ -133,8 +133,21 @@ class PickListView(Projection):
                         (d["packed"], e.stream_id, d["line_id"]),
                     )
 
+        _create(cur, t, created)
+
     def compare_key(self) -> dict[str, str]:
         return {"lines": "plan_id, line_id, sku"}
+
+
+def _create(cur: Cursor, table: sql.Composable, lines: list[tuple]) -> None:
+    """New plans' lines in one statement (a redelivered plan's are there already)."""
+    insert_values(
+        cur,
+        sql.SQL("INSERT INTO {}").format(table),
+        lines,
+        sql.SQL("ON CONFLICT DO NOTHING"),
+        row="(%s,%s,%s,%s,%s,%s,0,0,'planned',%s,%s,%s)",
+    )
 
 
 def pick_list(pool: ConnectionPool, location: str, limit: int = 50) -> list[dict[str, Any]]:

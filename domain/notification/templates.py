@@ -13,10 +13,11 @@ carries the rendered subject line only."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from html import escape
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from domain.errors import InvalidCommand
@@ -107,10 +108,17 @@ _TEXT = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 _HTML = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
 
 
+@lru_cache(maxsize=64)
+def _compiled(source: str, html: bool) -> Template:
+    """A source compiled once (compiling costs some twenty renders); the handful of
+    templates in use stay compiled, a syntax error is raised again on every call."""
+    return (_HTML if html else _TEXT).from_string(source)
+
+
 def render(source: str, context: dict[str, Any], *, html: bool = False) -> str:
     """``source`` rendered in the sandbox; ``jinja2.TemplateError`` (a ``SecurityError`` among
     them) when it names an unknown field or reaches outside what the sandbox allows."""
-    return (_HTML if html else _TEXT).from_string(source).render(context)
+    return _compiled(source, html).render(context)
 
 
 def render_html(body: str, context: dict[str, Any]) -> str:

@@ -11,6 +11,9 @@ import httpx
 import psycopg
 import pytest
 
+from commands.notification_queuer import NotificationQueuer
+from commands.process_manager import Trigger
+from commands.unsubscribe_tokens import UnsubscribeTokens
 from domain.notification.templates import DEFAULTS
 from tests.e2e.conftest import assert_error, client_for, running_server
 from tests.e2e.test_fulfillment_api import (
@@ -257,3 +260,33 @@ def test_the_unsubscribe_link_withdraws_email_consent_and_a_forged_one_does_noth
     _wh, later = place(napi, container, who["id"])
     manager_caught_up(database_url)
     assert napi.get("/notifications", params={"order_id": later["id"]}).json()["items"] == []
+
+
+def test_a_batch_renders_what_each_of_its_events_renders_on_its_own(napi, container):
+    """The manager reads a batch's orders, shipments, contacts and templates once for the
+    batch, before rendering: every message comes out as the event alone would make it (a
+    registered customer by two channels, a guest, a silent guest, a failed delivery attempt and
+    the successful one, which tells nothing)."""
+    head = container.store.head()
+    who = customer(napi, consents=("email", "sms"))
+    wh, order = place(napi, container, who["id"])
+    shipment = dispatch(napi, order["id"], wh, order["lines"][0]["line_id"], 1)
+    r = napi.post(
+        f"/shipments/{shipment['id']}/delivery-attempts",
+        json={"outcome": "customer_not_home", "failure_reason": "nobody answered"},
+    )
+    assert r.status_code == 201, r.text
+    deliver(napi, shipment["id"])
+    place(napi, container, str(uuid4()), contact_email=f"g-{uuid4().hex[:10]}@example.com")
+    place(napi, container, str(uuid4()))
+    queuer = NotificationQueuer(container.store, UnsubscribeTokens(b"k" * 32), "http://shop")
+    events = container.store.read_all(head, limit=1000, topics=queuer.topics)
+    triggers = [Trigger(queuer.name, e) for e in events]
+    alone = [queuer.commands(t) for t in triggers]
+    reads = queuer.prefetched(triggers)
+    read = (set(reads.firsts), set(reads.contacts), set(reads.templates))
+    together = [queuer.commands(t, reads) for t in triggers]
+    assert together == alone
+    # and the batch read everything beforehand: rendering read nothing more
+    assert (set(reads.firsts), set(reads.contacts), set(reads.templates)) == read
+    assert sum(map(len, alone)) == 2 * 4 + 1  # 2 channels x 4 kinds, and the guest's email
