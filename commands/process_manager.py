@@ -43,6 +43,7 @@ from datetime import datetime
 from uuid import UUID
 
 import psycopg
+from psycopg_pool import ConnectionPool
 
 from commands.context import Clock, CommandContext, Idempotency, event_id
 from commands.payment_gateway import PaymentGateway
@@ -213,6 +214,7 @@ class ProcessRunner(Follower):
         #: a commit announced at or below it brings nothing new for it.
         self._seen: dict[str, int] = {}
         self._loops: list[_ManagerLoop] = []
+        self._sessions: ConnectionPool | None = None
 
     def _owns(self, follower: str) -> bool:
         kind, _, name = follower.partition(":")
@@ -270,12 +272,21 @@ class ProcessRunner(Follower):
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
-    def session(self) -> psycopg.Connection:
-        """A connection of its own, like the store's (autocommit, rows as dicts), for a
-        loop's lock: the handlers take theirs from the store's pool, which a lock held there
-        by each of nine loops would drain."""
-        pool = self.store.datastore.pool
-        return psycopg.Connection.connect(pool.conninfo, autocommit=True, **pool.kwargs)
+    def _lock_sessions(self) -> ConnectionPool:
+        """Connections of the loops' own, like the store's (autocommit, rows as dicts), for
+        their locks: the handlers take theirs from the store's pool, which a lock held there
+        by each of nine loops would drain. One is kept open; a busy loop takes another."""
+        if self._sessions is None:
+            pool = self.store.datastore.pool
+            self._sessions = ConnectionPool(
+                pool.conninfo,
+                kwargs={**pool.kwargs, "autocommit": True},
+                min_size=1,
+                max_size=max(1, len(self.managers)),
+                name="process-manager-locks",
+                open=True,
+            )
+        return self._sessions
 
     def _run(self, conn, manager: ProcessManager) -> int:  # noqa: ANN001
         name = manager.name
@@ -449,6 +460,7 @@ class ProcessRunner(Follower):
         """Each manager in a thread of its own, so that one busy manager (or one waiting on a
         payment gateway) does not hold up the others: they share nothing but the store.
         With ``listen_url`` they wake on commits; without it they poll every ``poll_s``."""
+        self._lock_sessions()  # made here, before the loops that share it start
         self._loops = [_ManagerLoop(self, name) for name in self.managers]
         for loop in self._loops:
             loop.start(listen_url, idle_s=poll_s)
@@ -460,6 +472,9 @@ class ProcessRunner(Follower):
         for loop in self._loops:
             loop.stop()
         self._loops = []
+        if self._sessions is not None:
+            self._sessions.close()
+            self._sessions = None
         super().stop()
 
     def step(self) -> int:
@@ -479,7 +494,6 @@ class _ManagerLoop(Follower):
         self.runner, self.name = runner, name
         self.thread_name = f"process:{name}"
         self._polled = 0.0  # when a step last ran in full
-        self._session: psycopg.Connection | None = None
 
     def step(self) -> int:
         now = time.monotonic()
@@ -487,23 +501,10 @@ class _ManagerLoop(Follower):
         if quiet and self.runner.nothing_new(self.name, self.hinted_head):
             return 0
         self._polled = now
-        if self._session is None or self._session.closed or self._session.broken:
-            self._close()
-            self._session = self.runner.session()
-        try:
-            return self.runner.run_once(self.name, self._session)
-        except BaseException:
-            self._close()  # a session in doubt (and any lock it held) goes
-            raise
-
-    def _close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-            self._session = None
-
-    def stop(self) -> None:
-        super().stop()
-        self._close()
+        if not self.runner.attempts.due(self.name):
+            return 0
+        with self.runner._lock_sessions().connection() as session:
+            return self.runner.run_once(self.name, session)
 
     def quiet_wait_s(self) -> float:
         if self.name in self.runner.attempts.waiting():
