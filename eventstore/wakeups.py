@@ -29,16 +29,20 @@ class Wakeups:
         self.head = 0
         self._subscribers: set[threading.Event] = set()
         self._lock = threading.Lock()
-        self._stop = threading.Event()
+        #: The listening thread and its own stop signal (a new thread gets a new one, so one
+        #: still winding down is never told to go on).
         self._thread: threading.Thread | None = None
-        self._conn: psycopg.Connection | None = None
+        self._stop = threading.Event()
 
     def subscribe(self, event: threading.Event) -> None:
         with self._lock:
             self._subscribers.add(event)
             if self._thread is None:
-                self._stop.clear()
-                self._thread = threading.Thread(target=self._run, name="ecom-wakeups", daemon=True)
+                self.head = 0  # a database of this URL made afresh starts its positions anew
+                self._stop = threading.Event()
+                self._thread = threading.Thread(
+                    target=self._run, args=(self._stop,), name="ecom-wakeups", daemon=True
+                )
                 self._thread.start()
 
     def unsubscribe(self, event: threading.Event) -> None:
@@ -55,25 +59,25 @@ class Wakeups:
             for event in self._subscribers:
                 event.set()
 
-    def _run(self) -> None:
+    def _run(self, stop: threading.Event) -> None:
         backoff = 0.1
-        while not self._stop.is_set():
+        while not stop.is_set():
             try:
                 with psycopg.connect(self.url, autocommit=True) as conn:
                     conn.execute(f"LISTEN {self.channel}")
                     self._wake_all()  # what was committed while nobody listened
                     backoff = 0.1
-                    while not self._stop.is_set():
+                    while not stop.is_set():
                         for n in conn.notifies(timeout=0.5):
                             if n.payload.isdigit():
                                 self.head = max(self.head, int(n.payload))
                             self._wake_all()
             except Exception as exc:  # noqa: BLE001 - keep listening; followers poll meanwhile
-                if self._stop.is_set():
+                if stop.is_set():
                     return
                 log.warning("LISTEN %s: %s; again in %.1f s", self.channel, exc, backoff)
                 self._wake_all()
-                self._stop.wait(backoff)
+                stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
 
 
