@@ -26,6 +26,10 @@ parked: the loop backs off and retries. A rebuild parks at the first failure (it
 same code over the same events) and reports how many it parked; its parked events replace the
 live view's at the swap. ``retry_parked`` re-applies a parked stream in order under the
 view's lock (the parking lot calls it for ``ecom projections retry`` and the admin endpoint).
+
+Whoever writes a view keeps its planner statistics: after a commit, the view schemas given
+enough events since their last ``ANALYZE`` are analyzed (``projections/statistics.py``), and a
+rebuilt view is analyzed before it goes live.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from eventstore.parking import ParkingLot, error_text, ref_of
 from eventstore.read_access import grant_read
 from eventstore.recorded import RecordedEvent
 from projections.base import Projection, live_schema, next_schema, old_schema
+from projections.statistics import Statistics, analyze
 from projections.table_comments import describe
 
 log = logging.getLogger(__name__)
@@ -180,6 +185,8 @@ class ProjectionRunner(Follower):
         #: Passes of the loop so far, and a condition notified after each (for ``wait_for``).
         self._passes = 0
         self._passed = threading.Condition()
+        #: Events given to each view schema since its tables were last analyzed.
+        self.statistics = Statistics()
 
     # ---- schema --------------------------------------------------------------------------
 
@@ -276,6 +283,7 @@ class ProjectionRunner(Follower):
                 self._apply_isolated(conn, cur, p, schema, follower, events, isolate)
             elif events:
                 p.apply(cur, schema, events)
+            self.statistics.applied(schema, len(events))
             cur.execute(
                 sql.SQL("UPDATE {}.tracking SET position = %s, updated_at = now()").format(ident),
                 (new_position,),
@@ -316,13 +324,23 @@ class ProjectionRunner(Follower):
     def run_once(self, name: str, limit: int | None = None, *, isolate: int = 0) -> int:
         """Advance one live view by one batch, unless another process holds it."""
         p = self.projections[name]
-        with self.pool.connection() as conn, conn.transaction():
-            got = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (lock_key(name),)).fetchone()
-            if not got[0]:
-                return 0
-            return self._process_batch(
-                conn, p, live_schema(name), limit or self.batch_size, name, isolate
-            )
+        with self.pool.connection() as conn:
+            with conn.transaction():
+                got = conn.execute(
+                    "SELECT pg_try_advisory_xact_lock(%s)", (lock_key(name),)
+                ).fetchone()
+                if not got[0]:
+                    return 0
+                seen = self._process_batch(
+                    conn, p, live_schema(name), limit or self.batch_size, name, isolate
+                )
+            self._keep_statistics(conn)
+            return seen
+
+    def _keep_statistics(self, conn: psycopg.Connection) -> None:
+        """After a commit: ``ANALYZE`` the view schemas that are due (``statistics.py``)."""
+        for schema in self.statistics.due():
+            analyze(conn, schema)
 
     def run_view(self, name: str) -> int:
         """Advance one view by one batch on its own, counting a failure against its position:
@@ -360,25 +378,27 @@ class ProjectionRunner(Follower):
         names = list(self.projections if names is None else names)
         if not names:
             return 0
-        with self.pool.connection() as conn, conn.transaction():
-            got = conn.execute(
-                "SELECT array_agg(pg_try_advisory_xact_lock(k) ORDER BY i) "
-                "FROM unnest(%s::bigint[]) WITH ORDINALITY AS t(k, i)",
-                ([lock_key(n) for n in names],),
-            ).fetchone()[0]
-            mine = [n for n, ok in zip(names, got, strict=True) if ok]
-            if not mine:
-                return 0
-            # Read after the locks are held: a holder that just released one has committed.
-            row = conn.execute(_positions_query(tuple(mine))).fetchone()
-            head, parked = row[0], row[1]
-            positions = dict(zip(mine, row[2:], strict=True))
-            heads: dict[str, set[str]] = {}
-            for follower, stream in parked or ():
-                heads.setdefault(follower, set()).add(stream)
-            moved, seen = self._advance(conn, head, positions, limit or self.batch_size, heads)
-            if moved:
-                conn.execute(_store_positions_query(tuple(moved)), list(moved.values()))
+        with self.pool.connection() as conn:
+            with conn.transaction():
+                got = conn.execute(
+                    "SELECT array_agg(pg_try_advisory_xact_lock(k) ORDER BY i) "
+                    "FROM unnest(%s::bigint[]) WITH ORDINALITY AS t(k, i)",
+                    ([lock_key(n) for n in names],),
+                ).fetchone()[0]
+                mine = [n for n, ok in zip(names, got, strict=True) if ok]
+                if not mine:
+                    return 0
+                # Read after the locks are held: a holder that just released one has committed.
+                row = conn.execute(_positions_query(tuple(mine))).fetchone()
+                head, parked = row[0], row[1]
+                positions = dict(zip(mine, row[2:], strict=True))
+                heads: dict[str, set[str]] = {}
+                for follower, stream in parked or ():
+                    heads.setdefault(follower, set()).add(stream)
+                moved, seen = self._advance(conn, head, positions, limit or self.batch_size, heads)
+                if moved:
+                    conn.execute(_store_positions_query(tuple(moved)), list(moved.values()))
+            self._keep_statistics(conn)
             return seen
 
     def _advance(
@@ -414,6 +434,7 @@ class ProjectionRunner(Follower):
                         mine = self._park_behind(conn, name, mine, parked[name])
                     if mine:
                         self.projections[name].apply(cur, live_schema(name), mine)
+                        self.statistics.applied(live_schema(name), len(mine))
                     moved[name] = upto
                     seen += max(1, len(mine))
                 pending = [n for n in pending if positions[n] >= upto]
@@ -608,11 +629,15 @@ class ProjectionRunner(Follower):
             while True:
                 with _prepared(conn):
                     n = self._rebuild_batch(conn, p, nxt, batch_size, follower)
+                self._keep_statistics(conn)
                 if not n:
                     break
                 done += n
                 if progress:
                     progress(self._schema_position(conn, nxt), head)
+            # the view goes live with statistics of its own size
+            analyze(conn, nxt)
+            self.statistics.forget(nxt)
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))
                 with _prepared(conn):

@@ -259,3 +259,49 @@ def test_a_reader_waiting_for_its_write_cuts_the_loops_gather_short(container, s
     finally:
         runner.stop()
     assert [r[0] for r in seen(container, views[0])] == [first, later]
+
+
+def _analyzed(container, schema: str) -> bool:
+    """Whether ``schema.seen`` was analyzed by a statement (not by autovacuum)."""
+    with container.pool.connection() as conn:
+        row = conn.execute(
+            "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables "
+            "WHERE schemaname = %s AND relname = 'seen'",
+            (schema,),
+        ).fetchone()
+    return bool(row and row[0])
+
+
+def test_a_view_given_enough_events_is_analyzed_by_the_runner(container, store):
+    """Given a view whose tables were never analyzed, when the live pass and a view's own run
+    give it events past the threshold, then its tables have statistics (``ANALYZE`` ran after
+    the commit), and below the threshold they have none."""
+    (live,) = views_named(("a", (TICK,)))
+    (alone,) = views_named(("b", (TICK,)))
+    (few,) = views_named(("c", (TICK,)))
+    runner = runner_of(container, store, [live, alone, few], batch_size=50)
+    runner.statistics.first = 30
+    write(store, *(Ticked(n=i) for i in range(40)))
+    runner.run_pass([live.name])
+    runner.run_once(alone.name)
+    # the third view, with the first threshold back at 1,000, is given 10
+    runner.statistics.first = 1_000
+    runner.run_once(few.name, limit=10)
+    assert _analyzed(container, live_schema(live.name))
+    assert _analyzed(container, live_schema(alone.name))
+    assert not _analyzed(container, live_schema(few.name))
+    with container.pool.connection() as conn:
+        tuples = conn.execute(
+            sql.SQL("SELECT reltuples FROM pg_class WHERE oid = '{}.seen'::regclass").format(
+                sql.Identifier(live_schema(live.name))
+            )
+        ).fetchone()[0]
+    assert tuples >= 40  # the planner now knows the table's size
+
+
+def test_a_rebuilt_view_goes_live_with_statistics(container, store):
+    (view,) = views_named(("r", (TICK,)))
+    runner = runner_of(container, store, [view])
+    write(store, *(Ticked(n=i) for i in range(5)))
+    runner.rebuild(view.name)
+    assert _analyzed(container, live_schema(view.name))
