@@ -16,6 +16,11 @@ from psycopg import Cursor
 
 from eventstore.recorded import RecordedEvent
 
+#: A view schema's bookkeeping, not its rows: ``tracking`` (the runner's position) and
+#: ``generation`` (a count of batches that changed an answer, which depends on how the log
+#: was cut into batches). Two builds of a view over the same events agree on every other table.
+BOOKKEEPING_TABLES = ("tracking", "generation")
+
 
 def live_schema(name: str) -> str:
     return f"rm_{name}"

@@ -8,7 +8,10 @@ product, category, inventory and pricing-rule events; the query is
 A batch is folded in memory (products, categories, stock deltas, rules) and written once:
 each touched product's row is rewritten whole, then ``in_stock`` is recomputed for the touched
 products and for every product owning a SKU whose stock moved (one statement), and the words
-the lexicon has not seen are added with their deletions."""
+the lexicon has not seen are added with their deletions. A stock movement writes a product row
+only when its ``in_stock`` flips, and ``generation`` moves with every batch that changed what a
+search can answer (a product, a category, a rule, an ``in_stock``): the API's answer cache
+keys on it, so a stream of reservations that leave stock available keeps its answers."""
 
 from __future__ import annotations
 
@@ -186,6 +189,8 @@ class ProductSearchView(Projection):
         definition jsonb NOT NULL,
         version bigint NOT NULL
     );
+    CREATE TABLE {schema}.generation (n bigint NOT NULL);
+    INSERT INTO {schema}.generation VALUES (0);
     """
     comments = {
         "products": "One row per product as search sees it (every status; queries keep active).",
@@ -230,6 +235,8 @@ class ProductSearchView(Projection):
         "rules.active": "False once deactivated.",
         "rules.definition": "name, scope, config, priority, valid_from, valid_to (JSON).",
         "rules.version": "Version of the rule's stream this row reflects.",
+        "generation": "One row: moves whenever what a search can answer changes.",
+        "generation.n": "Batches so far that changed a product, category, rule or in_stock.",
     }
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
@@ -244,17 +251,23 @@ class ProductSearchView(Projection):
         moved = self._stock(cur, s, stock) if stock else set()
         if rules:
             self._rules(cur, s, rules)
+        flipped = 0
         if touched or moved:
+            # only the rows whose answer changes are written: a reservation that leaves stock
+            # available rewrites nothing and leaves the generation where it was
             cur.execute(
                 sql.SQL(
-                    "UPDATE {0}.products p SET in_stock = EXISTS (SELECT 1 FROM {0}.stock t "
-                    "WHERE t.sku = ANY(p.skus) AND t.on_hand - t.reserved > 0) "
+                    "UPDATE {0}.products p SET in_stock = NOT p.in_stock "
                     # one id list (an OR of the two conditions would scan every product)
                     "WHERE p.id = ANY(%s::uuid[] || ARRAY(SELECT o.id FROM {0}.products o "
-                    "WHERE o.skus && %s::text[]))"
+                    "WHERE o.skus && %s::text[])) AND p.in_stock <> EXISTS (SELECT 1 FROM "
+                    "{0}.stock t WHERE t.sku = ANY(p.skus) AND t.on_hand - t.reserved > 0)"
                 ).format(s),
                 (list(touched), list(moved)),
             )
+            flipped = cur.rowcount
+        if categories or touched or rules or flipped:
+            cur.execute(sql.SQL("UPDATE {}.generation SET n = n + 1").format(s))
 
     def _categories(self, cur: Cursor, s: sql.Identifier, events: list[RecordedEvent]) -> None:
         parents = {UUID(str(e.data["parent_id"])) for e in events if e.data.get("parent_id")}

@@ -152,9 +152,11 @@ def active_rules(cur, schema: sql.Identifier) -> list[PricingRule]:  # noqa: ANN
 
 class _Answers:
     """One pool's read cache: the answers (and the active rules) at one state of the views —
-    the search view's schema and tracking position, and the ratings view's position. Any
-    change of that state empties it, so an answer is never older than the views it was read
-    at; at most ``ANSWERS`` answers are kept, the least recently used leaving first."""
+    the search view's generation (its table, so a rebuilt view is a new state, and its count
+    of batches that changed an answer: a reservation that leaves stock available does not
+    move it) and the ratings view's position. Any change of that state empties it, so an
+    answer is never older than the views it was read at; at most ``ANSWERS`` answers are
+    kept, the least recently used leaving first."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -277,7 +279,9 @@ def search(pool: ConnectionPool, query: SearchQuery, now: datetime) -> dict[str,
 def _state(cur, schema: sql.Identifier, ratings: bool) -> tuple[Any, ...]:  # noqa: ANN001
     """What the answers depend on besides the query and the clock (``_Answers``)."""
     cur.execute(
-        sql.SQL("SELECT (SELECT position FROM {}.tracking) AS search, {} AS ratings").format(
+        sql.SQL(
+            "SELECT tableoid::bigint AS tables, n AS search, {1} AS ratings FROM {0}.generation"
+        ).format(
             schema,
             sql.SQL("(SELECT position FROM {}.tracking)").format(
                 sql.Identifier(RATINGS.split(".")[0])
@@ -287,7 +291,7 @@ def _state(cur, schema: sql.Identifier, ratings: bool) -> tuple[Any, ...]:  # no
         )
     )
     row = cur.fetchone()
-    return (live_schema(NAME), row["search"], row["ratings"])
+    return (row["tables"], row["search"], row["ratings"])
 
 
 def _query_key(query: SearchQuery) -> tuple[Any, ...]:

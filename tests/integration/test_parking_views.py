@@ -25,7 +25,7 @@ from domain.returns.events import ReturnRequested
 from eventstore.follower import Attempts, RetryPolicy
 from eventstore.recorded import RecordedEvent
 from eventstore.store import StreamAppend
-from projections.base import live_schema
+from projections.base import BOOKKEEPING_TABLES, live_schema
 from projections.registry import all_projections
 from tests.factories import active_product, send
 from tests.integration.test_order_commands import place
@@ -124,8 +124,8 @@ def snapshot(container, name: str) -> dict[str, list[tuple]]:
             r[0]
             for r in conn.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
-                "AND table_type = 'BASE TABLE' AND table_name <> 'tracking'",
-                (schema,),
+                "AND table_type = 'BASE TABLE' AND table_name <> ALL(%s)",
+                (schema, list(BOOKKEEPING_TABLES)),
             )
         ]
         return {

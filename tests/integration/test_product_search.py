@@ -436,6 +436,43 @@ def test_an_identical_search_is_answered_from_the_cache_until_the_views_move(wor
     # the view moving empties the cache: the next test searches again after a change
 
 
+def test_a_reservation_that_leaves_stock_available_keeps_the_cached_answers(world):
+    """Given an answer in the cache, when a reservation leaves its SKU available, then the view
+    moves past it without changing an answer, and the cached answer still serves."""
+    c, catalog, _ = world
+    query = search.SearchQuery(q="", in_stock=True, limit=3)
+    first = run(c, query)
+    plenty = next(
+        p for p in catalog.products if p.status == "active" and max(p.available.values()) >= 2
+    )
+    location = max(plenty.available, key=lambda k: plenty.available[k])
+    stream = inventory_stream(plenty.sku)
+    at = c.store.append(
+        [
+            StreamAppend(
+                stream,
+                c.store.stream_version(stream),
+                [
+                    StockReserved(
+                        sku=plenty.sku,
+                        reservation_id=uuid.uuid4(),
+                        order_id=uuid.uuid4(),
+                        line_id=uuid.uuid4(),
+                        location=location,
+                        quantity=1,
+                        expires_at=None,
+                    )
+                ],
+            )
+        ],
+        _meta(),
+    )
+    plenty.available[location] -= 1
+    c.runner.run_pass([VIEW])
+    assert c.runner.position(VIEW) >= at
+    assert run(c, query) is first
+
+
 def test_a_product_leaves_the_results_in_one_pass_when_inactive_or_out_of_stock(world):
     c, catalog, _ = world
     gone, emptied = [

@@ -11,7 +11,7 @@ from psycopg import sql
 
 from commands.context import CommandContext
 from domain.location.commands import RegisterLocation
-from projections.base import live_schema
+from projections.base import BOOKKEEPING_TABLES, live_schema
 from projections.locations import list_locations
 from tests.factories import send
 from tests.tables import differences
@@ -33,15 +33,16 @@ def seeded(container):
 
 
 def snapshot(pool, schema: str) -> dict[str, list[tuple]]:
-    """Every table of the schema except ``tracking``: all rows, ordered by all columns."""
+    """Every table of the schema but its bookkeeping (``BOOKKEEPING_TABLES``): all rows,
+    ordered by all columns."""
     with pool.connection() as conn:
         tables = [
             r[0]
             for r in conn.execute(
                 "SELECT table_name FROM information_schema.tables "
                 "WHERE table_schema = %s AND table_type = 'BASE TABLE' "
-                "AND table_name <> 'tracking'",
-                (schema,),
+                "AND table_name <> ALL(%s)",
+                (schema, list(BOOKKEEPING_TABLES)),
             )
         ]
         out = {}

@@ -13,7 +13,7 @@ from confluent_kafka import Message
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from projections.base import Projection
+from projections.base import BOOKKEEPING_TABLES, Projection
 from scaleout import topics as kt
 from scaleout.consumer import KafkaProjector
 
@@ -85,9 +85,9 @@ def apply_batches(projector: KafkaProjector, batches: Sequence[Sequence[Message]
 def tables_of(pool, schema: str) -> list[str]:
     with pool.connection() as conn:
         rows = conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename <> 'tracking' "
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename <> ALL(%s) "
             "ORDER BY tablename",
-            (schema,),
+            (schema, list(BOOKKEEPING_TABLES)),
         ).fetchall()
     return [r[0] for r in rows]
 
