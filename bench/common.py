@@ -196,8 +196,9 @@ def run_load(spec: dict) -> dict:
     ``spec``: ``port``, ``connections`` (keep-alive, concurrent), ``seconds`` measured after
     ``warmup`` seconds, ``method``, ``paths`` (cycled), ``headers`` (dict), ``body`` (bytes or
     None; each ``__UUID__`` in it is replaced by a fresh UUID per request), ``collect_ids``
-    (keep the ``id`` of every 201 answer). Returns ``statuses`` (counts), ``latencies_ms``
-    (sorted, 2xx answers inside the measured window), ``measured_s``, ``ids``."""
+    (keep the ``id`` of every 201 answer), ``once`` (send each path once, then stop: the
+    measured window runs from the start to the last answer). Returns ``statuses`` (counts),
+    ``latencies_ms`` (sorted, 2xx answers inside the measured window), ``measured_s``, ``ids``."""
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
@@ -233,7 +234,9 @@ async def _load(spec: dict) -> dict:
     import orjson
 
     port, method = spec["port"], spec["method"].encode()
-    paths = itertools.cycle([p.encode() for p in spec["paths"]])
+    once = spec.get("once", False)
+    encoded = [p.encode() for p in spec["paths"]]
+    paths = iter(encoded) if once else itertools.cycle(encoded)
     body = spec.get("body")
     extra = b"".join(f"{k}: {v}\r\n".encode() for k, v in spec.get("headers", {}).items())
     head = b" HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra
@@ -247,6 +250,7 @@ async def _load(spec: dict) -> dict:
     begin = now()
     measure_from = begin + spec.get("warmup", 0.0)
     end = measure_from + spec["seconds"]
+    last = [begin]
 
     async def connection() -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -255,7 +259,10 @@ async def _load(spec: dict) -> dict:
                 t0 = now()
                 if t0 >= end:
                     return
-                request = method + b" " + next(paths) + head
+                path = next(paths, None)
+                if path is None:
+                    return
+                request = method + b" " + path + head
                 if body is not None:
                     payload = body.replace(b"__UUID__", str(uuid.uuid4()).encode())
                     request += b"Content-Length: %d\r\n\r\n" % len(payload) + payload
@@ -276,6 +283,7 @@ async def _load(spec: dict) -> dict:
                     ids.append(orjson.loads(content)["id"])
                 if 200 <= status < 300 and t0 >= measure_from and t1 <= end:
                     latencies.append((t1 - t0) * 1000)
+                last[0] = max(last[0], t1)
         finally:
             writer.close()
 
@@ -284,7 +292,7 @@ async def _load(spec: dict) -> dict:
     return {
         "statuses": statuses,
         "latencies_ms": latencies,
-        "measured_s": spec["seconds"],
+        "measured_s": last[0] - measure_from if once else spec["seconds"],
         "ids": ids,
     }
 

@@ -45,14 +45,19 @@ def wait_for_details(url: str, ids: list[str], timeout_s: float = 120) -> None:
             time.sleep(0.2)
 
 
-def read_load(port: int, paths: list[str], connections: int, seconds: float, token: bool):
+def read_load(
+    port: int, paths: list[str], connections: int, seconds: float, token: bool, once: bool = False
+):
+    """``paths`` cycled for ``seconds`` after a second's warm-up; with ``once``, each path sent
+    once from the start (no warm-up)."""
     headers = {"Authorization": f"Bearer {bench_token()}"} if token else {}
     return run_load(
         {
             "port": port,
             "connections": connections,
-            "seconds": seconds,
-            "warmup": 1.0,
+            "seconds": 3600.0 if once else seconds,
+            "once": once,
+            "warmup": 0.0 if once else 1.0,
             "method": "GET",
             "paths": paths,
             "headers": headers,

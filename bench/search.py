@@ -8,19 +8,33 @@ managers off: the views it reads are brought to the head by this process, so no 
 catching up on the catalog competes for the machine) answers ``GET /api/v1/search/products`` for
 ``--connections`` keep-alive clients, cycling through a mix of searches with filters, facets
 always computed: a word or a typo, a category (with descendants), a price range, an
-attribute, in stock, each sort. The baseline in the same run, on the same server and
-connections: ``GET /api/v1/orders/{id}`` (the read of ``bench/http_reads.py``). Prints req/s
-and p50/p99 for each.
+attribute, in stock, each sort. Three measurements of the mix:
 
-    python -m bench.search --products 100000 --seconds 15 --connections 32
+- **cold**: each of the 400 searches sent once (a fresh API process: every distinct search a
+  miss of its answer cache), the window from the first request to the last answer;
+- **warm**: the mix cycled for ``--seconds`` (answers from the cache);
+- **warm, stock moving**: the same while this process reserves ``--writes`` units a second
+  (one unit of a SKU drawn in proportion to its available units, as orders would) and moves
+  the search view over them every 50 ms, as the live runner would: only a reservation that
+  takes a product's last unit changes an answer, and only the cached answers showing that
+  product or filtered on stock are read again (the view's stock generation).
+
+The baseline in the same run, on the same server and connections: ``GET /api/v1/orders/{id}``
+(the read of ``bench/http_reads.py``). Prints req/s and p50/p99 for each.
+
+    python -m bench.search --products 100000 --seconds 15 --connections 32 --writes 100
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 import sys
+import threading
 import time
+import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -36,6 +50,10 @@ from bench.common import (
 from bench.http_orders import order_load, setup_catalog
 from bench.http_reads import read_load, wait_for_details
 from bench.search_catalog import COLORS, SIZES, generate
+from domain.ids import inventory_stream
+from domain.inventory.events import StockReserved
+from eventstore.recorded import EventMeta
+from eventstore.store import StreamAppend
 
 WORDS = ["shoes", "sheos", "tshirt", "jacket", "wool", "boots", "cozy", "hoodie", "jeans"]
 WORDS += ["winter boots", "running shoes", "backpack", "scarf", "sandals", "umbrela"]
@@ -87,10 +105,83 @@ def project(url: str, products: int) -> dict[str, Any]:
         "rates": rates,
         "categories": [str(k) for k in catalog.parents],
         "view_mb": size / 2**20,
+        "stock": {
+            (p.sku, location): units
+            for p in catalog.products
+            if p.status == "active"
+            for location, units in p.available.items()
+            if units > 0
+        },
     }
 
 
-def measure(url: str, products: int, seconds: float, connections: int) -> dict[str, Any]:
+def _generation(c) -> int:  # noqa: ANN001 - a Container
+    """The search view's stock generation (batches that flipped some product's in_stock)."""
+    with c.pool.connection() as conn:
+        return conn.execute("SELECT stock FROM rm_product_search.generation").fetchone()[0]
+
+
+def with_stock_moving(url: str, stock: dict[tuple[str, str], int], per_s: float, load):  # noqa: ANN001
+    """Run ``load()`` while reserving ``per_s`` units a second and moving the search view over
+    them every 50 ms; return its result with the reservations made and the generation moves."""
+    stop = threading.Event()
+    rnd = random.Random(7)
+    made = [0]
+    with container_on(url, pool_size=3) as c:
+        before = _generation(c)
+
+        def reserve() -> None:
+            step = 1.0 / per_s
+            due = time.perf_counter()
+            keys = list(stock)
+            cumulative = list(itertools.accumulate(stock[k] for k in keys))
+            left = sum(stock.values())
+            while not stop.is_set() and left:
+                sku, location = rnd.choices(keys, cum_weights=cumulative)[0]
+                if not stock[(sku, location)]:
+                    continue  # taken already: drawn in proportion to the units it had
+                stream = inventory_stream(sku)
+                event = StockReserved(
+                    sku=sku,
+                    reservation_id=uuid.uuid4(),
+                    order_id=uuid.uuid4(),
+                    line_id=uuid.uuid4(),
+                    location=location,
+                    quantity=1,
+                    expires_at=None,
+                )
+                meta = EventMeta(datetime.now(UTC), "bench", str(uuid.uuid4()), "bench")
+                c.store.append(
+                    [StreamAppend(stream, c.store.stream_version(stream), [event])], meta
+                )
+                made[0] += 1
+                stock[(sku, location)] -= 1
+                left -= 1
+                due += step
+                stop.wait(max(0.0, due - time.perf_counter()))
+
+        def project() -> None:
+            while not stop.is_set():
+                c.runner.run_pass(["product_search"])
+                stop.wait(0.05)
+
+        threads = [threading.Thread(target=f, daemon=True) for f in (reserve, project)]
+        for t in threads:
+            t.start()
+        try:
+            result = load()
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        c.runner.catch_up(["product_search"])
+        moved = _generation(c) - before
+    return result, made[0], moved
+
+
+def measure(
+    url: str, products: int, seconds: float, connections: int, writes: float
+) -> dict[str, Any]:
     built = project(url, products)
     setup_catalog(url)
     port = free_port()
@@ -100,15 +191,33 @@ def measure(url: str, products: int, seconds: float, connections: int) -> dict[s
             c.runner.catch_up(["order_detail"], timeout_s=600)
         wait_for_details(url, placed)
         paths = search_paths(built["categories"])
+        cold = load_summary(read_load(port, paths, connections, seconds, token=True, once=True))
+        print(f"GET /api/v1/search/products, cold: {cold}", flush=True)
         search = load_summary(read_load(port, paths, connections, seconds, token=True))
-        print(f"GET /api/v1/search/products: {search}", flush=True)
+        print(f"GET /api/v1/search/products, warm: {search}", flush=True)
+        moving, reserved, generations = with_stock_moving(
+            url,
+            built["stock"],
+            writes,
+            lambda: load_summary(read_load(port, paths, connections, seconds, token=True)),
+        )
+        print(
+            f"GET /api/v1/search/products, warm, {reserved:,} reservations, the view's "
+            f"stock generation moved {generations} times: {moving}",
+            flush=True,
+        )
         order_paths = [f"/api/v1/orders/{i}" for i in placed]
         order = load_summary(read_load(port, order_paths, connections, seconds, token=True))
         print(f"GET /api/v1/orders/{{id}}: {order}", flush=True)
+    built = {k: v for k, v in built.items() if k != "stock"}
     return {
         **built,
         "products": products,
+        "cold": cold,
         "search": search,
+        "moving": moving,
+        "reserved": reserved,
+        "generations": generations,
         "order": order,
         "connections": connections,
         "seconds": seconds,
@@ -123,7 +232,13 @@ def table(r: dict[str, Any]) -> str:
         "|---|---|---|---|---|",
     ]
     for name, s in (
-        ("GET /api/v1/search/products (mix)", r["search"]),
+        ("GET /api/v1/search/products (mix), cold: each search once", r["cold"]),
+        ("GET /api/v1/search/products (mix), warm", r["search"]),
+        (
+            f"GET /api/v1/search/products (mix), warm, {r['reserved']:,} reservations, "
+            f"{r['generations']} stock generations",
+            r["moving"],
+        ),
         ("GET /api/v1/orders/{id} (baseline)", r["order"]),
     ):
         rows.append(
@@ -146,10 +261,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("--products", type=int, default=100_000)
     p.add_argument("--seconds", type=float, default=15.0, help="measured seconds per request")
     p.add_argument("--connections", type=int, default=32)
+    p.add_argument("--writes", type=float, default=100.0, help="reservations a second")
     args = p.parse_args(argv)
     with fresh_database(args.url, args.keep) as url:
         print(machine(url), flush=True)
-        r = measure(url, args.products, args.seconds, args.connections)
+        r = measure(url, args.products, args.seconds, args.connections, args.writes)
     print(table(r), flush=True)
     return r
 

@@ -8,10 +8,14 @@ product, category, inventory and pricing-rule events; the query is
 A batch is folded in memory (products, categories, stock deltas, rules) and written once:
 each touched product's row is rewritten whole, then ``in_stock`` is recomputed for the touched
 products and for every product owning a SKU whose stock moved (one statement), and the words
-the lexicon has not seen are added with their deletions. A stock movement writes a product row
-only when its ``in_stock`` flips, and ``generation`` moves with every batch that changed what a
-search can answer (a product, a category, a rule, an ``in_stock``): the API's answer cache
-keys on it, so a stream of reservations that leave stock available keeps its answers."""
+the lexicon has not seen are added with their deletions.
+
+What an answer may depend on is counted in ``generation``, for the API's answer cache
+(``product_search_query``): ``content`` moves with each batch that changed a product, a
+category or a rule (any answer may change); ``stock`` with each batch that flipped a product's
+``in_stock``, and ``stock_flips`` says which products (only the answers filtered on stock, or
+showing one of them, change). A stock movement writes a product row only when it flips, so a
+stream of reservations that leave stock available moves neither."""
 
 from __future__ import annotations
 
@@ -31,6 +35,8 @@ from projections import search_text as text
 from projections.base import Projection
 
 NAME = "product_search"
+#: Stock generations whose flipped products are kept (``stock_flips``).
+FLIPS_KEPT = 1_000
 _STOCK_TOPICS = tuple(
     f"inventory.{n}"
     for n in (
@@ -189,8 +195,10 @@ class ProductSearchView(Projection):
         definition jsonb NOT NULL,
         version bigint NOT NULL
     );
-    CREATE TABLE {schema}.generation (n bigint NOT NULL);
-    INSERT INTO {schema}.generation VALUES (0);
+    CREATE TABLE {schema}.generation (content bigint NOT NULL, stock bigint NOT NULL);
+    INSERT INTO {schema}.generation VALUES (0, 0);
+    CREATE TABLE {schema}.stock_flips (stock bigint NOT NULL, product_id uuid NOT NULL);
+    CREATE INDEX ON {schema}.stock_flips (stock);
     """
     comments = {
         "products": "One row per product as search sees it (every status; queries keep active).",
@@ -235,8 +243,12 @@ class ProductSearchView(Projection):
         "rules.active": "False once deactivated.",
         "rules.definition": "name, scope, config, priority, valid_from, valid_to (JSON).",
         "rules.version": "Version of the rule's stream this row reflects.",
-        "generation": "One row: moves whenever what a search can answer changes.",
-        "generation.n": "Batches so far that changed a product, category, rule or in_stock.",
+        "generation": "One row: what moves when a search's answer may change.",
+        "generation.content": "Batches so far that changed a product, a category or a rule.",
+        "generation.stock": "Batches so far that flipped some product's in_stock.",
+        "stock_flips": "The products each recent stock generation flipped (the last 1,000).",
+        "stock_flips.stock": "The stock generation that flipped it.",
+        "stock_flips.product_id": "The product whose in_stock flipped.",
     }
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
@@ -251,7 +263,7 @@ class ProductSearchView(Projection):
         moved = self._stock(cur, s, stock) if stock else set()
         if rules:
             self._rules(cur, s, rules)
-        flipped = 0
+        flipped: list[UUID] = []
         if touched or moved:
             # only the rows whose answer changes are written: a reservation that leaves stock
             # available rewrites nothing and leaves the generation where it was
@@ -261,13 +273,36 @@ class ProductSearchView(Projection):
                     # one id list (an OR of the two conditions would scan every product)
                     "WHERE p.id = ANY(%s::uuid[] || ARRAY(SELECT o.id FROM {0}.products o "
                     "WHERE o.skus && %s::text[])) AND p.in_stock <> EXISTS (SELECT 1 FROM "
-                    "{0}.stock t WHERE t.sku = ANY(p.skus) AND t.on_hand - t.reserved > 0)"
+                    "{0}.stock t WHERE t.sku = ANY(p.skus) AND t.on_hand - t.reserved > 0) "
+                    "RETURNING p.id"
                 ).format(s),
                 (list(touched), list(moved)),
             )
-            flipped = cur.rowcount
-        if categories or touched or rules or flipped:
-            cur.execute(sql.SQL("UPDATE {}.generation SET n = n + 1").format(s))
+            flipped = [r["id"] for r in cur.fetchall()]
+        self._generation(cur, s, bool(categories or touched or rules), flipped)
+
+    @staticmethod
+    def _generation(cur: Cursor, s: sql.Identifier, content: bool, flipped: list[UUID]) -> None:
+        """Move the content generation when a product, category or rule changed, and the
+        stock generation when some in_stock flipped, recording which (``FLIPS_KEPT`` kept)."""
+        if not (content or flipped):
+            return
+        cur.execute(
+            sql.SQL(
+                "UPDATE {}.generation SET content = content + %s, stock = stock + %s "
+                "RETURNING stock"
+            ).format(s),
+            (int(content), int(bool(flipped))),
+        )
+        stock = cur.fetchone()["stock"]
+        if flipped:
+            cur.execute(
+                sql.SQL(
+                    "WITH gone AS (DELETE FROM {0}.stock_flips WHERE stock <= %s) "
+                    "INSERT INTO {0}.stock_flips SELECT %s, unnest(%s::uuid[])"
+                ).format(s),
+                (stock - FLIPS_KEPT, stock, flipped),
+            )
 
     def _categories(self, cur: Cursor, s: sql.Identifier, events: list[RecordedEvent]) -> None:
         parents = {UUID(str(e.data["parent_id"])) for e in events if e.data.get("parent_id")}

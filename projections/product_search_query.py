@@ -27,6 +27,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -151,43 +152,86 @@ def active_rules(cur, schema: sql.Identifier) -> list[PricingRule]:  # noqa: ANN
 
 
 class _Answers:
-    """One pool's read cache: the answers (and the active rules) at one state of the views —
-    the search view's generation (its table, so a rebuilt view is a new state, and its count
-    of batches that changed an answer: a reservation that leaves stock available does not
-    move it) and the ratings view's position. Any change of that state empties it, so an
-    answer is never older than the views it was read at; at most ``ANSWERS`` answers are
-    kept, the least recently used leaving first."""
+    """One pool's read cache of answers, at one state of the views: the search view's table
+    (a rebuilt view is a new state) and content generation, and the ratings view's position;
+    a change of that state empties it, so an answer is never older than the views it was read
+    at. Within a state, a move of the stock generation evicts only the answers it may change:
+    those filtered on stock, and those whose page shows a product that flipped (``flipped``
+    reads which, from ``stock_flips``; when it cannot say, everything goes). At most
+    ``ANSWERS`` answers are kept, the least recently used leaving first."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.state: tuple[Any, ...] | None = None
+        self.stock: int | None = None
         self.rules: list[PricingRule] | None = None
-        self.answers: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+        #: key → (answer, whether filtered on stock, the ids its page shows)
+        self.answers: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], bool, frozenset]] = (
+            OrderedDict()
+        )
 
-    def at(self, state: tuple[Any, ...]) -> None:
+    def at(
+        self,
+        state: tuple[Any, ...],
+        stock: int,
+        flipped: Callable[[int, int], frozenset[str] | None],
+    ) -> None:
+        """Bring the cache to ``state`` and ``stock`` (``flipped(since, upto)``: the products
+        flipped by stock generations ``since`` + 1 to ``upto``, or None when not known)."""
         with self.lock:
-            if state != self.state:
-                self.state, self.rules = state, None
+            if self.state is not None and _behind(state, self.state):
+                return  # read before another caller moved the cache on: it misses
+            if state != self.state or self.stock is None:
+                self.state, self.stock, self.rules = state, stock, None
                 self.answers.clear()
+                return
+            if stock <= self.stock:
+                return  # a caller that read before another moved the cache on: it misses
+            gone = flipped(self.stock, stock)
+            self.stock = stock
+            if gone is None:
+                self.answers.clear()
+                return
+            for key in [
+                k for k, (_, on_stock, ids) in self.answers.items() if on_stock or ids & gone
+            ]:
+                del self.answers[key]
 
     def keep_rules(self, state: tuple[Any, ...], rules: list[PricingRule]) -> None:
         with self.lock:
             if state == self.state:
                 self.rules = rules
 
-    def get(self, state: tuple[Any, ...], key: tuple[Any, ...]) -> dict[str, Any] | None:
+    def get(self, state: tuple[Any, ...], stock: int, key: tuple[Any, ...]) -> dict | None:
         with self.lock:
-            if state != self.state or key not in self.answers:
+            if (state, stock) != (self.state, self.stock) or key not in self.answers:
                 return None
             self.answers.move_to_end(key)
-            return self.answers[key]
+            return self.answers[key][0]
 
-    def put(self, state: tuple[Any, ...], key: tuple[Any, ...], answer: dict[str, Any]) -> None:
+    def put(
+        self,
+        state: tuple[Any, ...],
+        stock: int,
+        key: tuple[Any, ...],
+        answer: dict[str, Any],
+        on_stock: bool,
+    ) -> None:
+        """Keep ``answer``, read after ``state`` and ``stock`` were: unless the cache has moved
+        on since (the answer might then miss a flip the cache has already evicted for)."""
         with self.lock:
-            if state == self.state:
-                self.answers[key] = answer
+            if (state, stock) == (self.state, self.stock):
+                ids = frozenset(i["id"] for i in answer["items"])
+                self.answers[key] = (answer, on_stock, ids)
                 while len(self.answers) > ANSWERS:
                     self.answers.popitem(last=False)
+
+
+def _behind(state: tuple[Any, ...], than: tuple[Any, ...]) -> bool:
+    """Whether ``state`` is an earlier state of the same views than ``than``."""
+    if state == than or state[0] != than[0]:
+        return False
+    return state[1] <= than[1] and (state[2] is None or than[2] is None or state[2] <= than[2])
 
 
 _answers: weakref.WeakKeyDictionary[ConnectionPool, _Answers] = weakref.WeakKeyDictionary()
@@ -246,7 +290,8 @@ def sort_key(sort: str, has_text: bool) -> tuple[str, bool, str]:
 
 def search(pool: ConnectionPool, query: SearchQuery, now: datetime) -> dict[str, Any]:
     """The page, ``total``, facets and the key to continue after (module docstring). The
-    answer may be shared with other callers (``_Answers``): read it, do not change it."""
+    answer may be shared with other callers (``_Answers``): read it, do not change it, but
+    for ``encoded``, where the first caller may keep its encoding of the answer for the next."""
     schema = sql.Identifier(live_schema(NAME))
     words = text.query_words(query.q)
     if query.q.strip() and not words:
@@ -254,17 +299,17 @@ def search(pool: ConnectionPool, query: SearchQuery, now: datetime) -> dict[str,
     with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         ratings = _ratings_exist(pool, cur)
         # the state is read before the answer, so an answer is never older than its state
-        state = _state(cur, schema, ratings)
+        state, stock = _state(cur, schema, ratings)
         with _answers_lock:
             cache = _answers.setdefault(pool, _Answers())
-        cache.at(state)
+        cache.at(state, stock, lambda since, upto: _flipped(cur, schema, since, upto))
         rules = cache.rules
         if rules is None:
             rules = active_rules(cur, schema)
             cache.keep_rules(state, rules)
         guests = tuple(g for g in (guest_rule(r, now) for r in rules) if g is not None)
         key = (tuple(words), *_query_key(query), guests)
-        found = cache.get(state, key)
+        found = cache.get(state, stock, key)
         if found is not None:
             return found
         alternatives = candidates(cur, schema, words) if words else []
@@ -272,15 +317,16 @@ def search(pool: ConnectionPool, query: SearchQuery, now: datetime) -> dict[str,
         cur.execute(statement, params)
         row = cur.fetchone()
     found = _answer(row, query, bool(words))
-    cache.put(state, key, found)
+    cache.put(state, stock, key, found, query.in_stock)
     return found
 
 
-def _state(cur, schema: sql.Identifier, ratings: bool) -> tuple[Any, ...]:  # noqa: ANN001
-    """What the answers depend on besides the query and the clock (``_Answers``)."""
+def _state(cur, schema: sql.Identifier, ratings: bool) -> tuple[tuple[Any, ...], int]:  # noqa: ANN001
+    """What the answers depend on besides the query and the clock (``_Answers``): the state,
+    and the stock generation."""
     cur.execute(
         sql.SQL(
-            "SELECT tableoid::bigint AS tables, n AS search, {1} AS ratings FROM {0}.generation"
+            "SELECT tableoid::bigint AS tables, content, stock, {1} AS ratings FROM {0}.generation"
         ).format(
             schema,
             sql.SQL("(SELECT position FROM {}.tracking)").format(
@@ -291,7 +337,23 @@ def _state(cur, schema: sql.Identifier, ratings: bool) -> tuple[Any, ...]:  # no
         )
     )
     row = cur.fetchone()
-    return (row["tables"], row["search"], row["ratings"])
+    return (row["tables"], row["content"], row["ratings"]), row["stock"]
+
+
+def _flipped(cur, schema: sql.Identifier, since: int, upto: int) -> frozenset[str] | None:  # noqa: ANN001
+    """The products (ids as the answers hold them) flipped by stock generations ``since`` + 1
+    to ``upto``; None when the view no longer keeps all of those generations."""
+    cur.execute(
+        sql.SQL(
+            "SELECT (SELECT min(stock) FROM {0}.stock_flips) AS oldest, ARRAY(SELECT DISTINCT "
+            "product_id::text FROM {0}.stock_flips WHERE stock > %s AND stock <= %s) AS ids"
+        ).format(schema),
+        (since, upto),
+    )
+    row = cur.fetchone()
+    if row["oldest"] is None or row["oldest"] > since + 1:
+        return None
+    return frozenset(row["ids"])
 
 
 def _query_key(query: SearchQuery) -> tuple[Any, ...]:

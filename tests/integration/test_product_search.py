@@ -473,6 +473,63 @@ def test_a_reservation_that_leaves_stock_available_keeps_the_cached_answers(worl
     assert run(c, query) is first
 
 
+def _reserve_all(c, product: CatalogProduct) -> int:
+    """Reserve every available unit of ``product`` (it goes out of stock); its position."""
+    stream = inventory_stream(product.sku)
+    at = c.store.append(
+        [
+            StreamAppend(
+                stream,
+                c.store.stream_version(stream),
+                [
+                    StockReserved(
+                        sku=product.sku,
+                        reservation_id=uuid.uuid4(),
+                        order_id=uuid.uuid4(),
+                        line_id=uuid.uuid4(),
+                        location=location,
+                        quantity=units,
+                        expires_at=None,
+                    )
+                    for location, units in product.available.items()
+                    if units > 0
+                ],
+            )
+        ],
+        _meta(),
+    )
+    product.available = dict.fromkeys(product.available, 0)
+    return at
+
+
+def test_a_product_going_out_of_stock_evicts_only_the_answers_it_can_change(world):
+    """Given three cached answers, one showing a product, one not showing it and one filtered
+    on stock, when the product's last units are reserved, then the first and the third are
+    read again (the product shown out of stock), and the second is still served from the
+    cache."""
+    c, catalog, _ = world
+    product = next(
+        p
+        for p in catalog.products
+        if p.status == "active" and sum(n for n in p.available.values() if n > 0) > 0
+    )
+    showing = search.SearchQuery(q=product.name, limit=500)
+    elsewhere = next(k for k in catalog.parents if k not in product.category_ids)
+    not_showing = search.SearchQuery(category_id=elsewhere, sort="price_asc", limit=3)
+    on_stock = search.SearchQuery(in_stock=True, sort="price_desc", limit=3)
+    shown, other, stocked = (run(c, q) for q in (showing, not_showing, on_stock))
+    assert str(product.id) in {i["id"] for i in shown["items"]}
+    assert str(product.id) not in {i["id"] for i in other["items"]}
+    at = _reserve_all(c, product)
+    c.runner.run_pass([VIEW])
+    assert c.runner.position(VIEW) >= at
+    again = run(c, showing)
+    assert again is not shown
+    assert {i["id"]: i["in_stock"] for i in again["items"]}[str(product.id)] is False
+    assert run(c, not_showing) is other
+    assert run(c, on_stock) is not stocked
+
+
 def test_a_product_leaves_the_results_in_one_pass_when_inactive_or_out_of_stock(world):
     c, catalog, _ = world
     gone, emptied = [
