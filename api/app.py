@@ -5,6 +5,7 @@ through typed dependencies. In front of the app, one middleware: the gateway (``
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -69,6 +70,11 @@ def create_app(
         try:
             await reads.open(wait=True, timeout=10)
             app.state.async_reads = reads
+            # What exists once started (modules, schemas, routes: most of the process's
+            # objects) lives as long as the process: leave it out of the cyclic collector's
+            # full passes, which otherwise walk all of it and stall every request in flight.
+            gc.collect()
+            gc.freeze()
             yield
         finally:
             await reads.close()

@@ -37,7 +37,7 @@ from uuid import UUID
 from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from domain.pricing.effective import in_window, on_schedule
 from domain.pricing.rules import PricingRule, RuleScope, check_rule
@@ -321,23 +321,51 @@ def search(pool: ConnectionPool, query: SearchQuery, now: datetime) -> dict[str,
     return found
 
 
+def _state_statement(schema: sql.Identifier, ratings: bool) -> sql.Composable:
+    return sql.SQL(
+        "SELECT tableoid::bigint AS tables, content, stock, {1} AS ratings FROM {0}.generation"
+    ).format(
+        schema,
+        sql.SQL("(SELECT position FROM {}.tracking)").format(sql.Identifier(RATINGS.split(".")[0]))
+        if ratings
+        else sql.SQL("NULL::bigint"),
+    )
+
+
+def _state_of(row: dict[str, Any]) -> tuple[tuple[Any, ...], int]:
+    return (row["tables"], row["content"], row["ratings"]), row["stock"]
+
+
 def _state(cur, schema: sql.Identifier, ratings: bool) -> tuple[tuple[Any, ...], int]:  # noqa: ANN001
     """What the answers depend on besides the query and the clock (``_Answers``): the state,
     and the stock generation."""
-    cur.execute(
-        sql.SQL(
-            "SELECT tableoid::bigint AS tables, content, stock, {1} AS ratings FROM {0}.generation"
-        ).format(
-            schema,
-            sql.SQL("(SELECT position FROM {}.tracking)").format(
-                sql.Identifier(RATINGS.split(".")[0])
-            )
-            if ratings
-            else sql.SQL("NULL::bigint"),
-        )
-    )
-    row = cur.fetchone()
-    return (row["tables"], row["content"], row["ratings"]), row["stock"]
+    cur.execute(_state_statement(schema, ratings))
+    return _state_of(cur.fetchone())
+
+
+async def cached(
+    reads: AsyncConnectionPool, pool: ConnectionPool, query: SearchQuery, now: datetime
+) -> dict[str, Any] | None:
+    """``search``'s answer when ``pool``'s cache holds it at the views' state as read now, read
+    on the event loop with ``reads`` (one small query, no thread hand-off); None when it does
+    not, or when the cache must first move (then ``search``, in a thread, answers)."""
+    words = text.query_words(query.q)
+    if query.q.strip() and not words:
+        return _empty()
+    cache, known = _answers.get(pool), _ratings.get(pool)
+    if cache is None or known is None or (known is not True and time.monotonic() >= known):
+        return None
+    ratings = known is True
+    async with reads.connection() as conn:
+        cur = conn.cursor(row_factory=dict_row)
+        await cur.execute(_state_statement(sql.Identifier(live_schema(NAME)), ratings))
+        state, stock = _state_of(await cur.fetchone())
+    with cache.lock:
+        rules = cache.rules if (state, stock) == (cache.state, cache.stock) else None
+    if rules is None:
+        return None
+    guests = tuple(g for g in (guest_rule(r, now) for r in rules) if g is not None)
+    return cache.get(state, stock, (tuple(words), *_query_key(query), guests))
 
 
 def _flipped(cur, schema: sql.Identifier, since: int, upto: int) -> frozenset[str] | None:  # noqa: ANN001

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from api.deps import ContainerDep, read_model
@@ -199,7 +200,7 @@ _KEY_SHAPES = {
 @router.get(
     "/search/products", response_model=ProductResults, dependencies=[read_model(PRODUCTS_VIEW)]
 )
-def search_products(
+async def search_products(
     request: Request,
     container: ContainerDep,
     q: Annotated[str, Query(max_length=MAX_Q)] = "",
@@ -230,11 +231,31 @@ def search_products(
         limit=limit,
         after=_product_cursor(cursor, key_type),
     )
-    found = product_search_query.search(container.pool, query, datetime.now(UTC))
+    # A cached answer is read on the event loop; a search that must run goes to a thread.
+    now = datetime.now(UTC)
+    found = await product_search_query.cached(
+        request.app.state.async_reads, container.pool, query, now
+    )
+    body = None if found is None else found.get("encoded")
+    if body is None:
+        body = await run_in_threadpool(_encoded, container.pool, query, now, key_type, found)
+    return Response(body, media_type="application/json")
+
+
+def _encoded(
+    pool: Any,
+    query: product_search_query.SearchQuery,
+    now: datetime,
+    key_type: str,
+    found: dict[str, Any] | None,
+) -> str:
+    """The body answering ``query`` (searched unless ``found``). An answer is encoded once and
+    kept with it: its body depends only on the answer and the key type, which the query (the
+    cache's key) fixes."""
+    if found is None:
+        found = product_search_query.search(pool, query, now)
     body = found.get("encoded")
     if body is None:
-        # An answer from the cache is encoded once: the body depends only on the answer and
-        # the key type, which the query (the cache's key) fixes.
         after = found["after"]
         body = ProductResults(
             items=[_hit(i) for i in found["items"]],
@@ -243,7 +264,7 @@ def search_products(
             next_cursor=encode_cursor([key_type, after[0], str(after[1])]) if after else None,
         ).model_dump_json()
         found["encoded"] = body
-    return Response(body, media_type="application/json")
+    return body
 
 
 def _hit(item: dict[str, Any]) -> ProductHit:

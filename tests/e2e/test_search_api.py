@@ -233,3 +233,26 @@ def test_a_bad_order_cursor_is_refused(api):
 def test_who_may_search_what(server_url, role, path, status):
     with client_for(server_url, role=role, sub=str(uuid4())) as client:
         assert client.get(path, params={"q": "shoes"}).status_code == status
+
+
+def test_a_repeated_search_answers_the_same_until_stock_changes_it(api, shop):
+    """Given a search asked twice (the second answered from the cache), when stock arrives for
+    one of its products, then the same search shows that product in stock, and the search
+    filtered on stock now finds it."""
+    product = shop["products"][1]
+    params = {"q": shop["word"], "sort": "price_asc"}
+    first = _search(api, "/search/products", shop, **params)
+    assert _search(api, "/search/products", shop, **params) == first
+    assert {i["id"]: i["in_stock"] for i in first["items"]}[product["id"]] is False
+    stocked = _search(api, "/search/products", shop, in_stock="true", **params)
+    assert product["id"] not in {i["id"] for i in stocked["items"]}
+    code = f"SRCH-{uuid4().hex[:8]}"
+    body = {"code": code, "name": "W", "type": "warehouse", "priority": 1}
+    assert api.post("/locations", json=body).status_code == 201
+    r = api.post(f"/inventory/{product['sku']}/receipts", json={"location": code, "quantity": 2})
+    assert r.status_code in (200, 201), r.text
+    moved = {**shop, "position": r.json()["position"]}
+    again = _search(api, "/search/products", moved, **params)
+    assert {i["id"]: i["in_stock"] for i in again["items"]}[product["id"]] is True
+    stocked = _search(api, "/search/products", moved, in_stock="true", **params)
+    assert product["id"] in {i["id"] for i in stocked["items"]}
