@@ -156,28 +156,25 @@ class _Answers:
     (a rebuilt view is a new state) and content generation, and the ratings view's position;
     a change of that state empties it, so an answer is never older than the views it was read
     at. Within a state, a move of the stock generation evicts only the answers it may change:
-    those filtered on stock, and those whose page shows a product that flipped (``flipped``
-    reads which, from ``stock_flips``; when it cannot say, everything goes). At most
-    ``ANSWERS`` answers are kept, the least recently used leaving first."""
+    those whose page shows a product that flipped, and those filtered on stock whose other
+    filters a flipped product meets (it entered or left their set). ``flips`` reads which,
+    from ``stock_flips``; when it cannot say, everything goes. At most ``ANSWERS`` answers are
+    kept, the least recently used leaving first."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.state: tuple[Any, ...] | None = None
         self.stock: int | None = None
         self.rules: list[PricingRule] | None = None
-        #: key → (answer, whether filtered on stock, the ids its page shows)
-        self.answers: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], bool, frozenset]] = (
+        #: key → (answer, its filter when filtered on stock, the ids its page shows)
+        self.answers: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], Any, frozenset]] = (
             OrderedDict()
         )
 
-    def at(
-        self,
-        state: tuple[Any, ...],
-        stock: int,
-        flipped: Callable[[int, int], frozenset[str] | None],
-    ) -> None:
-        """Bring the cache to ``state`` and ``stock`` (``flipped(since, upto)``: the products
-        flipped by stock generations ``since`` + 1 to ``upto``, or None when not known)."""
+    def at(self, state: tuple[Any, ...], stock: int, flips: Flips) -> None:
+        """Bring the cache to ``state`` and ``stock``. ``flips(since, upto, filters)``: the
+        products flipped by stock generations ``since`` + 1 to ``upto`` and the indexes of the
+        ``filters`` (of the answers filtered on stock) one of them meets; None when unknown."""
         with self.lock:
             if self.state is not None and _behind(state, self.state):
                 return  # read before another caller moved the cache on: it misses
@@ -187,14 +184,16 @@ class _Answers:
                 return
             if stock <= self.stock:
                 return  # a caller that read before another moved the cache on: it misses
-            gone = flipped(self.stock, stock)
+            on_stock = [(k, f) for k, (_, f, _) in self.answers.items() if f is not None]
+            found = flips(self.stock, stock, [f for _, f in on_stock])
             self.stock = stock
-            if gone is None:
+            if found is None:
                 self.answers.clear()
                 return
-            for key in [
-                k for k, (_, on_stock, ids) in self.answers.items() if on_stock or ids & gone
-            ]:
+            flipped, met = found
+            gone = {on_stock[i][0] for i in met}
+            gone.update(k for k, (_, _, ids) in self.answers.items() if ids & flipped)
+            for key in gone:
                 del self.answers[key]
 
     def keep_rules(self, state: tuple[Any, ...], rules: list[PricingRule]) -> None:
@@ -215,10 +214,11 @@ class _Answers:
         stock: int,
         key: tuple[Any, ...],
         answer: dict[str, Any],
-        on_stock: bool,
+        on_stock: Any,
     ) -> None:
         """Keep ``answer``, read after ``state`` and ``stock`` were: unless the cache has moved
-        on since (the answer might then miss a flip the cache has already evicted for)."""
+        on since (the answer might then miss a flip the cache has already evicted for).
+        ``on_stock``: the answer's filter when it is filtered on stock, else None."""
         with self.lock:
             if (state, stock) == (self.state, self.stock):
                 ids = frozenset(i["id"] for i in answer["items"])
@@ -302,7 +302,11 @@ def search(pool: ConnectionPool, query: SearchQuery, now: datetime) -> dict[str,
         state, stock = _state(cur, schema, ratings)
         with _answers_lock:
             cache = _answers.setdefault(pool, _Answers())
-        cache.at(state, stock, lambda since, upto: _flipped(cur, schema, since, upto))
+        cache.at(
+            state,
+            stock,
+            lambda since, upto, filters: _flips(cur, schema, since, upto, filters, ratings),
+        )
         rules = cache.rules
         if rules is None:
             rules = active_rules(cur, schema)
@@ -317,7 +321,13 @@ def search(pool: ConnectionPool, query: SearchQuery, now: datetime) -> dict[str,
         cur.execute(statement, params)
         row = cur.fetchone()
     found = _answer(row, query, bool(words))
-    cache.put(state, stock, key, found, query.in_stock)
+    cache.put(
+        state,
+        stock,
+        key,
+        found,
+        _Filter.of(query, alternatives, guests) if query.in_stock else None,
+    )
     return found
 
 
@@ -368,20 +378,124 @@ async def cached(
     return cache.get(state, stock, (tuple(words), *_query_key(query), guests))
 
 
-def _flipped(cur, schema: sql.Identifier, since: int, upto: int) -> frozenset[str] | None:  # noqa: ANN001
+@dataclass(frozen=True)
+class _Filter:
+    """What an answer filtered on stock selects besides stock, to test flipped products
+    against: the text as a ``tsquery`` (None: no text), the category, the attribute groups
+    (each a list of ``name=value``: one of each group), the effective price range (under
+    ``guests``, the rules live when it was read) and the minimum rating."""
+
+    tsquery: str | None
+    category: UUID | None
+    attributes: tuple[tuple[str, ...], ...]
+    price_min: Decimal | None
+    price_max: Decimal | None
+    rating_min: Decimal | None
+    guests: tuple[GuestRule, ...]
+
+    @classmethod
+    def of(cls, query: SearchQuery, alternatives, guests) -> _Filter:  # noqa: ANN001
+        return cls(
+            tsquery=text.tsquery_literal(alternatives) if alternatives else None,
+            category=query.category_id,
+            attributes=tuple(
+                tuple(f"{name}={v}" for v in values)
+                for name, values in sorted(query.attributes.items())
+            ),
+            price_min=query.price_min,
+            price_max=query.price_max,
+            rating_min=query.rating_min,
+            guests=guests,
+        )
+
+
+#: ``_Answers.at``'s reader of flips: (since, upto, filters) → (flipped ids, indexes met).
+Flips = Callable[[int, int, list[_Filter]], tuple[frozenset[str], set[int]] | None]
+
+
+def _flips(
+    cur,  # noqa: ANN001
+    schema: sql.Identifier,
+    since: int,
+    upto: int,
+    filters: list[_Filter],
+    ratings: bool,
+) -> tuple[frozenset[str], set[int]] | None:
     """The products (ids as the answers hold them) flipped by stock generations ``since`` + 1
-    to ``upto``; None when the view no longer keeps all of those generations."""
+    to ``upto``, and which of ``filters`` one of them (active) meets; None when the view no
+    longer keeps all of those generations. Filters are tested by the rules live now; a filter
+    read under other rules counts as met (its answer is no longer reachable anyway)."""
     cur.execute(
         sql.SQL(
             "SELECT (SELECT min(stock) FROM {0}.stock_flips) AS oldest, ARRAY(SELECT DISTINCT "
-            "product_id::text FROM {0}.stock_flips WHERE stock > %s AND stock <= %s) AS ids"
+            "product_id FROM {0}.stock_flips WHERE stock > %s AND stock <= %s) AS ids"
         ).format(schema),
         (since, upto),
     )
     row = cur.fetchone()
     if row["oldest"] is None or row["oldest"] > since + 1:
         return None
-    return frozenset(row["ids"])
+    ids = row["ids"]
+    flipped = frozenset(str(i) for i in ids)
+    if not filters or not ids:
+        return flipped, set()
+    guests = {f.guests for f in filters}
+    rules = max(guests, key=lambda g: sum(f.guests == g for f in filters))
+    met = {i for i, f in enumerate(filters) if f.guests != rules}
+    tested = [(i, f) for i, f in enumerate(filters) if f.guests == rules]
+    statement, params = _meets(schema, list(rules), ratings)
+    cur.execute(statement, {**params, **_meets_params(ids, dict(tested))})
+    met.update(r["i"] for r in cur.fetchall())
+    return flipped, met
+
+
+def _meets_params(ids: list[UUID], filters: dict[int, _Filter]) -> dict[str, Any]:
+    """``_meets``'s parameters: the products, and the filters by their indexes."""
+    return {
+        "ids": ids,
+        "i": list(filters),
+        "tsq": [f.tsquery for f in filters.values()],
+        "category": [f.category for f in filters.values()],
+        "attrs": [Jsonb([list(g) for g in f.attributes]) for f in filters.values()],
+        "pmin": [f.price_min for f in filters.values()],
+        "pmax": [f.price_max for f in filters.values()],
+        "rmin": [f.rating_min for f in filters.values()],
+    }
+
+
+def _meets(
+    schema: sql.Identifier, rules: list[GuestRule], ratings: bool
+) -> tuple[sql.Composable, dict[str, Any]]:
+    """The indexes of the filters (arrays ``i``, ``tsq`` ...) that one of the active products
+    ``ids`` meets, with their effective price and rating as ``_statement`` computes them."""
+    params: dict[str, Any] = {}
+    joins, price, rating, with_rules = _price_and_rating(rules, ratings, params)
+    statement = sql.SQL(
+        """WITH {with_rules}flipped AS MATERIALIZED (
+            SELECT p.document, p.category_paths, p.attr_pairs, {price} AS price,
+                   {rating} AS rating
+            FROM {schema}.products p {joins}
+            WHERE p.id = ANY(%(ids)s::uuid[]) AND p.status = 'active')
+        SELECT s.i FROM unnest(%(i)s::int[], %(tsq)s::text[], %(category)s::uuid[],
+                               %(attrs)s::jsonb[], %(pmin)s::numeric[], %(pmax)s::numeric[],
+                               %(rmin)s::numeric[]) AS s(i, tsq, category, attrs, pmin, pmax, rmin)
+        WHERE EXISTS (SELECT 1 FROM flipped f
+            WHERE (s.tsq IS NULL OR f.document @@ s.tsq::tsquery)
+              AND (s.category IS NULL OR f.category_paths @> ARRAY[s.category])
+              AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(s.attrs) g
+                              WHERE NOT f.attr_pairs && ARRAY(
+                                  SELECT jsonb_array_elements_text(g)))
+              AND (s.pmin IS NULL OR f.price >= s.pmin)
+              AND (s.pmax IS NULL OR f.price <= s.pmax)
+              AND (s.rmin IS NULL OR f.rating >= s.rmin))"""
+    ).format(
+        with_rules=with_rules,
+        price=price,
+        rating=rating,
+        schema=schema,
+        joins=sql.SQL(" ").join(joins),
+    )
+    return statement, params
 
 
 def _query_key(query: SearchQuery) -> tuple[Any, ...]:
@@ -460,25 +574,7 @@ def _statement(
         where.append(sql.SQL("p.attr_pairs && {}::text[]").format(sql.Placeholder(f"attr{i}")))
     if query.in_stock:
         where.append(sql.SQL("p.in_stock"))
-    joins = []
-    price = sql.SQL("p.base_amount")
-    if rules:
-        params["rules"] = Jsonb([r.as_json() for r in rules])
-        joins.append(
-            sql.SQL(
-                "LEFT JOIN LATERAL (SELECT round(greatest(coalesce(r.fixed, p.base_amount * "
-                "(1 + r.percent / 100)), 0), p.price_scale) AS amount FROM live_rules r "
-                "WHERE (r.currency IS NULL OR r.currency = p.currency) AND (r.everything OR "
-                "p.sku = ANY(r.skus) OR p.id = ANY(r.product_ids) OR p.category_ids && "
-                "r.category_ids) ORDER BY r.priority DESC, 1, r.id LIMIT 1) eff "
-                "ON p.base_amount IS NOT NULL"
-            )
-        )
-        price = sql.SQL("coalesce(eff.amount, p.base_amount)")
-    rating = sql.SQL("NULL::numeric")
-    if ratings:
-        joins.append(sql.SQL("LEFT JOIN {} pr ON pr.product_id = p.id").format(_ratings_table()))
-        rating = sql.SQL("pr.average")
+    joins, price, rating, with_rules = _price_and_rating(rules, ratings, params)
     after_filters = [sql.SQL("true")]
     if query.price_min is not None:
         params["price_min"] = query.price_min
@@ -501,15 +597,6 @@ def _statement(
             "AND id > %(after_id)s))"
         ).format(key=key, beyond=beyond, t=sql.SQL(key_type))
     params["limit"] = query.limit + 1
-    with_rules = (
-        sql.SQL(
-            "live_rules AS MATERIALIZED (SELECT * FROM jsonb_to_recordset(%(rules)s) AS r(id "
-            "uuid, priority int, currency text, everything boolean, skus text[], product_ids "
-            "uuid[], category_ids uuid[], fixed numeric, percent numeric)), "
-        )
-        if rules
-        else sql.SQL("")
-    )
     statement = sql.SQL(
         """WITH {with_rules}matched AS (
             SELECT p.id, p.category_paths, p.attr_pairs, p.created_at,
@@ -560,6 +647,39 @@ def _statement(
         page_filter=page_filter,
     )
     return statement, params
+
+
+def _price_and_rating(
+    rules: list[GuestRule], ratings: bool, params: dict[str, Any]
+) -> tuple[list[sql.Composable], sql.Composable, sql.Composable, sql.Composable]:
+    """The joins, the effective price and rating expressions over ``products p``, and the
+    ``live_rules`` CTE they need (with its parameter added to ``params``)."""
+    joins: list[sql.Composable] = []
+    price: sql.Composable = sql.SQL("p.base_amount")
+    with_rules: sql.Composable = sql.SQL("")
+    if rules:
+        params["rules"] = Jsonb([r.as_json() for r in rules])
+        joins.append(
+            sql.SQL(
+                "LEFT JOIN LATERAL (SELECT round(greatest(coalesce(r.fixed, p.base_amount * "
+                "(1 + r.percent / 100)), 0), p.price_scale) AS amount FROM live_rules r "
+                "WHERE (r.currency IS NULL OR r.currency = p.currency) AND (r.everything OR "
+                "p.sku = ANY(r.skus) OR p.id = ANY(r.product_ids) OR p.category_ids && "
+                "r.category_ids) ORDER BY r.priority DESC, 1, r.id LIMIT 1) eff "
+                "ON p.base_amount IS NOT NULL"
+            )
+        )
+        price = sql.SQL("coalesce(eff.amount, p.base_amount)")
+        with_rules = sql.SQL(
+            "live_rules AS MATERIALIZED (SELECT * FROM jsonb_to_recordset(%(rules)s) AS r(id "
+            "uuid, priority int, currency text, everything boolean, skus text[], product_ids "
+            "uuid[], category_ids uuid[], fixed numeric, percent numeric)), "
+        )
+    rating: sql.Composable = sql.SQL("NULL::numeric")
+    if ratings:
+        joins.append(sql.SQL("LEFT JOIN {} pr ON pr.product_id = p.id").format(_ratings_table()))
+        rating = sql.SQL("pr.average")
+    return joins, price, rating, with_rules
 
 
 def _ratings_table() -> sql.Composable:

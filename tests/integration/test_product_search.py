@@ -382,6 +382,54 @@ def test_every_filter_combination_returns_the_oracles_set_total_and_facets(world
     )
 
 
+@settings(
+    max_examples=25,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(drawn=queries, seed=st.integers(0, 2**16))
+def test_a_flipped_product_meets_an_answers_filter_exactly_when_the_oracle_selects_it(
+    world, drawn, seed
+):
+    """What evicts a cached answer filtered on stock (``_flips``): a product meets the
+    answer's other filters iff the oracle puts it in the set of the same query without the
+    stock filter; for products active or not, in its set or not."""
+    c, catalog, oracle = world
+    q, category, low, span, rating, _, attrs, sort, limit = drawn
+    query = search.SearchQuery(
+        q=q,
+        category_id=list(catalog.parents)[category] if category >= 0 else None,
+        price_min=low,
+        price_max=None if span is None else (low or Decimal(0)) + span,
+        rating_min=rating,
+        attributes={k: tuple(v) for k, v in attrs.items()},
+        sort=sort,
+        limit=limit,
+    )
+    words = search.text.query_words(q)
+    if q.strip() and not words:
+        return  # answered empty without a search: nothing cached to evict
+    selected = {p.id for p in oracle.filtered(query)}
+    rnd = random.Random(seed)
+    sample = rnd.sample(catalog.products, 30) + [
+        p
+        for p in catalog.products
+        if p.id in set(rnd.sample(sorted(selected), min(10, len(selected))))
+    ]
+    schema = psycopg.sql.Identifier(live_schema(VIEW))
+    with c.pool.connection() as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        rules = [
+            g for g in (search.guest_rule(r, NOW) for r in search.active_rules(cur, schema)) if g
+        ]
+        alternatives = search.candidates(cur, schema, words) if words else []
+        wanted = search._Filter.of(query, alternatives, tuple(rules))
+        statement, params = search._meets(schema, rules, True)
+        for p in sample:
+            cur.execute(statement, {**params, **search._meets_params([p.id], {0: wanted})})
+            assert bool(cur.fetchall()) == (p.id in selected), (p.name, p.status)
+
+
 def _names(answer: dict) -> set[str]:
     return {i["name"] for i in answer["items"]}
 
@@ -503,21 +551,25 @@ def _reserve_all(c, product: CatalogProduct) -> int:
 
 
 def test_a_product_going_out_of_stock_evicts_only_the_answers_it_can_change(world):
-    """Given three cached answers, one showing a product, one not showing it and one filtered
-    on stock, when the product's last units are reserved, then the first and the third are
-    read again (the product shown out of stock), and the second is still served from the
+    """Given cached answers, one showing a product, one not showing it, and two filtered on
+    stock (one whose other filters the product meets, one whose category it is not in), when
+    the product's last units are reserved, then the answer showing it and the one it met are
+    read again (the product shown out of stock), and the other two are still served from the
     cache."""
-    c, catalog, _ = world
+    c, catalog, oracle = world
     product = next(
         p
         for p in catalog.products
         if p.status == "active" and sum(n for n in p.available.values() if n > 0) > 0
     )
     showing = search.SearchQuery(q=product.name, limit=500)
-    elsewhere = next(k for k in catalog.parents if k not in product.category_ids)
+    elsewhere = next(k for k in catalog.parents if k not in oracle.paths[product.id])
     not_showing = search.SearchQuery(category_id=elsewhere, sort="price_asc", limit=3)
     on_stock = search.SearchQuery(in_stock=True, sort="price_desc", limit=3)
-    shown, other, stocked = (run(c, q) for q in (showing, not_showing, on_stock))
+    on_stock_elsewhere = search.SearchQuery(in_stock=True, category_id=elsewhere, limit=3)
+    shown, other, stocked, stocked_elsewhere = (
+        run(c, q) for q in (showing, not_showing, on_stock, on_stock_elsewhere)
+    )
     assert str(product.id) in {i["id"] for i in shown["items"]}
     assert str(product.id) not in {i["id"] for i in other["items"]}
     at = _reserve_all(c, product)
@@ -527,7 +579,8 @@ def test_a_product_going_out_of_stock_evicts_only_the_answers_it_can_change(worl
     assert again is not shown
     assert {i["id"]: i["in_stock"] for i in again["items"]}[str(product.id)] is False
     assert run(c, not_showing) is other
-    assert run(c, on_stock) is not stocked
+    assert run(c, on_stock) is not stocked  # the product met its filter: it left the set
+    assert run(c, on_stock_elsewhere) is stocked_elsewhere  # not in its category
 
 
 def test_a_product_leaves_the_results_in_one_pass_when_inactive_or_out_of_stock(world):

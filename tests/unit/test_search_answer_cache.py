@@ -3,6 +3,8 @@ which answers a move of the views evicts, and what a caller that read an older s
 
 from projections.product_search_query import _Answers
 
+NOTHING = lambda since, upto, filters: (frozenset(), set())  # noqa: E731
+
 
 def answer(*ids: str) -> dict:
     return {"items": [{"id": i} for i in ids]}
@@ -10,42 +12,49 @@ def answer(*ids: str) -> dict:
 
 def cache_at(state=(1, 5, None), stock=10) -> _Answers:  # noqa: ANN001
     c = _Answers()
-    c.at(state, stock, lambda since, upto: frozenset())
-    c.put(state, stock, ("a",), answer("p1", "p2"), False)
-    c.put(state, stock, ("b",), answer("p3"), False)
-    c.put(state, stock, ("s",), answer("p4"), True)
+    c.at(state, stock, NOTHING)
+    c.put(state, stock, ("a",), answer("p1", "p2"), None)
+    c.put(state, stock, ("b",), answer("p3"), None)
+    c.put(state, stock, ("s",), answer("p4"), "filter s")
+    c.put(state, stock, ("t",), answer("p5"), "filter t")
     return c
 
 
-def test_a_stock_move_evicts_the_answers_showing_a_flipped_product_and_those_on_stock():
+def test_a_stock_move_evicts_the_answers_showing_a_flipped_product_and_those_it_meets():
     c = cache_at()
     asked = []
-    c.at((1, 5, None), 12, lambda since, upto: asked.append((since, upto)) or frozenset({"p2"}))
-    assert asked == [(10, 12)]
+
+    def flips(since, upto, filters):  # noqa: ANN001, ANN202
+        asked.append((since, upto, filters))
+        return frozenset({"p2"}), {filters.index("filter t")}
+
+    c.at((1, 5, None), 12, flips)
+    assert asked == [(10, 12, ["filter s", "filter t"])]
     assert c.get((1, 5, None), 12, ("a",)) is None
-    assert c.get((1, 5, None), 12, ("s",)) is None
+    assert c.get((1, 5, None), 12, ("t",)) is None
     assert c.get((1, 5, None), 12, ("b",)) == answer("p3")
+    assert c.get((1, 5, None), 12, ("s",)) == answer("p4")  # filtered on stock, not met
 
 
 def test_flips_no_longer_known_empty_the_cache():
     c = cache_at()
-    c.at((1, 5, None), 11, lambda since, upto: None)
-    assert all(c.get((1, 5, None), 11, k) is None for k in (("a",), ("b",), ("s",)))
+    c.at((1, 5, None), 11, lambda since, upto, filters: None)
+    assert all(c.get((1, 5, None), 11, (k,)) is None for k in "abst")
 
 
 def test_a_content_move_empties_the_cache_and_a_rebuilt_view_is_a_new_state():
     for state in ((1, 6, None), (2, 5, None), (1, 5, 3)):
         c = cache_at(state=(1, 5, 2) if state[2] else (1, 5, None))
-        c.at(state, 10, lambda since, upto: frozenset())
+        c.at(state, 10, NOTHING)
         assert c.get(state, 10, ("b",)) is None
 
 
 def test_a_caller_that_read_an_older_state_misses_without_moving_the_cache_back():
     c = cache_at(state=(1, 5, None), stock=10)
-    c.at((1, 4, None), 9, lambda since, upto: frozenset())
+    c.at((1, 4, None), 9, NOTHING)
     assert c.get((1, 4, None), 9, ("b",)) is None
-    c.put((1, 4, None), 9, ("c",), answer("p9"), False)  # not kept: the cache is past it
+    c.put((1, 4, None), 9, ("c",), answer("p9"), None)  # not kept: the cache is past it
     assert c.get((1, 5, None), 10, ("b",)) == answer("p3")
     assert c.get((1, 5, None), 10, ("c",)) is None
-    c.at((1, 5, None), 9, lambda since, upto: frozenset())  # stock behind: nothing moves
+    c.at((1, 5, None), 9, NOTHING)  # stock behind: nothing moves
     assert c.get((1, 5, None), 10, ("b",)) == answer("p3")
