@@ -163,6 +163,9 @@ class _Answers:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        #: notified when a move of the stock generation ends (one caller moves it at a time)
+        self.moved = threading.Condition(self.lock)
+        self.moving = False
         self.state: tuple[Any, ...] | None = None
         self.stock: int | None = None
         self.rules: list[PricingRule] | None = None
@@ -174,27 +177,50 @@ class _Answers:
     def at(self, state: tuple[Any, ...], stock: int, flips: Flips) -> None:
         """Bring the cache to ``state`` and ``stock``. ``flips(since, upto, filters)``: the
         products flipped by stock generations ``since`` + 1 to ``upto`` and the indexes of the
-        ``filters`` (of the answers filtered on stock) one of them meets; None when unknown."""
+        ``filters`` (of the answers filtered on stock) one of them meets; None when unknown.
+        ``flips`` reads the database with the lock released (the event loop's readers take
+        it); callers arriving meanwhile wait for that move rather than start their own."""
         with self.lock:
-            if self.state is not None and _behind(state, self.state):
-                return  # read before another caller moved the cache on: it misses
-            if state != self.state or self.stock is None:
-                self.state, self.stock, self.rules = state, stock, None
-                self.answers.clear()
-                return
-            if stock <= self.stock:
-                return  # a caller that read before another moved the cache on: it misses
+            while True:
+                if self.state is not None and _behind(state, self.state):
+                    return  # read before another caller moved the cache on: it misses
+                if state != self.state or self.stock is None:
+                    self.state, self.stock, self.rules = state, stock, None
+                    self.answers.clear()
+                    return
+                if stock <= self.stock:
+                    return  # a caller that read before another moved the cache on: it misses
+                if not self.moving:
+                    break
+                self.moved.wait(timeout=5.0)
+            self.moving = True
+            since = self.stock
             on_stock = [(k, f) for k, (_, f, _) in self.answers.items() if f is not None]
-            found = flips(self.stock, stock, [f for _, f in on_stock])
+        try:
+            found = flips(since, stock, [f for _, f in on_stock])
+        except BaseException:
+            with self.lock:
+                self.moving = False
+                self.moved.notify_all()
+            raise
+        with self.lock:
+            self.moving = False
+            self.moved.notify_all()
+            if (self.state, self.stock) != (state, since):
+                return  # emptied meanwhile (the views moved on)
             self.stock = stock
             if found is None:
                 self.answers.clear()
                 return
             flipped, met = found
+            tested = {k for k, _ in on_stock}
             gone = {on_stock[i][0] for i in met}
-            gone.update(k for k, (_, _, ids) in self.answers.items() if ids & flipped)
+            for k, (_, on, ids) in self.answers.items():
+                # an answer put during the move was not tested: it goes if filtered on stock
+                if ids & flipped or (on is not None and k not in tested):
+                    gone.add(k)
             for key in gone:
-                del self.answers[key]
+                self.answers.pop(key, None)
 
     def keep_rules(self, state: tuple[Any, ...], rules: list[PricingRule]) -> None:
         with self.lock:

@@ -58,3 +58,20 @@ def test_a_caller_that_read_an_older_state_misses_without_moving_the_cache_back(
     assert c.get((1, 5, None), 10, ("c",)) is None
     c.at((1, 5, None), 9, NOTHING)  # stock behind: nothing moves
     assert c.get((1, 5, None), 10, ("b",)) == answer("p3")
+
+
+def test_flips_are_read_with_the_lock_free_and_answers_put_meanwhile_are_judged_too():
+    c = cache_at()
+
+    def flips(since, upto, filters):  # noqa: ANN001, ANN202
+        assert c.lock.acquire(timeout=1)  # the event loop's readers are not held up
+        c.lock.release()
+        c.put((1, 5, None), since, ("u",), answer("p7"), "filter u")  # not tested: goes
+        c.put((1, 5, None), since, ("v",), answer("p8"), None)  # no flipped product: stays
+        return frozenset({"p1"}), set()
+
+    c.at((1, 5, None), 11, flips)
+    assert c.get((1, 5, None), 11, ("u",)) is None
+    assert c.get((1, 5, None), 11, ("a",)) is None
+    assert c.get((1, 5, None), 11, ("v",)) == answer("p8")
+    assert c.get((1, 5, None), 11, ("s",)) == answer("p4")
