@@ -28,6 +28,7 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -53,6 +54,8 @@ ATTRIBUTE_VALUES = 50
 ATTRIBUTE_NAMES = 50
 #: Answers kept per pool between two changes of the views (``_Answers``).
 ANSWERS = 2_000
+#: How long a caller waits for the same search running for another (``_Answers.board``).
+FLIGHT_WAIT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,8 @@ class _Answers:
         self.state: tuple[Any, ...] | None = None
         self.stock: int | None = None
         self.rules: list[PricingRule] | None = None
+        #: (state, stock, query key) → the search running for it
+        self.flights: dict[tuple[Any, ...], Future] = {}
         #: key → (answer, its filter when filtered on stock, the ids its page shows)
         self.answers: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], Any, frozenset]] = (
             OrderedDict()
@@ -221,6 +226,33 @@ class _Answers:
                     gone.add(k)
             for key in gone:
                 self.answers.pop(key, None)
+
+    def board(self, key: tuple[Any, ...]) -> tuple[Future, bool]:
+        """The search running for ``key`` (state, stock generation, query), and whether the
+        caller is the one to run it (the first to ask): concurrent misses of one answer run
+        its statement once."""
+        with self.lock:
+            flight = self.flights.get(key)
+            if flight is not None:
+                return flight, False
+            flight = self.flights[key] = Future()
+            return flight, True
+
+    def land(
+        self,
+        key: tuple[Any, ...],
+        flight: Future,
+        answer: dict[str, Any] | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        """The search for ``key`` ended: its waiters get ``answer`` (or ``error``)."""
+        with self.lock:
+            if self.flights.get(key) is flight:
+                del self.flights[key]
+        if error is not None:
+            flight.set_exception(error)
+        else:
+            flight.set_result(answer)
 
     def keep_rules(self, state: tuple[Any, ...], rules: list[PricingRule]) -> None:
         with self.lock:
@@ -342,10 +374,20 @@ def search(pool: ConnectionPool, query: SearchQuery, now: datetime) -> dict[str,
         found = cache.get(state, stock, key)
         if found is not None:
             return found
-        alternatives = candidates(cur, schema, words) if words else []
-        statement, params = _statement(schema, query, alternatives, list(guests), ratings)
-        cur.execute(statement, params)
-        row = cur.fetchone()
+        flight, leading = cache.board((state, stock, key))
+        if leading:
+            try:
+                alternatives = candidates(cur, schema, words) if words else []
+                statement, params = _statement(schema, query, alternatives, list(guests), ratings)
+                cur.execute(statement, params)
+                row = cur.fetchone()
+            except BaseException as exc:
+                cache.land((state, stock, key), flight, error=exc)
+                raise
+    if not leading:
+        # the same search at the same state is running for another caller: its answer
+        # (the connection went back to the pool meanwhile)
+        return flight.result(timeout=FLIGHT_WAIT_S)
     found = _answer(row, query, bool(words))
     cache.put(
         state,
@@ -354,6 +396,7 @@ def search(pool: ConnectionPool, query: SearchQuery, now: datetime) -> dict[str,
         found,
         _Filter.of(query, alternatives, guests) if query.in_stock else None,
     )
+    cache.land((state, stock, key), flight, answer=found)
     return found
 
 

@@ -1,6 +1,8 @@
 """The search answer cache's bookkeeping (``projections/product_search_query._Answers``):
 which answers a move of the views evicts, and what a caller that read an older state gets."""
 
+import pytest
+
 from projections.product_search_query import _Answers
 
 NOTHING = lambda since, upto, filters: (frozenset(), set())  # noqa: E731
@@ -75,3 +77,27 @@ def test_flips_are_read_with_the_lock_free_and_answers_put_meanwhile_are_judged_
     assert c.get((1, 5, None), 11, ("a",)) is None
     assert c.get((1, 5, None), 11, ("v",)) == answer("p8")
     assert c.get((1, 5, None), 11, ("s",)) == answer("p4")
+
+
+def test_concurrent_misses_of_one_answer_run_one_search_and_share_its_answer():
+    c = cache_at()
+    key = ((1, 5, None), 10, ("x",))
+    flight, leading = c.board(key)
+    again, second = c.board(key)
+    assert leading and not second and again is flight
+    other, third = c.board(((1, 5, None), 10, ("y",)))
+    assert third and other is not flight  # another query runs its own
+    c.land(key, flight, answer=answer("p1"))
+    assert again.result(timeout=1) == answer("p1")
+    _, fourth = c.board(key)
+    assert fourth  # landed: the next miss searches again
+
+
+def test_a_failed_search_fails_its_waiters_too():
+    c = cache_at()
+    key = ((1, 5, None), 10, ("x",))
+    flight, _ = c.board(key)
+    waiting, _ = c.board(key)
+    c.land(key, flight, error=TimeoutError("statement timeout"))
+    with pytest.raises(TimeoutError, match="statement timeout"):
+        waiting.result(timeout=1)
