@@ -49,9 +49,8 @@ from bench.common import (
 )
 from bench.http_orders import order_load, setup_catalog
 from bench.http_reads import read_load, wait_for_details
-from bench.search_catalog import COLORS, SIZES, generate
+from bench.search_catalog import COLORS, SIZES, generate, reservation
 from domain.ids import inventory_stream
-from domain.inventory.events import StockReserved
 from eventstore.recorded import EventMeta
 from eventstore.store import StreamAppend
 
@@ -141,15 +140,7 @@ def with_stock_moving(url: str, stock: dict[tuple[str, str], int], per_s: float,
                 if not stock[(sku, location)]:
                     continue  # taken already: drawn in proportion to the units it had
                 stream = inventory_stream(sku)
-                event = StockReserved(
-                    sku=sku,
-                    reservation_id=uuid.uuid4(),
-                    order_id=uuid.uuid4(),
-                    line_id=uuid.uuid4(),
-                    location=location,
-                    quantity=1,
-                    expires_at=None,
-                )
+                event = reservation(sku, location, 1)
                 meta = EventMeta(datetime.now(UTC), "bench", str(uuid.uuid4()), "bench")
                 c.store.append(
                     [StreamAppend(stream, c.store.stream_version(stream), [event])], meta

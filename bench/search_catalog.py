@@ -156,6 +156,19 @@ def _product(
     )
 
 
+def reservation(sku: str, location: str, quantity: int) -> StockReserved:
+    """``quantity`` units of ``sku`` at ``location`` reserved for an order of its own."""
+    return StockReserved(
+        sku=sku,
+        reservation_id=uuid.uuid4(),
+        order_id=uuid.uuid4(),
+        line_id=uuid.uuid4(),
+        location=location,
+        quantity=quantity,
+        expires_at=None,
+    )
+
+
 def _events(rnd: random.Random, p: CatalogProduct) -> list[StreamAppend]:
     meta = _meta(p.created_at)
     events: list[Any] = [
@@ -183,17 +196,7 @@ def _events(rnd: random.Random, p: CatalogProduct) -> list[StreamAppend]:
         held = rnd.choice([0, 1, 2]) if units else rnd.choice([1, 2])
         stock.append(StockReceived(sku=p.sku, location=location, quantity=units + held))
         if held:
-            stock.append(
-                StockReserved(
-                    sku=p.sku,
-                    reservation_id=uuid.uuid4(),
-                    order_id=uuid.uuid4(),
-                    line_id=uuid.uuid4(),
-                    location=location,
-                    quantity=held,
-                    expires_at=None,
-                )
-            )
+            stock.append(reservation(p.sku, location, held))
     if stock:
         out.append(StreamAppend(inventory_stream(p.sku), 0, stock, metas=[meta] * len(stock)))
     return out

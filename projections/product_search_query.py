@@ -370,7 +370,7 @@ def search(pool: ConnectionPool, query: SearchQuery, now: datetime) -> dict[str,
             rules = active_rules(cur, schema)
             cache.keep_rules(state, rules)
         guests = tuple(g for g in (guest_rule(r, now) for r in rules) if g is not None)
-        key = (tuple(words), *_query_key(query), guests)
+        key = _key(words, query, guests)
         found = cache.get(state, stock, key)
         if found is not None:
             return found
@@ -444,7 +444,7 @@ async def cached(
     if rules is None:
         return None
     guests = tuple(g for g in (guest_rule(r, now) for r in rules) if g is not None)
-    return cache.get(state, stock, (tuple(words), *_query_key(query), guests))
+    return cache.get(state, stock, _key(words, query, guests))
 
 
 @dataclass(frozen=True)
@@ -565,6 +565,11 @@ def _meets(
         joins=sql.SQL(" ").join(joins),
     )
     return statement, params
+
+
+def _key(words: list[str], query: SearchQuery, guests: tuple[GuestRule, ...]) -> tuple:
+    """An answer's key in the cache: the query's words and fields, and the guest rules live."""
+    return (tuple(words), *_query_key(query), guests)
 
 
 def _query_key(query: SearchQuery) -> tuple[Any, ...]:

@@ -22,12 +22,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bench.search_catalog import Catalog, CatalogProduct, generate
+from bench.search_catalog import Catalog, CatalogProduct, generate, reservation
 from commands.context import CommandContext
 from composition.bootstrap import build
 from composition.settings import Settings
 from domain.ids import inventory_stream
-from domain.inventory.events import StockReserved
 from domain.money import Money
 from domain.pricing.effective import PriceQuery, effective_price
 from domain.pricing.events import PricingRuleCreated
@@ -494,60 +493,22 @@ def test_a_reservation_that_leaves_stock_available_keeps_the_cached_answers(worl
         p for p in catalog.products if p.status == "active" and max(p.available.values()) >= 2
     )
     location = max(plenty.available, key=lambda k: plenty.available[k])
-    stream = inventory_stream(plenty.sku)
-    at = c.store.append(
-        [
-            StreamAppend(
-                stream,
-                c.store.stream_version(stream),
-                [
-                    StockReserved(
-                        sku=plenty.sku,
-                        reservation_id=uuid.uuid4(),
-                        order_id=uuid.uuid4(),
-                        line_id=uuid.uuid4(),
-                        location=location,
-                        quantity=1,
-                        expires_at=None,
-                    )
-                ],
-            )
-        ],
-        _meta(),
-    )
+    at = c.store.append([reserving(c, plenty, {location: 1})], _meta())
     plenty.available[location] -= 1
     c.runner.run_pass([VIEW])
     assert c.runner.position(VIEW) >= at
     assert run(c, query) is first
 
 
-def _reserve_all(c, product: CatalogProduct) -> int:
-    """Reserve every available unit of ``product`` (it goes out of stock); its position."""
+def reserving(c, product: CatalogProduct, units: dict[str, int]) -> StreamAppend:
+    """An append reserving ``units`` of ``product`` per location (the oracle's catalog is the
+    caller's to update)."""
     stream = inventory_stream(product.sku)
-    at = c.store.append(
-        [
-            StreamAppend(
-                stream,
-                c.store.stream_version(stream),
-                [
-                    StockReserved(
-                        sku=product.sku,
-                        reservation_id=uuid.uuid4(),
-                        order_id=uuid.uuid4(),
-                        line_id=uuid.uuid4(),
-                        location=location,
-                        quantity=units,
-                        expires_at=None,
-                    )
-                    for location, units in product.available.items()
-                    if units > 0
-                ],
-            )
-        ],
-        _meta(),
+    return StreamAppend(
+        stream,
+        c.store.stream_version(stream),
+        [reservation(product.sku, location, n) for location, n in units.items() if n > 0],
     )
-    product.available = dict.fromkeys(product.available, 0)
-    return at
 
 
 def test_a_product_going_out_of_stock_evicts_only_the_answers_it_can_change(world):
@@ -572,7 +533,8 @@ def test_a_product_going_out_of_stock_evicts_only_the_answers_it_can_change(worl
     )
     assert str(product.id) in {i["id"] for i in shown["items"]}
     assert str(product.id) not in {i["id"] for i in other["items"]}
-    at = _reserve_all(c, product)
+    at = c.store.append([reserving(c, product, product.available)], _meta())
+    product.available = dict.fromkeys(product.available, 0)
     c.runner.run_pass([VIEW])
     assert c.runner.position(VIEW) >= at
     again = run(c, showing)
@@ -599,23 +561,7 @@ def test_a_product_leaves_the_results_in_one_pass_when_inactive_or_out_of_stock(
                 3,
                 [LifecycleStatusChanged(old_status="active", new_status="discontinued")],
             ),
-            StreamAppend(
-                inventory_stream(emptied.sku),
-                c.store.stream_version(inventory_stream(emptied.sku)),
-                [
-                    StockReserved(
-                        sku=emptied.sku,
-                        reservation_id=uuid.uuid4(),
-                        order_id=uuid.uuid4(),
-                        line_id=uuid.uuid4(),
-                        location=location,
-                        quantity=units,
-                        expires_at=None,
-                    )
-                    for location, units in emptied.available.items()
-                    if units > 0
-                ],
-            ),
+            reserving(c, emptied, emptied.available),
         ],
         _meta(),
     )
