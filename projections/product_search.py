@@ -13,9 +13,10 @@ the lexicon has not seen are added with their deletions.
 What an answer may depend on is counted in ``generation``, for the API's answer cache
 (``product_search_query``): ``content`` moves with each batch that changed a product, a
 category or a rule (any answer may change); ``stock`` with each batch that flipped a product's
-``in_stock``, and ``stock_flips`` says which products (only the answers filtered on stock, or
-showing one of them, change). A stock movement writes a product row only when it flips, so a
-stream of reservations that leave stock available moves neither."""
+``in_stock``, and ``stock_flips`` says which products and which way (only the answers
+filtered on stock, or showing one of them, change; ``search_answers`` patches them). A stock
+movement writes a product row only when it flips, so a stream of reservations that leave
+stock available moves neither."""
 
 from __future__ import annotations
 
@@ -197,7 +198,9 @@ class ProductSearchView(Projection):
     );
     CREATE TABLE {schema}.generation (content bigint NOT NULL, stock bigint NOT NULL);
     INSERT INTO {schema}.generation VALUES (0, 0);
-    CREATE TABLE {schema}.stock_flips (stock bigint NOT NULL, product_id uuid NOT NULL);
+    CREATE TABLE {schema}.stock_flips (
+        stock bigint NOT NULL, product_id uuid NOT NULL, in_stock boolean
+    );
     CREATE INDEX ON {schema}.stock_flips (stock);
     """
     comments = {
@@ -249,6 +252,7 @@ class ProductSearchView(Projection):
         "stock_flips": "The products each recent stock generation flipped (the last 1,000).",
         "stock_flips.stock": "The stock generation that flipped it.",
         "stock_flips.product_id": "The product whose in_stock flipped.",
+        "stock_flips.in_stock": "Its in_stock after the flip (NULL: recorded before it was).",
     }
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
@@ -263,7 +267,7 @@ class ProductSearchView(Projection):
         moved = self._stock(cur, s, stock) if stock else set()
         if rules:
             self._rules(cur, s, rules)
-        flipped: list[UUID] = []
+        flipped: list[tuple[UUID, bool]] = []
         if touched or moved:
             # only the rows whose answer changes are written: a reservation that leaves stock
             # available rewrites nothing and leaves the generation where it was
@@ -274,17 +278,20 @@ class ProductSearchView(Projection):
                     "WHERE p.id = ANY(%s::uuid[] || ARRAY(SELECT o.id FROM {0}.products o "
                     "WHERE o.skus && %s::text[])) AND p.in_stock <> EXISTS (SELECT 1 FROM "
                     "{0}.stock t WHERE t.sku = ANY(p.skus) AND t.on_hand - t.reserved > 0) "
-                    "RETURNING p.id"
+                    "RETURNING p.id, p.in_stock"
                 ).format(s),
                 (list(touched), list(moved)),
             )
-            flipped = [r["id"] for r in cur.fetchall()]
+            flipped = [(r["id"], r["in_stock"]) for r in cur.fetchall()]
         self._generation(cur, s, bool(categories or touched or rules), flipped)
 
     @staticmethod
-    def _generation(cur: Cursor, s: sql.Identifier, content: bool, flipped: list[UUID]) -> None:
+    def _generation(
+        cur: Cursor, s: sql.Identifier, content: bool, flipped: list[tuple[UUID, bool]]
+    ) -> None:
         """Move the content generation when a product, category or rule changed, and the
-        stock generation when some in_stock flipped, recording which (``FLIPS_KEPT`` kept)."""
+        stock generation when some in_stock flipped, recording which products and their
+        in_stock after it (``FLIPS_KEPT`` generations kept)."""
         if not (content or flipped):
             return
         cur.execute(
@@ -299,9 +306,10 @@ class ProductSearchView(Projection):
             cur.execute(
                 sql.SQL(
                     "WITH gone AS (DELETE FROM {0}.stock_flips WHERE stock <= %s) "
-                    "INSERT INTO {0}.stock_flips SELECT %s, unnest(%s::uuid[])"
+                    "INSERT INTO {0}.stock_flips SELECT %s, f.id, f.in_stock "
+                    "FROM unnest(%s::uuid[], %s::boolean[]) AS f(id, in_stock)"
                 ).format(s),
-                (stock - FLIPS_KEPT, stock, flipped),
+                (stock - FLIPS_KEPT, stock, [i for i, _ in flipped], [b for _, b in flipped]),
             )
 
     def _categories(self, cur: Cursor, s: sql.Identifier, events: list[RecordedEvent]) -> None:

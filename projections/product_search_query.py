@@ -26,9 +26,6 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from collections import OrderedDict
-from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -45,16 +42,19 @@ from domain.pricing.rules import PricingRule, RuleScope, check_rule
 from projections import search_text as text
 from projections.base import live_schema
 from projections.product_search import NAME
+from projections.search_answers import (
+    ATTRIBUTE_NAMES,
+    ATTRIBUTE_VALUES,
+    CATEGORY_FACETS,
+    Answers,
+    Entry,
+    Filter,
+    Moved,
+)
 
 SORTS = ("relevance", "price_asc", "price_desc", "rating", "newest")
 RATINGS = "rm_reviews.product_ratings"
-#: Facet sizes: the most frequent values first (ties by value).
-CATEGORY_FACETS = 100
-ATTRIBUTE_VALUES = 50
-ATTRIBUTE_NAMES = 50
-#: Answers kept per pool between two changes of the views (``_Answers``).
-ANSWERS = 2_000
-#: How long a caller waits for the same search running for another (``_Answers.board``).
+#: How long a caller waits for the same search running for another (``Answers.board``).
 FLIGHT_WAIT_S = 60.0
 
 
@@ -154,145 +154,7 @@ def active_rules(cur, schema: sql.Identifier) -> list[PricingRule]:  # noqa: ANN
     return out
 
 
-class _Answers:
-    """One pool's read cache of answers, at one state of the views: the search view's table
-    (a rebuilt view is a new state) and content generation, and the ratings view's position;
-    a change of that state empties it, so an answer is never older than the views it was read
-    at. Within a state, a move of the stock generation evicts only the answers it may change:
-    those whose page shows a product that flipped, and those filtered on stock whose other
-    filters a flipped product meets (it entered or left their set). ``flips`` reads which,
-    from ``stock_flips``; when it cannot say, everything goes. At most ``ANSWERS`` answers are
-    kept, the least recently used leaving first."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        #: notified when a move of the stock generation ends (one caller moves it at a time)
-        self.moved = threading.Condition(self.lock)
-        self.moving = False
-        self.state: tuple[Any, ...] | None = None
-        self.stock: int | None = None
-        self.rules: list[PricingRule] | None = None
-        #: (state, stock, query key) → the search running for it
-        self.flights: dict[tuple[Any, ...], Future] = {}
-        #: key → (answer, its filter when filtered on stock, the ids its page shows)
-        self.answers: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], Any, frozenset]] = (
-            OrderedDict()
-        )
-
-    def at(self, state: tuple[Any, ...], stock: int, flips: Flips) -> None:
-        """Bring the cache to ``state`` and ``stock``. ``flips(since, upto, filters)``: the
-        products flipped by stock generations ``since`` + 1 to ``upto`` and the indexes of the
-        ``filters`` (of the answers filtered on stock) one of them meets; None when unknown.
-        ``flips`` reads the database with the lock released (the event loop's readers take
-        it); callers arriving meanwhile wait for that move rather than start their own."""
-        with self.lock:
-            while True:
-                if self.state is not None and _behind(state, self.state):
-                    return  # read before another caller moved the cache on: it misses
-                if state != self.state or self.stock is None:
-                    self.state, self.stock, self.rules = state, stock, None
-                    self.answers.clear()
-                    return
-                if stock <= self.stock:
-                    return  # a caller that read before another moved the cache on: it misses
-                if not self.moving:
-                    break
-                self.moved.wait(timeout=5.0)
-            self.moving = True
-            since = self.stock
-            on_stock = [(k, f) for k, (_, f, _) in self.answers.items() if f is not None]
-        try:
-            found = flips(since, stock, [f for _, f in on_stock])
-        except BaseException:
-            with self.lock:
-                self.moving = False
-                self.moved.notify_all()
-            raise
-        with self.lock:
-            self.moving = False
-            self.moved.notify_all()
-            if (self.state, self.stock) != (state, since):
-                return  # emptied meanwhile (the views moved on)
-            self.stock = stock
-            if found is None:
-                self.answers.clear()
-                return
-            flipped, met = found
-            tested = {k for k, _ in on_stock}
-            gone = {on_stock[i][0] for i in met}
-            for k, (_, on, ids) in self.answers.items():
-                # an answer put during the move was not tested: it goes if filtered on stock
-                if ids & flipped or (on is not None and k not in tested):
-                    gone.add(k)
-            for key in gone:
-                self.answers.pop(key, None)
-
-    def board(self, key: tuple[Any, ...]) -> tuple[Future, bool]:
-        """The search running for ``key`` (state, stock generation, query), and whether the
-        caller is the one to run it (the first to ask): concurrent misses of one answer run
-        its statement once."""
-        with self.lock:
-            flight = self.flights.get(key)
-            if flight is not None:
-                return flight, False
-            flight = self.flights[key] = Future()
-            return flight, True
-
-    def land(
-        self,
-        key: tuple[Any, ...],
-        flight: Future,
-        answer: dict[str, Any] | None = None,
-        error: BaseException | None = None,
-    ) -> None:
-        """The search for ``key`` ended: its waiters get ``answer`` (or ``error``)."""
-        with self.lock:
-            if self.flights.get(key) is flight:
-                del self.flights[key]
-        if error is not None:
-            flight.set_exception(error)
-        else:
-            flight.set_result(answer)
-
-    def keep_rules(self, state: tuple[Any, ...], rules: list[PricingRule]) -> None:
-        with self.lock:
-            if state == self.state:
-                self.rules = rules
-
-    def get(self, state: tuple[Any, ...], stock: int, key: tuple[Any, ...]) -> dict | None:
-        with self.lock:
-            if (state, stock) != (self.state, self.stock) or key not in self.answers:
-                return None
-            self.answers.move_to_end(key)
-            return self.answers[key][0]
-
-    def put(
-        self,
-        state: tuple[Any, ...],
-        stock: int,
-        key: tuple[Any, ...],
-        answer: dict[str, Any],
-        on_stock: Any,
-    ) -> None:
-        """Keep ``answer``, read after ``state`` and ``stock`` were: unless the cache has moved
-        on since (the answer might then miss a flip the cache has already evicted for).
-        ``on_stock``: the answer's filter when it is filtered on stock, else None."""
-        with self.lock:
-            if (state, stock) == (self.state, self.stock):
-                ids = frozenset(i["id"] for i in answer["items"])
-                self.answers[key] = (answer, on_stock, ids)
-                while len(self.answers) > ANSWERS:
-                    self.answers.popitem(last=False)
-
-
-def _behind(state: tuple[Any, ...], than: tuple[Any, ...]) -> bool:
-    """Whether ``state`` is an earlier state of the same views than ``than``."""
-    if state == than or state[0] != than[0]:
-        return False
-    return state[1] <= than[1] and (state[2] is None or than[2] is None or state[2] <= than[2])
-
-
-_answers: weakref.WeakKeyDictionary[ConnectionPool, _Answers] = weakref.WeakKeyDictionary()
+_answers: weakref.WeakKeyDictionary[ConnectionPool, Answers] = weakref.WeakKeyDictionary()
 _answers_lock = threading.Lock()
 #: Whether the ratings table exists, per pool: once seen it stays; its absence is asked again
 #: after ``_RECHECK_S`` (the reviews view may be created by a later start).
@@ -331,6 +193,16 @@ def candidates(cur, schema: sql.Identifier, words: list[str]) -> list[tuple[str,
     return [(w, found[w]) for w in words]
 
 
+def _rank(product: str, tsquery: str, words: str) -> str:
+    """The relevance of the product row ``product`` to the text: the ``tsquery``'s weighted
+    rank (weights D, C, B, A: name above description above attributes) and the name's
+    similarity to the query's ``words``."""
+    return (
+        f"(10 * ts_rank('{{0.05, 0.2, 0.4, 1.0}}', {product}.document, {tsquery}) "
+        f"+ similarity(lower({product}.name), {words}))::real"
+    )
+
+
 _KEYS = {
     # sort → (key expression over the filtered set, descending?, SQL type of the cursor key)
     "relevance": ("rank", True, "real"),
@@ -348,8 +220,9 @@ def sort_key(sort: str, has_text: bool) -> tuple[str, bool, str]:
 
 def search(pool: ConnectionPool, query: SearchQuery, now: datetime) -> dict[str, Any]:
     """The page, ``total``, facets and the key to continue after (module docstring). The
-    answer may be shared with other callers (``_Answers``): read it, do not change it, but
-    for ``encoded``, where the first caller may keep its encoding of the answer for the next."""
+    answer may be shared with other callers (``search_answers.Answers``): read it, do not
+    change it, but for ``encoded``, where the first caller may keep its encoding of the answer
+    for the next."""
     schema = sql.Identifier(live_schema(NAME))
     words = text.query_words(query.q)
     if query.q.strip() and not words:
@@ -359,11 +232,11 @@ def search(pool: ConnectionPool, query: SearchQuery, now: datetime) -> dict[str,
         # the state is read before the answer, so an answer is never older than its state
         state, stock = _state(cur, schema, ratings)
         with _answers_lock:
-            cache = _answers.setdefault(pool, _Answers())
+            cache = _answers.setdefault(pool, Answers())
         cache.at(
             state,
             stock,
-            lambda since, upto, filters: _flips(cur, schema, since, upto, filters, ratings),
+            lambda since, upto, filters: _flips(cur, schema, state, since, upto, filters, ratings),
         )
         rules = cache.rules
         if rules is None:
@@ -389,13 +262,15 @@ def search(pool: ConnectionPool, query: SearchQuery, now: datetime) -> dict[str,
         # (the connection went back to the pool meanwhile)
         return flight.result(timeout=FLIGHT_WAIT_S)
     found = _answer(row, query, bool(words))
-    cache.put(
-        state,
-        stock,
-        key,
-        found,
-        _Filter.of(query, alternatives, guests) if query.in_stock else None,
-    )
+    if _state_of(row["at"]) == (state, stock):
+        # kept only when read at exactly that state: a stock move patches what it holds
+        cache.put(
+            state,
+            stock,
+            key,
+            found,
+            stock_filter(query, alternatives, guests, found["after"]) if query.in_stock else None,
+        )
     cache.land((state, stock, key), flight, answer=found)
     return found
 
@@ -416,8 +291,8 @@ def _state_of(row: dict[str, Any]) -> tuple[tuple[Any, ...], int]:
 
 
 def _state(cur, schema: sql.Identifier, ratings: bool) -> tuple[tuple[Any, ...], int]:  # noqa: ANN001
-    """What the answers depend on besides the query and the clock (``_Answers``): the state,
-    and the stock generation."""
+    """What the answers depend on besides the query and the clock
+    (``search_answers.Answers``): the state, and the stock generation."""
     cur.execute(_state_statement(schema, ratings))
     return _state_of(cur.fetchone())
 
@@ -447,108 +322,189 @@ async def cached(
     return cache.get(state, stock, _key(words, query, guests))
 
 
-@dataclass(frozen=True)
-class _Filter:
-    """What an answer filtered on stock selects besides stock, to test flipped products
-    against: the text as a ``tsquery`` (None: no text), the category, the attribute groups
-    (each a list of ``name=value``: one of each group), the effective price range (under
-    ``guests``, the rules live when it was read) and the minimum rating."""
-
-    tsquery: str | None
-    category: UUID | None
-    attributes: tuple[tuple[str, ...], ...]
-    price_min: Decimal | None
-    price_max: Decimal | None
-    rating_min: Decimal | None
-    guests: tuple[GuestRule, ...]
-
-    @classmethod
-    def of(cls, query: SearchQuery, alternatives, guests) -> _Filter:  # noqa: ANN001
-        return cls(
-            tsquery=text.tsquery_literal(alternatives) if alternatives else None,
-            category=query.category_id,
-            attributes=tuple(
-                tuple(f"{name}={v}" for v in values)
-                for name, values in sorted(query.attributes.items())
-            ),
-            price_min=query.price_min,
-            price_max=query.price_max,
-            rating_min=query.rating_min,
-            guests=guests,
-        )
-
-
-#: ``_Answers.at``'s reader of flips: (since, upto, filters) → (flipped ids, indexes met).
-Flips = Callable[[int, int, list[_Filter]], tuple[frozenset[str], set[int]] | None]
+def stock_filter(
+    query: SearchQuery,
+    alternatives: list[tuple[str, set[str]]],
+    guests: tuple[GuestRule, ...],
+    end: tuple[str, UUID] | None,
+) -> Filter:
+    """What an answer to ``query`` filtered on stock selects besides stock and where its page
+    sits (``search_answers.Filter``), for the products that flip to be tested against;
+    ``end``: the answer's ``after``."""
+    key = sort_key(query.sort, bool(alternatives))[0]
+    return Filter(
+        tsquery=text.tsquery_literal(alternatives) if alternatives else None,
+        qtext=" ".join(w for w, _ in alternatives) if alternatives else None,
+        category=query.category_id,
+        attributes=tuple(
+            tuple(f"{name}={v}" for v in values)
+            for name, values in sorted(query.attributes.items())
+        ),
+        price_min=query.price_min,
+        price_max=query.price_max,
+        rating_min=query.rating_min,
+        guests=guests,
+        key=_KEY_NAMES[key] if key != "price" else query.sort,
+        cursor=query.after,
+        end=end,
+        limit=query.limit,
+    )
 
 
 def _flips(
     cur,  # noqa: ANN001
     schema: sql.Identifier,
+    state: tuple[Any, ...],
     since: int,
     upto: int,
-    filters: list[_Filter],
+    filters: list[Filter],
     ratings: bool,
-) -> tuple[frozenset[str], set[int]] | None:
-    """The products (ids as the answers hold them) flipped by stock generations ``since`` + 1
-    to ``upto``, and which of ``filters`` one of them (active) meets; None when the view no
-    longer keeps all of those generations. Filters are tested by the rules live now; a filter
-    read under other rules counts as met (its answer is no longer reachable anyway)."""
+) -> Moved | None:
+    """What stock generations ``since`` + 1 to ``upto`` moved: the products they flipped an
+    odd number of times (an even one leaves the product as it was) with their ``in_stock``
+    after the last of those flips, and per filter what each of them (active) that meets it is
+    to its answer (``_meets``); None when the view no longer keeps all of those generations,
+    or has moved past ``state`` (the products' rows are no longer those the answers were read
+    at; the cache empties at its next read anyway). Filters are tested by the rules live now;
+    a filter read under other rules is met by None (its answer is no longer reachable)."""
     cur.execute(
         sql.SQL(
-            "SELECT (SELECT min(stock) FROM {0}.stock_flips) AS oldest, ARRAY(SELECT DISTINCT "
-            "product_id FROM {0}.stock_flips WHERE stock > %s AND stock <= %s) AS ids"
+            "SELECT (SELECT min(stock) FROM {0}.stock_flips) AS oldest, "
+            "coalesce(array_agg(product_id), '{{}}') AS ids, "
+            "coalesce(array_agg(in_stock), '{{}}') AS in_stock "
+            "FROM (SELECT product_id, (array_agg(in_stock ORDER BY stock DESC))[1] AS in_stock "
+            "      FROM {0}.stock_flips WHERE stock > %s AND stock <= %s "
+            "      GROUP BY product_id HAVING mod(count(*), 2) = 1) f"
         ).format(schema),
         (since, upto),
     )
     row = cur.fetchone()
-    if row["oldest"] is None or row["oldest"] > since + 1:
+    if row["oldest"] is None or row["oldest"] > since + 1 or None in row["in_stock"]:
         return None
     ids = row["ids"]
-    flipped = frozenset(str(i) for i in ids)
-    if not filters or not ids:
-        return flipped, set()
+    in_stock = {str(i): b for i, b in zip(ids, row["in_stock"], strict=True)}
+    if not ids or not filters:
+        return Moved(in_stock, {})
     guests = {f.guests for f in filters}
     rules = max(guests, key=lambda g: sum(f.guests == g for f in filters))
-    met = {i for i, f in enumerate(filters) if f.guests != rules}
-    tested = [(i, f) for i, f in enumerate(filters) if f.guests == rules]
+    met: dict[int, list[Entry] | None] = {
+        i: None for i, f in enumerate(filters) if f.guests != rules
+    }
+    tested = {i: f for i, f in enumerate(filters) if f.guests == rules}
     statement, params = _meets(schema, list(rules), ratings)
-    cur.execute(statement, {**params, **_meets_params(ids, dict(tested))})
-    met.update(r["i"] for r in cur.fetchall())
-    return flipped, met
+    cur.execute(statement, {**params, **_meets_params(ids, tested)})
+    for r in cur.fetchall():
+        if (r["tables"], r["content"], r["ratings"]) != state:
+            return None
+        entries = met.setdefault(r["i"], [])
+        if entries is not None:
+            product = str(r["id"])
+            entries.append(
+                Entry(
+                    product_id=product,
+                    entered=in_stock[product],
+                    categories=tuple(str(c) for c in r["category_paths"]),
+                    pairs=tuple(r["attr_pairs"]),
+                    price=r["price"],
+                    beyond_cursor=r["beyond_cursor"],
+                    before_end=r["before_end"],
+                )
+            )
+    return Moved(in_stock, met)
 
 
-def _meets_params(ids: list[UUID], filters: dict[int, _Filter]) -> dict[str, Any]:
+def _meets_params(ids: list[UUID], filters: dict[int, Filter]) -> dict[str, Any]:
     """``_meets``'s parameters: the products, and the filters by their indexes."""
+    fs = filters.values()
     return {
         "ids": ids,
         "i": list(filters),
-        "tsq": [f.tsquery for f in filters.values()],
-        "category": [f.category for f in filters.values()],
-        "attrs": [Jsonb([list(g) for g in f.attributes]) for f in filters.values()],
-        "pmin": [f.price_min for f in filters.values()],
-        "pmax": [f.price_max for f in filters.values()],
-        "rmin": [f.rating_min for f in filters.values()],
+        "tsq": [f.tsquery for f in fs],
+        "qtext": [f.qtext for f in fs],
+        "category": [f.category for f in fs],
+        "attrs": [Jsonb([list(g) for g in f.attributes]) for f in fs],
+        "pmin": [f.price_min for f in fs],
+        "pmax": [f.price_max for f in fs],
+        "rmin": [f.rating_min for f in fs],
+        "key": [f.key for f in fs],
+        "ckey": [None if f.cursor is None else f.cursor[0] for f in fs],
+        "cid": [None if f.cursor is None else f.cursor[1] for f in fs],
+        "ekey": [None if f.end is None else f.end[0] for f in fs],
+        "eid": [None if f.end is None else f.end[1] for f in fs],
     }
+
+
+#: a sort's key expression (``_KEYS``) → the name ``_meets`` knows it by (price: by the sort)
+_KEY_NAMES = {"rank": "rank", "coalesce(rating, -1)": "rating", "created_at": "newest"}
+#: ``_meets``'s sort keys: name → (expression over ``flipped f`` and the filter ``s``,
+#: descending?, SQL type of the cursor key)
+_MEETS_KEYS = {
+    "rank": (_rank("f", "s.tsq::tsquery", "s.qtext"), True, "real"),
+    "price_asc": ("f.price", False, "numeric"),
+    "price_desc": ("f.price", True, "numeric"),
+    "rating": ("coalesce(f.rating, -1)", True, "numeric"),
+    "newest": ("f.created_at", True, "timestamptz"),
+}
+
+
+def _placed(mark: str, before: bool, without: str) -> sql.Composable:
+    """Per filter ``s``, whether the flipped product ``f`` sorts before (else after) the key
+    ``s.{mark}key``, ``s.{mark}id`` in the filter's order; ``without`` when the filter has no
+    such key, NULL where the product's key has no value."""
+    cases = []
+    for name, (expr, descending, key_type) in _MEETS_KEYS.items():
+        if before:
+            cmp, id_cmp = (">" if descending else "<"), "<"
+        else:
+            cmp, id_cmp = ("<" if descending else ">"), ">"
+        cases.append(
+            sql.SQL(
+                "WHEN {name} THEN ({e} {cmp} s.{mark}key::{t} OR ({e} = s.{mark}key::{t} "
+                "AND f.id {id_cmp} s.{mark}id))"
+            ).format(
+                name=sql.Literal(name),
+                e=sql.SQL(expr),
+                cmp=sql.SQL(cmp),
+                mark=sql.SQL(mark),
+                t=sql.SQL(key_type),
+                id_cmp=sql.SQL(id_cmp),
+            )
+        )
+    return sql.SQL(
+        "CASE WHEN s.{mark}key IS NULL THEN {without} ELSE CASE s.key {cases} END END"
+    ).format(mark=sql.SQL(mark), without=sql.SQL(without), cases=sql.SQL(" ").join(cases))
 
 
 def _meets(
     schema: sql.Identifier, rules: list[GuestRule], ratings: bool
 ) -> tuple[sql.Composable, dict[str, Any]]:
-    """The indexes of the filters (arrays ``i``, ``tsq`` ...) that one of the active products
-    ``ids`` meets, with their effective price and rating as ``_statement`` computes them."""
+    """Per active product of ``ids``, one row per filter (arrays ``i``, ``tsq`` ...) it meets
+    but for stock, with its categories (with their ancestors), attribute pairs and effective
+    price as ``_statement`` computes them, and where it sorts against the filter's cursor and
+    page end (``_placed``); each row with the views' state (``_state_statement``) in the
+    statement's snapshot."""
     params: dict[str, Any] = {}
     joins, price, rating, with_rules = _price_and_rating(rules, ratings, params)
     statement = sql.SQL(
-        """WITH {with_rules}flipped AS MATERIALIZED (
-            SELECT p.document, p.category_paths, p.attr_pairs, {price} AS price,
-                   {rating} AS rating
+        """WITH {with_rules}state AS ({state}),
+        flipped AS MATERIALIZED (
+            SELECT p.id, p.name, p.created_at, p.document, p.category_paths,
+                   p.attr_pairs, {price} AS price, {rating} AS rating
             FROM {schema}.products p {joins}
-            WHERE p.id = ANY(%(ids)s::uuid[]) AND p.status = 'active')
-        SELECT s.i FROM unnest(%(i)s::int[], %(tsq)s::text[], %(category)s::uuid[],
-                               %(attrs)s::jsonb[], %(pmin)s::numeric[], %(pmax)s::numeric[],
-                               %(rmin)s::numeric[]) AS s(i, tsq, category, attrs, pmin, pmax, rmin)
-        WHERE EXISTS (SELECT 1 FROM flipped f
+            WHERE p.id = ANY(%(ids)s::uuid[]) AND p.status = 'active'),
+        filters AS MATERIALIZED (
+            SELECT * FROM unnest(%(i)s::int[], %(tsq)s::text[], %(qtext)s::text[],
+                                 %(category)s::uuid[], %(attrs)s::jsonb[], %(pmin)s::numeric[],
+                                 %(pmax)s::numeric[], %(rmin)s::numeric[], %(key)s::text[],
+                                 %(ckey)s::text[], %(cid)s::uuid[], %(ekey)s::text[],
+                                 %(eid)s::uuid[])
+                AS s(i, tsq, qtext, category, attrs, pmin, pmax, rmin, key, ckey, cid, ekey,
+                     eid))
+        SELECT st.tables, st.content, st.ratings, f.id, m.i, f.category_paths, f.attr_pairs,
+               f.price::text AS price, m.beyond_cursor, m.before_end
+        FROM state st, flipped f JOIN LATERAL (
+            SELECT s.i, {beyond_cursor} AS beyond_cursor, {before_end} AS before_end
+            FROM filters s
             WHERE (s.tsq IS NULL OR f.document @@ s.tsq::tsquery)
               AND (s.category IS NULL OR f.category_paths @> ARRAY[s.category])
               AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(s.attrs) g
@@ -556,13 +512,16 @@ def _meets(
                                   SELECT jsonb_array_elements_text(g)))
               AND (s.pmin IS NULL OR f.price >= s.pmin)
               AND (s.pmax IS NULL OR f.price <= s.pmax)
-              AND (s.rmin IS NULL OR f.rating >= s.rmin))"""
+              AND (s.rmin IS NULL OR f.rating >= s.rmin)) m ON true"""
     ).format(
         with_rules=with_rules,
         price=price,
         rating=rating,
         schema=schema,
         joins=sql.SQL(" ").join(joins),
+        state=_state_statement(schema, ratings),
+        beyond_cursor=_placed("c", False, "true"),
+        before_end=_placed("e", True, "NULL"),
     )
     return statement, params
 
@@ -636,10 +595,7 @@ def _statement(
     if alternatives and query.sort == "relevance":
         params["qtext"] = " ".join(w for w, _ in alternatives)
         # weights D, C, B, A: name above description above attributes
-        rank = sql.SQL(
-            "(10 * ts_rank('{0.05, 0.2, 0.4, 1.0}', p.document, %(tsq)s::tsquery) "
-            "+ similarity(lower(p.name), %(qtext)s))::real"
-        )
+        rank = sql.SQL(_rank("p", "%(tsq)s::tsquery", "%(qtext)s"))
     if query.category_id is not None:
         params["category"] = query.category_id
         where.append(sql.SQL("p.category_paths @> ARRAY[%(category)s::uuid]"))
@@ -678,14 +634,16 @@ def _statement(
             FROM {schema}.products p {joins} WHERE {where}),
         filtered AS MATERIALIZED (SELECT * FROM matched WHERE {after_filters})
         SELECT
+          (SELECT row_to_json(st) FROM ({state}) st) AS at,
           (SELECT count(*) FROM filtered) AS total,
           (SELECT jsonb_agg(jsonb_build_object('id', c, 'count', n) ORDER BY n DESC, c)
              FROM (SELECT c, count(*) AS n FROM filtered, unnest(category_paths) c
                    GROUP BY c ORDER BY n DESC, c LIMIT {category_facets}) f) AS categories,
           (SELECT jsonb_agg(jsonb_build_object('name', name, 'value', value, 'count', n)
-                            ORDER BY name, n DESC, value)
+                            ORDER BY name COLLATE "C", n DESC, value COLLATE "C")
              FROM (SELECT name, value, n, row_number() OVER (PARTITION BY name
-                          ORDER BY n DESC, value) AS k, dense_rank() OVER (ORDER BY name) AS m
+                          ORDER BY n DESC, value COLLATE "C") AS k,
+                          dense_rank() OVER (ORDER BY name COLLATE "C") AS m
                    FROM (SELECT split_part(pair, '=', 1) AS name,
                                 substr(pair, strpos(pair, '=') + 1) AS value, count(*) AS n
                          FROM filtered, unnest(attr_pairs) pair GROUP BY pair) g) v
@@ -719,6 +677,7 @@ def _statement(
         key=key,
         direction=direction,
         page_filter=page_filter,
+        state=_state_statement(schema, ratings),
     )
     return statement, params
 

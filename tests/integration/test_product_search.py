@@ -18,6 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import psycopg
+import psycopg_pool
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -27,6 +28,7 @@ from commands.context import CommandContext
 from composition.bootstrap import build
 from composition.settings import Settings
 from domain.ids import inventory_stream
+from domain.inventory.events import StockReceived
 from domain.money import Money
 from domain.pricing.effective import PriceQuery, effective_price
 from domain.pricing.events import PricingRuleCreated
@@ -422,7 +424,7 @@ def test_a_flipped_product_meets_an_answers_filter_exactly_when_the_oracle_selec
             g for g in (search.guest_rule(r, NOW) for r in search.active_rules(cur, schema)) if g
         ]
         alternatives = search.candidates(cur, schema, words) if words else []
-        wanted = search._Filter.of(query, alternatives, tuple(rules))
+        wanted = search.stock_filter(query, alternatives, tuple(rules), None)
         statement, params = search._meets(schema, rules, True)
         for p in sample:
             cur.execute(statement, {**params, **search._meets_params([p.id], {0: wanted})})
@@ -514,9 +516,9 @@ def reserving(c, product: CatalogProduct, units: dict[str, int]) -> StreamAppend
 def test_a_product_going_out_of_stock_evicts_only_the_answers_it_can_change(world):
     """Given cached answers, one showing a product, one not showing it, and two filtered on
     stock (one whose other filters the product meets, one whose category it is not in), when
-    the product's last units are reserved, then the answer showing it and the one it met are
-    read again (the product shown out of stock), and the other two are still served from the
-    cache."""
+    the product's last units are reserved, then the answer showing it and the one it met
+    change (the product shown out of stock; patched or read again), and the other two are
+    still served from the cache as they were."""
     c, catalog, oracle = world
     product = next(
         p
@@ -543,6 +545,138 @@ def test_a_product_going_out_of_stock_evicts_only_the_answers_it_can_change(worl
     assert run(c, not_showing) is other
     assert run(c, on_stock) is not stocked  # the product met its filter: it left the set
     assert run(c, on_stock_elsewhere) is stocked_elsewhere  # not in its category
+
+
+def query_of(catalog: Catalog, drawn: tuple, in_stock: bool | None = None) -> search.SearchQuery:
+    """The query a ``queries`` draw describes (``in_stock`` overriding its stock filter)."""
+    q, category, low, span, rating, stock, attrs, sort, limit = drawn
+    return search.SearchQuery(
+        q=q,
+        category_id=list(catalog.parents)[category] if category >= 0 else None,
+        price_min=low,
+        price_max=None if span is None else (low or Decimal(0)) + span,
+        rating_min=rating,
+        in_stock=stock if in_stock is None else in_stock,
+        attributes={k: tuple(v) for k, v in attrs.items()},
+        sort=sort,
+        limit=limit,
+    )
+
+
+def receiving(c, product: CatalogProduct, location: str, units: int) -> StreamAppend:
+    stream = inventory_stream(product.sku)
+    event = StockReceived(sku=product.sku, location=location, quantity=units)
+    return StreamAppend(stream, c.store.stream_version(stream), [event])
+
+
+def _in_stock(p: CatalogProduct) -> bool:
+    return any(n > 0 for n in p.available.values())
+
+
+def _flip(c, p: CatalogProduct) -> None:
+    """Append what flips ``p``'s ``in_stock`` (its last units reserved, or two received), and
+    move the view over it: one stock generation."""
+    if _in_stock(p):
+        c.store.append([reserving(c, p, p.available)], _meta())
+        p.available = dict.fromkeys(p.available, 0)
+    else:
+        location = next(iter(p.available), "loc-search-test")
+        c.store.append([receiving(c, p, location, 2)], _meta())
+        p.available[location] = p.available.get(location, 0) + 2
+    c.runner.run_pass([VIEW])
+
+
+#: queries whose sets hold tens to hundreds of products: a flip rarely changes their pages
+broad_queries = st.tuples(
+    st.sampled_from(["", "", "shoes", "jacket", "wool", "red"]),
+    st.sampled_from([-1, -1, 0, 1, 2, 3]),
+    st.sampled_from([None, Decimal("0"), Decimal("50")]),
+    st.sampled_from([None, None, Decimal("300")]),
+    st.sampled_from([None, None, Decimal("1")]),
+    st.just(True),
+    st.sampled_from([{}, {}, {"color": ["red", "blue"]}]),
+    st.sampled_from(search.SORTS),
+    st.sampled_from([3, 7, 60]),
+)
+
+
+@settings(
+    max_examples=20,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(drawn=st.lists(broad_queries, min_size=6, max_size=6), seed=st.integers(0, 2**16))
+def test_answers_a_stock_move_patched_equal_the_answers_searched_afresh(world, drawn, seed):
+    """Given answers in the cache (mostly filtered on stock, broad, first pages and next
+    ones), when products flip (some in the sets of those answers, some out of stock coming back, one
+    flipped twice), then every answer the cache gives equals the same search run afresh on a
+    pool of its own (that it patches rather than reads again:
+    ``test_a_product_leaving_a_broad_answer_patches_it_rather_than_search_again``)."""
+    c, catalog, oracle = world
+    rnd = random.Random(seed)
+    wanted = [query_of(catalog, d, in_stock=i < 5) for i, d in enumerate(drawn)]
+    wanted.append(search.SearchQuery(in_stock=True, sort="price_asc", limit=7))
+    for q in list(wanted):
+        after = run(c, q)["after"]
+        if after is not None and q.in_stock and rnd.random() < 0.5:
+            wanted.append(replace(q, after=after))  # its next page, after a cursor
+            run(c, wanted[-1])
+    active = [p for p in catalog.products if p.status == "active"]
+    flipped = rnd.sample(active, 2)
+    for q in wanted:
+        # one of its set leaving, one out of stock that meets its other filters entering
+        every = oracle.filtered(replace(q, in_stock=False))
+        for side in (True, False):
+            some = [p for p in every if _in_stock(p) == side and p not in flipped]
+            flipped += rnd.sample(some, min(1, len(some)))
+    for p in flipped:
+        _flip(c, p)
+    twice = rnd.choice(active)
+    _flip(c, twice)
+    _flip(c, twice)
+    fresh = psycopg_pool.ConnectionPool(c.pool.conninfo, min_size=1, max_size=1, open=True)
+    try:
+        for q in wanted:
+            got = {k: v for k, v in run(c, q).items() if k != "encoded"}
+            search._answers.pop(fresh, None)
+            assert got == search.search(fresh, q, NOW), q
+    finally:
+        fresh.close()
+
+
+def test_a_product_leaving_a_broad_answer_patches_it_rather_than_search_again(world):
+    """Given a broad answer filtered on stock in the cache, when a product of its set that is
+    neither on its page nor at an end of its price range goes out of stock, then the cache
+    patches the answer: one fewer in ``total`` and in its categories' counts, and equal to the
+    same search run afresh."""
+    c, catalog, oracle = world
+    query = search.SearchQuery(in_stock=True, sort="price_asc", limit=7)
+    first = run(c, query)
+    shown = {i["id"] for i in first["items"]}
+    low, high = (Decimal(first["facets"]["price"][k]) for k in ("min", "max"))
+    product = next(
+        p
+        for p in oracle.filtered(query)
+        if str(p.id) not in shown and low < oracle.prices[p.id] < high
+    )
+    cache = search._answers[c.pool]
+    patched = cache.patched
+    _flip(c, product)
+    again = run(c, query)
+    assert cache.patched > patched
+    assert again["total"] == first["total"] - 1
+    counts = {f["id"]: f["count"] for f in again["facets"]["categories"]}
+    before = {f["id"]: f["count"] for f in first["facets"]["categories"]}
+    for category in oracle.paths[product.id]:
+        assert counts.get(str(category), 0) == before[str(category)] - 1
+    fresh = psycopg_pool.ConnectionPool(c.pool.conninfo, min_size=1, max_size=1, open=True)
+    try:
+        assert {k: v for k, v in again.items() if k != "encoded"} == search.search(
+            fresh, query, NOW
+        )
+    finally:
+        fresh.close()
 
 
 def test_a_product_leaves_the_results_in_one_pass_when_inactive_or_out_of_stock(world):

@@ -1,19 +1,20 @@
-"""The search answer cache's bookkeeping (``projections/product_search_query._Answers``):
-which answers a move of the views evicts, and what a caller that read an older state gets."""
+"""The search answer cache's bookkeeping (``projections/search_answers.Answers``): which
+answers a move of the views evicts or patches, and what a caller that read an older state
+gets. What a patch computes: ``test_search_answer_patch.py``."""
 
 import pytest
 
-from projections.product_search_query import _Answers
+from projections.search_answers import Answers, Moved
 
-NOTHING = lambda since, upto, filters: (frozenset(), set())  # noqa: E731
+NOTHING = lambda since, upto, filters: Moved({}, {})  # noqa: E731
 
 
 def answer(*ids: str) -> dict:
     return {"items": [{"id": i} for i in ids]}
 
 
-def cache_at(state=(1, 5, None), stock=10) -> _Answers:  # noqa: ANN001
-    c = _Answers()
+def cache_at(state=(1, 5, None), stock=10) -> Answers:  # noqa: ANN001
+    c = Answers()
     c.at(state, stock, NOTHING)
     c.put(state, stock, ("a",), answer("p1", "p2"), None)
     c.put(state, stock, ("b",), answer("p3"), None)
@@ -22,20 +23,26 @@ def cache_at(state=(1, 5, None), stock=10) -> _Answers:  # noqa: ANN001
     return c
 
 
-def test_a_stock_move_evicts_the_answers_showing_a_flipped_product_and_those_it_meets():
+def test_a_stock_move_evicts_what_it_cannot_patch_and_shows_flipped_products_as_they_are():
+    """Given four answers, when a move flips p2 (shown by an answer not filtered on stock) and
+    p9, which meets filter t in a way that cannot be patched, then t is evicted, the answer
+    showing p2 shows it out of stock, and the other two are untouched."""
     c = cache_at()
     asked = []
 
     def flips(since, upto, filters):  # noqa: ANN001, ANN202
         asked.append((since, upto, filters))
-        return frozenset({"p2"}), {filters.index("filter t")}
+        return Moved({"p2": False, "p9": True}, {filters.index("filter t"): None})
 
     c.at((1, 5, None), 12, flips)
     assert asked == [(10, 12, ["filter s", "filter t"])]
-    assert c.get((1, 5, None), 12, ("a",)) is None
+    assert c.get((1, 5, None), 12, ("a",)) == {
+        "items": [{"id": "p1"}, {"id": "p2", "in_stock": False}]
+    }
     assert c.get((1, 5, None), 12, ("t",)) is None
     assert c.get((1, 5, None), 12, ("b",)) == answer("p3")
     assert c.get((1, 5, None), 12, ("s",)) == answer("p4")  # filtered on stock, not met
+    assert (c.patched, c.evicted) == (1, 1)
 
 
 def test_flips_no_longer_known_empty_the_cache():
@@ -70,11 +77,11 @@ def test_flips_are_read_with_the_lock_free_and_answers_put_meanwhile_are_judged_
         c.lock.release()
         c.put((1, 5, None), since, ("u",), answer("p7"), "filter u")  # not tested: goes
         c.put((1, 5, None), since, ("v",), answer("p8"), None)  # no flipped product: stays
-        return frozenset({"p1"}), set()
+        return Moved({"p1": False}, {})
 
     c.at((1, 5, None), 11, flips)
     assert c.get((1, 5, None), 11, ("u",)) is None
-    assert c.get((1, 5, None), 11, ("a",)) is None
+    assert c.get((1, 5, None), 11, ("a",))["items"][0] == {"id": "p1", "in_stock": False}
     assert c.get((1, 5, None), 11, ("v",)) == answer("p8")
     assert c.get((1, 5, None), 11, ("s",)) == answer("p4")
 

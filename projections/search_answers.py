@@ -1,0 +1,395 @@
+"""The API process's cache of product search answers (``Answers``) and how a move of the
+search view's stock generation brings an answer up to date without searching again
+(``patch``). Pure Python: the database side (the state read, the flips and what each flipped
+product is to each answer) is ``projections/product_search_query.py``.
+
+**Why patch.** A product whose ``in_stock`` flips enters or leaves the set of every answer
+filtered on stock whose other filters it meets. For a broad answer (no text, in stock: tens of
+thousands of products) searching again costs hundreds of milliseconds, for a change of one
+in ``total``, one in a few facet counts, and usually nothing on the page. So the cache reads,
+per answer and flipped product, what the product is to that answer (``Entry``: its facet
+values, its price, where it sorts against the page) and applies the change when the change is
+certain; where it is not (the page would change, a truncated facet list could gain or lose a
+value, the price range's end could move inward) the answer is evicted and searched again."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+#: Facet sizes: the most frequent values first (ties by value, in code point order).
+CATEGORY_FACETS = 100
+ATTRIBUTE_VALUES = 50
+#: Attribute names shown: the first ones by name.
+ATTRIBUTE_NAMES = 50
+#: Answers kept per pool between two changes of the views.
+ANSWERS = 2_000
+
+
+@dataclass(frozen=True)
+class Filter:
+    """What an answer filtered on stock selects besides stock, to test flipped products
+    against: the text as a ``tsquery`` and its words for the rank (None: no text), the
+    category, the attribute groups (each a list of ``name=value``: one of each group), the
+    effective price range (under ``guests``, the rules live when it was read) and the minimum
+    rating; and where its page sits: the key it sorts by (``rank``, ``price_asc``,
+    ``price_desc``, ``rating``, ``newest``), the query's cursor, the page's end (the
+    answer's ``after``: None when no product follows) and its size."""
+
+    tsquery: str | None
+    qtext: str | None
+    category: UUID | None
+    attributes: tuple[tuple[str, ...], ...]
+    price_min: Decimal | None
+    price_max: Decimal | None
+    rating_min: Decimal | None
+    guests: tuple[Any, ...]
+    key: str
+    cursor: tuple[str, UUID] | None
+    end: tuple[str, UUID] | None
+    limit: int
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A flipped product that meets an answer's filter: it ``entered`` the answer's set (now
+    in stock) or left it; its categories with their ancestors, attribute pairs and effective
+    price (as text, None without one); whether it sorts after the query's cursor (True with no
+    cursor) and before the page's end (None with no end); None where the database cannot
+    compare (a key without a value)."""
+
+    product_id: str
+    entered: bool
+    categories: tuple[str, ...]
+    pairs: tuple[str, ...]
+    price: str | None
+    beyond_cursor: bool | None
+    before_end: bool | None
+
+
+@dataclass(frozen=True)
+class Moved:
+    """What a move of the stock generation did: the products flipped (odd times) with their
+    ``in_stock`` now, and per answer filtered on stock (by its index in the list asked about)
+    the flipped products that meet its filter; None for an answer that must be read again
+    whatever they are (read under pricing rules no longer live)."""
+
+    in_stock: dict[str, bool]
+    met: dict[int, list[Entry] | None]
+
+
+#: ``Answers.at``'s reader: (since, upto, filters) → what moved; None when unknown.
+Flips = Callable[[int, int, list[Filter]], Moved | None]
+
+
+def patch(answer: dict[str, Any], f: Filter, entries: list[Entry]) -> dict[str, Any] | None:
+    """``answer`` (filtered on stock by ``f``) after ``entries`` entered or left its set: the
+    same page, ``total`` and facets moved by them; None when the change is not certain from
+    what the answer holds (then it is read again)."""
+    total = answer["total"] + sum(1 if e.entered else -1 for e in entries)
+    if total < 0:
+        return None
+    shown = {i["id"] for i in answer["items"]}
+    for e in entries:
+        if e.beyond_cursor is None:
+            return None
+        if not e.beyond_cursor:
+            continue  # sorts before this page: the set moves, the page does not
+        if e.entered:
+            # it joins the page, or makes a last page no longer last, unless it sorts after
+            if f.end is None or e.before_end is not False:
+                return None
+        elif e.product_id in shown or f.end is None or e.before_end is not False:
+            return None
+        elif f.cursor is not None or total <= f.limit:
+            return None  # a later page may now be the last: ``after`` would change
+    facets = answer["facets"]
+    categories = _top(
+        facets["categories"],
+        "id",
+        _deltas((e.categories, e.entered) for e in entries),
+        CATEGORY_FACETS,
+    )
+    attributes = _attributes(facets["attributes"], _deltas((e.pairs, e.entered) for e in entries))
+    price = _price(facets["price"], entries)
+    if categories is None or attributes is None or price is None:
+        return None
+    return {
+        "items": answer["items"],
+        "total": total,
+        "facets": {"categories": categories, "attributes": attributes, "price": price},
+        "after": answer["after"],
+    }
+
+
+def restock(answer: dict[str, Any], in_stock: dict[str, bool]) -> dict[str, Any]:
+    """``answer`` (not filtered on stock) with its page's flipped products shown as they are
+    now: nothing else in it depends on stock."""
+    return {
+        **{k: v for k, v in answer.items() if k != "encoded"},
+        "items": [
+            {**i, "in_stock": in_stock[i["id"]]} if i["id"] in in_stock else i
+            for i in answer["items"]
+        ],
+    }
+
+
+def _deltas(changes: Iterable[tuple[tuple[str, ...], bool]]) -> Counter[str]:
+    out: Counter[str] = Counter()
+    for values, entered in changes:
+        for v in values:
+            out[v] += 1 if entered else -1
+    return out
+
+
+def _top(
+    rows: list[dict[str, Any]], field: str, deltas: dict[str, int], limit: int
+) -> list[dict[str, Any]] | None:
+    """A facet list (``limit`` most frequent ``field`` values, ties by value) moved by
+    ``deltas``; None when the list may have held only the first ``limit`` and a value outside
+    it could now belong in it (or one inside fall out of it)."""
+    counts = {r[field]: r["count"] for r in rows}
+    full = len(rows) >= limit
+    floor = rows[-1]["count"] if rows else 0
+    for value, d in deltas.items():
+        if d == 0:
+            continue
+        if value in counts:
+            n = counts[value] + d
+            if n < 0 or (full and d < 0 and n <= floor):
+                return None
+            if n:
+                counts[value] = n
+            else:
+                del counts[value]
+        elif full:
+            if d > 0:
+                return None  # from outside the list, it may now belong in it
+        elif d > 0:
+            counts[value] = d
+        else:
+            return None  # a value leaving that the whole list does not hold
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    return [{field: v, "count": n} for v, n in ordered]
+
+
+def _attributes(
+    facet: dict[str, list[dict[str, Any]]], deltas: dict[str, int]
+) -> dict[str, list[dict[str, Any]]] | None:
+    """The attribute facets (per name, first ``ATTRIBUTE_NAMES`` names) moved by the pair
+    ``deltas``; None when not certain (``_top``)."""
+    by_name: dict[str, dict[str, int]] = {}
+    for pair, d in deltas.items():
+        name, value = pair.split("=", 1)
+        by_name.setdefault(name, {})[value] = d
+    names_full = len(facet) >= ATTRIBUTE_NAMES
+    out = dict(facet)
+    for name, values in by_name.items():
+        if not any(values.values()):
+            continue
+        rows = facet.get(name)
+        if rows is None:
+            if names_full:
+                if any(d > 0 for d in values.values()):
+                    return None  # a name beyond the shown ones may now be among them
+                continue
+            rows = []
+        moved = _top(rows, "value", values, ATTRIBUTE_VALUES)
+        if moved is None:
+            return None
+        if moved:
+            out[name] = moved
+        elif names_full:
+            return None  # a shown name went: the next one would come in
+        else:
+            del out[name]
+    return {n: out[n] for n in sorted(out)[:ATTRIBUTE_NAMES]}
+
+
+def _price(price: dict[str, str | None], entries: list[Entry]) -> dict[str, str | None] | None:
+    """The effective price range moved by ``entries``; None when a product left at one of its
+    ends (the next one in is unknown) or entered at an end written another way."""
+    low, high = price["min"], price["max"]
+    for e in entries:
+        if e.price is None:
+            continue
+        p = Decimal(e.price)
+        if not e.entered:
+            if low is None or high is None or p <= Decimal(low) or p >= Decimal(high):
+                return None
+            continue
+        if low is None or high is None:
+            low = high = e.price
+            continue
+        if any(p == Decimal(end) and e.price != end for end in (low, high)):
+            return None  # which of two equal prices the aggregate shows is not known
+        if p < Decimal(low):
+            low = e.price
+        if p > Decimal(high):
+            high = e.price
+    return {"min": low, "max": high}
+
+
+class Answers:
+    """One pool's read cache of answers, at one state of the views: the search view's table
+    (a rebuilt view is a new state) and content generation, and the ratings view's position;
+    a change of that state empties it, so an answer is never older than the views it was read
+    at. Within a state, a move of the stock generation changes only the answers it may
+    change: those filtered on stock that a flipped product entered or left are patched
+    (``patch``) or evicted, and those showing a flipped product are shown with its stock as
+    it is now. ``flips`` reads what moved, from ``stock_flips``; when it cannot say,
+    everything goes. At most ``ANSWERS`` answers are kept, the least recently used leaving
+    first."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        #: notified when a move of the stock generation ends (one caller moves it at a time)
+        self.moved = threading.Condition(self.lock)
+        self.moving = False
+        self.state: tuple[Any, ...] | None = None
+        self.stock: int | None = None
+        self.rules: list[Any] | None = None
+        #: (state, stock, query key) → the search running for it
+        self.flights: dict[tuple[Any, ...], Future] = {}
+        #: key → (answer, its filter when filtered on stock, the ids its page shows)
+        self.answers: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], Any, frozenset]] = (
+            OrderedDict()
+        )
+        #: answers patched and evicted by stock moves so far (for tests and benchmarks)
+        self.patched = 0
+        self.evicted = 0
+
+    def at(self, state: tuple[Any, ...], stock: int, flips: Flips) -> None:
+        """Bring the cache to ``state`` and ``stock``. ``flips(since, upto, filters)``: what
+        stock generations ``since`` + 1 to ``upto`` moved (``Moved``) for the ``filters`` of
+        the answers filtered on stock; None when unknown. ``flips`` reads the database with
+        the lock released (the event loop's readers take it); callers arriving meanwhile wait
+        for that move rather than start their own."""
+        with self.lock:
+            while True:
+                if self.state is not None and _behind(state, self.state):
+                    return  # read before another caller moved the cache on: it misses
+                if state != self.state or self.stock is None:
+                    self.state, self.stock, self.rules = state, stock, None
+                    self.answers.clear()
+                    return
+                if stock <= self.stock:
+                    return  # a caller that read before another moved the cache on: it misses
+                if not self.moving:
+                    break
+                self.moved.wait(timeout=5.0)
+            self.moving = True
+            since = self.stock
+            on_stock = [(k, f) for k, (_, f, _) in self.answers.items() if f is not None]
+        try:
+            found = flips(since, stock, [f for _, f in on_stock])
+        except BaseException:
+            with self.lock:
+                self.moving = False
+                self.moved.notify_all()
+            raise
+        with self.lock:
+            self.moving = False
+            self.moved.notify_all()
+            if (self.state, self.stock) != (state, since):
+                return  # emptied meanwhile (the views moved on)
+            self.stock = stock
+            if found is None:
+                self.evicted += len(self.answers)
+                self.answers.clear()
+                return
+            self._apply(found, {k: i for i, (k, _) in enumerate(on_stock)})
+
+    def _apply(self, found: Moved, tested: dict[tuple[Any, ...], int]) -> None:
+        """Patch or evict what ``found`` changes (the lock held). An answer filtered on stock
+        put during the move was not tested: it goes."""
+        flipped = found.in_stock.keys()
+        for k, (answer, on, ids) in list(self.answers.items()):
+            new: dict[str, Any] | None = answer
+            if on is not None:
+                i = tested.get(k)
+                if i is None:
+                    new = None
+                elif i in found.met:
+                    entries = found.met[i]
+                    new = None if entries is None else patch(answer, on, entries)
+                elif not ids.isdisjoint(flipped):
+                    new = None  # shows a product that flipped without meeting its filter
+            elif not ids.isdisjoint(flipped):
+                new = restock(answer, found.in_stock)
+            if new is None:
+                del self.answers[k]
+                self.evicted += 1
+            elif new is not answer:
+                self.answers[k] = (new, on, ids)  # keeps its place in the LRU order
+                self.patched += 1
+
+    def board(self, key: tuple[Any, ...]) -> tuple[Future, bool]:
+        """The search running for ``key`` (state, stock generation, query), and whether the
+        caller is the one to run it (the first to ask): concurrent misses of one answer run
+        its statement once."""
+        with self.lock:
+            flight = self.flights.get(key)
+            if flight is not None:
+                return flight, False
+            flight = self.flights[key] = Future()
+            return flight, True
+
+    def land(
+        self,
+        key: tuple[Any, ...],
+        flight: Future,
+        answer: dict[str, Any] | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        """The search for ``key`` ended: its waiters get ``answer`` (or ``error``)."""
+        with self.lock:
+            if self.flights.get(key) is flight:
+                del self.flights[key]
+        if error is not None:
+            flight.set_exception(error)
+        else:
+            flight.set_result(answer)
+
+    def keep_rules(self, state: tuple[Any, ...], rules: list[Any]) -> None:
+        with self.lock:
+            if state == self.state:
+                self.rules = rules
+
+    def get(self, state: tuple[Any, ...], stock: int, key: tuple[Any, ...]) -> dict | None:
+        with self.lock:
+            if (state, stock) != (self.state, self.stock) or key not in self.answers:
+                return None
+            self.answers.move_to_end(key)
+            return self.answers[key][0]
+
+    def put(
+        self,
+        state: tuple[Any, ...],
+        stock: int,
+        key: tuple[Any, ...],
+        answer: dict[str, Any],
+        on_stock: Filter | None,
+    ) -> None:
+        """Keep ``answer``, read after ``state`` and ``stock`` were: unless the cache has moved
+        on since (the answer might then miss a flip the cache has already dealt with).
+        ``on_stock``: the answer's filter when it is filtered on stock, else None."""
+        with self.lock:
+            if (state, stock) == (self.state, self.stock):
+                ids = frozenset(i["id"] for i in answer["items"])
+                self.answers[key] = (answer, on_stock, ids)
+                while len(self.answers) > ANSWERS:
+                    self.answers.popitem(last=False)
+
+
+def _behind(state: tuple[Any, ...], than: tuple[Any, ...]) -> bool:
+    """Whether ``state`` is an earlier state of the same views than ``than``."""
+    if state == than or state[0] != than[0]:
+        return False
+    return state[1] <= than[1] and (state[2] is None or than[2] is None or state[2] <= than[2])
