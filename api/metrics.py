@@ -11,7 +11,10 @@ Measured per request by the gateway (``api.gateway``):
 Read when scraped (``StoreCollector``): ``ecom_event_store_head``, per view
 ``ecom_projection_position``, ``ecom_projection_lag``, ``ecom_parked_events`` (per follower of
 the log: views, process managers, the relay; ``eventstore/parking.py``), and for Kafka
-``ecom_kafka_relay_lag``, ``ecom_kafka_relay_position`` and ``ecom_kafka_consumer_lag``.
+``ecom_kafka_relay_lag``, ``ecom_kafka_relay_position`` and ``ecom_kafka_consumer_lag``; and
+this process's product search answer cache (``projections/search_answers.py``):
+``ecom_search_answers`` kept, ``ecom_search_answers_patched_total`` and
+``ecom_search_answers_evicted_total`` by stock moves.
 
 Each app has its own registry (no global state; two apps in one process do not collide).
 Counters and histograms are per process: with several uvicorn workers each worker answers with
@@ -23,9 +26,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 
+from projections.product_search_query import cache_figures
 from scaleout.consumer import consumer_lag
 from scaleout.relay import relay_status
 
@@ -66,6 +70,25 @@ class StoreCollector:
         yield lag
         yield parked
         yield from self._kafka()
+        yield from self._search()
+
+    def _search(self) -> Iterator[Metric]:
+        kept, patched, evicted = cache_figures(self.container.pool)
+        answers = GaugeMetricFamily(
+            "ecom_search_answers", "Product search answers this process keeps."
+        )
+        answers.add_metric([], kept)
+        yield answers
+        yield CounterMetricFamily(
+            "ecom_search_answers_patched",
+            "Cached search answers a stock move brought up to date without searching again.",
+            value=patched,
+        )
+        yield CounterMetricFamily(
+            "ecom_search_answers_evicted",
+            "Cached search answers a stock move dropped, to be searched again.",
+            value=evicted,
+        )
 
     def _kafka(self) -> Iterator[Metric]:
         pool = self.container.pool

@@ -17,7 +17,9 @@ attribute, in stock, each sort. Three measurements of the mix:
   (one unit of a SKU drawn in proportion to its available units, as orders would) and moves
   the search view over them every 50 ms, as the live runner would: only a reservation that
   takes a product's last unit changes an answer, and only the cached answers showing that
-  product or filtered on stock are read again (the view's stock generation).
+  product or filtered on stock change (the view's stock generation): patched where the
+  change is certain, else read again (``projections/search_answers.py``; the API's
+  ``/metrics`` counts both, printed beside the figures).
 
 The baseline in the same run, on the same server and connections: ``GET /api/v1/orders/{id}``
 (the read of ``bench/http_reads.py``). Prints req/s and p50/p99 for each.
@@ -32,6 +34,7 @@ import random
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -40,6 +43,7 @@ from urllib.parse import urlencode
 
 from bench.common import (
     api_server,
+    bench_token,
     container_on,
     free_port,
     fresh_database,
@@ -170,6 +174,22 @@ def with_stock_moving(url: str, stock: dict[tuple[str, str], int], per_s: float,
     return result, made[0], moved
 
 
+def cache_figures(port: int) -> tuple[int, int]:
+    """The API's search answers patched and evicted so far (its ``/metrics``)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/metrics",
+        headers={"Authorization": f"Bearer {bench_token()}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as r:
+        text = r.read().decode()
+    figures = dict(
+        line.rsplit(" ", 1) for line in text.splitlines() if line.startswith("ecom_search_")
+    )
+    return tuple(
+        int(float(figures[f"ecom_search_answers_{n}_total"])) for n in ("patched", "evicted")
+    )
+
+
 def measure(
     url: str, products: int, seconds: float, connections: int, writes: float
 ) -> dict[str, Any]:
@@ -186,15 +206,18 @@ def measure(
         print(f"GET /api/v1/search/products, cold: {cold}", flush=True)
         search = load_summary(read_load(port, paths, connections, seconds, token=True))
         print(f"GET /api/v1/search/products, warm: {search}", flush=True)
+        before = cache_figures(port)
         moving, reserved, generations = with_stock_moving(
             url,
             built["stock"],
             writes,
             lambda: load_summary(read_load(port, paths, connections, seconds, token=True)),
         )
+        patched, evicted = (b - a for a, b in zip(before, cache_figures(port), strict=True))
         print(
             f"GET /api/v1/search/products, warm, {reserved:,} reservations, the view's "
-            f"stock generation moved {generations} times: {moving}",
+            f"stock generation moved {generations} times, {patched} answers patched, "
+            f"{evicted} read again: {moving}",
             flush=True,
         )
         order_paths = [f"/api/v1/orders/{i}" for i in placed]
@@ -209,6 +232,8 @@ def measure(
         "moving": moving,
         "reserved": reserved,
         "generations": generations,
+        "patched": patched,
+        "evicted": evicted,
         "order": order,
         "connections": connections,
         "seconds": seconds,
@@ -227,7 +252,8 @@ def table(r: dict[str, Any]) -> str:
         ("GET /api/v1/search/products (mix), warm", r["search"]),
         (
             f"GET /api/v1/search/products (mix), warm, {r['reserved']:,} reservations, "
-            f"{r['generations']} stock generations",
+            f"{r['generations']} stock generations ({r['patched']} answers patched, "
+            f"{r['evicted']} read again)",
             r["moving"],
         ),
         ("GET /api/v1/orders/{id} (baseline)", r["order"]),

@@ -162,6 +162,15 @@ _ratings: weakref.WeakKeyDictionary[ConnectionPool, float | bool] = weakref.Weak
 _RECHECK_S = 10.0
 
 
+def cache_figures(pool: ConnectionPool) -> tuple[int, int, int]:
+    """The answers ``pool``'s cache keeps, and those stock moves patched and evicted so far."""
+    cache = _answers.get(pool)
+    if cache is None:
+        return 0, 0, 0
+    with cache.lock:
+        return len(cache.answers), cache.patched, cache.evicted
+
+
 def _ratings_exist(pool: ConnectionPool, cur) -> bool:  # noqa: ANN001
     known = _ratings.get(pool)
     if known is True:

@@ -4,6 +4,7 @@ and dates), bad input answered 4xx with a code, and who may search what."""
 
 from __future__ import annotations
 
+import re
 from uuid import uuid4
 
 import pytest
@@ -256,3 +257,7 @@ def test_a_repeated_search_answers_the_same_until_stock_changes_it(api, shop):
     assert {i["id"]: i["in_stock"] for i in again["items"]}[product["id"]] is True
     stocked = _search(api, "/search/products", moved, in_stock="true", **params)
     assert product["id"] in {i["id"] for i in stocked["items"]}
+    metrics = api.get("/metrics").text
+    assert re.search(r"^ecom_search_answers [1-9]", metrics, re.M), "the cache keeps answers"
+    assert "ecom_search_answers_patched_total" in metrics
+    assert "ecom_search_answers_evicted_total" in metrics
