@@ -23,6 +23,7 @@ excludes it and ``sort=rating`` puts it last."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import weakref
@@ -49,6 +50,7 @@ from projections.search_answers import (
     Answers,
     Entry,
     Filter,
+    Flips,
     Moved,
 )
 
@@ -242,11 +244,7 @@ def search(pool: ConnectionPool, query: SearchQuery, now: datetime) -> dict[str,
         state, stock = _state(cur, schema, ratings)
         with _answers_lock:
             cache = _answers.setdefault(pool, Answers())
-        cache.at(
-            state,
-            stock,
-            lambda since, upto, filters: _flips(cur, schema, state, since, upto, filters, ratings),
-        )
+        cache.at(state, stock, _flipper(cur, schema, state, ratings))
         rules = cache.rules
         if rules is None:
             rules = active_rules(cur, schema)
@@ -310,8 +308,9 @@ async def cached(
     reads: AsyncConnectionPool, pool: ConnectionPool, query: SearchQuery, now: datetime
 ) -> dict[str, Any] | None:
     """``search``'s answer when ``pool``'s cache holds it at the views' state as read now, read
-    on the event loop with ``reads`` (one small query, no thread hand-off); None when it does
-    not, or when the cache must first move (then ``search``, in a thread, answers)."""
+    on the event loop with ``reads`` (one small query, no thread hand-off); a move of the
+    stock generation is awaited (``_move``); None when the cache does not hold it, or must
+    first empty (then ``search``, in a thread, answers)."""
     words = text.query_words(query.q)
     if query.q.strip() and not words:
         return _empty()
@@ -324,11 +323,64 @@ async def cached(
         await cur.execute(_state_statement(sql.Identifier(live_schema(NAME)), ratings))
         state, stock = _state_of(await cur.fetchone())
     with cache.lock:
-        rules = cache.rules if (state, stock) == (cache.state, cache.stock) else None
+        at, rules = (cache.state, cache.stock), cache.rules
     if rules is None:
         return None
+    if (state, stock) != at:
+        if state != at[0] or at[1] is None or stock < at[1]:
+            return None  # emptied by the move (or read behind it): ``search`` answers
+        if not await _move(cache, pool, state, stock, ratings):
+            return None
+        with cache.lock:
+            rules = cache.rules if (state, stock) == (cache.state, cache.stock) else None
+        if rules is None:
+            return None
     guests = tuple(g for g in (guest_rule(r, now) for r in rules) if g is not None)
     return cache.get(state, stock, _key(words, query, guests))
+
+
+#: The flight key of a move of the cache (``_move``), beside the queries' keys (tuples).
+_MOVE = "move"
+
+
+async def _move(
+    cache: Answers, pool: ConnectionPool, state: tuple[Any, ...], stock: int, ratings: bool
+) -> bool:
+    """Move ``cache`` to the stock generation ``stock`` (``Answers.at``) in one worker thread,
+    the event loop's other readers of the same state awaiting that move rather than each
+    taking a thread and a connection to wait for it; whether it ended (else ``search``
+    answers, and meets whatever went wrong itself)."""
+    key = (state, stock, _MOVE)
+    flight, leading = cache.board(key)
+    if not leading:
+        try:
+            await asyncio.wrap_future(flight)
+        except Exception:  # noqa: BLE001 - the mover's failure: ``search`` meets its own
+            return False
+        return True
+    try:
+        await asyncio.to_thread(_move_now, cache, pool, state, stock, ratings)
+    except Exception as exc:  # noqa: BLE001 - as above
+        cache.land(key, flight, error=exc)
+        return False
+    except BaseException:
+        cache.land(key, flight, error=RuntimeError("the move's caller was cancelled"))
+        raise
+    cache.land(key, flight, answer={})
+    return True
+
+
+def _move_now(
+    cache: Answers, pool: ConnectionPool, state: tuple[Any, ...], stock: int, ratings: bool
+) -> None:
+    schema = sql.Identifier(live_schema(NAME))
+    with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        cache.at(state, stock, _flipper(cur, schema, state, ratings))
+
+
+def _flipper(cur, schema: sql.Identifier, state: tuple[Any, ...], ratings: bool) -> Flips:  # noqa: ANN001
+    """``Answers.at``'s reader of what moved, on ``cur`` (``_flips``)."""
+    return lambda since, upto, filters: _flips(cur, schema, state, since, upto, filters, ratings)
 
 
 def stock_filter(

@@ -7,6 +7,7 @@ guest; ratings come from reviews submitted and moderated through the reviews cap
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import random
 import re
@@ -645,6 +646,18 @@ def test_answers_a_stock_move_patched_equal_the_answers_searched_afresh(world, d
         fresh.close()
 
 
+def _inside(oracle: Oracle, query: search.SearchQuery, answer: dict) -> CatalogProduct:
+    """A product of ``query``'s set neither on ``answer``'s page nor at an end of its price
+    range: its leaving patches the answer."""
+    shown = {i["id"] for i in answer["items"]}
+    low, high = (Decimal(answer["facets"]["price"][k]) for k in ("min", "max"))
+    return next(
+        p
+        for p in oracle.filtered(query)
+        if str(p.id) not in shown and low < oracle.prices[p.id] < high
+    )
+
+
 def test_a_product_leaving_a_broad_answer_patches_it_rather_than_search_again(world):
     """Given a broad answer filtered on stock in the cache, when a product of its set that is
     neither on its page nor at an end of its price range goes out of stock, then the cache
@@ -653,13 +666,7 @@ def test_a_product_leaving_a_broad_answer_patches_it_rather_than_search_again(wo
     c, catalog, oracle = world
     query = search.SearchQuery(in_stock=True, sort="price_asc", limit=7)
     first = run(c, query)
-    shown = {i["id"] for i in first["items"]}
-    low, high = (Decimal(first["facets"]["price"][k]) for k in ("min", "max"))
-    product = next(
-        p
-        for p in oracle.filtered(query)
-        if str(p.id) not in shown and low < oracle.prices[p.id] < high
-    )
+    product = _inside(oracle, query, first)
     cache = search._answers[c.pool]
     patched = cache.patched
     _flip(c, product)
@@ -677,6 +684,32 @@ def test_a_product_leaving_a_broad_answer_patches_it_rather_than_search_again(wo
         )
     finally:
         fresh.close()
+
+
+def test_readers_on_the_event_loop_await_one_move_of_the_stock_generation(world, monkeypatch):
+    """Given a cached answer, when a product of its set goes out of stock and eight readers
+    on the event loop ask for it at once, then one of them moves the cache (in a thread) and
+    all eight get the same patched answer, without a search of their own."""
+    c, _, oracle = world
+    query = search.SearchQuery(in_stock=True, sort="price_desc", limit=5)
+    first = run(c, query)
+    _flip(c, _inside(oracle, query, first))
+    moves = []
+    move_now = search._move_now
+    monkeypatch.setattr(search, "_move_now", lambda *a: moves.append(a) or move_now(*a))
+
+    async def readers() -> list:
+        async with psycopg_pool.AsyncConnectionPool(
+            c.pool.conninfo, min_size=1, max_size=4, open=False
+        ) as reads:
+            return await asyncio.gather(
+                *(search.cached(reads, c.pool, query, NOW) for _ in range(8))
+            )
+
+    answers = asyncio.run(readers())
+    assert len(moves) == 1
+    assert answers[0] is not None and all(a is answers[0] for a in answers)
+    assert answers[0]["total"] == first["total"] - 1
 
 
 def test_a_product_leaves_the_results_in_one_pass_when_inactive_or_out_of_stock(world):
