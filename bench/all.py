@@ -1,6 +1,6 @@
 """``make bench``: every benchmark once, on one fresh database each, then a summary table.
 
-Defaults keep it under ten minutes on a small machine: 4,000 commands per append
+Defaults keep it under a quarter of an hour on a small machine: 4,000 commands per append
 configuration; a rebuild over 1,000,000 events (resident memory sampled), and the library's
 runner (one transaction per event) over the first 5,000 of them; 10 s of load per HTTP figure
 (POST /orders and its bare FastAPI baseline, then half that per round with and without an
@@ -10,7 +10,9 @@ an inventory command on a SKU with 5,000 reservations, with and without snapshot
 tree's proofs at 1,000,000 leaves and the chainer's rate with it over 100,000 events; last, the
 performance ratios against the baseline app (``bench/ratios.py``: 10 s per figure over 32
 connections, wrk when it is on the PATH; 20 s idle; three hot-SKU rounds of 10 s, not the
-ten of 20 s of the full check; about 3 minutes). The audit and Kafka benchmarks run alone
+ten of 20 s of the full check; about 3 minutes); and product search over 100,000 products
+(``bench/search.py``: cold, warm and while stock moves, 10 s each over 32 connections, beside
+the baseline app's GET; about 4 minutes). The audit and Kafka benchmarks run alone
 (``python -m bench.audit``, ``python -m bench.kafka_relay``: the latter needs a broker)."""
 
 from __future__ import annotations
@@ -29,9 +31,16 @@ from bench import (
     ratios,
     rebuild,
     saga,
+    search,
     snapshots,
 )
 from bench.common import DEFAULT_SERVER, fresh_database, machine, parser
+
+SEARCH_ROWS = {
+    "cold": "cold (each search once)",
+    "search": "warm",
+    "moving": "warm, 100 reservations/s",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--ratio-rounds", type=int, default=3, help="hot-SKU rounds")
     p.add_argument("--ratio-round-seconds", type=float, default=10.0)
     p.add_argument("--idle-seconds", type=float, default=20.0)
+    p.add_argument("--search-products", type=int, default=100_000)
+    p.add_argument("--search-seconds", type=float, default=10.0, help="per search figure")
     args = p.parse_args(argv)
     url = ["--url", args.url or DEFAULT_SERVER]
     http = [
@@ -94,6 +105,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             *("--idle-seconds", str(args.idle_seconds), "--workers", str(args.workers)),
             *("--rounds", str(args.ratio_rounds)),
             *("--round-seconds", str(args.ratio_round_seconds)),
+        ]
+    )
+    print("== product search", flush=True)
+    se = search.main(
+        [
+            *url,
+            *("--products", str(args.search_products), "--seconds", str(args.search_seconds)),
+            *("--connections", "32", "--writes", "100"),
         ]
     )
 
@@ -160,6 +179,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"p99 {mk[key]['p99']:.2f} ms | one stored node by key: p50 "
             f"{mk['baseline']['p50']:.2f} ms |"
         )
+    base = se["baseline"]
+    for name in ("cold", "search", "moving"):
+        f = se[name]
+        print(
+            f"| search, {se['products']:,} products, 32 connections, {SEARCH_ROWS[name]} "
+            f"| {f['rate']:,.0f} req/s, p50 {f['p50']:.1f} ms, p99 {f['p99']:.1f} ms (goal "
+            f"p99 <= 50 ms) | baseline app GET /orders/{{id}}: {base['rate']:,.0f} req/s, p99 "
+            f"{base['p99']:.1f} ms |"
+        )
+    print(
+        f"| search view projection | {se['rates']['product_search']:,.0f} events/s "
+        f"({1e6 / se['rates']['product_search']:.0f} µs per event) "
+        f"| product catalog view: {se['rates']['product_catalog']:,.0f} events/s |"
+    )
     print(f"\nperformance ratios, each against its goal (`bench/ratios.py`):\n\n{rt['table']}")
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
     return 0
