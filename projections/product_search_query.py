@@ -258,9 +258,11 @@ def search(pool: ConnectionPool, query: SearchQuery, now: datetime) -> dict[str,
         if leading:
             try:
                 alternatives = candidates(cur, schema, words) if words else []
-                statement, params = _statement(schema, query, alternatives, list(guests), ratings)
-                cur.execute(statement, params)
-                row = cur.fetchone()
+                counted = cache.get(state, stock, _set_key(words, query, guests))
+                row = _read(cur, schema, query, alternatives, guests, ratings, counted)
+                if counted is not None and _state_of(row["at"]) != (state, stock):
+                    counted = None  # the views moved since: the page and counts from one read
+                    row = _read(cur, schema, query, alternatives, guests, ratings, None)
             except BaseException as exc:
                 cache.land((state, stock, key), flight, error=exc)
                 raise
@@ -268,18 +270,46 @@ def search(pool: ConnectionPool, query: SearchQuery, now: datetime) -> dict[str,
         # the same search at the same state is running for another caller: its answer
         # (the connection went back to the pool meanwhile)
         return flight.result(timeout=FLIGHT_WAIT_S)
-    found = _answer(row, query, bool(words))
+    found = _answer(row, query, bool(words), counted)
     if _state_of(row["at"]) == (state, stock):
         # kept only when read at exactly that state: a stock move patches what it holds
+        on_stock = query.in_stock
         cache.put(
             state,
             stock,
             key,
             found,
-            stock_filter(query, alternatives, guests, found["after"]) if query.in_stock else None,
+            stock_filter(query, alternatives, guests, found["after"]) if on_stock else None,
         )
+        if counted is None:
+            counts = {**found, "items": [], "after": None}
+            cache.put(
+                state,
+                stock,
+                _set_key(words, query, guests),
+                counts,
+                stock_filter(query, alternatives, guests, None, page=False) if on_stock else None,
+            )
     cache.land((state, stock, key), flight, answer=found)
     return found
+
+
+def _read(
+    cur,  # noqa: ANN001
+    schema: sql.Identifier,
+    query: SearchQuery,
+    alternatives: list[tuple[str, set[str]]],
+    guests: tuple[GuestRule, ...],
+    ratings: bool,
+    counted: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """One statement's row: the page, and ``total`` and the facets unless ``counted`` holds
+    them already (the filtered set's, from an answer to another sort or page of it)."""
+    statement, params = _statement(
+        schema, query, alternatives, list(guests), ratings, counts=counted is None
+    )
+    cur.execute(statement, params)
+    return cur.fetchone()
 
 
 def _state_statement(schema: sql.Identifier, ratings: bool) -> sql.Composable:
@@ -388,10 +418,11 @@ def stock_filter(
     alternatives: list[tuple[str, set[str]]],
     guests: tuple[GuestRule, ...],
     end: tuple[str, UUID] | None,
+    page: bool = True,
 ) -> Filter:
     """What an answer to ``query`` filtered on stock selects besides stock and where its page
     sits (``search_answers.Filter``), for the products that flip to be tested against;
-    ``end``: the answer's ``after``."""
+    ``end``: the answer's ``after``; ``page`` False for a set's counts alone."""
     key = sort_key(query.sort, bool(alternatives))[0]
     return Filter(
         tsquery=text.tsquery_literal(alternatives) if alternatives else None,
@@ -409,6 +440,7 @@ def stock_filter(
         cursor=query.after,
         end=end,
         limit=query.limit,
+        page=page,
     )
 
 
@@ -592,6 +624,13 @@ def _key(words: list[str], query: SearchQuery, guests: tuple[GuestRule, ...]) ->
     return (tuple(words), *_query_key(query), guests)
 
 
+def _set_key(words: list[str], query: SearchQuery, guests: tuple[GuestRule, ...]) -> tuple:
+    """The key of a filtered set's ``total`` and facets in the cache (kept beside the answers,
+    shared by every sort and page of the set): the query's words and filters, and the guest
+    rules live."""
+    return ("set", tuple(words), *_query_key(query)[:6], guests)
+
+
 def _query_key(query: SearchQuery) -> tuple[Any, ...]:
     """The query's fields but its text, hashable (``attributes`` is a dict)."""
     return (
@@ -607,19 +646,25 @@ def _query_key(query: SearchQuery) -> tuple[Any, ...]:
     )
 
 
-def _answer(row: dict[str, Any], query: SearchQuery, has_text: bool) -> dict[str, Any]:
+def _answer(
+    row: dict[str, Any], query: SearchQuery, has_text: bool, counted: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The answer from the statement's ``row``; ``total`` and the facets from ``counted`` when
+    the row has none."""
     items = row["items"] or []
     more = len(items) > query.limit
     items = items[: query.limit]
     last = items[-1] if more else None
     return {
         "items": items,
-        "total": row["total"],
+        "total": row["total"] if counted is None else counted["total"],
         "facets": {
             "categories": row["categories"] or [],
             "attributes": _attributes(row["attributes"] or []),
             "price": {"min": row["price_min"], "max": row["price_max"]},
-        },
+        }
+        if counted is None
+        else counted["facets"],
         "after": None if last is None else (str(last["_key"]), UUID(last["id"])),
     }
 
@@ -640,13 +685,41 @@ def _attributes(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+#: ``_statement``'s ``total`` and facets over the filtered set (``filtered``).
+_COUNTS = """(SELECT count(*) FROM filtered) AS total,
+          (SELECT jsonb_agg(jsonb_build_object('id', c, 'count', n) ORDER BY n DESC, c)
+             FROM (SELECT c, count(*) AS n FROM filtered, unnest(category_paths) c
+                   GROUP BY c ORDER BY n DESC, c LIMIT {category_facets}) f) AS categories,
+          (SELECT jsonb_agg(jsonb_build_object('name', name, 'value', value, 'count', n)
+                            ORDER BY name COLLATE "C", n DESC, value COLLATE "C")
+             FROM (SELECT name, value, n, row_number() OVER (PARTITION BY name
+                          ORDER BY n DESC, value COLLATE "C") AS k,
+                          dense_rank() OVER (ORDER BY name COLLATE "C") AS m
+                   FROM (SELECT split_part(pair, '=', 1) AS name,
+                                substr(pair, strpos(pair, '=') + 1) AS value, count(*) AS n
+                         FROM filtered, unnest(attr_pairs) pair GROUP BY pair) g) v
+             WHERE k <= {attribute_values} AND m <= {attribute_names}) AS attributes,
+          (SELECT min(price)::text FROM filtered) AS price_min,
+          (SELECT max(price)::text FROM filtered) AS price_max,
+"""
+#: The same columns when the set's counts are known already (``search``'s ``counted``).
+_NO_COUNTS = (
+    "NULL::bigint AS total, NULL::jsonb AS categories, NULL::jsonb AS attributes, "
+    "NULL::text AS price_min, NULL::text AS price_max,"
+)
+
+
 def _statement(
     schema: sql.Identifier,
     query: SearchQuery,
     alternatives: list[tuple[str, set[str]]],
     rules: list[GuestRule],
     ratings: bool,
+    counts: bool = True,
 ) -> tuple[sql.Composable, dict[str, Any]]:
+    """The search's statement: the page, and with ``counts`` ``total`` and the facets (the
+    filtered set materialised once for all of them; without, the planner may read the page
+    alone by an index)."""
     params: dict[str, Any] = {}
     where = [sql.SQL("p.status = 'active'")]
     rank = sql.SQL("0::real")
@@ -693,24 +766,10 @@ def _statement(
             SELECT p.id, p.category_paths, p.attr_pairs, p.created_at,
                    {price} AS price, {rating} AS rating, {rank} AS rank
             FROM {schema}.products p {joins} WHERE {where}),
-        filtered AS MATERIALIZED (SELECT * FROM matched WHERE {after_filters})
+        filtered AS {materialized} (SELECT * FROM matched WHERE {after_filters})
         SELECT
           (SELECT row_to_json(st) FROM ({state}) st) AS at,
-          (SELECT count(*) FROM filtered) AS total,
-          (SELECT jsonb_agg(jsonb_build_object('id', c, 'count', n) ORDER BY n DESC, c)
-             FROM (SELECT c, count(*) AS n FROM filtered, unnest(category_paths) c
-                   GROUP BY c ORDER BY n DESC, c LIMIT {category_facets}) f) AS categories,
-          (SELECT jsonb_agg(jsonb_build_object('name', name, 'value', value, 'count', n)
-                            ORDER BY name COLLATE "C", n DESC, value COLLATE "C")
-             FROM (SELECT name, value, n, row_number() OVER (PARTITION BY name
-                          ORDER BY n DESC, value COLLATE "C") AS k,
-                          dense_rank() OVER (ORDER BY name COLLATE "C") AS m
-                   FROM (SELECT split_part(pair, '=', 1) AS name,
-                                substr(pair, strpos(pair, '=') + 1) AS value, count(*) AS n
-                         FROM filtered, unnest(attr_pairs) pair GROUP BY pair) g) v
-             WHERE k <= {attribute_values} AND m <= {attribute_names}) AS attributes,
-          (SELECT min(price)::text FROM filtered) AS price_min,
-          (SELECT max(price)::text FROM filtered) AS price_max,
+          {counts}
           (SELECT jsonb_agg(jsonb_build_object('id', p.id, 'sku', p.sku, 'name', p.name,
                     'description', p.description, 'brand', p.brand, 'currency', p.currency,
                     'category_ids', p.category_ids, 'attributes', p.attributes,
@@ -732,9 +791,12 @@ def _statement(
         joins=sql.SQL(" ").join(joins),
         where=sql.SQL(" AND ").join(where),
         after_filters=sql.SQL(" AND ").join(after_filters),
-        category_facets=sql.Literal(CATEGORY_FACETS),
-        attribute_values=sql.Literal(ATTRIBUTE_VALUES),
-        attribute_names=sql.Literal(ATTRIBUTE_NAMES),
+        materialized=sql.SQL("MATERIALIZED" if counts else "NOT MATERIALIZED"),
+        counts=sql.SQL(_COUNTS if counts else _NO_COUNTS).format(
+            category_facets=sql.Literal(CATEGORY_FACETS),
+            attribute_values=sql.Literal(ATTRIBUTE_VALUES),
+            attribute_names=sql.Literal(ATTRIBUTE_NAMES),
+        ),
         key=key,
         direction=direction,
         page_filter=page_filter,

@@ -40,7 +40,7 @@ class Filter:
     effective price range (under ``guests``, the rules live when it was read) and the minimum
     rating; and where its page sits: the key it sorts by (``rank``, ``price_asc``,
     ``price_desc``, ``rating``, ``newest``), the query's cursor, the page's end (the
-    answer's ``after``: None when no product follows) and its size."""
+    answer's ``after``: None when no product follows) and its size; or no page at all."""
 
     tsquery: str | None
     qtext: str | None
@@ -54,6 +54,8 @@ class Filter:
     cursor: tuple[str, UUID] | None
     end: tuple[str, UUID] | None
     limit: int
+    #: False for a filtered set's ``total`` and facets kept without a page
+    page: bool = True
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ def patch(answer: dict[str, Any], f: Filter, entries: list[Entry]) -> dict[str, 
     if total < 0:
         return None
     shown = {i["id"] for i in answer["items"]}
-    for e in entries:
+    for e in entries if f.page else ():
         if e.beyond_cursor is None:
             return None
         if not e.beyond_cursor:

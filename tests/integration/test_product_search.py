@@ -712,6 +712,39 @@ def test_readers_on_the_event_loop_await_one_move_of_the_stock_generation(world,
     assert answers[0]["total"] == first["total"] - 1
 
 
+def test_another_sort_or_page_of_a_set_reads_its_page_alone_and_answers_the_same(
+    world, monkeypatch
+):
+    """Given an answer in the cache, when the same filtered set is asked in another sort and
+    then its next page, then those searches read their pages without counting the set again
+    (its ``total`` and facets kept from the first), and answer what a fresh search does."""
+    c, catalog, _ = world
+    counted = []
+    statement = search._statement
+    monkeypatch.setattr(
+        search,
+        "_statement",
+        lambda *a, counts=True: counted.append(counts) or statement(*a, counts=counts),
+    )
+    base = search.SearchQuery(q="shoes", category_id=list(catalog.parents)[1], limit=5)
+    first = run(c, replace(base, sort="price_desc"))
+    other = run(c, replace(base, sort="newest"))
+    assert other["after"] is not None
+    following = run(c, replace(base, sort="newest", after=other["after"]))
+    assert counted[-2:] == [False, False], counted
+    assert other["total"] == first["total"] and other["facets"] == first["facets"]
+    fresh = psycopg_pool.ConnectionPool(c.pool.conninfo, min_size=1, max_size=1, open=True)
+    try:
+        for q, got in (
+            (replace(base, sort="newest"), other),
+            (replace(base, sort="newest", after=other["after"]), following),
+        ):
+            search._answers.pop(fresh, None)
+            assert {k: v for k, v in got.items() if k != "encoded"} == search.search(fresh, q, NOW)
+    finally:
+        fresh.close()
+
+
 def test_a_product_leaves_the_results_in_one_pass_when_inactive_or_out_of_stock(world):
     c, catalog, _ = world
     gone, emptied = [

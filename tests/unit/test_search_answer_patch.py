@@ -183,3 +183,14 @@ def test_counts_the_answer_does_not_hold_read_it_again():
     # a value leaving that a complete list does not show: the answer is not what it seems
     assert patch(answer(), page(), [entry(False, categories=("c9",))]) is None
     assert patch(answer(total=0), page(), [entry(False)]) is None
+
+
+def test_a_sets_counts_kept_without_a_page_move_whatever_the_page_would_have():
+    """The counts kept for a filtered set (shared by its sorts and pages) have no page: a
+    product entering or leaving anywhere moves them."""
+    counts = answer(items=[], after=None)
+    moves = [entry(True, before_end=None), entry(False, product_id="x", beyond_cursor=None)]
+    counted = Filter(**{**page(end=None).__dict__, "page": False})
+    moved = patch(counts, counted, moves)
+    assert moved is not None and moved["total"] == 30 and moved["items"] == []
+    assert patch(counts, page(end=None), moves) is None, "with a page, the same moves read again"
