@@ -4,7 +4,9 @@
 One statement answers a search: the filtered set (active products; the text, category with
 descendants, attributes, in stock, then the effective price range and the minimum rating),
 then from it the page (keyset after the cursor's key), ``total`` and the facets, so all four
-read one snapshot.
+read one snapshot. Answers are kept per API process (``search_answers``), and so are a
+filtered set's ``total`` and facets: another sort or page of the same set reads its page
+alone and takes them, when the page was read at exactly the state they were.
 
 **Effective price.** What a guest (no customer segment, no address) pays for one unit now:
 among the active pricing rules valid at this instant, in the product's currency or in none,
