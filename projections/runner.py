@@ -56,7 +56,7 @@ from eventstore.parking import ParkingLot, error_text, ref_of
 from eventstore.read_access import grant_read
 from eventstore.recorded import RecordedEvent
 from projections.base import Projection, live_schema, next_schema, old_schema
-from projections.statistics import Statistics, analyze
+from projections.statistics import Statistics, analyze, held_rows
 from projections.table_comments import describe
 
 log = logging.getLogger(__name__)
@@ -339,7 +339,7 @@ class ProjectionRunner(Follower):
 
     def _keep_statistics(self, conn: psycopg.Connection) -> None:
         """After a commit: ``ANALYZE`` the view schemas that are due (``statistics.py``)."""
-        for schema in self.statistics.due():
+        for schema in self.statistics.due(lambda schema: held_rows(conn, schema)):
             analyze(conn, schema)
 
     def run_view(self, name: str) -> int:

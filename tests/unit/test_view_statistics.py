@@ -29,3 +29,28 @@ def test_schemas_are_counted_apart_and_a_forgotten_one_starts_again():
     s.forget("rm_a")
     s.applied("rm_a", 10)
     assert s.due() == ["rm_a"]  # its threshold is the first again
+
+
+def test_a_large_schema_waits_for_a_tenth_of_its_rows_before_its_first_analyze():
+    """Given a view whose tables already hold 50,000 rows when this process first counts it
+    (a restart in steady state), its first ``ANALYZE`` comes after 5,000 events, not 1,000; a
+    small or never analyzed one after the first 1,000 as before; and its size is asked once."""
+    asked = []
+
+    def rows(schema: str) -> float:
+        asked.append(schema)
+        return {"rm_big": 50_000.0, "rm_small": 300.0}.get(schema, 0.0)
+
+    s = Statistics(first=1_000, most=1_000_000)
+    for schema in ("rm_big", "rm_small", "rm_new"):
+        s.applied(schema, 1_000)
+    assert s.due(rows) == ["rm_small", "rm_new"]
+    s.applied("rm_big", 3_999)
+    assert s.due(rows) == []
+    s.applied("rm_big", 1)
+    assert s.due(rows) == ["rm_big"]
+    assert sorted(asked) == ["rm_big", "rm_new", "rm_small"]
+    s.applied("rm_big", 9_999)
+    assert s.due(rows) == []  # then twice as many
+    s.applied("rm_big", 1)
+    assert s.due(rows) == ["rm_big"]
