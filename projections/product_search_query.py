@@ -227,8 +227,13 @@ _KEYS = {
 
 
 def sort_key(sort: str, has_text: bool) -> tuple[str, bool, str]:
-    """The key a sort orders by (relevance without text is newest)."""
-    return _KEYS["newest" if sort == "relevance" and not has_text else sort]
+    """The key a sort orders by (``_KEYS``)."""
+    return _KEYS[_keyed_by(sort, has_text)]
+
+
+def _keyed_by(sort: str, has_text: bool) -> str:
+    """The ``_KEYS`` entry a sort orders by: relevance without text is newest."""
+    return "newest" if sort == "relevance" and not has_text else sort
 
 
 def search(pool: ConnectionPool, query: SearchQuery, now: datetime) -> dict[str, Any]:
@@ -425,7 +430,6 @@ def stock_filter(
     """What an answer to ``query`` filtered on stock selects besides stock and where its page
     sits (``search_answers.Filter``), for the products that flip to be tested against;
     ``end``: the answer's ``after``; ``page`` False for a set's counts alone."""
-    key = sort_key(query.sort, bool(alternatives))[0]
     return Filter(
         tsquery=text.tsquery_literal(alternatives) if alternatives else None,
         qtext=" ".join(w for w, _ in alternatives) if alternatives else None,
@@ -438,7 +442,7 @@ def stock_filter(
         price_max=query.price_max,
         rating_min=query.rating_min,
         guests=guests,
-        key=_KEY_NAMES[key] if key != "price" else query.sort,
+        key=_keyed_by(query.sort, bool(alternatives)),
         cursor=query.after,
         end=end,
         limit=query.limit,
@@ -529,25 +533,13 @@ def _meets_params(ids: list[UUID], filters: dict[int, Filter]) -> dict[str, Any]
     }
 
 
-#: a sort's key expression (``_KEYS``) → the name ``_meets`` knows it by (price: by the sort)
-_KEY_NAMES = {"rank": "rank", "coalesce(rating, -1)": "rating", "created_at": "newest"}
-#: ``_meets``'s sort keys: name → (expression over ``flipped f`` and the filter ``s``,
-#: descending?, SQL type of the cursor key)
-_MEETS_KEYS = {
-    "rank": (_rank("f", "s.tsq::tsquery", "s.qtext"), True, "real"),
-    "price_asc": ("f.price", False, "numeric"),
-    "price_desc": ("f.price", True, "numeric"),
-    "rating": ("coalesce(f.rating, -1)", True, "numeric"),
-    "newest": ("f.created_at", True, "timestamptz"),
-}
-
-
 def _placed(mark: str, before: bool, without: str) -> sql.Composable:
     """Per filter ``s``, whether the flipped product ``f`` sorts before (else after) the key
-    ``s.{mark}key``, ``s.{mark}id`` in the filter's order; ``without`` when the filter has no
-    such key, NULL where the product's key has no value."""
+    ``s.{mark}key``, ``s.{mark}id`` in the filter's order (its ``_KEYS`` expression over the
+    product's columns and its ``rank``); ``without`` when the filter has no such key, NULL
+    where the product's key has no value."""
     cases = []
-    for name, (expr, descending, key_type) in _MEETS_KEYS.items():
+    for name, (expr, descending, key_type) in _KEYS.items():
         if before:
             cmp, id_cmp = (">" if descending else "<"), "<"
         else:
@@ -599,7 +591,8 @@ def _meets(
                f.price::text AS price, m.beyond_cursor, m.before_end
         FROM state st, flipped f JOIN LATERAL (
             SELECT s.i, {beyond_cursor} AS beyond_cursor, {before_end} AS before_end
-            FROM filters s
+            FROM filters s, LATERAL (SELECT CASE WHEN s.qtext IS NULL THEN 0::real
+                                            ELSE {rank} END AS rank) r
             WHERE (s.tsq IS NULL OR f.document @@ s.tsq::tsquery)
               AND (s.category IS NULL OR f.category_paths @> ARRAY[s.category])
               AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(s.attrs) g
@@ -615,6 +608,7 @@ def _meets(
         schema=schema,
         joins=sql.SQL(" ").join(joins),
         state=_state_statement(schema, ratings),
+        rank=sql.SQL(_rank("f", "s.tsq::tsquery", "s.qtext")),
         beyond_cursor=_placed("c", False, "true"),
         before_end=_placed("e", True, "NULL"),
     )
