@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from decimal import Decimal
 
 from commands.payment_gateway import GatewayAnswer, PaymentGateway, SandboxGateway
@@ -26,16 +27,22 @@ from eventstore.store import EventStore
 
 
 class Crash:
-    """Counts commits; SIGKILLs this process right after the ``after``-th (0: never)."""
+    """Counts commits; SIGKILLs this process right after the ``after``-th (0: never).
+
+    Commits may come from several threads at once (the placement saga asks its authorizations
+    concurrently): each is counted, printed and killed for under one lock, so two never share a
+    number or a line of output."""
 
     def __init__(self, after: int):
         self.after, self.count = after, 0
+        self._lock = threading.Lock()
 
     def committed(self, what: str) -> None:
-        self.count += 1
-        print(f"commit {self.count}: {what}", flush=True)
-        if self.count == self.after:
-            os.kill(os.getpid(), signal.SIGKILL)
+        with self._lock:
+            self.count += 1
+            print(f"commit {self.count}: {what}", flush=True)
+            if self.count == self.after:
+                os.kill(os.getpid(), signal.SIGKILL)
 
 
 class CrashingStore(EventStore):

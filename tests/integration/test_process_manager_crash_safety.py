@@ -108,6 +108,7 @@ class Runs:
 
     kills: list[str]  # the step each kill fell after, in order
     last_commits: list[str]  # what the run that finished committed (nothing, after kills)
+    last_log: str = ""  # what the run that finished wrote to stderr
 
 
 class CrashingProcess:
@@ -149,7 +150,7 @@ class CrashingProcess:
                 kills.append(commits[0])
                 continue
             assert code == 0, err
-            return Runs(kills, commits)
+            return Runs(kills, commits, err)
         raise AssertionError(f"{manager} did not finish in {MAX_RUNS} runs: {kills}")
 
 
@@ -298,6 +299,7 @@ def test_the_placement_saga_survives_a_kill_after_each_step(container, crashing)
     assert set(runs.kills) == set(clean_steps) and len(runs.kills) <= len(clean_steps), (
         runs.kills,
         clean_steps,
+        runs.last_log,
     )
     assert len(runs.kills) >= 3 and runs.last_commits == []
     clean_ops = _gateway_since(container, t0) - _gateway_since(container, t1)
