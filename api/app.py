@@ -5,7 +5,6 @@ through typed dependencies. In front of the app, one middleware: the gateway (``
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import ORJSONResponse
 
-from api import docs_pages, errors, gateway, openapi
+from api import docs_pages, errors, gateway, heap, openapi
 from api.console import pages as console
 from api.idempotent_replay import IdempotentReplay
 from api.ownership import OWNED
@@ -70,11 +69,7 @@ def create_app(
         try:
             await reads.open(wait=True, timeout=10)
             app.state.async_reads = reads
-            # What exists once started (modules, schemas, routes: most of the process's
-            # objects) lives as long as the process: leave it out of the cyclic collector's
-            # full passes, which otherwise walk all of it and stall every request in flight.
-            gc.collect()
-            gc.freeze()
+            heap.settle()  # the collector's passes otherwise stall every request in flight
             yield
         finally:
             await reads.close()

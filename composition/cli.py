@@ -81,6 +81,7 @@ def _background_in_parent(settings: Settings):  # noqa: ANN202 - a Container, im
     once, in this (supervising) process, and not in each worker: every worker would otherwise
     poll every view and manager for the advisory lock that lets only one of them advance it.
     Workers are spawned after this and inherit the environment that turns their own off."""
+    from api import heap
     from composition.bootstrap import build
 
     container = build(settings)
@@ -90,6 +91,7 @@ def _background_in_parent(settings: Settings):  # noqa: ANN202 - a Container, im
     except BaseException:
         container.close()
         raise
+    heap.settle()  # the views' and managers' passes, like requests, stall while it collects
     os.environ["ECOM_RUN_PROJECTIONS"] = "0"
     os.environ["ECOM_RUN_PROCESSES"] = "0"
     return container
