@@ -60,7 +60,7 @@ def postgres_server_pid(url: str) -> int | None:
     it runs on this machine where ``/proc`` shows it."""
     with psycopg.connect(url) as conn:
         backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
-    fields = _stat(backend)
+        fields = _stat(backend)  # while connected: a closed connection's backend exits
     if fields is None:
         return None
     try:
