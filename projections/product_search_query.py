@@ -624,11 +624,16 @@ def _set_key(words: list[str], query: SearchQuery, guests: tuple[GuestRule, ...]
     """The key of a filtered set's ``total`` and facets in the cache (kept beside the answers,
     shared by every sort and page of the set): the query's words and filters, and the guest
     rules live."""
-    return ("set", tuple(words), *_query_key(query)[:6], guests)
+    return ("set", tuple(words), *_filters_key(query), guests)
 
 
 def _query_key(query: SearchQuery) -> tuple[Any, ...]:
-    """The query's fields but its text, hashable (``attributes`` is a dict)."""
+    """The query's fields but its text, hashable: its filters, then its sort and page."""
+    return (*_filters_key(query), query.sort, query.limit, query.after)
+
+
+def _filters_key(query: SearchQuery) -> tuple[Any, ...]:
+    """The query's filters, hashable (``attributes`` is a dict): what selects its set."""
     return (
         query.category_id,
         query.price_min,
@@ -636,9 +641,6 @@ def _query_key(query: SearchQuery) -> tuple[Any, ...]:
         query.rating_min,
         query.in_stock,
         tuple(sorted(query.attributes.items())),
-        query.sort,
-        query.limit,
-        query.after,
     )
 
 
@@ -651,16 +653,19 @@ def _answer(
     more = len(items) > query.limit
     items = items[: query.limit]
     last = items[-1] if more else None
+    if counted is None:
+        counted = {
+            "total": row["total"],
+            "facets": {
+                "categories": row["categories"] or [],
+                "attributes": _attributes(row["attributes"] or []),
+                "price": {"min": row["price_min"], "max": row["price_max"]},
+            },
+        }
     return {
         "items": items,
-        "total": row["total"] if counted is None else counted["total"],
-        "facets": {
-            "categories": row["categories"] or [],
-            "attributes": _attributes(row["attributes"] or []),
-            "price": {"min": row["price_min"], "max": row["price_max"]},
-        }
-        if counted is None
-        else counted["facets"],
+        "total": counted["total"],
+        "facets": counted["facets"],
         "after": None if last is None else (str(last["_key"]), UUID(last["id"])),
     }
 
