@@ -14,11 +14,13 @@ attribute, in stock, each sort. Three measurements of the mix:
 - **cold**: each of the 400 searches sent once (a fresh API process: every distinct search a
   miss of its answer cache), the window from the first request to the last answer;
 - **warm**: the mix cycled for ``--seconds`` (answers from the cache);
-- **warm, stock moving**: the same while this process reserves ``--writes`` units a second
-  (one unit of a SKU drawn in proportion to its available units, as orders would) and moves
-  the search view over them every 50 ms, as the live runner would: only a reservation that
-  takes a product's last unit changes an answer, and only the cached answers showing that
-  product or filtered on stock change (the view's stock generation): patched where the
+- **warm, stock moving, prices edited**: the same while this process reserves ``--writes``
+  units a second (one unit of a SKU drawn in proportion to its available units, as orders
+  would), changes ``--edits`` products' prices a second (up or down by a tenth) and moves the
+  search view over them every 50 ms, as the live runner would: only a reservation that takes
+  a product's last unit changes an answer, and only the cached answers showing that product
+  or filtered on stock change; a price change, only the answers whose set the product is in
+  (before or after) or whose page shows it (the view's product generation): patched where the
   change is certain, else read again (``projections/search_answers.py``; the API's
   ``/metrics`` counts both, printed beside the figures).
 
@@ -27,7 +29,7 @@ baseline app (``bench/baseline_app.py``: one SELECT of a jsonb row, on a databas
 and our own ``GET /api/v1/orders/{id}`` (the read of ``bench/http_reads.py``). Prints req/s
 and p50/p99 for each.
 
-    python -m bench.search --products 100000 --seconds 15 --connections 32 --writes 100
+    python -m bench.search --products 100000 --seconds 15 --connections 32 --writes 100 --edits 2
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ import urllib.request
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -64,6 +67,8 @@ from bench.http_reads import read_load, wait_for_details
 from bench.ratios import baseline_server
 from bench.search_catalog import COLORS, SIZES, generate, reservation
 from domain.ids import inventory_stream
+from domain.money import Money
+from domain.product.events import PriceChanged
 from eventstore.recorded import EventMeta
 from eventstore.store import StreamAppend
 
@@ -118,6 +123,7 @@ def project(url: str, products: int) -> dict[str, Any]:
         "rates": rates,
         "categories": [str(k) for k in catalog.parents],
         "view_mb": size / 2**20,
+        "prices": {p.id: p.price for p in catalog.products if p.status == "active"},
         "stock": {
             (p.sku, location): units
             for p in catalog.products
@@ -139,14 +145,22 @@ def settle(url: str) -> None:
 
 
 def _generation(c) -> int:  # noqa: ANN001 - a Container
-    """The search view's stock generation (batches that flipped some product's in_stock)."""
+    """The search view's product generation (batches that changed some product's row)."""
     with c.pool.connection() as conn:
-        return conn.execute("SELECT stock FROM rm_product_search.generation").fetchone()[0]
+        return conn.execute("SELECT products FROM rm_product_search.generation").fetchone()[0]
 
 
-def with_stock_moving(url: str, stock: dict[tuple[str, str], int], per_s: float, load):  # noqa: ANN001
-    """Run ``load()`` while reserving ``per_s`` units a second and moving the search view over
-    them every 50 ms; return its result with the reservations made and the generation moves."""
+def with_stock_moving(
+    url: str,
+    stock: dict[tuple[str, str], int],
+    per_s: float,
+    load,  # noqa: ANN001
+    prices: dict[uuid.UUID, Decimal] | None = None,
+    edits_per_s: float = 0.0,
+):
+    """Run ``load()`` while reserving ``per_s`` units a second, changing ``edits_per_s``
+    products' ``prices`` a second, and moving the search view over them every 50 ms; return
+    its result with the reservations made, the edits made and the generation moves."""
     # the catalog's objects, built by this process, are not walked by its collector while the
     # server is measured (this process's work beside it is the writes, not its own garbage)
     gc.collect()
@@ -154,6 +168,7 @@ def with_stock_moving(url: str, stock: dict[tuple[str, str], int], per_s: float,
     stop = threading.Event()
     rnd = random.Random(7)
     made = [0]
+    edited = [0]
     passes: list[float] = []
     with container_on(url, pool_size=3) as c:
         before = _generation(c)
@@ -180,6 +195,28 @@ def with_stock_moving(url: str, stock: dict[tuple[str, str], int], per_s: float,
                 due += step
                 stop.wait(max(0.0, due - time.perf_counter()))
 
+        def edit() -> None:
+            ids = sorted(prices or {})
+            step = 1.0 / edits_per_s
+            due = time.perf_counter()
+            while not stop.is_set():
+                product = rnd.choice(ids)
+                old = prices[product]
+                new = (old * rnd.choice([Decimal("0.9"), Decimal("1.1")])).quantize(Decimal("0.01"))
+                event = PriceChanged(
+                    old=Money(amount=old, currency="USD"),
+                    new=Money(amount=new, currency="USD"),
+                    reason="bench",
+                )
+                meta = EventMeta(datetime.now(UTC), "bench", str(uuid.uuid4()), "bench")
+                c.store.append(
+                    [StreamAppend(product, c.store.stream_version(product), [event])], meta
+                )
+                prices[product] = new
+                edited[0] += 1
+                due += step
+                stop.wait(max(0.0, due - time.perf_counter()))
+
         def project() -> None:
             while not stop.is_set():
                 t0 = time.perf_counter()
@@ -187,7 +224,8 @@ def with_stock_moving(url: str, stock: dict[tuple[str, str], int], per_s: float,
                 passes.append(time.perf_counter() - t0)
                 stop.wait(0.05)
 
-        threads = [threading.Thread(target=f, daemon=True) for f in (reserve, project)]
+        work = (reserve, project, edit) if prices and edits_per_s > 0 else (reserve, project)
+        threads = [threading.Thread(target=f, daemon=True) for f in work]
         for t in threads:
             t.start()
         try:
@@ -205,7 +243,7 @@ def with_stock_moving(url: str, stock: dict[tuple[str, str], int], per_s: float,
             f"{1000 * passes[len(passes) // 2]:.1f} ms, max {1000 * passes[-1]:.1f} ms",
             flush=True,
         )
-    return result, made[0], moved
+    return result, made[0], edited[0], moved
 
 
 def cache_figures(port: int) -> tuple[int, int]:
@@ -256,7 +294,7 @@ def baseline_reads(url: str, connections: int, seconds: float) -> dict[str, Any]
 
 
 def measure(
-    url: str, products: int, seconds: float, connections: int, writes: float
+    url: str, products: int, seconds: float, connections: int, writes: float, edits: float
 ) -> dict[str, Any]:
     built = project(url, products)
     setup_catalog(url)
@@ -276,17 +314,19 @@ def measure(
         search = load_summary(read_load(port, paths, connections, seconds, token=True))
         print(f"GET /api/v1/search/products, warm: {search}", flush=True)
         before = cache_figures(port)
-        moving, reserved, generations = with_stock_moving(
+        moving, reserved, edited, generations = with_stock_moving(
             url,
             built["stock"],
             writes,
             lambda: load_summary(read_load(port, paths, connections, seconds, token=True)),
+            built["prices"],
+            edits,
         )
         patched, evicted = (b - a for a, b in zip(before, cache_figures(port), strict=True))
         print(
-            f"GET /api/v1/search/products, warm, {reserved:,} reservations, the view's "
-            f"stock generation moved {generations} times, {patched} answers patched, "
-            f"{evicted} read again: {moving}",
+            f"GET /api/v1/search/products, warm, {reserved:,} reservations and {edited:,} "
+            f"price changes, the view's product generation moved {generations} times, "
+            f"{patched} answers patched, {evicted} read again: {moving}",
             flush=True,
         )
         order_paths = [f"/api/v1/orders/{i}" for i in placed]
@@ -294,7 +334,7 @@ def measure(
         print(f"GET /api/v1/orders/{{id}}: {order}", flush=True)
     baseline = baseline_reads(url, connections, seconds)
     print(f"baseline app GET /orders/{{id}}: {baseline}", flush=True)
-    built = {k: v for k, v in built.items() if k != "stock"}
+    built = {k: v for k, v in built.items() if k not in ("stock", "prices")}
     return {
         **built,
         "products": products,
@@ -302,6 +342,7 @@ def measure(
         "search": search,
         "moving": moving,
         "reserved": reserved,
+        "edited": edited,
         "generations": generations,
         "patched": patched,
         "evicted": evicted,
@@ -323,9 +364,9 @@ def table(r: dict[str, Any]) -> str:
         ("GET /api/v1/search/products (mix), cold: each search once", r["cold"]),
         ("GET /api/v1/search/products (mix), warm", r["search"]),
         (
-            f"GET /api/v1/search/products (mix), warm, {r['reserved']:,} reservations, "
-            f"{r['generations']} stock generations ({r['patched']} answers patched, "
-            f"{r['evicted']} read again)",
+            f"GET /api/v1/search/products (mix), warm, {r['reserved']:,} reservations and "
+            f"{r['edited']:,} price changes, {r['generations']} product generations "
+            f"({r['patched']} answers patched, {r['evicted']} read again)",
             r["moving"],
         ),
         ("ours: GET /api/v1/orders/{id}", r["order"]),
@@ -352,10 +393,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("--seconds", type=float, default=15.0, help="measured seconds per request")
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--writes", type=float, default=100.0, help="reservations a second")
+    p.add_argument("--edits", type=float, default=2.0, help="price changes a second")
     args = p.parse_args(argv)
     with fresh_database(args.url, args.keep) as url:
         print(machine(url), flush=True)
-        r = measure(url, args.products, args.seconds, args.connections, args.writes)
+        r = measure(url, args.products, args.seconds, args.connections, args.writes, args.edits)
     print(table(r), flush=True)
     return r
 

@@ -17,10 +17,10 @@ from psycopg import Cursor
 from eventstore.recorded import RecordedEvent
 
 #: A view schema's bookkeeping, not its rows: ``tracking`` (the runner's position), and the
-#: search view's ``generation`` and ``stock_flips`` (counts of batches that changed an answer,
+#: search view's ``generation`` and ``product_changes`` (counts of batches that changed an answer,
 #: which depend on how the log was cut into batches). Two builds of a view over the same
 #: events agree on every other table.
-BOOKKEEPING_TABLES = ("tracking", "generation", "stock_flips")
+BOOKKEEPING_TABLES = ("tracking", "generation", "product_changes")
 
 
 def live_schema(name: str) -> str:

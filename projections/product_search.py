@@ -11,12 +11,13 @@ products and for every product owning a SKU whose stock moved (one statement), a
 the lexicon has not seen are added with their deletions.
 
 What an answer may depend on is counted in ``generation``, for the API's answer cache
-(``product_search_query``): ``content`` moves with each batch that changed a product, a
-category or a rule (any answer may change); ``stock`` with each batch that flipped a product's
-``in_stock``, and ``stock_flips`` says which products and which way (only the answers
-filtered on stock, or showing one of them, change; ``search_answers`` patches them). A stock
-movement writes a product row only when it flips, so a stream of reservations that leave
-stock available moves neither."""
+(``product_search_query``): ``content`` moves with each batch that changed a category or a
+rule (any answer may change: the cache empties); ``products`` with each batch that changed some
+product's row (its content, or its ``in_stock`` flipping), and ``product_changes`` keeps, per
+such batch and product, its row before and after (the answers that held it before or hold it
+after change, and ``search_answers`` patches them: the row before leaving their sets, the row
+after entering). A stock movement writes a product row only when it flips, so a stream of
+reservations that leave stock available moves neither."""
 
 from __future__ import annotations
 
@@ -36,8 +37,8 @@ from projections import search_text as text
 from projections.base import Projection
 
 NAME = "product_search"
-#: Stock generations whose flipped products are kept (``stock_flips``).
-FLIPS_KEPT = 1_000
+#: Product generations whose changes are kept (``product_changes``).
+CHANGES_KEPT = 1_000
 _STOCK_TOPICS = tuple(
     f"inventory.{n}"
     for n in (
@@ -196,12 +197,16 @@ class ProductSearchView(Projection):
         definition jsonb NOT NULL,
         version bigint NOT NULL
     );
-    CREATE TABLE {schema}.generation (content bigint NOT NULL, stock bigint NOT NULL);
+    CREATE TABLE {schema}.generation (content bigint NOT NULL, products bigint NOT NULL);
     INSERT INTO {schema}.generation VALUES (0, 0);
-    CREATE TABLE {schema}.stock_flips (
-        stock bigint NOT NULL, product_id uuid NOT NULL, in_stock boolean
+    CREATE TABLE {schema}.product_changes (
+        generation bigint,
+        product_id uuid NOT NULL,
+        content boolean NOT NULL,
+        before {schema}.products,
+        after {schema}.products
     );
-    CREATE INDEX ON {schema}.stock_flips (stock);
+    CREATE INDEX ON {schema}.product_changes (generation);
     """
     comments = {
         "products": "One row per product as search sees it (every status; queries keep active).",
@@ -247,12 +252,14 @@ class ProductSearchView(Projection):
         "rules.definition": "name, scope, config, priority, valid_from, valid_to (JSON).",
         "rules.version": "Version of the rule's stream this row reflects.",
         "generation": "One row: what moves when a search's answer may change.",
-        "generation.content": "Batches so far that changed a product, a category or a rule.",
-        "generation.stock": "Batches so far that flipped some product's in_stock.",
-        "stock_flips": "The products each recent stock generation flipped (the last 1,000).",
-        "stock_flips.stock": "The stock generation that flipped it.",
-        "stock_flips.product_id": "The product whose in_stock flipped.",
-        "stock_flips.in_stock": "Its in_stock after the flip (NULL: recorded before it was).",
+        "generation.content": "Batches so far that changed a category or a rule.",
+        "generation.products": "Batches so far that changed some product's row.",
+        "product_changes": "The products each recent product generation changed (the last 1,000).",
+        "product_changes.generation": "The product generation (NULL while its batch runs).",
+        "product_changes.product_id": "The product whose row changed.",
+        "product_changes.content": "Whether more than its in_stock changed.",
+        "product_changes.before": "Its row before the batch (NULL: it did not exist).",
+        "product_changes.after": "Its row after the batch.",
     }
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
@@ -267,50 +274,51 @@ class ProductSearchView(Projection):
         moved = self._stock(cur, s, stock) if stock else set()
         if rules:
             self._rules(cur, s, rules)
-        flipped: list[tuple[UUID, bool]] = []
+        flipped = False
         if touched or moved:
             # only the rows whose answer changes are written: a reservation that leaves stock
-            # available rewrites nothing and leaves the generation where it was
+            # available rewrites nothing and leaves the generation where it was; a flipped
+            # product not changed otherwise is logged with its row before as after but for
+            # in_stock
             cur.execute(
                 sql.SQL(
-                    "UPDATE {0}.products p SET in_stock = NOT p.in_stock "
+                    "WITH f AS (UPDATE {0}.products p SET in_stock = NOT p.in_stock "
                     # one id list (an OR of the two conditions would scan every product)
                     "WHERE p.id = ANY(%s::uuid[] || ARRAY(SELECT o.id FROM {0}.products o "
                     "WHERE o.skus && %s::text[])) AND p.in_stock <> EXISTS (SELECT 1 FROM "
                     "{0}.stock t WHERE t.sku = ANY(p.skus) AND t.on_hand - t.reserved > 0) "
-                    "RETURNING p.id, p.in_stock"
+                    "RETURNING p AS row), "
+                    "logged AS (INSERT INTO {0}.product_changes (product_id, content, before) "
+                    "SELECT (f.row).id, false, jsonb_populate_record(f.row, "
+                    "jsonb_build_object('in_stock', NOT (f.row).in_stock)) FROM f "
+                    "WHERE NOT (f.row).id = ANY(%s::uuid[])) "
+                    "SELECT count(*) AS n FROM f"
                 ).format(s),
-                (list(touched), list(moved)),
+                (list(touched), list(moved), list(touched)),
             )
-            flipped = [(r["id"], r["in_stock"]) for r in cur.fetchall()]
-        self._generation(cur, s, bool(categories or touched or rules), flipped)
+            flipped = cur.fetchone()["n"] > 0
+        self._generation(cur, s, bool(categories or rules), bool(touched) or flipped)
 
     @staticmethod
-    def _generation(
-        cur: Cursor, s: sql.Identifier, content: bool, flipped: list[tuple[UUID, bool]]
-    ) -> None:
-        """Move the content generation when a product, category or rule changed, and the
-        stock generation when some in_stock flipped, recording which products and their
-        in_stock after it (``FLIPS_KEPT`` generations kept)."""
-        if not (content or flipped):
+    def _generation(cur: Cursor, s: sql.Identifier, content: bool, products: bool) -> None:
+        """Move the content generation when a category or rule changed, and the product
+        generation when some product's row changed, stamping this batch's
+        ``product_changes`` with it and their rows after (``CHANGES_KEPT`` generations
+        kept)."""
+        if not (content or products):
             return
         cur.execute(
             sql.SQL(
-                "UPDATE {}.generation SET content = content + %s, stock = stock + %s "
-                "RETURNING stock"
+                "WITH g AS (UPDATE {0}.generation SET content = content + %s, "
+                "products = products + %s RETURNING products), "
+                "stamped AS (UPDATE {0}.product_changes c SET generation = g.products, after = p "
+                "FROM g, {0}.products p WHERE c.generation IS NULL AND p.id = c.product_id), "
+                "gone AS (DELETE FROM {0}.product_changes c USING g "
+                "WHERE c.generation <= g.products - %s) "
+                "SELECT 1"
             ).format(s),
-            (int(content), int(bool(flipped))),
+            (int(content), int(products), CHANGES_KEPT),
         )
-        stock = cur.fetchone()["stock"]
-        if flipped:
-            cur.execute(
-                sql.SQL(
-                    "WITH gone AS (DELETE FROM {0}.stock_flips WHERE stock <= %s) "
-                    "INSERT INTO {0}.stock_flips SELECT %s, f.id, f.in_stock "
-                    "FROM unnest(%s::uuid[], %s::boolean[]) AS f(id, in_stock)"
-                ).format(s),
-                (stock - FLIPS_KEPT, stock, [i for i, _ in flipped], [b for _, b in flipped]),
-            )
 
     def _categories(self, cur: Cursor, s: sql.Identifier, events: list[RecordedEvent]) -> None:
         parents = {UUID(str(e.data["parent_id"])) for e in events if e.data.get("parent_id")}
@@ -374,6 +382,16 @@ class ProductSearchView(Projection):
         paths = {r["id"]: r["path"] for r in cur.fetchall()}
         for doc in touched.values():
             _derived(doc, paths)
+        # their rows before this batch (none for a new one), stamped in ``_generation``
+        cur.execute(
+            sql.SQL(
+                "INSERT INTO {0}.product_changes (product_id, content, before) "
+                "SELECT t.id, true, CASE WHEN p.id IS NULL THEN NULL ELSE p END "
+                "FROM unnest(%s::uuid[]) t(id) "
+                "LEFT JOIN {0}.products p ON p.id = t.id"
+            ).format(s),
+            (list(touched),),
+        )
         names = [c.strip() for c in _PRODUCT_COLUMNS.split(",")]
         jsonb = ("attributes", "variants")
         updates = sql.SQL(", ").join(

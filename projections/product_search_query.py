@@ -50,9 +50,9 @@ from projections.search_answers import (
     ATTRIBUTE_VALUES,
     CATEGORY_FACETS,
     Answers,
+    Changes,
     Entry,
     Filter,
-    Flips,
     Moved,
 )
 
@@ -167,7 +167,7 @@ _RECHECK_S = 10.0
 
 
 def cache_figures(pool: ConnectionPool) -> tuple[int, int, int]:
-    """The answers ``pool``'s cache keeps, and those stock moves patched and evicted so far."""
+    """The answers ``pool``'s cache keeps, and those product moves patched and evicted so far."""
     cache = _answers.get(pool)
     if cache is None:
         return 0, 0, 0
@@ -248,56 +248,55 @@ def search(pool: ConnectionPool, query: SearchQuery, now: datetime) -> dict[str,
     with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         ratings = _ratings_exist(pool, cur)
         # the state is read before the answer, so an answer is never older than its state
-        state, stock = _state(cur, schema, ratings)
+        state, products = _state(cur, schema, ratings)
         with _answers_lock:
             cache = _answers.setdefault(pool, Answers())
-        cache.at(state, stock, _flipper(cur, schema, state, ratings))
+        cache.at(state, products, _changes_reader(cur, schema, state, ratings))
         rules = cache.rules
         if rules is None:
             rules = active_rules(cur, schema)
             cache.keep_rules(state, rules)
         guests = tuple(g for g in (guest_rule(r, now) for r in rules) if g is not None)
         key = _key(words, query, guests)
-        found = cache.get(state, stock, key)
+        found = cache.get(state, products, key)
         if found is not None:
             return found
-        flight, leading = cache.board((state, stock, key))
+        flight, leading = cache.board((state, products, key))
         if leading:
             try:
                 alternatives = candidates(cur, schema, words) if words else []
-                counted = cache.get(state, stock, _set_key(words, query, guests))
+                counted = cache.get(state, products, _set_key(words, query, guests))
                 row = _read(cur, schema, query, alternatives, guests, ratings, counted)
-                if counted is not None and _state_of(row["at"]) != (state, stock):
+                if counted is not None and _state_of(row["at"]) != (state, products):
                     counted = None  # the views moved since: the page and counts from one read
                     row = _read(cur, schema, query, alternatives, guests, ratings, None)
             except BaseException as exc:
-                cache.land((state, stock, key), flight, error=exc)
+                cache.land((state, products, key), flight, error=exc)
                 raise
     if not leading:
         # the same search at the same state is running for another caller: its answer
         # (the connection went back to the pool meanwhile)
         return flight.result(timeout=FLIGHT_WAIT_S)
     found = _answer(row, query, bool(words), counted)
-    if _state_of(row["at"]) == (state, stock):
-        # kept only when read at exactly that state: a stock move patches what it holds
-        on_stock = query.in_stock
+    if _state_of(row["at"]) == (state, products):
+        # kept only when read at exactly that state: a product move patches what it holds
         cache.put(
             state,
-            stock,
+            products,
             key,
             found,
-            stock_filter(query, alternatives, guests, found["after"]) if on_stock else None,
+            answer_filter(query, alternatives, guests, found["after"]),
         )
         if counted is None:
             counts = {**found, "items": [], "after": None}
             cache.put(
                 state,
-                stock,
+                products,
                 _set_key(words, query, guests),
                 counts,
-                stock_filter(query, alternatives, guests, None, page=False) if on_stock else None,
+                answer_filter(query, alternatives, guests, None, page=False),
             )
-    cache.land((state, stock, key), flight, answer=found)
+    cache.land((state, products, key), flight, answer=found)
     return found
 
 
@@ -321,7 +320,7 @@ def _read(
 
 def _state_statement(schema: sql.Identifier, ratings: bool) -> sql.Composable:
     return sql.SQL(
-        "SELECT tableoid::bigint AS tables, content, stock, {1} AS ratings FROM {0}.generation"
+        "SELECT tableoid::bigint AS tables, content, products, {1} AS ratings FROM {0}.generation"
     ).format(
         schema,
         sql.SQL("(SELECT position FROM {}.tracking)").format(sql.Identifier(RATINGS.split(".")[0]))
@@ -331,12 +330,12 @@ def _state_statement(schema: sql.Identifier, ratings: bool) -> sql.Composable:
 
 
 def _state_of(row: dict[str, Any]) -> tuple[tuple[Any, ...], int]:
-    return (row["tables"], row["content"], row["ratings"]), row["stock"]
+    return (row["tables"], row["content"], row["ratings"]), row["products"]
 
 
 def _state(cur, schema: sql.Identifier, ratings: bool) -> tuple[tuple[Any, ...], int]:  # noqa: ANN001
     """What the answers depend on besides the query and the clock
-    (``search_answers.Answers``): the state, and the stock generation."""
+    (``search_answers.Answers``): the state, and the product generation."""
     cur.execute(_state_statement(schema, ratings))
     return _state_of(cur.fetchone())
 
@@ -346,7 +345,7 @@ async def cached(
 ) -> dict[str, Any] | None:
     """``search``'s answer when ``pool``'s cache holds it at the views' state as read now, read
     on the event loop with ``reads`` (one small query, no thread hand-off); a move of the
-    stock generation is awaited (``_move``); None when the cache does not hold it, or must
+    product generation is awaited (``_move``); None when the cache does not hold it, or must
     first empty (then ``search``, in a thread, answers)."""
     words = text.query_words(query.q)
     if query.q.strip() and not words:
@@ -358,22 +357,22 @@ async def cached(
     async with reads.connection() as conn:
         cur = conn.cursor(row_factory=dict_row)
         await cur.execute(_state_statement(sql.Identifier(live_schema(NAME)), ratings))
-        state, stock = _state_of(await cur.fetchone())
+        state, products = _state_of(await cur.fetchone())
     with cache.lock:
-        at, rules = (cache.state, cache.stock), cache.rules
+        at, rules = (cache.state, cache.products), cache.rules
     if rules is None:
         return None
-    if (state, stock) != at:
-        if state != at[0] or at[1] is None or stock < at[1]:
+    if (state, products) != at:
+        if state != at[0] or at[1] is None or products < at[1]:
             return None  # emptied by the move (or read behind it): ``search`` answers
-        if not await _move(cache, pool, state, stock, ratings):
+        if not await _move(cache, pool, state, products, ratings):
             return None
         with cache.lock:
-            rules = cache.rules if (state, stock) == (cache.state, cache.stock) else None
+            rules = cache.rules if (state, products) == (cache.state, cache.products) else None
         if rules is None:
             return None
     guests = tuple(g for g in (guest_rule(r, now) for r in rules) if g is not None)
-    return cache.get(state, stock, _key(words, query, guests))
+    return cache.get(state, products, _key(words, query, guests))
 
 
 #: The flight key of a move of the cache (``_move``), beside the queries' keys (tuples).
@@ -381,13 +380,14 @@ _MOVE = "move"
 
 
 async def _move(
-    cache: Answers, pool: ConnectionPool, state: tuple[Any, ...], stock: int, ratings: bool
+    cache: Answers, pool: ConnectionPool, state: tuple[Any, ...], products: int, ratings: bool
 ) -> bool:
-    """Move ``cache`` to the stock generation ``stock`` (``Answers.at``) in one worker thread,
+    """Move ``cache`` to the product generation ``products`` (``Answers.at``) in one worker
+    thread,
     the event loop's other readers of the same state awaiting that move rather than each
     taking a thread and a connection to wait for it; whether it ended (else ``search``
     answers, and meets whatever went wrong itself)."""
-    key = (state, stock, _MOVE)
+    key = (state, products, _MOVE)
     flight, leading = cache.board(key)
     if not leading:
         try:
@@ -396,7 +396,7 @@ async def _move(
             return False
         return True
     try:
-        await asyncio.to_thread(_move_now, cache, pool, state, stock, ratings)
+        await asyncio.to_thread(_move_now, cache, pool, state, products, ratings)
     except Exception as exc:  # noqa: BLE001 - as above
         cache.land(key, flight, error=exc)
         return False
@@ -408,28 +408,28 @@ async def _move(
 
 
 def _move_now(
-    cache: Answers, pool: ConnectionPool, state: tuple[Any, ...], stock: int, ratings: bool
+    cache: Answers, pool: ConnectionPool, state: tuple[Any, ...], products: int, ratings: bool
 ) -> None:
     schema = sql.Identifier(live_schema(NAME))
     with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-        cache.at(state, stock, _flipper(cur, schema, state, ratings))
+        cache.at(state, products, _changes_reader(cur, schema, state, ratings))
 
 
-def _flipper(cur, schema: sql.Identifier, state: tuple[Any, ...], ratings: bool) -> Flips:  # noqa: ANN001
-    """``Answers.at``'s reader of what moved, on ``cur`` (``_flips``)."""
-    return lambda since, upto, filters: _flips(cur, schema, state, since, upto, filters, ratings)
+def _changes_reader(cur, schema: sql.Identifier, state: tuple[Any, ...], ratings: bool) -> Changes:  # noqa: ANN001, E501
+    """``Answers.at``'s reader of what moved, on ``cur`` (``_changes``)."""
+    return lambda since, upto, filters: _changes(cur, schema, state, since, upto, filters, ratings)
 
 
-def stock_filter(
+def answer_filter(
     query: SearchQuery,
     alternatives: list[tuple[str, set[str]]],
     guests: tuple[GuestRule, ...],
     end: tuple[str, UUID] | None,
     page: bool = True,
 ) -> Filter:
-    """What an answer to ``query`` filtered on stock selects besides stock and where its page
-    sits (``search_answers.Filter``), for the products that flip to be tested against;
-    ``end``: the answer's ``after``; ``page`` False for a set's counts alone."""
+    """What an answer to ``query`` selects and where its page sits
+    (``search_answers.Filter``), for changed products' rows to be tested against; ``end``:
+    the answer's ``after``; ``page`` False for a set's counts alone."""
     return Filter(
         tsquery=text.tsquery_literal(alternatives) if alternatives else None,
         qtext=" ".join(w for w, _ in alternatives) if alternatives else None,
@@ -441,6 +441,7 @@ def stock_filter(
         price_min=query.price_min,
         price_max=query.price_max,
         rating_min=query.rating_min,
+        in_stock=query.in_stock,
         guests=guests,
         key=_keyed_by(query.sort, bool(alternatives)),
         cursor=query.after,
@@ -450,7 +451,18 @@ def stock_filter(
     )
 
 
-def _flips(
+#: Per product changed in the window ``since`` + 1 to ``upto``: its row before the window's
+#: first change (NULL: created in it), its row after the last, and whether more than its
+#: in_stock changed.
+_WINDOW = """SELECT product_id AS id,
+               (array_agg(before ORDER BY generation))[1] AS before,
+               (array_agg(after ORDER BY generation DESC))[1] AS after,
+               bool_or(content) AS content
+        FROM {schema}.product_changes WHERE generation > %(since)s AND generation <= %(upto)s
+        GROUP BY product_id"""
+
+
+def _changes(
     cur,  # noqa: ANN001
     schema: sql.Identifier,
     state: tuple[Any, ...],
@@ -459,49 +471,52 @@ def _flips(
     filters: list[Filter],
     ratings: bool,
 ) -> Moved | None:
-    """What stock generations ``since`` + 1 to ``upto`` moved: the products they flipped an
-    odd number of times (an even one leaves the product as it was) with their ``in_stock``
-    after the last of those flips, and per filter what each of them (active) that meets it is
-    to its answer (``_meets``); None when the view no longer keeps all of those generations,
-    or has moved past ``state`` (the products' rows are no longer those the answers were read
-    at; the cache empties at its next read anyway). Filters are tested by the rules live now;
-    a filter read under other rules is met by None (its answer is no longer reachable)."""
+    """What product generations ``since`` + 1 to ``upto`` moved: the products whose
+    ``in_stock`` differs between their row before the first and after the last of those
+    changes, with their ``in_stock`` after; those whose content changed; and per filter what
+    each of their two rows (active) that meets it is to its answer (``_meets``); None when the
+    view no longer keeps all of those generations, or has moved past ``state`` (the cache
+    empties at its next read anyway). Filters are tested by the rules live now; a filter read
+    under other rules is met by None (its answer is no longer reachable)."""
+    window = {"since": since, "upto": upto}
     cur.execute(
         sql.SQL(
-            "SELECT (SELECT min(stock) FROM {0}.stock_flips) AS oldest, "
-            "coalesce(array_agg(product_id), '{{}}') AS ids, "
-            "coalesce(array_agg(in_stock), '{{}}') AS in_stock "
-            "FROM (SELECT product_id, (array_agg(in_stock ORDER BY stock DESC))[1] AS in_stock "
-            "      FROM {0}.stock_flips WHERE stock > %s AND stock <= %s "
-            "      GROUP BY product_id HAVING mod(count(*), 2) = 1) f"
-        ).format(schema),
-        (since, upto),
+            "SELECT (SELECT min(generation) FROM {schema}.product_changes) AS oldest, "
+            "coalesce(array_agg(w.id) FILTER (WHERE w.content), '{{}}') AS content, "
+            "coalesce(array_agg(w.id) FILTER (WHERE NOT w.content), '{{}}') AS stock_only, "
+            "coalesce(array_agg(w.id) FILTER (WHERE (w.before).in_stock IS DISTINCT FROM "
+            "(w.after).in_stock), '{{}}') AS flipped, "
+            "coalesce(array_agg((w.after).in_stock) FILTER (WHERE (w.before).in_stock IS "
+            "DISTINCT FROM (w.after).in_stock), '{{}}') AS in_stock "
+            "FROM (" + _WINDOW + ") w"
+        ).format(schema=schema),
+        window,
     )
     row = cur.fetchone()
-    if row["oldest"] is None or row["oldest"] > since + 1 or None in row["in_stock"]:
+    if row["oldest"] is None or row["oldest"] > since + 1:
         return None
-    ids = row["ids"]
-    in_stock = {str(i): b for i, b in zip(ids, row["in_stock"], strict=True)}
-    if not ids or not filters:
-        return Moved(in_stock, {})
+    in_stock = {str(i): b for i, b in zip(row["flipped"], row["in_stock"], strict=True)}
+    content = frozenset(str(i) for i in row["content"])
+    moved = Moved(in_stock, {}, content)
+    if not filters or not (content or row["flipped"]):
+        return moved
     guests = {f.guests for f in filters}
     rules = max(guests, key=lambda g: sum(f.guests == g for f in filters))
     met: dict[int, list[Entry] | None] = {
         i: None for i, f in enumerate(filters) if f.guests != rules
     }
     tested = {i: f for i, f in enumerate(filters) if f.guests == rules}
-    statement, params = _meets(schema, list(rules), ratings)
-    cur.execute(statement, {**params, **_meets_params(ids, tested)})
+    statement, params = _meets(schema, list(rules), ratings, _window_rows(schema))
+    cur.execute(statement, {**params, **window, **_meets_params(tested)})
     for r in cur.fetchall():
         if (r["tables"], r["content"], r["ratings"]) != state:
             return None
         entries = met.setdefault(r["i"], [])
         if entries is not None:
-            product = str(r["id"])
             entries.append(
                 Entry(
-                    product_id=product,
-                    entered=in_stock[product],
+                    product_id=str(r["id"]),
+                    entered=r["entered"],
                     categories=tuple(str(c) for c in r["category_paths"]),
                     pairs=tuple(r["attr_pairs"]),
                     price=r["price"],
@@ -509,14 +524,13 @@ def _flips(
                     before_end=r["before_end"],
                 )
             )
-    return Moved(in_stock, met)
+    return Moved(in_stock, met, content)
 
 
-def _meets_params(ids: list[UUID], filters: dict[int, Filter]) -> dict[str, Any]:
-    """``_meets``'s parameters: the products, and the filters by their indexes."""
+def _meets_params(filters: dict[int, Filter]) -> dict[str, Any]:
+    """``_meets``'s parameters: the filters by their indexes."""
     fs = filters.values()
     return {
-        "ids": ids,
         "i": list(filters),
         "tsq": [f.tsquery for f in fs],
         "qtext": [f.qtext for f in fs],
@@ -525,6 +539,7 @@ def _meets_params(ids: list[UUID], filters: dict[int, Filter]) -> dict[str, Any]
         "pmin": [f.price_min for f in fs],
         "pmax": [f.price_max for f in fs],
         "rmin": [f.rating_min for f in fs],
+        "stock": [f.in_stock for f in fs],
         "key": [f.key for f in fs],
         "ckey": [None if f.cursor is None else f.cursor[0] for f in fs],
         "cid": [None if f.cursor is None else f.cursor[1] for f in fs],
@@ -534,7 +549,7 @@ def _meets_params(ids: list[UUID], filters: dict[int, Filter]) -> dict[str, Any]
 
 
 def _placed(mark: str, before: bool, without: str) -> sql.Composable:
-    """Per filter ``s``, whether the flipped product ``f`` sorts before (else after) the key
+    """Per filter ``s``, whether the changed product's row ``f`` sorts before (else after) the key
     ``s.{mark}key``, ``s.{mark}id`` in the filter's order (its ``_KEYS`` expression over the
     product's columns and its ``rank``); ``without`` when the filter has no such key, NULL
     where the product's key has no value."""
@@ -562,38 +577,57 @@ def _placed(mark: str, before: bool, without: str) -> sql.Composable:
     ).format(mark=sql.SQL(mark), without=sql.SQL(without), cases=sql.SQL(" ").join(cases))
 
 
+def _window_rows(schema: sql.Identifier) -> sql.Composable:
+    """Per product changed in the window (``_WINDOW``: parameters ``since`` and ``upto``), its
+    row before (``entered`` false; none for a product created in the window) and its row
+    after (``entered``), as ``entered``, ``content`` (more than its stock changed), ``r``."""
+    return sql.SQL(
+        """WITH changed AS MATERIALIZED ({window})
+        SELECT false AS entered, c.content, c.before AS r FROM changed c
+        WHERE (c.before).id IS NOT NULL
+        UNION ALL
+        SELECT true, c.content, c.after FROM changed c"""
+    ).format(window=sql.SQL(_WINDOW).format(schema=schema))
+
+
 def _meets(
-    schema: sql.Identifier, rules: list[GuestRule], ratings: bool
+    schema: sql.Identifier, rules: list[GuestRule], ratings: bool, rows: sql.Composable
 ) -> tuple[sql.Composable, dict[str, Any]]:
-    """Per active product of ``ids``, one row per filter (arrays ``i``, ``tsq`` ...) it meets
-    but for stock, with its categories (with their ancestors), attribute pairs and effective
-    price as ``_statement`` computes them, and where it sorts against the filter's cursor and
-    page end (``_placed``); each row with the views' state (``_state_statement``) in the
-    statement's snapshot."""
+    """Per product row of ``rows`` (``entered``, ``content``, ``r``: ``_window_rows``), when
+    active: one row per filter (arrays ``i``, ``tsq`` ...) it
+    meets, with its categories (with their ancestors), attribute pairs and effective price as
+    ``_statement`` computes them, and where it sorts against the filter's cursor and page end
+    (``_placed``); a product whose stock alone changed is tested against the filters on stock
+    only (nothing else of an answer depends on it). Each row with the views' state
+    (``_state_statement``) in the statement's snapshot."""
     params: dict[str, Any] = {}
     joins, price, rating, with_rules = _price_and_rating(rules, ratings, params)
     statement = sql.SQL(
         """WITH {with_rules}state AS ({state}),
-        flipped AS MATERIALIZED (
-            SELECT p.id, p.name, p.created_at, p.document, p.category_paths,
-                   p.attr_pairs, {price} AS price, {rating} AS rating
-            FROM {schema}.products p {joins}
-            WHERE p.id = ANY(%(ids)s::uuid[]) AND p.status = 'active'),
+        rows AS ({rows}),
+        versions AS MATERIALIZED (
+            SELECT p.entered, p.content, p.id, p.name, p.created_at, p.document,
+                   p.category_paths, p.attr_pairs, p.in_stock, {price} AS price,
+                   {rating} AS rating
+            FROM (SELECT v.entered, v.content, (v.r).* FROM rows v) p {joins}
+            WHERE p.status = 'active'),
         filters AS MATERIALIZED (
             SELECT * FROM unnest(%(i)s::int[], %(tsq)s::text[], %(qtext)s::text[],
                                  %(category)s::uuid[], %(attrs)s::jsonb[], %(pmin)s::numeric[],
-                                 %(pmax)s::numeric[], %(rmin)s::numeric[], %(key)s::text[],
-                                 %(ckey)s::text[], %(cid)s::uuid[], %(ekey)s::text[],
-                                 %(eid)s::uuid[])
-                AS s(i, tsq, qtext, category, attrs, pmin, pmax, rmin, key, ckey, cid, ekey,
-                     eid))
-        SELECT st.tables, st.content, st.ratings, f.id, m.i, f.category_paths, f.attr_pairs,
-               f.price::text AS price, m.beyond_cursor, m.before_end
-        FROM state st, flipped f JOIN LATERAL (
+                                 %(pmax)s::numeric[], %(rmin)s::numeric[], %(stock)s::boolean[],
+                                 %(key)s::text[], %(ckey)s::text[], %(cid)s::uuid[],
+                                 %(ekey)s::text[], %(eid)s::uuid[])
+                AS s(i, tsq, qtext, category, attrs, pmin, pmax, rmin, stock, key, ckey, cid,
+                     ekey, eid))
+        SELECT st.tables, st.content, st.ratings, f.id, f.entered, m.i, f.category_paths,
+               f.attr_pairs, f.price::text AS price, m.beyond_cursor, m.before_end
+        FROM state st, versions f JOIN LATERAL (
             SELECT s.i, {beyond_cursor} AS beyond_cursor, {before_end} AS before_end
             FROM filters s, LATERAL (SELECT CASE WHEN s.qtext IS NULL THEN 0::real
                                             ELSE {rank} END AS rank) r
-            WHERE (s.tsq IS NULL OR f.document @@ s.tsq::tsquery)
+            WHERE (s.stock OR f.content)
+              AND (NOT s.stock OR f.in_stock)
+              AND (s.tsq IS NULL OR f.document @@ s.tsq::tsquery)
               AND (s.category IS NULL OR f.category_paths @> ARRAY[s.category])
               AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(s.attrs) g
                               WHERE NOT f.attr_pairs && ARRAY(
@@ -606,6 +640,7 @@ def _meets(
         price=price,
         rating=rating,
         schema=schema,
+        rows=rows,
         joins=sql.SQL(" ").join(joins),
         state=_state_statement(schema, ratings),
         rank=sql.SQL(_rank("f", "s.tsq::tsquery", "s.qtext")),

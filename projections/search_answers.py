@@ -1,16 +1,19 @@
 """The API process's cache of product search answers (``Answers``) and how a move of the
-search view's stock generation brings an answer up to date without searching again
-(``patch``). Pure Python: the database side (the state read, the flips and what each flipped
+search view's product generation brings an answer up to date without searching again
+(``patch``). Pure Python: the database side (the state read, the changes and what each changed
 product is to each answer) is ``projections/product_search_query.py``.
 
 **Why patch.** A product whose ``in_stock`` flips enters or leaves the set of every answer
-filtered on stock whose other filters it meets. For a broad answer (no text, in stock: tens of
-thousands of products) searching again costs hundreds of milliseconds, for a change of one
-in ``total``, one in a few facet counts, and usually nothing on the page. So the cache reads,
-per answer and flipped product, what the product is to that answer (``Entry``: its facet
-values, its price, where it sorts against the page) and applies the change when the change is
-certain; where it is not (the page would change, a truncated facet list could gain or lose a
-value, the price range's end could move inward) the answer is evicted and searched again."""
+filtered on stock whose other filters it meets; a product whose content changes (its price,
+text, categories, attributes or status) leaves the sets its row before met and enters those
+its row after meets. For a broad answer (no text, in stock: tens of thousands of products)
+searching again costs hundreds of milliseconds, for a change of one in ``total``, one in a few
+facet counts, and usually nothing on the page. So the cache reads, per answer and changed
+product, what each of its two rows is to that answer (``Entry``: its facet values, its price,
+where it sorts against the page) and applies the change when the change is certain; where it
+is not (the page would change, a truncated facet list could gain or lose a value, the price
+range's end could move inward, the page shows a product whose content changed) the answer is
+evicted and searched again."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -34,13 +37,14 @@ ANSWERS = 2_000
 
 @dataclass(frozen=True)
 class Filter:
-    """What an answer filtered on stock selects besides stock, to test flipped products
-    against: the text as a ``tsquery`` and its words for the rank (None: no text), the
-    category, the attribute groups (each a list of ``name=value``: one of each group), the
-    effective price range (under ``guests``, the rules live when it was read) and the minimum
-    rating; and where its page sits: the key it sorts by (``rank``, ``price_asc``,
-    ``price_desc``, ``rating``, ``newest``), the query's cursor, the page's end (the
-    answer's ``after``: None when no product follows) and its size; or no page at all."""
+    """What an answer selects, to test changed products' rows against: the text as a
+    ``tsquery`` and its words for the rank (None: no text), the category, the attribute
+    groups (each a list of ``name=value``: one of each group), the effective price range
+    (under ``guests``, the rules live when it was read), the minimum rating and whether it
+    keeps products in stock only; and where its page sits: the key it sorts by (``rank``,
+    ``price_asc``, ``price_desc``, ``rating``, ``newest``), the query's cursor, the page's end
+    (the answer's ``after``: None when no product follows) and its size; or no page at
+    all."""
 
     tsquery: str | None
     qtext: str | None
@@ -49,6 +53,7 @@ class Filter:
     price_min: Decimal | None
     price_max: Decimal | None
     rating_min: Decimal | None
+    in_stock: bool
     guests: tuple[Any, ...]
     key: str
     cursor: tuple[str, UUID] | None
@@ -60,11 +65,11 @@ class Filter:
 
 @dataclass(frozen=True)
 class Entry:
-    """A flipped product that meets an answer's filter: it ``entered`` the answer's set (now
-    in stock) or left it; its categories with their ancestors, attribute pairs and effective
-    price (as text, None without one); whether it sorts after the query's cursor (True with no
-    cursor) and before the page's end (None with no end); None where the database cannot
-    compare (a key without a value)."""
+    """A changed product's row that meets an answer's filter: the row after the change
+    (``entered`` the answer's set) or the row before it (left it); its categories with their
+    ancestors, attribute pairs and effective price (as text, None without one); whether it
+    sorts after the query's cursor (True with no cursor) and before the page's end (None with
+    no end); None where the database cannot compare (a key without a value)."""
 
     product_id: str
     entered: bool
@@ -77,21 +82,24 @@ class Entry:
 
 @dataclass(frozen=True)
 class Moved:
-    """What a move of the stock generation did: the products flipped (odd times) with their
-    ``in_stock`` now, and per answer filtered on stock (by its index in the list asked about)
-    the flipped products that meet its filter; None for an answer that must be read again
-    whatever they are (read under pricing rules no longer live)."""
+    """What a move of the product generation did: the products whose ``in_stock`` it changed,
+    with their ``in_stock`` now; the products whose content it changed; and per answer (by
+    its index in the list asked about) the changed products' rows that meet its filter (rows
+    whose change is stock alone are tested against answers filtered on stock only); None for
+    an answer that must be read again whatever they are (read under pricing rules no longer
+    live)."""
 
     in_stock: dict[str, bool]
     met: dict[int, list[Entry] | None]
+    content: frozenset[str] = frozenset()
 
 
 #: ``Answers.at``'s reader: (since, upto, filters) → what moved; None when unknown.
-Flips = Callable[[int, int, list[Filter]], Moved | None]
+Changes = Callable[[int, int, list[Filter]], Moved | None]
 
 
 def patch(answer: dict[str, Any], f: Filter, entries: list[Entry]) -> dict[str, Any] | None:
-    """``answer`` (filtered on stock by ``f``) after ``entries`` entered or left its set: the
+    """``answer`` (filtered by ``f``) after ``entries`` entered or left its set: the
     same page, ``total`` and facets moved by them; None when the change is not certain from
     what the answer holds (then it is read again)."""
     total = answer["total"] + sum(1 if e.entered else -1 for e in entries)
@@ -128,6 +136,23 @@ def patch(answer: dict[str, Any], f: Filter, entries: list[Entry]) -> dict[str, 
         "facets": {"categories": categories, "attributes": attributes, "price": price},
         "after": answer["after"],
     }
+
+
+def net(entries: list[Entry]) -> list[Entry]:
+    """``entries`` without the pairs that change nothing: a product's row before and row after
+    that both meet the answer's filter with the same facet values, price and place (its
+    stock flipped, or a field the answer does not see changed)."""
+    rows: dict[str, list[Entry]] = {}
+    for e in entries:
+        rows.setdefault(e.product_id, []).append(e)
+    out: list[Entry] = []
+    for pair in rows.values():
+        if len(pair) == 2 and pair[0].entered != pair[1].entered:
+            left, entered = sorted(pair, key=lambda e: e.entered)
+            if replace(left, entered=True) == entered:
+                continue
+        out.extend(pair)
+    return out
 
 
 def restock(answer: dict[str, Any], in_stock: dict[str, bool]) -> dict[str, Any]:
@@ -240,57 +265,58 @@ def _price(price: dict[str, str | None], entries: list[Entry]) -> dict[str, str 
 
 class Answers:
     """One pool's read cache of answers, at one state of the views: the search view's table
-    (a rebuilt view is a new state) and content generation, and the ratings view's position;
-    a change of that state empties it, so an answer is never older than the views it was read
-    at. Within a state, a move of the stock generation changes only the answers it may
-    change: those filtered on stock that a flipped product entered or left are patched
-    (``patch``) or evicted, and those showing a flipped product are shown with its stock as
-    it is now. ``flips`` reads what moved, from ``stock_flips``; when it cannot say,
-    everything goes. At most ``ANSWERS`` answers are kept, the least recently used leaving
-    first."""
+    (a rebuilt view is a new state) and content generation (categories and pricing rules),
+    and the ratings view's position; a change of that state empties it, so an answer is never
+    older than the views it was read at. Within a state, a move of the product generation
+    changes only the answers it may change: those a changed product's row before or after
+    meets are patched (``patch``) or evicted, and those showing a product whose stock alone
+    changed show its stock as it is now. ``changes`` reads what moved, from the view's
+    ``product_changes``; when it cannot say, everything goes. At most ``ANSWERS`` answers are
+    kept, the least recently used leaving first."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        #: notified when a move of the stock generation ends (one caller moves it at a time)
+        #: notified when a move of the product generation ends (one caller moves it at a time)
         self.moved = threading.Condition(self.lock)
         self.moving = False
         self.state: tuple[Any, ...] | None = None
-        self.stock: int | None = None
+        #: the product generation the answers are at
+        self.products: int | None = None
         self.rules: list[Any] | None = None
-        #: (state, stock, query key) → the search running for it
+        #: (state, products, query key) → the search running for it
         self.flights: dict[tuple[Any, ...], Future] = {}
-        #: key → (answer, its filter when filtered on stock, the ids its page shows)
-        self.answers: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], Any, frozenset]] = (
+        #: key → (answer, its filter, the ids its page shows)
+        self.answers: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], Filter, frozenset]] = (
             OrderedDict()
         )
-        #: answers patched and evicted by stock moves so far (for tests and benchmarks)
+        #: answers patched and evicted by product moves so far (for tests and benchmarks)
         self.patched = 0
         self.evicted = 0
 
-    def at(self, state: tuple[Any, ...], stock: int, flips: Flips) -> None:
-        """Bring the cache to ``state`` and ``stock``. ``flips(since, upto, filters)``: what
-        stock generations ``since`` + 1 to ``upto`` moved (``Moved``) for the ``filters`` of
-        the answers filtered on stock; None when unknown. ``flips`` reads the database with
-        the lock released (the event loop's readers take it); callers arriving meanwhile wait
-        for that move rather than start their own."""
+    def at(self, state: tuple[Any, ...], products: int, changes: Changes) -> None:
+        """Bring the cache to ``state`` and product generation ``products``.
+        ``changes(since, upto, filters)``: what product generations ``since`` + 1 to ``upto``
+        moved (``Moved``) for the ``filters`` of the answers; None when unknown. ``changes``
+        reads the database with the lock released (the event loop's readers take it); callers
+        arriving meanwhile wait for that move rather than start their own."""
         with self.lock:
             while True:
                 if self.state is not None and _behind(state, self.state):
                     return  # read before another caller moved the cache on: it misses
-                if state != self.state or self.stock is None:
-                    self.state, self.stock, self.rules = state, stock, None
+                if state != self.state or self.products is None:
+                    self.state, self.products, self.rules = state, products, None
                     self.answers.clear()
                     return
-                if stock <= self.stock:
+                if products <= self.products:
                     return  # a caller that read before another moved the cache on: it misses
                 if not self.moving:
                     break
                 self.moved.wait(timeout=5.0)
             self.moving = True
-            since = self.stock
-            on_stock = [(k, f) for k, (_, f, _) in self.answers.items() if f is not None]
+            since = self.products
+            kept = [(k, f) for k, (_, f, _) in self.answers.items()]
         try:
-            found = flips(since, stock, [f for _, f in on_stock])
+            found = changes(since, products, [f for _, f in kept])
         except BaseException:
             with self.lock:
                 self.moving = False
@@ -299,41 +325,45 @@ class Answers:
         with self.lock:
             self.moving = False
             self.moved.notify_all()
-            if (self.state, self.stock) != (state, since):
+            if (self.state, self.products) != (state, since):
                 return  # emptied meanwhile (the views moved on)
-            self.stock = stock
+            self.products = products
             if found is None:
                 self.evicted += len(self.answers)
                 self.answers.clear()
                 return
-            self._apply(found, {k: i for i, (k, _) in enumerate(on_stock)})
+            self._apply(found, {k: i for i, (k, _) in enumerate(kept)})
 
     def _apply(self, found: Moved, tested: dict[tuple[Any, ...], int]) -> None:
-        """Patch or evict what ``found`` changes (the lock held). An answer filtered on stock
-        put during the move was not tested: it goes."""
+        """Patch or evict what ``found`` changes (the lock held). An answer put during the
+        move was not tested: it goes unless nothing it depends on moved."""
         flipped = found.in_stock.keys()
-        for k, (answer, on, ids) in list(self.answers.items()):
+        for k, (answer, f, ids) in list(self.answers.items()):
             new: dict[str, Any] | None = answer
-            if on is not None:
-                i = tested.get(k)
-                if i is None:
-                    new = None
-                elif i in found.met:
-                    entries = found.met[i]
-                    new = None if entries is None else patch(answer, on, entries)
-                elif not ids.isdisjoint(flipped):
-                    new = None  # shows a product that flipped without meeting its filter
-            elif not ids.isdisjoint(flipped):
-                new = restock(answer, found.in_stock)
+            i = tested.get(k)
+            if not ids.isdisjoint(found.content):
+                new = None  # shows a product whose content changed
+            elif i is None:
+                # put during the move: it may have missed what moved, unless what moved was
+                # stock alone and it is not filtered on stock
+                new = None if f.in_stock or found.content else answer
+            elif i in found.met:
+                entries = found.met[i]
+                entries = None if entries is None else net(entries)
+                new = None if entries is None else patch(answer, f, entries) if entries else answer
+            if new is not None and not ids.isdisjoint(flipped):
+                # a product shown in an answer filtered on stock that flipped left it (and
+                # was met, so the patch has already said None); a safe default otherwise
+                new = None if f.in_stock else restock(new, found.in_stock)
             if new is None:
                 del self.answers[k]
                 self.evicted += 1
             elif new is not answer:
-                self.answers[k] = (new, on, ids)  # keeps its place in the LRU order
+                self.answers[k] = (new, f, ids)  # keeps its place in the LRU order
                 self.patched += 1
 
     def board(self, key: tuple[Any, ...]) -> tuple[Future, bool]:
-        """The search running for ``key`` (state, stock generation, query), and whether the
+        """The search running for ``key`` (state, product generation, query), and whether the
         caller is the one to run it (the first to ask): concurrent misses of one answer run
         its statement once."""
         with self.lock:
@@ -364,9 +394,9 @@ class Answers:
             if state == self.state:
                 self.rules = rules
 
-    def get(self, state: tuple[Any, ...], stock: int, key: tuple[Any, ...]) -> dict | None:
+    def get(self, state: tuple[Any, ...], products: int, key: tuple[Any, ...]) -> dict | None:
         with self.lock:
-            if (state, stock) != (self.state, self.stock) or key not in self.answers:
+            if (state, products) != (self.state, self.products) or key not in self.answers:
                 return None
             self.answers.move_to_end(key)
             return self.answers[key][0]
@@ -374,18 +404,18 @@ class Answers:
     def put(
         self,
         state: tuple[Any, ...],
-        stock: int,
+        products: int,
         key: tuple[Any, ...],
         answer: dict[str, Any],
-        on_stock: Filter | None,
+        f: Filter,
     ) -> None:
-        """Keep ``answer``, read after ``state`` and ``stock`` were: unless the cache has moved
-        on since (the answer might then miss a flip the cache has already dealt with).
-        ``on_stock``: the answer's filter when it is filtered on stock, else None."""
+        """Keep ``answer`` (to the query ``f`` describes), read after ``state`` and
+        ``products`` were: unless the cache has moved on since (the answer might then miss a
+        change the cache has already dealt with)."""
         with self.lock:
-            if (state, stock) == (self.state, self.stock):
+            if (state, products) == (self.state, self.products):
                 ids = frozenset(i["id"] for i in answer["items"])
-                self.answers[key] = (answer, on_stock, ids)
+                self.answers[key] = (answer, f, ids)
                 while len(self.answers) > ANSWERS:
                     self.answers.popitem(last=False)
 

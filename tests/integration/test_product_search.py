@@ -34,7 +34,13 @@ from domain.money import Money
 from domain.pricing.effective import PriceQuery, effective_price
 from domain.pricing.events import PricingRuleCreated
 from domain.pricing.rules import RuleScope, check_rule
-from domain.product.events import LifecycleStatusChanged
+from domain.product.events import (
+    CategoryAssigned,
+    FieldChange,
+    LifecycleStatusChanged,
+    PriceChanged,
+    ProductDetailsChanged,
+)
 from domain.review.commands import ModerateReview, SubmitReview
 from eventstore.recorded import EventMeta
 from eventstore.store import StreamAppend
@@ -394,9 +400,9 @@ def test_every_filter_combination_returns_the_oracles_set_total_and_facets(world
 def test_a_flipped_product_meets_an_answers_filter_exactly_when_the_oracle_selects_it(
     world, drawn, seed
 ):
-    """What evicts a cached answer filtered on stock (``_flips``): a product meets the
-    answer's other filters iff the oracle puts it in the set of the same query without the
-    stock filter; for products active or not, in its set or not."""
+    """What patches or evicts a cached answer (``_meets``): a product's row meets the answer's
+    filters iff the oracle puts it in the set of the same query; for products active or not,
+    in its set or not."""
     c, catalog, oracle = world
     q, category, low, span, rating, _, attrs, sort, limit = drawn
     query = search.SearchQuery(
@@ -425,10 +431,13 @@ def test_a_flipped_product_meets_an_answers_filter_exactly_when_the_oracle_selec
             g for g in (search.guest_rule(r, NOW) for r in search.active_rules(cur, schema)) if g
         ]
         alternatives = search.candidates(cur, schema, words) if words else []
-        wanted = search.stock_filter(query, alternatives, tuple(rules), None)
-        statement, params = search._meets(schema, rules, True)
+        wanted = search.answer_filter(query, alternatives, tuple(rules), None)
+        rows = psycopg.sql.SQL(
+            "SELECT true AS entered, true AS content, p AS r FROM {}.products p WHERE p.id = %(id)s"
+        ).format(schema)
+        statement, params = search._meets(schema, rules, True, rows)
         for p in sample:
-            cur.execute(statement, {**params, **search._meets_params([p.id], {0: wanted})})
+            cur.execute(statement, {**params, "id": p.id, **search._meets_params({0: wanted})})
             assert bool(cur.fetchall()) == (p.id in selected), (p.name, p.status)
 
 
@@ -776,6 +785,138 @@ def test_a_product_leaves_the_results_in_one_pass_when_inactive_or_out_of_stock(
     assert emptied.id in {uuid.UUID(i["id"]) for i in everywhere}, "still listed, out of stock"
     gone.status = "discontinued"
     emptied.available = dict.fromkeys(emptied.available, 0)
+
+
+def _edit(c, p: CatalogProduct, kind: str, rnd: random.Random, catalog: Catalog) -> StreamAppend:
+    """An append changing ``p``'s content (``kind``: price, name, attributes, category or
+    status; the catalog's copy follows, the oracle's does not)."""
+    if kind == "price":
+        new = (p.price * Decimal(rnd.choice(["0.5", "0.9", "1.1", "3"]))).quantize(Decimal("0.01"))
+        event = PriceChanged(
+            old=Money(amount=p.price, currency="USD"),
+            new=Money(amount=new, currency="USD"),
+            reason="test",
+        )
+        p.price = new
+    elif kind == "name":
+        name = f"{p.name} {rnd.choice(['wool', 'red', 'shoes', 'plain'])}"
+        event = ProductDetailsChanged(changes=[FieldChange(field="name", old=p.name, new=name)])
+        p.name = name
+    elif kind == "attributes":
+        attributes = {**p.attributes, "color": rnd.choice(["red", "blue", "green", "teal"])}
+        event = ProductDetailsChanged(
+            changes=[FieldChange(field="attributes", old=p.attributes, new=attributes)]
+        )
+        p.attributes = attributes
+    elif kind == "category":
+        category = rnd.choice([k for k in catalog.parents if k not in p.category_ids])
+        event = CategoryAssigned(category_id=category)
+        p.category_ids = [*p.category_ids, category]
+    else:
+        status = "discontinued" if p.status == "active" else "active"
+        event = LifecycleStatusChanged(old_status=p.status, new_status=status)
+        p.status = status
+    return StreamAppend(p.id, c.store.stream_version(p.id), [event])
+
+
+def test_an_edit_of_a_product_off_the_page_keeps_or_patches_an_answer_without_a_search(
+    world, monkeypatch
+):
+    """Given a browse answer (no filter on stock) in the cache, when a product of its set that
+    is not on its page and not at an end of its price range is renamed, then the cache gives
+    the same answer (nothing the answer holds changed); when its price (no pricing rule's)
+    then moves inside the range, the cache patches the answer, which equals the same search
+    run afresh."""
+    c, catalog, oracle = world
+    query = search.SearchQuery(sort="newest", limit=7)
+    first = run(c, query)
+    shown = {i["id"] for i in first["items"]}
+    low, high = (Decimal(first["facets"]["price"][k]) for k in ("min", "max"))
+    priced = {p.id for p in catalog.products[:40]}  # by the cost-plus rule
+    ruled = set(list(catalog.parents)[:6:5])  # the tiered rule's categories
+    product = next(
+        p
+        for p in oracle.filtered(query)
+        if str(p.id) not in shown
+        and p.id not in priced
+        and ruled.isdisjoint(p.category_ids)
+        and low < p.price < high
+    )
+    cache = search._answers[c.pool]
+    patched = cache.patched
+    reads = []
+    read = search._read
+    monkeypatch.setattr(search, "_read", lambda *a: reads.append(a) or read(*a))
+    c.store.append([_edit(c, product, "name", random.Random(1), catalog)], _meta())
+    c.runner.run_pass([VIEW])
+    assert run(c, query) is first
+    new = (product.price + (high - product.price) / 2).quantize(Decimal("0.01"))
+    assert low < new < high
+    event = PriceChanged(
+        old=Money(amount=product.price, currency="USD"),
+        new=Money(amount=new, currency="USD"),
+        reason="test",
+    )
+    product.price = new
+    c.store.append([StreamAppend(product.id, c.store.stream_version(product.id), [event])], _meta())
+    c.runner.run_pass([VIEW])
+    again = run(c, query)
+    assert cache.patched > patched and reads == []
+    assert again["total"] == first["total"] and again["items"] == first["items"]
+    fresh = psycopg_pool.ConnectionPool(c.pool.conninfo, min_size=1, max_size=1, open=True)
+    try:
+        assert {k: v for k, v in again.items() if k != "encoded"} == search.search(
+            fresh, query, NOW
+        )
+    finally:
+        fresh.close()
+
+
+@settings(
+    max_examples=15,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(drawn=st.lists(broad_queries, min_size=6, max_size=6), seed=st.integers(0, 2**16))
+def test_answers_patched_through_catalog_edits_equal_the_answers_searched_afresh(
+    world, drawn, seed
+):
+    """Given answers in the cache (with and without the stock filter, first pages and next
+    ones), when products of their sets and others are edited (price, name, attributes,
+    category, status; several in one pass of the view, some beside a stock flip, one edited
+    twice), then every answer the cache gives equals the same search run afresh on a pool of
+    its own."""
+    c, catalog, _ = world
+    rnd = random.Random(seed)
+    wanted = [query_of(catalog, d, in_stock=i % 2 == 0) for i, d in enumerate(drawn)]
+    wanted.append(search.SearchQuery(sort="price_asc", limit=7))
+    for q in list(wanted):
+        after = run(c, q)["after"]
+        if after is not None and rnd.random() < 0.5:
+            wanted.append(replace(q, after=after))  # its next page, after a cursor
+            run(c, wanted[-1])
+    kinds = ["price", "price", "name", "attributes", "category", "status"]
+    edited = rnd.sample(catalog.products, 8)
+    for batch in (edited[:3], edited[3:4], edited[4:7], edited[7:]):
+        appends = [_edit(c, p, rnd.choice(kinds), rnd, catalog) for p in batch]
+        c.store.append(appends, _meta())
+        if rnd.random() < 0.5:
+            _flip(c, rnd.choice(batch))  # appends the flip, then one pass over both
+        else:
+            c.runner.run_pass([VIEW])
+    again = edited[0]
+    c.store.append([_edit(c, again, "price", rnd, catalog)], _meta())
+    c.store.append([_edit(c, again, "name", rnd, catalog)], _meta())
+    c.runner.run_pass([VIEW])
+    fresh = psycopg_pool.ConnectionPool(c.pool.conninfo, min_size=1, max_size=1, open=True)
+    try:
+        for q in wanted:
+            got = {k: v for k, v in run(c, q).items() if k != "encoded"}
+            search._answers.pop(fresh, None)
+            assert got == search.search(fresh, q, NOW), q
+    finally:
+        fresh.close()
 
 
 def test_the_view_rebuilt_equals_the_live_view_row_for_row(world):

@@ -4,23 +4,55 @@ gets. What a patch computes: ``test_search_answer_patch.py``."""
 
 import pytest
 
-from projections.search_answers import Answers, Moved
+from projections.search_answers import Answers, Entry, Filter, Moved
 
 NOTHING = lambda since, upto, filters: Moved({}, {})  # noqa: E731
 
 
-def answer(*ids: str) -> dict:
-    return {"items": [{"id": i} for i in ids]}
+def answer(*ids: str, total: int = 1) -> dict:
+    return {
+        "items": [{"id": i} for i in ids],
+        "total": total,
+        "facets": {"categories": [], "attributes": {}, "price": {"min": "1", "max": "9"}},
+        "after": None,
+    }
 
 
-def cache_at(state=(1, 5, None), stock=10) -> Answers:  # noqa: ANN001
+def query(name: str, in_stock: bool = False) -> Filter:
+    """A filter told apart by its text (``name``): no page to place changes against."""
+    return Filter(
+        tsquery=name,
+        qtext=name,
+        category=None,
+        attributes=(),
+        price_min=None,
+        price_max=None,
+        rating_min=None,
+        in_stock=in_stock,
+        guests=(),
+        key="newest",
+        cursor=None,
+        end=None,
+        limit=1,
+        page=False,
+    )
+
+
+A, B, S, T = query("a"), query("b"), query("s", in_stock=True), query("t", in_stock=True)
+
+
+def cache_at(state=(1, 5, None), products=10) -> Answers:  # noqa: ANN001
     c = Answers()
-    c.at(state, stock, NOTHING)
-    c.put(state, stock, ("a",), answer("p1", "p2"), None)
-    c.put(state, stock, ("b",), answer("p3"), None)
-    c.put(state, stock, ("s",), answer("p4"), "filter s")
-    c.put(state, stock, ("t",), answer("p5"), "filter t")
+    c.at(state, products, NOTHING)
+    c.put(state, products, ("a",), answer("p1", "p2"), A)
+    c.put(state, products, ("b",), answer("p3"), B)
+    c.put(state, products, ("s",), answer("p4"), S)
+    c.put(state, products, ("t",), answer("p5"), T)
     return c
+
+
+def row(product: str, entered: bool, price: str = "5") -> Entry:
+    return Entry(product, entered, ("c1",), (), price, True, None)
 
 
 def test_a_stock_move_evicts_what_it_cannot_patch_and_shows_flipped_products_as_they_are():
@@ -32,16 +64,44 @@ def test_a_stock_move_evicts_what_it_cannot_patch_and_shows_flipped_products_as_
 
     def flips(since, upto, filters):  # noqa: ANN001, ANN202
         asked.append((since, upto, filters))
-        return Moved({"p2": False, "p9": True}, {filters.index("filter t"): None})
+        return Moved({"p2": False, "p9": True}, {filters.index(T): None})
 
     c.at((1, 5, None), 12, flips)
-    assert asked == [(10, 12, ["filter s", "filter t"])]
-    assert c.get((1, 5, None), 12, ("a",)) == {
-        "items": [{"id": "p1"}, {"id": "p2", "in_stock": False}]
-    }
+    assert asked == [(10, 12, [A, B, S, T])]
+    assert c.get((1, 5, None), 12, ("a",))["items"] == [
+        {"id": "p1"},
+        {"id": "p2", "in_stock": False},
+    ]
     assert c.get((1, 5, None), 12, ("t",)) is None
     assert c.get((1, 5, None), 12, ("b",)) == answer("p3")
     assert c.get((1, 5, None), 12, ("s",)) == answer("p4")  # filtered on stock, not met
+    assert (c.patched, c.evicted) == (1, 1)
+
+
+def test_a_content_change_patches_the_answers_its_rows_meet_and_evicts_those_showing_it():
+    """Given four answers, when p9's price changes (its row before met a and b, its row after
+    meets a and t) and p3's name changes (shown by b), then a is untouched (the same values
+    left and entered), t gains p9, and b, showing p3, is evicted; s (not met) stays."""
+    c = cache_at()
+
+    def changes(since, upto, filters):  # noqa: ANN001, ANN202
+        at = {f.qtext: i for i, f in enumerate(filters)}
+        return Moved(
+            {},
+            {
+                at["a"]: [row("p9", False), row("p9", True)],
+                at["b"]: [row("p9", False)],
+                at["t"]: [row("p9", True, price="7")],
+            },
+            frozenset({"p9", "p3"}),
+        )
+
+    c.at((1, 5, None), 11, changes)
+    assert c.get((1, 5, None), 11, ("a",)) == answer("p1", "p2")
+    assert c.get((1, 5, None), 11, ("b",)) is None
+    assert c.get((1, 5, None), 11, ("t",))["total"] == 2
+    assert c.get((1, 5, None), 11, ("t",))["facets"]["categories"] == [{"id": "c1", "count": 1}]
+    assert c.get((1, 5, None), 11, ("s",)) == answer("p4")
     assert (c.patched, c.evicted) == (1, 1)
 
 
@@ -59,13 +119,13 @@ def test_a_content_move_empties_the_cache_and_a_rebuilt_view_is_a_new_state():
 
 
 def test_a_caller_that_read_an_older_state_misses_without_moving_the_cache_back():
-    c = cache_at(state=(1, 5, None), stock=10)
+    c = cache_at(state=(1, 5, None), products=10)
     c.at((1, 4, None), 9, NOTHING)
     assert c.get((1, 4, None), 9, ("b",)) is None
-    c.put((1, 4, None), 9, ("c",), answer("p9"), None)  # not kept: the cache is past it
+    c.put((1, 4, None), 9, ("c",), answer("p9"), A)  # not kept: the cache is past it
     assert c.get((1, 5, None), 10, ("b",)) == answer("p3")
     assert c.get((1, 5, None), 10, ("c",)) is None
-    c.at((1, 5, None), 9, NOTHING)  # stock behind: nothing moves
+    c.at((1, 5, None), 9, NOTHING)  # products behind: nothing moves
     assert c.get((1, 5, None), 10, ("b",)) == answer("p3")
 
 
@@ -75,8 +135,8 @@ def test_flips_are_read_with_the_lock_free_and_answers_put_meanwhile_are_judged_
     def flips(since, upto, filters):  # noqa: ANN001, ANN202
         assert c.lock.acquire(timeout=1)  # the event loop's readers are not held up
         c.lock.release()
-        c.put((1, 5, None), since, ("u",), answer("p7"), "filter u")  # not tested: goes
-        c.put((1, 5, None), since, ("v",), answer("p8"), None)  # no flipped product: stays
+        c.put((1, 5, None), since, ("u",), answer("p7"), query("u", True))  # untested: goes
+        c.put((1, 5, None), since, ("v",), answer("p8"), query("v"))  # stock alone moved: stays
         return Moved({"p1": False}, {})
 
     c.at((1, 5, None), 11, flips)

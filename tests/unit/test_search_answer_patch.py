@@ -40,6 +40,7 @@ def page(limit: int = 1, cursor=None, end=END) -> Filter:  # noqa: ANN001
         price_min=None,
         price_max=None,
         rating_min=None,
+        in_stock=True,
         guests=(),
         key="newest",
         cursor=cursor,
