@@ -39,6 +39,10 @@ from projections.base import Projection
 NAME = "product_search"
 #: Product generations whose changes are kept (``product_changes``).
 CHANGES_KEPT = 1_000
+#: Products a batch may change and log; a batch changing more (a catch-up, a bulk import)
+#: moves the content generation instead, and the answers' caches empty: testing each of
+#: their answers against that many products would cost more than searching again.
+CHANGES_LOGGED = 200
 _STOCK_TOPICS = tuple(
     f"inventory.{n}"
     for n in (
@@ -270,11 +274,13 @@ class ProductSearchView(Projection):
         rules = [e for e in events if e.stream_type == "pricing_rule"]
         if categories:
             self._categories(cur, s, categories)
-        touched = self._products(cur, s, products) if products else set()
+        # at most CHANGES_LOGGED products changed by this batch's product events: log them
+        log = len({e.stream_id for e in products}) <= CHANGES_LOGGED
+        touched = self._products(cur, s, products, log) if products else set()
         moved = self._stock(cur, s, stock) if stock else set()
         if rules:
             self._rules(cur, s, rules)
-        flipped = False
+        flips = 0
         if touched or moved:
             # only the rows whose answer changes are written: a reservation that leaves stock
             # available rewrites nothing and leaves the generation where it was; a flipped
@@ -291,13 +297,22 @@ class ProductSearchView(Projection):
                     "logged AS (INSERT INTO {0}.product_changes (product_id, content, before) "
                     "SELECT (f.row).id, false, jsonb_populate_record(f.row, "
                     "jsonb_build_object('in_stock', NOT (f.row).in_stock)) FROM f "
-                    "WHERE NOT (f.row).id = ANY(%s::uuid[])) "
+                    "WHERE %s AND NOT (f.row).id = ANY(%s::uuid[]) "
+                    "AND (SELECT count(*) FROM f) <= %s) "
                     "SELECT count(*) AS n FROM f"
                 ).format(s),
-                (list(touched), list(moved), list(touched)),
+                (list(touched), list(moved), log, list(touched), CHANGES_LOGGED - len(touched)),
             )
-            flipped = cur.fetchone()["n"] > 0
-        self._generation(cur, s, bool(categories or rules), bool(touched) or flipped)
+            flips = cur.fetchone()["n"]
+        changed = bool(touched) or flips > 0
+        if changed and (not log or len(touched) + flips > CHANGES_LOGGED):
+            # too many to log (some may be already): the caches empty instead
+            cur.execute(
+                sql.SQL("DELETE FROM {}.product_changes WHERE generation IS NULL").format(s)
+            )
+            self._generation(cur, s, True, False)
+        else:
+            self._generation(cur, s, bool(categories or rules), changed)
 
     @staticmethod
     def _generation(cur: Cursor, s: sql.Identifier, content: bool, products: bool) -> None:
@@ -351,7 +366,11 @@ class ProductSearchView(Projection):
             ([r[0] for r in rows],),
         )
 
-    def _products(self, cur: Cursor, s: sql.Identifier, events: list[RecordedEvent]) -> set[UUID]:
+    def _products(
+        self, cur: Cursor, s: sql.Identifier, events: list[RecordedEvent], log: bool
+    ) -> set[UUID]:
+        """Fold ``events`` into the products' rows; the ids of the rows changed, each logged
+        with its row before in ``product_changes`` when ``log``."""
         ids = list({e.stream_id for e in events})
         cur.execute(
             sql.SQL(
@@ -383,15 +402,16 @@ class ProductSearchView(Projection):
         for doc in touched.values():
             _derived(doc, paths)
         # their rows before this batch (none for a new one), stamped in ``_generation``
-        cur.execute(
-            sql.SQL(
-                "INSERT INTO {0}.product_changes (product_id, content, before) "
-                "SELECT t.id, true, CASE WHEN p.id IS NULL THEN NULL ELSE p END "
-                "FROM unnest(%s::uuid[]) t(id) "
-                "LEFT JOIN {0}.products p ON p.id = t.id"
-            ).format(s),
-            (list(touched),),
-        )
+        if log:
+            cur.execute(
+                sql.SQL(
+                    "INSERT INTO {0}.product_changes (product_id, content, before) "
+                    "SELECT t.id, true, CASE WHEN p.id IS NULL THEN NULL ELSE p END "
+                    "FROM unnest(%s::uuid[]) t(id) "
+                    "LEFT JOIN {0}.products p ON p.id = t.id"
+                ).format(s),
+                (list(touched),),
+            )
         names = [c.strip() for c in _PRODUCT_COLUMNS.split(",")]
         jsonb = ("attributes", "variants")
         updates = sql.SQL(", ").join(

@@ -44,6 +44,7 @@ from domain.product.events import (
 from domain.review.commands import ModerateReview, SubmitReview
 from eventstore.recorded import EventMeta
 from eventstore.store import StreamAppend
+from projections import product_search
 from projections import product_search_query as search
 from projections.base import live_schema
 from tests.factories import send
@@ -915,6 +916,39 @@ def test_answers_patched_through_catalog_edits_equal_the_answers_searched_afresh
             got = {k: v for k, v in run(c, q).items() if k != "encoded"}
             search._answers.pop(fresh, None)
             assert got == search.search(fresh, q, NOW), q
+    finally:
+        fresh.close()
+
+
+def test_a_batch_changing_more_products_than_are_logged_empties_the_caches_instead(world):
+    """Given an answer in the cache, when one pass of the view folds price changes of more
+    products than a batch logs, then the view moves its content generation and logs none of
+    them, and the answer is searched again (equal to a fresh search)."""
+    c, catalog, _ = world
+    query = search.SearchQuery(sort="price_desc", limit=5)
+    first = run(c, query)
+    rnd = random.Random(3)
+    many = rnd.sample(catalog.products, product_search.CHANGES_LOGGED + 1)
+    schema = live_schema(VIEW)
+    with c.pool.connection() as conn:
+        content, logged = conn.execute(
+            f"SELECT content, (SELECT count(*) FROM {schema}.product_changes) FROM "
+            f"{schema}.generation"
+        ).fetchone()
+    c.store.append([_edit(c, p, "price", rnd, catalog) for p in many], _meta())
+    c.runner.run_pass([VIEW])
+    with c.pool.connection() as conn:
+        assert conn.execute(
+            f"SELECT content, (SELECT count(*) FROM {schema}.product_changes) FROM "
+            f"{schema}.generation"
+        ).fetchone() == (content + 1, logged)
+    again = run(c, query)
+    assert again is not first
+    fresh = psycopg_pool.ConnectionPool(c.pool.conninfo, min_size=1, max_size=1, open=True)
+    try:
+        assert {k: v for k, v in again.items() if k != "encoded"} == search.search(
+            fresh, query, NOW
+        )
     finally:
         fresh.close()
 
