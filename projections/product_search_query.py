@@ -26,6 +26,8 @@ excludes it and ``sort=rating`` puts it last."""
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import threading
 import time
 import weakref
@@ -46,6 +48,7 @@ from projections import search_text as text
 from projections.base import live_schema
 from projections.product_search import NAME
 from projections.search_answers import (
+    ANSWERS,
     ATTRIBUTE_NAMES,
     ATTRIBUTE_VALUES,
     CATEGORY_FACETS,
@@ -528,24 +531,40 @@ def _changes(
 
 
 def _meets_params(filters: dict[int, Filter]) -> dict[str, Any]:
-    """``_meets``'s parameters: the filters by their indexes."""
-    fs = filters.values()
+    """``_meets``'s parameter: the filters by their indexes, as one JSON array (each filter's
+    object encoded once, when first tested: a move tests every answer kept, hundreds of
+    them, and encoding them anew each time cost more than the statement)."""
     return {
-        "i": list(filters),
-        "tsq": [f.tsquery for f in fs],
-        "qtext": [f.qtext for f in fs],
-        "category": [f.category for f in fs],
-        "attrs": [Jsonb([list(g) for g in f.attributes]) for f in fs],
-        "pmin": [f.price_min for f in fs],
-        "pmax": [f.price_max for f in fs],
-        "rmin": [f.rating_min for f in fs],
-        "stock": [f.in_stock for f in fs],
-        "key": [f.key for f in fs],
-        "ckey": [None if f.cursor is None else f.cursor[0] for f in fs],
-        "cid": [None if f.cursor is None else f.cursor[1] for f in fs],
-        "ekey": [None if f.end is None else f.end[0] for f in fs],
-        "eid": [None if f.end is None else f.end[1] for f in fs],
+        "filters": "["
+        + ",".join(f'{{"i":{i},{_filter_json(f)[1:]}' for i, f in filters.items())
+        + "]"
     }
+
+
+@functools.lru_cache(maxsize=8 * ANSWERS)
+def _filter_json(f: Filter) -> str:
+    """``f`` as ``_meets`` reads it (``jsonb_to_recordset``), a JSON object."""
+
+    def as_text(v: Any) -> str | None:
+        return None if v is None else str(v)
+
+    return json.dumps(
+        {
+            "tsq": f.tsquery,
+            "qtext": f.qtext,
+            "category": as_text(f.category),
+            "attrs": [list(g) for g in f.attributes],
+            "pmin": as_text(f.price_min),
+            "pmax": as_text(f.price_max),
+            "rmin": as_text(f.rating_min),
+            "stock": f.in_stock,
+            "key": f.key,
+            "ckey": None if f.cursor is None else f.cursor[0],
+            "cid": None if f.cursor is None else str(f.cursor[1]),
+            "ekey": None if f.end is None else f.end[0],
+            "eid": None if f.end is None else str(f.end[1]),
+        }
+    )
 
 
 def _placed(mark: str, before: bool, without: str) -> sql.Composable:
@@ -594,12 +613,12 @@ def _meets(
     schema: sql.Identifier, rules: list[GuestRule], ratings: bool, rows: sql.Composable
 ) -> tuple[sql.Composable, dict[str, Any]]:
     """Per product row of ``rows`` (``entered``, ``content``, ``r``: ``_window_rows``), when
-    active: one row per filter (arrays ``i``, ``tsq`` ...) it
-    meets, with its categories (with their ancestors), attribute pairs and effective price as
-    ``_statement`` computes them, and where it sorts against the filter's cursor and page end
-    (``_placed``); a product whose stock alone changed is tested against the filters on stock
-    only (nothing else of an answer depends on it). Each row with the views' state
-    (``_state_statement``) in the statement's snapshot."""
+    active: one row per filter (``_meets_params``) it meets, with its categories (with their
+    ancestors), attribute pairs and effective price as ``_statement`` computes them, and where
+    it sorts against the filter's cursor and page end (``_placed``); a product whose stock
+    alone changed is tested against the filters on stock only (nothing else of an answer
+    depends on it). Each row with the views' state (``_state_statement``) in the
+    statement's snapshot."""
     params: dict[str, Any] = {}
     joins, price, rating, with_rules = _price_and_rating(rules, ratings, params)
     statement = sql.SQL(
@@ -612,13 +631,10 @@ def _meets(
             FROM (SELECT v.entered, v.content, (v.r).* FROM rows v) p {joins}
             WHERE p.status = 'active'),
         filters AS MATERIALIZED (
-            SELECT * FROM unnest(%(i)s::int[], %(tsq)s::text[], %(qtext)s::text[],
-                                 %(category)s::uuid[], %(attrs)s::jsonb[], %(pmin)s::numeric[],
-                                 %(pmax)s::numeric[], %(rmin)s::numeric[], %(stock)s::boolean[],
-                                 %(key)s::text[], %(ckey)s::text[], %(cid)s::uuid[],
-                                 %(ekey)s::text[], %(eid)s::uuid[])
-                AS s(i, tsq, qtext, category, attrs, pmin, pmax, rmin, stock, key, ckey, cid,
-                     ekey, eid))
+            SELECT * FROM jsonb_to_recordset(%(filters)s::jsonb)
+                AS s(i int, tsq text, qtext text, category uuid, attrs jsonb, pmin numeric,
+                     pmax numeric, rmin numeric, stock boolean, key text, ckey text, cid uuid,
+                     ekey text, eid uuid))
         SELECT st.tables, st.content, st.ratings, f.id, f.entered, m.i, f.category_paths,
                f.attr_pairs, f.price::text AS price, m.beyond_cursor, m.before_end
         FROM state st, versions f JOIN LATERAL (
