@@ -14,7 +14,7 @@ the log: views, process managers, the relay; ``eventstore/parking.py``), and for
 ``ecom_kafka_relay_lag``, ``ecom_kafka_relay_position`` and ``ecom_kafka_consumer_lag``; and
 this process's product search answer cache (``projections/search_answers.py``):
 ``ecom_search_answers`` kept, ``ecom_search_answers_patched_total`` and
-``ecom_search_answers_evicted_total`` by stock moves.
+``ecom_search_answers_evicted_total`` by moves of the products (stock flips, edits).
 
 Each app has its own registry (no global state; two apps in one process do not collide).
 Counters and histograms are per process: with several uvicorn workers each worker answers with
@@ -81,12 +81,12 @@ class StoreCollector:
         yield answers
         yield CounterMetricFamily(
             "ecom_search_answers_patched",
-            "Cached search answers a stock move brought up to date without searching again.",
+            "Cached search answers a product change brought up to date without searching again.",
             value=patched,
         )
         yield CounterMetricFamily(
             "ecom_search_answers_evicted",
-            "Cached search answers a stock move dropped, to be searched again.",
+            "Cached search answers a product change dropped, to be searched again.",
             value=evicted,
         )
 

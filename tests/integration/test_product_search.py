@@ -586,7 +586,7 @@ def _in_stock(p: CatalogProduct) -> bool:
 
 def _flip(c, p: CatalogProduct) -> None:
     """Append what flips ``p``'s ``in_stock`` (its last units reserved, or two received), and
-    move the view over it: one stock generation."""
+    move the view over it: one product generation."""
     if _in_stock(p):
         c.store.append([reserving(c, p, p.available)], _meta())
         p.available = dict.fromkeys(p.available, 0)

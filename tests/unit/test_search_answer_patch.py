@@ -1,14 +1,15 @@
-"""What a stock move does to a cached search answer filtered on stock
-(``projections/search_answers.patch``): given an answer, when flipped products enter or leave
-its set, then its ``total`` and facets move by them and its page stays, or, where that is not
-certain from the answer alone, it is read again (None). That a patched answer equals the
-answer searched afresh is ``tests/integration/test_product_search.py``'s property."""
+"""What a move of the products does to a cached search answer
+(``projections/search_answers.patch``, ``net``): given an answer, when changed products' rows
+enter or leave its set, then its ``total`` and facets move by them and its page stays, or,
+where that is not certain from the answer alone, it is read again (None). That a patched
+answer equals the answer searched afresh is ``tests/integration/test_product_search.py``'s
+property."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from projections.search_answers import ATTRIBUTE_NAMES, CATEGORY_FACETS, Entry, Filter, patch
+from projections.search_answers import ATTRIBUTE_NAMES, CATEGORY_FACETS, Entry, Filter, net, patch
 
 END = ("2026-01-01 00:00:00+00", UUID(int=9))
 
@@ -195,3 +196,30 @@ def test_a_sets_counts_kept_without_a_page_move_whatever_the_page_would_have():
     moved = patch(counts, counted, moves)
     assert moved is not None and moved["total"] == 30 and moved["items"] == []
     assert patch(counts, page(end=None), moves) is None, "with a page, the same moves read again"
+
+
+def test_a_row_before_and_after_that_the_answer_sees_alike_cancel():
+    """A product renamed, or a stock flip seen by an answer not filtered on stock: its row
+    before leaves and its row after enters with the same values and place; nothing moves."""
+    pair = [entry(False), entry(True)]
+    assert net(pair) == []
+    assert net([*pair, entry(True, product_id="q")]) == [entry(True, product_id="q")]
+
+
+def test_a_price_moved_inside_the_range_keeps_total_and_moves_no_count():
+    """A product's price changed within the answer's price range, after its page: the row
+    before leaves and the row after enters; ``total``, counts and range stay."""
+    given = answer()
+    moves = net([entry(False), entry(True, price="30.00")])
+    assert len(moves) == 2
+    moved = patch(given, page(), moves)
+    assert moved is not None
+    assert moved["total"] == 30 and moved["facets"] == given["facets"]
+    assert moved["items"] == given["items"] and moved["after"] == given["after"]
+
+
+def test_a_product_edited_into_another_category_moves_both_counts():
+    given = answer()
+    moved = patch(given, page(), net([entry(False), entry(True, categories=("c1",))]))
+    assert moved is not None
+    assert moved["facets"]["categories"] == [{"id": "c1", "count": 30}, {"id": "c2", "count": 11}]
