@@ -484,31 +484,43 @@ def _changes(
     window = {"since": since, "upto": upto}
     cur.execute(
         sql.SQL(
-            "SELECT (SELECT min(generation) FROM {schema}.product_changes) AS oldest, "
-            "coalesce(array_agg(w.id) FILTER (WHERE w.content), '{{}}') AS content, "
-            "coalesce(array_agg(w.id) FILTER (WHERE NOT w.content), '{{}}') AS stock_only, "
-            "coalesce(array_agg(w.id) FILTER (WHERE (w.before).in_stock IS DISTINCT FROM "
-            "(w.after).in_stock), '{{}}') AS flipped, "
-            "coalesce(array_agg((w.after).in_stock) FILTER (WHERE (w.before).in_stock IS "
-            "DISTINCT FROM (w.after).in_stock), '{{}}') AS in_stock "
-            "FROM (" + _WINDOW + ") w"
+            "SELECT o.oldest, w.id, w.content, "
+            "(w.before).status = 'active' AS was_active, (w.before).in_stock AS was_in_stock, "
+            "(w.before).category_paths AS were_paths, (w.before).attr_pairs AS were_pairs, "
+            "(w.after).status = 'active' AS active, (w.after).in_stock AS in_stock, "
+            "(w.after).category_paths AS paths, (w.after).attr_pairs AS pairs "
+            "FROM (SELECT min(generation) AS oldest FROM {schema}.product_changes) o "
+            "LEFT JOIN (" + _WINDOW + ") w ON true"
         ).format(schema=schema),
         window,
     )
-    row = cur.fetchone()
-    if row["oldest"] is None or row["oldest"] > since + 1:
+    found = cur.fetchall()
+    oldest = found[0]["oldest"]
+    if oldest is None or oldest > since + 1:
         return None
-    in_stock = {str(i): b for i, b in zip(row["flipped"], row["in_stock"], strict=True)}
-    content = frozenset(str(i) for i in row["content"])
+    changed = [r for r in found if r["id"] is not None]
+    in_stock = {str(r["id"]): r["in_stock"] for r in changed if r["was_in_stock"] != r["in_stock"]}
+    content = frozenset(str(r["id"]) for r in changed if r["content"])
     moved = Moved(in_stock, {}, content)
-    if not filters or not (content or row["flipped"]):
+    if not filters or not (content or in_stock):
         return moved
+    rows = [
+        _Row(r[stock], r["content"], frozenset(r[paths]), frozenset(r[pairs]))
+        for r in changed
+        for active, stock, paths, pairs in (
+            ("was_active", "was_in_stock", "were_paths", "were_pairs"),
+            ("active", "in_stock", "paths", "pairs"),
+        )
+        if r[active]
+    ]
     guests = {f.guests for f in filters}
     rules = max(guests, key=lambda g: sum(f.guests == g for f in filters))
     met: dict[int, list[Entry] | None] = {
         i: None for i, f in enumerate(filters) if f.guests != rules
     }
-    tested = {i: f for i, f in enumerate(filters) if f.guests == rules}
+    tested = {i: f for i, f in enumerate(filters) if f.guests == rules and _may_meet(f, rows)}
+    if not tested:
+        return Moved(in_stock, met, content)
     statement, params = _meets(schema, list(rules), ratings, _window_rows(schema))
     cur.execute(statement, {**params, **window, **_meets_params(tested)})
     for r in cur.fetchall():
@@ -528,6 +540,32 @@ def _changes(
                 )
             )
     return Moved(in_stock, met, content)
+
+
+@dataclass(frozen=True)
+class _Row:
+    """What ``_may_meet`` needs of a changed product's active row (before or after its
+    change)."""
+
+    in_stock: bool
+    content: bool
+    paths: frozenset[UUID]
+    pairs: frozenset[str]
+
+
+def _may_meet(f: Filter, rows: list[_Row]) -> bool:
+    """Whether one of ``rows`` may meet ``f`` by ``_meets``'s conditions that need neither the
+    text nor the price: ``_meets`` tests only the filters this keeps (most answers filter on
+    a category or an attribute that a changed product is not in)."""
+    for r in rows:
+        if not (r.in_stock if f.in_stock else r.content):
+            continue  # as ``_meets``: stock alone is tested against filters on stock only
+        if f.category is not None and f.category not in r.paths:
+            continue
+        if any(r.pairs.isdisjoint(group) for group in f.attributes):
+            continue
+        return True
+    return False
 
 
 def _meets_params(filters: dict[int, Filter]) -> dict[str, Any]:
