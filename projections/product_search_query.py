@@ -477,10 +477,11 @@ def _changes(
     """What product generations ``since`` + 1 to ``upto`` moved: the products whose
     ``in_stock`` differs between their row before the first and after the last of those
     changes, with their ``in_stock`` after; those whose content changed; and per filter what
-    each of their two rows (active) that meets it is to its answer (``_meets``); None when the
-    view no longer keeps all of those generations, or has moved past ``state`` (the cache
-    empties at its next read anyway). Filters are tested by the rules live now; a filter read
-    under other rules is met by None (its answer is no longer reachable)."""
+    each of their two rows (active) that meets it is to its answer (``_meets``, for the
+    filters ``_may_meet`` keeps); None when the view no longer keeps all of those generations,
+    or, seen by ``_meets``, has moved past ``state`` (the cache empties at its next read
+    anyway). Filters are tested by the rules live now; a filter read under other rules is met
+    by None (its answer is no longer reachable)."""
     window = {"since": since, "upto": upto}
     cur.execute(
         sql.SQL(
