@@ -294,6 +294,20 @@ def run(c, q: search.SearchQuery) -> dict[str, Any]:
     return search.search(c.pool, q, NOW)
 
 
+def assert_searched_afresh(c, answers: list[tuple[search.SearchQuery, dict]]) -> None:
+    """Each answer (from ``c``'s cache, patched or not) equals its query searched afresh, on a
+    pool of its own whose cache is emptied before each search."""
+    fresh = psycopg_pool.ConnectionPool(c.pool.conninfo, min_size=1, max_size=1, open=True)
+    try:
+        for q, got in answers:
+            search._answers.pop(fresh, None)
+            assert {k: v for k, v in got.items() if k != "encoded"} == search.search(
+                fresh, q, NOW
+            ), q
+    finally:
+        fresh.close()
+
+
 def walk(c, q: search.SearchQuery, pages: int = 1000) -> tuple[list[uuid.UUID], dict]:
     """Every page of ``q`` (at most ``pages``), and the first answer."""
     first = run(c, q)
@@ -646,14 +660,7 @@ def test_answers_a_stock_move_patched_equal_the_answers_searched_afresh(world, d
     twice = rnd.choice(active)
     _flip(c, twice)
     _flip(c, twice)
-    fresh = psycopg_pool.ConnectionPool(c.pool.conninfo, min_size=1, max_size=1, open=True)
-    try:
-        for q in wanted:
-            got = {k: v for k, v in run(c, q).items() if k != "encoded"}
-            search._answers.pop(fresh, None)
-            assert got == search.search(fresh, q, NOW), q
-    finally:
-        fresh.close()
+    assert_searched_afresh(c, [(q, run(c, q)) for q in wanted])
 
 
 def _inside(oracle: Oracle, query: search.SearchQuery, answer: dict) -> CatalogProduct:
@@ -687,13 +694,7 @@ def test_a_product_leaving_a_broad_answer_patches_it_rather_than_search_again(wo
     before = {f["id"]: f["count"] for f in first["facets"]["categories"]}
     for category in oracle.paths[product.id]:
         assert counts.get(str(category), 0) == before[str(category)] - 1
-    fresh = psycopg_pool.ConnectionPool(c.pool.conninfo, min_size=1, max_size=1, open=True)
-    try:
-        assert {k: v for k, v in again.items() if k != "encoded"} == search.search(
-            fresh, query, NOW
-        )
-    finally:
-        fresh.close()
+    assert_searched_afresh(c, [(query, again)])
 
 
 def test_readers_on_the_event_loop_await_one_move_of_the_stock_generation(world, monkeypatch):
@@ -743,16 +744,13 @@ def test_another_sort_or_page_of_a_set_reads_its_page_alone_and_answers_the_same
     following = run(c, replace(base, sort="newest", after=other["after"]))
     assert counted[-2:] == [False, False], counted
     assert other["total"] == first["total"] and other["facets"] == first["facets"]
-    fresh = psycopg_pool.ConnectionPool(c.pool.conninfo, min_size=1, max_size=1, open=True)
-    try:
-        for q, got in (
+    assert_searched_afresh(
+        c,
+        [
             (replace(base, sort="newest"), other),
             (replace(base, sort="newest", after=other["after"]), following),
-        ):
-            search._answers.pop(fresh, None)
-            assert {k: v for k, v in got.items() if k != "encoded"} == search.search(fresh, q, NOW)
-    finally:
-        fresh.close()
+        ],
+    )
 
 
 def test_a_product_leaves_the_results_in_one_pass_when_inactive_or_out_of_stock(world):
@@ -864,13 +862,7 @@ def test_an_edit_of_a_product_off_the_page_keeps_or_patches_an_answer_without_a_
     again = run(c, query)
     assert cache.patched > patched and reads == []
     assert again["total"] == first["total"] and again["items"] == first["items"]
-    fresh = psycopg_pool.ConnectionPool(c.pool.conninfo, min_size=1, max_size=1, open=True)
-    try:
-        assert {k: v for k, v in again.items() if k != "encoded"} == search.search(
-            fresh, query, NOW
-        )
-    finally:
-        fresh.close()
+    assert_searched_afresh(c, [(query, again)])
 
 
 @settings(
@@ -910,14 +902,7 @@ def test_answers_patched_through_catalog_edits_equal_the_answers_searched_afresh
     c.store.append([_edit(c, again, "price", rnd, catalog)], _meta())
     c.store.append([_edit(c, again, "name", rnd, catalog)], _meta())
     c.runner.run_pass([VIEW])
-    fresh = psycopg_pool.ConnectionPool(c.pool.conninfo, min_size=1, max_size=1, open=True)
-    try:
-        for q in wanted:
-            got = {k: v for k, v in run(c, q).items() if k != "encoded"}
-            search._answers.pop(fresh, None)
-            assert got == search.search(fresh, q, NOW), q
-    finally:
-        fresh.close()
+    assert_searched_afresh(c, [(q, run(c, q)) for q in wanted])
 
 
 def test_a_batch_changing_more_products_than_are_logged_empties_the_caches_instead(world):
@@ -944,13 +929,7 @@ def test_a_batch_changing_more_products_than_are_logged_empties_the_caches_inste
         ).fetchone() == (content + 1, logged)
     again = run(c, query)
     assert again is not first
-    fresh = psycopg_pool.ConnectionPool(c.pool.conninfo, min_size=1, max_size=1, open=True)
-    try:
-        assert {k: v for k, v in again.items() if k != "encoded"} == search.search(
-            fresh, query, NOW
-        )
-    finally:
-        fresh.close()
+    assert_searched_afresh(c, [(query, again)])
 
 
 def test_the_view_rebuilt_equals_the_live_view_row_for_row(world):
