@@ -101,6 +101,10 @@ class NotificationSender(Follower):
         self.batch = batch
         self._conn: psycopg.Connection | None = None
 
+    def wake_topics(self) -> tuple[str, ...]:
+        """Commits of the notifications' own events wake the sender."""
+        return TOPICS
+
     # ---- the lock ------------------------------------------------------------------------
 
     def _holds_lock(self) -> bool:

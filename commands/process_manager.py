@@ -506,6 +506,10 @@ class _ManagerLoop(Follower):
         with self.runner._lock_sessions().connection() as session:
             return self.runner.run_once(self.name, session)
 
+    def wake_topics(self) -> tuple[str, ...]:
+        """Only commits of the manager's own topics wake it."""
+        return self.runner.managers[self.name].topics
+
     def quiet_wait_s(self) -> float:
         if self.name in self.runner.attempts.waiting():
             return self.idle_s

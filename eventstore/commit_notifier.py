@@ -4,10 +4,11 @@ of commits since the last one, sent from a background thread.
 
 Never inside the appending transaction: PostgreSQL lets one notifying transaction commit at a
 time (a global lock held through the commit), and under the event table's lock that queue sat
-in every append's critical section. Listeners need to know that something was committed, and
-up to where (the payload: the highest position this process committed); they read by position,
-and poll anyway now and then in case a wake-up is lost, as it is when the process dies between
-a commit and its NOTIFY.
+in every append's critical section. Listeners need to know that something was committed, up to
+where, and of which topics (the payload, ``eventstore.wakeups.payload``: the highest position
+this process committed and the mask of the topics committed since the last ``NOTIFY``, so that
+a follower of other topics sleeps on); they read by position, and poll anyway now and then in
+case a wake-up is lost, as it is when the process dies between a commit and its NOTIFY.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import threading
 import time
 
 from eventsourcing.postgres import PostgresDatastore
+
+from eventstore.wakeups import payload
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +47,19 @@ class CommitNotifier:
         self._due = False
         self._running = False
         self._head = 0  # the highest position committed here so far
+        #: The topics committed since the last NOTIFY (``eventstore.wakeups.topic_mask``);
+        #: None once a commit did not say (then every follower is woken).
+        self._mask: int | None = 0
 
-    def committed(self, position: int = 0) -> None:
-        """Something was committed, up to ``position``: wake the listeners soon (without
-        waiting here). The ``NOTIFY`` says the highest position committed here, so a follower
-        already past it need not read (``eventstore/wakeups.py``)."""
+    def committed(self, position: int = 0, mask: int | None = None) -> None:
+        """Something was committed, up to ``position``, of the topics in ``mask`` (None: not
+        said): wake the listeners soon (without waiting here). The ``NOTIFY`` says the highest
+        position committed here, so a follower already past it need not read, and the topics
+        committed since the last one (``eventstore/wakeups.py``)."""
         with self._changed:
             self._due = True
             self._head = max(self._head, position)
+            self._mask = None if mask is None or self._mask is None else self._mask | mask
             if self._running:
                 self._changed.notify()
                 return
@@ -63,8 +71,7 @@ class CommitNotifier:
             while self._wait_until_due():
                 with self.datastore.get_connection() as conn:
                     while True:
-                        payload = str(self._head) if self._head else ""
-                        conn.execute(NOTIFY, (self.channel, payload), prepare=True)
+                        conn.execute(NOTIFY, (self.channel, self._take()), prepare=True)
                         time.sleep(self.interval_s)
                         with self._changed:
                             if not self._due:
@@ -75,6 +82,13 @@ class CommitNotifier:
                 log.warning("NOTIFY %s failed; listeners will poll", self.channel, exc_info=True)
             with self._changed:
                 self._running = False
+
+    def _take(self) -> str:
+        """The next payload; what it announces is not announced again."""
+        with self._changed:
+            announced = payload(self._head, self._mask)
+            self._mask = 0
+            return announced
 
     def _wait_until_due(self) -> bool:
         with self._changed:

@@ -26,13 +26,14 @@ import logging
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from psycopg_pool import PoolTimeout
 
-from eventstore.wakeups import Wakeups, wakeups_for
+from eventstore.wakeups import Wakeups, topic_mask, wakeups_for
 
 log = logging.getLogger(__name__)
 EVENTS_TABLE = "stored_events"
@@ -175,6 +176,11 @@ class Follower(ABC):
             self._thread.join(timeout=10)
             self._thread = None
 
+    def wake_topics(self) -> Iterable[str] | None:
+        """The topics whose commits wake this follower (None: every commit). Asked once, when
+        the loop starts; a follower whose topics change while it runs says None."""
+        return None
+
     def quiet_wait_s(self) -> float:
         """How long the loop may sleep after a step that found nothing, when commits wake it:
         ``quiet_s``, or ``idle_s`` while something of its own is due sooner (a retry after a
@@ -190,7 +196,7 @@ class Follower(ABC):
     def _loop(self) -> None:
         wakeups = self._wakeups
         if wakeups is not None:
-            wakeups.subscribe(self._wakeup)
+            wakeups.subscribe(self._wakeup, topic_mask(self.wake_topics()))
         backoff = 0.1
         try:
             while not self._stop.is_set():

@@ -41,6 +41,7 @@ from psycopg.rows import tuple_row
 
 from eventstore.commit_notifier import CommitNotifier
 from eventstore.recorder import IDEMPOTENCY_TABLE, EcomRecorder, IdempotencyRecord
+from eventstore.wakeups import topic_mask
 
 #: Parameters in binary (%b): dumping a batch's arrays as text cost the client ~2.5x as much
 #: (every state hex-encoded, every element looked at to choose its type).
@@ -255,7 +256,10 @@ class GroupCommitter:
                 raise
         finally:
             if any(request.positions for request in batch):
-                self.notifier.committed(max(max(r.positions or [0]) for r in batch))
+                self.notifier.committed(
+                    max(max(r.positions or [0]) for r in batch),
+                    topic_mask(e.topic for r in batch if r.positions for e in r.events),
+                )
             for request in batch:
                 if request is not leader:
                     request.wake.release()

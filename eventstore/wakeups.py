@@ -3,22 +3,71 @@ process and database, shared by every follower in it (the projection runner, eac
 manager, the audit chainer, the webhook dispatcher, the notification sender).
 
 The appenders' ``NOTIFY`` (``eventstore/commit_notifier.py``) carries the highest position
-committed; a listener thread sets every subscribed follower's wake-up event and keeps that
-position as ``head``, so a follower that has already handled up to it can skip a step without
-asking the database. A follower with nothing to do sleeps until woken, for at most its quiet
-period: an idle process sends no queries but that one poll (kept in case a wake-up is lost,
-as when an appending process dies between its commit and its ``NOTIFY``). A lost listening
-connection is reopened, and every follower is woken then, since commits may have gone unheard.
+committed and a mask of the committed events' topics (``head:mask``, the mask in hex: one bit
+per topic, ``topic_bit``). A listener thread keeps that position as ``head``, so a follower
+that has already handled up to it can skip a step without asking the database, and sets the
+wake-up event of every subscribed follower whose own mask (``topic_mask`` of the topics it
+reads) shares a bit with it: a commit of events nobody here follows wakes nobody, and an
+``OrderPlaced`` wakes the placement saga and the views, not every other process manager too.
+Two topics may share a bit; that only wakes a follower for nothing. A payload without a mask
+(a bare position, or nothing) wakes every follower.
+
+A follower with nothing to do sleeps until woken, for at most its quiet period: an idle
+process sends no queries but that one poll (kept in case a wake-up is lost, as when an
+appending process dies between its commit and its ``NOTIFY``; it also moves a follower past
+the events of topics it does not read). A lost listening connection is reopened, and every
+follower is woken then, since commits may have gone unheard.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import zlib
+from collections.abc import Iterable
+from functools import lru_cache
 
 import psycopg
 
 log = logging.getLogger(__name__)
+
+
+#: Bits of a mask: with about 60 topics followed in one process, a topic shares a bit with
+#: a given manager's handful of topics about one time in ten (a wake-up for nothing).
+MASK_BITS = 256
+
+
+@lru_cache(maxsize=4096)
+def topic_bit(topic: str) -> int:
+    """The one bit of a topic in a wake-up mask (the same in every process)."""
+    return 1 << (zlib.crc32(topic.encode()) % MASK_BITS)
+
+
+def topic_mask(topics: Iterable[str] | None) -> int | None:
+    """The mask of ``topics`` (the union of their bits); None for "every commit"."""
+    if topics is None:
+        return None
+    mask = 0
+    for topic in topics:
+        mask |= topic_bit(topic)
+    return mask
+
+
+def payload(head: int, mask: int | None) -> str:
+    """A ``NOTIFY`` payload: the highest position committed, and the committed topics' mask
+    (None: unknown, so every follower wakes)."""
+    position = str(head) if head else ""
+    return position if mask is None else f"{position}:{mask:x}"
+
+
+def parse(text: str) -> tuple[int | None, int | None]:
+    """(position or None, mask or None) of a payload; anything unreadable wakes everyone."""
+    position, _, mask = text.partition(":")
+    head = int(position) if position.isdigit() else None
+    try:
+        return head, (int(mask, 16) if mask else None)
+    except ValueError:
+        return head, None
 
 
 class Wakeups:
@@ -27,16 +76,19 @@ class Wakeups:
         self.channel = channel
         #: The highest position a ``NOTIFY`` announced (0 until one does).
         self.head = 0
-        self._subscribers: set[threading.Event] = set()
+        #: Each subscriber's wake-up event and the mask of the topics it follows (None: all).
+        self._subscribers: dict[threading.Event, int | None] = {}
         self._lock = threading.Lock()
         #: The listening thread and its own stop signal (a new thread gets a new one, so one
         #: still winding down is never told to go on).
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
-    def subscribe(self, event: threading.Event) -> None:
+    def subscribe(self, event: threading.Event, mask: int | None = None) -> None:
+        """Set ``event`` on every commit of a topic in ``mask`` (``topic_mask``; None: on
+        every commit)."""
         with self._lock:
-            self._subscribers.add(event)
+            self._subscribers[event] = mask
             if self._thread is None:
                 self.head = 0  # a database of this URL made afresh starts its positions anew
                 self._stop = threading.Event()
@@ -47,7 +99,7 @@ class Wakeups:
 
     def unsubscribe(self, event: threading.Event) -> None:
         with self._lock:
-            self._subscribers.discard(event)
+            self._subscribers.pop(event, None)
             if self._subscribers or self._thread is None:
                 return
             thread, self._thread = self._thread, None
@@ -55,9 +107,14 @@ class Wakeups:
         thread.join(timeout=5)
 
     def _wake_all(self) -> None:
+        self._wake(None)
+
+    def _wake(self, mask: int | None) -> None:
+        """Wake the subscribers that follow a topic of ``mask`` (None: every one)."""
         with self._lock:
-            for event in self._subscribers:
-                event.set()
+            for event, follows in self._subscribers.items():
+                if mask is None or follows is None or follows & mask:
+                    event.set()
 
     def _run(self, stop: threading.Event) -> None:
         backoff = 0.1
@@ -69,9 +126,10 @@ class Wakeups:
                     backoff = 0.1
                     while not stop.is_set():
                         for n in conn.notifies(timeout=0.5):
-                            if n.payload.isdigit():
-                                self.head = max(self.head, int(n.payload))
-                            self._wake_all()
+                            position, mask = parse(n.payload)
+                            if position is not None:
+                                self.head = max(self.head, position)
+                            self._wake(mask)
             except Exception as exc:  # noqa: BLE001 - keep listening; followers poll meanwhile
                 if stop.is_set():
                     return

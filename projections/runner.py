@@ -684,6 +684,10 @@ class ProjectionRunner(Follower):
     def start(self, listen_url: str) -> None:  # type: ignore[override]
         super().start(listen_url)
 
+    def wake_topics(self) -> frozenset[str]:
+        """Commits of a topic some view reads wake the runner."""
+        return frozenset().union(*self._topics.values())
+
     def quiet_wait_s(self) -> float:
         """A view backing off after a failure is tried again every ``idle_s``."""
         return self.idle_s if self.attempts.waiting() else self.quiet_s

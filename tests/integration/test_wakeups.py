@@ -1,6 +1,7 @@
-"""Followers wake on commits (``eventstore/wakeups.py``): a commit wakes every subscriber of the
-process and says how far it went; with nothing committed, a started service's process managers
-and views send (almost) no queries."""
+"""Followers wake on commits (``eventstore/wakeups.py``): a commit wakes the subscribers of the
+process that follow one of its topics (and those that follow every topic) and says how far it
+went; with nothing committed, a started service's process managers and views send (almost) no
+queries, and a follower not woken by a commit still moves past it on its next look."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import pytest
 
 from commands.context import CommandContext
 from domain.location.commands import RegisterLocation
-from eventstore.follower import EVENTS_TABLE
-from eventstore.wakeups import Wakeups
+from eventstore.follower import EVENTS_TABLE, Follower
+from eventstore.wakeups import Wakeups, topic_bit, topic_mask
 from tests.conftest import container_of_its_own
 from tests.factories import send
 
@@ -56,6 +57,35 @@ def test_a_commit_wakes_every_subscriber_and_says_how_far_it_went(own):
     assert wakeups._thread is None
 
 
+def test_a_commit_wakes_only_the_followers_of_its_topics(own):
+    registered = "location.LocationRegistered"
+    placed = ["order.OrderPlaced"]
+    assert not topic_bit(registered) & topic_mask(placed)  # the test's topics share no bit
+    # Given followers of location events, of placed orders, and of everything
+    wakeups = Wakeups(own.url, EVENTS_TABLE)
+    locations, orders, everything = threading.Event(), threading.Event(), threading.Event()
+    wakeups.subscribe(locations, topic_mask([registered, "location.LocationUpdated"]))
+    wakeups.subscribe(orders, topic_mask(placed))
+    wakeups.subscribe(everything)
+    try:
+        assert orders.wait(5)  # every one is woken once when the listener connects
+        for event in (locations, orders, everything):
+            event.clear()
+        # When a location is registered
+        position = _register(own)
+        # Then the followers of location events and of everything wake
+        assert locations.wait(5) and everything.wait(5)
+        # And the follower of placed orders sleeps on, though the head moved past the commit
+        deadline = time.monotonic() + 5
+        while wakeups.head < position and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert wakeups.head == position
+        assert not orders.wait(0.3)
+    finally:
+        for event in (locations, orders, everything):
+            wakeups.unsubscribe(event)
+
+
 def _statements(url: str) -> int:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SELECT pg_stat_clear_snapshot()")
@@ -78,10 +108,11 @@ def test_an_idle_service_hardly_queries_and_a_commit_still_reaches_its_managers(
     # Then the followers looked at most twice each (one look of all of them is about 250
     # statements; polling every 50-200 ms, as they did, was about 8,000 in 8 s)
     assert quiet < 800, quiet
-    # And a commit is still followed at once: every manager's position moves past it
+    # And a commit is still followed: every manager's position moves past it, at once for a
+    # manager of its topic (none follows locations), on its next look for the others
     position = _register(own)
     managers = list(own.processes.managers)
-    deadline = time.monotonic() + 3
+    deadline = time.monotonic() + Follower.quiet_s + 3
     behind = None
     while time.monotonic() < deadline:
         with psycopg.connect(own.url, autocommit=True) as conn:
