@@ -21,6 +21,7 @@ from pydantic import TypeAdapter
 
 from domain.aggregate import AggregateType
 from eventstore.recorded import RecordedEvent
+from projections.batch_writes import insert_values
 
 S = TypeVar("S")
 
@@ -64,16 +65,10 @@ class FoldedStreams(Generic[S]):
             rows[e.stream_id] = (self.aggregate.evolve(state, e.to_domain()), e.version)
             changed.add(e.stream_id)
         names = ["id", "version", "state", *self.columns]
-        cur.executemany(
-            sql.SQL(
-                "INSERT INTO {} ({}) VALUES (%s, %s, %s::jsonb{}) ON CONFLICT (id) DO UPDATE SET {}"
-            ).format(
-                table,
-                sql.SQL(", ").join(map(sql.Identifier, names)),
-                sql.SQL(", %s" * len(self.columns)),
-                sql.SQL(", ").join(
-                    sql.SQL("{0} = excluded.{0}").format(sql.Identifier(n)) for n in names[1:]
-                ),
+        insert_values(  # one statement for the batch's streams (each id once)
+            cur,
+            sql.SQL("INSERT INTO {} ({})").format(
+                table, sql.SQL(", ").join(map(sql.Identifier, names))
             ),
             [
                 (
@@ -84,6 +79,12 @@ class FoldedStreams(Generic[S]):
                 )
                 for i in sorted(changed)
             ],
+            sql.SQL("ON CONFLICT (id) DO UPDATE SET {}").format(
+                sql.SQL(", ").join(
+                    sql.SQL("{0} = excluded.{0}").format(sql.Identifier(n)) for n in names[1:]
+                )
+            ),
+            row="(%s, %s, %s::jsonb" + ", %s" * len(self.columns) + ")",
         )
 
     def decode(self, state: str) -> S:

@@ -18,6 +18,7 @@ from domain.order.events import ORDER_STREAM_EVENTS
 from domain.order.status import StatusFacts, derive_status, fulfillment_status
 from eventstore.recorded import RecordedEvent
 from projections.base import Projection, live_schema
+from projections.batch_writes import insert_values
 from projections.payment_streams import COMMENTS as PAYMENT_STREAMS_COMMENTS
 from projections.payment_streams import DDL as PAYMENT_STREAMS_DDL
 from projections.payment_streams import (
@@ -437,20 +438,20 @@ class OrderDetailView(Projection):
                     doc.update({k: facts[k] for k in PAYMENT_FIELDS if k in facts})
                     released.add(e.stream_id)
             changed.add(e.stream_id)
-        cur.executemany(
+        insert_values(  # one statement for the batch's documents (each id once)
+            cur,
+            sql.SQL("INSERT INTO {}.order_detail (id, version, doc)").format(s),
+            [(i, docs[i]["version"], Jsonb(docs[i])) for i in sorted(changed)],
             sql.SQL(
-                "INSERT INTO {}.order_detail (id, version, doc) VALUES (%s, %s, %s) "
                 "ON CONFLICT (id) DO UPDATE SET version = excluded.version, doc = excluded.doc"
-            ).format(s),
-            [(i, docs[i]["version"], Jsonb(docs[i])) for i in changed],
+            ),
         )
         if held_changed - released:
-            cur.executemany(
-                sql.SQL(
-                    "INSERT INTO {}.held_payments VALUES (%s, %s) "
-                    "ON CONFLICT (order_id) DO UPDATE SET facts = excluded.facts"
-                ).format(s),
-                [(i, Jsonb(held[i])) for i in held_changed - released],
+            insert_values(
+                cur,
+                sql.SQL("INSERT INTO {}.held_payments").format(s),
+                [(i, Jsonb(held[i])) for i in sorted(held_changed - released)],
+                sql.SQL("ON CONFLICT (order_id) DO UPDATE SET facts = excluded.facts"),
             )
         if released:
             cur.execute(
