@@ -78,6 +78,20 @@ class InMemoryAnswers:
             return self._answers.setdefault(key, answer)
 
 
+_ANSWER = "SELECT outcome, reference, reason FROM gateway_idempotency WHERE key = %s"
+_KEEP = """
+WITH kept AS (
+    INSERT INTO gateway_idempotency (key, operation, outcome, reference, reason, amount)
+    VALUES (%(key)s, %(operation)s, %(outcome)s, %(reference)s, %(reason)s, %(amount)s)
+    ON CONFLICT (key) DO NOTHING
+    RETURNING outcome, reference, reason
+)
+SELECT outcome, reference, reason FROM kept
+UNION ALL
+SELECT outcome, reference, reason FROM gateway_idempotency
+ WHERE key = %(key)s AND NOT EXISTS (SELECT FROM kept)"""
+
+
 class PostgresAnswers:
     """The sandbox's memory in table ``gateway_idempotency`` (migration 004): it survives a
     restart, as a real gateway's does."""
@@ -87,23 +101,26 @@ class PostgresAnswers:
 
     def get(self, key: str) -> GatewayAnswer | None:
         with self.pool.connection() as conn:
-            row = conn.execute(
-                "SELECT outcome, reference, reason FROM gateway_idempotency WHERE key = %s",
-                (key,),
-            ).fetchone()
+            row = conn.execute(_ANSWER, (key,)).fetchone()
         return None if row is None else GatewayAnswer(*row)
 
     def keep(self, key, operation, answer, amount):  # noqa: ANN001
         with self.pool.connection() as conn:
-            conn.execute(
-                "INSERT INTO gateway_idempotency (key, operation, outcome, reference, reason, "
-                "amount) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING",
-                (key, operation, answer.outcome, answer.reference, answer.reason, amount),
-            )
+            # One statement: the answer kept now, or the one kept before. A key another
+            # transaction kept meanwhile is not in this statement's snapshot: read it anew.
             row = conn.execute(
-                "SELECT outcome, reference, reason FROM gateway_idempotency WHERE key = %s",
-                (key,),
+                _KEEP,
+                {
+                    "key": key,
+                    "operation": operation,
+                    "outcome": answer.outcome,
+                    "reference": answer.reference,
+                    "reason": answer.reason,
+                    "amount": amount,
+                },
             ).fetchone()
+            if row is None:
+                row = conn.execute(_ANSWER, (key,)).fetchone()
         return GatewayAnswer(*row)
 
 

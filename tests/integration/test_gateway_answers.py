@@ -1,0 +1,35 @@
+"""The sandbox gateway's memory in PostgreSQL (``commands/payment_gateway.py``,
+``PostgresAnswers``): the first answer kept under a key is the answer, for a repeat in the same
+process, after a restart (a new memory over the same table) and for concurrent keepers."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from uuid import uuid4
+
+from commands.payment_gateway import GatewayAnswer, PostgresAnswers
+
+
+def test_the_first_answer_kept_under_a_key_is_the_answer(container):
+    memory, key = PostgresAnswers(container.pool), f"test-{uuid4()}"
+    first = GatewayAnswer("approved", "ref-1")
+    # Given no answer under the key
+    assert memory.get(key) is None
+    # When one is kept, then another under the same key
+    assert memory.keep(key, "authorize", first, Decimal("12.50")) == first
+    later = GatewayAnswer("declined", "ref-2", "card_declined")
+    # Then the first stays the answer, here and in a memory made anew (a restart)
+    assert memory.keep(key, "authorize", later, Decimal("12.50")) == first
+    assert PostgresAnswers(container.pool).get(key) == first
+
+
+def test_concurrent_keepers_of_one_key_all_get_the_one_kept(container):
+    memory, key = PostgresAnswers(container.pool), f"test-{uuid4()}"
+    answers = [GatewayAnswer("approved", f"ref-{i}") for i in range(8)]
+    # When eight keep an answer under one key at once
+    with ThreadPoolExecutor(8) as pool:
+        kept = list(pool.map(lambda a: memory.keep(key, "authorize", a, None), answers))
+    # Then each is told the same answer, the one stored
+    assert len(set(kept)) == 1
+    assert memory.get(key) == kept[0] and kept[0] in answers
