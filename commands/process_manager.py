@@ -221,12 +221,16 @@ class ProcessRunner(Follower):
         return kind == "process" and name in self.managers
 
     def _position(self, conn, name: str) -> int:  # noqa: ANN001
-        conn.execute(
-            "INSERT INTO process_tracking (name) VALUES (%s) ON CONFLICT DO NOTHING", (name,)
-        )
-        return conn.execute(
-            "SELECT position FROM process_tracking WHERE name = %s", (name,)
-        ).fetchone()["position"]
+        """The manager's stored position (its row made, at 0, the first time): one query a
+        pass once the row exists."""
+        read = "SELECT position FROM process_tracking WHERE name = %s"
+        row = conn.execute(read, (name,)).fetchone()
+        if row is None:
+            conn.execute(
+                "INSERT INTO process_tracking (name) VALUES (%s) ON CONFLICT DO NOTHING", (name,)
+            )
+            row = conn.execute(read, (name,)).fetchone()
+        return row["position"]
 
     def _read(
         self, after: int, topics: Sequence[str]
