@@ -46,11 +46,13 @@ def offer_of(promotion_id: UUID, s: PromotionState) -> dc.Offer:
     )
 
 
-def _named(w: WriteSide, codes: list[str], now: datetime) -> list[tuple[UUID, PromotionState]]:
+def _named(
+    w: WriteSide, codes: list[str], now: datetime, since: float | None = None
+) -> list[tuple[UUID, PromotionState]]:
     assert w.promotions is not None
     found = []
     for code in dict.fromkeys(c.upper() for c in codes):
-        hit = w.promotions.by_code(code)
+        hit = w.promotions.by_code(code, since)
         if hit is None or hit[1].status != "active" or not hit[1].in_window(now):
             if hit is None:
                 why = "unknown"
@@ -90,13 +92,20 @@ def first_order(w: WriteSide, customer_id: UUID) -> bool:
     return not load_states(w.store, CUSTOMER_ORDERS, [ledger])[ledger].state.orders
 
 
-def terms_for(w: WriteSide, c: PlaceOrder, priced: list[PricedLine], now: datetime) -> dc.Terms:
+def terms_for(
+    w: WriteSide,
+    c: PlaceOrder,
+    priced: list[PricedLine],
+    now: datetime,
+    since: float | None = None,
+) -> dc.Terms:
     """The terms ``place_order`` discounts ``c`` with (``NO_TERMS`` when no promotion is open
-    to it: the common case costs one directory refresh)."""
+    to it: the common case costs one directory refresh, none when a refresh begun after
+    ``since``, the request's start, already served the pricing rules)."""
     if w.promotions is None:
         return dc.NO_TERMS
-    named = _named(w, c.promotion_codes or [], now)
-    automatic = w.promotions.automatic(now)
+    named = _named(w, c.promotion_codes or [], now, since)
+    automatic = w.promotions.automatic(now, since)
     if not named and not automatic:
         return dc.NO_TERMS
     gone = exhausted(w, c.customer_id, [*named, *automatic])

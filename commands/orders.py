@@ -15,6 +15,7 @@ without being read first (``_append_new``); anything that makes that append fail
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -82,6 +83,7 @@ def place(
     the write side's pricing. ``result.extra`` holds ``id``, ``number``, ``status``
     (``pending``, or the existing channel order's) and ``existing``."""
     store = w.store
+    began = time.monotonic()  # rules and promotions read since then will do (one read)
     replay = replay_if_seen(store, ctx)
     if replay is not None:
         return replay
@@ -102,7 +104,9 @@ def place(
     address = c.shipping_address
     buyer = Buyer(c.customer_id, address.country, address.region)
     quantities = [line.quantity for line in c.lines]
-    effective = effective_prices(w, [p.priced for p in prices], quantities, buyer, ctx.now)
+    effective = effective_prices(
+        w, [p.priced for p in prices], quantities, buyer, ctx.now, since=began
+    )
     priced = [
         PricedLine(
             p.priced.sku,
@@ -118,7 +122,7 @@ def place(
         )
         for q, p, e in zip(quantities, prices, effective, strict=True)
     ]
-    promotions = terms_for(w, c, priced, ctx.now)
+    promotions = terms_for(w, c, priced, ctx.now, since=began)
     number = store.next_order_number()
     oid = order_id or uuid4()
 

@@ -34,10 +34,12 @@ def effective_prices(
     quantities: Sequence[int],
     buyer: Buyer,
     at: datetime,
+    since: float | None = None,
 ) -> list[EffectivePrice]:
     """Each line's effective price (catalog price and quantity, in order). With no active rule
-    this is the catalog's price and no customer is looked up."""
-    rules = w.price_rules.active()
+    this is the catalog's price and no customer is looked up. ``since``: when the request
+    began (``time.monotonic()``); the rules as of a read begun after it will do."""
+    rules = w.price_rules.active(since)
     if not rules:
         return [EffectivePrice(price=p.unit_price) for p in skus]
     segment = None

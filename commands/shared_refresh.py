@@ -9,11 +9,16 @@ time under load). Here a caller returns after a refresh that *began after it ask
 in flight when it arrives is not enough (it may have read before the caller's predecessor
 committed), the next one is, and every caller that arrived meanwhile shares it. So at most one
 read is in flight per directory, and a burst of callers costs two reads, not one each.
+
+A caller may say instead when its request began (``since``, a ``time.monotonic()`` reading):
+then any completed refresh that began after that instant will do, and a decision asking two
+directories fed by one read (``commands/directory_feed.py``) pays for one refresh, not two.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 
@@ -24,9 +29,15 @@ class SharedRefresh:
         self._started = 0  # runs begun so far (a run's number is the count when it began)
         self._finished = 0  # the number of the last run that completed without error
         self._running = False
+        #: When the last run that completed without error began (``time.monotonic()``).
+        self._fresh_since = float("-inf")
 
-    def __call__(self) -> None:
+    def __call__(self, since: float | None = None) -> None:
+        """Return after a refresh that began after this call, or (with ``since``) after
+        ``since``: at once when the last completed one did."""
         with self._changed:
+            if since is not None and self._fresh_since >= since:
+                return
             needed = self._started + 1  # the first run to begin after this call
             while self._finished < needed:
                 if not self._running:
@@ -38,6 +49,7 @@ class SharedRefresh:
             else:
                 return
         done = False
+        began = time.monotonic()
         try:
             self._refresh()
             done = True
@@ -46,4 +58,5 @@ class SharedRefresh:
                 self._running = False
                 if done:
                     self._finished = mine
+                    self._fresh_since = max(self._fresh_since, began)
                 self._changed.notify_all()

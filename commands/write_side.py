@@ -5,7 +5,8 @@ It holds the event store, the payment gateway (only process managers call it: no
 waits on a payment provider), the write side's caches, each folded from event streams and
 owned here rather than by a module: the locations directory, product states by stream version,
 SKU owners and promotions (a cache is an optimisation of a stream read, never a read model),
-the active pricing rules (``commands/price_rules.py``); the pricing policies a placement
+the active pricing rules (``commands/price_rules.py``; it and the promotions are refreshed by
+one read, ``commands/directory_feed.py``); the pricing policies a placement
 totals an order with, and the key ring that forgets a customer (None where none is
 configured); how far ahead of our clock a reported time may lie (``clock_skew``,
 ``domain.reported_time``)."""
@@ -15,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from commands.directory_feed import feed_together
 from commands.location_directory import LocationDirectory
 from commands.payment_gateway import PaymentGateway
 from commands.price_rules import PriceRules
@@ -52,6 +54,9 @@ class WriteSide:
     def __post_init__(self) -> None:
         if self.price_rules is None:  # a write side built field by field gets its own
             object.__setattr__(self, "price_rules", PriceRules(self.store))
+        if self.promotions is not None and self.price_rules.feed is not self.promotions.feed:
+            # One read of the store refreshes both for a placement (it asks both).
+            feed_together(self.store, self.price_rules, self.promotions)
 
     @classmethod
     def over(

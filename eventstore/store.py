@@ -4,7 +4,7 @@ read the global feed. Storage errors become domain errors here. Within a stream 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -176,6 +176,24 @@ class EventStore:
         with self.datastore.get_connection() as conn:
             rows = conn.execute(query, params, prepare=True).fetchall()
         return self.decode_feed(rows)
+
+    def read_topics(self, after: Mapping[str, int], limit: int = 100) -> list[RecordedEvent]:
+        """For each topic, its first ``limit`` events after the position given for it (one
+        range of the (topic, position) index each, all in one query), in position order, each
+        with its ``recorded_at``: the write-side directories' refresh (``commands/
+        directory_feed.py``). A topic that gave ``limit`` events may have more."""
+        if not after:
+            return []
+        columns = "notification_id, originator_id, originator_version, topic, state, recorded_at"
+        query = (
+            f"SELECT e.* FROM unnest(%s::text[], %s::bigint[]) AS t(topic, after) "
+            f"CROSS JOIN LATERAL (SELECT {columns} FROM {self.table} s WHERE s.topic = t.topic "
+            f"AND s.notification_id > t.after ORDER BY s.notification_id LIMIT %s) e "
+            f"ORDER BY e.notification_id"
+        )
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(query, (list(after), list(after.values()), limit), prepare=True)
+            return self.decode_feed(rows.fetchall())
 
     def decode_feed(self, rows: Sequence[dict[str, Any]]) -> list[RecordedEvent]:
         """Rows of ``notification_id, originator_id, originator_version, topic, state,

@@ -107,3 +107,41 @@ def test_a_lone_caller_runs_once_per_call():
     assert calls == 3
     with pytest.raises(ZeroDivisionError):
         SharedRefresh(lambda: 1 / 0)()
+
+
+def test_a_caller_that_says_when_its_request_began_is_served_by_a_refresh_begun_since():
+    runs = 0
+
+    def refresh() -> None:
+        nonlocal runs
+        runs += 1
+
+    shared = SharedRefresh(refresh)
+    # Given a request that began, then a refresh for another caller
+    request_began = time.monotonic()
+    shared()
+    assert runs == 1
+    # When the request asks, saying when it began
+    shared(since=request_began)
+    # Then the refresh begun since serves it: no new read
+    assert runs == 1
+    # And a request that began after that refresh gets a new one
+    shared(since=time.monotonic())
+    assert runs == 2
+
+
+def test_a_failed_refresh_serves_no_one():
+    calls = 0
+
+    def refresh() -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("the database went away")
+
+    shared = SharedRefresh(refresh)
+    began = time.monotonic()
+    with pytest.raises(RuntimeError):
+        shared()
+    shared(since=began)  # the failed run does not count
+    assert calls == 2

@@ -1,0 +1,85 @@
+"""``DirectoryFeed``: the new events of several write-side directories (the pricing rules and
+the promotions) read in one query, each directory folding its own.
+
+A placement asks both directories before it decides, and each used to read the events of its
+topics since its position: two round trips per order, mostly to find nothing. The feed reads
+every topic of every directory in one query (``EventStore.read_topics``: one range of the
+(topic, position) index per topic, each from its directory's position), hands each directory
+its events in position order, and is shared like one directory's refresh
+(``commands/shared_refresh.py``): concurrent callers share reads, and a caller that says when
+its request began (``since``) is served by any read begun since, so the second directory a
+placement asks costs nothing.
+
+Pages: each topic gives at most ``page`` events a read. A directory folds only up to the
+lowest position at which one of its topics was cut short (beyond it, that topic's events are
+not read yet), and the feed reads again until no topic was cut short.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from commands.shared_refresh import SharedRefresh
+from eventstore.recorded import RecordedEvent
+from eventstore.store import EventStore
+
+PAGE = 500
+
+
+class FedDirectory(Protocol):
+    #: The event types it folds.
+    topics: tuple[str, ...]
+
+    @property
+    def position(self) -> int:
+        """The position of the last event it folded."""
+        ...
+
+    def fold(self, events: Sequence[RecordedEvent]) -> None:
+        """Fold ``events`` (its own topics', after its position, in position order)."""
+        ...
+
+
+class DirectoryFeed:
+    def __init__(self, store: EventStore, directories: Sequence[FedDirectory], page: int = PAGE):
+        self.store = store
+        self.directories = tuple(directories)
+        self.page = page
+        self._shared = SharedRefresh(self._read)
+
+    def refresh(self, since: float | None = None) -> None:
+        """Fold what every directory has not seen yet: after a read begun after this call
+        (or after ``since``, a ``time.monotonic()`` reading of when the request began)."""
+        self._shared(since)
+
+    def _read(self) -> None:
+        while True:
+            after = {t: d.position for d in self.directories for t in d.topics}
+            events = self.store.read_topics(after, self.page)
+            counts: dict[str, int] = {}
+            last: dict[str, int] = {}
+            for e in events:
+                counts[e.type] = counts.get(e.type, 0) + 1
+                last[e.type] = e.position or 0
+            cut = {t for t, n in counts.items() if n >= self.page}
+            for d in self.directories:
+                mine = set(d.topics)
+                upto = min((last[t] for t in cut & mine), default=None)
+                d.fold(
+                    [
+                        e
+                        for e in events
+                        if e.type in mine and (upto is None or (e.position or 0) <= upto)
+                    ]
+                )
+            if not cut:
+                return
+
+
+def feed_together(store: EventStore, *directories: FedDirectory) -> DirectoryFeed:
+    """One feed for ``directories`` (each then refreshes through it)."""
+    feed = DirectoryFeed(store, directories)
+    for d in directories:
+        d.feed = feed  # type: ignore[attr-defined]
+    return feed
