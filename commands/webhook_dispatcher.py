@@ -23,6 +23,7 @@ from uuid import UUID
 from psycopg_pool import ConnectionPool
 
 from commands.webhook_deliveries import DeliveryTable
+from commands.webhook_directory import TOPICS as DIRECTORY_TOPICS
 from commands.webhook_directory import WebhookDirectory
 from commands.webhook_payloads import PayloadBuilder
 from commands.webhook_sender import DeliveryPolicy, WebhookSender
@@ -66,6 +67,7 @@ class WebhookDispatcher(Follower):
         self._stored = 0  # the position last read or written (it only ever moves forward)
         self._idle_stored = 0.0  # monotonic time of the last write with no webhook to serve
         self._senders_lock = threading.Lock()
+        self._wake_topics: frozenset[str] | None = None  # what the loop listens for
 
     # ---- the composition root's background service -------------------------------------
 
@@ -86,7 +88,18 @@ class WebhookDispatcher(Follower):
     def step(self) -> int:
         queued = self.queue_once()
         self._sync_senders()
+        topics = self.wake_topics()
+        if topics != self._wake_topics:  # a webhook came or went: wake on its event types
+            self._wake_topics = topics
+            self.listen_again()
         return queued
+
+    def wake_topics(self) -> frozenset[str]:
+        """Commits of the webhooks' own events, and of the event types a webhook takes, wake
+        the dispatcher: with no webhook, an order's commits do not."""
+        return frozenset(DIRECTORY_TOPICS).union(
+            *(s.event_types for s in self.directory.reaching(self._stored))
+        )
 
     def _sync_senders(self) -> None:
         live = {s.id for s in self.directory.live()}

@@ -177,9 +177,16 @@ class Follower(ABC):
             self._thread = None
 
     def wake_topics(self) -> Iterable[str] | None:
-        """The topics whose commits wake this follower (None: every commit). Asked once, when
-        the loop starts; a follower whose topics change while it runs says None."""
+        """The topics whose commits wake this follower (None: every commit). Asked when the
+        loop starts and on ``listen_again``."""
         return None
+
+    def listen_again(self) -> None:
+        """Wake on the topics ``wake_topics`` says now (a follower whose topics changed calls
+        this), and take one more step: a commit of a new topic may have come meanwhile."""
+        if self._wakeups is not None:
+            self._wakeups.subscribe(self._wakeup, topic_mask(self.wake_topics()))
+            self._wakeup.set()
 
     def quiet_wait_s(self) -> float:
         """How long the loop may sleep after a step that found nothing, when commits wake it:

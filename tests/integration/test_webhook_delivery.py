@@ -25,6 +25,7 @@ from domain.customer.commands import AssignSegment, RegisterCustomer
 from domain.customer.segments import SEGMENTS
 from domain.errors import NotFound
 from domain.webhook.commands import DeleteWebhook, RegisterWebhook, RotateWebhookSecret
+from tests.conftest import container_of_its_own
 from tests.factories import send
 from tests.webhook_receiver import Receiver
 
@@ -283,3 +284,27 @@ def test_an_endpoint_whose_address_became_private_is_not_called(
     # the later ones were never attempted before: their one attempt is the one that succeeded
     head, *later = table.list(webhook_id)
     assert head["attempts"] >= 3 and [r["attempts"] for r in later] == [1, 1]
+
+
+def test_the_dispatcher_wakes_on_the_event_types_its_webhooks_take(
+    database_url, receiver, monkeypatch
+):
+    monkeypatch.setenv(ALLOW_PRIVATE_ENV, "1")  # the receiver listens on this machine
+    with container_of_its_own(database_url, "ecom_webhook_wake") as own:
+        dispatcher = WebhookDispatcher(own.store, own.pool, KEY, POLICY, listen_url=own.url)
+        dispatcher.start()
+        try:
+            # Given no webhook: the dispatcher wakes on webhook events only
+            assert not set(TYPES) & dispatcher.wake_topics()
+            # When a webhook of customer events is registered
+            path = f"/ok/{uuid4().hex}"
+            command = RegisterWebhook(url=receiver.base + path, event_types=TYPES)
+            send(own, command, CommandContext.new())
+            wait_for(lambda: set(TYPES) <= dispatcher.wake_topics())
+            # Then a customer event is delivered at once, not on the next idle poll
+            started = time.monotonic()
+            [(_, ids)] = customers(own, 1, 0)
+            wait_for(lambda: ids[0] in delivered_ids(receiver, path))
+            assert time.monotonic() - started < 2.0  # the idle poll comes every 5 s
+        finally:
+            dispatcher.stop()
