@@ -184,6 +184,18 @@ class _Parker:
             )
 
 
+#: The head of the log and the next batch of a manager's events (the head on every row; one
+#: row of nulls besides it when there is no event).
+_HEAD_AND_BATCH = """
+SELECT h.head, e.notification_id, e.originator_id, e.originator_version, e.topic, e.state
+  FROM (SELECT coalesce(max(notification_id), 0) AS head FROM {table}) h
+  LEFT JOIN LATERAL (
+       SELECT notification_id, originator_id, originator_version, topic, state FROM {table}
+        WHERE notification_id > %s AND topic = ANY(%s)
+        ORDER BY notification_id LIMIT %s) e ON true
+ ORDER BY e.notification_id"""
+
+
 class ProcessRunner(Follower):
     thread_name = "process-managers"
     idle_s = 0.05
@@ -234,16 +246,22 @@ class ProcessRunner(Follower):
 
     def _read(
         self, after: int, topics: Sequence[str]
-    ) -> tuple[list[RecordedEvent], list[EventRef]]:
-        """The next batch of the manager's events, and those that do not decode."""
-        rows = [
-            (n.id, n.originator_id, n.originator_version, n.topic, n.state)
-            for n in self.store.recorder.select_notifications(
-                start=after, limit=self.batch, topics=list(topics), inclusive_of_start=False
-            )
-        ]
+    ) -> tuple[int, list[RecordedEvent], list[EventRef]]:
+        """The head of the log, the next batch of the manager's events after ``after`` and
+        those that do not decode, in one query: both from one snapshot, so every event up to
+        that head has committed and the batch holds every one of its topics' up to the head
+        (or the batch is full)."""
+        with self.store.datastore.get_connection() as conn:
+            found = conn.execute(
+                _HEAD_AND_BATCH.format(table=self.store.table),
+                (after, list(topics), self.batch),
+                prepare=True,
+            ).fetchall()
+        head = found[0]["head"] if found else 0
+        columns = ("notification_id", "originator_id", "originator_version", "topic", "state")
+        rows = [tuple(r[c] for c in columns) for r in found if r["notification_id"] is not None]
         try:
-            return self.store.mapper.to_recorded_many(rows), []
+            return head, self.store.mapper.to_recorded_many(rows), []
         except Exception:  # noqa: BLE001 - find the ones that do not decode
             good: list[RecordedEvent] = []
             bad: list[EventRef] = []
@@ -252,7 +270,7 @@ class ProcessRunner(Follower):
                     good.append(self.store.mapper.to_recorded(*row))
                 except Exception:  # noqa: BLE001
                     bad.append(EventRef(row[0], row[1], row[2], row[3]))
-            return good, bad
+            return head, good, bad
 
     def run_once(self, name: str, session: psycopg.Connection | None = None) -> int:
         """Handle the next batch of events for one manager; return how many were handled.
@@ -295,8 +313,7 @@ class ProcessRunner(Follower):
     def _run(self, conn, manager: ProcessManager) -> int:  # noqa: ANN001
         name = manager.name
         position = self._position(conn, name)
-        head = self.store.head()  # read first: every event up to it has committed
-        events, bad = self._read(position, manager.topics)
+        head, events, bad = self._read(position, manager.topics)
         last = max([e.position for e in events] + [b.position for b in bad], default=position)
         upto = last if len(events) + len(bad) >= self.batch else max(head, last)
         parker = _Parker(self.parking, conn, manager, self.attempts.policy.attempts)
