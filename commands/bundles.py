@@ -96,19 +96,21 @@ HANDLERS = {CreateBundle: create}
 # ---- what a placement asks ---------------------------------------------------------------
 
 
-def prices_for_order(w: WriteSide, skus: Sequence[str], currency: str) -> list[PricedLineSku]:
+def prices_for_order(
+    w: WriteSide, skus: Sequence[str], currency: str, since: float | None = None
+) -> list[PricedLineSku]:
     """``commands.products.prices_for_order`` for order lines that may name bundles: a
     product's or a variant's SKU as there; a bundle's at the bundle's price over its
     components' current catalog prices, refused like them (unknown, not for sale, not in
     ``currency``). Orders without bundles read nothing more than before."""
     bundles = [s for s in dict.fromkeys(skus) if is_bundle_sku(w, s)]
     if not bundles:
-        return [PricedLineSku(p) for p in product_prices(w, skus, currency)]
+        return [PricedLineSku(p) for p in product_prices(w, skus, currency, since)]
     loaded = load_states(w.store, BUNDLE, [bundle_id_for(s) for s in bundles])
     states = {s: loaded[bundle_id_for(s)].state for s in bundles}
     plain = [s for s in skus if s not in states]
     components = list(dict.fromkeys(x.sku for b in states.values() for x in b.components))
-    priced = {p.sku: p for p in product_prices(w, [*plain, *components], currency)}
+    priced = {p.sku: p for p in product_prices(w, [*plain, *components], currency, since)}
     out = []
     for sku in skus:
         bundle = states.get(sku)

@@ -44,12 +44,16 @@ def _facts(standing: CustomerStanding) -> CustomerFacts:
     return CustomerFacts(standing.registered, standing.status, standing.segment)
 
 
-def customer_facts_of(w: WriteSide, customer_ids: Iterable[UUID]) -> dict[UUID, CustomerFacts]:
-    """The facts of each customer, their streams' tails read in one query."""
-    loaded = load_states(w.store, CUSTOMER_STANDING, customer_ids, w.customers)
+def customer_facts_of(
+    w: WriteSide, customer_ids: Iterable[UUID], since: float | None = None
+) -> dict[UUID, CustomerFacts]:
+    """The facts of each customer, their streams' tails read in one query (none for a
+    customer read since ``since``: ``commands/stream_states.py``)."""
+    loaded = load_states(w.store, CUSTOMER_STANDING, customer_ids, w.customers, since)
     return {customer_id: _facts(one.state) for customer_id, one in loaded.items()}
 
 
-def customer_facts(w: WriteSide, customer_id: UUID) -> CustomerFacts:
-    """The facts of ``customer_id`` as its stream holds them now (a guest's when it has none)."""
-    return customer_facts_of(w, [customer_id])[customer_id]
+def customer_facts(w: WriteSide, customer_id: UUID, since: float | None = None) -> CustomerFacts:
+    """The facts of ``customer_id`` as its stream holds them now, or as a read begun since
+    ``since`` found them (a guest's when it has none)."""
+    return customer_facts_of(w, [customer_id], since)[customer_id]

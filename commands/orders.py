@@ -28,8 +28,10 @@ from commands.executor import Decision, execute, idempotency_record, load, repla
 from commands.merchant_facts import refuse_suspended_merchants
 from commands.order_promotions import terms_for
 from commands.prices import Buyer, effective_prices
+from commands.stream_states import load_together
 from commands.time_travel import events_until, require_version
 from commands.write_side import WriteSide
+from domain.customer.state import CUSTOMER_STANDING
 from domain.errors import ConcurrencyConflict, InvalidCommand, NotFound
 from domain.events import DomainEvent
 from domain.ids import channel_order_stream
@@ -50,6 +52,7 @@ from domain.order.events import ChannelOrderClaimed
 from domain.order.placement import place_order, validate_requested_lines
 from domain.order.state import ORDER, OrderState
 from domain.order.values import PricedLine
+from domain.product.state import PRODUCT
 from eventstore.recorded import RecordedEvent
 from eventstore.store import EventStore, IdempotencyKeyTaken, StreamAppend
 
@@ -93,13 +96,14 @@ def place(
         if existing is not None:
             return _existing(store, existing)
     validate_requested_lines(c.lines)
-    standing = customer_facts(w, c.customer_id)
+    _read_together(w, c, began)
+    standing = customer_facts(w, c.customer_id, since=began)
     if not standing.may_order:
         raise InvalidCommand(
             f"Customer {c.customer_id} may not order (status {standing.status}).",
             code=f"customer_{standing.status}",
         )
-    prices = prices_for_order(w, [line.sku for line in c.lines], c.currency)
+    prices = prices_for_order(w, [line.sku for line in c.lines], c.currency, since=began)
     refuse_suspended_merchants(w, [p.priced for p in prices])
     address = c.shipping_address
     buyer = Buyer(c.customer_id, address.country, address.region)
@@ -161,6 +165,20 @@ def place(
         return execute(store, ORDER, oid, decision, ctx, also=claim)
     except _ChannelOrderTaken as taken:
         return _existing(store, taken.order_id)
+
+
+def _read_together(w: WriteSide, c: PlaceOrder, began: float) -> None:
+    """The customer's and the products' new events in one query, folded into the write side's
+    caches as of now: the decision's reads after it (``since=began``) are then served from
+    them (``commands/stream_states.py``). A bundle's components are read where it is priced."""
+    owners = w.skus.owners_of([line.sku for line in c.lines])
+    load_together(
+        w.store,
+        [
+            (CUSTOMER_STANDING, [c.customer_id], w.customers),
+            (PRODUCT, set(owners.values()), w.products.cache),
+        ],
+    )
 
 
 def _append_new(

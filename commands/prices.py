@@ -44,7 +44,7 @@ def effective_prices(
         return [EffectivePrice(price=p.unit_price) for p in skus]
     segment = None
     if buyer.customer_id is not None:
-        segment = customer_facts(w, buyer.customer_id).segment
+        segment = customer_facts(w, buyer.customer_id, since).segment
     return [
         effective_price(
             rules,

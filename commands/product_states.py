@@ -23,8 +23,15 @@ class ProductStates:
         self._store = store
         self._cache = StateCache(size=size)
 
-    def current(self, product_ids: Iterable[UUID]) -> dict[UUID, ProductState]:
+    @property
+    def cache(self) -> StateCache:
+        """The folded states (for a load of products with other streams: ``load_together``)."""
+        return self._cache
+
+    def current(
+        self, product_ids: Iterable[UUID], since: float | None = None
+    ) -> dict[UUID, ProductState]:
         """The current state of each product, read in one query (each stream's events after
-        the version cached for it)."""
-        loaded = load_states(self._store, PRODUCT, product_ids, self._cache)
+        the version cached for it; none for a product read since ``since``)."""
+        loaded = load_states(self._store, PRODUCT, product_ids, self._cache, since)
         return {pid: s.state for pid, s in loaded.items()}

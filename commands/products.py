@@ -166,12 +166,14 @@ def price_for_order(w: WriteSide, sku: str, currency: str) -> PricedSku:
     return prices_for_order(w, [sku], currency)[0]
 
 
-def prices_for_order(w: WriteSide, skus: Sequence[str], currency: str) -> list[PricedSku]:
+def prices_for_order(
+    w: WriteSide, skus: Sequence[str], currency: str, since: float | None = None
+) -> list[PricedSku]:
     """``price_for_order`` for each of ``skus``, in order, with two queries at most in all (the
-    SKUs' owners, the products' new events, each from the write side's caches); the first
-    unsellable SKU is refused."""
+    SKUs' owners, the products' new events, each from the write side's caches; none for a
+    product read since ``since``); the first unsellable SKU is refused."""
     owners = w.skus.owners_of(skus)
-    products = w.products.current(set(owners.values()))
+    products = w.products.current(set(owners.values()), since)
     return [_priced(sku, owners.get(sku), products, currency) for sku in skus]
 
 

@@ -86,3 +86,16 @@ def test_as_of_stops_at_the_first_later_event_of_an_older_stream_out_of_order():
     ]
     # then as of an instant between the first two, the state is after the first only
     assert events_until(events, as_of=T0 + timedelta(seconds=5)) == events[:1]
+
+
+def test_the_state_cache_says_a_state_is_fresh_for_a_request_begun_before_the_read_that_found_it():
+    cache, stream = StateCache(size=2), UUID(int=1)
+    cache.put(stream, 3, "state at 3", T0, checked=10.0)  # a read begun at 10 found version 3
+    assert cache.fresh_since(stream, 9.5) == (3, "state at 3", T0)  # a request begun before
+    assert cache.fresh_since(stream, 10.5) is None  # a request begun after: read again
+    cache.put(stream, 3, "state at 3", T0, checked=11.0)  # found unchanged by a later read
+    assert cache.fresh_since(stream, 10.5) == (3, "state at 3", T0)
+    cache.put(stream, 3, "state at 3", T0, checked=5.0)  # an earlier read does not age it
+    assert cache.fresh_since(stream, 10.5) is not None
+    cache.put(stream, 4, "state at 4")  # moved on by a write: fresh for no one until read
+    assert cache.fresh_since(stream, 0.0) is None and cache.entry(stream)[0] == 4
