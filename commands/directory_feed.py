@@ -17,8 +17,9 @@ not read yet), and the feed reads again until no topic was cut short.
 
 from __future__ import annotations
 
+import threading
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Protocol
 
 from commands.shared_refresh import SharedRefresh
 from eventstore.recorded import RecordedEvent
@@ -27,18 +28,48 @@ from eventstore.store import EventStore
 PAGE = 500
 
 
-class FedDirectory(Protocol):
+class FedDirectory(ABC):
+    """A write-side directory folded from the events of its ``topics`` by position, through a
+    feed (its own until ``feed_together`` joins it with others); safe to share between
+    threads. Subclasses fold one event in ``_apply`` (under the lock) and may derive what
+    they serve in ``_folded``."""
+
     #: The event types it folds.
     topics: tuple[str, ...]
+
+    def __init__(self, store: EventStore):
+        self._lock = threading.Lock()
+        self.feed = DirectoryFeed(store, [self])
+        self._position = 0
 
     @property
     def position(self) -> int:
         """The position of the last event it folded."""
-        ...
+        return self._position
+
+    def refresh(self, since: float | None = None) -> None:
+        """Fold in the events written since the last refresh (one read shared with the callers
+        asking at the same time; with ``since``, any read begun after it will do)."""
+        self.feed.refresh(since)
 
     def fold(self, events: Sequence[RecordedEvent]) -> None:
-        """Fold ``events`` (its own topics', after its position, in position order)."""
-        ...
+        """Fold ``events`` (its own topics', in position order); those at or before its
+        position are skipped."""
+        with self._lock:
+            new = [e for e in events if (e.position or 0) > self._position]
+            for e in new:
+                self._apply(e)
+                self._position = e.position or 0
+            if new:
+                self._folded()
+
+    @abstractmethod
+    def _apply(self, event: RecordedEvent) -> None:
+        """Fold one event into the directory's state."""
+
+    def _folded(self) -> None:
+        """After a fold that changed something (default: nothing more to do)."""
+        return None
 
 
 class DirectoryFeed:
@@ -81,5 +112,5 @@ def feed_together(store: EventStore, *directories: FedDirectory) -> DirectoryFee
     """One feed for ``directories`` (each then refreshes through it)."""
     feed = DirectoryFeed(store, directories)
     for d in directories:
-        d.feed = feed  # type: ignore[attr-defined]
+        d.feed = feed
     return feed

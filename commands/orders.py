@@ -86,7 +86,7 @@ def place(
     the write side's pricing. ``result.extra`` holds ``id``, ``number``, ``status``
     (``pending``, or the existing channel order's) and ``existing``."""
     store = w.store
-    began = time.monotonic()  # rules and promotions read since then will do (one read)
+    began = time.monotonic()  # what a read begun since then found will do for the decision
     replay = replay_if_seen(store, ctx)
     if replay is not None:
         return replay

@@ -10,11 +10,9 @@ One per process, owned by the composition root through the write side
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Sequence
 from uuid import UUID
 
-from commands.directory_feed import DirectoryFeed
+from commands.directory_feed import FedDirectory
 from domain.pricing.events import PRICING_RULE_EVENTS
 from domain.pricing.rules import PricingRule
 from domain.pricing.state import PRICING_RULE, PricingRuleState
@@ -24,43 +22,22 @@ from eventstore.store import EventStore
 TOPICS = tuple(cls.stored_name() for cls in PRICING_RULE_EVENTS)
 
 
-class PriceRules:
+class PriceRules(FedDirectory):
     topics = TOPICS
 
     def __init__(self, store: EventStore):
-        self._lock = threading.Lock()
-        #: Its own feed until the write side joins it with the other directories'.
-        self.feed = DirectoryFeed(store, [self])
-        self._position = 0
+        super().__init__(store)
         self._states: dict[UUID, PricingRuleState] = {}
         self._active: tuple[PricingRule, ...] = ()
 
-    @property
-    def position(self) -> int:
-        """The position of the last pricing-rule event folded in."""
-        return self._position
+    def _apply(self, event: RecordedEvent) -> None:
+        state = self._states.get(event.stream_id, PRICING_RULE.initial())
+        self._states[event.stream_id] = PRICING_RULE.evolve(state, event.to_domain())
 
-    def refresh(self, since: float | None = None) -> None:
-        """Fold in the pricing-rule events written since the last refresh (one read shared with
-        the callers asking at the same time; with ``since``, any read begun after it will do:
-        ``commands/directory_feed.py``)."""
-        self.feed.refresh(since)
-
-    def fold(self, events: Sequence[RecordedEvent]) -> None:
-        with self._lock:
-            changed = False
-            for e in events:
-                assert e.position is not None
-                if e.position <= self._position:
-                    continue
-                state = self._states.get(e.stream_id, PRICING_RULE.initial())
-                self._states[e.stream_id] = PRICING_RULE.evolve(state, e.to_domain())
-                self._position = e.position
-                changed = True
-            if changed:
-                self._active = tuple(
-                    s.rule for s in self._states.values() if s.active and s.rule is not None
-                )
+    def _folded(self) -> None:
+        self._active = tuple(
+            s.rule for s in self._states.values() if s.active and s.rule is not None
+        )
 
     def active(self, since: float | None = None) -> tuple[PricingRule, ...]:
         """The active rules as of now, or as of a read begun after ``since`` (whatever their

@@ -10,12 +10,10 @@ refresh longer. One per process, owned by the write side; thread-safe."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from commands.directory_feed import DirectoryFeed
+from commands.directory_feed import FedDirectory
 from domain.promotion.events import PROMOTION_EVENTS, PromotionCreated
 from domain.promotion.state import PROMOTION, PromotionState
 from eventstore.recorded import RecordedEvent
@@ -24,40 +22,20 @@ from eventstore.store import EventStore
 TOPICS = tuple(cls.stored_name() for cls in PROMOTION_EVENTS)
 
 
-class PromotionDirectory:
+class PromotionDirectory(FedDirectory):
     topics = TOPICS
 
     def __init__(self, store: EventStore):
-        self._lock = threading.Lock()
-        #: Its own feed until the write side joins it with the other directories'.
-        self.feed = DirectoryFeed(store, [self])
-        self._position = 0
+        super().__init__(store)
         self._states: dict[UUID, PromotionState] = {}
         self._codes: dict[str, UUID] = {}
 
-    @property
-    def position(self) -> int:
-        """The position of the last promotion event folded in."""
-        return self._position
-
-    def refresh(self, since: float | None = None) -> None:
-        """Fold in the promotion events written since the last refresh (one read shared with
-        the callers asking at the same time; with ``since``, any read begun after it will do:
-        ``commands/directory_feed.py``)."""
-        self.feed.refresh(since)
-
-    def fold(self, events: Sequence[RecordedEvent]) -> None:
-        with self._lock:
-            for e in events:
-                assert e.position is not None
-                if e.position <= self._position:
-                    continue
-                event = e.to_domain()
-                state = self._states.get(e.stream_id, PROMOTION.initial())
-                self._states[e.stream_id] = PROMOTION.evolve(state, event)
-                if isinstance(event, PromotionCreated) and event.code is not None:
-                    self._codes[event.code.upper()] = e.stream_id
-                self._position = e.position
+    def _apply(self, recorded: RecordedEvent) -> None:
+        event = recorded.to_domain()
+        state = self._states.get(recorded.stream_id, PROMOTION.initial())
+        self._states[recorded.stream_id] = PROMOTION.evolve(state, event)
+        if isinstance(event, PromotionCreated) and event.code is not None:
+            self._codes[event.code.upper()] = recorded.stream_id
 
     def by_code(self, code: str, since: float | None = None) -> tuple[UUID, PromotionState] | None:
         """The promotion a code names (any case), as of now (or of a read begun after

@@ -32,6 +32,14 @@ def _register(container) -> int:
     return send(container, command, CommandContext.new()).position
 
 
+def _head_reaches(wakeups: Wakeups, position: int) -> int:
+    """The head the listener announces once it reached ``position`` (or after 5 s)."""
+    deadline = time.monotonic() + 5
+    while wakeups.head < position and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return wakeups.head
+
+
 def test_a_commit_wakes_every_subscriber_and_says_how_far_it_went(own):
     # Given two followers subscribed to the process's wake-ups, listening
     wakeups = Wakeups(own.url, EVENTS_TABLE)
@@ -46,10 +54,7 @@ def test_a_commit_wakes_every_subscriber_and_says_how_far_it_went(own):
         position = _register(own)
         # Then both are woken, and the head it announced is that commit's position
         assert first.wait(5) and second.wait(5)
-        deadline = time.monotonic() + 5
-        while wakeups.head < position and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert wakeups.head == position
+        assert _head_reaches(wakeups, position) == position
     finally:
         wakeups.unsubscribe(first)
         wakeups.unsubscribe(second)
@@ -76,10 +81,7 @@ def test_a_commit_wakes_only_the_followers_of_its_topics(own):
         # Then the followers of location events and of everything wake
         assert locations.wait(5) and everything.wait(5)
         # And the follower of placed orders sleeps on, though the head moved past the commit
-        deadline = time.monotonic() + 5
-        while wakeups.head < position and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert wakeups.head == position
+        assert _head_reaches(wakeups, position) == position
         assert not orders.wait(0.3)
     finally:
         for event in (locations, orders, everything):
