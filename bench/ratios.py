@@ -12,7 +12,14 @@ traffic; ``--rounds`` consecutive POST rounds on one SKU, each against the first
 table (figure | ours | baseline | ratio | goal | met?). Exits 0 when goals are not met (it is a
 report) and non-zero when something broke (an order lost, a server that did not start).
 
+``--history N`` measures ours with N events already in its store (COPYed before it starts,
+``bench.api_memory.fill``: a benchmark event type that every follower of ours ignores, so each
+must move past them): the server starts on them, and the figures are taken once the hash chain
+and every view are at the head. The baseline's table stays empty, so the ratios are against the
+same baseline as without history.
+
     python -m bench.ratios --seconds 15 --connections 32 --workers 1 --rounds 10
+    python -m bench.ratios --history 10000000
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
+from bench.api_memory import fill
 from bench.baseline_app import DATABASE_URL_ENV
 from bench.common import (
     SERVER_ENV,
@@ -49,6 +57,7 @@ from projections.base import live_schema
 
 SKU = "RATIO-HOT"
 SETTLE_TIMEOUT_S = 300.0
+HISTORY_TIMEOUT_S = 3_600.0  # the chainer's catch-up over a large history
 IDLE_LEAD_IN_S = 1.0  # after the views caught up, before the idle window opens
 ORDER_TOPICS = ["order.OrderPlaced", "order.OrderConfirmed", "order.OrderCancelled"]
 
@@ -185,6 +194,21 @@ def placed_to_confirmed_ms(url: str, ids: list[str]) -> list[float]:
     return sorted(float(r[0]) * 1000 for r in rows)
 
 
+def wait_chained(url: str, timeout_s: float) -> float:
+    """Seconds until the hash chain reaches the log's head as read now (the chainer follows
+    every event, the history's too)."""
+    began = time.monotonic()
+    with connect(url, autocommit=True) as conn:
+        target = head(conn)
+        while True:
+            chained = conn.execute("SELECT coalesce(max(position), 0) FROM event_chain")
+            if chained.fetchone()[0] >= target:
+                return time.monotonic() - began
+            if time.monotonic() - began > timeout_s:
+                raise Broken(f"the hash chain did not reach {target:,} in {timeout_s:.0f} s")
+            time.sleep(1.0)
+
+
 def backends_of(server_url: str, url: str) -> set[int]:
     """The server processes serving the database of ``url`` (asked from another database,
     so the asking connection is not among them)."""
@@ -273,12 +297,18 @@ def measure_ours(url: str, server_url: str, args: Any) -> dict[str, Any]:
     port, token = free_port(), bench_token()
     api = Api(port, token)
     out: dict[str, Any] = {}
+    if args.history:
+        filled = fill(url, args.history)
+        print(f"history: {args.history:,} events COPYed in {filled:.0f} s", flush=True)
     with tempfile.TemporaryDirectory(prefix="ecom-ratios-") as data_dir:
         with our_server(url, port, args.workers, data_dir) as server:
+            if args.history:
+                out["history_catch_up_s"] = wait_chained(url, HISTORY_TIMEOUT_S)
+                print(f"chained the history in {out['history_catch_up_s']:.0f} s", flush=True)
             set_up_shop(api)
             with connect(url) as conn:
                 start = head(conn)
-            wait_settled(url, api, start)
+            wait_settled(url, api, start, HISTORY_TIMEOUT_S if args.history else SETTLE_TIMEOUT_S)
 
             post = post_orders(
                 port, "/api/v1", SKU, token, args.seconds, args.connections, args.load
@@ -471,6 +501,15 @@ def notes(base: dict[str, Load], ours: dict[str, Any], args: Any) -> str:
         [
             f"Load: {tool}, {args.connections} keep-alive connections, {args.seconds:.0f} s per "
             f"figure; {args.workers} HTTP worker process(es) each; one SKU throughout.",
+            *(
+                [
+                    f"History: {args.history:,} events in our store before it started (a type "
+                    f"every follower ignores; chained in {ours['history_catch_up_s']:.0f} s); the "
+                    "baseline's table empty."
+                ]
+                if args.history
+                else []
+            ),
             f"Answers: ours POST {op.non2xx} non-2xx, {op.errors} socket errors; baseline POST "
             f"{base['post'].non2xx} non-2xx; GET {ours['get'].non2xx} / {base['get'].non2xx} "
             "non-2xx.",
@@ -496,6 +535,7 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("--rounds", type=int, default=10, help="hot-SKU POST rounds")
     p.add_argument("--round-seconds", type=float, default=20.0)
     p.add_argument("--load", choices=("auto", "wrk", "python"), default="auto")
+    p.add_argument("--history", type=int, default=0, help="events in our store before it starts")
     args = p.parse_args(argv)
     with fresh_database(args.url, args.keep) as base_url:
         where = machine(base_url)

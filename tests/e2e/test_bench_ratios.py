@@ -1,7 +1,7 @@
 """``python -m bench.ratios`` end to end in a tiny configuration (1-s windows, one hot-SKU
-round, 1 s idle) on the test PostgreSQL server: it exits 0, its table has every figure row, and
-every order it acknowledged was placed, reached the orders view and was confirmed or
-cancelled. Keeps the benchmark from rotting; the figures themselves are not judged here."""
+round, 1 s idle, a small history in our store) on the test PostgreSQL server: it exits 0, its
+table has every figure row, the history was chained before the figures, and every order it
+acknowledged was placed, reached the orders view and was confirmed or cancelled. Keeps the benchmark from rotting; the figures themselves are not judged here."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ def _n(text: str) -> int:
 def test_the_ratio_benchmark_reports_every_figure_and_loses_no_order(database_url):
     tiny = ["--seconds", "1", "--paced-seconds", "1", "--idle-seconds", "1"]
     tiny += ["--rounds", "1", "--round-seconds", "1", "--connections", "4"]
+    tiny += ["--history", "3000"]
     done = subprocess.run(
         [sys.executable, "-m", "bench.ratios", "--url", database_url, *tiny],
         capture_output=True,
@@ -54,6 +55,7 @@ def test_the_ratio_benchmark_reports_every_figure_and_loses_no_order(database_ur
     rows = [line for line in done.stdout.splitlines() if line.startswith("| ")]
     for figure in FIGURES:
         assert any(row.startswith(f"| {figure}") for row in rows), (figure, rows)
+    assert "History: 3,000 events in our store before it started" in done.stdout, done.stdout
     counts = {m["what"]: m for m in COUNTS.finditer(done.stdout)}
     assert set(counts) == {"the POST load", "the paced load", "the hot-SKU rounds"}, counts
     for what, m in counts.items():
