@@ -322,18 +322,31 @@ def _read(
 
 
 def _state_statement(schema: sql.Identifier, ratings: bool) -> sql.Composable:
+    """The views' state: the search view's table and content generation, and the ratings
+    view's table and ratings generation (``projections/reviews.py``: it moves only when some
+    product's rating changed, where the view's position moves with every pass of the views);
+    and the product generation."""
     return sql.SQL(
         "SELECT tableoid::bigint AS tables, content, products, {1} AS ratings FROM {0}.generation"
     ).format(
         schema,
-        sql.SQL("(SELECT position FROM {}.tracking)").format(sql.Identifier(RATINGS.split(".")[0]))
+        sql.SQL("(SELECT ARRAY[tableoid::bigint, ratings] FROM {}.generation)").format(
+            sql.Identifier(RATINGS.split(".")[0])
+        )
         if ratings
-        else sql.SQL("NULL::bigint"),
+        else sql.SQL("NULL::bigint[]"),
     )
 
 
 def _state_of(row: dict[str, Any]) -> tuple[tuple[Any, ...], int]:
-    return (row["tables"], row["content"], row["ratings"]), row["products"]
+    return _views_state(row), row["products"]
+
+
+def _views_state(row: dict[str, Any]) -> tuple[Any, ...]:
+    """The state's tuple from a row with ``_state_statement``'s columns (the ratings' table
+    and generation as a tuple, or None)."""
+    ratings = row["ratings"]
+    return row["tables"], row["content"], None if ratings is None else tuple(ratings)
 
 
 def _state(cur, schema: sql.Identifier, ratings: bool) -> tuple[tuple[Any, ...], int]:  # noqa: ANN001
@@ -525,7 +538,7 @@ def _changes(
     statement, params = _meets(schema, list(rules), ratings, _window_rows(schema))
     cur.execute(statement, {**params, **window, **_meets_params(tested)})
     for r in cur.fetchall():
-        if (r["tables"], r["content"], r["ratings"]) != state:
+        if _views_state(r) != state:
             return None
         entries = met.setdefault(r["i"], [])
         if entries is not None:

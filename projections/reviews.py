@@ -1,8 +1,11 @@
 """The reviews view (schema ``rm_reviews``): a row per review (what it says, its moderation
 status, its helpful votes, the seller's response) and ``product_ratings``, a row per product
 with at least one approved review: the average rating, the count and the histogram over its
-APPROVED reviews only, recomputed from the review rows of each product a batch touched.
-Other views (search) join ``product_ratings`` at query time.
+APPROVED reviews only, recomputed from the review rows of each product a batch touched; and
+``generation``, which counts the batches that changed some product's rating. Other views
+(search) join ``product_ratings`` at query time, and the API's search cache empties when
+``generation`` moves, not whenever the view's position does (every pass of the views moves
+that, whatever it held).
 
 ``product_rating`` and ``list_reviews`` are its queries."""
 
@@ -47,6 +50,8 @@ class ReviewsView(Projection):
     CREATE TABLE {schema}.product_ratings (
         product_id uuid PRIMARY KEY, average numeric NOT NULL, review_count int NOT NULL,
         histogram jsonb NOT NULL);
+    CREATE TABLE {schema}.generation (ratings bigint NOT NULL);
+    INSERT INTO {schema}.generation VALUES (0);
     """
     comments = {
         "reviews": "One row per review: what it says, its moderation status, its votes.",
@@ -72,6 +77,8 @@ class ReviewsView(Projection):
         "product_ratings.average": "Mean rating of its approved reviews, to 2 decimals.",
         "product_ratings.review_count": "How many approved reviews it has.",
         "product_ratings.histogram": 'Approved reviews per rating: {"1": n, ..., "5": n}.',
+        "generation": "One row: what moves when some product's rating changes.",
+        "generation.ratings": "Batches so far that changed a row of product_ratings.",
     }
 
     CREATE = """INSERT INTO {}.reviews VALUES (%s, %s, %s, %s, %s, %s, 'pending', %s, %s, 0, 0,
@@ -87,16 +94,19 @@ class ReviewsView(Projection):
         WHERE id = %s"""
     VOTE = """UPDATE {}.reviews SET helpful_count = helpful_count + %s,
         unhelpful_count = unhelpful_count + %s WHERE id = %s"""
-    RATE = """INSERT INTO {0}.product_ratings
+    RATE = """INSERT INTO {0}.product_ratings AS r
         SELECT product_id, round(avg(rating), 2), count(*), jsonb_build_object(
             '1', count(*) FILTER (WHERE rating = 1), '2', count(*) FILTER (WHERE rating = 2),
             '3', count(*) FILTER (WHERE rating = 3), '4', count(*) FILTER (WHERE rating = 4),
             '5', count(*) FILTER (WHERE rating = 5))
         FROM {0}.reviews WHERE product_id = ANY(%s) AND status = 'approved' GROUP BY product_id
         ON CONFLICT (product_id) DO UPDATE SET average = excluded.average,
-            review_count = excluded.review_count, histogram = excluded.histogram"""
+            review_count = excluded.review_count, histogram = excluded.histogram
+        WHERE (r.average, r.review_count, r.histogram)
+            IS DISTINCT FROM (excluded.average, excluded.review_count, excluded.histogram)"""
     UNRATE = """DELETE FROM {0}.product_ratings r WHERE r.product_id = ANY(%s) AND NOT EXISTS
         (SELECT 1 FROM {0}.reviews v WHERE v.product_id = r.product_id AND v.status = 'approved')"""
+    RATED = "UPDATE {}.generation SET ratings = ratings + 1"
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
         def run(statement: str, *args: object) -> Cursor:
@@ -131,10 +141,13 @@ class ReviewsView(Projection):
                     continue
             touched.add(moved["product_id"])  # the runner's cursor gives dict rows
         if touched:
-            run(self.RATE, list(touched))
-            run(self.UNRATE, list(touched))
+            changed = run(self.RATE, list(touched)).rowcount
+            changed += run(self.UNRATE, list(touched)).rowcount
+            if changed:
+                run(self.RATED)
 
     def compare_key(self) -> dict[str, str]:
+        # ``generation`` counts batches, which a rebuild cuts differently: not compared
         return {"reviews": "id", "product_ratings": "product_id"}
 
 

@@ -266,13 +266,13 @@ def _price(price: dict[str, str | None], entries: list[Entry]) -> dict[str, str 
 class Answers:
     """One pool's read cache of answers, at one state of the views: the search view's table
     (a rebuilt view is a new state) and content generation (categories and pricing rules),
-    and the ratings view's position; a change of that state empties it, so an answer is never
-    older than the views it was read at. Within a state, a move of the product generation
-    changes only the answers it may change: those a changed product's row before or after
-    meets are patched (``patch``) or evicted, and those showing a product whose stock alone
-    changed show its stock as it is now. ``changes`` reads what moved, from the view's
-    ``product_changes``; when it cannot say, everything goes. At most ``ANSWERS`` answers are
-    kept, the least recently used leaving first."""
+    and the ratings view's table and ratings generation; a change of that state empties it,
+    so an answer is never older than the views it was read at. Within a state, a move of the
+    product generation changes only the answers it may change: those a changed product's row
+    before or after meets are patched (``patch``) or evicted, and those showing a product
+    whose stock alone changed show its stock as it is now. ``changes`` reads what moved, from
+    the view's ``product_changes``; when it cannot say, everything goes. At most ``ANSWERS``
+    answers are kept, the least recently used leaving first."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -421,7 +421,12 @@ class Answers:
 
 
 def _behind(state: tuple[Any, ...], than: tuple[Any, ...]) -> bool:
-    """Whether ``state`` is an earlier state of the same views than ``than``."""
+    """Whether ``state`` is an earlier state of the same views than ``than``: the same search
+    view's table, a content generation not after it, and the ratings (the ratings view's table
+    and generation, or None without that view) from the same table, not after it."""
     if state == than or state[0] != than[0]:
         return False
-    return state[1] <= than[1] and (state[2] is None or than[2] is None or state[2] <= than[2])
+    mine, theirs = state[2], than[2]
+    if mine is not None and theirs is not None and (mine[0] != theirs[0] or mine[1] > theirs[1]):
+        return False
+    return state[1] <= than[1]

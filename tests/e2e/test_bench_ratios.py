@@ -1,7 +1,8 @@
 """``python -m bench.ratios`` end to end in a tiny configuration (1-s windows, one hot-SKU
 round, 1 s idle, a small history in our store) on the test PostgreSQL server: it exits 0, its
 table has every figure row, the history was chained before the figures, and every order it
-acknowledged was placed, reached the orders view and was confirmed or cancelled. Keeps the benchmark from rotting; the figures themselves are not judged here."""
+acknowledged was placed, reached the orders view and was confirmed or cancelled. Keeps the
+benchmark from rotting; the figures themselves are not judged here."""
 
 from __future__ import annotations
 

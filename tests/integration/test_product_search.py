@@ -41,7 +41,7 @@ from domain.product.events import (
     PriceChanged,
     ProductDetailsChanged,
 )
-from domain.review.commands import ModerateReview, SubmitReview
+from domain.review.commands import CastVote, ModerateReview, SubmitReview
 from eventstore.recorded import EventMeta
 from eventstore.store import StreamAppend
 from projections import product_search
@@ -952,3 +952,55 @@ def test_the_view_rebuilt_equals_the_live_view_row_for_row(world):
                     ]
                     break
         assert problem is None, (table, problem)
+
+
+def test_only_a_pass_that_changes_a_rating_empties_the_cached_answers(world):
+    """Given answers in the cache and the search and ratings views at the head, when a pass of
+    both moves them past a new pending review, a vote on an approved one (the ratings view's
+    events, changing no product's rating) and a reservation, then the cached answers still
+    serve; when the pending review's approval changes its product's rating, then the next
+    answer is read again, equals a fresh search and shows the new rating."""
+    c, catalog, oracle = world
+    views = [VIEW, "reviews"]
+    ctx = CommandContext.new("search-test")
+    query = search.SearchQuery(q="", sort="rating", limit=5)
+    shown = uuid.UUID(run(c, query)["items"][0]["id"])
+    approved = send(
+        c, SubmitReview(product_id=shown, customer_id=uuid.uuid4(), rating=5, text="good"), ctx
+    ).extra["id"]
+    send(c, ModerateReview(review_id=approved, decision="approve"), ctx)
+    c.runner.catch_up(views)
+    first = run(c, query)
+    assert first["items"][0]["id"] == str(shown)
+    broad = search.SearchQuery(q="", in_stock=True, limit=3)
+    kept = run(c, broad)
+
+    review = SubmitReview(product_id=shown, customer_id=uuid.uuid4(), rating=1, text="poor")
+    pending = send(c, review, ctx).extra["id"]
+    send(c, CastVote(review_id=approved, helpful=True, customer_id=uuid.uuid4()), ctx)
+    plenty = next(
+        p
+        for p in catalog.products
+        if p.status == "active" and max(p.available.values(), default=0) >= 2
+    )
+    location = max(plenty.available, key=lambda k: plenty.available[k])
+    at = c.store.append([reserving(c, plenty, {location: 1})], _meta())
+    plenty.available[location] -= 1
+    c.runner.run_pass(views)
+    assert min(c.runner.position(v) for v in views) >= at
+    assert run(c, query) is first
+    assert run(c, broad) is kept
+
+    send(c, ModerateReview(review_id=pending, decision="approve"), ctx)
+    c.runner.run_pass(views)
+    again = run(c, query)
+    assert again is not first
+    assert_searched_afresh(c, [(query, again)])
+    with c.pool.connection() as conn:
+        average = conn.execute(
+            "SELECT average FROM rm_reviews.product_ratings WHERE product_id = %s", (shown,)
+        ).fetchone()[0]
+    assert average < Decimal(first["items"][0]["rating"])
+    oracle.ratings[shown] = average
+    moved = [i for i in again["items"] if i["id"] == str(shown)]
+    assert all(Decimal(i["rating"]) == average for i in moved)

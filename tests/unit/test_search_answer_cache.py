@@ -112,10 +112,21 @@ def test_flips_no_longer_known_empty_the_cache():
 
 
 def test_a_content_move_empties_the_cache_and_a_rebuilt_view_is_a_new_state():
-    for state in ((1, 6, None), (2, 5, None), (1, 5, 3)):
-        c = cache_at(state=(1, 5, 2) if state[2] else (1, 5, None))
+    for state in ((1, 6, None), (2, 5, None), (1, 5, (7, 3)), (1, 5, (8, 2))):
+        c = cache_at(state=(1, 5, (7, 2)) if state[2] else (1, 5, None))
         c.at(state, 10, NOTHING)
         assert c.get(state, 10, ("b",)) is None
+
+
+def test_a_caller_that_read_older_ratings_misses_without_moving_the_cache_back():
+    """The ratings are the ratings view's table and generation: an older generation of the
+    same table is behind; another table (the view rebuilt) is a new state whatever its
+    generation."""
+    c = cache_at(state=(1, 5, (7, 3)), products=10)
+    c.at((1, 5, (7, 2)), 10, NOTHING)
+    assert c.get((1, 5, (7, 3)), 10, ("b",)) == answer("p3")
+    c.at((1, 5, (8, 1)), 10, NOTHING)
+    assert c.get((1, 5, (8, 1)), 10, ("b",)) is None
 
 
 def test_a_caller_that_read_an_older_state_misses_without_moving_the_cache_back():
