@@ -38,7 +38,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from bench.api_memory import fill
+from bench.api_memory import fill, memory
 from bench.baseline_app import DATABASE_URL_ENV
 from bench.common import (
     SERVER_ENV,
@@ -364,7 +364,20 @@ def measure_ours(url: str, server_url: str, args: Any) -> dict[str, Any]:
             acked = sum(r.ok for r in rounds)
             check_nothing_lost(url, "the hot-SKU rounds", acked, before, settled)
             out.update(rounds=rounds, rounds_settled=settled)
+            out["peak_rss_mb"] = peak_rss_mb(server.pid)
+            print(f"peak RSS, MB: {out['peak_rss_mb']}", flush=True)
     return out
+
+
+def peak_rss_mb(root: int) -> dict[str, float]:
+    """The peak RSS (``VmHWM``) over the run of ``ecom serve``'s processes, in MB: the
+    supervising process (the views, the chainer and the process managers: the background)
+    and the largest of its children (the API's HTTP workers)."""
+    children = [memory(pid).get("VmHWM", 0) for pid in descendants_and_self(root) - {root}]
+    return {
+        "background": memory(root).get("VmHWM", 0) / 1024,
+        "api": max(children, default=0) / 1024,
+    }
 
 
 # ---- the report ----------------------------------------------------------------------------
@@ -472,6 +485,27 @@ def table(base: dict[str, Load], ours: dict[str, Any], args: Any) -> tuple[str, 
                 None,
             )
         )
+    rss = ours["peak_rss_mb"]
+    rows.append(
+        (
+            "peak RSS over the run, API process, MB",
+            f"{rss['api']:.0f}",
+            "—",
+            "—",
+            "< 300 MB",
+            rss["api"] < 300,
+        )
+    )
+    rows.append(
+        (
+            "peak RSS over the run, background process, MB",
+            f"{rss['background']:.0f}",
+            "—",
+            "—",
+            "—",
+            None,
+        )
+    )
     rounds: list[Load] = ours["rounds"]
     first = rounds[0].rps if rounds else 0.0
     for i, r in enumerate(rounds, 1):

@@ -17,12 +17,14 @@ attribute, in stock, each sort. Three measurements of the mix:
 - **warm, stock moving, prices edited**: the same while this process reserves ``--writes``
   units a second (one unit of a SKU drawn in proportion to its available units, as orders
   would), changes ``--edits`` products' prices a second (up or down by a tenth) and moves the
-  search view over them every 50 ms, as the live runner would: only a reservation that takes
-  a product's last unit changes an answer, and only the cached answers showing that product
-  or filtered on stock change; a price change, only the answers whose set the product is in
-  (before or after) or whose page shows it (the view's product generation): patched where the
-  change is certain, else read again (``projections/search_answers.py``; the API's
-  ``/metrics`` counts both, printed beside the figures).
+  search view and the ratings view (the search joins its ratings) over them every 50 ms, as
+  the live runner would (every pass moves every view's position to the head): only a
+  reservation that takes a product's last unit changes an answer, and only the cached answers
+  showing that product or filtered on stock change; a price change, only the answers whose
+  set the product is in (before or after) or whose page shows it (the view's product
+  generation): patched where the change is certain, else read again
+  (``projections/search_answers.py``; the API's ``/metrics`` counts both, printed beside the
+  figures).
 
 The baselines in the same run, on the same server and connections: ``GET /orders/{id}`` of the
 baseline app (``bench/baseline_app.py``: one SELECT of a jsonb row, on a database of its own),
@@ -74,6 +76,8 @@ from eventstore.store import StreamAppend
 
 WORDS = ["shoes", "sheos", "tshirt", "jacket", "wool", "boots", "cozy", "hoodie", "jeans"]
 WORDS += ["winter boots", "running shoes", "backpack", "scarf", "sandals", "umbrela"]
+#: The views a search reads: the search view, and the ratings view it joins.
+SEARCHED = ["product_search", "reviews"]
 
 
 def search_paths(categories: list[str], n: int = 400, seed: int = 5) -> list[str]:
@@ -220,7 +224,7 @@ def with_stock_moving(
         def project() -> None:
             while not stop.is_set():
                 t0 = time.perf_counter()
-                c.runner.run_pass(["product_search"])
+                c.runner.run_pass(SEARCHED)
                 passes.append(time.perf_counter() - t0)
                 stop.wait(0.05)
 
@@ -234,7 +238,7 @@ def with_stock_moving(
             stop.set()
             for t in threads:
                 t.join()
-        c.runner.catch_up(["product_search"])
+        c.runner.catch_up(SEARCHED)
         moved = _generation(c) - before
     passes.sort()
     if passes:
@@ -301,7 +305,7 @@ def measure(
     with container_on(url, pool_size=2) as c:
         # the order load's products, in the search view before anything is measured: a change
         # of the catalog empties the answers' cache, which would land in the first phase after
-        c.runner.catch_up(["product_catalog", "product_search"], timeout_s=600)
+        c.runner.catch_up([*SEARCHED, "product_catalog"], timeout_s=600)
     port = free_port()
     with api_server(url, port, 1, ECOM_RUN_PROJECTIONS="0"):
         placed = order_load(port, 8, 2.0, 0.0)["ids"]

@@ -21,7 +21,9 @@ rule live now, the effective price is the base price and its index serves the pr
 
 **Rating.** The ratings view's table (``rm_reviews.product_ratings``: average over approved
 reviews) is joined when it exists; a product without one has no rating: ``rating_min``
-excludes it and ``sort=rating`` puts it last."""
+excludes it and ``sort=rating`` puts it last. The answers a rating's change may change are
+evicted from the cache (``search_answers.rates``), by the ratings view's log
+``rm_reviews.rating_changes``."""
 
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ import json
 import threading
 import time
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -56,11 +58,15 @@ from projections.search_answers import (
     Changes,
     Entry,
     Filter,
+    Generations,
     Moved,
+    not_after,
 )
 
 SORTS = ("relevance", "price_asc", "price_desc", "rating", "newest")
 RATINGS = "rm_reviews.product_ratings"
+#: The ratings view's log of the products each ratings generation changed.
+RATING_CHANGES = sql.Identifier("rm_reviews", "rating_changes")
 #: How long a caller waits for the same search running for another (``Answers.board``).
 FLIGHT_WAIT_S = 60.0
 
@@ -323,9 +329,10 @@ def _read(
 
 def _state_statement(schema: sql.Identifier, ratings: bool) -> sql.Composable:
     """The views' state: the search view's table and content generation, and the ratings
-    view's table and ratings generation (``projections/reviews.py``: it moves only when some
-    product's rating changed, where the view's position moves with every pass of the views);
-    and the product generation."""
+    view's table; and the generations answers are patched through: the search view's product
+    generation and the ratings view's ratings generation (``projections/reviews.py``: it
+    moves only when some product's rating changed, where the view's position moves with every
+    pass of the views)."""
     return sql.SQL(
         "SELECT tableoid::bigint AS tables, content, products, {1} AS ratings FROM {0}.generation"
     ).format(
@@ -338,18 +345,19 @@ def _state_statement(schema: sql.Identifier, ratings: bool) -> sql.Composable:
     )
 
 
-def _state_of(row: dict[str, Any]) -> tuple[tuple[Any, ...], int]:
-    return _views_state(row), row["products"]
+def _state_of(row: dict[str, Any]) -> tuple[tuple[Any, ...], Generations]:
+    ratings = row["ratings"]
+    return _views_state(row), (row["products"], 0 if ratings is None else ratings[1])
 
 
 def _views_state(row: dict[str, Any]) -> tuple[Any, ...]:
-    """The state's tuple from a row with ``_state_statement``'s columns (the ratings' table
-    and generation as a tuple, or None)."""
+    """The state's tuple from a row with ``_state_statement``'s columns (the ratings view's
+    table, or None without it)."""
     ratings = row["ratings"]
-    return row["tables"], row["content"], None if ratings is None else tuple(ratings)
+    return row["tables"], row["content"], None if ratings is None else ratings[0]
 
 
-def _state(cur, schema: sql.Identifier, ratings: bool) -> tuple[tuple[Any, ...], int]:  # noqa: ANN001
+def _state(cur, schema: sql.Identifier, ratings: bool) -> tuple[tuple[Any, ...], Generations]:  # noqa: ANN001, E501
     """What the answers depend on besides the query and the clock
     (``search_answers.Answers``): the state, and the product generation."""
     cur.execute(_state_statement(schema, ratings))
@@ -379,7 +387,7 @@ async def cached(
     if rules is None:
         return None
     if (state, products) != at:
-        if state != at[0] or at[1] is None or products < at[1]:
+        if state != at[0] or at[1] is None or not_after(products, at[1]):
             return None  # emptied by the move (or read behind it): ``search`` answers
         if not await _move(cache, pool, state, products, ratings):
             return None
@@ -396,7 +404,11 @@ _MOVE = "move"
 
 
 async def _move(
-    cache: Answers, pool: ConnectionPool, state: tuple[Any, ...], products: int, ratings: bool
+    cache: Answers,
+    pool: ConnectionPool,
+    state: tuple[Any, ...],
+    products: Generations,
+    ratings: bool,
 ) -> bool:
     """Move ``cache`` to the product generation ``products`` (``Answers.at``) in one worker
     thread,
@@ -424,7 +436,11 @@ async def _move(
 
 
 def _move_now(
-    cache: Answers, pool: ConnectionPool, state: tuple[Any, ...], products: int, ratings: bool
+    cache: Answers,
+    pool: ConnectionPool,
+    state: tuple[Any, ...],
+    products: Generations,
+    ratings: bool,
 ) -> None:
     schema = sql.Identifier(live_schema(NAME))
     with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
@@ -479,6 +495,45 @@ _WINDOW = """SELECT product_id AS id,
 
 
 def _changes(
+    cur,  # noqa: ANN001
+    schema: sql.Identifier,
+    state: tuple[Any, ...],
+    since: Generations,
+    upto: Generations,
+    filters: list[Filter],
+    ratings: bool,
+) -> Moved | None:
+    """What the generations after ``since`` up to ``upto`` moved: the product generations'
+    changes (``_product_changes``) and the products whose rating the ratings generations
+    changed (``_rated``); None when either is not known."""
+    moved: Moved | None = Moved({}, {})
+    if since[0] < upto[0]:
+        moved = _product_changes(cur, schema, state, since[0], upto[0], filters, ratings)
+    if moved is not None and since[1] < upto[1]:
+        rated = _rated(cur, since[1], upto[1])
+        moved = None if rated is None else replace(moved, rated=rated)
+    return moved
+
+
+def _rated(cur, since: int, upto: int) -> frozenset[str] | None:  # noqa: ANN001
+    """The products whose rating ratings generations ``since`` + 1 to ``upto`` changed; None
+    when the view no longer keeps all of those generations or one of them changed more than
+    it logs (``projections/reviews.py``)."""
+    cur.execute(
+        sql.SQL(
+            "SELECT (SELECT min(generation) FROM {0}) AS oldest, "
+            "array_agg(product_id::text) AS ids, bool_or(product_id IS NULL) AS every "
+            "FROM {0} WHERE generation > %s AND generation <= %s"
+        ).format(RATING_CHANGES),
+        (since, upto),
+    )
+    row = cur.fetchone()
+    if row["oldest"] is None or row["oldest"] > since + 1 or row["every"]:
+        return None
+    return frozenset(row["ids"] or ())
+
+
+def _product_changes(
     cur,  # noqa: ANN001
     schema: sql.Identifier,
     state: tuple[Any, ...],

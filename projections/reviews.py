@@ -1,11 +1,13 @@
 """The reviews view (schema ``rm_reviews``): a row per review (what it says, its moderation
 status, its helpful votes, the seller's response) and ``product_ratings``, a row per product
 with at least one approved review: the average rating, the count and the histogram over its
-APPROVED reviews only, recomputed from the review rows of each product a batch touched; and
-``generation``, which counts the batches that changed some product's rating. Other views
-(search) join ``product_ratings`` at query time, and the API's search cache empties when
-``generation`` moves, not whenever the view's position does (every pass of the views moves
-that, whatever it held).
+APPROVED reviews only, recomputed from the review rows of each product a batch touched;
+``generation``, which counts the batches that changed some product's rating, and
+``rating_changes``, the products each of the last ``CHANGES_KEPT`` of them changed (one row
+with no product for a batch that changed more than ``CHANGES_LOGGED``: a catch-up, a
+rebuild). Other views (search) join ``product_ratings`` at query time, and the API's search
+cache follows ``generation`` and its log, not the view's position (every pass of the views
+moves that, whatever it held).
 
 ``product_rating`` and ``list_reviews`` are its queries."""
 
@@ -25,6 +27,10 @@ from eventstore.recorded import RecordedEvent
 from projections.base import Projection, live_schema
 
 NAME = "reviews"
+#: Ratings generations whose changed products are kept (``rating_changes``).
+CHANGES_KEPT = 1_000
+#: Products a batch logs at most; beyond, one row without a product stands for all.
+CHANGES_LOGGED = 200
 SORTS = ("newest", "helpful", "rating_desc", "rating_asc")
 EMPTY_HISTOGRAM = {str(n): 0 for n in range(1, 6)}
 
@@ -52,6 +58,8 @@ class ReviewsView(Projection):
         histogram jsonb NOT NULL);
     CREATE TABLE {schema}.generation (ratings bigint NOT NULL);
     INSERT INTO {schema}.generation VALUES (0);
+    CREATE TABLE {schema}.rating_changes (generation bigint NOT NULL, product_id uuid);
+    CREATE INDEX ON {schema}.rating_changes (generation);
     """
     comments = {
         "reviews": "One row per review: what it says, its moderation status, its votes.",
@@ -79,6 +87,9 @@ class ReviewsView(Projection):
         "product_ratings.histogram": 'Approved reviews per rating: {"1": n, ..., "5": n}.',
         "generation": "One row: what moves when some product's rating changes.",
         "generation.ratings": "Batches so far that changed a row of product_ratings.",
+        "rating_changes": "The products each recent ratings generation changed (the last 1,000).",
+        "rating_changes.generation": "The ratings generation.",
+        "rating_changes.product_id": "A product whose rating it changed (NULL: too many to log).",
     }
 
     CREATE = """INSERT INTO {}.reviews VALUES (%s, %s, %s, %s, %s, %s, 'pending', %s, %s, 0, 0,
@@ -103,10 +114,15 @@ class ReviewsView(Projection):
         ON CONFLICT (product_id) DO UPDATE SET average = excluded.average,
             review_count = excluded.review_count, histogram = excluded.histogram
         WHERE (r.average, r.review_count, r.histogram)
-            IS DISTINCT FROM (excluded.average, excluded.review_count, excluded.histogram)"""
+            IS DISTINCT FROM (excluded.average, excluded.review_count, excluded.histogram)
+        RETURNING product_id"""
     UNRATE = """DELETE FROM {0}.product_ratings r WHERE r.product_id = ANY(%s) AND NOT EXISTS
-        (SELECT 1 FROM {0}.reviews v WHERE v.product_id = r.product_id AND v.status = 'approved')"""
-    RATED = "UPDATE {}.generation SET ratings = ratings + 1"
+        (SELECT 1 FROM {0}.reviews v WHERE v.product_id = r.product_id AND v.status = 'approved')
+        RETURNING product_id"""
+    #: the next ratings generation, logging its changed products and forgetting the oldest
+    RATED = """WITH g AS (UPDATE {0}.generation SET ratings = ratings + 1 RETURNING ratings),
+        logged AS (INSERT INTO {0}.rating_changes SELECT g.ratings, p FROM g, unnest(%s::uuid[]) p)
+        DELETE FROM {0}.rating_changes c USING g WHERE c.generation <= g.ratings - %s"""
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
         def run(statement: str, *args: object) -> Cursor:
@@ -141,10 +157,11 @@ class ReviewsView(Projection):
                     continue
             touched.add(moved["product_id"])  # the runner's cursor gives dict rows
         if touched:
-            changed = run(self.RATE, list(touched)).rowcount
-            changed += run(self.UNRATE, list(touched)).rowcount
+            changed = [r["product_id"] for r in run(self.RATE, list(touched)).fetchall()]
+            changed += [r["product_id"] for r in run(self.UNRATE, list(touched)).fetchall()]
             if changed:
-                run(self.RATED)
+                logged = changed if len(changed) <= CHANGES_LOGGED else [None]
+                run(self.RATED, logged, CHANGES_KEPT)
 
     def compare_key(self) -> dict[str, str]:
         # ``generation`` counts batches, which a rebuild cuts differently: not compared

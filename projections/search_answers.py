@@ -13,7 +13,17 @@ product, what each of its two rows is to that answer (``Entry``: its facet value
 where it sorts against the page) and applies the change when the change is certain; where it
 is not (the page would change, a truncated facet list could gain or lose a value, the price
 range's end could move inward, the page shows a product whose content changed) the answer is
-evicted and searched again."""
+evicted and searched again.
+
+**Ratings.** A product's rating (from the ratings view) changes only the answers that depend
+on it: those filtered on a minimum rating (the product may enter or leave), those whose page
+sorts by rating (it may move into or out of the page), and those whose page shows it (the
+item shows its rating). Those are evicted; every other answer stays as it is (the rank, the
+facets and the price range do not depend on ratings).
+
+**Generations.** The views' moves that answers are patched through are counted as
+``Generations``: the search view's product generation and the ratings view's ratings
+generation, each only ever growing."""
 
 from __future__ import annotations
 
@@ -82,7 +92,7 @@ class Entry:
 
 @dataclass(frozen=True)
 class Moved:
-    """What a move of the product generation did: the products whose ``in_stock`` it changed,
+    """What a move of the generations did: the products whose ``in_stock`` it changed,
     with their ``in_stock`` now; the products whose content it changed; and per answer (by
     its index in the list asked about) the changed products' rows that meet its filter (rows
     whose change is stock alone are tested against answers filtered on stock only); None for
@@ -92,10 +102,15 @@ class Moved:
     in_stock: dict[str, bool]
     met: dict[int, list[Entry] | None]
     content: frozenset[str] = frozenset()
+    #: the products whose rating changed
+    rated: frozenset[str] = frozenset()
 
+
+#: (the search view's product generation, the ratings view's ratings generation)
+Generations = tuple[int, int]
 
 #: ``Answers.at``'s reader: (since, upto, filters) → what moved; None when unknown.
-Changes = Callable[[int, int, list[Filter]], Moved | None]
+Changes = Callable[[Generations, Generations, list[Filter]], Moved | None]
 
 
 def patch(answer: dict[str, Any], f: Filter, entries: list[Entry]) -> dict[str, Any] | None:
@@ -266,12 +281,13 @@ def _price(price: dict[str, str | None], entries: list[Entry]) -> dict[str, str 
 class Answers:
     """One pool's read cache of answers, at one state of the views: the search view's table
     (a rebuilt view is a new state) and content generation (categories and pricing rules),
-    and the ratings view's table and ratings generation; a change of that state empties it,
-    so an answer is never older than the views it was read at. Within a state, a move of the
-    product generation changes only the answers it may change: those a changed product's row
-    before or after meets are patched (``patch``) or evicted, and those showing a product
-    whose stock alone changed show its stock as it is now. ``changes`` reads what moved, from
-    the view's ``product_changes``; when it cannot say, everything goes. At most ``ANSWERS``
+    and the ratings view's table; a change of that state empties it, so an answer is never
+    older than the views it was read at. Within a state, a move of the generations changes
+    only the answers it may change: those a changed product's row before or after meets are
+    patched (``patch``) or evicted, those showing a product whose stock alone changed show its
+    stock as it is now, and those depending on a rating that changed are evicted (``rates``).
+    ``changes`` reads what moved, from the search view's ``product_changes`` and the ratings
+    view's ``rating_changes``; when it cannot say, everything goes. At most ``ANSWERS``
     answers are kept, the least recently used leaving first."""
 
     def __init__(self) -> None:
@@ -280,8 +296,8 @@ class Answers:
         self.moved = threading.Condition(self.lock)
         self.moving = False
         self.state: tuple[Any, ...] | None = None
-        #: the product generation the answers are at
-        self.products: int | None = None
+        #: the generations the answers are at
+        self.products: Generations | None = None
         self.rules: list[Any] | None = None
         #: (state, products, query key) → the search running for it
         self.flights: dict[tuple[Any, ...], Future] = {}
@@ -293,9 +309,9 @@ class Answers:
         self.patched = 0
         self.evicted = 0
 
-    def at(self, state: tuple[Any, ...], products: int, changes: Changes) -> None:
-        """Bring the cache to ``state`` and product generation ``products``.
-        ``changes(since, upto, filters)``: what product generations ``since`` + 1 to ``upto``
+    def at(self, state: tuple[Any, ...], products: Generations, changes: Changes) -> None:
+        """Bring the cache to ``state`` and generations ``products``.
+        ``changes(since, upto, filters)``: what the generations after ``since`` up to ``upto``
         moved (``Moved``) for the ``filters`` of the answers; None when unknown. ``changes``
         reads the database with the lock released (the event loop's readers take it); callers
         arriving meanwhile wait for that move rather than start their own."""
@@ -307,7 +323,7 @@ class Answers:
                     self.state, self.products, self.rules = state, products, None
                     self.answers.clear()
                     return
-                if products <= self.products:
+                if not_after(products, self.products):
                     return  # a caller that read before another moved the cache on: it misses
                 if not self.moving:
                     break
@@ -341,7 +357,9 @@ class Answers:
         for k, (answer, f, ids) in list(self.answers.items()):
             new: dict[str, Any] | None = answer
             i = tested.get(k)
-            if not ids.isdisjoint(found.content):
+            if found.rated and (rates(f) or not ids.isdisjoint(found.rated)):
+                new = None  # depends on a rating that changed
+            elif not ids.isdisjoint(found.content):
                 new = None  # shows a product whose content changed
             elif i is None:
                 # put during the move: it may have missed what moved, unless what moved was
@@ -394,7 +412,9 @@ class Answers:
             if state == self.state:
                 self.rules = rules
 
-    def get(self, state: tuple[Any, ...], products: int, key: tuple[Any, ...]) -> dict | None:
+    def get(
+        self, state: tuple[Any, ...], products: Generations, key: tuple[Any, ...]
+    ) -> dict | None:
         with self.lock:
             if (state, products) != (self.state, self.products) or key not in self.answers:
                 return None
@@ -404,7 +424,7 @@ class Answers:
     def put(
         self,
         state: tuple[Any, ...],
-        products: int,
+        products: Generations,
         key: tuple[Any, ...],
         answer: dict[str, Any],
         f: Filter,
@@ -420,13 +440,22 @@ class Answers:
                     self.answers.popitem(last=False)
 
 
+def rates(f: Filter) -> bool:
+    """Whether an answer to ``f`` depends on every product's rating: filtered on a minimum
+    rating, or a page sorted by rating (its page may gain or lose a product whose rating
+    changed; a set's counts alone depend on ratings only through the filter)."""
+    return f.rating_min is not None or (f.page and f.key == "rating")
+
+
+def not_after(a: Generations, b: Generations) -> bool:
+    """Whether every generation of ``a`` is at or before ``b``'s (each only grows, so two
+    readings are ordered alike in each)."""
+    return all(x <= y for x, y in zip(a, b, strict=True))
+
+
 def _behind(state: tuple[Any, ...], than: tuple[Any, ...]) -> bool:
     """Whether ``state`` is an earlier state of the same views than ``than``: the same search
-    view's table, a content generation not after it, and the ratings (the ratings view's table
-    and generation, or None without that view) from the same table, not after it."""
-    if state == than or state[0] != than[0]:
-        return False
-    mine, theirs = state[2], than[2]
-    if mine is not None and theirs is not None and (mine[0] != theirs[0] or mine[1] > theirs[1]):
+    view's table and ratings view's table, a content generation not after it."""
+    if state == than or state[0] != than[0] or state[2] != than[2]:
         return False
     return state[1] <= than[1]

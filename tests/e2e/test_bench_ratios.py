@@ -24,6 +24,8 @@ FIGURES = [
     "idle CPU, `ecom serve`",
     "idle CPU, PostgreSQL (all its processes",
     "idle CPU, PostgreSQL backends of our database",
+    "peak RSS over the run, API process, MB",
+    "peak RSS over the run, background process, MB",
     "hot SKU, round 1 of 1",
 ]
 COUNTS = re.compile(

@@ -46,6 +46,7 @@ from eventstore.recorded import EventMeta
 from eventstore.store import StreamAppend
 from projections import product_search
 from projections import product_search_query as search
+from projections import reviews as reviews_view
 from projections.base import live_schema
 from tests.factories import send
 from tests.integration.test_projection_rebuild import snapshot
@@ -954,12 +955,13 @@ def test_the_view_rebuilt_equals_the_live_view_row_for_row(world):
         assert problem is None, (table, problem)
 
 
-def test_only_a_pass_that_changes_a_rating_empties_the_cached_answers(world):
-    """Given answers in the cache and the search and ratings views at the head, when a pass of
-    both moves them past a new pending review, a vote on an approved one (the ratings view's
-    events, changing no product's rating) and a reservation, then the cached answers still
-    serve; when the pending review's approval changes its product's rating, then the next
-    answer is read again, equals a fresh search and shows the new rating."""
+def test_a_rating_change_evicts_only_the_cached_answers_that_depend_on_it(world):
+    """Given answers in the cache (one sorted by rating, one not) and the search and ratings
+    views at the head, when a pass of both moves them past a new pending review, a vote on an
+    approved one (the ratings view's events, changing no product's rating) and a
+    reservation, then both cached answers still serve; when the pending review's approval
+    changes its product's rating, then the answer sorted by rating is read again, equals a
+    fresh search and shows the new rating, and the other still serves."""
     c, catalog, oracle = world
     views = [VIEW, "reviews"]
     ctx = CommandContext.new("search-test")
@@ -974,6 +976,7 @@ def test_only_a_pass_that_changes_a_rating_empties_the_cached_answers(world):
     assert first["items"][0]["id"] == str(shown)
     broad = search.SearchQuery(q="", in_stock=True, limit=3)
     kept = run(c, broad)
+    assert str(shown) not in {i["id"] for i in kept["items"]}
 
     review = SubmitReview(product_id=shown, customer_id=uuid.uuid4(), rating=1, text="poor")
     pending = send(c, review, ctx).extra["id"]
@@ -995,7 +998,8 @@ def test_only_a_pass_that_changes_a_rating_empties_the_cached_answers(world):
     c.runner.run_pass(views)
     again = run(c, query)
     assert again is not first
-    assert_searched_afresh(c, [(query, again)])
+    assert run(c, broad) is kept
+    assert_searched_afresh(c, [(query, again), (broad, kept)])
     with c.pool.connection() as conn:
         average = conn.execute(
             "SELECT average FROM rm_reviews.product_ratings WHERE product_id = %s", (shown,)
@@ -1004,3 +1008,36 @@ def test_only_a_pass_that_changes_a_rating_empties_the_cached_answers(world):
     oracle.ratings[shown] = average
     moved = [i for i in again["items"] if i["id"] == str(shown)]
     assert all(Decimal(i["rating"]) == average for i in moved)
+
+
+def test_a_batch_changing_more_ratings_than_are_logged_empties_the_caches(world, monkeypatch):
+    """Given a cached answer that depends on no rating, when one pass approves reviews of two
+    products while a batch logs one product at most, then the pass logs a row for every
+    product, and the next answer is read again (and equals a fresh search)."""
+    c, catalog, oracle = world
+    monkeypatch.setattr(reviews_view, "CHANGES_LOGGED", 1)
+    views = [VIEW, "reviews"]
+    ctx = CommandContext.new("search-test")
+    c.runner.catch_up(views)
+    broad = search.SearchQuery(q="", in_stock=True, limit=3)
+    kept = run(c, broad)
+    assert run(c, broad) is kept
+    rated = [p for p in catalog.products if p.status == "active"][-2:]
+    for p in rated:
+        review = SubmitReview(product_id=p.id, customer_id=uuid.uuid4(), rating=3, text="ok")
+        review_id = send(c, review, ctx).extra["id"]
+        send(c, ModerateReview(review_id=review_id, decision="approve"), ctx)
+    c.runner.run_pass(views)
+    with c.pool.connection() as conn:
+        logged = conn.execute(
+            "SELECT product_id FROM rm_reviews.rating_changes "
+            "WHERE generation = (SELECT ratings FROM rm_reviews.generation)"
+        ).fetchall()
+        for p in rated:
+            oracle.ratings[p.id] = conn.execute(
+                "SELECT average FROM rm_reviews.product_ratings WHERE product_id = %s", (p.id,)
+            ).fetchone()[0]
+    assert logged == [(None,)]
+    again = run(c, broad)
+    assert again is not kept
+    assert_searched_afresh(c, [(broad, again)])
