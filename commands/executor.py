@@ -144,7 +144,7 @@ def execute(
             # Jittered backoff spreads racing writers out, so none loses every round.
             time.sleep(random.uniform(0, min(0.1, 0.002 * 2 ** min(attempt, 6))))
             continue
-        if snapshots.due(aggregate, loaded.version, new_version, loaded.events_read):
+        if snapshots.due(aggregate, loaded.version, new_version, loaded.events_read, loaded.state):
             state = aggregate.fold(events, loaded.state)
             snapshots.save(store, aggregate, {stream_id: (new_version, state)})
         return Outcome(stream_id, new_version, position, extra=extra)

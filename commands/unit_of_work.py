@@ -146,7 +146,7 @@ class UnitOfWork:
         due: dict[AggregateType, dict[UUID, tuple[int, Any]]] = {}
         for sid, s in self._streams.items():
             new_version = s.loaded_version + len(s.events)
-            if snapshots.due(s.aggregate, s.loaded_version, new_version, s.events_read):
+            if snapshots.due(s.aggregate, s.loaded_version, new_version, s.events_read, s.state):
                 due.setdefault(s.aggregate, {})[sid] = (new_version, s.state)
         for aggregate, states in due.items():
             snapshots.save(self.store, aggregate, states)

@@ -27,6 +27,14 @@ class AggregateType(Generic[S]):
     #: (``eventstore/snapshots.py``). The state must be plain data a pydantic ``TypeAdapter``
     #: round-trips (dataclasses, dicts, UUIDs, datetimes, frozensets).
     snapshot_every: int | None = None
+    #: Optional, with ``snapshot_every``: a state's size, in events' worth (a hot SKU's
+    #: reservations). A snapshot encodes the whole state, so at a fixed spacing a state that
+    #: keeps growing costs ever more per event; snapshots are kept instead about every
+    #: ``snapshot_every`` times the least power of two that reaches this size
+    #: (``eventstore/snapshots.py`` ``interval``): writing them costs a bounded share of each
+    #: event however large the state grows, and a load folds at most about as many events as
+    #: the snapshot it starts from holds.
+    snapshot_weight: Callable[[S], int] | None = None
     #: Part of the snapshots' fingerprint: bump it when ``evolve`` changes what a state of the
     #: same shape means, so that snapshots folded by the old code are ignored.
     snapshot_version: int = 1

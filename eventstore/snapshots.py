@@ -113,13 +113,30 @@ def _occurred_at(body: bytes | None) -> datetime | None:
     return datetime.fromisoformat(orjson.loads(body)["m"]["occurred_at"])
 
 
-def due(aggregate: AggregateType, from_version: int, new_version: int, events_read: int) -> bool:
+def interval(aggregate: AggregateType[S], state: S) -> int:
+    """The spacing of ``state``'s snapshots, in events: ``snapshot_every``, doubled until it
+    reaches the state's ``snapshot_weight`` (powers of two, so that the multiples of a
+    larger spacing are multiples of the smaller ones)."""
+    every = aggregate.snapshot_every or 1
+    if aggregate.snapshot_weight is None:
+        return every
+    weight = aggregate.snapshot_weight(state)
+    while every < weight:
+        every *= 2
+    return every
+
+
+def due(
+    aggregate: AggregateType[S], from_version: int, new_version: int, events_read: int, state: S
+) -> bool:
     """Whether an append that took a stream from ``from_version`` to ``new_version`` should
-    leave a snapshot: it crossed a multiple of ``snapshot_every``, or the load before it read
-    that many events (no usable snapshot: a stream from before snapshots, or a new codec)."""
-    every = aggregate.snapshot_every
-    if every is None or new_version <= from_version:
+    leave a snapshot of ``state`` (its state before or after the append: their sizes differ
+    by the append's events): it crossed a multiple of the state's ``interval``, or the load
+    before it read that many events (no usable snapshot: a stream from before snapshots, or a
+    new codec)."""
+    if aggregate.snapshot_every is None or new_version <= from_version:
         return False
+    every = interval(aggregate, state)
     return new_version // every > from_version // every or events_read >= every
 
 

@@ -241,7 +241,10 @@ def levels_after(state: InventoryState, events: Iterable[DomainEvent]) -> Invent
 
 
 #: A hot SKU's stream grows by ~3 events per order and its state keeps every reservation, so
-#: commands start from a snapshot (at most this many events old) instead of the whole history.
+#: commands start from a snapshot instead of the whole history: every 200 events while the
+#: SKU has few reservations, and about every as many events as it has reservations beyond
+#: that (a snapshot of 150,000 reservations is 51 MB of JSON: written every 200 events, it
+#: would cost each event 1.2 ms of encoding and 250 KB of writes).
 INVENTORY = AggregateType(
     "inventory",
     InventoryState,
@@ -249,4 +252,5 @@ INVENTORY = AggregateType(
     INVENTORY_EVENTS,
     fold_many=evolve_many,
     snapshot_every=200,
+    snapshot_weight=lambda state: len(state.reservations),
 )

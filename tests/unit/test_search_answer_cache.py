@@ -103,7 +103,9 @@ def test_a_content_change_patches_the_answers_its_rows_meet_and_evicts_those_sho
     assert c.get((1, 5, None), (11, 0), ("a",)) == answer("p1", "p2")
     assert c.get((1, 5, None), (11, 0), ("b",)) is None
     assert c.get((1, 5, None), (11, 0), ("t",))["total"] == 2
-    assert c.get((1, 5, None), (11, 0), ("t",))["facets"]["categories"] == [{"id": "c1", "count": 1}]
+    assert c.get((1, 5, None), (11, 0), ("t",))["facets"]["categories"] == [
+        {"id": "c1", "count": 1}
+    ]
     assert c.get((1, 5, None), (11, 0), ("s",)) == answer("p4")
     assert (c.patched, c.evicted) == (1, 1)
 

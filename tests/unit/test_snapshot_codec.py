@@ -28,7 +28,7 @@ from domain.inventory.commands import (
 from domain.inventory.decide import adjust_stock, receive_stock, set_thresholds, transfer_stock
 from domain.inventory.state import INVENTORY, InventoryState, Reservation
 from domain.order.events import ORDER_EVENTS
-from eventstore.snapshots import StateCodec, codec_of, due
+from eventstore.snapshots import StateCodec, codec_of, due, interval
 
 SKU = "SKU-S"
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -228,4 +228,31 @@ def test_a_snapshot_is_due_when_an_append_crosses_a_multiple(
     from_version, new_version, events_read, expected
 ):
     every_200 = AggregateType("inventory", NarrowState, lambda s, e: s, (), snapshot_every=200)
-    assert due(every_200, from_version, new_version, events_read) is expected
+    assert due(every_200, from_version, new_version, events_read, NarrowState()) is expected
+
+
+def _sized(reservations: int) -> InventoryState:
+    """An inventory state holding ``reservations`` reservations (their content aside)."""
+    made = {
+        UUID(int=i): Reservation(UUID(int=i), UUID(int=i), UUID(int=i), "WH", 1, 1, None)
+        for i in range(reservations)
+    }
+    return InventoryState(sku="S", reservations=made)
+
+
+@pytest.mark.parametrize(
+    ("reservations", "spacing"),
+    [(0, 200), (200, 200), (201, 400), (1_000, 1_600), (150_000, 204_800)],
+)
+def test_a_larger_state_is_snapshotted_less_often_in_proportion_to_its_size(
+    reservations, spacing
+):
+    """Given a SKU holding this many reservations, then its snapshots are spaced by the
+    least power-of-two multiple of 200 events that reaches that many: writing a snapshot
+    (the whole state) costs each event a bounded share however large the state grows."""
+    state = _sized(reservations)
+    assert interval(INVENTORY, state) == spacing
+    assert due(INVENTORY, spacing - 1, spacing, 1, state)
+    assert not due(INVENTORY, spacing, spacing + spacing // 2, 1, state)
+    assert due(INVENTORY, 1, 2, spacing, state)  # a load that read that many heals
+    assert not due(INVENTORY, 1, 2, spacing - 1, state)
