@@ -359,7 +359,7 @@ def _views_state(row: dict[str, Any]) -> tuple[Any, ...]:
 
 def _state(cur, schema: sql.Identifier, ratings: bool) -> tuple[tuple[Any, ...], Generations]:  # noqa: ANN001, E501
     """What the answers depend on besides the query and the clock
-    (``search_answers.Answers``): the state, and the product generation."""
+    (``search_answers.Answers``): the state, and the generations."""
     cur.execute(_state_statement(schema, ratings))
     return _state_of(cur.fetchone())
 
@@ -410,7 +410,7 @@ async def _move(
     products: Generations,
     ratings: bool,
 ) -> bool:
-    """Move ``cache`` to the product generation ``products`` (``Answers.at``) in one worker
+    """Move ``cache`` to the generations ``products`` (``Answers.at``) in one worker
     thread,
     the event loop's other readers of the same state awaiting that move rather than each
     taking a thread and a connection to wait for it; whether it ended (else ``search``
