@@ -30,15 +30,13 @@ from commands.webhook_sender import DeliveryPolicy, WebhookSender
 from eventstore import lock_keys
 from eventstore.follower import Follower
 from eventstore.store import EventStore
+from eventstore.topic_ranges import topic_ranges
 
 log = logging.getLogger(__name__)
 NAME = "webhook-dispatcher"
 
-ROWS = """SELECT e.* FROM unnest(%(topics)s::text[]) AS t(topic) CROSS JOIN LATERAL
-    (SELECT notification_id, originator_id, originator_version, topic FROM {table} s
-     WHERE s.topic = t.topic AND s.notification_id > %(after)s AND s.notification_id <= %(upto)s
-     ORDER BY s.notification_id LIMIT %(n)s) e
-    ORDER BY e.notification_id LIMIT %(n)s"""
+#: The columns read of each event of the webhooks' types (``eventstore/topic_ranges.py``).
+COLUMNS = "notification_id, originator_id, originator_version, topic"
 
 
 class WebhookDispatcher(Follower):
@@ -148,8 +146,8 @@ class WebhookDispatcher(Follower):
             rows = []
             if topics:
                 cur.execute(
-                    ROWS.format(table=self.store.table),
-                    {"topics": topics, "after": after, "upto": head, "n": self.batch},
+                    topic_ranges(self.store.table, COLUMNS, topics, upto=True),
+                    [v for _ in topics for v in (after, head, self.batch)] + [self.batch],
                 )
                 rows = cur.fetchall()
             queued = [

@@ -18,6 +18,7 @@ from eventstore.group_commit import GroupCommitter, KeyTaken, StreamConflict
 from eventstore.mapper import EventMapper
 from eventstore.recorded import EventMeta, RecordedEvent
 from eventstore.recorder import IDEMPOTENCY_TABLE, EcomRecorder, IdempotencyRecord
+from eventstore.topic_ranges import topic_ranges
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,18 +156,14 @@ class EventStore:
         runner reads the log its own way and never pays for that column).
 
         With ``topics``, each topic's events are read from the (topic, position) index, one
-        range per topic, and merged: a write-side directory asks this before every decision,
-        mostly to find nothing new, and a plain ``topic = ANY(...)`` may be planned as a walk
-        of the whole log from ``after`` when no event of those topics came since."""
+        range per topic, and merged (``eventstore/topic_ranges.py``): a write-side directory
+        asks this before every decision, mostly to find nothing new, and a topic the planner
+        does not know may be read as a walk of the whole log from ``after``."""
         columns = "notification_id, originator_id, originator_version, topic, state, recorded_at"
+        query: Any
         if topics:
-            query = (
-                f"SELECT e.* FROM unnest(%s::text[]) AS t(topic) CROSS JOIN LATERAL "
-                f"(SELECT {columns} FROM {self.table} s WHERE s.topic = t.topic "
-                f"AND s.notification_id > %s ORDER BY s.notification_id LIMIT %s) e "
-                f"ORDER BY e.notification_id LIMIT %s"
-            )
-            params: list[Any] = [list(topics), after, limit, limit]
+            query = topic_ranges(self.table, columns, sorted(set(topics)))
+            params: list[Any] = [v for _ in set(topics) for v in (after, limit)] + [limit]
         else:
             query = (
                 f"SELECT {columns} FROM {self.table} WHERE notification_id > %s "
@@ -179,20 +176,18 @@ class EventStore:
 
     def read_topics(self, after: Mapping[str, int], limit: int = 100) -> list[RecordedEvent]:
         """For each topic, its first ``limit`` events after the position given for it (one
-        range of the (topic, position) index each, all in one query), in position order, each
+        range of the (topic, position) index each, all in one query:
+        ``eventstore/topic_ranges.py``), in position order, each
         with its ``recorded_at``: the write-side directories' refresh (``commands/
         directory_feed.py``). A topic that gave ``limit`` events may have more."""
         if not after:
             return []
         columns = "notification_id, originator_id, originator_version, topic, state, recorded_at"
-        query = (
-            f"SELECT e.* FROM unnest(%s::text[], %s::bigint[]) AS t(topic, after) "
-            f"CROSS JOIN LATERAL (SELECT {columns} FROM {self.table} s WHERE s.topic = t.topic "
-            f"AND s.notification_id > t.after ORDER BY s.notification_id LIMIT %s) e "
-            f"ORDER BY e.notification_id"
-        )
+        topics = sorted(after)
+        query = topic_ranges(self.table, columns, topics)
+        params = [v for t in topics for v in (after[t], limit)] + [limit * len(topics)]
         with self.datastore.get_connection() as conn:
-            rows = conn.execute(query, (list(after), list(after.values()), limit), prepare=True)
+            rows = conn.execute(query, params, prepare=True)
             return self.decode_feed(rows.fetchall())
 
     def decode_feed(self, rows: Sequence[dict[str, Any]]) -> list[RecordedEvent]:

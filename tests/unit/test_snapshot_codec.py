@@ -244,9 +244,7 @@ def _sized(reservations: int) -> InventoryState:
     ("reservations", "spacing"),
     [(0, 200), (200, 200), (201, 400), (1_000, 1_600), (150_000, 204_800)],
 )
-def test_a_larger_state_is_snapshotted_less_often_in_proportion_to_its_size(
-    reservations, spacing
-):
+def test_a_larger_state_is_snapshotted_less_often_in_proportion_to_its_size(reservations, spacing):
     """Given a SKU holding this many reservations, then its snapshots are spaced by the
     least power-of-two multiple of 200 events that reaches that many: writing a snapshot
     (the whole state) costs each event a bounded share however large the state grows."""
