@@ -162,8 +162,9 @@ class EventStore:
         columns = "notification_id, originator_id, originator_version, topic, state, recorded_at"
         query: Any
         if topics:
-            query = topic_ranges(self.table, columns, sorted(set(topics)))
-            params: list[Any] = [v for _ in set(topics) for v in (after, limit)] + [limit]
+            asked = sorted(set(topics))
+            query = topic_ranges(self.table, columns, asked)
+            params: list[Any] = [v for _ in asked for v in (after, limit)] + [limit]
         else:
             query = (
                 f"SELECT {columns} FROM {self.table} WHERE notification_id > %s "

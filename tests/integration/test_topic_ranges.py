@@ -13,8 +13,7 @@ import psycopg
 import pytest
 
 from bench.api_memory import fill
-from composition.bootstrap import build
-from composition.settings import Settings
+from bench.common import container_on, fresh_database
 from domain.pricing.events import PricingRuleDeactivated
 from eventstore.recorded import EventMeta
 from eventstore.store import StreamAppend
@@ -29,13 +28,7 @@ def skewed(database_url):
     """A log of ``HISTORY`` events of one benchmark type, a few rare ones among them, and
     its statistics up to date."""
     admin = psycopg.conninfo.make_conninfo(database_url, dbname="postgres")
-    name = f"ecom_topics_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = psycopg.conninfo.make_conninfo(database_url, dbname=name)
-    c = build(Settings(database_url=url, pool_size=2, run_projections=False), url=url)
-    try:
-        c.migrate()
+    with fresh_database(admin) as url, container_on(url, pool_size=2) as c:
         rare = []
         for _ in range(2):
             fill(url, HISTORY // 2)
@@ -45,10 +38,6 @@ def skewed(database_url):
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE stored_events")
         yield c, url, rare
-    finally:
-        c.close()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _buffers(url: str, statement, params) -> int:  # noqa: ANN001
@@ -61,7 +50,7 @@ def _buffers(url: str, statement, params) -> int:  # noqa: ANN001
 
 
 def test_a_rare_topic_is_read_from_its_index_range_not_by_walking_the_log(skewed):
-    c, url, rare = skewed
+    c, url, _ = skewed
     topics = ["pricing_rule.PricingRuleDeactivated", "webhook.WebhookDeleted"]
     ranges = topic_ranges(c.store.table, COLUMNS, topics)
     touched = _buffers(url, ranges, [0, 100, 0, 100, 100])
