@@ -31,7 +31,9 @@ def require_positive(quantity: object, name: str = "quantity") -> int:
 
 
 def expire_due(state: InventoryState, now: datetime) -> list[DomainEvent]:
-    """Expired-but-unrecorded reservations hold nothing: record that before anything else."""
+    """Expired-but-unrecorded reservations hold nothing: record that before anything else,
+    the earliest expiry first."""
+    due = sorted((at, rid) for rid, at in state.expiring.items() if now > at)
     return [
         ReservationExpired(
             sku=state.sku,
@@ -40,7 +42,7 @@ def expire_due(state: InventoryState, now: datetime) -> list[DomainEvent]:
             quantity=r.remaining,
             expired_at=r.expires_at,
         )
-        for r in (state.reservations[rid] for rid, at in state.expiring.items() if now > at)
+        for r in (state.reservations[rid] for _, rid in due)
         if r.is_due(now)
     ]
 

@@ -222,11 +222,11 @@ class InventoryMachine(RuleBasedStateMachine):
             for r in reservations
             if r.status == "active" and r.expires_at is not None
         }
-        assert self.state.expiring == can_expire
+        assert dict(self.state.expiring) == can_expire
         by_order: dict = {}
         for r in reservations:
-            by_order.setdefault(r.order_id, []).append(r.id)
-        assert {o: list(ids) for o, ids in self.state.by_order.items()} == by_order
+            by_order.setdefault(r.order_id, set()).add(r.id)
+        assert {o: set(ids) for o, ids in self.state.by_order.items()} == by_order
 
     @invariant()
     def folding_the_history_from_scratch_gives_the_live_state(self):
