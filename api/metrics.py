@@ -14,7 +14,8 @@ the log: views, process managers, the relay; ``eventstore/parking.py``), and for
 ``ecom_kafka_relay_lag``, ``ecom_kafka_relay_position`` and ``ecom_kafka_consumer_lag``; and
 this process's product search answer cache (``projections/search_answers.py``):
 ``ecom_search_answers`` kept, ``ecom_search_answers_patched_total`` and
-``ecom_search_answers_evicted_total`` by moves of the products (stock flips, edits).
+``ecom_search_answers_evicted_total`` by moves of the products (stock flips, edits), labelled
+with why (``search_answers.REASONS``).
 
 Each app has its own registry (no global state; two apps in one process do not collide).
 Counters and histograms are per process: with several uvicorn workers each worker answers with
@@ -30,6 +31,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import generate_latest
 
 from projections.product_search_query import cache_figures
+from projections.search_answers import REASONS
 from scaleout.consumer import consumer_lag
 from scaleout.relay import relay_status
 
@@ -84,11 +86,14 @@ class StoreCollector:
             "Cached search answers a product change brought up to date without searching again.",
             value=patched,
         )
-        yield CounterMetricFamily(
+        dropped = CounterMetricFamily(
             "ecom_search_answers_evicted",
-            "Cached search answers a product change dropped, to be searched again.",
-            value=evicted,
+            "Cached search answers a product change dropped, to be searched again, by why.",
+            labels=["reason"],
         )
+        for reason in REASONS:
+            dropped.add_metric([reason], evicted.get(reason, 0))
+        yield dropped
 
     def _kafka(self) -> Iterator[Metric]:
         pool = self.container.pool

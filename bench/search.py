@@ -45,6 +45,7 @@ import threading
 import time
 import urllib.request
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -250,8 +251,9 @@ def with_stock_moving(
     return result, made[0], edited[0], moved
 
 
-def cache_figures(port: int) -> tuple[int, int]:
-    """The API's search answers patched and evicted so far (its ``/metrics``)."""
+def cache_figures(port: int) -> tuple[int, Counter[str]]:
+    """The API's search answers patched so far, and those evicted by why (its
+    ``/metrics``)."""
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/api/v1/metrics",
         headers={"Authorization": f"Bearer {bench_token()}"},
@@ -261,9 +263,14 @@ def cache_figures(port: int) -> tuple[int, int]:
     figures = dict(
         line.rsplit(" ", 1) for line in text.splitlines() if line.startswith("ecom_search_")
     )
-    return tuple(
-        int(float(figures[f"ecom_search_answers_{n}_total"])) for n in ("patched", "evicted")
+    evicted = Counter(
+        {
+            name.split('"')[1]: int(float(n))
+            for name, n in figures.items()
+            if name.startswith("ecom_search_answers_evicted_total{")
+        }
     )
+    return int(float(figures["ecom_search_answers_patched_total"])), evicted
 
 
 def baseline_reads(url: str, connections: int, seconds: float) -> dict[str, Any]:
@@ -326,11 +333,13 @@ def measure(
             built["prices"],
             edits,
         )
-        patched, evicted = (b - a for a, b in zip(before, cache_figures(port), strict=True))
+        after = cache_figures(port)
+        patched, why = after[0] - before[0], after[1] - before[1]
+        evicted = sum(why.values())
         print(
             f"GET /api/v1/search/products, warm, {reserved:,} reservations and {edited:,} "
             f"price changes, the view's product generation moved {generations} times, "
-            f"{patched} answers patched, {evicted} read again: {moving}",
+            f"{patched} answers patched, {evicted} read again ({dict(why)}): {moving}",
             flush=True,
         )
         order_paths = [f"/api/v1/orders/{i}" for i in placed]
@@ -350,6 +359,7 @@ def measure(
         "generations": generations,
         "patched": patched,
         "evicted": evicted,
+        "evicted_why": dict(why),
         "order": order,
         "baseline": baseline,
         "connections": connections,
@@ -370,7 +380,9 @@ def table(r: dict[str, Any]) -> str:
         (
             f"GET /api/v1/search/products (mix), warm, {r['reserved']:,} reservations and "
             f"{r['edited']:,} price changes, {r['generations']} product generations "
-            f"({r['patched']} answers patched, {r['evicted']} read again)",
+            f"({r['patched']} answers patched, {r['evicted']} read again"
+            + "".join(f", {n} {why}" for why, n in sorted(r["evicted_why"].items()))
+            + ")",
             r["moving"],
         ),
         ("ours: GET /api/v1/orders/{id}", r["order"]),

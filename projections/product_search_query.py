@@ -175,13 +175,14 @@ _ratings: weakref.WeakKeyDictionary[ConnectionPool, float | bool] = weakref.Weak
 _RECHECK_S = 10.0
 
 
-def cache_figures(pool: ConnectionPool) -> tuple[int, int, int]:
-    """The answers ``pool``'s cache keeps, and those product moves patched and evicted so far."""
+def cache_figures(pool: ConnectionPool) -> tuple[int, int, dict[str, int]]:
+    """The answers ``pool``'s cache keeps, those product moves patched so far, and those they
+    evicted by why (``search_answers.REASONS``)."""
     cache = _answers.get(pool)
     if cache is None:
-        return 0, 0, 0
+        return 0, 0, {}
     with cache.lock:
-        return len(cache.answers), cache.patched, cache.evicted
+        return len(cache.answers), cache.patched, dict(cache.evictions)
 
 
 def _ratings_exist(pool: ConnectionPool, cur) -> bool:  # noqa: ANN001

@@ -43,6 +43,20 @@ ATTRIBUTE_VALUES = 50
 ATTRIBUTE_NAMES = 50
 #: Answers kept per pool between two changes of the views.
 ANSWERS = 2_000
+#: Why a move of the generations evicted an answer (``Answers.evictions``).
+REASONS = {
+    "rating": "it depends on a rating that changed",
+    "shown": "its page shows a product whose content changed",
+    "untested": "it was put while the move was read, and may have missed what moved",
+    "unknown": "the moves could not be read (too far behind): every answer went",
+    "rules": "it was read under pricing rules no longer live",
+    "stock": "its page shows a product whose stock flipped, and it is filtered on stock",
+    "total": "its total would fall below zero",
+    "page": "its page, or whether a page follows it, would change",
+    "categories": "a category facet cut at its size could gain or lose a value",
+    "attributes": "an attribute facet cut at its size could gain or lose a value",
+    "price": "a product left at an end of its price range",
+}
 
 
 @dataclass(frozen=True)
@@ -117,23 +131,32 @@ def patch(answer: dict[str, Any], f: Filter, entries: list[Entry]) -> dict[str, 
     """``answer`` (filtered by ``f``) after ``entries`` entered or left its set: the
     same page, ``total`` and facets moved by them; None when the change is not certain from
     what the answer holds (then it is read again)."""
+    moved = patched(answer, f, entries)
+    return None if isinstance(moved, str) else moved
+
+
+def patched(answer: dict[str, Any], f: Filter, entries: list[Entry]) -> dict[str, Any] | str:
+    """``patch``, saying why when the change is not certain: ``page`` (the page or its
+    ``after`` would change), ``total`` (it would fall below zero), ``categories`` or
+    ``attributes`` (a facet list cut at its size could gain or lose a value), ``price`` (a
+    row left at an end of the price range)."""
     total = answer["total"] + sum(1 if e.entered else -1 for e in entries)
     if total < 0:
-        return None
+        return "total"
     shown = {i["id"] for i in answer["items"]}
     for e in entries if f.page else ():
         if e.beyond_cursor is None:
-            return None
+            return "page"
         if not e.beyond_cursor:
             continue  # sorts before this page: the set moves, the page does not
         if e.entered:
             # it joins the page, or makes a last page no longer last, unless it sorts after
             if f.end is None or e.before_end is not False:
-                return None
+                return "page"
         elif e.product_id in shown or f.end is None or e.before_end is not False:
-            return None
+            return "page"
         elif f.cursor is not None or total <= f.limit:
-            return None  # a later page may now be the last: ``after`` would change
+            return "page"  # a later page may now be the last: ``after`` would change
     facets = answer["facets"]
     categories = _top(
         facets["categories"],
@@ -141,10 +164,14 @@ def patch(answer: dict[str, Any], f: Filter, entries: list[Entry]) -> dict[str, 
         _deltas((e.categories, e.entered) for e in entries),
         CATEGORY_FACETS,
     )
+    if categories is None:
+        return "categories"
     attributes = _attributes(facets["attributes"], _deltas((e.pairs, e.entered) for e in entries))
+    if attributes is None:
+        return "attributes"
     price = _price(facets["price"], entries)
-    if categories is None or attributes is None or price is None:
-        return None
+    if price is None:
+        return "price"
     return {
         "items": answer["items"],
         "total": total,
@@ -308,6 +335,8 @@ class Answers:
         #: answers patched and evicted by product moves so far (for tests and benchmarks)
         self.patched = 0
         self.evicted = 0
+        #: the evictions by why (``REASONS``)
+        self.evictions: Counter[str] = Counter()
 
     def at(self, state: tuple[Any, ...], products: Generations, changes: Changes) -> None:
         """Bring the cache to ``state`` and generations ``products``.
@@ -345,7 +374,7 @@ class Answers:
                 return  # emptied meanwhile (the views moved on)
             self.products = products
             if found is None:
-                self.evicted += len(self.answers)
+                self._evict("unknown", len(self.answers))
                 self.answers.clear()
                 return
             self._apply(found, {k: i for i, (k, _) in enumerate(kept)})
@@ -355,30 +384,37 @@ class Answers:
         move was not tested: it goes unless nothing it depends on moved."""
         flipped = found.in_stock.keys()
         for k, (answer, f, ids) in list(self.answers.items()):
-            new: dict[str, Any] | None = answer
+            new: dict[str, Any] | str = answer
             i = tested.get(k)
             if found.rated and (rates(f) or not ids.isdisjoint(found.rated)):
-                new = None  # depends on a rating that changed
+                new = "rating"  # depends on a rating that changed
             elif not ids.isdisjoint(found.content):
-                new = None  # shows a product whose content changed
+                new = "shown"  # shows a product whose content changed
             elif i is None:
                 # put during the move: it may have missed what moved, unless what moved was
                 # stock alone and it is not filtered on stock
-                new = None if f.in_stock or found.content else answer
+                new = "untested" if f.in_stock or found.content else answer
             elif i in found.met:
                 entries = found.met[i]
                 entries = None if entries is None else net(entries)
-                new = None if entries is None else patch(answer, f, entries) if entries else answer
-            if new is not None and not ids.isdisjoint(flipped):
+                if entries is None:
+                    new = "rules"
+                elif entries:
+                    new = patched(answer, f, entries)
+            if not isinstance(new, str) and not ids.isdisjoint(flipped):
                 # a product shown in an answer filtered on stock that flipped left it (and
-                # was met, so the patch has already said None); a safe default otherwise
-                new = None if f.in_stock else restock(new, found.in_stock)
-            if new is None:
+                # was met, so the patch has already said why not); a safe default otherwise
+                new = "stock" if f.in_stock else restock(new, found.in_stock)
+            if isinstance(new, str):
                 del self.answers[k]
-                self.evicted += 1
+                self._evict(new)
             elif new is not answer:
                 self.answers[k] = (new, f, ids)  # keeps its place in the LRU order
                 self.patched += 1
+
+    def _evict(self, why: str, n: int = 1) -> None:
+        self.evicted += n
+        self.evictions[why] += n
 
     def board(self, key: tuple[Any, ...]) -> tuple[Future, bool]:
         """The search running for ``key`` (state, product generation, query), and whether the

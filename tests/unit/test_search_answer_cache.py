@@ -79,6 +79,7 @@ def test_a_stock_move_evicts_what_it_cannot_patch_and_shows_flipped_products_as_
     assert c.get((1, 5, None), (12, 0), ("b",)) == answer("p3")
     assert c.get((1, 5, None), (12, 0), ("s",)) == answer("p4")  # filtered on stock, not met
     assert (c.patched, c.evicted) == (1, 1)
+    assert c.evictions == {"rules": 1}
 
 
 def test_a_content_change_patches_the_answers_its_rows_meet_and_evicts_those_showing_it():
@@ -108,12 +109,14 @@ def test_a_content_change_patches_the_answers_its_rows_meet_and_evicts_those_sho
     ]
     assert c.get((1, 5, None), (11, 0), ("s",)) == answer("p4")
     assert (c.patched, c.evicted) == (1, 1)
+    assert c.evictions == {"shown": 1}
 
 
 def test_flips_no_longer_known_empty_the_cache():
     c = cache_at()
     c.at((1, 5, None), (11, 0), lambda since, upto, filters: None)
     assert all(c.get((1, 5, None), (11, 0), (k,)) is None for k in "abst")
+    assert c.evictions == {"unknown": 4}
 
 
 def test_a_content_move_empties_the_cache_and_a_rebuilt_view_is_a_new_state():
@@ -203,6 +206,7 @@ def test_a_rating_change_evicts_only_the_answers_that_depend_on_that_rating():
     for k, was in kept.items():
         assert c.get((1, 5, None), (10, 4), (k,)) is was, k
     assert (c.patched, c.evicted) == (0, 3)
+    assert c.evictions == {"rating": 3}
 
 
 def test_a_caller_that_read_older_ratings_misses_without_moving_the_cache_back():

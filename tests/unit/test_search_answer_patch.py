@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from projections.search_answers import ATTRIBUTE_NAMES, CATEGORY_FACETS, Entry, Filter, net, patch
+from projections.search_answers import (
+    ATTRIBUTE_NAMES,
+    CATEGORY_FACETS,
+    Entry,
+    Filter,
+    net,
+    patch,
+    patched,
+)
 
 END = ("2026-01-01 00:00:00+00", UUID(int=9))
 
@@ -115,9 +123,9 @@ def test_the_page_changing_reads_the_answer_again():
         [entry(True, before_end=None)],  # its key has no value to compare
         [entry(False, beyond_cursor=None)],
     ):
-        assert patch(answer(), page(), moves) is None, moves
+        assert patched(answer(), page(), moves) == "page", moves
     # the last page: a product entering after it makes a next page
-    assert patch(answer(after=None), page(end=None), [entry(True, before_end=None)]) is None
+    assert patched(answer(after=None), page(end=None), [entry(True, before_end=None)]) == "page"
 
 
 def test_a_product_before_the_cursor_moves_the_set_but_not_the_page():
@@ -140,7 +148,7 @@ def test_a_product_leaving_after_the_page_may_end_the_next_page():
 
 def test_a_product_leaving_at_an_end_of_the_price_range_reads_the_answer_again():
     for price in ("5.00", "90.00", "5.0"):
-        assert patch(answer(), page(), [entry(False, price=price)]) is None, price
+        assert patched(answer(), page(), [entry(False, price=price)]) == "price", price
     assert patch(answer(), page(), [entry(False, price=None)]) is not None
 
 
