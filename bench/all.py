@@ -6,7 +6,8 @@ runner (one transaction per event) over the first 5,000 of them; 10 s of load pe
 (POST /orders and its bare FastAPI baseline, then half that per round with and without an
 automatic promotion, GET /orders/{id} and GET /health); the order saga
 at 200 and 300 orders/s offered for 10 s each; the API's memory over 1,000,000 stored events;
-an inventory command on a SKU with 5,000 reservations, with and without snapshots; the Merkle
+an inventory command on a SKU with 5,000 reservations, with and without snapshots, and one
+decision's cost to a SKU's state at 100,000 reservations (``bench/hot_sku_state.py``); the Merkle
 tree's proofs at 1,000,000 leaves and the chainer's rate with it over 100,000 events; last, the
 performance ratios against the baseline app (``bench/ratios.py``: 10 s per figure over 32
 connections, wrk when it is on the PATH; 20 s idle; three hot-SKU rounds of 10 s, not the
@@ -24,6 +25,7 @@ from collections.abc import Sequence
 from bench import (
     api_memory,
     append,
+    hot_sku_state,
     http_orders,
     http_reads,
     merkle,
@@ -94,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     mem = api_memory.main([*url, "--events", str(args.memory_events)])
     print("== snapshots", flush=True)
     sn = snapshots.main([*url, "--reservations", str(args.reservations), "--rounds", "10"])
+    print("== a hot SKU's state", flush=True)
+    hs = hot_sku_state.main([])
     print("== Merkle tree", flush=True)
     mk = merkle.main([*url, "--leaves", str(args.merkle_leaves)])
     print("== performance ratios against the baseline app", flush=True)
@@ -167,6 +171,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"| inventory `reserve` on a SKU with {sn['reservations']:,} reservations "
         f"| {sn['snap_reserve_ms']:.1f} ms from the snapshot "
         f"| whole stream folded: {sn['base_reserve_ms']:.1f} ms |"
+    )
+    print(
+        f"| one decision on a SKU with 100,000 reservations, 300 kept as a batch keeps them "
+        f"| {hs['ours_ms']:.3f} ms, {hs['ours_mb']:.1f} MB "
+        f"| the maps as dicts, copied: {hs['base_ms']:.1f} ms, {hs['base_mb']:,.0f} MB |"
     )
     print(
         f"| chainer, chain + Merkle tree, {mk['events']:,} events "
