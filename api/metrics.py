@@ -15,7 +15,8 @@ the log: views, process managers, the relay; ``eventstore/parking.py``), and for
 this process's product search answer cache (``projections/search_answers.py``):
 ``ecom_search_answers`` kept, ``ecom_search_answers_patched_total`` and
 ``ecom_search_answers_evicted_total`` by moves of the products (stock flips, edits), labelled
-with why (``search_answers.REASONS``).
+with why (``search_answers.REASONS``), and ``ecom_search_answers_move_seconds``, how long
+each move of the cache to the views' new generations took.
 
 Each app has its own registry (no global state; two apps in one process do not collide).
 Counters and histograms are per process: with several uvicorn workers each worker answers with
@@ -24,14 +25,20 @@ its own, as Prometheus expects of a multi-process target scraped per instance.""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import accumulate
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.exposition import generate_latest
 
 from projections.product_search_query import cache_figures
-from projections.search_answers import REASONS
+from projections.search_answers import MOVE_BUCKETS, REASONS
 from scaleout.consumer import consumer_lag
 from scaleout.relay import relay_status
 
@@ -75,7 +82,7 @@ class StoreCollector:
         yield from self._search()
 
     def _search(self) -> Iterator[Metric]:
-        kept, patched, evicted = cache_figures(self.container.pool)
+        kept, patched, evicted, moves, moves_s = cache_figures(self.container.pool)
         answers = GaugeMetricFamily(
             "ecom_search_answers", "Product search answers this process keeps."
         )
@@ -94,6 +101,14 @@ class StoreCollector:
         for reason in REASONS:
             dropped.add_metric([reason], evicted.get(reason, 0))
         yield dropped
+        bounds = [*(str(b) for b in MOVE_BUCKETS), "+Inf"]
+        yield HistogramMetricFamily(
+            "ecom_search_answers_move_seconds",
+            "Moves of the cached answers to the views' new generations (reading what moved, "
+            "patching); a search of the new generations waits for its move.",
+            buckets=list(zip(bounds, accumulate(moves), strict=True)),
+            sum_value=moves_s,
+        )
 
     def _kafka(self) -> Iterator[Metric]:
         pool = self.container.pool

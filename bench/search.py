@@ -251,9 +251,9 @@ def with_stock_moving(
     return result, made[0], edited[0], moved
 
 
-def cache_figures(port: int) -> tuple[int, Counter[str]]:
-    """The API's search answers patched so far, and those evicted by why (its
-    ``/metrics``)."""
+def cache_figures(port: int) -> tuple[int, Counter[str], Counter[str]]:
+    """The API's search answers patched so far, those evicted by why, and its moves to new
+    generations so far by duration (cumulative: at most each bound; its ``/metrics``)."""
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/api/v1/metrics",
         headers={"Authorization": f"Bearer {bench_token()}"},
@@ -270,7 +270,14 @@ def cache_figures(port: int) -> tuple[int, Counter[str]]:
             if name.startswith("ecom_search_answers_evicted_total{")
         }
     )
-    return int(float(figures["ecom_search_answers_patched_total"])), evicted
+    moves = Counter(
+        {
+            "≤" + name.split('"')[1] + " s": int(float(n))
+            for name, n in figures.items()
+            if name.startswith("ecom_search_answers_move_seconds_bucket{")
+        }
+    )
+    return int(float(figures["ecom_search_answers_patched_total"])), evicted, moves
 
 
 def baseline_reads(url: str, connections: int, seconds: float) -> dict[str, Any]:
@@ -335,11 +342,13 @@ def measure(
         )
         after = cache_figures(port)
         patched, why = after[0] - before[0], after[1] - before[1]
+        moves = {bound: n - before[2][bound] for bound, n in after[2].items()}
         evicted = sum(why.values())
         print(
             f"GET /api/v1/search/products, warm, {reserved:,} reservations and {edited:,} "
             f"price changes, the view's product generation moved {generations} times, "
-            f"{patched} answers patched, {evicted} read again ({dict(why)}): {moving}",
+            f"{patched} answers patched, {evicted} read again ({dict(why)}), "
+            f"the cache's moves by duration {moves}: {moving}",
             flush=True,
         )
         order_paths = [f"/api/v1/orders/{i}" for i in placed]
@@ -360,6 +369,7 @@ def measure(
         "patched": patched,
         "evicted": evicted,
         "evicted_why": dict(why),
+        "moves": moves,
         "order": order,
         "baseline": baseline,
         "connections": connections,

@@ -36,7 +36,7 @@ import weakref
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from psycopg import sql
@@ -54,6 +54,7 @@ from projections.search_answers import (
     ATTRIBUTE_NAMES,
     ATTRIBUTE_VALUES,
     CATEGORY_FACETS,
+    MOVE_BUCKETS,
     Answers,
     Changes,
     Entry,
@@ -175,14 +176,31 @@ _ratings: weakref.WeakKeyDictionary[ConnectionPool, float | bool] = weakref.Weak
 _RECHECK_S = 10.0
 
 
-def cache_figures(pool: ConnectionPool) -> tuple[int, int, dict[str, int]]:
-    """The answers ``pool``'s cache keeps, those product moves patched so far, and those they
-    evicted by why (``search_answers.REASONS``)."""
+class CacheFigures(NamedTuple):
+    """A pool's answer cache so far: the answers it keeps, those moves patched, those they
+    evicted by why (``search_answers.REASONS``), and the moves' durations (a count per
+    ``search_answers.MOVE_BUCKETS`` bound, the last beyond them all; their sum in seconds)."""
+
+    kept: int
+    patched: int
+    evicted: dict[str, int]
+    moves: tuple[int, ...]
+    moves_s: float
+
+
+def cache_figures(pool: ConnectionPool) -> CacheFigures:
+    """What ``pool``'s answer cache has done so far (``CacheFigures``)."""
     cache = _answers.get(pool)
     if cache is None:
-        return 0, 0, {}
+        return CacheFigures(0, 0, {}, (0,) * (len(MOVE_BUCKETS) + 1), 0.0)
     with cache.lock:
-        return len(cache.answers), cache.patched, dict(cache.evictions)
+        return CacheFigures(
+            len(cache.answers),
+            cache.patched,
+            dict(cache.evictions),
+            tuple(cache.moves),
+            cache.moves_s,
+        )
 
 
 def _ratings_exist(pool: ConnectionPool, cur) -> bool:  # noqa: ANN001

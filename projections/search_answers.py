@@ -27,7 +27,9 @@ generation, each only ever growing."""
 
 from __future__ import annotations
 
+import bisect
 import threading
+import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
@@ -43,6 +45,8 @@ ATTRIBUTE_VALUES = 50
 ATTRIBUTE_NAMES = 50
 #: Answers kept per pool between two changes of the views.
 ANSWERS = 2_000
+#: The upper bounds, in seconds, of the moves' durations counted (``Answers.moves``).
+MOVE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 #: Why a move of the generations evicted an answer (``Answers.evictions``).
 REASONS = {
     "rating": "it depends on a rating that changed",
@@ -337,6 +341,11 @@ class Answers:
         self.evicted = 0
         #: the evictions by why (``REASONS``)
         self.evictions: Counter[str] = Counter()
+        #: the moves' durations (reading what moved, patching): a count per ``MOVE_BUCKETS``
+        #: bound (the last, beyond them all) and their sum; the readers of the new
+        #: generations wait for a move
+        self.moves = [0] * (len(MOVE_BUCKETS) + 1)
+        self.moves_s = 0.0
 
     def at(self, state: tuple[Any, ...], products: Generations, changes: Changes) -> None:
         """Bring the cache to ``state`` and generations ``products``.
@@ -360,6 +369,7 @@ class Answers:
             self.moving = True
             since = self.products
             kept = [(k, f) for k, (_, f, _) in self.answers.items()]
+        started = time.perf_counter()
         try:
             found = changes(since, products, [f for _, f in kept])
         except BaseException:
@@ -376,8 +386,11 @@ class Answers:
             if found is None:
                 self._evict("unknown", len(self.answers))
                 self.answers.clear()
-                return
-            self._apply(found, {k: i for i, (k, _) in enumerate(kept)})
+            else:
+                self._apply(found, {k: i for i, (k, _) in enumerate(kept)})
+            took = time.perf_counter() - started
+            self.moves[bisect.bisect_left(MOVE_BUCKETS, took)] += 1
+            self.moves_s += took
 
     def _apply(self, found: Moved, tested: dict[tuple[Any, ...], int]) -> None:
         """Patch or evict what ``found`` changes (the lock held). An answer put during the

@@ -261,3 +261,4 @@ def test_a_repeated_search_answers_the_same_until_stock_changes_it(api, shop):
     assert re.search(r"^ecom_search_answers [1-9]", metrics, re.M), "the cache keeps answers"
     assert "ecom_search_answers_patched_total" in metrics
     assert 'ecom_search_answers_evicted_total{reason="page"}' in metrics
+    assert 'ecom_search_answers_move_seconds_bucket{le="+Inf"}' in metrics

@@ -80,6 +80,7 @@ def test_a_stock_move_evicts_what_it_cannot_patch_and_shows_flipped_products_as_
     assert c.get((1, 5, None), (12, 0), ("s",)) == answer("p4")  # filtered on stock, not met
     assert (c.patched, c.evicted) == (1, 1)
     assert c.evictions == {"rules": 1}
+    assert sum(c.moves) == 1 and c.moves_s > 0  # one move, timed
 
 
 def test_a_content_change_patches_the_answers_its_rows_meet_and_evicts_those_showing_it():
