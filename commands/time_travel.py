@@ -4,6 +4,7 @@ instant, folded from its events (the events themselves, never a read model)."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -81,6 +82,9 @@ def jsonable(value: Any) -> Any:
         return value.model_dump(mode="json")
     if isinstance(value, dict):
         return {str(jsonable(k)): jsonable(v) for k, v in value.items()}
+    if isinstance(value, Mapping):  # a persistent map: in key order (its own is its hashes')
+        pairs = sorted(((str(jsonable(k)), v) for k, v in value.items()), key=lambda kv: kv[0])
+        return {k: jsonable(v) for k, v in pairs}
     if isinstance(value, (list, tuple, set, frozenset)):
         items = [jsonable(v) for v in value]
         return sorted(items, key=str) if isinstance(value, (set, frozenset)) else items
