@@ -263,21 +263,24 @@ def cache_figures(port: int) -> tuple[int, Counter[str], Counter[str]]:
     figures = dict(
         line.rsplit(" ", 1) for line in text.splitlines() if line.startswith("ecom_search_")
     )
-    evicted = Counter(
-        {
-            name.split('"')[1]: int(float(n))
-            for name, n in figures.items()
-            if name.startswith("ecom_search_answers_evicted_total{")
-        }
+
+    def by_label(series: str) -> Counter[str]:
+        """``series``' values by their one label's value."""
+        prefix = series + "{"
+        return Counter(
+            {
+                name.split('"')[1]: int(float(n))
+                for name, n in figures.items()
+                if name.startswith(prefix)
+            }
+        )
+
+    moves = by_label("ecom_search_answers_move_seconds_bucket")
+    return (
+        int(float(figures["ecom_search_answers_patched_total"])),
+        by_label("ecom_search_answers_evicted_total"),
+        Counter({f"≤{bound} s": n for bound, n in moves.items()}),
     )
-    moves = Counter(
-        {
-            "≤" + name.split('"')[1] + " s": int(float(n))
-            for name, n in figures.items()
-            if name.startswith("ecom_search_answers_move_seconds_bucket{")
-        }
-    )
-    return int(float(figures["ecom_search_answers_patched_total"])), evicted, moves
 
 
 def baseline_reads(url: str, connections: int, seconds: float) -> dict[str, Any]:

@@ -336,10 +336,9 @@ class Answers:
         self.answers: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], Filter, frozenset]] = (
             OrderedDict()
         )
-        #: answers patched and evicted by product moves so far (for tests and benchmarks)
+        #: answers patched by product moves so far (for tests and benchmarks)
         self.patched = 0
-        self.evicted = 0
-        #: the evictions by why (``REASONS``)
+        #: answers evicted by product moves so far, by why (``REASONS``)
         self.evictions: Counter[str] = Counter()
         #: the moves' durations (reading what moved, patching): a count per ``MOVE_BUCKETS``
         #: bound (the last, beyond them all) and their sum; the readers of the new
@@ -425,8 +424,12 @@ class Answers:
                 self.answers[k] = (new, f, ids)  # keeps its place in the LRU order
                 self.patched += 1
 
+    @property
+    def evicted(self) -> int:
+        """Answers evicted by product moves so far, whatever why."""
+        return sum(self.evictions.values())
+
     def _evict(self, why: str, n: int = 1) -> None:
-        self.evicted += n
         self.evictions[why] += n
 
     def board(self, key: tuple[Any, ...]) -> tuple[Future, bool]:
