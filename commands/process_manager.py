@@ -341,12 +341,19 @@ class ProcessRunner(Follower):
                 parker.tries = tries
                 self._one_by_one(conn, manager, events, parker)
         elif events:
+            # The position is stored once, after the pass (or before the event that failed),
+            # not after each event: a commit per event cost a manager that ignores most of its
+            # events (dropship: every plan) a WAL flush per order. A crash in between replays
+            # the pass, and every command it sends is idempotent (its key is the event's).
+            done = position
             for e in events:
                 if parker.behind(e):
                     continue
                 try:
                     manager.handle(Trigger(name, e))
                 except Exception as exc:
+                    if done > position:  # what came before it is handled: not again
+                        self._store(conn, name, done)
                     if _transient(exc):
                         raise
                     tries = self.attempts.failed(name, e.position)
@@ -362,7 +369,7 @@ class ProcessRunner(Follower):
                         return 0
                     parker.tries = tries
                     parker.park(e, error_text(exc))
-                self._store(conn, name, e.position)
+                done = e.position
         if upto > position and (events or bad or self._idle_store_due(name, upto - position)):
             self._store(conn, name, upto)
         self.attempts.clear(name)
