@@ -86,13 +86,15 @@ class RebuildResult(int):
 
 @contextmanager
 def _prepared(conn: psycopg.Connection) -> Iterator[None]:
-    """Server-side prepared statements for the thousands of identical statements a rebuild
-    runs (the pool turns them off); restored before the connection goes back to the pool."""
+    """Server-side prepared statements from the first run of each of the thousands of
+    identical statements a rebuild runs; the pool's threshold is restored before the
+    connection goes back to it."""
+    before = conn.prepare_threshold
     conn.prepare_threshold = 0
     try:
         yield
     finally:
-        conn.prepare_threshold = None
+        conn.prepare_threshold = before
 
 
 def lock_key(name: str) -> int:
