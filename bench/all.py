@@ -29,6 +29,7 @@ from bench import (
     http_orders,
     http_reads,
     merkle,
+    order_cost,
     priced_orders,
     ratios,
     rebuild,
@@ -111,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             *("--round-seconds", str(args.ratio_round_seconds)),
         ]
     )
+    print("== CPU per order at steady rates", flush=True)
+    oc_ours, oc_base = order_cost.run([*url, "--rates", "40,80", "--seconds", "10"])
     print("== product search", flush=True)
     se = search.main(
         [
@@ -187,6 +190,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"| `{key}` at {mk['leaves']:,} leaves | p50 {mk[key]['p50']:.2f} ms, "
             f"p99 {mk[key]['p99']:.2f} ms | one stored node by key: p50 "
             f"{mk['baseline']['p50']:.2f} ms |"
+        )
+    for o, b in zip(oc_ours, oc_base, strict=True):
+        print(
+            f"| CPU per order at {o['rate']:.0f} orders/s, every process and PostgreSQL "
+            f"| {sum(o['ms'].values()):.1f} ms (until confirmed and in every view) "
+            f"| baseline app: {sum(b['ms'].values()):.1f} ms |"
         )
     base = se["baseline"]
     for name in ("cold", "search", "moving"):

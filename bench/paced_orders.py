@@ -16,17 +16,23 @@ from bench.wrk_load import order_body
 
 
 def place_paced(
-    port: int, token: str, sku: str, rate: float, seconds: float, connections: int = 32
+    port: int,
+    token: str,
+    sku: str,
+    rate: float,
+    seconds: float,
+    connections: int = 32,
+    prefix: str = "/api/v1",
 ) -> dict:
-    return asyncio.run(_paced(port, token, sku, rate, seconds, connections))
+    return asyncio.run(_paced(port, token, sku, rate, seconds, connections, prefix))
 
 
 async def _paced(
-    port: int, token: str, sku: str, rate: float, seconds: float, connections: int
+    port: int, token: str, sku: str, rate: float, seconds: float, connections: int, prefix: str
 ) -> dict:
     count = max(1, int(rate * seconds))
     head = (
-        b"POST /api/v1/orders HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"POST " + prefix.encode() + b"/orders HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         b"Content-Type: application/json\r\nAuthorization: Bearer " + token.encode() + b"\r\n"
     )
     statuses: dict[int, int] = {}
