@@ -53,7 +53,8 @@ class EventChainer(Follower):
     #: (about 50 passes a second at 80 orders a second). It chains at most five times a
     #: second, each pass what came meanwhile: ``verify`` chains up to the head itself
     #: (``catch_up_to``), and the proofs answer for the tree as built, which trails the log by
-    #: about that much more.
+    #: about that much more. A pass that fills its batch (a backlog, a history to chain) is
+    #: followed by the next at once.
     pace_s = 0.2
 
     def __init__(
@@ -71,6 +72,7 @@ class EventChainer(Follower):
         self.events = sql.Identifier(events_table)
         self.chain = sql.Identifier(chain_table)
         self.batch_size = batch_size
+        self.full_batch = batch_size
         self.lock_key = lock_keys.chain(chain_table)
         self.mac_key = mac_key
         self.tree = tree

@@ -142,11 +142,14 @@ class Follower(ABC):
     idle_s = 0.2
     #: How long it may wait when commits wake it (a poll in case a wake-up was lost).
     quiet_s = 5.0
-    #: After a step that found work, the loop waits until this long after that step began
-    #: before the next (0: at once). Work that comes meanwhile is taken in one step: for a
-    #: follower whose every pass costs the same whatever it carries, and whose lag nobody
-    #: waits on, fewer and larger passes.
+    #: After a step that found work but did not fill its batch, the loop waits until this long
+    #: after that step began before the next (0: at once; ``pace_after``). Work that comes
+    #: meanwhile is taken in one step: for a follower whose every pass costs the same whatever
+    #: it carries, and whose lag nobody waits on, fewer and larger passes.
     pace_s = 0.0
+    #: A step that saw this many events filled its batch: the follower is behind and is not
+    #: paced (None: no batch limit to tell by).
+    full_batch: int | None = None
     max_backoff_s = 5.0
 
     def __init__(self) -> None:
@@ -193,6 +196,13 @@ class Follower(ABC):
             self._wakeups.subscribe(self._wakeup, topic_mask(self.wake_topics()))
             self._wakeup.set()
 
+    def pace_after(self, seen: int) -> float:
+        """How long after the start of a step that saw ``seen`` events the next may begin:
+        ``pace_s``, or 0 after a step that filled its batch (``full_batch``): the follower is
+        behind, catching up."""
+        full = self.full_batch
+        return 0.0 if full is not None and seen >= full else self.pace_s
+
     def quiet_wait_s(self) -> float:
         """How long the loop may sleep after a step that found nothing, when commits wake it:
         ``quiet_s``, or ``idle_s`` while something of its own is due sooner (a retry after a
@@ -222,7 +232,7 @@ class Follower(ABC):
                         quiet = self.idle_s if wakeups is None else self.quiet_wait_s()
                         self._wakeup.wait(quiet)
                     elif self.pace_s > 0:
-                        self._stop.wait(self.pace_s - (time.monotonic() - started))
+                        self._stop.wait(self.pace_after(seen) - (time.monotonic() - started))
                 except Exception as exc:  # keep following; the next step retries the same range
                     if is_infrastructure(exc):
                         log.warning("%s: %s; retrying in %.1f s", self.thread_name, exc, backoff)

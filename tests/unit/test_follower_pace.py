@@ -1,5 +1,6 @@
 """A paced follower takes the work that comes while it waits in one step, instead of a step
-per arrival; an unpaced one steps again at once."""
+per arrival; an unpaced one steps again at once, and so does a paced one whose step filled its
+batch (it is behind, catching up)."""
 
 import threading
 import time
@@ -12,9 +13,9 @@ class Drain(Follower):
 
     thread_name = "test-drain"
 
-    def __init__(self, pace_s: float):
+    def __init__(self, pace_s: float, batch: int | None = None):
         super().__init__()
-        self.pace_s = pace_s
+        self.pace_s, self.full_batch = pace_s, batch
         self.queued = 0
         self.steps: list[int] = []
         self._lock = threading.Lock()
@@ -26,7 +27,8 @@ class Drain(Follower):
 
     def step(self) -> int:
         with self._lock:
-            taken, self.queued = self.queued, 0
+            taken = min(self.queued, self.full_batch or self.queued)
+            self.queued -= taken
         if taken:
             self.steps.append(taken)
         return taken
@@ -60,3 +62,21 @@ def test_an_unpaced_follower_steps_for_each_arrival():
     _feed(follower, 20, 0.02)
     assert sum(follower.steps) == 20
     assert len(follower.steps) >= 10
+
+
+def test_a_paced_follower_behind_takes_full_batches_without_waiting():
+    # Given a follower paced at 1 s, in batches of 10, with 100 items queued
+    follower = Drain(pace_s=1.0, batch=10)
+    follower.queued = 100
+    # When it runs
+    began = time.monotonic()
+    follower.start(idle_s=0.01)
+    try:
+        while sum(follower.steps) < 100 and time.monotonic() - began < 5:
+            time.sleep(0.005)
+        took = time.monotonic() - began
+    finally:
+        follower.stop()
+    # Then it took the ten full batches one after another, without a pause between them
+    assert follower.steps == [10] * 10
+    assert took < 0.9
