@@ -72,10 +72,14 @@ class EventChainer(Follower):
         self.events = sql.Identifier(events_table)
         self.chain = sql.Identifier(chain_table)
         self.batch_size = batch_size
-        self.full_batch = batch_size
         self.lock_key = lock_keys.chain(chain_table)
         self.mac_key = mac_key
         self.tree = tree
+
+    @property
+    def full_batch(self) -> int:
+        """A pass that chained a whole batch: behind, so the next pass is not paced."""
+        return self.batch_size
 
     def run_once(self) -> int:
         """Chain the next batch; return how many events were chained (0: caught up or busy)."""
