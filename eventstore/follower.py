@@ -211,9 +211,10 @@ class Follower(ABC):
 
     @property
     def hinted_head(self) -> int | None:
-        """The highest position a commit announced to this process (``None`` when not
-        listening): a follower that has handled up to it has nothing new to read."""
-        return None if self._wakeups is None else self._wakeups.head
+        """The highest position announced by a commit of this follower's topics (``None`` when
+        not listening, or unknown): a follower that has handled up to it has nothing new to
+        read, whatever else was committed meanwhile."""
+        return None if self._wakeups is None else self._wakeups.head_of(self._wakeup)
 
     def _loop(self) -> None:
         wakeups = self._wakeups

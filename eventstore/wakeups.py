@@ -4,11 +4,16 @@ manager, the audit chainer, the webhook dispatcher, the notification sender).
 
 The appenders' ``NOTIFY`` (``eventstore/commit_notifier.py``) carries the highest position
 committed and a mask of the committed events' topics (``head:mask``, the mask in hex: one bit
-per topic, ``topic_bit``). A listener thread keeps that position as ``head``, so a follower
-that has already handled up to it can skip a step without asking the database, and sets the
+per topic, ``topic_bit``). A listener thread keeps that position as ``head``, and sets the
 wake-up event of every subscribed follower whose own mask (``topic_mask`` of the topics it
 reads) shares a bit with it: a commit of events nobody here follows wakes nobody, and an
 ``OrderPlaced`` wakes the placement saga and the views, not every other process manager too.
+It also keeps, per subscriber, the highest position announced by a commit that woke it
+(``head_of``): a follower that has already read up to it has nothing new of its own to read
+and can skip a step without asking the database, whatever else was committed meanwhile (the
+placement saga's own reservations and confirmations do not send it round again). That head
+is unknown (None: look) from a subscription until its first wake-up, and after a lost
+listening connection or a payload without a position.
 Two topics may share a bit; that only wakes a follower for nothing. A payload without a mask
 (a bare position, or nothing) wakes every follower.
 
@@ -78,6 +83,9 @@ class Wakeups:
         self.head = 0
         #: Each subscriber's wake-up event and the mask of the topics it follows (None: all).
         self._subscribers: dict[threading.Event, int | None] = {}
+        #: Each subscriber's head: the highest position announced by a commit that woke it
+        #: (None: unknown, as after a lost connection).
+        self._heads: dict[threading.Event, int | None] = {}
         self._lock = threading.Lock()
         #: The listening thread and its own stop signal (a new thread gets a new one, so one
         #: still winding down is never told to go on).
@@ -89,6 +97,7 @@ class Wakeups:
         every commit)."""
         with self._lock:
             self._subscribers[event] = mask
+            self._heads[event] = None  # what its new topics committed so far was not counted
             if self._thread is None:
                 self.head = 0  # a database of this URL made afresh starts its positions anew
                 self._stop = threading.Event()
@@ -100,20 +109,34 @@ class Wakeups:
     def unsubscribe(self, event: threading.Event) -> None:
         with self._lock:
             self._subscribers.pop(event, None)
+            self._heads.pop(event, None)
             if self._subscribers or self._thread is None:
                 return
             thread, self._thread = self._thread, None
             self._stop.set()
         thread.join(timeout=5)
 
-    def _wake_all(self) -> None:
-        self._wake(None)
+    def head_of(self, event: threading.Event) -> int | None:
+        """The highest position announced by a commit that woke ``event``'s subscriber;
+        None when unknown (nothing announced since it subscribed, or commits may have gone
+        unheard)."""
+        with self._lock:
+            return self._heads.get(event)
 
-    def _wake(self, mask: int | None) -> None:
-        """Wake the subscribers that follow a topic of ``mask`` (None: every one)."""
+    def _wake_all(self) -> None:
+        self._wake(None, None)
+
+    def _wake(self, mask: int | None, position: int | None) -> None:
+        """Wake the subscribers that follow a topic of ``mask`` (None: every one), and
+        raise their heads to ``position`` (None: unknown)."""
         with self._lock:
             for event, follows in self._subscribers.items():
                 if mask is None or follows is None or follows & mask:
+                    known = self._heads.get(event)
+                    if position is None:
+                        self._heads[event] = None
+                    else:
+                        self._heads[event] = position if known is None else max(known, position)
                     event.set()
 
     def _run(self, stop: threading.Event) -> None:
@@ -129,7 +152,7 @@ class Wakeups:
                             position, mask = parse(n.payload)
                             if position is not None:
                                 self.head = max(self.head, position)
-                            self._wake(mask)
+                            self._wake(mask, position)
             except Exception as exc:  # noqa: BLE001 - keep listening; followers poll meanwhile
                 if stop.is_set():
                     return

@@ -76,13 +76,24 @@ def test_a_commit_wakes_only_the_followers_of_its_topics(own):
         assert orders.wait(5)  # every one is woken once when the listener connects
         for event in (locations, orders, everything):
             event.clear()
+        # (what each one's topics committed is unknown until a commit of them is heard)
+        assert wakeups.head_of(orders) is None
         # When a location is registered
         position = _register(own)
-        # Then the followers of location events and of everything wake
+        # Then the followers of location events and of everything wake, and their heads are
+        # the commit's position
         assert locations.wait(5) and everything.wait(5)
-        # And the follower of placed orders sleeps on, though the head moved past the commit
+        assert wakeups.head_of(locations) == wakeups.head_of(everything) == position
+        # And the follower of placed orders sleeps on, though the head moved past the commit:
+        # nothing of its own was announced to it
         assert _head_reaches(wakeups, position) == position
         assert not orders.wait(0.3)
+        assert wakeups.head_of(orders) is None
+        # When a second location is registered, the heads of its followers move with it
+        locations.clear()
+        later = _register(own)
+        assert locations.wait(5) and _head_reaches(wakeups, later) == later
+        assert wakeups.head_of(locations) == later and wakeups.head_of(orders) is None
     finally:
         for event in (locations, orders, everything):
             wakeups.unsubscribe(event)
