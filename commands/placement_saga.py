@@ -58,7 +58,7 @@ from commands.fulfillment import plans_for
 from commands.location_directory import LocationDirectory
 from commands.payment_gateway import PaymentGateway
 from commands.process_manager import ProcessManager, Trigger
-from commands.unit_of_work import StateCache, UnitOfWork
+from commands.unit_of_work import Load, StateCache, UnitOfWork
 from domain.allocation import Allocation, LineNeed, allocate
 from domain.bundle.needs import bundle_line_ids, stock_needs
 from domain.errors import ConcurrencyConflict, Conflict, DomainError
@@ -170,13 +170,22 @@ class OrderPlacementSaga(ProcessManager):
                 time.sleep(random.uniform(0, min(0.05, 0.002 * 2**attempt)))
                 attempt += 1
 
-    def _load(self, orders: list[_Order]) -> UnitOfWork:
+    def _load(self, orders: list[_Order], *more: Load) -> UnitOfWork:
+        """The phase's streams, ``more`` with them, in one read (and the limited promotions'
+        redemptions in a second, when some order has one)."""
         uow = UnitOfWork(self.store, self.cache)
-        # Cached: the decide phase then reads only what the reserve phase's load did not.
-        uow.load(ORDER, [o.order_id for o in orders], cached=True)
         skus = {line.sku for o in orders for line in o.lines}
-        uow.load(INVENTORY, [inventory_stream(sku) for sku in skus], cached=True)
-        redemptions.load(uow, [(o.order_id, o.data) for o in orders])
+        data = [(o.order_id, o.data) for o in orders]
+        # Cached: the decide phase then reads only what the reserve phase's load did not.
+        uow.load_all(
+            [
+                (ORDER, [o.order_id for o in orders], True),
+                (INVENTORY, [inventory_stream(sku) for sku in skus], True),
+                *redemptions.loads(data),
+                *more,
+            ]
+        )
+        redemptions.load_limited(uow, data)
         return uow
 
     # ---- phase 1: reserve ----------------------------------------------------------------
@@ -354,11 +363,14 @@ class OrderPlacementSaga(ProcessManager):
     def _decide_phase(self, orders: list[_Order]) -> list[_Order]:
         if not orders:
             return orders
-        uow = self._load(orders)
-        uow.load(PAYMENT, [payment_stream(o.order_id) for o in orders])
-        uow.load(
-            PLAN,
-            [plan_stream(o.order_id, a.location) for o in orders for a, _rid in o.held],
+        uow = self._load(
+            orders,
+            (PAYMENT, [payment_stream(o.order_id) for o in orders], False),
+            (
+                PLAN,
+                [plan_stream(o.order_id, a.location) for o in orders for a, _rid in o.held],
+                False,
+            ),
         )
         now = self.clock()  # when the answers are in: has any hold run out meanwhile?
         for o in orders:
@@ -531,9 +543,8 @@ class OrderPlacementSaga(ProcessManager):
         self._retrying(self._give_up, [o])
 
     def _give_up(self, orders: list[_Order]) -> list[_Order]:
-        uow = self._load(orders)
+        uow = self._load(orders, (PAYMENT, [payment_stream(o.order_id) for o in orders], False))
         now = self.clock()  # when the saga gives up: what it stamps
-        uow.load(PAYMENT, [payment_stream(o.order_id) for o in orders])
         for o in orders:
             state = uow.state(o.order_id)
             if state.cancelled or state.confirmed or state.split:

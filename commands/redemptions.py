@@ -26,7 +26,7 @@ from uuid import UUID
 
 from commands.context import Clock, system_clock
 from commands.process_manager import Trigger, WritingManager
-from commands.unit_of_work import UnitOfWork
+from commands.unit_of_work import Load, UnitOfWork
 from commands.write_side import WriteSide
 from domain.promotion import events as ev
 from domain.promotion.state import (
@@ -49,11 +49,19 @@ def _promotions(data: dict) -> list[UUID]:
     return [UUID(p["promotion_id"]) for p in data.get("promotions") or ()]
 
 
-def load(uow: UnitOfWork, orders: Iterable[Order]) -> None:
-    """Load what ``claim`` and ``release`` decide on for these orders: their promotions, the
-    limited ones' redemption streams and the customers' ledgers (three queries)."""
+def loads(orders: Iterable[Order]) -> list[Load]:
+    """What ``claim`` and ``release`` decide on that the orders alone name, as
+    ``UnitOfWork.load_all`` takes it: their promotions and the customers' ledgers (to load
+    with the caller's other streams), then ``load_limited``."""
     orders = list(orders)
-    uow.load(PROMOTION, {pid for _oid, data in orders for pid in _promotions(data)})
+    promotions = list(dict.fromkeys(pid for _oid, data in orders for pid in _promotions(data)))
+    ledgers = [customer_orders_stream(UUID(d["customer_id"])) for _o, d in orders]
+    return [(PROMOTION, promotions, False), (CUSTOMER_ORDERS, ledgers, False)]
+
+
+def load_limited(uow: UnitOfWork, orders: Iterable[Order]) -> None:
+    """After ``loads``: the redemption streams of the limited promotions (a query only when
+    some promotion has a limit)."""
     streams = []
     for _oid, data in orders:
         customer = UUID(data["customer_id"])
@@ -64,7 +72,14 @@ def load(uow: UnitOfWork, orders: Iterable[Order]) -> None:
             if s.per_customer_limit is not None:
                 streams.append(customer_redemptions_stream(pid, customer))
     uow.load(REDEMPTIONS, streams, cached=True)
-    uow.load(CUSTOMER_ORDERS, [customer_orders_stream(UUID(d["customer_id"])) for _o, d in orders])
+
+
+def load(uow: UnitOfWork, orders: Iterable[Order]) -> None:
+    """Load what ``claim`` and ``release`` decide on for these orders: their promotions and
+    the customers' ledgers in one query, then the limited promotions' redemption streams."""
+    orders = list(orders)
+    uow.load_all(loads(orders))
+    load_limited(uow, orders)
 
 
 def claim(uow: UnitOfWork, order_id: UUID, data: dict, meta: EventMeta) -> bool:

@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from commands.stream_states import StateCache, load_states
+from commands.stream_states import StateCache, load_together
 from domain.aggregate import AggregateType
 from domain.events import DomainEvent
 from eventstore import snapshots
@@ -48,6 +48,10 @@ class _Stream:
     last_at: datetime | None = None
 
 
+#: Streams to load: their aggregate type, their ids, whether they start from the cache.
+Load = tuple[AggregateType, Iterable[UUID], bool]
+
+
 class UnitOfWork:
     def __init__(self, store: EventStore, cache: StateCache | None = None):
         self.store = store
@@ -64,12 +68,33 @@ class UnitOfWork:
         """Load streams not loaded yet, in one query; ``cached`` streams start from the
         cache's state and read only the events after it, others (and cache misses) from their
         snapshot when the aggregate type keeps them."""
-        wanted = [sid for sid in dict.fromkeys(stream_ids) if sid not in self._streams]
-        cache = self.cache if cached else None
-        for stream_id, s in load_states(self.store, aggregate, wanted, cache).items():
-            self._streams[stream_id] = _Stream(
-                aggregate, s.version, s.state, cached, s.events_read, [], [], s.last_at
-            )
+        self.load_all([(aggregate, stream_ids, cached)])
+
+    def load_all(self, loads: Sequence[Load]) -> None:
+        """``load`` for the streams of several aggregate types (each with its ``cached``) in
+        one read of their new events: a phase that knows every stream it decides on pays one
+        round trip for them, not one per type."""
+        wanted: list[tuple[AggregateType, list[UUID], bool]] = []
+        taken: set[UUID] = set()
+        for aggregate, stream_ids, cached in loads:
+            ids = [
+                sid
+                for sid in dict.fromkeys(stream_ids)
+                if sid not in self._streams and sid not in taken
+            ]
+            taken.update(ids)
+            if ids:
+                wanted.append((aggregate, ids, cached))
+        if not wanted:
+            return
+        found = load_together(
+            self.store, [(a, ids, self.cache if cached else None) for a, ids, cached in wanted]
+        )
+        for (aggregate, _ids, cached), states in zip(wanted, found, strict=True):
+            for stream_id, s in states.items():
+                self._streams[stream_id] = _Stream(
+                    aggregate, s.version, s.state, cached, s.events_read, [], [], s.last_at
+                )
 
     def state(self, stream_id: UUID) -> Any:
         return self._streams[stream_id].state
