@@ -75,11 +75,14 @@ def load_limited(uow: UnitOfWork, orders: Iterable[Order]) -> None:
 
 
 def load(uow: UnitOfWork, orders: Iterable[Order]) -> None:
-    """Load what ``claim`` and ``release`` decide on for these orders: their promotions and
-    the customers' ledgers in one query, then the limited promotions' redemption streams."""
+    """Load what ``claim`` and ``release`` decide on for these orders: their promotions, the
+    limited ones' redemption streams and the customers' ledgers (three queries; a commit
+    writes the streams in that order)."""
     orders = list(orders)
-    uow.load_all(loads(orders))
+    [promotions, ledgers] = loads(orders)
+    uow.load_all([promotions])
     load_limited(uow, orders)
+    uow.load_all([ledgers])
 
 
 def claim(uow: UnitOfWork, order_id: UUID, data: dict, meta: EventMeta) -> bool:
