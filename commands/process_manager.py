@@ -148,10 +148,17 @@ def _transient(exc: BaseException) -> bool:
 class _Parker:
     """The streams parked for one manager during a batch, and how to park one more."""
 
-    def __init__(self, parking: ParkingLot, conn, manager: ProcessManager, tries: int):  # noqa: ANN001
+    def __init__(
+        self,
+        parking: ParkingLot,
+        conn,  # noqa: ANN001
+        manager: ProcessManager,
+        tries: int,
+        heads: dict[UUID, int] | None = None,
+    ):
         self.parking, self.conn, self.manager, self.tries = parking, conn, manager, tries
         self.follower = follower_name(manager.name)
-        self._heads: dict[UUID, int] | None = None
+        self._heads = heads
 
     @property
     def heads(self) -> dict[UUID, int]:
@@ -196,6 +203,17 @@ SELECT h.head, e.notification_id, e.originator_id, e.originator_version, e.topic
  ORDER BY e.notification_id"""
 
 
+#: A manager's stored position and its parked streams, each with the id of its first parked
+#: event (``ParkingLot.streams``), read together after its lock is taken.
+_POSITION_AND_PARKED = """
+SELECT t.position, p.streams, p.ids
+  FROM process_tracking t,
+       LATERAL (SELECT array_agg(d.stream_id) AS streams, array_agg(d.id) AS ids
+                  FROM (SELECT DISTINCT ON (stream_id) stream_id, id FROM parked_events
+                         WHERE follower = %s ORDER BY stream_id, position) d) p
+ WHERE t.name = %s"""
+
+
 class ProcessRunner(Follower):
     thread_name = "process-managers"
     idle_s = 0.05
@@ -233,16 +251,19 @@ class ProcessRunner(Follower):
         return kind == "process" and name in self.managers
 
     def _position(self, conn, name: str) -> int:  # noqa: ANN001
-        """The manager's stored position (its row made, at 0, the first time): one query a
-        pass once the row exists."""
-        read = "SELECT position FROM process_tracking WHERE name = %s"
-        row = conn.execute(read, (name,)).fetchone()
+        """The manager's stored position."""
+        return self._position_and_parked(conn, name)[0]
+
+    def _position_and_parked(self, conn, name: str) -> tuple[int, dict[UUID, int]]:  # noqa: ANN001
+        """The manager's stored position (its row made, at 0, the first time) and its parked
+        streams (``ParkingLot.streams``): one query a pass once the row exists."""
+        row = conn.execute(_POSITION_AND_PARKED, (follower_name(name), name)).fetchone()
         if row is None:
             conn.execute(
                 "INSERT INTO process_tracking (name) VALUES (%s) ON CONFLICT DO NOTHING", (name,)
             )
-            row = conn.execute(read, (name,)).fetchone()
-        return row["position"]
+            row = conn.execute(_POSITION_AND_PARKED, (follower_name(name), name)).fetchone()
+        return row["position"], dict(zip(row["streams"] or (), row["ids"] or (), strict=True))
 
     def _read(
         self, after: int, topics: Sequence[str]
@@ -312,11 +333,11 @@ class ProcessRunner(Follower):
 
     def _run(self, conn, manager: ProcessManager) -> int:  # noqa: ANN001
         name = manager.name
-        position = self._position(conn, name)
+        position, parked = self._position_and_parked(conn, name)
         head, events, bad = self._read(position, manager.topics)
         last = max([e.position for e in events] + [b.position for b in bad], default=position)
         upto = last if len(events) + len(bad) >= self.batch else max(head, last)
-        parker = _Parker(self.parking, conn, manager, self.attempts.policy.attempts)
+        parker = _Parker(self.parking, conn, manager, self.attempts.policy.attempts, parked)
         for b in bad:  # decoding is deterministic: parked at once
             if not parker.behind(b):
                 parker.park(b, f"the event does not decode ({b.type})")
