@@ -189,11 +189,18 @@ class Follower(ABC):
         loop starts and on ``listen_again``."""
         return None
 
+    def hurry_event(self) -> threading.Event | None:
+        """Set when a reader elsewhere asks this follower to step now (``wakeups.HURRY``);
+        None: it is not asked."""
+        return None
+
     def listen_again(self) -> None:
         """Wake on the topics ``wake_topics`` says now (a follower whose topics changed calls
         this), and take one more step: a commit of a new topic may have come meanwhile."""
         if self._wakeups is not None:
-            self._wakeups.subscribe(self._wakeup, topic_mask(self.wake_topics()))
+            self._wakeups.subscribe(
+                self._wakeup, topic_mask(self.wake_topics()), self.hurry_event()
+            )
             self._wakeup.set()
 
     def pace_after(self, seen: int) -> float:
@@ -219,7 +226,7 @@ class Follower(ABC):
     def _loop(self) -> None:
         wakeups = self._wakeups
         if wakeups is not None:
-            wakeups.subscribe(self._wakeup, topic_mask(self.wake_topics()))
+            wakeups.subscribe(self._wakeup, topic_mask(self.wake_topics()), self.hurry_event())
         backoff = 0.1
         try:
             while not self._stop.is_set():

@@ -17,6 +17,11 @@ listening connection or a payload without a position.
 Two topics may share a bit; that only wakes a follower for nothing. A payload without a mask
 (a bare position, or nothing) wakes every follower.
 
+A reader waiting for a view to reach its write (read-your-writes) in a process that does not
+run the views sends ``hurry`` (``hurry``): every process's listener sets the hurry events of
+its subscribers (the projection runner's, which then ends its gathering pause at once). It
+wakes nobody else and moves no head.
+
 A follower with nothing to do sleeps until woken, for at most its quiet period: an idle
 process sends no queries but that one poll (kept in case a wake-up is lost, as when an
 appending process dies between its commit and its ``NOTIFY``; it also moves a follower past
@@ -58,6 +63,15 @@ def topic_mask(topics: Iterable[str] | None) -> int | None:
     return mask
 
 
+#: The payload of a reader's ``NOTIFY`` asking the views to pass now (``hurry``).
+HURRY = "hurry"
+
+
+def hurry(conn: psycopg.Connection, channel: str) -> None:
+    """Ask every process's views on ``channel`` to end their gathering pause now."""
+    conn.execute("SELECT pg_notify(%s, %s)", (channel, HURRY))
+
+
 def payload(head: int, mask: int | None) -> str:
     """A ``NOTIFY`` payload: the highest position committed, and the committed topics' mask
     (None: unknown, so every follower wakes)."""
@@ -86,18 +100,27 @@ class Wakeups:
         #: Each subscriber's head: the highest position announced by a commit that woke it
         #: (None: unknown, as after a lost connection).
         self._heads: dict[threading.Event, int | None] = {}
+        #: Each subscriber's hurry event (``HURRY``), when it has one.
+        self._hurries: dict[threading.Event, threading.Event] = {}
         self._lock = threading.Lock()
         #: The listening thread and its own stop signal (a new thread gets a new one, so one
         #: still winding down is never told to go on).
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
-    def subscribe(self, event: threading.Event, mask: int | None = None) -> None:
+    def subscribe(
+        self,
+        event: threading.Event,
+        mask: int | None = None,
+        hurry: threading.Event | None = None,
+    ) -> None:
         """Set ``event`` on every commit of a topic in ``mask`` (``topic_mask``; None: on
-        every commit)."""
+        every commit), and ``hurry`` on every ``HURRY``."""
         with self._lock:
             self._subscribers[event] = mask
             self._heads[event] = None  # what its new topics committed so far was not counted
+            if hurry is not None:
+                self._hurries[event] = hurry
             if self._thread is None:
                 self.head = 0  # a database of this URL made afresh starts its positions anew
                 self._stop = threading.Event()
@@ -110,6 +133,7 @@ class Wakeups:
         with self._lock:
             self._subscribers.pop(event, None)
             self._heads.pop(event, None)
+            self._hurries.pop(event, None)
             if self._subscribers or self._thread is None:
                 return
             thread, self._thread = self._thread, None
@@ -149,6 +173,11 @@ class Wakeups:
                     backoff = 0.1
                     while not stop.is_set():
                         for n in conn.notifies(timeout=0.5):
+                            if n.payload == HURRY:
+                                with self._lock:
+                                    for hurried in self._hurries.values():
+                                        hurried.set()
+                                continue
                             position, mask = parse(n.payload)
                             if position is not None:
                                 self.head = max(self.head, position)

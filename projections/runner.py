@@ -12,7 +12,9 @@ takes every view's lock, one reads their positions and the head, one fetch serve
 its own: ``catch_up`` uses it, and the loop falls back to it for a pass that fails and for a
 view whose apply keeps failing, so one broken view never holds the others back. Under a
 steady load the loop starts a pass at most every ``gather_s`` (most of a pass's cost is per
-view and per statement, not per event); a reader waiting in ``wait_for`` cuts that short.
+view and per statement, not per event); a reader waiting in ``wait_for`` cuts that short,
+in this process or, through a ``NOTIFY`` (``wakeups.HURRY``), in another. Commits do not: they
+are what the pause gathers.
 
 No event may stall a view (``eventstore/follower.py``, ``eventstore/parking.py``). A view
 whose batch fails is set aside and retried on its own with a growing delay, its position
@@ -55,6 +57,7 @@ from eventstore.mapper import EventMapper
 from eventstore.parking import ParkingLot, error_text, ref_of
 from eventstore.read_access import grant_read
 from eventstore.recorded import RecordedEvent
+from eventstore.wakeups import hurry
 from projections.base import Projection, live_schema, next_schema, old_schema
 from projections.statistics import Statistics, analyze, held_rows
 from projections.table_comments import describe
@@ -187,6 +190,9 @@ class ProjectionRunner(Follower):
         #: Passes of the loop so far, and a condition notified after each (for ``wait_for``).
         self._passes = 0
         self._passed = threading.Condition()
+        #: Set by a reader waiting in ``wait_for`` (here, or in another process through
+        #: ``wakeups.HURRY``): the loop's gathering pause ends.
+        self._hurry = threading.Event()
         #: Events given to each view schema since its tables were last analyzed.
         self.statistics = Statistics()
 
@@ -589,13 +595,19 @@ class ProjectionRunner(Follower):
         (or after a growing delay, for a view another process advances)."""
         deadline = time.monotonic() + timeout_s
         delay = 0.002
+        asked = False
         while True:
             passes = self._passes
             if self.position(name) >= position:
                 return True
             if time.monotonic() >= deadline:
                 return False
+            self._hurry.set()
             self._wakeup.set()
+            if not asked and self._thread is None:  # the views run elsewhere: ask them
+                with self.pool.connection() as conn:
+                    hurry(conn, EVENTS_TABLE)
+                asked = True
             with self._passed:
                 self._passed.wait_for(lambda seen=passes: self._passes != seen, timeout=delay)
             delay = min(delay * 2, 0.05)
@@ -690,6 +702,9 @@ class ProjectionRunner(Follower):
         """Commits of a topic some view reads wake the runner."""
         return frozenset().union(*self._topics.values())
 
+    def hurry_event(self) -> threading.Event:
+        return self._hurry
+
     def quiet_wait_s(self) -> float:
         """A view backing off after a failure is tried again every ``idle_s``."""
         return self.idle_s if self.attempts.waiting() else self.quiet_s
@@ -705,7 +720,9 @@ class ProjectionRunner(Follower):
         """Under a steady load, start the next pass no sooner than ``gather_s`` after the last
         one started, so that each pass carries several events: most of a pass's cost is per
         view and per statement, not per event. A reader waiting in ``wait_for`` cuts it
-        short; a pass that saw a batch's worth (catching up) is not followed by one."""
+        short (``_hurry``), a commit does not; a pass that saw a batch's worth (catching up)
+        is not followed by one."""
         rest = last_started + self.gather_s - time.monotonic()
         if rest > 0:
-            self._wakeup.wait(rest)
+            self._hurry.wait(rest)  # not cut short by commits: they are what it gathers
+        self._hurry.clear()

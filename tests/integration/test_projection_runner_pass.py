@@ -261,6 +261,37 @@ def test_a_reader_waiting_for_its_write_cuts_the_loops_gather_short(container, s
     assert [r[0] for r in seen(container, views[0])] == [first, later]
 
 
+def test_a_commit_does_not_cut_the_gather_short_a_reader_in_another_process_does(
+    container, store, database_url
+):
+    views = views_named(("ticks", (TICK,)))
+    name = views[0].name
+    runner = runner_of(container, store, views, gather_s=3.0)
+    given_position(container, views[0], store.head())
+    runner.start(database_url)
+    # A runner that does not run the views here: as the API process's is
+    reader = runner_of(container, store, views, gather_s=3.0)
+    try:
+        first = write(store, Ticked(n=1))[0]
+        deadline = time.monotonic() + 5
+        while runner.position(name) < first and time.monotonic() < deadline:
+            time.sleep(0.01)  # (looked at without asking the loop to hurry)
+        assert runner.position(name) == first  # a pass carried it: the loop now gathers
+        # When an event is committed during the pause
+        later = write(store, Ticked(n=2))[0]
+        # Then the loop gathers on: the commit woke it, but its pass waits for the pause
+        time.sleep(1.0)
+        assert runner.position(name) < later
+        # When a reader elsewhere waits for it
+        started = time.monotonic()
+        assert reader.wait_for(name, later, timeout_s=5.0)
+        # Then its NOTIFY ends the pause (of 3 s) at once
+        assert time.monotonic() - started < 1.0
+    finally:
+        runner.stop()
+    assert [r[0] for r in seen(container, views[0])] == [first, later]
+
+
 def _analyzed(container, schema: str) -> bool:
     """Whether ``schema.seen`` was analyzed by a statement (not by autovacuum)."""
     with container.pool.connection() as conn:
