@@ -18,9 +18,9 @@ Two topics may share a bit; that only wakes a follower for nothing. A payload wi
 (a bare position, or nothing) wakes every follower.
 
 A reader waiting for a view to reach its write (read-your-writes) in a process that does not
-run the views sends ``hurry`` (``hurry``): every process's listener sets the hurry events of
-its subscribers (the projection runner's, which then ends its gathering pause at once). It
-wakes nobody else and moves no head.
+run the views sends ``HURRY`` (``hurry``: a ``NOTIFY`` on the same channel); every process's
+listener sets its subscribers' hurry events (the projection runner's, which then ends its
+gathering pause at once). It wakes nobody else and moves no head.
 
 A follower with nothing to do sleeps until woken, for at most its quiet period: an idle
 process sends no queries but that one poll (kept in case a wake-up is lost, as when an
