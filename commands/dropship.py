@@ -35,6 +35,8 @@ class DropshipManager(WritingManager):
         "shipment.ShipmentDispatched",
         "shipment.ShipmentDelivered",
     )
+    #: Every plan wakes it and few are dropship: its passes are paced (``ProcessManager``).
+    pace_s = 0.2
 
     def __init__(self, write: WriteSide, clock: Clock = system_clock):
         self.write, self.clock = write, clock

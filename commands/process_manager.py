@@ -90,6 +90,11 @@ class ProcessManager(ABC):
     topics: tuple[str, ...]
     #: What the manager stamps its decisions with, read when it decides.
     clock: Clock
+    #: In the background loop, after a pass that found work but did not fill its batch, the
+    #: next begins no sooner than this long after it began (``Follower.pace_s``): for a
+    #: manager nobody waits on, whose every pass costs its lock, position, read and store
+    #: whatever it carries, fewer and larger passes. 0: at once (the placement saga).
+    pace_s: float = 0.0
 
     @abstractmethod
     def handle(self, trigger: Trigger) -> None:
@@ -542,6 +547,8 @@ class _ManagerLoop(Follower):
         super().__init__()
         self.runner, self.name = runner, name
         self.thread_name = f"process:{name}"
+        self.pace_s = runner.managers[name].pace_s
+        self.full_batch = runner.batch  # a full batch: catching up, not paced
         self._polled = 0.0  # when a step last ran in full
 
     def step(self) -> int:

@@ -1,6 +1,7 @@
 """A tracked process manager sends each event's commands once, even when it replays, and
 stamps them with its own clock when it decides."""
 
+import time
 import uuid
 from datetime import timedelta
 
@@ -138,3 +139,36 @@ def test_a_failed_event_resumes_after_the_events_handled_before_it(container):
     runner.run_once(manager.name)
     assert manager.seen == codes
     assert runner.stored[-1] >= positions[-1]
+
+
+class PacedRecordLocations(RecordLocations):
+    """Test-only: ``RecordLocations`` whose loop paces its passes."""
+
+    pace_s = 1.0
+
+
+def test_a_paced_manager_takes_what_came_during_its_pause_in_one_pass(container, database_url):
+    # Given a paced manager's loop, woken by commits
+    prefix = f"PACE-{uuid.uuid4().hex[:6]}-"
+    codes = [f"{prefix}{i}" for i in range(5)]
+    manager = PacedRecordLocations(prefix)
+    runner = PositionsStored(container.store, [manager], batch=100_000)
+    runner.run_once(manager.name)  # (past what earlier tests wrote)
+    runner.stored.clear()
+    runner.start(database_url)
+    try:
+        # When one event comes, and four more while its pass's pause runs
+        _register(container.store, codes[:1])
+        deadline = time.monotonic() + 5
+        while manager.seen != codes[:1] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert manager.seen == codes[:1]
+        positions = _register(container.store, codes[1:])
+        # Then the four are handled in one pass after the pause, not one pass each
+        deadline = time.monotonic() + 5
+        while manager.seen != codes and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        runner.stop()
+    assert manager.seen == codes
+    assert len(runner.stored) == 2 and runner.stored[-1] >= positions[-1], runner.stored
