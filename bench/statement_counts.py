@@ -103,7 +103,7 @@ def main() -> None:
     p.add_argument("--top", type=int, default=30, help="statements listed")
     args = p.parse_args()
     print(machine(args.url), flush=True)
-    with fresh_database(args.url) as url:
+    with fresh_database(args.url, keep=args.keep) as url:
         orders, counted, background = measure(url, args.rate, args.seconds)
     print(f"at {args.rate:g} orders/s for {args.seconds:g} s: ", end="")
     print(report(orders, counted, background, args.top))

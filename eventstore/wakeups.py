@@ -42,9 +42,13 @@ import psycopg
 log = logging.getLogger(__name__)
 
 
-#: Bits of a mask: with about 60 topics followed in one process, a topic shares a bit with
-#: a given manager's handful of topics about one time in ten (a wake-up for nothing).
-MASK_BITS = 256
+#: Bits of a mask: a topic shares a bit with a given follower's handful of topics about one
+#: time in four hundred (a wake-up for nothing). At 256 bits it was one in fifty, and the
+#: stock reserved for every order shared one with the notification sender's five topics,
+#: which then read its outbox twice an order. Every process of a deployment must use the same
+#: width (during an upgrade from another, a commit of the old processes wakes the new
+#: followers only by their quiet poll).
+MASK_BITS = 2048
 
 
 @lru_cache(maxsize=4096)
