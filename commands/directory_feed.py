@@ -10,6 +10,9 @@ its events in position order, and is shared like one directory's refresh
 its request began (``since``) is served by any read begun since, so the second directory a
 placement asks costs nothing.
 
+A placement reads the directories' new events in the statement that reads its customer's and
+products' tails (``read_with``): such a read counts as a refresh begun when it began.
+
 Pages: each topic gives at most ``page`` events a read. A directory folds only up to the
 lowest position at which one of its topics was cut short (beyond it, that topic's events are
 not read yet), and the feed reads again until no topic was cut short.
@@ -18,8 +21,10 @@ not read yet), and the feed reads again until no topic was cut short.
 from __future__ import annotations
 
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from uuid import UUID
 
 from commands.shared_refresh import SharedRefresh
 from eventstore.recorded import RecordedEvent
@@ -84,28 +89,40 @@ class DirectoryFeed:
         (or after ``since``, a ``time.monotonic()`` reading of when the request began)."""
         self._shared(since)
 
+    def read_with(self, after: dict[UUID, int]) -> dict[UUID, list[RecordedEvent]]:
+        """The tails of streams (``EventStore.load_many``), read in the same statement as
+        every directory's new events, which are folded: counted as a refresh begun when this
+        read began, unless a topic was cut short (then the next refresh reads on). A placement
+        thus reads its customer, its products and the directories in one round trip."""
+        began = time.monotonic()
+        tails, events = self.store.load_many_and_topics(after, self._positions(), self.page)
+        if self._fold(events):
+            self._shared.done(began)
+        return tails
+
+    def _positions(self) -> dict[str, int]:
+        return {t: d.position for d in self.directories for t in d.topics}
+
     def _read(self) -> None:
-        while True:
-            after = {t: d.position for d in self.directories for t in d.topics}
-            events = self.store.read_topics(after, self.page)
-            counts: dict[str, int] = {}
-            last: dict[str, int] = {}
-            for e in events:
-                counts[e.type] = counts.get(e.type, 0) + 1
-                last[e.type] = e.position or 0
-            cut = {t for t, n in counts.items() if n >= self.page}
-            for d in self.directories:
-                mine = set(d.topics)
-                upto = min((last[t] for t in cut & mine), default=None)
-                d.fold(
-                    [
-                        e
-                        for e in events
-                        if e.type in mine and (upto is None or (e.position or 0) <= upto)
-                    ]
-                )
-            if not cut:
-                return
+        while not self._fold(self.store.read_topics(self._positions(), self.page)):
+            pass
+
+    def _fold(self, events: Sequence[RecordedEvent]) -> bool:
+        """Hand each directory its events (in position order) up to where one of its topics
+        was cut short; True when no topic was (every directory is then as new as the read)."""
+        counts: dict[str, int] = {}
+        last: dict[str, int] = {}
+        for e in events:
+            counts[e.type] = counts.get(e.type, 0) + 1
+            last[e.type] = e.position or 0
+        cut = {t for t, n in counts.items() if n >= self.page}
+        for d in self.directories:
+            mine = set(d.topics)
+            upto = min((last[t] for t in cut & mine), default=None)
+            d.fold(
+                [e for e in events if e.type in mine and (upto is None or (e.position or 0) <= upto)]
+            )
+        return not cut
 
 
 def feed_together(store: EventStore, *directories: FedDirectory) -> DirectoryFeed:

@@ -168,16 +168,19 @@ def place(
 
 
 def _read_together(w: WriteSide, c: PlaceOrder, began: float) -> None:
-    """The customer's and the products' new events in one query, folded into the write side's
-    caches as of now: the decision's reads after it (``since=began``) are then served from
-    them (``commands/stream_states.py``). A bundle's components are read where it is priced."""
+    """The customer's and the products' new events and the pricing rules' and promotions' in
+    one query, folded into the write side's caches and directories as of now: the decision's
+    reads after it (``since=began``) are then served from them (``commands/stream_states.py``,
+    ``commands/directory_feed.py``). A bundle's components are read where it is priced."""
     owners = w.skus.owners_of([line.sku for line in c.lines])
+    assert w.price_rules is not None  # a write side always has them (``WriteSide``)
     load_together(
         w.store,
         [
             (CUSTOMER_STANDING, [c.customer_id], w.customers),
             (PRODUCT, set(owners.values()), w.products.cache),
         ],
+        read=w.price_rules.feed.read_with,
     )
 
 

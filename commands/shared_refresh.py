@@ -60,3 +60,10 @@ class SharedRefresh:
                     self._finished = mine
                     self._fresh_since = max(self._fresh_since, began)
                 self._changed.notify_all()
+
+    def done(self, began: float) -> None:
+        """A refresh that began at ``began`` (``time.monotonic()``) was done by other means (a
+        read that also brought what the refresh reads): callers with a ``since`` at or before
+        it need no run of their own."""
+        with self._changed:
+            self._fresh_since = max(self._fresh_since, began)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -25,6 +25,7 @@ from uuid import UUID
 
 from domain.aggregate import AggregateType
 from eventstore import snapshots
+from eventstore.recorded import RecordedEvent
 from eventstore.store import EventStore
 
 S = TypeVar("S")
@@ -121,10 +122,15 @@ def load_states(
 
 
 def load_together(
-    store: EventStore, loads: Sequence[Load], since: float | None = None
+    store: EventStore,
+    loads: Sequence[Load],
+    since: float | None = None,
+    read: Callable[[dict[UUID, int]], dict[UUID, list[RecordedEvent]]] | None = None,
 ) -> list[dict[UUID, Loaded[Any]]]:
     """``load_states`` for the streams of several aggregates with one read of their new
-    events (a placement's customer and products), each load's states in order."""
+    events (a placement's customer and products), each load's states in order. ``read``
+    reads the tails (default ``store.load_many``; a placement's also refreshes the
+    directories in the same statement: ``DirectoryFeed.read_with``)."""
     starts: list[dict[UUID, tuple[int, Any, datetime | None]]] = []
     snapshot_versions: list[dict[UUID, int]] = []
     fresh: list[dict[UUID, Loaded[Any]]] = []
@@ -157,7 +163,7 @@ def load_together(
         snapshot_versions.append(from_snapshot)
         fresh.append(served)
     read_at = time.monotonic()  # before the read: it sees every commit made by then
-    tails = store.load_many(after) if after else {}
+    tails = (read or store.load_many)(after) if after else {}
     out: list[dict[UUID, Loaded[Any]]] = []
     for (aggregate, _, cache), start, from_snapshot, served in zip(
         loads, starts, snapshot_versions, fresh, strict=True

@@ -4,6 +4,8 @@ read the global feed. Storage errors become domain errors here. Within a stream 
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
+from psycopg import sql
 
 from domain.errors import ConcurrencyConflict, IdempotencyKeyReused
 from domain.events import DomainEvent
@@ -59,6 +62,10 @@ class StoredResponse:
     body: bytes
 
 
+#: Order numbers a process takes from the sequence at once (``EventStore.next_order_number``).
+ORDER_NUMBER_BLOCK = 32
+
+
 class IdempotencyKeyTaken(Exception):
     """A concurrent request with the same key committed first."""
 
@@ -70,6 +77,8 @@ class EventStore:
         self.datastore = recorder.datastore
         self.table = recorder.events_table_name
         self.committer = GroupCommitter(recorder)
+        self._numbers: deque[int] = deque()
+        self._numbers_lock = threading.Lock()
 
     # ---- writing -------------------------------------------------------------------------
 
@@ -137,6 +146,49 @@ class EventStore:
         for event in decoded:
             out[event.stream_id].append(event)
         return out
+
+    def load_many_and_topics(
+        self, after: dict[UUID, int], topics_after: Mapping[str, int], limit: int
+    ) -> tuple[dict[UUID, list[RecordedEvent]], list[RecordedEvent]]:
+        """``load_many(after)`` and ``read_topics(topics_after, limit)`` in one statement (one
+        round trip, one snapshot): a placement reads its customer's and products' tails and
+        the write-side directories' new events together."""
+        if not topics_after:
+            return self.load_many(after), []
+        if not after:
+            return {}, self.read_topics(topics_after, limit)
+        topics = sorted(topics_after)
+        columns = "notification_id, originator_id, originator_version, topic, state, recorded_at"
+        query = sql.SQL(
+            "(SELECT NULL::bigint AS notification_id, e.originator_id, e.originator_version, "
+            "e.topic, e.state, NULL::timestamptz AS recorded_at "
+            "FROM unnest(%s::uuid[], %s::bigint[]) AS c(id, after) "
+            "CROSS JOIN LATERAL (SELECT originator_id, originator_version, topic, state "
+            "FROM {table} s WHERE s.originator_id = c.id "
+            "AND s.originator_version > c.after ORDER BY s.originator_version OFFSET 0) e) "
+            "UNION ALL ({ranges})"
+        ).format(table=sql.SQL(self.table), ranges=topic_ranges(self.table, columns, topics))
+        params: list[Any] = [list(after), list(after.values())]
+        params += [v for t in topics for v in (topics_after[t], limit)] + [limit * len(topics)]
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(query, params, prepare=True).fetchall()
+        tail_rows = [r for r in rows if r["notification_id"] is None]
+        feed_rows = sorted(
+            (r for r in rows if r["notification_id"] is not None),
+            key=lambda r: r["notification_id"],
+        )
+        tails: dict[UUID, list[RecordedEvent]] = {stream_id: [] for stream_id in after}
+        decoded = self.mapper.to_recorded_many(
+            [
+                (None, r["originator_id"], r["originator_version"], r["topic"], r["state"])
+                for r in tail_rows
+            ]
+        )
+        for event in decoded:
+            tails[event.stream_id].append(event)
+        for events in tails.values():
+            events.sort(key=lambda e: e.version)
+        return tails, self.decode_feed(feed_rows)
 
     def load_with_positions(self, stream_id: UUID) -> list[RecordedEvent]:
         """One stream's events with their positions and ``recorded_at`` (the log routes)."""
@@ -243,10 +295,20 @@ class EventStore:
         return (row and row["v"]) or 0
 
     def next_order_number(self) -> int:
-        with self.datastore.get_connection() as conn:
-            row = conn.execute("SELECT nextval('order_number_seq') AS n").fetchone()
-        assert row is not None
-        return int(row["n"])
+        """The next order number this process hands out: numbers are taken from the sequence
+        ``ORDER_NUMBER_BLOCK`` at a time (one round trip a block, not one an order), so they
+        are unique and grow within a process; processes interleave, and the rest of a block
+        is skipped when the process stops (a sequence has gaps anyway: a rolled-back
+        placement leaves one too)."""
+        with self._numbers_lock:
+            if not self._numbers:
+                with self.datastore.get_connection() as conn:
+                    rows = conn.execute(
+                        "SELECT nextval('order_number_seq') AS n FROM generate_series(1, %s)",
+                        (ORDER_NUMBER_BLOCK,),
+                    ).fetchall()
+                self._numbers.extend(sorted(int(r["n"]) for r in rows))
+            return self._numbers.popleft()
 
     # ---- idempotency ---------------------------------------------------------------------
 

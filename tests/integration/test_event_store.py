@@ -1,8 +1,9 @@
 """The event store against real PostgreSQL: upcasting stored data, optimistic concurrency,
-atomic multi-stream appends and the metadata envelope."""
+atomic multi-stream appends, the metadata envelope and order numbers."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import ClassVar
 from uuid import uuid4
@@ -15,7 +16,7 @@ from domain.errors import ConcurrencyConflict
 from domain.events import DomainEvent
 from eventstore.mapper import EventMapper, EventRegistry
 from eventstore.recorded import EventMeta
-from eventstore.store import EventStore, StreamAppend
+from eventstore.store import ORDER_NUMBER_BLOCK, EventStore, StreamAppend
 
 
 class Noted(DomainEvent):
@@ -121,3 +122,20 @@ def test_reading_the_feed_by_topic_returns_only_those_types(test_store):
     test_store.append([StreamAppend(stream, 0, [Noted(text="t")])], META)
     events = test_store.read_all(after=start, limit=500, topics=["storetest.Noted"])
     assert events and {e.type for e in events} == {"storetest.Noted"}
+
+
+def test_order_numbers_are_unique_across_processes_and_grow_in_each(container):
+    # Given two stores over one database (two processes), each handing out numbers in blocks
+    stores = [container.store, EventStore(container.store.recorder, container.store.mapper)]
+    # When each is asked by four threads at once, 3.5 blocks' worth of numbers in all
+    per_thread = ORDER_NUMBER_BLOCK * 7 // 16
+
+    def take(store: EventStore) -> list[int]:
+        return [store.next_order_number() for _ in range(per_thread)]
+
+    with ThreadPoolExecutor(8) as pool:
+        taken = list(pool.map(take, [s for s in stores for _ in range(4)]))
+    # Then no number is handed out twice, and each thread saw its numbers grow
+    everything = [n for numbers in taken for n in numbers]
+    assert len(set(everything)) == len(everything) == 8 * per_thread
+    assert all(numbers == sorted(numbers) for numbers in taken)
