@@ -120,7 +120,11 @@ class DirectoryFeed:
             mine = set(d.topics)
             upto = min((last[t] for t in cut & mine), default=None)
             d.fold(
-                [e for e in events if e.type in mine and (upto is None or (e.position or 0) <= upto)]
+                [
+                    e
+                    for e in events
+                    if e.type in mine and (upto is None or (e.position or 0) <= upto)
+                ]
             )
         return not cut
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -62,6 +62,8 @@ class StoredResponse:
     body: bytes
 
 
+FEED_COLUMNS = "notification_id, originator_id, originator_version, topic, state, recorded_at"
+
 #: Order numbers a process takes from the sequence at once (``EventStore.next_order_number``).
 ORDER_NUMBER_BLOCK = 32
 
@@ -79,6 +81,7 @@ class EventStore:
         self.committer = GroupCommitter(recorder)
         self._numbers: deque[int] = deque()
         self._numbers_lock = threading.Lock()
+        self._queries: dict[tuple[str, ...], bytes] = {}
 
     # ---- writing -------------------------------------------------------------------------
 
@@ -158,19 +161,10 @@ class EventStore:
         if not after:
             return {}, self.read_topics(topics_after, limit)
         topics = sorted(topics_after)
-        columns = "notification_id, originator_id, originator_version, topic, state, recorded_at"
-        query = sql.SQL(
-            "(SELECT NULL::bigint AS notification_id, e.originator_id, e.originator_version, "
-            "e.topic, e.state, NULL::timestamptz AS recorded_at "
-            "FROM unnest(%s::uuid[], %s::bigint[]) AS c(id, after) "
-            "CROSS JOIN LATERAL (SELECT originator_id, originator_version, topic, state "
-            "FROM {table} s WHERE s.originator_id = c.id "
-            "AND s.originator_version > c.after ORDER BY s.originator_version OFFSET 0) e) "
-            "UNION ALL ({ranges})"
-        ).format(table=sql.SQL(self.table), ranges=topic_ranges(self.table, columns, topics))
         params: list[Any] = [list(after), list(after.values())]
         params += [v for t in topics for v in (topics_after[t], limit)] + [limit * len(topics)]
         with self.datastore.get_connection() as conn:
+            query = self._rendered(("tails+topics", *topics), self._tails_and_topics, conn)
             rows = conn.execute(query, params, prepare=True).fetchall()
         tail_rows = [r for r in rows if r["notification_id"] is None]
         feed_rows = sorted(
@@ -189,6 +183,33 @@ class EventStore:
         for events in tails.values():
             events.sort(key=lambda e: e.version)
         return tails, self.decode_feed(feed_rows)
+
+    def _tails_and_topics(self, _what: str, *topics: str) -> sql.Composed:
+        return sql.SQL(
+            "(SELECT NULL::bigint AS notification_id, e.originator_id, e.originator_version, "
+            "e.topic, e.state, NULL::timestamptz AS recorded_at "
+            "FROM unnest(%s::uuid[], %s::bigint[]) AS c(id, after) "
+            "CROSS JOIN LATERAL (SELECT originator_id, originator_version, topic, state "
+            "FROM {table} s WHERE s.originator_id = c.id "
+            "AND s.originator_version > c.after ORDER BY s.originator_version OFFSET 0) e) "
+            "UNION ALL ({ranges})"
+        ).format(table=sql.SQL(self.table), ranges=topic_ranges(self.table, FEED_COLUMNS, topics))
+
+    def _topics(self, _what: str, *topics: str) -> sql.Composed:
+        return topic_ranges(self.table, FEED_COLUMNS, topics)
+
+    def _rendered(
+        self, key: tuple[str, ...], build: Callable[..., sql.Composed], conn: Any
+    ) -> bytes:
+        """The statement ``build(*key)``, rendered once for this store: composing it again
+        and rendering it to bytes on every call cost a placement more than dumping its
+        parameters."""
+        query = self._queries.get(key)
+        if query is None:
+            if len(self._queries) >= 256:
+                self._queries.clear()
+            query = self._queries[key] = build(*key).as_bytes(conn)
+        return query
 
     def load_with_positions(self, stream_id: UUID) -> list[RecordedEvent]:
         """One stream's events with their positions and ``recorded_at`` (the log routes)."""
@@ -235,11 +256,10 @@ class EventStore:
         directory_feed.py``). A topic that gave ``limit`` events may have more."""
         if not after:
             return []
-        columns = "notification_id, originator_id, originator_version, topic, state, recorded_at"
         topics = sorted(after)
-        query = topic_ranges(self.table, columns, topics)
         params = [v for t in topics for v in (after[t], limit)] + [limit * len(topics)]
         with self.datastore.get_connection() as conn:
+            query = self._rendered(("topics", *topics), self._topics, conn)
             rows = conn.execute(query, params, prepare=True)
             return self.decode_feed(rows.fetchall())
 

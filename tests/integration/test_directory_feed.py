@@ -17,9 +17,9 @@ from commands.payment_gateway import SandboxGateway
 from commands.price_rules import PriceRules
 from commands.promotion_directory import PromotionDirectory
 from commands.write_side import WriteSide
-from domain.pricing.commands import CreatePricingRule, UpdatePricingRule
 from domain.order.commands import PlaceOrder, RequestedLine
 from domain.order.values import Address, PaymentRef
+from domain.pricing.commands import CreatePricingRule, UpdatePricingRule
 from domain.pricing.rules import RuleScope
 from domain.promotion.commands import ActivatePromotion, CreatePromotion, PausePromotion
 from tests.factories import active_product, send
