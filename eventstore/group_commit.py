@@ -10,10 +10,12 @@ them; when a batch is taken or done, the oldest request still waiting leads the 
 
 A batch is first written by one statement, the database function ``ecom_append_quiet``
 (migration 009): check the streams' versions, claim the idempotency keys, take the library's
-table lock, insert, all in one round trip and one transaction, or nothing at all. If the batch
+table lock, insert, all in one round trip and one transaction, or nothing at all; the links of
+new streams to the owners of their personal data (``eventstore/privacy.py``) go in with the
+events, in the same statement. If the batch
 does not hold together it is done request by request: keys, lock, versions, accept each
 request whose expectations hold (in arrival order, so two requests on one stream cannot both
-win), insert the accepted ones' events. Rejected requests get their own conflict; the
+win), insert the accepted ones' events and links. Rejected requests get their own conflict; the
 positions go back to each accepted caller. Nothing here runs in pipeline mode: a statement
 failing in a pipeline leaves the ones queued after it unprepared on the server while psycopg
 counts them as prepared. Listeners are woken after commit (``eventstore.commit_notifier``).
@@ -45,7 +47,14 @@ from eventstore.wakeups import topic_mask
 
 #: Parameters in binary (%b): dumping a batch's arrays as text cost the client ~2.5x as much
 #: (every state hex-encoded, every element looked at to choose its type).
+#: The links of streams to the owners of their personal data (``eventstore/privacy.py``).
+LINKS = (
+    "INSERT INTO personal_data_streams (stream_id, customer_id) "
+    "SELECT * FROM unnest(%b::uuid[], %b::uuid[]) ON CONFLICT (stream_id) DO NOTHING"
+)
+#: The links go in with the events, in the same statement: both commit, or neither does.
 APPEND = (
+    f"WITH link AS ({LINKS}) "
     "SELECT ecom_append_quiet(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], %b::uuid[], "
     "%b::bigint[], %b::text[], %b::text[], %b::text[], %b::uuid[], %b::bigint[], %b::jsonb[], %b)"
 )
@@ -83,6 +92,8 @@ class _Request:
     events: Sequence[StoredEvent]
     expectations: Sequence[tuple[UUID, int, int]]  # stream, expected version, events
     idempotency: IdempotencyRecord | None
+    #: (stream, customer): links to the owners of personal data, written with the events.
+    links: Sequence[tuple[UUID, UUID]] = ()
     #: Released once for a waiting caller: its batch is done, or it leads the next one. (A
     #: bare lock: an Event costs a condition, a lock and a deque for every wait and set.)
     wake: threading.Lock = field(default_factory=_locked)
@@ -140,8 +151,12 @@ class GroupCommitter:
         events: Sequence[StoredEvent],
         expectations: Sequence[tuple[UUID, int, int]],
         idempotency: IdempotencyRecord | None,
+        links: Sequence[tuple[UUID, UUID]] = (),
     ) -> list[int]:
-        request = _Request(events, expectations, idempotency)
+        """Append ``events`` if every stream is at the version expected, with the idempotency
+        record and the personal data links (``links``: stream, customer), all in one
+        transaction; the events' positions. Raises ``StreamConflict`` or ``KeyTaken``."""
+        request = _Request(events, expectations, idempotency, links)
         with self._lock:
             self._queue.append(request)
             if self._forming:
@@ -282,7 +297,10 @@ class GroupCommitter:
         events = [e for r in batch for e in r.events]
         keys = _keys_in_order(batch)
         datastore = self.recorder.datastore
+        links = [link for r in batch for link in r.links]
         params = (
+            [stream for stream, _ in links],
+            [customer for _, customer in links],
             [e.originator_id for e in events],
             [e.originator_version for e in events],
             [e.topic for e in events],
@@ -366,6 +384,11 @@ class GroupCommitter:
                 )
                 ids = [row["notification_id"] for row in curs.fetchall()]
                 assert len(ids) == len(events)
+                links = [link for r in accepted for link in r.links]
+                if links:
+                    curs.execute(
+                        LINKS, ([s for s, _ in links], [c for _, c in links]), prepare=True
+                    )
                 _hand_out(accepted, ids)
 
     @staticmethod

@@ -82,15 +82,24 @@ class EventMapper:
         self.keyring = keyring
 
     def to_stored(
-        self, stream_id: UUID, version: int, event: DomainEvent, meta: EventMeta
+        self,
+        stream_id: UUID,
+        version: int,
+        event: DomainEvent,
+        meta: EventMeta,
+        links: list[tuple[UUID, UUID]] | None = None,
     ) -> StoredEvent:
+        """The event as stored. With ``links``, a stream's link to the owner of its personal
+        data, when it can wait (``KeyRing.link_later``), is added there for the caller to
+        write in the events' own transaction (and to report with ``linked`` once
+        committed); without, it is written now."""
         body: dict[str, Any] = {
             "v": event.schema_version,
             "m": meta.as_json(),
             "d": event.model_dump(mode="json"),
         }
         paths = privacy.personal_paths(type(event))
-        subject = self._subject(stream_id, event) if paths and self.keyring else None
+        subject = self._subject(stream_id, event, links) if paths and self.keyring else None
         if subject is not None:
             refuse_nul(orjson.dumps(body), event)  # before its personal leaves are encrypted
             key = self.keyring.key_for_write(subject)
@@ -108,14 +117,27 @@ class EventMapper:
             state=state,
         )
 
-    def _subject(self, stream_id: UUID, event: DomainEvent) -> str | None:
+    def _subject(
+        self, stream_id: UUID, event: DomainEvent, links: list[tuple[UUID, UUID]] | None
+    ) -> str | None:
         """Whose key protects the event's personal data (None: no owner known, stored as is)."""
         attr = event.personal_data_subject
         if attr == privacy.STREAM_OWNER:
             return self.keyring.owner_of_stream(stream_id)
         subject = str(getattr(event, attr))
-        self.keyring.link_stream(stream_id, subject)
+        if links is not None and self.keyring.link_later(stream_id, subject):
+            link = (stream_id, UUID(subject))
+            if link not in links:
+                links.append(link)
+        else:
+            self.keyring.link_stream(stream_id, subject)
         return subject
+
+    def linked(self, links: Iterable[tuple[UUID, UUID]]) -> None:
+        """``links`` (from ``to_stored``) were committed with their events."""
+        if self.keyring is not None:
+            for stream_id, customer_id in links:
+                self.keyring.linked(stream_id, str(customer_id))
 
     def to_recorded_many(
         self, rows: Sequence[tuple[int | None, UUID, int, str, bytes | memoryview]]

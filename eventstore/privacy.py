@@ -8,6 +8,11 @@ and records the subject in the stored body. Forgetting a customer destroys the k
 stays, keyless, as a tombstone): the ciphertext stays in the log, so the log replays and the
 hash chain still verifies, but every read yields ``ERASED`` in place of each leaf.
 
+A stream is linked to the customer whose key protects its later events (``personal_data_
+streams``): when the customer's key is cached, the link is written with the events, in their
+statement (``KeyRing.link_later``, ``eventstore/group_commit.py``), else in the statement that
+fetches or creates the key, before them.
+
 Keys are cached per customer in the process (no database round trip per event); the cache is
 dropped for a customer when it is forgotten here, when this process reads its
 ``customer.CustomerForgotten`` event, and after ``ttl_s`` at the latest (other processes).
@@ -203,6 +208,21 @@ class KeyRing:
                 row = conn.execute(_LINK_AND_KEY, (stream_id, customer, customer, _new_key()))
                 key_row = row.fetchone()
                 self._remember(subject, None if key_row[0] is None else bytes(key_row[0]))
+        self._own(stream_id, subject)
+
+    def link_later(self, stream_id: UUID, subject: str) -> bool:
+        """Whether the link of ``stream_id`` to ``subject`` may be written with the events
+        that need it, in their transaction (no round trip of its own, and no link without
+        its events): yes when it is not known to be written and the subject's key is cached
+        (``key_for_write`` then needs no query either). The writer reports it with
+        ``linked`` once committed."""
+        if self._owners.get(stream_id) == subject:
+            return False
+        found, key = self._cached(subject)
+        return found and key is not None
+
+    def linked(self, stream_id: UUID, subject: str) -> None:
+        """The link of ``stream_id`` to ``subject`` is committed (``link_later``)."""
         self._own(stream_id, subject)
 
     def owner_of_stream(self, stream_id: UUID) -> str | None:

@@ -93,19 +93,20 @@ class EventStore:
     ) -> int:
         """Write all events of all streams in one transaction; return the last position."""
         stored = []
+        links: list[tuple[UUID, UUID]] = []  # personal data's owners, written with the events
         for a in appends:
             last = a.not_before
             for i, event in enumerate(a.events, start=1):
                 stamp = (a.metas[i - 1] if a.metas else meta).not_before(last)
                 last = stamp.occurred_at
                 stored.append(
-                    self.mapper.to_stored(a.stream_id, a.expected_version + i, event, stamp)
+                    self.mapper.to_stored(a.stream_id, a.expected_version + i, event, stamp, links)
                 )
         if not stored:
             raise ValueError("append() needs at least one event")
         expectations = [(a.stream_id, a.expected_version, len(a.events)) for a in appends]
         try:
-            positions = self.committer.insert(stored, expectations, idempotency)
+            positions = self.committer.insert(stored, expectations, idempotency, links)
         except KeyTaken:
             raise IdempotencyKeyTaken() from None
         except StreamConflict:
@@ -113,6 +114,8 @@ class EventStore:
                 "Another change was written to this stream first; read it and try again."
             ) from None
         assert positions
+        if links:
+            self.mapper.linked(links)
         return max(positions)
 
     # ---- reading -------------------------------------------------------------------------

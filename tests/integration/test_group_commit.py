@@ -359,3 +359,51 @@ def test_a_tailing_reader_never_passes_a_position_committed_later(
     assert seen == everything
     assert set(written) <= set(seen)
     assert committer.peak_in_flight == 2
+
+
+def test_a_batch_sorted_out_request_by_request_writes_the_links_of_what_it_accepts(
+    store, database_url, new_committer
+):
+    """Given a batch in flight that will fail and two requests queued behind it for one
+    stream version, each linking that stream to a customer of its own (``personal data``),
+    when the lock frees and the two are sorted out one by one, then the stream is linked to
+    the winner's customer only, and the failed batch's stream to no one."""
+    committer = new_committer(in_flight=1)
+    doomed, contested = uuid.uuid4(), uuid.uuid4()
+    customers = [uuid.uuid4() for _ in range(3)]
+
+    def append(stream: uuid.UUID, customer: uuid.UUID):
+        return committer.insert(
+            stored(store, stream, 0), [(stream, 0, 1)], None, [(stream, customer)]
+        )
+
+    with ThreadPoolExecutor(3) as pool, table_locked(database_url) as (holder, waiting):
+        in_flight = pool.submit(append, doomed, customers[0])
+        wait_until(lambda: waiting() == 1)
+        contenders = [pool.submit(append, contested, c) for c in customers[1:]]
+        wait_until(lambda: committer.waiting == 2)
+        other = stored(store, doomed, 0)[0]
+        holder.execute(
+            "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
+            "VALUES (%s, %s, %s, %s)",
+            (other.originator_id, other.originator_version, other.topic, other.state),
+        )
+        holder.commit()
+        with pytest.raises(StreamConflict):
+            in_flight.result(timeout=10)
+        won = []
+        for contender, customer in zip(contenders, customers[1:], strict=True):
+            try:
+                contender.result(timeout=10)
+                won.append(customer)
+            except StreamConflict:
+                pass
+    with psycopg.connect(database_url) as conn:
+        links = dict(
+            conn.execute(
+                "SELECT stream_id, customer_id FROM personal_data_streams "
+                "WHERE stream_id = ANY(%s)",
+                ([doomed, contested],),
+            ).fetchall()
+        )
+    assert links == {contested: won[0]} and len(won) == 1

@@ -1,11 +1,22 @@
 """The key ring against real PostgreSQL: linking a stream gives a new customer its key in the
-same statement, and its in-process tables stay bounded without losing anything."""
+same statement, a link written with its events commits with them or not at all, and its
+in-process tables stay bounded without losing anything."""
 
 from __future__ import annotations
 
-from uuid import uuid4
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
 
+import pytest
+
+from domain.customer.events import CustomerRegistered
+from domain.errors import ConcurrencyConflict
 from eventstore.privacy import KeyRing
+from eventstore.recorded import EventMeta
+from eventstore.store import StreamAppend
+
+NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+META = EventMeta(occurred_at=NOW, actor="tester", correlation_id="c", causation_id="c")
 
 
 def test_linking_a_new_customer_s_stream_creates_the_key_the_write_then_uses(container):
@@ -44,3 +55,40 @@ def test_a_key_read_just_before_it_was_destroyed_is_never_cached_after(container
     assert ring.key_for_write(str(customer)) is None
     other = KeyRing(container.pool)
     assert other.key_for_read(str(customer)) is None  # the table says so to every process
+
+
+def _registered(customer: UUID) -> CustomerRegistered:
+    return CustomerRegistered(
+        customer_id=customer,
+        email=f"{customer.hex[:8]}@example.com",
+        name="Ann",
+        segment="regular",
+        email_claim=uuid4(),
+        registered_at=NOW,
+        registered_by="tester",
+    )
+
+
+def test_a_link_written_with_its_events_commits_with_them_or_not_at_all(container):
+    # Given a customer whose key the writer has cached (so the link can wait for the events)
+    store, customer = container.store, uuid4()
+    assert store.mapper.keyring.key_for_write(str(customer)) is not None
+    moved, stream = uuid4(), uuid4()
+    store.append([StreamAppend(moved, 0, [_registered(customer)])], META)
+    # When an append of a new stream's personal event fails on another of its streams
+    with pytest.raises(ConcurrencyConflict):
+        store.append(
+            [
+                StreamAppend(stream, 0, [_registered(customer)]),
+                StreamAppend(moved, 0, [_registered(customer)]),
+            ],
+            META,
+        )
+    # Then the new stream has no owner: nothing of that append was written
+    assert KeyRing(container.pool).owner_of_stream(stream) is None
+    # And when it is appended alone, its owner is written with it
+    store.append([StreamAppend(stream, 0, [_registered(customer)])], META)
+    fresh = KeyRing(container.pool)
+    assert fresh.owner_of_stream(stream) == fresh.owner_of_stream(moved) == str(customer)
+    [event] = store.load(stream)
+    assert event.to_domain().name == "Ann"  # encrypted under the key, read back
