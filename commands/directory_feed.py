@@ -89,13 +89,18 @@ class DirectoryFeed:
         (or after ``since``, a ``time.monotonic()`` reading of when the request began)."""
         self._shared(since)
 
-    def read_with(self, after: dict[UUID, int]) -> dict[UUID, list[RecordedEvent]]:
+    def read_with(
+        self, after: dict[UUID, int], keys_of: Sequence[UUID] = ()
+    ) -> dict[UUID, list[RecordedEvent]]:
         """The tails of streams (``EventStore.load_many``), read in the same statement as
         every directory's new events, which are folded: counted as a refresh begun when this
         read began, unless a topic was cut short (then the next refresh reads on). A placement
-        thus reads its customer, its products and the directories in one round trip."""
+        thus reads its customer, its products and the directories in one round trip (and, with
+        ``keys_of``, those customers' data keys: ``EventStore.load_many_and_topics``)."""
         began = time.monotonic()
-        tails, events = self.store.load_many_and_topics(after, self._positions(), self.page)
+        tails, events = self.store.load_many_and_topics(
+            after, self._positions(), self.page, keys_of
+        )
         if self._fold(events):
             self._shared.done(began)
         return tails

@@ -168,19 +168,25 @@ def place(
 
 
 def _read_together(w: WriteSide, c: PlaceOrder, began: float) -> None:
-    """The customer's and the products' new events and the pricing rules' and promotions' in
-    one query, folded into the write side's caches and directories as of now: the decision's
-    reads after it (``since=began``) are then served from them (``commands/stream_states.py``,
-    ``commands/directory_feed.py``). A bundle's components are read where it is priced."""
+    """The customer's and the products' new events, the pricing rules' and promotions' and
+    the customer's data key in one query, folded into the write side's caches, directories
+    and key ring as of now: the decision's reads after it (``since=began``) are then served
+    from them (``commands/stream_states.py``, ``commands/directory_feed.py``). A bundle's
+    components are read where it is priced."""
     owners = w.skus.owners_of([line.sku for line in c.lines])
-    assert w.price_rules is not None  # a write side always has them (``WriteSide``)
+    feed = w.price_rules.feed if w.price_rules is not None else None
+    assert feed is not None  # a write side always has them (``WriteSide``)
+    ring = w.store.mapper.keyring
+    # The customer's data key too, unless known here: a returning customer's order is then
+    # written with no key lookup of its own (``KeyRing.link_later``).
+    keys_of = [] if ring is None or ring.has_cached(str(c.customer_id)) else [c.customer_id]
     load_together(
         w.store,
         [
             (CUSTOMER_STANDING, [c.customer_id], w.customers),
             (PRODUCT, set(owners.values()), w.products.cache),
         ],
-        read=w.price_rules.feed.read_with,
+        read=lambda after: feed.read_with(after, keys_of),
     )
 
 

@@ -184,6 +184,16 @@ class KeyRing:
         for subject in missing:
             self._remember(subject, found.get(subject))
 
+    def has_cached(self, subject: str) -> bool:
+        """Whether the subject's key (or that it has none any more) is known here."""
+        return self._cached(subject)[0]
+
+    def found(self, keys: dict[str, bytes | None]) -> None:
+        """Keys read elsewhere (a placement's read, ``EventStore.load_many_and_topics``), by
+        subject; None for a destroyed key. Subjects absent have no key yet."""
+        for subject, key in keys.items():
+            self._remember(subject, key)
+
     def key_for_write(self, subject: str) -> bytes | None:
         """The subject's key, created on first use; None when the customer was forgotten."""
         found, key = self._cached(subject)

@@ -154,21 +154,43 @@ class EventStore:
         return out
 
     def load_many_and_topics(
-        self, after: dict[UUID, int], topics_after: Mapping[str, int], limit: int
+        self,
+        after: dict[UUID, int],
+        topics_after: Mapping[str, int],
+        limit: int,
+        keys_of: Sequence[UUID] = (),
     ) -> tuple[dict[UUID, list[RecordedEvent]], list[RecordedEvent]]:
         """``load_many(after)`` and ``read_topics(topics_after, limit)`` in one statement (one
         round trip, one snapshot): a placement reads its customer's and products' tails and
-        the write-side directories' new events together."""
+        the write-side directories' new events together. With ``keys_of``, the same statement
+        fetches those customers' data keys into the key ring (``eventstore/privacy.py``): an
+        order's events for a returning customer then need no key lookup of their own."""
         if not topics_after:
             return self.load_many(after), []
         if not after:
             return {}, self.read_topics(topics_after, limit)
         topics = sorted(topics_after)
+        keyring = self.mapper.keyring
+        keys_of = list(keys_of) if keyring is not None else []
         params: list[Any] = [list(after), list(after.values())]
         params += [v for t in topics for v in (topics_after[t], limit)] + [limit * len(topics)]
+        what = "tails+topics"
+        if keys_of:
+            params.append(keys_of)
+            what = "tails+topics+keys"
         with self.datastore.get_connection() as conn:
-            query = self._rendered(("tails+topics", *topics), self._tails_and_topics, conn)
+            query = self._rendered((what, *topics), self._tails_and_topics, conn)
             rows = conn.execute(query, params, prepare=True).fetchall()
+        if keys_of:
+            assert keyring is not None
+            keyring.found(
+                {
+                    str(r["originator_id"]): None if r["state"] is None else bytes(r["state"])
+                    for r in rows
+                    if r["originator_version"] is None
+                }
+            )
+            rows = [r for r in rows if r["originator_version"] is not None]
         tail_rows = [r for r in rows if r["notification_id"] is None]
         feed_rows = sorted(
             (r for r in rows if r["notification_id"] is not None),
@@ -187,7 +209,15 @@ class EventStore:
             events.sort(key=lambda e: e.version)
         return tails, self.decode_feed(feed_rows)
 
-    def _tails_and_topics(self, _what: str, *topics: str) -> sql.Composed:
+    def _tails_and_topics(self, what: str, *topics: str) -> sql.Composed:
+        """Tails (no position), then the topics' events; with keys, the customers' data keys
+        as rows of their own (no version; the key in ``state``)."""
+        keys = sql.SQL(
+            " UNION ALL (SELECT NULL::bigint, customer_id, NULL::bigint, NULL::text, key, "
+            "NULL::timestamptz FROM customer_keys WHERE customer_id = ANY(%s::uuid[]))"
+            if what.endswith("+keys")
+            else ""
+        )
         return sql.SQL(
             "(SELECT NULL::bigint AS notification_id, e.originator_id, e.originator_version, "
             "e.topic, e.state, NULL::timestamptz AS recorded_at "
@@ -195,8 +225,12 @@ class EventStore:
             "CROSS JOIN LATERAL (SELECT originator_id, originator_version, topic, state "
             "FROM {table} s WHERE s.originator_id = c.id "
             "AND s.originator_version > c.after ORDER BY s.originator_version OFFSET 0) e) "
-            "UNION ALL ({ranges})"
-        ).format(table=sql.SQL(self.table), ranges=topic_ranges(self.table, FEED_COLUMNS, topics))
+            "UNION ALL ({ranges}){keys}"
+        ).format(
+            table=sql.SQL(self.table),
+            ranges=topic_ranges(self.table, FEED_COLUMNS, topics),
+            keys=keys,
+        )
 
     def _topics(self, _what: str, *topics: str) -> sql.Composed:
         return topic_ranges(self.table, FEED_COLUMNS, topics)

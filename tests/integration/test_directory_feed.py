@@ -55,9 +55,9 @@ class _CountedReads:
         self.reads += 1
         return self.store.read_topics(after, limit)
 
-    def load_many_and_topics(self, after, topics_after, limit):
+    def load_many_and_topics(self, after, topics_after, limit, keys_of=()):
         self.together += 1
-        return self.store.load_many_and_topics(after, topics_after, limit)
+        return self.store.load_many_and_topics(after, topics_after, limit, keys_of)
 
 
 def test_a_placement_asking_both_directories_reads_the_store_once(container):

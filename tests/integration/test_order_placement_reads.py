@@ -1,7 +1,8 @@
 """Placing reads less (the SKU owners and product states it keeps, a new order stream appended
 without a read) and still sees every change: given a product an order was priced from, when
 its price or status changes, then the next order pays the new price or is refused; concurrent
-requests under one idempotency key write one order; a taken order id is refused."""
+requests under one idempotency key write one order; a taken order id is refused; a returning
+customer's data key comes with the placement's read."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from domain.order.commands import PlaceOrder, RequestedLine
 from domain.order.values import Address, PaymentRef
 from domain.pricing_policy import FlatRateShipping, FlatRateTax
 from domain.product.commands import ChangeLifecycle, ChangePrice
+from eventstore.privacy import KeyRing
 from tests.factories import active_product, priced, send
 
 ADDRESS = Address(name="Ann", line1="1 Main St", city="Springfield", postal_code="1", country="US")
@@ -101,3 +103,25 @@ def test_placing_under_a_taken_order_id_is_refused_and_writes_nothing(container)
         place(container, [RequestedLine(sku=sku, quantity=1)], order_id=order_id)
     assert err.value.code == "order_exists"
     assert container.store.head() == head
+
+
+def test_a_returning_customer_s_order_needs_no_key_lookup_of_its_own(container):
+    # Given a customer who has a data key, made by another process (not cached in this one)
+    customer = uuid4()
+    key = KeyRing(container.pool).key_for_write(str(customer))
+    ring = container.store.mapper.keyring
+    assert not ring.has_cached(str(customer))
+    lookups = []
+    link_stream = ring.link_stream
+    ring.link_stream = lambda *a: (lookups.append(a), link_stream(*a))[1]
+    _, sku = active_product(container)
+    try:
+        # When the customer places an order
+        order_id = place(container, [RequestedLine(sku=sku, quantity=1)], customer_id=customer)
+    finally:
+        del ring.link_stream
+    # Then its key came with the placement's read, its link with the order's events
+    assert lookups == [] and ring.key_for_write(str(customer)) == key
+    assert KeyRing(container.pool).owner_of_stream(order_id.stream_id) == str(customer)
+    # And the address reads back decrypted under that key
+    assert orders.get(container.store, order_id.stream_id).shipping_address.name == "Ann"
