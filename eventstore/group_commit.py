@@ -52,11 +52,16 @@ LINKS = (
     "INSERT INTO personal_data_streams (stream_id, customer_id) "
     "SELECT * FROM unnest(%b::uuid[], %b::uuid[]) ON CONFLICT (stream_id) DO NOTHING"
 )
-#: The links go in with the events, in the same statement: both commit, or neither does.
+#: New customers' data keys, claimed before the lock (migration 032: fails with ``EK001`` if
+#: a customer has a key already).
+CLAIM_DATA_KEYS = "SELECT ecom_claim_keys(%b::uuid[], %b::bytea[])"
+DATA_KEY_TAKEN = "EK001"
+#: The links and new keys go in with the events, in the same statement: all commit, or none.
 APPEND = (
     f"WITH link AS ({LINKS}) "
     "SELECT ecom_append_quiet(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], %b::uuid[], "
-    "%b::bigint[], %b::text[], %b::text[], %b::text[], %b::uuid[], %b::bigint[], %b::jsonb[], %b)"
+    "%b::bigint[], %b::text[], %b::text[], %b::text[], %b::uuid[], %b::bigint[], %b::jsonb[], %b) "
+    "FROM (SELECT ecom_claim_keys(%b::uuid[], %b::bytea[]) OFFSET 0) AS claimed"
 )
 
 
@@ -66,6 +71,10 @@ class StreamConflict(Exception):
 
 class KeyTaken(Exception):
     """Another request already committed this idempotency key."""
+
+
+class NewKeyTaken(Exception):
+    """A customer's data key this request made exists already (another writer's)."""
 
 
 def _locked() -> threading.Lock:
@@ -94,6 +103,8 @@ class _Request:
     idempotency: IdempotencyRecord | None
     #: (stream, customer): links to the owners of personal data, written with the events.
     links: Sequence[tuple[UUID, UUID]] = ()
+    #: (customer, key): new customers' data keys, claimed with the events.
+    new_keys: Sequence[tuple[UUID, bytes]] = ()
     #: Released once for a waiting caller: its batch is done, or it leads the next one. (A
     #: bare lock: an Event costs a condition, a lock and a deque for every wait and set.)
     wake: threading.Lock = field(default_factory=_locked)
@@ -152,11 +163,13 @@ class GroupCommitter:
         expectations: Sequence[tuple[UUID, int, int]],
         idempotency: IdempotencyRecord | None,
         links: Sequence[tuple[UUID, UUID]] = (),
+        new_keys: Sequence[tuple[UUID, bytes]] = (),
     ) -> list[int]:
         """Append ``events`` if every stream is at the version expected, with the idempotency
-        record and the personal data links (``links``: stream, customer), all in one
-        transaction; the events' positions. Raises ``StreamConflict`` or ``KeyTaken``."""
-        request = _Request(events, expectations, idempotency, links)
+        record, the personal data links (``links``: stream, customer) and new customers' data
+        keys (``new_keys``: customer, key), all in one transaction; the events' positions.
+        Raises ``StreamConflict``, ``KeyTaken`` or ``NewKeyTaken``."""
+        request = _Request(events, expectations, idempotency, links, new_keys)
         with self._lock:
             self._queue.append(request)
             if self._forming:
@@ -314,6 +327,7 @@ class GroupCommitter:
             [k.version for k in keys],
             [orjson.dumps(k.result).decode() for k in keys],
             f"{datastore.lock_timeout}s",
+            *_new_key_columns(batch),
         )
         try:
             rows = cursor.execute(APPEND, params, prepare=True).fetchall()
@@ -335,6 +349,10 @@ class GroupCommitter:
             curs = conn.cursor()
             # Keys before the table lock, as the library's path does (its insert hook runs
             # before it locks): one order everywhere, so no two writers deadlock.
+            beaten = self._claim_data_keys(conn, curs, batch)
+            for request in beaten:
+                request.error = NewKeyTaken()
+            batch = [r for r in batch if r not in beaten]
             taken = self._claim_keys(curs, batch)
             recorder._lock_table(curs)
             stream_ids = list({sid for r in batch for sid, _, _ in r.expectations})
@@ -392,6 +410,21 @@ class GroupCommitter:
                 _hand_out(accepted, ids)
 
     @staticmethod
+    def _claim_data_keys(conn, curs, batch: list[_Request]) -> set[_Request]:  # noqa: ANN001
+        """Claim each request's new data keys, one savepoint each, in customer order (as
+        every batch claims them); return the requests whose key another writer made first."""
+        beaten: set[_Request] = set()
+        for request in sorted((r for r in batch if r.new_keys), key=lambda r: min(r.new_keys)):
+            try:
+                with conn.transaction():
+                    curs.execute(CLAIM_DATA_KEYS, _new_key_columns([request]), prepare=True)
+            except psycopg.Error as exc:
+                if exc.sqlstate != DATA_KEY_TAKEN:
+                    raise
+                beaten.add(request)
+        return beaten
+
+    @staticmethod
     def _versions_after(request: _Request, current: dict[UUID, int]) -> dict[UUID, int] | None:
         """The streams' versions once ``request`` is applied, or None if it does not fit
         (one request may append to the same stream more than once, in order)."""
@@ -432,6 +465,12 @@ class GroupCommitter:
                 taken.add(r)
             seen.add(k)
         return taken
+
+
+def _new_key_columns(batch: Sequence[_Request]) -> tuple[list[UUID], list[bytes]]:
+    """The batch's new data keys as (customers, keys), in customer order."""
+    keys = sorted({k for r in batch for k in r.new_keys})
+    return [customer for customer, _ in keys], [key for _, key in keys]
 
 
 def _close_all(sessions: list[_Session]) -> None:

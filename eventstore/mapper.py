@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -76,6 +77,20 @@ class EventRegistry:
         return sorted(self._by_name)
 
 
+@dataclass
+class PersonalWrites:
+    """What an append writes with its events for their personal data: the links of streams
+    to the customers whose keys protect them, and the keys it made for new customers."""
+
+    links: list[tuple[UUID, UUID]] = field(default_factory=list)
+    keys: dict[str, bytes] = field(default_factory=dict)
+
+    def link(self, stream_id: UUID, subject: str) -> None:
+        link = (stream_id, UUID(subject))
+        if link not in self.links:
+            self.links.append(link)
+
+
 class EventMapper:
     def __init__(self, registry: EventRegistry, keyring: privacy.KeyRing | None = None):
         self.registry = registry
@@ -87,22 +102,24 @@ class EventMapper:
         version: int,
         event: DomainEvent,
         meta: EventMeta,
-        links: list[tuple[UUID, UUID]] | None = None,
+        personal: PersonalWrites | None = None,
     ) -> StoredEvent:
-        """The event as stored. With ``links``, a stream's link to the owner of its personal
-        data, when it can wait (``KeyRing.link_later``), is added there for the caller to
-        write in the events' own transaction (and to report with ``linked`` once
-        committed); without, it is written now."""
+        """The event as stored. With ``personal``, a stream's link to the owner of its
+        personal data, when it can wait (the key is cached: ``KeyRing.link_later``), and a
+        new customer's key, when this writer may make it (``KeyRing.proposed_key``), are
+        added there for the caller to write in the events' own transaction (and to report
+        with ``written`` once committed); without, they are written now."""
         body: dict[str, Any] = {
             "v": event.schema_version,
             "m": meta.as_json(),
             "d": event.model_dump(mode="json"),
         }
         paths = privacy.personal_paths(type(event))
-        subject = self._subject(stream_id, event, links) if paths and self.keyring else None
+        subject = self._subject(stream_id, event, personal) if paths and self.keyring else None
         if subject is not None:
             refuse_nul(orjson.dumps(body), event)  # before its personal leaves are encrypted
-            key = self.keyring.key_for_write(subject)
+            made = personal.keys.get(subject) if personal is not None else None
+            key = made if made is not None else self.keyring.key_for_write(subject)
             privacy.map_paths(
                 body["d"], paths, lambda leaf: privacy.encrypt_leaf(key, subject, leaf)
             )
@@ -118,25 +135,32 @@ class EventMapper:
         )
 
     def _subject(
-        self, stream_id: UUID, event: DomainEvent, links: list[tuple[UUID, UUID]] | None
+        self, stream_id: UUID, event: DomainEvent, personal: PersonalWrites | None
     ) -> str | None:
         """Whose key protects the event's personal data (None: no owner known, stored as is)."""
         attr = event.personal_data_subject
         if attr == privacy.STREAM_OWNER:
             return self.keyring.owner_of_stream(stream_id)
         subject = str(getattr(event, attr))
-        if links is not None and self.keyring.link_later(stream_id, subject):
-            link = (stream_id, UUID(subject))
-            if link not in links:
-                links.append(link)
-        else:
-            self.keyring.link_stream(stream_id, subject)
+        if personal is not None:
+            if self.keyring.link_later(stream_id, subject):
+                personal.link(stream_id, subject)
+                return subject
+            if subject not in personal.keys:
+                key = self.keyring.proposed_key(subject)
+                if key is not None:
+                    personal.keys[subject] = key
+            if subject in personal.keys:
+                personal.link(stream_id, subject)
+                return subject
+        self.keyring.link_stream(stream_id, subject)
         return subject
 
-    def linked(self, links: Iterable[tuple[UUID, UUID]]) -> None:
-        """``links`` (from ``to_stored``) were committed with their events."""
+    def written(self, personal: PersonalWrites) -> None:
+        """``personal`` (from ``to_stored``) was committed with its events."""
         if self.keyring is not None:
-            for stream_id, customer_id in links:
+            self.keyring.made(personal.keys.items())
+            for stream_id, customer_id in personal.links:
                 self.keyring.linked(stream_id, str(customer_id))
 
     def to_recorded_many(

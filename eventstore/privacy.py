@@ -11,7 +11,11 @@ hash chain still verifies, but every read yields ``ERASED`` in place of each lea
 A stream is linked to the customer whose key protects its later events (``personal_data_
 streams``): when the customer's key is cached, the link is written with the events, in their
 statement (``KeyRing.link_later``, ``eventstore/group_commit.py``), else in the statement that
-fetches or creates the key, before them.
+fetches or creates the key, before them. A placement reads its customer's key with its other
+facts (``EventStore.load_many_and_topics``); when it finds none, the writer makes the key and
+writes it with the events too (``KeyRing.proposed_key``; the database function
+``ecom_claim_keys`` fails the append if another writer made one first, and the writer then
+encrypts again under that one).
 
 Keys are cached per customer in the process (no database round trip per event); the cache is
 dropped for a customer when it is forgotten here, when this process reads its
@@ -40,6 +44,8 @@ STREAM_OWNER = "@stream_owner"
 ADDRESS_PARTS = ("name", "line1", "line2", "city", "region", "postal_code")
 GIFT_PARTS = ("message", "recipient_name")
 MARK = "$pd"
+#: How long after a read found a subject with no key its writer may make one itself.
+PROPOSE_WITHIN_S = 5.0
 _NONCE = 12
 
 
@@ -131,6 +137,10 @@ class KeyRing:
         #: Subjects this process knows are forgotten: their key is never cached again, even
         #: by a lookup that read it just before it was destroyed and remembers it after.
         self._forgotten: set[str] = set()
+        #: Subjects a read found with no key, until when a writer may make one (``found``),
+        #: and the key proposed for each (``proposed_key``).
+        self._absent: dict[str, float] = {}
+        self._proposed: dict[str, bytes] = {}
         self._lock = threading.Lock()
 
     def _cached(self, subject: str) -> tuple[bool, bytes | None]:
@@ -188,11 +198,53 @@ class KeyRing:
         """Whether the subject's key (or that it has none any more) is known here."""
         return self._cached(subject)[0]
 
-    def found(self, keys: dict[str, bytes | None]) -> None:
+    def found(self, keys: dict[str, bytes | None], asked: Iterable[str] = ()) -> None:
         """Keys read elsewhere (a placement's read, ``EventStore.load_many_and_topics``), by
-        subject; None for a destroyed key. Subjects absent have no key yet."""
+        subject; None for a destroyed key. Subjects ``asked`` and not found had no key then:
+        for a while their next writer may make one and write it with its events
+        (``proposed_key``)."""
         for subject, key in keys.items():
             self._remember(subject, key)
+        now = time.monotonic()
+        until = now + PROPOSE_WITHIN_S
+        with self._lock:
+            if len(self._absent) >= self.max_entries:
+                self._absent = {s: t for s, t in self._absent.items() if t >= now}
+                self._proposed = {s: k for s, k in self._proposed.items() if s in self._absent}
+            for subject in asked:
+                if subject not in keys and subject not in self._forgotten:
+                    self._absent[subject] = until
+
+    def proposed_key(self, subject: str) -> bytes | None:
+        """A new key for a subject a read found without one moments ago, to be written with
+        the events it encrypts (``eventstore/group_commit.py``: the append fails if another
+        writer made one first, ``refused``); the same one to every writer in this process
+        until it is committed (``made``). None when that is not known."""
+        with self._lock:
+            until = self._absent.get(subject)
+            if until is None or until < time.monotonic() or subject in self._forgotten:
+                return None
+            key = self._proposed.get(subject)
+            if key is None:
+                key = self._proposed[subject] = _new_key()
+            return key
+
+    def made(self, keys: Iterable[tuple[str, bytes]]) -> None:
+        """Proposed keys committed with their events."""
+        for subject, key in keys:
+            with self._lock:
+                self._absent.pop(subject, None)
+                self._proposed.pop(subject, None)
+            self._remember(subject, key)
+
+    def refused(self, subjects: Iterable[str]) -> None:
+        """Proposed keys another writer beat (the subject has a key, or none any more): the
+        next write reads the key there is."""
+        with self._lock:
+            for subject in subjects:
+                self._absent.pop(subject, None)
+                self._proposed.pop(subject, None)
+                self._cache.pop(subject, None)
 
     def key_for_write(self, subject: str) -> bytes | None:
         """The subject's key, created on first use; None when the customer was forgotten."""
@@ -271,3 +323,5 @@ class KeyRing:
                 self._forgotten = set()  # dropped ones are read from the table again: NULL
             self._forgotten.add(subject)
             self._cache.pop(subject, None)
+            self._absent.pop(subject, None)
+            self._proposed.pop(subject, None)

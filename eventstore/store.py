@@ -17,8 +17,8 @@ from psycopg import sql
 
 from domain.errors import ConcurrencyConflict, IdempotencyKeyReused
 from domain.events import DomainEvent
-from eventstore.group_commit import GroupCommitter, KeyTaken, StreamConflict
-from eventstore.mapper import EventMapper
+from eventstore.group_commit import GroupCommitter, KeyTaken, NewKeyTaken, StreamConflict
+from eventstore.mapper import EventMapper, PersonalWrites
 from eventstore.recorded import EventMeta, RecordedEvent
 from eventstore.recorder import IDEMPOTENCY_TABLE, EcomRecorder, IdempotencyRecord
 from eventstore.topic_ranges import topic_ranges
@@ -72,6 +72,14 @@ class IdempotencyKeyTaken(Exception):
     """A concurrent request with the same key committed first."""
 
 
+class DataKeyTaken(Exception):
+    """A new customer's key, made by this writer, lost to a key another writer made first."""
+
+    def __init__(self, subjects: list[str]):
+        super().__init__(subjects)
+        self.subjects = subjects
+
+
 class EventStore:
     def __init__(self, recorder: EcomRecorder, mapper: EventMapper):
         self.recorder = recorder
@@ -91,31 +99,53 @@ class EventStore:
         meta: EventMeta,
         idempotency: IdempotencyRecord | None = None,
     ) -> int:
-        """Write all events of all streams in one transaction; return the last position."""
+        """Write all events of all streams in one transaction; return the last position.
+        What their personal data needs (a stream's link to its owner, a new customer's key)
+        goes in with them when it can (``eventstore/privacy.py``); a new key another writer
+        beat is given up, and the events encrypted again under the key there is."""
+        try:
+            return self._append(appends, meta, idempotency)
+        except DataKeyTaken as taken:
+            self.mapper.keyring.refused(taken.subjects)
+            return self._append(appends, meta, idempotency)
+
+    def _append(
+        self,
+        appends: Sequence[StreamAppend],
+        meta: EventMeta,
+        idempotency: IdempotencyRecord | None,
+    ) -> int:
         stored = []
-        links: list[tuple[UUID, UUID]] = []  # personal data's owners, written with the events
+        personal = PersonalWrites()
         for a in appends:
             last = a.not_before
             for i, event in enumerate(a.events, start=1):
                 stamp = (a.metas[i - 1] if a.metas else meta).not_before(last)
                 last = stamp.occurred_at
                 stored.append(
-                    self.mapper.to_stored(a.stream_id, a.expected_version + i, event, stamp, links)
+                    self.mapper.to_stored(
+                        a.stream_id, a.expected_version + i, event, stamp, personal
+                    )
                 )
         if not stored:
             raise ValueError("append() needs at least one event")
         expectations = [(a.stream_id, a.expected_version, len(a.events)) for a in appends]
+        new_keys = [(UUID(subject), key) for subject, key in personal.keys.items()]
         try:
-            positions = self.committer.insert(stored, expectations, idempotency, links)
+            positions = self.committer.insert(
+                stored, expectations, idempotency, personal.links, new_keys
+            )
         except KeyTaken:
             raise IdempotencyKeyTaken() from None
         except StreamConflict:
             raise ConcurrencyConflict(
                 "Another change was written to this stream first; read it and try again."
             ) from None
+        except NewKeyTaken:
+            raise DataKeyTaken(list(personal.keys)) from None
         assert positions
-        if links:
-            self.mapper.linked(links)
+        if personal.links or personal.keys:
+            self.mapper.written(personal)
         return max(positions)
 
     # ---- reading -------------------------------------------------------------------------
@@ -188,7 +218,8 @@ class EventStore:
                     str(r["originator_id"]): None if r["state"] is None else bytes(r["state"])
                     for r in rows
                     if r["originator_version"] is None
-                }
+                },
+                asked=[str(c) for c in keys_of],
             )
             rows = [r for r in rows if r["originator_version"] is not None]
         tail_rows = [r for r in rows if r["notification_id"] is None]

@@ -13,7 +13,7 @@ import pytest
 from commands.context import CommandContext
 from domain.errors import ConcurrencyConflict
 from domain.product.sku import SkuClaimed
-from eventstore.group_commit import GroupCommitter, KeyTaken, StreamConflict
+from eventstore.group_commit import GroupCommitter, KeyTaken, NewKeyTaken, StreamConflict
 from eventstore.recorder import IdempotencyRecord
 from eventstore.store import IdempotencyKeyTaken, StreamAppend
 
@@ -407,3 +407,40 @@ def test_a_batch_sorted_out_request_by_request_writes_the_links_of_what_it_accep
             ).fetchall()
         )
     assert links == {contested: won[0]} and len(won) == 1
+
+
+def test_a_new_data_key_another_writer_made_first_fails_its_append_alone(
+    store, database_url, new_committer
+):
+    """Given a customer who has a data key, when a request claims a different new key for
+    that customer beside a request claiming a key for a new customer, then the first fails
+    with NewKeyTaken and writes nothing; the second is written with its key."""
+    committer = new_committer()
+    known, new = uuid.uuid4(), uuid.uuid4()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO customer_keys (customer_id, key) VALUES (%s, %s)", (known, b"k" * 32)
+        )
+    beaten, fine = uuid.uuid4(), uuid.uuid4()
+    gate = threading.Barrier(2)
+
+    def append(stream: uuid.UUID, customer: uuid.UUID):
+        gate.wait()
+        return committer.insert(
+            stored(store, stream, 0), [(stream, 0, 1)], None, [], [(customer, b"n" * 32)]
+        )
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.submit(append, beaten, known), pool.submit(append, fine, new)
+        with pytest.raises(NewKeyTaken):
+            first.result(timeout=10)
+        assert second.result(timeout=10)
+    assert store.stream_version(beaten) == 0 and store.stream_version(fine) == 1
+    with psycopg.connect(database_url) as conn:
+        keys = dict(
+            conn.execute(
+                "SELECT customer_id, key FROM customer_keys WHERE customer_id = ANY(%s)",
+                ([known, new],),
+            ).fetchall()
+        )
+    assert keys == {known: b"k" * 32, new: b"n" * 32}

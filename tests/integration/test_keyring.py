@@ -92,3 +92,41 @@ def test_a_link_written_with_its_events_commits_with_them_or_not_at_all(containe
     assert fresh.owner_of_stream(stream) == fresh.owner_of_stream(moved) == str(customer)
     [event] = store.load(stream)
     assert event.to_domain().name == "Ann"  # encrypted under the key, read back
+
+
+def test_a_key_made_elsewhere_after_the_read_wins_and_the_events_use_it(container):
+    # Given a writer whose read found a new customer with no key (so it may make one)
+    store, customer = container.store, uuid4()
+    ring = store.mapper.keyring
+    ring.found({}, asked=[str(customer)])
+    assert ring.proposed_key(str(customer)) is not None
+    # When another process makes the customer's key first, then the writer appends
+    theirs = KeyRing(container.pool).key_for_write(str(customer))
+    stream = uuid4()
+    store.append([StreamAppend(stream, 0, [_registered(customer)])], META)
+    # Then the events were written once, under the key that exists, and linked
+    [event] = store.load(stream)
+    assert event.to_domain().name == "Ann"
+    assert ring.key_for_write(str(customer)) == theirs
+    assert KeyRing(container.pool).owner_of_stream(stream) == str(customer)
+    with container.pool.connection() as conn:
+        keys = conn.execute(
+            "SELECT key FROM customer_keys WHERE customer_id = %s", (customer,)
+        ).fetchall()
+    assert [bytes(k[0]) for k in keys] == [theirs]
+
+
+def test_a_new_customer_s_key_is_written_with_its_first_events(container):
+    # Given a writer whose read found a new customer with no key
+    store, customer = container.store, uuid4()
+    ring = store.mapper.keyring
+    ring.found({}, asked=[str(customer)])
+    proposed = ring.proposed_key(str(customer))
+    # When it appends the customer's first events
+    stream = uuid4()
+    store.append([StreamAppend(stream, 0, [_registered(customer)])], META)
+    # Then the key it made is the customer's, stored with them, and they read back under it
+    fresh = KeyRing(container.pool)
+    assert fresh.key_for_read(str(customer)) == proposed == ring.key_for_write(str(customer))
+    assert fresh.owner_of_stream(stream) == str(customer)
+    assert store.load(stream)[0].to_domain().name == "Ann"

@@ -125,3 +125,24 @@ def test_a_returning_customer_s_order_needs_no_key_lookup_of_its_own(container):
     assert KeyRing(container.pool).owner_of_stream(order_id.stream_id) == str(customer)
     # And the address reads back decrypted under that key
     assert orders.get(container.store, order_id.stream_id).shipping_address.name == "Ann"
+
+
+def test_a_new_customer_s_first_order_brings_its_key_with_its_events(container):
+    # Given a customer who has no data key yet
+    customer = uuid4()
+    ring = container.store.mapper.keyring
+    lookups = []
+    link_stream = ring.link_stream
+    ring.link_stream = lambda *a: (lookups.append(a), link_stream(*a))[1]
+    _, sku = active_product(container)
+    try:
+        # When the customer places a first order
+        order_id = place(container, [RequestedLine(sku=sku, quantity=1)], customer_id=customer)
+    finally:
+        del ring.link_stream
+    # Then the key was made by the placement and written with the order, in its statement
+    assert lookups == []
+    fresh = KeyRing(container.pool)
+    assert fresh.key_for_read(str(customer)) == ring.key_for_write(str(customer)) is not None
+    assert fresh.owner_of_stream(order_id.stream_id) == str(customer)
+    assert orders.get(container.store, order_id.stream_id).shipping_address.name == "Ann"
