@@ -11,11 +11,13 @@ them; when a batch is taken or done, the oldest request still waiting leads the 
 A batch is first written by one statement, the database function ``ecom_append_quiet``
 (migration 009): check the streams' versions, claim the idempotency keys, take the library's
 table lock, insert, all in one round trip and one transaction, or nothing at all; the links of
-new streams to the owners of their personal data (``eventstore/privacy.py``) go in with the
-events, in the same statement. If the batch
-does not hold together it is done request by request: keys, lock, versions, accept each
-request whose expectations hold (in arrival order, so two requests on one stream cannot both
-win), insert the accepted ones' events and links. Rejected requests get their own conflict; the
+new streams to the owners of their personal data and new customers' data keys
+(``eventstore/privacy.py``; the keys claimed before the lock by ``ecom_claim_keys``,
+migration 032) go in with the events, in the same statement. If the batch does not hold
+together it is done request by request: new data keys (each in a savepoint: one another
+writer made first fails its request only), keys, lock, versions, accept each request whose
+expectations hold (in arrival order, so two requests on one stream cannot both win), insert
+the accepted ones' events and links. Rejected requests get their own conflict; the
 positions go back to each accepted caller. Nothing here runs in pipeline mode: a statement
 failing in a pipeline leaves the ones queued after it unprepared on the server while psycopg
 counts them as prepared. Listeners are woken after commit (``eventstore.commit_notifier``).
@@ -45,8 +47,6 @@ from eventstore.commit_notifier import CommitNotifier
 from eventstore.recorder import IDEMPOTENCY_TABLE, EcomRecorder, IdempotencyRecord
 from eventstore.wakeups import topic_mask
 
-#: Parameters in binary (%b): dumping a batch's arrays as text cost the client ~2.5x as much
-#: (every state hex-encoded, every element looked at to choose its type).
 #: The links of streams to the owners of their personal data (``eventstore/privacy.py``).
 LINKS = (
     "INSERT INTO personal_data_streams (stream_id, customer_id) "
@@ -57,6 +57,8 @@ LINKS = (
 CLAIM_DATA_KEYS = "SELECT ecom_claim_keys(%b::uuid[], %b::bytea[])"
 DATA_KEY_TAKEN = "EK001"
 #: The links and new keys go in with the events, in the same statement: all commit, or none.
+#: Parameters in binary (%b): dumping a batch's arrays as text cost the client ~2.5x as much
+#: (every state hex-encoded, every element looked at to choose its type).
 APPEND = (
     f"WITH link AS ({LINKS}) "
     "SELECT ecom_append_quiet(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], %b::uuid[], "
