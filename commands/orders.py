@@ -174,8 +174,8 @@ def _read_together(w: WriteSide, c: PlaceOrder, began: float) -> None:
     from them (``commands/stream_states.py``, ``commands/directory_feed.py``). A bundle's
     components are read where it is priced."""
     owners = w.skus.owners_of([line.sku for line in c.lines])
-    feed = w.price_rules.feed if w.price_rules is not None else None
-    assert feed is not None  # a write side always has them (``WriteSide``)
+    assert w.price_rules is not None  # a write side always has them (``WriteSide``)
+    feed = w.price_rules.feed
     ring = w.store.mapper.keyring
     # The customer's data key too, unless known here: a returning customer's order is then
     # written with no key lookup of its own (``KeyRing.link_later``).

@@ -208,6 +208,8 @@ SELECT h.head, e.notification_id, e.originator_id, e.originator_version, e.topic
  ORDER BY e.notification_id"""
 
 
+_POSITION = "SELECT position FROM process_tracking WHERE name = %s"
+
 #: A manager's stored position and its parked streams, each with the id of its first parked
 #: event (``ParkingLot.streams``), read together after its lock is taken.
 _POSITION_AND_PARKED = """
@@ -256,19 +258,25 @@ class ProcessRunner(Follower):
         return kind == "process" and name in self.managers
 
     def _position(self, conn, name: str) -> int:  # noqa: ANN001
-        """The manager's stored position."""
-        return self._position_and_parked(conn, name)[0]
+        """The manager's stored position (``catch_up``, ``status``)."""
+        return self._tracked(conn, name, _POSITION, (name,))["position"]
 
     def _position_and_parked(self, conn, name: str) -> tuple[int, dict[UUID, int]]:  # noqa: ANN001
-        """The manager's stored position (its row made, at 0, the first time) and its parked
-        streams (``ParkingLot.streams``): one query a pass once the row exists."""
-        row = conn.execute(_POSITION_AND_PARKED, (follower_name(name), name)).fetchone()
+        """The manager's stored position and its parked streams (``ParkingLot.streams``):
+        one query a pass."""
+        row = self._tracked(conn, name, _POSITION_AND_PARKED, (follower_name(name), name))
+        return row["position"], dict(zip(row["streams"] or (), row["ids"] or (), strict=True))
+
+    @staticmethod
+    def _tracked(conn, name: str, query: str, params: tuple) -> dict:  # noqa: ANN001
+        """``query``'s row for the manager's tracking row, made (at 0) the first time."""
+        row = conn.execute(query, params).fetchone()
         if row is None:
             conn.execute(
                 "INSERT INTO process_tracking (name) VALUES (%s) ON CONFLICT DO NOTHING", (name,)
             )
-            row = conn.execute(_POSITION_AND_PARKED, (follower_name(name), name)).fetchone()
-        return row["position"], dict(zip(row["streams"] or (), row["ids"] or (), strict=True))
+            row = conn.execute(query, params).fetchone()
+        return row
 
     def _read(
         self, after: int, topics: Sequence[str]

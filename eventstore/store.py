@@ -64,6 +64,19 @@ class StoredResponse:
 
 FEED_COLUMNS = "notification_id, originator_id, originator_version, topic, state, recorded_at"
 
+#: The events of streams after given versions (parameters: the stream ids, the versions), in
+#: the feed's columns (no position, no ``recorded_at``). One index probe per stream: LATERAL
+#: with OFFSET 0 is not flattened into a merge join, which would scan the whole table; each
+#: stream's rows in version order.
+_TAILS = (
+    "SELECT NULL::bigint AS notification_id, e.originator_id, e.originator_version, e.topic, "
+    "e.state, NULL::timestamptz AS recorded_at "
+    "FROM unnest(%s::uuid[], %s::bigint[]) AS c(id, after) "
+    "CROSS JOIN LATERAL (SELECT originator_id, originator_version, topic, state "
+    "FROM {table} s WHERE s.originator_id = c.id "
+    "AND s.originator_version > c.after ORDER BY s.originator_version OFFSET 0) e"
+)
+
 #: Order numbers a process takes from the sequence at once (``EventStore.next_order_number``).
 ORDER_NUMBER_BLOCK = 32
 
@@ -159,20 +172,20 @@ class EventStore:
     def load_many(self, after: dict[UUID, int]) -> dict[UUID, list[RecordedEvent]]:
         """The events of many streams in one query: for each stream, those after the version
         given (0 for all), in version order."""
-        out: dict[UUID, list[RecordedEvent]] = {stream_id: [] for stream_id in after}
         if not after:
-            return out
+            return {}
         with self.datastore.get_connection() as conn:
-            # One index probe per stream (LATERAL with OFFSET 0 is not flattened into a merge
-            # join, which would scan the whole table); each stream's rows in version order.
             rows = conn.execute(
-                f"SELECT e.originator_id, e.originator_version, e.topic, e.state "
-                f"FROM unnest(%s::uuid[], %s::bigint[]) AS c(id, after) "
-                f"CROSS JOIN LATERAL (SELECT originator_id, originator_version, topic, state "
-                f"FROM {self.table} s WHERE s.originator_id = c.id "
-                "AND s.originator_version > c.after ORDER BY s.originator_version OFFSET 0) e",
-                (list(after), list(after.values())),
+                _TAILS.format(table=self.table), (list(after), list(after.values()))
             ).fetchall()
+        return self._tails(after, rows)
+
+    def _tails(
+        self, after: dict[UUID, int], rows: Sequence[dict[str, Any]]
+    ) -> dict[UUID, list[RecordedEvent]]:
+        """Rows of ``_TAILS`` as each stream's events (every stream of ``after`` present), in
+        version order."""
+        tails: dict[UUID, list[RecordedEvent]] = {stream_id: [] for stream_id in after}
         decoded = self.mapper.to_recorded_many(
             [
                 (None, r["originator_id"], r["originator_version"], r["topic"], r["state"])
@@ -180,8 +193,10 @@ class EventStore:
             ]
         )
         for event in decoded:
-            out[event.stream_id].append(event)
-        return out
+            tails[event.stream_id].append(event)
+        for events in tails.values():
+            events.sort(key=lambda e: e.version)
+        return tails
 
     def load_many_and_topics(
         self,
@@ -222,22 +237,11 @@ class EventStore:
                 asked=[str(c) for c in keys_of],
             )
             rows = [r for r in rows if r["originator_version"] is not None]
-        tail_rows = [r for r in rows if r["notification_id"] is None]
+        tails = self._tails(after, [r for r in rows if r["notification_id"] is None])
         feed_rows = sorted(
             (r for r in rows if r["notification_id"] is not None),
             key=lambda r: r["notification_id"],
         )
-        tails: dict[UUID, list[RecordedEvent]] = {stream_id: [] for stream_id in after}
-        decoded = self.mapper.to_recorded_many(
-            [
-                (None, r["originator_id"], r["originator_version"], r["topic"], r["state"])
-                for r in tail_rows
-            ]
-        )
-        for event in decoded:
-            tails[event.stream_id].append(event)
-        for events in tails.values():
-            events.sort(key=lambda e: e.version)
         return tails, self.decode_feed(feed_rows)
 
     def _tails_and_topics(self, what: str, *topics: str) -> sql.Composed:
@@ -249,15 +253,7 @@ class EventStore:
             if what.endswith("+keys")
             else ""
         )
-        return sql.SQL(
-            "(SELECT NULL::bigint AS notification_id, e.originator_id, e.originator_version, "
-            "e.topic, e.state, NULL::timestamptz AS recorded_at "
-            "FROM unnest(%s::uuid[], %s::bigint[]) AS c(id, after) "
-            "CROSS JOIN LATERAL (SELECT originator_id, originator_version, topic, state "
-            "FROM {table} s WHERE s.originator_id = c.id "
-            "AND s.originator_version > c.after ORDER BY s.originator_version OFFSET 0) e) "
-            "UNION ALL ({ranges}){keys}"
-        ).format(
+        return sql.SQL("(" + _TAILS + ") UNION ALL ({ranges}){keys}").format(
             table=sql.SQL(self.table),
             ranges=topic_ranges(self.table, FEED_COLUMNS, topics),
             keys=keys,

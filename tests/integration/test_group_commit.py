@@ -169,6 +169,16 @@ def table_locked(database_url: str):
             holder.rollback()
 
 
+def move_first(holder: psycopg.Connection, store, stream: uuid.UUID) -> None:
+    """As the writer holding the table lock, append version 1 of ``stream`` (uncommitted)."""
+    other = stored(store, stream, 0)[0]
+    holder.execute(
+        "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
+        "VALUES (%s, %s, %s, %s)",
+        (other.originator_id, other.originator_version, other.topic, other.state),
+    )
+
+
 def test_an_idempotency_key_in_two_batches_in_flight_is_claimed_once(
     store, database_url, new_committer
 ):
@@ -211,12 +221,7 @@ def test_a_batch_whose_stream_moves_while_it_waits_for_the_lock_writes_nothing(
     with ThreadPoolExecutor(1) as pool, table_locked(database_url) as (holder, waiting):
         attempt = pool.submit(committer.insert, events, [(untouched, 0, 1), (moving, 0, 1)], record)
         wait_until(lambda: waiting() == 1)
-        other = stored(store, moving, 0)[0]
-        holder.execute(
-            "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
-            "VALUES (%s, %s, %s, %s)",
-            (other.originator_id, other.originator_version, other.topic, other.state),
-        )
+        move_first(holder, store, moving)
         holder.commit()
         with pytest.raises(StreamConflict):
             attempt.result(timeout=10)
@@ -248,12 +253,7 @@ def test_a_batch_sorted_out_request_by_request_wakes_listeners_for_what_it_wrote
         contenders = [pool.submit(append, contested) for _ in range(2)]
         wait_until(lambda: committer.waiting == 2)
         list(listener.notifies(timeout=0.2))  # earlier tests' wake-ups
-        other = stored(store, doomed, 0)[0]
-        holder.execute(
-            "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
-            "VALUES (%s, %s, %s, %s)",
-            (other.originator_id, other.originator_version, other.topic, other.state),
-        )
+        move_first(holder, store, doomed)
         holder.commit()
         with pytest.raises(StreamConflict):
             in_flight.result(timeout=10)
@@ -382,12 +382,7 @@ def test_a_batch_sorted_out_request_by_request_writes_the_links_of_what_it_accep
         wait_until(lambda: waiting() == 1)
         contenders = [pool.submit(append, contested, c) for c in customers[1:]]
         wait_until(lambda: committer.waiting == 2)
-        other = stored(store, doomed, 0)[0]
-        holder.execute(
-            "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
-            "VALUES (%s, %s, %s, %s)",
-            (other.originator_id, other.originator_version, other.topic, other.state),
-        )
+        move_first(holder, store, doomed)
         holder.commit()
         with pytest.raises(StreamConflict):
             in_flight.result(timeout=10)

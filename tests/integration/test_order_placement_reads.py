@@ -105,21 +105,27 @@ def test_placing_under_a_taken_order_id_is_refused_and_writes_nothing(container)
     assert container.store.head() == head
 
 
-def test_a_returning_customer_s_order_needs_no_key_lookup_of_its_own(container):
+def _place_counting_key_lookups(container, customer, monkeypatch):
+    """An order placed for ``customer``, and the key lookups of its own it made on the way
+    (``KeyRing.link_stream`` calls, each still made)."""
+    ring = container.store.mapper.keyring
+    lookups = []
+    link_stream = ring.link_stream
+    monkeypatch.setattr(ring, "link_stream", lambda *a: (lookups.append(a), link_stream(*a))[1])
+    _, sku = active_product(container)
+    placed = place(container, [RequestedLine(sku=sku, quantity=1)], customer_id=customer)
+    monkeypatch.undo()
+    return placed, lookups
+
+
+def test_a_returning_customer_s_order_needs_no_key_lookup_of_its_own(container, monkeypatch):
     # Given a customer who has a data key, made by another process (not cached in this one)
     customer = uuid4()
     key = KeyRing(container.pool).key_for_write(str(customer))
     ring = container.store.mapper.keyring
     assert not ring.has_cached(str(customer))
-    lookups = []
-    link_stream = ring.link_stream
-    ring.link_stream = lambda *a: (lookups.append(a), link_stream(*a))[1]
-    _, sku = active_product(container)
-    try:
-        # When the customer places an order
-        order_id = place(container, [RequestedLine(sku=sku, quantity=1)], customer_id=customer)
-    finally:
-        del ring.link_stream
+    # When the customer places an order
+    order_id, lookups = _place_counting_key_lookups(container, customer, monkeypatch)
     # Then its key came with the placement's read, its link with the order's events
     assert lookups == [] and ring.key_for_write(str(customer)) == key
     assert KeyRing(container.pool).owner_of_stream(order_id.stream_id) == str(customer)
@@ -127,19 +133,12 @@ def test_a_returning_customer_s_order_needs_no_key_lookup_of_its_own(container):
     assert orders.get(container.store, order_id.stream_id).shipping_address.name == "Ann"
 
 
-def test_a_new_customer_s_first_order_brings_its_key_with_its_events(container):
+def test_a_new_customer_s_first_order_brings_its_key_with_its_events(container, monkeypatch):
     # Given a customer who has no data key yet
     customer = uuid4()
     ring = container.store.mapper.keyring
-    lookups = []
-    link_stream = ring.link_stream
-    ring.link_stream = lambda *a: (lookups.append(a), link_stream(*a))[1]
-    _, sku = active_product(container)
-    try:
-        # When the customer places a first order
-        order_id = place(container, [RequestedLine(sku=sku, quantity=1)], customer_id=customer)
-    finally:
-        del ring.link_stream
+    # When the customer places a first order
+    order_id, lookups = _place_counting_key_lookups(container, customer, monkeypatch)
     # Then the key was made by the placement and written with the order, in its statement
     assert lookups == []
     fresh = KeyRing(container.pool)
