@@ -24,8 +24,8 @@ from domain.events import DomainEvent
 from eventstore.feed_query import EventFilter, read_matching
 from eventstore.recorded import EventMeta
 
-INDEXES = ("stored_events_correlation_idx", "stored_events_actor_idx",
-           "stored_events_occurred_at_idx")  # fmt: skip
+INDEXES = ("stored_events_meta_correlation_idx", "stored_events_meta_actor_idx",
+           "stored_events_meta_occurred_at_idx")  # fmt: skip
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 

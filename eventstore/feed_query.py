@@ -1,7 +1,8 @@
 """Questions asked of the log: which events match a filter (by type, stream, correlation,
 actor, business time), a page at a time in position order; and one stream's events a page
-at a time. The SQL lives here; the metadata filters use the indexed functions of migration
-``015_event_feed_filters.sql``."""
+at a time. The SQL lives here; the metadata filters use the indexed expressions of migration
+``033_event_metadata_columns.sql`` (each event's column, else its state parsed by the
+functions of ``015_event_feed_filters.sql``), written exactly as the indexes are."""
 
 from __future__ import annotations
 
@@ -15,6 +16,11 @@ from psycopg import sql
 
 from eventstore.recorded import RecordedEvent
 from eventstore.store import EventStore
+
+#: The metadata the filters compare, as the indexes of migration 033 compute them.
+CORRELATION = "coalesce(correlation_id, event_meta(state, 'correlation_id'))"
+ACTOR = "coalesce(actor, event_meta(state, 'actor'))"
+OCCURRED_AT = "coalesce(occurred_at, event_occurred_at(state))"
 
 
 @dataclass(frozen=True)
@@ -46,16 +52,16 @@ class EventFilter:
             clauses.append(sql.SQL("originator_id = %s"))
             params.append(self.stream_id)
         if self.correlation_id is not None:
-            clauses.append(sql.SQL("event_meta(state, 'correlation_id') = %s"))
+            clauses.append(sql.SQL(CORRELATION + " = %s"))
             params.append(self.correlation_id)
         if self.actor is not None:
-            clauses.append(sql.SQL("event_meta(state, 'actor') = %s"))
+            clauses.append(sql.SQL(ACTOR + " = %s"))
             params.append(self.actor)
         if self.occurred_from is not None:
-            clauses.append(sql.SQL("event_occurred_at(state) >= %s"))
+            clauses.append(sql.SQL(OCCURRED_AT + " >= %s"))
             params.append(self.occurred_from)
         if self.occurred_to is not None:
-            clauses.append(sql.SQL("event_occurred_at(state) < %s"))
+            clauses.append(sql.SQL(OCCURRED_AT + " < %s"))
             params.append(self.occurred_to)
         return clauses, params
 
@@ -64,15 +70,23 @@ def read_matching(
     store: EventStore, flt: EventFilter, *, after: int = 0, limit: int = 50
 ) -> list[RecordedEvent]:
     """Up to ``limit`` events after position ``after`` that match ``flt``, by position."""
+    query, params = matching_query(store.table, flt, after=after, limit=limit)
+    with store.datastore.get_connection() as conn:
+        rows = conn.execute(query, params).fetchall()
+    return _decode(store, rows)
+
+
+def matching_query(
+    table: str, flt: EventFilter, *, after: int, limit: int
+) -> tuple[sql.Composed, list[Any]]:
+    """The statement of ``read_matching`` and its parameters."""
     clauses, params = flt.where()
     where = sql.SQL(" AND ").join([sql.SQL("notification_id > %s"), *clauses])
     query = sql.SQL(
         "SELECT notification_id, originator_id, originator_version, topic, state, recorded_at "
         "FROM {} WHERE {} ORDER BY notification_id LIMIT %s"
-    ).format(sql.Identifier(store.table), where)
-    with store.datastore.get_connection() as conn:
-        rows = conn.execute(query, (after, *params, limit)).fetchall()
-    return _decode(store, rows)
+    ).format(sql.Identifier(table), where)
+    return query, [after, *params, limit]
 
 
 def read_stream_page(

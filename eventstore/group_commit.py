@@ -9,18 +9,19 @@ writers as the last batch had, takes every waiting request (up to ``max_batch``)
 them; when a batch is taken or done, the oldest request still waiting leads the next one.
 
 A batch is first written by one statement, the database function ``ecom_append_quiet``
-(migration 009): check the streams' versions, claim the idempotency keys, take the library's
-table lock, insert, all in one round trip and one transaction, or nothing at all; the links of
-new streams to the owners of their personal data and new customers' data keys
-(``eventstore/privacy.py``; the keys claimed before the lock by ``ecom_claim_keys``,
-migration 032) go in with the events, in the same statement. If the batch does not hold
-together it is done request by request: new data keys (each in a savepoint: one another
-writer made first fails its request only), keys, lock, versions, accept each request whose
-expectations hold (in arrival order, so two requests on one stream cannot both win), insert
-the accepted ones' events and links. Rejected requests get their own conflict; the
-positions go back to each accepted caller. Nothing here runs in pipeline mode: a statement
-failing in a pipeline leaves the ones queued after it unprepared on the server while psycopg
-counts them as prepared. Listeners are woken after commit (``eventstore.commit_notifier``).
+(migration 009; 033 adds each event's metadata columns): check the streams' versions, claim
+the idempotency keys, take the library's table lock, insert, all in one round trip and one
+transaction, or nothing at all; the links of new streams to the owners of their personal
+data and new customers' data keys (``eventstore/privacy.py``; the keys claimed before the
+lock by ``ecom_claim_keys``, migration 032) go in with the events, in the same statement. If
+the batch does not hold together it is done request by request: new data keys (each in a
+savepoint: one another writer made first fails its request only), keys, lock, versions,
+accept each request whose expectations hold (in arrival order, so two requests on one stream
+cannot both win), insert the accepted ones' events and links. Rejected requests get their
+own conflict; the positions go back to each accepted caller. Nothing here runs in pipeline
+mode: a statement failing in a pipeline leaves the ones queued after it unprepared on the
+server while psycopg counts them as prepared. Listeners are woken after commit
+(``eventstore.commit_notifier``).
 
 The guarantees are the library's: one table lock per transaction (commit order = position
 order, so a tailing reader never skips a gap, however many batches are in flight) and unique
@@ -61,8 +62,9 @@ DATA_KEY_TAKEN = "EK001"
 #: (every state hex-encoded, every element looked at to choose its type).
 APPEND = (
     f"WITH link AS ({LINKS}) "
-    "SELECT ecom_append_quiet(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], %b::uuid[], "
-    "%b::bigint[], %b::text[], %b::text[], %b::text[], %b::uuid[], %b::bigint[], %b::jsonb[], %b) "
+    "SELECT ecom_append_quiet(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], "
+    "%b::timestamptz[], %b::text[], %b::text[], %b::uuid[], %b::bigint[], "
+    "%b::text[], %b::text[], %b::text[], %b::uuid[], %b::bigint[], %b::jsonb[], %b) "
     "FROM (SELECT ecom_claim_keys(%b::uuid[], %b::bytea[]) OFFSET 0) AS claimed"
 )
 
@@ -320,6 +322,7 @@ class GroupCommitter:
             [e.originator_version for e in events],
             [e.topic for e in events],
             [e.state for e in events],
+            *_meta_columns(events),
             list(expected),
             list(expected.values()),
             [k.principal for k in keys],
@@ -390,15 +393,16 @@ class GroupCommitter:
                 # Our INSERT, not the recorder's: the library's would NOTIFY under the lock.
                 events = [e for r in accepted for e in r.events]
                 curs.execute(
-                    f"INSERT INTO {recorder.events_table_name} "
-                    "(originator_id, originator_version, topic, state) "
-                    "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[]) "
-                    "RETURNING notification_id",
+                    f"INSERT INTO {recorder.events_table_name} (originator_id, "
+                    "originator_version, topic, state, occurred_at, actor, correlation_id) "
+                    "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], "
+                    "%b::timestamptz[], %b::text[], %b::text[]) RETURNING notification_id",
                     (
                         [e.originator_id for e in events],
                         [e.originator_version for e in events],
                         [e.topic for e in events],
                         [e.state for e in events],
+                        *_meta_columns(events),
                     ),
                     prepare=True,
                 )
@@ -473,6 +477,17 @@ def _new_key_columns(batch: Sequence[_Request]) -> tuple[list[UUID], list[bytes]
     """The batch's new data keys as (customers, keys), in customer order."""
     keys = sorted({k for r in batch for k in r.new_keys})
     return [customer for customer, _ in keys], [key for _, key in keys]
+
+
+def _meta_columns(events: Sequence[StoredEvent]) -> tuple[list, list, list]:
+    """The events' metadata columns (occurred_at, actor, correlation_id; migration 033) as
+    ``eventstore.mapper.StampedEvent`` carries them; NULLs for an event without (its index
+    entries are then computed from its state)."""
+    return (
+        [getattr(e, "occurred_at", None) for e in events],
+        [getattr(e, "actor", None) for e in events],
+        [getattr(e, "correlation_id", None) for e in events],
+    )
 
 
 def _close_all(sessions: list[_Session]) -> None:

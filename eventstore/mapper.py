@@ -11,6 +11,10 @@ that the stream's first personal event named); reading decrypts them, or yields 
 marker once the key is destroyed. Bodies without ``"p"`` take no extra work.
 
 An event holding NUL is refused (``refuse_nul``): PostgreSQL cannot store it as text.
+
+``to_stored`` gives a ``StampedEvent``: beside the state, the metadata the event feed filters
+on, which the appender writes to columns of their own (migration 033) so that indexing an
+event never parses its JSON.
 """
 
 from __future__ import annotations
@@ -35,6 +39,17 @@ FORGOTTEN_TOPIC = "customer.CustomerForgotten"
 
 class UnknownEventType(LookupError):
     pass
+
+
+@dataclass(frozen=True)
+class StampedEvent(StoredEvent):
+    """A stored event and a copy of its metadata for the event table's columns
+    (``occurred_at``, ``actor``, ``correlation_id``; migration 033). The state stays the
+    record; a time without an offset is left to the state (NULL: the index parses it)."""
+
+    occurred_at: datetime | None = None
+    actor: str | None = None
+    correlation_id: str | None = None
 
 
 #: A NUL as orjson writes it (``\u0000``), not preceded by an escaped backslash.
@@ -127,11 +142,14 @@ class EventMapper:
         state = orjson.dumps(body)
         if subject is None:
             refuse_nul(state, event)
-        return StoredEvent(
+        return StampedEvent(
             originator_id=stream_id,
             originator_version=version,
             topic=event.stored_name(),
             state=state,
+            occurred_at=meta.occurred_at if meta.occurred_at.tzinfo is not None else None,
+            actor=meta.actor,
+            correlation_id=meta.correlation_id,
         )
 
     def _subject(

@@ -13,7 +13,7 @@ import pytest
 from commands.context import CommandContext
 from domain.errors import ConcurrencyConflict
 from domain.product.sku import SkuClaimed
-from eventstore.group_commit import GroupCommitter, KeyTaken, NewKeyTaken, StreamConflict
+from eventstore.group_commit import KeyTaken, NewKeyTaken, StreamConflict
 from eventstore.recorder import IdempotencyRecord
 from eventstore.store import IdempotencyKeyTaken, StreamAppend
 
@@ -116,20 +116,6 @@ def test_racing_keys_and_versions_in_shared_batches_end_in_domain_answers_only(s
 
 
 # ---- batches in flight at once ------------------------------------------------------------
-
-
-@pytest.fixture
-def new_committer(store):
-    """A group committer of the test's own (its counters start at zero), closed after."""
-    made: list[GroupCommitter] = []
-
-    def make(**settings) -> GroupCommitter:
-        made.append(GroupCommitter(store.recorder, **settings))
-        return made[-1]
-
-    yield make
-    for c in made:
-        c.close()
 
 
 def stored(store, stream: uuid.UUID, after_version: int, n: int = 1) -> list:
