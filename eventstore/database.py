@@ -7,6 +7,7 @@ from __future__ import annotations
 import atexit
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import orjson
 import psutil
 from eventsourcing.postgres import PostgresDatastore
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg.types.json import set_json_dumps
+from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,7 @@ def make_pool(
     def configure(conn) -> None:  # noqa: ANN001
         conn.autocommit = True
         set_json_dumps(json_dumps, context=conn)
+        set_json_loads(json_loads, context=conn)
 
     # psycopg's default prepare threshold: a statement run five times on a connection is
     # prepared there, so the server stops parsing and planning it on every call (the gateway's
@@ -154,3 +156,21 @@ def json_dumps(value: Any) -> bytes:
         return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
     except TypeError:
         return json.dumps(value).encode()
+
+
+#: 19 digits in a row: maybe an integer beyond 64 bits, which orjson would read as a float.
+_LONG_DIGITS = re.compile(rb"\d{19}")
+
+
+def json_loads(data: bytes) -> Any:
+    """``json`` and ``jsonb`` columns as orjson reads them (the views read their documents
+    back on every pass; ``json.loads`` cost them about three times as much). A document that
+    may hold an integer orjson cannot keep exact (19 digits in a row anywhere, strings
+    included), or that it refuses (a number beyond a double's range), is read by ``json``
+    as before."""
+    if _LONG_DIGITS.search(data) is None:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(data)
