@@ -64,6 +64,12 @@ class AnswerMemory(Protocol):
         """Store ``answer`` unless the key has one already; return the one kept."""
         ...
 
+    def keep_first(
+        self, key: str, operation: str, answer: GatewayAnswer, amount: Decimal | None
+    ) -> tuple[GatewayAnswer, bool]:
+        """``keep``, and whether ``answer`` is the one kept, now (not an earlier answer)."""
+        ...
+
 
 class InMemoryAnswers:
     def __init__(self) -> None:
@@ -74,8 +80,12 @@ class InMemoryAnswers:
         return self._answers.get(key)
 
     def keep(self, key, operation, answer, amount):  # noqa: ANN001
+        return self.keep_first(key, operation, answer, amount)[0]
+
+    def keep_first(self, key, operation, answer, amount):  # noqa: ANN001
         with self._lock:
-            return self._answers.setdefault(key, answer)
+            first = self._answers.setdefault(key, answer)
+            return first, first is answer
 
 
 _ANSWER = "SELECT outcome, reference, reason FROM gateway_idempotency WHERE key = %s"
@@ -86,9 +96,9 @@ WITH kept AS (
     ON CONFLICT (key) DO NOTHING
     RETURNING outcome, reference, reason
 )
-SELECT outcome, reference, reason FROM kept
+SELECT outcome, reference, reason, true FROM kept
 UNION ALL
-SELECT outcome, reference, reason FROM gateway_idempotency
+SELECT outcome, reference, reason, false FROM gateway_idempotency
  WHERE key = %(key)s AND NOT EXISTS (SELECT FROM kept)"""
 
 
@@ -105,6 +115,9 @@ class PostgresAnswers:
         return None if row is None else GatewayAnswer(*row)
 
     def keep(self, key, operation, answer, amount):  # noqa: ANN001
+        return self.keep_first(key, operation, answer, amount)[0]
+
+    def keep_first(self, key, operation, answer, amount):  # noqa: ANN001
         with self.pool.connection() as conn:
             # One statement: the answer kept now, or the one kept before. A key another
             # transaction kept meanwhile is not in this statement's snapshot: read it anew.
@@ -120,8 +133,13 @@ class PostgresAnswers:
                 },
             ).fetchone()
             if row is None:
-                row = conn.execute(_ANSWER, (key,)).fetchone()
-        return GatewayAnswer(*row)
+                return GatewayAnswer(*conn.execute(_ANSWER, (key,)).fetchone()), False
+        return GatewayAnswer(*row[:3]), row[3]
+
+
+#: Tokens whose answer depends on the attempt (a timeout, transient failures first): a
+#: repeat looks for a kept answer before trying.
+_BY_ATTEMPT = frozenset({"tok_slow", "tok_flaky"})
 
 
 class SandboxGateway:
@@ -141,17 +159,20 @@ class SandboxGateway:
     def authorize(
         self, key: str, token: str, amount: Decimal, currency: str, timeout_s: float
     ) -> GatewayAnswer:
-        known = self.memory.get(key)
-        if known is not None:
-            return known
-        with self._lock:
-            attempt = self._attempts.get(key, 0) + 1
-            self._attempts[key] = attempt
-        if token == "tok_slow":
-            time.sleep(min(self.slow_delay_s, timeout_s))
-            raise GatewayTimeout(f"no answer within {timeout_s}s")
-        if token == "tok_flaky" and attempt <= 2:
-            raise GatewayTransientError("sandbox: transient failure")
+        if token in _BY_ATTEMPT:  # an answer kept before stands; else this attempt's
+            known = self.memory.get(key)
+            if known is not None:
+                return known
+            with self._lock:
+                attempt = self._attempts.get(key, 0) + 1
+                self._attempts[key] = attempt
+            if token == "tok_slow":
+                time.sleep(min(self.slow_delay_s, timeout_s))
+                raise GatewayTimeout(f"no answer within {timeout_s}s")
+            if attempt <= 2:
+                raise GatewayTransientError("sandbox: transient failure")
+        # The answer depends on the key and token alone: keeping it tells whether one was
+        # kept before (then that one is the answer, and nothing is charged again).
         if token in ("tok_visa", "tok_flaky", "tok_mastercard"):
             answer = GatewayAnswer("approved", self._reference(key))
         elif token == "tok_refund_fails":
@@ -160,18 +181,15 @@ class SandboxGateway:
             answer = GatewayAnswer("declined", self._reference(key), "card_declined")
         else:
             answer = GatewayAnswer("declined", self._reference(key), "unknown_token")
-        first = self.memory.keep(key, "authorize", answer, amount)
-        if first == answer and answer.outcome == "approved":
+        first, now = self.memory.keep_first(key, "authorize", answer, amount)
+        if now and answer.outcome == "approved":
             with self._lock:
                 self.charges += 1
         return first
 
     def _simple(self, key: str, operation: str, amount: Decimal | None) -> GatewayAnswer:
-        known = self.memory.get(key)
-        if known is not None:
-            return known
         answer = GatewayAnswer("approved", self._reference(key))
-        return self.memory.keep(key, operation, answer, amount)
+        return self.memory.keep(key, operation, answer, amount)  # or the one kept before
 
     def capture(self, key: str, authorization_ref: str, amount: Decimal) -> GatewayAnswer:
         return self._simple(key, "capture", amount)

@@ -42,7 +42,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -135,6 +135,9 @@ class OrderPlacementSaga(ProcessManager):
         self.locations = locations or LocationDirectory(store)  # the container passes its own
         self.clock = clock
         self.cache = StateCache(size=2_000)  # the hot SKUs; each holds its reservations
+        #: Asks the gateway for a batch's orders at once; its threads are kept between
+        #: batches (they end when the saga is gone).
+        self._asking = ThreadPoolExecutor(settings.gateway_concurrency, "gateway")
 
     def handle(self, trigger: Trigger) -> None:
         self.handle_batch([trigger])
@@ -343,9 +346,10 @@ class OrderPlacementSaga(ProcessManager):
         if len(orders) == 1:
             ask(orders[0])
             return
-        workers = max(1, min(self.settings.gateway_concurrency, len(orders)))
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(ask, orders))
+        asked = [self._asking.submit(ask, o) for o in orders]
+        wait(asked)  # every answer in (or failed) before any failure is raised
+        for a in asked:
+            a.result()
 
     @staticmethod
     def _authorization(o: _Order) -> AuthorizePayment:

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from uuid import uuid4
 
-from commands.payment_gateway import GatewayAnswer, PostgresAnswers
+from commands.payment_gateway import GatewayAnswer, PostgresAnswers, SandboxGateway
 
 
 def test_the_first_answer_kept_under_a_key_is_the_answer(container):
@@ -33,3 +33,35 @@ def test_concurrent_keepers_of_one_key_all_get_the_one_kept(container):
     # Then each is told the same answer, the one stored
     assert len(set(kept)) == 1
     assert memory.get(key) == kept[0] and kept[0] in answers
+
+
+def test_keep_first_tells_whether_the_answer_is_kept_now(container):
+    memory, key = PostgresAnswers(container.pool), f"test-{uuid4()}"
+    first, later = GatewayAnswer("approved", "ref-1"), GatewayAnswer("approved", "ref-2")
+    assert memory.keep_first(key, "authorize", first, None) == (first, True)
+    assert memory.keep_first(key, "authorize", later, None) == (first, False)
+    assert memory.keep_first(key, "authorize", first, None) == (first, False)
+
+
+def test_of_concurrent_first_keepers_exactly_one_is_told_it_kept(container):
+    memory, key = PostgresAnswers(container.pool), f"test-{uuid4()}"
+    answers = [GatewayAnswer("approved", f"ref-{i}") for i in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        kept = list(pool.map(lambda a: memory.keep_first(key, "authorize", a, None), answers))
+    assert len({answer for answer, _ in kept}) == 1
+    assert sum(now for _, now in kept) == 1
+
+
+def test_the_sandbox_over_postgres_charges_a_key_once_across_a_restart(container):
+    """Given an approved authorization, when the same key is asked again, by the same
+    sandbox and by one started afresh over the same memory, then neither charges again; a
+    declined card never counts as a charge."""
+    key = f"test-{uuid4()}"
+    sandbox = SandboxGateway(memory=PostgresAnswers(container.pool))
+    first = sandbox.authorize(key, "tok_visa", Decimal("9.99"), "USD", 1.0)
+    assert sandbox.authorize(key, "tok_visa", Decimal("9.99"), "USD", 1.0) == first
+    restarted = SandboxGateway(memory=PostgresAnswers(container.pool))
+    assert restarted.authorize(key, "tok_visa", Decimal("9.99"), "USD", 1.0) == first
+    assert (sandbox.charges, restarted.charges) == (1, 0)
+    declined = sandbox.authorize(f"{key}-d", "tok_declined", Decimal("1"), "USD", 1.0)
+    assert declined.outcome == "declined" and sandbox.charges == 1

@@ -115,3 +115,45 @@ def test_a_batch_racing_other_writers_on_its_stock_is_decided_again_not_lost(con
     assert states == ["confirmed"] * 20
     level = inventory.get(container.store, skus[0]).level(code)
     assert (level.on_hand, level.reserved) == (25 + received, 20)
+
+
+class NamingGateway:
+    """The container's sandbox, noting the name of each thread that asks it to authorize."""
+
+    def __init__(self, inner):  # noqa: ANN001
+        self.inner, self.name, self.threads = inner, inner.name, []
+
+    def authorize(self, *args):  # noqa: ANN002, ANN201
+        self.threads.append(threading.current_thread().name)
+        return self.inner.authorize(*args)
+
+    def __getattr__(self, attr: str):  # noqa: ANN204
+        return getattr(self.inner, attr)
+
+
+def test_batches_ask_the_gateway_on_threads_kept_from_one_batch_to_the_next(container):
+    """Starting threads for every batch cost the saga more than asking: the second batch is
+    asked on threads the first one started."""
+    _code, skus, _order_id, first, _saga = setup(container)
+    gateway = NamingGateway(container.gateway)
+    saga = OrderPlacementSaga(container.store, container.pool, gateway)
+    more = []
+    for _ in range(3):
+        placed = send(
+            container,
+            PlaceOrder(
+                customer_id=uuid4(), currency="USD",
+                lines=[RequestedLine(sku=skus[0], quantity=1)],
+                shipping_address=ADDRESS, payment=PaymentRef(token="tok_visa"),
+            ),
+            CommandContext.new("t"),
+        )  # fmt: skip
+        more.append(container.store.load_with_positions(placed.stream_id)[0])
+    saga.handle_batch([Trigger("threads-test", e) for e in (first, more[0])])
+    started = set(gateway.threads)
+    gateway.threads.clear()
+    saga.handle_batch([Trigger("threads-test", e) for e in more[1:]])
+    assert len(gateway.threads) == 2 and set(gateway.threads) <= started
+    assert {orders.get(container.store, e.stream_id).status for e in [first, *more]} == {
+        "confirmed"
+    }
