@@ -74,7 +74,7 @@ from domain.order.state import ORDER
 from domain.payment import decide as pay_decide
 from domain.payment.commands import AuthorizePayment, VoidAuthorization
 from domain.payment.state import PAYMENT
-from eventstore.recorded import EventMeta
+from eventstore.recorded import EventMeta, RecordedEvent
 from eventstore.store import EventStore
 
 alerts = logging.getLogger("ecom.alerts")
@@ -149,9 +149,18 @@ class OrderPlacementSaga(ProcessManager):
             if t.event.stream_id not in seen:
                 seen.add(t.event.stream_id)
                 batch.append(self._order(t))
+                self._known_from(t.event)
         reserved = self._retrying(self._reserve_phase, batch)
         self._authorize_phase(reserved)
         self._retrying(self._decide_phase, reserved)
+
+    def _known_from(self, placed: RecordedEvent) -> None:
+        """An order's ``OrderPlaced`` that opens its stream is its whole state at version 1:
+        kept as the stream's cached state, so loading the order reads only what came after
+        (not the placement again, its personal data decrypted a second time)."""
+        if placed.version == 1 and self.cache.get(placed.stream_id) is None:
+            state = ORDER.fold([placed.to_domain()])
+            self.cache.put(placed.stream_id, 1, state, placed.meta.occurred_at)
 
     @staticmethod
     def _order(t: Trigger) -> _Order:

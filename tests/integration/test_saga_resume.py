@@ -157,3 +157,26 @@ def test_batches_ask_the_gateway_on_threads_kept_from_one_batch_to_the_next(cont
     assert {orders.get(container.store, e.stream_id).status for e in [first, *more]} == {
         "confirmed"
     }
+
+
+def test_a_new_order_is_loaded_after_its_placement_which_the_trigger_brought(
+    container, monkeypatch
+):
+    """The ``OrderPlaced`` that opens an order's stream is its state at version 1: the saga
+    reads the stream only after it (not the placement again, its personal data decrypted a
+    second time), and decides as it would have."""
+    _code, skus, order_id, event, saga = setup(container)
+    asked: list[dict] = []
+    load_many = container.store.load_many
+
+    def recording(after, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        asked.append(dict(after))
+        return load_many(after, *args, **kwargs)
+
+    monkeypatch.setattr(container.store, "load_many", recording)
+    saga.handle(Trigger("known-test", event))
+    assert asked and all(after.get(order_id, 1) == 1 for after in asked)
+    assert any(order_id in after for after in asked)
+    state = orders.get(container.store, order_id)
+    assert state.status == "confirmed" and len(state.allocations) == 2
+    assert inventory.get(container.store, skus[0]).reservations
