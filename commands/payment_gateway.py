@@ -6,12 +6,17 @@ caller's timeout, ``tok_refund_fails`` approves and captures but every void or r
 authorization fails transiently, for ever (its reference says so, so this survives a restart).
 Every call carries an idempotency key, and a repeated key returns the first final answer
 without charging again, as a real gateway does.
+
+The sandbox also answers a batch at once (``authorize_at_once``: one write of its memory for
+every card whose answer does not depend on the attempt); the placement saga uses it when a
+gateway has it, and asks the rest one by one, concurrently, as it asks a gateway that has not.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, Protocol
@@ -53,6 +58,16 @@ class PaymentGateway(Protocol):
     def refund(self, key: str, authorization_ref: str, amount: Decimal) -> GatewayAnswer: ...
 
 
+@dataclass(frozen=True, slots=True)
+class AuthorizationRequest:
+    """One authorization of a batch (``authorize_at_once``)."""
+
+    key: str
+    token: str
+    amount: Decimal
+    currency: str
+
+
 class AnswerMemory(Protocol):
     """Where a gateway keeps its first answer per idempotency key."""
 
@@ -68,6 +83,12 @@ class AnswerMemory(Protocol):
         self, key: str, operation: str, answer: GatewayAnswer, amount: Decimal | None
     ) -> tuple[GatewayAnswer, bool]:
         """``keep``, and whether ``answer`` is the one kept, now (not an earlier answer)."""
+        ...
+
+    def keep_many(
+        self, operation: str, answers: Sequence[tuple[str, GatewayAnswer, Decimal | None]]
+    ) -> dict[str, tuple[GatewayAnswer, bool]]:
+        """``keep_first`` for (key, answer, amount) triples with distinct keys, by key."""
         ...
 
 
@@ -87,6 +108,9 @@ class InMemoryAnswers:
             first = self._answers.setdefault(key, answer)
             return first, first is answer
 
+    def keep_many(self, operation, answers):  # noqa: ANN001
+        return {key: self.keep_first(key, operation, a, amount) for key, a, amount in answers}
+
 
 _ANSWER = "SELECT outcome, reference, reason FROM gateway_idempotency WHERE key = %s"
 _KEEP = """
@@ -100,6 +124,26 @@ SELECT outcome, reference, reason, true FROM kept
 UNION ALL
 SELECT outcome, reference, reason, false FROM gateway_idempotency
  WHERE key = %(key)s AND NOT EXISTS (SELECT FROM kept)"""
+
+
+#: ``_KEEP`` for many keys: the answers kept now, and those kept before (read in the same
+#: statement's snapshot; a key another transaction kept meanwhile is missing, read anew).
+_KEEP_MANY = """
+WITH asked AS (
+    SELECT * FROM unnest(%(keys)s::text[], %(outcomes)s::text[], %(references)s::text[],
+                         %(reasons)s::text[], %(amounts)s::numeric[])
+           AS a(key, outcome, reference, reason, amount)
+), kept AS (
+    INSERT INTO gateway_idempotency (key, operation, outcome, reference, reason, amount)
+    SELECT key, %(operation)s, outcome, reference, reason, amount FROM asked ORDER BY key
+    ON CONFLICT (key) DO NOTHING
+    RETURNING key, outcome, reference, reason
+)
+SELECT key, outcome, reference, reason, true FROM kept
+UNION ALL
+SELECT g.key, g.outcome, g.reference, g.reason, false
+  FROM gateway_idempotency g JOIN asked USING (key)
+ WHERE NOT EXISTS (SELECT FROM kept WHERE kept.key = g.key)"""
 
 
 class PostgresAnswers:
@@ -135,6 +179,27 @@ class PostgresAnswers:
             if row is None:
                 return GatewayAnswer(*conn.execute(_ANSWER, (key,)).fetchone()), False
         return GatewayAnswer(*row[:3]), row[3]
+
+    def keep_many(self, operation, answers):  # noqa: ANN001
+        if not answers:
+            return {}
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                _KEEP_MANY,
+                {
+                    "keys": [key for key, _, _ in answers],
+                    "outcomes": [a.outcome for _, a, _ in answers],
+                    "references": [a.reference for _, a, _ in answers],
+                    "reasons": [a.reason for _, a, _ in answers],
+                    "amounts": [amount for _, _, amount in answers],
+                    "operation": operation,
+                },
+            ).fetchall()
+            out = {r[0]: (GatewayAnswer(*r[1:4]), r[4]) for r in rows}
+            for key, _, _ in answers:
+                if key not in out:
+                    out[key] = (GatewayAnswer(*conn.execute(_ANSWER, (key,)).fetchone()), False)
+        return out
 
 
 #: Tokens whose answer depends on the attempt (a timeout, transient failures first): a
@@ -173,19 +238,41 @@ class SandboxGateway:
                 raise GatewayTransientError("sandbox: transient failure")
         # The answer depends on the key and token alone: keeping it tells whether one was
         # kept before (then that one is the answer, and nothing is charged again).
-        if token in ("tok_visa", "tok_flaky", "tok_mastercard"):
-            answer = GatewayAnswer("approved", self._reference(key))
-        elif token == "tok_refund_fails":
-            answer = GatewayAnswer("approved", self._reference(key, UNWIND_FAILS))
-        elif token == "tok_declined":
-            answer = GatewayAnswer("declined", self._reference(key), "card_declined")
-        else:
-            answer = GatewayAnswer("declined", self._reference(key), "unknown_token")
+        answer = self._answer(key, token)
         first, now = self.memory.keep_first(key, "authorize", answer, amount)
-        if now and answer.outcome == "approved":
-            with self._lock:
-                self.charges += 1
+        self._charged([(answer, now)])
         return first
+
+    def authorize_at_once(
+        self, requests: Sequence[AuthorizationRequest]
+    ) -> dict[str, GatewayAnswer]:
+        """The answers this sandbox gives without trying (every token but those answering
+        by attempt), kept in one write, by key; the other requests are left out, for
+        ``authorize`` one at a time. (A gateway reached over the network has no such call:
+        its requests are asked one by one, concurrently.)"""
+        at_once = [r for r in requests if r.token not in _BY_ATTEMPT]
+        answers = {r.key: self._answer(r.key, r.token) for r in at_once}
+        kept = self.memory.keep_many(
+            "authorize", [(r.key, answers[r.key], r.amount) for r in at_once]
+        )
+        self._charged([(answers[key], now) for key, (_, now) in kept.items()])
+        return {key: first for key, (first, _) in kept.items()}
+
+    def _answer(self, key: str, token: str) -> GatewayAnswer:
+        if token in ("tok_visa", "tok_flaky", "tok_mastercard"):
+            return GatewayAnswer("approved", self._reference(key))
+        if token == "tok_refund_fails":
+            return GatewayAnswer("approved", self._reference(key, UNWIND_FAILS))
+        if token == "tok_declined":
+            return GatewayAnswer("declined", self._reference(key), "card_declined")
+        return GatewayAnswer("declined", self._reference(key), "unknown_token")
+
+    def _charged(self, answers: Sequence[tuple[GatewayAnswer, bool]]) -> None:
+        """Count the approvals kept now (an answer kept before was charged then)."""
+        new = sum(now and a.outcome == "approved" for a, now in answers)
+        if new:
+            with self._lock:
+                self.charges += new
 
     def _simple(self, key: str, operation: str, amount: Decimal | None) -> GatewayAnswer:
         answer = GatewayAnswer("approved", self._reference(key))

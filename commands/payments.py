@@ -116,6 +116,11 @@ def ask_authorization(
         except GatewayTimeout:
             reason = "gateway_timeout"
             break
+    return authorization_answer(answer, reason)
+
+
+def authorization_answer(answer: GatewayAnswer | None, reason: str = "") -> AuthorizationAnswer:
+    """The gateway's answer as the payment records it (None: none came, for ``reason``)."""
     approved = answer is not None and answer.outcome == "approved"
     if answer is not None and not approved:
         reason = answer.reason or "declined"

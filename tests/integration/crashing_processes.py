@@ -77,6 +77,14 @@ class CrashingGateway:
             "authorize", key, lambda: self.inner.authorize(key, token, amount, currency, timeout_s)
         )
 
+    def authorize_at_once(self, requests):  # noqa: ANN001, ANN201
+        known = {r.key for r in requests if self.inner.memory.get(r.key) is not None}
+        answers = self.inner.authorize_at_once(requests)
+        for key in answers:
+            if key not in known:
+                self.crash.committed("gateway authorize")
+        return answers
+
     def capture(self, key: str, authorization_ref: str, amount: Decimal) -> GatewayAnswer:
         return self._new("capture", key, lambda: self.inner.capture(key, authorization_ref, amount))
 

@@ -8,7 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from uuid import uuid4
 
-from commands.payment_gateway import GatewayAnswer, PostgresAnswers, SandboxGateway
+from commands.payment_gateway import (
+    AuthorizationRequest,
+    GatewayAnswer,
+    PostgresAnswers,
+    SandboxGateway,
+)
 
 
 def test_the_first_answer_kept_under_a_key_is_the_answer(container):
@@ -65,3 +70,58 @@ def test_the_sandbox_over_postgres_charges_a_key_once_across_a_restart(container
     assert (sandbox.charges, restarted.charges) == (1, 0)
     declined = sandbox.authorize(f"{key}-d", "tok_declined", Decimal("1"), "USD", 1.0)
     assert declined.outcome == "declined" and sandbox.charges == 1
+
+
+def test_keep_many_keeps_the_new_keys_and_tells_the_earlier_answers(container):
+    memory, tag = PostgresAnswers(container.pool), uuid4().hex
+    before = GatewayAnswer("declined", "ref-0", "card_declined")
+    memory.keep(f"{tag}-0", "authorize", before, None)
+    asked = [(f"{tag}-{i}", GatewayAnswer("approved", f"ref-{i}"), Decimal("5")) for i in range(3)]
+    kept = memory.keep_many("authorize", asked)
+    assert kept == {
+        f"{tag}-0": (before, False),
+        f"{tag}-1": (asked[1][1], True),
+        f"{tag}-2": (asked[2][1], True),
+    }
+    assert memory.keep_many("authorize", asked[1:]) == {
+        f"{tag}-1": (asked[1][1], False),
+        f"{tag}-2": (asked[2][1], False),
+    }
+
+
+def test_concurrent_batches_over_the_same_keys_keep_each_key_once(container):
+    """Eight batches of the same twenty keys at once (in different orders): every key is kept
+    by exactly one of them, and every batch is told the answer kept."""
+    memory, tag = PostgresAnswers(container.pool), uuid4().hex
+    keys = [f"{tag}-{i:02}" for i in range(20)]
+
+    def batch(n: int) -> dict:
+        mine = [(k, GatewayAnswer("approved", f"ref-{n}"), None) for k in keys[n:] + keys[:n]]
+        return memory.keep_many("authorize", mine)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(batch, range(8)))
+    for key in keys:
+        told = [r[key] for r in results]
+        assert sum(now for _, now in told) == 1
+        assert len({answer for answer, _ in told}) == 1
+        assert memory.get(key) == told[0][0]
+
+
+def test_the_sandbox_answers_at_once_all_but_the_cards_answering_by_attempt(container):
+    """Given visa, declined, flaky and slow cards in one batch, the sandbox answers the first
+    two at once and leaves the others to be asked one by one; asked again, at once or alone,
+    it gives the same answers and charges nothing more."""
+    sandbox, tag = SandboxGateway(memory=PostgresAnswers(container.pool)), uuid4().hex
+    asked = [
+        AuthorizationRequest(f"{tag}-{token}", token, Decimal("3"), "USD")
+        for token in ("tok_visa", "tok_declined", "tok_flaky", "tok_slow")
+    ]
+    answers = sandbox.authorize_at_once(asked)
+    assert set(answers) == {f"{tag}-tok_visa", f"{tag}-tok_declined"}
+    assert answers[f"{tag}-tok_visa"].outcome == "approved"
+    assert answers[f"{tag}-tok_declined"].reason == "card_declined"
+    assert sandbox.charges == 1
+    assert sandbox.authorize_at_once(asked) == answers
+    alone = sandbox.authorize(f"{tag}-tok_visa", "tok_visa", Decimal("3"), "USD", 1.0)
+    assert alone == answers[f"{tag}-tok_visa"] and sandbox.charges == 1

@@ -31,6 +31,10 @@ class LateGateway:
         time.sleep(self.delay_s)
         return self.inner.authorize(key, token, amount, currency, timeout_s)
 
+    def authorize_at_once(self, requests):  # noqa: ANN001, ANN201
+        time.sleep(self.delay_s)
+        return self.inner.authorize_at_once(requests)
+
     def __getattr__(self, name):  # noqa: ANN001, ANN204 - capture, void, refund as the sandbox
         return getattr(self.inner, name)
 

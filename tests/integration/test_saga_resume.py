@@ -128,6 +128,8 @@ class NamingGateway:
         return self.inner.authorize(*args)
 
     def __getattr__(self, attr: str):  # noqa: ANN204
+        if attr == "authorize_at_once":  # as a gateway over the network: asked one by one
+            raise AttributeError(attr)
         return getattr(self.inner, attr)
 
 
@@ -180,3 +182,46 @@ def test_a_new_order_is_loaded_after_its_placement_which_the_trigger_brought(
     state = orders.get(container.store, order_id)
     assert state.status == "confirmed" and len(state.allocations) == 2
     assert inventory.get(container.store, skus[0]).reservations
+
+
+class RecordingGateway:
+    """The container's sandbox, noting what it is asked: batches at once, cards one by one."""
+
+    def __init__(self, inner):  # noqa: ANN001
+        self.inner, self.name, self.batches, self.alone = inner, inner.name, [], []
+
+    def authorize_at_once(self, requests):  # noqa: ANN001, ANN201
+        self.batches.append(sorted(r.token for r in requests))
+        return self.inner.authorize_at_once(requests)
+
+    def authorize(self, key, token, *args):  # noqa: ANN001, ANN002, ANN201
+        self.alone.append(token)
+        return self.inner.authorize(key, token, *args)
+
+    def __getattr__(self, attr: str):  # noqa: ANN204
+        return getattr(self.inner, attr)
+
+
+def test_a_batch_asks_the_sandbox_once_and_only_a_card_answering_by_attempt_alone(container):
+    """Given three orders paid by visa and one by a flaky card in one batch, the saga asks the
+    sandbox for all four in one call, then the flaky card alone (it fails twice, then
+    approves); every order is confirmed."""
+    _code, skus, _order_id, _event, _saga = setup(container)
+    gateway = RecordingGateway(container.gateway)
+    saga = OrderPlacementSaga(container.store, container.pool, gateway)
+    placed = []
+    for token in ("tok_visa", "tok_visa", "tok_flaky", "tok_visa"):
+        order = send(
+            container,
+            PlaceOrder(
+                customer_id=uuid4(), currency="USD",
+                lines=[RequestedLine(sku=skus[1], quantity=1)],
+                shipping_address=ADDRESS, payment=PaymentRef(token=token),
+            ),
+            CommandContext.new("t"),
+        )  # fmt: skip
+        placed.append(container.store.load_with_positions(order.stream_id)[0])
+    saga.handle_batch([Trigger("batch-test", e) for e in placed])
+    assert gateway.batches == [["tok_flaky", "tok_visa", "tok_visa", "tok_visa"]]
+    assert gateway.alone == ["tok_flaky"] * 3
+    assert {orders.get(container.store, e.stream_id).status for e in placed} == {"confirmed"}
