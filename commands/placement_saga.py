@@ -20,8 +20,9 @@ The saga handles a batch of orders at once, in three phases:
 1. **reserve** — the batch's orders, stock and locations are read in a few queries; each order
    is allocated against the stock the orders before it left, and every reservation (or
    ``out_of_stock`` cancellation) of the batch is written in one transaction;
-2. **authorize** — the gateway is asked for every reserved order, concurrently, each under a
-   key made of the triggering event's position, so a repeat never charges twice;
+2. **authorize** — the gateway is asked for every reserved order, each under a key made of
+   the triggering event's position, so a repeat never charges twice: in one call for those it
+   answers at once (the sandbox's ``authorize_at_once``), the others concurrently;
 3. **decide** — the answers are recorded, reservations confirmed, orders confirmed with their
    plans, or compensated, again in one transaction.
 
@@ -135,8 +136,8 @@ class OrderPlacementSaga(ProcessManager):
         self.locations = locations or LocationDirectory(store)  # the container passes its own
         self.clock = clock
         self.cache = StateCache(size=2_000)  # the hot SKUs; each holds its reservations
-        #: Asks the gateway for a batch's orders at once; its threads are kept between
-        #: batches (they end when the saga is gone).
+        #: Asks the gateway, concurrently, for the orders of a batch it does not answer at
+        #: once; its threads are kept between batches (they end when the saga is gone).
         self._asking = ThreadPoolExecutor(settings.gateway_concurrency, "gateway")
 
     def handle(self, trigger: Trigger) -> None:
