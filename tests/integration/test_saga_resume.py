@@ -134,28 +134,28 @@ class NamingGateway:
 
 
 def test_batches_ask_the_gateway_on_threads_kept_from_one_batch_to_the_next(container):
-    """Starting threads for every batch cost the saga more than asking: the second batch is
-    asked on threads the first one started."""
+    """Starting threads for every batch cost the saga more than asking: three batches of two
+    orders are asked on at most two threads in all (threads started per batch would be at
+    least three)."""
     _code, skus, _order_id, first, _saga = setup(container)
     gateway = NamingGateway(container.gateway)
     saga = OrderPlacementSaga(container.store, container.pool, gateway)
     more = []
-    for _ in range(3):
+    for sku in [skus[0]] * 3 + [skus[1]] * 2:  # what setup's order left of each
         placed = send(
             container,
             PlaceOrder(
                 customer_id=uuid4(), currency="USD",
-                lines=[RequestedLine(sku=skus[0], quantity=1)],
+                lines=[RequestedLine(sku=sku, quantity=1)],
                 shipping_address=ADDRESS, payment=PaymentRef(token="tok_visa"),
             ),
             CommandContext.new("t"),
         )  # fmt: skip
         more.append(container.store.load_with_positions(placed.stream_id)[0])
-    saga.handle_batch([Trigger("threads-test", e) for e in (first, more[0])])
-    started = set(gateway.threads)
-    gateway.threads.clear()
-    saga.handle_batch([Trigger("threads-test", e) for e in more[1:]])
-    assert len(gateway.threads) == 2 and set(gateway.threads) <= started
+    triggers = [Trigger("threads-test", e) for e in [first, *more]]
+    for i in range(0, 6, 2):
+        saga.handle_batch(triggers[i : i + 2])
+    assert len(gateway.threads) == 6 and len(set(gateway.threads)) <= 2
     assert {orders.get(container.store, e.stream_id).status for e in [first, *more]} == {
         "confirmed"
     }
