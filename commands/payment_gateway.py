@@ -113,20 +113,7 @@ class InMemoryAnswers:
 
 
 _ANSWER = "SELECT outcome, reference, reason FROM gateway_idempotency WHERE key = %s"
-_KEEP = """
-WITH kept AS (
-    INSERT INTO gateway_idempotency (key, operation, outcome, reference, reason, amount)
-    VALUES (%(key)s, %(operation)s, %(outcome)s, %(reference)s, %(reason)s, %(amount)s)
-    ON CONFLICT (key) DO NOTHING
-    RETURNING outcome, reference, reason
-)
-SELECT outcome, reference, reason, true FROM kept
-UNION ALL
-SELECT outcome, reference, reason, false FROM gateway_idempotency
- WHERE key = %(key)s AND NOT EXISTS (SELECT FROM kept)"""
-
-
-#: ``_KEEP`` for many keys: the answers kept now, and those kept before (read in the same
+#: Answers kept in one statement: those kept now, and those kept before (read in the same
 #: statement's snapshot; a key another transaction kept meanwhile is missing, read anew).
 _KEEP_MANY = """
 WITH asked AS (
@@ -162,23 +149,7 @@ class PostgresAnswers:
         return self.keep_first(key, operation, answer, amount)[0]
 
     def keep_first(self, key, operation, answer, amount):  # noqa: ANN001
-        with self.pool.connection() as conn:
-            # One statement: the answer kept now, or the one kept before. A key another
-            # transaction kept meanwhile is not in this statement's snapshot: read it anew.
-            row = conn.execute(
-                _KEEP,
-                {
-                    "key": key,
-                    "operation": operation,
-                    "outcome": answer.outcome,
-                    "reference": answer.reference,
-                    "reason": answer.reason,
-                    "amount": amount,
-                },
-            ).fetchone()
-            if row is None:
-                return GatewayAnswer(*conn.execute(_ANSWER, (key,)).fetchone()), False
-        return GatewayAnswer(*row[:3]), row[3]
+        return self.keep_many(operation, [(key, answer, amount)])[key]
 
     def keep_many(self, operation, answers):  # noqa: ANN001
         if not answers:

@@ -370,13 +370,11 @@ class OrderPlacementSaga(ProcessManager):
         at_once = getattr(self.gateway, "authorize_at_once", None)
         if at_once is None or not orders:
             return orders
-        asked = {}
+        asked = []
         for o in orders:
             c = self._authorization(o)
-            asked[o.gateway_key] = AuthorizationRequest(
-                o.gateway_key, c.token, c.amount, c.currency
-            )
-        answers = at_once(list(asked.values()))
+            asked.append(AuthorizationRequest(o.gateway_key, c.token, c.amount, c.currency))
+        answers = at_once(asked)
         rest = []
         for o in orders:
             answer = answers.get(o.gateway_key)

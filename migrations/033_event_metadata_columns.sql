@@ -27,7 +27,8 @@ DROP INDEX IF EXISTS stored_events_actor_idx;
 DROP INDEX IF EXISTS stored_events_occurred_at_idx;
 
 -- ecom_append_quiet (009) with the three columns. The older signature stays for code from
--- before this migration (its events get NULLs: still indexed, by parsing).
+-- before this migration, as a call of this one with no columns (NULLs: indexed by parsing),
+-- so the append's checks live in one body.
 CREATE OR REPLACE FUNCTION ecom_append_quiet(
     ids uuid[], versions bigint[], topics text[], states bytea[],
     occurred timestamptz[], actors text[], correlations text[],
@@ -71,4 +72,18 @@ BEGIN
         SELECT * FROM unnest(ids, versions, topics, states, occurred, actors, correlations)
         RETURNING notification_id;
 END
+$$;
+
+CREATE OR REPLACE FUNCTION ecom_append_quiet(
+    ids uuid[], versions bigint[], topics text[], states bytea[],
+    streams uuid[], expected bigint[],
+    key_principals text[], key_names text[], key_hashes text[], key_streams uuid[],
+    key_versions bigint[], key_results jsonb[],
+    lock_timeout text
+) RETURNS SETOF bigint
+LANGUAGE sql AS $$
+    SELECT * FROM ecom_append_quiet(
+        ids, versions, topics, states, NULL::timestamptz[], NULL::text[], NULL::text[],
+        streams, expected, key_principals, key_names, key_hashes, key_streams, key_versions,
+        key_results, lock_timeout)
 $$;

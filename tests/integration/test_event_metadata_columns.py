@@ -139,3 +139,27 @@ def test_each_metadata_filter_reads_its_index(store, database_url, old_and_new, 
             r[0] for r in conn.execute(psycopg.sql.SQL("EXPLAIN ") + query, params).fetchall()
         )
     assert index in plan, plan
+
+
+def test_the_older_append_signature_appends_through_the_new_one(store, database_url):
+    """Code from before the columns calls ``ecom_append_quiet`` without them: its events are
+    appended (NULL columns, found by parsing) and a moved stream still refuses the batch."""
+    stream = uuid.uuid4()
+    stored = store.mapper.to_stored(
+        stream, 1, claim(stream, 0).events[0], meta("user:old", "req-old", datetime.now(UTC))
+    )
+    call = (
+        "SELECT ecom_append_quiet(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], "
+        "%s::uuid[], %s::bigint[], '{}', '{}', '{}', '{}', '{}', '{}', '5s')"
+    )
+    params = ([stream], [1], [stored.topic], [stored.state], [stream], [0])
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        [(position,)] = conn.execute(call, params).fetchall()
+        with pytest.raises(psycopg.Error) as moved:
+            conn.execute(call, params)
+    assert moved.value.sqlstate == "EC002"
+    assert store.position_of(stream, 1) == position
+    [(occurred, actor, correlation, _, *from_state)] = columns_and_state(database_url, stream)
+    assert (occurred, actor, correlation) == (None, None, None)
+    assert from_state == ["user:old", "req-old"]
+    assert read_matching(store, EventFilter(correlation_id="req-old"))[-1].stream_id == stream

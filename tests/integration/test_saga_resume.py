@@ -117,20 +117,36 @@ def test_a_batch_racing_other_writers_on_its_stock_is_decided_again_not_lost(con
     assert (level.on_hand, level.reserved) == (25 + received, 20)
 
 
-class NamingGateway:
-    """The container's sandbox, noting the name of each thread that asks it to authorize."""
+class RecordingGateway:
+    """The container's sandbox, noting what it is asked: batches at once, and cards one by
+    one with the thread that asked."""
 
     def __init__(self, inner):  # noqa: ANN001
-        self.inner, self.name, self.threads = inner, inner.name, []
+        self.inner, self.name, self.batches, self.alone, self.threads = (
+            inner,
+            inner.name,
+            [],
+            [],
+            [],
+        )
 
-    def authorize(self, *args):  # noqa: ANN002, ANN201
+    def authorize_at_once(self, requests):  # noqa: ANN001, ANN201
+        self.batches.append(sorted(r.token for r in requests))
+        return self.inner.authorize_at_once(requests)
+
+    def authorize(self, key, token, *args):  # noqa: ANN001, ANN002, ANN201
+        self.alone.append(token)
         self.threads.append(threading.current_thread().name)
-        return self.inner.authorize(*args)
+        return self.inner.authorize(key, token, *args)
 
     def __getattr__(self, attr: str):  # noqa: ANN204
-        if attr == "authorize_at_once":  # as a gateway over the network: asked one by one
-            raise AttributeError(attr)
         return getattr(self.inner, attr)
+
+
+class OneByOneGateway(RecordingGateway):
+    """As a gateway over the network: no batch call, every card asked one by one."""
+
+    authorize_at_once = None
 
 
 def test_batches_ask_the_gateway_on_threads_kept_from_one_batch_to_the_next(container):
@@ -138,7 +154,7 @@ def test_batches_ask_the_gateway_on_threads_kept_from_one_batch_to_the_next(cont
     orders are asked on at most two threads in all (threads started per batch would be at
     least three)."""
     _code, skus, _order_id, first, _saga = setup(container)
-    gateway = NamingGateway(container.gateway)
+    gateway = OneByOneGateway(container.gateway)
     saga = OrderPlacementSaga(container.store, container.pool, gateway)
     more = []
     for sku in [skus[0]] * 3 + [skus[1]] * 2:  # what setup's order left of each
@@ -182,24 +198,6 @@ def test_a_new_order_is_loaded_after_its_placement_which_the_trigger_brought(
     state = orders.get(container.store, order_id)
     assert state.status == "confirmed" and len(state.allocations) == 2
     assert inventory.get(container.store, skus[0]).reservations
-
-
-class RecordingGateway:
-    """The container's sandbox, noting what it is asked: batches at once, cards one by one."""
-
-    def __init__(self, inner):  # noqa: ANN001
-        self.inner, self.name, self.batches, self.alone = inner, inner.name, [], []
-
-    def authorize_at_once(self, requests):  # noqa: ANN001, ANN201
-        self.batches.append(sorted(r.token for r in requests))
-        return self.inner.authorize_at_once(requests)
-
-    def authorize(self, key, token, *args):  # noqa: ANN001, ANN002, ANN201
-        self.alone.append(token)
-        return self.inner.authorize(key, token, *args)
-
-    def __getattr__(self, attr: str):  # noqa: ANN204
-        return getattr(self.inner, attr)
 
 
 def test_a_batch_asks_the_sandbox_once_and_only_a_card_answering_by_attempt_alone(container):
