@@ -55,3 +55,10 @@ class Projection(ABC):
     def compare_key(self) -> dict[str, str]:
         """Table name -> ORDER BY clause, to compare a rebuilt view with the live one."""
         return {}
+
+    def upgrade(self, cur: Cursor, schema: str) -> None:
+        """Bring an existing schema of this view, created by an older version of ``ddl``, up
+        to this one (deploy time, under the schema lock; must be idempotent). Most views
+        change only by a rebuild; one that gained a table it can fill from its others does
+        it here."""
+        return None

@@ -35,6 +35,9 @@ from domain.product.events import PRODUCT_EVENTS
 from eventstore.recorded import RecordedEvent
 from projections import search_text as text
 from projections.base import Projection
+from projections.search_facets import COMMENTS as FACET_COMMENTS
+from projections.search_facets import DDL as FACET_DDL
+from projections.search_facets import FacetDeltas, recount
 
 NAME = "product_search"
 #: Product generations whose changes are kept (``product_changes``).
@@ -142,7 +145,8 @@ class ProductSearchView(Projection):
         *_STOCK_TOPICS,
         *(cls.stored_name() for cls in PRICING_RULE_EVENTS),
     )
-    ddl = """
+    ddl = (
+        """
     CREATE TABLE {schema}.products (
         id uuid PRIMARY KEY,
         sku text NOT NULL,
@@ -212,6 +216,8 @@ class ProductSearchView(Projection):
     );
     CREATE INDEX ON {schema}.product_changes (generation);
     """
+        + FACET_DDL
+    )
     comments = {
         "products": "One row per product as search sees it (every status; queries keep active).",
         "products.id": "The product's stream id.",
@@ -264,6 +270,7 @@ class ProductSearchView(Projection):
         "product_changes.content": "Whether more than its in_stock changed.",
         "product_changes.before": "Its row before the batch (NULL: it did not exist).",
         "product_changes.after": "Its row after the batch.",
+        **FACET_COMMENTS,
     }
 
     def apply(self, cur: Cursor, schema: str, events: Sequence[RecordedEvent]) -> None:
@@ -272,11 +279,12 @@ class ProductSearchView(Projection):
         categories = [e for e in events if e.stream_type == "category"]
         stock = [e for e in events if e.stream_type == "inventory"]
         rules = [e for e in events if e.stream_type == "pricing_rule"]
+        facets = FacetDeltas()
         if categories:
-            self._categories(cur, s, categories)
+            self._categories(cur, s, categories, facets)
         # at most CHANGES_LOGGED products changed by this batch's product events: log them
         log = len({e.stream_id for e in products}) <= CHANGES_LOGGED
-        touched = self._products(cur, s, products, log) if products else set()
+        touched = self._products(cur, s, products, log, facets) if products else set()
         moved = self._stock(cur, s, stock) if stock else set()
         if rules:
             self._rules(cur, s, rules)
@@ -299,11 +307,17 @@ class ProductSearchView(Projection):
                     "jsonb_build_object('in_stock', NOT (f.row).in_stock)) FROM f "
                     "WHERE %s AND NOT (f.row).id = ANY(%s::uuid[]) "
                     "AND (SELECT count(*) FROM f) <= %s) "
-                    "SELECT count(*) AS n FROM f"
+                    "SELECT (f.row).status, (f.row).in_stock, (f.row).category_paths, "
+                    "(f.row).attr_pairs FROM f"
                 ).format(s),
                 (list(touched), list(moved), log, list(touched), CHANGES_LOGGED - len(touched)),
             )
-            flips = cur.fetchone()["n"]
+            flipped = cur.fetchall()
+            flips = len(flipped)
+            for r in flipped:
+                if r["status"] == "active":
+                    facets.stock(r["category_paths"], r["attr_pairs"], 1 if r["in_stock"] else -1)
+        facets.write(cur, s)
         changed = bool(touched) or flips > 0
         if changed and (not log or len(touched) + flips > CHANGES_LOGGED):
             # too many to log (some may be already): the caches empty instead
@@ -335,7 +349,9 @@ class ProductSearchView(Projection):
             (int(content), int(products), CHANGES_KEPT),
         )
 
-    def _categories(self, cur: Cursor, s: sql.Identifier, events: list[RecordedEvent]) -> None:
+    def _categories(
+        self, cur: Cursor, s: sql.Identifier, events: list[RecordedEvent], facets: FacetDeltas
+    ) -> None:
         parents = {UUID(str(e.data["parent_id"])) for e in events if e.data.get("parent_id")}
         cur.execute(
             sql.SQL("SELECT id, path FROM {}.categories WHERE id = ANY(%s)").format(s),
@@ -358,29 +374,47 @@ class ProductSearchView(Projection):
         # a product that named a category before the category's own event: its paths now
         cur.execute(
             sql.SQL(
+                "WITH o AS (SELECT id, category_paths FROM {0}.products "
+                "WHERE category_ids && %s::uuid[]) "
                 "UPDATE {0}.products p SET category_paths = (SELECT coalesce(array_agg(DISTINCT "
                 "a ORDER BY a), '{{}}') FROM unnest(p.category_ids) c LEFT JOIN {0}.categories k "
                 "ON k.id = c, unnest(coalesce(k.path, ARRAY[c])) a) "
-                "WHERE p.category_ids && %s::uuid[]"
+                "FROM o WHERE p.id = o.id "
+                "RETURNING p.status, p.in_stock, o.category_paths AS before, "
+                "p.category_paths AS after, p.attr_pairs"
             ).format(s),
             ([r[0] for r in rows],),
         )
+        for r in cur.fetchall():
+            facets.row(r["status"], r["in_stock"], r["before"], r["attr_pairs"], -1)
+            facets.row(r["status"], r["in_stock"], r["after"], r["attr_pairs"], 1)
 
     def _products(
-        self, cur: Cursor, s: sql.Identifier, events: list[RecordedEvent], log: bool
+        self,
+        cur: Cursor,
+        s: sql.Identifier,
+        events: list[RecordedEvent],
+        log: bool,
+        facets: FacetDeltas,
     ) -> set[UUID]:
         """Fold ``events`` into the products' rows; the ids of the rows changed, each logged
-        with its row before in ``product_changes`` when ``log``."""
+        with its row before in ``product_changes`` when ``log``, and counted in ``facets``
+        (its row before out, after in)."""
         ids = list({e.stream_id for e in events})
         cur.execute(
             sql.SQL(
                 "SELECT id, sku, name, description, brand, status, base_amount::text AS "
-                "base_amount, currency, category_ids, attributes, variants, created_at, version "
+                "base_amount, currency, category_ids, attributes, variants, created_at, version, "
+                "in_stock, category_paths, attr_pairs "
                 "FROM {}.products WHERE id = ANY(%s)"
             ).format(s),
             (ids,),
         )
         docs = {r["id"]: dict(r) for r in cur.fetchall()}
+        before = {
+            i: (d["status"], d["in_stock"], d["category_paths"], d["attr_pairs"])
+            for i, d in docs.items()
+        }
         touched: dict[UUID, dict[str, Any]] = {}
         for e in events:
             doc = docs.get(e.stream_id)
@@ -429,6 +463,12 @@ class ProductSearchView(Projection):
                 for doc in touched.values()
             ],
         )
+        for i, doc in touched.items():
+            was = before.get(i)
+            if was is not None:
+                facets.row(*was, -1)
+            in_stock = was is not None and was[1]  # kept by the upsert; the flips follow
+            facets.row(doc["status"], in_stock, doc["category_paths"], doc["attr_pairs"], 1)
         self._lexicon(cur, s, {w for doc in touched.values() for w in doc["words"]})
         return set(touched)
 
@@ -525,4 +565,17 @@ class ProductSearchView(Projection):
             "lexicon": "variant, word",
             "words": "word",
             "rules": "id",
+            "category_counts": "scope, category",
+            "pair_counts": "scope, pair",
         }
+
+    def upgrade(self, cur: Cursor, schema: str) -> None:
+        """A schema from before the kept facet counts gets them, counted from its products."""
+        found = cur.execute(
+            "SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = 'category_counts'",
+            (schema,),
+        ).fetchone()
+        if found is None:
+            s = sql.Identifier(schema)
+            cur.execute(FACET_DDL.replace("{schema}", s.as_string(cur)))
+            recount(cur, s)

@@ -4,9 +4,11 @@
 One statement answers a search: the filtered set (active products; the text, category with
 descendants, attributes, in stock, then the effective price range and the minimum rating),
 then from it the page (keyset after the cursor's key), ``total`` and the facets, so all four
-read one snapshot. Answers are kept per API process (``search_answers``), and so are a
-filtered set's ``total`` and facets: another sort or page of the same set reads its page
-alone and takes them, when the page was read at exactly the state they were.
+read one snapshot; a browsing set (no text, no filter but a category and in-stock) reads
+``total`` and the facets from the counts the view keeps (``projections/search_facets.py``).
+Answers are kept per API process (``search_answers``), and so are a filtered set's ``total``
+and facets: another sort or page of the same set reads its page alone and takes them, when
+the page was read at exactly the state they were.
 
 **Effective price.** What a guest (no customer segment, no address) pays for one unit now:
 among the active pricing rules valid at this instant, in the product's currency or in none,
@@ -63,6 +65,7 @@ from projections.search_answers import (
     Moved,
     not_after,
 )
+from projections.search_facets import ALL
 
 SORTS = ("relevance", "price_asc", "price_desc", "rating", "newest")
 RATINGS = "rm_reviews.product_ratings"
@@ -863,23 +866,48 @@ def _attributes(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-#: ``_statement``'s ``total`` and facets over the filtered set (``filtered``).
-_COUNTS = """(SELECT count(*) FROM filtered) AS total,
+#: ``_statement``'s ``total`` and facets: over the filtered set (``filtered``), or read from
+#: the counts the view keeps for a browsing set (``kept``).
+_FACETS = """{total} AS total,
           (SELECT jsonb_agg(jsonb_build_object('id', c, 'count', n) ORDER BY n DESC, c)
-             FROM (SELECT c, count(*) AS n FROM filtered, unnest(category_paths) c
-                   GROUP BY c ORDER BY n DESC, c LIMIT {category_facets}) f) AS categories,
+             FROM (SELECT c, n FROM ({categories}) cs
+                   ORDER BY n DESC, c LIMIT {category_facets}) f) AS categories,
           (SELECT jsonb_agg(jsonb_build_object('name', name, 'value', value, 'count', n)
                             ORDER BY name COLLATE "C", n DESC, value COLLATE "C")
              FROM (SELECT name, value, n, row_number() OVER (PARTITION BY name
                           ORDER BY n DESC, value COLLATE "C") AS k,
                           dense_rank() OVER (ORDER BY name COLLATE "C") AS m
                    FROM (SELECT split_part(pair, '=', 1) AS name,
-                                substr(pair, strpos(pair, '=') + 1) AS value, count(*) AS n
-                         FROM filtered, unnest(attr_pairs) pair GROUP BY pair) g) v
+                                substr(pair, strpos(pair, '=') + 1) AS value, n
+                         FROM ({pairs}) ps) g) v
              WHERE k <= {attribute_values} AND m <= {attribute_names}) AS attributes,
-          (SELECT min(price)::text FROM filtered) AS price_min,
-          (SELECT max(price)::text FROM filtered) AS price_max,
+          {price_min} AS price_min,
+          {price_max} AS price_max,
 """
+_COUNTS = _FACETS.format(
+    total="(SELECT count(*) FROM filtered)",
+    categories="SELECT c, count(*) AS n FROM filtered, unnest(category_paths) c GROUP BY c",
+    pairs="SELECT pair, count(*) AS n FROM filtered, unnest(attr_pairs) pair GROUP BY pair",
+    price_min="(SELECT min(price)::text FROM filtered)",
+    price_max="(SELECT max(price)::text FROM filtered)",
+    category_facets="{category_facets}",
+    attribute_values="{attribute_values}",
+    attribute_names="{attribute_names}",
+)
+_KEPT = _FACETS.format(
+    total="(SELECT coalesce(max({n}), 0) FROM {schema}.category_counts "
+    "WHERE scope = %(scope)s AND category = %(scope)s)",
+    categories="SELECT category AS c, {n} AS n FROM {schema}.category_counts "
+    "WHERE scope = %(scope)s AND category <> %(all)s AND {n} > 0",
+    pairs="SELECT pair, {n} AS n FROM {schema}.pair_counts WHERE scope = %(scope)s AND {n} > 0",
+    price_min="(SELECT lo FROM prices)",
+    price_max="(SELECT hi FROM prices)",
+    category_facets="{category_facets}",
+    attribute_values="{attribute_values}",
+    attribute_names="{attribute_names}",
+    n="{n}",
+    schema="{schema}",
+)
 #: The same columns when the set's counts are known already (``search``'s ``counted``).
 _NO_COUNTS = (
     "NULL::bigint AS total, NULL::jsonb AS categories, NULL::jsonb AS attributes, "
@@ -897,7 +925,8 @@ def _statement(
 ) -> tuple[sql.Composable, dict[str, Any]]:
     """The search's statement: the page, and with ``counts`` ``total`` and the facets (the
     filtered set materialised once for all of them; without, the planner may read the page
-    alone by an index)."""
+    alone by an index). A browsing set (``browsing``) takes them from the counts the view
+    keeps instead, and its page and price range by index."""
     params: dict[str, Any] = {}
     where = [sql.SQL("p.status = 'active'")]
     rank = sql.SQL("0::real")
@@ -939,12 +968,27 @@ def _statement(
             "AND id > %(after_id)s))"
         ).format(key=key, beyond=beyond, t=sql.SQL(key_type))
     params["limit"] = query.limit + 1
+    kept = counts and browsing(query, alternatives)
+    prices = sql.SQL("")
+    if kept:
+        # total and facets from the view's counts; the set is not materialised, so the page
+        # (and the price range, with no rule: each an end of the price index) read by index
+        counts, n = False, sql.SQL("stocked" if query.in_stock else "total")
+        params["scope"] = query.category_id or ALL
+        params["all"] = ALL
+        prices = sql.SQL(
+            ", prices AS (SELECT min(price)::text AS lo, max(price)::text AS hi FROM filtered)"
+            if rules
+            else ", prices AS (SELECT (SELECT min(p.base_amount) FROM {schema}.products p "
+            "WHERE {where})::text AS lo, (SELECT max(p.base_amount) FROM {schema}.products p "
+            "WHERE {where})::text AS hi)"
+        ).format(schema=schema, where=sql.SQL(" AND ").join(where))
     statement = sql.SQL(
         """WITH {with_rules}matched AS (
             SELECT p.id, p.category_paths, p.attr_pairs, p.created_at,
                    {price} AS price, {rating} AS rating, {rank} AS rank
             FROM {schema}.products p {joins} WHERE {where}),
-        filtered AS {materialized} (SELECT * FROM matched WHERE {after_filters})
+        filtered AS {materialized} (SELECT * FROM matched WHERE {after_filters}){prices}
         SELECT
           (SELECT row_to_json(st) FROM ({state}) st) AS at,
           {counts}
@@ -970,10 +1014,12 @@ def _statement(
         where=sql.SQL(" AND ").join(where),
         after_filters=sql.SQL(" AND ").join(after_filters),
         materialized=sql.SQL("MATERIALIZED" if counts else "NOT MATERIALIZED"),
-        counts=sql.SQL(_COUNTS if counts else _NO_COUNTS).format(
+        prices=prices,
+        counts=sql.SQL(_KEPT if kept else _COUNTS if counts else _NO_COUNTS).format(
             category_facets=sql.Literal(CATEGORY_FACETS),
             attribute_values=sql.Literal(ATTRIBUTE_VALUES),
             attribute_names=sql.Literal(ATTRIBUTE_NAMES),
+            **({"n": n, "schema": schema} if kept else {}),
         ),
         key=key,
         direction=direction,
@@ -981,6 +1027,18 @@ def _statement(
         state=_state_statement(schema, ratings),
     )
     return statement, params
+
+
+def browsing(query: SearchQuery, alternatives: list[tuple[str, set[str]]]) -> bool:
+    """Whether the query's set is a browsing set, whose total and facets the view keeps
+    (``projections/search_facets.py``): no text, no filter but a category and in-stock."""
+    return not (
+        alternatives
+        or query.attributes
+        or query.price_min is not None
+        or query.price_max is not None
+        or query.rating_min is not None
+    )
 
 
 def _price_and_rating(

@@ -200,7 +200,8 @@ class ProjectionRunner(Follower):
 
     def ensure_schemas(self) -> None:
         """Create each view's schema if missing (deploy time, under the migration lock); an
-        existing one gets its comments and the analysts' read grant again (both idempotent)."""
+        existing one is upgraded to its view's tables (``Projection.upgrade``) and gets its
+        comments and the analysts' read grant again (all idempotent)."""
         with self.pool.connection() as conn:
             for p in self.projections.values():
                 schema = live_schema(p.name)
@@ -211,6 +212,7 @@ class ProjectionRunner(Follower):
                     if not exists:
                         self._create_schema(conn, p, schema)
                     else:
+                        p.upgrade(conn.cursor(), schema)
                         describe(conn, schema, p.comments)
                         grant_read(conn, schema)
 

@@ -80,7 +80,8 @@ class KafkaProjector:
         return kafka_schema(self.group, name)
 
     def ensure_schemas(self) -> None:
-        """Create each view's schema for this group if missing (safe with many processes)."""
+        """Create each view's schema for this group if missing, else upgrade it to its view's
+        tables (``Projection.upgrade``); safe with many processes."""
         with self.pool.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
             for p in self.projections:
@@ -91,6 +92,8 @@ class KafkaProjector:
                 if not exists:
                     conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
                     conn.execute(p.ddl.replace("{schema}", schema))
+                else:
+                    p.upgrade(conn.cursor(), schema)
 
     # ---- running -------------------------------------------------------------------------
 

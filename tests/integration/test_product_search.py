@@ -28,6 +28,7 @@ from bench.search_catalog import Catalog, CatalogProduct, generate, reservation
 from commands.context import CommandContext
 from composition.bootstrap import build
 from composition.settings import Settings
+from domain.category.events import CategoryCreated
 from domain.ids import inventory_stream
 from domain.inventory.events import StockReceived
 from domain.money import Money
@@ -39,12 +40,13 @@ from domain.product.events import (
     FieldChange,
     LifecycleStatusChanged,
     PriceChanged,
+    ProductCreated,
     ProductDetailsChanged,
 )
 from domain.review.commands import CastVote, ModerateReview, SubmitReview
 from eventstore.recorded import EventMeta
 from eventstore.store import StreamAppend
-from projections import product_search
+from projections import product_search, search_facets
 from projections import product_search_query as search
 from projections import reviews as reviews_view
 from projections.base import live_schema
@@ -404,6 +406,68 @@ def test_every_filter_combination_returns_the_oracles_set_total_and_facets(world
         None if low_seen is None else str(low_seen),
         None if high_seen is None else str(high_seen),
     )
+
+
+def test_a_browsing_set_takes_its_total_and_facets_from_the_kept_counts(world, monkeypatch):
+    """Given the catalog, when every browsing set is searched (no text, no filter but a
+    category, with or without in-stock), then the answer takes its total and facets from the
+    counts the view keeps (a count changed in an open transaction shows in the answer) and
+    equals the oracle's; without live pricing rules the price range is read by the price
+    index, and every such answer equals the one counted over the set."""
+    c, catalog, oracle = world
+    schema = psycopg.sql.Identifier(live_schema(VIEW))
+    scopes = [None, *catalog.parents]
+    fresh = psycopg_pool.ConnectionPool(c.pool.conninfo, min_size=1, max_size=1, open=True)
+    try:
+        for category in scopes:
+            for in_stock in (False, True):
+                query = search.SearchQuery(
+                    category_id=category, in_stock=in_stock, sort="price_asc", limit=7
+                )
+                assert search.browsing(query, [])
+                search._answers.pop(fresh, None)
+                got = search.search(fresh, query, NOW)
+                expected = oracle.filtered(query)
+                assert got["total"] == len(expected), query
+                assert [uuid.UUID(i["id"]) for i in got["items"]] == oracle.ordered(
+                    query, expected
+                )[:7]
+                facets = oracle.facets(expected)
+                assert got["facets"]["categories"] == facets["categories"][:100]
+                assert got["facets"]["attributes"] == facets["attributes"]
+                low, high = facets["price"]
+                assert got["facets"]["price"] == {
+                    "min": None if low is None else str(low),
+                    "max": None if high is None else str(high),
+                }
+    finally:
+        fresh.close()
+    with c.pool.connection() as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        for category in scopes:
+            for in_stock in (False, True):
+                query = search.SearchQuery(category_id=category, in_stock=in_stock, limit=7)
+                kept = search._statement(schema, query, [], [], True)
+                monkeypatch.setattr(search, "browsing", lambda *_: False)
+                counted = search._statement(schema, query, [], [], True)
+                monkeypatch.undo()
+                assert "category_counts" in kept[0].as_string(conn)
+                assert "category_counts" not in counted[0].as_string(conn)
+                rows = []
+                for st, params in (kept, counted):
+                    cur.execute(st, params)
+                    rows.append(cur.fetchone())
+                assert rows[0] == rows[1], query
+        with conn.transaction(force_rollback=True):
+            conn.execute(
+                psycopg.sql.SQL(
+                    "UPDATE {}.category_counts SET total = total + 1000 "
+                    "WHERE scope = %s AND category = %s"
+                ).format(schema),
+                (search_facets.ALL, search_facets.ALL),
+            )
+            query = search.SearchQuery(limit=7)
+            cur.execute(*search._statement(schema, query, [], [], True))
+            assert cur.fetchone()["total"] == len(oracle.filtered(query)) + 1000
 
 
 @settings(
@@ -904,6 +968,110 @@ def test_answers_patched_through_catalog_edits_equal_the_answers_searched_afresh
     c.store.append([_edit(c, again, "name", rnd, catalog)], _meta())
     c.runner.run_pass([VIEW])
     assert_searched_afresh(c, [(q, run(c, q)) for q in wanted])
+
+
+def kept_and_recounted(c) -> tuple[dict, dict]:
+    """The view's kept facet counts, and the same counted afresh from its products."""
+    schema = psycopg.sql.Identifier(live_schema(VIEW))
+    out = []
+    with c.pool.connection() as conn:
+        for recount in (False, True):
+            with conn.transaction(force_rollback=True), conn.cursor() as cur:
+                if recount:
+                    for table in ("category_counts", "pair_counts"):
+                        cur.execute(
+                            psycopg.sql.SQL("DELETE FROM {}.{}").format(
+                                schema, psycopg.sql.Identifier(table)
+                            )
+                        )
+                    search_facets.recount(cur, schema)
+                out.append(
+                    {
+                        table: cur.execute(
+                            psycopg.sql.SQL("SELECT * FROM {}.{} ORDER BY 1, 2").format(
+                                schema, psycopg.sql.Identifier(table)
+                            )
+                        ).fetchall()
+                        for table in ("category_counts", "pair_counts")
+                    }
+                )
+    return out[0], out[1]
+
+
+def test_the_kept_facet_counts_equal_a_recount_through_edits_flips_and_late_categories(world):
+    """Given the catalog, when products are edited (every kind of edit, several in one pass,
+    beside stock flips and a product edited twice in one pass), and a new product names a
+    category before the category exists (its paths change when it does), then the view's
+    kept facet counts equal the products counted afresh, with no row counting nothing."""
+    c, catalog, _ = world
+    rnd = random.Random(17)
+    kinds = ["price", "name", "attributes", "category", "status", "status"]
+    edited = rnd.sample(catalog.products, 30)
+    for batch in (edited[:10], edited[10:11], edited[11:25], edited[25:]):
+        c.store.append([_edit(c, p, rnd.choice(kinds), rnd, catalog) for p in batch], _meta())
+        _flip(c, rnd.choice(batch))  # one pass over the edits and a flip
+        kept, recounted = kept_and_recounted(c)
+        assert kept == recounted
+    twice = edited[0]
+    c.store.append([_edit(c, twice, "category", rnd, catalog)], _meta())
+    c.store.append([_edit(c, twice, "status", rnd, catalog)], _meta())
+    c.runner.run_pass([VIEW])
+    late, parent = uuid.uuid4(), next(iter(catalog.parents))
+    product = uuid.uuid4()
+    created = ProductCreated(
+        product_id=product,
+        sku=f"LATE-{product.hex[:8]}",
+        name="late wool hat",
+        description="",
+        brand=None,
+        category_ids=[late],
+        attributes={"color": "teal"},
+        price=Money(amount=Decimal("12.50"), currency="USD"),
+    )
+    steps = [
+        LifecycleStatusChanged(old_status="draft", new_status="pending_approval"),
+        LifecycleStatusChanged(old_status="pending_approval", new_status="active"),
+    ]
+    c.store.append([StreamAppend(product, 0, [created, *steps])], _meta())
+    c.store.append(
+        [
+            StreamAppend(
+                inventory_stream(created.sku),
+                0,
+                [StockReceived(sku=created.sku, location="loc-late", quantity=3)],
+            )
+        ],
+        _meta(),
+    )
+    c.runner.run_pass([VIEW])
+    kept, recounted = kept_and_recounted(c)
+    assert kept == recounted
+    category = CategoryCreated(
+        category_id=late, name="Late", slug=f"late-{late.hex[:8]}", parent_id=parent
+    )
+    c.store.append([StreamAppend(late, 0, [category])], _meta())
+    c.runner.run_pass([VIEW])
+    kept, recounted = kept_and_recounted(c)
+    assert kept == recounted
+    rows = {(r[0], r[1]): r[2:] for r in kept["category_counts"]}
+    assert rows[(parent, late)] == (1, 1), "the product counted under its category's parent"
+    assert all(r[2] > 0 for table in kept.values() for r in table)
+
+
+def test_a_view_from_before_the_kept_counts_gets_them_at_deploy(world):
+    """Given the view's schema as an older version made it (no count tables), when the
+    schemas are ensured at deploy, then the tables are created and counted from the
+    products, and ensuring again changes nothing."""
+    c, _, _ = world
+    schema = live_schema(VIEW)
+    before, _ = kept_and_recounted(c)
+    with c.pool.connection() as conn:
+        conn.execute(f"DROP TABLE {schema}.category_counts, {schema}.pair_counts")
+    c.runner.ensure_schemas()
+    kept, recounted = kept_and_recounted(c)
+    assert kept == recounted == before
+    c.runner.ensure_schemas()
+    assert kept_and_recounted(c)[0] == before
 
 
 def test_a_batch_changing_more_products_than_are_logged_empties_the_caches_instead(world):
