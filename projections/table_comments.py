@@ -23,8 +23,13 @@ TRACKING_COMMENTS: Mapping[str, str] = {
 
 
 def describe(conn: psycopg.Connection, schema: str, comments: Mapping[str, str]) -> None:
-    """Write ``comments`` (and the tracking table's) on the tables of ``schema``."""
-    for key, text in {**TRACKING_COMMENTS, **comments}.items():
+    """Write ``comments`` (and the tracking table's) on the tables of ``schema``, table by
+    table in name order: ``COMMENT ON`` locks its table until the transaction ends, and the
+    runner's ``ANALYZE`` of a schema (``statistics.analyze``) takes the same lock on its
+    tables in that order, so a deploy beside a running view waits instead of deadlocking."""
+    every = {**TRACKING_COMMENTS, **comments}
+    for key in sorted(every, key=lambda k: k.partition(".")[::2]):
+        text = every[key]
         table, _, column = key.partition(".")
         if column:
             target = sql.SQL("COLUMN {}.{}.{}").format(
