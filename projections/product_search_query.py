@@ -866,8 +866,7 @@ def _attributes(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-#: ``_statement``'s ``total`` and facets: over the filtered set (``filtered``), or read from
-#: the counts the view keeps for a browsing set (``kept``).
+#: ``_statement``'s ``total`` and facets, from the five parts ``_COUNTED`` or ``_KEPT`` give.
 _FACETS = """{total} AS total,
           (SELECT jsonb_agg(jsonb_build_object('id', c, 'count', n) ORDER BY n DESC, c)
              FROM (SELECT c, n FROM ({categories}) cs
@@ -884,30 +883,37 @@ _FACETS = """{total} AS total,
           {price_min} AS price_min,
           {price_max} AS price_max,
 """
-_COUNTS = _FACETS.format(
-    total="(SELECT count(*) FROM filtered)",
-    categories="SELECT c, count(*) AS n FROM filtered, unnest(category_paths) c GROUP BY c",
-    pairs="SELECT pair, count(*) AS n FROM filtered, unnest(attr_pairs) pair GROUP BY pair",
-    price_min="(SELECT min(price)::text FROM filtered)",
-    price_max="(SELECT max(price)::text FROM filtered)",
-    category_facets="{category_facets}",
-    attribute_values="{attribute_values}",
-    attribute_names="{attribute_names}",
-)
-_KEPT = _FACETS.format(
-    total="(SELECT coalesce(max({n}), 0) FROM {schema}.category_counts "
+#: Counted over the filtered set (``filtered``).
+_COUNTED = {
+    "total": "(SELECT count(*) FROM filtered)",
+    "categories": "SELECT c, count(*) AS n FROM filtered, unnest(category_paths) c GROUP BY c",
+    "pairs": "SELECT pair, count(*) AS n FROM filtered, unnest(attr_pairs) pair GROUP BY pair",
+    "price_min": "(SELECT min(price)::text FROM filtered)",
+    "price_max": "(SELECT max(price)::text FROM filtered)",
+}
+#: Read from the counts the view keeps for a browsing set (``{n}``: ``total`` or ``stocked``),
+#: the price range from the statement's ``prices``.
+_KEPT = {
+    "total": "(SELECT coalesce(max({n}), 0) FROM {schema}.category_counts "
     "WHERE scope = %(scope)s AND category = %(scope)s)",
-    categories="SELECT category AS c, {n} AS n FROM {schema}.category_counts "
+    "categories": "SELECT category AS c, {n} AS n FROM {schema}.category_counts "
     "WHERE scope = %(scope)s AND category <> %(all)s AND {n} > 0",
-    pairs="SELECT pair, {n} AS n FROM {schema}.pair_counts WHERE scope = %(scope)s AND {n} > 0",
-    price_min="(SELECT lo FROM prices)",
-    price_max="(SELECT hi FROM prices)",
-    category_facets="{category_facets}",
-    attribute_values="{attribute_values}",
-    attribute_names="{attribute_names}",
-    n="{n}",
-    schema="{schema}",
-)
+    "pairs": "SELECT pair, {n} AS n FROM {schema}.pair_counts WHERE scope = %(scope)s AND {n} > 0",
+    "price_min": "(SELECT lo FROM prices)",
+    "price_max": "(SELECT hi FROM prices)",
+}
+
+
+def _facets(parts: dict[str, str], **names: sql.Composable) -> sql.Composable:
+    """``_FACETS`` from ``parts`` (each formatted with ``names``)."""
+    return sql.SQL(_FACETS).format(
+        **{k: sql.SQL(v).format(**names) for k, v in parts.items()},
+        category_facets=sql.Literal(CATEGORY_FACETS),
+        attribute_values=sql.Literal(ATTRIBUTE_VALUES),
+        attribute_names=sql.Literal(ATTRIBUTE_NAMES),
+    )
+
+
 #: The same columns when the set's counts are known already (``search``'s ``counted``).
 _NO_COUNTS = (
     "NULL::bigint AS total, NULL::jsonb AS categories, NULL::jsonb AS attributes, "
@@ -1015,12 +1021,11 @@ def _statement(
         after_filters=sql.SQL(" AND ").join(after_filters),
         materialized=sql.SQL("MATERIALIZED" if counts else "NOT MATERIALIZED"),
         prices=prices,
-        counts=sql.SQL(_KEPT if kept else _COUNTS if counts else _NO_COUNTS).format(
-            category_facets=sql.Literal(CATEGORY_FACETS),
-            attribute_values=sql.Literal(ATTRIBUTE_VALUES),
-            attribute_names=sql.Literal(ATTRIBUTE_NAMES),
-            **({"n": n, "schema": schema} if kept else {}),
-        ),
+        counts=_facets(_KEPT, n=n, schema=schema)
+        if kept
+        else _facets(_COUNTED)
+        if counts
+        else sql.SQL(_NO_COUNTS),
         key=key,
         direction=direction,
         page_filter=page_filter,
