@@ -22,7 +22,7 @@ def claim(stream: uuid.UUID, version: int, n: int = 1) -> StreamAppend:
     return StreamAppend(
         stream,
         version,
-        [SkuClaimed(sku=f"GC-{uuid.uuid4().hex[:6]}", product_id=uuid.uuid4()) for _ in range(n)],
+        [SkuClaimed(sku=f"GC-{uuid.uuid4().hex}", product_id=uuid.uuid4()) for _ in range(n)],
     )
 
 
