@@ -375,13 +375,25 @@ def measure_ours(url: str, server_url: str, args: Any) -> dict[str, Any]:
 
 def peak_rss_mb(root: int) -> dict[str, float]:
     """The peak RSS (``VmHWM``) over the run of ``ecom serve``'s processes, in MB: the
-    supervising process (the views, the chainer and the process managers: the background)
-    and the largest of its children (the API's HTTP workers)."""
-    children = [memory(pid).get("VmHWM", 0) for pid in descendants_and_self(root) - {root}]
+    supervising process (the views and the chainer: the background), its child running the
+    process managers (``processes run``) and the largest of the others (the API's HTTP
+    workers)."""
+    children = descendants_and_self(root) - {root}
+    managers = [pid for pid in children if b"processes\0run" in _cmdline(pid)]
+    workers = [memory(pid).get("VmHWM", 0) for pid in children - set(managers)]
     return {
         "background": memory(root).get("VmHWM", 0) / 1024,
-        "api": max(children, default=0) / 1024,
+        "managers": max((memory(pid).get("VmHWM", 0) for pid in managers), default=0) / 1024,
+        "api": max(workers, default=0) / 1024,
     }
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
 
 
 # ---- the report ----------------------------------------------------------------------------
@@ -504,6 +516,16 @@ def table(base: dict[str, Load], ours: dict[str, Any], args: Any) -> tuple[str, 
         (
             "peak RSS over the run, background process, MB",
             f"{rss['background']:.0f}",
+            "—",
+            "—",
+            "—",
+            None,
+        )
+    )
+    rows.append(
+        (
+            "peak RSS over the run, process managers' process, MB",
+            f"{rss.get('managers', 0):.0f}",
             "—",
             "—",
             "—",

@@ -40,6 +40,13 @@ def _serve(args: argparse.Namespace) -> int:
     if mail is not None:
         settings = Settings.from_env()
     background = _background_in_parent(settings)
+    managers = None
+    if settings.run_processes and settings.managers_apart:
+        try:
+            managers = _managers_apart()
+        except BaseException:
+            background.close()
+            raise
     # uvicorn re-raises SIGTERM after its graceful shutdown; the default action would kill us
     # before the exit hooks that stop the embedded PostgreSQL run.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -56,6 +63,8 @@ def _serve(args: argparse.Namespace) -> int:
         # Always the supervisor, one worker or many: the API's processes serve requests only.
         Multiprocess(config, sockets=[config.bind_socket()]).run()
     finally:
+        if managers is not None:
+            managers.close()
         background.close()
         if mail is not None:
             mail.stop()
@@ -76,14 +85,27 @@ def _local_mail(settings: Settings):  # noqa: ANN202 - a LocalMailServer, import
     return mail
 
 
+def _managers_apart():  # noqa: ANN202 - a ManagersProcess, imported lazily
+    """The process managers in a child process of their own (``composition/managers_process``),
+    started once the migrations ran."""
+    from composition.managers_process import ManagersProcess
+
+    return ManagersProcess().start()
+
+
 def _background_in_parent(settings: Settings):  # noqa: ANN202 - a Container, imported lazily
-    """With several workers, the read models, the audit chainer and the process managers run
-    once, in this (supervising) process, and not in each worker: every worker would otherwise
-    poll every view and manager for the advisory lock that lets only one of them advance it.
-    Workers are spawned after this and inherit the environment that turns their own off."""
+    """The read models and the audit chainer (and, with ``ECOM_MANAGERS_APART=0``, the process
+    managers and background services) run once, in this (supervising) process, and not in
+    each worker: every worker would otherwise poll every view and manager for the advisory lock
+    that lets only one of them advance it. Workers are spawned after this and inherit the
+    environment that turns their own off."""
+    from dataclasses import replace
+
     from api import heap
     from composition.bootstrap import build
 
+    if settings.managers_apart:
+        settings = replace(settings, run_processes=False)  # their own process runs them
     container = build(settings)
     try:
         container.migrate()

@@ -1,7 +1,9 @@
-"""``ecom processes run``: run only the process managers (the placement saga and the
-fulfillment manager), with no HTTP and no read models. Used by the crash-safety test, which
-SIGKILLs this process and starts it again: each manager resumes from its stored position and
-every step it repeats is an idempotent replay."""
+"""``ecom processes run``: run only the process managers (the placement saga, the fulfillment
+manager and the others) and the background services (webhook deliveries, notifications), with
+no HTTP and no read models. ``ecom serve`` starts it as a child process (``--listen``: woken by
+the store's commits), so the managers never wait for the views' turn at the GIL; the
+crash-safety test SIGKILLs it and starts it again: each manager resumes from its stored
+position and every step it repeats is an idempotent replay."""
 
 from __future__ import annotations
 
@@ -21,12 +23,18 @@ def register(subparsers) -> None:  # noqa: ANN001 - argparse's private _SubParse
         "--only", action="append", help="run only this manager (repeatable; default all)"
     )
     run.add_argument(
+        "--listen",
+        action="store_true",
+        help="wake on the store's commits (LISTEN) rather than polling every --poll seconds",
+    )
+    run.add_argument(
         "--migrate", action="store_true", help="apply migrations first (default: assume done)"
     )
     run.set_defaults(func=run_processes)
 
 
 def run_processes(args: argparse.Namespace) -> int:
+    from api import heap
     from composition.bootstrap import build
 
     container = build(Settings.from_env())
@@ -39,10 +47,11 @@ def run_processes(args: argparse.Namespace) -> int:
         runner = container.processes
         if args.only:
             runner.managers = {k: v for k, v in runner.managers.items() if k in args.only}
-        runner.start(poll_s=args.poll)
-        services = [] if args.only else container.services  # the webhook dispatcher
+        runner.start(container.url if args.listen else None, poll_s=args.poll)
+        services = [] if args.only else container.services  # webhooks, notifications
         for service in services:
             service.start()
+        heap.settle()  # a manager's batch, like a request, stalls while the collector runs
         names = [*runner.managers, *(type(s).__name__ for s in services)]
         print("processes running:", ", ".join(names), flush=True)
         stop.wait()

@@ -29,6 +29,9 @@ class Settings:
     follower_backoff_s: float = 0.2  # first delay between those tries (doubling)
     run_projections: bool = True
     run_processes: bool = True
+    #: ``ecom serve`` runs the process managers in a child process of their own (``ecom
+    #: processes run``), beside the views in the supervising process; off: in its threads
+    managers_apart: bool = True
     kafka_bootstrap: str | None = None
     kafka_topic_prefix: str = ""
     kafka_partitions: int = 6
@@ -86,6 +89,7 @@ class Settings:
             follower_backoff_s=float(e.get("ECOM_FOLLOWER_BACKOFF_S", "0.2")),
             run_projections=e.get("ECOM_RUN_PROJECTIONS", "1") not in ("0", "false", "no"),
             run_processes=e.get("ECOM_RUN_PROCESSES", "1") not in ("0", "false", "no"),
+            managers_apart=e.get("ECOM_MANAGERS_APART", "1") not in ("0", "false", "no"),
             kafka_bootstrap=e.get("ECOM_KAFKA_BOOTSTRAP_SERVERS") or None,
             kafka_topic_prefix=e.get("ECOM_KAFKA_TOPIC_PREFIX", ""),
             kafka_partitions=int(e.get("ECOM_KAFKA_PARTITIONS", "6")),

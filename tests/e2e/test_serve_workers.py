@@ -1,6 +1,7 @@
 """``ecom serve --workers 2`` as deployed: two uvicorn workers answer, the read models and the
-placement saga run once (in the supervising process), an order placed on any worker is
-confirmed and readable, and SIGTERM stops every process with status 0."""
+placement saga run once (in the supervising process and in its managers' child), an order
+placed on any worker is confirmed and readable, and SIGTERM stops every process with
+status 0."""
 
 from __future__ import annotations
 
