@@ -5,9 +5,10 @@ rates, each on a fresh database of the same server, with the same paced loader
 
 For ours the CPU is counted from the first order until every order is confirmed and every view
 is at the head (the work an order causes, not only its request), split into the API worker,
-the supervising process (the views, the process managers, the chainer) and PostgreSQL (every
-process of the server: run it on a quiet server). Beside it: placed → confirmed from the
-events' own times, and how many batches the placement saga decided them in.
+the supervising process (the views, the chainer), its child running the process managers and
+PostgreSQL (every process of the server: run it on a quiet server). Beside it: placed →
+confirmed from the events' own times, and how many batches the placement saga decided them
+in.
 
 What this shows that the saturating figures of ``bench/ratios.py`` cannot: below saturation the
 followers' passes get smaller, so what a pass costs whatever it carries is paid more often per
@@ -34,7 +35,13 @@ from bench.common import (
     served,
 )
 from bench.paced_orders import place_paced
-from bench.process_cpu import TICKS_PER_S, descendants_and_self, postgres_server_pid, ticks
+from bench.process_cpu import (
+    TICKS_PER_S,
+    descendants_and_self,
+    postgres_server_pid,
+    serve_roles,
+    ticks,
+)
 from bench.ratios import (
     SKU,
     Api,
@@ -79,8 +86,9 @@ def measure_ours(url: str, server_url: str, rates: Sequence[float], seconds: flo
     with tempfile.TemporaryDirectory(prefix="ecom-cost-") as data_dir:
         with our_server(url, port, 1, data_dir) as server:
             groups: Groups = {
-                "api": lambda: descendants_and_self(server.pid) - {server.pid},
+                "api": lambda: serve_roles(server.pid)["api"],
                 "background": lambda: {server.pid},
+                "managers": lambda: serve_roles(server.pid)["managers"],
             }
             if postmaster is not None:
                 groups["postgres"] = lambda: descendants_and_self(postmaster)
@@ -144,15 +152,16 @@ def measure_baseline(url: str, server_url: str, rates: Sequence[float], seconds:
 
 def table(ours: list[dict], base: list[dict]) -> str:
     lines = [
-        "| offered /s | ours: API | background | PostgreSQL | **total** | baseline: app | "
+        "| offered /s | ours: API | views | managers | PostgreSQL | **total** | baseline: app | "
         "PostgreSQL | **total** | ours ÷ baseline | placed → confirmed p50 / p99 ms | "
         "saga batches (orders each) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for o, b in zip(ours, base, strict=True):
         total_o, total_b = sum(o["ms"].values()), sum(b["ms"].values())
         lines.append(
             f"| {o['rate']:.0f} | {o['ms']['api']:.2f} | {o['ms']['background']:.2f} | "
+            f"{o['ms']['managers']:.2f} | "
             f"{o['ms'].get('postgres', float('nan')):.2f} | **{total_o:.2f}** | "
             f"{b['ms']['app']:.2f} | {b['ms'].get('postgres', float('nan')):.2f} | "
             f"**{total_b:.2f}** | {total_o / total_b:.1f} | {o['p50']:.0f} / {o['p99']:.0f} | "

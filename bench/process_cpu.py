@@ -43,6 +43,27 @@ def descendants_and_self(root: int) -> set[int]:
     return group if root in parents else set()
 
 
+def serve_roles(root: int) -> dict[str, set[int]]:
+    """``ecom serve``'s processes by role: ``background`` (the supervising process: the views
+    and the chainer), ``managers`` (its child running ``processes run``, the process managers)
+    and ``api`` (the rest: the HTTP workers, uvicorn's resource tracker)."""
+    below = descendants_and_self(root) - {root}
+    managers = {pid for pid in below if b"processes\0run" in _cmdline(pid)}
+    return {
+        "background": {root} & descendants_and_self(root),
+        "managers": managers,
+        "api": below - managers,
+    }
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
 def ticks(pids: Iterable[int]) -> int:
     """utime + stime of each process, plus those of its children it has reaped (cutime +
     cstime), so a worker or backend that exits inside a window still counts: its time moves

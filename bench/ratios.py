@@ -52,7 +52,12 @@ from bench.common import (
     served,
 )
 from bench.paced_orders import place_paced
-from bench.process_cpu import cpu_percent, descendants_and_self, postgres_server_pid
+from bench.process_cpu import (
+    cpu_percent,
+    descendants_and_self,
+    postgres_server_pid,
+    serve_roles,
+)
 from bench.wrk_load import Load, get_path, post_orders, use_wrk
 from projections.base import live_schema
 
@@ -376,24 +381,12 @@ def measure_ours(url: str, server_url: str, args: Any) -> dict[str, Any]:
 def peak_rss_mb(root: int) -> dict[str, float]:
     """The peak RSS (``VmHWM``) over the run of ``ecom serve``'s processes, in MB: the
     supervising process (the views and the chainer: the background), its child running the
-    process managers (``processes run``) and the largest of the others (the API's HTTP
-    workers)."""
-    children = descendants_and_self(root) - {root}
-    managers = [pid for pid in children if b"processes\0run" in _cmdline(pid)]
-    workers = [memory(pid).get("VmHWM", 0) for pid in children - set(managers)]
+    process managers and the largest of the others (the API's HTTP workers)."""
+    roles = serve_roles(root)
     return {
-        "background": memory(root).get("VmHWM", 0) / 1024,
-        "managers": max((memory(pid).get("VmHWM", 0) for pid in managers), default=0) / 1024,
-        "api": max(workers, default=0) / 1024,
+        role: max((memory(pid).get("VmHWM", 0) for pid in roles[role]), default=0) / 1024
+        for role in ("background", "managers", "api")
     }
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read()
-    except OSError:
-        return b""
 
 
 # ---- the report ----------------------------------------------------------------------------

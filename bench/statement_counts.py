@@ -26,6 +26,7 @@ from pathlib import Path
 
 from bench.common import bench_token, free_port, fresh_database, machine, parser
 from bench.paced_orders import place_paced
+from bench.process_cpu import serve_roles
 from bench.ratios import SKU, Api, connect, head, our_server, set_up_shop, wait_settled
 
 PROBE = Path(__file__).resolve().parent / "statement_probe"
@@ -42,8 +43,9 @@ def _counts(folder: str) -> Counter:
     return out
 
 
-def measure(url: str, rate: float, seconds: float) -> tuple[int, Counter, str]:
-    """Orders placed, the statements counted over them, and the background process's pid."""
+def measure(url: str, rate: float, seconds: float) -> tuple[int, Counter, dict[str, str]]:
+    """Orders placed, the statements counted over them, and the role of each process of ours
+    by pid (``bench.process_cpu.serve_roles``: background, managers, api)."""
     folder = tempfile.mkdtemp(prefix="ecom-statements-")
     saved = {k: os.environ.get(k) for k in ("PYTHONPATH", "ECOM_STATEMENT_PROBE_DIR")}
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROBE), saved["PYTHONPATH"]]))
@@ -68,7 +70,10 @@ def measure(url: str, rate: float, seconds: float) -> tuple[int, Counter, str]:
                 wait_settled(url, api, before)
                 time.sleep(1.5)
                 counted = _counts(folder) - first
-                return len(paced["ids"]), counted, str(server.pid)
+                roles = {
+                    str(pid): role for role, pids in serve_roles(server.pid).items() for pid in pids
+                }
+                return len(paced["ids"]), counted, roles
     finally:
         for key, value in saved.items():
             if value is None:
@@ -77,9 +82,9 @@ def measure(url: str, rate: float, seconds: float) -> tuple[int, Counter, str]:
                 os.environ[key] = value
 
 
-def report(orders: int, counted: Counter, background: str, top: int) -> str:
+def report(orders: int, counted: Counter, roles: dict[str, str], top: int) -> str:
     def process(pid: str) -> str:
-        return "background" if pid == background else "api"
+        return roles.get(pid, "api")  # a process gone by the end: a worker replaced
 
     threads: Counter = Counter()
     for (pid, key), n in counted.items():
@@ -104,9 +109,9 @@ def main() -> None:
     args = p.parse_args()
     print(machine(args.url), flush=True)
     with fresh_database(args.url, keep=args.keep) as url:
-        orders, counted, background = measure(url, args.rate, args.seconds)
+        orders, counted, roles = measure(url, args.rate, args.seconds)
     print(f"at {args.rate:g} orders/s for {args.seconds:g} s: ", end="")
-    print(report(orders, counted, background, args.top))
+    print(report(orders, counted, roles, args.top))
 
 
 if __name__ == "__main__":

@@ -25,5 +25,5 @@ def test_the_order_cost_benchmark_reports_a_row_per_rate(database_url):
     rows = [line for line in done.stdout.splitlines() if line.startswith("| 10 |")]
     assert len(rows) == 1, done.stdout[-3000:]
     cells = [c.strip() for c in rows[0].strip("|").split("|")]
-    assert len(cells) == 11 and all(cells), cells
+    assert len(cells) == 12 and all(cells), cells
     assert "nan" not in rows[0], rows[0]
