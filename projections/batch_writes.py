@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import lru_cache
 
 import orjson
-from psycopg import Cursor, sql
+from psycopg import Cursor, RawCursor, sql
 from psycopg.types.json import Jsonb
 
 #: Parameters one statement may carry (the protocol's limit is 65,535).
@@ -35,23 +36,46 @@ def insert_values(
     row: str | None = None,
 ) -> int:
     """``head VALUES row, row, ... tail`` with ``rows`` as the parameters, in as few
-    statements as the parameter limit allows; returns the rows the statements affected.
-    ``row`` is one row's template (default: a ``%s`` per value of the first row)."""
+    statements as the parameter limit allows; returns the rows the statements affected (the
+    statement runs on a cursor of its own: ``tail`` returns nothing). ``row`` is one row's
+    template (default: a ``%s`` per value of the first row).
+
+    The statement is written with numbered placeholders (``$1, $2, ...``) and sent as it is
+    (``RawCursor``): psycopg rewrites ``%s`` placeholders with a scan of the whole text, which
+    it caches only for statements under 4 KB, so a batch of a few hundred rows was scanned
+    anew every time (an eighth of the views' time catching up)."""
     if not rows:
         return 0
-    template = (row or "(" + ", ".join(["%s"] * len(rows[0])) + ")").encode()
-    width = max(1, template.count(b"%s"))
+    pieces = tuple((row or "(" + ", ".join(["%s"] * len(rows[0])) + ")").encode().split(b"%s"))
+    width = max(1, len(pieces) - 1)
     start, end = head.as_bytes(cur) + b" VALUES ", b" " + tail.as_bytes(cur)
     chunk = max(1, MAX_PARAMS // width)
     affected = 0
-    for i in range(0, len(rows), chunk):
-        part = rows[i : i + chunk]
-        cur.execute(
-            start + b", ".join([template] * len(part)) + end,
-            [value for r in part for value in r],
-        )
-        affected += cur.rowcount
+    with RawCursor(cur.connection) as raw:
+        for i in range(0, len(rows), chunk):
+            part = rows[i : i + chunk]
+            raw.execute(
+                start + _numbered(pieces, len(part)) + end, [value for r in part for value in r]
+            )
+            affected += raw.rowcount
     return affected
+
+
+@lru_cache(maxsize=512)
+def _numbered(pieces: tuple[bytes, ...], count: int) -> bytes:
+    """``count`` copies of the row template split at its placeholders (``pieces``), joined by
+    commas, its placeholders numbered ``$1``, ``$2``, ... across all of them."""
+    out: list[bytes] = []
+    n = 0
+    for _ in range(count):
+        if out:
+            out.append(b", ")
+        out.append(pieces[0])
+        for piece in pieces[1:]:
+            n += 1
+            out.append(b"$%d" % n)
+            out.append(piece)
+    return b"".join(out)
 
 
 def _json(value: object) -> bytes:
