@@ -7,7 +7,6 @@ from __future__ import annotations
 import atexit
 import json
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
@@ -158,8 +157,11 @@ def json_dumps(value: Any) -> bytes:
         return json.dumps(value).encode()
 
 
-#: 19 digits in a row: maybe an integer beyond 64 bits, which orjson would read as a float.
-_LONG_DIGITS = re.compile(rb"\d{19}")
+#: Each ASCII digit to "0", every other byte to a space: 19 digits in a row (maybe an integer
+#: beyond 64 bits, which orjson would read as a float) become ``_LONG_RUN``, found by a
+#: substring search. A regular expression (``\d{19}``) took four times orjson's parse.
+_DIGITS_ONLY = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))
+_LONG_RUN = b"0" * 19
 
 
 def json_loads(data: bytes) -> Any:
@@ -168,7 +170,7 @@ def json_loads(data: bytes) -> Any:
     may hold an integer orjson cannot keep exact (19 digits in a row anywhere, strings
     included), or that it refuses (a number beyond a double's range), is read by ``json``
     as before."""
-    if _LONG_DIGITS.search(data) is None:
+    if _LONG_RUN not in data.translate(_DIGITS_ONLY):
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:
