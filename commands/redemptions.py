@@ -56,7 +56,10 @@ def loads(orders: Iterable[Order]) -> list[Load]:
     orders = list(orders)
     promotions = list(dict.fromkeys(pid for _oid, data in orders for pid in _promotions(data)))
     ledgers = [customer_orders_stream(UUID(d["customer_id"])) for _o, d in orders]
-    return [(PROMOTION, promotions, False), (CUSTOMER_ORDERS, ledgers, False)]
+    # A returning customer's ledger grows by an event an order: from the caller's cache, only
+    # what came since is read (from nothing, each batch read and folded the customer's whole
+    # history, twice: 17 events an order after 17 orders each of 500 customers)
+    return [(PROMOTION, promotions, False), (CUSTOMER_ORDERS, ledgers, True)]
 
 
 def load_limited(uow: UnitOfWork, orders: Iterable[Order]) -> None:

@@ -110,4 +110,6 @@ def _holders(state: Holders, event: DomainEvent) -> Holders:
 REDEMPTIONS = AggregateType(
     "promotion_redemptions", Holders, _holders, ev.REDEMPTION_EVENTS, snapshot_every=500
 )
-CUSTOMER_ORDERS = AggregateType("customer_orders", Holders, _holders, ev.LEDGER_EVENTS)
+CUSTOMER_ORDERS = AggregateType(
+    "customer_orders", Holders, _holders, ev.LEDGER_EVENTS, snapshot_every=500
+)
