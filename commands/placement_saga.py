@@ -135,9 +135,10 @@ class OrderPlacementSaga(ProcessManager):
         self.customers = customers  # None: every customer may order (tests of bare stores)
         self.locations = locations or LocationDirectory(store)  # the container passes its own
         self.clock = clock
-        #: The hot SKUs (each holds its reservations), the customers' ledgers and the orders
-        #: in flight (each placed order is put here as its state at version 1)
-        self.cache = StateCache(size=20_000)
+        #: The hot SKUs (each holds its reservations), the returning customers' ledgers and
+        #: the orders in flight (each placed order is put here as its state at version 1);
+        #: a ledger dropped from it is read from its latest snapshot (at most 100 events)
+        self.cache = StateCache(size=5_000)
         #: Asks the gateway, concurrently, for the orders of a batch it does not answer at
         #: once; its threads are kept between batches (they end when the saga is gone).
         self._asking = ThreadPoolExecutor(settings.gateway_concurrency, "gateway")

@@ -111,5 +111,5 @@ REDEMPTIONS = AggregateType(
     "promotion_redemptions", Holders, _holders, ev.REDEMPTION_EVENTS, snapshot_every=500
 )
 CUSTOMER_ORDERS = AggregateType(
-    "customer_orders", Holders, _holders, ev.LEDGER_EVENTS, snapshot_every=500
+    "customer_orders", Holders, _holders, ev.LEDGER_EVENTS, snapshot_every=100
 )
