@@ -8,7 +8,10 @@ run on both cores at once; they share nothing but the store, which each already 
 writes under its own advisory locks, so where a follower runs changes nothing it decides.
 
 The child inherits the environment ``ecom serve`` settled (the embedded server's URL, the
-local SMTP server's), so it serves the same database with the same settings. It is started
+local SMTP server's), so it serves the same database with the same settings. It runs
+``--supervised``: the terminal's Ctrl-C is the supervisor's to handle (it stops the child
+after the API), and the child stops by itself when its standard input, whose other end only
+the supervisor holds, closes: it never outlives a supervisor that was killed. It is started
 after the migrations, and the supervisor waits for its "processes running" line: a child that
 cannot start fails ``ecom serve`` at once rather than leaving orders unconfirmed. A child that
 exits later (killed, out of memory) is logged to ``ecom.alerts`` and started again after a
@@ -30,26 +33,21 @@ START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
 #: The pause before a child that exited is started again.
 RESTART_PAUSE_S = 1.0
-COMMAND = [sys.executable, "-m", "composition.cli", "processes", "run", "--listen"]
+COMMAND = [
+    *(sys.executable, "-m", "composition.cli", "processes", "run"),
+    *("--listen", "--supervised"),
+]
 
 
 class ManagersProcess:
     """``start`` runs the child and waits until it runs; ``close`` stops it (SIGTERM, then
     SIGKILL after ``STOP_TIMEOUT_S``) and the watcher that restarts it."""
 
-    def __init__(self, command: list[str] | None = None, env: dict[str, str] | None = None):
-        self.command = command or COMMAND
-        self.env = env
+    def __init__(self) -> None:
         self._proc: subprocess.Popen[str] | None = None
         self._closing = threading.Event()
         self._lock = threading.Lock()
         self._watcher: threading.Thread | None = None
-        #: Children started so far (the first and each restart).
-        self.starts = 0
-
-    @property
-    def pid(self) -> int | None:
-        return None if self._proc is None else self._proc.pid
 
     def start(self) -> ManagersProcess:
         self._spawn()
@@ -58,13 +56,12 @@ class ManagersProcess:
         return self
 
     def _spawn(self) -> None:
-        env = {**(os.environ if self.env is None else self.env), "ECOM_RUN_PROJECTIONS": "0"}
         proc = subprocess.Popen(  # noqa: S603 - our own command, no shell
-            self.command,
-            env=env,
+            COMMAND,
+            env={**os.environ, "ECOM_RUN_PROJECTIONS": "0"},
+            stdin=subprocess.PIPE,  # held open by this process: the child stops at its end
             stdout=subprocess.PIPE,
             text=True,
-            start_new_session=False,
         )
         ready = _first_line(proc, START_TIMEOUT_S)
         if not ready.startswith("processes running"):
@@ -72,7 +69,6 @@ class ManagersProcess:
             raise RuntimeError(f"the process managers did not start (exit {proc.poll()})")
         with self._lock:
             self._proc = proc
-            self.starts += 1
         if self._closing.is_set():  # closed while this one started
             _stop(proc)
             return

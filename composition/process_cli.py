@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sys
 import threading
 
 from composition.settings import Settings
@@ -28,6 +29,12 @@ def register(subparsers) -> None:  # noqa: ANN001 - argparse's private _SubParse
         help="wake on the store's commits (LISTEN) rather than polling every --poll seconds",
     )
     run.add_argument(
+        "--supervised",
+        action="store_true",
+        help="started by ecom serve: stop on SIGTERM or when standard input closes (the "
+        "supervisor is gone), not on the terminal's SIGINT (the supervisor stops it)",
+    )
+    run.add_argument(
         "--migrate", action="store_true", help="apply migrations first (default: assume done)"
     )
     run.set_defaults(func=run_processes)
@@ -39,8 +46,12 @@ def run_processes(args: argparse.Namespace) -> int:
 
     container = build(Settings.from_env())
     stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if args.supervised:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        threading.Thread(target=_until_stdin_closes, args=(stop,), daemon=True).start()
+    else:
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         if args.migrate:
             container.migrate()
@@ -58,3 +69,10 @@ def run_processes(args: argparse.Namespace) -> int:
     finally:
         container.close()
     return 0
+
+
+def _until_stdin_closes(stop: threading.Event) -> None:
+    """Set ``stop`` once standard input reaches its end: the supervisor holding its other end
+    exited, however it exited (even SIGKILLed), so this process does not outlive it."""
+    sys.stdin.buffer.read()
+    stop.set()

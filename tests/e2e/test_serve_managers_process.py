@@ -1,7 +1,8 @@
 """``ecom serve`` runs the process managers in a child process of their own
 (``composition/managers_process.py``): the child is there, orders are confirmed through it, a
 child killed is started again and the orders placed meanwhile are confirmed, SIGTERM stops it
-with the rest; with ``ECOM_MANAGERS_APART=0`` the supervising process runs them, as before."""
+with the rest, and it stops by itself when the supervisor is killed; with
+``ECOM_MANAGERS_APART=0`` the supervising process runs them, as before."""
 
 from __future__ import annotations
 
@@ -86,3 +87,21 @@ def test_with_managers_apart_off_the_supervisor_runs_them(database_url, containe
         assert _managers(proc.pid) == []
         assert _confirmed(base, container, 2) == ["confirmed"] * 2
     assert proc.returncode == 0
+
+
+def test_the_managers_child_does_not_outlive_a_killed_supervisor(database_url):
+    with _serve(database_url) as (proc, _base):
+        everyone = _descendants(proc.pid)
+        managers = _managers(proc.pid)
+        assert len(managers) == 1
+        proc.kill()  # no clean-up of its own: the child must see its standard input close
+        proc.wait(10)
+        try:
+            deadline = time.monotonic() + 20
+            while _running(managers[0]):
+                assert time.monotonic() < deadline, "the managers' process outlived serve"
+                time.sleep(0.1)
+        finally:
+            for pid in everyone:  # the HTTP worker, orphaned too, is not the subject here
+                if _running(pid):
+                    os.kill(pid, signal.SIGKILL)
