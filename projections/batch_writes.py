@@ -61,10 +61,19 @@ def insert_values(
     return affected
 
 
-@lru_cache(maxsize=512)
 def _numbered(pieces: tuple[bytes, ...], count: int) -> bytes:
     """``count`` copies of the row template split at its placeholders (``pieces``), joined by
-    commas, its placeholders numbered ``$1``, ``$2``, ... across all of them."""
+    commas, its placeholders numbered ``$1``, ``$2``, ... across all of them. Kept for the
+    small counts a live pass writes (a large one is written once, in a rebuild's batch)."""
+    return _numbered_kept(pieces, count) if count <= 256 else _numbered_new(pieces, count)
+
+
+@lru_cache(maxsize=256)
+def _numbered_kept(pieces: tuple[bytes, ...], count: int) -> bytes:
+    return _numbered_new(pieces, count)
+
+
+def _numbered_new(pieces: tuple[bytes, ...], count: int) -> bytes:
     out: list[bytes] = []
     n = 0
     for _ in range(count):
