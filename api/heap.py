@@ -1,6 +1,6 @@
 """``settle``: how a long-running process of ours keeps Python's cyclic garbage collector from
-stalling it, called once the process has started (the API's lifespan, and the supervising
-process of ``ecom serve`` that runs the views and process managers).
+stalling it, called once the process has started (the API's lifespan, the supervising
+process of ``ecom serve`` that runs the views, and its child that runs the process managers).
 
 What it does, and why:
 - **Freeze what exists at start** (``gc.freeze``): modules, schemas, routes and the container
