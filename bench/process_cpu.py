@@ -47,10 +47,11 @@ def serve_roles(root: int) -> dict[str, set[int]]:
     """``ecom serve``'s processes by role: ``background`` (the supervising process: the views
     and the chainer), ``managers`` (its child running ``processes run``, the process managers)
     and ``api`` (the rest: the HTTP workers, uvicorn's resource tracker)."""
-    below = descendants_and_self(root) - {root}
+    group = descendants_and_self(root)  # empty once the root is gone
+    below = group - {root}
     managers = {pid for pid in below if b"processes\0run" in _cmdline(pid)}
     return {
-        "background": {root} & descendants_and_self(root),
+        "background": group & {root},
         "managers": managers,
         "api": below - managers,
     }

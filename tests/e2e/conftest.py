@@ -68,6 +68,43 @@ def wait_until_healthy(proc: subprocess.Popen, base: str, timeout_s: float = 60)
 
 
 @contextmanager
+def ecom_serve(
+    database_url: str, *args: str, **env_extra: str
+) -> Iterator[tuple[subprocess.Popen, str]]:
+    """``ecom serve`` as ``make run`` starts it (``args``: more of its options), on a free
+    port, with ``env_extra`` in its environment; yields the process and its base URL, and
+    stops it with SIGTERM (SIGKILL after 30 s) unless the test already did."""
+    port = _free_port()
+    env = {**os.environ, **TEST_SERVER_ENV, "ECOM_DATABASE_URL": database_url, **env_extra}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "composition.cli", "serve", *args, "--port", str(port),
+         "--log-level", "warning"],
+        env=env,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(proc, base)
+        yield proc, base
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (an exited child that its new parent has not reaped yet)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return "\tZ" not in next(line for line in f if line.startswith("State:"))
+    except FileNotFoundError:
+        return False
+
+
+@contextmanager
 def running_server(
     database_url: str, *, target: str = "composition.asgi:app", **env_extra: str
 ) -> Iterator[str]:

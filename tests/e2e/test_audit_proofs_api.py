@@ -8,10 +8,6 @@ never vouches for fewer events than the store holds."""
 from __future__ import annotations
 
 import base64
-import os
-import signal
-import subprocess
-import sys
 import uuid
 
 import psycopg
@@ -23,11 +19,9 @@ from audit import merkle, tree_head
 from audit.verify import event_head
 from composition import cli
 from tests.e2e.conftest import (
-    TEST_SERVER_ENV,
-    _free_port,
     assert_error,
     client_for,
-    wait_until_healthy,
+    ecom_serve,
 )
 from tests.factories import active_product
 
@@ -177,32 +171,21 @@ def fresh_database_url(database_url):
 
 
 def test_verify_right_after_writes_on_a_fresh_store_with_two_workers(fresh_database_url):
-    port = _free_port()
-    env = {**os.environ, **TEST_SERVER_ENV, "ECOM_DATABASE_URL": fresh_database_url}
-    env.update(ECOM_WORKERS="2", ECOM_RUN_PROCESSES="0")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "composition.cli", "serve", "--port", str(port),
-         "--log-level", "warning"],
-        env=env,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(proc, base)
-        with client_for(base) as api:
-            for i in range(8):
-                sku = f"FRESH-{uuid.uuid4().hex[:8]}"
-                body = {"sku": sku, "name": "F", "price": {"amount": "1.00", "currency": "USD"}}
-                written = api.post("/products", json=body)
-                assert written.status_code == 201, written.text
-                report = api.get("/audit/verify").json()
-                assert report["ok"] is True, report
-                assert report["unchained"] == 0 and report["head"] >= i + 1, report
-                assert report["events_checked"] == report["head"], report
-                head = api.get("/audit/digest").json()
-                assert head["tree_size"] >= report["head"]
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
+    with (
+        ecom_serve(fresh_database_url, ECOM_WORKERS="2", ECOM_RUN_PROCESSES="0") as (_proc, base),
+        client_for(base) as api,
+    ):
+        for i in range(8):
+            sku = f"FRESH-{uuid.uuid4().hex[:8]}"
+            body = {"sku": sku, "name": "F", "price": {"amount": "1.00", "currency": "USD"}}
+            written = api.post("/products", json=body)
+            assert written.status_code == 201, written.text
+            report = api.get("/audit/verify").json()
+            assert report["ok"] is True, report
+            assert report["unchained"] == 0 and report["head"] >= i + 1, report
+            assert report["events_checked"] == report["head"], report
+            head = api.get("/audit/digest").json()
+            assert head["tree_size"] >= report["head"]
 
 
 def test_the_standalone_verifier_accepts_what_the_service_publishes(auditor, pinned, container):

@@ -8,13 +8,10 @@ clean exit."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from uuid import uuid4
 
 import httpx
@@ -22,43 +19,19 @@ import pytest
 
 from domain.ticket.messages import MAX_MESSAGE_CHARS
 from tests.e2e.conftest import (
-    TEST_SERVER_ENV,
-    _free_port,
     assert_error,
     auth_headers,
     client_for,
-    wait_until_healthy,
+    ecom_serve,
 )
-
-
-@contextmanager
-def serving(database_url: str) -> Iterator[tuple[subprocess.Popen, str]]:
-    """``ecom serve`` on a free port (no process managers), and its base URL."""
-    port = _free_port()
-    env = {**os.environ, **TEST_SERVER_ENV, "ECOM_DATABASE_URL": database_url,
-           "ECOM_RUN_PROCESSES": "0", "ECOM_CHAT_HEARTBEAT_S": "0.3"}  # fmt: skip
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "composition.cli", "serve", "--port", str(port),
-         "--log-level", "warning"], env=env,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(proc, base)
-        yield proc, base
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 @pytest.fixture(scope="module")
 def served(database_url, container) -> Iterator[tuple[subprocess.Popen, str]]:
-    """One server for the module; the last test stops it (one start less to wait for)."""
-    with serving(database_url) as running:
-        yield running
+    """``ecom serve`` (no process managers) for the module; the last test stops it (one start
+    less to wait for)."""
+    with ecom_serve(database_url, ECOM_RUN_PROCESSES="0", ECOM_CHAT_HEARTBEAT_S="0.3") as s:
+        yield s
 
 
 @pytest.fixture

@@ -9,14 +9,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-from tests.e2e.conftest import TEST_SERVER_ENV, _free_port, client_for, wait_until_healthy
+from tests.e2e.conftest import client_for, ecom_serve, running
 from tests.e2e.test_order_saga import location, place, settled, stocked_sku
-from tests.e2e.test_serve_workers import _running
 
 
 def _descendants(pid: int) -> dict[int, str]:
@@ -39,24 +35,6 @@ def _managers(pid: int) -> list[int]:
     return [p for p, cmd in _descendants(pid).items() if "processes run --listen" in cmd]
 
 
-@contextmanager
-def _serve(database_url: str, **env_extra: str) -> Iterator[tuple[subprocess.Popen, str]]:
-    port = _free_port()
-    env = {**os.environ, **TEST_SERVER_ENV, "ECOM_DATABASE_URL": database_url, **env_extra}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "composition.cli", "serve", "--port", str(port),
-         "--log-level", "warning"],
-        env=env,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(proc, base)
-        yield proc, base
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
-
-
 def _confirmed(base: str, container, count: int) -> list[str]:
     with client_for(base, timeout=60) as api:
         sku = stocked_sku(container, api, (location(api, 1), count))
@@ -65,7 +43,7 @@ def _confirmed(base: str, container, count: int) -> list[str]:
 
 
 def test_managers_run_in_a_child_that_is_started_again_when_it_dies(database_url, container):
-    with _serve(database_url) as (proc, base):
+    with ecom_serve(database_url) as (proc, base):
         first = _managers(proc.pid)
         assert len(first) == 1, _descendants(proc.pid)
         assert _confirmed(base, container, 2) == ["confirmed"] * 2
@@ -79,18 +57,18 @@ def test_managers_run_in_a_child_that_is_started_again_when_it_dies(database_url
         everyone = list(_descendants(proc.pid))
     assert proc.returncode == 0
     time.sleep(0.5)
-    assert not [p for p in everyone if _running(p)], "a process outlived serve"
+    assert not [p for p in everyone if running(p)], "a process outlived serve"
 
 
 def test_with_managers_apart_off_the_supervisor_runs_them(database_url, container):
-    with _serve(database_url, ECOM_MANAGERS_APART="0") as (proc, base):
+    with ecom_serve(database_url, ECOM_MANAGERS_APART="0") as (proc, base):
         assert _managers(proc.pid) == []
         assert _confirmed(base, container, 2) == ["confirmed"] * 2
     assert proc.returncode == 0
 
 
 def test_the_managers_child_does_not_outlive_a_killed_supervisor(database_url):
-    with _serve(database_url) as (proc, _base):
+    with ecom_serve(database_url) as (proc, _base):
         everyone = _descendants(proc.pid)
         managers = _managers(proc.pid)
         assert len(managers) == 1
@@ -98,10 +76,10 @@ def test_the_managers_child_does_not_outlive_a_killed_supervisor(database_url):
         proc.wait(10)
         try:
             deadline = time.monotonic() + 20
-            while _running(managers[0]):
+            while running(managers[0]):
                 assert time.monotonic() < deadline, "the managers' process outlived serve"
                 time.sleep(0.1)
         finally:
             for pid in everyone:  # the HTTP worker, orphaned too, is not the subject here
-                if _running(pid):
+                if running(pid):
                     os.kill(pid, signal.SIGKILL)
