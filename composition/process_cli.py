@@ -8,8 +8,8 @@ position and every step it repeats is an idempotent replay."""
 from __future__ import annotations
 
 import argparse
+import os
 import signal
-import sys
 import threading
 
 from composition.settings import Settings
@@ -73,6 +73,9 @@ def run_processes(args: argparse.Namespace) -> int:
 
 def _until_stdin_closes(stop: threading.Event) -> None:
     """Set ``stop`` once standard input reaches its end: the supervisor holding its other end
-    exited, however it exited (even SIGKILLed), so this process does not outlive it."""
-    sys.stdin.buffer.read()
+    exited, however it exited (even SIGKILLed), so this process does not outlive it. Read from
+    the descriptor itself: a thread blocked in ``sys.stdin``'s buffered reader holds its lock,
+    and the interpreter, closing that reader as it exits, aborts ("could not acquire lock")."""
+    while os.read(0, 4096):
+        pass
     stop.set()

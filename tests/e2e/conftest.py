@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import pytest
@@ -69,17 +70,19 @@ def wait_until_healthy(proc: subprocess.Popen, base: str, timeout_s: float = 60)
 
 @contextmanager
 def ecom_serve(
-    database_url: str, *args: str, **env_extra: str
+    database_url: str, *args: str, stderr: Any = None, **env_extra: str
 ) -> Iterator[tuple[subprocess.Popen, str]]:
     """``ecom serve`` as ``make run`` starts it (``args``: more of its options), on a free
-    port, with ``env_extra`` in its environment; yields the process and its base URL, and
-    stops it with SIGTERM (SIGKILL after 30 s) unless the test already did."""
+    port, with ``env_extra`` in its environment (and its standard error to ``stderr``, a file,
+    when given); yields the process and its base URL, and stops it with SIGTERM (SIGKILL after
+    30 s) unless the test already did."""
     port = _free_port()
     env = {**os.environ, **TEST_SERVER_ENV, "ECOM_DATABASE_URL": database_url, **env_extra}
     proc = subprocess.Popen(
         [sys.executable, "-m", "composition.cli", "serve", *args, "--port", str(port),
          "--log-level", "warning"],
         env=env,
+        stderr=stderr,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:

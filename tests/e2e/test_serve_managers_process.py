@@ -60,6 +60,16 @@ def test_managers_run_in_a_child_that_is_started_again_when_it_dies(database_url
     assert not [p for p in everyone if running(p)], "a process outlived serve"
 
 
+def test_sigterm_stops_the_managers_child_cleanly(database_url, tmp_path):
+    # Its thread watching standard input must not abort the interpreter as it exits.
+    with open(tmp_path / "stderr", "w+") as err:
+        with ecom_serve(database_url, stderr=err) as (proc, _base):
+            assert len(_managers(proc.pid)) == 1
+        assert proc.returncode == 0
+        err.seek(0)
+        assert "Fatal Python error" not in err.read()
+
+
 def test_with_managers_apart_off_the_supervisor_runs_them(database_url, container):
     with ecom_serve(database_url, ECOM_MANAGERS_APART="0") as (proc, base):
         assert _managers(proc.pid) == []
