@@ -27,6 +27,7 @@ from eventstore.recorded import RecordedEvent
 from eventstore.store import StreamAppend
 from projections.base import BOOKKEEPING_TABLES, live_schema
 from projections.registry import all_projections
+from tests.conftest import container_of_its_own
 from tests.factories import active_product, send
 from tests.integration.test_order_commands import place
 from tests.tables import differences
@@ -58,6 +59,14 @@ def poisoned(view, stream_id: UUID) -> Iterator[list[int]]:
         yield raised
     finally:
         del view.apply  # the class's own apply again
+
+
+@pytest.fixture(scope="module")
+def container(database_url):
+    """A database of its own: the session's, followed by the end-to-end tests' server (its
+    views on), would see the views under test move before their test."""
+    with container_of_its_own(database_url, "ecom_parking") as c:
+        yield c
 
 
 @pytest.fixture(scope="module")
