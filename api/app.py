@@ -11,10 +11,13 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import ORJSONResponse
+from psycopg_pool import AsyncConnectionPool
 
 from api import docs_pages, errors, gateway, heap, openapi
+from api.admission import Admission, max_lag_for
 from api.console import pages as console
 from api.idempotent_replay import IdempotentReplay
+from api.order_backlog import PLACED_TOPIC, OrderBacklog
 from api.ownership import OWNED
 from api.routes import (
     analytics,
@@ -69,6 +72,7 @@ def create_app(
         try:
             await reads.open(wait=True, timeout=10)
             app.state.async_reads = reads
+            app.state.admission = _admission(reads, container)
             heap.settle()  # the collector's passes otherwise stall every request in flight
             yield
         finally:
@@ -105,3 +109,19 @@ def create_app(
     gateway.install(app)  # limits, JWT, the role x route table, the body, metrics
     openapi.install(app)  # the document completed: header formats, text, error answers
     return app
+
+
+def _admission(reads: AsyncConnectionPool, container: Any) -> Admission:
+    """The door of ``POST /orders`` (``api.admission``): the saga and the views that follow
+    every order (``api.order_backlog``), read on the app's own asyncio pool."""
+    settings = container.settings
+    views = [n for n, p in container.runner.projections.items() if PLACED_TOPIC in p.topics]
+    backlog = OrderBacklog(views, settings.admission_stall_s)
+
+    async def backlog_s() -> float:
+        async with reads.connection() as conn:
+            return await backlog.seconds(conn)
+
+    return Admission(
+        backlog_s, max_lag_s=max_lag_for(settings), max_wait_s=settings.admission_wait_s
+    )

@@ -77,7 +77,7 @@ class Gateway:
         self.timeout_s = settings.request_timeout_s
         owned = getattr(fastapi_app.state, "owned", None)
         self.owners = OrderOwners(getattr(container, "store", None), owned)
-        self.metrics = ApiMetrics(container)
+        self.metrics = ApiMetrics(container, getattr(fastapi_app.state, "admission", None))
         fastapi_app.state.metrics = self.metrics
         self._ready = True
 

@@ -12,7 +12,9 @@ Read when scraped (``StoreCollector``): ``ecom_event_store_head``, per view
 ``ecom_projection_position``, ``ecom_projection_lag``, ``ecom_parked_events`` (per follower of
 the log: views, process managers, the relay; ``eventstore/parking.py``), and for Kafka
 ``ecom_kafka_relay_lag``, ``ecom_kafka_relay_position`` and ``ecom_kafka_consumer_lag``; and
-this process's product search answer cache (``projections/search_answers.py``):
+this process's door of ``POST /orders`` (``api/admission.py``): ``ecom_orders_held_total``,
+``ecom_orders_refused_total`` and ``ecom_order_backlog_seconds``; and this process's
+product search answer cache (``projections/search_answers.py``):
 ``ecom_search_answers`` kept, ``ecom_search_answers_patched_total`` and
 ``ecom_search_answers_evicted_total`` by moves of the products (stock flips, edits), labelled
 with why (``search_answers.REASONS``), and ``ecom_search_answers_move_seconds``, how long
@@ -143,12 +145,36 @@ class StoreCollector:
             yield consumer
 
 
+class AdmissionCollector:
+    """The door of ``POST /orders`` in this process (``api/admission.py``): the orders that
+    waited at it, those turned away, and the saga's backlog as last read."""
+
+    def __init__(self, admission: Any):
+        self.admission = admission
+
+    def collect(self) -> Iterator[Metric]:
+        a = self.admission
+        held = CounterMetricFamily("ecom_orders_held", "Orders that waited at the door.")
+        held.add_metric([], a.held)
+        refused = CounterMetricFamily(
+            "ecom_orders_refused", "Orders turned away with 503 overloaded."
+        )
+        refused.add_metric([], a.refused)
+        backlog = GaugeMetricFamily(
+            "ecom_order_backlog_seconds",
+            "Age of the oldest order the saga or a view had not taken, as last read.",
+        )
+        backlog.add_metric([], a.backlog_s)
+        yield from (held, refused, backlog)
+
+
 class ApiMetrics:
-    """One app's registry: the request metrics the gateway records and the store's figures."""
+    """One app's registry: the request metrics the gateway records, the store's figures and
+    the door of ``POST /orders``."""
 
     content_type = CONTENT_TYPE_LATEST
 
-    def __init__(self, container: Any):
+    def __init__(self, container: Any, admission: Any = None):
         self.registry = CollectorRegistry(auto_describe=False)
         self.durations = Histogram(
             "ecom_http_request_duration_seconds",
@@ -165,6 +191,8 @@ class ApiMetrics:
         self._observers: dict[tuple[str, str], Any] = {}
         self._classes = {n: self.responses.labels(f"{n}xx") for n in range(1, 6)}
         self.registry.register(StoreCollector(container))
+        if admission is not None:
+            self.registry.register(AdmissionCollector(admission))
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         key = (method, route)

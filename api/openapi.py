@@ -44,8 +44,8 @@ _ANSWERS = {
     "404": "Unknown resource (or another customer's)",
     "422": "Validation failed (shape, text, or a rule of the domain)",
     "429": "Rate limited; retry after Retry-After seconds",
-    "503": "Database unavailable, request timed out or view lagging; retry after Retry-After "
-    "seconds",
+    "503": "Database unavailable, request timed out, view lagging or orders overloaded; retry "
+    "after Retry-After seconds",
 }
 _COMMAND_ANSWERS = {"409": "Conflict: an illegal transition, a duplicate in flight"}
 _IF_MATCH_ANSWER = {"412": "If-Match names a version other than the current one"}

@@ -24,6 +24,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    from api.admission import DEFAULT_MAX_LAG_S
     from eventstore.database import embedded_database_url
 
     settings = Settings.from_env()
@@ -39,6 +40,9 @@ def _serve(args: argparse.Namespace) -> int:
     mail = _local_mail(settings)
     if mail is not None:
         settings = Settings.from_env()
+    if settings.run_processes and settings.admission_max_lag_s is None:
+        # the workers run no manager themselves (below), but orders wait on ours
+        os.environ["ECOM_ADMISSION_MAX_LAG_S"] = str(DEFAULT_MAX_LAG_S)
     background = _background_in_parent(settings)
     managers = None
     if settings.run_processes and settings.managers_apart:

@@ -50,6 +50,14 @@ class Settings:
     rate_per_client: float = 200.0
     burst_per_client: int = 400
     request_timeout_s: float = 30.0
+    #: ``POST /orders`` waits while the saga or a view of every order trails by more than this
+    #: many seconds (``api/admission.py``; 0: never; unset: ``admission.DEFAULT_MAX_LAG_S``
+    #: where this deployment runs the process managers, ``ecom serve`` included, else never),
+    #: and answers 503 ``overloaded`` after waiting ``admission_wait_s``; a saga or view that
+    #: has not moved for ``admission_stall_s`` is not waited on
+    admission_max_lag_s: float | None = None
+    admission_wait_s: float = 5.0
+    admission_stall_s: float = 10.0
     #: The analysts' login role's password (eventstore/read_access.py); unset: none is set
     analyst_password: str | None = None
     # how far ahead of our clock a reported business time may lie (domain/reported_time.py)
@@ -107,6 +115,11 @@ class Settings:
             rate_per_client=float(e.get("ECOM_RATE_PER_CLIENT", "200")),
             burst_per_client=int(e.get("ECOM_BURST_PER_CLIENT", "400")),
             request_timeout_s=float(e.get("ECOM_REQUEST_TIMEOUT_S", "30")),
+            admission_max_lag_s=(
+                float(e["ECOM_ADMISSION_MAX_LAG_S"]) if e.get("ECOM_ADMISSION_MAX_LAG_S") else None
+            ),
+            admission_wait_s=float(e.get("ECOM_ADMISSION_WAIT_S", "5")),
+            admission_stall_s=float(e.get("ECOM_ADMISSION_STALL_S", "10")),
             analyst_password=e.get("ECOM_ANALYST_PASSWORD") or None,
             clock_skew_s=float(e.get("ECOM_CLOCK_SKEW_S", CLOCK_SKEW.total_seconds())),
             chat_heartbeat_s=float(e.get("ECOM_CHAT_HEARTBEAT_S", "15")),

@@ -208,9 +208,13 @@ def _summary(row: dict[str, Any]) -> OrderSummaryOut:
 # ---- commands ----------------------------------------------------------------------------
 
 
-def place_order(body: PlaceOrder, dispatch: DispatchDep, ctx: ContextDep):
-    """Place an order; a repeated (channel, channel_order_id) answers 200 with the existing one."""
-    content, status = _place(dispatch, ctx, body)
+async def place_order(
+    body: PlaceOrder, request: HttpRequest, dispatch: DispatchDep, ctx: ContextDep
+):
+    """Place an order; a repeated (channel, channel_order_id) answers 200 with the existing one.
+    While the saga or a view trails, the order waits at the door first (``api.admission``)."""
+    await request.app.state.admission.enter()
+    content, status = await run_in_threadpool(_place, dispatch, ctx, body)
     return Response(content, status_code=status, media_type="application/json")
 
 
@@ -249,8 +253,11 @@ async def _place_order_fast(scope, receive, send) -> bool:  # noqa: ANN001 - ASG
         if_match=header(scope, b"if-match"),
         request_id=request_id_of(scope),
     )
-    dispatch = scope["app"].state.container.dispatcher.handle
-    content, status = await run_in_threadpool(_place, dispatch, ctx, command)
+    state = scope["app"].state
+    await state.admission.enter()
+    content, status = await run_in_threadpool(
+        _place, state.container.dispatcher.handle, ctx, command
+    )
     await send_json(send, content, status)
     return True
 
