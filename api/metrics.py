@@ -147,7 +147,7 @@ class StoreCollector:
 
 class AdmissionCollector:
     """The door of ``POST /orders`` in this process (``api/admission.py``): the orders that
-    waited at it, those turned away, and the saga's backlog as last read."""
+    waited at it, those turned away, and the backlog as last read."""
 
     def __init__(self, admission: Any):
         self.admission = admission
