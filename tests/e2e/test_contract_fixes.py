@@ -21,7 +21,7 @@ from tests.e2e.test_fulfillment_api import (
     receive,
     settled_return,
 )
-from tests.e2e.test_order_saga import ADDRESS, settled, stocked_sku
+from tests.e2e.test_order_saga import order_body, settled, stocked_sku
 
 
 @pytest.fixture(scope="module")
@@ -139,21 +139,11 @@ def test_a_named_location_still_wins_and_no_restock_needs_none(api, container):
 # ---- an idempotent replay is the first response, byte for byte ---------------------------
 
 
-def _order_body(sku: str) -> dict:
-    return {
-        "customer_id": str(uuid4()),
-        "currency": "USD",
-        "lines": [{"sku": sku, "quantity": 1}],
-        "shipping_address": ADDRESS,
-        "payment": {"method": "card", "token": "tok_visa"},
-    }
-
-
 def test_a_replayed_order_placement_is_the_first_response_after_confirmation(api, container):
     # Given an order placed under a key, answered pending, then confirmed by the saga
     wh = location(api, 1)
     sku = stocked_sku(container, api, (wh, 5))
-    body, key = _order_body(sku), {"Idempotency-Key": f"k-{uuid4()}"}
+    body, key = order_body(sku), {"Idempotency-Key": f"k-{uuid4()}"}
     first = api.post("/orders", json=body, headers=key)
     assert first.status_code == 201 and first.json()["status"] == "pending", first.text
     assert settled(api, first.json()["id"])["status"] == "confirmed"

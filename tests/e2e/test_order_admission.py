@@ -12,12 +12,11 @@ import os
 import signal
 import threading
 import time
-from uuid import uuid4
 
 import psycopg
 
 from tests.e2e.conftest import assert_error, client_for, ecom_serve
-from tests.e2e.test_order_saga import ADDRESS, location, place, settled, stocked_sku
+from tests.e2e.test_order_saga import location, order_body, place, settled, stocked_sku
 from tests.e2e.test_serve_managers_process import _managers
 
 WAIT_S = 3.0
@@ -28,16 +27,6 @@ def _placed(database_url: str) -> int:
         return conn.execute(
             "SELECT count(*) FROM stored_events WHERE topic = 'order.OrderPlaced'"
         ).fetchone()[0]
-
-
-def _order(sku: str) -> dict:
-    return {
-        "customer_id": str(uuid4()),
-        "currency": "USD",
-        "lines": [{"sku": sku, "quantity": 1}],
-        "shipping_address": ADDRESS,
-        "payment": {"method": "card", "token": "tok_visa"},
-    }
 
 
 def test_orders_wait_while_the_saga_trails_and_are_turned_away_after_the_wait(
@@ -55,7 +44,7 @@ def test_orders_wait_while_the_saga_trails_and_are_turned_away_after_the_wait(
 
             before = _placed(database_url)
             began = time.monotonic()
-            turned_away = api.post("/orders", json=_order(sku))
+            turned_away = api.post("/orders", json=order_body(sku))
             waited = time.monotonic() - began
             body = assert_error(turned_away, 503, "overloaded")
             assert turned_away.headers["Retry-After"] == "1"
@@ -64,13 +53,13 @@ def test_orders_wait_while_the_saga_trails_and_are_turned_away_after_the_wait(
             assert _placed(database_url) == before  # nothing written
 
             began = time.monotonic()
-            bad = api.post("/orders", json={**_order(sku), "customer_id": "not an id"})
+            bad = api.post("/orders", json={**order_body(sku), "customer_id": "not an id"})
             assert_error(bad, 422)
             assert time.monotonic() - began < 1.0  # refused before the door
 
             answers: list = []
             waiting = threading.Thread(
-                target=lambda: answers.append(api.post("/orders", json=_order(sku)))
+                target=lambda: answers.append(api.post("/orders", json=order_body(sku)))
             )
             began = time.monotonic()
             waiting.start()

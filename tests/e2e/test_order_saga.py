@@ -43,17 +43,19 @@ def stocked_sku(container, api, *stock: tuple[str, int]) -> str:
     return sku
 
 
+def order_body(sku: str, quantity: int = 1, token: str = "tok_visa") -> dict:
+    """A ``POST /orders`` body: one line, a new customer, the sandbox card ``token``."""
+    return {
+        "customer_id": str(uuid4()),
+        "currency": "USD",
+        "lines": [{"sku": sku, "quantity": quantity}],
+        "shipping_address": ADDRESS,
+        "payment": {"method": "card", "token": token},
+    }
+
+
 def place(api, sku: str, quantity: int = 1, token: str = "tok_visa") -> dict:
-    r = api.post(
-        "/orders",
-        json={
-            "customer_id": str(uuid4()),
-            "currency": "USD",
-            "lines": [{"sku": sku, "quantity": quantity}],
-            "shipping_address": ADDRESS,
-            "payment": {"method": "card", "token": token},
-        },
-    )
+    r = api.post("/orders", json=order_body(sku, quantity, token))
     assert r.status_code == 201, r.text
     return r.json()
 
